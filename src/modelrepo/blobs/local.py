@@ -1,0 +1,112 @@
+"""Blobs in a local folder, one file per SHA-256, written crash-safely.
+
+Layout: `<root>/sha256/<2 hex>/<62 hex>` for complete blobs, `<root>/tmp/` for uploads in
+progress. A blob appears under its address only by an atomic rename after its bytes and the
+rename are fsynced, so a crash leaves at worst a temp file, never a half-written blob.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from ..domain.errors import MissingBlobError
+from ..domain.manifest import validate_sha256
+from ..ports import BlobInfo, Progress
+from ._streams import copy_hashing
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (renames, new files) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore:
+    """Content-addressed blobs under a local directory."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._objects = self.root / "sha256"
+        self._tmp = self.root / "tmp"
+        for folder in (self.root, self._objects, self._tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        validate_sha256(sha256)
+        return self._objects / sha256[:2] / sha256[2:]
+
+    def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                sha, size = copy_hashing(source, out.write, progress)
+                os.fsync(out.fileno())
+            final = self._path(sha)
+            try:
+                existing = final.stat().st_size
+            except FileNotFoundError:
+                existing = -1
+            if existing == size:
+                # Same content already stored; refresh its time so a grace period protects it.
+                tmp.unlink()
+                os.utime(final)
+                return BlobInfo(sha, size)
+            shard = final.parent
+            if not shard.is_dir():
+                shard.mkdir(exist_ok=True)
+                fsync_dir(self._objects)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+            fsync_dir(shard)
+            return BlobInfo(sha, size)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self._path(sha256), "rb")
+        except FileNotFoundError:
+            raise MissingBlobError(f"blob {sha256} is missing", digest=sha256) from None
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        path = self._path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        fsync_dir(path.parent)
+
+    def list(self) -> Iterator[BlobInfo]:
+        for shard in sorted(self._objects.iterdir()):
+            if not shard.is_dir() or len(shard.name) != 2:
+                continue
+            for entry in sorted(os.scandir(shard), key=lambda e: e.name):
+                stat = entry.stat()
+                yield BlobInfo(
+                    shard.name + entry.name,
+                    stat.st_size,
+                    datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+                )
+
+    def partials(self) -> Iterator[BlobInfo]:
+        for entry in sorted(os.scandir(self._tmp), key=lambda e: e.name):
+            stat = entry.stat()
+            yield BlobInfo(entry.name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, tz=UTC))
+
+    def delete_partial(self, handle: str) -> None:
+        if "/" in handle or handle in ("", ".", ".."):
+            raise ValueError(f"invalid upload handle {handle!r}")
+        (self._tmp / handle).unlink(missing_ok=True)

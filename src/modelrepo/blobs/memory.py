@@ -1,0 +1,63 @@
+"""Blobs in a dict: the reference implementation the contract suite is written against."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from ..domain.errors import MissingBlobError
+from ..domain.manifest import validate_sha256
+from ..ports import BlobInfo, Progress
+from ._streams import copy_hashing
+
+
+class MemoryBlobStore:
+    """Content-addressed blobs held in memory; for tests and throwaway registries."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
+        buffer = io.BytesIO()
+        sha, size = copy_hashing(source, buffer.write, progress)
+        with self._lock:
+            self._blobs[sha] = buffer.getvalue()
+        return BlobInfo(sha, size)
+
+    def open(self, sha256: str) -> BinaryIO:
+        validate_sha256(sha256)
+        with self._lock:
+            data = self._blobs.get(sha256)
+        if data is None:
+            raise MissingBlobError(f"blob {sha256} is missing", digest=sha256)
+        return io.BytesIO(data)
+
+    def exists(self, sha256: str) -> bool:
+        validate_sha256(sha256)
+        with self._lock:
+            return sha256 in self._blobs
+
+    def delete(self, sha256: str) -> None:
+        validate_sha256(sha256)
+        with self._lock:
+            self._blobs.pop(sha256, None)
+
+    def list(self) -> Iterator[BlobInfo]:
+        with self._lock:
+            items = sorted(self._blobs.items())
+        for sha, data in items:
+            yield BlobInfo(sha, len(data))
+
+    def partials(self) -> Iterator[BlobInfo]:
+        return iter(())
+
+    def delete_partial(self, handle: str) -> None:
+        return None
+
+    def corrupt(self, sha256: str, data: bytes) -> None:
+        """Overwrite a blob's bytes without changing its address (for integrity tests)."""
+        with self._lock:
+            self._blobs[sha256] = data

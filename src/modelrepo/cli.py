@@ -1,0 +1,619 @@
+"""The `modelrepo` command: each command parses, makes one registry call, and formats.
+
+Every command takes `--json` (one JSON document on stdout). Errors are one line on stderr
+and a non-zero exit code; `--traceback` shows the Python traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .domain.errors import IntegrityError, ModelrepoError
+from .domain.filters import parse_value
+from .domain.names import VersionRef, parse_version_ref
+from .domain.times import format_time
+from .service import ProgressFactory, Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 1
+
+
+class Context:
+    """What the group options decide for every command."""
+
+    def __init__(self, store: str | None, user: str | None, traceback: bool) -> None:
+        self.store = store
+        self.user = user
+        self.traceback = traceback
+
+    def registry(self, *, create: bool = False) -> Registry:
+        return Registry(self.store, user=self.user, create=create)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """A command with `--json`, whose expected errors become one line on stderr."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            ctx = click.get_current_context().find_object(Context)
+            try:
+                return func(*args, **kw)
+            except ModelrepoError as exc:
+                if ctx is not None and ctx.traceback:
+                    raise
+                _fail(str(exc))
+            except OSError as exc:
+                if ctx is not None and ctx.traceback:
+                    raise
+                where = f": {exc.filename}" if exc.filename else ""
+                _fail(f"{exc.strerror or exc}{where}")
+
+        wrapper = click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+        )(wrapper)
+        return group.command(name, **kwargs)(wrapper)  # type: ignore[return-value]
+
+    return decorate
+
+
+def emit(as_json: bool, document: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        human()
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=f"--{what}")
+        if key in out:
+            raise click.BadParameter(f"{key!r} given twice", param_hint=f"--{what}")
+        out[key] = value
+    return out
+
+
+def _metrics(values: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, raw in _pairs(values, "metric").items():
+        try:
+            out[key] = float(raw)
+        except ValueError:
+            raise click.BadParameter(
+                f"{key}={raw!r} is not a number", param_hint="--metric"
+            ) from None
+    return out
+
+
+def _ref(text: str) -> VersionRef:
+    return parse_version_ref(text)
+
+
+@contextmanager
+def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
+    """Rich progress bars on stderr, only when it is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bars:
+
+        def factory(path: str, size: int) -> Callable[[int], None]:
+            task = bars.add_task(path, total=size)
+            return lambda n: bars.advance(task, n)
+
+        yield factory
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="MODELREPO_STORE",
+    metavar="PATH",
+    help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE).",
+)
+@click.option(
+    "--user",
+    envvar="MODELREPO_USER",
+    help="Identity recorded for changes (default: $MODELREPO_USER, else the OS user).",
+)
+@click.option("--traceback", is_flag=True, help="Show Python tracebacks for errors.")
+@click.version_option(__version__, prog_name="modelrepo")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, user: str | None, traceback: bool) -> None:
+    """modelrepo: a versioned model repository that can prove which model made a decision.
+
+    \b
+    Examples:
+      modelrepo register credit-risk ./model --param C=0.5 --metric auc=0.91
+      modelrepo versions credit-risk --where 'metrics.auc>=0.9'
+      modelrepo show credit-risk@3 --json
+      modelrepo diff credit-risk@2 credit-risk@3
+    """
+    ctx.obj = Context(store, user, traceback)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@command(cli)
+@pass_ctx
+def init(ctx: Context, as_json: bool) -> None:
+    """Create the store (SQLite + blob folder) if it does not exist yet.
+
+    \b
+    Example:
+      modelrepo --store /srv/models init
+    """
+    with ctx.registry(create=True) as reg:
+        location = reg.location
+        sqlite = getattr(reg.backend.metadata, "sqlite_version", lambda: None)()
+    emit(
+        as_json,
+        {"store": location, "sqlite_version": sqlite},
+        lambda: click.echo(f"Store ready at {location}"),
+    )
+
+
+@command(cli)
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--param", "params", multiple=True, metavar="K=V", help="Training parameter.")
+@click.option("--metric", "metrics", multiple=True, metavar="K=V", help="Numeric metric.")
+@click.option("--tag", "tags", multiple=True, metavar="K=V", help="Tag (can change later).")
+@click.option("--data", multiple=True, metavar="URI[#DIGEST]", help="Data the model was made from.")
+@click.option("--flavor", default="generic", show_default=True, help="How to load the files.")
+@click.option("--description", default="", help="Free text.")
+@click.option(
+    "--signature",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file with 'inputs' and 'outputs' field lists.",
+)
+@click.option("--no-code", is_flag=True, help="Do not record the Git commit.")
+@pass_ctx
+def register(
+    ctx: Context,
+    name: str,
+    path: Path,
+    params: tuple[str, ...],
+    metrics: tuple[str, ...],
+    tags: tuple[str, ...],
+    data: tuple[str, ...],
+    flavor: str,
+    description: str,
+    signature: Path | None,
+    no_code: bool,
+    as_json: bool,
+) -> None:
+    """Register the file or folder PATH as the next version of model NAME.
+
+    Parameter values are read as JSON where they parse (1, 0.5, true, "x"), else as text.
+    A local --data path gets its SHA-256 computed; give URI#sha256:HEX for remote data.
+
+    \b
+    Example:
+      modelrepo register credit-risk ./out --param C=0.5 --metric auc=0.91 \\
+          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn
+    """
+    sig = None
+    if signature is not None:
+        try:
+            sig = json.loads(signature.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--signature") from None
+    parsed_params = {k: parse_value(v) for k, v in _pairs(params, "param").items()}
+    with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
+        version = reg.register(
+            name,
+            path,
+            params=parsed_params,
+            metrics=_metrics(metrics),
+            tags=_pairs(tags, "tag"),
+            data=data,
+            flavor=flavor,
+            description=description,
+            signature=sig,
+            code=not no_code,
+            progress=progress,
+        )
+    emit(
+        as_json,
+        version.to_dict(),
+        lambda: click.echo(
+            f"Registered {version.ref} {version.digest} "
+            f"({len(version.files)} file{'s' if len(version.files) != 1 else ''}, "
+            f"{_size(version.size)})"
+        ),
+    )
+
+
+@command(cli)
+@pass_ctx
+def models(ctx: Context, as_json: bool) -> None:
+    """List models.
+
+    \b
+    Example:
+      modelrepo models --json
+    """
+    with ctx.registry() as reg:
+        found = reg.models()
+
+    def human() -> None:
+        if not found:
+            click.echo("No models.")
+            return
+        width = max(len(m.name) for m in found)
+        click.echo(f"{'MODEL':<{width}}  LATEST  VERSIONS  CREATED")
+        for m in found:
+            click.echo(
+                f"{m.name:<{width}}  {m.latest_version:>6}  {m.version_count:>8}  "
+                f"{format_time(m.created_at)}"
+            )
+
+    emit(as_json, {"models": [m.to_dict() for m in found]}, human)
+
+
+@command(cli)
+@click.argument("name")
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="FILTER",
+    help="e.g. 'metrics.auc>=0.9', 'params.C=0.5', 'tags.stage=candidate'.",
+)
+@click.option("--include-deleted", is_flag=True, help="Also list deleted versions.")
+@pass_ctx
+def versions(
+    ctx: Context, name: str, where: tuple[str, ...], include_deleted: bool, as_json: bool
+) -> None:
+    """List the versions of model NAME, oldest first, optionally filtered.
+
+    \b
+    Example:
+      modelrepo versions credit-risk --where 'metrics.auc>=0.9' --where tags.team=risk
+    """
+    with ctx.registry() as reg:
+        found = reg.versions(name, where, include_deleted=include_deleted)
+
+    def human() -> None:
+        if not found:
+            click.echo("No matching versions.")
+            return
+        click.echo("VERSION  CREATED                      BY            DIGEST            METRICS")
+        for v in found:
+            flags = " (deprecated)" if v.deprecated else ""
+            flags += " (deleted)" if v.deleted_at else ""
+            metrics = " ".join(f"{k}={val:g}" for k, val in sorted(v.metrics.items()))
+            click.echo(
+                f"{v.version:>7}  {format_time(v.created_at)}  {v.created_by[:12]:<12}  "
+                f"{v.digest[7:23]}  {metrics}{flags}"
+            )
+
+    emit(as_json, {"model": name, "versions": [v.to_dict() for v in found]}, human)
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@pass_ctx
+def show(ctx: Context, ref: str, as_json: bool) -> None:
+    """Show everything recorded about one version.
+
+    \b
+    Example:
+      modelrepo show credit-risk@3
+    """
+    parsed = _ref(ref)
+    with ctx.registry() as reg:
+        version = reg.get(parsed.model, parsed.version)
+        changes = reg.events(parsed.model, parsed.version)
+    doc = version.to_dict()
+    doc["changes"] = [e.to_dict() for e in changes]
+
+    def human() -> None:
+        click.echo(f"{version.ref}  {version.digest}")
+        click.echo(f"  created     {format_time(version.created_at)} by {version.created_by}")
+        click.echo(f"  flavor      {version.flavor}")
+        if version.description:
+            click.echo(f"  description {version.description}")
+        if version.deprecated:
+            click.echo("  deprecated  yes")
+        if version.deleted_at:
+            click.echo(f"  deleted     {format_time(version.deleted_at)} by {version.deleted_by}")
+        for title, values in (
+            ("params", version.params),
+            ("metrics", version.metrics),
+            ("tags", version.tags),
+        ):
+            if values:
+                click.echo(f"  {title}")
+                for key in sorted(values):
+                    click.echo(f"    {key} = {json.dumps(values[key])}")
+        lineage = version.lineage
+        click.echo("  lineage")
+        for d in lineage.data:
+            click.echo(f"    data    {d.uri}  {d.digest or '(no digest)'}")
+        if lineage.code:
+            dirty = " (dirty)" if lineage.code.dirty else ""
+            click.echo(
+                f"    code    {lineage.code.remote or '(no remote)'} {lineage.code.commit}{dirty}"
+            )
+        if lineage.environment:
+            env = lineage.environment
+            click.echo(
+                f"    python  {env.python} ({env.implementation}) on {env.platform}, "
+                f"{len(env.packages)} packages"
+            )
+        click.echo(f"  files ({len(version.files)}, {_size(version.size)})")
+        for f in version.files:
+            mode = "x" if f.executable else "-"
+            click.echo(f"    {mode} {f.sha256[:16]}  {_size(f.size):>10}  {f.path}")
+        for e in changes:
+            what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
+            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
+
+    emit(as_json, doc, human)
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.argument("dest", type=click.Path(path_type=Path))
+@pass_ctx
+def download(ctx: Context, ref: str, dest: Path, as_json: bool) -> None:
+    """Write the files of version NAME@N into DEST, verifying every byte.
+
+    DEST must not exist or must be an empty folder; it appears only once complete.
+
+    \b
+    Example:
+      modelrepo download credit-risk@3 ./credit-risk-v3
+    """
+    parsed = _ref(ref)
+    with ctx.registry() as reg, progress_bars(not as_json) as progress:
+        version = reg.get(parsed.model, parsed.version)
+        target = reg.download(parsed.model, parsed.version, dest, progress=progress)
+    emit(
+        as_json,
+        {
+            "model": version.model,
+            "version": version.version,
+            "digest": version.digest,
+            "path": str(target),
+            "files": len(version.files),
+            "size": version.size,
+        },
+        lambda: click.echo(f"Downloaded {version.ref} to {target} ({_size(version.size)})"),
+    )
+
+
+@command(cli)
+@click.argument("a", metavar="NAME@A")
+@click.argument("b", metavar="NAME@B")
+@pass_ctx
+def diff(ctx: Context, a: str, b: str, as_json: bool) -> None:
+    """Compare two versions: metadata, params, metrics, files, and text diffs.
+
+    \b
+    Example:
+      modelrepo diff credit-risk@2 credit-risk@3
+    """
+    ra, rb = _ref(a), _ref(b)
+    with ctx.registry() as reg:
+        result = reg.diff((ra.model, ra.version), (rb.model, rb.version))
+
+    def human() -> None:
+        click.echo(
+            f"{result.a} -> {result.b}" + ("  (same content)" if result.same_content else "")
+        )
+        for title, changes in (
+            ("metadata", result.metadata),
+            ("params", result.params),
+            ("metrics", result.metrics),
+            ("tags", result.tags),
+        ):
+            for key, change in changes.items():
+                old = "-" if change.old is None else json.dumps(change.old)
+                new = "-" if change.new is None else json.dumps(change.new)
+                click.echo(f"  {title}.{key}: {old} -> {new}")
+        for path in result.files_added:
+            click.echo(f"  + {path}")
+        for path in result.files_removed:
+            click.echo(f"  - {path}")
+        for path in result.files_modified:
+            click.echo(f"  ~ {path}")
+        for text in result.text_diffs.values():
+            click.echo(text, nl=False)
+
+    emit(as_json, result.to_dict(), human)
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.argument("assignment", metavar="KEY=VALUE")
+@pass_ctx
+def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
+    """Set a tag on a version (recorded with who and when).
+
+    \b
+    Example:
+      modelrepo tag credit-risk@3 validated=yes
+    """
+    parsed = _ref(ref)
+    key, value = next(iter(_pairs((assignment,), "tag").items()))
+    with ctx.registry() as reg:
+        version = reg.tag(parsed.model, parsed.version, key, value)
+    emit(as_json, version.to_dict(), lambda: click.echo(f"Tagged {version.ref} {key}={value}"))
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.argument("key")
+@pass_ctx
+def untag(ctx: Context, ref: str, key: str, as_json: bool) -> None:
+    """Remove a tag from a version (the removal is recorded).
+
+    \b
+    Example:
+      modelrepo untag credit-risk@3 validated
+    """
+    parsed = _ref(ref)
+    with ctx.registry() as reg:
+        version = reg.untag(parsed.model, parsed.version, key)
+    emit(as_json, version.to_dict(), lambda: click.echo(f"Removed tag {key} from {version.ref}"))
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.option("--reason", help="Why (recorded).")
+@click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
+@pass_ctx
+def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: bool) -> None:
+    """Flag a version as deprecated, or lift the flag with --undo.
+
+    \b
+    Example:
+      modelrepo deprecate credit-risk@1 --reason "trained on pre-2024 data"
+    """
+    parsed = _ref(ref)
+    with ctx.registry() as reg:
+        version = reg.deprecate(parsed.model, parsed.version, reason=reason, deprecated=not undo)
+    state = "deprecated" if version.deprecated else "not deprecated"
+    emit(as_json, version.to_dict(), lambda: click.echo(f"{version.ref} is {state}"))
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.option("--reason", help="Why (recorded).")
+@pass_ctx
+def delete(ctx: Context, ref: str, reason: str | None, as_json: bool) -> None:
+    """Delete a version: its record stays as evidence, `gc` reclaims its files.
+
+    The number is never reused.
+
+    \b
+    Example:
+      modelrepo delete credit-risk@2 --reason "registered by mistake"
+    """
+    parsed = _ref(ref)
+    with ctx.registry() as reg:
+        version = reg.delete(parsed.model, parsed.version, reason=reason)
+    emit(as_json, version.to_dict(), lambda: click.echo(f"Deleted {version.ref}"))
+
+
+@command(cli)
+@pass_ctx
+def fsck(ctx: Context, as_json: bool) -> None:
+    """Check every stored file against its digest; report missing, corrupt and orphaned blobs.
+
+    Exits 1 if any file a version needs is missing or corrupt.
+
+    \b
+    Example:
+      modelrepo fsck --json
+    """
+    with ctx.registry() as reg, progress_bars(not as_json) as progress:
+        report = reg.fsck(progress=progress)
+
+    def human() -> None:
+        click.echo(f"Checked {report.blobs_checked} blobs ({_size(report.bytes_checked)}).")
+        for r in report.missing:
+            click.echo(f"  missing  {r.model}@{r.version} {r.path} ({r.sha256})")
+        for r in report.corrupt:
+            click.echo(f"  corrupt  {r.model}@{r.version} {r.path} ({r.sha256})")
+        if report.orphaned:
+            size = sum(b.size for b in report.orphaned)
+            click.echo(
+                f"  {len(report.orphaned)} orphaned blobs ({_size(size)}): run 'modelrepo gc'"
+            )
+        if report.partials:
+            click.echo(f"  {len(report.partials)} abandoned uploads: run 'modelrepo gc'")
+        click.echo("OK" if report.ok else "DAMAGED")
+
+    emit(as_json, report.to_dict(), human)
+    if not report.ok:
+        click.echo(
+            f"error: store is damaged: {len(report.missing)} missing and "
+            f"{len(report.corrupt)} corrupt files",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+@command(cli)
+@click.option("--dry-run", is_flag=True, help="Only report what would be removed.")
+@pass_ctx
+def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Remove blobs no version needs and abandoned uploads.
+
+    Waits for uploads in progress to finish; never removes a file a live version uses.
+
+    \b
+    Example:
+      modelrepo gc --dry-run
+    """
+    with ctx.registry() as reg:
+        report = reg.gc(dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    emit(
+        as_json,
+        report.to_dict(),
+        lambda: click.echo(
+            f"{verb} {report.blobs_removed} blobs and {report.partials_removed} abandoned "
+            f"uploads ({_size(report.bytes_freed)})"
+        ),
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli(standalone_mode=True)
+    except IntegrityError as exc:  # pragma: no cover - reached only with --traceback off
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

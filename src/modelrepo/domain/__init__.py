@@ -1,0 +1,1 @@
+"""The registry's domain: immutable records and pure functions, no I/O."""

@@ -1,0 +1,57 @@
+"""The errors the registry raises; each carries a stable machine-readable code."""
+
+from __future__ import annotations
+
+
+class ModelrepoError(Exception):
+    """Base of every error the registry raises on purpose."""
+
+    code = "error"
+
+
+class InvalidInput(ModelrepoError, ValueError):
+    """The caller asked for something malformed (a bad name, path, time or value)."""
+
+    code = "invalid_input"
+
+
+class NotFound(ModelrepoError, LookupError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+
+
+class StoreNotFound(NotFound):
+    """No store exists at the given location."""
+
+    code = "store_not_found"
+
+
+class Conflict(ModelrepoError):
+    """The request is well-formed but contradicts the store's state (e.g. a deleted version)."""
+
+    code = "conflict"
+
+
+class IntegrityError(ModelrepoError):
+    """Stored content does not match its recorded digest: the store is damaged."""
+
+    code = "integrity_error"
+
+
+class CorruptBlobError(IntegrityError):
+    """A blob's bytes do not hash to its address; names the file that needed it."""
+
+    def __init__(self, message: str, *, path: str | None = None, digest: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.digest = digest
+
+
+class MissingBlobError(IntegrityError):
+    """A blob a version refers to is absent from the blob store."""
+
+    def __init__(self, message: str, *, path: str | None = None, digest: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.digest = digest

@@ -1,0 +1,92 @@
+"""The manifest of a version's files and its digest, in a form anyone can recompute.
+
+Canonical form (format `modelrepo.manifest/1`): a JSON object
+`{"files": [...], "format": "modelrepo.manifest/1"}` where each file is
+`{"executable": bool, "path": str, "sha256": lowercase hex, "size": int}`; files are sorted by
+the UTF-8 bytes of their path; keys are sorted; no whitespace (separators `,` and `:`); non-ASCII
+characters are written as themselves in UTF-8. The version digest is `sha256:` followed by the
+lowercase hex SHA-256 of those bytes. See docs/concepts.md for a one-line recomputation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import InvalidInput
+
+MANIFEST_FORMAT = "modelrepo.manifest/1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of a version: where it sits in the tree and what its bytes hash to."""
+
+    path: str
+    size: int
+    sha256: str
+    executable: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "executable": self.executable,
+        }
+
+
+def validate_relative_path(path: str) -> str:
+    """A manifest path: relative, '/'-separated, no '.', '..', empty parts, NUL or backslash."""
+    if not isinstance(path, str) or not path:
+        raise InvalidInput("empty file path in manifest")
+    if "\x00" in path or "\\" in path:
+        raise InvalidInput(f"invalid file path {path!r}: NUL and backslash are not allowed")
+    if path.startswith("/"):
+        raise InvalidInput(f"invalid file path {path!r}: must be relative")
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidInput(f"invalid file path {path!r}: '.', '..' and empty parts are not allowed")
+    return path
+
+
+def validate_sha256(hex_digest: str) -> str:
+    """A bare lowercase SHA-256 hex string."""
+    if not isinstance(hex_digest, str) or not _HEX64.fullmatch(hex_digest):
+        raise InvalidInput(f"invalid sha256 {hex_digest!r}: expected 64 lowercase hex characters")
+    return hex_digest
+
+
+def sorted_entries(files: Iterable[FileEntry]) -> tuple[FileEntry, ...]:
+    """Files in canonical order, refusing duplicate paths and malformed entries."""
+    entries = sorted(files, key=lambda f: f.path.encode("utf-8"))
+    seen: set[str] = set()
+    for entry in entries:
+        validate_relative_path(entry.path)
+        validate_sha256(entry.sha256)
+        if entry.size < 0:
+            raise InvalidInput(f"negative size for {entry.path!r}")
+        if entry.path in seen:
+            raise InvalidInput(f"duplicate file path {entry.path!r} in manifest")
+        seen.add(entry.path)
+    return tuple(entries)
+
+
+def canonical_manifest(files: Iterable[FileEntry]) -> bytes:
+    """The exact bytes whose SHA-256 is the version digest."""
+    document = {
+        "files": [entry.to_dict() for entry in sorted_entries(files)],
+        "format": MANIFEST_FORMAT,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def manifest_digest(files: Iterable[FileEntry]) -> str:
+    """`sha256:<hex>` over the canonical manifest: the identity of a version's content."""
+    return "sha256:" + hashlib.sha256(canonical_manifest(files)).hexdigest()

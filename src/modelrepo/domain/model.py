@@ -1,0 +1,274 @@
+"""The registry's records: models, versions and their lineage, as immutable values."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .errors import InvalidInput
+from .manifest import FileEntry
+from .names import validate_key
+from .times import format_time
+
+JSONValue = Any  # str | int | float | bool | None | list | dict, checked by `check_json`
+
+
+def check_json(value: JSONValue, where: str) -> JSONValue:
+    """Refuse values that JSON cannot carry faithfully (NaN, infinities, non-string keys)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{where}: {value!r} is not a finite number")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [check_json(item, where) for item in value]
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"{where}: key {key!r} is not a string")
+            out[key] = check_json(item, f"{where}.{key}")
+        return out
+    raise InvalidInput(f"{where}: {type(value).__name__} is not a JSON value")
+
+
+def check_params(params: Mapping[str, JSONValue] | None) -> dict[str, JSONValue]:
+    """Params: string keys, JSON values."""
+    return {
+        validate_key(k, "param name"): check_json(v, f"param {k}")
+        for k, v in (params or {}).items()
+    }
+
+
+def check_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:
+    """Metrics: string keys, finite numbers."""
+    out: dict[str, float] = {}
+    for key, value in (metrics or {}).items():
+        validate_key(key, "metric name")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInput(f"metric {key}: {value!r} is not a number")
+        if not math.isfinite(value):
+            raise InvalidInput(f"metric {key}: {value!r} is not a finite number")
+        out[key] = float(value)
+    return out
+
+
+def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Tags: string keys and string values (at most 4096 characters)."""
+    out: dict[str, str] = {}
+    for key, value in (tags or {}).items():
+        validate_key(key, "tag name")
+        if not isinstance(value, str):
+            raise InvalidInput(f"tag {key}: value must be a string, got {type(value).__name__}")
+        if len(value) > 4096:
+            raise InvalidInput(f"tag {key}: value longer than 4096 characters")
+        out[key] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DataRef:
+    """A dataset a version was trained or evaluated on: where it is and what it hashed to."""
+
+    uri: str
+    digest: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "digest": self.digest}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRef:
+    """The source the version was built from: a Git commit, and whether the tree was dirty."""
+
+    commit: str
+    dirty: bool
+    remote: str | None = None
+    branch: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "dirty": self.dirty,
+            "remote": self.remote,
+            "branch": self.branch,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PythonEnvironment:
+    """The interpreter and distributions present when the version was registered."""
+
+    python: str
+    implementation: str
+    platform: str
+    packages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "python": self.python,
+            "implementation": self.implementation,
+            "platform": self.platform,
+            "packages": list(self.packages),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """What a version was made from: data, code and environment."""
+
+    data: tuple[DataRef, ...] = ()
+    code: CodeRef | None = None
+    environment: PythonEnvironment | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data": [ref.to_dict() for ref in self.data],
+            "code": self.code.to_dict() if self.code else None,
+            "environment": self.environment.to_dict() if self.environment else None,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Lineage:
+        code = raw.get("code")
+        env = raw.get("environment")
+        return cls(
+            data=tuple(DataRef(d["uri"], d.get("digest")) for d in raw.get("data") or ()),
+            code=CodeRef(
+                commit=code["commit"],
+                dirty=bool(code["dirty"]),
+                remote=code.get("remote"),
+                branch=code.get("branch"),
+            )
+            if code
+            else None,
+            environment=PythonEnvironment(
+                python=env["python"],
+                implementation=env["implementation"],
+                platform=env["platform"],
+                packages=tuple(env.get("packages") or ()),
+            )
+            if env
+            else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """Everything a version is made of except its number, which the store assigns."""
+
+    model: str
+    digest: str
+    files: tuple[FileEntry, ...]
+    created_at: datetime
+    created_by: str
+    params: Mapping[str, JSONValue] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    flavor: str = "generic"
+    signature: Mapping[str, JSONValue] | None = None
+    lineage: Lineage = field(default_factory=Lineage)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A registered version. Only `tags`, `deprecated` and the deletion tombstone ever change."""
+
+    model: str
+    version: int
+    digest: str
+    files: tuple[FileEntry, ...]
+    created_at: datetime
+    created_by: str
+    params: Mapping[str, JSONValue]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    description: str
+    flavor: str
+    signature: Mapping[str, JSONValue] | None
+    lineage: Lineage
+    deprecated: bool = False
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "digest": self.digest,
+            "created_at": format_time(self.created_at),
+            "created_by": self.created_by,
+            "description": self.description,
+            "flavor": self.flavor,
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "tags": dict(self.tags),
+            "signature": self.signature,
+            "lineage": self.lineage.to_dict(),
+            "deprecated": self.deprecated,
+            "deleted_at": format_time(self.deleted_at) if self.deleted_at else None,
+            "deleted_by": self.deleted_by,
+            "size": self.size,
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A named series of versions."""
+
+    name: str
+    created_at: datetime
+    created_by: str
+    latest_version: int
+    version_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "created_at": format_time(self.created_at),
+            "created_by": self.created_by,
+            "latest_version": self.latest_version,
+            "version_count": self.version_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEvent:
+    """A recorded change to a version's mutable state: who, when, what, why."""
+
+    seq: int
+    model: str
+    version: int
+    kind: str  # tag_set | tag_removed | deprecated | undeprecated | deleted
+    key: str | None
+    value: str | None
+    actor: str
+    at: datetime
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "model": self.model,
+            "version": self.version,
+            "kind": self.kind,
+            "key": self.key,
+            "value": self.value,
+            "actor": self.actor,
+            "at": format_time(self.at),
+            "reason": self.reason,
+        }

@@ -1,0 +1,63 @@
+"""Names and references: what a model, a tag key or `NAME@N` may look like."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidInput
+
+MODEL_NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,127}"
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")
+_FLAVOR = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def validate_model_name(name: str) -> str:
+    """Return `name` if it is a valid model name, else raise InvalidInput saying why."""
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"invalid model name {name!r}: use 1-128 characters of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def validate_key(key: str, what: str = "key") -> str:
+    """Keys of params, metrics and tags: short, printable, no spaces or '='."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InvalidInput(
+            f"invalid {what} {key!r}: use 1-128 characters of A-Z, a-z, 0-9, '_', '.', ':', "
+            "'/' or '-'"
+        )
+    return key
+
+
+def validate_flavor(flavor: str) -> str:
+    """Flavors name a loader (sklearn, onnx, text-coefficients, generic, ...)."""
+    if not isinstance(flavor, str) or not _FLAVOR.fullmatch(flavor):
+        raise InvalidInput(f"invalid flavor {flavor!r}: use a-z, 0-9, '.', '_' or '-'")
+    return flavor
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """A parsed `NAME@N` reference."""
+
+    model: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.model}@{self.version}"
+
+
+def parse_version_ref(text: str) -> VersionRef:
+    """Parse `NAME@N` (N a positive integer)."""
+    name, sep, number = text.partition("@")
+    if not sep:
+        raise InvalidInput(f"invalid reference {text!r}: expected NAME@VERSION, e.g. churn@3")
+    validate_model_name(name)
+    if not _VERSION.fullmatch(number):
+        raise InvalidInput(f"invalid version {number!r} in {text!r}: expected a positive integer")
+    return VersionRef(name, int(number))

@@ -1,0 +1,127 @@
+"""The small interfaces the registry's use-cases need from the outside world.
+
+A new backend implements one of these and passes the matching contract suite in
+`modelrepo.testing`; nothing above this layer changes. See docs/backends.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from .domain.model import Model, ModelVersion, NewVersion, VersionEvent
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes just moved; used for progress bars."""
+
+
+class Clock(Protocol):
+    """The store's notion of now (UTC-aware). Injected so tests never sleep."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """A stored blob: its SHA-256 (bare hex), size in bytes, and last write time if known."""
+
+    sha256: str
+    size: int
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileReference:
+    """One file of one live version, as fsck needs it to name what a damaged blob breaks."""
+
+    model: str
+    version: int
+    path: str
+    sha256: str
+    size: int
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes. Everything above (manifests, verification) is shared code."""
+
+    def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
+        """Stream `source` in, address it by SHA-256; durable and complete when this returns."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """A readable stream of the blob; raises MissingBlobError if absent."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob; removing an absent blob is not an error."""
+        ...
+
+    def list(self) -> Iterator[BlobInfo]:
+        """Every complete blob in the store."""
+        ...
+
+    def partials(self) -> Iterator[BlobInfo]:
+        """Uploads that never completed (their `sha256` is an opaque handle, not a digest)."""
+        ...
+
+    def delete_partial(self, handle: str) -> None: ...
+
+
+class MetadataStore(Protocol):
+    """Models, versions and their recorded changes. Writes are atomic and durable."""
+
+    def create_version(self, new: NewVersion) -> ModelVersion:
+        """Create the model if needed and add version N+1 (gap-free, never reused)."""
+        ...
+
+    def get_model(self, name: str) -> Model: ...
+
+    def list_models(self) -> list[Model]: ...
+
+    def get_version(self, model: str, version: int) -> ModelVersion: ...
+
+    def list_versions(self, model: str) -> list[ModelVersion]: ...
+
+    def set_tag(
+        self, model: str, version: int, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> ModelVersion:
+        """Set (or with value None, remove) a tag, recording who and when."""
+        ...
+
+    def set_deprecated(
+        self,
+        model: str,
+        version: int,
+        deprecated: bool,
+        *,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> ModelVersion: ...
+
+    def delete_version(
+        self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        """Tombstone a version: its record stays as evidence, its files become collectable."""
+        ...
+
+    def version_events(self, model: str, version: int) -> list[VersionEvent]: ...
+
+    def file_references(self) -> Iterator[FileReference]:
+        """Every file of every version that is not deleted."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StoreLock(Protocol):
+    """Keeps garbage collection from racing uploads: writers share it, `gc` holds it alone."""
+
+    def shared(self) -> AbstractContextManager[None]: ...
+
+    def exclusive(self) -> AbstractContextManager[None]: ...

@@ -1,0 +1,558 @@
+"""The registry's use-cases over its ports; the SDK, CLI and server all call these."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .clock import SystemClock
+from .domain.diff import (
+    MAX_TEXT_DIFF_BYTES,
+    VersionDiff,
+    diff_versions,
+    looks_textual,
+    unified_text_diff,
+)
+from .domain.errors import Conflict, CorruptBlobError, InvalidInput, MissingBlobError
+from .domain.filters import Filter, parse_filter, select
+from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
+from .domain.model import (
+    CodeRef,
+    DataRef,
+    JSONValue,
+    Lineage,
+    Model,
+    ModelVersion,
+    NewVersion,
+    VersionEvent,
+    check_json,
+    check_metrics,
+    check_params,
+    check_tags,
+)
+from .domain.names import validate_flavor, validate_key, validate_model_name
+from .lineage import capture_code, capture_environment
+from .ports import BlobInfo, Clock, FileReference, Progress
+from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
+
+ProgressFactory = Callable[[str, int], Progress]
+"""Given a file's path and size, returns the callback that is fed bytes moved."""
+
+DataInput = DataRef | str | tuple[str, str | None]
+
+
+@dataclass
+class FsckReport:
+    """What `fsck` found; `ok` means every referenced blob is present and intact."""
+
+    blobs_checked: int = 0
+    bytes_checked: int = 0
+    missing: list[FileReference] = field(default_factory=list)
+    corrupt: list[FileReference] = field(default_factory=list)
+    orphaned: list[BlobInfo] = field(default_factory=list)
+    partials: list[BlobInfo] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.corrupt
+
+    def to_dict(self) -> dict[str, Any]:
+        def ref(r: FileReference) -> dict[str, Any]:
+            return {"model": r.model, "version": r.version, "path": r.path, "sha256": r.sha256}
+
+        return {
+            "ok": self.ok,
+            "blobs_checked": self.blobs_checked,
+            "bytes_checked": self.bytes_checked,
+            "missing": [ref(r) for r in self.missing],
+            "corrupt": [ref(r) for r in self.corrupt],
+            "orphaned": [{"sha256": b.sha256, "size": b.size} for b in self.orphaned],
+            "partial_uploads": [{"name": b.sha256, "size": b.size} for b in self.partials],
+        }
+
+
+@dataclass
+class GcReport:
+    """What `gc` removed (or, in a dry run, would remove)."""
+
+    dry_run: bool
+    blobs_removed: int = 0
+    bytes_freed: int = 0
+    partials_removed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "blobs_removed": self.blobs_removed,
+            "bytes_freed": self.bytes_freed,
+            "partial_uploads_removed": self.partials_removed,
+        }
+
+
+def _default_user() -> str:
+    user = os.environ.get("MODELREPO_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def _collect_files(root: Path) -> list[tuple[str, Path]]:
+    """(manifest path, file) pairs for a file or a directory tree; symlinks are refused."""
+    if root.is_symlink():
+        raise InvalidInput(f"{root} is a symbolic link; register its target instead")
+    if root.is_file():
+        return [(root.name, root)]
+    if not root.is_dir():
+        raise InvalidInput(f"nothing to register: {root} does not exist")
+    found: list[tuple[str, Path]] = []
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        for name in sorted(dirs):
+            if (base / name).is_symlink():
+                raise InvalidInput(f"{base / name} is a symbolic link; links are not registered")
+        dirs.sort()
+        for name in sorted(files):
+            path = base / name
+            if path.is_symlink():
+                raise InvalidInput(f"{path} is a symbolic link; links are not registered")
+            if not path.is_file():
+                raise InvalidInput(f"{path} is not a regular file")
+            found.append((validate_relative_path(path.relative_to(root).as_posix()), path))
+    if not found:
+        raise InvalidInput(f"nothing to register: {root} contains no files")
+    return found
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _local_digest(path: Path) -> str:
+    """sha256 of a file, or the manifest digest of a folder, for data references."""
+    if path.is_dir():
+        entries = [
+            FileEntry(rel, p.stat().st_size, _hash_file(p), bool(p.stat().st_mode & stat.S_IXUSR))
+            for rel, p in _collect_files(path)
+        ]
+        return manifest_digest(entries)
+    return "sha256:" + _hash_file(path)
+
+
+def parse_data_ref(value: DataInput) -> DataRef:
+    """`URI[#DIGEST]`, a DataRef, or (uri, digest). Local paths get their digest computed."""
+    if isinstance(value, DataRef):
+        uri, digest = value.uri, value.digest
+    elif isinstance(value, tuple):
+        uri, digest = value
+    else:
+        uri, sep, fragment = value.partition("#")
+        digest = fragment if sep else None
+    if not uri:
+        raise InvalidInput("empty data reference")
+    if digest is not None:
+        digest = _normalise_digest(digest, uri)
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme in ("", "file"):
+        local = Path(uri[len("file://") :] if scheme else uri).expanduser()
+        if not local.exists():
+            raise InvalidInput(f"data reference {uri!r}: no such file or folder")
+        actual = _local_digest(local)
+        if digest is not None and digest != actual:
+            raise InvalidInput(f"data reference {uri!r}: digest {digest} does not match {actual}")
+        return DataRef(local.resolve().as_uri(), actual)
+    return DataRef(uri, digest)
+
+
+def _normalise_digest(digest: str, uri: str) -> str:
+    text = digest.strip().lower()
+    algo, sep, hexpart = text.partition(":")
+    if not sep:
+        algo, hexpart = "sha256", text
+    if not algo.isalnum() or not hexpart or any(c not in "0123456789abcdef" for c in hexpart):
+        raise InvalidInput(
+            f"data reference {uri!r}: invalid digest {digest!r}, expected ALGO:HEX (sha256:...)"
+        )
+    return f"{algo}:{hexpart}"
+
+
+class Registry:
+    """A versioned model registry: `Registry()` opens the embedded store in `./.modelrepo`."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Backend | None = None,
+        *,
+        user: str | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
+    ) -> None:
+        if isinstance(store, Backend):
+            self.backend = store
+        else:
+            location = store if store is not None else os.environ.get("MODELREPO_STORE")
+            self.backend = open_backend(location or DEFAULT_STORE, create=create)
+        self.user = user or _default_user()
+        self.clock: Clock = clock or SystemClock()
+
+    @classmethod
+    def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
+        """A registry that lives only in this process (for tests and notebooks)."""
+        return cls(memory_backend(), user=user, clock=clock)
+
+    @property
+    def location(self) -> str:
+        return self.backend.location
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- registering ----------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = True,
+        environment: bool = True,
+        progress: ProgressFactory | None = None,
+    ) -> ModelVersion:
+        """Store the file or folder at `path` as the next version of model `name`.
+
+        `code=True` records the Git commit of the working directory's work tree (if any);
+        pass a CodeRef to state it, or False to record none. Blobs are durable before the
+        version is committed, so an interrupted register leaves no visible version.
+        """
+        validate_model_name(name)
+        validate_flavor(flavor)
+        clean_params = check_params(params)
+        clean_metrics = check_metrics(metrics)
+        clean_tags = check_tags(tags)
+        clean_signature = _check_signature(signature)
+        data_refs = tuple(parse_data_ref(d) for d in data)
+        if not isinstance(description, str):
+            raise InvalidInput("description must be a string")
+        files = _collect_files(Path(path))
+        code_ref = capture_code() if code is True else (code or None)
+        lineage = Lineage(
+            data=data_refs,
+            code=code_ref,
+            environment=capture_environment() if environment else None,
+        )
+        with self.backend.lock.shared():
+            entries = []
+            for rel, source in files:
+                size = source.stat().st_size
+                callback = progress(rel, size) if progress else None
+                with open(source, "rb") as stream:
+                    info = self.backend.blobs.put(stream, progress=callback)
+                mode = source.stat().st_mode
+                entries.append(FileEntry(rel, info.size, info.sha256, bool(mode & stat.S_IXUSR)))
+            manifest = sorted_entries(entries)
+            return self.backend.metadata.create_version(
+                NewVersion(
+                    model=name,
+                    digest=manifest_digest(manifest),
+                    files=manifest,
+                    created_at=self.clock.now(),
+                    created_by=self.user,
+                    params=clean_params,
+                    metrics=clean_metrics,
+                    tags=clean_tags,
+                    description=description,
+                    flavor=flavor,
+                    signature=clean_signature,
+                    lineage=lineage,
+                )
+            )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def models(self) -> list[Model]:
+        """Every model, by name."""
+        return self.backend.metadata.list_models()
+
+    def model(self, name: str) -> Model:
+        return self.backend.metadata.get_model(validate_model_name(name))
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        """One version's full record."""
+        return self.backend.metadata.get_version(validate_model_name(name), _number(version))
+
+    def versions(
+        self,
+        name: str,
+        where: Sequence[str | Filter] = (),
+        *,
+        include_deleted: bool = False,
+    ) -> list[ModelVersion]:
+        """A model's versions, oldest first, that satisfy every filter in `where`."""
+        filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]
+        found = self.backend.metadata.list_versions(validate_model_name(name))
+        if not include_deleted:
+            found = [v for v in found if v.deleted_at is None]
+        return select(found, filters)
+
+    def events(self, name: str, version: int) -> list[VersionEvent]:
+        """Tag, deprecation and deletion changes of a version, oldest first."""
+        return self.backend.metadata.version_events(validate_model_name(name), _number(version))
+
+    def _readable(self, name: str, version: int) -> ModelVersion:
+        found = self.get(name, version)
+        if found.deleted_at is not None:
+            raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
+        return found
+
+    def read_file(self, name: str, version: int, path: str) -> bytes:
+        """One file of a version, verified against its digest (for small files)."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise InvalidInput(f"version {found.ref} has no file {path!r}")
+        chunks: list[bytes] = []
+        self._copy_verified(found, entry, lambda b: chunks.append(bytes(b)), None)
+        return b"".join(chunks)
+
+    def _copy_verified(
+        self,
+        found: ModelVersion,
+        entry: FileEntry,
+        write: Callable[[memoryview], object],
+        progress: Progress | None,
+    ) -> None:
+        from .blobs._streams import copy_hashing
+
+        try:
+            stream = self.backend.blobs.open(entry.sha256)
+        except MissingBlobError:
+            raise MissingBlobError(
+                f"{found.ref}: file {entry.path!r} is missing from the store (blob {entry.sha256})",
+                path=entry.path,
+                digest=entry.sha256,
+            ) from None
+        with stream:
+            sha, size = copy_hashing(stream, write, progress)
+        if sha != entry.sha256 or size != entry.size:
+            raise CorruptBlobError(
+                f"{found.ref}: file {entry.path!r} is corrupt in the store "
+                f"(expected sha256 {entry.sha256}, got {sha})",
+                path=entry.path,
+                digest=entry.sha256,
+            )
+
+    def download(
+        self,
+        name: str,
+        version: int,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressFactory | None = None,
+    ) -> Path:
+        """Materialise a version's files under `dest`, every byte verified, atomically.
+
+        The tree is built next to `dest` and renamed into place only when complete; `dest`
+        must not exist or be an empty folder.
+        """
+        found = self._readable(name, version)
+        target = Path(dest).absolute()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise Conflict(f"destination {target} already exists and is not an empty folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            for entry in found.files:
+                out_path = staging.joinpath(*entry.path.split("/"))
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                callback = progress(entry.path, entry.size) if progress else None
+                with open(out_path, "xb", buffering=0) as out:
+                    self._copy_verified(found, entry, out.write, callback)
+                    os.fsync(out.fileno())
+                if entry.executable:
+                    out_path.chmod(out_path.stat().st_mode | 0o111)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+    def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
+        """Compare two versions, with unified diffs of changed text files (JSON, CSV, ...)."""
+        va = self.get(*a)
+        vb = self.get(*b)
+        result = diff_versions(va, vb)
+        if va.deleted_at is None and vb.deleted_at is None:
+            files_a = {f.path: f for f in va.files}
+            files_b = {f.path: f for f in vb.files}
+            for path in result.files_modified:
+                fa, fb = files_a[path], files_b[path]
+                if not looks_textual(path) or max(fa.size, fb.size) > MAX_TEXT_DIFF_BYTES:
+                    continue
+                text = unified_text_diff(
+                    path,
+                    self.read_file(va.model, va.version, path),
+                    self.read_file(vb.model, vb.version, path),
+                    va.ref,
+                    vb.ref,
+                )
+                if text:
+                    result.text_diffs[path] = text
+        return result
+
+    # -- the few things that may change ---------------------------------------------------
+
+    def tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
+        """Set a tag on a version; the change is recorded with who and when."""
+        validate_key(key, "tag name")
+        check_tags({key: value})
+        return self.backend.metadata.set_tag(
+            validate_model_name(name),
+            _number(version),
+            key,
+            value,
+            actor=self.user,
+            at=self.clock.now(),
+        )
+
+    def untag(self, name: str, version: int, key: str) -> ModelVersion:
+        """Remove a tag from a version; the removal is recorded."""
+        return self.backend.metadata.set_tag(
+            validate_model_name(name),
+            _number(version),
+            validate_key(key, "tag name"),
+            None,
+            actor=self.user,
+            at=self.clock.now(),
+        )
+
+    def deprecate(
+        self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
+    ) -> ModelVersion:
+        """Flag a version as deprecated (or, with deprecated=False, lift the flag)."""
+        return self.backend.metadata.set_deprecated(
+            validate_model_name(name),
+            _number(version),
+            deprecated,
+            actor=self.user,
+            at=self.clock.now(),
+            reason=reason,
+        )
+
+    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
+        """Tombstone a version: its record stays, its files become collectable by `gc`."""
+        return self.backend.metadata.delete_version(
+            validate_model_name(name),
+            _number(version),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=reason,
+        )
+
+    # -- integrity ------------------------------------------------------------------------
+
+    def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
+        """Re-hash every referenced blob; report missing, corrupt and orphaned blobs."""
+        from .blobs._streams import copy_hashing
+
+        report = FsckReport()
+        by_blob: dict[str, list[FileReference]] = {}
+        for ref in self.backend.metadata.file_references():
+            by_blob.setdefault(ref.sha256, []).append(ref)
+        blobs = self.backend.blobs
+        for sha, refs in by_blob.items():
+            try:
+                stream = blobs.open(sha)
+            except MissingBlobError:
+                report.missing.extend(refs)
+                continue
+            callback = progress(refs[0].path, refs[0].size) if progress else None
+            with stream:
+                actual, size = copy_hashing(stream, lambda _b: None, callback)
+            report.blobs_checked += 1
+            report.bytes_checked += size
+            if actual != sha:
+                report.corrupt.extend(refs)
+        report.orphaned = [b for b in blobs.list() if b.sha256 not in by_blob]
+        report.partials = list(blobs.partials())
+        return report
+
+    def gc(self, *, dry_run: bool = False) -> GcReport:
+        """Remove blobs no live version references, and abandoned uploads.
+
+        Holds the store lock exclusively, so no upload can be in flight while it runs.
+        """
+        report = GcReport(dry_run=dry_run)
+        with self.backend.lock.exclusive():
+            referenced = {r.sha256 for r in self.backend.metadata.file_references()}
+            blobs = self.backend.blobs
+            for info in list(blobs.list()):
+                if info.sha256 in referenced:
+                    continue
+                report.blobs_removed += 1
+                report.bytes_freed += info.size
+                if not dry_run:
+                    blobs.delete(info.sha256)
+            for partial in list(blobs.partials()):
+                report.partials_removed += 1
+                report.bytes_freed += partial.size
+                if not dry_run:
+                    blobs.delete_partial(partial.sha256)
+        return report
+
+
+def _number(version: int) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+    return version
+
+
+def _check_signature(signature: Mapping[str, JSONValue] | None) -> dict[str, JSONValue] | None:
+    """A signature is a JSON object with `inputs` and/or `outputs` lists of fields."""
+    if signature is None:
+        return None
+    if not isinstance(signature, Mapping):
+        raise InvalidInput("signature must be a JSON object with 'inputs' and 'outputs'")
+    clean = check_json(signature, "signature")
+    unknown = set(clean) - {"inputs", "outputs", "params"}
+    if unknown:
+        raise InvalidInput(f"signature has unknown keys {sorted(unknown)}")
+    for key in ("inputs", "outputs"):
+        fields = clean.get(key, [])
+        if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("type"), str) for f in fields
+        ):
+            raise InvalidInput(f"signature {key} must be a list of objects with a 'type'")
+    return dict(clean)

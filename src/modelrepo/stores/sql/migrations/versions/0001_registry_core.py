@@ -1,0 +1,113 @@
+"""Registry core: models, versions, files, tags and version events.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+APPEND_ONLY = ("version_events",)
+
+
+def upgrade() -> None:
+    info = op.create_table(
+        "store_info",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.bulk_insert(info, [{"key": "store_id", "value": str(uuid.uuid4())}])
+    op.create_table(
+        "models",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(128), nullable=False, unique=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.String(256), nullable=False),
+        sa.Column("last_version", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "versions",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+        sa.Column("number", sa.Integer, nullable=False),
+        sa.Column("digest", sa.String(71), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.String(256), nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("flavor", sa.String(64), nullable=False),
+        sa.Column("params", sa.Text, nullable=False),
+        sa.Column("metrics", sa.Text, nullable=False),
+        sa.Column("signature", sa.Text, nullable=True),
+        sa.Column("lineage", sa.Text, nullable=False),
+        sa.Column("deprecated", sa.Boolean, nullable=False),
+        sa.Column("deleted_at", sa.BigInteger, nullable=True),
+        sa.Column("deleted_by", sa.String(256), nullable=True),
+        sa.UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
+    )
+    op.create_table(
+        "version_files",
+        sa.Column("version_id", Id, sa.ForeignKey("versions.id"), primary_key=True),
+        sa.Column("path", sa.Text, primary_key=True),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("executable", sa.Boolean, nullable=False),
+    )
+    op.create_index("ix_version_files_sha256", "version_files", ["sha256"])
+    op.create_table(
+        "version_tags",
+        sa.Column("version_id", Id, sa.ForeignKey("versions.id"), primary_key=True),
+        sa.Column("key", sa.String(128), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "version_events",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("version_id", Id, sa.ForeignKey("versions.id"), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("key", sa.String(128), nullable=True),
+        sa.Column("value", sa.Text, nullable=True),
+        sa.Column("actor", sa.String(256), nullable=False),
+        sa.Column("at", sa.BigInteger, nullable=False),
+        sa.Column("reason", sa.Text, nullable=True),
+    )
+    op.create_index("ix_version_events_version", "version_events", ["version_id", "id"])
+    for table in APPEND_ONLY:
+        append_only(table)
+
+
+def append_only(table: str) -> None:
+    """Make the database itself refuse UPDATE and DELETE on a history table."""
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+    elif dialect == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{table} is append-only'; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()"
+        )
+
+
+def downgrade() -> None:
+    for table in ("version_events", "version_tags", "version_files", "versions", "models"):
+        op.drop_table(table)
+    op.drop_table("store_info")

@@ -1,0 +1,85 @@
+"""The relational schema, as SQLAlchemy Core tables. Migrations create it; this mirrors it.
+
+Instants are integer microseconds since the Unix epoch (UTC): exact, sortable, the same on
+every database. JSON columns hold canonical JSON text (sorted keys, no whitespace).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+store_info = sa.Table(
+    "store_info",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("last_version", sa.Integer, nullable=False),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("signature", sa.Text, nullable=True),
+    sa.Column("lineage", sa.Text, nullable=False),
+    sa.Column("deprecated", sa.Boolean, nullable=False),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
+    sa.Column("deleted_by", sa.String(256), nullable=True),
+    sa.UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
+)
+
+version_files = sa.Table(
+    "version_files",
+    metadata,
+    sa.Column("version_id", Id, sa.ForeignKey("versions.id"), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("executable", sa.Boolean, nullable=False),
+    sa.Index("ix_version_files_sha256", "sha256"),
+)
+
+version_tags = sa.Table(
+    "version_tags",
+    metadata,
+    sa.Column("version_id", Id, sa.ForeignKey("versions.id"), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+version_events = sa.Table(
+    "version_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("version_id", Id, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(128), nullable=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Index("ix_version_events_version", "version_id", "id"),
+)
