@@ -19,8 +19,6 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-APPEND_ONLY = ("version_events",)
-
 
 def upgrade() -> None:
     info = op.create_table(
@@ -83,28 +81,48 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=True),
     )
     op.create_index("ix_version_events_version", "version_events", ["version_id", "id"])
-    for table in APPEND_ONLY:
-        append_only(table)
+    for table in ("version_events", "version_files"):
+        refuse(table, "UPDATE OR DELETE", f"{table} is append-only")
+    refuse("versions", "DELETE", "versions are never deleted, only tombstoned")
+    refuse(
+        "versions",
+        "UPDATE OF " + ", ".join(IMMUTABLE_VERSION_COLUMNS),
+        "recorded fields of a version are immutable",
+    )
 
 
-def append_only(table: str) -> None:
-    """Make the database itself refuse UPDATE and DELETE on a history table."""
+IMMUTABLE_VERSION_COLUMNS = (
+    "model_id", "number", "digest", "created_at", "created_by", "description", "flavor",
+    "params", "metrics", "signature", "lineage",
+)  # fmt: skip
+
+
+def refuse(table: str, actions: str, message: str) -> None:
+    """Make the database itself refuse some changes to a table, whoever connects."""
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
+        for action in actions.split(" OR "):
+            name = f"{table}_immutable" if " OF " in action else f"{table}_no_{action.lower()}"
             op.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
             )
     elif dialect == "postgresql":
-        op.execute(
-            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{table} is append-only'; END $$"
+        name = (
+            f"{table}_immutable"
+            if " OF " in actions
+            else f"{table}_no_" + "_".join(a.lower() for a in actions.split(" OR "))
         )
         op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()"
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
         )
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {actions} ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
 
 
 def downgrade() -> None:

@@ -1,0 +1,38 @@
+"""Generate docs/cli.md from the CLI's own --help; tests/test_docs.py keeps them equal.
+
+Usage: python scripts/cli_reference.py > docs/cli.md
+"""
+
+from __future__ import annotations
+
+import click
+
+from modelrepo.cli import cli
+
+HEADER = """# CLI reference
+
+Generated from `modelrepo --help` by `scripts/cli_reference.py`; do not edit by hand.
+Every command accepts `--json` and prints one JSON document on stdout. Errors are one line on
+stderr (`error: ...`) with exit code 1; usage errors exit with 2.
+"""
+
+
+def help_text(command: click.Command, name: str, parent: click.Context | None) -> str:
+    ctx = click.Context(
+        command, info_name=name, parent=parent, terminal_width=100, **cli.context_settings
+    )
+    ctx.max_content_width = 100
+    return command.get_help(ctx)
+
+
+def render() -> str:
+    root = click.Context(cli, info_name="modelrepo", terminal_width=100, **cli.context_settings)
+    parts = [HEADER, "## modelrepo\n", "```\n" + help_text(cli, "modelrepo", None) + "\n```\n"]
+    for name in sorted(cli.commands):
+        parts.append(f"## modelrepo {name}\n")
+        parts.append("```\n" + help_text(cli.commands[name], name, root) + "\n```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,5 @@
+"""`python -m modelrepo` runs the CLI."""
+
+from .cli import main
+
+main()

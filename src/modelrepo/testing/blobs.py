@@ -1,0 +1,82 @@
+"""The contract every `BlobStore` passes. Subclass and provide a `blobs` fixture."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import pytest
+
+from ..domain.errors import InvalidInput, MissingBlobError
+from ..ports import BlobStore
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStoreContract:
+    """Behaviour shared by every blob store."""
+
+    @pytest.fixture
+    def blobs(self, *args: Any) -> BlobStore:
+        raise NotImplementedError
+
+    def test_put_returns_address_and_size(self, blobs: BlobStore) -> None:
+        info = blobs.put(io.BytesIO(b"hello"))
+        assert info.sha256 == _sha(b"hello")
+        assert info.size == 5
+
+    def test_open_returns_the_same_bytes(self, blobs: BlobStore) -> None:
+        data = bytes(range(256)) * 9000  # more than one 1 MiB chunk
+        info = blobs.put(io.BytesIO(data))
+        with blobs.open(info.sha256) as stream:
+            assert stream.read() == data
+
+    def test_empty_blob(self, blobs: BlobStore) -> None:
+        info = blobs.put(io.BytesIO(b""))
+        assert info.size == 0
+        with blobs.open(info.sha256) as stream:
+            assert stream.read() == b""
+
+    def test_put_is_idempotent(self, blobs: BlobStore) -> None:
+        first = blobs.put(io.BytesIO(b"same"))
+        second = blobs.put(io.BytesIO(b"same"))
+        assert first.sha256 == second.sha256
+        assert [b.sha256 for b in blobs.list()].count(first.sha256) == 1
+
+    def test_exists_and_delete(self, blobs: BlobStore) -> None:
+        info = blobs.put(io.BytesIO(b"x"))
+        assert blobs.exists(info.sha256)
+        blobs.delete(info.sha256)
+        assert not blobs.exists(info.sha256)
+        blobs.delete(info.sha256)  # deleting again is not an error
+
+    def test_open_missing_raises(self, blobs: BlobStore) -> None:
+        with pytest.raises(MissingBlobError):
+            blobs.open(_sha(b"never stored"))
+
+    def test_list_reports_every_blob(self, blobs: BlobStore) -> None:
+        stored = {blobs.put(io.BytesIO(bytes([i]) * i)).sha256 for i in range(1, 6)}
+        listed = {b.sha256: b.size for b in blobs.list()}
+        assert stored <= set(listed)
+        for i in range(1, 6):
+            assert listed[_sha(bytes([i]) * i)] == i
+
+    def test_invalid_address_is_refused(self, blobs: BlobStore) -> None:
+        for bad in ("../../etc/passwd", "ABC", "a" * 63, "g" * 64, "/" + "a" * 63):
+            with pytest.raises(InvalidInput):
+                blobs.open(bad)
+            with pytest.raises(InvalidInput):
+                blobs.exists(bad)
+
+    def test_progress_sees_every_byte(self, blobs: BlobStore) -> None:
+        seen: list[int] = []
+        data = b"z" * (3 * 1024 * 1024 + 7)
+        blobs.put(io.BytesIO(data), progress=seen.append)
+        assert sum(seen) == len(data)
+
+    def test_no_partials_after_success(self, blobs: BlobStore) -> None:
+        blobs.put(io.BytesIO(b"complete"))
+        assert list(blobs.partials()) == []

@@ -1,0 +1,165 @@
+"""The contract every `MetadataStore` passes. Subclass and provide a `store` fixture."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ..domain.errors import Conflict, NotFound
+from ..domain.manifest import FileEntry, manifest_digest
+from ..domain.model import CodeRef, DataRef, Lineage, NewVersion, PythonEnvironment
+from ..ports import MetadataStore
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def new_version(model: str = "credit-risk", seed: int = 0, **overrides: Any) -> NewVersion:
+    """A complete NewVersion with distinct content per `seed`."""
+    files = (
+        FileEntry("model/coefficients.json", 120 + seed, f"{seed:064x}", False),
+        FileEntry("run.sh", 10, f"{seed + 1:064x}", True),
+    )
+    fields: dict[str, Any] = {
+        "model": model,
+        "digest": manifest_digest(files),
+        "files": files,
+        "created_at": T0 + timedelta(microseconds=seed),
+        "created_by": "alice",
+        "params": {"C": 0.5, "solver": "lbfgs", "layers": [3, 4], "nested": {"ü": None}},
+        "metrics": {"auc": 0.91, "ks": 0.4},
+        "tags": {"team": "risk"},
+        "description": "baseline — first try",
+        "flavor": "text-coefficients",
+        "signature": {"inputs": [{"name": "income", "type": "double"}], "outputs": []},
+        "lineage": Lineage(
+            data=(DataRef("s3://bucket/train.parquet", "sha256:" + "ab" * 32),),
+            code=CodeRef("c" * 40, dirty=True, remote="https://git.example/r.git", branch="main"),
+            environment=PythonEnvironment("3.11.7", "cpython", "Linux", ("numpy==2.0.0",)),
+        ),
+    }
+    fields.update(overrides)
+    return NewVersion(**fields)
+
+
+class MetadataStoreContract:
+    """Behaviour shared by every metadata store."""
+
+    @pytest.fixture
+    def store(self, *args: Any) -> MetadataStore:
+        raise NotImplementedError
+
+    def test_versions_are_numbered_from_one_per_model(self, store: MetadataStore) -> None:
+        assert [store.create_version(new_version("a", i)).version for i in range(3)] == [1, 2, 3]
+        assert store.create_version(new_version("b", 9)).version == 1
+
+    def test_a_version_reads_back_exactly(self, store: MetadataStore) -> None:
+        created = store.create_version(new_version())
+        assert store.get_version("credit-risk", 1) == created
+        assert store.list_versions("credit-risk") == [created]
+
+    def test_missing_things_raise_not_found(self, store: MetadataStore) -> None:
+        with pytest.raises(NotFound, match="model 'nope'"):
+            store.get_version("nope", 1)
+        with pytest.raises(NotFound, match="model 'nope'"):
+            store.list_versions("nope")
+        with pytest.raises(NotFound):
+            store.get_model("nope")
+        store.create_version(new_version())
+        with pytest.raises(NotFound, match="credit-risk@2"):
+            store.get_version("credit-risk", 2)
+
+    def test_models_are_listed_by_name_with_counts(self, store: MetadataStore) -> None:
+        for name, n in (("zeta", 1), ("alpha", 2)):
+            for i in range(n):
+                store.create_version(new_version(name, i))
+        found = store.list_models()
+        assert [(m.name, m.latest_version, m.version_count) for m in found] == [
+            ("alpha", 2, 2),
+            ("zeta", 1, 1),
+        ]
+        assert store.get_model("alpha").created_by == "alice"
+        assert store.get_model("alpha").created_at == T0
+
+    def test_tags_change_and_every_change_is_recorded(self, store: MetadataStore) -> None:
+        store.create_version(new_version())
+        at = T0 + timedelta(days=1)
+        v = store.set_tag("credit-risk", 1, "stage", "candidate", actor="bob", at=at)
+        assert v.tags == {"team": "risk", "stage": "candidate"}
+        store.set_tag("credit-risk", 1, "stage", "candidate", actor="bob", at=at)  # no change
+        store.set_tag("credit-risk", 1, "stage", "approved", actor="carol", at=at)
+        v = store.set_tag("credit-risk", 1, "team", None, actor="carol", at=at)
+        assert v.tags == {"stage": "approved"}
+        events = store.version_events("credit-risk", 1)
+        assert [(e.kind, e.key, e.value, e.actor) for e in events] == [
+            ("tag_set", "stage", "candidate", "bob"),
+            ("tag_set", "stage", "approved", "carol"),
+            ("tag_removed", "team", None, "carol"),
+        ]
+        assert all(e.at == at for e in events)
+        with pytest.raises(NotFound):
+            store.set_tag("credit-risk", 1, "absent", None, actor="bob", at=at)
+
+    def test_deprecation_toggles_and_is_recorded(self, store: MetadataStore) -> None:
+        store.create_version(new_version())
+        v = store.set_deprecated("credit-risk", 1, True, actor="bob", at=T0, reason="old data")
+        assert v.deprecated
+        store.set_deprecated("credit-risk", 1, True, actor="bob", at=T0, reason=None)
+        v = store.set_deprecated("credit-risk", 1, False, actor="bob", at=T0, reason=None)
+        assert not v.deprecated
+        kinds = [(e.kind, e.reason) for e in store.version_events("credit-risk", 1)]
+        assert kinds == [("deprecated", "old data"), ("undeprecated", None)]
+
+    def test_delete_tombstones_and_never_reuses_numbers(self, store: MetadataStore) -> None:
+        store.create_version(new_version(seed=1))
+        store.create_version(new_version(seed=2))
+        at = T0 + timedelta(hours=1)
+        gone = store.delete_version("credit-risk", 2, actor="bob", at=at, reason="mistake")
+        assert gone.deleted_at == at
+        assert gone.deleted_by == "bob"
+        assert store.get_version("credit-risk", 2).deleted_at == at
+        assert {r.version for r in store.file_references()} == {1}
+        assert store.get_model("credit-risk").version_count == 1
+        with pytest.raises(Conflict):
+            store.delete_version("credit-risk", 2, actor="bob", at=at, reason=None)
+        with pytest.raises(Conflict):
+            store.set_tag("credit-risk", 2, "k", "v", actor="bob", at=at)
+        assert store.create_version(new_version(seed=3)).version == 3
+
+    def test_file_references_name_every_live_file(self, store: MetadataStore) -> None:
+        store.create_version(new_version("a", 1))
+        store.create_version(new_version("b", 2))
+        refs = sorted((r.model, r.version, r.path, r.sha256) for r in store.file_references())
+        assert refs == [
+            ("a", 1, "model/coefficients.json", f"{1:064x}"),
+            ("a", 1, "run.sh", f"{2:064x}"),
+            ("b", 1, "model/coefficients.json", f"{2:064x}"),
+            ("b", 1, "run.sh", f"{3:064x}"),
+        ]
+
+    def test_a_version_without_optional_parts(self, store: MetadataStore) -> None:
+        created = store.create_version(
+            new_version(files=(), digest=manifest_digest(()), signature=None, lineage=Lineage())
+        )
+        assert store.get_version("credit-risk", 1) == created
+
+    def test_concurrent_registrations_are_gap_free(self, store: MetadataStore) -> None:
+        numbers: list[int] = []
+        errors: list[BaseException] = []
+
+        def work(offset: int) -> None:
+            try:
+                for i in range(15):
+                    numbers.append(store.create_version(new_version(seed=offset + i)).version)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(k * 100,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert sorted(numbers) == list(range(1, 61))

@@ -1,0 +1,38 @@
+"""Every backend passes the same contract suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelrepo.blobs import LocalBlobStore, MemoryBlobStore
+from modelrepo.ports import BlobStore, MetadataStore
+from modelrepo.stores.memory import MemoryMetadataStore
+from modelrepo.stores.sql import SqlMetadataStore
+from modelrepo.testing.blobs import BlobStoreContract
+from modelrepo.testing.metadata import MetadataStoreContract
+
+
+class TestMemoryMetadata(MetadataStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteMetadata(MetadataStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestMemoryBlobs(BlobStoreContract):
+    @pytest.fixture
+    def blobs(self) -> BlobStore:
+        return MemoryBlobStore()
+
+
+class TestLocalBlobs(BlobStoreContract):
+    @pytest.fixture
+    def blobs(self, tmp_path: Path) -> BlobStore:
+        return LocalBlobStore(tmp_path / "blobs")

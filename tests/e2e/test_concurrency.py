@@ -1,0 +1,57 @@
+"""Several processes registering versions of one model get gap-free, distinct numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, pathlib
+    from modelrepo import Registry
+    store, worker, count, scratch = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    numbers = []
+    with Registry(store, user="worker-" + worker) as reg:
+        for i in range(count):
+            path = pathlib.Path(scratch) / f"w{worker}-{i}.json"
+            path.write_text(json.dumps({"worker": worker, "i": i}))
+            numbers.append(reg.register("shared", path, code=False).version)
+    print(json.dumps(numbers))
+    """
+)
+
+
+def test_two_processes_register_100_gap_free_versions(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    subprocess.run(
+        [sys.executable, "-c", f"from modelrepo import Registry; Registry({str(store)!r})"],
+        check=True,
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(store), str(w), "50", str(tmp_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(2)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0
+        results.append(json.loads(out))
+    everything = results[0] + results[1]
+    assert len(set(everything)) == 100
+    assert sorted(everything) == list(range(1, 101))
+    for numbers in results:
+        assert numbers == sorted(numbers)
+    from modelrepo import Registry
+
+    with Registry(store, create=False) as reg:
+        versions = reg.versions("shared")
+        assert [v.version for v in versions] == list(range(1, 101))
+        assert {v.created_by for v in versions} == {"worker-0", "worker-1"}
+        assert reg.fsck().ok

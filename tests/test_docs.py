@@ -1,0 +1,28 @@
+"""The docs stay true: the CLI reference is generated, the README names every command."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+from modelrepo.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    render = runpy.run_path(str(ROOT / "scripts" / "cli_reference.py"))["render"]
+    current = (ROOT / "docs" / "cli.md").read_text()
+    assert current == render(), "run: python scripts/cli_reference.py > docs/cli.md"
+
+
+def test_readme_shows_the_two_commands_and_every_cli_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme
+    assert "make test" in readme
+    for name in cli.commands:
+        assert f"modelrepo {name}" in readme, name
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

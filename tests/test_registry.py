@@ -1,0 +1,319 @@
+"""The SDK end to end on the embedded store (SQLite + local blob folder)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from modelrepo import (
+    CodeRef,
+    Conflict,
+    CorruptBlobError,
+    InvalidInput,
+    MissingBlobError,
+    NotFound,
+    Registry,
+    StoreNotFound,
+    manifest_digest,
+)
+from modelrepo.domain.manifest import FileEntry
+
+from .conftest import T0
+
+
+def blob_path(store_dir: Path, sha: str) -> Path:
+    return store_dir / "blobs" / "sha256" / sha[:2] / sha[2:]
+
+
+def test_register_a_folder(registry: Registry, artifact: Path) -> None:
+    v = registry.register(
+        "credit-risk",
+        artifact,
+        params={"C": 0.5, "solver": "lbfgs"},
+        metrics={"auc": 0.91},
+        tags={"team": "risk"},
+        description="first",
+        flavor="text-coefficients",
+        signature={"inputs": [{"name": "income", "type": "double"}], "outputs": []},
+        code=False,
+    )
+    assert (v.model, v.version) == ("credit-risk", 1)
+    assert [f.path for f in v.files] == ["features.csv", "model/coefficients.json", "score.sh"]
+    assert [f.executable for f in v.files] == [False, False, True]
+    content = (artifact / "model" / "coefficients.json").read_bytes()
+    assert v.files[1].sha256 == hashlib.sha256(content).hexdigest()
+    assert v.files[1].size == len(content)
+    assert v.digest == manifest_digest(v.files)
+    assert v.created_at == T0
+    assert v.created_by == "alice"
+    assert registry.get("credit-risk", 1) == v
+    assert v.lineage.environment is not None
+    assert v.lineage.environment.python.startswith("3.")
+    assert any(p.lower().startswith("sqlalchemy==") for p in v.lineage.environment.packages)
+
+
+def test_register_a_single_file(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "weights.json"
+    path.write_text("[1, 2]")
+    v = registry.register("m", path, code=False)
+    assert [f.path for f in v.files] == ["weights.json"]
+
+
+def test_versions_count_up_and_content_is_stored_once(
+    registry: Registry, artifact: Path, store_dir: Path
+) -> None:
+    a = registry.register("one", artifact, code=False)
+    b = registry.register("one", artifact, code=False)
+    c = registry.register("two", artifact, code=False)
+    assert [a.version, b.version, c.version] == [1, 2, 1]
+    assert a.digest == b.digest == c.digest
+    stored = list((store_dir / "blobs" / "sha256").rglob("*"))
+    assert len([p for p in stored if p.is_file()]) == 3
+
+
+def test_data_lineage_digests_local_files(registry: Registry, artifact: Path, tmp_path: Path):
+    data = tmp_path / "train.csv"
+    data.write_bytes(b"a,b\n1,2\n")
+    remote = "s3://bucket/holdout.parquet#sha256:" + "AB" * 32
+    v = registry.register("m", artifact, data=[str(data), remote, "s3://bucket/raw"], code=False)
+    refs = [(d.uri, d.digest) for d in v.lineage.data]
+    assert refs == [
+        (data.resolve().as_uri(), "sha256:" + hashlib.sha256(b"a,b\n1,2\n").hexdigest()),
+        ("s3://bucket/holdout.parquet", "sha256:" + "ab" * 32),
+        ("s3://bucket/raw", None),
+    ]
+    with pytest.raises(InvalidInput, match="no such file"):
+        registry.register("m", artifact, data=[str(tmp_path / "missing.csv")])
+    with pytest.raises(InvalidInput, match="does not match"):
+        registry.register("m", artifact, data=[f"{data}#sha256:{'0' * 64}"])
+    with pytest.raises(InvalidInput, match="invalid digest"):
+        registry.register("m", artifact, data=["s3://b/k#not-hex!"])
+    assert registry.model("m").latest_version == 1
+
+
+def test_code_lineage_from_the_git_work_tree(
+    registry: Registry, artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "a",
+    }
+    env["GIT_COMMITTER_EMAIL"] = "a@x"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (repo / "train.py").write_text("print('train')\n")
+    git("add", "train.py")
+    git("commit", "-q", "-m", "train")
+    git("remote", "add", "origin", "https://user:s3cret@git.example/team/models.git")
+    monkeypatch.chdir(repo)
+    clean = registry.register("m", artifact)
+    assert clean.lineage.code == CodeRef(
+        commit=git("rev-parse", "HEAD"),
+        dirty=False,
+        remote="https://git.example/team/models.git",
+        branch="main",
+    )
+    (repo / "train.py").write_text("print('changed')\n")
+    assert registry.register("m", artifact).lineage.code.dirty  # type: ignore[union-attr]
+    assert registry.register("m", artifact, code=False).lineage.code is None
+
+
+def test_bad_input_is_refused_and_nothing_is_written(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    cases = [
+        ({"name": "Bad Name"}, "invalid model name"),
+        ({"params": {"C": float("nan")}}, "finite"),
+        ({"metrics": {"auc": "high"}}, "not a number"),
+        ({"tags": {"k": 3}}, "must be a string"),
+        ({"flavor": "Not A Flavor"}, "invalid flavor"),
+        ({"signature": {"inputs": "x"}}, "signature inputs"),
+        ({"signature": {"extra": []}}, "unknown keys"),
+        ({"path": tmp_path / "missing"}, "does not exist"),
+    ]
+    for overrides, message in cases:
+        kwargs = {"name": "m", "path": artifact, "code": False, **overrides}
+        with pytest.raises(InvalidInput, match=message):
+            registry.register(**kwargs)  # type: ignore[arg-type]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InvalidInput, match="contains no files"):
+        registry.register("m", empty)
+    link = tmp_path / "link"
+    link.symlink_to(artifact / "features.csv")
+    with pytest.raises(InvalidInput, match="symbolic link"):
+        registry.register("m", link)
+    (artifact / "escape").symlink_to("/etc/passwd")
+    with pytest.raises(InvalidInput, match="symbolic link"):
+        registry.register("m", artifact)
+    assert registry.models() == []
+
+
+def test_filters_on_params_metrics_and_tags(registry: Registry, artifact: Path) -> None:
+    for c, auc, stage in ((0.1, 0.80, "old"), (1.0, 0.90, "candidate"), (10.0, 0.85, "candidate")):
+        registry.register(
+            "m", artifact, params={"C": c}, metrics={"auc": auc}, tags={"stage": stage}, code=False
+        )
+
+    def numbers(*where: str) -> list[int]:
+        return [v.version for v in registry.versions("m", where)]
+
+    assert numbers() == [1, 2, 3]
+    assert numbers("metrics.auc>=0.85") == [2, 3]
+    assert numbers("metrics.auc>=0.85", "params.C<5") == [2]
+    assert numbers("tags.stage=candidate") == [2, 3]
+    assert numbers("tags.stage!=candidate") == [1]
+    assert numbers("metrics.missing>0") == []
+    with pytest.raises(InvalidInput):
+        numbers("metrics.auc>>1")
+
+
+def test_download_verifies_and_materialises(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    registry.register("m", artifact, code=False)
+    dest = registry.download("m", 1, tmp_path / "out")
+    for rel in ("features.csv", "model/coefficients.json", "score.sh"):
+        assert (dest / rel).read_bytes() == (artifact / rel).read_bytes()
+    assert os.access(dest / "score.sh", os.X_OK)
+    with pytest.raises(Conflict, match="already exists"):
+        registry.download("m", 1, tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    registry.download("m", 1, tmp_path / "empty")
+    with pytest.raises(NotFound):
+        registry.download("m", 2, tmp_path / "nope")
+    assert not (tmp_path / "nope").exists()
+
+
+def test_corruption_is_named_and_nothing_is_left_behind(
+    registry: Registry, artifact: Path, tmp_path: Path, store_dir: Path
+) -> None:
+    v = registry.register("m", artifact, code=False)
+    target = next(f for f in v.files if f.path == "model/coefficients.json")
+    path = blob_path(store_dir, target.sha256)
+    path.chmod(0o644)
+    path.write_bytes(b'{"income": 9.99}\n')
+    with pytest.raises(CorruptBlobError, match="model/coefficients.json"):
+        registry.download("m", 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    report = registry.fsck()
+    assert not report.ok
+    assert [(r.model, r.version, r.path) for r in report.corrupt] == [
+        ("m", 1, "model/coefficients.json")
+    ]
+    path.unlink()
+    with pytest.raises(MissingBlobError, match="model/coefficients.json"):
+        registry.download("m", 1, tmp_path / "out")
+    assert [r.path for r in registry.fsck().missing] == ["model/coefficients.json"]
+
+
+def test_diff_shows_text_changes(registry: Registry, artifact: Path) -> None:
+    registry.register("m", artifact, params={"C": 1}, metrics={"auc": 0.8}, code=False)
+    (artifact / "model" / "coefficients.json").write_text('{\n  "income": 0.5\n}\n')
+    (artifact / "new.txt").write_text("new\n")
+    (artifact / "features.csv").unlink()
+    registry.register("m", artifact, params={"C": 2}, metrics={"auc": 0.9}, code=False)
+    result = registry.diff(("m", 1), ("m", 2)).to_dict()
+    assert result["params"] == {"C": {"old": 1, "new": 2}}
+    assert result["metrics"]["auc"]["delta"] == pytest.approx(0.1)
+    assert result["files"] == {
+        "added": ["new.txt"],
+        "removed": ["features.csv"],
+        "modified": ["model/coefficients.json"],
+        "unchanged": 1,
+    }
+    text = result["text_diffs"]["model/coefficients.json"]
+    assert '-  "income": 0.25' in text
+    assert '+  "income": 0.5' in text
+    assert registry.diff(("m", 1), ("m", 1)).same_content
+
+
+def test_tags_deprecation_and_their_history(registry: Registry, artifact: Path) -> None:
+    registry.register("m", artifact, tags={"team": "risk"}, code=False)
+    registry.tag("m", 1, "stage", "validated")
+    registry.untag("m", 1, "team")
+    v = registry.deprecate("m", 1, reason="superseded")
+    assert v.tags == {"stage": "validated"}
+    assert v.deprecated
+    events = registry.events("m", 1)
+    assert [(e.kind, e.key, e.actor) for e in events] == [
+        ("tag_set", "stage", "alice"),
+        ("tag_removed", "team", "alice"),
+        ("deprecated", None, "alice"),
+    ]
+    assert events[0].at < events[1].at < events[2].at
+    with pytest.raises(NotFound):
+        registry.untag("m", 1, "team")
+
+
+def test_immutable_fields_cannot_be_changed(registry: Registry, artifact: Path) -> None:
+    v = registry.register("m", artifact, params={"C": 1}, code=False)
+    with pytest.raises(AttributeError):
+        v.params = {"C": 2}  # type: ignore[misc]
+    engine = registry.backend.metadata.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert registry.get("m", 1).params == {"C": 1}
+
+
+def test_delete_then_gc(registry: Registry, artifact: Path, tmp_path: Path, store_dir: Path):
+    registry.register("m", artifact, code=False)
+    (artifact / "features.csv").write_text("changed\n")
+    v2 = registry.register("m", artifact, code=False)
+    registry.delete("m", 2, reason="mistake")
+    with pytest.raises(Conflict, match="deleted"):
+        registry.download("m", 2, tmp_path / "out")
+    assert [v.version for v in registry.versions("m")] == [1]
+    assert [v.version for v in registry.versions("m", include_deleted=True)] == [1, 2]
+    report = registry.fsck()
+    assert report.ok
+    assert len(report.orphaned) == 1
+    assert registry.gc(dry_run=True).blobs_removed == 1
+    assert registry.gc().blobs_removed == 1
+    changed = next(f for f in v2.files if f.path == "features.csv")
+    assert not blob_path(store_dir, changed.sha256).exists()
+    assert registry.fsck().orphaned == []
+    registry.download("m", 1, tmp_path / "v1")
+    assert registry.register("m", artifact, code=False).version == 3
+
+
+def test_reading_a_missing_store_does_not_create_it(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFound):
+        Registry(tmp_path / "absent", create=False)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_store_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifact: Path
+) -> None:
+    monkeypatch.setenv("MODELREPO_STORE", str(tmp_path / "envstore"))
+    monkeypatch.setenv("MODELREPO_USER", "carol")
+    with Registry() as reg:
+        assert reg.register("m", artifact, code=False).created_by == "carol"
+    assert (tmp_path / "envstore" / "modelrepo.db").exists()
+
+
+def test_in_memory_registry(artifact: Path, tmp_path: Path) -> None:
+    reg = Registry.in_memory(user="x")
+    v = reg.register("m", artifact, code=False)
+    reg.download("m", 1, tmp_path / "mem")
+    assert json.loads((tmp_path / "mem" / "model" / "coefficients.json").read_text())
+    assert reg.fsck().ok
+    assert v.digest == manifest_digest(
+        [FileEntry(f.path, f.size, f.sha256, f.executable) for f in v.files]
+    )

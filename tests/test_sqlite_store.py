@@ -1,0 +1,105 @@
+"""What the embedded SQLite store promises: a fixed SQLite, durability, migrations, guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from modelrepo import Registry
+from modelrepo.stores.sql import SqlMetadataStore, apsw_dbapi
+from modelrepo.stores.sql.schema import HEAD_REVISION, MIGRATIONS
+from modelrepo.stores.sql.tables import metadata
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def test_sqlite_has_the_wal_reset_fix(tmp_path: Path) -> None:
+    """SQLite before 3.51.3 can corrupt a WAL database shared by several connections."""
+    store = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    assert version_tuple(store.sqlite_version()) >= (3, 51, 3)
+    assert apsw_dbapi.sqlite_version_info >= (3, 51, 3)
+
+
+def test_durable_wal_settings(tmp_path: Path) -> None:
+    store = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_head_revision_constant_matches_alembic() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
+    store = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        assert compare_metadata(context, metadata) == []
+
+
+def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    first = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    store_id = first.store_id()
+    first.close()
+    again = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    assert again.store_id() == store_id
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE version_events SET actor = 'mallory'",
+        "DELETE FROM version_events",
+        "UPDATE version_files SET sha256 = 'x'",
+        "DELETE FROM version_files",
+        "DELETE FROM versions",
+        "UPDATE versions SET digest = 'sha256:0'",
+        "UPDATE versions SET params = '{}'",
+        "UPDATE versions SET created_at = 0",
+    ],
+)
+def test_the_database_refuses_rewriting_history(
+    tmp_path: Path, artifact: Path, statement: str
+) -> None:
+    with Registry(tmp_path / "s", user="a") as reg:
+        reg.register("m", artifact, code=False)
+        reg.tag("m", 1, "k", "v")
+        engine: sa.Engine = reg.backend.metadata.engine  # type: ignore[attr-defined]
+        with (
+            engine.connect() as conn,
+            pytest.raises(sa.exc.DBAPIError, match="immutable|append-only|never deleted"),
+        ):
+            conn.exec_driver_sql(statement)
+        assert reg.events("m", 1)[0].actor == "a"
+        assert reg.fsck().ok
+
+
+def test_apsw_dbapi_errors_map_to_dbapi_classes(tmp_path: Path) -> None:
+    conn = apsw_dbapi.connect(str(tmp_path / "x.db"))
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    conn.commit()
+    cur.execute("INSERT INTO t VALUES (1)")
+    assert conn.in_transaction
+    assert cur.rowcount == 1
+    with pytest.raises(apsw_dbapi.IntegrityError):
+        cur.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(apsw_dbapi.OperationalError):
+        cur.execute("SELECT * FROM missing")
+    conn.rollback()
+    cur.execute("SELECT k FROM t")
+    assert cur.fetchall() == []  # the insert was rolled back
+    assert cur.description is not None
+    assert [d[0] for d in cur.description] == ["k"]
