@@ -322,13 +322,14 @@ def versions(
         if not found:
             click.echo("No matching versions.")
             return
-        click.echo("VERSION  CREATED                      BY            DIGEST            METRICS")
+        by = max(2, *(len(v.created_by) for v in found))
+        click.echo(f"VERSION  CREATED                      {'BY':<{by}}  DIGEST            METRICS")
         for v in found:
             flags = " (deprecated)" if v.deprecated else ""
             flags += " (deleted)" if v.deleted_at else ""
             metrics = " ".join(f"{k}={val:g}" for k, val in sorted(v.metrics.items()))
             click.echo(
-                f"{v.version:>7}  {format_time(v.created_at)}  {v.created_by[:12]:<12}  "
+                f"{v.version:>7}  {format_time(v.created_at)}  {v.created_by:<{by}}  "
                 f"{v.digest[7:23]}  {metrics}{flags}"
             )
 
