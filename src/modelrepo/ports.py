@@ -6,12 +6,18 @@ A new backend implements one of these and passes the matching contract suite in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
+from .domain.deployments import (
+    DeploymentChange,
+    DeploymentEvent,
+    DeploymentRequest,
+    Environment,
+)
 from .domain.model import Model, ModelVersion, NewVersion, VersionEvent
 
 Progress = Callable[[int], None]
@@ -114,6 +120,52 @@ class MetadataStore(Protocol):
 
     def file_references(self) -> Iterator[FileReference]:
         """Every file of every version that is not deleted."""
+        ...
+
+    # -- deployment history (append-only, bitemporal) --------------------------------------
+
+    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+        """Append one event. `recorded_at` is read from `clock` inside the transaction and is
+        strictly increasing; a protected environment refuses a change without an approval
+        (ApprovalRequired); a rollback without versions gets its target computed here."""
+        ...
+
+    def import_deployments(
+        self, changes: Sequence[DeploymentChange], *, clock: Clock
+    ) -> list[DeploymentEvent]:
+        """Record many changes atomically (all or none), for imported history."""
+        ...
+
+    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment: ...
+
+    def request_deployment(
+        self, change: DeploymentChange, *, clock: Clock
+    ) -> DeploymentRequest: ...
+
+    def decide_request(
+        self, request_id: int, *, approve: bool, actor: str, reason: str | None, clock: Clock
+    ) -> DeploymentRequest:
+        """Approve (and carry out) or reject a pending request; never by its requester."""
+        ...
+
+    def get_request(self, request_id: int) -> DeploymentRequest: ...
+
+    def list_requests(
+        self, model: str | None = None, status: str | None = None
+    ) -> list[DeploymentRequest]: ...
+
+    def environment(self, model: str, env: str) -> Environment: ...
+
+    def environments(self, model: str) -> list[Environment]: ...
+
+    def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
+        """Events in recording order."""
+        ...
+
+    def live(
+        self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
+    ) -> DeploymentEvent | None:
+        """The event in force at `at` as known at `as_known_at` (None: nothing ever was)."""
         ...
 
     def close(self) -> None: ...

@@ -10,11 +10,28 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .clock import SystemClock
+from .domain.deployments import (
+    DEPLOY,
+    ROLLBACK,
+    UNDEPLOY,
+    DeploymentChange,
+    DeploymentEvent,
+    DeploymentOutcome,
+    DeploymentRequest,
+    Environment,
+    Interval,
+    LiveState,
+    LiveVersion,
+    check_environment_name,
+    normalise_split,
+    timeline,
+)
 from .domain.diff import (
     MAX_TEXT_DIFF_BYTES,
     VersionDiff,
@@ -22,7 +39,14 @@ from .domain.diff import (
     looks_textual,
     unified_text_diff,
 )
-from .domain.errors import Conflict, CorruptBlobError, InvalidInput, MissingBlobError
+from .domain.errors import (
+    ApprovalRequired,
+    Conflict,
+    CorruptBlobError,
+    InvalidInput,
+    MissingBlobError,
+    NotFound,
+)
 from .domain.filters import Filter, parse_filter, select
 from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from .domain.model import (
@@ -39,7 +63,8 @@ from .domain.model import (
     check_params,
     check_tags,
 )
-from .domain.names import validate_flavor, validate_key, validate_model_name
+from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
+from .domain.times import parse_time
 from .lineage import capture_code, capture_environment
 from .ports import BlobInfo, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
@@ -209,6 +234,7 @@ class Registry:
             self.backend = open_backend(location or DEFAULT_STORE, create=create)
         self.user = user or _default_user()
         self.clock: Clock = clock or SystemClock()
+        self._digests: dict[tuple[str, int], str] = {}
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
@@ -481,6 +507,252 @@ class Registry:
             reason=reason,
         )
 
+    # -- deployments ----------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> tuple[str, int]:
+        """`NAME@N` -> (NAME, N); `NAME@ENV` -> the one version live in ENV now."""
+        parsed = parse_ref(ref)
+        if parsed.version is not None:
+            return parsed.model, parsed.version
+        assert parsed.environment is not None
+        state = self.live(parsed.model, env=parsed.environment)
+        if not state.versions:
+            raise NotFound(f"nothing is live in {parsed.model}@{parsed.environment}")
+        if len(state.versions) > 1:
+            shares = ", ".join(f"{v.version} ({v.weight:.0%})" for v in state.versions)
+            raise Conflict(
+                f"{parsed.model}@{parsed.environment} is split between versions {shares}; "
+                "name one version"
+            )
+        return parsed.model, state.versions[0].version
+
+    def _apply(self, change: DeploymentChange) -> DeploymentOutcome:
+        validate_model_name(change.model)
+        check_environment_name(change.environment)
+        past = change.effective_at is not None and change.effective_at < self.clock.now()
+        if past and not (change.reason and change.reason.strip()):
+            raise InvalidInput(
+                "an effective time in the past records a backfill and needs a reason"
+            )
+        store = self.backend.metadata
+        try:
+            event = store.record_deployment(change, clock=self.clock)
+        except ApprovalRequired:
+            return DeploymentOutcome(
+                "pending", request=store.request_deployment(change, clock=self.clock)
+            )
+        status = "scheduled" if event.effective_at > event.recorded_at else "live"
+        return DeploymentOutcome(status, event=event)
+
+    def deploy(
+        self,
+        name: str,
+        version: int,
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        """Make `version` serve all traffic of `env` (pending if `env` is protected)."""
+        return self.deploy_split(
+            name, {_number(version): 1.0}, env=env, reason=reason, effective_at=effective_at
+        )
+
+    def deploy_split(
+        self,
+        name: str,
+        split: Mapping[int, float],
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        """Share `env`'s traffic between versions, e.g. {7: 0.9, 8: 0.1}."""
+        return self._apply(
+            DeploymentChange(
+                model=name,
+                environment=env,
+                kind=DEPLOY,
+                versions=normalise_split(split),
+                actor=self.user,
+                reason=reason,
+                effective_at=_optional_time(effective_at, "effective time"),
+            )
+        )
+
+    def undeploy(
+        self,
+        name: str,
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        """Stop serving anything from `env`."""
+        return self._apply(
+            DeploymentChange(
+                model=name,
+                environment=env,
+                kind=UNDEPLOY,
+                versions=(),
+                actor=self.user,
+                reason=reason,
+                effective_at=_optional_time(effective_at, "effective time"),
+            )
+        )
+
+    def rollback(self, name: str, *, env: str, reason: str | None = None) -> DeploymentOutcome:
+        """Restore what served `env` before the current deployment."""
+        return self._apply(
+            DeploymentChange(
+                model=name,
+                environment=env,
+                kind=ROLLBACK,
+                versions=None,
+                actor=self.user,
+                reason=reason,
+            )
+        )
+
+    def import_deployments(
+        self, name: str, records: Iterable[Mapping[str, Any]], *, source: str
+    ) -> list[DeploymentEvent]:
+        """Bulk-record past deployments (all or none), marked as backfills from `source`.
+
+        Each record has `environment`, `effective_at`, and `versions` ({version: weight}, or
+        empty for an undeploy); `reason` is optional and prefixed with the source.
+        """
+        validate_model_name(name)
+        changes = []
+        for record in records:
+            split = record.get("versions") or {}
+            effective = _optional_time(record.get("effective_at"), "effective time")
+            if effective is None:
+                raise InvalidInput("every imported deployment needs an effective_at")
+            note = record.get("reason")
+            changes.append(
+                DeploymentChange(
+                    model=name,
+                    environment=check_environment_name(str(record.get("environment"))),
+                    kind=DEPLOY if split else UNDEPLOY,
+                    versions=normalise_split({int(k): v for k, v in split.items()})
+                    if split
+                    else (),
+                    actor=self.user,
+                    reason=f"imported from {source}" + (f": {note}" if note else ""),
+                    effective_at=effective,
+                )
+            )
+        return self.backend.metadata.import_deployments(changes, clock=self.clock)
+
+    def approve(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
+        """Approve a pending request as this registry's user (never the requester)."""
+        return self.backend.metadata.decide_request(
+            _number(request_id), approve=True, actor=self.user, reason=reason, clock=self.clock
+        )
+
+    def reject(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
+        """Reject a pending request (never by the requester)."""
+        return self.backend.metadata.decide_request(
+            _number(request_id), approve=False, actor=self.user, reason=reason, clock=self.clock
+        )
+
+    def requests(
+        self, name: str | None = None, *, status: str | None = None
+    ) -> list[DeploymentRequest]:
+        """Deployment requests, oldest first, optionally of one model and status."""
+        if status not in (None, "pending", "approved", "rejected"):
+            raise InvalidInput(f"invalid status {status!r}: use pending, approved or rejected")
+        if name is not None:
+            validate_model_name(name)
+        return self.backend.metadata.list_requests(name, status)
+
+    def request(self, request_id: int) -> DeploymentRequest:
+        return self.backend.metadata.get_request(_number(request_id))
+
+    def protect(self, name: str, *, env: str) -> Environment:
+        """Require a second identity's approval for every change to `env`."""
+        return self.backend.metadata.protect(
+            validate_model_name(name),
+            check_environment_name(env),
+            actor=self.user,
+            clock=self.clock,
+        )
+
+    def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:
+        """Ask to lift protection; like any change to a protected environment, needs approval."""
+        validate_model_name(name)
+        if not self.backend.metadata.environment(name, check_environment_name(env)).protected:
+            raise Conflict(f"environment {env!r} of {name} is not protected")
+        return self.backend.metadata.request_deployment(
+            DeploymentChange(name, env, "unprotect", (), self.user, reason), clock=self.clock
+        )
+
+    def environments(self, name: str) -> list[Environment]:
+        return self.backend.metadata.environments(validate_model_name(name))
+
+    def _digest(self, name: str, version: int) -> str:
+        key = (name, version)
+        digest = self._digests.get(key)
+        if digest is None:
+            digest = self.backend.metadata.get_version(name, version).digest
+            self._digests[key] = digest  # digests never change
+        return digest
+
+    def live(
+        self,
+        name: str,
+        *,
+        env: str,
+        at: datetime | str | None = None,
+        as_known_at: datetime | str | None = None,
+    ) -> LiveState:
+        """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
+        when = _optional_time(at, "time") or self.clock.now()
+        known = _optional_time(as_known_at, "as-known-at time")
+        event = self.backend.metadata.live(name, env, when, known)
+        versions: tuple[LiveVersion, ...] = ()
+        if event is not None:
+            versions = tuple(
+                LiveVersion(a.version, a.weight, self._digest(name, a.version))
+                for a in event.versions
+            )
+        return LiveState(name, env, when, known, versions, event)
+
+    def history(
+        self,
+        name: str,
+        *,
+        env: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> list[DeploymentEvent]:
+        """Deployment events in effective order, optionally of one environment and period."""
+        start = _optional_time(since, "since")
+        end = _optional_time(until, "until")
+        events = self.backend.metadata.deployment_events(validate_model_name(name), env)
+        chosen = [
+            e
+            for e in events
+            if (start is None or e.effective_at >= start) and (end is None or e.effective_at <= end)
+        ]
+        return sorted(chosen, key=lambda e: e.order)
+
+    def timeline(
+        self,
+        name: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        as_known_at: datetime | str | None = None,
+    ) -> list[Interval]:
+        """Intervals of what served where; with `version`, only the intervals it served in."""
+        events = self.backend.metadata.deployment_events(validate_model_name(name), env)
+        intervals = timeline(events, _optional_time(as_known_at, "as-known-at time"))
+        if version is not None:
+            intervals = [i for i in intervals if any(a.version == version for a in i.versions)]
+        return intervals
+
     # -- integrity ------------------------------------------------------------------------
 
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
@@ -531,6 +803,16 @@ class Registry:
                 if not dry_run:
                     blobs.delete_partial(partial.sha256)
         return report
+
+
+def _optional_time(value: datetime | str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_time(value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} {value.isoformat()} has no time zone")
+    return value
 
 
 def _number(version: int) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from modelrepo.cli import cli
@@ -179,8 +180,20 @@ def test_errors_are_one_line_on_stderr(
     assert [m["model"] for m in run("models", "--json").json["models"]] == ["credit-risk"]
 
 
+def all_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(all_commands(command, f"{prefix}{name} "))
+        else:
+            found[prefix + name] = command
+    return found
+
+
 def test_every_command_takes_json_and_has_examples() -> None:
-    for name, command in cli.commands.items():
+    commands = all_commands(cli)
+    assert "env protect" in commands
+    for name, command in commands.items():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert "--json" in options, name
         assert command.help and "Example" in command.help, name

@@ -11,6 +11,7 @@ from modelrepo.ports import BlobStore, MetadataStore
 from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.testing.blobs import BlobStoreContract
+from modelrepo.testing.deployments import DeploymentStoreContract
 from modelrepo.testing.metadata import MetadataStoreContract
 
 
@@ -36,3 +37,15 @@ class TestLocalBlobs(BlobStoreContract):
     @pytest.fixture
     def blobs(self, tmp_path: Path) -> BlobStore:
         return LocalBlobStore(tmp_path / "blobs")
+
+
+class TestMemoryDeployments(DeploymentStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteDeployments(DeploymentStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")

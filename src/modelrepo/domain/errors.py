@@ -55,3 +55,15 @@ class MissingBlobError(IntegrityError):
         super().__init__(message)
         self.path = path
         self.digest = digest
+
+
+class ApprovalRequired(Conflict):
+    """The environment is protected: the change needs a second identity's approval."""
+
+    code = "approval_required"
+
+
+class Forbidden(ModelrepoError):
+    """The identity may not do this (e.g. approve its own request)."""
+
+    code = "forbidden"

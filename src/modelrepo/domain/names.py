@@ -61,3 +61,28 @@ def parse_version_ref(text: str) -> VersionRef:
     if not _VERSION.fullmatch(number):
         raise InvalidInput(f"invalid version {number!r} in {text!r}: expected a positive integer")
     return VersionRef(name, int(number))
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A parsed `NAME@N` or `NAME@ENV` reference (exactly one of version, environment)."""
+
+    model: str
+    version: int | None = None
+    environment: str | None = None
+
+
+def parse_ref(text: str) -> Ref:
+    """Parse `NAME@N` (a version) or `NAME@ENV` (what is live in ENV now)."""
+    name, sep, rest = text.partition("@")
+    if not sep:
+        raise InvalidInput(
+            f"invalid reference {text!r}: expected NAME@VERSION or NAME@ENVIRONMENT, "
+            "e.g. churn@3 or churn@production"
+        )
+    validate_model_name(name)
+    if re.fullmatch(r"[0-9-]*", rest):
+        return Ref(name, version=parse_version_ref(text).version)
+    if not _MODEL_NAME.fullmatch(rest):
+        raise InvalidInput(f"invalid version or environment {rest!r} in {text!r}")
+    return Ref(name, environment=rest)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ..domain.errors import Conflict, NotFound
+from ..domain.deployments import (
+    ROLLBACK,
+    UNDEPLOY,
+    Allocation,
+    Approval,
+    DeploymentChange,
+    DeploymentEvent,
+    DeploymentRequest,
+    Environment,
+    live_event,
+    rollback_target,
+)
+from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
-from ..ports import FileReference
+from ..ports import Clock, FileReference
+
+ONE_MICRO = timedelta(microseconds=1)
 
 
 @dataclass
@@ -25,6 +39,9 @@ class MemoryMetadataStore:
         self._models: dict[str, _ModelState] = {}
         self._events: list[VersionEvent] = []
         self._lock = threading.RLock()
+        self._environments: dict[tuple[str, str], Environment] = {}
+        self._deployments: list[DeploymentEvent] = []
+        self._requests: list[DeploymentRequest] = []
 
     def create_version(self, new: NewVersion) -> ModelVersion:
         with self._lock:
@@ -155,6 +172,13 @@ class MemoryMetadataStore:
             found = self.get_version(model, version)
             if found.deleted_at is not None:
                 raise Conflict(f"version {model}@{version} is already deleted")
+            named = [e.versions for e in self._deployments if e.model == model] + [
+                r.versions for r in self._requests if r.model == model
+            ]
+            if any(a.version == version for allocations in named for a in allocations):
+                raise Conflict(
+                    f"version {model}@{version} has been deployed and can never be deleted"
+                )
             self._record(found, "deleted", actor, at, reason=reason)
             state = self._models[model]
             state.model = replace(state.model, version_count=state.model.version_count - 1)
@@ -178,3 +202,213 @@ class MemoryMetadataStore:
 
     def close(self) -> None:
         pass
+
+    # -- deployments ------------------------------------------------------------------------
+
+    def _environment(self, model: str, env: str, actor: str, at: datetime) -> Environment:
+        self._state(model)
+        key = (model, env)
+        if key not in self._environments:
+            self._environments[key] = Environment(model, env, False, at, actor)
+        return self._environments[key]
+
+    def _recorded_at(self, clock: Clock) -> datetime:
+        now = clock.now()
+        if self._deployments:
+            last = max(e.recorded_at for e in self._deployments)
+            if now <= last:
+                return last + ONE_MICRO
+        return now
+
+    def _check_versions(self, model: str, allocations: Sequence[Allocation]) -> None:
+        for a in allocations:
+            if self._live_version(model, a.version).deleted_at is not None:
+                raise Conflict(f"version {model}@{a.version} is deleted and cannot be deployed")
+
+    def _live_version(self, model: str, version: int) -> ModelVersion:
+        return self.get_version(model, version)
+
+    def _target(self, change: DeploymentChange, at: datetime) -> tuple[Allocation, ...]:
+        if change.kind == ROLLBACK and change.versions is None:
+            return rollback_target(self._env_events(change.model, change.environment), at)
+        if change.kind == UNDEPLOY:
+            return ()
+        assert change.versions is not None
+        return change.versions
+
+    def _env_events(self, model: str, env: str) -> list[DeploymentEvent]:
+        return [e for e in self._deployments if e.model == model and e.environment == env]
+
+    def _append(self, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
+        self._state(change.model)
+        recorded = self._recorded_at(clock)
+        environment = self._environment(change.model, change.environment, change.actor, recorded)
+        if environment.protected and change.approval is None:
+            raise ApprovalRequired(
+                f"environment {change.environment!r} of {change.model} is protected: "
+                "the change needs approval by a second identity"
+            )
+        effective = recorded if change.effective_at is None else change.effective_at
+        allocations = self._target(change, min(effective, recorded))
+        self._check_versions(change.model, allocations)
+        approval = change.approval
+        event = DeploymentEvent(
+            event_id=len(self._deployments) + 1,
+            model=change.model,
+            environment=change.environment,
+            kind=change.kind,
+            versions=allocations,
+            effective_at=effective,
+            recorded_at=recorded,
+            actor=change.actor,
+            reason=change.reason,
+            request_id=approval.request_id if approval else None,
+            approved_by=approval.approved_by if approval else None,
+            approved_at=recorded if approval else None,
+        )
+        self._deployments.append(event)
+        return event
+
+    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+        with self._lock:
+            return self._append(change, clock)
+
+    def import_deployments(
+        self, changes: Sequence[DeploymentChange], *, clock: Clock
+    ) -> list[DeploymentEvent]:
+        with self._lock:
+            saved = list(self._deployments), dict(self._environments)
+            try:
+                return [self._append(change, clock) for change in changes]
+            except BaseException:
+                self._deployments, self._environments = saved
+                raise
+
+    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
+        with self._lock:
+            environment = self._environment(model, env, actor, clock.now())
+            self._environments[(model, env)] = replace(environment, protected=True)
+            return self._environments[(model, env)]
+
+    def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
+        with self._lock:
+            now = clock.now()
+            self._environment(change.model, change.environment, change.actor, now)
+            if change.kind == "unprotect":
+                allocations: tuple[Allocation, ...] = ()
+            else:
+                allocations = self._target(change, now)
+                self._check_versions(change.model, allocations)
+            request = DeploymentRequest(
+                request_id=len(self._requests) + 1,
+                model=change.model,
+                environment=change.environment,
+                kind=change.kind,
+                versions=allocations,
+                effective_at=change.effective_at,
+                requested_by=change.actor,
+                requested_at=now,
+                reason=change.reason,
+            )
+            self._requests.append(request)
+            return request
+
+    def decide_request(
+        self,
+        request_id: int,
+        *,
+        approve: bool,
+        actor: str,
+        reason: str | None,
+        clock: Clock,
+    ) -> DeploymentRequest:
+        with self._lock:
+            request = self.get_request(request_id)
+            if request.status != "pending":
+                raise Conflict(f"request {request_id} is already {request.status}")
+            if actor == request.requested_by:
+                raise Forbidden(
+                    f"{actor} requested change {request_id} and cannot also "
+                    f"{'approve' if approve else 'reject'} it: a second identity must decide"
+                )
+            now = clock.now()
+            event_id = None
+            if approve and request.kind == "unprotect":
+                key = (request.model, request.environment)
+                self._environments[key] = replace(self._environments[key], protected=False)
+            elif approve:
+                effective = request.effective_at
+                if effective is not None and request.requested_at <= effective < now:
+                    effective = None
+                event_id = self._append(
+                    DeploymentChange(
+                        model=request.model,
+                        environment=request.environment,
+                        kind=request.kind,
+                        versions=request.versions,
+                        actor=request.requested_by,
+                        reason=request.reason,
+                        effective_at=effective,
+                        approval=Approval(request_id, actor),
+                    ),
+                    clock,
+                ).event_id
+            decided = replace(
+                request,
+                status="approved" if approve else "rejected",
+                decided_by=actor,
+                decided_at=now,
+                decision_reason=reason,
+                event_id=event_id,
+            )
+            self._requests[request_id - 1] = decided
+            return decided
+
+    def get_request(self, request_id: int) -> DeploymentRequest:
+        with self._lock:
+            if not 1 <= request_id <= len(self._requests):
+                raise NotFound(f"request {request_id} not found")
+            return self._requests[request_id - 1]
+
+    def list_requests(
+        self, model: str | None = None, status: str | None = None
+    ) -> list[DeploymentRequest]:
+        with self._lock:
+            if model is not None:
+                self._state(model)
+            return [
+                r
+                for r in self._requests
+                if (model is None or r.model == model) and (status is None or r.status == status)
+            ]
+
+    def environment(self, model: str, env: str) -> Environment:
+        with self._lock:
+            self._state(model)
+            found = self._environments.get((model, env))
+            if found is None:
+                raise NotFound(f"environment {env!r} of {model} not found")
+            return found
+
+    def environments(self, model: str) -> list[Environment]:
+        with self._lock:
+            self._state(model)
+            return sorted(
+                (e for (m, _), e in self._environments.items() if m == model),
+                key=lambda e: e.name,
+            )
+
+    def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
+        with self._lock:
+            self._state(model)
+            return [
+                e
+                for e in self._deployments
+                if e.model == model and (env is None or e.environment == env)
+            ]
+
+    def live(
+        self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
+    ) -> DeploymentEvent | None:
+        with self._lock:
+            return live_event(self.deployment_events(model, env), at, as_known_at)

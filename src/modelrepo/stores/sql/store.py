@@ -18,6 +18,7 @@ from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEve
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
+from .deployments import SqlDeployments
 from .tables import models, store_info, version_events, version_files, version_tags, versions
 
 SQLITE_PRAGMAS = (
@@ -54,12 +55,13 @@ def _version_select() -> sa.Select[Any]:
     )
 
 
-class SqlMetadataStore:
-    """Models, versions and events in SQLite or PostgreSQL."""
+class SqlMetadataStore(SqlDeployments):
+    """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._env_ids: dict[tuple[str, str], int] = {}
 
     @classmethod
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
@@ -285,6 +287,10 @@ class SqlMetadataStore:
             version_id, deleted = self._locate(conn, model, version)
             if deleted is not None:
                 raise Conflict(f"version {model}@{version} is already deleted")
+            if self.ever_deployed(conn, self._model_id(conn, model), version):
+                raise Conflict(
+                    f"version {model}@{version} has been deployed and can never be deleted"
+                )
             conn.execute(
                 sa.update(versions)
                 .where(versions.c.id == version_id)

@@ -83,3 +83,72 @@ version_events = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Index("ix_version_events_version", "version_id", "id"),
 )
+
+environments = sa.Table(
+    "environments",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.UniqueConstraint("model_id", "name", name="uq_environments_model_name"),
+)
+
+environment_events = sa.Table(
+    "environment_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("environment_id", Id, sa.ForeignKey("environments.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("request_id", Id, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+deployment_events = sa.Table(
+    "deployment_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("environment_id", Id, sa.ForeignKey("environments.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("versions", sa.Text, nullable=False),
+    sa.Column("effective_at", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("request_id", Id, nullable=True),
+    sa.Column("approved_by", sa.String(256), nullable=True),
+    sa.Column("approved_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_deployment_events_live", "environment_id", "effective_at", "id"),
+    sa.Index("ix_deployment_events_model", "model_id", "id"),
+    sa.Index("ix_deployment_events_recorded", "recorded_at"),
+)
+
+deployment_requests = sa.Table(
+    "deployment_requests",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("environment_id", Id, sa.ForeignKey("environments.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("versions", sa.Text, nullable=False),
+    sa.Column("effective_at", sa.BigInteger, nullable=True),
+    sa.Column("requested_by", sa.String(256), nullable=False),
+    sa.Column("requested_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+request_decisions = sa.Table(
+    "request_decisions",
+    metadata,
+    sa.Column("request_id", Id, sa.ForeignKey("deployment_requests.id"), primary_key=True),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String(256), nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("event_id", Id, nullable=True),
+)

@@ -12,6 +12,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
+from modelrepo.stores.sql.migrations.helpers import refuse
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -95,34 +97,6 @@ IMMUTABLE_VERSION_COLUMNS = (
     "model_id", "number", "digest", "created_at", "created_by", "description", "flavor",
     "params", "metrics", "signature", "lineage",
 )  # fmt: skip
-
-
-def refuse(table: str, actions: str, message: str) -> None:
-    """Make the database itself refuse some changes to a table, whoever connects."""
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for action in actions.split(" OR "):
-            name = f"{table}_immutable" if " OF " in action else f"{table}_no_{action.lower()}"
-            op.execute(
-                f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-            )
-    elif dialect == "postgresql":
-        name = (
-            f"{table}_immutable"
-            if " OF " in actions
-            else f"{table}_no_" + "_".join(a.lower() for a in actions.split(" OR "))
-        )
-        op.execute(
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER {name} BEFORE {actions} ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-        )
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
 
 
 def downgrade() -> None:

@@ -1,181 +1,28 @@
-"""The `modelrepo` command: each command parses, makes one registry call, and formats.
-
-Every command takes `--json` (one JSON document on stdout). Errors are one line on stderr
-and a non-zero exit code; `--traceback` shows the Python traceback instead.
-"""
+"""Commands about versions: register, list, show, download, diff, tag, delete, fsck, gc."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .domain.errors import IntegrityError, ModelrepoError
-from .domain.filters import parse_value
-from .domain.names import VersionRef, parse_version_ref
-from .domain.times import format_time
-from .service import ProgressFactory, Registry
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_ERROR = 1
-
-
-class Context:
-    """What the group options decide for every command."""
-
-    def __init__(self, store: str | None, user: str | None, traceback: bool) -> None:
-        self.store = store
-        self.user = user
-        self.traceback = traceback
-
-    def registry(self, *, create: bool = False) -> Registry:
-        return Registry(self.store, user=self.user, create=create)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
-    """A command with `--json`, whose expected errors become one line on stderr."""
-
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            ctx = click.get_current_context().find_object(Context)
-            try:
-                return func(*args, **kw)
-            except ModelrepoError as exc:
-                if ctx is not None and ctx.traceback:
-                    raise
-                _fail(str(exc))
-            except OSError as exc:
-                if ctx is not None and ctx.traceback:
-                    raise
-                where = f": {exc.filename}" if exc.filename else ""
-                _fail(f"{exc.strerror or exc}{where}")
-
-        wrapper = click.option(
-            "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
-        )(wrapper)
-        return group.command(name, **kwargs)(wrapper)  # type: ignore[return-value]
-
-    return decorate
-
-
-def emit(as_json: bool, document: Any, human: Callable[[], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        human()
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=f"--{what}")
-        if key in out:
-            raise click.BadParameter(f"{key!r} given twice", param_hint=f"--{what}")
-        out[key] = value
-    return out
-
-
-def _metrics(values: tuple[str, ...]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, raw in _pairs(values, "metric").items():
-        try:
-            out[key] = float(raw)
-        except ValueError:
-            raise click.BadParameter(
-                f"{key}={raw!r} is not a number", param_hint="--metric"
-            ) from None
-    return out
-
-
-def _ref(text: str) -> VersionRef:
-    return parse_version_ref(text)
-
-
-@contextmanager
-def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
-    """Rich progress bars on stderr, only when it is a terminal."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bars:
-
-        def factory(path: str, size: int) -> Callable[[int], None]:
-            task = bars.add_task(path, total=size)
-            return lambda n: bars.advance(task, n)
-
-        yield factory
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--store",
-    envvar="MODELREPO_STORE",
-    metavar="PATH",
-    help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE).",
+from ..domain.filters import parse_value
+from ..domain.times import format_time
+from .base import (
+    EXIT_ERROR,
+    Context,
+    cli,
+    command,
+    emit,
+    human_size,
+    parse_metrics,
+    parse_pairs,
+    pass_ctx,
+    progress_bars,
+    resolve_ref,
 )
-@click.option(
-    "--user",
-    envvar="MODELREPO_USER",
-    help="Identity recorded for changes (default: $MODELREPO_USER, else the OS user).",
-)
-@click.option("--traceback", is_flag=True, help="Show Python tracebacks for errors.")
-@click.version_option(__version__, prog_name="modelrepo")
-@click.pass_context
-def cli(ctx: click.Context, store: str | None, user: str | None, traceback: bool) -> None:
-    """modelrepo: a versioned model repository that can prove which model made a decision.
-
-    \b
-    Examples:
-      modelrepo register credit-risk ./model --param C=0.5 --metric auc=0.91
-      modelrepo versions credit-risk --where 'metrics.auc>=0.9'
-      modelrepo show credit-risk@3 --json
-      modelrepo diff credit-risk@2 credit-risk@3
-    """
-    ctx.obj = Context(store, user, traceback)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @command(cli)
@@ -243,14 +90,14 @@ def register(
             sig = json.loads(signature.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--signature") from None
-    parsed_params = {k: parse_value(v) for k, v in _pairs(params, "param").items()}
+    parsed_params = {k: parse_value(v) for k, v in parse_pairs(params, "param").items()}
     with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
         version = reg.register(
             name,
             path,
             params=parsed_params,
-            metrics=_metrics(metrics),
-            tags=_pairs(tags, "tag"),
+            metrics=parse_metrics(metrics),
+            tags=parse_pairs(tags, "tag"),
             data=data,
             flavor=flavor,
             description=description,
@@ -264,7 +111,7 @@ def register(
         lambda: click.echo(
             f"Registered {version.ref} {version.digest} "
             f"({len(version.files)} file{'s' if len(version.files) != 1 else ''}, "
-            f"{_size(version.size)})"
+            f"{human_size(version.size)})"
         ),
     )
 
@@ -346,8 +193,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
     Example:
       modelrepo show credit-risk@3
     """
-    parsed = _ref(ref)
     with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
         version = reg.get(parsed.model, parsed.version)
         changes = reg.events(parsed.model, parsed.version)
     doc = version.to_dict()
@@ -387,10 +234,10 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
                 f"    python  {env.python} ({env.implementation}) on {env.platform}, "
                 f"{len(env.packages)} packages"
             )
-        click.echo(f"  files ({len(version.files)}, {_size(version.size)})")
+        click.echo(f"  files ({len(version.files)}, {human_size(version.size)})")
         for f in version.files:
             mode = "x" if f.executable else "-"
-            click.echo(f"    {mode} {f.sha256[:16]}  {_size(f.size):>10}  {f.path}")
+            click.echo(f"    {mode} {f.sha256[:16]}  {human_size(f.size):>10}  {f.path}")
         for e in changes:
             what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
             click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
@@ -411,8 +258,8 @@ def download(ctx: Context, ref: str, dest: Path, as_json: bool) -> None:
     Example:
       modelrepo download credit-risk@3 ./credit-risk-v3
     """
-    parsed = _ref(ref)
     with ctx.registry() as reg, progress_bars(not as_json) as progress:
+        parsed = resolve_ref(reg, ref)
         version = reg.get(parsed.model, parsed.version)
         target = reg.download(parsed.model, parsed.version, dest, progress=progress)
     emit(
@@ -425,7 +272,7 @@ def download(ctx: Context, ref: str, dest: Path, as_json: bool) -> None:
             "files": len(version.files),
             "size": version.size,
         },
-        lambda: click.echo(f"Downloaded {version.ref} to {target} ({_size(version.size)})"),
+        lambda: click.echo(f"Downloaded {version.ref} to {target} ({human_size(version.size)})"),
     )
 
 
@@ -440,8 +287,8 @@ def diff(ctx: Context, a: str, b: str, as_json: bool) -> None:
     Example:
       modelrepo diff credit-risk@2 credit-risk@3
     """
-    ra, rb = _ref(a), _ref(b)
     with ctx.registry() as reg:
+        ra, rb = resolve_ref(reg, a), resolve_ref(reg, b)
         result = reg.diff((ra.model, ra.version), (rb.model, rb.version))
 
     def human() -> None:
@@ -481,9 +328,9 @@ def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
     Example:
       modelrepo tag credit-risk@3 validated=yes
     """
-    parsed = _ref(ref)
-    key, value = next(iter(_pairs((assignment,), "tag").items()))
+    key, value = next(iter(parse_pairs((assignment,), "tag").items()))
     with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
         version = reg.tag(parsed.model, parsed.version, key, value)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Tagged {version.ref} {key}={value}"))
 
@@ -499,8 +346,8 @@ def untag(ctx: Context, ref: str, key: str, as_json: bool) -> None:
     Example:
       modelrepo untag credit-risk@3 validated
     """
-    parsed = _ref(ref)
     with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
         version = reg.untag(parsed.model, parsed.version, key)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Removed tag {key} from {version.ref}"))
 
@@ -517,8 +364,8 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
     Example:
       modelrepo deprecate credit-risk@1 --reason "trained on pre-2024 data"
     """
-    parsed = _ref(ref)
     with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
         version = reg.deprecate(parsed.model, parsed.version, reason=reason, deprecated=not undo)
     state = "deprecated" if version.deprecated else "not deprecated"
     emit(as_json, version.to_dict(), lambda: click.echo(f"{version.ref} is {state}"))
@@ -537,8 +384,8 @@ def delete(ctx: Context, ref: str, reason: str | None, as_json: bool) -> None:
     Example:
       modelrepo delete credit-risk@2 --reason "registered by mistake"
     """
-    parsed = _ref(ref)
     with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
         version = reg.delete(parsed.model, parsed.version, reason=reason)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Deleted {version.ref}"))
 
@@ -558,7 +405,7 @@ def fsck(ctx: Context, as_json: bool) -> None:
         report = reg.fsck(progress=progress)
 
     def human() -> None:
-        click.echo(f"Checked {report.blobs_checked} blobs ({_size(report.bytes_checked)}).")
+        click.echo(f"Checked {report.blobs_checked} blobs ({human_size(report.bytes_checked)}).")
         for r in report.missing:
             click.echo(f"  missing  {r.model}@{r.version} {r.path} ({r.sha256})")
         for r in report.corrupt:
@@ -566,7 +413,7 @@ def fsck(ctx: Context, as_json: bool) -> None:
         if report.orphaned:
             size = sum(b.size for b in report.orphaned)
             click.echo(
-                f"  {len(report.orphaned)} orphaned blobs ({_size(size)}): run 'modelrepo gc'"
+                f"  {len(report.orphaned)} orphaned blobs ({human_size(size)}): run 'modelrepo gc'"
             )
         if report.partials:
             click.echo(f"  {len(report.partials)} abandoned uploads: run 'modelrepo gc'")
@@ -602,19 +449,6 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
         report.to_dict(),
         lambda: click.echo(
             f"{verb} {report.blobs_removed} blobs and {report.partials_removed} abandoned "
-            f"uploads ({_size(report.bytes_freed)})"
+            f"uploads ({human_size(report.bytes_freed)})"
         ),
     )
-
-
-def main() -> None:
-    """Console entry point."""
-    try:
-        cli(standalone_mode=True)
-    except IntegrityError as exc:  # pragma: no cover - reached only with --traceback off
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-
-
-if __name__ == "__main__":
-    main()

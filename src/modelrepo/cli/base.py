@@ -1,0 +1,173 @@
+"""The command group, its options, and what every command shares: --json, errors, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..domain.errors import ModelrepoError
+from ..domain.names import VersionRef
+from ..service import ProgressFactory, Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 1
+
+
+class Context:
+    """What the group options decide for every command."""
+
+    def __init__(self, store: str | None, user: str | None, traceback: bool) -> None:
+        self.store = store
+        self.user = user
+        self.traceback = traceback
+
+    def registry(self, *, create: bool = False) -> Registry:
+        return Registry(self.store, user=self.user, create=create)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """A command with `--json`, whose expected errors become one line on stderr."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            ctx = click.get_current_context().find_object(Context)
+            try:
+                return func(*args, **kw)
+            except ModelrepoError as exc:
+                if ctx is not None and ctx.traceback:
+                    raise
+                _fail(str(exc))
+            except OSError as exc:
+                if ctx is not None and ctx.traceback:
+                    raise
+                where = f": {exc.filename}" if exc.filename else ""
+                _fail(f"{exc.strerror or exc}{where}")
+
+        wrapper = click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+        )(wrapper)
+        return group.command(name, **kwargs)(wrapper)  # type: ignore[return-value]
+
+    return decorate
+
+
+def emit(as_json: bool, document: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        human()
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def parse_pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=f"--{what}")
+        if key in out:
+            raise click.BadParameter(f"{key!r} given twice", param_hint=f"--{what}")
+        out[key] = value
+    return out
+
+
+def parse_metrics(values: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, raw in parse_pairs(values, "metric").items():
+        try:
+            out[key] = float(raw)
+        except ValueError:
+            raise click.BadParameter(
+                f"{key}={raw!r} is not a number", param_hint="--metric"
+            ) from None
+    return out
+
+
+def resolve_ref(reg: Registry, text: str) -> VersionRef:
+    """`NAME@N`, or `NAME@ENV` for the version live in ENV now."""
+    model, version = reg.resolve(text)
+    return VersionRef(model, version)
+
+
+@contextmanager
+def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
+    """Rich progress bars on stderr, only when it is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bars:
+
+        def factory(path: str, size: int) -> Callable[[int], None]:
+            task = bars.add_task(path, total=size)
+            return lambda n: bars.advance(task, n)
+
+        yield factory
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="MODELREPO_STORE",
+    metavar="PATH",
+    help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE).",
+)
+@click.option(
+    "--user",
+    envvar="MODELREPO_USER",
+    help="Identity recorded for changes (default: $MODELREPO_USER, else the OS user).",
+)
+@click.option("--traceback", is_flag=True, help="Show Python tracebacks for errors.")
+@click.version_option(__version__, prog_name="modelrepo")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, user: str | None, traceback: bool) -> None:
+    """modelrepo: a versioned model repository that can prove which model made a decision.
+
+    \b
+    Examples:
+      modelrepo register credit-risk ./model --param C=0.5 --metric auc=0.91
+      modelrepo versions credit-risk --where 'metrics.auc>=0.9'
+      modelrepo show credit-risk@3 --json
+      modelrepo diff credit-risk@2 credit-risk@3
+    """
+    ctx.obj = Context(store, user, traceback)
+
+
+pass_ctx = click.make_pass_decorator(Context)

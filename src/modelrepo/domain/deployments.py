@@ -1,0 +1,339 @@
+"""Deployment history as a fold over an append-only log of bitemporal events.
+
+Each event carries the full allocation it leaves behind (an empty one for an undeploy), so the
+state of an environment at instant T, as known at instant R, is the allocation of the last
+event (by effective time, then recording order) with `effective_at <= T` and
+`recorded_at <= R`. A backfill (an event whose effective time precedes its recording) changes
+answers about the past only for questions asked after it was recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .errors import Conflict, InvalidInput
+from .names import MODEL_NAME_PATTERN
+from .times import format_time
+
+ENVIRONMENT_PATTERN = MODEL_NAME_PATTERN
+DEPLOY, UNDEPLOY, ROLLBACK = "deploy", "undeploy", "rollback"
+KINDS = (DEPLOY, UNDEPLOY, ROLLBACK)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """A version and the share of traffic it serves (weights of an allocation sum to 1)."""
+
+    version: int
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "weight": self.weight}
+
+
+def normalise_split(split: Mapping[int, float]) -> tuple[Allocation, ...]:
+    """Validate a traffic split; weights are fractions summing to 1, or percents summing to 100."""
+    if not split:
+        raise InvalidInput("a split needs at least one version")
+    allocations = []
+    for version, weight in split.items():
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidInput(f"invalid version {version!r} in split")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            raise InvalidInput(f"weight of version {version} is not a number")
+        if not math.isfinite(weight) or weight <= 0:
+            raise InvalidInput(f"weight of version {version} must be positive")
+        allocations.append((version, float(weight)))
+    total = math.fsum(w for _, w in allocations)
+    if math.isclose(total, 100.0, abs_tol=1e-6) and total > 1.0 + 1e-6:
+        allocations = [(v, w / 100.0) for v, w in allocations]
+    elif not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise InvalidInput(f"split weights sum to {total:g}; they must sum to 1 (or 100 percent)")
+    return tuple(Allocation(v, w) for v, w in sorted(allocations))
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentEvent:
+    """One change of what serves an environment, with both of its times and its provenance."""
+
+    event_id: int
+    model: str
+    environment: str
+    kind: str
+    versions: tuple[Allocation, ...]
+    effective_at: datetime
+    recorded_at: datetime
+    actor: str
+    reason: str | None = None
+    request_id: int | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+    @property
+    def backfill(self) -> bool:
+        """True when the event took effect before the registry learnt of it."""
+        return self.effective_at < self.recorded_at
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        """The position in effective history: effective time, then recording order."""
+        return (self.effective_at, self.event_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "model": self.model,
+            "environment": self.environment,
+            "kind": self.kind,
+            "versions": [a.to_dict() for a in self.versions],
+            "effective_at": format_time(self.effective_at),
+            "recorded_at": format_time(self.recorded_at),
+            "backfill": self.backfill,
+            "actor": self.actor,
+            "reason": self.reason,
+            "request_id": self.request_id,
+            "approved_by": self.approved_by,
+            "approved_at": format_time(self.approved_at) if self.approved_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRequest:
+    """A change to a protected environment, waiting for a second identity to approve it."""
+
+    request_id: int
+    model: str
+    environment: str
+    kind: str
+    versions: tuple[Allocation, ...]
+    effective_at: datetime | None
+    requested_by: str
+    requested_at: datetime
+    reason: str | None
+    status: str = "pending"  # pending | approved | rejected
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    event_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "model": self.model,
+            "environment": self.environment,
+            "kind": self.kind,
+            "versions": [a.to_dict() for a in self.versions],
+            "effective_at": format_time(self.effective_at) if self.effective_at else None,
+            "requested_by": self.requested_by,
+            "requested_at": format_time(self.requested_at),
+            "reason": self.reason,
+            "status": self.status,
+            "decided_by": self.decided_by,
+            "decided_at": format_time(self.decided_at) if self.decided_at else None,
+            "decision_reason": self.decision_reason,
+            "event_id": self.event_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """A named place a model serves from (production, staging, ...)."""
+
+    model: str
+    name: str
+    protected: bool
+    created_at: datetime
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "environment": self.name,
+            "protected": self.protected,
+            "created_at": format_time(self.created_at),
+            "created_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A stretch of time during which an environment served one allocation."""
+
+    environment: str
+    versions: tuple[Allocation, ...]
+    start: datetime
+    end: datetime | None
+    event: DeploymentEvent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "versions": [a.to_dict() for a in self.versions],
+            "from": format_time(self.start),
+            "to": format_time(self.end) if self.end else None,
+            "event_id": self.event.event_id,
+            "kind": self.event.kind,
+            "backfill": self.event.backfill,
+            "actor": self.event.actor,
+            "approved_by": self.event.approved_by,
+        }
+
+
+def known(events: Iterable[DeploymentEvent], as_known_at: datetime | None) -> list[DeploymentEvent]:
+    """Events the registry had recorded by `as_known_at`, in effective order."""
+    chosen = [e for e in events if as_known_at is None or e.recorded_at <= as_known_at]
+    return sorted(chosen, key=lambda e: e.order)
+
+
+def live_event(
+    events: Iterable[DeploymentEvent], at: datetime, as_known_at: datetime | None = None
+) -> DeploymentEvent | None:
+    """The event whose allocation was in force at `at`, as known at `as_known_at`."""
+    best: DeploymentEvent | None = None
+    for event in events:
+        if event.effective_at > at:
+            continue
+        if as_known_at is not None and event.recorded_at > as_known_at:
+            continue
+        if best is None or event.order > best.order:
+            best = event
+    return best
+
+
+def timeline(
+    events: Iterable[DeploymentEvent], as_known_at: datetime | None = None
+) -> list[Interval]:
+    """Intervals per environment, in effective order; empty allocations are gaps, not intervals."""
+    by_env: dict[str, list[DeploymentEvent]] = {}
+    for event in known(events, as_known_at):
+        by_env.setdefault(event.environment, []).append(event)
+    intervals: list[Interval] = []
+    for env in sorted(by_env):
+        ordered = by_env[env]
+        current: Interval | None = None
+        for i, event in enumerate(ordered):
+            end = ordered[i + 1].effective_at if i + 1 < len(ordered) else None
+            if current is not None and current.versions == event.versions:
+                current = Interval(env, current.versions, current.start, end, current.event)
+                intervals[-1] = current
+            elif event.versions and (end is None or end > event.effective_at):
+                current = Interval(env, event.versions, event.effective_at, end, event)
+                intervals.append(current)
+            else:
+                current = None
+    return intervals
+
+
+def rollback_target(events: Sequence[DeploymentEvent], at: datetime) -> tuple[Allocation, ...]:
+    """What a rollback at `at` restores: the allocation live before the current one.
+
+    History is replayed as a stack: deploys and undeploys push a state, a rollback pops one,
+    so repeated rollbacks walk further back (v3 -> v2 -> v1), and rolling back an undeploy
+    restores what it removed.
+    """
+    stack: list[tuple[Allocation, ...]] = [()]
+    for event in sorted(events, key=lambda e: e.order):
+        if event.effective_at > at:
+            break
+        if event.kind == ROLLBACK:
+            if len(stack) > 1:
+                stack.pop()
+            stack[-1] = event.versions  # the recorded allocation is what went live
+        elif event.versions != stack[-1]:
+            stack.append(event.versions)
+    if len(stack) < 3:  # the target would be the empty state before anything was deployed
+        raise Conflict("nothing to roll back to: no earlier deployment in this environment")
+    return stack[-2]
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The approved request a change carries out."""
+
+    request_id: int
+    approved_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentChange:
+    """A change to record: `versions` None on a rollback means 'compute the target'."""
+
+    model: str
+    environment: str
+    kind: str
+    versions: tuple[Allocation, ...] | None
+    actor: str
+    reason: str | None = None
+    effective_at: datetime | None = None
+    approval: Approval | None = None
+
+
+def check_environment_name(name: str) -> str:
+    """Environment names follow the model-name rules."""
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(ENVIRONMENT_PATTERN, name):
+        raise InvalidInput(
+            f"invalid environment name {name!r}: use 1-128 characters of a-z, 0-9, '.', '_' "
+            "or '-', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class LiveVersion:
+    """A version serving in an environment, its traffic share and content digest."""
+
+    version: int
+    weight: float
+    digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "weight": self.weight, "digest": self.digest}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """The answer to 'what was live in ENV at T (as known at R)', with the event behind it."""
+
+    model: str
+    environment: str
+    at: datetime
+    as_known_at: datetime | None
+    versions: tuple[LiveVersion, ...]
+    event: DeploymentEvent | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "environment": self.environment,
+            "at": format_time(self.at),
+            "as_known_at": format_time(self.as_known_at) if self.as_known_at else None,
+            "versions": [v.to_dict() for v in self.versions],
+            "event_id": self.event.event_id if self.event else None,
+            "event": self.event.to_dict() if self.event else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentOutcome:
+    """What a deploy, undeploy or rollback did: `live`, `scheduled` or `pending` approval."""
+
+    status: str
+    event: DeploymentEvent | None = None
+    request: DeploymentRequest | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.event is not None:
+            return {**self.event.to_dict(), "status": self.status, "request_id": None}
+        assert self.request is not None
+        return {
+            **self.request.to_dict(),
+            "event_id": None,
+            "recorded_at": None,
+            "status": self.status,
+        }

@@ -1,0 +1,218 @@
+"""The deployment-history contract every `MetadataStore` passes (subclass with a `store`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ..clock import ManualClock
+from ..domain.deployments import Allocation, Approval, DeploymentChange
+from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
+from ..ports import MetadataStore
+from .metadata import T0, new_version
+
+V = {n: (Allocation(n, 1.0),) for n in range(1, 6)}
+
+
+def change(kind: str = "deploy", versions: Any = None, **kw: Any) -> DeploymentChange:
+    fields: dict[str, Any] = {
+        "model": "credit-risk",
+        "environment": "production",
+        "kind": kind,
+        "versions": V[1] if versions is None and kind == "deploy" else versions,
+        "actor": "alice",
+    }
+    fields.update(kw)
+    return DeploymentChange(**fields)
+
+
+class DeploymentStoreContract:
+    """Behaviour of the deployment history shared by every metadata store."""
+
+    @pytest.fixture
+    def store(self, *args: Any) -> MetadataStore:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def clock(self) -> ManualClock:
+        return ManualClock(T0, step=timedelta(seconds=1))
+
+    @pytest.fixture
+    def seeded(self, store: MetadataStore) -> MetadataStore:
+        for i in range(5):
+            store.create_version(new_version(seed=i))
+        return store
+
+    def test_live_follows_effective_time(self, seeded: MetadataStore, clock: ManualClock) -> None:
+        first = seeded.record_deployment(change(versions=V[1]), clock=clock)
+        second = seeded.record_deployment(change(versions=V[2]), clock=clock)
+        assert first.effective_at == first.recorded_at
+        assert seeded.live("credit-risk", "production", first.effective_at) == first
+        assert seeded.live("credit-risk", "production", second.effective_at) == second
+        before = first.effective_at - timedelta(microseconds=1)
+        assert seeded.live("credit-risk", "production", before) is None
+        assert seeded.live("credit-risk", "staging", second.effective_at) is None
+
+    def test_recording_times_strictly_increase(self, seeded: MetadataStore) -> None:
+        frozen = ManualClock(T0)  # every reading is the same instant
+        events = [seeded.record_deployment(change(), clock=frozen) for _ in range(3)]
+        times = [e.recorded_at for e in events]
+        assert times == sorted(set(times))
+        assert [e.event_id for e in events] == sorted(e.event_id for e in events)
+
+    def test_backfill_changes_only_later_knowledge(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        current = seeded.record_deployment(change(versions=V[2]), clock=clock)
+        past = current.effective_at - timedelta(days=30)
+        backfill = seeded.record_deployment(
+            change(versions=V[1], effective_at=past, reason="imported"), clock=clock
+        )
+        assert backfill.backfill
+        probe = past + timedelta(days=1)
+        assert seeded.live("credit-risk", "production", probe) == backfill
+        before = seeded.live("credit-risk", "production", probe, current.recorded_at)
+        assert before is None
+        assert seeded.live("credit-risk", "production", backfill.recorded_at) == current
+
+    def test_equal_effective_times_order_by_recording(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        at = T0 + timedelta(days=1)
+        seeded.record_deployment(change(versions=V[1], effective_at=at), clock=clock)
+        last = seeded.record_deployment(change(versions=V[3], effective_at=at), clock=clock)
+        assert seeded.live("credit-risk", "production", at) == last
+
+    def test_split_and_undeploy(self, seeded: MetadataStore, clock: ManualClock) -> None:
+        split = (Allocation(2, 0.9), Allocation(3, 0.1))
+        e = seeded.record_deployment(change(versions=split), clock=clock)
+        assert seeded.live("credit-risk", "production", e.effective_at).versions == split  # type: ignore[union-attr]
+        gone = seeded.record_deployment(change("undeploy", ()), clock=clock)
+        assert gone.versions == ()
+        assert seeded.live("credit-risk", "production", gone.effective_at) == gone
+
+    def test_rollback_walks_back(self, seeded: MetadataStore, clock: ManualClock) -> None:
+        for n in (1, 2, 3):
+            seeded.record_deployment(change(versions=V[n]), clock=clock)
+        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[2]
+        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[1]
+        with pytest.raises(Conflict, match="nothing to roll back"):
+            seeded.record_deployment(change("rollback"), clock=clock)
+        seeded.record_deployment(change("undeploy", ()), clock=clock)
+        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[1]
+
+    def test_unknown_and_deleted_versions_are_refused(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        with pytest.raises(NotFound, match="credit-risk@9"):
+            seeded.record_deployment(change(versions=(Allocation(9, 1.0),)), clock=clock)
+        with pytest.raises(NotFound):
+            seeded.record_deployment(change(model="absent"), clock=clock)
+        seeded.delete_version("credit-risk", 5, actor="a", at=T0, reason=None)
+        with pytest.raises(Conflict, match="deleted"):
+            seeded.record_deployment(change(versions=V[5]), clock=clock)
+        assert seeded.deployment_events("credit-risk") == []
+
+    def test_deployed_versions_can_never_be_deleted(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.record_deployment(change(versions=V[1]), clock=clock)
+        seeded.record_deployment(change("undeploy", ()), clock=clock)
+        with pytest.raises(Conflict, match="can never be deleted"):
+            seeded.delete_version("credit-risk", 1, actor="a", at=T0, reason=None)
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        seeded.request_deployment(change(versions=V[2]), clock=clock)
+        with pytest.raises(Conflict, match="can never be deleted"):
+            seeded.delete_version("credit-risk", 2, actor="a", at=T0, reason=None)
+
+    def test_protected_environment_needs_another_identity(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        assert seeded.environment("credit-risk", "production").protected
+        for kind, versions in (("deploy", V[2]), ("undeploy", ()), ("rollback", None)):
+            with pytest.raises(ApprovalRequired):
+                seeded.record_deployment(change(kind, versions), clock=clock)
+        request = seeded.request_deployment(change(versions=V[2]), clock=clock)
+        assert request.status == "pending"
+        with pytest.raises(Forbidden):
+            seeded.decide_request(
+                request.request_id, approve=True, actor="alice", reason=None, clock=clock
+            )
+        done = seeded.decide_request(
+            request.request_id, approve=True, actor="bob", reason="ok", clock=clock
+        )
+        assert (done.status, done.decided_by) == ("approved", "bob")
+        event = seeded.live("credit-risk", "production", clock.now())
+        assert event is not None
+        assert event.event_id == done.event_id
+        assert (event.approved_by, event.request_id, event.actor) == ("bob", 1, "alice")
+        with pytest.raises(Conflict, match="already approved"):
+            seeded.decide_request(1, approve=False, actor="carol", reason=None, clock=clock)
+        with pytest.raises(NotFound):
+            seeded.get_request(99)
+
+    def test_rejected_requests_change_nothing(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        r = seeded.request_deployment(change(versions=V[2]), clock=clock)
+        done = seeded.decide_request(
+            r.request_id, approve=False, actor="bob", reason="no", clock=clock
+        )
+        assert (done.status, done.event_id, done.decision_reason) == ("rejected", None, "no")
+        assert seeded.deployment_events("credit-risk") == []
+        assert [x.status for x in seeded.list_requests("credit-risk")] == ["rejected"]
+        assert seeded.list_requests(status="pending") == []
+
+    def test_scheduled_request_takes_effect_at_its_time(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        later = T0 + timedelta(days=2)
+        r = seeded.request_deployment(change(versions=V[4], effective_at=later), clock=clock)
+        seeded.decide_request(r.request_id, approve=True, actor="bob", reason=None, clock=clock)
+        assert seeded.live("credit-risk", "production", later - timedelta(seconds=1)) is None
+        assert seeded.live("credit-risk", "production", later).versions == V[4]  # type: ignore[union-attr]
+
+    def test_unprotect_needs_approval(self, seeded: MetadataStore, clock: ManualClock) -> None:
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        r = seeded.request_deployment(change("unprotect", ()), clock=clock)
+        assert seeded.environment("credit-risk", "production").protected
+        seeded.decide_request(r.request_id, approve=True, actor="bob", reason=None, clock=clock)
+        assert not seeded.environment("credit-risk", "production").protected
+        seeded.record_deployment(change(versions=V[1]), clock=clock)
+
+    def test_import_is_all_or_nothing(self, seeded: MetadataStore, clock: ManualClock) -> None:
+        good = [
+            change(versions=V[n], effective_at=T0 - timedelta(days=10 - n), reason="import")
+            for n in (1, 2, 3)
+        ]
+        events = seeded.import_deployments(good, clock=clock)
+        assert [e.versions for e in events] == [V[1], V[2], V[3]]
+        bad = [*good, change(versions=(Allocation(42, 1.0),), effective_at=T0, reason="x")]
+        with pytest.raises(NotFound):
+            seeded.import_deployments(bad, clock=clock)
+        assert len(seeded.deployment_events("credit-risk")) == 3
+
+    def test_events_and_environments_are_listed(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.record_deployment(change(versions=V[1]), clock=clock)
+        seeded.record_deployment(change(versions=V[2], environment="staging"), clock=clock)
+        assert [e.environment for e in seeded.deployment_events("credit-risk")] == [
+            "production",
+            "staging",
+        ]
+        assert [e.versions for e in seeded.deployment_events("credit-risk", "staging")] == [V[2]]
+        assert [e.name for e in seeded.environments("credit-risk")] == ["production", "staging"]
+        assert seeded.environments("credit-risk")[0].created_by == "alice"
+
+    def test_approval_must_be_carried_by_the_store(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        """A change that claims an approval still needs the environment to exist as protected."""
+        e = seeded.record_deployment(change(approval=Approval(7, "bob")), clock=clock)
+        assert e.approved_by == "bob"
