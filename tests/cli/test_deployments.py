@@ -48,9 +48,12 @@ def test_live_json_contract_and_as_of(run: Run, three: None) -> None:
     ).json
     assert before["versions"] == []
     assert before["event_id"] is None
-    assert "nothing was live" in run(
-        "live", "credit-risk", "--env", "production", "--at", "2000-01-01T00:00:00+02:00"
-    ).out
+    assert (
+        "nothing was live"
+        in run(
+            "live", "credit-risk", "--env", "production", "--at", "2000-01-01T00:00:00+02:00"
+        ).out
+    )
 
 
 def test_backfill_and_as_known_at(run: Run, three: None) -> None:

@@ -101,7 +101,9 @@ def test_live_and_as_known_at_match_the_oracle(ops, probes) -> None:
             elif kind == "split":
                 weights = {v: 1 / len(arg) for v in arg[:-1]}
                 weights[arg[-1]] = 1 - sum(weights.values())
-                outcome = reg.deploy_split("m", weights, env=env, effective_at=effective, reason=reason)
+                outcome = reg.deploy_split(
+                    "m", weights, env=env, effective_at=effective, reason=reason
+                )
             elif kind == "undeploy":
                 outcome = reg.undeploy("m", env=env, effective_at=effective, reason=reason)
             else:
