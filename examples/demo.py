@@ -1,8 +1,10 @@
-"""modelrepo end to end: train three credit-scoring models, register them, and audit them.
+"""modelrepo end to end: train three credit-scoring models, register, audit and deploy them.
 
 Run from anywhere: `.venv/bin/python examples/demo.py` (or `make demo`). Everything it
 writes goes to `.demo/` under the repository root, which is deleted first so that two runs
-produce the same data, the same artifacts and therefore the same version digests.
+produce the same data, the same artifacts and therefore the same version digests. The registry
+runs on a manual clock (four simulated weeks from 2026-02-02), so every recorded time, and
+hence the deployment history, is the same on every run too.
 
 Nothing is downloaded and nothing is pickled: each model is saved as plain-text coefficients
 that a reviewer can read, diff and re-score with a few lines of arithmetic.
@@ -19,6 +21,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -29,7 +32,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, brier_score_loss, roc_auc_score, roc_curve
 
-from modelrepo import ModelVersion, Registry
+from modelrepo import DeploymentOutcome, Forbidden, LiveState, ManualClock, ModelVersion, Registry
 from modelrepo.lineage import capture_code
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +41,28 @@ STORE = DEMO_DIR / "store"
 DATA_DIR = DEMO_DIR / "data"
 MODEL = "credit-risk"
 FLAVOR = "text-coefficients"
-AUTHOR = "alice@bank.example"
-REVIEWER = "bob@bank.example"
+AUTHOR = "alice@bank.example"  # ML engineer: trains, registers, asks for deployments
+REVIEWER = "bob@bank.example"  # model risk: validates, signs off, approves production changes
+SRE = "carol@bank.example"  # site reliability: runs canaries, asks for rollbacks
 SEED = 20240917
 N_TRAIN, N_HOLDOUT = 5_000, 1_250
 # The validation policy: discriminates well enough AND is calibrated (PDs feed pricing/capital).
 POLICY = ("metrics.auc>=0.835", "metrics.brier<=0.12")
 TARGET = "default"
+PROD = "production"
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant of the simulated story (all in 2026, UTC)."""
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+START = utc(2, 2, 9)  # Monday: the registry is set up and the candidates are registered
+SIGNED_OFF = utc(2, 2, 10)
+# Before the registry existed, the oldest candidate had served production since this instant;
+# change ticket CHG-1234 says so, and the history is backfilled from it.
+BACKFILL_FROM, BACKFILL_RECORDED = utc(1, 5, 8), utc(2, 2, 11)
+CLI_LIVE_AT = utc(2, 13, 12)  # after the approval of the chosen version, before the rollback
 
 
 class Feature(NamedTuple):
@@ -252,7 +270,9 @@ def signature() -> dict[str, Any]:
     }
 
 
-def train_and_register(reg: Registry, train_csv: Path, holdout_csv: Path) -> list[ModelVersion]:
+def train_and_register(
+    reg: Registry, clock: ManualClock, train_csv: Path, holdout_csv: Path
+) -> list[ModelVersion]:
     """Each candidate becomes an immutable version carrying its params, metrics and lineage."""
     heading("Training and registering three candidates")
     x_train, y_train = read_csv(train_csv)
@@ -284,6 +304,7 @@ def train_and_register(reg: Registry, train_csv: Path, holdout_csv: Path) -> lis
             code=code or False,
         )
         registered.append(version)
+        clock.advance(timedelta(minutes=1))
         print(
             f"  {version.ref}  {version.digest[:23]}...  C={candidate.C} "
             f"class_weight={candidate.class_weight}"
@@ -431,12 +452,289 @@ def show_fsck(reg: Registry) -> bool:
     return report.ok
 
 
-def approve(version: ModelVersion) -> None:
+def sign_off(version: ModelVersion, clock: ManualClock) -> None:
     """The sign-off is a tag change, recorded with the reviewer's identity and time."""
     heading(f"Reviewer sign-off on {version.ref} (all checks above passed)")
-    with Registry(STORE, user=REVIEWER) as reg:
+    clock.set(SIGNED_OFF)
+    with Registry(STORE, user=REVIEWER, clock=clock) as reg:
         reg.tag(MODEL, version.version, "stage", "approved")
-    print(f"  {REVIEWER} set stage=approved (shown as a change in `show` below)")
+    print(f"  {REVIEWER} set stage=approved at {iso(SIGNED_OFF)} (a change in `show` below)")
+
+
+# -- four weeks of deployments, and the questions model risk asks afterwards ---------------
+
+
+def iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def day(at: datetime) -> str:
+    return at.strftime("%a %d %b %H:%M")
+
+
+def who(user: str) -> str:
+    return user.split("@")[0]
+
+
+def versions_text(shares: Mapping[int, float]) -> str:
+    if len(shares) == 1:
+        return f"v{next(iter(shares))}"
+    return " + ".join(f"v{v} {w:.0%}" for v, w in shares.items())
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a question about production at `at` must return, and why it is interesting."""
+
+    at: datetime
+    label: str
+    version: int | None
+    kind: str | None = None
+    approved_by: str | None = None
+    backfill: bool = False
+    as_known_at: datetime | None = None
+
+
+class Story:
+    """Three identities on one store and one manual clock; each step is logged and checked."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.regs = {
+            user: Registry(STORE, user=user, clock=clock) for user in (AUTHOR, REVIEWER, SRE)
+        }
+        self.ok = True
+
+    def close(self) -> None:
+        for reg in self.regs.values():
+            reg.close()
+
+    def at(self, when: datetime) -> None:
+        assert when >= self.clock.now(), "the story only moves forward"
+        self.clock.set(when)
+
+    def log(self, user: str, env: str, what: str) -> None:
+        print(f"  {day(self.clock.now())}  {who(user):<5}  {env:<10}  {what}")
+
+    def check(self, condition: bool, failure: str) -> None:
+        if not condition:
+            self.ok = False
+            print(f"  !! UNEXPECTED: {failure}")
+
+    def change(
+        self, user: str, env: str, what: str, outcome: DeploymentOutcome, expect: str
+    ) -> int:
+        """Log a deploy/undeploy/rollback; returns its event id, or its request id if pending."""
+        if outcome.event is not None:
+            e = outcome.event
+            backfill = f" since {day(e.effective_at)} (backfill)" if e.backfill else ""
+            self.log(user, env, f"{what}{backfill} -> {outcome.status} [event {e.event_id}]")
+            number = e.event_id
+        else:
+            assert outcome.request is not None
+            r = outcome.request
+            self.log(user, env, f"{what} -> {outcome.status}: request {r.request_id}")
+            number = r.request_id
+        self.check(outcome.status == expect, f"{what}: {outcome.status}, expected {expect}")
+        return number
+
+    def approve(self, request_id: int, reason: str) -> None:
+        decided = self.regs[REVIEWER].approve(request_id, reason=reason)
+        self.log(
+            REVIEWER,
+            decided.environment,
+            f"approve {request_id} ({reason}) -> live [event {decided.event_id}]",
+        )
+        event = self.regs[REVIEWER].history(MODEL, env=decided.environment)[-1]
+        self.check(
+            decided.status == "approved"
+            and event.event_id == decided.event_id
+            and event.approved_by == REVIEWER,
+            f"request {request_id} did not go live approved by {REVIEWER}",
+        )
+
+    def run(self, incumbent: int, challenger: int, chosen: int) -> None:
+        alice, bob, carol = self.regs[AUTHOR], self.regs[REVIEWER], self.regs[SRE]
+        heading(f"Four simulated weeks of deployments (manual clock from {iso(START)})")
+        print(
+            f"  {who(AUTHOR)} = ML engineer, {who(REVIEWER)} = model-risk approver, "
+            f"{who(SRE)} = SRE (one store, one clock)"
+        )
+        print(f"  {'when':<16}  {'who':<5}  {'where':<10}  what")
+
+        self.at(BACKFILL_RECORDED)
+        self.change(
+            AUTHOR,
+            PROD,
+            f"deploy v{incumbent}",
+            alice.deploy(
+                MODEL,
+                incumbent,
+                env=PROD,
+                effective_at=BACKFILL_FROM,
+                reason="backfilled from change ticket CHG-1234",
+            ),
+            "live",
+        )
+        self.at(utc(2, 3, 10))
+        self.change(
+            AUTHOR,
+            "staging",
+            f"deploy v{challenger}",
+            alice.deploy(
+                MODEL, challenger, env="staging", reason="shadow-score the high-AUC challenger"
+            ),
+            "live",
+        )
+        self.at(utc(2, 4, 10))
+        split = {incumbent: 0.9, chosen: 0.1}
+        self.change(
+            SRE,
+            "canary",
+            f"deploy split {versions_text(split)}",
+            carol.deploy_split(MODEL, split, env="canary", reason="canary for the candidate"),
+            "live",
+        )
+        self.at(utc(2, 11, 10))
+        self.change(
+            SRE,
+            "canary",
+            "undeploy",
+            carol.undeploy(MODEL, env="canary", reason="canary done: 7 days, no incidents"),
+            "live",
+        )
+
+        self.at(utc(2, 11, 11))
+        protected = bob.protect(MODEL, env=PROD)
+        self.log(REVIEWER, PROD, f"protect -> protected={protected.protected} (four eyes)")
+        self.at(utc(2, 11, 14))
+        request = self.change(
+            AUTHOR,
+            PROD,
+            f"deploy v{chosen}",
+            alice.deploy(MODEL, chosen, env=PROD, reason="validated: passes the policy"),
+            "pending",
+        )
+        try:
+            alice.approve(request)
+        except Forbidden as exc:
+            self.log(AUTHOR, PROD, f"approve {request} -> refused (Forbidden):")
+            print(indent(str(exc), "    "))
+        else:
+            self.check(False, f"{AUTHOR} approved her own request {request}")
+        self.at(utc(2, 12, 9, 30))
+        self.approve(request, "validation report VR-0042")
+
+        self.at(utc(2, 17, 8, 15))
+        request = self.change(
+            SRE,
+            PROD,
+            "rollback",
+            carol.rollback(MODEL, env=PROD, reason="PD drift alert INC-5678"),
+            "pending",
+        )
+        self.at(utc(2, 17, 8, 40))
+        self.approve(request, "emergency change")
+
+        self.at(utc(2, 23, 10))
+        request = self.change(
+            AUTHOR,
+            PROD,
+            f"deploy v{chosen}",
+            alice.deploy(MODEL, chosen, env=PROD, reason="INC-5678 was an upstream feed bug"),
+            "pending",
+        )
+        self.at(utc(2, 23, 15))
+        self.approve(request, "root cause fixed upstream")
+        self.at(utc(2, 27, 17))
+
+        model, now_live = bob.resolve(f"{MODEL}@{PROD}")
+        print(f"  resolve('{MODEL}@{PROD}') on {day(self.clock.now())} -> {model}@{now_live}")
+        self.check(now_live == chosen, f"production serves v{now_live}, not v{chosen}")
+
+    def show_requests(self) -> None:
+        heading("Four-eyes requests on production")
+        for r in self.regs[REVIEWER].requests(MODEL):
+            shares = versions_text({a.version: a.weight for a in r.versions})
+            decided = r.status
+            if r.decided_by is not None and r.decided_at is not None:
+                decided += f" by {who(r.decided_by)} {day(r.decided_at)}"
+            print(
+                f"  #{r.request_id}  {r.kind:<8} {shares:<3}  asked by {who(r.requested_by):<5} "
+                f"{day(r.requested_at)}  {decided} -> event {r.event_id}"
+            )
+
+    def answer(self, question: Expected) -> None:
+        """'What was live in production at T?' with the evidence behind the answer."""
+        state: LiveState = self.regs[REVIEWER].live(
+            MODEL, env=PROD, at=question.at, as_known_at=question.as_known_at
+        )
+        known = f", as known at {iso(question.as_known_at)}" if question.as_known_at else ""
+        print(f"  at {iso(question.at)}{known}  ({question.label})")
+        e = state.event
+        if e is None or not state.versions:
+            print("    nothing was live")
+        else:
+            for v in state.versions:
+                print(f"    v{v.version} {v.weight:.0%}  {v.digest}")
+            backfill = f", a backfill recorded {iso(e.recorded_at)}" if e.backfill else ""
+            print(f"    event {e.event_id}: {e.kind} effective {iso(e.effective_at)}{backfill}")
+            actor = "recorded" if e.backfill else "deployed"
+            print(f"    {actor} by {e.actor}, approved by {e.approved_by or '(nobody)'}")
+            if e.reason:
+                print(f"    reason: {e.reason}")
+        got = state.versions[0].version if len(state.versions) == 1 else None
+        self.check(
+            got == question.version
+            and (e.kind if e else None) == question.kind
+            and (e.approved_by if e else None) == question.approved_by
+            and (e.backfill if e else False) == question.backfill,
+            f"expected v{question.version} ({question.kind}, approved by "
+            f"{question.approved_by}), got {[v.version for v in state.versions]} "
+            f"from event {e.event_id if e else None}",
+        )
+
+    def show_timeline(self) -> None:
+        heading(f"Production timeline of {MODEL} (intervals)")
+        for i in self.regs[REVIEWER].timeline(MODEL, env=PROD):
+            end = iso(i.end) if i.end else "now"
+            shares = versions_text({a.version: a.weight for a in i.versions})
+            e = i.event
+            notes = ", backfill" if e.backfill else ""
+            notes += f", approved by {who(e.approved_by)}" if e.approved_by else ""
+            print(
+                f"  {iso(i.start)} -> {end:<17}  {shares}  event {e.event_id} "
+                f"({e.kind} by {who(e.actor)}{notes})"
+            )
+
+
+def tell_deployment_story(
+    clock: ManualClock, incumbent: ModelVersion, challenger: ModelVersion, chosen: ModelVersion
+) -> bool:
+    """The chosen version reaches production through staging, a canary and four-eyes approval."""
+    if chosen.version == incumbent.version:
+        raise SystemExit(f"the policy chose {chosen.ref}, which was already in production")
+    story = Story(clock)
+    try:
+        story.run(incumbent.version, challenger.version, chosen.version)
+        story.show_requests()
+        heading(f"What was live in {PROD} at T, and who put it there?")
+        questions = [
+            Expected(utc(1, 20, 12), "backfilled period", incumbent.version, "deploy", None, True),
+            Expected(utc(2, 13, 12), "after approval, before rollback", chosen.version, "deploy",
+                     REVIEWER),
+            Expected(utc(2, 19, 12), "after the rollback", incumbent.version, "rollback",
+                     REVIEWER),
+            Expected(utc(2, 26, 12), "redeployed", chosen.version, "deploy", REVIEWER),
+            Expected(utc(1, 20, 12), "same instant, before the backfill", None,
+                     as_known_at=BACKFILL_RECORDED - timedelta(minutes=30)),
+        ]  # fmt: skip
+        for question in questions:
+            story.answer(question)
+        story.show_timeline()
+    finally:
+        story.close()
+    return story.ok
 
 
 def run_cli(*args: str) -> bool:
@@ -460,8 +758,9 @@ def main() -> int:
     started = time.perf_counter()
     reset_demo_dir()
     train_csv, holdout_csv = write_datasets()
-    with Registry(STORE, user=AUTHOR) as reg:
-        registered = train_and_register(reg, train_csv, holdout_csv)
+    clock = ManualClock(START)
+    with Registry(STORE, user=AUTHOR, clock=clock) as reg:
+        registered = train_and_register(reg, clock, train_csv, holdout_csv)
         show_versions(reg)
         best = apply_policy(reg)
         show_record(best)
@@ -470,10 +769,17 @@ def main() -> int:
         )
         show_diff(reg, runner_up, best)
         checks = [show_download(reg, best, holdout_csv), show_fsck(reg)]
-    if all(checks):
-        approve(best)
+    if not all(checks):
+        heading("Done")
+        print("  SOME CHECKS FAILED: no sign-off, no deployment")
+        return 1
+    sign_off(best, clock)
+    checks.append(tell_deployment_story(clock, registered[0], runner_up, best))
     checks.append(run_cli("versions", MODEL))
     checks.append(run_cli("show", f"{MODEL}@{best.version}"))
+    checks.append(run_cli("timeline", MODEL, "--env", PROD))
+    checks.append(run_cli("live", MODEL, "--env", PROD, "--at", iso(CLI_LIVE_AT)))
+    checks.append(run_cli("history", MODEL, "--env", PROD))
     elapsed = time.perf_counter() - started
     verdict = "all checks passed" if all(checks) else "SOME CHECKS FAILED"
     heading("Done")

@@ -5,6 +5,17 @@ from __future__ import annotations
 import modelrepo
 
 EXPECTED = {
+    "Allocation",
+    "DeploymentEvent",
+    "DeploymentOutcome",
+    "DeploymentRequest",
+    "Environment",
+    "Interval",
+    "LiveState",
+    "LiveVersion",
+    "ApprovalRequired",
+    "Forbidden",
+    "StorageError",
     "CodeRef",
     "Conflict",
     "CorruptBlobError",

@@ -1,15 +1,28 @@
 """modelrepo: a versioned model repository that can prove which model made a decision."""
 
 from .clock import ManualClock, SystemClock
+from .domain.deployments import (
+    Allocation,
+    DeploymentEvent,
+    DeploymentOutcome,
+    DeploymentRequest,
+    Environment,
+    Interval,
+    LiveState,
+    LiveVersion,
+)
 from .domain.diff import VersionDiff
 from .domain.errors import (
+    ApprovalRequired,
     Conflict,
     CorruptBlobError,
+    Forbidden,
     IntegrityError,
     InvalidInput,
     MissingBlobError,
     ModelrepoError,
     NotFound,
+    StorageError,
     StoreNotFound,
 )
 from .domain.manifest import FileEntry, canonical_manifest, manifest_digest
@@ -19,16 +32,26 @@ from .service import FsckReport, GcReport, Registry
 __version__ = "0.1.0"
 
 __all__ = [
+    "Allocation",
+    "ApprovalRequired",
     "CodeRef",
     "Conflict",
     "CorruptBlobError",
     "DataRef",
+    "DeploymentEvent",
+    "DeploymentOutcome",
+    "DeploymentRequest",
+    "Environment",
     "FileEntry",
+    "Forbidden",
     "FsckReport",
     "GcReport",
     "IntegrityError",
+    "Interval",
     "InvalidInput",
     "Lineage",
+    "LiveState",
+    "LiveVersion",
     "ManualClock",
     "MissingBlobError",
     "Model",
@@ -37,6 +60,7 @@ __all__ = [
     "NotFound",
     "PythonEnvironment",
     "Registry",
+    "StorageError",
     "StoreNotFound",
     "SystemClock",
     "VersionDiff",

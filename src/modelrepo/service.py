@@ -708,6 +708,8 @@ class Registry:
         as_known_at: datetime | str | None = None,
     ) -> LiveState:
         """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
+        validate_model_name(name)
+        check_environment_name(env)
         when = _optional_time(at, "time") or self.clock.now()
         known = _optional_time(as_known_at, "as-known-at time")
         event = self.backend.metadata.live(name, env, when, known)
@@ -730,6 +732,8 @@ class Registry:
         """Deployment events in effective order, optionally of one environment and period."""
         start = _optional_time(since, "since")
         end = _optional_time(until, "until")
+        if env is not None:
+            check_environment_name(env)
         events = self.backend.metadata.deployment_events(validate_model_name(name), env)
         chosen = [
             e
@@ -747,6 +751,8 @@ class Registry:
         as_known_at: datetime | str | None = None,
     ) -> list[Interval]:
         """Intervals of what served where; with `version`, only the intervals it served in."""
+        if env is not None:
+            check_environment_name(env)
         events = self.backend.metadata.deployment_events(validate_model_name(name), env)
         intervals = timeline(events, _optional_time(as_known_at, "as-known-at time"))
         if version is not None:

@@ -144,8 +144,60 @@ def test_name_at_env_resolves_to_the_live_version(run: Run, three: None, tmp_pat
     run("deploy", "credit-risk", "--env", "production", "--split", "2=0.9", "--split", "3=0.1")
     result = run("show", "credit-risk@production", ok=False)
     assert "split between versions 2 (90%), 3 (10%)" in result.err
-    assert "nothing is live" in run("show", "credit-risk@staging", ok=False).err
+    assert (
+        "environment 'staging' of credit-risk not found"
+        in run("show", "credit-risk@staging", ok=False).err
+    )
     assert run("deploy", "credit-risk@production", "--env", "staging", ok=False).code == 1
+    run("deploy", "credit-risk@1", "--env", "staging")
+    run("undeploy", "credit-risk", "--env", "staging")
+    assert "nothing is live" in run("show", "credit-risk@staging", ok=False).err
+
+
+def test_a_misspelt_environment_is_an_error_not_an_empty_answer(run: Run, three: None) -> None:
+    run("deploy", "credit-risk@1", "--env", "production")
+    result = run("live", "credit-risk", "--env", "prod", ok=False)
+    assert result.code == 1
+    assert "environment 'prod' of credit-risk not found (known: production)" in result.err
+    bad = run("live", "credit-risk", "--env", "Prod!", ok=False)
+    assert "invalid environment name" in bad.err
+
+
+def test_stale_rollback_request_is_refused(run: Run, three: None) -> None:
+    run("deploy", "credit-risk@1", "--env", "production")
+    run("deploy", "credit-risk@2", "--env", "production")
+    run("env", "protect", "credit-risk", "--env", "production")
+    deploy3 = run("deploy", "credit-risk@3", "--env", "production", "--json").json
+    back = run("rollback", "credit-risk", "--env", "production", "--json", user="carol").json
+    assert back["versions"] == [{"version": 1, "weight": 1.0}]
+    run("approve", str(deploy3["request_id"]), user="bob")
+    stale = run("approve", str(back["request_id"]), user="bob", ok=False)
+    assert "is stale" in stale.err
+    assert [
+        v["version"]
+        for v in run("live", "credit-risk", "--env", "production", "--json").json["versions"]
+    ] == [3]
+    run("reject", str(back["request_id"]), "--reason", "stale", user="bob")
+    again = run("rollback", "credit-risk", "--env", "production", "--json", user="carol").json
+    assert again["versions"] == [{"version": 2, "weight": 1.0}]
+    done = run("approve", str(again["request_id"]), "--json", user="bob").json
+    live = run("live", "credit-risk", "--env", "production", "--json").json
+    assert [v["version"] for v in live["versions"]] == [2]
+    assert live["event"]["approved_at"] == done["decided_at"]
+
+
+def test_protection_changes_are_listed(run: Run, three: None) -> None:
+    run("deploy", "credit-risk@1", "--env", "production")
+    run("env", "protect", "credit-risk", "--env", "production")
+    request = run("env", "unprotect", "credit-risk", "--env", "production", "--reason", "x",
+                  "--json").json  # fmt: skip
+    run("approve", str(request["request_id"]), user="bob")
+    env = run("env", "list", "credit-risk", "--json").json["environments"][0]
+    assert not env["protected"]
+    assert [(c["kind"], c["actor"], c["request_id"]) for c in env["changes"]] == [
+        ("protected", "alice", None),
+        ("unprotected", "bob", request["request_id"]),
+    ]
 
 
 def test_rollback_and_timeline(run: Run, three: None) -> None:

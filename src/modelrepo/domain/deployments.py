@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 from .names import MODEL_NAME_PATTERN
 from .times import format_time
 
@@ -119,6 +119,7 @@ class DeploymentRequest:
     decided_at: datetime | None = None
     decision_reason: str | None = None
     event_id: int | None = None
+    base_event_id: int | None = None  # the environment's latest event when requested
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +137,27 @@ class DeploymentRequest:
             "decided_at": format_time(self.decided_at) if self.decided_at else None,
             "decision_reason": self.decision_reason,
             "event_id": self.event_id,
+            "base_event_id": self.base_event_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentChange:
+    """Protection switched on or off: by whom, when, and through which request."""
+
+    kind: str  # protected | unprotected
+    actor: str
+    at: datetime
+    request_id: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "actor": self.actor,
+            "at": format_time(self.at),
+            "request_id": self.request_id,
+            "reason": self.reason,
         }
 
 
@@ -148,6 +170,7 @@ class Environment:
     protected: bool
     created_at: datetime
     created_by: str
+    changes: tuple[EnvironmentChange, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +179,7 @@ class Environment:
             "protected": self.protected,
             "created_at": format_time(self.created_at),
             "created_by": self.created_by,
+            "changes": [c.to_dict() for c in self.changes],
         }
 
 
@@ -337,3 +361,20 @@ class DeploymentOutcome:
             "recorded_at": None,
             "status": self.status,
         }
+
+
+def check_not_stale(request: DeploymentRequest, latest_event_id: int | None) -> None:
+    """A rollback's target was computed from the state when it was requested: refuse to
+    carry it out if the environment changed since, rather than restore the wrong version."""
+    if request.kind == ROLLBACK and latest_event_id != request.base_event_id:
+        raise Conflict(
+            f"request {request.request_id} is stale: {request.model}@{request.environment} "
+            f"changed after the rollback was requested (now at event {latest_event_id}); "
+            "reject it and request the rollback again"
+        )
+
+
+def unknown_environment(model: str, env: str, known: Sequence[str]) -> NotFound:
+    """An audit question about a misspelt environment must fail, not answer 'nothing'."""
+    listing = ", ".join(known) if known else "none yet"
+    return NotFound(f"environment {env!r} of {model} not found (known: {listing})")

@@ -67,3 +67,9 @@ class Forbidden(ModelrepoError):
     """The identity may not do this (e.g. approve its own request)."""
 
     code = "forbidden"
+
+
+class StorageError(ModelrepoError):
+    """The database or blob store failed (busy too long, disk full, refused by a trigger)."""
+
+    code = "storage_error"

@@ -16,8 +16,11 @@ from ..domain.deployments import (
     DeploymentEvent,
     DeploymentRequest,
     Environment,
+    EnvironmentChange,
+    check_not_stale,
     live_event,
     rollback_target,
+    unknown_environment,
 )
 from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
@@ -284,11 +287,26 @@ class MemoryMetadataStore:
                 self._deployments, self._environments = saved
                 raise
 
+    def _set_protected(
+        self, model: str, env: str, flag: bool, change: EnvironmentChange
+    ) -> Environment:
+        environment = self._environments[(model, env)]
+        self._environments[(model, env)] = replace(
+            environment, protected=flag, changes=(*environment.changes, change)
+        )
+        return self._environments[(model, env)]
+
+    def _latest_event_id(self, model: str, env: str) -> int | None:
+        ids = [e.event_id for e in self._env_events(model, env)]
+        return max(ids) if ids else None
+
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
         with self._lock:
-            environment = self._environment(model, env, actor, clock.now())
-            self._environments[(model, env)] = replace(environment, protected=True)
-            return self._environments[(model, env)]
+            at = clock.now()
+            environment = self._environment(model, env, actor, at)
+            if environment.protected:
+                return environment
+            return self._set_protected(model, env, True, EnvironmentChange("protected", actor, at))
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         with self._lock:
@@ -309,6 +327,7 @@ class MemoryMetadataStore:
                 requested_by=change.actor,
                 requested_at=now,
                 reason=change.reason,
+                base_event_id=self._latest_event_id(change.model, change.environment),
             )
             self._requests.append(request)
             return request
@@ -333,14 +352,20 @@ class MemoryMetadataStore:
                 )
             now = clock.now()
             event_id = None
+            if approve:
+                check_not_stale(request, self._latest_event_id(request.model, request.environment))
             if approve and request.kind == "unprotect":
-                key = (request.model, request.environment)
-                self._environments[key] = replace(self._environments[key], protected=False)
+                self._set_protected(
+                    request.model,
+                    request.environment,
+                    False,
+                    EnvironmentChange("unprotected", actor, now, request_id, request.reason),
+                )
             elif approve:
                 effective = request.effective_at
                 if effective is not None and request.requested_at <= effective < now:
                     effective = None
-                event_id = self._append(
+                event = self._append(
                     DeploymentChange(
                         model=request.model,
                         environment=request.environment,
@@ -352,7 +377,8 @@ class MemoryMetadataStore:
                         approval=Approval(request_id, actor),
                     ),
                     clock,
-                ).event_id
+                )
+                event_id, now = event.event_id, event.recorded_at
             decided = replace(
                 request,
                 status="approved" if approve else "rejected",
@@ -411,4 +437,8 @@ class MemoryMetadataStore:
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
         with self._lock:
+            if (model, env) not in self._environments:
+                self._state(model)
+                known = [e.name for e in self.environments(model)]
+                raise unknown_environment(model, env, known)
             return live_event(self.deployment_events(model, env), at, as_known_at)

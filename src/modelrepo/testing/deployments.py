@@ -53,7 +53,8 @@ class DeploymentStoreContract:
         assert seeded.live("credit-risk", "production", second.effective_at) == second
         before = first.effective_at - timedelta(microseconds=1)
         assert seeded.live("credit-risk", "production", before) is None
-        assert seeded.live("credit-risk", "staging", second.effective_at) is None
+        with pytest.raises(NotFound, match="environment 'staging' of credit-risk not found"):
+            seeded.live("credit-risk", "staging", second.effective_at)
 
     def test_recording_times_strictly_increase(self, seeded: MetadataStore) -> None:
         frozen = ManualClock(T0)  # every reading is the same instant

@@ -1,19 +1,20 @@
 """Deployment history in SQL: environments, bitemporal events, requests and decisions.
 
 The rules that need a transaction (protection, rollback targets, one decision per request,
-monotonic recording times) are enforced here, inside the write transaction that records the
-change, so concurrent writers cannot slip between a check and a write.
+strictly increasing recording times) are enforced here, inside the write transaction that
+records the change, so concurrent writers cannot slip between a check and a write. These are
+hot paths, so they run as precompiled statements on the raw connection (see `raw.py`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import bindparam as p
 
 from ...domain.deployments import (
     ROLLBACK,
@@ -24,11 +25,15 @@ from ...domain.deployments import (
     DeploymentEvent,
     DeploymentRequest,
     Environment,
+    EnvironmentChange,
+    check_not_stale,
     rollback_target,
+    unknown_environment,
 )
 from ...domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
+from .raw import Compiled, RawConnections, Tx
 from .tables import (
     deployment_events,
     deployment_requests,
@@ -39,16 +44,158 @@ from .tables import (
     versions,
 )
 
-ONE_MICRO = timedelta(microseconds=1)
+E = deployment_events.c
+MODEL_ID = Compiled(sa.select(models.c.id).where(models.c.name == p("name")))
+ENVIRONMENT = Compiled(
+    sa.select(environments.c.id, environments.c.protected).where(
+        environments.c.model_id == p("model_id"), environments.c.name == p("name")
+    )
+)
+ENV_ID = Compiled(
+    sa.select(environments.c.id)
+    .join(models, models.c.id == environments.c.model_id)
+    .where(models.c.name == p("model"), environments.c.name == p("env"))
+)
+NEW_ENVIRONMENT = Compiled(
+    sa.insert(environments)
+    .values(
+        model_id=p("model_id"),
+        name=p("name"),
+        protected=False,
+        created_at=p("at"),
+        created_by=p("actor"),
+    )
+    .returning(environments.c.id)
+)
+SET_PROTECTED = Compiled(
+    sa.update(environments).where(environments.c.id == p("env_id")).values(protected=p("flag"))
+)
+ENVIRONMENT_EVENT = Compiled(
+    sa.insert(environment_events).values(
+        environment_id=p("env_id"),
+        kind=p("kind"),
+        actor=p("actor"),
+        at=p("at"),
+        request_id=p("request_id"),
+        reason=p("reason"),
+    )
+)
+LAST_RECORDED = Compiled(sa.select(sa.func.max(E.recorded_at)))
+LAST_ENV_EVENT = Compiled(sa.select(sa.func.max(E.id)).where(E.environment_id == p("env_id")))
+ENV_CHANGES = Compiled(
+    sa.select(environment_events)
+    .where(environment_events.c.environment_id == p("env_id"))
+    .order_by(environment_events.c.id)
+)
+VERSION_STATE = Compiled(
+    sa.select(versions.c.deleted_at, versions.c.id).where(
+        versions.c.model_id == p("model_id"), versions.c.number == p("number")
+    )
+)
+ENV_EVENTS = Compiled(
+    sa.select(deployment_events).where(E.environment_id == p("env_id")).order_by(E.id)
+)
+NEW_EVENT = Compiled(
+    sa.insert(deployment_events)
+    .values(
+        model_id=p("model_id"),
+        environment_id=p("env_id"),
+        kind=p("kind"),
+        versions=p("versions"),
+        effective_at=p("effective_at"),
+        recorded_at=p("recorded_at"),
+        actor=p("actor"),
+        reason=p("reason"),
+        request_id=p("request_id"),
+        approved_by=p("approved_by"),
+        approved_at=p("approved_at"),
+    )
+    .returning(E.id)
+)
+_LIVE = (  # answered from the covering index (environment, effective, id, recorded)
+    sa.select(E.id)
+    .where(E.environment_id == p("env_id"), E.effective_at <= p("at"))
+    .order_by(E.effective_at.desc(), E.id.desc())
+    .limit(1)
+)
+EVENT = Compiled(sa.select(deployment_events).where(E.id == p("event_id")))
+LIVE = Compiled(_LIVE)
+LIVE_KNOWN = Compiled(_LIVE.where(E.recorded_at <= p("known")))
+MODEL_EVENTS = Compiled(
+    sa.select(deployment_events, environments.c.name.label("env_name"))
+    .join(environments, environments.c.id == E.environment_id)
+    .where(E.model_id == p("model_id"))
+    .order_by(E.id)
+)
+MODEL_ENVIRONMENTS = Compiled(
+    sa.select(environments)
+    .where(environments.c.model_id == p("model_id"))
+    .order_by(environments.c.name)
+)
+NEW_REQUEST = Compiled(
+    sa.insert(deployment_requests)
+    .values(
+        model_id=p("model_id"),
+        environment_id=p("env_id"),
+        kind=p("kind"),
+        versions=p("versions"),
+        effective_at=p("effective_at"),
+        requested_by=p("actor"),
+        requested_at=p("at"),
+        reason=p("reason"),
+        base_event_id=p("base_event_id"),
+    )
+    .returning(deployment_requests.c.id)
+)
+_REQUESTS = (
+    sa.select(
+        deployment_requests,
+        models.c.name.label("model_name"),
+        environments.c.name.label("env_name"),
+        request_decisions.c.decision,
+        request_decisions.c.decided_by,
+        request_decisions.c.decided_at,
+        request_decisions.c.reason.label("decision_reason"),
+        request_decisions.c.event_id,
+    )
+    .join(models, models.c.id == deployment_requests.c.model_id)
+    .join(environments, environments.c.id == deployment_requests.c.environment_id)
+    .outerjoin(request_decisions, request_decisions.c.request_id == deployment_requests.c.id)
+    .order_by(deployment_requests.c.id)
+)
+REQUEST = Compiled(_REQUESTS.where(deployment_requests.c.id == p("request_id")))
+REQUESTS = Compiled(_REQUESTS)
+MODEL_REQUESTS = Compiled(_REQUESTS.where(deployment_requests.c.model_id == p("model_id")))
+NEW_DECISION = Compiled(
+    sa.insert(request_decisions).values(
+        request_id=p("request_id"),
+        decision=p("decision"),
+        decided_by=p("actor"),
+        decided_at=p("at"),
+        reason=p("reason"),
+        event_id=p("event_id"),
+    )
+)
+NAMED_VERSIONS = (
+    Compiled(sa.select(E.versions).where(E.model_id == p("model_id"))),
+    Compiled(
+        sa.select(deployment_requests.c.versions).where(
+            deployment_requests.c.model_id == p("model_id")
+        )
+    ),
+)
 
 
-def _dump_allocations(allocations: Sequence[Allocation]) -> str:
+EVENT_CACHE_SIZE = 100_000
+
+
+def dump_allocations(allocations: Sequence[Allocation]) -> str:
     return json.dumps(
         [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
     )
 
 
-def _load_allocations(text: str) -> tuple[Allocation, ...]:
+def load_allocations(text: str) -> tuple[Allocation, ...]:
     return tuple(Allocation(int(a["version"]), float(a["weight"])) for a in json.loads(text))
 
 
@@ -56,91 +203,77 @@ def _micros(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+def model_id(tx: Tx, model: str) -> int:
+    found = tx.scalar(MODEL_ID, name=model)
+    if found is None:
+        raise NotFound(f"model {model!r} not found")
+    return int(found)
+
+
+def ever_deployed(tx: Tx, model_id: int, version: int) -> bool:
+    """Whether any event or request of the model names `version` (checked on delete)."""
+    for statement in NAMED_VERSIONS:
+        for (text,) in tx.all(statement, model_id=model_id):
+            if any(a.version == version for a in load_allocations(text)):
+                return True
+    return False
+
+
 class SqlDeployments:
     """The deployment half of `SqlMetadataStore` (mixed into it)."""
 
-    engine: sa.Engine
+    _raw: RawConnections
     _env_ids: dict[tuple[str, str], int]
-
-    def _writing(self) -> AbstractContextManager[sa.Connection]:  # provided by the store
-        raise NotImplementedError
-
-    def _model_id(self, conn: sa.Connection, model: str) -> int:  # provided by the store
-        raise NotImplementedError
+    _event_cache: dict[int, DeploymentEvent]
 
     # -- helpers inside a transaction -------------------------------------------------------
 
     def _environment(
-        self, conn: sa.Connection, model_id: int, env: str, *, actor: str | None, at: int
+        self, tx: Tx, model_id: int, env: str, *, actor: str, at: int
     ) -> tuple[int, bool]:
-        """(id, protected) of an environment, created on first use when `actor` is given."""
-        row = conn.execute(
-            sa.select(environments.c.id, environments.c.protected).where(
-                environments.c.model_id == model_id, environments.c.name == env
-            )
-        ).first()
+        """(id, protected) of an environment, created on first use."""
+        row = tx.one(ENVIRONMENT, model_id=model_id, name=env)
         if row is not None:
-            return int(row[0]), bool(row[1])
-        if actor is None:
-            raise NotFound(f"environment {env!r} not found")
-        env_id = conn.execute(
-            sa.insert(environments)
-            .values(model_id=model_id, name=env, protected=False, created_at=at, created_by=actor)
-            .returning(environments.c.id)
-        ).scalar_one()
+            return int(row.id), bool(row.protected)
+        env_id = tx.scalar(NEW_ENVIRONMENT, model_id=model_id, name=env, at=at, actor=actor)
         return int(env_id), False
 
-    def _recorded_at(self, conn: sa.Connection, clock: Clock) -> int:
+    def _recorded_at(self, tx: Tx, clock: Clock) -> int:
         """Now, but strictly after every recording so far: recording order is time order."""
         now = to_micros(clock.now())
-        last = conn.execute(sa.select(sa.func.max(deployment_events.c.recorded_at))).scalar()
+        last = tx.scalar(LAST_RECORDED)
         return now if last is None or now > last else int(last) + 1
 
     def _check_versions(
-        self, conn: sa.Connection, model: str, model_id: int, allocations: Sequence[Allocation]
+        self, tx: Tx, model: str, model_id: int, allocations: Sequence[Allocation]
     ) -> None:
-        wanted = [a.version for a in allocations]
-        if not wanted:
-            return
-        rows = dict(
-            conn.execute(
-                sa.select(versions.c.number, versions.c.deleted_at).where(
-                    versions.c.model_id == model_id, versions.c.number.in_(wanted)
-                )
-            ).all()
-        )
-        for number in wanted:
-            if number not in rows:
+        for allocation in allocations:
+            number = allocation.version
+            state = tx.one(VERSION_STATE, model_id=model_id, number=number)
+            if state is None:
                 raise NotFound(f"version {model}@{number} not found")
-            if rows[number] is not None:
+            if state.deleted_at is not None:
                 raise Conflict(f"version {model}@{number} is deleted and cannot be deployed")
 
-    def _env_events(self, conn: sa.Connection, env_id: int, model: str, env: str) -> list[Any]:
-        rows = conn.execute(
-            sa.select(deployment_events)
-            .where(deployment_events.c.environment_id == env_id)
-            .order_by(deployment_events.c.id)
-        ).all()
-        return [_to_event(r, model, env) for r in rows]
-
     def _target(
-        self, conn: sa.Connection, change: DeploymentChange, env_id: int, at: int
+        self, tx: Tx, change: DeploymentChange, env_id: int, at: int
     ) -> tuple[Allocation, ...]:
         if change.kind == ROLLBACK and change.versions is None:
-            events = self._env_events(conn, env_id, change.model, change.environment)
+            events = [
+                _to_event(r, change.model, change.environment)
+                for r in tx.all(ENV_EVENTS, env_id=env_id)
+            ]
             return rollback_target(events, from_micros(at))
         if change.kind == UNDEPLOY:
             return ()
         assert change.versions is not None
         return change.versions
 
-    def _append(
-        self, conn: sa.Connection, change: DeploymentChange, clock: Clock
-    ) -> DeploymentEvent:
-        model_id = self._model_id(conn, change.model)
-        recorded = self._recorded_at(conn, clock)
+    def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
+        mid = model_id(tx, change.model)
+        recorded = self._recorded_at(tx, clock)
         env_id, protected = self._environment(
-            conn, model_id, change.environment, actor=change.actor, at=recorded
+            tx, mid, change.environment, actor=change.actor, at=recorded
         )
         if protected and change.approval is None:
             raise ApprovalRequired(
@@ -148,26 +281,23 @@ class SqlDeployments:
                 "the change needs approval by a second identity"
             )
         effective = recorded if change.effective_at is None else to_micros(change.effective_at)
-        allocations = self._target(conn, change, env_id, min(effective, recorded))
-        self._check_versions(conn, change.model, model_id, allocations)
+        allocations = self._target(tx, change, env_id, min(effective, recorded))
+        self._check_versions(tx, change.model, mid, allocations)
         approval = change.approval
-        event_id = conn.execute(
-            sa.insert(deployment_events)
-            .values(
-                model_id=model_id,
-                environment_id=env_id,
-                kind=change.kind,
-                versions=_dump_allocations(allocations),
-                effective_at=effective,
-                recorded_at=recorded,
-                actor=change.actor,
-                reason=change.reason,
-                request_id=approval.request_id if approval else None,
-                approved_by=approval.approved_by if approval else None,
-                approved_at=recorded if approval else None,
-            )
-            .returning(deployment_events.c.id)
-        ).scalar_one()
+        event_id = tx.scalar(
+            NEW_EVENT,
+            model_id=mid,
+            env_id=env_id,
+            kind=change.kind,
+            versions=dump_allocations(allocations),
+            effective_at=effective,
+            recorded_at=recorded,
+            actor=change.actor,
+            reason=change.reason,
+            request_id=approval.request_id if approval else None,
+            approved_by=approval.approved_by if approval else None,
+            approved_at=recorded if approval else None,
+        )
         return DeploymentEvent(
             event_id=int(event_id),
             model=change.model,
@@ -186,63 +316,60 @@ class SqlDeployments:
     # -- writes -----------------------------------------------------------------------------
 
     def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
-        with self._writing() as conn:
-            return self._append(conn, change, clock)
+        with self._raw.write() as tx:
+            return self._append(tx, change, clock)
 
     def import_deployments(
         self, changes: Sequence[DeploymentChange], *, clock: Clock
     ) -> list[DeploymentEvent]:
         """Record many changes in one transaction (for imported history)."""
-        with self._writing() as conn:
-            return [self._append(conn, change, clock) for change in changes]
+        with self._raw.write() as tx:
+            return [self._append(tx, change, clock) for change in changes]
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
-        with self._writing() as conn:
-            model_id = self._model_id(conn, model)
+        with self._raw.write() as tx:
+            mid = model_id(tx, model)
             at = to_micros(clock.now())
-            env_id, protected = self._environment(conn, model_id, env, actor=actor, at=at)
+            env_id, protected = self._environment(tx, mid, env, actor=actor, at=at)
             if not protected:
-                conn.execute(
-                    sa.update(environments)
-                    .where(environments.c.id == env_id)
-                    .values(protected=True)
-                )
-                conn.execute(
-                    sa.insert(environment_events).values(
-                        environment_id=env_id, kind="protected", actor=actor, at=at
-                    )
+                tx.execute(SET_PROTECTED, env_id=env_id, flag=True)
+                tx.execute(
+                    ENVIRONMENT_EVENT,
+                    env_id=env_id,
+                    kind="protected",
+                    actor=actor,
+                    at=at,
+                    request_id=None,
+                    reason=None,
                 )
         return self.environment(model, env)
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
-        with self._writing() as conn:
-            model_id = self._model_id(conn, change.model)
+        with self._raw.write() as tx:
+            mid = model_id(tx, change.model)
             now = to_micros(clock.now())
-            env_id, _ = self._environment(
-                conn, model_id, change.environment, actor=change.actor, at=now
-            )
+            env_id, _ = self._environment(tx, mid, change.environment, actor=change.actor, at=now)
             if change.kind == "unprotect":
                 allocations: tuple[Allocation, ...] = ()
             else:
-                allocations = self._target(conn, change, env_id, now)
-                self._check_versions(conn, change.model, model_id, allocations)
-            request_id = conn.execute(
-                sa.insert(deployment_requests)
-                .values(
-                    model_id=model_id,
-                    environment_id=env_id,
-                    kind=change.kind,
-                    versions=_dump_allocations(allocations),
-                    effective_at=None
-                    if change.effective_at is None
-                    else to_micros(change.effective_at),
-                    requested_by=change.actor,
-                    requested_at=now,
-                    reason=change.reason,
-                )
-                .returning(deployment_requests.c.id)
-            ).scalar_one()
-        return self.get_request(int(request_id))
+                allocations = self._target(tx, change, env_id, now)
+                self._check_versions(tx, change.model, mid, allocations)
+            base = tx.scalar(LAST_ENV_EVENT, env_id=env_id)
+            request_id = tx.scalar(
+                NEW_REQUEST,
+                base_event_id=base,
+                model_id=mid,
+                env_id=env_id,
+                kind=change.kind,
+                versions=dump_allocations(allocations),
+                effective_at=None
+                if change.effective_at is None
+                else to_micros(change.effective_at),
+                actor=change.actor,
+                at=now,
+                reason=change.reason,
+            )
+            return self._request(tx, int(request_id))
 
     def decide_request(
         self,
@@ -253,8 +380,8 @@ class SqlDeployments:
         reason: str | None,
         clock: Clock,
     ) -> DeploymentRequest:
-        with self._writing() as conn:
-            request = self._request(conn, request_id)
+        with self._raw.write() as tx:
+            request = self._request(tx, request_id)
             if request.status != "pending":
                 raise Conflict(f"request {request_id} is already {request.status}")
             if actor == request.requested_by:
@@ -264,29 +391,29 @@ class SqlDeployments:
                 )
             now = clock.now()
             event_id = None
+            mid = model_id(tx, request.model)
+            env_id, _ = self._environment(
+                tx, mid, request.environment, actor=actor, at=to_micros(now)
+            )
+            if approve:
+                check_not_stale(request, tx.scalar(LAST_ENV_EVENT, env_id=env_id))
             if approve and request.kind == "unprotect":
-                env_id = self._request_env_id(conn, request_id)
-                conn.execute(
-                    sa.update(environments)
-                    .where(environments.c.id == env_id)
-                    .values(protected=False)
-                )
-                conn.execute(
-                    sa.insert(environment_events).values(
-                        environment_id=env_id,
-                        kind="unprotected",
-                        actor=actor,
-                        at=to_micros(now),
-                        request_id=request_id,
-                        reason=request.reason,
-                    )
+                tx.execute(SET_PROTECTED, env_id=env_id, flag=False)
+                tx.execute(
+                    ENVIRONMENT_EVENT,
+                    env_id=env_id,
+                    kind="unprotected",
+                    actor=actor,
+                    at=to_micros(now),
+                    request_id=request_id,
+                    reason=request.reason,
                 )
             elif approve:
                 effective = request.effective_at
                 if effective is not None and request.requested_at <= effective < now:
                     effective = None  # a schedule that passed while waiting starts now
                 event = self._append(
-                    conn,
+                    tx,
                     DeploymentChange(
                         model=request.model,
                         environment=request.environment,
@@ -300,88 +427,38 @@ class SqlDeployments:
                     clock,
                 )
                 event_id = event.event_id
-            conn.execute(
-                sa.insert(request_decisions).values(
-                    request_id=request_id,
-                    decision="approved" if approve else "rejected",
-                    decided_by=actor,
-                    decided_at=to_micros(now),
-                    reason=reason,
-                    event_id=event_id,
-                )
+                now = event.recorded_at  # the approval and the event share one instant
+            tx.execute(
+                NEW_DECISION,
+                request_id=request_id,
+                decision="approved" if approve else "rejected",
+                actor=actor,
+                at=to_micros(now),
+                reason=reason,
+                event_id=event_id,
             )
-        return self.get_request(request_id)
+            return self._request(tx, request_id)
 
     # -- reads ------------------------------------------------------------------------------
 
-    def _request_env_id(self, conn: sa.Connection, request_id: int) -> int:
-        return int(
-            conn.execute(
-                sa.select(deployment_requests.c.environment_id).where(
-                    deployment_requests.c.id == request_id
-                )
-            ).scalar_one()
-        )
-
-    def _requests(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Any]:
-        rows = conn.execute(
-            sa.select(
-                deployment_requests,
-                models.c.name.label("model_name"),
-                environments.c.name.label("env_name"),
-                request_decisions.c.decision,
-                request_decisions.c.decided_by,
-                request_decisions.c.decided_at,
-                request_decisions.c.reason.label("decision_reason"),
-                request_decisions.c.event_id,
-            )
-            .join(models, models.c.id == deployment_requests.c.model_id)
-            .join(environments, environments.c.id == deployment_requests.c.environment_id)
-            .outerjoin(
-                request_decisions, request_decisions.c.request_id == deployment_requests.c.id
-            )
-            .where(where)
-            .order_by(deployment_requests.c.id)
-        ).all()
-        return [
-            DeploymentRequest(
-                request_id=r.id,
-                model=r.model_name,
-                environment=r.env_name,
-                kind=r.kind,
-                versions=_load_allocations(r.versions),
-                effective_at=_micros(r.effective_at),
-                requested_by=r.requested_by,
-                requested_at=from_micros(r.requested_at),
-                reason=r.reason,
-                status=r.decision or "pending",
-                decided_by=r.decided_by,
-                decided_at=_micros(r.decided_at),
-                decision_reason=r.decision_reason,
-                event_id=r.event_id,
-            )
-            for r in rows
-        ]
-
-    def _request(self, conn: sa.Connection, request_id: int) -> DeploymentRequest:
-        found = self._requests(conn, deployment_requests.c.id == request_id)
-        if not found:
+    def _request(self, tx: Tx, request_id: int) -> DeploymentRequest:
+        row = tx.one(REQUEST, request_id=request_id)
+        if row is None:
             raise NotFound(f"request {request_id} not found")
-        return found[0]  # type: ignore[no-any-return]
+        return _to_request(row)
 
     def get_request(self, request_id: int) -> DeploymentRequest:
-        with self.engine.connect() as conn:
-            return self._request(conn, request_id)
+        return self._request(self._raw.reader(), request_id)
 
     def list_requests(
         self, model: str | None = None, status: str | None = None
     ) -> list[DeploymentRequest]:
-        with self.engine.connect() as conn:
-            where: sa.ColumnElement[bool] = sa.true()
-            if model is not None:
-                self._model_id(conn, model)
-                where = models.c.name == model
-            found = self._requests(conn, where)
+        tx = self._raw.reader()
+        if model is None:
+            rows = tx.all(REQUESTS)
+        else:
+            rows = tx.all(MODEL_REQUESTS, model_id=model_id(tx, model))
+        found = [_to_request(r) for r in rows]
         return [r for r in found if status is None or r.status == status]
 
     def environment(self, model: str, env: str) -> Environment:
@@ -391,78 +468,75 @@ class SqlDeployments:
         return found[0]
 
     def environments(self, model: str) -> list[Environment]:
-        with self.engine.connect() as conn:
-            model_id = self._model_id(conn, model)
-            rows = conn.execute(
-                sa.select(environments)
-                .where(environments.c.model_id == model_id)
-                .order_by(environments.c.name)
-            ).all()
+        tx = self._raw.reader()
+        rows = tx.all(MODEL_ENVIRONMENTS, model_id=model_id(tx, model))
         return [
-            Environment(model, r.name, bool(r.protected), from_micros(r.created_at), r.created_by)
+            Environment(
+                model,
+                r.name,
+                bool(r.protected),
+                from_micros(r.created_at),
+                r.created_by,
+                tuple(
+                    EnvironmentChange(c.kind, c.actor, from_micros(c.at), c.request_id, c.reason)
+                    for c in tx.all(ENV_CHANGES, env_id=r.id)
+                ),
+            )
             for r in rows
         ]
 
     def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
-        with self.engine.connect() as conn:
-            model_id = self._model_id(conn, model)
-            query = (
-                sa.select(deployment_events, environments.c.name.label("env_name"))
-                .join(environments, environments.c.id == deployment_events.c.environment_id)
-                .where(deployment_events.c.model_id == model_id)
-                .order_by(deployment_events.c.id)
-            )
-            if env is not None:
-                query = query.where(environments.c.name == env)
-            rows = conn.execute(query).all()
-        return [_to_event(r, model, r.env_name) for r in rows]
-
-    def _env_id(self, conn: sa.Connection, model: str, env: str) -> int | None:
-        key = (model, env)
-        cached = self._env_ids.get(key)
-        if cached is not None:
-            return cached
-        row = conn.execute(
-            sa.select(environments.c.id)
-            .join(models, models.c.id == environments.c.model_id)
-            .where(models.c.name == model, environments.c.name == env)
-        ).scalar()
-        if row is None:
-            self._model_id(conn, model)
-            return None
-        self._env_ids[key] = int(row)  # ids never change once assigned
-        return int(row)
+        tx = self._raw.reader()
+        rows = tx.all(MODEL_EVENTS, model_id=model_id(tx, model))
+        return [_to_event(r, model, r.env_name) for r in rows if env is None or r.env_name == env]
 
     def live(
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
-        with self.engine.connect() as conn:
-            env_id = self._env_id(conn, model, env)
+        tx = self._raw.reader()
+        key = (model, env)
+        env_id = self._env_ids.get(key)
+        if env_id is None:
+            env_id = tx.scalar(ENV_ID, model=model, env=env)
             if env_id is None:
-                return None
-            query = (
-                sa.select(deployment_events)
-                .where(
-                    deployment_events.c.environment_id == env_id,
-                    deployment_events.c.effective_at <= to_micros(at),
-                )
-                .order_by(deployment_events.c.effective_at.desc(), deployment_events.c.id.desc())
-                .limit(1)
+                model_id(tx, model)  # NotFound for an unknown model
+                raise unknown_environment(model, env, [e.name for e in self.environments(model)])
+            self._env_ids[key] = env_id  # ids never change once assigned
+        if as_known_at is None:
+            event_id = tx.scalar(LIVE, env_id=env_id, at=to_micros(at))
+        else:
+            event_id = tx.scalar(
+                LIVE_KNOWN, env_id=env_id, at=to_micros(at), known=to_micros(as_known_at)
             )
-            if as_known_at is not None:
-                query = query.where(deployment_events.c.recorded_at <= to_micros(as_known_at))
-            row = conn.execute(query).first()
-        return None if row is None else _to_event(row, model, env)
+        if event_id is None:
+            return None
+        event = self._event_cache.get(event_id)
+        if event is None:
+            event = _to_event(tx.one(EVENT, event_id=event_id), model, env)
+            if len(self._event_cache) >= EVENT_CACHE_SIZE:
+                self._event_cache.clear()
+            self._event_cache[event_id] = event  # events are immutable
+        return event
 
-    def ever_deployed(self, conn: sa.Connection, model_id: int, version: int) -> bool:
-        """Whether any event or request of the model names `version` (checked on delete)."""
-        for table in (deployment_events, deployment_requests):
-            for (text,) in conn.execute(
-                sa.select(table.c.versions).where(table.c.model_id == model_id)
-            ):
-                if any(a.version == version for a in _load_allocations(text)):
-                    return True
-        return False
+
+def _to_request(r: Any) -> DeploymentRequest:
+    return DeploymentRequest(
+        request_id=r.id,
+        model=r.model_name,
+        environment=r.env_name,
+        kind=r.kind,
+        versions=load_allocations(r.versions),
+        effective_at=_micros(r.effective_at),
+        requested_by=r.requested_by,
+        requested_at=from_micros(r.requested_at),
+        reason=r.reason,
+        status=r.decision or "pending",
+        decided_by=r.decided_by,
+        decided_at=_micros(r.decided_at),
+        decision_reason=r.decision_reason,
+        event_id=r.event_id,
+        base_event_id=r.base_event_id,
+    )
 
 
 def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
@@ -471,7 +545,7 @@ def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
         model=model,
         environment=env,
         kind=row.kind,
-        versions=_load_allocations(row.versions),
+        versions=load_allocations(row.versions),
         effective_at=from_micros(row.effective_at),
         recorded_at=from_micros(row.recorded_at),
         actor=row.actor,

@@ -10,15 +10,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import apsw
 import sqlalchemy as sa
 
+from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, NotFound
 from ...domain.manifest import FileEntry
 from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEvent
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
-from .deployments import SqlDeployments
+from .deployments import SqlDeployments, ever_deployed
+from .raw import RawConnections
 from .tables import models, store_info, version_events, version_files, version_tags, versions
 
 SQLITE_PRAGMAS = (
@@ -58,14 +61,30 @@ def _version_select() -> sa.Select[Any]:
 class SqlMetadataStore(SqlDeployments):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, raw: RawConnections) -> None:
         self.engine = engine
+        self._raw = raw
         self._sqlite = engine.dialect.name == "sqlite"
         self._env_ids: dict[tuple[str, str], int] = {}
+        self._event_cache: dict[int, DeploymentEvent] = {}
 
     @classmethod
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
-        store = cls(sqlite_engine(path))
+        engine = sqlite_engine(path)
+        database = os.fspath(path)
+
+        def connect() -> apsw.Connection:
+            # APSW itself, in autocommit; writes begin their own transaction.
+            conn = apsw.Connection(database)
+            conn.set_busy_timeout(60_000)
+            for pragma in SQLITE_PRAGMAS:
+                conn.execute(pragma).fetchall()
+            return conn
+
+        raw = RawConnections(
+            connect, engine.dialect, begin_write="BEGIN IMMEDIATE", errors=(apsw.Error,)
+        )
+        store = cls(engine, raw)
         store.migrate()
         return store
 
@@ -287,7 +306,7 @@ class SqlMetadataStore(SqlDeployments):
             version_id, deleted = self._locate(conn, model, version)
             if deleted is not None:
                 raise Conflict(f"version {model}@{version} is already deleted")
-            if self.ever_deployed(conn, self._model_id(conn, model), version):
+            if self._deployed(self._model_id(conn, model), version):
                 raise Conflict(
                     f"version {model}@{version} has been deployed and can never be deleted"
                 )
@@ -417,7 +436,11 @@ class SqlMetadataStore(SqlDeployments):
         for r in rows:
             yield FileReference(r[0], r[1], r[2], r[3], r[4])
 
+    def _deployed(self, model_id: int, version: int) -> bool:
+        return ever_deployed(self._raw.reader(), model_id, version)
+
     def close(self) -> None:
+        self._raw.close()
         self.engine.dispose()
 
 

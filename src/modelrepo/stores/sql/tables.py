@@ -123,7 +123,7 @@ deployment_events = sa.Table(
     sa.Column("request_id", Id, nullable=True),
     sa.Column("approved_by", sa.String(256), nullable=True),
     sa.Column("approved_at", sa.BigInteger, nullable=True),
-    sa.Index("ix_deployment_events_live", "environment_id", "effective_at", "id"),
+    sa.Index("ix_deployment_events_live", "environment_id", "effective_at", "id", "recorded_at"),
     sa.Index("ix_deployment_events_model", "model_id", "id"),
     sa.Index("ix_deployment_events_recorded", "recorded_at"),
 )
@@ -140,6 +140,7 @@ deployment_requests = sa.Table(
     sa.Column("requested_by", sa.String(256), nullable=False),
     sa.Column("requested_at", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("base_event_id", Id, nullable=True),
 )
 
 request_decisions = sa.Table(

@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_deployment_events_live",
         "deployment_events",
-        ["environment_id", "effective_at", "id"],
+        ["environment_id", "effective_at", "id", "recorded_at"],
     )
     op.create_index("ix_deployment_events_model", "deployment_events", ["model_id", "id"])
     op.create_index("ix_deployment_events_recorded", "deployment_events", ["recorded_at"])
@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(256), nullable=False),
         sa.Column("requested_at", sa.BigInteger, nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("base_event_id", Id, nullable=True),
     )
     op.create_table(
         "request_decisions",
