@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,11 @@ from alembic.script import ScriptDirectory
 
 from modelrepo import Registry
 from modelrepo.stores.sql import SqlMetadataStore, apsw_dbapi
+from modelrepo.stores.sql.raw import compile_statement, statement_names
 from modelrepo.stores.sql.schema import HEAD_REVISION, MIGRATIONS
 from modelrepo.stores.sql.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -103,3 +109,31 @@ def test_apsw_dbapi_errors_map_to_dbapi_classes(tmp_path: Path) -> None:
     assert cur.fetchall() == []  # the insert was rolled back
     assert cur.description is not None
     assert [d[0] for d in cur.description] == ["k"]
+
+
+def test_precompiled_sqlite_statements_are_current() -> None:
+    render = runpy.run_path(str(ROOT / "scripts" / "gen_sqlite_forms.py"))["render"]
+    current = (ROOT / "src" / "modelrepo" / "stores" / "sql" / "sqlite_forms.py").read_text()
+    assert current == render(), "run: python scripts/gen_sqlite_forms.py > .../sqlite_forms.py"
+
+
+def test_every_statement_compiles_for_postgresql() -> None:
+    for name in statement_names():
+        sql, names, _, _ = compile_statement(name, "postgresql")
+        assert names is None
+        assert "?" not in sql, name
+
+
+def test_reading_a_store_does_not_import_sqlalchemy(tmp_path: Path, artifact: Path) -> None:
+    with Registry(tmp_path / "s", user="a") as reg:
+        reg.register("m", artifact, code=False)
+        reg.deploy("m", 1, env="production")
+    probe = (
+        "import sys\n"
+        "from modelrepo import Registry\n"
+        f"reg = Registry({str(tmp_path / 's')!r}, create=False)\n"
+        "reg.live('m', env='production'); reg.get('m', 1); reg.history('m')\n"
+        "reg.deploy('m', 1, env='staging')\n"
+        "assert 'sqlalchemy' not in sys.modules, 'sqlalchemy was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

@@ -11,7 +11,6 @@ from .domain.deployments import (
     LiveState,
     LiveVersion,
 )
-from .domain.diff import VersionDiff
 from .domain.errors import (
     ApprovalRequired,
     Conflict,
@@ -30,6 +29,16 @@ from .domain.model import CodeRef, DataRef, Lineage, Model, ModelVersion, Python
 from .service import FsckReport, GcReport, Registry
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use: keeps `import modelrepo` (and every CLI call) fast.
+    if name == "VersionDiff":
+        from .domain.diff import VersionDiff
+
+        return VersionDiff
+    raise AttributeError(f"module 'modelrepo' has no attribute {name!r}")
+
 
 __all__ = [
     "Allocation",

@@ -93,6 +93,10 @@ class MetadataStore(Protocol):
 
     def list_versions(self, model: str) -> list[ModelVersion]: ...
 
+    def digest(self, model: str, version: int) -> str:
+        """A version's digest alone (hot path of `live`)."""
+        ...
+
     def set_tag(
         self, model: str, version: int, key: str, value: str | None, *, actor: str, at: datetime
     ) -> ModelVersion:
@@ -130,10 +134,9 @@ class MetadataStore(Protocol):
         (ApprovalRequired); a rollback without versions gets its target computed here."""
         ...
 
-    def import_deployments(
-        self, changes: Sequence[DeploymentChange], *, clock: Clock
-    ) -> list[DeploymentEvent]:
-        """Record many changes atomically (all or none), for imported history."""
+    def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
+        """Record many deploys/undeploys atomically (all or none), for imported history;
+        refused for a protected environment. Returns how many were recorded."""
         ...
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment: ...

@@ -5,15 +5,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import SystemClock
 from .domain.deployments import (
@@ -32,13 +30,6 @@ from .domain.deployments import (
     normalise_split,
     timeline,
 )
-from .domain.diff import (
-    MAX_TEXT_DIFF_BYTES,
-    VersionDiff,
-    diff_versions,
-    looks_textual,
-    unified_text_diff,
-)
 from .domain.errors import (
     ApprovalRequired,
     Conflict,
@@ -47,7 +38,6 @@ from .domain.errors import (
     MissingBlobError,
     NotFound,
 )
-from .domain.filters import Filter, parse_filter, select
 from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from .domain.model import (
     CodeRef,
@@ -65,9 +55,12 @@ from .domain.model import (
 )
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import parse_time
-from .lineage import capture_code, capture_environment
 from .ports import BlobInfo, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
+
+if TYPE_CHECKING:
+    from .domain.diff import VersionDiff
+    from .domain.filters import Filter
 
 ProgressFactory = Callable[[str, int], Progress]
 """Given a file's path and size, returns the callback that is fed bytes moved."""
@@ -234,7 +227,6 @@ class Registry:
             self.backend = open_backend(location or DEFAULT_STORE, create=create)
         self.user = user or _default_user()
         self.clock: Clock = clock or SystemClock()
-        self._digests: dict[tuple[str, int], str] = {}
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
@@ -293,6 +285,8 @@ class Registry:
         if not isinstance(description, str):
             raise InvalidInput("description must be a string")
         files = _collect_files(Path(path))
+        from .lineage import capture_code, capture_environment  # subprocess, importlib.metadata
+
         code_ref = capture_code() if code is True else (code or None)
         lineage = Lineage(
             data=data_refs,
@@ -347,6 +341,8 @@ class Registry:
         include_deleted: bool = False,
     ) -> list[ModelVersion]:
         """A model's versions, oldest first, that satisfy every filter in `where`."""
+        from .domain.filters import Filter, parse_filter, select
+
         filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]
         found = self.backend.metadata.list_versions(validate_model_name(name))
         if not include_deleted:
@@ -418,6 +414,8 @@ class Registry:
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise Conflict(f"destination {target} already exists and is not an empty folder")
         target.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
         try:
             for entry in found.files:
@@ -431,12 +429,21 @@ class Registry:
                     out_path.chmod(out_path.stat().st_mode | 0o111)
             os.replace(staging, target)
         except BaseException:
+            import shutil
+
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
 
     def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
         """Compare two versions, with unified diffs of changed text files (JSON, CSV, ...)."""
+        from .domain.diff import (
+            MAX_TEXT_DIFF_BYTES,
+            diff_versions,
+            looks_textual,
+            unified_text_diff,
+        )
+
         va = self.get(*a)
         vb = self.get(*b)
         result = diff_versions(va, vb)
@@ -616,7 +623,7 @@ class Registry:
 
     def import_deployments(
         self, name: str, records: Iterable[Mapping[str, Any]], *, source: str
-    ) -> list[DeploymentEvent]:
+    ) -> int:
         """Bulk-record past deployments (all or none), marked as backfills from `source`.
 
         Each record has `environment`, `effective_at`, and `versions` ({version: weight}, or
@@ -691,14 +698,6 @@ class Registry:
     def environments(self, name: str) -> list[Environment]:
         return self.backend.metadata.environments(validate_model_name(name))
 
-    def _digest(self, name: str, version: int) -> str:
-        key = (name, version)
-        digest = self._digests.get(key)
-        if digest is None:
-            digest = self.backend.metadata.get_version(name, version).digest
-            self._digests[key] = digest  # digests never change
-        return digest
-
     def live(
         self,
         name: str,
@@ -716,7 +715,7 @@ class Registry:
         versions: tuple[LiveVersion, ...] = ()
         if event is not None:
             versions = tuple(
-                LiveVersion(a.version, a.weight, self._digest(name, a.version))
+                LiveVersion(a.version, a.weight, self.backend.metadata.digest(name, a.version))
                 for a in event.versions
             )
         return LiveState(name, env, when, known, versions, event)

@@ -10,6 +10,7 @@ answers about the past only for questions asked after it was recorded.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,15 @@ class Allocation:
 
 def normalise_split(split: Mapping[int, float]) -> tuple[Allocation, ...]:
     """Validate a traffic split; weights are fractions summing to 1, or percents summing to 100."""
+    if len(split) == 1:
+        ((version, weight),) = split.items()
+        if (
+            type(version) is int
+            and version >= 1
+            and type(weight) in (int, float)
+            and weight in (1, 100)
+        ):
+            return (Allocation(version, 1.0),)
     if not split:
         raise InvalidInput("a split needs at least one version")
     allocations = []
@@ -296,11 +306,12 @@ class DeploymentChange:
     approval: Approval | None = None
 
 
+_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
+
+
 def check_environment_name(name: str) -> str:
     """Environment names follow the model-name rules."""
-    import re
-
-    if not isinstance(name, str) or not re.fullmatch(ENVIRONMENT_PATTERN, name):
+    if not isinstance(name, str) or not _ENVIRONMENT.fullmatch(name):
         raise InvalidInput(
             f"invalid environment name {name!r}: use 1-128 characters of a-z, 0-9, '.', '_' "
             "or '-', starting with a letter or digit"
@@ -378,3 +389,9 @@ def unknown_environment(model: str, env: str, known: Sequence[str]) -> NotFound:
     """An audit question about a misspelt environment must fail, not answer 'nothing'."""
     listing = ", ".join(known) if known else "none yet"
     return NotFound(f"environment {env!r} of {model} not found (known: {listing})")
+
+
+def check_importable(change: DeploymentChange) -> None:
+    """Imported history is plain deploys and undeploys with no approval attached."""
+    if change.kind not in (DEPLOY, UNDEPLOY) or change.approval is not None:
+        raise InvalidInput(f"cannot import a {change.kind} event: import deploys and undeploys")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +127,8 @@ def looks_textual(path: str) -> bool:
 
 def unified_text_diff(path: str, old: bytes, new: bytes, a: str, b: str) -> str | None:
     """A unified diff of two UTF-8 texts, or None if either is not text."""
+    import difflib  # only when a text diff is asked for
+
     try:
         old_text = old.decode("utf-8")
         new_text = new.decode("utf-8")

@@ -10,11 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..blobs import LocalBlobStore, MemoryBlobStore
+from ..blobs.local import LocalBlobStore
 from ..domain.errors import InvalidInput, StoreNotFound
 from ..ports import BlobStore, MetadataStore, StoreLock
 from .locks import FileStoreLock, ThreadStoreLock
-from .memory import MemoryMetadataStore
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"
@@ -35,6 +34,9 @@ class Backend:
 
 def memory_backend() -> Backend:
     """A registry that lives only in this process."""
+    from ..blobs.memory import MemoryBlobStore
+    from .memory import MemoryMetadataStore
+
     return Backend(MemoryMetadataStore(), MemoryBlobStore(), ThreadStoreLock(), ":memory:")
 
 

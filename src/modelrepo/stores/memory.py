@@ -17,6 +17,7 @@ from ..domain.deployments import (
     DeploymentRequest,
     Environment,
     EnvironmentChange,
+    check_importable,
     check_not_stale,
     live_event,
     rollback_target,
@@ -128,6 +129,9 @@ class MemoryMetadataStore:
             if found is None:
                 raise NotFound(f"version {model}@{version} not found")
             return found
+
+    def digest(self, model: str, version: int) -> str:
+        return self.get_version(model, version).digest
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         with self._lock:
@@ -276,13 +280,21 @@ class MemoryMetadataStore:
         with self._lock:
             return self._append(change, clock)
 
-    def import_deployments(
-        self, changes: Sequence[DeploymentChange], *, clock: Clock
-    ) -> list[DeploymentEvent]:
+    def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         with self._lock:
             saved = list(self._deployments), dict(self._environments)
             try:
-                return [self._append(change, clock) for change in changes]
+                for change in changes:
+                    check_importable(change)
+                    if self._environments.get((change.model, change.environment), None) and (
+                        self._environments[(change.model, change.environment)].protected
+                    ):
+                        raise ApprovalRequired(
+                            f"environment {change.environment!r} of {change.model} is "
+                            "protected: history cannot be imported into it"
+                        )
+                    self._append(change, clock)
+                return len(changes)
             except BaseException:
                 self._deployments, self._environments = saved
                 raise

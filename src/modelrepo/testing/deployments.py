@@ -9,7 +9,7 @@ import pytest
 
 from ..clock import ManualClock
 from ..domain.deployments import Allocation, Approval, DeploymentChange
-from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
+from ..domain.errors import ApprovalRequired, Conflict, Forbidden, InvalidInput, NotFound
 from ..ports import MetadataStore
 from .metadata import T0, new_version
 
@@ -191,11 +191,20 @@ class DeploymentStoreContract:
             change(versions=V[n], effective_at=T0 - timedelta(days=10 - n), reason="import")
             for n in (1, 2, 3)
         ]
-        events = seeded.import_deployments(good, clock=clock)
+        assert seeded.import_deployments(good, clock=clock) == 3
+        events = seeded.deployment_events("credit-risk")
         assert [e.versions for e in events] == [V[1], V[2], V[3]]
+        assert all(e.backfill and e.reason == "import" for e in events)
+        assert [e.recorded_at for e in events] == sorted({e.recorded_at for e in events})
         bad = [*good, change(versions=(Allocation(42, 1.0),), effective_at=T0, reason="x")]
         with pytest.raises(NotFound):
             seeded.import_deployments(bad, clock=clock)
+        assert len(seeded.deployment_events("credit-risk")) == 3
+        with pytest.raises(InvalidInput):
+            seeded.import_deployments([change("rollback", effective_at=T0)], clock=clock)
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        with pytest.raises(ApprovalRequired):
+            seeded.import_deployments(good[:1], clock=clock)
         assert len(seeded.deployment_events("credit-risk")) == 3
 
     def test_events_and_environments_are_listed(

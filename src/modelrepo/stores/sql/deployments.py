@@ -8,13 +8,11 @@ hot paths, so they run as precompiled statements on the raw connection (see `raw
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy import bindparam as p
 
 from ...domain.deployments import (
     ROLLBACK,
@@ -26,6 +24,7 @@ from ...domain.deployments import (
     DeploymentRequest,
     Environment,
     EnvironmentChange,
+    check_importable,
     check_not_stale,
     rollback_target,
     unknown_environment,
@@ -33,168 +32,20 @@ from ...domain.deployments import (
 from ...domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
-from .raw import Compiled, RawConnections, Tx
-from .tables import (
-    deployment_events,
-    deployment_requests,
-    environment_events,
-    environments,
-    models,
-    request_decisions,
-    versions,
-)
-
-E = deployment_events.c
-MODEL_ID = Compiled(sa.select(models.c.id).where(models.c.name == p("name")))
-ENVIRONMENT = Compiled(
-    sa.select(environments.c.id, environments.c.protected).where(
-        environments.c.model_id == p("model_id"), environments.c.name == p("name")
-    )
-)
-ENV_ID = Compiled(
-    sa.select(environments.c.id)
-    .join(models, models.c.id == environments.c.model_id)
-    .where(models.c.name == p("model"), environments.c.name == p("env"))
-)
-NEW_ENVIRONMENT = Compiled(
-    sa.insert(environments)
-    .values(
-        model_id=p("model_id"),
-        name=p("name"),
-        protected=False,
-        created_at=p("at"),
-        created_by=p("actor"),
-    )
-    .returning(environments.c.id)
-)
-SET_PROTECTED = Compiled(
-    sa.update(environments).where(environments.c.id == p("env_id")).values(protected=p("flag"))
-)
-ENVIRONMENT_EVENT = Compiled(
-    sa.insert(environment_events).values(
-        environment_id=p("env_id"),
-        kind=p("kind"),
-        actor=p("actor"),
-        at=p("at"),
-        request_id=p("request_id"),
-        reason=p("reason"),
-    )
-)
-LAST_RECORDED = Compiled(sa.select(sa.func.max(E.recorded_at)))
-LAST_ENV_EVENT = Compiled(sa.select(sa.func.max(E.id)).where(E.environment_id == p("env_id")))
-ENV_CHANGES = Compiled(
-    sa.select(environment_events)
-    .where(environment_events.c.environment_id == p("env_id"))
-    .order_by(environment_events.c.id)
-)
-VERSION_STATE = Compiled(
-    sa.select(versions.c.deleted_at, versions.c.id).where(
-        versions.c.model_id == p("model_id"), versions.c.number == p("number")
-    )
-)
-ENV_EVENTS = Compiled(
-    sa.select(deployment_events).where(E.environment_id == p("env_id")).order_by(E.id)
-)
-NEW_EVENT = Compiled(
-    sa.insert(deployment_events)
-    .values(
-        model_id=p("model_id"),
-        environment_id=p("env_id"),
-        kind=p("kind"),
-        versions=p("versions"),
-        effective_at=p("effective_at"),
-        recorded_at=p("recorded_at"),
-        actor=p("actor"),
-        reason=p("reason"),
-        request_id=p("request_id"),
-        approved_by=p("approved_by"),
-        approved_at=p("approved_at"),
-    )
-    .returning(E.id)
-)
-_LIVE = (  # answered from the covering index (environment, effective, id, recorded)
-    sa.select(E.id)
-    .where(E.environment_id == p("env_id"), E.effective_at <= p("at"))
-    .order_by(E.effective_at.desc(), E.id.desc())
-    .limit(1)
-)
-EVENT = Compiled(sa.select(deployment_events).where(E.id == p("event_id")))
-LIVE = Compiled(_LIVE)
-LIVE_KNOWN = Compiled(_LIVE.where(E.recorded_at <= p("known")))
-MODEL_EVENTS = Compiled(
-    sa.select(deployment_events, environments.c.name.label("env_name"))
-    .join(environments, environments.c.id == E.environment_id)
-    .where(E.model_id == p("model_id"))
-    .order_by(E.id)
-)
-MODEL_ENVIRONMENTS = Compiled(
-    sa.select(environments)
-    .where(environments.c.model_id == p("model_id"))
-    .order_by(environments.c.name)
-)
-NEW_REQUEST = Compiled(
-    sa.insert(deployment_requests)
-    .values(
-        model_id=p("model_id"),
-        environment_id=p("env_id"),
-        kind=p("kind"),
-        versions=p("versions"),
-        effective_at=p("effective_at"),
-        requested_by=p("actor"),
-        requested_at=p("at"),
-        reason=p("reason"),
-        base_event_id=p("base_event_id"),
-    )
-    .returning(deployment_requests.c.id)
-)
-_REQUESTS = (
-    sa.select(
-        deployment_requests,
-        models.c.name.label("model_name"),
-        environments.c.name.label("env_name"),
-        request_decisions.c.decision,
-        request_decisions.c.decided_by,
-        request_decisions.c.decided_at,
-        request_decisions.c.reason.label("decision_reason"),
-        request_decisions.c.event_id,
-    )
-    .join(models, models.c.id == deployment_requests.c.model_id)
-    .join(environments, environments.c.id == deployment_requests.c.environment_id)
-    .outerjoin(request_decisions, request_decisions.c.request_id == deployment_requests.c.id)
-    .order_by(deployment_requests.c.id)
-)
-REQUEST = Compiled(_REQUESTS.where(deployment_requests.c.id == p("request_id")))
-REQUESTS = Compiled(_REQUESTS)
-MODEL_REQUESTS = Compiled(_REQUESTS.where(deployment_requests.c.model_id == p("model_id")))
-NEW_DECISION = Compiled(
-    sa.insert(request_decisions).values(
-        request_id=p("request_id"),
-        decision=p("decision"),
-        decided_by=p("actor"),
-        decided_at=p("at"),
-        reason=p("reason"),
-        event_id=p("event_id"),
-    )
-)
-NAMED_VERSIONS = (
-    Compiled(sa.select(E.versions).where(E.model_id == p("model_id"))),
-    Compiled(
-        sa.select(deployment_requests.c.versions).where(
-            deployment_requests.c.model_id == p("model_id")
-        )
-    ),
-)
-
+from .raw import Q, RawConnections, Tx
 
 EVENT_CACHE_SIZE = 100_000
 
 
-def dump_allocations(allocations: Sequence[Allocation]) -> str:
+@functools.lru_cache(maxsize=4096)
+def dump_allocations(allocations: tuple[Allocation, ...]) -> str:
+    """JSON text of an allocation (cached: the same few allocations recur endlessly)."""
     return json.dumps(
         [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def load_allocations(text: str) -> tuple[Allocation, ...]:
     return tuple(Allocation(int(a["version"]), float(a["weight"])) for a in json.loads(text))
 
@@ -204,7 +55,7 @@ def _micros(value: int | None) -> datetime | None:
 
 
 def model_id(tx: Tx, model: str) -> int:
-    found = tx.scalar(MODEL_ID, name=model)
+    found = tx.scalar(Q.MODEL_ID, name=model)
     if found is None:
         raise NotFound(f"model {model!r} not found")
     return int(found)
@@ -212,7 +63,7 @@ def model_id(tx: Tx, model: str) -> int:
 
 def ever_deployed(tx: Tx, model_id: int, version: int) -> bool:
     """Whether any event or request of the model names `version` (checked on delete)."""
-    for statement in NAMED_VERSIONS:
+    for statement in (Q.EVENT_ALLOCATIONS, Q.REQUEST_ALLOCATIONS):
         for (text,) in tx.all(statement, model_id=model_id):
             if any(a.version == version for a in load_allocations(text)):
                 return True
@@ -232,16 +83,16 @@ class SqlDeployments:
         self, tx: Tx, model_id: int, env: str, *, actor: str, at: int
     ) -> tuple[int, bool]:
         """(id, protected) of an environment, created on first use."""
-        row = tx.one(ENVIRONMENT, model_id=model_id, name=env)
+        row = tx.one(Q.ENVIRONMENT, model_id=model_id, name=env)
         if row is not None:
             return int(row.id), bool(row.protected)
-        env_id = tx.scalar(NEW_ENVIRONMENT, model_id=model_id, name=env, at=at, actor=actor)
+        env_id = tx.scalar(Q.NEW_ENVIRONMENT, model_id=model_id, name=env, at=at, actor=actor)
         return int(env_id), False
 
     def _recorded_at(self, tx: Tx, clock: Clock) -> int:
         """Now, but strictly after every recording so far: recording order is time order."""
         now = to_micros(clock.now())
-        last = tx.scalar(LAST_RECORDED)
+        last = tx.scalar(Q.LAST_RECORDED)
         return now if last is None or now > last else int(last) + 1
 
     def _check_versions(
@@ -249,7 +100,7 @@ class SqlDeployments:
     ) -> None:
         for allocation in allocations:
             number = allocation.version
-            state = tx.one(VERSION_STATE, model_id=model_id, number=number)
+            state = tx.one(Q.VERSION_STATE, model_id=model_id, number=number)
             if state is None:
                 raise NotFound(f"version {model}@{number} not found")
             if state.deleted_at is not None:
@@ -261,7 +112,7 @@ class SqlDeployments:
         if change.kind == ROLLBACK and change.versions is None:
             events = [
                 _to_event(r, change.model, change.environment)
-                for r in tx.all(ENV_EVENTS, env_id=env_id)
+                for r in tx.all(Q.ENV_EVENTS, env_id=env_id)
             ]
             return rollback_target(events, from_micros(at))
         if change.kind == UNDEPLOY:
@@ -285,7 +136,7 @@ class SqlDeployments:
         self._check_versions(tx, change.model, mid, allocations)
         approval = change.approval
         event_id = tx.scalar(
-            NEW_EVENT,
+            Q.NEW_EVENT,
             model_id=mid,
             env_id=env_id,
             kind=change.kind,
@@ -319,12 +170,56 @@ class SqlDeployments:
         with self._raw.write() as tx:
             return self._append(tx, change, clock)
 
-    def import_deployments(
-        self, changes: Sequence[DeploymentChange], *, clock: Clock
-    ) -> list[DeploymentEvent]:
-        """Record many changes in one transaction (for imported history)."""
+    def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
+        """Record many deploys/undeploys in one transaction, checks batched (imported history)."""
         with self._raw.write() as tx:
-            return [self._append(tx, change, clock) for change in changes]
+            recorded = self._recorded_at(tx, clock)
+            model_ids: dict[str, int] = {}
+            env_ids: dict[tuple[str, str], int] = {}
+            checked: set[tuple[str, int]] = set()
+            rows = []
+            for change in changes:
+                check_importable(change)
+                mid = model_ids.get(change.model)
+                if mid is None:
+                    mid = model_ids[change.model] = model_id(tx, change.model)
+                key = (change.model, change.environment)
+                env_id = env_ids.get(key)
+                if env_id is None:
+                    env_id, protected = self._environment(
+                        tx, mid, change.environment, actor=change.actor, at=recorded
+                    )
+                    if protected:
+                        raise ApprovalRequired(
+                            f"environment {change.environment!r} of {change.model} is protected:"
+                            " history cannot be imported into it"
+                        )
+                    env_ids[key] = env_id
+                allocations = tuple(change.versions or ())
+                fresh = [a for a in allocations if (change.model, a.version) not in checked]
+                self._check_versions(tx, change.model, mid, fresh)
+                checked.update((change.model, a.version) for a in fresh)
+                effective = (
+                    recorded if change.effective_at is None else to_micros(change.effective_at)
+                )
+                rows.append(
+                    {
+                        "model_id": mid,
+                        "env_id": env_id,
+                        "kind": change.kind,
+                        "versions": dump_allocations(allocations),
+                        "effective_at": effective,
+                        "recorded_at": recorded,
+                        "actor": change.actor,
+                        "reason": change.reason,
+                        "request_id": None,
+                        "approved_by": None,
+                        "approved_at": None,
+                    }
+                )
+                recorded += 1
+            tx.executemany(Q.NEW_EVENT_BULK, rows)
+            return len(rows)
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
         with self._raw.write() as tx:
@@ -332,9 +227,9 @@ class SqlDeployments:
             at = to_micros(clock.now())
             env_id, protected = self._environment(tx, mid, env, actor=actor, at=at)
             if not protected:
-                tx.execute(SET_PROTECTED, env_id=env_id, flag=True)
+                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=True)
                 tx.execute(
-                    ENVIRONMENT_EVENT,
+                    Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
                     kind="protected",
                     actor=actor,
@@ -354,9 +249,9 @@ class SqlDeployments:
             else:
                 allocations = self._target(tx, change, env_id, now)
                 self._check_versions(tx, change.model, mid, allocations)
-            base = tx.scalar(LAST_ENV_EVENT, env_id=env_id)
+            base = tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
             request_id = tx.scalar(
-                NEW_REQUEST,
+                Q.NEW_REQUEST,
                 base_event_id=base,
                 model_id=mid,
                 env_id=env_id,
@@ -396,11 +291,11 @@ class SqlDeployments:
                 tx, mid, request.environment, actor=actor, at=to_micros(now)
             )
             if approve:
-                check_not_stale(request, tx.scalar(LAST_ENV_EVENT, env_id=env_id))
+                check_not_stale(request, tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id))
             if approve and request.kind == "unprotect":
-                tx.execute(SET_PROTECTED, env_id=env_id, flag=False)
+                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=False)
                 tx.execute(
-                    ENVIRONMENT_EVENT,
+                    Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
                     kind="unprotected",
                     actor=actor,
@@ -429,7 +324,7 @@ class SqlDeployments:
                 event_id = event.event_id
                 now = event.recorded_at  # the approval and the event share one instant
             tx.execute(
-                NEW_DECISION,
+                Q.NEW_DECISION,
                 request_id=request_id,
                 decision="approved" if approve else "rejected",
                 actor=actor,
@@ -442,7 +337,7 @@ class SqlDeployments:
     # -- reads ------------------------------------------------------------------------------
 
     def _request(self, tx: Tx, request_id: int) -> DeploymentRequest:
-        row = tx.one(REQUEST, request_id=request_id)
+        row = tx.one(Q.REQUEST, request_id=request_id)
         if row is None:
             raise NotFound(f"request {request_id} not found")
         return _to_request(row)
@@ -455,9 +350,9 @@ class SqlDeployments:
     ) -> list[DeploymentRequest]:
         tx = self._raw.reader()
         if model is None:
-            rows = tx.all(REQUESTS)
+            rows = tx.all(Q.REQUESTS)
         else:
-            rows = tx.all(MODEL_REQUESTS, model_id=model_id(tx, model))
+            rows = tx.all(Q.MODEL_REQUESTS, model_id=model_id(tx, model))
         found = [_to_request(r) for r in rows]
         return [r for r in found if status is None or r.status == status]
 
@@ -469,7 +364,7 @@ class SqlDeployments:
 
     def environments(self, model: str) -> list[Environment]:
         tx = self._raw.reader()
-        rows = tx.all(MODEL_ENVIRONMENTS, model_id=model_id(tx, model))
+        rows = tx.all(Q.MODEL_ENVIRONMENTS, model_id=model_id(tx, model))
         return [
             Environment(
                 model,
@@ -479,7 +374,7 @@ class SqlDeployments:
                 r.created_by,
                 tuple(
                     EnvironmentChange(c.kind, c.actor, from_micros(c.at), c.request_id, c.reason)
-                    for c in tx.all(ENV_CHANGES, env_id=r.id)
+                    for c in tx.all(Q.ENV_CHANGES, env_id=r.id)
                 ),
             )
             for r in rows
@@ -487,7 +382,7 @@ class SqlDeployments:
 
     def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
         tx = self._raw.reader()
-        rows = tx.all(MODEL_EVENTS, model_id=model_id(tx, model))
+        rows = tx.all(Q.MODEL_EVENTS, model_id=model_id(tx, model))
         return [_to_event(r, model, r.env_name) for r in rows if env is None or r.env_name == env]
 
     def live(
@@ -497,22 +392,22 @@ class SqlDeployments:
         key = (model, env)
         env_id = self._env_ids.get(key)
         if env_id is None:
-            env_id = tx.scalar(ENV_ID, model=model, env=env)
+            env_id = tx.scalar(Q.ENV_ID, model=model, env=env)
             if env_id is None:
                 model_id(tx, model)  # NotFound for an unknown model
                 raise unknown_environment(model, env, [e.name for e in self.environments(model)])
             self._env_ids[key] = env_id  # ids never change once assigned
         if as_known_at is None:
-            event_id = tx.scalar(LIVE, env_id=env_id, at=to_micros(at))
+            event_id = tx.scalar(Q.LIVE, env_id=env_id, at=to_micros(at))
         else:
             event_id = tx.scalar(
-                LIVE_KNOWN, env_id=env_id, at=to_micros(at), known=to_micros(as_known_at)
+                Q.LIVE_KNOWN, env_id=env_id, at=to_micros(at), known=to_micros(as_known_at)
             )
         if event_id is None:
             return None
         event = self._event_cache.get(event_id)
         if event is None:
-            event = _to_event(tx.one(EVENT, event_id=event_id), model, env)
+            event = _to_event(tx.one(Q.EVENT, event_id=event_id), model, env)
             if len(self._event_cache) >= EVENT_CACHE_SIZE:
                 self._event_cache.clear()
             self._event_cache[event_id] = event  # events are immutable

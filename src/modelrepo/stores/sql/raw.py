@@ -1,70 +1,132 @@
-"""Hot paths on the raw DB-API connection, with SQL compiled once from Core expressions.
+"""Statements by name, compiled once, run on a raw DB-API(-like) connection.
 
 SQLAlchemy's per-execution overhead (building, caching and wrapping a statement: 50-100 us)
-dominates a point-in-time lookup that SQLite answers in a few microseconds. The statements
-here are still written as Core expressions, compiled once per dialect, then executed on a
-per-thread DB-API connection in autocommit mode, with explicit transactions for writes.
+dominates a point-in-time lookup that SQLite answers in a few microseconds, and importing it
+costs a command-line call ~100 ms. So the store's statements (`statements.py`, Core
+expressions) are compiled once per dialect — for SQLite ahead of time into `sqlite_forms.py` —
+and executed on a per-thread connection in autocommit mode, with explicit write transactions.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
-
-import sqlalchemy as sa
 
 from ...domain.errors import StorageError
 
 
+@dataclass(frozen=True)
+class Form:
+    """A statement compiled for one dialect."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order for positional paramstyles
+    defaults: dict[str, Any]  # values of parameters the statement itself binds
+    row: Any  # namedtuple type for result rows, or None
+
+
+def compile_statement(
+    name: str, dialect_name: str
+) -> tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, ...]]:
+    """(sql, parameter order, bound defaults, result column keys) of a named statement."""
+    import sqlalchemy as sa  # only when a form is not precompiled
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from . import statements
+
+    statement = getattr(statements, name)
+    dialect: sa.Dialect = {
+        "sqlite": sqlite.dialect,
+        "postgresql": postgresql.psycopg.dialect,
+    }[dialect_name]()
+    compiled: Any = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if dialect.positional else None
+    columns = getattr(statement, "selected_columns", None)
+    if columns is None:
+        columns = getattr(statement, "_returning", None) or ()
+    keys = tuple(str(getattr(c, "key", None) or f"c{i}") for i, c in enumerate(columns))
+    # Only values the statement binds itself; every named parameter must be given.
+    defaults = {k: v for k, v in compiled.params.items() if not compiled.binds[k].required}
+    return str(compiled), names, defaults, keys
+
+
+def statement_names() -> list[str]:
+    """Every named statement in `statements.py`."""
+    from sqlalchemy.sql.base import Executable
+
+    from . import statements
+
+    return sorted(
+        n
+        for n in dir(statements)
+        if n.isupper() and not n.startswith("_") and isinstance(getattr(statements, n), Executable)
+    )
+
+
 class Compiled:
-    """A Core statement compiled once per dialect; rows come back as named tuples."""
+    """A named statement, compiled on first use per dialect."""
 
-    def __init__(self, statement: sa.ClauseElement) -> None:
-        self.statement = statement
-        self._forms: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], Any]] = {}
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._forms: dict[str, Form] = {}
 
-    def form(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any], Any]:
-        found = self._forms.get(dialect.name)
+    def form(self, dialect_name: str) -> Form:
+        found = self._forms.get(dialect_name)
         if found is None:
-            compiled: Any = self.statement.compile(dialect=dialect)
-            names = tuple(compiled.positiontup or ()) if dialect.positional else None
-            columns = getattr(self.statement, "selected_columns", None)
-            if columns is None:
-                columns = getattr(self.statement, "_returning", None) or ()
-            keys = [str(getattr(c, "key", None) or f"c{i}") for i, c in enumerate(columns)]
+            raw = None
+            if dialect_name == "sqlite":
+                raw = importlib.import_module(".sqlite_forms", __package__).FORMS.get(self.name)
+            if raw is None:
+                raw = compile_statement(self.name, dialect_name)
+            sql, names, defaults, keys = raw
             row = namedtuple("Row", keys, rename=True) if keys else None
-            found = (str(compiled), names, dict(compiled.params), row)
-            self._forms[dialect.name] = found
+            found = Form(sql, names, dict(defaults), row)
+            self._forms[dialect_name] = found
         return found
 
 
+class Statements:
+    """`Q.LIVE` -> the `Compiled` statement named LIVE (created once)."""
+
+    def __getattr__(self, name: str) -> Compiled:
+        compiled = Compiled(name)
+        setattr(self, name, compiled)
+        return compiled
+
+
+Q = Statements()
+
+
 class Tx:
-    """Statements on one DB-API-like cursor (inside a transaction, or in autocommit)."""
+    """Statements on one cursor (inside a transaction, or in autocommit)."""
 
     def __init__(
-        self, cursor: Any, dialect: sa.Dialect, errors: tuple[type[BaseException], ...]
+        self, cursor: Any, dialect_name: str, errors: tuple[type[BaseException], ...]
     ) -> None:
         self._cursor = cursor
-        self._dialect = dialect
+        self._dialect = dialect_name
         self._errors = errors
 
     def _run(self, compiled: Compiled, params: dict[str, Any]) -> Any:
-        sql, names, defaults, row = compiled.form(self._dialect)
-        values = {**defaults, **params} if defaults else params
-        bound: Any = tuple(values[n] for n in names) if names is not None else values
+        form = compiled.form(self._dialect)
+        values = {**form.defaults, **params} if form.defaults else params
+        bound: Any = tuple([values[n] for n in form.names]) if form.names is not None else values
         try:
-            self._cursor.execute(sql, bound)
+            self._cursor.execute(form.sql, bound)
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
-        return row
+        return form.row
 
     def all(self, compiled: Compiled, **params: Any) -> list[Any]:
         row = self._run(compiled, params)
         rows = self._cursor.fetchall()
-        return [row._make(r) for r in rows] if row is not None else rows
+        return [row._make(r) for r in rows] if row is not None else list(rows)
 
     def one(self, compiled: Compiled, **params: Any) -> Any | None:
         row = self._run(compiled, params)
@@ -81,31 +143,44 @@ class Tx:
     def execute(self, compiled: Compiled, **params: Any) -> None:
         self._run(compiled, params)
 
+    def all_sql(self, sql: str) -> list[Any]:
+        """A literal statement (for probes such as the schema revision)."""
+        try:
+            return list(self._cursor.execute(sql).fetchall())
+        except self._errors as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
     def executemany(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
-        sql, names, defaults, _ = compiled.form(self._dialect)
-        if names is not None:
-            bound: Any = [tuple({**defaults, **r}[n] for n in names) for r in rows]
+        if not rows:
+            return
+        form = compiled.form(self._dialect)
+        names, defaults = form.names, form.defaults
+        if names is not None and not defaults and len(names) > 1:
+            get = itemgetter(*names)
+            bound: Any = [get(r) for r in rows]
+        elif names is not None:
+            bound = [tuple({**defaults, **r}[n] for n in names) for r in rows]
         else:
             bound = [{**defaults, **r} for r in rows]
         try:
-            self._cursor.executemany(sql, bound)
+            self._cursor.executemany(form.sql, bound)
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
 
 class RawConnections:
-    """One autocommit DB-API connection per thread, for reads and explicit write transactions."""
+    """One autocommit connection per thread, for reads and explicit write transactions."""
 
     def __init__(
         self,
         connect: Callable[[], Any],
-        dialect: sa.Dialect,
+        dialect_name: str,
         *,
         begin_write: str = "BEGIN",
         errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._connect = connect
-        self._dialect = dialect
+        self.dialect_name = dialect_name
         self._begin_write = begin_write
         self._errors = errors
         self._local = threading.local()
@@ -127,7 +202,7 @@ class RawConnections:
         if cursor is None:
             cursor = self._connection().cursor()
             self._local.cursor = cursor
-        return Tx(cursor, self._dialect, self._errors)
+        return Tx(cursor, self.dialect_name, self._errors)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -138,7 +213,7 @@ class RawConnections:
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
         try:
-            yield Tx(cursor, self._dialect, self._errors)
+            yield Tx(cursor, self.dialect_name, self._errors)
         except BaseException:
             cursor.execute("ROLLBACK")
             raise

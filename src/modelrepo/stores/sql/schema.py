@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 HEAD_REVISION = "0002"
 """The newest migration; a test keeps it equal to Alembic's head."""
@@ -14,6 +16,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def current_revision(conn: sa.Connection) -> str | None:
     """The schema revision recorded in the database, or None for an empty database."""
+    import sqlalchemy as sa
+
     if not sa.inspect(conn).has_table("alembic_version"):
         return None
     revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()

@@ -1,17 +1,19 @@
-"""`MetadataStore` over SQLAlchemy Core: the one place rows become domain objects."""
+"""`MetadataStore` on SQL: the one place rows become domain objects.
+
+Statements live in `statements.py` and run through `raw.py`. SQLAlchemy itself (an engine,
+Alembic) is loaded only to create or upgrade the schema.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apsw
-import sqlalchemy as sa
 
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, NotFound
@@ -20,9 +22,11 @@ from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEve
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
-from .deployments import SqlDeployments, ever_deployed
-from .raw import RawConnections
-from .tables import models, store_info, version_events, version_files, version_tags, versions
+from .deployments import SqlDeployments, ever_deployed, model_id
+from .raw import Q, RawConnections, Tx
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -37,159 +41,132 @@ def dumps(value: Any) -> str:
 
 
 def sqlite_engine(path: str | os.PathLike[str]) -> sa.Engine:
-    """An engine on a SQLite file through APSW, durable commits (WAL, synchronous=FULL)."""
+    """An SQLAlchemy engine on the SQLite file through APSW (for Alembic migrations)."""
+    import sqlalchemy as sa
+
     database = os.fspath(path)
 
     def creator() -> apsw_dbapi.Connection:
         return apsw_dbapi.connect(database, pragmas=SQLITE_PRAGMAS)
 
     return sa.create_engine(
-        "sqlite:///" + database,
-        module=apsw_dbapi,
-        creator=creator,
-        pool_size=8,
-        max_overflow=16,
+        "sqlite:///" + database, module=apsw_dbapi, creator=creator, poolclass=sa.NullPool
     )
 
 
-def _version_select() -> sa.Select[Any]:
-    return sa.select(versions, models.c.name.label("model_name")).join(
-        models, models.c.id == versions.c.model_id
-    )
+def _connect_sqlite(database: str) -> Callable[[], apsw.Connection]:
+    def connect() -> apsw.Connection:
+        # APSW itself, in autocommit; writes begin their own transaction.
+        conn = apsw.Connection(database)
+        conn.set_busy_timeout(60_000)
+        for pragma in (*SQLITE_PRAGMAS, "PRAGMA mmap_size=268435456"):
+            conn.execute(pragma).fetchall()
+        return conn
+
+    return connect
 
 
 class SqlMetadataStore(SqlDeployments):
-    """Models, versions, deployments and their history in SQLite or PostgreSQL."""
+    """Models, versions, deployments and their history in SQLite (PostgreSQL to come)."""
 
-    def __init__(self, engine: sa.Engine, raw: RawConnections) -> None:
-        self.engine = engine
+    def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:
         self._raw = raw
-        self._sqlite = engine.dialect.name == "sqlite"
+        self._engine_factory = engine_factory
+        self._engine: sa.Engine | None = None
         self._env_ids: dict[tuple[str, str], int] = {}
         self._event_cache: dict[int, DeploymentEvent] = {}
+        self._digests: dict[tuple[str, int], str] = {}
 
     @classmethod
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
-        engine = sqlite_engine(path)
         database = os.fspath(path)
-
-        def connect() -> apsw.Connection:
-            # APSW itself, in autocommit; writes begin their own transaction.
-            conn = apsw.Connection(database)
-            conn.set_busy_timeout(60_000)
-            for pragma in SQLITE_PRAGMAS:
-                conn.execute(pragma).fetchall()
-            return conn
-
         raw = RawConnections(
-            connect, engine.dialect, begin_write="BEGIN IMMEDIATE", errors=(apsw.Error,)
+            _connect_sqlite(database), "sqlite", begin_write="BEGIN IMMEDIATE", errors=(apsw.Error,)
         )
-        store = cls(engine, raw)
+        store = cls(raw, lambda: sqlite_engine(database))
         store.migrate()
         return store
 
+    @property
+    def engine(self) -> sa.Engine:
+        """An SQLAlchemy engine on the same database (created on first use)."""
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        return self._engine
+
     # -- schema ---------------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        try:
+            found = self._raw.reader().all_sql("SELECT version_num FROM alembic_version")
+        except Exception:  # no table yet: an empty database
+            return None
+        return str(found[0][0]) if found else None
 
     def migrate(self) -> None:
         """Create or upgrade the schema; concurrent openers wait for one another."""
+        if self.schema_revision() == schema.HEAD_REVISION:
+            return
         with self.engine.connect() as conn:
-            if schema.current_revision(conn) == schema.HEAD_REVISION:
-                return
-            conn.rollback()
-            with self._write(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, held for the migration
+            try:
                 if schema.current_revision(conn) != schema.HEAD_REVISION:
                     schema.upgrade(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     def store_id(self) -> str:
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(store_info.c.value).where(store_info.c.key == "store_id")
-            ).scalar_one()
-            return str(value)
+        return str(self._raw.reader().scalar(Q.STORE_ID))
 
     def sqlite_version(self) -> str:
-        with self.engine.connect() as conn:
-            return str(conn.exec_driver_sql("SELECT sqlite_version()").scalar_one())
-
-    @contextmanager
-    def _write(self, conn: sa.Connection) -> Iterator[sa.Connection]:
-        """A write transaction; on SQLite it takes the write lock up front (no upgrade races)."""
-        if self._sqlite:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
-
-    @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn, self._write(conn):
-            yield conn
+        return str(self._raw.reader().scalar(Q.SQLITE_VERSION))
 
     # -- writes ---------------------------------------------------------------------------
 
     def create_version(self, new: NewVersion) -> ModelVersion:
         at = to_micros(new.created_at)
-        with self._writing() as conn:
-            row = conn.execute(
-                sa.select(models.c.id, models.c.last_version)
-                .where(models.c.name == new.model)
-                .with_for_update()
-            ).first()
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=new.model)
             if row is None:
-                model_id = conn.execute(
-                    sa.insert(models)
-                    .values(
-                        name=new.model, created_at=at, created_by=new.created_by, last_version=0
-                    )
-                    .returning(models.c.id)
-                ).scalar_one()
+                mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
                 last = 0
             else:
-                model_id, last = row
+                mid, last = row
             number = last + 1
-            conn.execute(
-                sa.update(models).where(models.c.id == model_id).values(last_version=number)
+            tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
+            version_id = tx.scalar(
+                Q.NEW_VERSION,
+                model_id=mid,
+                number=number,
+                digest=new.digest,
+                created_at=at,
+                created_by=new.created_by,
+                description=new.description,
+                flavor=new.flavor,
+                params=dumps(dict(new.params)),
+                metrics=dumps(dict(new.metrics)),
+                signature=None if new.signature is None else dumps(new.signature),
+                lineage=dumps(new.lineage.to_dict()),
             )
-            version_id = conn.execute(
-                sa.insert(versions)
-                .values(
-                    model_id=model_id,
-                    number=number,
-                    digest=new.digest,
-                    created_at=at,
-                    created_by=new.created_by,
-                    description=new.description,
-                    flavor=new.flavor,
-                    params=dumps(dict(new.params)),
-                    metrics=dumps(dict(new.metrics)),
-                    signature=None if new.signature is None else dumps(new.signature),
-                    lineage=dumps(new.lineage.to_dict()),
-                    deprecated=False,
-                )
-                .returning(versions.c.id)
-            ).scalar_one()
-            if new.files:
-                conn.execute(
-                    sa.insert(version_files),
-                    [
-                        {
-                            "version_id": version_id,
-                            "path": f.path,
-                            "size": f.size,
-                            "sha256": f.sha256,
-                            "executable": f.executable,
-                        }
-                        for f in new.files
-                    ],
-                )
-            if new.tags:
-                conn.execute(
-                    sa.insert(version_tags),
-                    [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
-                )
+            tx.executemany(
+                Q.NEW_FILE,
+                [
+                    {
+                        "version_id": version_id,
+                        "path": f.path,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                        "executable": f.executable,
+                    }
+                    for f in new.files
+                ],
+            )
+            tx.executemany(
+                Q.NEW_TAG,
+                [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
+            )
         return ModelVersion(
             model=new.model,
             version=number,
@@ -206,27 +183,23 @@ class SqlMetadataStore(SqlDeployments):
             lineage=new.lineage,
         )
 
-    def _locate(self, conn: sa.Connection, model: str, version: int) -> tuple[int, int | None]:
-        """(version row id, deleted_at) or NotFound naming what is missing."""
-        row = conn.execute(
-            sa.select(versions.c.id, versions.c.deleted_at)
-            .join(models, models.c.id == versions.c.model_id)
-            .where(models.c.name == model, versions.c.number == version)
-        ).first()
+    def _locate(self, tx: Tx, model: str, version: int) -> Any:
+        """The version's (id, model_id, deleted_at, deprecated), or NotFound naming what."""
+        row = tx.one(Q.LOCATE_VERSION, model=model, number=version)
         if row is None:
-            self._model_id(conn, model)
+            model_id(tx, model)
             raise NotFound(f"version {model}@{version} not found")
-        return int(row[0]), row[1]
+        return row
 
-    def _model_id(self, conn: sa.Connection, model: str) -> int:
-        model_id = conn.execute(sa.select(models.c.id).where(models.c.name == model)).scalar()
-        if model_id is None:
-            raise NotFound(f"model {model!r} not found")
-        return int(model_id)
+    def _live_version(self, tx: Tx, model: str, version: int) -> Any:
+        row = self._locate(tx, model, version)
+        if row.deleted_at is not None:
+            raise Conflict(f"version {model}@{version} is deleted")
+        return row
 
     def _event(
         self,
-        conn: sa.Connection,
+        tx: Tx,
         version_id: int,
         kind: str,
         *,
@@ -236,40 +209,32 @@ class SqlMetadataStore(SqlDeployments):
         value: str | None = None,
         reason: str | None = None,
     ) -> None:
-        conn.execute(
-            sa.insert(version_events).values(
-                version_id=version_id,
-                kind=kind,
-                key=key,
-                value=value,
-                actor=actor,
-                at=to_micros(at),
-                reason=reason,
-            )
+        tx.execute(
+            Q.NEW_VERSION_EVENT,
+            version_id=version_id,
+            kind=kind,
+            key=key,
+            value=value,
+            actor=actor,
+            at=to_micros(at),
+            reason=reason,
         )
 
     def set_tag(
         self, model: str, version: int, key: str, value: str | None, *, actor: str, at: datetime
     ) -> ModelVersion:
-        with self._writing() as conn:
-            version_id, deleted = self._locate(conn, model, version)
-            if deleted is not None:
-                raise Conflict(f"version {model}@{version} is deleted")
-            where = sa.and_(version_tags.c.version_id == version_id, version_tags.c.key == key)
-            current = conn.execute(sa.select(version_tags.c.value).where(where)).scalar()
+        with self._raw.write() as tx:
+            vid = self._live_version(tx, model, version).id
+            current = tx.scalar(Q.TAG_VALUE, version_id=vid, key=key)
             if value is None:
                 if current is None:
                     raise NotFound(f"version {model}@{version} has no tag {key!r}")
-                conn.execute(sa.delete(version_tags).where(where))
-                self._event(conn, version_id, "tag_removed", actor=actor, at=at, key=key)
+                tx.execute(Q.DELETE_TAG, version_id=vid, key=key)
+                self._event(tx, vid, "tag_removed", actor=actor, at=at, key=key)
             elif current != value:
-                if current is None:
-                    conn.execute(
-                        sa.insert(version_tags).values(version_id=version_id, key=key, value=value)
-                    )
-                else:
-                    conn.execute(sa.update(version_tags).where(where).values(value=value))
-                self._event(conn, version_id, "tag_set", actor=actor, at=at, key=key, value=value)
+                statement = Q.NEW_TAG if current is None else Q.UPDATE_TAG
+                tx.execute(statement, version_id=vid, key=key, value=value)
+                self._event(tx, vid, "tag_set", actor=actor, at=at, key=key, value=value)
         return self.get_version(model, version)
 
     def set_deprecated(
@@ -282,124 +247,75 @@ class SqlMetadataStore(SqlDeployments):
         at: datetime,
         reason: str | None,
     ) -> ModelVersion:
-        with self._writing() as conn:
-            version_id, deleted = self._locate(conn, model, version)
-            if deleted is not None:
-                raise Conflict(f"version {model}@{version} is deleted")
-            current = conn.execute(
-                sa.select(versions.c.deprecated).where(versions.c.id == version_id)
-            ).scalar_one()
-            if bool(current) != deprecated:
-                conn.execute(
-                    sa.update(versions)
-                    .where(versions.c.id == version_id)
-                    .values(deprecated=deprecated)
-                )
+        with self._raw.write() as tx:
+            row = self._live_version(tx, model, version)
+            if bool(row.deprecated) != deprecated:
+                tx.execute(Q.SET_DEPRECATED, version_id=row.id, flag=deprecated)
                 kind = "deprecated" if deprecated else "undeprecated"
-                self._event(conn, version_id, kind, actor=actor, at=at, reason=reason)
+                self._event(tx, row.id, kind, actor=actor, at=at, reason=reason)
         return self.get_version(model, version)
 
     def delete_version(
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
     ) -> ModelVersion:
-        with self._writing() as conn:
-            version_id, deleted = self._locate(conn, model, version)
-            if deleted is not None:
+        with self._raw.write() as tx:
+            row = self._locate(tx, model, version)
+            if row.deleted_at is not None:
                 raise Conflict(f"version {model}@{version} is already deleted")
-            if self._deployed(self._model_id(conn, model), version):
+            if ever_deployed(tx, row.model_id, version):
                 raise Conflict(
                     f"version {model}@{version} has been deployed and can never be deleted"
                 )
-            conn.execute(
-                sa.update(versions)
-                .where(versions.c.id == version_id)
-                .values(deleted_at=to_micros(at), deleted_by=actor)
-            )
-            self._event(conn, version_id, "deleted", actor=actor, at=at, reason=reason)
+            tx.execute(Q.SET_DELETED, version_id=row.id, at=to_micros(at), actor=actor)
+            self._event(tx, row.id, "deleted", actor=actor, at=at, reason=reason)
         return self.get_version(model, version)
 
     # -- reads ----------------------------------------------------------------------------
 
     def get_model(self, name: str) -> Model:
-        with self.engine.connect() as conn:
-            found = self._models(conn, models.c.name == name)
-        if not found:
+        row = self._raw.reader().one(Q.MODEL, name=name)
+        if row is None:
             raise NotFound(f"model {name!r} not found")
-        return found[0]
+        return _to_model(row)
 
     def list_models(self) -> list[Model]:
-        with self.engine.connect() as conn:
-            return self._models(conn, sa.true())
-
-    def _models(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Model]:
-        live = sa.func.count(versions.c.id).filter(versions.c.deleted_at.is_(None))
-        rows = conn.execute(
-            sa.select(
-                models.c.name,
-                models.c.created_at,
-                models.c.created_by,
-                models.c.last_version,
-                live.label("live"),
-            )
-            .select_from(models.outerjoin(versions, versions.c.model_id == models.c.id))
-            .where(where)
-            .group_by(models.c.id)
-            .order_by(models.c.name)
-        ).all()
-        return [
-            Model(
-                name=r.name,
-                created_at=from_micros(r.created_at),
-                created_by=r.created_by,
-                latest_version=r.last_version,
-                version_count=r.live,
-            )
-            for r in rows
-        ]
+        return [_to_model(r) for r in self._raw.reader().all(Q.MODELS)]
 
     def get_version(self, model: str, version: int) -> ModelVersion:
-        with self.engine.connect() as conn:
-            found = self._versions(
-                conn, sa.and_(models.c.name == model, versions.c.number == version)
-            )
-            if not found:
-                self._model_id(conn, model)
-                raise NotFound(f"version {model}@{version} not found")
-        return found[0]
+        tx = self._raw.reader()
+        row = tx.one(Q.VERSION, model=model, number=version)
+        if row is None:
+            model_id(tx, model)
+            raise NotFound(f"version {model}@{version} not found")
+        files = [_to_file(f) for f in tx.all(Q.VERSION_FILES, version_id=row.id)]
+        tags = {t.key: t.value for t in tx.all(Q.VERSION_TAGS, version_id=row.id)}
+        return _to_version(row, files, tags)
 
     def list_versions(self, model: str) -> list[ModelVersion]:
-        with self.engine.connect() as conn:
-            self._model_id(conn, model)
-            return self._versions(conn, models.c.name == model)
-
-    def _versions(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[ModelVersion]:
-        rows = conn.execute(_version_select().where(where).order_by(versions.c.number)).all()
-        if not rows:
-            return []
-        ids = [r.id for r in rows]
+        tx = self._raw.reader()
+        mid = model_id(tx, model)
+        rows = tx.all(Q.MODEL_VERSIONS, model_id=mid)
         files: dict[int, list[FileEntry]] = defaultdict(list)
+        for f in tx.all(Q.MODEL_FILES, model_id=mid):
+            files[f.version_id].append(_to_file(f))
         tags: dict[int, dict[str, str]] = defaultdict(dict)
-        for chunk in _chunks(ids, 500):
-            for f in conn.execute(
-                sa.select(version_files)
-                .where(version_files.c.version_id.in_(chunk))
-                .order_by(version_files.c.version_id, version_files.c.path)
-            ):
-                files[f.version_id].append(FileEntry(f.path, f.size, f.sha256, bool(f.executable)))
-            for t in conn.execute(
-                sa.select(version_tags).where(version_tags.c.version_id.in_(chunk))
-            ):
-                tags[t.version_id][t.key] = t.value
+        for t in tx.all(Q.MODEL_TAGS, model_id=mid):
+            tags[t.version_id][t.key] = t.value
         return [_to_version(r, files[r.id], tags[r.id]) for r in rows]
 
+    def digest(self, model: str, version: int) -> str:
+        key = (model, version)
+        found = self._digests.get(key)
+        if found is None:
+            found = self._raw.reader().scalar(Q.VERSION_DIGEST, model=model, number=version)
+            if found is None:
+                raise NotFound(f"version {model}@{version} not found")
+            self._digests[key] = found  # digests never change
+        return found
+
     def version_events(self, model: str, version: int) -> list[VersionEvent]:
-        with self.engine.connect() as conn:
-            version_id, _ = self._locate(conn, model, version)
-            rows = conn.execute(
-                sa.select(version_events)
-                .where(version_events.c.version_id == version_id)
-                .order_by(version_events.c.id)
-            ).all()
+        tx = self._raw.reader()
+        vid = self._locate(tx, model, version).id
         return [
             VersionEvent(
                 seq=r.id,
@@ -412,45 +328,35 @@ class SqlMetadataStore(SqlDeployments):
                 at=from_micros(r.at),
                 reason=r.reason,
             )
-            for r in rows
+            for r in tx.all(Q.VERSION_EVENTS, version_id=vid)
         ]
 
     def file_references(self) -> Iterator[FileReference]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    models.c.name,
-                    versions.c.number,
-                    version_files.c.path,
-                    version_files.c.sha256,
-                    version_files.c.size,
-                )
-                .select_from(
-                    version_files.join(versions, versions.c.id == version_files.c.version_id).join(
-                        models, models.c.id == versions.c.model_id
-                    )
-                )
-                .where(versions.c.deleted_at.is_(None))
-                .order_by(models.c.name, versions.c.number, version_files.c.path)
-            ).all()
-        for r in rows:
+        for r in self._raw.reader().all(Q.FILE_REFERENCES):
             yield FileReference(r[0], r[1], r[2], r[3], r[4])
-
-    def _deployed(self, model_id: int, version: int) -> bool:
-        return ever_deployed(self._raw.reader(), model_id, version)
 
     def close(self) -> None:
         self._raw.close()
-        self.engine.dispose()
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _to_model(r: Any) -> Model:
+    return Model(
+        name=r.name,
+        created_at=from_micros(r.created_at),
+        created_by=r.created_by,
+        latest_version=r.last_version,
+        version_count=r.live,
+    )
+
+
+def _to_file(f: Any) -> FileEntry:
+    return FileEntry(f.path, f.size, f.sha256, bool(f.executable))
 
 
 def _to_version(row: Any, files: list[FileEntry], tags: Mapping[str, str]) -> ModelVersion:

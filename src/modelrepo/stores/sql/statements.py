@@ -1,0 +1,306 @@
+"""Every SQL statement of the store, as SQLAlchemy Core expressions (one source of truth).
+
+Statements are referred to by name and executed through `raw.Compiled`: compiled once per
+dialect, or for SQLite read from `sqlite_forms.py`, which `scripts/gen_sqlite_forms.py`
+generates from this module (a test keeps it current), so opening a store does not import
+SQLAlchemy. Parameters are named bind parameters (`p("name")`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam as p
+
+from .tables import (
+    deployment_events,
+    deployment_requests,
+    environment_events,
+    environments,
+    models,
+    request_decisions,
+    store_info,
+    version_events,
+    version_files,
+    version_tags,
+    versions,
+)
+
+V = versions.c
+
+# -- store ---------------------------------------------------------------------------------
+
+STORE_ID = sa.select(store_info.c.value).where(store_info.c.key == "store_id")
+SQLITE_VERSION = sa.select(sa.func.sqlite_version())
+
+# -- models and versions -------------------------------------------------------------------
+
+MODEL_FOR_UPDATE = (
+    sa.select(models.c.id, models.c.last_version)
+    .where(models.c.name == p("name"))
+    .with_for_update()
+)
+NEW_MODEL = (
+    sa.insert(models)
+    .values(name=p("name"), created_at=p("at"), created_by=p("actor"), last_version=0)
+    .returning(models.c.id)
+)
+SET_LAST_VERSION = (
+    sa.update(models).where(models.c.id == p("model_id")).values(last_version=p("number"))
+)
+NEW_VERSION = (
+    sa.insert(versions)
+    .values(
+        model_id=p("model_id"),
+        number=p("number"),
+        digest=p("digest"),
+        created_at=p("created_at"),
+        created_by=p("created_by"),
+        description=p("description"),
+        flavor=p("flavor"),
+        params=p("params"),
+        metrics=p("metrics"),
+        signature=p("signature"),
+        lineage=p("lineage"),
+        deprecated=False,
+    )
+    .returning(V.id)
+)
+NEW_FILE = sa.insert(version_files).values(
+    version_id=p("version_id"),
+    path=p("path"),
+    size=p("size"),
+    sha256=p("sha256"),
+    executable=p("executable"),
+)
+NEW_TAG = sa.insert(version_tags).values(version_id=p("version_id"), key=p("key"), value=p("value"))
+TAG_VALUE = sa.select(version_tags.c.value).where(
+    version_tags.c.version_id == p("version_id"), version_tags.c.key == p("key")
+)
+UPDATE_TAG = (
+    sa.update(version_tags)
+    .where(version_tags.c.version_id == p("version_id"), version_tags.c.key == p("key"))
+    .values(value=p("value"))
+)
+DELETE_TAG = sa.delete(version_tags).where(
+    version_tags.c.version_id == p("version_id"), version_tags.c.key == p("key")
+)
+LOCATE_VERSION = (
+    sa.select(V.id, V.model_id, V.deleted_at, V.deprecated)
+    .join(models, models.c.id == V.model_id)
+    .where(models.c.name == p("model"), V.number == p("number"))
+)
+NEW_VERSION_EVENT = sa.insert(version_events).values(
+    version_id=p("version_id"),
+    kind=p("kind"),
+    key=p("key"),
+    value=p("value"),
+    actor=p("actor"),
+    at=p("at"),
+    reason=p("reason"),
+)
+SET_DEPRECATED = sa.update(versions).where(V.id == p("version_id")).values(deprecated=p("flag"))
+SET_DELETED = (
+    sa.update(versions)
+    .where(V.id == p("version_id"))
+    .values(deleted_at=p("at"), deleted_by=p("actor"))
+)
+_MODELS = (
+    sa.select(
+        models.c.name,
+        models.c.created_at,
+        models.c.created_by,
+        models.c.last_version,
+        sa.func.count(V.id).filter(V.deleted_at.is_(None)).label("live"),
+    )
+    .select_from(models.outerjoin(versions, V.model_id == models.c.id))
+    .group_by(models.c.id)
+    .order_by(models.c.name)
+)
+MODELS = _MODELS
+MODEL = _MODELS.where(models.c.name == p("name"))
+_VERSIONS = sa.select(versions, models.c.name.label("model_name")).join(
+    models, models.c.id == V.model_id
+)
+VERSION = _VERSIONS.where(models.c.name == p("model"), V.number == p("number"))
+MODEL_VERSIONS = _VERSIONS.where(V.model_id == p("model_id")).order_by(V.number)
+VERSION_FILES = (
+    sa.select(version_files)
+    .where(version_files.c.version_id == p("version_id"))
+    .order_by(version_files.c.path)
+)
+MODEL_FILES = (
+    sa.select(version_files)
+    .join(versions, V.id == version_files.c.version_id)
+    .where(V.model_id == p("model_id"))
+    .order_by(version_files.c.version_id, version_files.c.path)
+)
+VERSION_TAGS = sa.select(version_tags).where(version_tags.c.version_id == p("version_id"))
+MODEL_TAGS = (
+    sa.select(version_tags)
+    .join(versions, V.id == version_tags.c.version_id)
+    .where(V.model_id == p("model_id"))
+)
+VERSION_EVENTS = (
+    sa.select(version_events)
+    .where(version_events.c.version_id == p("version_id"))
+    .order_by(version_events.c.id)
+)
+FILE_REFERENCES = (
+    sa.select(
+        models.c.name, V.number, version_files.c.path, version_files.c.sha256, version_files.c.size
+    )
+    .select_from(
+        version_files.join(versions, V.id == version_files.c.version_id).join(
+            models, models.c.id == V.model_id
+        )
+    )
+    .where(V.deleted_at.is_(None))
+    .order_by(models.c.name, V.number, version_files.c.path)
+)
+VERSION_DIGEST = (
+    sa.select(V.digest)
+    .join(models, models.c.id == V.model_id)
+    .where(models.c.name == p("model"), V.number == p("number"))
+)
+
+# -- deployments ---------------------------------------------------------------------------
+
+E = deployment_events.c
+MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"))
+ENVIRONMENT = sa.select(environments.c.id, environments.c.protected).where(
+    environments.c.model_id == p("model_id"), environments.c.name == p("name")
+)
+ENV_ID = (
+    sa.select(environments.c.id)
+    .join(models, models.c.id == environments.c.model_id)
+    .where(models.c.name == p("model"), environments.c.name == p("env"))
+)
+NEW_ENVIRONMENT = (
+    sa.insert(environments)
+    .values(
+        model_id=p("model_id"),
+        name=p("name"),
+        protected=False,
+        created_at=p("at"),
+        created_by=p("actor"),
+    )
+    .returning(environments.c.id)
+)
+SET_PROTECTED = (
+    sa.update(environments).where(environments.c.id == p("env_id")).values(protected=p("flag"))
+)
+ENVIRONMENT_EVENT = sa.insert(environment_events).values(
+    environment_id=p("env_id"),
+    kind=p("kind"),
+    actor=p("actor"),
+    at=p("at"),
+    request_id=p("request_id"),
+    reason=p("reason"),
+)
+LAST_RECORDED = sa.select(sa.func.max(E.recorded_at))
+LAST_ENV_EVENT = sa.select(sa.func.max(E.id)).where(E.environment_id == p("env_id"))
+ENV_CHANGES = (
+    sa.select(environment_events)
+    .where(environment_events.c.environment_id == p("env_id"))
+    .order_by(environment_events.c.id)
+)
+VERSION_STATE = sa.select(versions.c.deleted_at, versions.c.id).where(
+    versions.c.model_id == p("model_id"), versions.c.number == p("number")
+)
+ENV_EVENTS = sa.select(deployment_events).where(E.environment_id == p("env_id")).order_by(E.id)
+NEW_EVENT = (
+    sa.insert(deployment_events)
+    .values(
+        model_id=p("model_id"),
+        environment_id=p("env_id"),
+        kind=p("kind"),
+        versions=p("versions"),
+        effective_at=p("effective_at"),
+        recorded_at=p("recorded_at"),
+        actor=p("actor"),
+        reason=p("reason"),
+        request_id=p("request_id"),
+        approved_by=p("approved_by"),
+        approved_at=p("approved_at"),
+    )
+    .returning(E.id)
+)
+NEW_EVENT_BULK = sa.insert(deployment_events).values(
+    model_id=p("model_id"),
+    environment_id=p("env_id"),
+    kind=p("kind"),
+    versions=p("versions"),
+    effective_at=p("effective_at"),
+    recorded_at=p("recorded_at"),
+    actor=p("actor"),
+    reason=p("reason"),
+    request_id=p("request_id"),
+    approved_by=p("approved_by"),
+    approved_at=p("approved_at"),
+)
+_LIVE = (  # answered from the covering index (environment, effective, id, recorded)
+    sa.select(E.id)
+    .where(E.environment_id == p("env_id"), E.effective_at <= p("at"))
+    .order_by(E.effective_at.desc(), E.id.desc())
+    .limit(1)
+)
+EVENT = sa.select(deployment_events).where(E.id == p("event_id"))
+LIVE = _LIVE
+LIVE_KNOWN = _LIVE.where(E.recorded_at <= p("known"))
+MODEL_EVENTS = (
+    sa.select(deployment_events, environments.c.name.label("env_name"))
+    .join(environments, environments.c.id == E.environment_id)
+    .where(E.model_id == p("model_id"))
+    .order_by(E.id)
+)
+MODEL_ENVIRONMENTS = (
+    sa.select(environments)
+    .where(environments.c.model_id == p("model_id"))
+    .order_by(environments.c.name)
+)
+NEW_REQUEST = (
+    sa.insert(deployment_requests)
+    .values(
+        model_id=p("model_id"),
+        environment_id=p("env_id"),
+        kind=p("kind"),
+        versions=p("versions"),
+        effective_at=p("effective_at"),
+        requested_by=p("actor"),
+        requested_at=p("at"),
+        reason=p("reason"),
+        base_event_id=p("base_event_id"),
+    )
+    .returning(deployment_requests.c.id)
+)
+_REQUESTS = (
+    sa.select(
+        deployment_requests,
+        models.c.name.label("model_name"),
+        environments.c.name.label("env_name"),
+        request_decisions.c.decision,
+        request_decisions.c.decided_by,
+        request_decisions.c.decided_at,
+        request_decisions.c.reason.label("decision_reason"),
+        request_decisions.c.event_id,
+    )
+    .join(models, models.c.id == deployment_requests.c.model_id)
+    .join(environments, environments.c.id == deployment_requests.c.environment_id)
+    .outerjoin(request_decisions, request_decisions.c.request_id == deployment_requests.c.id)
+    .order_by(deployment_requests.c.id)
+)
+REQUEST = _REQUESTS.where(deployment_requests.c.id == p("request_id"))
+REQUESTS = _REQUESTS
+MODEL_REQUESTS = _REQUESTS.where(deployment_requests.c.model_id == p("model_id"))
+NEW_DECISION = sa.insert(request_decisions).values(
+    request_id=p("request_id"),
+    decision=p("decision"),
+    decided_by=p("actor"),
+    decided_at=p("at"),
+    reason=p("reason"),
+    event_id=p("event_id"),
+)
+EVENT_ALLOCATIONS = sa.select(E.versions).where(E.model_id == p("model_id"))
+REQUEST_ALLOCATIONS = sa.select(deployment_requests.c.versions).where(
+    deployment_requests.c.model_id == p("model_id")
+)
