@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput
 
@@ -19,8 +19,7 @@ def to_micros(at: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     """The UTC instant for a microsecond count since the Unix epoch."""
-    seconds, rest = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=rest)
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def format_time(at: datetime) -> str:

@@ -198,11 +198,11 @@ class RawConnections:
 
     def reader(self) -> Tx:
         """Statements that each see the latest committed state (autocommit)."""
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._connection().cursor()
-            self._local.cursor = cursor
-        return Tx(cursor, self.dialect_name, self._errors)
+        tx: Tx | None = getattr(self._local, "reader", None)
+        if tx is None:
+            tx = Tx(self._connection().cursor(), self.dialect_name, self._errors)
+            self._local.reader = tx
+        return tx
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
