@@ -200,6 +200,19 @@ class ModelVersion:
     def ref(self) -> str:
         return f"{self.model}@{self.version}"
 
+    def record_digest(self) -> str:
+        """sha256 of everything recorded at registration that may never change."""
+        import hashlib
+        import json
+
+        fixed = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in ("tags", "deprecated", "deleted_at", "deleted_by")
+        }
+        raw = json.dumps(fixed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)

@@ -161,5 +161,5 @@ class MetadataStoreContract:
             t.start()
         for t in threads:
             t.join()
-        assert not errors
+        assert not errors, errors
         assert sorted(numbers) == list(range(1, 61))

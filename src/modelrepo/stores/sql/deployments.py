@@ -9,6 +9,7 @@ hot paths, so they run as precompiled statements on the raw connection (see `raw
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -32,6 +33,8 @@ from ...domain.deployments import (
 from ...domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
+from ...verifier import canonical_json
+from .audit import SqlAudit
 from .raw import Q, RawConnections, Tx
 
 EVENT_CACHE_SIZE = 100_000
@@ -70,7 +73,7 @@ def ever_deployed(tx: Tx, model_id: int, version: int) -> bool:
     return False
 
 
-class SqlDeployments:
+class SqlDeployments(SqlAudit):
     """The deployment half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
@@ -149,7 +152,7 @@ class SqlDeployments:
             approved_by=approval.approved_by if approval else None,
             approved_at=recorded if approval else None,
         )
-        return DeploymentEvent(
+        event = DeploymentEvent(
             event_id=int(event_id),
             model=change.model,
             environment=change.environment,
@@ -163,6 +166,15 @@ class SqlDeployments:
             approved_by=approval.approved_by if approval else None,
             approved_at=from_micros(recorded) if approval else None,
         )
+        self._audit(
+            tx,
+            "deployment.recorded",
+            f"model:{change.model}",
+            actor=approval.approved_by if approval else change.actor,
+            at=event.recorded_at,
+            change=event.to_dict(),
+        )
+        return event
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class SqlDeployments:
             model_ids: dict[str, int] = {}
             env_ids: dict[tuple[str, str], int] = {}
             checked: set[tuple[str, int]] = set()
-            rows = []
+            rows: list[dict[str, Any]] = []
             for change in changes:
                 check_importable(change)
                 mid = model_ids.get(change.model)
@@ -219,6 +231,22 @@ class SqlDeployments:
                 )
                 recorded += 1
             tx.executemany(Q.NEW_EVENT_BULK, rows)
+            if rows:
+                digest = hashlib.sha256(canonical_json(rows)).hexdigest()
+                self._audit(
+                    tx,
+                    "deployment.imported",
+                    "models:" + ",".join(sorted(model_ids)),
+                    actor=changes[0].actor,
+                    at=from_micros(recorded - 1),
+                    change={
+                        "models": sorted(model_ids),
+                        "count": len(rows),
+                        "recorded_from": rows[0]["recorded_at"],
+                        "recorded_to": rows[-1]["recorded_at"],
+                        "rows_sha256": digest,
+                    },
+                )
             return len(rows)
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
@@ -236,6 +264,14 @@ class SqlDeployments:
                     at=at,
                     request_id=None,
                     reason=None,
+                )
+                self._audit(
+                    tx,
+                    "environment.protected",
+                    f"model:{model}",
+                    actor=actor,
+                    at=from_micros(at),
+                    change={"model": model, "environment": env},
                 )
         return self.environment(model, env)
 
@@ -264,7 +300,16 @@ class SqlDeployments:
                 at=now,
                 reason=change.reason,
             )
-            return self._request(tx, int(request_id))
+            request = self._request(tx, int(request_id))
+            self._audit(
+                tx,
+                "deployment.requested",
+                f"model:{change.model}",
+                actor=change.actor,
+                at=request.requested_at,
+                change=request.to_dict(),
+            )
+            return request
 
     def decide_request(
         self,
@@ -332,7 +377,23 @@ class SqlDeployments:
                 reason=reason,
                 event_id=event_id,
             )
-            return self._request(tx, request_id)
+            decided = self._request(tx, request_id)
+            self._audit(
+                tx,
+                "request.approved" if approve else "request.rejected",
+                f"model:{request.model}",
+                actor=actor,
+                at=now,
+                change={
+                    "request_id": request_id,
+                    "kind": request.kind,
+                    "environment": request.environment,
+                    "requested_by": request.requested_by,
+                    "reason": reason,
+                    "event_id": event_id,
+                },
+            )
+            return decided
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -128,20 +128,25 @@ class Tx:
         rows = self._cursor.fetchall()
         return [row._make(r) for r in rows] if row is not None else list(rows)
 
+    # Every result is read to its end: a statement left open would keep its read snapshot,
+    # and a write begun on the same connection would then fail with "database is locked".
+
     def one(self, compiled: Compiled, **params: Any) -> Any | None:
         row = self._run(compiled, params)
-        found = self._cursor.fetchone()
-        if found is None:
+        found = self._cursor.fetchall()
+        if not found:
             return None
-        return row._make(found) if row is not None else found
+        return row._make(found[0]) if row is not None else found[0]
 
     def scalar(self, compiled: Compiled, **params: Any) -> Any:
         self._run(compiled, params)
-        found = self._cursor.fetchone()
-        return None if found is None else found[0]
+        found = self._cursor.fetchall()
+        return found[0][0] if found else None
 
     def execute(self, compiled: Compiled, **params: Any) -> None:
         self._run(compiled, params)
+        if self._dialect == "sqlite":  # step APSW's statement to its end (see above)
+            self._cursor.fetchall()
 
     def all_sql(self, sql: str) -> list[Any]:
         """A literal statement (for probes such as the schema revision)."""

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam as p
 
 from .tables import (
+    audit_checkpoints,
+    audit_entries,
+    audit_nodes,
     deployment_events,
     deployment_requests,
     environment_events,
@@ -303,4 +306,35 @@ NEW_DECISION = sa.insert(request_decisions).values(
 EVENT_ALLOCATIONS = sa.select(E.versions).where(E.model_id == p("model_id"))
 REQUEST_ALLOCATIONS = sa.select(deployment_requests.c.versions).where(
     deployment_requests.c.model_id == p("model_id")
+)
+
+# -- audit log -----------------------------------------------------------------------------
+
+AE = audit_entries.c
+AUDIT_SIZE = sa.select(sa.func.max(AE.seq))
+NEW_AUDIT_ENTRY = sa.insert(audit_entries).values(
+    seq=p("seq"), at=p("at"), kind=p("kind"), subject=p("subject"), body=p("body")
+)
+AUDIT_NODE = sa.select(audit_nodes.c.hash).where(
+    audit_nodes.c.level == p("level"), audit_nodes.c.idx == p("idx")
+)
+NEW_AUDIT_NODE = sa.insert(audit_nodes).values(level=p("level"), idx=p("idx"), hash=p("hash"))
+AUDIT_ENTRIES = (
+    sa.select(AE.seq, AE.body, audit_nodes.c.hash)
+    .select_from(
+        audit_entries.outerjoin(
+            audit_nodes, sa.and_(audit_nodes.c.level == 0, audit_nodes.c.idx == AE.seq - 1)
+        )
+    )
+    .where(AE.seq >= p("start"), AE.seq <= p("end"))
+    .order_by(AE.seq)
+)
+AUDIT_ENTRY = sa.select(AE.seq, AE.body).where(AE.seq == p("seq"))
+SUBJECT_ENTRIES = sa.select(AE.seq, AE.body).where(AE.subject == p("subject")).order_by(AE.seq)
+NEW_CHECKPOINT = sa.insert(audit_checkpoints).values(size=p("size"), at=p("at"), body=p("body"))
+CHECKPOINTS = sa.select(audit_checkpoints.c.body).order_by(audit_checkpoints.c.id)
+LAST_CHECKPOINT = (
+    sa.select(audit_checkpoints.c.size, audit_checkpoints.c.at)
+    .order_by(audit_checkpoints.c.id.desc())
+    .limit(1)
 )

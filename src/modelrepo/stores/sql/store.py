@@ -117,9 +117,6 @@ class SqlMetadataStore(SqlDeployments):
                 raise
             conn.commit()
 
-    def store_id(self) -> str:
-        return str(self._raw.reader().scalar(Q.STORE_ID))
-
     def sqlite_version(self) -> str:
         return str(self._raw.reader().scalar(Q.SQLITE_VERSION))
 
@@ -167,21 +164,36 @@ class SqlMetadataStore(SqlDeployments):
                 Q.NEW_TAG,
                 [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
             )
-        return ModelVersion(
-            model=new.model,
-            version=number,
-            digest=new.digest,
-            files=tuple(new.files),
-            created_at=from_micros(at),
-            created_by=new.created_by,
-            params=dict(new.params),
-            metrics=dict(new.metrics),
-            tags=dict(new.tags),
-            description=new.description,
-            flavor=new.flavor,
-            signature=new.signature,
-            lineage=new.lineage,
-        )
+            created = ModelVersion(
+                model=new.model,
+                version=number,
+                digest=new.digest,
+                files=tuple(new.files),
+                created_at=from_micros(at),
+                created_by=new.created_by,
+                params=dict(new.params),
+                metrics=dict(new.metrics),
+                tags=dict(new.tags),
+                description=new.description,
+                flavor=new.flavor,
+                signature=new.signature,
+                lineage=new.lineage,
+            )
+            self._audit(
+                tx,
+                "version.registered",
+                f"model:{new.model}",
+                actor=new.created_by,
+                at=created.created_at,
+                change={
+                    "model": new.model,
+                    "version": number,
+                    "digest": new.digest,
+                    "record": created.record_digest(),
+                    "tags": dict(new.tags),
+                },
+            )
+        return created
 
     def _locate(self, tx: Tx, model: str, version: int) -> Any:
         """The version's (id, model_id, deleted_at, deprecated), or NotFound naming what."""
@@ -235,6 +247,16 @@ class SqlMetadataStore(SqlDeployments):
                 statement = Q.NEW_TAG if current is None else Q.UPDATE_TAG
                 tx.execute(statement, version_id=vid, key=key, value=value)
                 self._event(tx, vid, "tag_set", actor=actor, at=at, key=key, value=value)
+            else:
+                return self.get_version(model, version)
+            self._audit(
+                tx,
+                "version.tag_removed" if value is None else "version.tag_set",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "key": key, "value": value},
+            )
         return self.get_version(model, version)
 
     def set_deprecated(
@@ -253,6 +275,14 @@ class SqlMetadataStore(SqlDeployments):
                 tx.execute(Q.SET_DEPRECATED, version_id=row.id, flag=deprecated)
                 kind = "deprecated" if deprecated else "undeprecated"
                 self._event(tx, row.id, kind, actor=actor, at=at, reason=reason)
+                self._audit(
+                    tx,
+                    f"version.{kind}",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change={"model": model, "version": version, "reason": reason},
+                )
         return self.get_version(model, version)
 
     def delete_version(
@@ -268,6 +298,14 @@ class SqlMetadataStore(SqlDeployments):
                 )
             tx.execute(Q.SET_DELETED, version_id=row.id, at=to_micros(at), actor=actor)
             self._event(tx, row.id, "deleted", actor=actor, at=at, reason=reason)
+            self._audit(
+                tx,
+                "version.deleted",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "reason": reason},
+            )
         return self.get_version(model, version)
 
     # -- reads ----------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""The audit log's pure parts: entries, the Merkle tree over them, proofs (RFC 9162).
+
+Every mutation of the store appends one entry, in the same transaction as the mutation. An
+entry is canonical JSON (sorted keys, no whitespace, UTF-8) of
+`{"seq", "at", "actor", "kind", "subject", "change", "store"}`; its leaf hash is
+SHA-256(0x00 || entry). The tree is stored as the hashes of its *perfect* subtrees (level L,
+index i covers leaves [i*2^L, (i+1)*2^L)), so roots and proofs for any size need O(log^2 n)
+lookups and appending a leaf adds one node per subtree it completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..verifier import EMPTY_ROOT, canonical_json, leaf_hash, node_hash
+from .times import format_time
+
+NodeLookup = Callable[[int, int], bytes]
+"""(level, index) -> the hash of that perfect subtree."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded mutation, as it was hashed into the log."""
+
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    subject: str
+    change: Mapping[str, Any]
+    store: str
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": format_time(self.at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "subject": self.subject,
+            "change": dict(self.change),
+            "store": self.store,
+        }
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.document())
+
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.canonical())
+
+
+def new_nodes(index: int, leaf: bytes, lookup: NodeLookup) -> list[tuple[int, int, bytes]]:
+    """Nodes to store when leaf `index` (0-based) is appended: the leaf, and every perfect
+    subtree it completes, e.g. leaf 3 completes (1, 1) and (2, 0)."""
+    nodes = [(0, index, leaf)]
+    level, position, current = 0, index, leaf
+    while position & 1:
+        left = lookup(level, position - 1)
+        current = node_hash(left, current)
+        level += 1
+        position >>= 1
+        nodes.append((level, position, current))
+    return nodes
+
+
+def _largest_power_of_two_below(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def subtree_hash(start: int, end: int, lookup: NodeLookup) -> bytes:
+    """MTH of leaves [start, end), from stored perfect subtrees."""
+    if end <= start:
+        return EMPTY_ROOT
+    width = end - start
+    if width & (width - 1) == 0 and start % width == 0:
+        return lookup(width.bit_length() - 1, start // width)
+    k = _largest_power_of_two_below(width)
+    return node_hash(subtree_hash(start, start + k, lookup), subtree_hash(start + k, end, lookup))
+
+
+def root_hash(size: int, lookup: NodeLookup) -> bytes:
+    return subtree_hash(0, size, lookup)
+
+
+def inclusion_proof(index: int, size: int, lookup: NodeLookup) -> list[bytes]:
+    """RFC 9162 2.1.3.1 PATH(index, D[size])."""
+    if not 0 <= index < size:
+        raise ValueError(f"entry index {index} is outside a log of size {size}")
+    path: list[bytes] = []
+    start, end, m = 0, size, index
+    while end - start > 1:
+        k = _largest_power_of_two_below(end - start)
+        if m < k:
+            path.append(subtree_hash(start + k, end, lookup))
+            end = start + k
+        else:
+            path.append(subtree_hash(start, start + k, lookup))
+            start, m = start + k, m - k
+    path.reverse()
+    return path
+
+
+def consistency_proof(old_size: int, new_size: int, lookup: NodeLookup) -> list[bytes]:
+    """RFC 9162 2.1.4.1 PROOF(old_size, D[new_size])."""
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"cannot prove size {old_size} against size {new_size}")
+    if old_size == 0 or old_size == new_size:
+        return []
+    path: list[bytes] = []
+    start, end, m, complete = 0, new_size, old_size, True
+    while True:
+        if m == end - start:
+            if not complete:
+                path.append(subtree_hash(start, end, lookup))
+            break
+        k = _largest_power_of_two_below(end - start)
+        if m <= k:
+            path.append(subtree_hash(start + k, end, lookup))
+            end = start + k
+        else:
+            path.append(subtree_hash(start, start + k, lookup))
+            start, m, complete = start + k, m - k, False
+    path.reverse()
+    return path

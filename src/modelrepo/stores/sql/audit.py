@@ -1,0 +1,120 @@
+"""The audit log in SQL: one entry per mutation, in the mutation's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from ...domain.audit import AuditEntry, new_nodes
+from ...domain.times import to_micros
+from .raw import Q, RawConnections, Tx
+
+PAGE = 50_000
+
+
+class SqlAudit:
+    """The audit half of `SqlMetadataStore` (mixed into it)."""
+
+    _raw: RawConnections
+
+    def store_id(self) -> str:
+        cached: str | None = getattr(self, "_store_id", None)
+        if cached is None:
+            cached = str(self._raw.reader().scalar(Q.STORE_ID))
+            self._store_id = cached
+        return cached
+
+    def _audit(
+        self,
+        tx: Tx,
+        kind: str,
+        subject: str,
+        *,
+        actor: str,
+        at: datetime,
+        change: Mapping[str, Any],
+    ) -> AuditEntry:
+        """Append one entry and the tree nodes it completes; the caller's transaction commits."""
+        seq = (tx.scalar(Q.AUDIT_SIZE) or 0) + 1
+        entry = AuditEntry(seq, at, actor, kind, subject, change, self.store_id())
+        body = entry.canonical()
+        tx.execute(
+            Q.NEW_AUDIT_ENTRY,
+            seq=seq,
+            at=to_micros(at),
+            kind=kind,
+            subject=subject,
+            body=body.decode("utf-8"),
+        )
+        nodes = new_nodes(
+            seq - 1,
+            entry.leaf_hash(),
+            lambda level, idx: tx.scalar(Q.AUDIT_NODE, level=level, idx=idx),
+        )
+        tx.executemany(
+            Q.NEW_AUDIT_NODE, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes]
+        )
+        return entry
+
+    def record_audit(
+        self,
+        kind: str,
+        subject: str,
+        *,
+        actor: str,
+        at: datetime,
+        change: Mapping[str, Any],
+        only_if_empty: bool = False,
+    ) -> AuditEntry | None:
+        """Append an entry on its own (e.g. the store's genesis entry)."""
+        with self._raw.write() as tx:
+            if only_if_empty and tx.scalar(Q.AUDIT_SIZE):
+                return None
+            return self._audit(tx, kind, subject, actor=actor, at=at, change=change)
+
+    def audit_size(self) -> int:
+        return int(self._raw.reader().scalar(Q.AUDIT_SIZE) or 0)
+
+    def audit_node(self, level: int, index: int) -> bytes:
+        found = self._raw.reader().scalar(Q.AUDIT_NODE, level=level, idx=index)
+        if found is None:
+            raise LookupError(f"audit tree node ({level}, {index}) is missing")
+        return bytes(found)
+
+    def audit_entries(
+        self, start: int = 1, end: int | None = None
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """(seq, canonical body, stored leaf hash) in order, streamed in pages."""
+        last = self.audit_size() if end is None else end
+        tx = self._raw.reader()
+        position = start
+        while position <= last:
+            rows = tx.all(Q.AUDIT_ENTRIES, start=position, end=min(last, position + PAGE - 1))
+            if not rows:
+                return
+            for seq, body, leaf in rows:
+                yield seq, body.encode("utf-8"), None if leaf is None else bytes(leaf)
+            position = rows[-1][0] + 1
+
+    def audit_entry(self, seq: int) -> bytes | None:
+        row = self._raw.reader().one(Q.AUDIT_ENTRY, seq=seq)
+        return None if row is None else str(row.body).encode("utf-8")
+
+    def subject_entries(self, subject: str) -> list[tuple[int, bytes]]:
+        return [
+            (r.seq, str(r.body).encode("utf-8"))
+            for r in self._raw.reader().all(Q.SUBJECT_ENTRIES, subject=subject)
+        ]
+
+    def add_checkpoint(self, size: int, at: datetime, body: str) -> None:
+        with self._raw.write() as tx:
+            tx.execute(Q.NEW_CHECKPOINT, size=size, at=to_micros(at), body=body)
+
+    def checkpoints(self) -> list[str]:
+        return [str(r[0]) for r in self._raw.reader().all(Q.CHECKPOINTS)]
+
+    def last_checkpoint(self) -> tuple[int, int] | None:
+        """(size, at in microseconds) of the newest checkpoint."""
+        row = self._raw.reader().one(Q.LAST_CHECKPOINT)
+        return None if row is None else (int(row.size), int(row.at))

@@ -1,0 +1,52 @@
+"""Audit log: entries (Merkle leaves), perfect-subtree hashes, signed checkpoints.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from modelrepo.stores.sql.migrations.helpers import refuse
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_entries",
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("at", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("subject", sa.String(300), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+    )
+    op.create_index("ix_audit_entries_subject", "audit_entries", ["subject", "seq"])
+    op.create_table(
+        "audit_nodes",
+        sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("hash", sa.LargeBinary(32), nullable=False),
+    )
+    op.create_table(
+        "audit_checkpoints",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("at", sa.BigInteger, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+    )
+    for table in ("audit_entries", "audit_nodes", "audit_checkpoints"):
+        refuse(table, "UPDATE OR DELETE", f"{table} is append-only")
+
+
+def downgrade() -> None:
+    for table in ("audit_checkpoints", "audit_nodes", "audit_entries"):
+        op.drop_table(table)
