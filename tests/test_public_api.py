@@ -5,6 +5,7 @@ from __future__ import annotations
 import modelrepo
 
 EXPECTED = {
+    "VerifyReport",
     "Allocation",
     "DeploymentEvent",
     "DeploymentOutcome",

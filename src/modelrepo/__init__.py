@@ -26,6 +26,7 @@ from .domain.errors import (
 )
 from .domain.manifest import FileEntry, canonical_manifest, manifest_digest
 from .domain.model import CodeRef, DataRef, Lineage, Model, ModelVersion, PythonEnvironment
+from .auditing import VerifyReport
 from .service import FsckReport, GcReport, Registry
 
 __version__ = "0.1.0"
@@ -72,6 +73,7 @@ __all__ = [
     "StorageError",
     "StoreNotFound",
     "SystemClock",
+    "VerifyReport",
     "VersionDiff",
     "__version__",
     "canonical_manifest",

@@ -6,12 +6,13 @@ A new backend implements one of these and passes the matching contract suite in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
+from .domain.audit import AuditEntry
 from .domain.deployments import (
     DeploymentChange,
     DeploymentEvent,
@@ -171,7 +172,56 @@ class MetadataStore(Protocol):
         """The event in force at `at` as known at `as_known_at` (None: nothing ever was)."""
         ...
 
+    # -- audit log (append-only; entries are written by the mutations themselves) ------------
+
+    def store_id(self) -> str: ...
+
+    def record_audit(
+        self,
+        kind: str,
+        subject: str,
+        *,
+        actor: str,
+        at: datetime,
+        change: Mapping[str, Any],
+        only_if_empty: bool = False,
+    ) -> AuditEntry | None: ...
+
+    def audit_size(self) -> int: ...
+
+    def audit_node(self, level: int, index: int) -> bytes:
+        """The hash of the perfect subtree (level, index); LookupError if absent."""
+        ...
+
+    def audit_entries(
+        self, start: int = 1, end: int | None = None
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """(seq, canonical entry bytes, stored leaf hash) in sequence order."""
+        ...
+
+    def audit_entry(self, seq: int) -> bytes | None: ...
+
+    def subject_entries(self, subject: str) -> list[tuple[int, bytes]]: ...
+
+    def add_checkpoint(self, size: int, at: datetime, body: str) -> None: ...
+
+    def checkpoints(self) -> list[str]: ...
+
+    def last_checkpoint(self) -> tuple[int, int] | None: ...
+
     def close(self) -> None: ...
+
+
+class Signer(Protocol):
+    """Signs audit checkpoints (Ed25519)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def public_pem(self) -> bytes: ...
+
+    def sign(self, data: bytes) -> bytes: ...
 
 
 class StoreLock(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import os
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import auditing
 from .clock import SystemClock
 from .domain.deployments import (
     DEPLOY,
@@ -209,6 +211,45 @@ def _normalise_digest(digest: str, uri: str) -> str:
     return f"{algo}:{hexpart}"
 
 
+T = TypeVar("T")
+
+
+def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    """After a mutation: sign a checkpoint if one is due (every N entries, or on schedule)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
+        result = method(self, *args, **kwargs)
+        auditing.maybe_checkpoint(
+            self.backend.metadata,
+            lambda: self.backend.signer,
+            self.clock,
+            self.checkpoint_every,
+            self.checkpoint_interval,
+        )
+        return result
+
+    return wrapper
+
+
+class _LazySigner:
+    """The backend's signer, loaded only if a signature or the key is really needed."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    @property
+    def key_id(self) -> str:
+        return self._backend.signer.key_id
+
+    @property
+    def public_pem(self) -> bytes:
+        return self._backend.signer.public_pem
+
+    def sign(self, data: bytes) -> bytes:
+        return self._backend.signer.sign(data)
+
+
 class Registry:
     """A versioned model registry: `Registry()` opens the embedded store in `./.modelrepo`."""
 
@@ -219,6 +260,8 @@ class Registry:
         user: str | None = None,
         clock: Clock | None = None,
         create: bool = True,
+        checkpoint_every: int = 1000,
+        checkpoint_interval: float = 3600.0,
     ) -> None:
         if isinstance(store, Backend):
             self.backend = store
@@ -227,6 +270,11 @@ class Registry:
             self.backend = open_backend(location or DEFAULT_STORE, create=create)
         self.user = user or _default_user()
         self.clock: Clock = clock or SystemClock()
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        auditing.genesis(
+            self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
+        )
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
@@ -253,6 +301,7 @@ class Registry:
 
     # -- registering ----------------------------------------------------------------------
 
+    @_writes
     def register(
         self,
         name: str,
@@ -467,6 +516,7 @@ class Registry:
 
     # -- the few things that may change ---------------------------------------------------
 
+    @_writes
     def tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
         """Set a tag on a version; the change is recorded with who and when."""
         validate_key(key, "tag name")
@@ -480,6 +530,7 @@ class Registry:
             at=self.clock.now(),
         )
 
+    @_writes
     def untag(self, name: str, version: int, key: str) -> ModelVersion:
         """Remove a tag from a version; the removal is recorded."""
         return self.backend.metadata.set_tag(
@@ -491,6 +542,7 @@ class Registry:
             at=self.clock.now(),
         )
 
+    @_writes
     def deprecate(
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
     ) -> ModelVersion:
@@ -504,6 +556,7 @@ class Registry:
             reason=reason,
         )
 
+    @_writes
     def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
         """Tombstone a version: its record stays, its files become collectable by `gc`."""
         return self.backend.metadata.delete_version(
@@ -565,6 +618,7 @@ class Registry:
             name, {_number(version): 1.0}, env=env, reason=reason, effective_at=effective_at
         )
 
+    @_writes
     def deploy_split(
         self,
         name: str,
@@ -587,6 +641,7 @@ class Registry:
             )
         )
 
+    @_writes
     def undeploy(
         self,
         name: str,
@@ -608,6 +663,7 @@ class Registry:
             )
         )
 
+    @_writes
     def rollback(self, name: str, *, env: str, reason: str | None = None) -> DeploymentOutcome:
         """Restore what served `env` before the current deployment."""
         return self._apply(
@@ -621,6 +677,7 @@ class Registry:
             )
         )
 
+    @_writes
     def import_deployments(
         self, name: str, records: Iterable[Mapping[str, Any]], *, source: str
     ) -> int:
@@ -652,12 +709,14 @@ class Registry:
             )
         return self.backend.metadata.import_deployments(changes, clock=self.clock)
 
+    @_writes
     def approve(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
         """Approve a pending request as this registry's user (never the requester)."""
         return self.backend.metadata.decide_request(
             _number(request_id), approve=True, actor=self.user, reason=reason, clock=self.clock
         )
 
+    @_writes
     def reject(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
         """Reject a pending request (never by the requester)."""
         return self.backend.metadata.decide_request(
@@ -677,6 +736,7 @@ class Registry:
     def request(self, request_id: int) -> DeploymentRequest:
         return self.backend.metadata.get_request(_number(request_id))
 
+    @_writes
     def protect(self, name: str, *, env: str) -> Environment:
         """Require a second identity's approval for every change to `env`."""
         return self.backend.metadata.protect(
@@ -686,6 +746,7 @@ class Registry:
             clock=self.clock,
         )
 
+    @_writes
     def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:
         """Ask to lift protection; like any change to a protected environment, needs approval."""
         validate_model_name(name)
@@ -757,6 +818,71 @@ class Registry:
         if version is not None:
             intervals = [i for i in intervals if any(a.version == version for a in i.versions)]
         return intervals
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit_key(self) -> str:
+        """The public key (PEM) that verifies this store's checkpoints."""
+        return self.backend.signer.public_pem.decode()
+
+    def audit_key_id(self) -> str:
+        return self.backend.signer.key_id
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """Sign the current tree head (size, root hash, time) and keep it."""
+        return auditing.make_checkpoint(self.backend.metadata, self.backend.signer, self.clock)
+
+    def audit_checkpoints(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(body) for body in self.backend.metadata.checkpoints()]
+
+    def audit_verify(
+        self,
+        checkpoints: Sequence[Mapping[str, Any]] = (),
+        *,
+        public_key_pem: bytes | None = None,
+        records: bool = True,
+    ) -> auditing.VerifyReport:
+        """Recompute the log and check it against every checkpoint (stored and given).
+
+        `public_key_pem` is the key an auditor trusts (default: the store's own); `records`
+        also checks that each registered version still matches its registration entry.
+        """
+        key = public_key_pem or self.backend.signer.public_pem
+        report = auditing.verify(self.backend.metadata, key, [dict(c) for c in checkpoints])
+        if records:
+            auditing.check_records(self.backend.metadata, report)
+        return report
+
+    def audit_prove(
+        self, seq: int, *, checkpoint: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """An inclusion proof bundle for entry `seq`, against the newest checkpoint covering
+        it (one is signed now if none does)."""
+        chosen = dict(checkpoint) if checkpoint else None
+        if chosen is None:
+            covering = [c for c in self.audit_checkpoints() if c["size"] >= seq]
+            chosen = covering[-1] if covering else self.audit_checkpoint()
+        return auditing.prove(self.backend.metadata, _number(seq), chosen)
+
+    def audit_consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        """A consistency proof that the log of `new_size` extends the one of `old_size`."""
+        size = self.backend.metadata.audit_size() if new_size is None else new_size
+        return {
+            "old_size": old_size,
+            "new_size": size,
+            "proof": auditing.consistency(self.backend.metadata, old_size, size),
+        }
+
+    def audit_log(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries, all or of one subject (e.g. `model:credit-risk`)."""
+        import json
+
+        store = self.backend.metadata
+        if subject is None:
+            return [json.loads(body) for _, body, _ in store.audit_entries()]
+        return [json.loads(body) for _, body in store.subject_entries(subject)]
 
     # -- integrity ------------------------------------------------------------------------
 

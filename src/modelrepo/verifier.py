@@ -8,6 +8,8 @@ domain-separated leaf (0x00) and interior-node (0x01) hashes.
     python verifier.py inclusion BUNDLE.json --key audit-key.pem
     python verifier.py consistency OLD_CHECKPOINT.json NEW_CHECKPOINT.json PROOF.json --key K
 
+(`modelrepo-verifier` is the same program, installed with modelrepo.)
+
 A bundle (from `modelrepo audit prove SEQ --json`) holds the entry, its index, the proof and
 the checkpoint it was proved against.
 """
@@ -39,24 +41,37 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-def root_from_leaf_hashes(leaves: Iterable[bytes]) -> tuple[bytes, int]:
-    """The Merkle tree hash of a stream of leaf hashes, in O(log n) memory: (root, size)."""
-    stack: list[tuple[int, bytes]] = []  # (height, hash) of complete subtrees, left to right
-    size = 0
-    for leaf in leaves:
+class CompactRange:
+    """The root of a growing tree in O(log n) memory: append leaf hashes, ask for the root."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (height, hash) of complete subtrees
+        self.size = 0
+
+    def append(self, leaf: bytes) -> None:
+        stack = self._stack
         height, current = 0, leaf
         while stack and stack[-1][0] == height:
-            _, left = stack.pop()
-            current = node_hash(left, current)
+            current = node_hash(stack.pop()[1], current)
             height += 1
         stack.append((height, current))
-        size += 1
-    if not stack:
-        return EMPTY_ROOT, 0
-    root = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        root = node_hash(left, root)
-    return root, size
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        root = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            root = node_hash(left, root)
+        return root
+
+
+def root_from_leaf_hashes(leaves: Iterable[bytes]) -> tuple[bytes, int]:
+    """The Merkle tree hash of a stream of leaf hashes: (root, size)."""
+    tree = CompactRange()
+    for leaf in leaves:
+        tree.append(leaf)
+    return tree.root(), tree.size
 
 
 def verify_inclusion(

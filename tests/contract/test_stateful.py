@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -77,6 +78,12 @@ class StoresAgree(RuleBasedStateMachine):
             return sorted((r.model, r.version, r.path) for r in store.file_references())
 
         assert refs(self.sql) == refs(self.memory)
+
+        def audit(store: Any) -> list[dict[str, Any]]:
+            entries = [json.loads(body) for _, body, _ in store.audit_entries()]
+            return [{k: v for k, v in e.items() if k != "store"} for e in entries]
+
+        assert audit(self.sql) == audit(self.memory)
 
 
 StoresAgree.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)

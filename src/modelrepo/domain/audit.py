@@ -125,3 +125,20 @@ def consistency_proof(old_size: int, new_size: int, lookup: NodeLookup) -> list[
             start, m, complete = start + k, m - k, False
     path.reverse()
     return path
+
+
+def import_batch_change(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The audit change of an imported batch: what, how many, and a digest binding them.
+
+    Each row is `{model, environment, kind, versions, effective_at, recorded_at, actor,
+    reason}` with instants in microseconds, the same on every store.
+    """
+    import hashlib
+
+    return {
+        "models": sorted({r["model"] for r in rows}),
+        "count": len(rows),
+        "recorded_from": rows[0]["recorded_at"],
+        "recorded_to": rows[-1]["recorded_at"],
+        "rows_sha256": hashlib.sha256(canonical_json(rows)).hexdigest(),
+    }

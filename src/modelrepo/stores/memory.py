@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from ..domain.audit import AuditEntry, import_batch_change, new_nodes
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -25,6 +29,7 @@ from ..domain.deployments import (
 )
 from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
+from ..domain.times import to_micros
 from ..ports import Clock, FileReference
 
 ONE_MICRO = timedelta(microseconds=1)
@@ -36,10 +41,97 @@ class _ModelState:
     versions: dict[int, ModelVersion] = field(default_factory=dict)
 
 
-class MemoryMetadataStore:
+class MemoryAudit:
+    """The audit log kept in lists (the reference for `SqlAudit`)."""
+
+    def __init__(self) -> None:
+        self._store_id = str(uuid.uuid4())
+        self._audit_bodies: list[bytes] = []
+        self._audit_nodes: dict[tuple[int, int], bytes] = {}
+        self._checkpoints: list[tuple[int, datetime, str]] = []
+        self._audit_lock = threading.RLock()
+
+    def store_id(self) -> str:
+        return self._store_id
+
+    def _audit(
+        self,
+        kind: str,
+        subject: str,
+        *,
+        actor: str,
+        at: datetime,
+        change: Mapping[str, Any],
+    ) -> AuditEntry:
+        with self._audit_lock:
+            seq = len(self._audit_bodies) + 1
+            entry = AuditEntry(seq, at, actor, kind, subject, change, self._store_id)
+            nodes = new_nodes(
+                seq - 1, entry.leaf_hash(), lambda lv, ix: self._audit_nodes[(lv, ix)]
+            )
+            self._audit_bodies.append(entry.canonical())
+            self._audit_nodes.update({(lv, ix): h for lv, ix, h in nodes})
+            return entry
+
+    def record_audit(
+        self,
+        kind: str,
+        subject: str,
+        *,
+        actor: str,
+        at: datetime,
+        change: Mapping[str, Any],
+        only_if_empty: bool = False,
+    ) -> AuditEntry | None:
+        with self._audit_lock:
+            if only_if_empty and self._audit_bodies:
+                return None
+            return self._audit(kind, subject, actor=actor, at=at, change=change)
+
+    def audit_size(self) -> int:
+        return len(self._audit_bodies)
+
+    def audit_node(self, level: int, index: int) -> bytes:
+        try:
+            return self._audit_nodes[(level, index)]
+        except KeyError:
+            raise LookupError(f"audit tree node ({level}, {index}) is missing") from None
+
+    def audit_entries(
+        self, start: int = 1, end: int | None = None
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        last = len(self._audit_bodies) if end is None else end
+        for seq in range(start, last + 1):
+            yield seq, self._audit_bodies[seq - 1], self._audit_nodes.get((0, seq - 1))
+
+    def audit_entry(self, seq: int) -> bytes | None:
+        return self._audit_bodies[seq - 1] if 1 <= seq <= len(self._audit_bodies) else None
+
+    def subject_entries(self, subject: str) -> list[tuple[int, bytes]]:
+        return [
+            (i + 1, body)
+            for i, body in enumerate(self._audit_bodies)
+            if json.loads(body)["subject"] == subject
+        ]
+
+    def add_checkpoint(self, size: int, at: datetime, body: str) -> None:
+        self._checkpoints.append((size, at, body))
+
+    def checkpoints(self) -> list[str]:
+        return [body for _, _, body in self._checkpoints]
+
+    def last_checkpoint(self) -> tuple[int, int] | None:
+        if not self._checkpoints:
+            return None
+        size, at, _ = self._checkpoints[-1]
+        return size, to_micros(at)
+
+
+class MemoryMetadataStore(MemoryAudit):
     """Thread-safe, in-process, gone when the process ends."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._models: dict[str, _ModelState] = {}
         self._events: list[VersionEvent] = []
         self._lock = threading.RLock()
@@ -72,6 +164,19 @@ class MemoryMetadataStore:
             state.versions[number] = version
             state.model = replace(
                 state.model, latest_version=number, version_count=state.model.version_count + 1
+            )
+            self._audit(
+                "version.registered",
+                f"model:{new.model}",
+                actor=new.created_by,
+                at=new.created_at,
+                change={
+                    "model": new.model,
+                    "version": number,
+                    "digest": new.digest,
+                    "record": version.record_digest(),
+                    "tags": dict(new.tags),
+                },
             )
             return version
 
@@ -152,6 +257,15 @@ class MemoryMetadataStore:
             elif tags.get(key) != value:
                 tags[key] = value
                 self._record(found, "tag_set", actor, at, key=key, value=value)
+            else:
+                return found
+            self._audit(
+                "version.tag_removed" if value is None else "version.tag_set",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "key": key, "value": value},
+            )
             return self._store(replace(found, tags=tags))
 
     def set_deprecated(
@@ -170,6 +284,13 @@ class MemoryMetadataStore:
                 return found
             kind = "deprecated" if deprecated else "undeprecated"
             self._record(found, kind, actor, at, reason=reason)
+            self._audit(
+                f"version.{kind}",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "reason": reason},
+            )
             return self._store(replace(found, deprecated=deprecated))
 
     def delete_version(
@@ -187,6 +308,13 @@ class MemoryMetadataStore:
                     f"version {model}@{version} has been deployed and can never be deleted"
                 )
             self._record(found, "deleted", actor, at, reason=reason)
+            self._audit(
+                "version.deleted",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "reason": reason},
+            )
             state = self._models[model]
             state.model = replace(state.model, version_count=state.model.version_count - 1)
             return self._store(replace(found, deleted_at=at, deleted_by=actor))
@@ -246,7 +374,9 @@ class MemoryMetadataStore:
     def _env_events(self, model: str, env: str) -> list[DeploymentEvent]:
         return [e for e in self._deployments if e.model == model and e.environment == env]
 
-    def _append(self, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
+    def _append(
+        self, change: DeploymentChange, clock: Clock, *, audit: bool = True
+    ) -> DeploymentEvent:
         self._state(change.model)
         recorded = self._recorded_at(clock)
         environment = self._environment(change.model, change.environment, change.actor, recorded)
@@ -274,6 +404,15 @@ class MemoryMetadataStore:
             approved_at=recorded if approval else None,
         )
         self._deployments.append(event)
+        if not audit:
+            return event
+        self._audit(
+            "deployment.recorded",
+            f"model:{change.model}",
+            actor=approval.approved_by if approval else change.actor,
+            at=event.recorded_at,
+            change=event.to_dict(),
+        )
         return event
 
     def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
@@ -283,6 +422,7 @@ class MemoryMetadataStore:
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         with self._lock:
             saved = list(self._deployments), dict(self._environments)
+            events: list[DeploymentEvent] = []
             try:
                 for change in changes:
                     check_importable(change)
@@ -293,7 +433,30 @@ class MemoryMetadataStore:
                             f"environment {change.environment!r} of {change.model} is "
                             "protected: history cannot be imported into it"
                         )
-                    self._append(change, clock)
+                    events.append(self._append(change, clock, audit=False))
+                if events:
+                    change_doc = import_batch_change(
+                        [
+                            {
+                                "model": e.model,
+                                "environment": e.environment,
+                                "kind": e.kind,
+                                "versions": [a.to_dict() for a in e.versions],
+                                "effective_at": to_micros(e.effective_at),
+                                "recorded_at": to_micros(e.recorded_at),
+                                "actor": e.actor,
+                                "reason": e.reason,
+                            }
+                            for e in events
+                        ]
+                    )
+                    self._audit(
+                        "deployment.imported",
+                        "models:" + ",".join(change_doc["models"]),
+                        actor=changes[0].actor,
+                        at=events[-1].recorded_at,
+                        change=change_doc,
+                    )
                 return len(changes)
             except BaseException:
                 self._deployments, self._environments = saved
@@ -318,6 +481,13 @@ class MemoryMetadataStore:
             environment = self._environment(model, env, actor, at)
             if environment.protected:
                 return environment
+            self._audit(
+                "environment.protected",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "environment": env},
+            )
             return self._set_protected(model, env, True, EnvironmentChange("protected", actor, at))
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
@@ -342,6 +512,13 @@ class MemoryMetadataStore:
                 base_event_id=self._latest_event_id(change.model, change.environment),
             )
             self._requests.append(request)
+            self._audit(
+                "deployment.requested",
+                f"model:{change.model}",
+                actor=change.actor,
+                at=now,
+                change=request.to_dict(),
+            )
             return request
 
     def decide_request(
@@ -400,6 +577,20 @@ class MemoryMetadataStore:
                 event_id=event_id,
             )
             self._requests[request_id - 1] = decided
+            self._audit(
+                "request.approved" if approve else "request.rejected",
+                f"model:{request.model}",
+                actor=actor,
+                at=now,
+                change={
+                    "request_id": request_id,
+                    "kind": request.kind,
+                    "environment": request.environment,
+                    "requested_by": request.requested_by,
+                    "reason": reason,
+                    "event_id": event_id,
+                },
+            )
             return decided
 
     def get_request(self, request_id: int) -> DeploymentRequest:

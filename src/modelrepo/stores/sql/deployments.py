@@ -9,12 +9,12 @@ hot paths, so they run as precompiled statements on the raw connection (see `raw
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ...domain.audit import import_batch_change
 from ...domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -33,7 +33,6 @@ from ...domain.deployments import (
 from ...domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
-from ...verifier import canonical_json
 from .audit import SqlAudit
 from .raw import Q, RawConnections, Tx
 
@@ -190,6 +189,7 @@ class SqlDeployments(SqlAudit):
             env_ids: dict[tuple[str, str], int] = {}
             checked: set[tuple[str, int]] = set()
             rows: list[dict[str, Any]] = []
+            portable: list[dict[str, Any]] = []
             for change in changes:
                 check_importable(change)
                 mid = model_ids.get(change.model)
@@ -229,23 +229,29 @@ class SqlDeployments(SqlAudit):
                         "approved_at": None,
                     }
                 )
+                portable.append(
+                    {
+                        "model": change.model,
+                        "environment": change.environment,
+                        "kind": change.kind,
+                        "versions": [a.to_dict() for a in allocations],
+                        "effective_at": effective,
+                        "recorded_at": recorded,
+                        "actor": change.actor,
+                        "reason": change.reason,
+                    }
+                )
                 recorded += 1
             tx.executemany(Q.NEW_EVENT_BULK, rows)
             if rows:
-                digest = hashlib.sha256(canonical_json(rows)).hexdigest()
+                change_doc = import_batch_change(portable)
                 self._audit(
                     tx,
                     "deployment.imported",
-                    "models:" + ",".join(sorted(model_ids)),
+                    "models:" + ",".join(change_doc["models"]),
                     actor=changes[0].actor,
                     at=from_micros(recorded - 1),
-                    change={
-                        "models": sorted(model_ids),
-                        "count": len(rows),
-                        "recorded_from": rows[0]["recorded_at"],
-                        "recorded_to": rows[-1]["recorded_at"],
-                        "rows_sha256": digest,
-                    },
+                    change=change_doc,
                 )
             return len(rows)
 

@@ -1,0 +1,229 @@
+"""Audit use-cases: checkpoints, verification, proofs — over the store's append-only log.
+
+Verification recomputes every leaf hash from the stored entry bytes, checks the sequence has
+no gap, compares each leaf with the hash recorded when it was appended, rebuilds the tree and
+compares its root with every signed checkpoint (stored, or given by an auditor), checks the
+signatures and that the key is the one named in the log's first entry, and checks that each
+registered version's record still hashes to what its registration entry says.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .domain.audit import consistency_proof, inclusion_proof, root_hash
+from .domain.errors import InvalidInput, NotFound
+from .domain.times import format_time
+from .ports import Clock, MetadataStore, Signer
+from .verifier import (
+    CHECKPOINT_FORMAT,
+    CompactRange,
+    checkpoint_body,
+    leaf_hash,
+    verify_checkpoint,
+)
+
+GENESIS = "store.created"
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of `audit verify`; `first_bad_seq` names the first entry that fails."""
+
+    size: int = 0
+    root_hash: str = ""
+    checkpoints_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_seq: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, message: str, seq: int | None = None) -> None:
+        self.problems.append(message)
+        if seq is not None and (self.first_bad_seq is None or seq < self.first_bad_seq):
+            self.first_bad_seq = seq
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "size": self.size,
+            "root_hash": self.root_hash,
+            "checkpoints_checked": self.checkpoints_checked,
+            "first_bad_seq": self.first_bad_seq,
+            "problems": self.problems,
+        }
+
+
+def genesis(store: MetadataStore, signer: Signer, actor: str, at: datetime) -> None:
+    """The log's first entry names the store and the key that signs its checkpoints."""
+    if store.audit_size():
+        return
+    store.record_audit(
+        GENESIS,
+        "store",
+        actor=actor,
+        at=at,
+        change={
+            "store_id": store.store_id(),
+            "key_id": signer.key_id,
+            "public_key": signer.public_pem.decode(),
+        },
+        only_if_empty=True,
+    )
+
+
+def make_checkpoint(store: MetadataStore, signer: Signer, clock: Clock) -> dict[str, Any]:
+    """Sign the current tree head and keep it in the store."""
+    size = store.audit_size()
+    now = clock.now()
+    checkpoint: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "origin": f"modelrepo:{store.store_id()}",
+        "size": size,
+        "root_hash": root_hash(size, store.audit_node).hex(),
+        "timestamp": format_time(now),
+        "key_id": signer.key_id,
+    }
+    checkpoint["signature"] = base64.b64encode(signer.sign(checkpoint_body(checkpoint))).decode()
+    store.add_checkpoint(size, now, json.dumps(checkpoint, sort_keys=True))
+    return checkpoint
+
+
+def maybe_checkpoint(
+    store: MetadataStore, signer_factory: Any, clock: Clock, every: int, interval_s: float
+) -> dict[str, Any] | None:
+    """A checkpoint every `every` entries, and after `interval_s` seconds with new entries."""
+    size = store.audit_size()
+    last = store.last_checkpoint()
+    if last is None:
+        due = size >= every
+    else:
+        last_size, last_at = last
+        age_s = (clock.now().timestamp() * 1e6 - last_at) / 1e6
+        due = size - last_size >= every or (size > last_size and age_s >= interval_s)
+    return make_checkpoint(store, signer_factory(), clock) if due else None
+
+
+def verify(
+    store: MetadataStore,
+    public_key_pem: bytes,
+    external: Sequence[dict[str, Any]] = (),
+) -> VerifyReport:
+    report = VerifyReport()
+    stored = [json.loads(body) for body in store.checkpoints()]
+    by_size: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for origin, checkpoints in (("stored", stored), ("given", list(external))):
+        for cp in checkpoints:
+            label = f"{origin} checkpoint of size {cp.get('size')} ({cp.get('timestamp')})"
+            if not verify_checkpoint(cp, public_key_pem):
+                report.fail(f"{label}: signature does not verify with the store's public key")
+                continue
+            by_size.setdefault(int(cp["size"]), []).append((label, cp))
+            report.checkpoints_checked += 1
+    wanted = sorted(by_size)
+    tree = CompactRange()
+    expected = 1
+    last_good = 0
+    named: int | None = None  # an entry already found bad by its own hash
+    for seq, body, stored_leaf in store.audit_entries():
+        if seq != expected:
+            report.fail(f"entry {expected} is missing (the log jumps to {seq})", expected)
+            named = expected
+            expected = seq
+        leaf = leaf_hash(body)
+        if stored_leaf != leaf:
+            report.fail(f"entry {seq} does not match the hash recorded when it was appended", seq)
+            named = seq
+        if seq == 1:
+            _check_genesis(body, public_key_pem, report)
+        tree.append(leaf)
+        expected += 1
+        for label, cp in by_size.get(tree.size, ()):
+            if tree.root().hex() != cp["root_hash"]:
+                located = named is not None and named > last_good
+                report.fail(
+                    f"the log's first {tree.size} entries differ from the {label}: history "
+                    f"was rewritten between entries {last_good + 1} and {tree.size}",
+                    None if located else last_good + 1,
+                )
+            else:
+                last_good = tree.size
+    report.size = tree.size
+    report.root_hash = tree.root().hex()
+    for size in wanted:
+        if size > tree.size:
+            for label, _ in by_size[size]:
+                report.fail(
+                    f"the log has {tree.size} entries but the {label} covers {size}: "
+                    "entries were removed from its end",
+                    tree.size + 1,
+                )
+    return report
+
+
+def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from .verifier import key_id, load_public_key
+
+    entry = json.loads(body)
+    if entry.get("kind") != GENESIS:
+        report.fail("entry 1 is not the store's genesis entry", 1)
+        return
+    raw = load_public_key(public_key_pem).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if entry["change"].get("key_id") != key_id(raw):
+        report.fail(
+            f"the log was started with key {entry['change'].get('key_id')}, "
+            f"but verification uses {key_id(raw)}: the signing key was replaced",
+            1,
+        )
+
+
+def check_records(store: MetadataStore, report: VerifyReport) -> None:
+    """Each registered version's record must still hash to what its entry says."""
+    for seq, body, _ in store.audit_entries():
+        if b'"kind":"version.registered"' not in body:
+            continue
+        change = json.loads(body)["change"]
+        try:
+            version = store.get_version(change["model"], change["version"])
+        except NotFound:
+            report.fail(
+                f"version {change['model']}@{change['version']} of entry {seq} is gone", seq
+            )
+            continue
+        if version.record_digest() != change["record"]:
+            report.fail(
+                f"the record of {version.ref} no longer matches entry {seq}: "
+                "it was changed after registration",
+                seq,
+            )
+
+
+def prove(store: MetadataStore, seq: int, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """An inclusion bundle for entry `seq` against `checkpoint` (checkable offline)."""
+    size = int(checkpoint["size"])
+    if not 1 <= seq <= size:
+        raise InvalidInput(f"entry {seq} is not covered by a checkpoint of size {size}")
+    body = store.audit_entry(seq)
+    if body is None:
+        raise NotFound(f"audit entry {seq} not found")
+    return {
+        "entry": json.loads(body),
+        "index": seq - 1,
+        "proof": [h.hex() for h in inclusion_proof(seq - 1, size, store.audit_node)],
+        "checkpoint": checkpoint,
+    }
+
+
+def consistency(store: MetadataStore, old_size: int, new_size: int) -> list[str]:
+    if not 0 <= old_size <= new_size <= store.audit_size():
+        raise InvalidInput(f"cannot prove size {old_size} against size {new_size}")
+    return [h.hex() for h in consistency_proof(old_size, new_size, store.audit_node)]

@@ -1,0 +1,174 @@
+"""Commands about the audit log: key, checkpoint, verify, prove, consistency, log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..domain.errors import InvalidInput
+from .base import EXIT_ERROR, Context, cli, command, emit, pass_ctx
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit log: signed checkpoints, verification and proofs."""
+
+
+def _write_or_print(document: Any, out: Path | None) -> None:
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {what} {path}: {exc}") from None
+
+
+@command(audit, "key")
+@pass_ctx
+def audit_key(ctx: Context, as_json: bool) -> None:
+    """Print the public key that verifies this store's checkpoints (publish it).
+
+    \b
+    Example:
+      modelrepo audit key > modelrepo-audit-key.pem
+    """
+    with ctx.registry() as reg:
+        pem, key_id = reg.audit_key(), reg.audit_key_id()
+    emit(as_json, {"key_id": key_id, "public_key": pem}, lambda: click.echo(pem, nl=False))
+
+
+@command(audit, "checkpoint")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+@pass_ctx
+def audit_checkpoint(ctx: Context, out: Path | None, as_json: bool) -> None:
+    """Sign the current tree head (size, root hash, time); keep a copy somewhere write-once.
+
+    \b
+    Example:
+      modelrepo audit checkpoint --out /mnt/worm/checkpoint-$(date +%F).json
+    """
+    with ctx.registry() as reg:
+        checkpoint = reg.audit_checkpoint()
+    if out is not None:
+        _write_or_print(checkpoint, out)
+        emit(
+            as_json,
+            {**checkpoint, "path": str(out)},
+            lambda: click.echo(f"Checkpoint of size {checkpoint['size']} written to {out}"),
+        )
+    else:
+        _write_or_print(checkpoint, None)
+
+
+@command(audit, "verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An older checkpoint the log must still extend (repeatable).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The public key you trust (default: the store's own).",
+)
+@pass_ctx
+def audit_verify(
+    ctx: Context, checkpoint_files: tuple[Path, ...], key: Path | None, as_json: bool
+) -> None:
+    """Recompute the whole log and check it against every checkpoint; exit 1 on tampering.
+
+    \b
+    Example:
+      modelrepo audit verify --checkpoint /mnt/worm/checkpoint-2026-03-01.json --key k.pem
+    """
+    given = [_load_json(path, "checkpoint") for path in checkpoint_files]
+    with ctx.registry() as reg:
+        report = reg.audit_verify(given, public_key_pem=key.read_bytes() if key else None)
+
+    def human() -> None:
+        click.echo(
+            f"Audit log: {report.size} entries, root {report.root_hash}, "
+            f"{report.checkpoints_checked} checkpoints checked"
+        )
+        for problem in report.problems:
+            click.echo(f"  FAIL {problem}")
+        click.echo("OK" if report.ok else "TAMPERED")
+
+    emit(as_json, report.to_dict(), human)
+    if not report.ok:
+        first = f" (first bad entry: {report.first_bad_seq})" if report.first_bad_seq else ""
+        click.echo(f"error: audit verification failed{first}: {report.problems[0]}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@command(audit, "prove")
+@click.argument("seq", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+@pass_ctx
+def audit_prove(ctx: Context, seq: int, out: Path | None, as_json: bool) -> None:
+    """An inclusion proof for entry SEQ with its signed checkpoint, checkable offline with
+    `python -m modelrepo.verifier inclusion BUNDLE --key KEY`.
+
+    \b
+    Example:
+      modelrepo audit prove 42 --out entry-42.json
+    """
+    with ctx.registry() as reg:
+        bundle = reg.audit_prove(seq)
+    if out is not None:
+        _write_or_print(bundle, out)
+        emit(as_json, {"path": str(out), "seq": seq}, lambda: click.echo(f"Proof written to {out}"))
+    else:
+        _write_or_print(bundle, None)
+
+
+@command(audit, "consistency")
+@click.argument("old_size", type=int)
+@click.argument("new_size", type=int, required=False)
+@pass_ctx
+def audit_consistency(ctx: Context, old_size: int, new_size: int | None, as_json: bool) -> None:
+    """A proof that the log of NEW_SIZE (default: now) extends the one of OLD_SIZE.
+
+    \b
+    Example:
+      modelrepo audit consistency 1000 > proof.json
+    """
+    with ctx.registry() as reg:
+        proof = reg.audit_consistency(old_size, new_size)
+    _write_or_print(proof, None)
+
+
+@command(audit, "log")
+@click.option("--model", help="Only entries about this model.")
+@pass_ctx
+def audit_log(ctx: Context, model: str | None, as_json: bool) -> None:
+    """List audit entries: who changed what, when.
+
+    \b
+    Example:
+      modelrepo audit log --model credit-risk
+    """
+    with ctx.registry() as reg:
+        entries = reg.audit_log(f"model:{model}" if model else None)
+
+    def human() -> None:
+        for e in entries:
+            click.echo(
+                f"{e['seq']:>7}  {e['at']}  {e['actor']:<20}  {e['kind']:<22}  {e['subject']}"
+            )
+
+    emit(as_json, {"entries": entries}, human)
