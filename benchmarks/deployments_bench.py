@@ -210,7 +210,8 @@ def main() -> None:
     )
     ok = out["import_per_s"] >= 50_000
     print(
-        f"bulk history import             {out['import_per_s']:10.0f} /s   (target >= 50,000)  {verdict[ok]}"
+        f"bulk history import             {out['import_per_s']:10.0f} /s   "
+        f"(target >= 50,000)  {verdict[ok]}"
     )
     for size, figures in out["live"].items():
         for mode, f in figures.items():
@@ -221,11 +222,13 @@ def main() -> None:
             )
     ok = out["live_flatness"] <= 2
     print(
-        f"live p50 at the largest size vs the smallest: {out['live_flatness']:.2f}x (target <= 2x)  {verdict[ok]}"
+        f"live p50 at the largest size vs the smallest: {out['live_flatness']:.2f}x "
+        f"(target <= 2x)  {verdict[ok]}"
     )
     ok = out["cli_live_ms"] <= 150
     print(
-        f"`modelrepo live --json` command  {out['cli_live_ms']:8.1f} ms  (target <= 150 ms)  {verdict[ok]}"
+        f"`modelrepo live --json` command  {out['cli_live_ms']:8.1f} ms"
+        f"  (target <= 150 ms)  {verdict[ok]}"
     )
 
 

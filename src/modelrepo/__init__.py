@@ -1,5 +1,6 @@
 """modelrepo: a versioned model repository that can prove which model made a decision."""
 
+from .auditing import VerifyReport
 from .clock import ManualClock, SystemClock
 from .domain.deployments import (
     Allocation,
@@ -26,7 +27,6 @@ from .domain.errors import (
 )
 from .domain.manifest import FileEntry, canonical_manifest, manifest_digest
 from .domain.model import CodeRef, DataRef, Lineage, Model, ModelVersion, PythonEnvironment
-from .auditing import VerifyReport
 from .service import FsckReport, GcReport, Registry
 
 __version__ = "0.1.0"

@@ -45,23 +45,25 @@ class CompactRange:
     """The root of a growing tree in O(log n) memory: append leaf hashes, ask for the root."""
 
     def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []  # (height, hash) of complete subtrees
+        self._stack: list[bytes] = []  # complete subtrees, largest (leftmost) first
         self.size = 0
 
     def append(self, leaf: bytes) -> None:
+        # The hot loop of verification: merge while the new subtree completes a pair.
         stack = self._stack
-        height, current = 0, leaf
-        while stack and stack[-1][0] == height:
-            current = node_hash(stack.pop()[1], current)
-            height += 1
-        stack.append((height, current))
+        size = self.size
+        current = leaf
+        while size & 1:
+            current = hashlib.sha256(NODE_PREFIX + stack.pop() + current).digest()
+            size >>= 1
+        stack.append(current)
         self.size += 1
 
     def root(self) -> bytes:
         if not self._stack:
             return EMPTY_ROOT
-        root = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        root = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
             root = node_hash(left, root)
         return root
 

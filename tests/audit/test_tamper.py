@@ -57,9 +57,8 @@ def store(tmp_path: Path, artifact: Path) -> Path:
 
 
 def body(conn: apsw.Connection, seq: int) -> str:
-    return str(
-        conn.execute("SELECT body FROM audit_entries WHERE seq = ?", (seq,)).fetchall()[0][0]
-    )
+    raw = conn.execute("SELECT body FROM audit_entries WHERE seq = ?", (seq,)).fetchall()[0][0]
+    return bytes(raw).decode()
 
 
 def test_the_database_refuses_rewriting_the_log(store: Path) -> None:
@@ -87,7 +86,7 @@ def test_clean_log_verifies(store: Path) -> None:
 def test_editing_an_entry_is_named(store: Path) -> None:
     conn = db(store)
     edited = body(conn, 5).replace('"actor":"alice"', '"actor":"mallory"')
-    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 5", (edited,))
+    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 5", (edited.encode(),))
     done = verify(store)
     assert done.returncode == 1
     assert json.loads(done.stdout)["first_bad_seq"] == 5
@@ -101,10 +100,8 @@ def test_editing_an_entry_and_its_hashes_is_caught_by_the_signed_checkpoint(stor
 
     conn = db(store)
     edited = body(conn, 3).replace('"actor":"alice"', '"actor":"mallory"')
-    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 3", (edited,))
-    conn.execute(
-        "UPDATE audit_nodes SET hash = ? WHERE level = 0 AND idx = 2", (leaf_hash(edited.encode()),)
-    )
+    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 3", (edited.encode(),))
+    conn.execute("UPDATE audit_entries SET leaf = ? WHERE seq = 3", (leaf_hash(edited.encode()),))
     done = verify(store)
     assert done.returncode == 1
     report = json.loads(done.stdout)
@@ -124,8 +121,8 @@ def test_deleting_an_entry(store: Path) -> None:
 def test_reordering_entries(store: Path) -> None:
     conn = db(store)
     four, six = body(conn, 4), body(conn, 6)
-    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 4", (six,))
-    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 6", (four,))
+    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 4", (six.encode(),))
+    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 6", (four.encode(),))
     done = verify(store)
     assert done.returncode == 1
     assert json.loads(done.stdout)["first_bad_seq"] == 4
@@ -135,8 +132,9 @@ def test_inserting_an_entry(store: Path) -> None:
     conn = db(store)
     forged = body(conn, 14).replace('"seq":14', '"seq":15')
     conn.execute(
-        "INSERT INTO audit_entries (seq, at, kind, subject, body) VALUES (15, 0, 'x', 'y', ?)",
-        (forged,),
+        "INSERT INTO audit_entries (seq, at, kind, subject, body, leaf) "
+        "VALUES (15, 0, 'x', 'y', ?, x'00')",
+        (forged.encode(),),
     )
     done = verify(store)
     assert done.returncode == 1
@@ -196,17 +194,20 @@ def test_an_older_checkpoint_exposes_a_rewrite_before_it(
         conn.execute(f"DROP TRIGGER IF EXISTS {t}")
     conn.execute("DELETE FROM audit_checkpoints")
     edited = body(conn, 12).replace('"actor":"alice"', '"actor":"mallory"')
-    conn.execute("UPDATE audit_entries SET body = ? WHERE seq = 12", (edited,))
+    conn.execute(
+        "UPDATE audit_entries SET body = ?, leaf = ? WHERE seq = 12",
+        (edited.encode(), leaf_hash(edited.encode())),
+    )
     conn.execute("DELETE FROM audit_nodes")
-    from modelrepo.domain.audit import new_nodes
+    from modelrepo.domain.audit import new_nodes, node_position
 
     nodes: dict[tuple[int, int], bytes] = {}
     for seq, text in conn.execute("SELECT seq, body FROM audit_entries ORDER BY seq").fetchall():
-        for lv, ix, h in new_nodes(seq - 1, leaf_hash(text.encode()), lambda a, b: nodes[(a, b)]):
+        for lv, ix, h in new_nodes(seq - 1, leaf_hash(bytes(text)), lambda a, b: nodes[(a, b)]):
             nodes[(lv, ix)] = h
     conn.executemany(
-        "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-        [(lv, ix, h) for (lv, ix), h in nodes.items()],
+        "INSERT INTO audit_nodes (pos, hash) VALUES (?, ?)",
+        [(node_position(lv, ix), h) for (lv, ix), h in nodes.items() if lv],
     )
     assert verify(store).returncode == 0  # internally consistent now...
     done = verify(store, "--checkpoint", str(old), "--key", str(key))

@@ -52,6 +52,12 @@ class AuditEntry:
         return leaf_hash(self.canonical())
 
 
+def node_position(level: int, index: int) -> int:
+    """The in-order position of perfect subtree (level, index): leaves at even positions,
+    and every node completed by an append lies after all earlier ones but its left part."""
+    return (index << (level + 1)) + (1 << level) - 1
+
+
 def new_nodes(index: int, leaf: bytes, lookup: NodeLookup) -> list[tuple[int, int, bytes]]:
     """Nodes to store when leaf `index` (0-based) is appended: the leaf, and every perfect
     subtree it completes, e.g. leaf 3 completes (1, 1) and (2, 0)."""
@@ -64,6 +70,20 @@ def new_nodes(index: int, leaf: bytes, lookup: NodeLookup) -> list[tuple[int, in
         position >>= 1
         nodes.append((level, position, current))
     return nodes
+
+
+def frontier(size: int, nodes: Mapping[tuple[int, int], bytes]) -> dict[tuple[int, int], bytes]:
+    """The perfect subtrees whose concatenation is a tree of `size` leaves (one per set bit),
+    taken from `nodes`: all an append needs to know of the past."""
+    keep: dict[tuple[int, int], bytes] = {}
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            key = (level, start >> level)
+            if key in nodes:
+                keep[key] = nodes[key]
+            start += 1 << level
+    return keep
 
 
 def _largest_power_of_two_below(n: int) -> int:

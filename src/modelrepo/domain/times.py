@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from .errors import InvalidInput
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO = timedelta(0)
 
 
 def to_micros(at: datetime) -> int:
@@ -24,7 +25,8 @@ def from_micros(micros: int) -> datetime:
 
 def format_time(at: datetime) -> str:
     """ISO-8601 in UTC with microseconds and a `Z`, the one textual form we emit."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = at if at.utcoffset() == _ZERO else at.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import AuditEntry, new_nodes
+from ...domain.audit import AuditEntry, frontier, new_nodes, node_position
 from ...domain.times import to_micros
+from ...verifier import leaf_hash
 from .raw import Q, RawConnections, Tx
 
 PAGE = 50_000
@@ -17,6 +18,7 @@ class SqlAudit:
     """The audit half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
+    _frontier: tuple[int, dict[tuple[int, int], bytes]] | None = None
 
     def store_id(self) -> str:
         cached: str | None = getattr(self, "_store_id", None)
@@ -36,25 +38,35 @@ class SqlAudit:
         change: Mapping[str, Any],
     ) -> AuditEntry:
         """Append one entry and the tree nodes it completes; the caller's transaction commits."""
-        seq = (tx.scalar(Q.AUDIT_SIZE) or 0) + 1
+        size = tx.scalar(Q.AUDIT_SIZE) or 0
+        seq = size + 1
         entry = AuditEntry(seq, at, actor, kind, subject, change, self.store_id())
         body = entry.canonical()
+        leaf = leaf_hash(body)
         tx.execute(
             Q.NEW_AUDIT_ENTRY,
             seq=seq,
             at=to_micros(at),
             kind=kind,
             subject=subject,
-            body=body.decode("utf-8"),
+            body=body,
+            leaf=leaf,
         )
-        nodes = new_nodes(
-            seq - 1,
-            entry.leaf_hash(),
-            lambda level, idx: tx.scalar(Q.AUDIT_NODE, level=level, idx=idx),
-        )
-        tx.executemany(
-            Q.NEW_AUDIT_NODE, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes]
-        )
+        # The right frontier of the tree (the perfect subtrees that make up `size`) holds every
+        # left sibling the append needs; it is cached while no other writer got in between.
+        cached = self._frontier
+        known = dict(cached[1]) if cached is not None and cached[0] == size else {}
+
+        def lookup(level: int, index: int) -> bytes:
+            found = known.get((level, index))
+            return found if found is not None else self._node(tx, level, index)
+
+        nodes = new_nodes(seq - 1, leaf, lookup)
+        interior = [{"pos": node_position(lv, ix), "hash": h} for lv, ix, h in nodes if lv]
+        if interior:
+            tx.executemany(Q.NEW_AUDIT_NODE, interior)
+        known.update({(lv, ix): h for lv, ix, h in nodes})
+        self._frontier = (seq, frontier(seq, known))
         return entry
 
     def record_audit(
@@ -76,11 +88,17 @@ class SqlAudit:
     def audit_size(self) -> int:
         return int(self._raw.reader().scalar(Q.AUDIT_SIZE) or 0)
 
-    def audit_node(self, level: int, index: int) -> bytes:
-        found = self._raw.reader().scalar(Q.AUDIT_NODE, level=level, idx=index)
+    def _node(self, tx: Tx, level: int, index: int) -> bytes:
+        if level == 0:
+            found = tx.scalar(Q.AUDIT_LEAF, seq=index + 1)
+        else:
+            found = tx.scalar(Q.AUDIT_NODE, pos=node_position(level, index))
         if found is None:
             raise LookupError(f"audit tree node ({level}, {index}) is missing")
         return bytes(found)
+
+    def audit_node(self, level: int, index: int) -> bytes:
+        return self._node(self._raw.reader(), level, index)
 
     def audit_entries(
         self, start: int = 1, end: int | None = None
@@ -90,20 +108,19 @@ class SqlAudit:
         tx = self._raw.reader()
         position = start
         while position <= last:
-            rows = tx.all(Q.AUDIT_ENTRIES, start=position, end=min(last, position + PAGE - 1))
+            rows = tx.tuples(Q.AUDIT_ENTRIES, start=position, end=min(last, position + PAGE - 1))
             if not rows:
                 return
-            for seq, body, leaf in rows:
-                yield seq, body.encode("utf-8"), None if leaf is None else bytes(leaf)
+            yield from rows  # (seq, body bytes, leaf bytes or None)
             position = rows[-1][0] + 1
 
     def audit_entry(self, seq: int) -> bytes | None:
         row = self._raw.reader().one(Q.AUDIT_ENTRY, seq=seq)
-        return None if row is None else str(row.body).encode("utf-8")
+        return None if row is None else bytes(row.body)
 
     def subject_entries(self, subject: str) -> list[tuple[int, bytes]]:
         return [
-            (r.seq, str(r.body).encode("utf-8"))
+            (r.seq, bytes(r.body))
             for r in self._raw.reader().all(Q.SUBJECT_ENTRIES, subject=subject)
         ]
 

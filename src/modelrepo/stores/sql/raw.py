@@ -128,6 +128,11 @@ class Tx:
         rows = self._cursor.fetchall()
         return [row._make(r) for r in rows] if row is not None else list(rows)
 
+    def tuples(self, compiled: Compiled, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (for scans where named access is not worth its cost)."""
+        self._run(compiled, params)
+        return list(self._cursor.fetchall())
+
     # Every result is read to its end: a statement left open would keep its read snapshot,
     # and a write begun on the same connection would then fail with "database is locked".
 

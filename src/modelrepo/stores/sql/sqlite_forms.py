@@ -6,10 +6,10 @@ from typing import Any
 
 FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, ...]]] = {
     'AUDIT_ENTRIES': (
-        'SELECT audit_entries.seq, audit_entries.body, audit_nodes.hash \nFROM audit_entries LEFT OUTER JOIN audit_nodes ON audit_nodes.level = ? AND audit_nodes.idx = audit_entries.seq - ? \nWHERE audit_entries.seq >= ? AND audit_entries.seq <= ? ORDER BY audit_entries.seq',
-        ('level_1', 'seq_1', 'start', 'end'),
-        {'level_1': 0, 'seq_1': 1},
-        ('seq', 'body', 'hash'),
+        'SELECT audit_entries.seq, audit_entries.body, audit_entries.leaf \nFROM audit_entries \nWHERE audit_entries.seq >= ? AND audit_entries.seq <= ? ORDER BY audit_entries.seq',
+        ('start', 'end'),
+        {},
+        ('seq', 'body', 'leaf'),
     ),
     'AUDIT_ENTRY': (
         'SELECT audit_entries.seq, audit_entries.body \nFROM audit_entries \nWHERE audit_entries.seq = ?',
@@ -17,9 +17,15 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('seq', 'body'),
     ),
+    'AUDIT_LEAF': (
+        'SELECT audit_entries.leaf \nFROM audit_entries \nWHERE audit_entries.seq = ?',
+        ('seq',),
+        {},
+        ('leaf',),
+    ),
     'AUDIT_NODE': (
-        'SELECT audit_nodes.hash \nFROM audit_nodes \nWHERE audit_nodes.level = ? AND audit_nodes.idx = ?',
-        ('level', 'idx'),
+        'SELECT audit_nodes.hash \nFROM audit_nodes \nWHERE audit_nodes.pos = ?',
+        ('pos',),
         {},
         ('hash',),
     ),
@@ -186,14 +192,14 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'model_id', 'number', 'digest', 'created_at', 'created_by', 'description', 'flavor', 'params', 'metrics', 'signature', 'lineage', 'deprecated', 'deleted_at', 'deleted_by', 'model_name'),
     ),
     'NEW_AUDIT_ENTRY': (
-        'INSERT INTO audit_entries (seq, at, kind, subject, body) VALUES (?, ?, ?, ?, ?)',
-        ('seq', 'at', 'kind', 'subject', 'body'),
+        'INSERT INTO audit_entries (seq, at, kind, subject, body, leaf) VALUES (?, ?, ?, ?, ?, ?)',
+        ('seq', 'at', 'kind', 'subject', 'body', 'leaf'),
         {},
         (),
     ),
     'NEW_AUDIT_NODE': (
-        'INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)',
-        ('level', 'idx', 'hash'),
+        'INSERT INTO audit_nodes (pos, hash) VALUES (?, ?)',
+        ('pos', 'hash'),
         {},
         (),
     ),

@@ -313,19 +313,13 @@ REQUEST_ALLOCATIONS = sa.select(deployment_requests.c.versions).where(
 AE = audit_entries.c
 AUDIT_SIZE = sa.select(sa.func.max(AE.seq))
 NEW_AUDIT_ENTRY = sa.insert(audit_entries).values(
-    seq=p("seq"), at=p("at"), kind=p("kind"), subject=p("subject"), body=p("body")
+    seq=p("seq"), at=p("at"), kind=p("kind"), subject=p("subject"), body=p("body"), leaf=p("leaf")
 )
-AUDIT_NODE = sa.select(audit_nodes.c.hash).where(
-    audit_nodes.c.level == p("level"), audit_nodes.c.idx == p("idx")
-)
-NEW_AUDIT_NODE = sa.insert(audit_nodes).values(level=p("level"), idx=p("idx"), hash=p("hash"))
+AUDIT_LEAF = sa.select(AE.leaf).where(AE.seq == p("seq"))
+AUDIT_NODE = sa.select(audit_nodes.c.hash).where(audit_nodes.c.pos == p("pos"))
+NEW_AUDIT_NODE = sa.insert(audit_nodes).values(pos=p("pos"), hash=p("hash"))
 AUDIT_ENTRIES = (
-    sa.select(AE.seq, AE.body, audit_nodes.c.hash)
-    .select_from(
-        audit_entries.outerjoin(
-            audit_nodes, sa.and_(audit_nodes.c.level == 0, audit_nodes.c.idx == AE.seq - 1)
-        )
-    )
+    sa.select(AE.seq, AE.body, AE.leaf)
     .where(AE.seq >= p("start"), AE.seq <= p("end"))
     .order_by(AE.seq)
 )

@@ -157,19 +157,20 @@ request_decisions = sa.Table(
 audit_entries = sa.Table(
     "audit_entries",
     metadata,
-    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", Id, primary_key=True, autoincrement=False),
     sa.Column("at", sa.BigInteger, nullable=False),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("subject", sa.String(300), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Index("ix_audit_entries_subject", "subject", "seq"),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("leaf", sa.LargeBinary(32), nullable=False),  # SHA-256(0x00 || body)
 )
 
 audit_nodes = sa.Table(
     "audit_nodes",
     metadata,
-    sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    # Interior nodes only (leaves live with their entries). A perfect subtree (level L >= 1,
+    # index i) sits at its in-order position i * 2^(L+1) + 2^L - 1: appends write at the end.
+    sa.Column("pos", Id, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.LargeBinary(32), nullable=False),
 )
 

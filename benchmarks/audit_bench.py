@@ -1,0 +1,154 @@
+"""Audit log benchmark: verify rate, the cost the log adds to a deploy, proof generation.
+
+1. `audit verify` rate over a log of N entries (target >= 300,000 entries/s);
+2. a durable deploy with its audit entry vs the same deploy with the entry skipped
+   (target: the log adds <= 20%);
+3. inclusion and consistency proof generation p50/p99 in a log of 10^6 entries
+   (target p50 <= 1 ms).
+
+The large log is built through the store's own append path (one audit entry per statement
+group, many per transaction) so that building it does not take hours of fsyncs; verification
+and proofs then run exactly as in production.
+
+    .venv/bin/python benchmarks/audit_bench.py           # 10^6 entries (~2-3 minutes)
+    .venv/bin/python benchmarks/audit_bench.py --quick   # 50,000 entries
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelrepo import Registry
+from modelrepo.auditing import make_checkpoint
+from modelrepo.domain.audit import consistency_proof, inclusion_proof
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def grow_log(reg: Registry, entries: int, batch: int = 5_000) -> float:
+    """Append synthetic deployment entries through the store's append path; returns seconds."""
+    store: Any = reg.backend.metadata
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    start = time.perf_counter()
+    done = 0
+    while done < entries:
+        with store._raw.write() as tx:
+            for _ in range(min(batch, entries - done)):
+                done += 1
+                store._audit(
+                    tx,
+                    "deployment.recorded",
+                    "model:bench",
+                    actor="bench",
+                    at=at,
+                    change={"event_id": done, "environment": "production", "versions": [1]},
+                )
+    return time.perf_counter() - start
+
+
+def deploy_cost(folder: Path, n: int) -> tuple[float, float]:
+    """Seconds per durable deploy with and without its audit entry (same store, interleaved)."""
+    reg = Registry(folder / "deploys", user="bench", checkpoint_every=10**9)
+    artifact = folder / "m.json"
+    artifact.write_text("{}")
+    reg.register("m", artifact, code=False)
+    store: Any = reg.backend.metadata
+    real_audit = store._audit
+    with_log: list[float] = []
+    without: list[float] = []
+    for _ in range(n):
+        for flag in (True, False):
+            store._audit = real_audit if flag else (lambda *a, **k: None)
+            start = time.perf_counter()
+            reg.deploy("m", 1, env="production")
+            (with_log if flag else without).append(time.perf_counter() - start)
+    store._audit = real_audit
+    reg.close()
+    return statistics.median(with_log), statistics.median(without)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".bench-tmp")
+    args = parser.parse_args()
+    entries = 50_000 if args.quick else 1_000_000
+    args.dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="audit-", dir=args.dir))
+    out: dict[str, Any] = {"entries": entries}
+    try:
+        with_log, without = deploy_cost(folder, 100 if args.quick else 400)
+        out["deploy_ms_with_log"] = with_log * 1000
+        out["deploy_ms_without_log"] = without * 1000
+        out["log_overhead"] = with_log / without - 1
+        reg = Registry(folder / "store", user="bench", checkpoint_every=10**9)
+        out["append_per_s"] = entries / grow_log(reg, entries)
+        checkpoint = make_checkpoint(reg.backend.metadata, reg.backend.signer, reg.clock)
+        start = time.perf_counter()
+        report = reg.audit_verify([checkpoint], records=False)
+        seconds = time.perf_counter() - start
+        assert report.ok, report.problems
+        out["verify_per_s"] = report.size / seconds
+        store = reg.backend.metadata
+        size = store.audit_size()
+        rng = random.Random(7)
+        samples = []
+        for _ in range(2_000):
+            index = rng.randrange(size)
+            begin = time.perf_counter()
+            inclusion_proof(index, size, store.audit_node)
+            samples.append(time.perf_counter() - begin)
+        samples.sort()
+        out["inclusion_p50_ms"] = samples[len(samples) // 2] * 1000
+        out["inclusion_p99_ms"] = samples[int(len(samples) * 0.99)] * 1000
+        samples = []
+        for _ in range(500):
+            old = rng.randrange(1, size)
+            begin = time.perf_counter()
+            consistency_proof(old, size, store.audit_node)
+            samples.append(time.perf_counter() - begin)
+        samples.sort()
+        out["consistency_p50_ms"] = samples[len(samples) // 2] * 1000
+        begin = time.perf_counter()
+        reg.audit_prove(rng.randrange(1, size))
+        out["cli_style_prove_ms"] = (time.perf_counter() - begin) * 1000
+        reg.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    verdict = {True: "PASS", False: "MISS"}
+    print(f"log of {entries:,} entries, appended at {out['append_per_s']:,.0f} entries/s")
+    ok = out["verify_per_s"] >= 300_000
+    print(
+        f"audit verify            {out['verify_per_s']:12,.0f} entries/s"
+        f"  (target >= 300,000)  {verdict[ok]}"
+    )
+    ok = out["log_overhead"] <= 0.20
+    print(
+        f"deploy with its entry   {out['deploy_ms_with_log']:8.3f} ms vs "
+        f"{out['deploy_ms_without_log']:.3f} ms without: +{out['log_overhead']:.1%}  "
+        f"(target <= +20%)  {verdict[ok]}"
+    )
+    ok = out["inclusion_p50_ms"] <= 1
+    print(
+        f"inclusion proof         p50 {out['inclusion_p50_ms']:.3f} ms  "
+        f"p99 {out['inclusion_p99_ms']:.3f} ms  (target p50 <= 1 ms)  {verdict[ok]}"
+    )
+    print(f"consistency proof       p50 {out['consistency_p50_ms']:.3f} ms")
+    print(f"prove (entry + proof)   {out['cli_style_prove_ms']:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
