@@ -9,6 +9,7 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import apsw
 import pytest
 
 from modelrepo import (
@@ -73,8 +74,37 @@ def test_versions_count_up_and_content_is_stored_once(
     c = registry.register("two", artifact, code=False)
     assert [a.version, b.version, c.version] == [1, 2, 1]
     assert a.digest == b.digest == c.digest
-    stored = list((store_dir / "blobs" / "sha256").rglob("*"))
-    assert len([p for p in stored if p.is_file()]) == 3
+    # Small files live in the database, once each; nothing went to the blob folder.
+    assert len(list(registry.backend.metadata.inline_blobs())) == 3
+    assert [p for p in (store_dir / "blobs" / "sha256").rglob("*") if p.is_file()] == []
+    big = artifact / "weights.bin"
+    big.write_bytes(bytes(range(256)) * 1024)  # 256 KiB: a blob file
+    registry.register("one", artifact, code=False)
+    registry.register("two", artifact, code=False)
+    stored = [p for p in (store_dir / "blobs" / "sha256").rglob("*") if p.is_file()]
+    assert len(stored) == 1
+
+
+def test_the_inline_size_boundary(registry: Registry, tmp_path: Path, store_dir: Path) -> None:
+    from modelrepo.service import INLINE_MAX
+
+    tree = tmp_path / "edge"
+    tree.mkdir()
+    (tree / "at.bin").write_bytes(b"a" * INLINE_MAX)
+    (tree / "over.bin").write_bytes(b"b" * (INLINE_MAX + 1))
+    (tree / "empty").write_bytes(b"")
+    v = registry.register("edge", tree, code=False)
+    sizes = {sha: size for sha, size in registry.backend.metadata.inline_blobs()}
+    files = {f.path: f for f in v.files}
+    assert files["at.bin"].sha256 in sizes
+    assert files["empty"].sha256 in sizes
+    assert files["over.bin"].sha256 not in sizes
+    assert blob_path(store_dir, files["over.bin"].sha256).exists()
+    out = registry.download("edge", 1, tmp_path / "out")
+    assert (out / "at.bin").read_bytes() == b"a" * INLINE_MAX
+    assert (out / "over.bin").read_bytes() == b"b" * (INLINE_MAX + 1)
+    assert (out / "empty").read_bytes() == b""
+    assert registry.fsck().ok
 
 
 def test_data_lineage_digests_local_files(registry: Registry, artifact: Path, tmp_path: Path):
@@ -200,14 +230,35 @@ def test_download_verifies_and_materialises(
     assert not (tmp_path / "nope").exists()
 
 
+def _corrupt(store_dir: Path, sha: str, inline: bool, data: bytes | None) -> None:
+    """Change (or with data None, remove) a stored file's bytes behind the registry's back."""
+    if inline:
+        conn = apsw.Connection(str(store_dir / "modelrepo.db"))
+        conn.execute("DROP TRIGGER IF EXISTS inline_blobs_no_update")
+        if data is None:
+            conn.execute("DELETE FROM inline_blobs WHERE sha256 = ?", (sha,))
+        else:
+            conn.execute("UPDATE inline_blobs SET data = ? WHERE sha256 = ?", (data, sha))
+        conn.close()
+        return
+    path = blob_path(store_dir, sha)
+    if data is None:
+        path.unlink()
+    else:
+        path.chmod(0o644)
+        path.write_bytes(data)
+
+
+@pytest.mark.parametrize("inline", [True, False])
 def test_corruption_is_named_and_nothing_is_left_behind(
-    registry: Registry, artifact: Path, tmp_path: Path, store_dir: Path
+    registry: Registry, artifact: Path, tmp_path: Path, store_dir: Path, inline: bool
 ) -> None:
+    target_file = artifact / "model" / "coefficients.json"
+    if not inline:
+        target_file.write_text('{"income": 0.25, "pad": "' + "x" * 70_000 + '"}\n')
     v = registry.register("m", artifact, code=False)
     target = next(f for f in v.files if f.path == "model/coefficients.json")
-    path = blob_path(store_dir, target.sha256)
-    path.chmod(0o644)
-    path.write_bytes(b'{"income": 9.99}\n')
+    _corrupt(store_dir, target.sha256, inline, b'{"income": 9.99}\n')
     with pytest.raises(CorruptBlobError, match="model/coefficients.json"):
         registry.download("m", 1, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -217,7 +268,7 @@ def test_corruption_is_named_and_nothing_is_left_behind(
     assert [(r.model, r.version, r.path) for r in report.corrupt] == [
         ("m", 1, "model/coefficients.json")
     ]
-    path.unlink()
+    _corrupt(store_dir, target.sha256, inline, None)
     with pytest.raises(MissingBlobError, match="model/coefficients.json"):
         registry.download("m", 1, tmp_path / "out")
     assert [r.path for r in registry.fsck().missing] == ["model/coefficients.json"]
@@ -287,7 +338,7 @@ def test_delete_then_gc(registry: Registry, artifact: Path, tmp_path: Path, stor
     assert registry.gc(dry_run=True).blobs_removed == 1
     assert registry.gc().blobs_removed == 1
     changed = next(f for f in v2.files if f.path == "features.csv")
-    assert not blob_path(store_dir, changed.sha256).exists()
+    assert changed.sha256 not in dict(registry.backend.metadata.inline_blobs())
     assert registry.fsck().orphaned == []
     registry.download("m", 1, tmp_path / "v1")
     assert registry.register("m", artifact, code=False).version == 3

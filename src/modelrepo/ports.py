@@ -82,9 +82,21 @@ class BlobStore(Protocol):
 class MetadataStore(Protocol):
     """Models, versions and their recorded changes. Writes are atomic and durable."""
 
-    def create_version(self, new: NewVersion) -> ModelVersion:
-        """Create the model if needed and add version N+1 (gap-free, never reused)."""
+    def create_version(
+        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+    ) -> ModelVersion:
+        """Create the model if needed and add version N+1 (gap-free, never reused).
+
+        `inline` maps sha256 -> bytes of small files stored in the same transaction."""
         ...
+
+    def inline_blob(self, sha256: str) -> bytes | None: ...
+
+    def inline_blobs(self) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every small file stored in the database."""
+        ...
+
+    def delete_inline_blob(self, sha256: str) -> None: ...
 
     def get_model(self, name: str) -> Model: ...
 

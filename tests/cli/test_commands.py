@@ -116,16 +116,18 @@ def test_tag_untag_deprecate_delete_and_history(run: Run, artifact: Path) -> Non
 
 
 def test_fsck_and_gc(run: Run, artifact: Path, store_dir: Path) -> None:
+    (artifact / "weights.bin").write_bytes(bytes(range(256)) * 1024)  # a blob file
     register(run, artifact)
     assert run("fsck", "--json").json["ok"]
-    (artifact / "features.csv").write_text("other\n")
+    (artifact / "features.csv").write_text("other\n")  # inline
+    (artifact / "weights.bin").write_bytes(bytes(range(255, -1, -1)) * 1024)  # a blob file
     register(run, artifact)
     run("delete", "credit-risk@2")
     report = run("fsck", "--json").json
     assert report["ok"]
-    assert len(report["orphaned"]) == 1
-    assert run("gc", "--dry-run", "--json").json["blobs_removed"] == 1
-    assert run("gc", "--json").json["blobs_removed"] == 1
+    assert len(report["orphaned"]) == 2
+    assert run("gc", "--dry-run", "--json").json["blobs_removed"] == 2
+    assert run("gc", "--json").json["blobs_removed"] == 2
     assert run("fsck", "--json").json["orphaned"] == []
     blob = next((store_dir / "blobs" / "sha256").rglob("*/*"))
     blob.chmod(0o644)

@@ -81,7 +81,7 @@ def test_killed_between_files_of_a_tree(tmp_path: Path, blobs_done: int) -> None
     tree = tmp_path / "tree"
     tree.mkdir()
     for i in range(120):
-        (tree / f"part-{i:03d}.bin").write_bytes(os.urandom(64 << 10))
+        (tree / f"part-{i:03d}.bin").write_bytes(os.urandom(80 << 10))  # above inline size
     objects = store / "blobs" / "sha256"
 
     def stored() -> int:

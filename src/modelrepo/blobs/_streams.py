@@ -40,3 +40,65 @@ def copy_hashing(
         if progress is not None:
             progress(n)
     return digest.hexdigest(), size
+
+
+def _kernel_copy(src_fd: int, dst_fd: int, progress: Progress | None) -> int:
+    """Copy a whole file inside the kernel (no user-space buffer); returns bytes copied."""
+    import os
+
+    total = 0
+    while True:
+        try:
+            n = os.copy_file_range(src_fd, dst_fd, 64 << 20)
+        except OSError:
+            if total:
+                raise
+            return -1  # not supported here: the caller streams instead
+        if n == 0:
+            return total
+        total += n
+        if progress is not None:
+            progress(n)
+
+
+def copy_file_hashing(
+    source: BinaryIO, dst_fd: int, progress: Progress | None = None
+) -> tuple[str, int]:
+    """Copy `source` (a real file) to `dst_fd`, then hash *what was written* while it is
+    fsynced: the address is the digest of the bytes on disk, even if the source changes.
+
+    Falls back to the streaming copy where the kernel copy is unavailable. Returns (sha256
+    hex, size); `dst_fd` is durable on return.
+    """
+    import os
+    import threading
+
+    copied = _kernel_copy(source.fileno(), dst_fd, progress)
+    if copied < 0:
+        sha, size = copy_hashing(source, lambda chunk: os.write(dst_fd, chunk), progress)
+        os.fsync(dst_fd)
+        return sha, size
+    errors: list[BaseException] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(dst_fd)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    syncing = threading.Thread(target=sync)
+    syncing.start()
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    offset = 0
+    while True:
+        n = os.preadv(dst_fd, [buffer], offset)
+        if not n:
+            break
+        digest.update(view[:n])
+        offset += n
+    syncing.join()
+    if errors:
+        raise errors[0]
+    return digest.hexdigest(), offset

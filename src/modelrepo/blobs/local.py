@@ -8,6 +8,7 @@ rename are fsynced, so a crash leaves at worst a temp file, never a half-written
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import BinaryIO
 from ..domain.errors import MissingBlobError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import copy_hashing
+from ._streams import copy_file_hashing, copy_hashing
 
 
 def fsync_dir(path: Path) -> None:
@@ -27,6 +28,13 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _is_regular_file(source: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(source.fileno()).st_mode) and source.tell() == 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class LocalBlobStore:
@@ -47,9 +55,12 @@ class LocalBlobStore:
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb", buffering=0) as out:
-                sha, size = copy_hashing(source, out.write, progress)
-                os.fsync(out.fileno())
+            with os.fdopen(fd, "w+b", buffering=0) as out:
+                if _is_regular_file(source):
+                    sha, size = copy_file_hashing(source, out.fileno(), progress)
+                else:
+                    sha, size = copy_hashing(source, out.write, progress)
+                    os.fsync(out.fileno())
             final = self._path(sha)
             try:
                 existing = final.stat().st_size

@@ -136,11 +136,15 @@ class MemoryMetadataStore(MemoryAudit):
         self._events: list[VersionEvent] = []
         self._lock = threading.RLock()
         self._environments: dict[tuple[str, str], Environment] = {}
+        self._inline: dict[str, bytes] = {}
         self._deployments: list[DeploymentEvent] = []
         self._requests: list[DeploymentRequest] = []
 
-    def create_version(self, new: NewVersion) -> ModelVersion:
+    def create_version(
+        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+    ) -> ModelVersion:
         with self._lock:
+            self._inline.update(inline or {})
             state = self._models.get(new.model)
             if state is None:
                 state = _ModelState(Model(new.model, new.created_at, new.created_by, 0, 0))
@@ -234,6 +238,19 @@ class MemoryMetadataStore(MemoryAudit):
             if found is None:
                 raise NotFound(f"version {model}@{version} not found")
             return found
+
+    def inline_blob(self, sha256: str) -> bytes | None:
+        with self._lock:
+            return self._inline.get(sha256)
+
+    def inline_blobs(self) -> Iterator[tuple[str, int]]:
+        with self._lock:
+            items = sorted((k, len(v)) for k, v in self._inline.items())
+        return iter(items)
+
+    def delete_inline_blob(self, sha256: str) -> None:
+        with self._lock:
+            self._inline.pop(sha256, None)
 
     def digest(self, model: str, version: int) -> str:
         return self.get_version(model, version).digest

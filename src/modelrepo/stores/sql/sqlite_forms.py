@@ -41,6 +41,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('body',),
     ),
+    'DELETE_INLINE_BLOB': (
+        'DELETE FROM inline_blobs WHERE inline_blobs.sha256 = ?',
+        ('sha256',),
+        {},
+        (),
+    ),
     'DELETE_TAG': (
         'DELETE FROM version_tags WHERE version_tags.version_id = ? AND version_tags."key" = ?',
         ('version_id', 'key'),
@@ -94,6 +100,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
         {},
         ('name', 'number', 'path', 'sha256', 'size'),
+    ),
+    'INLINE_BLOB': (
+        'SELECT inline_blobs.data \nFROM inline_blobs \nWHERE inline_blobs.sha256 = ?',
+        ('sha256',),
+        {},
+        ('data',),
+    ),
+    'INLINE_BLOBS': (
+        'SELECT inline_blobs.sha256, inline_blobs.size \nFROM inline_blobs ORDER BY inline_blobs.sha256',
+        (),
+        {},
+        ('sha256', 'size'),
     ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
@@ -236,6 +254,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     'NEW_FILE': (
         'INSERT INTO version_files (version_id, path, size, sha256, executable) VALUES (?, ?, ?, ?, ?)',
         ('version_id', 'path', 'size', 'sha256', 'executable'),
+        {},
+        (),
+    ),
+    'NEW_INLINE_BLOB': (
+        'INSERT OR IGNORE INTO inline_blobs (sha256, size, data) VALUES (?, ?, ?)',
+        ('sha256', 'size', 'data'),
         {},
         (),
     ),

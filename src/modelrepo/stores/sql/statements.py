@@ -19,6 +19,7 @@ from .tables import (
     deployment_requests,
     environment_events,
     environments,
+    inline_blobs,
     models,
     request_decisions,
     store_info,
@@ -332,3 +333,14 @@ LAST_CHECKPOINT = (
     .order_by(audit_checkpoints.c.id.desc())
     .limit(1)
 )
+
+# -- small files stored inline -------------------------------------------------------------
+
+NEW_INLINE_BLOB = (
+    sa.insert(inline_blobs)
+    .values(sha256=p("sha256"), size=p("size"), data=p("data"))
+    .prefix_with("OR IGNORE", dialect="sqlite")
+)
+INLINE_BLOB = sa.select(inline_blobs.c.data).where(inline_blobs.c.sha256 == p("sha256"))
+INLINE_BLOBS = sa.select(inline_blobs.c.sha256, inline_blobs.c.size).order_by(inline_blobs.c.sha256)
+DELETE_INLINE_BLOB = sa.delete(inline_blobs).where(inline_blobs.c.sha256 == p("sha256"))

@@ -122,9 +122,16 @@ class SqlMetadataStore(SqlDeployments):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create_version(self, new: NewVersion) -> ModelVersion:
+    def create_version(
+        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+    ) -> ModelVersion:
         at = to_micros(new.created_at)
         with self._raw.write() as tx:
+            if inline:
+                tx.executemany(
+                    Q.NEW_INLINE_BLOB,
+                    [{"sha256": k, "size": len(v), "data": v} for k, v in inline.items()],
+                )
             row = tx.one(Q.MODEL_FOR_UPDATE, name=new.model)
             if row is None:
                 mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
@@ -372,6 +379,18 @@ class SqlMetadataStore(SqlDeployments):
     def file_references(self) -> Iterator[FileReference]:
         for r in self._raw.reader().all(Q.FILE_REFERENCES):
             yield FileReference(r[0], r[1], r[2], r[3], r[4])
+
+    def inline_blob(self, sha256: str) -> bytes | None:
+        found = self._raw.reader().scalar(Q.INLINE_BLOB, sha256=sha256)
+        return None if found is None else bytes(found)
+
+    def inline_blobs(self) -> Iterator[tuple[str, int]]:
+        for sha, size in self._raw.reader().tuples(Q.INLINE_BLOBS):
+            yield str(sha), int(size)
+
+    def delete_inline_blob(self, sha256: str) -> None:
+        with self._raw.write() as tx:
+            tx.execute(Q.DELETE_INLINE_BLOB, sha256=sha256)
 
     def close(self) -> None:
         self._raw.close()

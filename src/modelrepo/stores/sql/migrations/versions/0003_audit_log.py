@@ -1,4 +1,4 @@
-"""Audit log: entries (Merkle leaves), perfect-subtree hashes, signed checkpoints.
+"""Audit log (entries, tree nodes, signed checkpoints) and small files stored inline.
 
 Revision ID: 0003
 Revises: 0002
@@ -44,8 +44,15 @@ def upgrade() -> None:
     )
     for table in ("audit_entries", "audit_nodes", "audit_checkpoints"):
         refuse(table, "UPDATE OR DELETE", f"{table} is append-only")
+    op.create_table(
+        "inline_blobs",
+        sa.Column("sha256", sa.String(64), primary_key=True),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    refuse("inline_blobs", "UPDATE", "stored file contents never change")
 
 
 def downgrade() -> None:
-    for table in ("audit_checkpoints", "audit_nodes", "audit_entries"):
+    for table in ("inline_blobs", "audit_checkpoints", "audit_nodes", "audit_entries"):
         op.drop_table(table)
