@@ -754,6 +754,42 @@ def run_cli(*args: str) -> bool:
     return done.returncode == 0
 
 
+def show_audit(clock: ManualClock) -> bool:
+    """End with what an auditor would do: verify the whole log, prove one entry offline."""
+    heading("Audit trail: every change above is an entry in a signed Merkle log")
+    with Registry(STORE, user=AUTHOR, clock=clock) as reg:
+        entries = reg.audit_log(f"model:{MODEL}")
+        kinds: dict[str, int] = {}
+        for entry in entries:
+            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+        print(
+            f"  {len(entries)} entries about {MODEL}: "
+            + ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
+        )
+        checkpoint = reg.audit_checkpoint()
+        root = checkpoint["root_hash"][:16]
+        print(
+            f"  signed checkpoint: size {checkpoint['size']}, root {root}..., "
+            f"key {checkpoint['key_id']}"
+        )
+        approval = next(e for e in entries if e["kind"] == "request.approved")
+        bundle = reg.audit_prove(approval["seq"])
+        (DEMO_DIR / "audit-key.pem").write_text(reg.audit_key())
+    proof_file = DEMO_DIR / f"proof-entry-{approval['seq']}.json"
+    proof_file.write_text(json.dumps(bundle, indent=2))
+    print(
+        f"  inclusion proof of entry {approval['seq']} ({approval['kind']} by "
+        f"{who(approval['actor'])}): {len(bundle['proof'])} hashes -> {proof_file.name}"
+    )
+    verifier = Path(sys.executable).parent / "modelrepo-verifier"
+    offline = subprocess.run(
+        [str(verifier), "inclusion", str(proof_file), "--key", str(DEMO_DIR / "audit-key.pem")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    print("  offline verifier: " + offline.stdout.strip())
+    return offline.returncode == 0 and run_cli("audit", "verify")
+
+
 def main() -> int:
     started = time.perf_counter()
     reset_demo_dir()
@@ -780,6 +816,7 @@ def main() -> int:
     checks.append(run_cli("timeline", MODEL, "--env", PROD))
     checks.append(run_cli("live", MODEL, "--env", PROD, "--at", iso(CLI_LIVE_AT)))
     checks.append(run_cli("history", MODEL, "--env", PROD))
+    checks.append(show_audit(clock))
     elapsed = time.perf_counter() - started
     verdict = "all checks passed" if all(checks) else "SOME CHECKS FAILED"
     heading("Done")
