@@ -49,3 +49,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MODELREPO_STORE", raising=False)
     monkeypatch.delenv("MODELREPO_USER", raising=False)
     monkeypatch.setenv("HOME", os.fspath(tmp_path / "home"))
+
+
+from .cli.conftest import run, sh  # noqa: E402, F401  (CLI runners for every test package)

@@ -21,6 +21,7 @@ from .domain.deployments import (
     DEPLOY,
     ROLLBACK,
     UNDEPLOY,
+    Allocation,
     DeploymentChange,
     DeploymentEvent,
     DeploymentOutcome,
@@ -726,23 +727,34 @@ class Registry:
         """
         validate_model_name(name)
         changes = []
+        checked_envs: set[str] = set()
+        splits: dict[tuple[tuple[Any, Any], ...], tuple[Allocation, ...]] = {}
+        prefix = f"imported from {source}"
         for record in records:
             split = record.get("versions") or {}
             effective = _optional_time(record.get("effective_at"), "effective time")
             if effective is None:
                 raise InvalidInput("every imported deployment needs an effective_at")
+            env = record.get("environment")
+            if env not in checked_envs:
+                checked_envs.add(check_environment_name(str(env)))
+            allocations: tuple[Allocation, ...] = ()
+            if split:
+                key = tuple(split.items())
+                found = splits.get(key)  # histories repeat the same few splits
+                if found is None:
+                    found = splits[key] = normalise_split({int(k): v for k, v in key})
+                allocations = found
             note = record.get("reason")
             changes.append(
                 DeploymentChange(
-                    model=name,
-                    environment=check_environment_name(str(record.get("environment"))),
-                    kind=DEPLOY if split else UNDEPLOY,
-                    versions=normalise_split({int(k): v for k, v in split.items()})
-                    if split
-                    else (),
-                    actor=self.user,
-                    reason=f"imported from {source}" + (f": {note}" if note else ""),
-                    effective_at=effective,
+                    name,
+                    str(env),
+                    DEPLOY if split else UNDEPLOY,
+                    allocations,
+                    self.user,
+                    f"{prefix}: {note}" if note else prefix,
+                    effective,
                 )
             )
         return self.backend.metadata.import_deployments(changes, clock=self.clock)
@@ -919,8 +931,27 @@ class Registry:
 
         store = self.backend.metadata
         if subject is None:
-            return [json.loads(body) for _, body, _ in store.audit_entries()]
-        return [json.loads(body) for _, body in store.subject_entries(subject)]
+            bodies = [(seq, body) for seq, body, _ in store.audit_entries()]
+        else:
+            bodies = store.subject_entries(subject)
+        entries = []
+        for seq, body in bodies:
+            try:
+                entries.append(json.loads(body))
+            except ValueError:  # damaged: `audit verify` names it
+                entries.append({"seq": seq, "kind": "unreadable", "damaged": True})
+        return entries
+
+    # -- evidence -------------------------------------------------------------------------
+
+    def report_model(
+        self, name: str, *, since: str | None = None, until: str | None = None
+    ) -> dict[str, Any]:
+        """The evidence report of a model over a period, as a JSON-ready document."""
+        from .reports import model_report
+
+        self.model(name)
+        return model_report(self, validate_model_name(name), since=since, until=until)
 
     # -- integrity ------------------------------------------------------------------------
 

@@ -11,10 +11,10 @@ import sys
 import click
 
 from ..domain.errors import IntegrityError
-from . import audit, deployments, versions
+from . import audit, deployments, reports, versions
 from .base import EXIT_ERROR, cli
 
-__all__ = ["audit", "cli", "deployments", "main", "versions"]
+__all__ = ["audit", "cli", "deployments", "main", "reports", "versions"]
 
 
 def main() -> None:

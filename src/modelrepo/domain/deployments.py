@@ -9,6 +9,8 @@ answers about the past only for questions asked after it was recorded.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -395,3 +397,11 @@ def check_importable(change: DeploymentChange) -> None:
     """Imported history is plain deploys and undeploys with no approval attached."""
     if change.kind not in (DEPLOY, UNDEPLOY) or change.approval is not None:
         raise InvalidInput(f"cannot import a {change.kind} event: import deploys and undeploys")
+
+
+@functools.lru_cache(maxsize=4096)
+def allocations_json(allocations: tuple[Allocation, ...]) -> str:
+    """The stored text of an allocation (cached: the same few allocations recur endlessly)."""
+    return json.dumps(
+        [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
+    )

@@ -21,6 +21,7 @@ from ..domain.deployments import (
     DeploymentRequest,
     Environment,
     EnvironmentChange,
+    allocations_json,
     check_importable,
     check_not_stale,
     live_event,
@@ -454,16 +455,16 @@ class MemoryMetadataStore(MemoryAudit):
                 if events:
                     change_doc = import_batch_change(
                         [
-                            {
-                                "model": e.model,
-                                "environment": e.environment,
-                                "kind": e.kind,
-                                "versions": [a.to_dict() for a in e.versions],
-                                "effective_at": to_micros(e.effective_at),
-                                "recorded_at": to_micros(e.recorded_at),
-                                "actor": e.actor,
-                                "reason": e.reason,
-                            }
+                            (
+                                e.model,
+                                e.environment,
+                                e.kind,
+                                allocations_json(e.versions),
+                                to_micros(e.effective_at),
+                                to_micros(e.recorded_at),
+                                e.actor,
+                                e.reason,
+                            )
                             for e in events
                         ]
                     )

@@ -25,6 +25,7 @@ from ...domain.deployments import (
     DeploymentRequest,
     Environment,
     EnvironmentChange,
+    allocations_json,
     check_importable,
     check_not_stale,
     rollback_target,
@@ -39,12 +40,7 @@ from .raw import Q, RawConnections, Tx
 EVENT_CACHE_SIZE = 100_000
 
 
-@functools.lru_cache(maxsize=4096)
-def dump_allocations(allocations: tuple[Allocation, ...]) -> str:
-    """JSON text of an allocation (cached: the same few allocations recur endlessly)."""
-    return json.dumps(
-        [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
-    )
+dump_allocations = allocations_json
 
 
 @functools.lru_cache(maxsize=4096)
@@ -189,7 +185,7 @@ class SqlDeployments(SqlAudit):
             env_ids: dict[tuple[str, str], int] = {}
             checked: set[tuple[str, int]] = set()
             rows: list[dict[str, Any]] = []
-            portable: list[dict[str, Any]] = []
+            portable: list[tuple[Any, ...]] = []
             for change in changes:
                 check_importable(change)
                 mid = model_ids.get(change.model)
@@ -208,18 +204,20 @@ class SqlDeployments(SqlAudit):
                         )
                     env_ids[key] = env_id
                 allocations = tuple(change.versions or ())
-                fresh = [a for a in allocations if (change.model, a.version) not in checked]
-                self._check_versions(tx, change.model, mid, fresh)
-                checked.update((change.model, a.version) for a in fresh)
+                for a in allocations:
+                    if (change.model, a.version) not in checked:
+                        self._check_versions(tx, change.model, mid, (a,))
+                        checked.add((change.model, a.version))
                 effective = (
                     recorded if change.effective_at is None else to_micros(change.effective_at)
                 )
+                versions_text = dump_allocations(allocations)
                 rows.append(
                     {
                         "model_id": mid,
                         "env_id": env_id,
                         "kind": change.kind,
-                        "versions": dump_allocations(allocations),
+                        "versions": versions_text,
                         "effective_at": effective,
                         "recorded_at": recorded,
                         "actor": change.actor,
@@ -230,16 +228,16 @@ class SqlDeployments(SqlAudit):
                     }
                 )
                 portable.append(
-                    {
-                        "model": change.model,
-                        "environment": change.environment,
-                        "kind": change.kind,
-                        "versions": [a.to_dict() for a in allocations],
-                        "effective_at": effective,
-                        "recorded_at": recorded,
-                        "actor": change.actor,
-                        "reason": change.reason,
-                    }
+                    (
+                        change.model,
+                        change.environment,
+                        change.kind,
+                        versions_text,
+                        effective,
+                        recorded,
+                        change.actor,
+                        change.reason,
+                    )
                 )
                 recorded += 1
             tx.executemany(Q.NEW_EVENT_BULK, rows)

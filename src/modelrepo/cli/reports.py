@@ -1,0 +1,62 @@
+"""Commands that write evidence reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .base import Context, cli, command, emit, pass_ctx
+
+
+@cli.group()
+def report() -> None:
+    """Evidence reports: self-contained HTML (and JSON) that open offline."""
+
+
+@command(report, "model")
+@click.argument("name")
+@click.option("--since", metavar="ISO", help="Start of the period (default: first deployment).")
+@click.option("--until", metavar="ISO", help="End of the period (default: now).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: NAME-report.html); the JSON goes beside it.",
+)
+@pass_ctx
+def report_model(
+    ctx: Context,
+    name: str,
+    since: str | None,
+    until: str | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """What was live when (a timeline chart), each version's lineage, who deployed and who
+    approved, and the audit proof of every change, checked against a signed checkpoint.
+
+    \b
+    Example:
+      modelrepo report model credit-risk --since 2026-01-01T00:00:00Z --out credit-risk.html
+    """
+    from ..reports import render_html
+
+    with ctx.registry() as reg:
+        document = reg.report_model(name, since=since, until=until)
+    target = out or Path(f"{name}-report.html")
+    for path, text in (
+        (target, render_html(document)),
+        (target.with_suffix(".json"), json.dumps(document, indent=2, sort_keys=True) + "\n"),
+    ):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    emit(
+        as_json,
+        document,
+        lambda: click.echo(
+            f"Report on {name} written to {target} (and {target.with_suffix('.json').name}); "
+            f"audit {'verified' if document['audit']['verified'] else 'FAILED'}"
+        ),
+    )

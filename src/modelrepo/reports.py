@@ -1,0 +1,259 @@
+"""Evidence reports a reviewer or regulator can read offline: JSON, and one HTML file with
+everything inline (styles, an SVG timeline chart; no script, no external resource).
+
+HTML is written by hand with `html.escape` on every value: the report is small, static and
+must never depend on a CDN or a template engine at reading time.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .domain.deployments import DeploymentEvent, Interval
+from .domain.times import format_time, parse_time
+from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
+
+if TYPE_CHECKING:
+    from .service import Registry
+
+PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
+
+
+def model_report(
+    reg: Registry, name: str, *, since: str | None = None, until: str | None = None
+) -> dict[str, Any]:
+    """What was live when, which versions and from what, who deployed and approved, and
+    whether each of those changes is proved in the signed audit log."""
+    now = reg.clock.now()
+    end = parse_time(until) if until else now
+    events = reg.history(name)
+    start = (
+        parse_time(since)
+        if since
+        else (min((e.effective_at for e in events), default=end - timedelta(days=1)))
+    )
+    if start >= end:
+        start = end - timedelta(days=1)
+    intervals = [
+        i for i in reg.timeline(name) if i.start < end and (i.end is None or i.end > start)
+    ]
+    shown = sorted({a.version for i in intervals for a in i.versions})
+    versions = [reg.get(name, n) for n in shown]
+    report_events = [e for e in events if start <= e.effective_at <= end]
+    verification = reg.audit_verify()
+    checkpoints = reg.audit_checkpoints()
+    checkpoint = checkpoints[-1] if checkpoints else reg.audit_checkpoint()
+    proofs = _deployment_proofs(reg, report_events, checkpoint)
+    return {
+        "format": "modelrepo.report.model/1",
+        "model": name,
+        "generated_at": format_time(now),
+        "period": {"from": format_time(start), "to": format_time(end)},
+        "versions": [
+            {
+                "version": v.version,
+                "digest": v.digest,
+                "created_at": format_time(v.created_at),
+                "created_by": v.created_by,
+                "flavor": v.flavor,
+                "description": v.description,
+                "params": dict(v.params),
+                "metrics": dict(v.metrics),
+                "lineage": {
+                    "data": [d.to_dict() for d in v.lineage.data],
+                    "code": v.lineage.code.to_dict() if v.lineage.code else None,
+                    "python": v.lineage.environment.python if v.lineage.environment else None,
+                    "packages": len(v.lineage.environment.packages) if v.lineage.environment else 0,
+                },
+            }
+            for v in versions
+        ],
+        "intervals": [_clip(i, start, end) for i in intervals],
+        "events": [{**e.to_dict(), "audit": proofs.get(e.event_id)} for e in report_events],
+        "audit": {
+            "verified": verification.ok,
+            "problems": verification.problems,
+            "size": verification.size,
+            "root_hash": verification.root_hash,
+            "checkpoint": checkpoint,
+            "public_key": reg.audit_key(),
+        },
+    }
+
+
+def _clip(interval: Interval, start: datetime, end: datetime) -> dict[str, Any]:
+    doc = interval.to_dict()
+    doc["from"] = format_time(max(interval.start, start))
+    doc["to"] = format_time(min(interval.end or end, end))
+    doc["open"] = interval.end is None
+    return doc
+
+
+def _deployment_proofs(
+    reg: Registry, events: list[DeploymentEvent], checkpoint: dict[str, Any]
+) -> dict[int, dict[str, Any]]:
+    """For each deployment event, its audit entry's inclusion, checked against the checkpoint."""
+    wanted = {e.event_id for e in events}
+    found: dict[int, dict[str, Any]] = {}
+    key = reg.audit_key().encode()
+    signed = verify_checkpoint(checkpoint, key)
+    for entry in reg.audit_log(f"model:{events[0].model}") if events else []:
+        raw = entry.get("change")
+        change: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if entry.get("kind") != "deployment.recorded" or change.get("event_id") not in wanted:
+            continue  # a damaged entry is reported by verification, not here
+        if entry["seq"] > checkpoint["size"]:
+            found[entry["change"]["event_id"]] = {"seq": entry["seq"], "status": "after checkpoint"}
+            continue
+        bundle = reg.audit_prove(entry["seq"], checkpoint=checkpoint)
+        ok = signed and verify_inclusion(
+            leaf_hash(canonical_json(bundle["entry"])),
+            bundle["index"],
+            checkpoint["size"],
+            [bytes.fromhex(h) for h in bundle["proof"]],
+            bytes.fromhex(checkpoint["root_hash"]),
+        )
+        found[entry["change"]["event_id"]] = {
+            "seq": entry["seq"],
+            "status": "proved" if ok else "PROOF FAILED",
+            "proof": bundle["proof"],
+        }
+    return found
+
+
+# -- HTML ------------------------------------------------------------------------------------
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1100px;color:#111;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border-bottom:1px solid #eee;
+padding:4px 6px;text-align:left;vertical-align:top}th{background:#f7f7f7}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.muted{color:#666}
+svg text{font:11px system-ui,sans-serif}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _timeline_svg(doc: dict[str, Any]) -> str:
+    start = parse_time(doc["period"]["from"])
+    end = parse_time(doc["period"]["to"])
+    span = max((end - start).total_seconds(), 1.0)
+    envs = sorted({i["environment"] for i in doc["intervals"]})
+    left, width, row = 120, 940, 34
+    height = 40 + row * max(len(envs), 1)
+    colors = {v["version"]: PALETTE[k % len(PALETTE)] for k, v in enumerate(doc["versions"])}
+
+    def x(at: str) -> float:
+        return left + width * (parse_time(at) - start).total_seconds() / span
+
+    parts = [f'<svg viewBox="0 0 {left + width + 20} {height}" width="100%" role="img" '
+             f'aria-label="deployment timeline">']  # fmt: skip
+    for r, env in enumerate(envs):
+        y = 20 + r * row
+        parts.append(f'<text x="4" y="{y + 18}">{_e(env)}</text>')
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y + 26}" y2="{y + 26}" '
+                     f'stroke="#ddd"/>')  # fmt: skip
+        for i in (i for i in doc["intervals"] if i["environment"] == env):
+            x0, x1 = x(i["from"]), x(i["to"])
+            offset = 0.0
+            for a in i["versions"]:
+                h = 24 * a["weight"]
+                label = f"v{a['version']}" + (f" {a['weight']:.0%}" if a["weight"] < 1 else "")
+                title = (f"{env}: v{a['version']} ({a['weight']:.0%}) from {i['from']} to "
+                         f"{'now' if i['open'] else i['to']}; event {i['event_id']} by "
+                         f"{i['actor']}" + (f", approved by {i['approved_by']}"
+                                            if i["approved_by"] else "")
+                         + (" (backfill)" if i["backfill"] else ""))  # fmt: skip
+                dash = ' stroke="#111" stroke-dasharray="3,2"' if i["backfill"] else ""
+                parts.append(
+                    f'<rect x="{x0:.1f}" y="{y + 2 + offset:.1f}" width="{max(x1 - x0, 1):.1f}" '
+                    f'height="{h:.1f}" fill="{colors.get(a["version"], "#888")}"{dash}>'
+                    f"<title>{_e(title)}</title></rect>"
+                )
+                if x1 - x0 > 28 and h >= 10:
+                    parts.append(
+                        f'<text x="{x0 + 4:.1f}" y="{y + 2 + offset + h / 2 + 4:.1f}" '
+                        f'fill="#fff">{_e(label)}</text>'
+                    )
+                offset += h
+            if i["approved_by"]:
+                parts.append(f'<text x="{x0 + 1:.1f}" y="{y - 1}" fill="#15803d">&#10003;</text>')
+    parts.append(f'<text x="{left}" y="{height - 2}" class="muted">{_e(doc["period"]["from"])}'
+                 f'</text><text x="{left + width}" y="{height - 2}" text-anchor="end">'
+                 f'{_e(doc["period"]["to"])}</text></svg>')  # fmt: skip
+    return "".join(parts)
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    audit = doc["audit"]
+    cp = audit["checkpoint"]
+    status = (
+        '<span class="ok">verified</span>'
+        if audit["verified"]
+        else '<span class="bad">FAILED: ' + _e("; ".join(audit["problems"])) + "</span>"
+    )
+    rows = []
+    for e in doc["events"]:
+        proof = e.get("audit") or {}
+        mark = proof.get("status", "no entry")
+        css = "ok" if mark == "proved" else "bad"
+        shares = ", ".join(f"v{a['version']} {a['weight']:.0%}" for a in e["versions"]) or "-"
+        rows.append(
+            f"<tr><td>{_e(e['event_id'])}</td><td>{_e(e['effective_at'])}"
+            f"{'<br><span class=muted>backfill, recorded ' + _e(e['recorded_at']) + '</span>' if e['backfill'] else ''}"  # noqa: E501
+            f"</td><td>{_e(e['environment'])}</td><td>{_e(e['kind'])}</td><td>{_e(shares)}</td>"
+            f"<td>{_e(e['actor'])}</td><td>{_e(e['approved_by'] or '-')}"
+            f"{' (request ' + _e(e['request_id']) + ')' if e['request_id'] else ''}</td>"
+            f"<td>{_e(e['reason'] or '')}</td>"
+            f"<td class={css}>{_e(mark)} (entry {_e(proof.get('seq'))})</td></tr>"
+        )
+    versions = []
+    for v in doc["versions"]:
+        lineage = v["lineage"]
+        data = "<br>".join(
+            f"{_e(d['uri'])} <code>{_e(d['digest'])}</code>" for d in lineage["data"]
+        )
+        code = lineage["code"]
+        code_text = (f"{_e(code['remote'] or '(no remote)')} <code>{_e(code['commit'])}</code>"
+                     f"{' (dirty)' if code['dirty'] else ''}" if code else "-")  # fmt: skip
+        versions.append(
+            f"<tr><td>v{_e(v['version'])}</td><td><code>{_e(v['digest'])}</code><br>"
+            f"{_e(v['created_at'])} by {_e(v['created_by'])}</td><td>{data or '-'}</td>"
+            f"<td>{code_text}<br>Python {_e(lineage['python'])}, {_e(lineage['packages'])} "
+            f"packages</td><td><code>{_e(json.dumps(v['params'], sort_keys=True))}</code></td>"
+            f"<td><code>{_e(json.dumps(v['metrics'], sort_keys=True))}</code></td></tr>"
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Evidence report: {_e(doc["model"])}</title><style>{CSS}</style></head><body>
+<h1>Evidence report: {_e(doc["model"])}</h1>
+<p class="muted">Period {_e(doc["period"]["from"])} to {_e(doc["period"]["to"])};
+generated {_e(doc["generated_at"])} by modelrepo.</p>
+<h2>What was live when</h2>
+{_timeline_svg(doc)}
+<p class="muted">Dashed outline: backfilled (recorded after it took effect). &#10003;: approved
+by a second identity. Hover a bar for its event.</p>
+<h2>Deployment events</h2>
+<table><tr><th>event</th><th>effective</th><th>environment</th><th>kind</th><th>versions</th>
+<th>actor</th><th>approved by</th><th>reason</th><th>audit</th></tr>
+{"".join(rows) or "<tr><td colspan=9>none in this period</td></tr>"}</table>
+<h2>Versions and their lineage</h2>
+<table><tr><th>version</th><th>digest, created</th><th>data</th><th>code, environment</th>
+<th>params</th><th>metrics</th></tr>{"".join(versions)}</table>
+<h2>Audit log</h2>
+<p>Log of {_e(audit["size"])} entries, root <code>{_e(audit["root_hash"])}</code>: {status}.</p>
+<p>Proofs above are checked against the checkpoint of size {_e(cp["size"])} signed at
+{_e(cp["timestamp"])} by key <code>{_e(cp["key_id"])}</code>, root
+<code>{_e(cp["root_hash"])}</code>.</p>
+<details><summary>Public key</summary><pre>{_e(audit["public_key"])}</pre></details>
+</body></html>
+"""
