@@ -34,6 +34,8 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/registry_bench.py
+	$(BIN)/python benchmarks/deployments_bench.py
+	$(BIN)/python benchmarks/audit_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
