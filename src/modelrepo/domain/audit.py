@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from ..verifier import EMPTY_ROOT, canonical_json, leaf_hash, node_hash
+from .deployments import DeploymentRequest
+from .model import ModelVersion
 from .times import format_time
 
 NodeLookup = Callable[[int, int], bytes]
@@ -167,4 +169,29 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         "recorded_from": rows[0][5],
         "recorded_to": rows[-1][5],
         "rows_sha256": digest.hexdigest(),
+    }
+
+
+def registration_change(version: ModelVersion) -> dict[str, Any]:
+    """The audit change of a registration: it binds the whole immutable record by digest."""
+    return {
+        "model": version.model,
+        "version": version.version,
+        "digest": version.digest,
+        "record": version.record_digest(),
+        "tags": dict(version.tags),
+    }
+
+
+def decision_change(
+    request: DeploymentRequest, reason: str | None, event_id: int | None
+) -> dict[str, Any]:
+    """The audit change of an approval or rejection."""
+    return {
+        "request_id": request.request_id,
+        "kind": request.kind,
+        "environment": request.environment,
+        "requested_by": request.requested_by,
+        "reason": reason,
+        "event_id": event_id,
     }

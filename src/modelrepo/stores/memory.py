@@ -10,7 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.audit import AuditEntry, import_batch_change, new_nodes
+from ..domain.audit import (
+    AuditEntry,
+    decision_change,
+    import_batch_change,
+    new_nodes,
+    registration_change,
+)
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -175,13 +181,7 @@ class MemoryMetadataStore(MemoryAudit):
                 f"model:{new.model}",
                 actor=new.created_by,
                 at=new.created_at,
-                change={
-                    "model": new.model,
-                    "version": number,
-                    "digest": new.digest,
-                    "record": version.record_digest(),
-                    "tags": dict(new.tags),
-                },
+                change=registration_change(version),
             )
             return version
 
@@ -600,14 +600,7 @@ class MemoryMetadataStore(MemoryAudit):
                 f"model:{request.model}",
                 actor=actor,
                 at=now,
-                change={
-                    "request_id": request_id,
-                    "kind": request.kind,
-                    "environment": request.environment,
-                    "requested_by": request.requested_by,
-                    "reason": reason,
-                    "event_id": event_id,
-                },
+                change=decision_change(request, reason, event_id),
             )
             return decided
 

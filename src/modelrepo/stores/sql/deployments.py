@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import import_batch_change
+from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -388,14 +388,7 @@ class SqlDeployments(SqlAudit):
                 f"model:{request.model}",
                 actor=actor,
                 at=now,
-                change={
-                    "request_id": request_id,
-                    "kind": request.kind,
-                    "environment": request.environment,
-                    "requested_by": request.requested_by,
-                    "reason": reason,
-                    "event_id": event_id,
-                },
+                change=decision_change(request, reason, event_id),
             )
             return decided
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
+from ...domain.audit import registration_change
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, NotFound
 from ...domain.manifest import FileEntry
@@ -192,13 +193,7 @@ class SqlMetadataStore(SqlDeployments):
                 f"model:{new.model}",
                 actor=new.created_by,
                 at=created.created_at,
-                change={
-                    "model": new.model,
-                    "version": number,
-                    "digest": new.digest,
-                    "record": created.record_digest(),
-                    "tags": dict(new.tags),
-                },
+                change=registration_change(created),
             )
         return created
 
