@@ -277,6 +277,8 @@ class Registry:
             self.backend = open_backend(location or DEFAULT_STORE, create=create)
         self.user = user or _default_user()
         self.clock: Clock = clock or SystemClock()
+        self._checked_names: set[tuple[str, str]] = set()
+        self._live_versions: dict[int, tuple[LiveVersion, ...]] = {}
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = checkpoint_interval
         auditing.genesis(
@@ -818,17 +820,24 @@ class Registry:
         as_known_at: datetime | str | None = None,
     ) -> LiveState:
         """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
-        validate_model_name(name)
-        check_environment_name(env)
+        if (name, env) not in self._checked_names:  # the hot path of every audit question
+            validate_model_name(name)
+            check_environment_name(env)
+            self._checked_names.add((name, env))
         when = _optional_time(at, "time") or self.clock.now()
         known = _optional_time(as_known_at, "as-known-at time")
         event = self.backend.metadata.live(name, env, when, known)
-        versions: tuple[LiveVersion, ...] = ()
-        if event is not None:
+        if event is None:
+            return LiveState(name, env, when, known, (), None)
+        versions = self._live_versions.get(event.event_id)
+        if versions is None:
+            digest = self.backend.metadata.digest
             versions = tuple(
-                LiveVersion(a.version, a.weight, self.backend.metadata.digest(name, a.version))
-                for a in event.versions
+                LiveVersion(a.version, a.weight, digest(name, a.version)) for a in event.versions
             )
+            if len(self._live_versions) > 100_000:
+                self._live_versions.clear()
+            self._live_versions[event.event_id] = versions  # events never change
         return LiveState(name, env, when, known, versions, event)
 
     def history(
