@@ -112,6 +112,8 @@ def live_latency(
     pairs = [rng.choice(used) for _ in range(queries)]
     instants = [T0 + timedelta(seconds=rng.randrange(int(SPAN.total_seconds()))) for _ in pairs]
     known = datetime.now(UTC)
+    for model, env in pairs[: queries // 4]:  # steady state: connections, statements, ids
+        reg.live(model, env=env)
     samples = []
     for (model, env), at in zip(pairs, instants, strict=True):
         kwargs: dict[str, Any] = {}

@@ -159,10 +159,15 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     """
     import hashlib
 
+    def field(value: Any) -> str:
+        if value is None:
+            return "~"
+        text = str(value)
+        return f"{len(text)}:{text}"
+
     digest = hashlib.sha256()
-    for row in rows:
-        line = ";".join("~" if f is None else f"{len(str(f))}:{f}" for f in row) + "\n"
-        digest.update(line.encode())
+    lines = [";".join(map(field, row)) for row in rows]
+    digest.update(("\n".join(lines) + "\n").encode())
     return {
         "models": sorted({r[0] for r in rows}),
         "count": len(rows),
