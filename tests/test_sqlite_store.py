@@ -74,6 +74,8 @@ def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
         "UPDATE versions SET digest = 'sha256:0'",
         "UPDATE versions SET params = '{}'",
         "UPDATE versions SET created_at = 0",
+        "UPDATE environment_snapshots SET body = '{}'",
+        "DELETE FROM environment_snapshots",
     ],
 )
 def test_the_database_refuses_rewriting_history(
@@ -137,3 +139,17 @@ def test_reading_a_store_does_not_import_sqlalchemy(tmp_path: Path, artifact: Pa
         "assert 'sqlalchemy' not in sys.modules, 'sqlalchemy was imported'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_environments_are_stored_once(tmp_path: Path, artifact: Path) -> None:
+    with Registry(tmp_path / "s", user="a") as reg:
+        first = reg.register("m", artifact, code=False)
+        second = reg.register("n", artifact, code=False)
+        assert first.lineage.environment == second.lineage.environment
+        assert reg.get("n", 1).lineage.environment == first.lineage.environment
+        conn = apsw_dbapi.connect(str(tmp_path / "s" / "modelrepo.db"))
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM environment_snapshots")
+        assert cur.fetchall() == [(1,)]
+        cur.execute("SELECT lineage FROM versions")
+        assert all("packages" not in row[0] for row in cur.fetchall())

@@ -65,6 +65,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'ENVIRONMENT_SNAPSHOT': (
+        'SELECT environment_snapshots.body \nFROM environment_snapshots \nWHERE environment_snapshots.digest = ?',
+        ('digest',),
+        {},
+        ('body',),
+    ),
     'ENV_CHANGES': (
         'SELECT environment_events.id, environment_events.environment_id, environment_events.kind, environment_events.actor, environment_events.at, environment_events.request_id, environment_events.reason \nFROM environment_events \nWHERE environment_events.environment_id = ? ORDER BY environment_events.id',
         ('env_id',),
@@ -238,6 +244,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('model_id', 'name', 'protected', 'at', 'actor'),
         {'protected': False},
         ('id',),
+    ),
+    'NEW_ENVIRONMENT_SNAPSHOT': (
+        'INSERT OR IGNORE INTO environment_snapshots (digest, body) VALUES (?, ?)',
+        ('digest', 'body'),
+        {},
+        (),
     ),
     'NEW_EVENT': (
         'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',

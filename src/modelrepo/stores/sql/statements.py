@@ -18,6 +18,7 @@ from .tables import (
     deployment_events,
     deployment_requests,
     environment_events,
+    environment_snapshots,
     environments,
     inline_blobs,
     models,
@@ -68,6 +69,14 @@ NEW_VERSION = (
         deprecated=False,
     )
     .returning(V.id)
+)
+NEW_ENVIRONMENT_SNAPSHOT = (
+    sa.insert(environment_snapshots)
+    .values(digest=p("digest"), body=p("body"))
+    .prefix_with("OR IGNORE", dialect="sqlite")
+)
+ENVIRONMENT_SNAPSHOT = sa.select(environment_snapshots.c.body).where(
+    environment_snapshots.c.digest == p("digest")
 )
 NEW_FILE = sa.insert(version_files).values(
     version_id=p("version_id"),

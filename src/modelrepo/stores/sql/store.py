@@ -6,6 +6,7 @@ Alembic) is loaded only to create or upgrade the schema.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
@@ -77,6 +78,7 @@ class SqlMetadataStore(SqlDeployments):
         self._env_ids: dict[tuple[str, str], int] = {}
         self._event_cache: dict[int, DeploymentEvent] = {}
         self._digests: dict[tuple[str, int], str] = {}
+        self._environments: dict[str, str] = {}  # snapshot digest -> body (immutable)
 
     @classmethod
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
@@ -153,7 +155,7 @@ class SqlMetadataStore(SqlDeployments):
                 params=dumps(dict(new.params)),
                 metrics=dumps(dict(new.metrics)),
                 signature=None if new.signature is None else dumps(new.signature),
-                lineage=dumps(new.lineage.to_dict()),
+                lineage=self._store_lineage(tx, new.lineage),
             )
             tx.executemany(
                 Q.NEW_FILE,
@@ -196,6 +198,31 @@ class SqlMetadataStore(SqlDeployments):
                 change=registration_change(created),
             )
         return created
+
+    def _store_lineage(self, tx: Tx, lineage: Lineage) -> str:
+        """Lineage JSON; the Python environment (hundreds of packages, the same for most
+        versions) is stored once by digest and referenced."""
+        doc = lineage.to_dict()
+        if doc["environment"] is not None:
+            body = dumps(doc["environment"])
+            digest = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+            tx.execute(Q.NEW_ENVIRONMENT_SNAPSHOT, digest=digest, body=body)  # once per digest
+            doc["environment"] = {"snapshot": digest}
+        return dumps(doc)
+
+    def _load_lineage(self, tx: Tx, text: str) -> Lineage:
+        doc = json.loads(text)
+        ref = doc.get("environment")
+        if isinstance(ref, dict) and "snapshot" in ref:
+            digest = ref["snapshot"]
+            body = self._environments.get(digest)
+            if body is None:
+                body = tx.scalar(Q.ENVIRONMENT_SNAPSHOT, digest=digest)
+                if body is None:
+                    raise NotFound(f"environment snapshot {digest} is missing")
+                self._environments[digest] = body
+            doc["environment"] = json.loads(body)
+        return Lineage.from_dict(doc)
 
     def _locate(self, tx: Tx, model: str, version: int) -> Any:
         """The version's (id, model_id, deleted_at, deprecated), or NotFound naming what."""
@@ -329,7 +356,7 @@ class SqlMetadataStore(SqlDeployments):
             raise NotFound(f"version {model}@{version} not found")
         files = [_to_file(f) for f in tx.all(Q.VERSION_FILES, version_id=row.id)]
         tags = {t.key: t.value for t in tx.all(Q.VERSION_TAGS, version_id=row.id)}
-        return _to_version(row, files, tags)
+        return _to_version(row, files, tags, self._load_lineage(tx, row.lineage))
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         tx = self._raw.reader()
@@ -341,7 +368,9 @@ class SqlMetadataStore(SqlDeployments):
         tags: dict[int, dict[str, str]] = defaultdict(dict)
         for t in tx.all(Q.MODEL_TAGS, model_id=mid):
             tags[t.version_id][t.key] = t.value
-        return [_to_version(r, files[r.id], tags[r.id]) for r in rows]
+        return [
+            _to_version(r, files[r.id], tags[r.id], self._load_lineage(tx, r.lineage)) for r in rows
+        ]
 
     def digest(self, model: str, version: int) -> str:
         key = (model, version)
@@ -411,7 +440,9 @@ def _to_file(f: Any) -> FileEntry:
     return FileEntry(f.path, f.size, f.sha256, bool(f.executable))
 
 
-def _to_version(row: Any, files: list[FileEntry], tags: Mapping[str, str]) -> ModelVersion:
+def _to_version(
+    row: Any, files: list[FileEntry], tags: Mapping[str, str], lineage: Lineage
+) -> ModelVersion:
     return ModelVersion(
         model=row.model_name,
         version=row.number,
@@ -425,7 +456,7 @@ def _to_version(row: Any, files: list[FileEntry], tags: Mapping[str, str]) -> Mo
         description=row.description,
         flavor=row.flavor,
         signature=_loads(row.signature),
-        lineage=Lineage.from_dict(json.loads(row.lineage)),
+        lineage=lineage,
         deprecated=bool(row.deprecated),
         deleted_at=None if row.deleted_at is None else from_micros(row.deleted_at),
         deleted_by=row.deleted_by,

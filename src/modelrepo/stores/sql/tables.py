@@ -51,6 +51,13 @@ versions = sa.Table(
     sa.UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
 )
 
+environment_snapshots = sa.Table(
+    "environment_snapshots",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
 version_files = sa.Table(
     "version_files",
     metadata,

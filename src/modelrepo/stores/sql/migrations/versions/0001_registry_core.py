@@ -57,6 +57,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
     )
     op.create_table(
+        "environment_snapshots",
+        sa.Column("digest", sa.String(71), primary_key=True),
+        sa.Column("body", sa.Text, nullable=False),
+    )
+    op.create_table(
         "version_files",
         sa.Column("version_id", Id, sa.ForeignKey("versions.id"), primary_key=True),
         sa.Column("path", sa.Text, primary_key=True),
@@ -86,6 +91,7 @@ def upgrade() -> None:
     for table in ("version_events", "version_files"):
         refuse(table, "UPDATE OR DELETE", f"{table} is append-only")
     refuse("versions", "DELETE", "versions are never deleted, only tombstoned")
+    refuse("environment_snapshots", "UPDATE OR DELETE", "environment snapshots are immutable")
     refuse(
         "versions",
         "UPDATE OF " + ", ".join(IMMUTABLE_VERSION_COLUMNS),
@@ -100,6 +106,13 @@ IMMUTABLE_VERSION_COLUMNS = (
 
 
 def downgrade() -> None:
-    for table in ("version_events", "version_tags", "version_files", "versions", "models"):
+    for table in (
+        "version_events",
+        "version_tags",
+        "version_files",
+        "environment_snapshots",
+        "versions",
+        "models",
+    ):
         op.drop_table(table)
     op.drop_table("store_info")
