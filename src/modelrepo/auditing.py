@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .domain.audit import consistency_proof, inclusion_proof, root_hash
@@ -79,8 +81,11 @@ def genesis(store: MetadataStore, signer: Signer, actor: str, at: datetime) -> N
     )
 
 
-def make_checkpoint(store: MetadataStore, signer: Signer, clock: Clock) -> dict[str, Any]:
-    """Sign the current tree head and keep it in the store."""
+def make_checkpoint(
+    store: MetadataStore, signer: Signer, clock: Clock, export_dir: Path | None = None
+) -> dict[str, Any]:
+    """Sign the current tree head, keep it in the store, and (with `export_dir`) also write it
+    there as a new file that is never overwritten (point it at write-once storage)."""
     size = store.audit_size()
     now = clock.now()
     checkpoint: dict[str, Any] = {
@@ -93,11 +98,33 @@ def make_checkpoint(store: MetadataStore, signer: Signer, clock: Clock) -> dict[
     }
     checkpoint["signature"] = base64.b64encode(signer.sign(checkpoint_body(checkpoint))).decode()
     store.add_checkpoint(size, now, json.dumps(checkpoint, sort_keys=True))
+    if export_dir is not None:
+        export_checkpoint(checkpoint, export_dir)
     return checkpoint
 
 
+def export_checkpoint(checkpoint: dict[str, Any], folder: Path) -> Path:
+    """Write `checkpoint-<size>-<time>.json` durably, refusing to replace an existing file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = checkpoint["timestamp"].replace(":", "").replace("-", "").replace(".", "")
+    path = folder / f"checkpoint-{checkpoint['size']:012d}-{stamp}.json"
+    data = (json.dumps(checkpoint, indent=2, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
 def maybe_checkpoint(
-    store: MetadataStore, signer_factory: Any, clock: Clock, every: int, interval_s: float
+    store: MetadataStore,
+    signer_factory: Any,
+    clock: Clock,
+    every: int,
+    interval_s: float,
+    export_dir: Path | None = None,
 ) -> dict[str, Any] | None:
     """A checkpoint every `every` entries, and after `interval_s` seconds with new entries."""
     size = store.audit_size()
@@ -108,7 +135,7 @@ def maybe_checkpoint(
         last_size, last_at = last
         age_s = (clock.now().timestamp() * 1e6 - last_at) / 1e6
         due = size - last_size >= every or (size > last_size and age_s >= interval_s)
-    return make_checkpoint(store, signer_factory(), clock) if due else None
+    return make_checkpoint(store, signer_factory(), clock, export_dir) if due else None
 
 
 def verify(

@@ -233,6 +233,7 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
             self.clock,
             self.checkpoint_every,
             self.checkpoint_interval,
+            self.checkpoint_dir,
         )
         return result
 
@@ -269,6 +270,7 @@ class Registry:
         create: bool = True,
         checkpoint_every: int = 1000,
         checkpoint_interval: float = 3600.0,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if isinstance(store, Backend):
             self.backend = store
@@ -280,6 +282,8 @@ class Registry:
         self._checked_names: set[tuple[str, str]] = set()
         self._live_versions: dict[int, tuple[LiveVersion, ...]] = {}
         self.checkpoint_every = checkpoint_every
+        export = checkpoint_dir or os.environ.get("MODELREPO_CHECKPOINT_DIR")
+        self.checkpoint_dir = Path(export) if export else None
         self.checkpoint_interval = checkpoint_interval
         auditing.genesis(
             self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
@@ -888,8 +892,11 @@ class Registry:
         return self.backend.signer.key_id
 
     def audit_checkpoint(self) -> dict[str, Any]:
-        """Sign the current tree head (size, root hash, time) and keep it."""
-        return auditing.make_checkpoint(self.backend.metadata, self.backend.signer, self.clock)
+        """Sign the current tree head (size, root hash, time) and keep it (and export it to
+        `checkpoint_dir` / `MODELREPO_CHECKPOINT_DIR` when set)."""
+        return auditing.make_checkpoint(
+            self.backend.metadata, self.backend.signer, self.clock, self.checkpoint_dir
+        )
 
     def audit_checkpoints(self) -> list[dict[str, Any]]:
         import json

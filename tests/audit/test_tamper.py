@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,20 @@ def test_consistency_proof_between_checkpoints(tmp_path: Path, store: Path) -> N
         old["size"], new["size"], [bytes.fromhex(h) for h in proof],
         bytes.fromhex(old["root_hash"]), bytes.fromhex(new["root_hash"]),
     )  # fmt: skip
+
+
+def test_checkpoints_are_exported_as_new_files(tmp_path: Path, artifact: Path) -> None:
+    worm = tmp_path / "worm"
+    with Registry(tmp_path / "s", user="a", checkpoint_every=3, checkpoint_dir=worm) as reg:
+        for i in range(4):
+            (artifact / "features.csv").write_text(f"{i}\n")
+            reg.register("m", artifact, code=False)
+        manual = reg.audit_checkpoint()
+    files = sorted(worm.iterdir())
+    assert len(files) >= 2  # one automatic (every 3 entries), one asked for
+    assert json.loads(files[-1].read_text()) == manual
+    assert all(not os.access(f, os.W_OK) or os.geteuid() == 0 for f in files)
+    assert all(oct(f.stat().st_mode & 0o777) == "0o444" for f in files)
+    given = [json.loads(f.read_text()) for f in files]
+    with Registry(tmp_path / "s", user="a") as reg:
+        assert reg.audit_verify(given).ok
