@@ -26,7 +26,6 @@ import cProfile
 import io
 import json
 import math
-import mmap
 import os
 import platform
 import pstats
@@ -348,24 +347,7 @@ def _settle(path: Path) -> None:
         path.unlink()
 
 
-def prefault(mib: int) -> None:
-    """Untimed: touch and free `mib` MiB of anonymous memory, right before a timed step.
-
-    On a VM with free-page reporting (virtio-balloon), pages freed a few seconds ago have gone
-    back to the host, and the first write to each costs a host page fault: filling the page
-    cache then runs at a few hundred MB/s, whoever does it, which swamps the difference
-    between contenders. Faulting the memory in just before each timed step hands every
-    contender the same warm free pages, as on bare metal, where this costs nothing.
-    """
-    size = mib * CHUNK
-    with mmap.mmap(-1, size) as block:
-        for offset in range(0, size, mmap.PAGESIZE):
-            block[offset] = 1
-
-
-def bench_big(
-    work: Path, mib: int, rounds: int, prefault_memory: bool = True
-) -> dict[str, list[float]]:
+def bench_big(work: Path, mib: int, rounds: int) -> dict[str, list[float]]:
     """Seconds per round for cp, cp + fsync, register and download of one `mib` MiB file.
 
     The contenders take turns within each round, in an order that rotates from round to
@@ -386,9 +368,8 @@ def bench_big(
         cp()
         subprocess.run(["sync", str(dst)], check=True)  # fsync(2) of that one file
 
-    # Untimed warm-up: reads the source into the page cache, and makes the kernel (or a VM's
-    # host) find memory for two copies at once, as register + download will need, before
-    # anything is timed.
+    # Untimed warm-up: reads the source into the page cache and writes (then drops) two
+    # copies, as much as register + download hold at once, before anything is timed.
     spare = work / "warm-up.bin"
     cp()
     subprocess.run(["cp", str(src), str(spare)], check=True)
@@ -397,17 +378,11 @@ def bench_big(
 
     seconds: dict[str, list[float]] = {"cp": [], "cp_sync": [], "register": [], "download": []}
 
-    def ready(copies: int) -> None:
-        if prefault_memory:
-            prefault(copies * mib + 64)
-
     def time_cp() -> None:
-        ready(1)
         seconds["cp"].append(_timed(cp))
         _settle(dst)
 
     def time_cp_sync() -> None:
-        ready(1)
         seconds["cp_sync"].append(_timed(cp_sync))
         _settle(dst)
 
@@ -415,7 +390,6 @@ def bench_big(
         store = work / f"big-store-{turn}"
         dest = work / f"download-{turn}"
         with Registry(store, user="bench") as reg:
-            ready(2)  # the blob, then the downloaded copy
             t0 = time.perf_counter()
             version = reg.register(BIG_MODEL, src, code=False).version
             t1 = time.perf_counter()
@@ -517,7 +491,6 @@ class Options:
     reads: int
     big_mib: int
     big_rounds: int
-    prefault: bool
     skip_big: bool
     skip_mlflow: bool
     profile: int
@@ -648,7 +621,7 @@ def run(opts: Options, work: Path) -> dict[str, Any]:
         )
 
     if not opts.skip_big:
-        seconds = bench_big(work, opts.big_mib, opts.big_rounds, opts.prefault)
+        seconds = bench_big(work, opts.big_mib, opts.big_rounds)
         raw["big_seconds_per_round"] = seconds
         mb = opts.big_mib * CHUNK / 1e6
         rates = {k: mb / statistics.median(v) for k, v in seconds.items()}
@@ -683,11 +656,7 @@ def run(opts: Options, work: Path) -> dict[str, Any]:
                     )
                 )
 
-    big_note = PAGE_CACHE_NOTE + (
-        "; memory was faulted in before each timed big-file step (--no-prefault to skip)"
-        if opts.prefault
-        else ""
-    )
+    big_note = PAGE_CACHE_NOTE
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "machine": info,
@@ -696,7 +665,6 @@ def run(opts: Options, work: Path) -> dict[str, Any]:
             "reads": opts.reads,
             "big_mib": None if opts.skip_big else opts.big_mib,
             "big_rounds": None if opts.skip_big else opts.big_rounds,
-            "big_prefault": None if opts.skip_big else opts.prefault,
             "mlflow_versions": MLFLOW_VERSIONS,
         },
         "figures": figures,
@@ -771,11 +739,6 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--big-rounds", type=_positive_int, default=3, help="big-file rounds (median is shown)"
     )
-    parser.add_argument(
-        "--no-prefault",
-        action="store_true",
-        help="do not fault memory in before each big-file step (see prefault())",
-    )
     parser.add_argument("--skip-big", action="store_true", help="skip the big-file step")
     parser.add_argument("--skip-mlflow", action="store_true", help="skip the MLflow baseline")
     parser.add_argument(
@@ -807,7 +770,6 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         reads=min(args.reads, 200) if args.quick else args.reads,
         big_mib=big_mib,
         big_rounds=args.big_rounds,
-        prefault=not args.no_prefault,
         skip_big=args.skip_big,
         skip_mlflow=args.skip_mlflow,
         profile=args.profile,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from .domain.audit import AuditEntry
+from .domain.decisions import Decision, NewDecision
 from .domain.deployments import (
     DeploymentChange,
     DeploymentEvent,
@@ -183,6 +184,25 @@ class MetadataStore(Protocol):
     ) -> DeploymentEvent | None:
         """The event in force at `at` as known at `as_known_at` (None: nothing ever was)."""
         ...
+
+    # -- decisions (append-only) -----------------------------------------------------------
+
+    def record_decisions(
+        self, items: Sequence[NewDecision], *, actor: str, clock: Clock
+    ) -> datetime:
+        """Append decisions atomically (one audit entry per batch); returns the recording
+        time. A decision id already recorded refuses the whole batch (Conflict)."""
+        ...
+
+    def get_decision(self, decision_id: str) -> Decision: ...
+
+    def list_decisions(
+        self, model: str, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[Decision]: ...
+
+    def input_mode(self, model: str) -> str: ...
+
+    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None: ...
 
     # -- audit log (append-only; entries are written by the mutations themselves) ------------
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import auditing
 from .clock import SystemClock
+from .domain.decisions import Decision
 from .domain.deployments import (
     DEPLOY,
     ROLLBACK,
@@ -957,6 +958,109 @@ class Registry:
             except ValueError:  # damaged: `audit verify` names it
                 entries.append({"seq": seq, "kind": "unreadable", "damaged": True})
         return entries
+
+    # -- decisions ------------------------------------------------------------------------
+
+    @_writes
+    def log_decisions(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Record many decisions in one transaction (all or none); returns how many.
+
+        Each record: `model`, `inputs`, `output`, and `version` or `environment` (to resolve
+        the version live there at `decided_at`); optional `decision_id`, `decided_at`
+        (default now), `metadata`. Doubtful ones are flagged, never dropped."""
+        from .decisioning import prepare
+
+        prepared = prepare(self, records)
+        self.backend.metadata.record_decisions(prepared, actor=self.user, clock=self.clock)
+        return len(prepared)
+
+    def log_decision(
+        self,
+        model: str,
+        *,
+        inputs: Any,
+        output: Any,
+        environment: str | None = None,
+        version: int | None = None,
+        decision_id: str | None = None,
+        decided_at: datetime | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Decision:
+        """Record one decision and return it as stored."""
+        from .decisioning import prepare
+
+        record = {
+            "model": model,
+            "inputs": inputs,
+            "output": output,
+            "environment": environment,
+            "version": version,
+            "decision_id": decision_id,
+            "decided_at": decided_at,
+            "metadata": metadata,
+        }
+        (prepared,) = prepare(self, [record])
+        self.backend.metadata.record_decisions([prepared], actor=self.user, clock=self.clock)
+        auditing.maybe_checkpoint(
+            self.backend.metadata,
+            lambda: self.backend.signer,
+            self.clock,
+            self.checkpoint_every,
+            self.checkpoint_interval,
+            self.checkpoint_dir,
+        )
+        return self.backend.metadata.get_decision(prepared.decision_id)
+
+    def decision(self, decision_id: str) -> dict[str, Any]:
+        """The whole story of a decision: record, version, lineage, deployment, approval."""
+        from .decisioning import explain
+
+        return explain(self, decision_id)
+
+    def decision_inputs(self, decision_id: str) -> Any:
+        """A decision's stored inputs (refused when only their digest was kept)."""
+        from .decisioning import stored_inputs
+
+        return stored_inputs(self, decision_id)
+
+    def decisions(
+        self,
+        model: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 1000,
+    ) -> list[Decision]:
+        """A model's decisions in decision-time order, optionally filtered."""
+        found = self.backend.metadata.list_decisions(
+            validate_model_name(model),
+            _optional_time(since, "since"),
+            _optional_time(until, "until"),
+            limit if env is None and version is None else 10 * limit,
+        )
+        chosen = [
+            d
+            for d in found
+            if (env is None or d.environment == env) and (version is None or d.version == version)
+        ]
+        return chosen[:limit]
+
+    @_writes
+    def set_decision_inputs(self, model: str, mode: str) -> None:
+        """How this model's decision inputs are kept: inline, blob, or digest only."""
+        from .domain.decisions import check_input_mode
+
+        self.backend.metadata.set_input_mode(
+            validate_model_name(model), check_input_mode(mode), actor=self.user, at=self.clock.now()
+        )
+
+    def import_decisions(self, path: str | os.PathLike[str]) -> int:
+        """Record decisions from a JSON Lines file (one transaction)."""
+        from .decisioning import read_jsonl
+
+        return self.log_decisions(read_jsonl(Path(path)))
 
     # -- evidence -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from modelrepo.ports import BlobStore, MetadataStore
 from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.testing.blobs import BlobStoreContract
+from modelrepo.testing.decisions import DecisionStoreContract
 from modelrepo.testing.deployments import DeploymentStoreContract
 from modelrepo.testing.metadata import MetadataStoreContract
 
@@ -46,6 +47,18 @@ class TestMemoryDeployments(DeploymentStoreContract):
 
 
 class TestSqliteDeployments(DeploymentStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestMemoryDecisions(DecisionStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteDecisions(DecisionStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> MetadataStore:
         return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")

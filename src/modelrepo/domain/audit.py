@@ -149,14 +149,9 @@ def consistency_proof(old_size: int, new_size: int, lookup: NodeLookup) -> list[
     return path
 
 
-def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The audit change of an imported batch: what, how many, and a digest binding them.
-
-    Each row is `(model, environment, kind, versions JSON, effective_at, recorded_at, actor,
-    reason)`, instants in microseconds, the same on every store. The digest is SHA-256 over
-    one line per row: each field as `<length>:<text>` (None as `~`), joined by `;`, ending
-    in a newline: unambiguous, and cheap for batches of millions.
-    """
+def rows_digest(rows: list[tuple[Any, ...]]) -> str:
+    """SHA-256 over one line per row: each field as `<length>:<text>` (None as `~`), joined
+    by `;`, ending in a newline: unambiguous, and cheap for batches of millions."""
     import hashlib
 
     def field(value: Any) -> str:
@@ -165,15 +160,34 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         text = str(value)
         return f"{len(text)}:{text}"
 
-    digest = hashlib.sha256()
     lines = [";".join(map(field, row)) for row in rows]
-    digest.update(("\n".join(lines) + "\n").encode())
+    return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+
+
+def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The audit change of an imported batch of deployments: what, how many, and a digest.
+
+    Each row is `(model, environment, kind, versions JSON, effective_at, recorded_at, actor,
+    reason)`, instants in microseconds, the same on every store.
+    """
     return {
         "models": sorted({r[0] for r in rows}),
         "count": len(rows),
         "recorded_from": rows[0][5],
         "recorded_to": rows[-1][5],
-        "rows_sha256": digest.hexdigest(),
+        "rows_sha256": rows_digest(rows),
+    }
+
+
+def decisions_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The audit change of a batch of decisions. Each row is `(decision_id, model,
+    environment, version, decided_at, inputs_digest, output JSON)`."""
+    return {
+        "models": sorted({r[1] for r in rows}),
+        "count": len(rows),
+        "first": rows[0][0],
+        "last": rows[-1][0],
+        "rows_sha256": rows_digest(rows),
     }
 
 

@@ -13,10 +13,12 @@ from typing import Any
 from ..domain.audit import (
     AuditEntry,
     decision_change,
+    decisions_change,
     import_batch_change,
     new_nodes,
     registration_change,
 )
+from ..domain.decisions import Decision, NewDecision
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -144,6 +146,8 @@ class MemoryMetadataStore(MemoryAudit):
         self._lock = threading.RLock()
         self._environments: dict[tuple[str, str], Environment] = {}
         self._inline: dict[str, bytes] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._input_modes: dict[str, str] = {}
         self._deployments: list[DeploymentEvent] = []
         self._requests: list[DeploymentRequest] = []
 
@@ -656,3 +660,82 @@ class MemoryMetadataStore(MemoryAudit):
                 known = [e.name for e in self.environments(model)]
                 raise unknown_environment(model, env, known)
             return live_event(self.deployment_events(model, env), at, as_known_at)
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def record_decisions(
+        self, items: Sequence[NewDecision], *, actor: str, clock: Clock
+    ) -> datetime:
+        with self._lock:
+            recorded = clock.now()
+            batch: dict[str, Decision] = {}
+            for d in items:
+                self._state(d.model)
+                if d.decision_id in self._decisions or d.decision_id in batch:
+                    raise Conflict(f"decision {d.decision_id!r} is already recorded")
+                batch[d.decision_id] = Decision(
+                    d.decision_id, d.model, d.environment, d.version, d.version_source,
+                    d.decided_at, recorded, d.inputs_digest, d.inputs_mode, d.inputs,
+                    d.output, dict(d.metadata), tuple(d.flags),
+                )  # fmt: skip
+            if batch:
+                rows = [
+                    (x.decision_id, x.model, x.environment, x.version, to_micros(x.decided_at),
+                     x.inputs_digest, _dumps(x.output))
+                    for x in batch.values()
+                ]  # fmt: skip
+                change = decisions_change(rows)
+                models = change["models"]
+                self._audit(
+                    "decisions.logged",
+                    "model:" + models[0] if len(models) == 1 else "models",
+                    actor=actor,
+                    at=recorded,
+                    change=change,
+                )
+            self._decisions.update(batch)
+            return recorded
+
+    def get_decision(self, decision_id: str) -> Decision:
+        with self._lock:
+            found = self._decisions.get(decision_id)
+        if found is None:
+            raise NotFound(f"decision {decision_id!r} not found")
+        return found
+
+    def list_decisions(
+        self, model: str, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[Decision]:
+        with self._lock:
+            self._state(model)
+            found = [
+                d
+                for d in self._decisions.values()
+                if d.model == model
+                and (since is None or d.decided_at >= since)
+                and (until is None or d.decided_at <= until)
+            ]
+        return sorted(found, key=lambda d: d.decided_at)[:limit]
+
+    def input_mode(self, model: str) -> str:
+        with self._lock:
+            self._state(model)
+            return self._input_modes.get(model, "inline")
+
+    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None:
+        with self._lock:
+            current = self.input_mode(model)
+            if current == mode and model in self._input_modes:
+                return
+            self._input_modes[model] = mode
+            self._audit(
+                "decisions.policy_set",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "inputs": mode, "was": current},
+            )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

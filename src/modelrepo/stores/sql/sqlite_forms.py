@@ -41,6 +41,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('body',),
     ),
+    'DECISION_BY_ID': (
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.decision_id = ?',
+        ('decision_id',),
+        {},
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
+    ),
+    'DECISION_EXISTS': (
+        'SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?',
+        ('decision_id',),
+        {},
+        ('id',),
+    ),
     'DELETE_INLINE_BLOB': (
         'DELETE FROM inline_blobs WHERE inline_blobs.sha256 = ?',
         ('sha256',),
@@ -119,6 +131,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('sha256', 'size'),
     ),
+    'INPUT_POLICY': (
+        'SELECT decision_policies.inputs_mode \nFROM decision_policies \nWHERE decision_policies.model_id = ?',
+        ('model_id',),
+        {},
+        ('inputs_mode',),
+    ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
         ('param_1', 'param_2'),
@@ -166,6 +184,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
         {},
         ('name', 'created_at', 'created_by', 'last_version', 'live'),
+    ),
+    'MODEL_DECISIONS': (
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
+        ('model_id', 'since', 'until', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
     ),
     'MODEL_ENVIRONMENTS': (
         'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by \nFROM environments \nWHERE environments.model_id = ? ORDER BY environments.name',
@@ -239,6 +263,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'NEW_DECISION_RECORD': (
+        'INSERT INTO decisions (decision_id, model_id, environment, version, version_source, decided_at, recorded_at, inputs_digest, inputs_mode, inputs, output, metadata, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags'),
+        {},
+        (),
+    ),
     'NEW_ENVIRONMENT': (
         'INSERT INTO environments (model_id, name, protected, created_at, created_by) VALUES (?, ?, ?, ?, ?) RETURNING id',
         ('model_id', 'name', 'protected', 'at', 'actor'),
@@ -272,6 +302,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     'NEW_INLINE_BLOB': (
         'INSERT OR IGNORE INTO inline_blobs (sha256, size, data) VALUES (?, ?, ?)',
         ('sha256', 'size', 'data'),
+        {},
+        (),
+    ),
+    'NEW_INPUT_POLICY': (
+        'INSERT INTO decision_policies (model_id, inputs_mode) VALUES (?, ?)',
+        ('model_id', 'mode'),
         {},
         (),
     ),
@@ -332,6 +368,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     'SET_DEPRECATED': (
         'UPDATE versions SET deprecated=? WHERE versions.id = ?',
         ('flag', 'version_id'),
+        {},
+        (),
+    ),
+    'SET_INPUT_POLICY': (
+        'UPDATE decision_policies SET inputs_mode=? WHERE decision_policies.model_id = ?',
+        ('mode', 'model_id'),
         {},
         (),
     ),

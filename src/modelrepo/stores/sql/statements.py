@@ -15,6 +15,8 @@ from .tables import (
     audit_checkpoints,
     audit_entries,
     audit_nodes,
+    decision_policies,
+    decisions,
     deployment_events,
     deployment_requests,
     environment_events,
@@ -353,3 +355,45 @@ NEW_INLINE_BLOB = (
 INLINE_BLOB = sa.select(inline_blobs.c.data).where(inline_blobs.c.sha256 == p("sha256"))
 INLINE_BLOBS = sa.select(inline_blobs.c.sha256, inline_blobs.c.size).order_by(inline_blobs.c.sha256)
 DELETE_INLINE_BLOB = sa.delete(inline_blobs).where(inline_blobs.c.sha256 == p("sha256"))
+
+# -- decisions ------------------------------------------------------------------------------
+
+D = decisions.c
+NEW_DECISION_RECORD = sa.insert(decisions).values(
+    decision_id=p("decision_id"),
+    model_id=p("model_id"),
+    environment=p("environment"),
+    version=p("version"),
+    version_source=p("version_source"),
+    decided_at=p("decided_at"),
+    recorded_at=p("recorded_at"),
+    inputs_digest=p("inputs_digest"),
+    inputs_mode=p("inputs_mode"),
+    inputs=p("inputs"),
+    output=p("output"),
+    metadata=p("metadata"),
+    flags=p("flags"),
+)
+_DECISIONS = sa.select(decisions, models.c.name.label("model_name")).join(
+    models, models.c.id == D.model_id
+)
+DECISION_BY_ID = _DECISIONS.where(D.decision_id == p("decision_id"))
+DECISION_EXISTS = sa.select(D.id).where(D.decision_id == p("decision_id"))
+MODEL_DECISIONS = (
+    _DECISIONS.where(
+        D.model_id == p("model_id"), D.decided_at >= p("since"), D.decided_at <= p("until")
+    )
+    .order_by(D.decided_at, D.id)
+    .limit(p("limit"))
+)
+INPUT_POLICY = sa.select(decision_policies.c.inputs_mode).where(
+    decision_policies.c.model_id == p("model_id")
+)
+NEW_INPUT_POLICY = sa.insert(decision_policies).values(
+    model_id=p("model_id"), inputs_mode=p("mode")
+)
+SET_INPUT_POLICY = (
+    sa.update(decision_policies)
+    .where(decision_policies.c.model_id == p("model_id"))
+    .values(inputs_mode=p("mode"))
+)

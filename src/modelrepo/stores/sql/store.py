@@ -24,6 +24,7 @@ from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEve
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
+from .decisions import SqlDecisions
 from .deployments import SqlDeployments, ever_deployed, model_id
 from .raw import Q, RawConnections, Tx
 
@@ -68,7 +69,7 @@ def _connect_sqlite(database: str) -> Callable[[], apsw.Connection]:
     return connect
 
 
-class SqlMetadataStore(SqlDeployments):
+class SqlMetadataStore(SqlDeployments, SqlDecisions):
     """Models, versions, deployments and their history in SQLite (PostgreSQL to come)."""
 
     def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:

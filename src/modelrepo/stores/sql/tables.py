@@ -197,3 +197,30 @@ inline_blobs = sa.Table(
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("environment", sa.String(128), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("version_source", sa.String(16), nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("inputs_digest", sa.String(71), nullable=False),
+    sa.Column("inputs_mode", sa.String(8), nullable=False),
+    sa.Column("inputs", sa.Text, nullable=True),
+    sa.Column("output", sa.Text, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("flags", sa.Text, nullable=False),
+    sa.Index("ix_decisions_model_time", "model_id", "decided_at"),
+)
+
+decision_policies = sa.Table(
+    "decision_policies",
+    metadata,
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("inputs_mode", sa.String(8), nullable=False),
+)

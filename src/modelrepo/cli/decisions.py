@@ -1,0 +1,147 @@
+"""Commands about decisions: show one (the whole story), list, import, input policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..domain.times import format_time
+from .base import Context, cli, command, emit, pass_ctx
+
+
+@cli.group()
+def decision() -> None:
+    """One decision: why it was made, by which version, deployed and approved by whom."""
+
+
+@command(decision, "show")
+@click.argument("decision_id")
+@pass_ctx
+def decision_show(ctx: Context, decision_id: str, as_json: bool) -> None:
+    """The whole story of a decision: record, version and digest, lineage, the deployment in
+    force at the decision time and its approval, and whether they agree.
+
+    \b
+    Example:
+      modelrepo decision show loan-2026-03-03-4711
+    """
+    with ctx.registry() as reg:
+        story = reg.decision(decision_id)
+
+    def human() -> None:
+        click.echo(f"decision {story['decision_id']}  {story['decided_at']}")
+        click.echo(f"  model       {story['model']}@{story['version']} ({story['version_source']})"
+                   f"  {story['digest'] or '(unknown version)'}")  # fmt: skip
+        click.echo(f"  environment {story['environment'] or '-'}")
+        click.echo(f"  output      {json.dumps(story['output'])}")
+        click.echo(f"  inputs      {story['inputs_digest']} ({story['inputs_mode']})")
+        deployment = story["deployment"]
+        if deployment:
+            approval = story["approval"]
+            by = f", approved by {approval['approved_by']}" if approval else ""
+            click.echo(
+                f"  deployed    event {deployment['event_id']} ({deployment['kind']}) effective "
+                f"{deployment['effective_at']} by {deployment['actor']}{by}"
+            )
+        agree = "yes" if story["matches_history"] else "NO"
+        click.echo(f"  matches the deployment history: {agree}")
+        for flag in story["flags"]:
+            click.echo(f"  FLAG {flag}")
+        lineage = story["lineage"] or {}
+        for d in lineage.get("data") or []:
+            click.echo(f"  data        {d['uri']}  {d['digest']}")
+        if lineage.get("code"):
+            code = lineage["code"]
+            click.echo(f"  code        {code['remote'] or '(no remote)'} {code['commit']}")
+
+    emit(as_json, story, human)
+
+
+@cli.group()
+def decisions() -> None:
+    """Decisions of a model: list, import, input policy."""
+
+
+@command(decisions, "list")
+@click.argument("name")
+@click.option("--env", help="Only this environment.")
+@click.option("--version", type=int, help="Only this version.")
+@click.option("--since", metavar="ISO", help="Decided at or after.")
+@click.option("--until", metavar="ISO", help="Decided at or before.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@pass_ctx
+def decisions_list(
+    ctx: Context,
+    name: str,
+    env: str | None,
+    version: int | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List a model's decisions in decision-time order.
+
+    \b
+    Example:
+      modelrepo decisions list credit-risk --env production --since 2026-03-01T00:00:00Z
+    """
+    with ctx.registry() as reg:
+        found = reg.decisions(name, env=env, version=version, since=since, until=until,
+                              limit=limit)  # fmt: skip
+
+    def human() -> None:
+        for d in found:
+            flags = f"  [{', '.join(d.flags)}]" if d.flags else ""
+            click.echo(
+                f"{format_time(d.decided_at)}  {d.decision_id}  {d.environment or '-'}  "
+                f"v{d.version}  {json.dumps(d.output)}{flags}"
+            )
+
+    emit(as_json, {"model": name, "decisions": [d.to_dict() for d in found]}, human)
+
+
+@command(decisions, "import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def decisions_import(ctx: Context, path: Path, as_json: bool) -> None:
+    """Record decisions from a JSON Lines file, all or none.
+
+    Each line: {"model", "inputs", "output", "version" or "environment", and optionally
+    "decision_id", "decided_at", "metadata"}.
+
+    \b
+    Example:
+      modelrepo decisions import decisions-2026-03.jsonl
+    """
+    with ctx.registry() as reg:
+        count = reg.import_decisions(path)
+    emit(as_json, {"imported": count}, lambda: click.echo(f"Imported {count} decisions"))
+
+
+@command(decisions, "policy")
+@click.argument("name")
+@click.option(
+    "--inputs",
+    "mode",
+    type=click.Choice(["inline", "blob", "digest"]),
+    required=True,
+    help="Keep inputs in the record, in the blob store, or only their digest.",
+)
+@pass_ctx
+def decisions_policy(ctx: Context, name: str, mode: str, as_json: bool) -> None:
+    """Set how a model's decision inputs are kept (the change is audited).
+
+    \b
+    Example:
+      modelrepo decisions policy credit-risk --inputs digest
+    """
+    with ctx.registry() as reg:
+        reg.set_decision_inputs(name, mode)
+    emit(
+        as_json,
+        {"model": name, "inputs": mode},
+        lambda: click.echo(f"{name}: decision inputs kept as {mode}"),
+    )

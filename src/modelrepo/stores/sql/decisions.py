@@ -1,0 +1,150 @@
+"""Decision records in SQL: appended in batches, one audit entry per batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ...domain.audit import decisions_change
+from ...domain.decisions import Decision, NewDecision
+from ...domain.errors import Conflict, NotFound, StorageError
+from ...domain.times import from_micros, to_micros
+from ...ports import Clock
+from .audit import SqlAudit
+from .deployments import model_id
+from .raw import Q, RawConnections, Tx
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqlDecisions(SqlAudit):
+    """The decision half of `SqlMetadataStore` (mixed into it)."""
+
+    _raw: RawConnections
+
+    def record_decisions(
+        self, items: Sequence[NewDecision], *, actor: str, clock: Clock
+    ) -> datetime:
+        """Append decisions atomically; a repeated decision id refuses the whole batch."""
+        with self._raw.write() as tx:
+            recorded = to_micros(clock.now())
+            model_ids: dict[str, int] = {}
+            rows: list[dict[str, Any]] = []
+            audited: list[tuple[Any, ...]] = []
+            for d in items:
+                mid = model_ids.get(d.model)
+                if mid is None:
+                    mid = model_ids[d.model] = model_id(tx, d.model)
+                output = _dumps(d.output)
+                decided = to_micros(d.decided_at)
+                rows.append(
+                    {
+                        "decision_id": d.decision_id,
+                        "model_id": mid,
+                        "environment": d.environment,
+                        "version": d.version,
+                        "version_source": d.version_source,
+                        "decided_at": decided,
+                        "recorded_at": recorded,
+                        "inputs_digest": d.inputs_digest,
+                        "inputs_mode": d.inputs_mode,
+                        "inputs": None if d.inputs is None else _dumps(d.inputs),
+                        "output": output,
+                        "metadata": _dumps(dict(d.metadata)),
+                        "flags": _dumps(list(d.flags)),
+                    }
+                )
+                audited.append(
+                    (d.decision_id, d.model, d.environment, d.version, decided,
+                     d.inputs_digest, output)
+                )  # fmt: skip
+            tx.all_sql("SAVEPOINT decisions")
+            try:
+                tx.executemany(Q.NEW_DECISION_RECORD, rows)
+            except StorageError:
+                tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
+                self._name_duplicate(tx, items)
+                raise
+            tx.all_sql("RELEASE decisions")
+            if rows:
+                change = decisions_change(audited)
+                subject = "model:" + change["models"][0] if len(model_ids) == 1 else "models"
+                self._audit(
+                    tx,
+                    "decisions.logged",
+                    subject,
+                    actor=actor,
+                    at=from_micros(recorded),
+                    change=change,
+                )
+        return from_micros(recorded)
+
+    def _name_duplicate(self, tx: Tx, items: Sequence[NewDecision]) -> None:
+        seen: set[str] = set()
+        for d in items:
+            if d.decision_id in seen or tx.scalar(Q.DECISION_EXISTS, decision_id=d.decision_id):
+                raise Conflict(f"decision {d.decision_id!r} is already recorded")
+            seen.add(d.decision_id)
+
+    def get_decision(self, decision_id: str) -> Decision:
+        row = self._raw.reader().one(Q.DECISION_BY_ID, decision_id=decision_id)
+        if row is None:
+            raise NotFound(f"decision {decision_id!r} not found")
+        return _to_decision(row)
+
+    def list_decisions(
+        self, model: str, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[Decision]:
+        tx = self._raw.reader()
+        rows = tx.all(
+            Q.MODEL_DECISIONS,
+            model_id=model_id(tx, model),
+            since=to_micros(since) if since else -(2**62),
+            until=to_micros(until) if until else 2**62,
+            limit=limit,
+        )
+        return [_to_decision(r) for r in rows]
+
+    def input_mode(self, model: str) -> str:
+        tx = self._raw.reader()
+        found = tx.scalar(Q.INPUT_POLICY, model_id=model_id(tx, model))
+        return "inline" if found is None else str(found)
+
+    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None:
+        with self._raw.write() as tx:
+            mid = model_id(tx, model)
+            current = tx.scalar(Q.INPUT_POLICY, model_id=mid)
+            if current == mode:
+                return
+            tx.execute(Q.NEW_INPUT_POLICY if current is None else Q.SET_INPUT_POLICY,
+                       model_id=mid, mode=mode)  # fmt: skip
+            self._audit(
+                tx,
+                "decisions.policy_set",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "inputs": mode, "was": current or "inline"},
+            )
+
+
+def _to_decision(r: Any) -> Decision:
+    return Decision(
+        decision_id=r.decision_id,
+        model=r.model_name,
+        environment=r.environment,
+        version=r.version,
+        version_source=r.version_source,
+        decided_at=from_micros(r.decided_at),
+        recorded_at=from_micros(r.recorded_at),
+        inputs_digest=r.inputs_digest,
+        inputs_mode=r.inputs_mode,
+        inputs=None if r.inputs is None else json.loads(r.inputs),
+        output=json.loads(r.output),
+        metadata=json.loads(r.metadata),
+        flags=tuple(json.loads(r.flags)),
+    )

@@ -1,0 +1,52 @@
+"""Decision log: every prediction tied to the version that made it; per-model input policy.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from modelrepo.stores.sql.migrations.helpers import refuse
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "decisions",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("decision_id", sa.String(128), nullable=False, unique=True),
+        sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+        sa.Column("environment", sa.String(128), nullable=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("version_source", sa.String(16), nullable=False),
+        sa.Column("decided_at", sa.BigInteger, nullable=False),
+        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        sa.Column("inputs_digest", sa.String(71), nullable=False),
+        sa.Column("inputs_mode", sa.String(8), nullable=False),
+        sa.Column("inputs", sa.Text, nullable=True),
+        sa.Column("output", sa.Text, nullable=False),
+        sa.Column("metadata", sa.Text, nullable=False),
+        sa.Column("flags", sa.Text, nullable=False),
+    )
+    op.create_index("ix_decisions_model_time", "decisions", ["model_id", "decided_at"])
+    refuse("decisions", "UPDATE OR DELETE", "decisions is append-only")
+    op.create_table(
+        "decision_policies",
+        sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
+        sa.Column("inputs_mode", sa.String(8), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("decision_policies")
+    op.drop_table("decisions")

@@ -1,0 +1,83 @@
+"""The decision-log contract every `MetadataStore` passes (subclass with a `store`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ..clock import ManualClock
+from ..domain.decisions import NewDecision, inputs_digest
+from ..domain.errors import Conflict, NotFound
+from ..ports import MetadataStore
+from .metadata import T0, new_version
+
+
+def decision(decision_id: str, minutes: int = 0, **overrides: Any) -> NewDecision:
+    fields: dict[str, Any] = {
+        "decision_id": decision_id,
+        "model": "credit-risk",
+        "environment": "production",
+        "version": 1,
+        "version_source": "given",
+        "decided_at": T0 + timedelta(minutes=minutes),
+        "inputs_digest": inputs_digest({"income": minutes}),
+        "inputs": {"income": minutes},
+        "inputs_mode": "inline",
+        "output": {"refused": minutes % 2 == 0},
+        "metadata": {"channel": "web"},
+        "flags": (),
+    }
+    fields.update(overrides)
+    return NewDecision(**fields)
+
+
+class DecisionStoreContract:
+    """Behaviour of the decision log shared by every metadata store."""
+
+    @pytest.fixture
+    def store(self, *args: Any) -> MetadataStore:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def seeded(self, store: MetadataStore) -> MetadataStore:
+        store.create_version(new_version())
+        return store
+
+    def test_decisions_read_back(self, seeded: MetadataStore) -> None:
+        clock = ManualClock(T0 + timedelta(days=1))
+        recorded = seeded.record_decisions(
+            [decision("a", 2), decision("b", 1, flags=("not_live",))], actor="svc", clock=clock
+        )
+        a = seeded.get_decision("a")
+        assert (a.version, a.inputs, a.output, a.recorded_at) == (
+            1,
+            {"income": 2},
+            {"refused": True},
+            recorded,
+        )
+        assert seeded.get_decision("b").flags == ("not_live",)
+        assert [d.decision_id for d in seeded.list_decisions("credit-risk", None, None, 10)] == [
+            "b",
+            "a",
+        ]
+        window = seeded.list_decisions("credit-risk", T0 + timedelta(minutes=2), None, 10)
+        assert [d.decision_id for d in window] == ["a"]
+        with pytest.raises(NotFound):
+            seeded.get_decision("zzz")
+
+    def test_duplicates_refuse_the_whole_batch(self, seeded: MetadataStore) -> None:
+        clock = ManualClock(T0)
+        seeded.record_decisions([decision("a")], actor="svc", clock=clock)
+        with pytest.raises(Conflict, match="'a'"):
+            seeded.record_decisions([decision("b"), decision("a")], actor="svc", clock=clock)
+        with pytest.raises(NotFound):
+            seeded.get_decision("b")
+
+    def test_input_mode(self, seeded: MetadataStore) -> None:
+        assert seeded.input_mode("credit-risk") == "inline"
+        seeded.set_input_mode("credit-risk", "digest", actor="dpo", at=T0)
+        assert seeded.input_mode("credit-risk") == "digest"
+        with pytest.raises(NotFound):
+            seeded.input_mode("absent")

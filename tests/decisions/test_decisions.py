@@ -1,0 +1,149 @@
+"""Decisions tied to the version that made them: SDK and CLI on the embedded store."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from modelrepo import Conflict, InvalidInput, ManualClock, NotFound, Registry
+
+from ..cli.conftest import Run
+from ..conftest import T0
+
+
+@pytest.fixture
+def reg(tmp_path: Path, artifact: Path) -> Registry:
+    clock = ManualClock(T0, step=timedelta(seconds=1))
+    registry = Registry(tmp_path / "store", user="alice", clock=clock)
+    for i in range(3):
+        (artifact / "features.csv").write_text(f"v{i}\n")
+        registry.register("credit-risk", artifact, code=False, data=[], params={"i": i})
+    return registry
+
+
+def test_version_resolved_from_history_across_a_switch(reg: Registry) -> None:
+    first = reg.deploy("credit-risk", 1, env="production").event
+    second = reg.deploy("credit-risk", 2, env="production").event
+    assert first and second
+    before = reg.log_decision(
+        "credit-risk", environment="production", inputs={"income": 10}, output={"p": 0.1},
+        decided_at=first.effective_at + timedelta(microseconds=1), decision_id="d-before",
+    )  # fmt: skip
+    after = reg.log_decision(
+        "credit-risk", environment="production", inputs={"income": 10}, output={"p": 0.2},
+        decided_at=second.effective_at, decision_id="d-after",
+    )  # fmt: skip
+    assert (before.version, before.version_source, before.flags) == (1, "resolved", ())
+    assert (after.version, after.flags) == (2, ())
+    story = reg.decision("d-before")
+    assert story["deployment_event_id"] == first.event_id
+    assert story["matches_history"]
+    assert story["digest"] == reg.get("credit-risk", 1).digest
+    assert story["lineage"]["environment"]["python"].startswith("3.")
+
+
+def test_doubtful_decisions_are_flagged_not_dropped(reg: Registry) -> None:
+    reg.deploy("credit-risk", 1, env="production")
+    not_live = reg.log_decision("credit-risk", environment="production", version=3,
+                                inputs={}, output=0)  # fmt: skip
+    unknown = reg.log_decision("credit-risk", environment="production", version=9,
+                               inputs={}, output=0)  # fmt: skip
+    no_env = reg.log_decision("credit-risk", version=1, inputs={}, output=0)
+    assert not_live.flags == ("not_live",)
+    assert set(unknown.flags) == {"version_unknown", "not_live"}
+    assert no_env.flags == ("no_environment",)
+    assert not reg.decision(not_live.decision_id)["matches_history"]
+
+
+def test_refusals(reg: Registry) -> None:
+    with pytest.raises(InvalidInput, match="nothing was live"):
+        reg.log_decision("credit-risk", environment="production", inputs={}, output=0)
+    reg.deploy_split("credit-risk", {1: 0.5, 2: 0.5}, env="canary")
+    with pytest.raises(InvalidInput, match="traffic was split"):
+        reg.log_decision("credit-risk", environment="canary", inputs={}, output=0)
+    with pytest.raises(InvalidInput, match="needs its version"):
+        reg.log_decision("credit-risk", inputs={}, output=0)
+    with pytest.raises(InvalidInput, match="not JSON"):
+        reg.log_decision("credit-risk", version=1, inputs={"x": float("nan")}, output=0)
+    with pytest.raises(InvalidInput, match="no time zone"):
+        reg.log_decision("credit-risk", version=1, inputs={}, output=0,
+                         decided_at="2026-03-01T10:00:00")  # fmt: skip
+    with pytest.raises(InvalidInput, match="invalid decision id"):
+        reg.log_decision("credit-risk", version=1, inputs={}, output=0, decision_id="a b")
+    with pytest.raises(NotFound):
+        reg.log_decision("absent", version=1, inputs={}, output=0)
+    assert reg.decisions("credit-risk") == []
+
+
+def test_a_batch_is_all_or_nothing(reg: Registry) -> None:
+    reg.log_decision("credit-risk", version=1, inputs={}, output=0, decision_id="taken")
+    batch = [
+        {"model": "credit-risk", "version": 1, "inputs": {"i": i}, "output": i,
+         "decision_id": f"b-{i}"}
+        for i in range(5)
+    ]  # fmt: skip
+    with pytest.raises(Conflict, match="'taken' is already recorded"):
+        reg.log_decisions([*batch, {**batch[0], "decision_id": "taken"}])
+    with pytest.raises(Conflict, match="'b-1' is already recorded"):
+        reg.log_decisions([*batch, batch[1]])
+    assert [d.decision_id for d in reg.decisions("credit-risk")] == ["taken"]
+    assert reg.log_decisions(batch) == 5
+    assert len(reg.decisions("credit-risk")) == 6
+    kinds = [e["kind"] for e in reg.audit_log("model:credit-risk")]
+    assert kinds.count("decisions.logged") == 2
+    assert reg.audit_verify().ok
+
+
+def test_input_policies(reg: Registry) -> None:
+    inline = reg.log_decision("credit-risk", version=1, inputs={"income": 1}, output=0)
+    assert reg.decision_inputs(inline.decision_id) == {"income": 1}
+    reg.set_decision_inputs("credit-risk", "blob")
+    blob = reg.log_decision("credit-risk", version=1, inputs={"income": 2}, output=0)
+    assert blob.inputs is None
+    assert reg.decision_inputs(blob.decision_id) == {"income": 2}
+    reg.set_decision_inputs("credit-risk", "digest")
+    private = reg.log_decision("credit-risk", version=1, inputs={"ssn": "x"}, output=0)
+    assert private.inputs is None and private.inputs_mode == "digest"
+    assert private.inputs_digest.startswith("sha256:")
+    with pytest.raises(InvalidInput, match="only a digest"):
+        reg.decision_inputs(private.decision_id)
+    policies = [
+        e for e in reg.audit_log("model:credit-risk") if e["kind"] == "decisions.policy_set"
+    ]
+    assert [e["change"]["inputs"] for e in policies] == ["blob", "digest"]
+
+
+def test_cli_show_list_import_policy(run: Run, artifact: Path, tmp_path: Path) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    run("deploy", "credit-risk@1", "--env", "production")
+    lines = [
+        json.dumps({"model": "credit-risk", "environment": "production", "decision_id": "c-1",
+                    "inputs": {"income": 1}, "output": {"refused": True}}),
+        json.dumps({"model": "credit-risk", "version": 1, "decision_id": "c-2",
+                    "inputs": {"income": 2}, "output": {"refused": False},
+                    "decided_at": "2026-03-03T10:00:00Z"}),
+    ]  # fmt: skip
+    source = tmp_path / "decisions.jsonl"
+    source.write_text("\n".join(lines) + "\n\n")
+    assert run("decisions", "import", str(source), "--json").json == {"imported": 2}
+    story = run("decision", "show", "c-1", "--json").json
+    for key in ("decision_id", "model", "environment", "version", "digest", "decided_at",
+                "deployment_event_id", "lineage"):  # fmt: skip
+        assert key in story
+    assert story["version"] == 1 and story["matches_history"]
+    assert "matches the deployment history: yes" in run("decision", "show", "c-1").out
+    listed = run("decisions", "list", "credit-risk", "--json").json["decisions"]
+    assert [d["decision_id"] for d in listed] == ["c-2", "c-1"]
+    only = run("decisions", "list", "credit-risk", "--env", "production", "--json").json
+    assert [d["decision_id"] for d in only["decisions"]] == ["c-1"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(lines[0].replace("c-1", "c-3") + "\n{not json\n")
+    result = run("decisions", "import", str(bad), ok=False)
+    assert result.code == 1
+    assert "bad.jsonl:2: not JSON" in result.err
+    assert run("decision", "show", "c-3", ok=False).code == 1  # nothing of the bad file
+    run("decisions", "policy", "credit-risk", "--inputs", "digest")
+    assert "not found" in run("decision", "show", "nope", ok=False).err
