@@ -43,6 +43,7 @@ MODEL = "credit-risk"
 FLAVOR = "text-coefficients"
 AUTHOR = "alice@bank.example"  # ML engineer: trains, registers, asks for deployments
 REVIEWER = "bob@bank.example"  # model risk: validates, signs off, approves production changes
+AUDITOR = "dora@regulator.example"  # asks why a decision was made
 SRE = "carol@bank.example"  # site reliability: runs canaries, asks for rollbacks
 SEED = 20240917
 N_TRAIN, N_HOLDOUT = 5_000, 1_250
@@ -754,6 +755,100 @@ def run_cli(*args: str) -> bool:
     return done.returncode == 0
 
 
+SERVING = "loan-service@bank.example"  # the scoring service that logs every decision
+ROLLBACK_FROM, ROLLBACK_TO = utc(2, 17, 9), utc(2, 23, 15)  # the question: a refusal then
+
+
+def log_decisions_over_weeks(clock: ManualClock, holdout_csv: Path) -> str:
+    """Score applicants every business hour of the simulated weeks, with whatever production
+    served then, and log each decision: the registry resolves the version from the history."""
+    heading("Decision log: every loan decision tied to the version that made it")
+    x, _ = read_csv(holdout_csv)
+    with Registry(STORE, user=SERVING, clock=clock) as reg:
+        coefficients: dict[int, dict[str, Any]] = {}
+        records: list[dict[str, Any]] = []
+        per_day: dict[Any, int] = {}
+        day = utc(2, 2, 9)
+        row = 0
+        while day < utc(2, 28, 0):
+            if day.weekday() < 5 and 9 <= day.hour < 17:
+                state = reg.live(MODEL, env=PROD, at=day)
+                if state.versions:
+                    version = state.versions[0].version
+                    if version not in coefficients:
+                        text = reg.read_file(MODEL, version, "coefficients.json")
+                        coefficients[version] = json.loads(text)
+                    for k in range(12):
+                        applicant = x[row % len(x)]
+                        row += 1
+                        p = float(score(coefficients[version], applicant.reshape(1, -1))[0])
+                        per_day[day.date()] = per_day.get(day.date(), 0) + 1
+                        stamp = f"{day:%Y-%m-%d}-{per_day[day.date()]:04d}"
+                        records.append(
+                            {
+                                "model": MODEL,
+                                "environment": PROD,
+                                "decision_id": f"loan-{stamp}",
+                                "decided_at": day + timedelta(minutes=5 * k),
+                                "inputs": dict(zip(FEATURE_NAMES, map(float, applicant),
+                                                   strict=True)),
+                                "output": {"p_default": round(p, 6), "refused": p >= 0.5},
+                                "metadata": {"channel": "branch" if k % 3 else "web"},
+                            }
+                        )  # fmt: skip
+            day += timedelta(hours=1)
+        reg.log_decisions(records)
+        by_version: dict[int, int] = {}
+        for d in reg.decisions(MODEL, env=PROD, limit=100_000):
+            by_version[d.version] = by_version.get(d.version, 0) + 1
+    refused = sum(1 for r in records if r["output"]["refused"])
+    print(f"  {len(records)} decisions logged in one batch, {refused} refusals; by the version")
+    print("  the registry resolved from the deployment history: " + ", ".join(
+        f"v{v}: {n}" for v, n in sorted(by_version.items())
+    ))  # fmt: skip
+    in_rollback_week = [
+        r
+        for r in records
+        if r["output"]["refused"] and ROLLBACK_FROM <= r["decided_at"] < ROLLBACK_TO
+    ]
+    return str(
+        (in_rollback_week or [r for r in records if r["output"]["refused"]])[0]["decision_id"]
+    )
+
+
+def explain_decision(clock: ManualClock, decision_id: str) -> bool:
+    """The question that arrives: a customer was refused on 19 February. Why?"""
+    heading(f"Why was {decision_id} decided as it was?")
+    with Registry(STORE, user=AUDITOR, clock=clock) as reg:
+        story = reg.decision(decision_id)
+        report = reg.report_decision(decision_id)
+    from modelrepo.reports import render_decision_html
+
+    out = DEMO_DIR / f"{decision_id}.html"
+    out.write_text(render_decision_html(report))
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    deployment = story["deployment"]
+    print(
+        f"  output {json.dumps(story['output'])} by {MODEL}@{story['version']} "
+        f"({story['version_source']} from the history), digest {story['digest'][:23]}..."
+    )
+    print(
+        f"  in force since {deployment['effective_at']}: event {deployment['event_id']} "
+        f"({deployment['kind']}) by {who(deployment['actor'])}, approved by "
+        f"{who(story['approval']['approved_by']) if story['approval'] else '(nobody)'}"
+    )
+    print("  trained on: " + ", ".join(Path(d["uri"]).name for d in story["lineage"]["data"]))
+    batch = report["audit"]["decision_batch"]
+    print(
+        f"  audit: decision batch entry {batch['seq']} {batch['status']}, batch digest "
+        f"{'matches' if batch['rows_match'] else 'DOES NOT MATCH'}; deployment entry "
+        f"{report['audit']['deployment_entry']['status']}"
+    )
+    print(f"  evidence report: {out.relative_to(REPO_ROOT)} (and .json)")
+    ok = story["matches_history"] and batch["rows_match"] and batch["status"] == "proved"
+    return ok and run_cli("decision", "show", decision_id)
+
+
 def show_audit(clock: ManualClock) -> bool:
     """End with what an auditor would do: verify the whole log, prove one entry offline."""
     heading("Audit trail: every change above is an entry in a signed Merkle log")
@@ -816,6 +911,8 @@ def main() -> int:
     checks.append(run_cli("timeline", MODEL, "--env", PROD))
     checks.append(run_cli("live", MODEL, "--env", PROD, "--at", iso(CLI_LIVE_AT)))
     checks.append(run_cli("history", MODEL, "--env", PROD))
+    questioned = log_decisions_over_weeks(clock, holdout_csv)
+    checks.append(explain_decision(clock, questioned))
     checks.append(show_audit(clock))
     elapsed = time.perf_counter() - started
     verdict = "all checks passed" if all(checks) else "SOME CHECKS FAILED"

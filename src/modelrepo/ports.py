@@ -196,6 +196,10 @@ class MetadataStore(Protocol):
 
     def get_decision(self, decision_id: str) -> Decision: ...
 
+    def decision_batch(self, first: str, last: str) -> list[Decision]:
+        """The decisions recorded in one batch, from its first to its last, in order."""
+        ...
+
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int
     ) -> list[Decision]: ...

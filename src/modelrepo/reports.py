@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .domain.deployments import DeploymentEvent, Interval
-from .domain.times import format_time, parse_time
+from .domain.times import format_time, parse_time, to_micros
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
@@ -186,6 +186,12 @@ def _timeline_svg(doc: dict[str, Any]) -> str:
                 offset += h
             if i["approved_by"]:
                 parts.append(f'<text x="{x0 + 1:.1f}" y="{y - 1}" fill="#15803d">&#10003;</text>')
+    if doc.get("marker"):
+        mx = x(doc["marker"])
+        parts.append(
+            f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="8" y2="{height - 14}" stroke="#b91c1c" '
+            f'stroke-width="2"><title>{_e(doc["marker"])}</title></line>'
+        )
     parts.append(f'<text x="{left}" y="{height - 2}" class="muted">{_e(doc["period"]["from"])}'
                  f'</text><text x="{left + width}" y="{height - 2}" text-anchor="end">'
                  f'{_e(doc["period"]["to"])}</text></svg>')  # fmt: skip
@@ -254,6 +260,176 @@ by a second identity. Hover a bar for its event.</p>
 <p>Proofs above are checked against the checkpoint of size {_e(cp["size"])} signed at
 {_e(cp["timestamp"])} by key <code>{_e(cp["key_id"])}</code>, root
 <code>{_e(cp["root_hash"])}</code>.</p>
+<details><summary>Public key</summary><pre>{_e(audit["public_key"])}</pre></details>
+</body></html>
+"""
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+
+def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
+    """Why a decision was made, with the proof that its record and the deployment behind it
+    are in the signed audit log."""
+    from .domain.audit import rows_digest
+
+    story = reg.decision(decision_id)
+    store = reg.backend.metadata
+    decision = store.get_decision(decision_id)
+    checkpoints = reg.audit_checkpoints()
+    checkpoint = checkpoints[-1] if checkpoints else reg.audit_checkpoint()
+    if checkpoint["size"] < store.audit_size():
+        checkpoint = reg.audit_checkpoint()
+    key = reg.audit_key().encode()
+    signed = verify_checkpoint(checkpoint, key)
+    batch: dict[str, Any] = {"status": "not found"}
+    recorded = format_time(decision.recorded_at)
+    for entry in reg.audit_log(f"model:{decision.model}"):
+        if entry.get("kind") != "decisions.logged" or entry.get("at") != recorded:
+            continue
+        change = entry["change"]
+        rows = store.decision_batch(change["first"], change["last"])
+        if all(d.decision_id != decision_id for d in rows):
+            continue
+        recomputed = rows_digest(
+            [
+                (d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
+                 d.inputs_digest,
+                 json.dumps(d.output, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+                for d in rows
+            ]
+        )  # fmt: skip
+        batch = {
+            "seq": entry["seq"],
+            "count": change["count"],
+            "rows_sha256": change["rows_sha256"],
+            "rows_match": recomputed == change["rows_sha256"],
+            "status": _proved(reg, entry["seq"], checkpoint, signed),
+        }
+        break
+    deployment = None
+    if story["deployment_event_id"] is not None:
+        for entry in reg.audit_log(f"model:{decision.model}"):
+            raw = entry.get("change")
+            found: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            if (
+                entry.get("kind") == "deployment.recorded"
+                and found.get("event_id") == story["deployment_event_id"]
+            ):
+                status = _proved(reg, entry["seq"], checkpoint, signed)
+                deployment = {"seq": entry["seq"], "status": status}
+                break
+    verification = reg.audit_verify()
+    model_doc = model_report(
+        reg,
+        decision.model,
+        since=format_time(decision.decided_at - timedelta(days=30)),
+        until=format_time(decision.decided_at + timedelta(days=7)),
+    )
+    return {
+        "format": "modelrepo.report.decision/1",
+        "generated_at": format_time(reg.clock.now()),
+        "decision": story,
+        "audit": {
+            "verified": verification.ok,
+            "problems": verification.problems,
+            "checkpoint": checkpoint,
+            "decision_batch": batch,
+            "deployment_entry": deployment,
+            "public_key": reg.audit_key(),
+        },
+        "timeline": {
+            "period": model_doc["period"],
+            "intervals": model_doc["intervals"],
+            "versions": model_doc["versions"],
+        },
+    }
+
+
+def _proved(reg: Registry, seq: int, checkpoint: dict[str, Any], signed: bool) -> str:
+    bundle = reg.audit_prove(seq, checkpoint=checkpoint)
+    ok = signed and verify_inclusion(
+        leaf_hash(canonical_json(bundle["entry"])),
+        bundle["index"],
+        checkpoint["size"],
+        [bytes.fromhex(h) for h in bundle["proof"]],
+        bytes.fromhex(checkpoint["root_hash"]),
+    )
+    return "proved" if ok else "PROOF FAILED"
+
+
+def render_decision_html(doc: dict[str, Any]) -> str:
+    story = doc["decision"]
+    audit = doc["audit"]
+    cp = audit["checkpoint"]
+    batch = audit["decision_batch"]
+    deployment = story.get("deployment") or {}
+    approval = story.get("approval") or {}
+    lineage = story.get("lineage") or {}
+    flags = ", ".join(story["flags"]) or "none"
+    agree = (
+        '<span class="ok">yes</span>' if story["matches_history"] else '<span class="bad">NO</span>'
+    )
+    verified = (
+        '<span class="ok">verified</span>'
+        if audit["verified"]
+        else '<span class="bad">FAILED: ' + _e("; ".join(audit["problems"])) + "</span>"
+    )
+    chart_doc = {
+        "period": doc["timeline"]["period"],
+        "intervals": doc["timeline"]["intervals"],
+        "versions": doc["timeline"]["versions"],
+        "marker": story["decided_at"],
+    }
+    data = "".join(
+        f"<li>{_e(d['uri'])} <code>{_e(d['digest'])}</code></li>" for d in lineage.get("data") or []
+    )
+    code = lineage.get("code")
+    rows = [
+        ("decision", f"<code>{_e(story['decision_id'])}</code> at {_e(story['decided_at'])}"),
+        ("model and version", f"{_e(story['model'])} v{_e(story['version'])} "
+                              f"({_e(story['version_source'])})"),
+        ("version digest", f"<code>{_e(story['digest'])}</code>"),
+        ("environment", _e(story["environment"] or "-")),
+        ("output", f"<code>{_e(json.dumps(story['output']))}</code>"),
+        ("inputs", f"<code>{_e(story['inputs_digest'])}</code> (kept {_e(story['inputs_mode'])})"),
+        ("deployed by", f"{_e(deployment.get('actor', '-'))} (event "
+                        f"{_e(deployment.get('event_id', '-'))}, effective "
+                        f"{_e(deployment.get('effective_at', '-'))})"),
+        ("approved by", _e(approval.get("approved_by") or "-")),
+        ("matches the deployment history", agree),
+        ("flags", _e(flags)),
+        ("code", (f"{_e(code['remote'] or '(no remote)')} <code>{_e(code['commit'])}</code>"
+                  if code else "-")),
+        ("data", f"<ul>{data}</ul>" if data else "-"),
+    ]  # fmt: skip
+    table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    batch_text = (
+        f"entry {_e(batch.get('seq'))}: {_e(batch.get('status'))}; the batch of "
+        f"{_e(batch.get('count'))} decisions recomputes to the recorded digest: "
+        f"{'yes' if batch.get('rows_match') else 'NO'}"
+        if "seq" in batch
+        else "not found"
+    )
+    dep_entry = audit.get("deployment_entry") or {}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Evidence report: decision {_e(story["decision_id"])}</title><style>{CSS}</style></head>
+<body>
+<h1>Why was decision {_e(story["decision_id"])} made?</h1>
+<p class="muted">Generated {_e(doc["generated_at"])} by modelrepo.</p>
+<table>{table}</table>
+<h2>What was live around the decision</h2>
+{_timeline_svg(chart_doc)}
+<p class="muted">The decision was made at {_e(story["decided_at"])}.</p>
+<h2>Audit proofs</h2>
+<p>Audit log: {verified}.</p>
+<ul><li>Decision record: {batch_text}.</li>
+<li>Deployment event: entry {_e(dep_entry.get("seq", "-"))}: {_e(dep_entry.get("status", "-"))}.
+</li></ul>
+<p>Checked against the checkpoint of size {_e(cp["size"])} signed at {_e(cp["timestamp"])} by
+key <code>{_e(cp["key_id"])}</code>, root <code>{_e(cp["root_hash"])}</code>.</p>
 <details><summary>Public key</summary><pre>{_e(audit["public_key"])}</pre></details>
 </body></html>
 """

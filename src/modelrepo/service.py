@@ -1073,6 +1073,12 @@ class Registry:
         self.model(name)
         return model_report(self, validate_model_name(name), since=since, until=until)
 
+    def report_decision(self, decision_id: str) -> dict[str, Any]:
+        """The evidence report of one decision, as a JSON-ready document."""
+        from .reports import decision_report
+
+        return decision_report(self, decision_id)
+
     # -- integrity ------------------------------------------------------------------------
 
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:

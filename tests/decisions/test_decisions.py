@@ -147,3 +147,33 @@ def test_cli_show_list_import_policy(run: Run, artifact: Path, tmp_path: Path) -
     assert run("decision", "show", "c-3", ok=False).code == 1  # nothing of the bad file
     run("decisions", "policy", "credit-risk", "--inputs", "digest")
     assert "not found" in run("decision", "show", "nope", ok=False).err
+
+
+def test_decision_evidence_report(run: Run, artifact: Path, tmp_path: Path) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    run("env", "protect", "credit-risk", "--env", "production")
+    request = run("deploy", "credit-risk@1", "--env", "production", "--json").json
+    run("approve", str(request["request_id"]), user="bob")
+    for i in range(3):
+        run("decisions", "import", str(_jsonl(tmp_path, i)))
+    out = tmp_path / "why.html"
+    doc = run("report", "decision", "q-1-1", "--out", str(out), "--json").json
+    assert doc["decision"]["approval"]["approved_by"] == "bob"
+    batch = doc["audit"]["decision_batch"]
+    assert (batch["status"], batch["rows_match"], batch["count"]) == ("proved", True, 2)
+    assert doc["audit"]["deployment_entry"]["status"] == "proved"
+    page = out.read_text()
+    assert "q-1-1" in page and "<svg" in page and "<script" not in page
+    assert json.loads(out.with_suffix(".json").read_text()) == doc
+
+
+def _jsonl(folder: Path, batch: int) -> Path:
+    path = folder / f"batch-{batch}.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"model": "credit-risk", "environment": "production",
+                        "decision_id": f"q-{batch}-{k}", "inputs": {"k": k}, "output": k})
+            for k in range(2)
+        )
+    )  # fmt: skip
+    return path

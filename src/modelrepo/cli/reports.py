@@ -45,13 +45,7 @@ def report_model(
     with ctx.registry() as reg:
         document = reg.report_model(name, since=since, until=until)
     target = out or Path(f"{name}-report.html")
-    for path, text in (
-        (target, render_html(document)),
-        (target.with_suffix(".json"), json.dumps(document, indent=2, sort_keys=True) + "\n"),
-    ):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    _write(target, render_html(document), document)
     emit(
         as_json,
         document,
@@ -60,3 +54,46 @@ def report_model(
             f"audit {'verified' if document['audit']['verified'] else 'FAILED'}"
         ),
     )
+
+
+@command(report, "decision")
+@click.argument("decision_id")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: decision-ID.html); the JSON goes beside it.",
+)
+@pass_ctx
+def report_decision(ctx: Context, decision_id: str, out: Path | None, as_json: bool) -> None:
+    """Why a decision was made: the version and its lineage, who deployed and approved it,
+    what was live around it, and the audit proofs of the decision and the deployment.
+
+    \b
+    Example:
+      modelrepo report decision loan-4711 --out loan-4711.html
+    """
+    from ..reports import render_decision_html
+
+    with ctx.registry() as reg:
+        document = reg.report_decision(decision_id)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in decision_id)
+    target = out or Path(f"decision-{safe}.html")
+    _write(target, render_decision_html(document), document)
+    emit(
+        as_json,
+        document,
+        lambda: click.echo(
+            f"Report on decision {decision_id} written to {target}; audit "
+            f"{'verified' if document['audit']['verified'] else 'FAILED'}"
+        ),
+    )
+
+
+def _write(target: Path, page: str, document: dict[str, object]) -> None:
+    for path, text in (
+        (target, page),
+        (target.with_suffix(".json"), json.dumps(document, indent=2, sort_keys=True) + "\n"),
+    ):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)

@@ -703,6 +703,14 @@ class MemoryMetadataStore(MemoryAudit):
             raise NotFound(f"decision {decision_id!r} not found")
         return found
 
+    def decision_batch(self, first: str, last: str) -> list[Decision]:
+        with self._lock:
+            ordered = list(self._decisions.values())
+        ids = [d.decision_id for d in ordered]
+        if first not in ids or last not in ids:
+            return []
+        return ordered[ids.index(first) : ids.index(last) + 1]
+
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int
     ) -> list[Decision]:

@@ -96,6 +96,10 @@ class SqlDecisions(SqlAudit):
             raise NotFound(f"decision {decision_id!r} not found")
         return _to_decision(row)
 
+    def decision_batch(self, first: str, last: str) -> list[Decision]:
+        rows = self._raw.reader().all(Q.DECISION_BATCH, first=first, last=last)
+        return [_to_decision(r) for r in rows]
+
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int
     ) -> list[Decision]:

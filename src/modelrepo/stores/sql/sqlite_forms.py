@@ -41,6 +41,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('body',),
     ),
+    'DECISION_BATCH': (
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id >= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) AND decisions.id <= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) ORDER BY decisions.id',
+        ('first', 'last'),
+        {},
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
+    ),
     'DECISION_BY_ID': (
         'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.decision_id = ?',
         ('decision_id',),

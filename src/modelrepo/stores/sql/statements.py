@@ -378,6 +378,10 @@ _DECISIONS = sa.select(decisions, models.c.name.label("model_name")).join(
     models, models.c.id == D.model_id
 )
 DECISION_BY_ID = _DECISIONS.where(D.decision_id == p("decision_id"))
+DECISION_BATCH = _DECISIONS.where(
+    D.id >= sa.select(D.id).where(D.decision_id == p("first")).scalar_subquery(),
+    D.id <= sa.select(D.id).where(D.decision_id == p("last")).scalar_subquery(),
+).order_by(D.id)
 DECISION_EXISTS = sa.select(D.id).where(D.decision_id == p("decision_id"))
 MODEL_DECISIONS = (
     _DECISIONS.where(
