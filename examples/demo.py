@@ -792,7 +792,7 @@ def log_decisions_over_weeks(clock: ManualClock, holdout_csv: Path) -> str:
                                 "decided_at": day + timedelta(minutes=5 * k),
                                 "inputs": dict(zip(FEATURE_NAMES, map(float, applicant),
                                                    strict=True)),
-                                "output": {"p_default": round(p, 6), "refused": p >= 0.5},
+                                "output": {"prediction": round(p, 12), "refused": p >= 0.5},
                                 "metadata": {"channel": "branch" if k % 3 else "web"},
                             }
                         )  # fmt: skip
@@ -846,7 +846,8 @@ def explain_decision(clock: ManualClock, decision_id: str) -> bool:
     )
     print(f"  evidence report: {out.relative_to(REPO_ROOT)} (and .json)")
     ok = story["matches_history"] and batch["rows_match"] and batch["status"] == "proved"
-    return ok and run_cli("decision", "show", decision_id)
+    shown = run_cli("decision", "show", decision_id)
+    return ok and shown and run_cli("decision", "replay", decision_id, "--tolerance", "1e-9")
 
 
 def show_audit(clock: ManualClock) -> bool:

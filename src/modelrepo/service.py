@@ -66,6 +66,7 @@ from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
 if TYPE_CHECKING:
     from .domain.diff import VersionDiff
     from .domain.filters import Filter
+    from .handles import ModelHandle
 
 INLINE_MAX = 64 * 1024
 """Files up to this size are stored in the metadata database, in the version's transaction."""
@@ -1061,6 +1062,83 @@ class Registry:
         from .decisioning import read_jsonl
 
         return self.log_decisions(read_jsonl(Path(path)))
+
+    # -- loading, predicting, replaying ----------------------------------------------------
+
+    def _materialise(self, version: ModelVersion) -> Path:
+        """A verified copy of the version's files, cached by digest inside the store."""
+        if self.backend.location == ":memory:":
+            import tempfile
+
+            return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
+        cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
+        if not cache.exists():
+            try:
+                self.download(version.model, version.version, cache)
+            except Conflict:
+                if not cache.exists():  # a concurrent loader won the race; anything else is real
+                    raise
+        return cache
+
+    def load(
+        self,
+        name: str,
+        version: int,
+        *,
+        trust_pickle: bool = False,
+        trusted_types: Sequence[str] = (),
+        environment: str | None = None,
+    ) -> ModelHandle:
+        """Load a version for its flavor; pickle is refused unless `trust_pickle` (recorded)."""
+        from .flavors import LoadOptions, loader_for
+        from .handles import ModelHandle
+
+        found = self._readable(name, version)
+        loader = loader_for(found.flavor)
+        folder = self._materialise(found)
+        if found.flavor == "pickle" and trust_pickle:
+            self.backend.metadata.record_audit(
+                "model.pickle_trusted",
+                f"model:{found.model}",
+                actor=self.user,
+                at=self.clock.now(),
+                change={"model": found.model, "version": found.version, "digest": found.digest},
+            )
+        predictor = loader(
+            folder, LoadOptions(trust_pickle=trust_pickle, trusted_types=tuple(trusted_types))
+        )
+        return ModelHandle(
+            self, found.model, found.version, found.digest, found.flavor, folder, predictor,
+            environment,
+        )  # fmt: skip
+
+    def load_live(self, name: str, *, env: str, **options: Any) -> ModelHandle:
+        """Load the version live in `env` now; its decisions are stamped with that version."""
+        model, version = self.resolve(f"{name}@{env}")
+        return self.load(model, version, environment=env, **options)
+
+    def replay(
+        self, decision_id: str, *, tolerance: float = 1e-9, trust_pickle: bool = False
+    ) -> dict[str, Any]:
+        """Re-run the exact version that made a decision on its stored inputs and compare."""
+        from .handles import compare
+
+        decision = self.backend.metadata.get_decision(decision_id)
+        inputs = self.decision_inputs(decision_id)
+        handle = self.load(decision.model, decision.version, trust_pickle=trust_pickle)
+        replayed = handle.rerun(inputs)
+        match, worst = compare(decision.output, replayed, tolerance)
+        return {
+            "decision_id": decision_id,
+            "model": decision.model,
+            "version": decision.version,
+            "digest": handle.digest,
+            "recorded": decision.output,
+            "replayed": replayed,
+            "match": match,
+            "max_abs_diff": worst,
+            "tolerance": tolerance,
+        }
 
     # -- evidence -------------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""A loaded version that knows exactly which version it is, and logs what it decides."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .flavors import Predictor
+
+if TYPE_CHECKING:
+    from .service import Registry
+
+
+class ModelHandle:
+    """`predict` returns the output and records a decision stamped with *this* version (not
+    whatever is live by the time the record is written)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        model: str,
+        version: int,
+        digest: str,
+        flavor: str,
+        path: Path,
+        predictor: Predictor,
+        environment: str | None = None,
+    ) -> None:
+        self._registry = registry
+        self.model = model
+        self.version = version
+        self.digest = digest
+        self.flavor = flavor
+        self.path = path
+        self.environment = environment
+        self._predictor = predictor
+
+    def __repr__(self) -> str:
+        where = f" in {self.environment}" if self.environment else ""
+        return f"<ModelHandle {self.model}@{self.version}{where} {self.digest[:19]}>"
+
+    def predict(
+        self,
+        inputs: Any,
+        *,
+        decision_id: str | None = None,
+        decided_at: datetime | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        log: bool = True,
+    ) -> Any:
+        """Predict, and (unless `log=False`) record the decision with this version."""
+        output = self._predictor.predict(inputs)
+        if log:
+            self._registry.log_decision(
+                self.model,
+                version=self.version,
+                environment=self.environment,
+                inputs=inputs,
+                output=output,
+                decision_id=decision_id,
+                decided_at=decided_at,
+                metadata=metadata,
+            )
+        return output
+
+    def predict_many(
+        self,
+        batch: Sequence[Any],
+        *,
+        decision_ids: Sequence[str] | None = None,
+        decided_at: datetime | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Predict each input and record all the decisions in one transaction."""
+        outputs = [self._predictor.predict(inputs) for inputs in batch]
+        ids = list(decision_ids) if decision_ids is not None else [None] * len(outputs)
+        self._registry.log_decisions(
+            {
+                "model": self.model,
+                "version": self.version,
+                "environment": self.environment,
+                "inputs": inputs,
+                "output": output,
+                "decision_id": decision_id,
+                "decided_at": decided_at,
+                "metadata": metadata,
+            }
+            for inputs, output, decision_id in zip(batch, outputs, ids, strict=True)
+        )
+        return outputs
+
+    def rerun(self, inputs: Any) -> Any:
+        """Predict without recording anything (for replay)."""
+        return self._predictor.predict(inputs)
+
+
+def compare(recorded: Any, replayed: Any, tolerance: float) -> tuple[bool, float]:
+    """Equal, with floats within `tolerance` (absolute or relative); returns (match, max diff).
+
+    A recorded output that is an object with a `prediction` key is compared on that key, so
+    applications can wrap the model's output in their own record."""
+    if (
+        isinstance(recorded, Mapping)
+        and "prediction" in recorded
+        and not isinstance(replayed, Mapping)
+    ):
+        recorded = recorded["prediction"]
+    worst = 0.0
+
+    def same(a: Any, b: Any) -> bool:
+        nonlocal worst
+        if isinstance(a, bool) or isinstance(b, bool):
+            return bool(a == b)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            diff = abs(float(a) - float(b))
+            worst = max(worst, diff)
+            return math.isclose(float(a), float(b), rel_tol=tolerance, abs_tol=tolerance)
+        if isinstance(a, list) and isinstance(b, (list, tuple)):
+            return len(a) == len(b) and all([same(x, y) for x, y in zip(a, b, strict=True)])
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            return a.keys() == b.keys() and all([same(a[k], b[k]) for k in a])
+        return bool(a == b)
+
+    return same(recorded, replayed), worst

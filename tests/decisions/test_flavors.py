@@ -1,0 +1,140 @@
+"""Every flavor round trip: register -> load -> predict (logged) -> replay matches."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from modelrepo import InvalidInput, Registry
+
+from ..cli.conftest import Run
+
+COEFFICIENTS = {
+    "format": "text-coefficients/1",
+    "features": ["income", "debt_ratio"],
+    "coefficients": {"income": -0.8, "debt_ratio": 1.2},
+    "intercept": -1.5,
+    "standardization": {"mean": {"income": 50.0, "debt_ratio": 0.3},
+                        "scale": {"income": 20.0, "debt_ratio": 0.1}},
+}  # fmt: skip
+
+
+def coefficients_artifact(folder: Path, intercept: float = -1.5) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "coefficients.json").write_text(json.dumps({**COEFFICIENTS, "intercept": intercept}))
+    return folder
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Registry:
+    return Registry(tmp_path / "store", user="svc")
+
+
+def test_text_coefficients_round_trip(reg: Registry, tmp_path: Path) -> None:
+    reg.register("score", coefficients_artifact(tmp_path / "a"), flavor="text-coefficients",
+                 code=False)  # fmt: skip
+    handle = reg.load("score", 1)
+    applicant = {"income": 30.0, "debt_ratio": 0.5}
+    p = handle.predict(applicant, decision_id="d-1")
+    expected = 1 / (1 + np.exp(-(-1.5 + -0.8 * (30 - 50) / 20 + 1.2 * (0.5 - 0.3) / 0.1)))
+    assert p == pytest.approx(expected)
+    assert handle.predict([applicant, applicant], log=False) == [p, p]
+    result = reg.replay("d-1")
+    assert result["match"] and result["version"] == 1
+    with pytest.raises(InvalidInput, match="missing feature 'debt_ratio'"):
+        handle.predict({"income": 1.0})
+
+
+def test_decisions_across_a_switch_carry_the_version_that_made_them(
+    reg: Registry, tmp_path: Path
+) -> None:
+    for i, intercept in enumerate((-1.5, 0.5)):
+        reg.register("score", coefficients_artifact(tmp_path / f"v{i}", intercept),
+                     flavor="text-coefficients", code=False)  # fmt: skip
+    reg.deploy("score", 1, env="production")
+    old = reg.load_live("score", env="production")
+    reg.deploy("score", 2, env="production")
+    new = reg.load_live("score", env="production")
+    applicant = {"income": 40.0, "debt_ratio": 0.2}
+    old.predict(applicant, decision_id="from-old")  # a pod that never restarted
+    new.predict(applicant, decision_id="from-new")
+    assert reg.decision("from-old")["version"] == 1
+    assert reg.decision("from-old")["flags"] == ["not_live"]  # v2 was live by then
+    assert reg.decision("from-new")["version"] == 2
+    assert reg.decision("from-new")["matches_history"]
+    assert reg.replay("from-old")["match"] and reg.replay("from-new")["match"]
+
+
+def test_generic_gives_files_but_does_not_predict(reg: Registry, tmp_path: Path) -> None:
+    folder = tmp_path / "g"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"\x00\x01")
+    reg.register("g", folder, code=False)
+    handle = reg.load("g", 1)
+    assert (handle.path / "weights.bin").read_bytes() == b"\x00\x01"
+    with pytest.raises(InvalidInput, match="no loader"):
+        handle.predict([1])
+
+
+def _fitted() -> LogisticRegression:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    return LogisticRegression().fit(x, y)
+
+
+def test_pickle_is_refused_without_explicit_trust(reg: Registry, tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(pickle.dumps(_fitted()))
+    reg.register("pickled", folder, flavor="pickle", code=False)
+    with pytest.raises(InvalidInput, match="trust_pickle=True"):
+        reg.load("pickled", 1)
+    assert not [e for e in reg.audit_log() if e["kind"] == "model.pickle_trusted"]
+    handle = reg.load("pickled", 1, trust_pickle=True)
+    handle.predict([0.1, 0.2, 0.3], decision_id="pk")
+    trusted = [e for e in reg.audit_log() if e["kind"] == "model.pickle_trusted"]
+    assert [(e["actor"], e["change"]["version"]) for e in trusted] == [("svc", 1)]
+    with pytest.raises(InvalidInput, match="trust_pickle"):
+        reg.replay("pk")
+    assert reg.replay("pk", trust_pickle=True)["match"]
+
+
+def test_sklearn_through_skops(reg: Registry, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    sio.dump(_fitted(), folder / "model.skops")
+    reg.register("sk", folder, flavor="sklearn", code=False)
+    handle = reg.load("sk", 1)
+    p = handle.predict([[0.5, -0.2, 0.1], [-1.0, 0.0, 0.3]], decision_id="sk-1")
+    assert len(p) == 2 and all(0 <= v <= 1 for v in p)
+    assert reg.replay("sk-1")["match"]
+
+
+def test_replay_refusals_and_mismatch(run: Run, tmp_path: Path) -> None:
+    run("register", "score", str(coefficients_artifact(tmp_path / "a")), "--flavor",
+        "text-coefficients", "--no-code")  # fmt: skip
+    with Registry(tmp_path / "store", user="svc") as reg:
+        reg.log_decision(
+            "score",
+            version=1,
+            inputs={"income": 50.0, "debt_ratio": 0.3},
+            output={"prediction": 0.5, "refused": True},
+            decision_id="wrong",
+        )
+        reg.set_decision_inputs("score", "digest")
+        reg.load("score", 1).predict({"income": 1.0, "debt_ratio": 0.1}, decision_id="private")
+    result = run("decision", "replay", "wrong", "--json", ok=False)
+    assert result.code == 1
+    assert result.json["match"] is False
+    assert result.json["replayed"] == pytest.approx(1 / (1 + np.exp(1.5)))
+    assert "does not match" in result.err
+    refused = run("decision", "replay", "private", ok=False)
+    assert "only a digest" in refused.err
