@@ -204,3 +204,41 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 raise InvalidInput(f"{path}:{number}: a decision must be a JSON object")
             records.append(record)
     return records
+
+
+def read_parquet(path: Path) -> list[dict[str, Any]]:
+    """Decision records from Parquet: one row per decision; nested `inputs`/`output`/
+    `metadata` columns as structs, or as JSON text in `inputs_json`/`output_json`/
+    `metadata_json`; `decided_at` a timestamp with a time zone, or ISO text."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InvalidInput(
+            "reading Parquet needs the 'parquet' extra: pip install 'modelrepo[parquet]'"
+        ) from None
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise InvalidInput(f"{path}: not a readable Parquet file ({exc})") from None
+    records = []
+    for number, row in enumerate(rows, 1):
+        record = dict(row)
+        for name in ("inputs", "output", "metadata"):
+            text = record.pop(f"{name}_json", None)
+            if text is not None:
+                try:
+                    record[name] = json.loads(text)
+                except ValueError as exc:
+                    raise InvalidInput(f"{path}: row {number}: {name}_json is not JSON") from exc
+        records.append(record)
+    return records
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Decision records from a JSON Lines or Parquet file, chosen by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return read_parquet(path)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return read_jsonl(path)
+    raise InvalidInput(f"{path}: expected a .jsonl or .parquet file")

@@ -1058,10 +1058,10 @@ class Registry:
         )
 
     def import_decisions(self, path: str | os.PathLike[str]) -> int:
-        """Record decisions from a JSON Lines file (one transaction)."""
-        from .decisioning import read_jsonl
+        """Record decisions from a JSON Lines or Parquet file (one transaction)."""
+        from .decisioning import read_records
 
-        return self.log_decisions(read_jsonl(Path(path)))
+        return self.log_decisions(read_records(Path(path)))
 
     # -- loading, predicting, replaying ----------------------------------------------------
 

@@ -177,3 +177,52 @@ def _jsonl(folder: Path, batch: int) -> Path:
         )
     )  # fmt: skip
     return path
+
+
+def test_import_parquet(run: Run, artifact: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run("register", "credit-risk", str(artifact), "--no-code")
+    run("deploy", "credit-risk@1", "--env", "production", "--effective-at",
+        "2026-01-01T00:00:00Z", "--reason", "history")  # fmt: skip
+    table = pa.table(
+        {
+            "model": ["credit-risk", "credit-risk"],
+            "environment": ["production", "production"],
+            "decision_id": ["pq-1", "pq-2"],
+            "decided_at": pa.array(
+                [datetime(2026, 3, 3, 10, tzinfo=UTC), datetime(2026, 3, 3, 11, tzinfo=UTC)],
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "inputs": [{"income": 1.5, "age": 40}, {"income": 2.5, "age": 41}],
+            "output_json": ['{"refused": true}', '{"refused": false}'],
+        }
+    )
+    path = tmp_path / "decisions.parquet"
+    pq.write_table(table, path)
+    assert run("decisions", "import", str(path), "--json").json == {"imported": 2}
+    story = run("decision", "show", "pq-1", "--json").json
+    assert story["inputs"] == {"income": 1.5, "age": 40}
+    assert story["output"] == {"refused": True}
+    assert story["decided_at"] == "2026-03-03T10:00:00.000000Z"
+    assert story["version"] == 1 and story["matches_history"]
+    naive = tmp_path / "naive.parquet"
+    pq.write_table(
+        table.set_column(
+            3,
+            "decided_at",
+            pa.array([datetime(2026, 3, 3, 10), datetime(2026, 3, 3, 11)], type=pa.timestamp("us")),
+        ),
+        naive,
+    )
+    assert "no time zone" in run("decisions", "import", str(naive), ok=False).err
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    assert "not a readable Parquet file" in run("decisions", "import", str(bad), ok=False).err
+    assert (
+        "expected a .jsonl or .parquet"
+        in run("decisions", "import", str(artifact / "features.csv"), ok=False).err
+    )

@@ -107,10 +107,11 @@ def decisions_list(
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
 def decisions_import(ctx: Context, path: Path, as_json: bool) -> None:
-    """Record decisions from a JSON Lines file, all or none.
+    """Record decisions from a JSON Lines or Parquet file, all or none.
 
-    Each line: {"model", "inputs", "output", "version" or "environment", and optionally
-    "decision_id", "decided_at", "metadata"}.
+    Each record: {"model", "inputs", "output", "version" or "environment", and optionally
+    "decision_id", "decided_at", "metadata"}. In Parquet, nested columns may be structs or
+    JSON text in inputs_json / output_json / metadata_json.
 
     \b
     Example:
