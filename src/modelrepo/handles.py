@@ -37,6 +37,8 @@ class ModelHandle:
         self.path = path
         self.environment = environment
         self._predictor = predictor
+        self.instance_id: str | None = None  # set when loaded with `load_live`
+        self.host: str | None = None
 
     def __repr__(self) -> str:
         where = f" in {self.environment}" if self.environment else ""
@@ -91,6 +93,32 @@ class ModelHandle:
             for inputs, output, decision_id in zip(batch, outputs, ids, strict=True)
         )
         return outputs
+
+    def heartbeat(self) -> None:
+        """Tell the registry this instance still serves (cheap: one small update)."""
+        if self.instance_id is not None:
+            self._registry.backend.metadata.serving_heartbeat(
+                self.instance_id, self._registry.clock.now()
+            )
+
+    def reload(self) -> bool:
+        """Switch to what is live now, if it changed; the switch is recorded. True if it did."""
+        if self.instance_id is None or self.environment is None:
+            return False
+        model, version = self._registry.resolve(f"{self.model}@{self.environment}")
+        if version == self.version:
+            return False
+        fresh = self._registry.load_live(model, env=self.environment, instance_id=self.instance_id)
+        self.version, self.digest, self.flavor = fresh.version, fresh.digest, fresh.flavor
+        self.path, self._predictor = fresh.path, fresh._predictor
+        return True
+
+    def close(self) -> None:
+        """This instance stops serving (recorded)."""
+        if self.instance_id is not None:
+            self._registry.backend.metadata.serving_stop(
+                self.instance_id, self._registry.clock.now()
+            )
 
     def rerun(self, inputs: Any) -> Any:
         """Predict without recording anything (for replay)."""

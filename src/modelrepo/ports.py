@@ -21,6 +21,7 @@ from .domain.deployments import (
     Environment,
 )
 from .domain.model import Model, ModelVersion, NewVersion, VersionEvent
+from .domain.serving import ServingPeriod
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved; used for progress bars."""
@@ -207,6 +208,28 @@ class MetadataStore(Protocol):
     def input_mode(self, model: str) -> str: ...
 
     def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None: ...
+
+    # -- observed serving -------------------------------------------------------------------
+
+    def serving_start(
+        self,
+        model: str,
+        environment: str,
+        *,
+        instance_id: str,
+        host: str,
+        version: int,
+        digest: str,
+        at: datetime,
+    ) -> None:
+        """Open a serving period for an instance, ending the one it had open (a switch)."""
+        ...
+
+    def serving_heartbeat(self, instance_id: str, at: datetime) -> None: ...
+
+    def serving_stop(self, instance_id: str, at: datetime) -> None: ...
+
+    def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]: ...
 
     # -- audit log (append-only; entries are written by the mutations themselves) ------------
 

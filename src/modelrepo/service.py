@@ -59,7 +59,7 @@ from .domain.model import (
     check_tags,
 )
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
-from .domain.times import parse_time
+from .domain.times import format_time, parse_time
 from .ports import BlobInfo, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
 
@@ -1112,10 +1112,84 @@ class Registry:
             environment,
         )  # fmt: skip
 
-    def load_live(self, name: str, *, env: str, **options: Any) -> ModelHandle:
-        """Load the version live in `env` now; its decisions are stamped with that version."""
+    def load_live(
+        self, name: str, *, env: str, instance_id: str | None = None, **options: Any
+    ) -> ModelHandle:
+        """Load the version live in `env` now; its decisions are stamped with that version,
+        and the handle reports itself as a serving instance (see `serving`)."""
+        import socket
+        import uuid
+
         model, version = self.resolve(f"{name}@{env}")
-        return self.load(model, version, environment=env, **options)
+        handle = self.load(model, version, environment=env, **options)
+        handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
+        handle.host = socket.gethostname()
+        self.backend.metadata.serving_start(
+            model,
+            env,
+            instance_id=handle.instance_id,
+            host=handle.host,
+            version=version,
+            digest=handle.digest,
+            at=self.clock.now(),
+        )
+        return handle
+
+    def serving(
+        self,
+        name: str,
+        *,
+        env: str,
+        at: datetime | str | None = None,
+        ttl: float = 300.0,
+    ) -> dict[str, Any]:
+        """What was actually serving at `at` (default now), next to what the history says
+        should have; instances silent for `ttl` seconds have aged out. Every period during
+        which an instance served a version the history did not have live is listed as drift,
+        with its times."""
+        from datetime import timedelta
+
+        validate_model_name(name)
+        check_environment_name(env)
+        when = _optional_time(at, "time") or self.clock.now()
+        keep = timedelta(seconds=ttl)
+        periods = self.backend.metadata.serving_periods(name, env)
+        try:
+            expected = [v.version for v in self.live(name, env=env, at=when).versions]
+        except NotFound:
+            if not periods:
+                raise  # a misspelt environment is an error, not "nothing was serving"
+            expected = []
+        active = [p for p in periods if p.since <= when < p.until(keep)]
+        events = self.history(name, env=env)
+        drift = []
+        intervals = timeline(events)
+        for period in periods:
+            end = min(period.until(keep), when)
+            for interval in intervals:
+                start = max(period.since, interval.start)
+                stop = min(end, interval.end or end)
+                if start < stop and all(a.version != period.version for a in interval.versions):
+                    drift.append({"instance_id": period.instance_id, "version": period.version,
+                                  "from": format_time(start), "to": format_time(stop),
+                                  "expected": [a.version for a in interval.versions]})  # fmt: skip
+            gaps = _uncovered(period.since, end, intervals)
+            for start, stop in gaps:
+                drift.append({"instance_id": period.instance_id, "version": period.version,
+                              "from": format_time(start), "to": format_time(stop),
+                              "expected": []})  # fmt: skip
+        return {
+            "model": name,
+            "environment": env,
+            "at": format_time(when),
+            "ttl_seconds": ttl,
+            "expected": expected,
+            "serving": [{**p.to_dict(keep), "drift": p.version not in expected} for p in active],
+            "aged_out": [
+                p.to_dict(keep) for p in periods if p.aged_out(when, keep) and p.since <= when
+            ],
+            "drift": sorted(drift, key=lambda d: (d["from"], d["instance_id"])),
+        }
 
     def replay(
         self, decision_id: str, *, tolerance: float = 1e-9, trust_pickle: bool = False
@@ -1218,6 +1292,23 @@ class Registry:
                 if not dry_run:
                     blobs.delete_partial(partial.sha256)
         return report
+
+
+def _uncovered(
+    start: datetime, stop: datetime, intervals: Sequence[Interval]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, stop) during which nothing was live at all."""
+    gaps = []
+    cursor = start
+    for interval in sorted(intervals, key=lambda i: i.start):
+        if interval.start > cursor:
+            gaps.append((cursor, min(interval.start, stop)))
+        cursor = max(cursor, interval.end or stop)
+        if cursor >= stop:
+            break
+    if cursor < stop:
+        gaps.append((cursor, stop))
+    return [(a, b) for a, b in gaps if a < b]
 
 
 def _optional_time(value: datetime | str | None, what: str) -> datetime | None:

@@ -406,3 +406,39 @@ def timeline(
         },
         human,
     )
+
+
+@command(cli)
+@click.argument("name")
+@click.option("--env", required=True, help="Environment.")
+@click.option("--at", metavar="ISO", help="The instant asked about (default: now).")
+@click.option(
+    "--ttl", type=float, default=300.0, show_default=True, help="Seconds of silence to age out."
+)
+@pass_ctx
+def serving(ctx: Context, name: str, env: str, at: str | None, ttl: float, as_json: bool) -> None:
+    """What was actually serving (reported by the instances), next to what the deployment
+    history says should have; drift is listed with its times.
+
+    \b
+    Example:
+      modelrepo serving credit-risk --env production --at 2026-03-01T10:00:00Z
+    """
+    with ctx.registry() as reg:
+        report = reg.serving(name, env=env, at=at, ttl=ttl)
+
+    def human() -> None:
+        expected = ", ".join(f"v{v}" for v in report["expected"]) or "nothing"
+        click.echo(f"{name}@{env} at {report['at']}: the history says {expected}")
+        for s in report["serving"]:
+            mark = "  DRIFT" if s["drift"] else ""
+            click.echo(f"  {s['instance_id']} on {s['host']}: v{s['version']} since {s['since']}"
+                       f"{mark}")  # fmt: skip
+        for s in report["aged_out"]:
+            click.echo(f"  {s['instance_id']}: silent since {s['last_seen']} (aged out)")
+        for d in report["drift"]:
+            click.echo(f"  drift: {d['instance_id']} served v{d['version']} from {d['from']} to "
+                       f"{d['to']} while the history had "
+                       f"{', '.join(f'v{v}' for v in d['expected']) or 'nothing'}")  # fmt: skip
+
+    emit(as_json, report, human)

@@ -38,6 +38,7 @@ from ..domain.deployments import (
 )
 from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
+from ..domain.serving import ServingPeriod
 from ..domain.times import to_micros
 from ..ports import Clock, FileReference
 
@@ -136,11 +137,63 @@ class MemoryAudit:
         return size, to_micros(at)
 
 
-class MemoryMetadataStore(MemoryAudit):
+class MemoryServing:
+    """Observed serving periods in a list."""
+
+    def __init__(self) -> None:
+        self._periods: list[ServingPeriod] = []
+        self._serving_lock = threading.Lock()
+
+    def serving_start(
+        self,
+        model: str,
+        environment: str,
+        *,
+        instance_id: str,
+        host: str,
+        version: int,
+        digest: str,
+        at: datetime,
+    ) -> None:
+        with self._serving_lock:
+            self._end(instance_id, at)
+            self._periods.append(
+                ServingPeriod(instance_id, host, model, environment, version, digest, at, at, None)
+            )
+
+    def _end(self, instance_id: str, at: datetime) -> None:
+        self._periods = [
+            replace(p, ended_at=at, last_seen=at)
+            if p.instance_id == instance_id and p.ended_at is None
+            else p
+            for p in self._periods
+        ]
+
+    def serving_heartbeat(self, instance_id: str, at: datetime) -> None:
+        with self._serving_lock:
+            self._periods = [
+                replace(p, last_seen=at)
+                if p.instance_id == instance_id and p.ended_at is None
+                else p
+                for p in self._periods
+            ]
+
+    def serving_stop(self, instance_id: str, at: datetime) -> None:
+        with self._serving_lock:
+            self._end(instance_id, at)
+
+    def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
+        with self._serving_lock:
+            found = [p for p in self._periods if p.model == model and p.environment == environment]
+        return sorted(found, key=lambda p: p.since)
+
+
+class MemoryMetadataStore(MemoryAudit, MemoryServing):
     """Thread-safe, in-process, gone when the process ends."""
 
     def __init__(self) -> None:
-        super().__init__()
+        MemoryAudit.__init__(self)
+        MemoryServing.__init__(self)
         self._models: dict[str, _ModelState] = {}
         self._events: list[VersionEvent] = []
         self._lock = threading.RLock()

@@ -71,6 +71,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'END_SERVING_PERIOD': (
+        'UPDATE serving_periods SET last_seen=?, ended_at=? WHERE serving_periods.id = ?',
+        ('at', 'at', 'id'),
+        {},
+        (),
+    ),
     'ENVIRONMENT': (
         'SELECT environments.id, environments.protected \nFROM environments \nWHERE environments.model_id = ? AND environments.name = ?',
         ('model_id', 'name'),
@@ -329,6 +335,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'NEW_SERVING_PERIOD': (
+        'INSERT INTO serving_periods (instance_id, host, model_id, environment, version, digest, since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ('instance_id', 'host', 'model_id', 'environment', 'version', 'digest', 'at', 'at'),
+        {},
+        (),
+    ),
     'NEW_TAG': (
         'INSERT INTO version_tags (version_id, "key", value) VALUES (?, ?, ?)',
         ('version_id', 'key', 'value'),
@@ -347,6 +359,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'OPEN_PERIODS_OF_INSTANCE': (
+        'SELECT serving_periods.id \nFROM serving_periods \nWHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',
+        ('instance_id',),
+        {},
+        ('id',),
+    ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),
@@ -364,6 +382,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('model_id',),
         {},
         ('versions',),
+    ),
+    'SERVING_HEARTBEAT': (
+        'UPDATE serving_periods SET last_seen=? WHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',
+        ('at', 'instance_id'),
+        {},
+        (),
+    ),
+    'SERVING_PERIODS': (
+        'SELECT serving_periods.id, serving_periods.instance_id, serving_periods.host, serving_periods.model_id, serving_periods.environment, serving_periods.version, serving_periods.digest, serving_periods.since, serving_periods.last_seen, serving_periods.ended_at, models.name AS model_name \nFROM serving_periods JOIN models ON models.id = serving_periods.model_id \nWHERE serving_periods.model_id = ? AND serving_periods.environment = ? ORDER BY serving_periods.since, serving_periods.id',
+        ('model_id', 'environment'),
+        {},
+        ('id', 'instance_id', 'host', 'model_id', 'environment', 'version', 'digest', 'since', 'last_seen', 'ended_at', 'model_name'),
     ),
     'SET_DELETED': (
         'UPDATE versions SET deleted_at=?, deleted_by=? WHERE versions.id = ?',

@@ -25,6 +25,7 @@ from .tables import (
     inline_blobs,
     models,
     request_decisions,
+    serving_periods,
     store_info,
     version_events,
     version_files,
@@ -400,4 +401,35 @@ SET_INPUT_POLICY = (
     sa.update(decision_policies)
     .where(decision_policies.c.model_id == p("model_id"))
     .values(inputs_mode=p("mode"))
+)
+
+# -- observed serving ---------------------------------------------------------------------
+
+SP = serving_periods.c
+NEW_SERVING_PERIOD = sa.insert(serving_periods).values(
+    instance_id=p("instance_id"),
+    host=p("host"),
+    model_id=p("model_id"),
+    environment=p("environment"),
+    version=p("version"),
+    digest=p("digest"),
+    since=p("at"),
+    last_seen=p("at"),
+)
+OPEN_PERIODS_OF_INSTANCE = sa.select(SP.id).where(
+    SP.instance_id == p("instance_id"), SP.ended_at.is_(None)
+)
+SERVING_HEARTBEAT = (
+    sa.update(serving_periods)
+    .where(SP.instance_id == p("instance_id"), SP.ended_at.is_(None))
+    .values(last_seen=p("at"))
+)
+END_SERVING_PERIOD = (
+    sa.update(serving_periods).where(SP.id == p("id")).values(ended_at=p("at"), last_seen=p("at"))
+)
+SERVING_PERIODS = (
+    sa.select(serving_periods, models.c.name.label("model_name"))
+    .join(models, models.c.id == SP.model_id)
+    .where(SP.model_id == p("model_id"), SP.environment == p("environment"))
+    .order_by(SP.since, SP.id)
 )

@@ -27,6 +27,7 @@ from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .deployments import SqlDeployments, ever_deployed, model_id
 from .raw import Q, RawConnections, Tx
+from .serving import SqlServing
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -69,7 +70,7 @@ def _connect_sqlite(database: str) -> Callable[[], apsw.Connection]:
     return connect
 
 
-class SqlMetadataStore(SqlDeployments, SqlDecisions):
+class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
     """Models, versions, deployments and their history in SQLite (PostgreSQL to come)."""
 
     def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:

@@ -224,3 +224,20 @@ decision_policies = sa.Table(
     sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
     sa.Column("inputs_mode", sa.String(8), nullable=False),
 )
+
+serving_periods = sa.Table(
+    "serving_periods",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", sa.String(128), nullable=False),
+    sa.Column("host", sa.String(256), nullable=False),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("environment", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("since", sa.BigInteger, nullable=False),
+    sa.Column("last_seen", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_serving_periods_env", "model_id", "environment", "since"),
+    sa.Index("ix_serving_periods_instance", "instance_id", "id"),
+)

@@ -1,4 +1,4 @@
-"""Decision log: every prediction tied to the version that made it; per-model input policy.
+"""Decision log (decisions, per-model input policy) and observed serving periods.
 
 Revision ID: 0004
 Revises: 0003
@@ -41,6 +41,29 @@ def upgrade() -> None:
     op.create_index("ix_decisions_model_time", "decisions", ["model_id", "decided_at"])
     refuse("decisions", "UPDATE OR DELETE", "decisions is append-only")
     op.create_table(
+        "serving_periods",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("instance_id", sa.String(128), nullable=False),
+        sa.Column("host", sa.String(256), nullable=False),
+        sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+        sa.Column("environment", sa.String(128), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("digest", sa.String(71), nullable=False),
+        sa.Column("since", sa.BigInteger, nullable=False),
+        sa.Column("last_seen", sa.BigInteger, nullable=False),
+        sa.Column("ended_at", sa.BigInteger, nullable=True),
+    )
+    op.create_index(
+        "ix_serving_periods_env", "serving_periods", ["model_id", "environment", "since"]
+    )
+    op.create_index("ix_serving_periods_instance", "serving_periods", ["instance_id", "id"])
+    refuse("serving_periods", "DELETE", "serving periods are never deleted")
+    refuse(
+        "serving_periods",
+        "UPDATE OF instance_id, host, model_id, environment, version, digest, since",
+        "an observed serving period only moves its last heartbeat and its end",
+    )
+    op.create_table(
         "decision_policies",
         sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
         sa.Column("inputs_mode", sa.String(8), nullable=False),
@@ -48,5 +71,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("serving_periods")
     op.drop_table("decision_policies")
     op.drop_table("decisions")

@@ -1,0 +1,64 @@
+"""Observed serving periods in SQL: opened, heartbeaten, ended by serving instances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...domain.serving import ServingPeriod
+from ...domain.times import from_micros, to_micros
+from .deployments import model_id
+from .raw import Q, RawConnections
+
+
+class SqlServing:
+    """The serving half of `SqlMetadataStore` (mixed into it)."""
+
+    _raw: RawConnections
+
+    def serving_start(
+        self,
+        model: str,
+        environment: str,
+        *,
+        instance_id: str,
+        host: str,
+        version: int,
+        digest: str,
+        at: datetime,
+    ) -> None:
+        """Open a period for the instance (closing the one it served before: a switch)."""
+        with self._raw.write() as tx:
+            micros = to_micros(at)
+            for (period,) in tx.tuples(Q.OPEN_PERIODS_OF_INSTANCE, instance_id=instance_id):
+                tx.execute(Q.END_SERVING_PERIOD, id=period, at=micros)
+            tx.execute(
+                Q.NEW_SERVING_PERIOD,
+                instance_id=instance_id,
+                host=host,
+                model_id=model_id(tx, model),
+                environment=environment,
+                version=version,
+                digest=digest,
+                at=micros,
+            )
+
+    def serving_heartbeat(self, instance_id: str, at: datetime) -> None:
+        with self._raw.write() as tx:
+            tx.execute(Q.SERVING_HEARTBEAT, instance_id=instance_id, at=to_micros(at))
+
+    def serving_stop(self, instance_id: str, at: datetime) -> None:
+        with self._raw.write() as tx:
+            for (period,) in tx.tuples(Q.OPEN_PERIODS_OF_INSTANCE, instance_id=instance_id):
+                tx.execute(Q.END_SERVING_PERIOD, id=period, at=to_micros(at))
+
+    def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
+        tx = self._raw.reader()
+        rows = tx.all(Q.SERVING_PERIODS, model_id=model_id(tx, model), environment=environment)
+        return [
+            ServingPeriod(
+                r.instance_id, r.host, r.model_name, r.environment, r.version, r.digest,
+                from_micros(r.since), from_micros(r.last_seen),
+                None if r.ended_at is None else from_micros(r.ended_at),
+            )
+            for r in rows
+        ]  # fmt: skip
