@@ -140,6 +140,12 @@ def _time(value: Any) -> datetime | None:
 def stored_inputs(reg: Registry, decision_id: str) -> Any:
     """The inputs of a decision, from the record or the blob store; digest-only refuses."""
     decision = reg.backend.metadata.get_decision(decision_id)
+    if decision.inputs_purged_at is not None:
+        raise InvalidInput(
+            f"the inputs of decision {decision_id!r} were purged on "
+            f"{format_time(decision.inputs_purged_at)} under the model's retention policy; "
+            "only their digest is kept"
+        )
     if decision.inputs_mode == "inline":
         return decision.inputs
     if decision.inputs_mode == "blob":

@@ -207,7 +207,30 @@ class MetadataStore(Protocol):
 
     def input_mode(self, model: str) -> str: ...
 
-    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None: ...
+    def input_policy(self, model: str) -> tuple[str, int | None]:
+        """(how inputs are kept, retention in days or None)."""
+        ...
+
+    def set_input_mode(
+        self,
+        model: str,
+        mode: str,
+        *,
+        actor: str,
+        at: datetime,
+        retention_days: int | None = None,
+    ) -> None: ...
+
+    def purge_inputs(
+        self, model: str, cutoff: datetime, *, actor: str, at: datetime
+    ) -> list[tuple[str, str, str]]:
+        """Drop stored inputs of decisions made before `cutoff` (records and digests stay);
+        the purge is itself an audit entry. Returns (decision id, mode, digest) of each."""
+        ...
+
+    def decision_input_blobs(self) -> set[str]:
+        """Blob addresses of decision inputs still kept (gc must not collect them)."""
+        ...
 
     # -- observed serving -------------------------------------------------------------------
 

@@ -1049,13 +1049,46 @@ class Registry:
         return chosen[:limit]
 
     @_writes
-    def set_decision_inputs(self, model: str, mode: str) -> None:
-        """How this model's decision inputs are kept: inline, blob, or digest only."""
+    def set_decision_inputs(
+        self, model: str, mode: str, *, retention_days: int | None = None
+    ) -> None:
+        """How this model's decision inputs are kept (inline, blob, or digest only), and for
+        how many days before `purge_decision_inputs` drops them (None: kept)."""
         from .domain.decisions import check_input_mode
 
+        if retention_days is not None and (
+            isinstance(retention_days, bool) or not isinstance(retention_days, int)
+            or retention_days < 1
+        ):  # fmt: skip
+            raise InvalidInput("retention must be a positive number of days")
         self.backend.metadata.set_input_mode(
-            validate_model_name(model), check_input_mode(mode), actor=self.user, at=self.clock.now()
+            validate_model_name(model),
+            check_input_mode(mode),
+            actor=self.user,
+            at=self.clock.now(),
+            retention_days=retention_days,
         )
+
+    @_writes
+    def purge_decision_inputs(self, model: str | None = None) -> dict[str, int]:
+        """Apply retention: drop stored inputs older than each model's retention period,
+        keeping every record and digest; each purge is an audit entry. Blob-kept inputs
+        become collectable by `gc`."""
+        from datetime import timedelta
+
+        names = [validate_model_name(model)] if model else [m.name for m in self.models()]
+        now = self.clock.now()
+        purged: dict[str, int] = {}
+        for name in names:
+            _, days = self.backend.metadata.input_policy(name)
+            if days is None:
+                continue
+            done = self.backend.metadata.purge_inputs(
+                name, now - timedelta(days=days), actor=self.user, at=now
+            )
+            if done:
+                purged[name] = len(done)
+        return purged
 
     def import_decisions(self, path: str | os.PathLike[str]) -> int:
         """Record decisions from a JSON Lines or Parquet file (one transaction)."""
@@ -1255,7 +1288,10 @@ class Registry:
             report.bytes_checked += size
             if actual != sha:
                 report.corrupt.extend(refs)
-        report.orphaned = [b for b in blobs.list() if b.sha256 not in by_blob]
+        kept_inputs = self.backend.metadata.decision_input_blobs()
+        report.orphaned = [
+            b for b in blobs.list() if b.sha256 not in by_blob and b.sha256 not in kept_inputs
+        ]
         report.orphaned += [
             BlobInfo(sha, size)
             for sha, size in self.backend.metadata.inline_blobs()
@@ -1272,6 +1308,7 @@ class Registry:
         report = GcReport(dry_run=dry_run)
         with self.backend.lock.exclusive():
             referenced = {r.sha256 for r in self.backend.metadata.file_references()}
+            referenced |= self.backend.metadata.decision_input_blobs()
             blobs = self.backend.blobs
             for info in list(blobs.list()):
                 if info.sha256 in referenced:

@@ -226,3 +226,55 @@ def test_import_parquet(run: Run, artifact: Path, tmp_path: Path) -> None:
         "expected a .jsonl or .parquet"
         in run("decisions", "import", str(artifact / "features.csv"), ok=False).err
     )
+
+
+def test_retention_purges_inputs_but_keeps_records(reg: Registry, tmp_path: Path) -> None:
+    import apsw
+
+    clock = reg.clock
+    assert isinstance(clock, ManualClock)
+    reg.set_decision_inputs("credit-risk", "blob", retention_days=30)
+    old = reg.log_decision("credit-risk", version=1, inputs={"ssn": "123"}, output=0,
+                           decided_at=T0 - timedelta(days=40), decision_id="old")  # fmt: skip
+    recent = reg.log_decision("credit-risk", version=1, inputs={"ssn": "456"}, output=1,
+                              decided_at=T0, decision_id="recent")  # fmt: skip
+    assert reg.gc().blobs_removed == 0  # inputs kept in the blob store are not garbage
+    assert reg.decision_inputs("old") == {"ssn": "123"}
+    assert reg.purge_decision_inputs() == {"credit-risk": 1}
+    assert reg.purge_decision_inputs() == {}  # idempotent
+    purged = reg.decision("old")
+    assert purged["inputs_digest"] == old.inputs_digest
+    assert purged["inputs_purged_at"] is not None
+    with pytest.raises(InvalidInput, match="purged"):
+        reg.decision_inputs("old")
+    assert reg.decision_inputs("recent") == {"ssn": "456"}
+    assert reg.gc().blobs_removed == 1  # the old input blob only
+    assert reg.decision_inputs("recent") == {"ssn": "456"}
+    entries = [e for e in reg.audit_log("model:credit-risk")
+               if e["kind"] == "decisions.inputs_purged"]  # fmt: skip
+    assert [(e["change"]["count"], e["change"]["first"]) for e in entries] == [(1, "old")]
+    assert reg.audit_verify().ok
+    conn = apsw.Connection(str(tmp_path / "store" / "modelrepo.db"))
+    with pytest.raises(apsw.ConstraintError, match="purged"):
+        conn.execute("UPDATE decisions SET inputs = '{}' WHERE decision_id = 'old'")
+    with pytest.raises(apsw.ConstraintError, match="never changes"):
+        conn.execute("UPDATE decisions SET output = '2' WHERE decision_id = 'recent'")
+    with pytest.raises(apsw.ConstraintError, match="never deleted"):
+        conn.execute("DELETE FROM decisions")
+    assert recent.version == 1
+
+
+def test_cli_retention(run: Run, artifact: Path, tmp_path: Path) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    doc = run("decisions", "policy", "credit-risk", "--inputs", "inline", "--retention-days",
+              "1", "--json").json  # fmt: skip
+    assert doc["retention_days"] == 1
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps({"model": "credit-risk", "version": 1, "decision_id": "o-1",
+                               "inputs": {"a": 1}, "output": 0,
+                               "decided_at": "2020-01-01T00:00:00Z"}))  # fmt: skip
+    run("decisions", "import", str(old))
+    assert run("decisions", "purge", "--json").json == {"purged": {"credit-risk": 1}}
+    assert run("decisions", "purge", "--json").json == {"purged": {}}
+    assert run("decision", "show", "o-1", "--json").json["inputs"] is None
+    assert run("decisions", "policy", "credit-risk", "--inputs", "x", ok=False).code == 2

@@ -131,18 +131,48 @@ def decisions_import(ctx: Context, path: Path, as_json: bool) -> None:
     required=True,
     help="Keep inputs in the record, in the blob store, or only their digest.",
 )
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=1),
+    help="Purge stored inputs of decisions older than this (digests and records stay).",
+)
 @pass_ctx
-def decisions_policy(ctx: Context, name: str, mode: str, as_json: bool) -> None:
-    """Set how a model's decision inputs are kept (the change is audited).
+def decisions_policy(
+    ctx: Context, name: str, mode: str, retention_days: int | None, as_json: bool
+) -> None:
+    """Set how a model's decision inputs are kept, and for how long (the change is audited).
 
     \b
     Example:
-      modelrepo decisions policy credit-risk --inputs digest
+      modelrepo decisions policy credit-risk --inputs blob --retention-days 365
     """
     with ctx.registry() as reg:
-        reg.set_decision_inputs(name, mode)
+        reg.set_decision_inputs(name, mode, retention_days=retention_days)
+    kept = f", purged after {retention_days} days" if retention_days else ""
     emit(
         as_json,
-        {"model": name, "inputs": mode},
-        lambda: click.echo(f"{name}: decision inputs kept as {mode}"),
+        {"model": name, "inputs": mode, "retention_days": retention_days},
+        lambda: click.echo(f"{name}: decision inputs kept as {mode}{kept}"),
+    )
+
+
+@command(decisions, "purge")
+@click.argument("name", required=False)
+@pass_ctx
+def decisions_purge(ctx: Context, name: str | None, as_json: bool) -> None:
+    """Apply retention: drop stored inputs past each model's retention period (each purge is
+    recorded; records and digests stay). Run it on a schedule.
+
+    \b
+    Example:
+      modelrepo decisions purge
+    """
+    with ctx.registry() as reg:
+        purged = reg.purge_decision_inputs(name)
+    emit(
+        as_json,
+        {"purged": purged},
+        lambda: click.echo(
+            ", ".join(f"{m}: {n} purged" for m, n in purged.items()) or "Nothing to purge"
+        ),
     )

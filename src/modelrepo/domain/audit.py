@@ -191,6 +191,18 @@ def decisions_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
+def purge_change(model: str, cutoff: datetime, decision_ids: list[str]) -> dict[str, Any]:
+    """The audit change of a retention purge: which decisions lost their stored inputs."""
+    return {
+        "model": model,
+        "decided_before": format_time(cutoff),
+        "count": len(decision_ids),
+        "first": decision_ids[0],
+        "last": decision_ids[-1],
+        "decisions_sha256": rows_digest([(d,) for d in decision_ids]),
+    }
+
+
 def registration_change(version: ModelVersion) -> dict[str, Any]:
     """The audit change of a registration: it binds the whole immutable record by digest."""
     return {

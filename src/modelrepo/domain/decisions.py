@@ -93,6 +93,7 @@ class Decision:
     output: Any
     metadata: Mapping[str, Any]
     flags: tuple[str, ...]
+    inputs_purged_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,4 +110,7 @@ class Decision:
             "output": self.output,
             "metadata": dict(self.metadata),
             "flags": list(self.flags),
+            "inputs_purged_at": format_time(self.inputs_purged_at)
+            if self.inputs_purged_at
+            else None,
         }

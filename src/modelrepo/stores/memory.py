@@ -16,6 +16,7 @@ from ..domain.audit import (
     decisions_change,
     import_batch_change,
     new_nodes,
+    purge_change,
     registration_change,
 )
 from ..domain.decisions import Decision, NewDecision
@@ -200,7 +201,7 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
         self._environments: dict[tuple[str, str], Environment] = {}
         self._inline: dict[str, bytes] = {}
         self._decisions: dict[str, Decision] = {}
-        self._input_modes: dict[str, str] = {}
+        self._input_modes: dict[str, tuple[str, int | None]] = {}
         self._deployments: list[DeploymentEvent] = []
         self._requests: list[DeploymentRequest] = []
 
@@ -779,23 +780,72 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
         return sorted(found, key=lambda d: d.decided_at)[:limit]
 
     def input_mode(self, model: str) -> str:
+        return self.input_policy(model)[0]
+
+    def input_policy(self, model: str) -> tuple[str, int | None]:
         with self._lock:
             self._state(model)
-            return self._input_modes.get(model, "inline")
+            return self._input_modes.get(model, ("inline", None))
 
-    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None:
+    def set_input_mode(
+        self,
+        model: str,
+        mode: str,
+        *,
+        actor: str,
+        at: datetime,
+        retention_days: int | None = None,
+    ) -> None:
         with self._lock:
-            current = self.input_mode(model)
-            if current == mode and model in self._input_modes:
+            current = self.input_policy(model)
+            if current == (mode, retention_days) and model in self._input_modes:
                 return
-            self._input_modes[model] = mode
+            self._input_modes[model] = (mode, retention_days)
             self._audit(
                 "decisions.policy_set",
                 f"model:{model}",
                 actor=actor,
                 at=at,
-                change={"model": model, "inputs": mode, "was": current},
+                change={
+                    "model": model,
+                    "inputs": mode,
+                    "retention_days": retention_days,
+                    "was": current[0],
+                },
             )
+
+    def purge_inputs(
+        self, model: str, cutoff: datetime, *, actor: str, at: datetime
+    ) -> list[tuple[str, str, str]]:
+        with self._lock:
+            self._state(model)
+            expired = [
+                d
+                for d in self._decisions.values()
+                if d.model == model
+                and d.decided_at < cutoff
+                and d.inputs_purged_at is None
+                and d.inputs_mode != "digest"
+            ]
+            for d in expired:
+                self._decisions[d.decision_id] = replace(d, inputs=None, inputs_purged_at=at)
+            if expired:
+                self._audit(
+                    "decisions.inputs_purged",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=purge_change(model, cutoff, [d.decision_id for d in expired]),
+                )
+            return [(d.decision_id, d.inputs_mode, d.inputs_digest) for d in expired]
+
+    def decision_input_blobs(self) -> set[str]:
+        with self._lock:
+            return {
+                d.inputs_digest.removeprefix("sha256:")
+                for d in self._decisions.values()
+                if d.inputs_mode == "blob" and d.inputs_purged_at is None
+            }
 
 
 def _dumps(value: Any) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import decisions_change
+from ...domain.audit import decisions_change, purge_change
 from ...domain.decisions import Decision, NewDecision
 from ...domain.errors import Conflict, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
@@ -114,26 +114,72 @@ class SqlDecisions(SqlAudit):
         return [_to_decision(r) for r in rows]
 
     def input_mode(self, model: str) -> str:
-        tx = self._raw.reader()
-        found = tx.scalar(Q.INPUT_POLICY, model_id=model_id(tx, model))
-        return "inline" if found is None else str(found)
+        return self.input_policy(model)[0]
 
-    def set_input_mode(self, model: str, mode: str, *, actor: str, at: datetime) -> None:
+    def input_policy(self, model: str) -> tuple[str, int | None]:
+        """(inputs mode, retention in days or None)."""
+        tx = self._raw.reader()
+        row = tx.one(Q.INPUT_POLICY, model_id=model_id(tx, model))
+        return ("inline", None) if row is None else (str(row[0]), row[1])
+
+    def set_input_mode(
+        self,
+        model: str,
+        mode: str,
+        *,
+        actor: str,
+        at: datetime,
+        retention_days: int | None = None,
+    ) -> None:
         with self._raw.write() as tx:
             mid = model_id(tx, model)
-            current = tx.scalar(Q.INPUT_POLICY, model_id=mid)
-            if current == mode:
+            row = tx.one(Q.INPUT_POLICY, model_id=mid)
+            if row is not None and (row[0], row[1]) == (mode, retention_days):
                 return
-            tx.execute(Q.NEW_INPUT_POLICY if current is None else Q.SET_INPUT_POLICY,
-                       model_id=mid, mode=mode)  # fmt: skip
+            statement = Q.NEW_INPUT_POLICY if row is None else Q.SET_INPUT_POLICY
+            tx.execute(statement, model_id=mid, mode=mode, days=retention_days)
             self._audit(
                 tx,
                 "decisions.policy_set",
                 f"model:{model}",
                 actor=actor,
                 at=at,
-                change={"model": model, "inputs": mode, "was": current or "inline"},
+                change={
+                    "model": model,
+                    "inputs": mode,
+                    "retention_days": retention_days,
+                    "was": row[0] if row is not None else "inline",
+                },
             )
+
+    def purge_inputs(
+        self, model: str, cutoff: datetime, *, actor: str, at: datetime
+    ) -> list[tuple[str, str, str]]:
+        """Drop stored inputs of decisions made before `cutoff`, keeping records and digests;
+        returns (decision id, mode, digest) of each, and records the purge in the audit log."""
+        with self._raw.write() as tx:
+            rows = tx.tuples(
+                Q.EXPIRED_INPUTS, model_id=model_id(tx, model), cutoff=to_micros(cutoff)
+            )
+            for row_id, _, _, _ in rows:
+                tx.execute(Q.PURGE_INPUTS, id=row_id, at=to_micros(at))
+            if rows:
+                self._audit(
+                    tx,
+                    "decisions.inputs_purged",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=purge_change(model, cutoff, [str(r[1]) for r in rows]),
+                )
+        return [(str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def decision_input_blobs(self) -> set[str]:
+        """Blob addresses of inputs still kept in the blob store (for gc and fsck)."""
+        return {
+            str(d).removeprefix("sha256:")
+            for (d,) in self._raw.reader().tuples(Q.BLOB_INPUTS_IN_USE)
+        }
 
 
 def _to_decision(r: Any) -> Decision:
@@ -151,4 +197,5 @@ def _to_decision(r: Any) -> Decision:
         output=json.loads(r.output),
         metadata=json.loads(r.metadata),
         flags=tuple(json.loads(r.flags)),
+        inputs_purged_at=None if r.inputs_purged_at is None else from_micros(r.inputs_purged_at),
     )

@@ -35,6 +35,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('c0',),
     ),
+    'BLOB_INPUTS_IN_USE': (
+        'SELECT DISTINCT decisions.inputs_digest \nFROM decisions \nWHERE decisions.inputs_mode = ? AND decisions.inputs_purged_at IS NULL',
+        ('inputs_mode_1',),
+        {'inputs_mode_1': 'blob'},
+        ('inputs_digest',),
+    ),
     'CHECKPOINTS': (
         'SELECT audit_checkpoints.body \nFROM audit_checkpoints ORDER BY audit_checkpoints.id',
         (),
@@ -42,16 +48,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('body',),
     ),
     'DECISION_BATCH': (
-        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id >= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) AND decisions.id <= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) ORDER BY decisions.id',
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id >= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) AND decisions.id <= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) ORDER BY decisions.id',
         ('first', 'last'),
         {},
-        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'inputs_purged_at', 'model_name'),
     ),
     'DECISION_BY_ID': (
-        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.decision_id = ?',
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.decision_id = ?',
         ('decision_id',),
         {},
-        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'inputs_purged_at', 'model_name'),
     ),
     'DECISION_EXISTS': (
         'SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?',
@@ -125,6 +131,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('versions',),
     ),
+    'EXPIRED_INPUTS': (
+        'SELECT decisions.id, decisions.decision_id, decisions.inputs_mode, decisions.inputs_digest \nFROM decisions \nWHERE decisions.model_id = ? AND decisions.decided_at < ? AND decisions.inputs_purged_at IS NULL AND decisions.inputs_mode != ? ORDER BY decisions.id',
+        ('model_id', 'cutoff', 'inputs_mode_1'),
+        {'inputs_mode_1': 'digest'},
+        ('id', 'decision_id', 'inputs_mode', 'inputs_digest'),
+    ),
     'FILE_REFERENCES': (
         'SELECT models.name, versions.number, version_files.path, version_files.sha256, version_files.size \nFROM version_files JOIN versions ON versions.id = version_files.version_id JOIN models ON models.id = versions.model_id \nWHERE versions.deleted_at IS NULL ORDER BY models.name, versions.number, version_files.path',
         (),
@@ -144,10 +156,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('sha256', 'size'),
     ),
     'INPUT_POLICY': (
-        'SELECT decision_policies.inputs_mode \nFROM decision_policies \nWHERE decision_policies.model_id = ?',
+        'SELECT decision_policies.inputs_mode, decision_policies.retention_days \nFROM decision_policies \nWHERE decision_policies.model_id = ?',
         ('model_id',),
         {},
-        ('inputs_mode',),
+        ('inputs_mode', 'retention_days'),
     ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
@@ -198,10 +210,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('name', 'created_at', 'created_by', 'last_version', 'live'),
     ),
     'MODEL_DECISIONS': (
-        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
         ('model_id', 'since', 'until', 'limit', 'param_1'),
         {'param_1': 0},
-        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'model_name'),
+        ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'inputs_purged_at', 'model_name'),
     ),
     'MODEL_ENVIRONMENTS': (
         'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by \nFROM environments \nWHERE environments.model_id = ? ORDER BY environments.name',
@@ -318,8 +330,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'NEW_INPUT_POLICY': (
-        'INSERT INTO decision_policies (model_id, inputs_mode) VALUES (?, ?)',
-        ('model_id', 'mode'),
+        'INSERT INTO decision_policies (model_id, inputs_mode, retention_days) VALUES (?, ?, ?)',
+        ('model_id', 'mode', 'days'),
         {},
         (),
     ),
@@ -365,6 +377,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'PURGE_INPUTS': (
+        'UPDATE decisions SET inputs=?, inputs_purged_at=? WHERE decisions.id = ?',
+        ('inputs', 'at', 'id'),
+        {'inputs': None},
+        (),
+    ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),
@@ -408,8 +426,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'SET_INPUT_POLICY': (
-        'UPDATE decision_policies SET inputs_mode=? WHERE decision_policies.model_id = ?',
-        ('mode', 'model_id'),
+        'UPDATE decision_policies SET inputs_mode=?, retention_days=? WHERE decision_policies.model_id = ?',
+        ('mode', 'days', 'model_id'),
         {},
         (),
     ),

@@ -391,16 +391,34 @@ MODEL_DECISIONS = (
     .order_by(D.decided_at, D.id)
     .limit(p("limit"))
 )
-INPUT_POLICY = sa.select(decision_policies.c.inputs_mode).where(
+INPUT_POLICY = sa.select(decision_policies.c.inputs_mode, decision_policies.c.retention_days).where(
     decision_policies.c.model_id == p("model_id")
 )
 NEW_INPUT_POLICY = sa.insert(decision_policies).values(
-    model_id=p("model_id"), inputs_mode=p("mode")
+    model_id=p("model_id"), inputs_mode=p("mode"), retention_days=p("days")
 )
 SET_INPUT_POLICY = (
     sa.update(decision_policies)
     .where(decision_policies.c.model_id == p("model_id"))
-    .values(inputs_mode=p("mode"))
+    .values(inputs_mode=p("mode"), retention_days=p("days"))
+)
+EXPIRED_INPUTS = (
+    sa.select(D.id, D.decision_id, D.inputs_mode, D.inputs_digest)
+    .where(
+        D.model_id == p("model_id"),
+        D.decided_at < p("cutoff"),
+        D.inputs_purged_at.is_(None),
+        D.inputs_mode != "digest",
+    )
+    .order_by(D.id)
+)
+PURGE_INPUTS = (
+    sa.update(decisions).where(D.id == p("id")).values(inputs=None, inputs_purged_at=p("at"))
+)
+BLOB_INPUTS_IN_USE = (
+    sa.select(D.inputs_digest)
+    .where(D.inputs_mode == "blob", D.inputs_purged_at.is_(None))
+    .distinct()
 )
 
 # -- observed serving ---------------------------------------------------------------------

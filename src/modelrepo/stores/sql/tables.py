@@ -215,6 +215,7 @@ decisions = sa.Table(
     sa.Column("output", sa.Text, nullable=False),
     sa.Column("metadata", sa.Text, nullable=False),
     sa.Column("flags", sa.Text, nullable=False),
+    sa.Column("inputs_purged_at", sa.BigInteger, nullable=True),
     sa.Index("ix_decisions_model_time", "model_id", "decided_at"),
 )
 
@@ -223,6 +224,7 @@ decision_policies = sa.Table(
     metadata,
     sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
     sa.Column("inputs_mode", sa.String(8), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=True),
 )
 
 serving_periods = sa.Table(

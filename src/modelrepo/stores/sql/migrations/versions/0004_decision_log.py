@@ -20,6 +20,35 @@ depends_on = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+RECORDED = (
+    "id", "decision_id", "model_id", "environment", "version", "version_source", "decided_at",
+    "recorded_at", "inputs_digest", "inputs_mode", "output", "metadata", "flags",
+)  # fmt: skip
+
+
+def purge_only() -> None:
+    """Inputs may only ever be removed (retention), and a purge never undone."""
+    message = "decision inputs can only be purged, never written or restored"
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE TRIGGER decisions_purge_only BEFORE UPDATE OF inputs, inputs_purged_at "
+            "ON decisions WHEN NEW.inputs IS NOT NULL OR OLD.inputs_purged_at IS NOT NULL "
+            "OR NEW.inputs_purged_at IS NULL "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+    else:
+        op.execute(
+            "CREATE FUNCTION decisions_purge_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN IF NEW.inputs IS NOT NULL OR OLD.inputs_purged_at IS NOT NULL "
+            f"OR NEW.inputs_purged_at IS NULL THEN RAISE EXCEPTION '{message}'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER decisions_purge_only BEFORE UPDATE OF inputs, inputs_purged_at "
+            "ON decisions FOR EACH ROW EXECUTE FUNCTION decisions_purge_only()"
+        )
+
+
 def upgrade() -> None:
     op.create_table(
         "decisions",
@@ -37,9 +66,16 @@ def upgrade() -> None:
         sa.Column("output", sa.Text, nullable=False),
         sa.Column("metadata", sa.Text, nullable=False),
         sa.Column("flags", sa.Text, nullable=False),
+        sa.Column("inputs_purged_at", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_decisions_model_time", "decisions", ["model_id", "decided_at"])
-    refuse("decisions", "UPDATE OR DELETE", "decisions is append-only")
+    refuse("decisions", "DELETE", "decisions are never deleted")
+    refuse(
+        "decisions",
+        "UPDATE OF " + ", ".join(RECORDED),
+        "a decision record never changes (only its inputs can be purged)",
+    )
+    purge_only()
     op.create_table(
         "serving_periods",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -67,6 +103,7 @@ def upgrade() -> None:
         "decision_policies",
         sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
         sa.Column("inputs_mode", sa.String(8), nullable=False),
+        sa.Column("retention_days", sa.Integer, nullable=True),
     )
 
 
