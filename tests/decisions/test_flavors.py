@@ -138,3 +138,60 @@ def test_replay_refusals_and_mismatch(run: Run, tmp_path: Path) -> None:
     assert "does not match" in result.err
     refused = run("decision", "replay", "private", ok=False)
     assert "only a digest" in refused.err
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(300, 3))
+    return x, (x[:, 0] - x[:, 2] > 0).astype(int)
+
+
+def _round_trip(reg: Registry, folder: Path, flavor: str, rows: list[list[float]]) -> None:
+    reg.register(flavor, folder, flavor=flavor, code=False)
+    handle = reg.load(flavor, 1)
+    one = handle.predict(rows[0], decision_id=f"{flavor}-1")
+    many = handle.predict(rows, decision_id=f"{flavor}-2")
+    assert isinstance(many, list) and len(many) == len(rows)
+    assert many[0] == pytest.approx(one)
+    assert reg.replay(f"{flavor}-1")["match"] and reg.replay(f"{flavor}-2")["match"]
+
+
+def test_xgboost_native_json(reg: Registry, tmp_path: Path) -> None:
+    import xgboost as xgb
+
+    x, y = _data()
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 2},
+                        xgb.DMatrix(x, label=y, feature_names=["a", "b", "c"]),
+                        num_boost_round=5)  # fmt: skip
+    folder = tmp_path / "xgb"
+    folder.mkdir()
+    booster.save_model(str(folder / "model.json"))
+    _round_trip(reg, folder, "xgboost", x[:4].tolist())
+    by_name = reg.load("xgboost", 1).predict({"a": 1.0, "b": 0.0, "c": -1.0}, log=False)
+    assert 0.5 < by_name <= 1
+
+
+def test_lightgbm_native_text(reg: Registry, tmp_path: Path) -> None:
+    import lightgbm as lgb
+
+    x, y = _data()
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4},
+                        lgb.Dataset(x, label=y), num_boost_round=5)  # fmt: skip
+    folder = tmp_path / "lgb"
+    folder.mkdir()
+    booster.save_model(str(folder / "model.txt"))
+    _round_trip(reg, folder, "lightgbm", x[:4].tolist())
+
+
+def test_onnx(reg: Registry, tmp_path: Path) -> None:
+    from skl2onnx import to_onnx
+
+    x, y = _data()
+    model = LogisticRegression().fit(x, y)
+    onx = to_onnx(model, x[:1].astype(np.float32), options={"zipmap": False})
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(onx.SerializeToString())
+    _round_trip(reg, folder, "onnx", x[:4].tolist())
+    probabilities = reg.load("onnx", 1).predict(x[0].tolist(), log=False)
+    assert probabilities == pytest.approx(model.predict_proba(x[:1])[0].tolist(), abs=1e-5)

@@ -2,8 +2,9 @@
 
 A flavor is a name and a loader. `generic` hands back the files; `text-coefficients` scores a
 linear or logistic model kept as JSON; `sklearn` loads a skops file with an explicit list of
-trusted types; `pickle` is refused unless the caller passes `trust_pickle=True` (and that trust
-is recorded in the audit log). To add a flavor, register a loader in `LOADERS`.
+trusted types; `xgboost`, `lightgbm` and `onnx` load their native formats; `pickle` is refused
+unless the caller passes `trust_pickle=True` (and that trust is recorded in the audit log).
+Heavy frameworks are optional extras. To add a flavor, register a loader in `LOADERS`.
 """
 
 from __future__ import annotations
@@ -61,11 +62,32 @@ def _pickle(folder: Path, options: LoadOptions) -> Predictor:
     return load_pickle(folder)
 
 
+def _xgboost(folder: Path, options: LoadOptions) -> Predictor:
+    from .tabular import XGBoostModel
+
+    return XGBoostModel(folder)
+
+
+def _lightgbm(folder: Path, options: LoadOptions) -> Predictor:
+    from .tabular import LightGBMModel
+
+    return LightGBMModel(folder)
+
+
+def _onnx(folder: Path, options: LoadOptions) -> Predictor:
+    from .tabular import OnnxModel
+
+    return OnnxModel(folder)
+
+
 LOADERS: dict[str, Loader] = {
     "generic": _generic,
     "text-coefficients": _text_coefficients,
     "sklearn": _sklearn,
     "pickle": _pickle,
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+    "onnx": _onnx,
 }
 
 
