@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import io
 import json
 import uuid
@@ -18,6 +19,7 @@ from .domain.decisions import (
     NewDecision,
     canonical_inputs,
     check_decision_id,
+    check_inputs_digest,
     inputs_digest,
 )
 from .domain.deployments import DeploymentEvent, check_environment_name
@@ -56,12 +58,18 @@ def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> list[NewDeci
     known: dict[tuple[str, int], bool] = {}
     now = reg.clock.now()
     prepared = []
-    for record in records:
-        model = validate_model_name(str(record.get("model")))
+    names: set[tuple[Any, Any]] = set()
+    prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
+    for number, record in enumerate(records):
+        model: str = record.get("model")  # type: ignore[assignment]  # checked just below
         env = record.get("environment")
-        if env is not None:
-            check_environment_name(str(env))
-        decided_at = _time(record.get("decided_at")) or now
+        if (model, env) not in names:
+            validate_model_name(model)
+            if env is not None:
+                check_environment_name(env)
+            names.add((model, env))
+        when = record.get("decided_at")
+        decided_at = when if isinstance(when, datetime) and when.tzinfo else _time(when) or now
         flags: list[str] = []
         version = record.get("version")
         if version is None:
@@ -95,31 +103,40 @@ def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> list[NewDeci
                 event = history.at(model, env, decided_at)
                 if event is None or all(a.version != version for a in event.versions):
                     flags.append(NOT_LIVE)
-        if "inputs" not in record:
-            raise InvalidInput("a decision needs its inputs")
-        inputs = record["inputs"]
-        payload = canonical_inputs(inputs)
-        digest = inputs_digest(inputs)
         mode = modes.get(model) or modes.setdefault(model, store.input_mode(model))
-        if mode == "blob":
-            reg.backend.blobs.put(io.BytesIO(payload))
+        inputs = record.get("inputs")
+        if "inputs" not in record:
+            # A caller that keeps its own inputs may send only their digest.
+            if "inputs_digest" not in record:
+                raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+            if mode != "digest":
+                raise InvalidInput(
+                    f"{model} keeps decision inputs ({mode}): send them, not only their digest"
+                )
+            digest = check_inputs_digest(record["inputs_digest"])
+        else:
+            payload = canonical_inputs(inputs)
+            digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+            if mode == "blob":
+                reg.backend.blobs.put(io.BytesIO(payload))
         metadata = record.get("metadata") or {}
         if not isinstance(metadata, Mapping):
             raise InvalidInput("decision metadata must be a JSON object")
+        given = record.get("decision_id")
         prepared.append(
             NewDecision(
-                decision_id=check_decision_id(str(record.get("decision_id") or uuid.uuid4())),
-                model=model,
-                environment=env,
-                version=version,
-                version_source=source,
-                decided_at=decided_at,
-                inputs_digest=digest,
-                inputs=inputs if mode == "inline" else None,
-                inputs_mode=mode,
-                output=record.get("output"),
-                metadata=dict(metadata),
-                flags=tuple(flags),
+                check_decision_id(given) if given else f"{prefix}-{number:07d}",
+                model,
+                env,
+                version,
+                source,
+                decided_at,
+                digest,
+                inputs if mode == "inline" else None,
+                mode,
+                record.get("output"),
+                metadata,
+                tuple(flags),
             )
         )
     return prepared

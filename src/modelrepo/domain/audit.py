@@ -154,13 +154,10 @@ def rows_digest(rows: list[tuple[Any, ...]]) -> str:
     by `;`, ending in a newline: unambiguous, and cheap for batches of millions."""
     import hashlib
 
-    def field(value: Any) -> str:
-        if value is None:
-            return "~"
-        text = str(value)
-        return f"{len(text)}:{text}"
-
-    lines = [";".join(map(field, row)) for row in rows]
+    lines = [
+        ";".join(["~" if v is None else f"{len(t)}:{t}" for v in row for t in (str(v),)])
+        for row in rows
+    ]
     return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.audit import decisions_change, purge_change
-from ...domain.decisions import Decision, NewDecision
-from ...domain.errors import Conflict, NotFound, StorageError
+from ...domain.decisions import CANONICAL, Decision, NewDecision
+from ...domain.errors import Conflict, InvalidInput, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
@@ -18,7 +18,10 @@ from .raw import Q, RawConnections, Tx
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return CANONICAL.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"decision record is not JSON: {exc}") from None
 
 
 class SqlDecisions(SqlAudit):
@@ -54,8 +57,8 @@ class SqlDecisions(SqlAudit):
                         "inputs_mode": d.inputs_mode,
                         "inputs": None if d.inputs is None else _dumps(d.inputs),
                         "output": output,
-                        "metadata": _dumps(dict(d.metadata)),
-                        "flags": _dumps(list(d.flags)),
+                        "metadata": _dumps(dict(d.metadata)) if d.metadata else "{}",
+                        "flags": _dumps(list(d.flags)) if d.flags else "[]",
                     }
                 )
                 audited.append(
