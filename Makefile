@@ -36,6 +36,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/registry_bench.py
 	$(BIN)/python benchmarks/deployments_bench.py
 	$(BIN)/python benchmarks/audit_bench.py
+	$(BIN)/python benchmarks/decisions_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
