@@ -55,7 +55,8 @@ def main() -> None:
                                      "coefficients": {"income": -0.5, "debt": 1.0},
                                      "intercept": -1.0}))  # fmt: skip
         reg.register("credit-risk", model, flavor="text-coefficients", code=False)
-        reg.deploy("credit-risk", 1, env="production")
+        reg.deploy("credit-risk", 1, env="production", effective_at="2026-01-01T00:00:00Z",
+                   reason="live before the decisions below")  # fmt: skip
         reg.set_decision_inputs("credit-risk", "digest")
         start_bytes = database_bytes(store)
         t0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,16 @@ from ...ports import Clock
 from .audit import SqlAudit
 from .deployments import model_id
 from .raw import Q, RawConnections, Tx
+
+RECORD_COLUMNS = (
+    "decision_id", "model_id", "environment", "version", "version_source", "decided_at",
+    "recorded_at", "inputs_digest", "inputs_mode", "inputs", "output", "metadata", "flags",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _flags(flags: tuple[str, ...]) -> str:
+    return json.dumps(list(flags))
 
 
 def _dumps(value: Any) -> str:
@@ -36,7 +47,7 @@ class SqlDecisions(SqlAudit):
         with self._raw.write() as tx:
             recorded = to_micros(clock.now())
             model_ids: dict[str, int] = {}
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             audited: list[tuple[Any, ...]] = []
             for d in items:
                 mid = model_ids.get(d.model)
@@ -45,29 +56,18 @@ class SqlDecisions(SqlAudit):
                 output = _dumps(d.output)
                 decided = to_micros(d.decided_at)
                 rows.append(
-                    {
-                        "decision_id": d.decision_id,
-                        "model_id": mid,
-                        "environment": d.environment,
-                        "version": d.version,
-                        "version_source": d.version_source,
-                        "decided_at": decided,
-                        "recorded_at": recorded,
-                        "inputs_digest": d.inputs_digest,
-                        "inputs_mode": d.inputs_mode,
-                        "inputs": None if d.inputs is None else _dumps(d.inputs),
-                        "output": output,
-                        "metadata": _dumps(dict(d.metadata)) if d.metadata else "{}",
-                        "flags": _dumps(list(d.flags)) if d.flags else "[]",
-                    }
-                )
+                    (d.decision_id, mid, d.environment, d.version, d.version_source, decided,
+                     recorded, d.inputs_digest, d.inputs_mode,
+                     None if d.inputs is None else _dumps(d.inputs), output,
+                     _dumps(dict(d.metadata)) if d.metadata else "{}", _flags(d.flags))
+                )  # fmt: skip
                 audited.append(
                     (d.decision_id, d.model, d.environment, d.version, decided,
                      d.inputs_digest, output)
                 )  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
-                tx.executemany(Q.NEW_DECISION_RECORD, rows)
+                tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
                 self._name_duplicate(tx, items)

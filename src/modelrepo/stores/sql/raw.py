@@ -160,6 +160,22 @@ class Tx:
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
+    def executemany_ordered(
+        self, compiled: Compiled, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Bulk insert of tuples already in the order `names`; checked against the statement
+        once, so hot bulk paths skip building a dict per row."""
+        form = compiled.form(self._dialect)
+        if form.names is not None and form.names != names:
+            raise AssertionError(f"{compiled.name}: parameters are {form.names}, not {names}")
+        bound: Any = (
+            rows if form.names is not None else [dict(zip(names, r, strict=True)) for r in rows]
+        )
+        try:
+            self._cursor.executemany(form.sql, bound)
+        except self._errors as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
     def executemany(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
