@@ -975,6 +975,7 @@ class Registry:
         self.backend.metadata.record_decisions(prepared, actor=self.user, clock=self.clock)
         return len(prepared)
 
+    @_writes
     def log_decision(
         self,
         model: str,
@@ -1002,14 +1003,6 @@ class Registry:
         }
         (prepared,) = prepare(self, [record])
         self.backend.metadata.record_decisions([prepared], actor=self.user, clock=self.clock)
-        auditing.maybe_checkpoint(
-            self.backend.metadata,
-            lambda: self.backend.signer,
-            self.clock,
-            self.checkpoint_every,
-            self.checkpoint_interval,
-            self.checkpoint_dir,
-        )
         return self.backend.metadata.get_decision(prepared.decision_id)
 
     def decision(self, decision_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .names import MODEL_NAME_PATTERN
 from .times import format_time
 
@@ -404,4 +404,33 @@ def allocations_json(allocations: tuple[Allocation, ...]) -> str:
     """The stored text of an allocation (cached: the same few allocations recur endlessly)."""
     return json.dumps(
         [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
+    )
+
+
+def check_decidable(request: DeploymentRequest, actor: str, approve: bool) -> None:
+    """One decision per request, and never by the identity that asked for it."""
+    if request.status != "pending":
+        raise Conflict(f"request {request.request_id} is already {request.status}")
+    if actor == request.requested_by:
+        raise Forbidden(
+            f"{actor} requested change {request.request_id} and cannot also "
+            f"{'approve' if approve else 'reject'} it: a second identity must decide"
+        )
+
+
+def approved_change(request: DeploymentRequest, approver: str, now: datetime) -> DeploymentChange:
+    """The change an approval carries out; a schedule that passed while the request waited
+    takes effect at the approval (a backfill request keeps its past time)."""
+    effective = request.effective_at
+    if effective is not None and request.requested_at <= effective < now:
+        effective = None
+    return DeploymentChange(
+        model=request.model,
+        environment=request.environment,
+        kind=request.kind,
+        versions=request.versions,
+        actor=request.requested_by,
+        reason=request.reason,
+        effective_at=effective,
+        approval=Approval(request.request_id, approver),
     )

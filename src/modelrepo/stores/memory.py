@@ -24,20 +24,21 @@ from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
     Allocation,
-    Approval,
     DeploymentChange,
     DeploymentEvent,
     DeploymentRequest,
     Environment,
     EnvironmentChange,
     allocations_json,
+    approved_change,
+    check_decidable,
     check_importable,
     check_not_stale,
     live_event,
     rollback_target,
     unknown_environment,
 )
-from ..domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
+from ..domain.errors import ApprovalRequired, Conflict, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
 from ..domain.serving import ServingPeriod
 from ..domain.times import to_micros
@@ -608,13 +609,7 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
     ) -> DeploymentRequest:
         with self._lock:
             request = self.get_request(request_id)
-            if request.status != "pending":
-                raise Conflict(f"request {request_id} is already {request.status}")
-            if actor == request.requested_by:
-                raise Forbidden(
-                    f"{actor} requested change {request_id} and cannot also "
-                    f"{'approve' if approve else 'reject'} it: a second identity must decide"
-                )
+            check_decidable(request, actor, approve)
             now = clock.now()
             event_id = None
             if approve:
@@ -627,20 +622,8 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
                     EnvironmentChange("unprotected", actor, now, request_id, request.reason),
                 )
             elif approve:
-                effective = request.effective_at
-                if effective is not None and request.requested_at <= effective < now:
-                    effective = None
                 event = self._append(
-                    DeploymentChange(
-                        model=request.model,
-                        environment=request.environment,
-                        kind=request.kind,
-                        versions=request.versions,
-                        actor=request.requested_by,
-                        reason=request.reason,
-                        effective_at=effective,
-                        approval=Approval(request_id, actor),
-                    ),
+                    approved_change(request, actor, now),
                     clock,
                 )
                 event_id, now = event.event_id, event.recorded_at

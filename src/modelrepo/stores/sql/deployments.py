@@ -19,19 +19,20 @@ from ...domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
     Allocation,
-    Approval,
     DeploymentChange,
     DeploymentEvent,
     DeploymentRequest,
     Environment,
     EnvironmentChange,
     allocations_json,
+    approved_change,
+    check_decidable,
     check_importable,
     check_not_stale,
     rollback_target,
     unknown_environment,
 )
-from ...domain.errors import ApprovalRequired, Conflict, Forbidden, NotFound
+from ...domain.errors import ApprovalRequired, Conflict, NotFound
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
@@ -326,13 +327,7 @@ class SqlDeployments(SqlAudit):
     ) -> DeploymentRequest:
         with self._raw.write() as tx:
             request = self._request(tx, request_id)
-            if request.status != "pending":
-                raise Conflict(f"request {request_id} is already {request.status}")
-            if actor == request.requested_by:
-                raise Forbidden(
-                    f"{actor} requested change {request_id} and cannot also "
-                    f"{'approve' if approve else 'reject'} it: a second identity must decide"
-                )
+            check_decidable(request, actor, approve)
             now = clock.now()
             event_id = None
             mid = model_id(tx, request.model)
@@ -353,21 +348,9 @@ class SqlDeployments(SqlAudit):
                     reason=request.reason,
                 )
             elif approve:
-                effective = request.effective_at
-                if effective is not None and request.requested_at <= effective < now:
-                    effective = None  # a schedule that passed while waiting starts now
                 event = self._append(
                     tx,
-                    DeploymentChange(
-                        model=request.model,
-                        environment=request.environment,
-                        kind=request.kind,
-                        versions=request.versions,
-                        actor=request.requested_by,
-                        reason=request.reason,
-                        effective_at=effective,
-                        approval=Approval(request_id, actor),
-                    ),
+                    approved_change(request, actor, now),
                     clock,
                 )
                 event_id = event.event_id
