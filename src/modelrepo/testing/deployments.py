@@ -178,6 +178,23 @@ class DeploymentStoreContract:
         assert seeded.live("credit-risk", "production", later - timedelta(seconds=1)) is None
         assert seeded.live("credit-risk", "production", later).versions == V[4]  # type: ignore[union-attr]
 
+    def test_a_schedule_that_passed_while_waiting_starts_at_approval(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        soon = clock.now() + timedelta(minutes=5)
+        r = seeded.request_deployment(change(versions=V[2], effective_at=soon), clock=clock)
+        clock.advance(timedelta(hours=1))  # bob approves an hour later
+        seeded.decide_request(r.request_id, approve=True, actor="bob", reason=None, clock=clock)
+        event = seeded.deployment_events("credit-risk")[-1]
+        assert event.effective_at == event.recorded_at > soon  # not claimed live before approval
+        past = T0 - timedelta(days=3)
+        b = seeded.request_deployment(
+            change(versions=V[1], effective_at=past, reason="backfill"), clock=clock
+        )
+        seeded.decide_request(b.request_id, approve=True, actor="bob", reason=None, clock=clock)
+        assert seeded.deployment_events("credit-risk")[-1].effective_at == past  # a backfill
+
     def test_unprotect_needs_approval(self, seeded: MetadataStore, clock: ManualClock) -> None:
         seeded.protect("credit-risk", "production", actor="alice", clock=clock)
         r = seeded.request_deployment(change("unprotect", ()), clock=clock)
