@@ -55,6 +55,7 @@ WARMUP_COMMITS = 10
 WARMUP_READS = 50
 CLI_RUNS = 10
 CHUNK = 1 << 20
+SETTLE_PAUSE_S = 1.0
 
 # Targets: (figure key, minimum ratio).
 TARGET_REGISTER_VS_MLFLOW = 5.0
@@ -63,7 +64,8 @@ TARGET_BIG_VS_CP = 0.7
 PAGE_CACHE_NOTE = (
     "big-file figures are warm-cache: the source file sits in the page cache for every "
     "contender alike (dropping the cache needs root); each copy is written to disk, and only "
-    "'cp' itself returns before its data is durable"
+    "'cp' itself returns before its data is durable; before each timed step the previous "
+    "output is fsynced, deleted and its blocks discarded (sync -f, 1 s pause)"
 )
 
 
@@ -333,9 +335,14 @@ def make_big_file(path: Path, mib: int) -> None:
 
 
 def _settle(path: Path) -> None:
-    """Untimed: write back whatever `path` still has dirty, then remove it.
+    """Untimed: make `path` durable, remove it, and let the filesystem finish with it.
 
-    So one step's writeback never runs during the next step's timing.
+    Then one step's writeback never runs during the next step's timing, and every step
+    writes to disk blocks in the same state. That matters on a filesystem mounted with
+    `discard` over a thin-provisioned (virtual) disk: blocks freed a moment ago and not yet
+    discarded take writes several times faster than blocks already handed back, so whoever
+    ran right after a delete would win. `sync -f` commits the journal, which issues the
+    discards; the pause lets the disk act on them.
     """
     if path.is_dir():
         for child in path.rglob("*"):
@@ -345,6 +352,8 @@ def _settle(path: Path) -> None:
     else:
         _fsync_path(path)
         path.unlink()
+    subprocess.run(["sync", "-f", str(path.parent)], check=True)
+    time.sleep(SETTLE_PAUSE_S)
 
 
 def bench_big(work: Path, mib: int, rounds: int) -> dict[str, list[float]]:
@@ -368,13 +377,9 @@ def bench_big(work: Path, mib: int, rounds: int) -> dict[str, list[float]]:
         cp()
         subprocess.run(["sync", str(dst)], check=True)  # fsync(2) of that one file
 
-    # Untimed warm-up: reads the source into the page cache and writes (then drops) two
-    # copies, as much as register + download hold at once, before anything is timed.
-    spare = work / "warm-up.bin"
+    # Untimed warm-up: reads the source into the page cache and runs the copy path once.
     cp()
-    subprocess.run(["cp", str(src), str(spare)], check=True)
     _settle(dst)
-    _settle(spare)
 
     seconds: dict[str, list[float]] = {"cp": [], "cp_sync": [], "register": [], "download": []}
 
@@ -399,8 +404,8 @@ def bench_big(work: Path, mib: int, rounds: int) -> dict[str, list[float]]:
         seconds["download"].append(t2 - t1)
         if (dest / src.name).stat().st_size != mib * CHUNK:
             raise RuntimeError("downloaded file has the wrong size")
-        _settle(dest)
         shutil.rmtree(store)
+        _settle(dest)
 
     steps: list[Callable[[int], None]] = [
         lambda _turn: time_cp(),
