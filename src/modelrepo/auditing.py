@@ -221,8 +221,13 @@ def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> 
 
 
 def check_records(store: MetadataStore, report: VerifyReport) -> None:
-    """Each registered version's record must still hash to what its entry says."""
+    """Each registered version's record must still hash to what its entry says, and each
+    recorded deployment event must still read as its entry carries it."""
+    histories: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     for seq, body, _ in store.audit_entries():
+        if b'"kind":"deployment.recorded"' in body:
+            _check_event(store, seq, json.loads(body)["change"], histories, report)
+            continue
         if b'"kind":"version.registered"' not in body:
             continue
         change = json.loads(body)["change"]
@@ -239,6 +244,33 @@ def check_records(store: MetadataStore, report: VerifyReport) -> None:
                 "it was changed after registration",
                 seq,
             )
+
+
+def _check_event(
+    store: MetadataStore,
+    seq: int,
+    entry: dict[str, Any],
+    histories: dict[tuple[str, str], dict[int, dict[str, Any]]],
+    report: VerifyReport,
+) -> None:
+    key = (entry["model"], entry["environment"])
+    if key not in histories:
+        try:
+            events = store.deployment_events(*key)
+        except NotFound:
+            events = []
+        histories[key] = {e.event_id: e.to_dict() for e in events}
+    stored = histories[key].get(entry["event_id"])
+    where = f"deployment event {entry['event_id']} of {key[0]}@{key[1]}"
+    if stored is None:
+        report.fail(f"{where} (entry {seq}) is gone from the deployment history", seq)
+    elif stored != entry:
+        fields = ", ".join(sorted(k for k in entry if stored.get(k) != entry[k]))
+        report.fail(
+            f"{where} no longer matches entry {seq} ({fields}): "
+            "the history was changed after it was recorded",
+            seq,
+        )
 
 
 def prove(store: MetadataStore, seq: int, checkpoint: dict[str, Any]) -> dict[str, Any]:

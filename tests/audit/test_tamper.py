@@ -169,6 +169,26 @@ def test_changing_a_version_record(store: Path) -> None:
     assert "credit-risk@2 no longer matches" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE deployment_events SET actor = 'mallory' WHERE id = 3", "(actor)"),
+        ("UPDATE deployment_events SET reason = 'benign' WHERE id = 3", "(reason)"),
+        ("DELETE FROM deployment_events WHERE id = 3", "is gone"),
+    ],
+)
+def test_changing_the_deployment_history(store: Path, sql: str, expected: str) -> None:
+    """Rewriting who put a version live, or why, shows even with the log itself intact."""
+    conn = db(store)
+    conn.execute("DROP TRIGGER IF EXISTS deployment_events_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS deployment_events_no_delete")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert "deployment event 3 of credit-risk@production" in done.stdout
+    assert expected in done.stdout
+
+
 def test_an_older_checkpoint_exposes_a_rewrite_before_it(
     tmp_path: Path, store: Path, artifact: Path
 ) -> None:
