@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .domain.audit import consistency_proof, inclusion_proof, root_hash
+from .domain.audit import consistency_proof, inclusion_proof, root_hash, rows_digest
+from .domain.deployments import allocations_json
 from .domain.errors import InvalidInput, NotFound
-from .domain.times import format_time
+from .domain.times import format_time, to_micros
 from .ports import Clock, MetadataStore, Signer
 from .verifier import (
     CHECKPOINT_FORMAT,
@@ -228,6 +229,9 @@ def check_records(store: MetadataStore, report: VerifyReport) -> None:
         if b'"kind":"deployment.recorded"' in body:
             _check_event(store, seq, json.loads(body)["change"], histories, report)
             continue
+        if b'"kind":"deployment.imported"' in body:
+            _check_import(store, seq, json.loads(body)["change"], report)
+            continue
         if b'"kind":"version.registered"' not in body:
             continue
         change = json.loads(body)["change"]
@@ -269,6 +273,32 @@ def _check_event(
         report.fail(
             f"{where} no longer matches entry {seq} ({fields}): "
             "the history was changed after it was recorded",
+            seq,
+        )
+
+
+def _check_import(
+    store: MetadataStore, seq: int, entry: dict[str, Any], report: VerifyReport
+) -> None:
+    """An imported batch must still hash, row by row, to the digest its entry carries."""
+    first, last = entry["recorded_from"], entry["recorded_to"]
+    events = []
+    for model in entry["models"]:
+        try:
+            found = store.deployment_events(model)
+        except NotFound:
+            found = []
+        events += [e for e in found if first <= to_micros(e.recorded_at) <= last]
+    events.sort(key=lambda e: e.recorded_at)
+    rows = [
+        (e.model, e.environment, e.kind, allocations_json(e.versions),
+         to_micros(e.effective_at), to_micros(e.recorded_at), e.actor, e.reason)
+        for e in events
+    ]  # fmt: skip
+    if len(rows) != entry["count"] or rows_digest(rows) != entry["rows_sha256"]:
+        report.fail(
+            f"the {entry['count']} deployments imported by entry {seq} no longer match it "
+            f"({len(rows)} found): the history was changed after it was imported",
             seq,
         )
 

@@ -189,6 +189,29 @@ def test_changing_the_deployment_history(store: Path, sql: str, expected: str) -
     assert expected in done.stdout
 
 
+def test_changing_an_imported_deployment(store: Path) -> None:
+    with Registry(store, user="alice") as reg:
+        reg.import_deployments(
+            "credit-risk",
+            [
+                {"environment": "legacy", "effective_at": f"2025-01-0{i + 1}T00:00:00Z",
+                 "versions": {i + 1: 1.0}, "reason": f"from the old system ({i})"}
+                for i in range(3)
+            ],
+            source="sagemaker",
+        )  # fmt: skip
+        assert reg.audit_verify().ok
+    conn = db(store)
+    conn.execute("DROP TRIGGER IF EXISTS deployment_events_no_update")
+    conn.execute(
+        "UPDATE deployment_events SET actor = 'mallory' WHERE id = "
+        "(SELECT max(id) FROM deployment_events)"
+    )
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert "the 3 deployments imported by entry" in done.stdout
+
+
 def test_an_older_checkpoint_exposes_a_rewrite_before_it(
     tmp_path: Path, store: Path, artifact: Path
 ) -> None:

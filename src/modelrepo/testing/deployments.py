@@ -224,6 +224,25 @@ class DeploymentStoreContract:
             seeded.import_deployments(good[:1], clock=clock)
         assert len(seeded.deployment_events("credit-risk")) == 3
 
+    def test_the_history_reads_back_as_its_audit_entries_carry_it(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        """What `audit verify` re-checks: events and imported batches, as each store reads them."""
+        from ..auditing import VerifyReport, check_records
+
+        seeded.record_deployment(change(versions=V[1], reason="go"), clock=clock)
+        seeded.record_deployment(change(versions=(Allocation(1, 0.9), Allocation(2, 0.1))),
+                                 clock=clock)  # fmt: skip
+        seeded.import_deployments(
+            [change(versions=V[n], effective_at=T0 - timedelta(days=10 - n), reason="import",
+                    environment="legacy") for n in (1, 2, 3)],
+            clock=clock,
+        )  # fmt: skip
+        seeded.record_deployment(change("undeploy", versions=()), clock=clock)
+        report = VerifyReport()
+        check_records(seeded, report)
+        assert report.problems == []
+
     def test_events_and_environments_are_listed(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
