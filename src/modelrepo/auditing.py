@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.audit import consistency_proof, inclusion_proof, root_hash, rows_digest
-from .domain.deployments import allocations_json
+from .domain.deployments import DeploymentEvent, allocations_json
 from .domain.errors import InvalidInput, NotFound
 from .domain.times import format_time, to_micros
 from .ports import Clock, MetadataStore, Signer
@@ -224,13 +224,13 @@ def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> 
 def check_records(store: MetadataStore, report: VerifyReport) -> None:
     """Each registered version's record must still hash to what its entry says, and each
     recorded deployment event must still read as its entry carries it."""
-    histories: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    histories = _Histories(store)
     for seq, body, _ in store.audit_entries():
         if b'"kind":"deployment.recorded"' in body:
-            _check_event(store, seq, json.loads(body)["change"], histories, report)
+            _check_event(seq, json.loads(body)["change"], histories, report)
             continue
         if b'"kind":"deployment.imported"' in body:
-            _check_import(store, seq, json.loads(body)["change"], report)
+            _check_import(seq, json.loads(body)["change"], histories, report)
             continue
         if b'"kind":"version.registered"' not in body:
             continue
@@ -250,22 +250,29 @@ def check_records(store: MetadataStore, report: VerifyReport) -> None:
             )
 
 
+class _Histories:
+    """Each model's deployment history, read once for the whole verification."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self._store = store
+        self._events: dict[str, dict[int, DeploymentEvent]] = {}
+
+    def of(self, model: str) -> dict[int, DeploymentEvent]:
+        if model not in self._events:
+            try:
+                found = self._store.deployment_events(model)
+            except NotFound:
+                found = []
+            self._events[model] = {e.event_id: e for e in found}
+        return self._events[model]
+
+
 def _check_event(
-    store: MetadataStore,
-    seq: int,
-    entry: dict[str, Any],
-    histories: dict[tuple[str, str], dict[int, dict[str, Any]]],
-    report: VerifyReport,
+    seq: int, entry: dict[str, Any], histories: _Histories, report: VerifyReport
 ) -> None:
-    key = (entry["model"], entry["environment"])
-    if key not in histories:
-        try:
-            events = store.deployment_events(*key)
-        except NotFound:
-            events = []
-        histories[key] = {e.event_id: e.to_dict() for e in events}
-    stored = histories[key].get(entry["event_id"])
-    where = f"deployment event {entry['event_id']} of {key[0]}@{key[1]}"
+    event = histories.of(entry["model"]).get(entry["event_id"])
+    stored = event.to_dict() if event else None
+    where = f"deployment event {entry['event_id']} of {entry['model']}@{entry['environment']}"
     if stored is None:
         report.fail(f"{where} (entry {seq}) is gone from the deployment history", seq)
     elif stored != entry:
@@ -278,17 +285,16 @@ def _check_event(
 
 
 def _check_import(
-    store: MetadataStore, seq: int, entry: dict[str, Any], report: VerifyReport
+    seq: int, entry: dict[str, Any], histories: _Histories, report: VerifyReport
 ) -> None:
     """An imported batch must still hash, row by row, to the digest its entry carries."""
     first, last = entry["recorded_from"], entry["recorded_to"]
-    events = []
-    for model in entry["models"]:
-        try:
-            found = store.deployment_events(model)
-        except NotFound:
-            found = []
-        events += [e for e in found if first <= to_micros(e.recorded_at) <= last]
+    events = [
+        e
+        for model in entry["models"]
+        for e in histories.of(model).values()
+        if first <= to_micros(e.recorded_at) <= last
+    ]
     events.sort(key=lambda e: e.recorded_at)
     rows = [
         (e.model, e.environment, e.kind, allocations_json(e.versions),
