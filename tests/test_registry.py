@@ -9,7 +9,6 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-import apsw
 import pytest
 
 from modelrepo import (
@@ -26,6 +25,7 @@ from modelrepo import (
 from modelrepo.domain.manifest import FileEntry
 
 from .conftest import T0
+from .rawdb import raw_execute
 
 
 def blob_path(store_dir: Path, sha: str) -> Path:
@@ -230,16 +230,18 @@ def test_download_verifies_and_materialises(
     assert not (tmp_path / "nope").exists()
 
 
-def _corrupt(store_dir: Path, sha: str, inline: bool, data: bytes | None) -> None:
+def _corrupt(
+    registry: Registry, store_dir: Path, sha: str, inline: bool, data: bytes | None
+) -> None:
     """Change (or with data None, remove) a stored file's bytes behind the registry's back."""
     if inline:
-        conn = apsw.Connection(str(store_dir / "modelrepo.db"))
-        conn.execute("DROP TRIGGER IF EXISTS inline_blobs_no_update")
+        raw_execute(registry, "DROP TRIGGER IF EXISTS inline_blobs_no_update ON inline_blobs"
+                    if registry.backend.metadata.dialect != "sqlite"  # type: ignore[attr-defined]
+                    else "DROP TRIGGER IF EXISTS inline_blobs_no_update")  # fmt: skip
         if data is None:
-            conn.execute("DELETE FROM inline_blobs WHERE sha256 = ?", (sha,))
+            raw_execute(registry, "DELETE FROM inline_blobs WHERE sha256 = ?", (sha,))
         else:
-            conn.execute("UPDATE inline_blobs SET data = ? WHERE sha256 = ?", (data, sha))
-        conn.close()
+            raw_execute(registry, "UPDATE inline_blobs SET data = ? WHERE sha256 = ?", (data, sha))
         return
     path = blob_path(store_dir, sha)
     if data is None:
@@ -258,7 +260,7 @@ def test_corruption_is_named_and_nothing_is_left_behind(
         target_file.write_text('{"income": 0.25, "pad": "' + "x" * 70_000 + '"}\n')
     v = registry.register("m", artifact, code=False)
     target = next(f for f in v.files if f.path == "model/coefficients.json")
-    _corrupt(store_dir, target.sha256, inline, b'{"income": 9.99}\n')
+    _corrupt(registry, store_dir, target.sha256, inline, b'{"income": 9.99}\n')
     with pytest.raises(CorruptBlobError, match="model/coefficients.json"):
         registry.download("m", 1, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -268,7 +270,7 @@ def test_corruption_is_named_and_nothing_is_left_behind(
     assert [(r.model, r.version, r.path) for r in report.corrupt] == [
         ("m", 1, "model/coefficients.json")
     ]
-    _corrupt(store_dir, target.sha256, inline, None)
+    _corrupt(registry, store_dir, target.sha256, inline, None)
     with pytest.raises(MissingBlobError, match="model/coefficients.json"):
         registry.download("m", 1, tmp_path / "out")
     assert [r.path for r in registry.fsck().missing] == ["model/coefficients.json"]

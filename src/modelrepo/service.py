@@ -61,7 +61,7 @@ from .domain.model import (
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import format_time, parse_time
 from .ports import BlobInfo, Clock, FileReference, Progress
-from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend
+from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
 if TYPE_CHECKING:
     from .domain.diff import VersionDiff
@@ -261,12 +261,18 @@ class _LazySigner:
 
 
 class Registry:
-    """A versioned model registry: `Registry()` opens the embedded store in `./.modelrepo`."""
+    """A versioned model registry.
+
+    `Registry()` opens the embedded store in `./.modelrepo` (or $MODELREPO_STORE);
+    `Registry(database_url="postgresql://...", blob_url="s3://bucket/prefix")` (or
+    $MODELREPO_DATABASE_URL and $MODELREPO_BLOB_URL) the scale-out store."""
 
     def __init__(
         self,
         store: str | os.PathLike[str] | Backend | None = None,
         *,
+        database_url: str | None = None,
+        blob_url: str | None = None,
         user: str | None = None,
         clock: Clock | None = None,
         create: bool = True,
@@ -274,8 +280,14 @@ class Registry:
         checkpoint_interval: float = 3600.0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        database_url = database_url or (
+            None if store is not None else os.environ.get("MODELREPO_DATABASE_URL")
+        )
         if isinstance(store, Backend):
             self.backend = store
+        elif database_url:
+            blob_url = blob_url or os.environ.get("MODELREPO_BLOB_URL")
+            self.backend = open_server_backend(database_url, blob_url, create=create)
         else:
             location = store if store is not None else os.environ.get("MODELREPO_STORE")
             self.backend = open_backend(location or DEFAULT_STORE, create=create)

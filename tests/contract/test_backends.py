@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,27 @@ class TestSqliteDecisions(DecisionStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> MetadataStore:
         return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestPostgresMetadata(MetadataStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+class TestPostgresDeployments(DeploymentStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+class TestPostgresDecisions(DecisionStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()

@@ -11,13 +11,14 @@ import pytest
 from modelrepo import Conflict, InvalidInput, ManualClock, NotFound, Registry
 
 from ..cli.conftest import Run
-from ..conftest import T0
+from ..conftest import T0, OpenRegistry
+from ..rawdb import Refused, raw_execute
 
 
 @pytest.fixture
-def reg(tmp_path: Path, artifact: Path) -> Registry:
+def reg(open_registry: OpenRegistry, artifact: Path) -> Registry:
     clock = ManualClock(T0, step=timedelta(seconds=1))
-    registry = Registry(tmp_path / "store", user="alice", clock=clock)
+    registry = open_registry(user="alice", clock=clock)
     for i in range(3):
         (artifact / "features.csv").write_text(f"v{i}\n")
         registry.register("credit-risk", artifact, code=False, data=[], params={"i": i})
@@ -229,8 +230,6 @@ def test_import_parquet(run: Run, artifact: Path, tmp_path: Path) -> None:
 
 
 def test_retention_purges_inputs_but_keeps_records(reg: Registry, tmp_path: Path) -> None:
-    import apsw
-
     clock = reg.clock
     assert isinstance(clock, ManualClock)
     reg.set_decision_inputs("credit-risk", "blob", retention_days=30)
@@ -254,13 +253,12 @@ def test_retention_purges_inputs_but_keeps_records(reg: Registry, tmp_path: Path
                if e["kind"] == "decisions.inputs_purged"]  # fmt: skip
     assert [(e["change"]["count"], e["change"]["first"]) for e in entries] == [(1, "old")]
     assert reg.audit_verify().ok
-    conn = apsw.Connection(str(tmp_path / "store" / "modelrepo.db"))
-    with pytest.raises(apsw.ConstraintError, match="purged"):
-        conn.execute("UPDATE decisions SET inputs = '{}' WHERE decision_id = 'old'")
-    with pytest.raises(apsw.ConstraintError, match="never changes"):
-        conn.execute("UPDATE decisions SET output = '2' WHERE decision_id = 'recent'")
-    with pytest.raises(apsw.ConstraintError, match="never deleted"):
-        conn.execute("DELETE FROM decisions")
+    with pytest.raises(Refused, match="purged"):
+        raw_execute(reg, "UPDATE decisions SET inputs = '{}' WHERE decision_id = 'old'")
+    with pytest.raises(Refused, match="never changes"):
+        raw_execute(reg, "UPDATE decisions SET output = '2' WHERE decision_id = 'recent'")
+    with pytest.raises(Refused, match="never deleted"):
+        raw_execute(reg, "DELETE FROM decisions")
     assert recent.version == 1
 
 

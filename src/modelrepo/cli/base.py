@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..domain.errors import ModelrepoError
+from ..domain.errors import InvalidInput, ModelrepoError
 from ..domain.names import VersionRef
 from ..service import ProgressFactory, Registry
 
@@ -24,13 +24,30 @@ EXIT_ERROR = 1
 class Context:
     """What the group options decide for every command."""
 
-    def __init__(self, store: str | None, user: str | None, traceback: bool) -> None:
+    def __init__(
+        self,
+        store: str | None,
+        user: str | None,
+        traceback: bool,
+        database_url: str | None = None,
+        blob_url: str | None = None,
+    ) -> None:
         self.store = store
         self.user = user
         self.traceback = traceback
+        self.database_url = database_url
+        self.blob_url = blob_url
 
     def registry(self, *, create: bool = False) -> Registry:
-        return Registry(self.store, user=self.user, create=create)
+        if self.database_url and self.store:
+            raise InvalidInput("give either --store or --database-url, not both")
+        return Registry(
+            self.store,
+            database_url=self.database_url,
+            blob_url=self.blob_url,
+            user=self.user,
+            create=create,
+        )
 
 
 def _fail(message: str) -> None:
@@ -150,6 +167,18 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
     help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE).",
 )
 @click.option(
+    "--database-url",
+    envvar="MODELREPO_DATABASE_URL",
+    metavar="URL",
+    help="PostgreSQL metadata store, e.g. postgresql://user@host/db ($MODELREPO_DATABASE_URL).",
+)
+@click.option(
+    "--blob-url",
+    envvar="MODELREPO_BLOB_URL",
+    metavar="URL",
+    help="Artifacts of a database store: s3://bucket/prefix or a folder ($MODELREPO_BLOB_URL).",
+)
+@click.option(
     "--user",
     envvar="MODELREPO_USER",
     help="Identity recorded for changes (default: $MODELREPO_USER, else the OS user).",
@@ -157,7 +186,14 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
 @click.option("--traceback", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="modelrepo")
 @click.pass_context
-def cli(ctx: click.Context, store: str | None, user: str | None, traceback: bool) -> None:
+def cli(
+    ctx: click.Context,
+    store: str | None,
+    database_url: str | None,
+    blob_url: str | None,
+    user: str | None,
+    traceback: bool,
+) -> None:
     """modelrepo: a versioned model repository that can prove which model made a decision.
 
     \b
@@ -167,7 +203,7 @@ def cli(ctx: click.Context, store: str | None, user: str | None, traceback: bool
       modelrepo show credit-risk@3 --json
       modelrepo diff credit-risk@2 credit-risk@3
     """
-    ctx.obj = Context(store, user, traceback)
+    ctx.obj = Context(store, user, traceback, database_url, blob_url)
 
 
 pass_ctx = click.make_pass_decorator(Context)

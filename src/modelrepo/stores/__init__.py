@@ -1,7 +1,8 @@
 """Where a registry keeps things: a backend is a metadata store, a blob store and a lock.
 
 `open_backend(location)` understands a local folder (SQLite + blob folder, the embedded
-default); `memory_backend()` gives a throwaway one for tests and experiments.
+default); `open_server_backend(database_url, blob_url)` the scale-out form (PostgreSQL +
+S3 or a shared folder); `memory_backend()` gives a throwaway one for tests and experiments.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from ..blobs.local import LocalBlobStore
 from ..domain.errors import InvalidInput, StoreNotFound
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
-from .locks import FileStoreLock, ThreadStoreLock
+from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"
@@ -41,6 +42,7 @@ class Backend:
 
     def close(self) -> None:
         self.metadata.close()
+        self.lock.close()
 
 
 def memory_backend() -> Backend:
@@ -58,12 +60,64 @@ def memory_backend() -> Backend:
     )
 
 
+def open_blob_store(url: str) -> BlobStore:
+    """Blobs at `url`: a local (or shared) folder."""
+    if "://" in url:
+        raise InvalidInput(f"unsupported blob URL {url!r}: expected a folder")
+    return LocalBlobStore(Path(url).expanduser())
+
+
+def open_server_backend(
+    database_url: str,
+    blob_url: str | None,
+    *,
+    audit_key_file: str | os.PathLike[str] | None = None,
+    create: bool = True,
+) -> Backend:
+    """The scale-out store: metadata in PostgreSQL at `database_url`, blobs at `blob_url`.
+
+    Every replica must sign audit checkpoints with the same key, so it is named explicitly
+    (`audit_key_file` or $MODELREPO_AUDIT_KEY_FILE) instead of living beside the data."""
+    from .sql import SqlMetadataStore
+    from .sql.store import postgresql_conninfo, redact_url
+
+    if not blob_url:
+        raise InvalidInput(
+            "a database store needs a blob store too: give --blob-url (or $MODELREPO_BLOB_URL), "
+            "e.g. s3://bucket/prefix"
+        )
+    key_file = audit_key_file or os.environ.get("MODELREPO_AUDIT_KEY_FILE")
+    conninfo = postgresql_conninfo(database_url)
+    blobs = open_blob_store(blob_url)
+    metadata = SqlMetadataStore.open_postgresql(database_url, create=create)
+
+    def signer() -> Signer:
+        from ..signing import Ed25519Signer
+
+        if not key_file:
+            raise InvalidInput(
+                "a database store signs audit checkpoints with a key every replica shares: "
+                "set $MODELREPO_AUDIT_KEY_FILE to its PEM file (created if absent)"
+            )
+        return Ed25519Signer.load_or_create(Path(key_file).expanduser())
+
+    return Backend(
+        metadata=metadata,
+        blobs=blobs,
+        lock=PostgresStoreLock(conninfo),
+        signer_factory=signer,
+        location=f"{redact_url(database_url)} + {blob_url}",
+    )
+
+
 def open_backend(location: str | os.PathLike[str], *, create: bool = True) -> Backend:
     """Open (and with `create`, initialise) the embedded store in folder `location`."""
     text = os.fspath(location)
+    if text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        return open_server_backend(text, os.environ.get("MODELREPO_BLOB_URL"), create=create)
     if "://" in text:
         raise InvalidInput(
-            f"unsupported store {text!r}: only a local folder is supported in this version"
+            f"unsupported store {text!r}: give a local folder or a postgresql:// database URL"
         )
     root = Path(text).expanduser()
     database = root / DATABASE_FILE

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class FileStoreLock:
@@ -30,6 +31,9 @@ class FileStoreLock:
 
     def exclusive(self) -> AbstractContextManager[None]:
         return self._hold(fcntl.LOCK_EX)
+
+    def close(self) -> None:
+        """Nothing is held between uses."""
 
 
 class ThreadStoreLock:
@@ -63,3 +67,55 @@ class ThreadStoreLock:
             with self._cond:
                 self._writer = False
                 self._cond.notify_all()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+GC_LOCK = 0x6D6F64656C726567  # "modelreg": held shared by uploads, exclusively by gc
+
+
+class PostgresStoreLock:
+    """The same reader/writer lock as a PostgreSQL advisory lock, so it holds across every
+    process and server replica on one database; the server releases it if a holder dies."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            import psycopg
+
+            conn = self._local.conn = psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=10
+            )
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _hold(self, kind: str) -> Iterator[None]:
+        conn = self._connection()
+        conn.execute(f"SELECT pg_advisory_lock{kind}({GC_LOCK})")
+        try:
+            yield
+        finally:
+            if not (conn.closed or conn.broken):
+                conn.execute(f"SELECT pg_advisory_unlock{kind}({GC_LOCK})")
+
+    def shared(self) -> AbstractContextManager[None]:
+        return self._hold("_shared")
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        return self._hold("")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -9,6 +9,7 @@ and executed on a per-thread connection in autocommit mode, with explicit write 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from collections import namedtuple
@@ -154,9 +155,12 @@ class Tx:
             self._cursor.fetchall()
 
     def all_sql(self, sql: str) -> list[Any]:
-        """A literal statement (for probes such as the schema revision)."""
+        """A literal statement (for probes such as the schema revision, and savepoints)."""
         try:
-            return list(self._cursor.execute(sql).fetchall())
+            cursor = self._cursor.execute(sql)
+            if self._dialect != "sqlite" and cursor.description is None:
+                return []  # a statement without a result (DB-API drivers refuse to fetch)
+            return list(cursor.fetchall())
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
@@ -202,21 +206,33 @@ class RawConnections:
         connect: Callable[[], Any],
         dialect_name: str,
         *,
-        begin_write: str = "BEGIN",
+        begin_write: Sequence[str] = ("BEGIN",),
         errors: tuple[type[BaseException], ...] = (),
+        usable: Callable[[Any], bool] = lambda conn: True,
     ) -> None:
         self._connect = connect
         self.dialect_name = dialect_name
-        self._begin_write = begin_write
+        self._begin_write = tuple(begin_write)
         self._errors = errors
+        self._usable = usable
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and not self._usable(conn):
+            # A server connection that broke (restart, network): drop it and open another.
+            with self._lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+            conn.close()
+            conn = self._local.conn = self._local.reader = None
         if conn is None:
-            conn = self._connect()
+            try:
+                conn = self._connect()
+            except self._errors as exc:
+                raise StorageError(f"cannot connect to the database: {exc}") from exc
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -225,7 +241,7 @@ class RawConnections:
     def reader(self) -> Tx:
         """Statements that each see the latest committed state (autocommit)."""
         tx: Tx | None = getattr(self._local, "reader", None)
-        if tx is None:
+        if tx is None or not self._usable(self._local.conn):
             tx = Tx(self._connection().cursor(), self.dialect_name, self._errors)
             self._local.reader = tx
         return tx
@@ -235,19 +251,26 @@ class RawConnections:
         """A write transaction: begun up front (SQLite: BEGIN IMMEDIATE), committed at the end."""
         cursor = self._connection().cursor()
         try:
-            cursor.execute(self._begin_write)
+            for statement in self._begin_write:
+                cursor.execute(statement)
         except self._errors as exc:
+            self._rollback(cursor)
             raise StorageError(f"database error: {exc}") from exc
         try:
             yield Tx(cursor, self.dialect_name, self._errors)
         except BaseException:
-            cursor.execute("ROLLBACK")
+            self._rollback(cursor)
             raise
         try:
             cursor.execute("COMMIT")
         except self._errors as exc:
-            cursor.execute("ROLLBACK")
+            self._rollback(cursor)
             raise StorageError(f"database error: {exc}") from exc
+
+    def _rollback(self, cursor: Any) -> None:
+        """Roll back; on a connection that broke there is nothing left to roll back."""
+        with contextlib.suppress(*self._errors):
+            cursor.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:

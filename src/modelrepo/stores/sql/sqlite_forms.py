@@ -300,7 +300,7 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'NEW_ENVIRONMENT_SNAPSHOT': (
-        'INSERT OR IGNORE INTO environment_snapshots (digest, body) VALUES (?, ?)',
+        'INSERT INTO environment_snapshots (digest, body) VALUES (?, ?) ON CONFLICT DO NOTHING',
         ('digest', 'body'),
         {},
         (),
@@ -324,7 +324,7 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'NEW_INLINE_BLOB': (
-        'INSERT OR IGNORE INTO inline_blobs (sha256, size, data) VALUES (?, ?, ?)',
+        'INSERT INTO inline_blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
         ('sha256', 'size', 'data'),
         {},
         (),

@@ -11,6 +11,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import bindparam as p
 
+# PostgreSQL's INSERT construct: its ON CONFLICT DO NOTHING compiles for SQLite as well.
+from sqlalchemy.dialects.postgresql import insert
+
 from .tables import (
     audit_checkpoints,
     audit_entries,
@@ -74,9 +77,9 @@ NEW_VERSION = (
     .returning(V.id)
 )
 NEW_ENVIRONMENT_SNAPSHOT = (
-    sa.insert(environment_snapshots)
+    insert(environment_snapshots)
     .values(digest=p("digest"), body=p("body"))
-    .prefix_with("OR IGNORE", dialect="sqlite")
+    .on_conflict_do_nothing()
 )
 ENVIRONMENT_SNAPSHOT = sa.select(environment_snapshots.c.body).where(
     environment_snapshots.c.digest == p("digest")
@@ -349,9 +352,9 @@ LAST_CHECKPOINT = (
 # -- small files stored inline -------------------------------------------------------------
 
 NEW_INLINE_BLOB = (
-    sa.insert(inline_blobs)
+    insert(inline_blobs)
     .values(sha256=p("sha256"), size=p("size"), data=p("data"))
-    .prefix_with("OR IGNORE", dialect="sqlite")
+    .on_conflict_do_nothing()
 )
 INLINE_BLOB = sa.select(inline_blobs.c.data).where(inline_blobs.c.sha256 == p("sha256"))
 INLINE_BLOBS = sa.select(inline_blobs.c.sha256, inline_blobs.c.size).order_by(inline_blobs.c.sha256)

@@ -18,7 +18,7 @@ import apsw
 
 from ...domain.audit import registration_change
 from ...domain.deployments import DeploymentEvent
-from ...domain.errors import Conflict, NotFound
+from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound
 from ...domain.manifest import FileEntry
 from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEvent
 from ...domain.times import from_micros, to_micros
@@ -70,8 +70,49 @@ def _connect_sqlite(database: str) -> Callable[[], apsw.Connection]:
     return connect
 
 
+WRITE_LOCK = 0x6D6F64656C726570  # "modelrep": the advisory lock every writer takes first
+"""PostgreSQL: every write transaction takes this transaction-scoped advisory lock first, so
+writes are serialised by the database as SQLite's `BEGIN IMMEDIATE` serialises them —
+across connections, processes and server replicas alike. The audit log is one Merkle tree
+and version numbers are gap-free, so writers must agree on one order anyway."""
+
+
+def postgresql_conninfo(url: str) -> str:
+    """The libpq URI of `postgresql[+psycopg]://...` (SQLAlchemy's driver suffix removed)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgresql+psycopg", "postgres"):
+        raise InvalidInput(
+            f"unsupported database URL {redact_url(url)!r}: "
+            "expected postgresql://user@host:port/database"
+        )
+    return "postgresql://" + rest
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced, for messages and `location`."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def _connect_postgresql(conninfo: str) -> Callable[[], Any]:
+    def connect() -> Any:
+        import psycopg
+
+        # Autocommit: reads see the latest commit; writes begin their own transaction.
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+
+    return connect
+
+
+def _usable_postgresql(conn: Any) -> bool:
+    return not (conn.closed or conn.broken)
+
+
 class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
-    """Models, versions, deployments and their history in SQLite (PostgreSQL to come)."""
+    """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
     def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:
         self._raw = raw
@@ -86,11 +127,53 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
         database = os.fspath(path)
         raw = RawConnections(
-            _connect_sqlite(database), "sqlite", begin_write="BEGIN IMMEDIATE", errors=(apsw.Error,)
+            _connect_sqlite(database),
+            "sqlite",
+            begin_write=("BEGIN IMMEDIATE",),
+            errors=(apsw.Error,),
         )
         store = cls(raw, lambda: sqlite_engine(database))
         store.migrate()
         return store
+
+    @classmethod
+    def open_postgresql(cls, url: str, *, create: bool = True) -> SqlMetadataStore:
+        """The store in the PostgreSQL database at `url` (with `create`, its schema is created
+        in an empty database; an older schema is always upgraded)."""
+        conninfo = postgresql_conninfo(url)
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - an install without the extra
+            raise InvalidInput(
+                "PostgreSQL needs the 'postgresql' extra: pip install 'modelrepo[postgresql]'"
+            ) from None
+
+        def engine() -> sa.Engine:
+            import sqlalchemy as sa
+
+            return sa.create_engine(
+                "postgresql+psycopg://" + conninfo.partition("://")[2], poolclass=sa.NullPool
+            )
+
+        raw = RawConnections(
+            _connect_postgresql(conninfo),
+            "postgresql",
+            begin_write=("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+            errors=(psycopg.Error,),
+            usable=_usable_postgresql,
+        )
+        store = cls(raw, engine)
+        if not create and store.schema_revision() is None:
+            store.close()
+            raise StoreNotFound(
+                f"no modelrepo store in database {redact_url(url)} (run 'modelrepo init')"
+            )
+        store.migrate()
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self._raw.dialect_name
 
     @property
     def engine(self) -> sa.Engine:
@@ -113,7 +196,11 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
         if self.schema_revision() == schema.HEAD_REVISION:
             return
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, held for the migration
+            # The write lock, held for the migration.
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
             try:
                 if schema.current_revision(conn) != schema.HEAD_REVISION:
                     schema.upgrade(conn)
@@ -123,6 +210,8 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
             conn.commit()
 
     def sqlite_version(self) -> str:
+        if self.dialect != "sqlite":
+            raise InvalidInput(f"the store is on {self.dialect}, not SQLite")
         return str(self._raw.reader().scalar(Q.SQLITE_VERSION))
 
     # -- writes ---------------------------------------------------------------------------
