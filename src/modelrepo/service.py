@@ -299,9 +299,13 @@ class Registry:
         export = checkpoint_dir or os.environ.get("MODELREPO_CHECKPOINT_DIR")
         self.checkpoint_dir = Path(export) if export else None
         self.checkpoint_interval = checkpoint_interval
-        auditing.genesis(
-            self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
-        )
+        try:
+            auditing.genesis(
+                self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
+            )
+        except BaseException:
+            self.backend.close()
+            raise
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:

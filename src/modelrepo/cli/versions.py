@@ -28,19 +28,23 @@ from .base import (
 @command(cli)
 @pass_ctx
 def init(ctx: Context, as_json: bool) -> None:
-    """Create the store (SQLite + blob folder) if it does not exist yet.
+    """Create the store (SQLite + blob folder, or the schema in PostgreSQL) if it does not
+    exist yet.
 
     \b
-    Example:
+    Examples:
       modelrepo --store /srv/models init
+      modelrepo --database-url postgresql://registry@db/models --blob-url s3://models/prod init
     """
     with ctx.registry(create=True) as reg:
         location = reg.location
-        sqlite = getattr(reg.backend.metadata, "sqlite_version", lambda: None)()
+        metadata = reg.backend.metadata
+        sqlite = getattr(metadata, "sqlite_version", lambda: None)()
+        database = getattr(metadata, "database_version", lambda: None)()
     emit(
         as_json,
-        {"store": location, "sqlite_version": sqlite},
-        lambda: click.echo(f"Store ready at {location}"),
+        {"store": location, "database": database, "sqlite_version": sqlite},
+        lambda: click.echo(f"Store ready at {location} ({database})"),
     )
 
 

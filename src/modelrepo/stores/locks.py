@@ -99,8 +99,15 @@ class PostgresStoreLock:
 
     @contextmanager
     def _hold(self, kind: str) -> Iterator[None]:
+        import psycopg
+
+        statement = f"SELECT pg_advisory_lock{kind}({GC_LOCK})"
         conn = self._connection()
-        conn.execute(f"SELECT pg_advisory_lock{kind}({GC_LOCK})")
+        try:
+            conn.execute(statement)
+        except psycopg.OperationalError:  # the connection broke since last use: once more
+            conn = self._connection()
+            conn.execute(statement)
         try:
             yield
         finally:

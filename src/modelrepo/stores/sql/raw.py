@@ -108,11 +108,16 @@ class Tx:
     """Statements on one cursor (inside a transaction, or in autocommit)."""
 
     def __init__(
-        self, cursor: Any, dialect_name: str, errors: tuple[type[BaseException], ...]
+        self,
+        cursor: Any,
+        dialect_name: str,
+        errors: tuple[type[BaseException], ...],
+        reconnect: Callable[[], Any] | None = None,
     ) -> None:
         self._cursor = cursor
         self._dialect = dialect_name
         self._errors = errors
+        self._reconnect = reconnect  # autocommit reads only: a new cursor if the old one broke
 
     def _run(self, compiled: Compiled, params: dict[str, Any]) -> Any:
         form = compiled.form(self._dialect)
@@ -121,7 +126,16 @@ class Tx:
         try:
             self._cursor.execute(form.sql, bound)
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            fresh = self._reconnect() if self._reconnect is not None else None
+            if fresh is None:
+                raise StorageError(f"database error: {exc}") from exc
+            # The connection broke (server restart, failover, network): a read in
+            # autocommit changes nothing, so it is safe to run it once more on a new one.
+            self._cursor = fresh
+            try:
+                self._cursor.execute(form.sql, bound)
+            except self._errors as again:
+                raise StorageError(f"database error: {again}") from again
         return form.row
 
     def all(self, compiled: Compiled, **params: Any) -> list[Any]:
@@ -242,20 +256,34 @@ class RawConnections:
         """Statements that each see the latest committed state (autocommit)."""
         tx: Tx | None = getattr(self._local, "reader", None)
         if tx is None or not self._usable(self._local.conn):
-            tx = Tx(self._connection().cursor(), self.dialect_name, self._errors)
+            tx = Tx(self._connection().cursor(), self.dialect_name, self._errors, self._renew)
             self._local.reader = tx
         return tx
+
+    def _renew(self) -> Any | None:
+        """A cursor on a new connection if this thread's connection broke, else None."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._usable(conn):
+            return None
+        return self._connection().cursor()
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A write transaction: begun up front (SQLite: BEGIN IMMEDIATE), committed at the end."""
         cursor = self._connection().cursor()
         try:
-            for statement in self._begin_write:
-                cursor.execute(statement)
+            self._begin(cursor)
         except self._errors as exc:
-            self._rollback(cursor)
-            raise StorageError(f"database error: {exc}") from exc
+            renewed = self._renew()  # nothing was written yet: begin once more if it broke
+            if renewed is None:
+                self._rollback(cursor)
+                raise StorageError(f"database error: {exc}") from exc
+            cursor = renewed
+            try:
+                self._begin(cursor)
+            except self._errors as again:
+                self._rollback(cursor)
+                raise StorageError(f"database error: {again}") from again
         try:
             yield Tx(cursor, self.dialect_name, self._errors)
         except BaseException:
@@ -266,6 +294,10 @@ class RawConnections:
         except self._errors as exc:
             self._rollback(cursor)
             raise StorageError(f"database error: {exc}") from exc
+
+    def _begin(self, cursor: Any) -> None:
+        for statement in self._begin_write:
+            cursor.execute(statement)
 
     def _rollback(self, cursor: Any) -> None:
         """Roll back; on a connection that broke there is nothing left to roll back."""

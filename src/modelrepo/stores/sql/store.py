@@ -209,10 +209,16 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing):
                 raise
             conn.commit()
 
-    def sqlite_version(self) -> str:
+    def sqlite_version(self) -> str | None:
         if self.dialect != "sqlite":
-            raise InvalidInput(f"the store is on {self.dialect}, not SQLite")
+            return None
         return str(self._raw.reader().scalar(Q.SQLITE_VERSION))
+
+    def database_version(self) -> str:
+        """The database engine and its version, e.g. `SQLite 3.51.3` or `PostgreSQL 15.2`."""
+        if self.dialect == "sqlite":
+            return f"SQLite {self.sqlite_version()}"
+        return "PostgreSQL " + str(self._raw.reader().all_sql("SHOW server_version")[0][0])
 
     # -- writes ---------------------------------------------------------------------------
 
