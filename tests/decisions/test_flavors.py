@@ -310,6 +310,7 @@ def test_pytorch_two_outputs_per_row(reg: Registry, run: Run, tmp_path: Path) ->
         ("tests.decisions.torch_nets:NotAModule", "not a subclass of torch.nn.Module"),
         ("os:system", "not a subclass of torch.nn.Module"),
         ("builtins:object.__subclasses__", "not a class name"),
+        ("__main__:TinyNet", "not a class name"),
         ("os.system('true')", "names no importable module class"),
         (None, "pass module="),
         ("tests.decisions.no_such_module:Net", "cannot import"),
@@ -344,3 +345,25 @@ def test_core_and_other_flavors_do_not_import_torch(tmp_path: Path) -> None:
         "assert not loaded, f'imported {loaded}'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_pytorch_class_that_cannot_be_imported_needs_module(reg: Registry, tmp_path: Path) -> None:
+    import torch
+    from torch import nn
+
+    from modelrepo.flavors.pytorch import save
+
+    class Local(nn.Module):  # made in a function: not importable by name
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x)
+
+    save(Local(), tmp_path / "local")
+    assert json.loads((tmp_path / "local" / "pytorch.json").read_text())["module"] is None
+    reg.register("local", tmp_path / "local", flavor="pytorch", code=False)
+    with pytest.raises(InvalidInput, match="pass module="):
+        reg.load("local", 1)
+    assert isinstance(reg.load("local", 1, module=Local).predict([1.0, 2.0], log=False), float)

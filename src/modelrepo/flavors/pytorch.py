@@ -13,7 +13,9 @@ The architecture is code, never read from the weights. The caller may pass `modu
 class is imported and built with the recorded keyword arguments, but only if it is a subclass
 of `torch.nn.Module` (anything else is refused before it is called). The weights must fit the
 module exactly (`load_state_dict(strict=True)`). The model runs in `eval()` mode under
-`torch.inference_mode()` on the CPU.
+`torch.inference_mode()` on the CPU. Building from the recorded class imports its module (as
+any import does, that runs the module's code), so it must be installed where the version is
+loaded; a class defined in a function or in `__main__` is not recorded, and needs `module=`.
 
 Inputs: one row or a list of rows (numbers, nested lists or a NumPy array; {feature: value}
 records when `features` was recorded). Outputs mirror that shape as plain lists and floats; a
@@ -51,7 +53,7 @@ def _torch() -> Any:
 def _class_path(cls: type) -> str | None:
     """`module:QualName` when importing it gives back `cls` (not for classes made in a function)."""
     path = f"{cls.__module__}:{cls.__qualname__}"
-    if "<" in path or not _CLASS_PATH.fullmatch(path):
+    if "<" in path or cls.__module__ == "__main__" or not _CLASS_PATH.fullmatch(path):
         return None
     try:
         found: Any = importlib.import_module(cls.__module__)
@@ -125,7 +127,7 @@ def _resolve(path: Any) -> type:
             "(an nn.Module or a factory of one) to load the weights into"
         )
     module_name, qualname = path.split(":")
-    if any(part.startswith("__") for part in qualname.split(".")):
+    if any(part.startswith("__") for part in re.split(r"[.:]", path)):  # __main__, __class__
         raise InvalidInput(f"{DESCRIPTION}: {path!r} is not a class name")
     try:
         found: Any = importlib.import_module(module_name)
