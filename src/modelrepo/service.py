@@ -1129,9 +1129,13 @@ class Registry:
         *,
         trust_pickle: bool = False,
         trusted_types: Sequence[str] = (),
+        module: Any = None,
         environment: str | None = None,
     ) -> ModelHandle:
-        """Load a version for its flavor; pickle is refused unless `trust_pickle` (recorded)."""
+        """Load a version for its flavor; pickle is refused unless `trust_pickle` (recorded).
+
+        `module`: for a pytorch version, the `nn.Module` (or zero-argument factory of one) to
+        load the weights into; without it the recorded nn.Module subclass is built."""
         from .flavors import LoadOptions, loader_for
         from .handles import ModelHandle
 
@@ -1147,7 +1151,10 @@ class Registry:
                 change={"model": found.model, "version": found.version, "digest": found.digest},
             )
         predictor = loader(
-            folder, LoadOptions(trust_pickle=trust_pickle, trusted_types=tuple(trusted_types))
+            folder,
+            LoadOptions(
+                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
+            ),
         )
         return ModelHandle(
             self, found.model, found.version, found.digest, found.flavor, folder, predictor,
@@ -1234,14 +1241,22 @@ class Registry:
         }
 
     def replay(
-        self, decision_id: str, *, tolerance: float = 1e-9, trust_pickle: bool = False
+        self,
+        decision_id: str,
+        *,
+        tolerance: float = 1e-9,
+        trust_pickle: bool = False,
+        module: Any = None,
     ) -> dict[str, Any]:
-        """Re-run the exact version that made a decision on its stored inputs and compare."""
+        """Re-run the exact version that made a decision on its stored inputs and compare
+        (`module` as for `load`)."""
         from .handles import compare
 
         decision = self.backend.metadata.get_decision(decision_id)
         inputs = self.decision_inputs(decision_id)
-        handle = self.load(decision.model, decision.version, trust_pickle=trust_pickle)
+        handle = self.load(
+            decision.model, decision.version, trust_pickle=trust_pickle, module=module
+        )
         replayed = handle.rerun(inputs)
         match, worst = compare(decision.output, replayed, tolerance)
         return {

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -195,3 +198,172 @@ def test_onnx(reg: Registry, tmp_path: Path) -> None:
     _round_trip(reg, folder, "onnx", x[:4].tolist())
     probabilities = reg.load("onnx", 1).predict(x[0].tolist(), log=False)
     assert probabilities == pytest.approx(model.predict_proba(x[:1])[0].tolist(), abs=1e-5)
+
+
+def _tiny(seed: int, folder: Path) -> Any:
+    """A TinyNet with weights drawn from `seed`, saved into `folder`; returns the module."""
+    import torch
+
+    from modelrepo.flavors.pytorch import save
+
+    from .torch_nets import TinyNet
+
+    torch.manual_seed(seed)
+    net = TinyNet(features=3, hidden=4).eval()
+    save(net, folder, kwargs={"features": 3, "hidden": 4}, features=["a", "b", "c"])
+    return net
+
+
+def _direct(net: Any, rows: list[list[float]]) -> list[float]:
+    import torch
+
+    with torch.inference_mode():
+        return [float(v) for v in net(torch.tensor(rows, dtype=torch.float32))[:, 0]]
+
+
+ROWS = [[0.5, -1.0, 2.0], [0.0, 0.1, -0.3], [3.0, 2.0, 1.0]]
+
+
+def test_pytorch_round_trip_through_safetensors(reg: Registry, run: Run, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    net = _tiny(1, tmp_path / "pt")
+    files = sorted(p.name for p in (tmp_path / "pt").iterdir())
+    assert files == ["model.safetensors", "pytorch.json"]  # no .pt, .pth or .pkl
+    for path in (tmp_path / "pt").iterdir():
+        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    with safe_open(str(tmp_path / "pt" / "model.safetensors"), framework="pt") as weights:
+        assert set(weights.keys()) == set(net.state_dict())
+    described = json.loads((tmp_path / "pt" / "pytorch.json").read_text())
+    assert described["module"] == "tests.decisions.torch_nets:TinyNet"
+    assert described["kwargs"] == {"features": 3, "hidden": 4}
+    assert described["dtype"] == "float32"
+
+    reg.register("pt", tmp_path / "pt", flavor="pytorch", code=False)
+    handle = reg.load("pt", 1)  # built from the recorded nn.Module subclass
+    expected = _direct(net, ROWS)
+    one = handle.predict(ROWS[0], decision_id="pt-1")
+    many = handle.predict(ROWS, decision_id="pt-2")
+    assert one == expected[0] and many == expected
+    by_name = handle.predict({"a": 0.5, "b": -1.0, "c": 2.0}, decision_id="pt-3")
+    assert by_name == expected[0]
+    assert handle.predict(np.asarray(ROWS), log=False) == expected
+    for decision_id in ("pt-1", "pt-2", "pt-3"):
+        replayed = run("decision", "replay", decision_id, "--json")
+        assert replayed.json["match"] is True and replayed.json["version"] == 1
+    assert "MATCH: pt@1" in run("decision", "replay", "pt-1").out
+
+    from .torch_nets import TinyNet
+
+    given = reg.load("pt", 1, module=TinyNet(features=3, hidden=4))  # an instance
+    assert given.predict(ROWS, log=False) == expected
+    factory = reg.load("pt", 1, module=lambda: TinyNet(features=3, hidden=4))
+    assert factory.predict(ROWS, log=False) == expected
+    assert reg.replay("pt-2", module=TinyNet)["match"]
+    with pytest.raises(InvalidInput, match="do not fit TinyNet"):
+        reg.load("pt", 1, module=TinyNet(features=3, hidden=5))
+    with pytest.raises(InvalidInput, match="shape"):
+        handle.predict([1.0, 2.0], log=False)
+
+
+def test_pytorch_replay_with_different_weights_is_a_mismatch(
+    reg: Registry, run: Run, tmp_path: Path
+) -> None:
+    _tiny(1, tmp_path / "v1")
+    other = _tiny(2, tmp_path / "v2")  # same architecture, different weights
+    reg.register("pt", tmp_path / "v1", flavor="pytorch", code=False)
+    reg.register("pt", tmp_path / "v2", flavor="pytorch", code=False)
+    claimed = _direct(other, ROWS[:1])[0]
+    assert reg.load("pt", 2).predict(ROWS[0], log=False) == claimed
+    # Recorded as version 1, but computed with version 2's weight file.
+    reg.log_decision("pt", version=1, inputs=ROWS[0], output=claimed, decision_id="swapped")
+    result = run("decision", "replay", "swapped", "--json", ok=False)
+    assert result.code == 1
+    assert result.json["match"] is False and result.json["max_abs_diff"] > 1e-6
+    assert "does not match" in result.err
+
+
+def test_pytorch_two_outputs_per_row(reg: Registry, run: Run, tmp_path: Path) -> None:
+    import torch
+
+    from modelrepo.flavors.pytorch import save
+
+    from .torch_nets import TwoScores
+
+    torch.manual_seed(3)
+    net = TwoScores().double()
+    save(net, tmp_path / "two")
+    assert json.loads((tmp_path / "two" / "pytorch.json").read_text())["dtype"] == "float64"
+    reg.register("two", tmp_path / "two", flavor="pytorch", code=False)
+    out = reg.load("two", 1).predict([[1.0, 2.0], [0.5, -0.5]], decision_id="two-1")
+    with torch.inference_mode():
+        expected = net(torch.tensor([[1.0, 2.0], [0.5, -0.5]], dtype=torch.float64)).tolist()
+    assert out == expected  # float64 weights stay float64: no rounding through float32
+    assert run("decision", "replay", "two-1", "--json").json["match"] is True
+    with pytest.raises(InvalidInput, match="cannot run on these inputs"):
+        reg.load("two", 1).predict([1.0, 2.0, 3.0], log=False)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "refusal"),
+    [
+        ("tests.decisions.torch_nets:NotAModule", "not a subclass of torch.nn.Module"),
+        ("os:system", "not a subclass of torch.nn.Module"),
+        ("builtins:object.__subclasses__", "not a class name"),
+        ("__main__:TinyNet", "not a class name"),
+        ("os.system('true')", "names no importable module class"),
+        (None, "pass module="),
+        ("tests.decisions.no_such_module:Net", "cannot import"),
+    ],
+)
+def test_pytorch_recorded_class_must_be_a_module(
+    reg: Registry, tmp_path: Path, recorded: str | None, refusal: str
+) -> None:
+    from .torch_nets import NotAModule
+
+    folder = tmp_path / "pt"
+    _tiny(1, folder)
+    described = json.loads((folder / "pytorch.json").read_text())
+    (folder / "pytorch.json").write_text(json.dumps({**described, "module": recorded}))
+    reg.register("pt", folder, flavor="pytorch", code=False)
+    with pytest.raises(InvalidInput, match=refusal):
+        reg.load("pt", 1)
+    assert NotAModule.built == 0
+
+
+def test_core_and_other_flavors_do_not_import_torch(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "import modelrepo, modelrepo.cli, modelrepo.flavors.pytorch\n"
+        "from modelrepo import Registry\n"
+        f"reg = Registry({str(tmp_path / 'store')!r}, user='svc')\n"
+        f"reg.register('score', {str(coefficients_artifact(tmp_path / 'a'))!r},\n"
+        "             flavor='text-coefficients', code=False)\n"
+        "reg.load('score', 1).predict({'income': 1.0, 'debt_ratio': 0.1}, decision_id='d')\n"
+        "reg.replay('d')\n"
+        "loaded = sorted(m for m in ('torch', 'safetensors') if m in sys.modules)\n"
+        "assert not loaded, f'imported {loaded}'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_pytorch_class_that_cannot_be_imported_needs_module(reg: Registry, tmp_path: Path) -> None:
+    import torch
+    from torch import nn
+
+    from modelrepo.flavors.pytorch import save
+
+    class Local(nn.Module):  # made in a function: not importable by name
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x)
+
+    save(Local(), tmp_path / "local")
+    assert json.loads((tmp_path / "local" / "pytorch.json").read_text())["module"] is None
+    reg.register("local", tmp_path / "local", flavor="pytorch", code=False)
+    with pytest.raises(InvalidInput, match="pass module="):
+        reg.load("local", 1)
+    assert isinstance(reg.load("local", 1, module=Local).predict([1.0, 2.0], log=False), float)

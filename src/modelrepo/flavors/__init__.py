@@ -2,8 +2,10 @@
 
 A flavor is a name and a loader. `generic` hands back the files; `text-coefficients` scores a
 linear or logistic model kept as JSON; `sklearn` loads a skops file with an explicit list of
-trusted types; `xgboost`, `lightgbm` and `onnx` load their native formats; `pickle` is refused
-unless the caller passes `trust_pickle=True` (and that trust is recorded in the audit log).
+trusted types; `xgboost`, `lightgbm` and `onnx` load their native formats; `pytorch` loads
+safetensors weights into a module the caller passes (or a recorded nn.Module subclass);
+`pickle` is refused unless the caller passes `trust_pickle=True` (and that trust is recorded in
+the audit log).
 Heavy frameworks are optional extras. To add a flavor, register a loader in `LOADERS`.
 """
 
@@ -26,11 +28,19 @@ Loader = Callable[[Path, "LoadOptions"], Predictor]
 
 
 class LoadOptions:
-    """What the caller allows: pickle (explicitly), extra skops types."""
+    """What the caller allows or brings: pickle (explicitly), extra skops types, and the
+    module (or zero-argument factory) that a pytorch version's weights are loaded into."""
 
-    def __init__(self, *, trust_pickle: bool = False, trusted_types: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        trust_pickle: bool = False,
+        trusted_types: tuple[str, ...] = (),
+        module: Any = None,
+    ) -> None:
         self.trust_pickle = trust_pickle
         self.trusted_types = trusted_types
+        self.module = module
 
 
 def _generic(folder: Path, options: LoadOptions) -> Predictor:
@@ -80,6 +90,12 @@ def _onnx(folder: Path, options: LoadOptions) -> Predictor:
     return OnnxModel(folder)
 
 
+def _pytorch(folder: Path, options: LoadOptions) -> Predictor:
+    from .pytorch import TorchModel
+
+    return TorchModel.load(folder, options.module)
+
+
 LOADERS: dict[str, Loader] = {
     "generic": _generic,
     "text-coefficients": _text_coefficients,
@@ -88,6 +104,7 @@ LOADERS: dict[str, Loader] = {
     "xgboost": _xgboost,
     "lightgbm": _lightgbm,
     "onnx": _onnx,
+    "pytorch": _pytorch,
 }
 
 
