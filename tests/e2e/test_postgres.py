@@ -165,7 +165,7 @@ def test_a_lost_connection_is_replaced(pg_env: dict[str, str], artifact: Path) -
         # The next call meets a dead connection; the one after runs on a new one.
         try:
             reg.versions("m")
-        except Exception as exc:  # noqa: BLE001 - any clear storage error will do
+        except Exception as exc:
             assert "database" in str(exc)
         (artifact / "features.csv").write_text("changed\n")
         assert reg.register("m", artifact, code=False).version == 2
@@ -208,9 +208,12 @@ def test_the_command_line_on_postgresql(
         return done
 
     sh("init")
-    assert json.loads(sh("register", "credit-risk", str(artifact), "--no-code", "--json").stdout)[
-        "version"
-    ] == 1
+    assert (
+        json.loads(sh("register", "credit-risk", str(artifact), "--no-code", "--json").stdout)[
+            "version"
+        ]
+        == 1
+    )
     sh("deploy", "credit-risk@1", "--env", "production", "--reason", "first")
     live = json.loads(sh("live", "credit-risk", "--env", "production", "--json").stdout)
     assert live["versions"][0]["version"] == 1
@@ -221,8 +224,8 @@ def test_the_command_line_on_postgresql(
     assert both.returncode == 1
     assert both.stderr.count("\n") == 1 and "either --store or --database-url" in both.stderr
     # A database without a store, opened by a read command, is named (password hidden).
-    env["MODELREPO_DATABASE_URL"] = pg_env["MODELREPO_DATABASE_URL"].replace(
-        "postgres@", "postgres:pw@"
-    ) + "_missing"
+    env["MODELREPO_DATABASE_URL"] = (
+        pg_env["MODELREPO_DATABASE_URL"].replace("postgres@", "postgres:pw@") + "_missing"
+    )
     missing = sh("models", ok=False)
     assert missing.returncode == 1 and "pw" not in missing.stderr
