@@ -101,9 +101,12 @@ class S3BlobStore:
     memory per upload stays near one part. `lock_days` writes every blob with an S3 Object
     Lock retention of that many days in `lock_mode` (the bucket must have Object Lock
     enabled); storing content that already exists extends its retention. `checksums` sends
-    each part's SHA-256 for the service to verify (disable only for a service that refuses
-    the `x-amz-checksum-sha256` header). Transient errors (5xx, throttling, dropped
-    connections, timeouts) are retried `max_attempts` times in total with backoff.
+    each part's SHA-256 for the service to verify and asks it for the copy's SHA-256, checked
+    against the address (disable only for a service that refuses S3's checksum headers).
+    `copy_part_size` is the part size of the server-side copy of blobs larger than it.
+    Transient errors (5xx, throttling, dropped connections, timeouts) are tried
+    `max_attempts` times in total, with backoff; `retry_mode="adaptive"` also rate-limits
+    the client when the service throttles.
 
     Either pass `client` (a boto3 S3 client you configured) or let the store build one from
     `endpoint_url` (else `MODELREPO_S3_ENDPOINT_URL`, else the standard AWS configuration),
@@ -443,13 +446,26 @@ class S3BlobStore:
                         )
                     except ClientError as exc:
                         if _error_code(exc) in _DENIED:
-                            raise StorageError(
-                                f"blob {sha256} at {self._where(key)} is under Object Lock "
-                                "retention and cannot be deleted yet"
-                            ) from exc
+                            until = self._retained_until(key, entry["VersionId"])
+                            if until is not None:
+                                raise StorageError(
+                                    f"blob {sha256} at {self._where(key)} is under Object Lock "
+                                    f"retention until {until.isoformat()} and cannot be deleted"
+                                ) from exc
                         raise
         except (ClientError, BotoCoreError) as exc:
             self._fail(exc, "delete", key)
+
+    def _retained_until(self, key: str, version_id: str) -> datetime | None:
+        """When the retention of one version of `key` ends, if it is still retained."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except (ClientError, BotoCoreError):
+            return None
+        until = head.get("ObjectLockRetainUntilDate")
+        return until if until is not None and until > datetime.now(UTC) else None
 
     def list(self) -> Iterator[BlobInfo]:
         for item in self._objects_under(self._objects, "list"):
