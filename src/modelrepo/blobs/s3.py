@@ -1,0 +1,775 @@
+"""Blobs in an S3-compatible bucket, one object per SHA-256, never visible half-written.
+
+Layout under `s3://<bucket>/<prefix>/`: `sha256/<2 hex>/<62 hex>` for complete blobs and
+`staging/<uuid>` for uploads in progress. A blob is streamed to a staging key (one PutObject
+for small blobs, a multipart upload otherwise, memory bounded by about one part) while its
+SHA-256 is computed; only then is its address known, and the final key is created by one
+server-side copy, which S3 makes visible atomically. Nothing ever refers to a staging key, so a
+crash or an error leaves at worst a staging object or an unfinished multipart upload, which
+`partials()` reports and `delete_partial` removes.
+
+Every part, and every small blob, is sent with its SHA-256 so that the service refuses bytes
+damaged in transit; `open` returns a stream that checks the blob's digest when fully read.
+
+boto3 is an optional dependency (`pip install 'modelrepo[s3]'`), imported only here.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NoReturn, TypeVar, cast
+from urllib.parse import urlsplit
+
+from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, StorageError
+from ..domain.manifest import validate_sha256
+from ..ports import BlobInfo, Progress
+from ._streams import copy_hashing
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
+
+ENDPOINT_ENV = "MODELREPO_S3_ENDPOINT_URL"
+"""Environment variable naming the S3 endpoint; unset means the standard AWS configuration."""
+
+MiB = 1 << 20
+MIN_PART_SIZE = 5 * MiB
+"""S3's smallest allowed part (every part but the last)."""
+DEFAULT_PART_SIZE = 8 * MiB
+MAX_PARTS = 10_000
+MAX_SINGLE_COPY = 5 << 30
+"""The largest object a single CopyObject may copy."""
+DEFAULT_COPY_PART_SIZE = 512 * MiB
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+_HEX62 = re.compile(r"[0-9a-f]{62}")
+_UPLOAD = "upload:"
+
+T = TypeVar("T")
+RetryMode = Literal["standard", "adaptive"]
+LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
+
+_MISSING_BUCKET = {"NoSuchBucket", "404", "NotFound"}
+_DENIED = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
+_BAD_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+}
+_MISSING_KEY = {"NoSuchKey", "404", "NotFound"}
+_NO_UPLOAD = {"NoSuchUpload", "404"}
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status:
+            return str(status)
+    return ""
+
+
+def _version(version_id: str | None) -> str | None:
+    """An object's version id; None when the bucket is not versioned ("null")."""
+    return None if version_id in (None, "", "null") else version_id
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+class S3BlobStore:
+    """Content-addressed blobs in an S3 bucket (AWS or any S3-compatible service).
+
+    `bucket` must exist; it is checked when the store is created. `prefix` places the store
+    inside the bucket (several stores may share one). `part_size` is the multipart upload's
+    part size (at least 5 MiB); blobs up to one part are sent in a single PutObject, and
+    memory per upload stays near one part. `lock_days` writes every blob with an S3 Object
+    Lock retention of that many days in `lock_mode` (the bucket must have Object Lock
+    enabled); storing content that already exists extends its retention. `checksums` sends
+    each part's SHA-256 for the service to verify and asks it for the copy's SHA-256, checked
+    against the address (disable only for a service that refuses S3's checksum headers).
+    `copy_part_size` is the part size of the server-side copy of blobs larger than it.
+    Transient errors (5xx, throttling, dropped connections, timeouts) are tried
+    `max_attempts` times in total, with backoff; `retry_mode="adaptive"` also rate-limits
+    the client when the service throttles.
+
+    Either pass `client` (a boto3 S3 client you configured) or let the store build one from
+    `endpoint_url` (else `MODELREPO_S3_ENDPOINT_URL`, else the standard AWS configuration),
+    `region`, `profile` and the retry and timeout settings.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: S3Client | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
+        copy_part_size: int = DEFAULT_COPY_PART_SIZE,
+        lock_days: int | None = None,
+        lock_mode: LockMode = "COMPLIANCE",
+        checksums: bool = True,
+        max_attempts: int = 8,
+        retry_mode: RetryMode = "standard",
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+    ) -> None:
+        if not bucket or "/" in bucket:
+            raise InvalidInput(f"invalid S3 bucket name {bucket!r}")
+        if part_size < MIN_PART_SIZE:
+            raise InvalidInput(f"S3 part size must be at least {MIN_PART_SIZE} bytes")
+        if not MIN_PART_SIZE <= copy_part_size <= MAX_SINGLE_COPY:
+            raise InvalidInput("S3 copy part size must be between 5 MiB and 5 GiB")
+        if lock_days is not None and lock_days < 1:
+            raise InvalidInput("Object Lock retention must be at least one day")
+        if lock_mode not in LOCK_MODES:
+            raise InvalidInput(f"Object Lock mode must be one of {', '.join(LOCK_MODES)}")
+        if retry_mode not in ("standard", "adaptive"):
+            raise InvalidInput("S3 retry mode must be 'standard' or 'adaptive'")
+        if max_attempts < 1:
+            raise InvalidInput("S3 max_attempts must be at least 1")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.part_size = part_size
+        self.copy_part_size = copy_part_size
+        self.lock_days = lock_days
+        self.lock_mode = lock_mode
+        self.checksums = checksums
+        base = f"{self.prefix}/" if self.prefix else ""
+        self._objects = base + "sha256/"
+        self._staging = base + "staging/"
+        if client is None:
+            client = _make_client(
+                endpoint_url=endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
+                region=region,
+                profile=profile,
+                max_attempts=max_attempts,
+                retry_mode=retry_mode,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+            )
+        self.client = client
+        self._check_bucket()
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> S3BlobStore:
+        """A store at `s3://bucket/prefix`; `options` are the constructor's keywords."""
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+            raise InvalidInput(f"not an S3 blob store URL (s3://bucket/prefix): {url!r}")
+        return cls(parts.netloc, parts.path, **options)
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def __repr__(self) -> str:
+        return f"S3BlobStore({self.url!r})"
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def _key(self, sha256: str) -> str:
+        validate_sha256(sha256)
+        return f"{self._objects}{sha256[:2]}/{sha256[2:]}"
+
+    def _where(self, key: str | None = None) -> str:
+        return f"s3://{self.bucket}/{key}" if key else f"S3 bucket {self.bucket!r}"
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _fail(self, exc: Exception, action: str, key: str | None = None) -> NoReturn:
+        """Raise a one-line StorageError for an S3 failure that retrying did not cure."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionError,
+            HTTPClientError,
+            NoCredentialsError,
+            ReadTimeoutError,
+        )
+
+        where = self._where(key)
+        if isinstance(exc, ClientError):
+            code = _error_code(exc)
+            if (code in _MISSING_BUCKET and key is None) or code == "NoSuchBucket":
+                message = f"S3 bucket {self.bucket!r} does not exist"
+            elif code in _BAD_CREDENTIALS:
+                message = f"S3 refused the credentials ({code}) while trying to {action} {where}"
+            elif code in _DENIED:
+                message = f"access denied to {where} (cannot {action}); check the IAM policy"
+            else:
+                detail = exc.response.get("Error", {}).get("Message") or code
+                message = f"S3 error {code} while trying to {action} {where}: {detail}"
+        elif isinstance(exc, NoCredentialsError):
+            message = f"no AWS credentials found to {action} {where}"
+        elif isinstance(exc, ConnectionError | HTTPClientError | ReadTimeoutError):
+            endpoint = self.client.meta.endpoint_url
+            message = f"cannot reach S3 at {endpoint} to {action} {where}: {exc}"
+        elif isinstance(exc, BotoCoreError):
+            message = f"S3 failure while trying to {action} {where}: {exc}"
+        else:  # pragma: no cover - only botocore errors are passed here
+            raise exc
+        raise StorageError(message) from exc
+
+    def _call(self, action: str, key: str | None, fn: Callable[..., T], **kwargs: Any) -> T:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, action, key)
+
+    def _check_bucket(self) -> None:
+        self._call("open", None, self.client.head_bucket)
+        if self.lock_days is None:
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            config = self.client.get_object_lock_configuration(Bucket=self.bucket)
+        except ClientError as exc:
+            if _error_code(exc) != "ObjectLockConfigurationNotFoundError":
+                self._fail(exc, "read the Object Lock configuration of", None)
+            config = {}  # type: ignore[typeddict-item]
+        except BotoCoreError as exc:
+            self._fail(exc, "read the Object Lock configuration of", None)
+        enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        if enabled != "Enabled":
+            raise StorageError(
+                f"S3 bucket {self.bucket!r} does not have Object Lock enabled; "
+                "create the bucket with Object Lock or open the store without lock_days"
+            )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
+        staging = f"{self._staging}{uuid.uuid4().hex}"
+        upload = _Upload(self, staging)
+        try:
+            sha, size = copy_hashing(source, lambda chunk: upload.write(chunk, progress))
+            upload.finish(progress)
+            self._publish(upload, sha, size)
+        except BaseException:
+            upload.discard()
+            raise
+        upload.discard()  # the blob is stored: a staging object left here is only a partial
+        return BlobInfo(sha, size)
+
+    def _publish(self, upload: _Upload, sha: str, size: int) -> None:
+        """Make `sha256/<sha>` exist with the staging object's bytes."""
+        final = self._key(sha)
+        existing = self._head(final, "check")
+        if existing is not None and existing.get("ContentLength") == size:
+            # Same content already stored: keep the existing object, only extend its lock.
+            self._retain(final, existing)
+        else:
+            checksum = self._copy(upload.source(), final, size)
+            stored = self._head(final, "check")
+            got = None if stored is None else stored.get("ContentLength")
+            if got != size:
+                self._drop(final)
+                raise StorageError(
+                    f"S3 copy to {self._where(final)} produced {got} bytes, expected {size}"
+                )
+            if checksum is not None and checksum != _b64(bytes.fromhex(sha)):
+                self._drop(final)
+                raise CorruptBlobError(
+                    f"S3 object {self._where(final)} does not hash to its address "
+                    "(its SHA-256 as computed by the service differs)",
+                    digest=sha,
+                )
+            # Retention is set before `put` returns, so no blob is referenced unretained.
+            self._retain(final, None)
+
+    def _drop(self, key: str) -> None:
+        """Best-effort removal of a bad copy, so a later put makes it again."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _retain(self, key: str, head: dict[str, Any] | None) -> None:
+        """Give the object at `key` an Object Lock retention of `lock_days` from now, unless
+        it already has one at least that long (`head`: its HeadObject, if already read)."""
+        if self.lock_days is None:
+            return
+        until = datetime.now(UTC) + timedelta(days=self.lock_days)
+        if head is not None:
+            current = head.get("ObjectLockRetainUntilDate")
+            if current is not None and current >= until and head.get("ObjectLockMode"):
+                return
+        self._call(
+            "set the Object Lock retention of",
+            key,
+            self.client.put_object_retention,
+            Key=key,
+            Retention={"Mode": self.lock_mode, "RetainUntilDate": until},
+        )
+
+    def _copy(self, source: CopySourceTypeDef, final: str, size: int) -> str | None:
+        """Server-side copy; multipart (UploadPartCopy) for objects above one copy part.
+
+        Returns the copy's full-object SHA-256 (base64) when the service computed one."""
+        extra: dict[str, Any] = {"ChecksumAlgorithm": "SHA256"} if self.checksums else {}
+        if size <= self.copy_part_size:
+            copied = self._call(
+                "copy to",
+                final,
+                self.client.copy_object,
+                Key=final,
+                CopySource=source,
+                MetadataDirective="REPLACE",
+                **extra,
+            )
+            result = copied.get("CopyObjectResult", {})
+            checksum = result.get("ChecksumSHA256")
+            if not checksum or "-" in checksum or result.get("ChecksumType") == "COMPOSITE":
+                return None
+            return checksum
+        part = max(self.copy_part_size, -(-size // MAX_PARTS))
+        created = self._call(
+            "start a multipart copy to",
+            final,
+            self.client.create_multipart_upload,
+            Key=final,
+            **extra,
+        )
+        upload_id = created["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, start in enumerate(range(0, size, part), start=1):
+                end = min(start + part, size) - 1
+                part_copied = self._call(
+                    "copy a part to",
+                    final,
+                    self.client.upload_part_copy,
+                    Key=final,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={start}-{end}",
+                    PartNumber=number,
+                    UploadId=upload_id,
+                )
+                part_result = part_copied["CopyPartResult"]
+                done: CompletedPartTypeDef = {"PartNumber": number, "ETag": part_result["ETag"]}
+                if "ChecksumSHA256" in part_result:
+                    done["ChecksumSHA256"] = part_result["ChecksumSHA256"]
+                parts.append(done)
+            self._call(
+                "complete the multipart copy to",
+                final,
+                self.client.complete_multipart_upload,
+                Key=final,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self._abort(final, upload_id)
+            raise
+        return None  # a multipart copy's checksum is of its parts, not of the blob
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        """Best-effort abort; a failure here leaves an upload that `partials()` reports."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _head(self, key: str, action: str) -> dict[str, Any] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return cast("dict[str, Any]", self.client.head_object(Bucket=self.bucket, Key=key))
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_KEY:
+                return None
+            self._fail(exc, action, key)
+        except BotoCoreError as exc:
+            self._fail(exc, action, key)
+
+    def open(self, sha256: str) -> BinaryIO:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self._key(sha256)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_KEY:
+                raise MissingBlobError(f"blob {sha256} is missing", digest=sha256) from None
+            self._fail(exc, "read", key)
+        except BotoCoreError as exc:
+            self._fail(exc, "read", key)
+        stream = _VerifyingReader(self, key, sha256, response["Body"], response["ContentLength"])
+        return cast(BinaryIO, stream)
+
+    def exists(self, sha256: str) -> bool:
+        return self._head(self._key(sha256), "check") is not None
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob. Under Object Lock every stored version of it is removed, so a
+        retained one fails with StorageError instead of being hidden behind a delete marker."""
+        key = self._key(sha256)
+        if self.lock_days is None:
+            self._call("delete", key, self.client.delete_object, Key=key)
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_object_versions")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+                entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                for entry in entries:
+                    if entry.get("Key") != key:
+                        continue
+                    try:
+                        self.client.delete_object(
+                            Bucket=self.bucket, Key=key, VersionId=entry["VersionId"]
+                        )
+                    except ClientError as exc:
+                        if _error_code(exc) in _DENIED:
+                            until = self._retained_until(key, entry["VersionId"])
+                            if until is not None:
+                                raise StorageError(
+                                    f"blob {sha256} at {self._where(key)} is under Object Lock "
+                                    f"retention until {until.isoformat()} and cannot be deleted"
+                                ) from exc
+                        raise
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, "delete", key)
+
+    def _retained_until(self, key: str, version_id: str) -> datetime | None:
+        """When the retention of one version of `key` ends, if it is still retained."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except (ClientError, BotoCoreError):
+            return None
+        until = head.get("ObjectLockRetainUntilDate")
+        return until if until is not None and until > datetime.now(UTC) else None
+
+    def list(self) -> Iterator[BlobInfo]:
+        for item in self._objects_under(self._objects, "list"):
+            rest = item["Key"][len(self._objects) :]
+            shard, _, name = rest.partition("/")
+            if not _HEX2.fullmatch(shard) or not _HEX62.fullmatch(name):
+                continue
+            yield BlobInfo(shard + name, item["Size"], item["LastModified"])
+
+    def partials(self) -> Iterator[BlobInfo]:
+        """Staging objects left by interrupted uploads, then unfinished multipart uploads
+        (of staging objects or of copies), each with an opaque handle for `delete_partial`."""
+        for item in self._objects_under(self._staging, "list staging objects in"):
+            name = item["Key"][len(self._staging) :]
+            yield BlobInfo(name, item["Size"], item["LastModified"])
+        base = self._objects.removesuffix("sha256/")
+        for key, upload_id, initiated in self._uploads(base):
+            relative = key[len(base) :]
+            if not relative.startswith(("staging/", "sha256/")) or ":" in relative:
+                continue
+            size = self._uploaded_bytes(key, upload_id)
+            if size is None:
+                continue  # completed or aborted meanwhile
+            yield BlobInfo(f"{_UPLOAD}{relative}:{upload_id}", size, initiated)
+
+    def delete_partial(self, handle: str) -> None:
+        base = self._objects.removesuffix("sha256/")
+        if handle.startswith(_UPLOAD):
+            relative, sep, upload_id = handle[len(_UPLOAD) :].partition(":")
+            if not sep or not upload_id or not relative.startswith(("staging/", "sha256/")):
+                raise InvalidInput(f"invalid upload handle {handle!r}")
+            key = base + relative
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except ClientError as exc:
+                if _error_code(exc) not in _NO_UPLOAD:
+                    self._fail(exc, "abort the multipart upload to", key)
+            except BotoCoreError as exc:
+                self._fail(exc, "abort the multipart upload to", key)
+            return
+        if not re.fullmatch(r"[0-9a-f]{32}", handle):
+            raise InvalidInput(f"invalid upload handle {handle!r}")
+        key = self._staging + handle
+        self._call("delete the staging object", key, self.client.delete_object, Key=key)
+
+    # -- listing helpers ---------------------------------------------------------------------
+
+    def _objects_under(self, prefix: str, action: str) -> Iterator[dict[str, Any]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield cast("dict[str, Any]", item)
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, action, prefix)
+
+    def _uploads(self, prefix: str) -> Iterator[tuple[str, str, datetime | None]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    yield upload["Key"], upload["UploadId"], upload.get("Initiated")
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, "list multipart uploads in", prefix)
+
+    def _uploaded_bytes(self, key: str, upload_id: str) -> int | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_parts")
+        total = 0
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                total += sum(part.get("Size", 0) for part in page.get("Parts", []))
+        except ClientError as exc:
+            if _error_code(exc) in _NO_UPLOAD:
+                return None
+            self._fail(exc, "list the parts of the multipart upload to", key)
+        except BotoCoreError as exc:
+            self._fail(exc, "list the parts of the multipart upload to", key)
+        return total
+
+
+class _Upload:
+    """One blob streamed to its staging key: a single PutObject if it fits in one part,
+    else a multipart upload whose parts are sent as soon as they are full."""
+
+    def __init__(self, store: S3BlobStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[CompletedPartTypeDef] = []
+        self.version_id: str | None = None
+        self.sent = False  # whether anything may have reached S3
+
+    def _checksum(self, data: bytearray) -> dict[str, str]:
+        if not self.store.checksums:
+            return {}
+        return {"ChecksumSHA256": _b64(hashlib.sha256(data).digest())}
+
+    def write(self, chunk: memoryview, progress: Progress | None) -> None:
+        self.buffer += chunk
+        if len(self.buffer) >= self.store.part_size:
+            self._send_part(progress)
+
+    def _send_part(self, progress: Progress | None) -> None:
+        store = self.store
+        if self.upload_id is None:
+            self.sent = True
+            extra = {"ChecksumAlgorithm": "SHA256"} if store.checksums else {}
+            created = store._call(
+                "start an upload to",
+                self.key,
+                store.client.create_multipart_upload,
+                Key=self.key,
+                **extra,
+            )
+            self.upload_id = created["UploadId"]
+        number = len(self.parts) + 1
+        checksum = self._checksum(self.buffer)
+        sent = store._call(
+            "upload a part to",
+            self.key,
+            store.client.upload_part,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=self.buffer,
+            **checksum,
+        )
+        part: CompletedPartTypeDef = {"PartNumber": number, "ETag": sent["ETag"]}
+        if checksum:
+            part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
+        self.parts.append(part)
+        moved = len(self.buffer)
+        self.buffer = bytearray()
+        if progress is not None:
+            progress(moved)
+
+    def finish(self, progress: Progress | None) -> None:
+        """Complete the staging object (durable and whole when this returns)."""
+        store = self.store
+        if self.upload_id is None:
+            moved = len(self.buffer)
+            self.sent = True
+            put = store._call(
+                "upload",
+                self.key,
+                store.client.put_object,
+                Key=self.key,
+                Body=self.buffer,
+                **self._checksum(self.buffer),
+            )
+            self.version_id = _version(put.get("VersionId"))
+            self.buffer = bytearray()
+            if progress is not None and moved:
+                progress(moved)
+            return
+        if self.buffer:
+            self._send_part(progress)
+        done = store._call(
+            "complete the upload to",
+            self.key,
+            store.client.complete_multipart_upload,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )
+        self.upload_id = None
+        self.version_id = _version(done.get("VersionId"))
+
+    def source(self) -> CopySourceTypeDef:
+        """The staging object as a copy source (the exact version written, if versioned)."""
+        source: CopySourceTypeDef = {"Bucket": self.store.bucket, "Key": self.key}
+        if self.version_id:
+            source["VersionId"] = self.version_id
+        return source
+
+    def remove(self) -> None:
+        """Delete the staging object; in a versioned bucket its version, leaving no trace."""
+        store = self.store
+        version = {"VersionId": self.version_id} if self.version_id else {}
+        store._call(
+            "remove the staging object",
+            self.key,
+            store.client.delete_object,
+            Key=self.key,
+            **version,
+        )
+
+    def discard(self) -> None:
+        """Undo whatever reached S3; best effort, as the original error is what matters."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.buffer = bytearray()
+        if not self.sent:
+            return
+        if self.upload_id is not None:
+            self.store._abort(self.key, self.upload_id)
+        with contextlib.suppress(ClientError, BotoCoreError, StorageError):
+            self.remove()
+
+
+class _VerifyingReader(io.RawIOBase):
+    """The body of a GET, streamed; raises CorruptBlobError at the end if the bytes read do
+    not hash to the blob's address."""
+
+    def __init__(self, store: S3BlobStore, key: str, sha256: str, body: Any, length: int) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._sha256 = sha256
+        self._body = body
+        self._length = length
+        self._digest = hashlib.sha256()
+        self._seen = 0
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        view = memoryview(buffer).cast("B")
+        if not len(view) or self._checked:
+            return 0
+        try:
+            data = self._body.read(len(view))
+        except (ClientError, BotoCoreError) as exc:
+            self._store._fail(exc, "read", self._key)
+        n = len(data)
+        if n:
+            view[:n] = data
+            self._digest.update(data)
+            self._seen += n
+            return n
+        self._checked = True
+        if self._seen != self._length or self._digest.hexdigest() != self._sha256:
+            raise CorruptBlobError(
+                f"blob {self._sha256} is corrupt in {self._store.url} "
+                f"(read {self._seen} bytes hashing to {self._digest.hexdigest()})",
+                digest=self._sha256,
+            )
+        return 0
+
+    def readall(self) -> bytes:
+        chunks = []
+        buffer = bytearray(1 << 20)
+        while n := self.readinto(buffer):
+            chunks.append(bytes(buffer[:n]))
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+_LOADER: Any = None
+"""botocore's loader of service descriptions, shared so that each new store skips re-reading
+the S3 model (most of the cost of making a client)."""
+
+
+def _make_client(
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    max_attempts: int,
+    retry_mode: RetryMode,
+    connect_timeout: float,
+    read_timeout: float,
+) -> S3Client:
+    """An S3 client resolved the standard AWS way (environment, config and credential files,
+    profiles, instance roles), with the store's retry and timeout settings."""
+    global _LOADER
+    try:
+        import botocore.session
+        from botocore.config import Config
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise StorageError("S3 blob stores need boto3: pip install 'modelrepo[s3]'") from exc
+    from botocore.exceptions import BotoCoreError
+
+    config = Config(
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    try:
+        session = botocore.session.Session(profile=profile)
+        if _LOADER is None:
+            _LOADER = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _LOADER)
+        client = session.create_client(
+            "s3", region_name=region, endpoint_url=endpoint_url, config=config
+        )
+    except BotoCoreError as exc:
+        raise StorageError(f"cannot configure the S3 client: {exc}") from exc
+    return cast("S3Client", client)
