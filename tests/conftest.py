@@ -40,17 +40,32 @@ OpenRegistry = Callable[..., Registry]
 def open_registry(
     backend: str, store_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[OpenRegistry]:
-    """Opens the registry under test: the store folder (SQLite), or a fresh PostgreSQL
-    database whose blobs live in the same folder's `blobs/` (so file checks are the same)."""
+    """Opens the registry under test: the store folder (SQLite + blob folder), or the
+    scale-out store (a fresh PostgreSQL database + a new bucket on the S3 endpoint)."""
     opened: list[Registry] = []
-    pg_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    pg_url = blob_url = None
+    if backend == "postgresql":
+        import boto3
+
+        from .s3server import aws_test_environment, new_bucket
+
+        pg_url = request.getfixturevalue("pg_url")
+        endpoint = request.getfixturevalue("s3_endpoint")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        for name, value in aws_test_environment(endpoint, store_dir.parent).items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", os.fspath(store_dir.parent / "audit.pem"))
+        bucket = new_bucket(boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1"))
+        blob_url = f"s3://{bucket}/registry"
 
     def open_(**kwargs: Any) -> Registry:
         if pg_url is None:
             reg = Registry(store_dir, **kwargs)
         else:
-            os.environ["MODELREPO_AUDIT_KEY_FILE"] = os.fspath(store_dir / "audit-key.pem")
-            reg = Registry(database_url=pg_url, blob_url=os.fspath(store_dir / "blobs"), **kwargs)
+            reg = Registry(database_url=pg_url, blob_url=blob_url, **kwargs)
         opened.append(reg)
         return reg
 
@@ -106,3 +121,12 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
     with fresh_database(pg_template) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server in a child process on a free loopback port (one per test process)."""
+    from .s3server import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
+        yield endpoint

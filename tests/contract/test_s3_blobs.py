@@ -10,14 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import random
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -29,64 +25,24 @@ import boto3
 import pytest
 
 from modelrepo.blobs import LocalBlobStore, open_blob_store
-from modelrepo.blobs.s3 import ENDPOINT_ENV, S3BlobStore
+from modelrepo.blobs.s3 import S3BlobStore
 from modelrepo.domain.errors import CorruptBlobError, InvalidInput, StorageError
 from modelrepo.ports import BlobStore
 from modelrepo.testing.blobs import BlobStoreContract
 
+from ..s3server import aws_test_environment, free_port, new_bucket
+
 MiB = 1 << 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's S3 server in a child process on a free loopback port."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"moto server exited: {log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not start: {log.read_text()}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(autouse=True)
 def _aws_env(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str, tmp_path: Path) -> None:
     """Dummy credentials and the endpoint, for these tests only; no real AWS configuration."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.fspath(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.fspath(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv(ENDPOINT_ENV, s3_endpoint)
+    for name, value in aws_test_environment(s3_endpoint, tmp_path).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
@@ -96,9 +52,7 @@ def s3(s3_endpoint: str, _aws_env: None) -> Any:
 
 
 def _new_bucket(s3: Any, **options: Any) -> str:
-    name = f"modelrepo-{uuid.uuid4().hex[:16]}"
-    s3.create_bucket(Bucket=name, **options)
-    return name
+    return new_bucket(s3, **options)
 
 
 @pytest.fixture
@@ -277,7 +231,7 @@ def test_missing_bucket_is_a_clear_error() -> None:
 
 
 def test_unreachable_endpoint_is_a_clear_error(bucket: str) -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(StorageError, match=f"cannot reach S3 at http://127.0.0.1:{port}"):
         S3BlobStore(bucket, endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..blobs import open_blob_store
 from ..blobs.local import LocalBlobStore
 from ..domain.errors import InvalidInput, StoreNotFound
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
@@ -58,13 +59,6 @@ def memory_backend() -> Backend:
         Ed25519Signer.generate,
         ":memory:",
     )
-
-
-def open_blob_store(url: str) -> BlobStore:
-    """Blobs at `url`: a local (or shared) folder."""
-    if "://" in url:
-        raise InvalidInput(f"unsupported blob URL {url!r}: expected a folder")
-    return LocalBlobStore(Path(url).expanduser())
 
 
 def open_server_backend(
