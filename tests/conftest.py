@@ -47,7 +47,7 @@ def open_registry(
     if backend == "postgresql":
         import boto3
 
-        from .s3server import aws_test_environment, new_bucket
+        from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
         pg_url = request.getfixturevalue("pg_url")
         endpoint = request.getfixturevalue("s3_endpoint")
@@ -126,7 +126,7 @@ def pg_url(pg_template: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server in a child process on a free loopback port (one per test process)."""
-    from .s3server import moto_server
+    from modelrepo.testing.s3server import moto_server
 
     with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
         yield endpoint

@@ -29,8 +29,7 @@ from modelrepo.blobs.s3 import S3BlobStore
 from modelrepo.domain.errors import CorruptBlobError, InvalidInput, StorageError
 from modelrepo.ports import BlobStore
 from modelrepo.testing.blobs import BlobStoreContract
-
-from ..s3server import aws_test_environment, free_port, new_bucket
+from modelrepo.testing.s3server import aws_test_environment, free_port, new_bucket
 
 MiB = 1 << 20
 

@@ -21,11 +21,11 @@ from modelrepo import ManualClock, Registry, StoreNotFound
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.stores.sql.store import redact_url
 from modelrepo.stores.sql.tables import metadata
+from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
 from ..cli.conftest import MODELREPO
 from ..conftest import T0
 from ..rawdb import Refused, raw_execute
-from ..s3server import aws_test_environment, new_bucket
 
 
 @pytest.fixture

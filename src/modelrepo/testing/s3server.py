@@ -1,4 +1,5 @@
-"""A real S3 endpoint for tests: moto's standalone server in a child process on loopback.
+"""A real S3 endpoint for tests and benchmarks: moto's standalone server (the `dev` extra)
+in a child process on loopback.
 
 The server runs in its own process, so stores speak to it exactly as to any S3 endpoint:
 through boto3, HTTP and the endpoint URL from `MODELREPO_S3_ENDPOINT_URL`; memory measured
@@ -59,7 +60,7 @@ def moto_server(log: Path) -> Iterator[str]:
 
 def aws_test_environment(endpoint: str, scratch: Path) -> dict[str, str | None]:
     """Dummy credentials and the endpoint; None unsets a variable (no real AWS configuration)."""
-    from modelrepo.blobs.s3 import ENDPOINT_ENV
+    from ..blobs.s3 import ENDPOINT_ENV
 
     return {
         "AWS_PROFILE": None,
