@@ -37,6 +37,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/deployments_bench.py
 	$(BIN)/python benchmarks/audit_bench.py
 	$(BIN)/python benchmarks/decisions_bench.py
+	$(BIN)/python benchmarks/scaleout_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
