@@ -164,7 +164,6 @@ def run_clients(task: str, count: int, scratch: Path) -> float:
         ctx.Process(target=_client, args=(task, w, count, str(scratch), queue))
         for w in range(CLIENTS)
     ]
-    wall = time.perf_counter()
     for p in procs:
         p.start()
     spans = []
@@ -176,7 +175,6 @@ def run_clients(task: str, count: int, scratch: Path) -> float:
         p.join()
         if p.exitcode != 0:
             raise RuntimeError(f"a {task} client failed")
-    del wall
     return CLIENTS * count / max(spans)
 
 
@@ -206,8 +204,8 @@ def run_bare(url: str, task: str, count: int) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bare_commits (worker int, i int)")
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS bare_rows "
-            "(id bigserial primary key, decision_id text unique, n bigint, inputs text, output text)"
+            "CREATE TABLE IF NOT EXISTS bare_rows (id bigserial primary key, "
+            "decision_id text unique, n bigint, inputs text, output text)"
         )
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
