@@ -90,8 +90,10 @@ class PostgresStoreLock:
         if conn is None or conn.closed or conn.broken:
             import psycopg
 
+            from .sql.store import connection_options
+
             conn = self._local.conn = psycopg.connect(
-                self._conninfo, autocommit=True, connect_timeout=10
+                self._conninfo, autocommit=True, **connection_options(self._conninfo)
             )
             with self._lock:
                 self._all.append(conn)

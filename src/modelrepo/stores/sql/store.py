@@ -97,12 +97,36 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
+# Unless the URL says otherwise: a dead peer or a silent network partition is noticed in
+# about a minute instead of blocking a client (and the write lock it holds) for hours.
+CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+    # A client that stops mid-transaction (crash, partition) must not hold the write lock
+    # for long, and a writer waiting for it fails clearly rather than waiting forever.
+    "options": "-c idle_in_transaction_session_timeout=20000 -c lock_timeout=120000",
+}
+
+
+def connection_options(conninfo: str) -> dict[str, str]:
+    """`CONNECTION_DEFAULTS` less what the URL itself sets."""
+    query = conninfo.partition("?")[2]
+    given = {part.partition("=")[0] for part in query.split("&") if part}
+    return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
+
+
 def _connect_postgresql(conninfo: str) -> Callable[[], Any]:
+    options = connection_options(conninfo)
+
     def connect() -> Any:
         import psycopg
 
         # Autocommit: reads see the latest commit; writes begin their own transaction.
-        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        return psycopg.connect(conninfo, autocommit=True, **options)
 
     return connect
 
