@@ -8,7 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,135 +16,274 @@ from .domain.decisions import (
     NO_ENVIRONMENT,
     NOT_LIVE,
     VERSION_UNKNOWN,
-    NewDecision,
-    canonical_inputs,
+    DecisionColumns,
+    canonical_json,
     check_decision_id,
+    check_decision_ids,
     check_inputs_digest,
+    check_inputs_digests,
+    encode_canonical,
+    flags_json,
     inputs_digest,
 )
 from .domain.deployments import DeploymentEvent, check_environment_name
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
-from .domain.times import format_time, parse_time
+from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
     from .service import Registry
 
 
+_MISSING: Any = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_FLAGS = flags_json(())
+
+
 class _History:
-    """Deployment history of the environments a batch touches, loaded once per batch."""
+    """The deployment history of one model in one environment, loaded once per batch:
+    effective times in microseconds, and the versions each event made live."""
+
+    def __init__(self, events: Iterable[DeploymentEvent]) -> None:
+        ordered = sorted(events, key=lambda e: e.order)
+        self.starts = [to_micros(e.effective_at) for e in ordered]
+        self.versions = [tuple(a.version for a in e.versions) for e in ordered]
+
+    def position(self, micros: int) -> int:
+        """1 + the index of the event in force at `micros` (0: before any event)."""
+        return bisect.bisect_right(self.starts, micros)
+
+    def live(self, position: int) -> tuple[int, ...]:
+        return self.versions[position - 1] if position else ()
+
+    def positions(self, times: list[int]) -> list[int] | int:
+        """The event position of each time; one number when a single event spans them all
+        (the usual batch: found from its first and last time, not row by row)."""
+        first = self.position(min(times))
+        if first == self.position(max(times)):
+            return first
+        return [bisect.bisect_right(self.starts, t) for t in times]
+
+
+class _Batch:
+    """What a batch looks up once, however many decisions it holds."""
 
     def __init__(self, reg: Registry) -> None:
-        self._reg = reg
-        self._events: dict[tuple[str, str], tuple[list[tuple[datetime, int]], list[Any]]] = {}
+        self.store = reg.backend.metadata
+        self._histories: dict[tuple[str, str], _History] = {}
+        self._known: dict[tuple[str, int], bool] = {}
 
-    def at(self, model: str, env: str, when: datetime) -> DeploymentEvent | None:
-        key = (model, env)
-        if key not in self._events:
-            events = sorted(
-                self._reg.backend.metadata.deployment_events(model, env), key=lambda e: e.order
-            )
-            self._events[key] = ([e.order for e in events], events)
-        orders, events = self._events[key]
-        position = bisect.bisect_right(orders, (when, 2**62))
-        return events[position - 1] if position else None
+    def history(self, model: str, env: str) -> _History:
+        found = self._histories.get((model, env))
+        if found is None:
+            found = _History(self.store.deployment_events(model, env))
+            self._histories[(model, env)] = found
+        return found
 
+    def known(self, model: str, version: int) -> bool:
+        found = self._known.get((model, version))
+        if found is None:
+            try:
+                self.store.digest(model, version)
+                found = True
+            except NotFound:
+                found = False
+            self._known[(model, version)] = found
+        return found
 
-def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> list[NewDecision]:
-    """Validate records, resolve or check versions against the history, apply input policy."""
-    store = reg.backend.metadata
-    history = _History(reg)
-    modes: dict[str, str] = {}
-    known: dict[tuple[str, int], bool] = {}
-    now = reg.clock.now()
-    prepared = []
-    names: set[tuple[Any, Any]] = set()
-    prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
-    for number, record in enumerate(records):
-        model: str = record.get("model")  # type: ignore[assignment]  # checked just below
-        env = record.get("environment")
-        if (model, env) not in names:
-            validate_model_name(model)
-            if env is not None:
-                check_environment_name(env)
-            names.add((model, env))
-        when = record.get("decided_at")
-        decided_at = when if isinstance(when, datetime) and when.tzinfo else _time(when) or now
-        flags: list[str] = []
-        version = record.get("version")
+    def versions(
+        self, model: str, env: str | None, version: int | None, times: list[int]
+    ) -> tuple[list[int], str, list[str]]:
+        """(version, how it was obtained, flags as JSON) of each decision of one (model,
+        environment, given version or None) in the batch, decided at `times`."""
+        count = len(times)
         if version is None:
             if env is None:
                 raise InvalidInput(
                     "a decision needs its version, or an environment to resolve it from"
                 )
-            event = history.at(model, env, decided_at)
-            live = event.versions if event else ()
-            if len(live) != 1:
-                what = "nothing was live" if not live else "traffic was split"
-                raise InvalidInput(
-                    f"{what} in {model}@{env} at {format_time(decided_at)}: give the version"
-                )
-            version, source = live[0].version, "resolved"
-        else:
-            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-                raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-            source = "given"
-            if (model, version) not in known:
-                try:
-                    store.digest(model, version)
-                    known[(model, version)] = True
-                except NotFound:
-                    known[(model, version)] = False
-            if not known[(model, version)]:
-                flags.append(VERSION_UNKNOWN)
-            if env is None:
-                flags.append(NO_ENVIRONMENT)
-            else:
-                event = history.at(model, env, decided_at)
-                if event is None or all(a.version != version for a in event.versions):
-                    flags.append(NOT_LIVE)
-        mode = modes.get(model) or modes.setdefault(model, store.input_mode(model))
-        inputs = record.get("inputs")
-        if "inputs" not in record:
-            # A caller that keeps its own inputs may send only their digest.
-            if "inputs_digest" not in record:
-                raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
-            if mode != "digest":
-                raise InvalidInput(
-                    f"{model} keeps decision inputs ({mode}): send them, not only their digest"
-                )
-            digest = check_inputs_digest(record["inputs_digest"])
-        else:
-            payload = canonical_inputs(inputs)
-            digest = "sha256:" + hashlib.sha256(payload).hexdigest()
-            if mode == "blob":
-                reg.backend.blobs.put(io.BytesIO(payload))
-        metadata = record.get("metadata") or {}
-        if not isinstance(metadata, Mapping):
-            raise InvalidInput("decision metadata must be a JSON object")
-        given = record.get("decision_id")
-        prepared.append(
-            NewDecision(
-                check_decision_id(given) if given else f"{prefix}-{number:07d}",
-                model,
-                env,
-                version,
-                source,
-                decided_at,
-                digest,
-                inputs if mode == "inline" else None,
-                mode,
-                record.get("output"),
-                metadata,
-                tuple(flags),
-            )
+            history = self.history(model, env)
+            found = history.positions(times)
+            positions = [found] * count if isinstance(found, int) else found
+            resolved = []
+            for position, when in zip(positions, times, strict=True):
+                live = history.live(position)
+                if len(live) != 1:
+                    what = "nothing was live" if not live else "traffic was split"
+                    raise InvalidInput(
+                        f"{what} in {model}@{env} at {format_time(from_micros(when))}: "
+                        "give the version"
+                    )
+                resolved.append(live[0])
+                if isinstance(found, int):  # one event for all: its version for all
+                    return [live[0]] * count, "resolved", [_NO_FLAGS] * count
+            return resolved, "resolved", [_NO_FLAGS] * count
+        base = () if self.known(model, version) else (VERSION_UNKNOWN,)
+        if env is None:
+            return [version] * count, "given", [flags_json((*base, NO_ENVIRONMENT))] * count
+        history = self.history(model, env)
+        was_live, not_live = flags_json(base), flags_json((*base, NOT_LIVE))
+        found = history.positions(times)
+        if isinstance(found, int):
+            flags = was_live if version in history.live(found) else not_live
+            return [version] * count, "given", [flags] * count
+        return (
+            [version] * count,
+            "given",
+            [was_live if version in history.live(p) else not_live for p in found],
         )
-    return prepared
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
+def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
+    """Validate records, resolve or check versions against the history, apply input policy.
+
+    Column by column: whatever is the same for many decisions (names, versions, the
+    deployment history, the input policy) is checked once per distinct value, not per row."""
+    rows = records if isinstance(records, list) else list(records)
+    count = len(rows)
+    if not all([type(r) is dict for r in rows]) and not all(isinstance(r, Mapping) for r in rows):
+        raise InvalidInput("a decision must be a JSON object (a mapping)")
+    batch = _Batch(reg)
+    models: list[str] = [r.get("model") for r in rows]  # type: ignore[misc]  # checked below
+    envs: list[str | None] = [r.get("environment") for r in rows]
+    versions: list[int | None] = [r.get("version") for r in rows]
+    for model, env in _distinct(zip(models, envs, strict=True)):
+        validate_model_name(model)
+        if env is not None:
+            check_environment_name(env)
+    if not all([v.__class__ is int or v is None for v in versions]):
+        for version in versions:  # True == 1.0 == 1: never let one pass for another below
+            if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+                raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+        versions = [None if v is None else int(v) for v in versions]  # int subclasses
+    for version in dict.fromkeys(versions):
+        if version is not None and version < 1:
+            raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+    decided = _micros([r.get("decided_at") for r in rows], to_micros(reg.clock.now()))
+
+    groups = dict.fromkeys(zip(models, envs, versions, strict=True))
+    if len(groups) <= 1:
+        if count:
+            out_versions, source, flags = batch.versions(*next(iter(groups)), decided)
+            sources = [source] * count
+        else:
+            out_versions, sources, flags = [], [], []
+    else:  # several (model, environment, version): each checked once, then put in place
+        members: dict[Any, list[int]] = {}
+        for number, key in enumerate(zip(models, envs, versions, strict=True)):
+            members.setdefault(key, []).append(number)
+        out_versions, sources, flags = [0] * count, [""] * count, [""] * count
+        for (model, env, version), numbers in members.items():
+            found, source, found_flags = batch.versions(
+                model, env, version, [decided[n] for n in numbers]
+            )
+            for n, v, f in zip(numbers, found, found_flags, strict=True):
+                out_versions[n], sources[n], flags[n] = v, source, f
+
+    modes = {model: batch.store.input_mode(model) for model in dict.fromkeys(models)}
+    if len(modes) == 1:
+        inputs_modes = [next(iter(modes.values()))] * count
+    else:
+        inputs_modes = [modes[m] for m in models]
+    digests, stored = _inputs(reg, rows, models, inputs_modes)
+
+    try:
+        outputs = [encode_canonical(r.get("output")) for r in rows]
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"decision record is not JSON: {exc}") from None
+    given_metadata = [r.get("metadata") for r in rows]
+    metadata = [_metadata(m) for m in given_metadata] if any(given_metadata) else ["{}"] * count
+
+    given: list[Any] = [r.get("decision_id") for r in rows]
+    prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
+    if not any(given):
+        ids = [f"{prefix}-{number:07d}" for number in range(count)]
+    elif all(given):
+        check_decision_ids(given)
+        ids = given
+    else:
+        ids = [
+            check_decision_id(g) if g else f"{prefix}-{number:07d}"
+            for number, g in enumerate(given)
+        ]
+    return DecisionColumns(
+        ids, models, envs, out_versions, sources, decided, digests, stored, inputs_modes,
+        outputs, metadata, flags,
+    )  # fmt: skip
+
+
+def _distinct(values: Iterable[Any]) -> Iterable[Any]:
+    """Each value once (all of them, in order, if some cannot be hashed)."""
+    values = list(values)
+    try:
+        return dict.fromkeys(values)
+    except TypeError:
+        return values
+
+
+def _micros(whens: list[Any], now: int) -> list[int]:
+    """Decision times in microseconds since the epoch (None: now)."""
+    try:  # the usual case, every one a datetime with a time zone: one subtraction each
+        return [(w - _EPOCH) // _MICROSECOND for w in whens]
+    except TypeError:  # absent, text, or without a time zone: one by one
+        return [now if w is None else to_micros(_time(w)) for w in whens]
+
+
+def _inputs(
+    reg: Registry, rows: list[Mapping[str, Any]], models: list[str], modes: list[str]
+) -> tuple[list[str], list[str | None]]:
+    """(inputs digest, inputs kept inline or None) of each decision, by its model's policy;
+    kept in the blob store as they go."""
+    count = len(rows)
+    inputs = [r.get("inputs", _MISSING) for r in rows]
+    if count and inputs.count(_MISSING) == count:  # digest only, sent by the caller
+        sent: list[Any] = [r.get("inputs_digest") for r in rows]
+        if None in sent:
+            raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+        for model, mode in dict.fromkeys(zip(models, modes, strict=True)):
+            _digest_only(model, mode)
+        check_inputs_digests(sent)
+        return sent, [None] * count
+    digests: list[str] = []
+    stored: list[str | None] = []
+    blobs = reg.backend.blobs
+    for row, value, model, mode in zip(rows, inputs, models, modes, strict=True):
+        if value is _MISSING:
+            if "inputs_digest" not in row:
+                raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+            _digest_only(model, mode)
+            digests.append(check_inputs_digest(row["inputs_digest"]))
+            stored.append(None)
+            continue
+        try:
+            text = encode_canonical(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
+        payload = text.encode()
+        digests.append("sha256:" + hashlib.sha256(payload).hexdigest())
+        if mode == "blob":
+            blobs.put(io.BytesIO(payload))
+        stored.append(text if mode == "inline" else None)
+    return digests, stored
+
+
+def _digest_only(model: str, mode: str) -> None:
+    if mode != "digest":
+        raise InvalidInput(
+            f"{model} keeps decision inputs ({mode}): send them, not only their digest"
+        )
+
+
+def _metadata(value: Any) -> str:
+    if not value:
+        return "{}"
+    if not isinstance(value, Mapping):
+        raise InvalidInput("decision metadata must be a JSON object")
+    return canonical_json(dict(value))
+
+
+def _time(value: Any) -> datetime:
     if isinstance(value, str):
         return parse_time(value)
     if isinstance(value, datetime):

@@ -971,9 +971,9 @@ class Registry:
         (default now), `metadata`. Doubtful ones are flagged, never dropped."""
         from .decisioning import prepare
 
-        prepared = prepare(self, records)
-        self.backend.metadata.record_decisions(prepared, actor=self.user, clock=self.clock)
-        return len(prepared)
+        columns = prepare(self, records)
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return len(columns)
 
     @_writes
     def log_decision(
@@ -1001,9 +1001,9 @@ class Registry:
             "decided_at": decided_at,
             "metadata": metadata,
         }
-        (prepared,) = prepare(self, [record])
-        self.backend.metadata.record_decisions([prepared], actor=self.user, clock=self.clock)
-        return self.backend.metadata.get_decision(prepared.decision_id)
+        columns = prepare(self, [record])
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return self.backend.metadata.get_decision(columns.decision_ids[0])
 
     def decision(self, decision_id: str) -> dict[str, Any]:
         """The whole story of a decision: record, version, lineage, deployment, approval."""
