@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,37 +136,91 @@ class _Batch:
         )
 
 
-def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
-    """Validate records, resolve or check versions against the history, apply input policy.
+@dataclass
+class Given:
+    """Decisions as sent, column by column, before any check: from records, from a caller's
+    columns, or from a Parquet table. A column left None was not sent at all."""
 
-    Column by column: whatever is the same for many decisions (names, versions, the
-    deployment history, the input policy) is checked once per distinct value, not per row."""
+    models: list[Any]
+    environments: list[Any]
+    versions: list[Any]
+    outputs: list[Any]
+    decided_at: list[Any] | None = None  # datetimes or ISO text; None (or None in it): now
+    inputs: list[Any] | None = None  # with `_MISSING` where a decision sent none
+    inputs_digests: list[Any] | None = None  # None where a decision sent none
+    metadata: list[Any] | None = None
+    decision_ids: list[Any] | None = None  # a missing (None or "") id is generated
+    decided_micros: list[int | None] | None = None  # instead of `decided_at`, when known
+
+
+def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
+    """Validate records, resolve or check versions against the history, apply input policy."""
     rows = records if isinstance(records, list) else list(records)
-    count = len(rows)
     if not all([type(r) is dict for r in rows]) and not all(isinstance(r, Mapping) for r in rows):
         raise InvalidInput("a decision must be a JSON object (a mapping)")
+    inputs = [r.get("inputs", _MISSING) for r in rows]
+    missing = inputs.count(_MISSING)
+    return prepare_columns(
+        reg,
+        Given(
+            models=[r.get("model") for r in rows],
+            environments=[r.get("environment") for r in rows],
+            versions=[r.get("version") for r in rows],
+            outputs=[r.get("output") for r in rows],
+            decided_at=[r.get("decided_at") for r in rows],
+            inputs=None if rows and missing == len(rows) else inputs,
+            inputs_digests=[r.get("inputs_digest") for r in rows] if missing else None,
+            metadata=[r.get("metadata") for r in rows],
+            decision_ids=[r.get("decision_id") for r in rows],
+        ),
+    )
+
+
+def prepare_columns(reg: Registry, given: Given) -> DecisionColumns:
+    """Validate decisions given column by column, resolve or check their versions against the
+    history, and apply the input policy.
+
+    Whatever is the same for many decisions (names, versions, the deployment history, the
+    input policy) is checked once per distinct value, not once per decision."""
+    count = len(given.models)
+    columns = [given.environments, given.versions, given.outputs, given.decided_at,
+               given.inputs, given.inputs_digests, given.metadata, given.decision_ids,
+               given.decided_micros]  # fmt: skip
+    if any(column is not None and len(column) != count for column in columns):
+        raise InvalidInput("every column needs one value per decision")
     batch = _Batch(reg)
-    models: list[str] = [r.get("model") for r in rows]  # type: ignore[misc]  # checked below
-    envs: list[str | None] = [r.get("environment") for r in rows]
-    versions: list[int | None] = [r.get("version") for r in rows]
-    for model, env in _distinct(zip(models, envs, strict=True)):
-        validate_model_name(model)
-        if env is not None:
-            check_environment_name(env)
+    models: list[str] = given.models
+    envs: list[str | None] = given.environments
+    versions: list[int | None] = given.versions
     if not all([v.__class__ is int or v is None for v in versions]):
         for version in versions:  # True == 1.0 == 1: never let one pass for another below
             if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
                 raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
         versions = [None if v is None else int(v) for v in versions]  # int subclasses
-    for version in dict.fromkeys(versions):
+    # One model, environment and version for the whole batch (the usual case, and always
+    # with `log_decision_columns`): every check below is then made once.
+    one_model = count > 0 and _same(models)
+    uniform = one_model and _same(envs) and _same(versions)
+    for model, env in (
+        [(models[0], envs[0])] if uniform else _distinct(zip(models, envs, strict=True))
+    ):
+        validate_model_name(model)
+        if env is not None:
+            check_environment_name(env)
+    for version in versions[:1] if uniform else dict.fromkeys(versions):
         if version is not None and version < 1:
             raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-    decided = _micros([r.get("decided_at") for r in rows], to_micros(reg.clock.now()))
+    now = to_micros(reg.clock.now())
+    if given.decided_micros is not None:
+        decided = [now if t is None else t for t in given.decided_micros]
+    elif given.decided_at is not None:
+        decided = _micros(given.decided_at, now)
+    else:
+        decided = [now] * count
 
-    groups = dict.fromkeys(zip(models, envs, versions, strict=True))
-    if len(groups) <= 1:
+    if uniform:
         if count:
-            out_versions, source, flags = batch.versions(*next(iter(groups)), decided)
+            out_versions, source, flags = batch.versions(models[0], envs[0], versions[0], decided)
             sources = [source] * count
         else:
             out_versions, sources, flags = [], [], []
@@ -181,36 +236,53 @@ def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColu
             for n, v, f in zip(numbers, found, found_flags, strict=True):
                 out_versions[n], sources[n], flags[n] = v, source, f
 
-    modes = {model: batch.store.input_mode(model) for model in dict.fromkeys(models)}
-    if len(modes) == 1:
-        inputs_modes = [next(iter(modes.values()))] * count
+    if one_model:
+        inputs_modes = [batch.store.input_mode(models[0])] * count
     else:
+        modes = {model: batch.store.input_mode(model) for model in dict.fromkeys(models)}
         inputs_modes = [modes[m] for m in models]
-    digests, stored = _inputs(reg, rows, models, inputs_modes)
+    digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
     try:
-        outputs = [encode_canonical(r.get("output")) for r in rows]
+        outputs = [encode_canonical(o) for o in given.outputs]
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
-    given_metadata = [r.get("metadata") for r in rows]
-    metadata = [_metadata(m) for m in given_metadata] if any(given_metadata) else ["{}"] * count
+    sent = given.metadata
+    metadata = [_metadata(m) for m in sent] if sent and any(sent) else ["{}"] * count
 
-    given: list[Any] = [r.get("decision_id") for r in rows]
+    ids: list[Any] = given.decision_ids or [None] * count
     prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
-    if not any(given):
+    if not any(ids):
         ids = [f"{prefix}-{number:07d}" for number in range(count)]
-    elif all(given):
-        check_decision_ids(given)
-        ids = given
+    elif all(ids):
+        check_decision_ids(ids)
     else:
         ids = [
-            check_decision_id(g) if g else f"{prefix}-{number:07d}"
-            for number, g in enumerate(given)
+            check_decision_id(g) if g else f"{prefix}-{number:07d}" for number, g in enumerate(ids)
         ]
     return DecisionColumns(
         ids, models, envs, out_versions, sources, decided, digests, stored, inputs_modes,
         outputs, metadata, flags,
     )  # fmt: skip
+
+
+def as_column(values: Any, name: str) -> list[Any]:
+    """A caller's column as a list: a list as it is, an array through its `to_pylist()`
+    (Arrow) or `tolist()` (NumPy, pandas), any other sequence copied."""
+    if isinstance(values, list):
+        return values
+    for method in ("to_pylist", "tolist"):
+        convert = getattr(values, method, None)
+        if callable(convert):
+            return list(convert())
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise InvalidInput(f"{name}: expected one value per decision (a list or an array)")
+    return list(values)
+
+
+def _same(column: list[Any]) -> bool:
+    """Whether every value equals the first (one pass in C; an empty column counts)."""
+    return not column or column.count(column[0]) == len(column)
 
 
 def _distinct(values: Iterable[Any]) -> Iterable[Any]:
@@ -231,29 +303,33 @@ def _micros(whens: list[Any], now: int) -> list[int]:
 
 
 def _inputs(
-    reg: Registry, rows: list[Mapping[str, Any]], models: list[str], modes: list[str]
+    reg: Registry,
+    inputs: list[Any] | None,
+    sent: list[Any] | None,
+    models: list[str],
+    modes: list[str],
 ) -> tuple[list[str], list[str | None]]:
     """(inputs digest, inputs kept inline or None) of each decision, by its model's policy;
-    kept in the blob store as they go."""
-    count = len(rows)
-    inputs = [r.get("inputs", _MISSING) for r in rows]
-    if count and inputs.count(_MISSING) == count:  # digest only, sent by the caller
-        sent: list[Any] = [r.get("inputs_digest") for r in rows]
-        if None in sent:
+    kept in the blob store as they go. `inputs` None: digest only, for every decision."""
+    count = len(models)
+    if inputs is None:  # digest only, sent by the caller
+        if sent is None or None in sent:
             raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
-        for model, mode in dict.fromkeys(zip(models, modes, strict=True)):
+        pairs = [(models[0], modes[0])] if _same(models) else zip(models, modes, strict=True)
+        for model, mode in dict.fromkeys(pairs):
             _digest_only(model, mode)
         check_inputs_digests(sent)
         return sent, [None] * count
     digests: list[str] = []
     stored: list[str | None] = []
     blobs = reg.backend.blobs
-    for row, value, model, mode in zip(rows, inputs, models, modes, strict=True):
+    for number, (value, model, mode) in enumerate(zip(inputs, models, modes, strict=True)):
         if value is _MISSING:
-            if "inputs_digest" not in row:
+            digest = None if sent is None else sent[number]
+            if digest is None:
                 raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
             _digest_only(model, mode)
-            digests.append(check_inputs_digest(row["inputs_digest"]))
+            digests.append(check_inputs_digest(digest))
             stored.append(None)
             continue
         try:
@@ -368,36 +444,64 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def read_parquet(path: Path) -> list[dict[str, Any]]:
-    """Decision records from Parquet: one row per decision; nested `inputs`/`output`/
-    `metadata` columns as structs, or as JSON text in `inputs_json`/`output_json`/
+def read_parquet(path: Path) -> Given:
+    """Decisions from Parquet, column by column: one row per decision; nested `inputs`/
+    `output`/`metadata` columns as structs, or as JSON text in `inputs_json`/`output_json`/
     `metadata_json`; `decided_at` a timestamp with a time zone, or ISO text."""
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise InvalidInput(
             "reading Parquet needs the 'parquet' extra: pip install 'modelrepo[parquet]'"
         ) from None
     try:
-        rows = pq.read_table(path).to_pylist()
+        table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises many types for a damaged file
         raise InvalidInput(f"{path}: not a readable Parquet file ({exc})") from None
-    records = []
-    for number, row in enumerate(rows, 1):
-        record = dict(row)
-        for name in ("inputs", "output", "metadata"):
-            text = record.pop(f"{name}_json", None)
+    count = table.num_rows
+    names = set(table.column_names)
+
+    def column(name: str) -> list[Any] | None:
+        return table.column(name).to_pylist() if name in names else None
+
+    def nested(name: str, absent: Any) -> list[Any]:
+        values = column(name) or [absent] * count
+        texts = column(f"{name}_json") or ()
+        for number, text in enumerate(texts):
             if text is not None:
                 try:
-                    record[name] = json.loads(text)
+                    values[number] = json.loads(text)
                 except ValueError as exc:
-                    raise InvalidInput(f"{path}: row {number}: {name}_json is not JSON") from exc
-        records.append(record)
-    return records
+                    raise InvalidInput(
+                        f"{path}: row {number + 1}: {name}_json is not JSON"
+                    ) from exc
+        return values
+
+    inputs = nested("inputs", _MISSING)
+    given = Given(
+        models=column("model") or [None] * count,
+        environments=column("environment") or [None] * count,
+        versions=column("version") or [None] * count,
+        outputs=nested("output", None),
+        inputs=None if count and inputs.count(_MISSING) == count else inputs,
+        inputs_digests=column("inputs_digest"),
+        metadata=nested("metadata", None),
+        decision_ids=column("decision_id"),
+    )
+    kind = table.schema.field("decided_at").type if "decided_at" in names else None
+    if isinstance(kind, pa.TimestampType) and kind.tz is not None and kind.unit != "ns":
+        # Microseconds straight from the column, without a datetime per decision.
+        micros = table.column("decided_at").cast(pa.timestamp("us", tz="UTC"))
+        given.decided_micros = micros.cast(pa.int64()).to_pylist()
+    else:
+        given.decided_at = column("decided_at")
+    return given
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Decision records from a JSON Lines or Parquet file, chosen by its suffix."""
+def read_records(path: Path) -> list[dict[str, Any]] | Given:
+    """Decisions from a JSON Lines file (records) or a Parquet file (columns), chosen by its
+    suffix."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return read_parquet(path)

@@ -353,3 +353,95 @@ def test_bulk_refusals_name_the_problem(reg: Registry) -> None:
         reg.log_decisions([ok])
     assert reg.decisions("credit-risk") == []
     assert reg.log_decisions([]) == 0
+
+
+def test_columns_make_the_same_decisions_as_records(reg: Registry) -> None:
+    deployed = reg.deploy("credit-risk", 1, env="production").event
+    assert deployed
+    times = [deployed.effective_at + timedelta(seconds=i) for i in range(3)]
+    assert (
+        reg.log_decision_columns(
+            "credit-risk",
+            environment="production",
+            decided_at=times,
+            inputs=[{"i": i} for i in range(3)],
+            outputs=(0.5, [1], {"p": 2}),
+            decision_ids=["c-0", "c-1", "c-2"],
+            metadata={"channel": "batch"},
+        )
+        == 3
+    )
+    reg.log_decisions(
+        {"model": "credit-risk", "environment": "production", "decided_at": t,
+         "inputs": {"i": i}, "output": o, "decision_id": f"r-{i}",
+         "metadata": {"channel": "batch"}}
+        for i, (t, o) in enumerate(zip(times, (0.5, [1], {"p": 2}), strict=True))
+    )  # fmt: skip
+    for i in range(3):
+        by_columns = reg.backend.metadata.get_decision(f"c-{i}")
+        by_records = reg.backend.metadata.get_decision(f"r-{i}")
+        fields = ("version", "version_source", "decided_at", "inputs_digest", "inputs",
+                  "output", "metadata", "flags")  # fmt: skip
+        assert [getattr(by_columns, f) for f in fields] == [getattr(by_records, f) for f in fields]
+    reg.set_decision_inputs("credit-risk", "digest")
+    digests = ["sha256:" + f"{i:064x}" for i in range(4)]
+    assert reg.log_decision_columns("credit-risk", version=3, inputs_digests=digests,
+                                    outputs=[None] * 4) == 4  # fmt: skip
+    flagged = reg.decisions("credit-risk")[-1]
+    assert (flagged.version, flagged.flags, flagged.inputs_digest) == (
+        3,
+        ("no_environment",),
+        digests[-1],
+    )
+    with pytest.raises(InvalidInput, match="one value per decision"):
+        reg.log_decision_columns("credit-risk", version=1, outputs=[1, 2],
+                                 inputs_digests=digests)  # fmt: skip
+    with pytest.raises(InvalidInput, match="one value per decision"):
+        reg.log_decision_columns("credit-risk", version=1, outputs="ab", inputs_digests=digests)
+    with pytest.raises(InvalidInput, match="not both"):
+        reg.log_decision_columns("credit-risk", version=1, outputs=[1], inputs=[{}],
+                                 inputs_digests=digests[:1])  # fmt: skip
+    with pytest.raises(InvalidInput, match="nothing was live"):
+        reg.log_decision_columns(
+            "credit-risk",
+            environment="production",
+            outputs=[1],
+            inputs_digests=digests[:1],
+            decided_at=[deployed.effective_at - timedelta(days=1)],
+        )
+    assert len(reg.decisions("credit-risk")) == 10
+    assert reg.audit_verify().ok
+
+
+def test_import_parquet_digest_only_with_millisecond_times(reg: Registry, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reg.deploy("credit-risk", 2, env="production")
+    reg.set_decision_inputs("credit-risk", "digest")
+    when = datetime(2026, 3, 3, 10, 0, 0, 123000, tzinfo=UTC)
+    table = pa.table(
+        {
+            "model": ["credit-risk"] * 2,
+            "environment": ["production"] * 2,
+            "decision_id": ["pq-1", "pq-2"],
+            "decided_at": pa.array([when, None], type=pa.timestamp("ms", tz="Europe/Paris")),
+            "inputs_digest": ["sha256:" + "1" * 64, "sha256:" + "2" * 64],
+            "output": [0.25, 0.75],
+            "metadata_json": ['{"b": 1, "a": 2}', None],
+        }
+    )
+    path = tmp_path / "digests.parquet"
+    pq.write_table(table, path)
+    assert reg.import_decisions(path) == 2
+    first, second = (reg.backend.metadata.get_decision(f"pq-{i}") for i in (1, 2))
+    assert (first.decided_at, first.version, first.output, first.metadata) == (
+        when,
+        2,
+        0.25,
+        {"a": 2, "b": 1},
+    )
+    assert second.decided_at < second.recorded_at and second.metadata == {}  # now, by the clock
+    assert second.inputs_digest == "sha256:" + "2" * 64 and second.inputs is None
