@@ -445,3 +445,24 @@ def test_import_parquet_digest_only_with_millisecond_times(reg: Registry, tmp_pa
     )
     assert second.decided_at < second.recorded_at and second.metadata == {}  # now, by the clock
     assert second.inputs_digest == "sha256:" + "2" * 64 and second.inputs is None
+
+
+def test_columns_from_arrow_and_numpy(reg: Registry) -> None:
+    from datetime import UTC, datetime
+
+    import numpy as np
+    import pyarrow as pa
+
+    reg.set_decision_inputs("credit-risk", "digest")
+    when = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    count = reg.log_decision_columns(
+        "credit-risk",
+        version=2,
+        decision_ids=pa.array(["a-1", "a-2"]),
+        decided_at=pa.array([when, when], type=pa.timestamp("us", tz="UTC")),
+        inputs_digests=pa.array(["sha256:" + "a" * 64, "sha256:" + "b" * 64]),
+        outputs=np.array([0.25, 0.5]),
+    )
+    assert count == 2
+    stored = reg.backend.metadata.get_decision("a-2")
+    assert (stored.decided_at, stored.output, stored.version) == (when, 0.5, 2)

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from modelrepo import InvalidInput
@@ -63,6 +63,8 @@ ids = st.one_of(
 
 
 @given(st.lists(ids, max_size=6))
+@example(["a\nb"])
+@example(["ok", "a\n"])
 def test_batch_id_check_agrees_with_one_by_one(values: list[Any]) -> None:
     every = all(_valid(check_decision_id, v) for v in values)
     assert _valid(check_decision_ids, values) == every
@@ -87,6 +89,8 @@ digests = st.one_of(
 
 
 @given(st.lists(digests, max_size=6))
+@example(["sha256:" + "0" * 63 + "\n"])
+@example([_digest(1)[:-1], _digest(2) + "0"])
 def test_batch_digest_check_agrees_with_one_by_one(values: list[Any]) -> None:
     every = all(_valid(check_inputs_digest, v) for v in values)
     assert _valid(check_inputs_digests, values) == every

@@ -135,10 +135,12 @@ _HEX = b"0123456789abcdef"
 
 
 def check_decision_ids(decision_ids: list[str]) -> None:
-    """`check_decision_id` on each, in one pass over the joined ids (a newline cannot occur in
-    a valid id, so the joined text matches if and only if every id does)."""
+    """`check_decision_id` on each, in one pass over the ids joined by newlines: with exactly
+    one newline per id (so none holds one), the joined text matches if and only if every id
+    does."""
     try:
-        if _DECISION_IDS.fullmatch("\n".join(decision_ids) + "\n"):
+        joined = "\n".join(decision_ids) + "\n"
+        if joined.count("\n") == len(decision_ids) and _DECISION_IDS.fullmatch(joined):
             return
     except TypeError:  # an id that is not text
         pass
