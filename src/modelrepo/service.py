@@ -1004,7 +1004,9 @@ class Registry:
         out = as_column(outputs, "outputs")
         count = len(out)
         times: list[Any] | None
-        if decided_at is None or isinstance(decided_at, (str, datetime)):
+        if decided_at is None:
+            times = None  # now, for all
+        elif isinstance(decided_at, (str, datetime)):
             times = [decided_at] * count
         else:
             times = as_column(decided_at, "decided_at")
