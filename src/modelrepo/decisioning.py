@@ -8,7 +8,8 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,135 +17,349 @@ from .domain.decisions import (
     NO_ENVIRONMENT,
     NOT_LIVE,
     VERSION_UNKNOWN,
-    NewDecision,
-    canonical_inputs,
+    DecisionColumns,
+    canonical_json,
     check_decision_id,
+    check_decision_ids,
     check_inputs_digest,
+    check_inputs_digests,
+    encode_canonical,
+    flags_json,
     inputs_digest,
 )
 from .domain.deployments import DeploymentEvent, check_environment_name
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
-from .domain.times import format_time, parse_time
+from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
     from .service import Registry
 
 
+_MISSING: Any = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_FLAGS = flags_json(())
+
+
 class _History:
-    """Deployment history of the environments a batch touches, loaded once per batch."""
+    """The deployment history of one model in one environment, loaded once per batch:
+    effective times in microseconds, and the versions each event made live."""
+
+    def __init__(self, events: Iterable[DeploymentEvent]) -> None:
+        ordered = sorted(events, key=lambda e: e.order)
+        self.starts = [to_micros(e.effective_at) for e in ordered]
+        self.versions = [tuple(a.version for a in e.versions) for e in ordered]
+
+    def position(self, micros: int) -> int:
+        """1 + the index of the event in force at `micros` (0: before any event)."""
+        return bisect.bisect_right(self.starts, micros)
+
+    def live(self, position: int) -> tuple[int, ...]:
+        return self.versions[position - 1] if position else ()
+
+    def positions(self, times: list[int]) -> list[int] | int:
+        """The event position of each time; one number when a single event spans them all
+        (the usual batch: found from its first and last time, not row by row)."""
+        first = self.position(min(times))
+        if first == self.position(max(times)):
+            return first
+        return [bisect.bisect_right(self.starts, t) for t in times]
+
+
+class _Batch:
+    """What a batch looks up once, however many decisions it holds."""
 
     def __init__(self, reg: Registry) -> None:
-        self._reg = reg
-        self._events: dict[tuple[str, str], tuple[list[tuple[datetime, int]], list[Any]]] = {}
+        self.store = reg.backend.metadata
+        self._histories: dict[tuple[str, str], _History] = {}
+        self._known: dict[tuple[str, int], bool] = {}
 
-    def at(self, model: str, env: str, when: datetime) -> DeploymentEvent | None:
-        key = (model, env)
-        if key not in self._events:
-            events = sorted(
-                self._reg.backend.metadata.deployment_events(model, env), key=lambda e: e.order
-            )
-            self._events[key] = ([e.order for e in events], events)
-        orders, events = self._events[key]
-        position = bisect.bisect_right(orders, (when, 2**62))
-        return events[position - 1] if position else None
+    def history(self, model: str, env: str) -> _History:
+        found = self._histories.get((model, env))
+        if found is None:
+            found = _History(self.store.deployment_events(model, env))
+            self._histories[(model, env)] = found
+        return found
 
+    def known(self, model: str, version: int) -> bool:
+        found = self._known.get((model, version))
+        if found is None:
+            try:
+                self.store.digest(model, version)
+                found = True
+            except NotFound:
+                found = False
+            self._known[(model, version)] = found
+        return found
 
-def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> list[NewDecision]:
-    """Validate records, resolve or check versions against the history, apply input policy."""
-    store = reg.backend.metadata
-    history = _History(reg)
-    modes: dict[str, str] = {}
-    known: dict[tuple[str, int], bool] = {}
-    now = reg.clock.now()
-    prepared = []
-    names: set[tuple[Any, Any]] = set()
-    prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
-    for number, record in enumerate(records):
-        model: str = record.get("model")  # type: ignore[assignment]  # checked just below
-        env = record.get("environment")
-        if (model, env) not in names:
-            validate_model_name(model)
-            if env is not None:
-                check_environment_name(env)
-            names.add((model, env))
-        when = record.get("decided_at")
-        decided_at = when if isinstance(when, datetime) and when.tzinfo else _time(when) or now
-        flags: list[str] = []
-        version = record.get("version")
+    def versions(
+        self, model: str, env: str | None, version: int | None, times: list[int]
+    ) -> tuple[list[int], str, list[str]]:
+        """(version, how it was obtained, flags as JSON) of each decision of one (model,
+        environment, given version or None) in the batch, decided at `times`."""
+        count = len(times)
         if version is None:
             if env is None:
                 raise InvalidInput(
                     "a decision needs its version, or an environment to resolve it from"
                 )
-            event = history.at(model, env, decided_at)
-            live = event.versions if event else ()
-            if len(live) != 1:
-                what = "nothing was live" if not live else "traffic was split"
-                raise InvalidInput(
-                    f"{what} in {model}@{env} at {format_time(decided_at)}: give the version"
-                )
-            version, source = live[0].version, "resolved"
-        else:
-            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-                raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-            source = "given"
-            if (model, version) not in known:
-                try:
-                    store.digest(model, version)
-                    known[(model, version)] = True
-                except NotFound:
-                    known[(model, version)] = False
-            if not known[(model, version)]:
-                flags.append(VERSION_UNKNOWN)
-            if env is None:
-                flags.append(NO_ENVIRONMENT)
-            else:
-                event = history.at(model, env, decided_at)
-                if event is None or all(a.version != version for a in event.versions):
-                    flags.append(NOT_LIVE)
-        mode = modes.get(model) or modes.setdefault(model, store.input_mode(model))
-        inputs = record.get("inputs")
-        if "inputs" not in record:
-            # A caller that keeps its own inputs may send only their digest.
-            if "inputs_digest" not in record:
-                raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
-            if mode != "digest":
-                raise InvalidInput(
-                    f"{model} keeps decision inputs ({mode}): send them, not only their digest"
-                )
-            digest = check_inputs_digest(record["inputs_digest"])
-        else:
-            payload = canonical_inputs(inputs)
-            digest = "sha256:" + hashlib.sha256(payload).hexdigest()
-            if mode == "blob":
-                reg.backend.blobs.put(io.BytesIO(payload))
-        metadata = record.get("metadata") or {}
-        if not isinstance(metadata, Mapping):
-            raise InvalidInput("decision metadata must be a JSON object")
-        given = record.get("decision_id")
-        prepared.append(
-            NewDecision(
-                check_decision_id(given) if given else f"{prefix}-{number:07d}",
-                model,
-                env,
-                version,
-                source,
-                decided_at,
-                digest,
-                inputs if mode == "inline" else None,
-                mode,
-                record.get("output"),
-                metadata,
-                tuple(flags),
-            )
+            history = self.history(model, env)
+            found = history.positions(times)
+            positions = [found] * count if isinstance(found, int) else found
+            resolved = []
+            for position, when in zip(positions, times, strict=True):
+                live = history.live(position)
+                if len(live) != 1:
+                    what = "nothing was live" if not live else "traffic was split"
+                    raise InvalidInput(
+                        f"{what} in {model}@{env} at {format_time(from_micros(when))}: "
+                        "give the version"
+                    )
+                resolved.append(live[0])
+                if isinstance(found, int):  # one event for all: its version for all
+                    return [live[0]] * count, "resolved", [_NO_FLAGS] * count
+            return resolved, "resolved", [_NO_FLAGS] * count
+        base = () if self.known(model, version) else (VERSION_UNKNOWN,)
+        if env is None:
+            return [version] * count, "given", [flags_json((*base, NO_ENVIRONMENT))] * count
+        history = self.history(model, env)
+        was_live, not_live = flags_json(base), flags_json((*base, NOT_LIVE))
+        found = history.positions(times)
+        if isinstance(found, int):
+            flags = was_live if version in history.live(found) else not_live
+            return [version] * count, "given", [flags] * count
+        return (
+            [version] * count,
+            "given",
+            [was_live if version in history.live(p) else not_live for p in found],
         )
-    return prepared
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
+@dataclass
+class Given:
+    """Decisions as sent, column by column, before any check: from records, from a caller's
+    columns, or from a Parquet table. A column left None was not sent at all."""
+
+    models: list[Any]
+    environments: list[Any]
+    versions: list[Any]
+    outputs: list[Any]
+    decided_at: list[Any] | None = None  # datetimes or ISO text; None (or None in it): now
+    inputs: list[Any] | None = None  # with `_MISSING` where a decision sent none
+    inputs_digests: list[Any] | None = None  # None where a decision sent none
+    metadata: list[Any] | None = None
+    decision_ids: list[Any] | None = None  # a missing (None or "") id is generated
+    decided_micros: list[int | None] | None = None  # instead of `decided_at`, when known
+
+
+def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
+    """Validate records, resolve or check versions against the history, apply input policy."""
+    rows = records if isinstance(records, list) else list(records)
+    if not all([type(r) is dict for r in rows]) and not all(isinstance(r, Mapping) for r in rows):
+        raise InvalidInput("a decision must be a JSON object (a mapping)")
+    inputs = [r.get("inputs", _MISSING) for r in rows]
+    missing = inputs.count(_MISSING)
+    return prepare_columns(
+        reg,
+        Given(
+            models=[r.get("model") for r in rows],
+            environments=[r.get("environment") for r in rows],
+            versions=[r.get("version") for r in rows],
+            outputs=[r.get("output") for r in rows],
+            decided_at=[r.get("decided_at") for r in rows],
+            inputs=None if rows and missing == len(rows) else inputs,
+            inputs_digests=[r.get("inputs_digest") for r in rows] if missing else None,
+            metadata=[r.get("metadata") for r in rows],
+            decision_ids=[r.get("decision_id") for r in rows],
+        ),
+    )
+
+
+def prepare_columns(reg: Registry, given: Given) -> DecisionColumns:
+    """Validate decisions given column by column, resolve or check their versions against the
+    history, and apply the input policy.
+
+    Whatever is the same for many decisions (names, versions, the deployment history, the
+    input policy) is checked once per distinct value, not once per decision."""
+    count = len(given.models)
+    columns = [given.environments, given.versions, given.outputs, given.decided_at,
+               given.inputs, given.inputs_digests, given.metadata, given.decision_ids,
+               given.decided_micros]  # fmt: skip
+    if any(column is not None and len(column) != count for column in columns):
+        raise InvalidInput("every column needs one value per decision")
+    batch = _Batch(reg)
+    models: list[str] = given.models
+    envs: list[str | None] = given.environments
+    versions: list[int | None] = given.versions
+    if not all([v.__class__ is int or v is None for v in versions]):
+        for version in versions:  # True == 1.0 == 1: never let one pass for another below
+            if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+                raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+        versions = [None if v is None else int(v) for v in versions]  # int subclasses
+    # One model, environment and version for the whole batch (the usual case, and always
+    # with `log_decision_columns`): every check below is then made once.
+    one_model = count > 0 and _same(models)
+    uniform = one_model and _same(envs) and _same(versions)
+    for model, env in (
+        [(models[0], envs[0])] if uniform else _distinct(zip(models, envs, strict=True))
+    ):
+        validate_model_name(model)
+        if env is not None:
+            check_environment_name(env)
+    for version in versions[:1] if uniform else dict.fromkeys(versions):
+        if version is not None and version < 1:
+            raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+    now = to_micros(reg.clock.now())
+    if given.decided_micros is not None:
+        decided = [now if t is None else t for t in given.decided_micros]
+    elif given.decided_at is not None:
+        decided = _micros(given.decided_at, now)
+    else:
+        decided = [now] * count
+
+    if uniform:
+        if count:
+            out_versions, source, flags = batch.versions(models[0], envs[0], versions[0], decided)
+            sources = [source] * count
+        else:
+            out_versions, sources, flags = [], [], []
+    else:  # several (model, environment, version): each checked once, then put in place
+        members: dict[Any, list[int]] = {}
+        for number, key in enumerate(zip(models, envs, versions, strict=True)):
+            members.setdefault(key, []).append(number)
+        out_versions, sources, flags = [0] * count, [""] * count, [""] * count
+        for (model, env, version), numbers in members.items():
+            found, source, found_flags = batch.versions(
+                model, env, version, [decided[n] for n in numbers]
+            )
+            for n, v, f in zip(numbers, found, found_flags, strict=True):
+                out_versions[n], sources[n], flags[n] = v, source, f
+
+    if one_model:
+        inputs_modes = [batch.store.input_mode(models[0])] * count
+    else:
+        modes = {model: batch.store.input_mode(model) for model in dict.fromkeys(models)}
+        inputs_modes = [modes[m] for m in models]
+    digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
+
+    try:
+        outputs = [encode_canonical(o) for o in given.outputs]
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"decision record is not JSON: {exc}") from None
+    sent = given.metadata
+    metadata = [_metadata(m) for m in sent] if sent and any(sent) else ["{}"] * count
+
+    ids: list[Any] = given.decision_ids or [None] * count
+    prefix = uuid.uuid4().hex[:16]  # generated ids: one random prefix per batch, then a count
+    if not any(ids):
+        ids = [f"{prefix}-{number:07d}" for number in range(count)]
+    elif all(ids):
+        check_decision_ids(ids)
+    else:
+        ids = [
+            check_decision_id(g) if g else f"{prefix}-{number:07d}" for number, g in enumerate(ids)
+        ]
+    return DecisionColumns(
+        ids, models, envs, out_versions, sources, decided, digests, stored, inputs_modes,
+        outputs, metadata, flags,
+    )  # fmt: skip
+
+
+def as_column(values: Any, name: str) -> list[Any]:
+    """A caller's column as a list: a list as it is, an array through its `to_pylist()`
+    (Arrow) or `tolist()` (NumPy, pandas), any other sequence copied."""
+    if isinstance(values, list):
+        return values
+    for method in ("to_pylist", "tolist"):
+        convert = getattr(values, method, None)
+        if callable(convert):
+            return list(convert())
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise InvalidInput(f"{name}: expected one value per decision (a list or an array)")
+    return list(values)
+
+
+def _same(column: list[Any]) -> bool:
+    """Whether every value equals the first (one pass in C; an empty column counts)."""
+    return not column or column.count(column[0]) == len(column)
+
+
+def _distinct(values: Iterable[Any]) -> Iterable[Any]:
+    """Each value once (all of them, in order, if some cannot be hashed)."""
+    values = list(values)
+    try:
+        return dict.fromkeys(values)
+    except TypeError:
+        return values
+
+
+def _micros(whens: list[Any], now: int) -> list[int]:
+    """Decision times in microseconds since the epoch (None: now)."""
+    try:  # the usual case, every one a datetime with a time zone: one subtraction each
+        return [(w - _EPOCH) // _MICROSECOND for w in whens]
+    except TypeError:  # absent, text, or without a time zone: one by one
+        return [now if w is None else to_micros(_time(w)) for w in whens]
+
+
+def _inputs(
+    reg: Registry,
+    inputs: list[Any] | None,
+    sent: list[Any] | None,
+    models: list[str],
+    modes: list[str],
+) -> tuple[list[str], list[str | None]]:
+    """(inputs digest, inputs kept inline or None) of each decision, by its model's policy;
+    kept in the blob store as they go. `inputs` None: digest only, for every decision."""
+    count = len(models)
+    if inputs is None:  # digest only, sent by the caller
+        if sent is None or None in sent:
+            raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+        pairs = [(models[0], modes[0])] if _same(models) else zip(models, modes, strict=True)
+        for model, mode in dict.fromkeys(pairs):
+            _digest_only(model, mode)
+        check_inputs_digests(sent)
+        return sent, [None] * count
+    digests: list[str] = []
+    stored: list[str | None] = []
+    blobs = reg.backend.blobs
+    for number, (value, model, mode) in enumerate(zip(inputs, models, modes, strict=True)):
+        if value is _MISSING:
+            digest = None if sent is None else sent[number]
+            if digest is None:
+                raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+            _digest_only(model, mode)
+            digests.append(check_inputs_digest(digest))
+            stored.append(None)
+            continue
+        try:
+            text = encode_canonical(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
+        payload = text.encode()
+        digests.append("sha256:" + hashlib.sha256(payload).hexdigest())
+        if mode == "blob":
+            blobs.put(io.BytesIO(payload))
+        stored.append(text if mode == "inline" else None)
+    return digests, stored
+
+
+def _digest_only(model: str, mode: str) -> None:
+    if mode != "digest":
+        raise InvalidInput(
+            f"{model} keeps decision inputs ({mode}): send them, not only their digest"
+        )
+
+
+def _metadata(value: Any) -> str:
+    if not value:
+        return "{}"
+    if not isinstance(value, Mapping):
+        raise InvalidInput("decision metadata must be a JSON object")
+    return canonical_json(dict(value))
+
+
+def _time(value: Any) -> datetime:
     if isinstance(value, str):
         return parse_time(value)
     if isinstance(value, datetime):
@@ -229,36 +444,64 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def read_parquet(path: Path) -> list[dict[str, Any]]:
-    """Decision records from Parquet: one row per decision; nested `inputs`/`output`/
-    `metadata` columns as structs, or as JSON text in `inputs_json`/`output_json`/
+def read_parquet(path: Path) -> Given:
+    """Decisions from Parquet, column by column: one row per decision; nested `inputs`/
+    `output`/`metadata` columns as structs, or as JSON text in `inputs_json`/`output_json`/
     `metadata_json`; `decided_at` a timestamp with a time zone, or ISO text."""
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise InvalidInput(
             "reading Parquet needs the 'parquet' extra: pip install 'modelrepo[parquet]'"
         ) from None
     try:
-        rows = pq.read_table(path).to_pylist()
+        table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises many types for a damaged file
         raise InvalidInput(f"{path}: not a readable Parquet file ({exc})") from None
-    records = []
-    for number, row in enumerate(rows, 1):
-        record = dict(row)
-        for name in ("inputs", "output", "metadata"):
-            text = record.pop(f"{name}_json", None)
+    count = table.num_rows
+    names = set(table.column_names)
+
+    def column(name: str) -> list[Any] | None:
+        return table.column(name).to_pylist() if name in names else None
+
+    def nested(name: str, absent: Any) -> list[Any]:
+        values = column(name) or [absent] * count
+        texts = column(f"{name}_json") or ()
+        for number, text in enumerate(texts):
             if text is not None:
                 try:
-                    record[name] = json.loads(text)
+                    values[number] = json.loads(text)
                 except ValueError as exc:
-                    raise InvalidInput(f"{path}: row {number}: {name}_json is not JSON") from exc
-        records.append(record)
-    return records
+                    raise InvalidInput(
+                        f"{path}: row {number + 1}: {name}_json is not JSON"
+                    ) from exc
+        return values
+
+    inputs = nested("inputs", _MISSING)
+    given = Given(
+        models=column("model") or [None] * count,
+        environments=column("environment") or [None] * count,
+        versions=column("version") or [None] * count,
+        outputs=nested("output", None),
+        inputs=None if count and inputs.count(_MISSING) == count else inputs,
+        inputs_digests=column("inputs_digest"),
+        metadata=nested("metadata", None),
+        decision_ids=column("decision_id"),
+    )
+    kind = table.schema.field("decided_at").type if "decided_at" in names else None
+    if isinstance(kind, pa.TimestampType) and kind.tz is not None and kind.unit != "ns":
+        # Microseconds straight from the column, without a datetime per decision.
+        micros = table.column("decided_at").cast(pa.timestamp("us", tz="UTC"))
+        given.decided_micros = micros.cast(pa.int64()).to_pylist()
+    else:
+        given.decided_at = column("decided_at")
+    return given
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Decision records from a JSON Lines or Parquet file, chosen by its suffix."""
+def read_records(path: Path) -> list[dict[str, Any]] | Given:
+    """Decisions from a JSON Lines file (records) or a Parquet file (columns), chosen by its
+    suffix."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return read_parquet(path)

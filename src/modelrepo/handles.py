@@ -78,19 +78,15 @@ class ModelHandle:
     ) -> list[Any]:
         """Predict each input and record all the decisions in one transaction."""
         outputs = [self._predictor.predict(inputs) for inputs in batch]
-        ids = list(decision_ids) if decision_ids is not None else [None] * len(outputs)
-        self._registry.log_decisions(
-            {
-                "model": self.model,
-                "version": self.version,
-                "environment": self.environment,
-                "inputs": inputs,
-                "output": output,
-                "decision_id": decision_id,
-                "decided_at": decided_at,
-                "metadata": metadata,
-            }
-            for inputs, output, decision_id in zip(batch, outputs, ids, strict=True)
+        self._registry.log_decision_columns(
+            self.model,
+            version=self.version,
+            environment=self.environment,
+            inputs=batch,
+            outputs=outputs,
+            decision_ids=decision_ids,
+            decided_at=decided_at,
+            metadata=metadata,
         )
         return outputs
 

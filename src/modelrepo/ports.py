@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from .domain.audit import AuditEntry
-from .domain.decisions import Decision, NewDecision
+from .domain.decisions import Decision, DecisionColumns, NewDecision
 from .domain.deployments import (
     DeploymentChange,
     DeploymentEvent,
@@ -193,6 +193,12 @@ class MetadataStore(Protocol):
     ) -> datetime:
         """Append decisions atomically (one audit entry per batch); returns the recording
         time. A decision id already recorded refuses the whole batch (Conflict)."""
+        ...
+
+    def record_decision_columns(
+        self, columns: DecisionColumns, *, actor: str, clock: Clock
+    ) -> datetime:
+        """`record_decisions` for a checked batch given column by column (the bulk path)."""
         ...
 
     def get_decision(self, decision_id: str) -> Decision: ...

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import auditing
 from .clock import SystemClock
-from .domain.decisions import Decision
+from .domain.decisions import Decision, DecisionColumns
 from .domain.deployments import (
     DEPLOY,
     ROLLBACK,
@@ -990,9 +990,68 @@ class Registry:
         (default now), `metadata`. Doubtful ones are flagged, never dropped."""
         from .decisioning import prepare
 
-        prepared = prepare(self, records)
-        self.backend.metadata.record_decisions(prepared, actor=self.user, clock=self.clock)
-        return len(prepared)
+        columns = prepare(self, records)
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return len(columns)
+
+    @_writes
+    def log_decision_columns(
+        self,
+        model: str,
+        *,
+        outputs: Sequence[Any],
+        environment: str | None = None,
+        version: int | None = None,
+        decided_at: Sequence[datetime | str] | datetime | str | None = None,
+        inputs: Sequence[Any] | None = None,
+        inputs_digests: Sequence[str] | None = None,
+        decision_ids: Sequence[str] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record many decisions of one model, given column by column, in one transaction
+        (all or none); returns how many. The bulk form of `log_decisions`, with the same
+        checks and flags, for callers that already hold columns (a data frame, an Arrow
+        table: pass each column as a list, or anything with `to_pylist()` or `tolist()`).
+
+        `outputs` has one value per decision, and sets how many there are; `inputs` or (when
+        the model keeps a digest only) `inputs_digests`, `decided_at` (default now),
+        `decision_ids` (default generated) and `metadata` are columns of the same length, or
+        one value for every decision (`decided_at`, `metadata`). The version is `version`,
+        or the one live in `environment` at each decision's time."""
+        from .decisioning import Given, as_column, prepare_columns
+
+        out = as_column(outputs, "outputs")
+        count = len(out)
+        times: list[Any] | None
+        if decided_at is None:
+            times = None  # now, for all
+        elif isinstance(decided_at, (str, datetime)):
+            times = [decided_at] * count
+        else:
+            times = as_column(decided_at, "decided_at")
+        if metadata is None or isinstance(metadata, Mapping):
+            meta: list[Any] = [metadata] * count
+        else:
+            meta = as_column(metadata, "metadata")
+        if inputs is not None and inputs_digests is not None:
+            raise InvalidInput("send the decisions' inputs or their digests, not both")
+        given = Given(
+            models=[model] * count,
+            environments=[environment] * count,
+            versions=[version] * count,
+            outputs=out,
+            decided_at=times,
+            metadata=meta,
+        )
+        if inputs is not None:
+            given.inputs = as_column(inputs, "inputs")
+        if inputs_digests is not None:
+            given.inputs_digests = as_column(inputs_digests, "inputs_digests")
+        if decision_ids is not None:
+            given.decision_ids = as_column(decision_ids, "decision_ids")
+        columns = prepare_columns(self, given)
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return len(columns)
 
     @_writes
     def log_decision(
@@ -1020,9 +1079,9 @@ class Registry:
             "decided_at": decided_at,
             "metadata": metadata,
         }
-        (prepared,) = prepare(self, [record])
-        self.backend.metadata.record_decisions([prepared], actor=self.user, clock=self.clock)
-        return self.backend.metadata.get_decision(prepared.decision_id)
+        columns = prepare(self, [record])
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return self.backend.metadata.get_decision(columns.decision_ids[0])
 
     def decision(self, decision_id: str) -> dict[str, Any]:
         """The whole story of a decision: record, version, lineage, deployment, approval."""
@@ -1104,9 +1163,17 @@ class Registry:
 
     def import_decisions(self, path: str | os.PathLike[str]) -> int:
         """Record decisions from a JSON Lines or Parquet file (one transaction)."""
-        from .decisioning import read_records
+        from .decisioning import Given, prepare_columns, read_records
 
-        return self.log_decisions(read_records(Path(path)))
+        found = read_records(Path(path))
+        if not isinstance(found, Given):
+            return self.log_decisions(found)
+        return self._log_columns(prepare_columns(self, found))
+
+    @_writes
+    def _log_columns(self, columns: DecisionColumns) -> int:
+        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        return len(columns)
 
     # -- loading, predicting, replaying ----------------------------------------------------
 

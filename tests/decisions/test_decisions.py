@@ -276,3 +276,191 @@ def test_cli_retention(run: Run, artifact: Path, tmp_path: Path) -> None:
     assert run("decisions", "purge", "--json").json == {"purged": {}}
     assert run("decision", "show", "o-1", "--json").json["inputs"] is None
     assert run("decisions", "policy", "credit-risk", "--inputs", "x", ok=False).code == 2
+
+
+def test_a_batch_across_a_switch_is_checked_decision_by_decision(
+    reg: Registry, artifact: Path
+) -> None:
+    """The history is read once per batch; each decision still gets the version (and the
+    flags) of the moment it was made, and a batch may mix models, ids and input forms."""
+    first = reg.deploy("credit-risk", 1, env="production").event
+    second = reg.deploy("credit-risk", 2, env="production").event
+    assert first and second
+    before, after = first.effective_at, second.effective_at
+    reg.register("other", artifact, code=False)
+    reg.set_decision_inputs("other", "digest")
+    digest = "sha256:" + "ab" * 32
+    records: list[dict[str, object]] = [
+        {"model": "credit-risk", "environment": "production", "decided_at": before,
+         "inputs": {"i": 0}, "output": 0, "decision_id": "r-0"},
+        {"model": "credit-risk", "environment": "production", "decided_at": after,
+         "inputs": {"i": 1}, "output": 1},
+        {"model": "credit-risk", "environment": "production", "version": 1, "decided_at": after,
+         "inputs": {"i": 2}, "output": 2, "decision_id": "g-1", "metadata": {"k": "v"}},
+        {"model": "credit-risk", "environment": "production", "version": 1, "decided_at": before,
+         "inputs": {"i": 3}, "output": 3, "decision_id": "g-0"},
+        {"model": "other", "version": 1, "inputs_digest": digest, "output": None,
+         "decision_id": "o-1"},
+        {"model": "other", "version": 1, "inputs": {"x": 1}, "output": None,
+         "decision_id": "o-2"},
+    ]  # fmt: skip
+    assert reg.log_decisions(records[:4]) == 4
+    assert reg.log_decisions(records[4:]) == 2
+    stored = {d.decision_id: d for d in reg.decisions("credit-risk")}
+    assert stored["r-0"].version == 1 and stored["r-0"].version_source == "resolved"
+    (generated,) = [d for k, d in stored.items() if k not in ("r-0", "g-1", "g-0")]
+    assert (generated.version, generated.flags, generated.inputs) == (2, (), {"i": 1})
+    assert stored["g-1"].flags == ("not_live",) and stored["g-1"].metadata == {"k": "v"}
+    assert stored["g-0"].flags == ()
+    others = {d.decision_id: d for d in reg.decisions("other")}
+    assert others["o-1"].inputs_digest == digest
+    assert others["o-1"].flags == ("no_environment",)
+    assert others["o-2"].inputs is None and others["o-2"].inputs_mode == "digest"
+    assert reg.audit_verify().ok
+    batch = reg.report_decision("g-1")["audit"]["decision_batch"]
+    assert (batch["count"], batch["rows_match"]) == (4, True)
+
+
+def test_bulk_refusals_name_the_problem(reg: Registry) -> None:
+    reg.deploy("credit-risk", 1, env="production")
+    reg.set_decision_inputs("credit-risk", "digest")
+    ok = {"model": "credit-risk", "version": 1, "output": 0, "inputs_digest": "sha256:" + "0" * 64}
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"inputs_digest": "sha256:" + "A" * 64}, "invalid inputs digest"),
+        ({"inputs_digest": None}, "needs its inputs"),
+        ({"decision_id": "a b"}, "invalid decision id"),
+        ({"version": 0}, "invalid version 0"),
+        ({"version": True}, "invalid version True"),
+        ({"version": 1.0}, "invalid version 1.0"),
+        ({"model": "Bad"}, "invalid model name"),
+        ({"environment": "Bad"}, "invalid environment name"),
+        ({"decided_at": "2026-03-01T10:00:00"}, "no time zone"),
+        ({"decided_at": 5}, "invalid decision time"),
+        ({"output": {1, 2}}, "not JSON"),
+        ({"metadata": "x"}, "metadata must be a JSON object"),
+    ]
+    for change, message in cases:
+        batch = [{**ok, "decision_id": f"ok-{i}"} for i in range(3)]
+        batch.insert(1, {**ok, **change})
+        with pytest.raises(InvalidInput, match=message):
+            reg.log_decisions(batch)
+    with pytest.raises(InvalidInput, match="must be a JSON object"):
+        reg.log_decisions([ok, ["not", "a", "mapping"]])  # type: ignore[list-item]
+    reg.set_decision_inputs("credit-risk", "inline")
+    with pytest.raises(InvalidInput, match="keeps decision inputs"):
+        reg.log_decisions([ok])
+    assert reg.decisions("credit-risk") == []
+    assert reg.log_decisions([]) == 0
+
+
+def test_columns_make_the_same_decisions_as_records(reg: Registry) -> None:
+    deployed = reg.deploy("credit-risk", 1, env="production").event
+    assert deployed
+    times = [deployed.effective_at + timedelta(seconds=i) for i in range(3)]
+    assert (
+        reg.log_decision_columns(
+            "credit-risk",
+            environment="production",
+            decided_at=times,
+            inputs=[{"i": i} for i in range(3)],
+            outputs=(0.5, [1], {"p": 2}),
+            decision_ids=["c-0", "c-1", "c-2"],
+            metadata={"channel": "batch"},
+        )
+        == 3
+    )
+    reg.log_decisions(
+        {"model": "credit-risk", "environment": "production", "decided_at": t,
+         "inputs": {"i": i}, "output": o, "decision_id": f"r-{i}",
+         "metadata": {"channel": "batch"}}
+        for i, (t, o) in enumerate(zip(times, (0.5, [1], {"p": 2}), strict=True))
+    )  # fmt: skip
+    for i in range(3):
+        by_columns = reg.backend.metadata.get_decision(f"c-{i}")
+        by_records = reg.backend.metadata.get_decision(f"r-{i}")
+        fields = ("version", "version_source", "decided_at", "inputs_digest", "inputs",
+                  "output", "metadata", "flags")  # fmt: skip
+        assert [getattr(by_columns, f) for f in fields] == [getattr(by_records, f) for f in fields]
+    reg.set_decision_inputs("credit-risk", "digest")
+    digests = ["sha256:" + f"{i:064x}" for i in range(4)]
+    assert reg.log_decision_columns("credit-risk", version=3, inputs_digests=digests,
+                                    outputs=[None] * 4) == 4  # fmt: skip
+    flagged = reg.decisions("credit-risk")[-1]
+    assert (flagged.version, flagged.flags, flagged.inputs_digest) == (
+        3,
+        ("no_environment",),
+        digests[-1],
+    )
+    with pytest.raises(InvalidInput, match="one value per decision"):
+        reg.log_decision_columns("credit-risk", version=1, outputs=[1, 2],
+                                 inputs_digests=digests)  # fmt: skip
+    with pytest.raises(InvalidInput, match="one value per decision"):
+        reg.log_decision_columns("credit-risk", version=1, outputs="ab", inputs_digests=digests)
+    with pytest.raises(InvalidInput, match="not both"):
+        reg.log_decision_columns("credit-risk", version=1, outputs=[1], inputs=[{}],
+                                 inputs_digests=digests[:1])  # fmt: skip
+    with pytest.raises(InvalidInput, match="nothing was live"):
+        reg.log_decision_columns(
+            "credit-risk",
+            environment="production",
+            outputs=[1],
+            inputs_digests=digests[:1],
+            decided_at=[deployed.effective_at - timedelta(days=1)],
+        )
+    assert len(reg.decisions("credit-risk")) == 10
+    assert reg.audit_verify().ok
+
+
+def test_import_parquet_digest_only_with_millisecond_times(reg: Registry, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reg.deploy("credit-risk", 2, env="production")
+    reg.set_decision_inputs("credit-risk", "digest")
+    when = datetime(2026, 3, 3, 10, 0, 0, 123000, tzinfo=UTC)
+    table = pa.table(
+        {
+            "model": ["credit-risk"] * 2,
+            "environment": ["production"] * 2,
+            "decision_id": ["pq-1", "pq-2"],
+            "decided_at": pa.array([when, None], type=pa.timestamp("ms", tz="Europe/Paris")),
+            "inputs_digest": ["sha256:" + "1" * 64, "sha256:" + "2" * 64],
+            "output": [0.25, 0.75],
+            "metadata_json": ['{"b": 1, "a": 2}', None],
+        }
+    )
+    path = tmp_path / "digests.parquet"
+    pq.write_table(table, path)
+    assert reg.import_decisions(path) == 2
+    first, second = (reg.backend.metadata.get_decision(f"pq-{i}") for i in (1, 2))
+    assert (first.decided_at, first.version, first.output, first.metadata) == (
+        when,
+        2,
+        0.25,
+        {"a": 2, "b": 1},
+    )
+    assert second.decided_at < second.recorded_at and second.metadata == {}  # now, by the clock
+    assert second.inputs_digest == "sha256:" + "2" * 64 and second.inputs is None
+
+
+def test_columns_from_arrow_and_numpy(reg: Registry) -> None:
+    from datetime import UTC, datetime
+
+    import numpy as np
+    import pyarrow as pa
+
+    reg.set_decision_inputs("credit-risk", "digest")
+    when = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    count = reg.log_decision_columns(
+        "credit-risk",
+        version=2,
+        decision_ids=pa.array(["a-1", "a-2"]),
+        decided_at=pa.array([when, when], type=pa.timestamp("us", tz="UTC")),
+        inputs_digests=pa.array(["sha256:" + "a" * 64, "sha256:" + "b" * 64]),
+        outputs=np.array([0.25, 0.5]),
+    )
+    assert count == 2
+    stored = reg.backend.metadata.get_decision("a-2")
+    assert (stored.decided_at, stored.output, stored.version) == (when, 0.5, 2)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ..verifier import EMPTY_ROOT, canonical_json, leaf_hash, node_hash
+from .decisions import DecisionColumns
 from .deployments import DeploymentRequest
 from .model import ModelVersion
 from .times import format_time
@@ -176,28 +177,52 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
-def decisions_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The audit change of a batch of decisions. Each row is `(decision_id, model,
-    environment, version, decided_at, inputs_digest, output JSON)`; the digest is the one of
-    `rows_digest`, spelled out for this row shape because batches run to millions."""
+def decisions_change(columns: DecisionColumns) -> dict[str, Any]:
+    """The audit change of a batch of decisions. The digest is the one of `rows_digest` over
+    the rows `(decision_id, model, environment, version, decided_at, inputs_digest, output
+    JSON)`, spelled out column-wise because batches run to millions."""
     import hashlib
 
-    def line(r: tuple[Any, ...]) -> str:
-        env = "~" if r[2] is None else f"{len(r[2])}:{r[2]}"
-        version, decided = str(r[3]), str(r[4])
-        return (
-            f"{len(r[0])}:{r[0]};{len(r[1])}:{r[1]};{env};{len(version)}:{version};"
-            f"{len(decided)}:{decided};{len(r[5])}:{r[5]};{len(r[6])}:{r[6]}"
-        )
-
-    text = "\n".join([line(r) for r in rows]) + "\n"
+    c = columns
+    count = len(c)
+    # `<len>:model;<len>:environment (~ for none);<len>:version;`, usually one for the batch.
+    if count and (
+        c.models.count(c.models[0]) == count
+        and c.environments.count(c.environments[0]) == count
+        and c.versions.count(c.versions[0]) == count
+    ):
+        heads = [_decision_head(c.models[0], c.environments[0], c.versions[0])] * count
+    else:
+        cache: dict[tuple[Any, ...], str] = {}
+        heads = [
+            cache.get(key) or cache.setdefault(key, _decision_head(*key))
+            for key in zip(c.models, c.environments, c.versions, strict=True)
+        ]
+    text = "".join(
+        [
+            f"{len(i)}:{i};{h}{len(t)}:{t};{len(g)}:{g};{len(o)}:{o}\n"
+            for i, h, t, g, o in zip(
+                c.decision_ids,
+                heads,
+                map(str, c.decided_at),
+                c.inputs_digests,
+                c.outputs,
+                strict=True,
+            )
+        ]
+    )
     return {
-        "models": sorted({r[1] for r in rows}),
-        "count": len(rows),
-        "first": rows[0][0],
-        "last": rows[-1][0],
+        "models": sorted(set(c.models)),
+        "count": count,
+        "first": c.decision_ids[0],
+        "last": c.decision_ids[-1],
         "rows_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
+
+
+def _decision_head(model: str, env: str | None, version: int) -> str:
+    where = "~" if env is None else f"{len(env)}:{env}"
+    return f"{len(model)}:{model};{where};{len(str(version))}:{version};"
 
 
 def purge_change(model: str, cutoff: datetime, decision_ids: list[str]) -> dict[str, Any]:

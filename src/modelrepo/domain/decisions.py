@@ -9,16 +9,17 @@ decision time), and anything doubtful is flagged, never dropped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from .errors import InvalidInput
-from .times import format_time
+from .times import format_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
 _DECISION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
@@ -35,11 +36,51 @@ CANONICAL = json.JSONEncoder(
 """One encoder, made once: building one per call costs more than encoding a small record."""
 
 
+def _one_shot_encoder() -> Callable[[Any], str]:
+    """`CANONICAL.encode` without building an encoder per call (the C encoder, made once, and
+    checked to give the same text; the pure-Python encoder where it is unavailable)."""
+    try:
+        from json.encoder import (  # type: ignore[attr-defined]
+            c_make_encoder,
+            encode_basestring,
+        )
+
+        if c_make_encoder is None:
+            raise ImportError
+        # No circular-reference markers: a shared marker dict would be left dirty by a failed
+        # call; a circular value then raises RecursionError, which `encode_json` reports.
+        made = c_make_encoder(None, CANONICAL.default, encode_basestring, None, ":", ",",
+                              True, False, False)  # fmt: skip
+        join = "".join
+
+        def encode(value: Any) -> str:
+            return join(made(value, 0))
+
+        sample = {"b": [1.5, -0.0, 10**20, 'é\n"', None, True], "a": {"z": 1, "y": 2}}
+        if encode(sample) != CANONICAL.encode(sample):
+            raise ImportError
+        return encode
+    except (ImportError, TypeError):  # another Python's C encoder signature
+        return CANONICAL.encode
+
+
+encode_canonical = _one_shot_encoder()
+"""Canonical JSON text of a value (may raise TypeError, ValueError or RecursionError)."""
+
+
+def canonical_json(value: Any, what: str = "decision record") -> str:
+    """Canonical JSON text of a value, or InvalidInput naming `what` was not JSON."""
+    try:
+        return encode_canonical(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{what} is not JSON: {exc}") from None
+
+
 def canonical_inputs(inputs: Any) -> bytes:
     """The bytes an input payload is hashed and stored as (sorted keys, no whitespace)."""
     try:
-        return CANONICAL.encode(inputs).encode()
-    except (TypeError, ValueError) as exc:
+        return encode_canonical(inputs).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
 
 
@@ -87,6 +128,88 @@ def check_inputs_digest(digest: str) -> str:
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         raise InvalidInput(f"invalid inputs digest {digest!r}: expected sha256:<64 hex>")
     return digest
+
+
+_DECISION_IDS = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\n)*")
+_HEX = b"0123456789abcdef"
+
+
+def check_decision_ids(decision_ids: list[str]) -> None:
+    """`check_decision_id` on each, in one pass over the ids joined by newlines: with exactly
+    one newline per id (so none holds one), the joined text matches if and only if every id
+    does."""
+    try:
+        joined = "\n".join(decision_ids) + "\n"
+        if joined.count("\n") == len(decision_ids) and _DECISION_IDS.fullmatch(joined):
+            return
+    except TypeError:  # an id that is not text
+        pass
+    for decision_id in decision_ids:
+        check_decision_id(decision_id)
+
+
+def check_inputs_digests(digests: list[str]) -> None:
+    """`check_inputs_digest` on each, without a regular expression per digest: all 71
+    characters long, `sha256:` at the start of each, and nothing but lowercase hex after it
+    (the joined text less its hex digits is then `sh:` once per digest)."""
+    count = len(digests)
+    try:
+        if set(map(len, digests)) <= {71}:
+            joined = "".join(digests).encode("ascii")
+            if all(joined[k::71] == bytes((c,)) * count for k, c in enumerate(b"sha256:")) and (
+                joined.translate(None, _HEX) == b"sh:" * count
+            ):
+                return
+    except (TypeError, UnicodeEncodeError):  # not text, or not ASCII
+        pass
+    for digest in digests:
+        check_inputs_digest(digest)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionColumns:
+    """A checked batch of decisions, column by column, each value in its storage form:
+    instants in microseconds since the epoch, inputs/output/metadata/flags as canonical JSON
+    text. What the stores append in bulk, without an object per decision."""
+
+    decision_ids: list[str]
+    models: list[str]
+    environments: list[str | None]
+    versions: list[int]
+    version_sources: list[str]  # given | resolved
+    decided_at: list[int]
+    inputs_digests: list[str]
+    inputs: list[str | None]  # JSON text when kept inline, else None
+    inputs_modes: list[str]
+    outputs: list[str]
+    metadata: list[str]
+    flags: list[str]  # a JSON array of flag names
+
+    def __len__(self) -> int:
+        return len(self.decision_ids)
+
+    @classmethod
+    def of(cls, items: Sequence[NewDecision]) -> DecisionColumns:
+        """The columns of decisions given one by one."""
+        return cls(
+            [d.decision_id for d in items],
+            [d.model for d in items],
+            [d.environment for d in items],
+            [d.version for d in items],
+            [d.version_source for d in items],
+            [to_micros(d.decided_at) for d in items],
+            [d.inputs_digest for d in items],
+            [None if d.inputs is None else canonical_json(d.inputs) for d in items],
+            [d.inputs_mode for d in items],
+            [canonical_json(d.output) for d in items],
+            [canonical_json(dict(d.metadata)) if d.metadata else "{}" for d in items],
+            [flags_json(tuple(d.flags)) for d in items],
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def flags_json(flags: tuple[str, ...]) -> str:
+    return json.dumps(list(flags))
 
 
 @dataclass(frozen=True, slots=True)

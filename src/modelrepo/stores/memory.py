@@ -19,7 +19,7 @@ from ..domain.audit import (
     purge_change,
     registration_change,
 )
-from ..domain.decisions import Decision, NewDecision
+from ..domain.decisions import Decision, DecisionColumns, NewDecision
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -41,7 +41,7 @@ from ..domain.deployments import (
 from ..domain.errors import ApprovalRequired, Conflict, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
 from ..domain.serving import ServingPeriod
-from ..domain.times import to_micros
+from ..domain.times import from_micros, to_micros
 from ..ports import Clock, FileReference
 
 ONE_MICRO = timedelta(microseconds=1)
@@ -703,25 +703,32 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
     def record_decisions(
         self, items: Sequence[NewDecision], *, actor: str, clock: Clock
     ) -> datetime:
+        return self.record_decision_columns(DecisionColumns.of(items), actor=actor, clock=clock)
+
+    def record_decision_columns(
+        self, columns: DecisionColumns, *, actor: str, clock: Clock
+    ) -> datetime:
+        c = columns
         with self._lock:
             recorded = clock.now()
+            for model in dict.fromkeys(c.models):
+                self._state(model)
             batch: dict[str, Decision] = {}
-            for d in items:
-                self._state(d.model)
-                if d.decision_id in self._decisions or d.decision_id in batch:
-                    raise Conflict(f"decision {d.decision_id!r} is already recorded")
-                batch[d.decision_id] = Decision(
-                    d.decision_id, d.model, d.environment, d.version, d.version_source,
-                    d.decided_at, recorded, d.inputs_digest, d.inputs_mode, d.inputs,
-                    d.output, dict(d.metadata), tuple(d.flags),
+            loads = json.loads
+            for row in zip(c.decision_ids, c.models, c.environments, c.versions,
+                           c.version_sources, c.decided_at, c.inputs_digests, c.inputs_modes,
+                           c.inputs, c.outputs, c.metadata, c.flags, strict=True):  # fmt: skip
+                decision_id, model, env, version, source, decided, digest, mode = row[:8]
+                inputs, output, metadata, flags = row[8:]
+                if decision_id in self._decisions or decision_id in batch:
+                    raise Conflict(f"decision {decision_id!r} is already recorded")
+                batch[decision_id] = Decision(
+                    decision_id, model, env, version, source, from_micros(decided), recorded,
+                    digest, mode, None if inputs is None else loads(inputs), loads(output),
+                    loads(metadata), tuple(loads(flags)),
                 )  # fmt: skip
             if batch:
-                rows = [
-                    (x.decision_id, x.model, x.environment, x.version, to_micros(x.decided_at),
-                     x.inputs_digest, _dumps(x.output))
-                    for x in batch.values()
-                ]  # fmt: skip
-                change = decisions_change(rows)
+                change = decisions_change(c)
                 models = change["models"]
                 self._audit(
                     "decisions.logged",
@@ -829,7 +836,3 @@ class MemoryMetadataStore(MemoryAudit, MemoryServing):
                 for d in self._decisions.values()
                 if d.inputs_mode == "blob" and d.inputs_purged_at is None
             }
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

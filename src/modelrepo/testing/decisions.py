@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ..clock import ManualClock
-from ..domain.decisions import NewDecision, inputs_digest
+from ..domain.decisions import DecisionColumns, NewDecision, inputs_digest
 from ..domain.errors import Conflict, NotFound
 from ..ports import MetadataStore
 from .metadata import T0, new_version
@@ -81,3 +81,29 @@ class DecisionStoreContract:
         assert seeded.input_mode("credit-risk") == "digest"
         with pytest.raises(NotFound):
             seeded.input_mode("absent")
+
+    def test_columns_are_the_same_decisions(self, seeded: MetadataStore) -> None:
+        clock = ManualClock(T0 + timedelta(days=1))
+        items = [decision("a", 2), decision("b", 1, environment=None, flags=("no_environment",))]
+        recorded = seeded.record_decision_columns(
+            DecisionColumns.of(items), actor="svc", clock=clock
+        )
+        a, b = seeded.get_decision("a"), seeded.get_decision("b")
+        assert (a.inputs, a.output, a.metadata, a.decided_at, a.recorded_at) == (
+            {"income": 2},
+            {"refused": True},
+            {"channel": "web"},
+            T0 + timedelta(minutes=2),
+            recorded,
+        )
+        assert (b.environment, b.flags) == (None, ("no_environment",))
+        with pytest.raises(Conflict, match="'c'"):
+            seeded.record_decision_columns(
+                DecisionColumns.of([decision("c"), decision("d"), decision("c")]),
+                actor="svc",
+                clock=clock,
+            )
+        with pytest.raises(NotFound):
+            seeded.get_decision("d")
+        seeded.record_decision_columns(DecisionColumns.of([]), actor="svc", clock=clock)
+        assert len(seeded.list_decisions("credit-risk", None, None, 10)) == 2

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from ...domain.audit import decisions_change, purge_change
-from ...domain.decisions import CANONICAL, Decision, NewDecision
-from ...domain.errors import Conflict, InvalidInput, NotFound, StorageError
+from ...domain.decisions import Decision, DecisionColumns, NewDecision
+from ...domain.errors import Conflict, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
@@ -23,18 +23,6 @@ RECORD_COLUMNS = (
 )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=64)
-def _flags(flags: tuple[str, ...]) -> str:
-    return json.dumps(list(flags))
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return CANONICAL.encode(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"decision record is not JSON: {exc}") from None
-
-
 class SqlDecisions(SqlAudit):
     """The decision half of `SqlMetadataStore` (mixed into it)."""
 
@@ -44,54 +32,54 @@ class SqlDecisions(SqlAudit):
         self, items: Sequence[NewDecision], *, actor: str, clock: Clock
     ) -> datetime:
         """Append decisions atomically; a repeated decision id refuses the whole batch."""
+        return self.record_decision_columns(DecisionColumns.of(items), actor=actor, clock=clock)
+
+    def record_decision_columns(
+        self, columns: DecisionColumns, *, actor: str, clock: Clock
+    ) -> datetime:
+        """Append a checked batch in one statement run; a repeated id refuses all of it."""
+        c = columns
+        count = len(c)
         with self._raw.write() as tx:
             recorded = to_micros(clock.now())
-            model_ids: dict[str, int] = {}
-            rows: list[tuple[Any, ...]] = []
-            audited: list[tuple[Any, ...]] = []
-            for d in items:
-                mid = model_ids.get(d.model)
-                if mid is None:
-                    mid = model_ids[d.model] = model_id(tx, d.model)
-                output = _dumps(d.output)
-                decided = to_micros(d.decided_at)
-                rows.append(
-                    (d.decision_id, mid, d.environment, d.version, d.version_source, decided,
-                     recorded, d.inputs_digest, d.inputs_mode,
-                     None if d.inputs is None else _dumps(d.inputs), output,
-                     _dumps(dict(d.metadata)) if d.metadata else "{}", _flags(d.flags))
-                )  # fmt: skip
-                audited.append(
-                    (d.decision_id, d.model, d.environment, d.version, decided,
-                     d.inputs_digest, output)
-                )  # fmt: skip
+            if not count:
+                return from_micros(recorded)
+            ids = {m: model_id(tx, m) for m in dict.fromkeys(c.models)}
+            if len(ids) == 1:
+                model_ids: list[int] = [next(iter(ids.values()))] * count
+            else:
+                model_ids = [ids[m] for m in c.models]
+            rows = (  # made one by one as SQLite takes them: no tuple per row kept
+                zip(c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
+                    c.decided_at, repeat(recorded, count), c.inputs_digests, c.inputs_modes,
+                    c.inputs, c.outputs, c.metadata, c.flags, strict=True)
+            )  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
                 tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
-                self._name_duplicate(tx, items)
+                self._name_duplicate(tx, c.decision_ids)
                 raise
             tx.all_sql("RELEASE decisions")
-            if rows:
-                change = decisions_change(audited)
-                subject = "model:" + change["models"][0] if len(model_ids) == 1 else "models"
-                self._audit(
-                    tx,
-                    "decisions.logged",
-                    subject,
-                    actor=actor,
-                    at=from_micros(recorded),
-                    change=change,
-                )
+            change = decisions_change(c)
+            subject = "model:" + change["models"][0] if len(ids) == 1 else "models"
+            self._audit(
+                tx,
+                "decisions.logged",
+                subject,
+                actor=actor,
+                at=from_micros(recorded),
+                change=change,
+            )
         return from_micros(recorded)
 
-    def _name_duplicate(self, tx: Tx, items: Sequence[NewDecision]) -> None:
+    def _name_duplicate(self, tx: Tx, decision_ids: list[str]) -> None:
         seen: set[str] = set()
-        for d in items:
-            if d.decision_id in seen or tx.scalar(Q.DECISION_EXISTS, decision_id=d.decision_id):
-                raise Conflict(f"decision {d.decision_id!r} is already recorded")
-            seen.add(d.decision_id)
+        for decision_id in decision_ids:
+            if decision_id in seen or tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id):
+                raise Conflict(f"decision {decision_id!r} is already recorded")
+            seen.add(decision_id)
 
     def get_decision(self, decision_id: str) -> Decision:
         row = self._raw.reader().one(Q.DECISION_BY_ID, decision_id=decision_id)

@@ -13,7 +13,7 @@ import contextlib
 import importlib
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -179,10 +179,11 @@ class Tx:
             raise StorageError(f"database error: {exc}") from exc
 
     def executemany_ordered(
-        self, compiled: Compiled, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+        self, compiled: Compiled, names: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
     ) -> None:
-        """Bulk insert of tuples already in the order `names`; checked against the statement
-        once, so hot bulk paths skip building a dict per row."""
+        """Bulk insert of tuples already in the order `names` (any iterable: a lazy one spares
+        keeping a tuple per row); checked against the statement once, so hot bulk paths skip
+        building a dict per row."""
         form = compiled.form(self._dialect)
         if form.names is not None and form.names != names:
             raise AssertionError(f"{compiled.name}: parameters are {form.names}, not {names}")

@@ -1,0 +1,118 @@
+"""The batch checks and encodings of the decision bulk path agree with the one-by-one ones."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from modelrepo import InvalidInput
+from modelrepo.domain.audit import decisions_change, rows_digest
+from modelrepo.domain.decisions import (
+    CANONICAL,
+    DecisionColumns,
+    canonical_json,
+    check_decision_id,
+    check_decision_ids,
+    check_inputs_digest,
+    check_inputs_digests,
+    encode_canonical,
+)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_the_one_shot_encoder_writes_canonical_json(value: Any) -> None:
+    assert encode_canonical(value) == CANONICAL.encode(value)
+
+
+def test_values_that_are_not_json_are_refused() -> None:
+    circular: list[Any] = []
+    circular.append(circular)
+    for bad in (float("nan"), {"x": float("inf")}, {1, 2}, object(), circular):
+        with pytest.raises(InvalidInput, match="not JSON"):
+            canonical_json(bad)
+
+
+def _valid(check: Any, value: Any) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+ids = st.one_of(
+    st.text(alphabet="Aaz09._:/-\n é", max_size=6),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}", fullmatch=True),
+    st.just("a" * 129),
+    st.integers(),
+)
+
+
+@given(st.lists(ids, max_size=6))
+@example(["a\nb"])
+@example(["ok", "a\n"])
+def test_batch_id_check_agrees_with_one_by_one(values: list[Any]) -> None:
+    every = all(_valid(check_decision_id, v) for v in values)
+    assert _valid(check_decision_ids, values) == every
+
+
+def _digest(seed: int) -> str:
+    return "sha256:" + hashlib.sha256(str(seed).encode()).hexdigest()
+
+
+digests = st.one_of(
+    st.integers(0, 99).map(_digest),
+    st.integers(0, 99).map(lambda s: _digest(s).upper()),
+    st.integers(0, 99).map(lambda s: _digest(s)[:-1]),
+    st.integers(0, 99).map(lambda s: _digest(s) + "0"),
+    st.integers(0, 99).map(lambda s: "sha512" + _digest(s)[6:]),
+    st.integers(0, 99).map(lambda s: _digest(s)[:20] + "g" + _digest(s)[21:]),
+    st.integers(0, 99).map(lambda s: _digest(s)[:20] + "é" + _digest(s)[21:]),
+    st.integers(0, 99).map(lambda s: _digest(s)[:-4] + "sh:0"),
+    st.text(max_size=80),
+    st.none(),
+)
+
+
+@given(st.lists(digests, max_size=6))
+@example(["sha256:" + "0" * 63 + "\n"])
+@example([_digest(1)[:-1], _digest(2) + "0"])
+def test_batch_digest_check_agrees_with_one_by_one(values: list[Any]) -> None:
+    every = all(_valid(check_inputs_digest, v) for v in values)
+    assert _valid(check_inputs_digests, values) == every
+
+
+def test_the_batch_audit_digest_is_the_rows_digest() -> None:
+    columns = DecisionColumns(
+        ["a", "b-2", "c"], ["m", "m", "other"], ["prod", None, "prod"], [1, 12, 1],
+        ["given", "resolved", "given"], [1, 1_772_323_200_000_000, -5],
+        [_digest(1), _digest(2), _digest(3)], [None, None, "{}"], ["digest"] * 3,
+        ['{"p":0.5}', "[]", '"é"'], ["{}"] * 3, ["[]"] * 3,
+    )  # fmt: skip
+    rows = list(
+        zip(columns.decision_ids, columns.models, columns.environments, columns.versions,
+            columns.decided_at, columns.inputs_digests, columns.outputs, strict=True)
+    )  # fmt: skip
+    assert decisions_change(columns)["rows_sha256"] == rows_digest(rows)
+    uniform = DecisionColumns(*(column[:2] for column in vars_of(columns)))
+    uniform.models[1], uniform.environments[1], uniform.versions[1] = "m", "prod", 1
+    rows = [(r[0], "m", "prod", 1, *r[4:]) for r in rows[:2]]
+    assert decisions_change(uniform)["rows_sha256"] == rows_digest(rows)
+
+
+def vars_of(columns: DecisionColumns) -> list[list[Any]]:
+    return [list(getattr(columns, name)) for name in DecisionColumns.__slots__]
