@@ -112,7 +112,7 @@ CONNECTION_DEFAULTS = {
 }
 
 
-def connection_options(conninfo: str) -> dict[str, str]:
+def connection_options(conninfo: str) -> dict[str, Any]:
     """`CONNECTION_DEFAULTS` less what the URL itself sets."""
     query = conninfo.partition("?")[2]
     given = {part.partition("=")[0] for part in query.split("&") if part}
