@@ -1058,6 +1058,10 @@ class Registry:
             check_token_id(token_id), actor=self.user, at=self.clock.now()
         )
 
+    def ready(self) -> int:
+        """Ask the store a question (the audit log's size) to show it answers."""
+        return self.backend.metadata.audit_size()
+
     def authenticate(self, secret: str) -> ApiToken:
         """The active token `secret` is, or Unauthenticated (unknown, malformed or revoked)."""
         from .domain.access import hash_token, token_id_of

@@ -127,21 +127,20 @@ def in_scope(pattern: str | None, model: str) -> bool:
     return pattern is None or fnmatch.fnmatchcase(model, pattern)
 
 
-def authorize(token: ApiToken, action: str, model: str | None = None) -> None:
-    """Raise Forbidden unless the token's role permits `action` on `model`.
+def authorize(
+    token: ApiToken, action: str, model: str | None = None, *, store_wide: bool = False
+) -> None:
+    """Raise Forbidden unless the token's role permits `action` (on `model`, if given).
 
-    `model=None` means the whole store (audit, batches spanning models): only a token that is
-    not scoped to a model pattern may act on it."""
+    `store_wide`: the action concerns the whole store (the audit log, metrics), which only a
+    token not scoped to a model pattern may touch."""
     if not token.active:
         raise Forbidden(f"token {token.token_id} was revoked")
     if not allows(token.role, action):
         raise Forbidden(f"role {token.role} may not {action.replace('_', ' ')}")
-    if model is None:
-        if token.model_pattern is not None:
-            raise Forbidden(
-                f"a token scoped to {token.model_pattern!r} cannot act on the whole store"
-            )
-    elif not in_scope(token.model_pattern, model):
+    if store_wide and token.model_pattern is not None:
+        raise Forbidden(f"a token scoped to {token.model_pattern!r} cannot act on the whole store")
+    if model is not None and not in_scope(token.model_pattern, model):
         raise Forbidden(f"this token is scoped to {token.model_pattern!r}, not {model!r}")
 
 
