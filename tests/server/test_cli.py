@@ -95,3 +95,11 @@ def test_a_real_server_answers_health_and_an_authenticated_request(
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def test_the_cli_does_not_import_the_server() -> None:
+    probe = (
+        "import sys, modelrepo, modelrepo.cli\n"
+        "assert not {'fastapi', 'uvicorn', 'pydantic'} & set(sys.modules), 'server imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

@@ -25,7 +25,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Cursor = Annotated[
-    str | None, Query(max_length=32, description="`next_cursor` of the previous page.")
+    str | None,
+    Query(pattern="^[0-9]{1,12}$", description="`next_cursor` of the previous page."),
 ]
 
 
