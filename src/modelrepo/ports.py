@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
+from .domain.access import ApiToken
 from .domain.audit import AuditEntry
 from .domain.decisions import Decision, DecisionColumns, NewDecision
 from .domain.deployments import (
@@ -259,6 +260,22 @@ class MetadataStore(Protocol):
     def serving_stop(self, instance_id: str, at: datetime) -> None: ...
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]: ...
+
+    # -- API tokens (only their SHA-256 is kept; revoking is the one change) ----------------
+
+    def create_token(self, token: ApiToken, token_hash: str) -> ApiToken:
+        """Keep a new token by its hash, with an audit entry (`token.created`)."""
+        ...
+
+    def token_by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    def list_tokens(self) -> list[ApiToken]:
+        """Every token ever created, oldest first, revoked ones included."""
+        ...
+
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
+        """Revoke a token for good, with an audit entry; NotFound, or Conflict if revoked."""
+        ...
 
     # -- audit log (append-only; entries are written by the mutations themselves) ------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import getpass
 import hashlib
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import auditing
 from .clock import SystemClock
+from .domain.access import ApiToken
 from .domain.decisions import Decision, DecisionColumns
 from .domain.deployments import (
     DEPLOY,
@@ -42,6 +44,7 @@ from .domain.errors import (
     InvalidInput,
     MissingBlobError,
     NotFound,
+    Unauthenticated,
 )
 from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from .domain.model import (
@@ -292,6 +295,7 @@ class Registry:
             location = store if store is not None else os.environ.get("MODELREPO_STORE")
             self.backend = open_backend(location or DEFAULT_STORE, create=create)
         self.user = user or _default_user()
+        self._owns_backend = True
         self.clock: Clock = clock or SystemClock()
         self._checked_names: set[tuple[str, str]] = set()
         self._live_versions: dict[int, tuple[LiveVersion, ...]] = {}
@@ -316,8 +320,21 @@ class Registry:
     def location(self) -> str:
         return self.backend.location
 
+    def as_user(self, user: str) -> Registry:
+        """The same store acting as another identity (e.g. the user of a server's API token).
+
+        Shares the backend, clock and caches, so a server answers many identities without
+        opening a store per request; closing the copy leaves the store open."""
+        from .domain.access import check_user
+
+        other = copy.copy(self)
+        other.user = check_user(user)
+        other._owns_backend = False
+        return other
+
     def close(self) -> None:
-        self.backend.close()
+        if self._owns_backend:
+            self.backend.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -462,6 +479,24 @@ class Registry:
         chunks: list[bytes] = []
         self._copy_verified(found, entry, lambda b: chunks.append(bytes(b)), None)
         return b"".join(chunks)
+
+    def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
+        """One file of a version as a stream, for serving it in pieces (HTTP ranges).
+
+        The bytes are not verified here: whoever reads them whole compares them with
+        `entry.sha256`, as the server does before ending a full download."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise NotFound(f"version {found.ref} has no file {path!r}")
+        try:
+            return entry, self._open_blob(entry.sha256, entry.size)
+        except MissingBlobError:
+            raise MissingBlobError(
+                f"{found.ref}: file {entry.path!r} is missing from the store (blob {entry.sha256})",
+                path=entry.path,
+                digest=entry.sha256,
+            ) from None
 
     def _copy_verified(
         self,
@@ -978,6 +1013,67 @@ class Registry:
             except ValueError:  # damaged: `audit verify` names it
                 entries.append({"seq": seq, "kind": "unreadable", "damaged": True})
         return entries
+
+    # -- API tokens -----------------------------------------------------------------------
+
+    @_writes
+    def create_token(
+        self, user: str, role: str, *, model_pattern: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new API token for `user` with `role` (on models matching `model_pattern`, or
+        all). Returns the record and the token itself, which is never stored or shown again."""
+        import secrets
+
+        from .domain.access import (
+            TOKEN_PREFIX,
+            check_pattern,
+            check_role,
+            check_user,
+            hash_token,
+        )
+
+        token_id = secrets.token_hex(6)
+        secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        record = ApiToken(
+            token_id=token_id,
+            user=check_user(user),
+            role=check_role(role),
+            model_pattern=check_pattern(model_pattern),
+            created_at=self.clock.now(),
+            created_by=self.user,
+        )
+        return self.backend.metadata.create_token(record, hash_token(secret)), secret
+
+    def tokens(self, *, include_revoked: bool = True) -> list[ApiToken]:
+        """API tokens, oldest first (never the tokens themselves)."""
+        found = self.backend.metadata.list_tokens()
+        return found if include_revoked else [t for t in found if t.active]
+
+    @_writes
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """Revoke an API token for good; the revocation is recorded with who and when."""
+        from .domain.access import check_token_id
+
+        return self.backend.metadata.revoke_token(
+            check_token_id(token_id), actor=self.user, at=self.clock.now()
+        )
+
+    def ready(self) -> int:
+        """Ask the store a question (the audit log's size) to show it answers."""
+        return self.backend.metadata.audit_size()
+
+    def authenticate(self, secret: str) -> ApiToken:
+        """The active token `secret` is, or Unauthenticated (unknown, malformed or revoked)."""
+        from .domain.access import hash_token, token_id_of
+
+        if token_id_of(secret) is None:
+            raise Unauthenticated("not a modelrepo API token")
+        found = self.backend.metadata.token_by_hash(hash_token(secret))
+        if found is None:
+            raise Unauthenticated("unknown API token")
+        if not found.active:
+            raise Unauthenticated(f"API token {found.token_id} was revoked")
+        return found
 
     # -- decisions ------------------------------------------------------------------------
 

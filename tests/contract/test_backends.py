@@ -15,6 +15,7 @@ from modelrepo.testing.blobs import BlobStoreContract
 from modelrepo.testing.decisions import DecisionStoreContract
 from modelrepo.testing.deployments import DeploymentStoreContract
 from modelrepo.testing.metadata import MetadataStoreContract
+from modelrepo.testing.tokens import TokenStoreContract
 
 
 class TestMemoryMetadata(MetadataStoreContract):
@@ -82,6 +83,26 @@ class TestPostgresDeployments(DeploymentStoreContract):
 
 
 class TestPostgresDecisions(DecisionStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+class TestMemoryTokens(TokenStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteTokens(TokenStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestPostgresTokens(TokenStoreContract):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = SqlMetadataStore.open_postgresql(pg_url)

@@ -63,6 +63,12 @@ class ApprovalRequired(Conflict):
     code = "approval_required"
 
 
+class Unauthenticated(ModelrepoError):
+    """No valid credentials were given (a missing, unknown or revoked API token)."""
+
+    code = "unauthenticated"
+
+
 class Forbidden(ModelrepoError):
     """The identity may not do this (e.g. approve its own request)."""
 

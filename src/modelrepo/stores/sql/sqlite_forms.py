@@ -359,6 +359,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'NEW_TOKEN': (
+        'INSERT INTO api_tokens (token_id, token_hash, user_name, role, model_pattern, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ('token_id', 'token_hash', 'user', 'role', 'model_pattern', 'created_at', 'created_by'),
+        {},
+        (),
+    ),
     'NEW_VERSION': (
         'INSERT INTO versions (model_id, number, digest, created_at, created_by, description, flavor, params, metrics, signature, lineage, deprecated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
         ('model_id', 'number', 'digest', 'created_at', 'created_by', 'description', 'flavor', 'params', 'metrics', 'signature', 'lineage', 'deprecated'),
@@ -400,6 +406,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('model_id',),
         {},
         ('versions',),
+    ),
+    'REVOKE_TOKEN': (
+        'UPDATE api_tokens SET revoked_at=?, revoked_by=? WHERE api_tokens.token_id = ? AND api_tokens.revoked_at IS NULL',
+        ('at', 'actor', 'token_id'),
+        {},
+        (),
     ),
     'SERVING_HEARTBEAT': (
         'UPDATE serving_periods SET last_seen=? WHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',
@@ -466,6 +478,30 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('version_id', 'key'),
         {},
         ('value',),
+    ),
+    'TOKENS': (
+        'SELECT api_tokens.token_id, api_tokens.user_name, api_tokens.role, api_tokens.model_pattern, api_tokens.created_at, api_tokens.created_by, api_tokens.revoked_at, api_tokens.revoked_by \nFROM api_tokens ORDER BY api_tokens.created_at, api_tokens.token_id',
+        (),
+        {},
+        ('token_id', 'user_name', 'role', 'model_pattern', 'created_at', 'created_by', 'revoked_at', 'revoked_by'),
+    ),
+    'TOKEN_BY_HASH': (
+        'SELECT api_tokens.token_id, api_tokens.user_name, api_tokens.role, api_tokens.model_pattern, api_tokens.created_at, api_tokens.created_by, api_tokens.revoked_at, api_tokens.revoked_by \nFROM api_tokens \nWHERE api_tokens.token_hash = ?',
+        ('token_hash',),
+        {},
+        ('token_id', 'user_name', 'role', 'model_pattern', 'created_at', 'created_by', 'revoked_at', 'revoked_by'),
+    ),
+    'TOKEN_BY_ID': (
+        'SELECT api_tokens.token_id, api_tokens.user_name, api_tokens.role, api_tokens.model_pattern, api_tokens.created_at, api_tokens.created_by, api_tokens.revoked_at, api_tokens.revoked_by \nFROM api_tokens \nWHERE api_tokens.token_id = ?',
+        ('token_id',),
+        {},
+        ('token_id', 'user_name', 'role', 'model_pattern', 'created_at', 'created_by', 'revoked_at', 'revoked_by'),
+    ),
+    'TOKEN_HASH_IN_USE': (
+        'SELECT api_tokens.token_id \nFROM api_tokens \nWHERE api_tokens.token_id = ? OR api_tokens.token_hash = ?',
+        ('token_id', 'token_hash'),
+        {},
+        ('token_id',),
     ),
     'UPDATE_TAG': (
         'UPDATE version_tags SET value=? WHERE version_tags.version_id = ? AND version_tags."key" = ?',

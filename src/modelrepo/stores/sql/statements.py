@@ -15,6 +15,7 @@ from sqlalchemy import bindparam as p
 from sqlalchemy.dialects.postgresql import insert
 
 from .tables import (
+    api_tokens,
     audit_checkpoints,
     audit_entries,
     audit_nodes,
@@ -453,4 +454,38 @@ SERVING_PERIODS = (
     .join(models, models.c.id == SP.model_id)
     .where(SP.model_id == p("model_id"), SP.environment == p("environment"))
     .order_by(SP.since, SP.id)
+)
+
+# -- API tokens ----------------------------------------------------------------------------
+
+TK = api_tokens.c
+NEW_TOKEN = sa.insert(api_tokens).values(
+    token_id=p("token_id"),
+    token_hash=p("token_hash"),
+    user_name=p("user"),
+    role=p("role"),
+    model_pattern=p("model_pattern"),
+    created_at=p("created_at"),
+    created_by=p("created_by"),
+)
+_TOKENS = sa.select(
+    TK.token_id,
+    TK.user_name,
+    TK.role,
+    TK.model_pattern,
+    TK.created_at,
+    TK.created_by,
+    TK.revoked_at,
+    TK.revoked_by,
+)
+TOKEN_BY_HASH = _TOKENS.where(TK.token_hash == p("token_hash"))
+TOKEN_BY_ID = _TOKENS.where(TK.token_id == p("token_id"))
+TOKEN_HASH_IN_USE = sa.select(TK.token_id).where(
+    sa.or_(TK.token_id == p("token_id"), TK.token_hash == p("token_hash"))
+)
+TOKENS = _TOKENS.order_by(TK.created_at, TK.token_id)
+REVOKE_TOKEN = (
+    sa.update(api_tokens)
+    .where(TK.token_id == p("token_id"), TK.revoked_at.is_(None))
+    .values(revoked_at=p("at"), revoked_by=p("actor"))
 )

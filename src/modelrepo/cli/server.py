@@ -1,0 +1,169 @@
+"""Commands about the server: `serve`, and the API tokens it accepts."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import click
+
+from ..domain.access import ROLES, ApiToken
+from ..domain.errors import InvalidInput
+from ..domain.times import format_time
+from .base import Context, cli, command, emit, pass_ctx
+
+
+@cli.group()
+def token() -> None:
+    """API tokens of the server: stored only as hashes, each with a role and a model scope."""
+
+
+def _token_line(t: ApiToken) -> str:
+    scope = t.model_pattern or "*"
+    state = f"revoked {format_time(t.revoked_at)} by {t.revoked_by}" if t.revoked_at else "active"
+    return (
+        f"{t.token_id}  {t.user:<20} {t.role:<11} {scope:<16} created "
+        f"{format_time(t.created_at)} by {t.created_by}  {state}"
+    )
+
+
+@command(token, "create")
+@click.option("--user", "user", required=True, help="The identity the token acts as.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What it may do.")
+@click.option("--model", "pattern", metavar="PATTERN", help="Only models matching this glob.")
+@pass_ctx
+def token_create(ctx: Context, user: str, role: str, pattern: str | None, as_json: bool) -> None:
+    """Create an API token; it is shown once and only its hash is kept.
+
+    Roles: viewer (read), contributor (register, tag), deployer (deploy, log decisions),
+    approver (approve or reject requests), admin (everything). The creation is recorded in
+    the audit trail with who created it.
+
+    \b
+    Examples:
+      modelrepo token create --user alice@bank.example --role deployer --model 'fraud-*'
+      modelrepo token create --user ci --role contributor --json
+    """
+    with ctx.registry() as reg:
+        record, secret = reg.create_token(user, role, model_pattern=pattern)
+
+    def human() -> None:
+        click.echo(secret)
+        click.echo(
+            f"token {record.token_id} for {record.user} ({record.role}, models "
+            f"{record.model_pattern or '*'}); keep it now, it is not shown again",
+            err=True,
+        )
+
+    emit(as_json, {**record.to_dict(), "token": secret}, human)
+
+
+@command(token, "list")
+@click.option("--active", is_flag=True, help="Leave out revoked tokens.")
+@pass_ctx
+def token_list(ctx: Context, active: bool, as_json: bool) -> None:
+    """List API tokens (their ids, users, roles and scopes; never the tokens).
+
+    \b
+    Examples:
+      modelrepo token list
+      modelrepo token list --active --json
+    """
+    with ctx.registry() as reg:
+        found = reg.tokens(include_revoked=not active)
+    emit(
+        as_json,
+        [t.to_dict() for t in found],
+        lambda: click.echo("\n".join(_token_line(t) for t in found) or "no tokens"),
+    )
+
+
+@command(token, "revoke")
+@click.argument("token_id")
+@pass_ctx
+def token_revoke(ctx: Context, token_id: str, as_json: bool) -> None:
+    """Revoke an API token for good (recorded in the audit trail).
+
+    \b
+    Examples:
+      modelrepo token revoke 3f9a1c0b7d2e
+    """
+    with ctx.registry() as reg:
+        revoked = reg.revoke_token(token_id)
+    emit(as_json, revoked.to_dict(), lambda: click.echo(f"revoked {revoked.token_id}"))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@command(cli)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Accept requests without a token, as --user (only on a loopback --host).",
+)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, workers: int, no_auth: bool, as_json: bool) -> None:
+    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
+
+    Every request needs an API token (`modelrepo token create`) unless --no-auth is given
+    with a loopback host. Needs the `server` extra: pip install 'modelrepo[server]'.
+
+    \b
+    Examples:
+      modelrepo serve --port 8080
+      modelrepo --database-url postgresql://db/registry --blob-url s3://models/registry \\
+          serve --host 0.0.0.0 --workers 4
+      modelrepo serve --no-auth
+    """
+    if no_auth and not is_loopback(host):
+        raise InvalidInput(
+            f"--no-auth serves the store to anyone who can reach {host}; "
+            "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
+        )
+    try:
+        import uvicorn
+    except ImportError:
+        raise InvalidInput(
+            "the server needs the 'server' extra: pip install 'modelrepo[server]'"
+        ) from None
+    with ctx.registry() as reg:
+        if not no_auth and not reg.tokens(include_revoked=False):
+            raise InvalidInput(
+                "no API token exists, so nobody could use the server: create one with "
+                "'modelrepo token create --user NAME --role admin' (or use --no-auth on "
+                "a loopback host)"
+            )
+    # The workers build their app from the environment (see modelrepo.server.app).
+    for name, value in (
+        ("MODELREPO_STORE", ctx.store),
+        ("MODELREPO_DATABASE_URL", ctx.database_url),
+        ("MODELREPO_BLOB_URL", ctx.blob_url),
+        ("MODELREPO_USER", ctx.user),
+    ):
+        if value:
+            os.environ[name] = value
+    os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
+    url = f"http://{host}:{port}"
+    emit(
+        as_json,
+        {"url": url, "workers": workers, "auth": not no_auth},
+        lambda: click.echo(f"serving on {url} ({'no authentication' if no_auth else 'tokens'})"),
+    )
+    uvicorn.run(
+        "modelrepo.server.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

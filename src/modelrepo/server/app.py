@@ -1,0 +1,65 @@
+"""The ASGI application: routes, the token gate, errors as JSON, metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from ..domain.access import ApiToken
+from ..domain.errors import ModelrepoError
+from ..service import Registry
+from . import errors
+from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
+from .metrics import Metrics, MetricsMiddleware
+from .routes import audit, decisions, deployments, health, models
+
+DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+"""FastAPI's own routes: the API description and its interactive docs, public on purpose."""
+
+
+def create_app(registry: Registry, *, anonymous: ApiToken | None = None) -> FastAPI:
+    """The API over `registry`, which is shared by every request (each acts as its token's
+    user through `Registry.as_user`). `anonymous`: the identity every request takes when
+    authentication is off (`serve --no-auth`, loopback only)."""
+    app = FastAPI(
+        title="modelrepo",
+        version=__version__,
+        summary="A versioned model repository that can prove which model made a decision.",
+    )
+    for module in (health, models, deployments, decisions, audit):
+        # The routes themselves (their paths carry the router's prefix), not an included
+        # router: every route stays visible in `app.routes` for the start-up check below.
+        app.router.routes.extend(module.router.routes)
+    for route in app.routes:
+        if getattr(route, "path", None) in DOC_PATHS:
+            setattr(route.endpoint, PUBLIC_ATTRIBUTE, True)  # type: ignore[attr-defined]
+    check_routes(app.routes)
+    app.state.registry = registry
+    app.state.metrics = Metrics()
+    app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)
+    app.add_exception_handler(RequestValidationError, errors.on_validation_error)
+    app.add_exception_handler(HTTPException, errors.on_http_error)
+    app.add_exception_handler(Exception, errors.on_unexpected)
+    public_paths = frozenset(str(getattr(r, "path", "")) for r in app.routes if is_public(r))
+    app.add_middleware(TokenGate, registry=registry, public_paths=public_paths, anonymous=anonymous)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app of `modelrepo serve` (each uvicorn worker calls this): the store named by
+    $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
+    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user)."""
+    import os
+
+    from ..clock import SystemClock
+
+    registry = Registry(create=False)
+    anonymous = None
+    if os.environ.get("MODELREPO_SERVER_NO_AUTH"):
+        anonymous = ApiToken(
+            "000000000000", registry.user, "admin", None, SystemClock().now(), registry.user
+        )
+    return create_app(registry, anonymous=anonymous)

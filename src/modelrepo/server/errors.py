@@ -1,0 +1,87 @@
+"""Errors as JSON: a stable machine-readable `code`, a human `message`, the HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from ..domain.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    InvalidInput,
+    ModelrepoError,
+    NotFound,
+    StorageError,
+    Unauthenticated,
+)
+
+STATUS: tuple[tuple[type[ModelrepoError], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (InvalidInput, 422),
+    (Conflict, 409),  # ApprovalRequired included
+    (StorageError, 503),
+    (IntegrityError, 500),
+)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+}
+
+
+def status_of(exc: ModelrepoError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
+
+
+def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    document: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        document["details"] = details
+    return document
+
+
+def error_response(exc: ModelrepoError) -> JSONResponse:
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body(exc.code, str(exc)), status_code=status, headers=headers)
+
+
+async def on_modelrepo_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ModelrepoError)
+    return error_response(exc)
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
+    first = details[0] if details else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+    return JSONResponse(body("invalid_input", message, details), status_code=422)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(body("internal_error", "internal server error"), status_code=500)

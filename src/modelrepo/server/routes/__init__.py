@@ -1,0 +1,1 @@
+"""The API's routes, one module per subject; each handler makes Registry calls only."""

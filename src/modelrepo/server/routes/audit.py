@@ -1,0 +1,49 @@
+"""The audit trail: verify, sign a checkpoint, inclusion proofs, the public key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+
+from ...domain.access import CHECKPOINT, READ
+from ...domain.errors import NotFound
+from ..auth import Caller, needs
+from ..schemas import CheckpointOut, ProofOut, VerifyOut
+from .common import ERRORS
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
+
+
+@router.get("/verify", response_model=VerifyOut)
+def verify(caller: Caller = needs(READ, store_wide=True)) -> dict[str, Any]:
+    """Recompute the whole log, check every stored checkpoint and the recorded changes."""
+    return caller.registry.audit_verify().to_dict()
+
+
+@router.post("/checkpoints", response_model=CheckpointOut, status_code=201)
+def checkpoint(caller: Caller = needs(CHECKPOINT, store_wide=True)) -> dict[str, Any]:
+    """Sign the current tree head and keep it."""
+    return caller.registry.audit_checkpoint()
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut])
+def checkpoints(caller: Caller = needs(READ, store_wide=True)) -> list[dict[str, Any]]:
+    return caller.registry.audit_checkpoints()
+
+
+@router.get("/proofs/{seq}", response_model=ProofOut)
+def prove(
+    seq: Annotated[int, PathParam(ge=1, le=2**62)], caller: Caller = needs(READ, store_wide=True)
+) -> dict[str, Any]:
+    """An inclusion proof of entry `seq` with its checkpoint, for offline checking."""
+    if seq > caller.registry.ready():  # before a checkpoint would be signed for nothing
+        raise NotFound(f"audit entry {seq} not found")
+    return caller.registry.audit_prove(seq)
+
+
+@router.get("/key", response_model=dict[str, str])
+def key(caller: Caller = needs(READ, store_wide=True)) -> dict[str, str]:
+    """The public key (PEM) that verifies this store's checkpoints."""
+    return {"key_id": caller.registry.audit_key_id(), "public_key": caller.registry.audit_key()}

@@ -1,0 +1,194 @@
+"""Deployments: deploy, undeploy, rollback, protection, requests and their approval; live,
+history and timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+
+from ...domain.access import APPROVE, DEPLOY, PROTECT, READ
+from ...domain.deployments import DeploymentOutcome
+from ...domain.errors import InvalidInput
+from ..auth import Caller, needs
+from ..schemas import (
+    ChangeIn,
+    DeployIn,
+    EnvironmentOut,
+    EventOut,
+    IntervalOut,
+    LiveOut,
+    OutcomeOut,
+    Page,
+    ReasonIn,
+    RequestOut,
+)
+from .common import ERRORS, Cursor, Limit, paginate
+from .models import Name
+
+router = APIRouter(prefix="/api/v1", tags=["deployments"], responses=ERRORS)
+
+Env = Annotated[str, PathParam(min_length=1, max_length=128, description="Environment.")]
+RequestId = Annotated[int, PathParam(ge=1, le=2**62)]
+Time = Annotated[str | None, Query(max_length=64, description="ISO-8601 with a zone.")]
+OUTCOME = {
+    "response_model": OutcomeOut,
+    "responses": {202: {"model": OutcomeOut, "description": "Pending approval"}},
+}
+
+
+def _outcome(outcome: DeploymentOutcome, response: Response) -> dict[str, Any]:
+    if outcome.status == "pending":
+        response.status_code = 202
+    return outcome.to_dict()
+
+
+@router.post("/models/{name}/environments/{env}/deploy", **OUTCOME)  # type: ignore[arg-type]
+def deploy(
+    name: Name, env: Env, body: DeployIn, response: Response, caller: Caller = needs(DEPLOY)
+) -> dict[str, Any]:
+    """Make a version live (`version`) or share traffic (`split`); 202 with a request when
+    the environment is protected."""
+    reg = caller.registry
+    if (body.version is None) == (body.split is None):
+        raise InvalidInput("give either version or split")
+    if body.split is not None:
+        try:
+            split = {int(k): w for k, w in body.split.items()}
+        except ValueError:
+            raise InvalidInput("split keys are version numbers") from None
+        outcome = reg.deploy_split(
+            name, split, env=env, reason=body.reason, effective_at=body.effective_at
+        )
+    else:
+        assert body.version is not None
+        outcome = reg.deploy(
+            name, body.version, env=env, reason=body.reason, effective_at=body.effective_at
+        )
+    return _outcome(outcome, response)
+
+
+@router.post("/models/{name}/environments/{env}/undeploy", **OUTCOME)  # type: ignore[arg-type]
+def undeploy(
+    name: Name,
+    env: Env,
+    response: Response,
+    body: ChangeIn | None = None,
+    caller: Caller = needs(DEPLOY),
+) -> dict[str, Any]:
+    body = body or ChangeIn()
+    outcome = caller.registry.undeploy(
+        name, env=env, reason=body.reason, effective_at=body.effective_at
+    )
+    return _outcome(outcome, response)
+
+
+@router.post("/models/{name}/environments/{env}/rollback", **OUTCOME)  # type: ignore[arg-type]
+def rollback(
+    name: Name,
+    env: Env,
+    response: Response,
+    body: ReasonIn | None = None,
+    caller: Caller = needs(DEPLOY),
+) -> dict[str, Any]:
+    """Restore what served `env` before its current deployment."""
+    body = body or ReasonIn()
+    return _outcome(caller.registry.rollback(name, env=env, reason=body.reason), response)
+
+
+@router.post("/models/{name}/environments/{env}/protect", response_model=EnvironmentOut)
+def protect(name: Name, env: Env, caller: Caller = needs(PROTECT)) -> dict[str, Any]:
+    """Require a second identity's approval for every change to `env`."""
+    return caller.registry.protect(name, env=env).to_dict()
+
+
+@router.post(
+    "/models/{name}/environments/{env}/unprotect", response_model=RequestOut, status_code=202
+)
+def unprotect(
+    name: Name, env: Env, body: ReasonIn | None = None, caller: Caller = needs(PROTECT)
+) -> dict[str, Any]:
+    """Ask to lift protection (a request another identity must approve)."""
+    body = body or ReasonIn()
+    return caller.registry.unprotect(name, env=env, reason=body.reason).to_dict()
+
+
+@router.get("/models/{name}/environments", response_model=list[EnvironmentOut])
+def environments(name: Name, caller: Caller = needs(READ)) -> list[dict[str, Any]]:
+    return [e.to_dict() for e in caller.registry.environments(name)]
+
+
+@router.get("/models/{name}/environments/{env}/live", response_model=LiveOut)
+def live(
+    name: Name, env: Env, at: Time = None, as_known_at: Time = None, caller: Caller = needs(READ)
+) -> dict[str, Any]:
+    """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
+    return caller.registry.live(name, env=env, at=at, as_known_at=as_known_at).to_dict()
+
+
+@router.get("/models/{name}/history", response_model=Page[EventOut])
+def history(
+    name: Name,
+    env: Annotated[str | None, Query(max_length=128)] = None,
+    since: Time = None,
+    until: Time = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """Deployment events in effective order."""
+    events = caller.registry.history(name, env=env, since=since, until=until)
+    return paginate([e.to_dict() for e in events], limit, cursor)
+
+
+@router.get("/models/{name}/timeline", response_model=list[IntervalOut])
+def timeline(
+    name: Name,
+    env: Annotated[str | None, Query(max_length=128)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    as_known_at: Time = None,
+    caller: Caller = needs(READ),
+) -> list[dict[str, Any]]:
+    """Intervals of what served where."""
+    found = caller.registry.timeline(name, env=env, version=version, as_known_at=as_known_at)
+    return [i.to_dict() for i in found]
+
+
+@router.get("/requests", response_model=Page[RequestOut])
+def list_requests(
+    model: Annotated[str | None, Query(max_length=128)] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """Deployment requests the token may see, oldest first."""
+    found = [r for r in caller.registry.requests(model, status=status) if caller.sees(r.model)]
+    return paginate([r.to_dict() for r in found], limit, cursor)
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut)
+def show_request(request_id: RequestId, caller: Caller = needs(READ)) -> dict[str, Any]:
+    found = caller.registry.request(request_id)
+    caller.check(found.model)
+    return found.to_dict()
+
+
+@router.post("/requests/{request_id}/approve", response_model=RequestOut)
+def approve(
+    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs(APPROVE)
+) -> dict[str, Any]:
+    """Approve and carry out a pending request; never by the identity that requested it."""
+    body = body or ReasonIn()
+    caller.check(caller.registry.request(request_id).model)
+    return caller.registry.approve(request_id, reason=body.reason).to_dict()
+
+
+@router.post("/requests/{request_id}/reject", response_model=RequestOut)
+def reject(
+    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs(APPROVE)
+) -> dict[str, Any]:
+    body = body or ReasonIn()
+    caller.check(caller.registry.request(request_id).model)
+    return caller.registry.reject(request_id, reason=body.reason).to_dict()

@@ -1,0 +1,44 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ...domain.access import READ
+from ...service import Registry
+from ..auth import Caller, needs, public
+from ..schemas import Error, Health, Ready
+from .common import ERRORS
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+@public
+def healthz() -> dict[str, str]:
+    """The process answers (no store access, no token)."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses={503: {"model": Error, "description": "The store does not answer"}},
+)
+@public
+def readyz(request: Request) -> dict[str, object]:
+    """The store answers a query (no token: load balancers probe it)."""
+    registry: Registry = request.app.state.registry
+    return {"status": "ready", "audit_size": registry.ready()}
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **ERRORS},
+)
+def metrics(request: Request, _caller: Caller = needs(READ, store_wide=True)) -> Response:
+    """Prometheus metrics (behind a token: request counts reveal how the registry is used)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

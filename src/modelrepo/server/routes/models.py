@@ -1,0 +1,264 @@
+"""Models and versions: list, show, register by upload, download a file (with ranges), tag."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+
+from ...domain.access import READ, REGISTER, TAG
+from ...domain.errors import CorruptBlobError, InvalidInput
+from ...domain.manifest import validate_relative_path
+from ...domain.model import CodeRef
+from ...domain.names import MODEL_NAME_PATTERN
+from ..auth import Caller, needs
+from ..schemas import DeprecateIn, ModelOut, Page, RegisterIn, TagIn, VersionOut
+from .common import ERRORS, Cursor, Limit, paginate
+
+router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
+
+Name = Annotated[str, PathParam(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model name.")]
+Number = Annotated[int, PathParam(ge=1, le=2**62, description="Version number.")]
+CHUNK = 1 << 20
+
+
+@router.get("/models", response_model=Page[ModelOut])
+def list_models(
+    limit: Limit = 100, cursor: Cursor = None, caller: Caller = needs(READ)
+) -> dict[str, Any]:
+    """Models the token may see, by name."""
+    found = [m.to_dict() for m in caller.registry.models() if caller.sees(m.name)]
+    return paginate(found, limit, cursor)
+
+
+@router.get("/models/{name}", response_model=ModelOut)
+def show_model(name: Name, caller: Caller = needs(READ)) -> dict[str, Any]:
+    return caller.registry.model(name).to_dict()
+
+
+@router.get("/models/{name}/versions", response_model=Page[VersionOut])
+def list_versions(
+    name: Name,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    where: Annotated[list[str] | None, Query(description="Filters: metrics.auc>=0.9")] = None,
+    include_deleted: bool = False,
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """A model's versions, oldest first, optionally filtered (`where=metrics.auc>=0.9`)."""
+    found = caller.registry.versions(name, where or (), include_deleted=include_deleted)
+    return paginate([v.to_dict() for v in found], limit, cursor)
+
+
+@router.get("/models/{name}/versions/{version}", response_model=VersionOut)
+def show_version(name: Name, version: Number, caller: Caller = needs(READ)) -> dict[str, Any]:
+    return caller.registry.get(name, version).to_dict()
+
+
+@router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)
+def register(
+    name: Name,
+    files: Annotated[
+        list[UploadFile],
+        File(description="The version's files; each part's filename is its relative path."),
+    ],
+    metadata: Annotated[
+        str, Form(max_length=1_000_000, description="A JSON object (RegisterIn).")
+    ] = "{}",
+    caller: Caller = needs(REGISTER),
+) -> dict[str, Any]:
+    """Register the uploaded files as the next version of `name`.
+
+    Parts are streamed to a temporary folder (memory stays bounded); paths must be
+    relative, without `..`, and unique. Data references must be remote URIs: the server
+    never reads its own files on a client's behalf."""
+    try:
+        meta = RegisterIn.model_validate_json(metadata)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"metadata {where}: {first['msg']}".rstrip(": ")) from None
+    for ref in meta.data:
+        uri = ref.partition("#")[0]
+        if "://" not in uri or uri.lower().startswith("file://"):
+            raise InvalidInput(f"data reference {uri!r}: give a remote URI (s3://, https://, ...)")
+    staging = Path(tempfile.mkdtemp(prefix="modelrepo-upload-"))
+    try:
+        root = staging / "version"
+        root.mkdir()
+        seen: set[str] = set()
+        for upload in files:
+            rel = validate_relative_path(upload.filename or "")
+            if rel in seen or any(rel.startswith(p + "/") or p.startswith(rel + "/") for p in seen):
+                raise InvalidInput(f"file {rel!r} is given twice or is also a folder")
+            seen.add(rel)
+            target = root.joinpath(*rel.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "xb") as out:
+                shutil.copyfileobj(upload.file, out, CHUNK)
+        for rel in meta.executable:
+            if rel not in seen:
+                raise InvalidInput(f"executable {rel!r} is not one of the uploaded files")
+            path = root.joinpath(*rel.split("/"))
+            path.chmod(path.stat().st_mode | 0o111)
+        code = CodeRef(**meta.code.model_dump()) if meta.code else False
+        created = caller.registry.register(
+            name,
+            root,
+            params=meta.params,
+            metrics=meta.metrics,
+            tags=meta.tags,
+            data=meta.data,
+            description=meta.description,
+            flavor=meta.flavor,
+            signature=meta.signature,
+            code=code,
+            environment=False,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return created.to_dict()
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) of a single `Range: bytes=...`; None to send the whole file.
+
+    Several ranges are answered with the whole file, as RFC 9110 allows."""
+    if header is None or "," in header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or (not match[1] and not match[2]):
+        return None
+    if not match[1]:  # the last N bytes
+        suffix = int(match[2])
+        if suffix == 0 or size == 0:
+            raise _Unsatisfiable()
+        return max(0, size - suffix), size - 1
+    first = int(match[1])
+    last = int(match[2]) if match[2] else size - 1
+    if first >= size or last < first:
+        raise _Unsatisfiable()
+    return first, min(last, size - 1)
+
+
+class _Unsatisfiable(Exception):
+    pass
+
+
+def _chunks(stream: BinaryIO, first: int, length: int, expected: str | None) -> Iterator[bytes]:
+    """`length` bytes of `stream` from `first`; with `expected`, the whole file is hashed and
+    a mismatch ends the response early (the client sees a truncated body, never bad bytes
+    reported as good)."""
+    import hashlib
+
+    digest = hashlib.sha256() if expected else None
+    with stream:
+        if first:
+            if stream.seekable():
+                stream.seek(first)
+            else:
+                skip = first
+                while skip and (block := stream.read(min(CHUNK, skip))):
+                    skip -= len(block)
+        left = length
+        while left > 0:
+            block = stream.read(min(CHUNK, left))
+            if not block:
+                break
+            left -= len(block)
+            if digest is not None:
+                digest.update(block)
+                if left == 0 and digest.hexdigest() != expected:
+                    raise CorruptBlobError("stored bytes do not match their digest")
+            yield block
+        if left:
+            raise CorruptBlobError("stored file is shorter than its manifest says")
+
+
+@router.get(
+    "/models/{name}/versions/{version}/files/{path:path}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The whole file"},
+        206: {"content": {"application/octet-stream": {}}, "description": "A byte range"},
+        416: {"description": "The range is outside the file"},
+    },
+)
+def download_file(
+    request: Request,
+    name: Name,
+    version: Number,
+    path: str,
+    caller: Caller = needs(READ),
+) -> Response:
+    """One file of a version; `Range: bytes=a-b` gives part of it (206). The ETag is the
+    file's SHA-256; a whole download is verified against it as it is sent."""
+    entry, stream = caller.registry.open_file(name, version, path)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"sha256:{entry.sha256}"',
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}",
+    }
+    try:
+        chosen = _byte_range(request.headers.get("range"), entry.size)
+    except _Unsatisfiable:
+        stream.close()
+        headers["Content-Range"] = f"bytes */{entry.size}"
+        return Response(status_code=416, headers=headers)
+    if chosen is None:
+        headers["Content-Length"] = str(entry.size)
+        return StreamingResponse(
+            _chunks(stream, 0, entry.size, entry.sha256),
+            media_type="application/octet-stream",
+            headers=headers,
+        )
+    first, last = chosen
+    headers["Content-Range"] = f"bytes {first}-{last}/{entry.size}"
+    headers["Content-Length"] = str(last - first + 1)
+    return StreamingResponse(
+        _chunks(stream, first, last - first + 1, None),
+        status_code=206,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@router.put("/models/{name}/versions/{version}/tags/{key}", response_model=VersionOut)
+def tag(
+    name: Name, version: Number, key: str, body: TagIn, caller: Caller = needs(TAG)
+) -> dict[str, Any]:
+    """Set a tag (recorded with who and when)."""
+    return caller.registry.tag(name, version, key, body.value).to_dict()
+
+
+@router.delete("/models/{name}/versions/{version}/tags/{key}", response_model=VersionOut)
+def untag(name: Name, version: Number, key: str, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    return caller.registry.untag(name, version, key).to_dict()
+
+
+@router.post("/models/{name}/versions/{version}/deprecation", response_model=VersionOut)
+def deprecate(
+    name: Name, version: Number, body: DeprecateIn | None = None, caller: Caller = needs(TAG)
+) -> dict[str, Any]:
+    """Flag a version as deprecated, or with `deprecated: false` lift the flag."""
+    body = body or DeprecateIn()
+    return caller.registry.deprecate(
+        name, version, reason=body.reason, deprecated=body.deprecated
+    ).to_dict()

@@ -1,0 +1,298 @@
+"""Request bodies and the main responses of the API, as pydantic models (the OpenAPI schema).
+
+Responses are built from the domain objects' `to_dict()`, the same documents the CLI prints
+with `--json`; these models describe them, they do not replace them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+JSON = Any
+
+
+class Error(BaseModel):
+    """Every error: a stable `code` (e.g. `not_found`, `forbidden`) and a human message."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next (null: the end)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    audit_size: int
+
+
+# -- models and versions -------------------------------------------------------------------
+
+
+class ModelOut(BaseModel):
+    model: str
+    created_at: str
+    created_by: str
+    latest_version: int
+    version_count: int
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    path: str
+    size: int
+    sha256: str
+    executable: bool
+
+
+class VersionOut(BaseModel):
+    model: str
+    version: int
+    digest: str
+    created_at: str
+    created_by: str
+    description: str
+    flavor: str
+    params: dict[str, JSON]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    signature: dict[str, JSON] | None
+    lineage: dict[str, JSON]
+    deprecated: bool
+    deleted_at: str | None
+    deleted_by: str | None
+    size: int
+    files: list[FileOut]
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    commit: str = Field(min_length=1, max_length=256)
+    dirty: bool = False
+    remote: str | None = None
+    branch: str | None = None
+
+
+class RegisterIn(BaseModel):
+    """The `metadata` part of an upload (a JSON object); every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, JSON] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    data: list[str] = Field(
+        default_factory=list,
+        description="Data references `URI[#ALGO:HEX]`; remote URIs only (no server paths).",
+    )
+    description: str = ""
+    flavor: str = "generic"
+    signature: dict[str, JSON] | None = None
+    code: CodeIn | None = None
+    executable: list[str] = Field(
+        default_factory=list, description="Paths of uploaded files to mark executable."
+    )
+
+
+class TagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
+
+
+class DeprecateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    deprecated: bool = True
+    reason: str | None = None
+
+
+# -- deployments ---------------------------------------------------------------------------
+
+
+class DeployIn(BaseModel):
+    """Deploy one `version` (all traffic), or share traffic with `split` ({"7": 0.9, ...})."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1)
+    split: dict[str, float] | None = None
+    reason: str | None = None
+    effective_at: str | None = Field(default=None, description="ISO-8601 with a zone.")
+
+
+class ChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = None
+    effective_at: str | None = Field(default=None, description="ISO-8601 with a zone.")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = None
+
+
+class AllocationOut(BaseModel):
+    version: int
+    weight: float
+
+
+class LiveVersionOut(AllocationOut):
+    digest: str
+
+
+class EventOut(BaseModel):
+    event_id: int
+    model: str
+    environment: str
+    kind: str
+    versions: list[AllocationOut]
+    effective_at: str
+    recorded_at: str
+    backfill: bool
+    actor: str
+    reason: str | None
+    request_id: int | None
+    approved_by: str | None
+    approved_at: str | None
+
+
+class RequestOut(BaseModel):
+    request_id: int
+    model: str
+    environment: str
+    kind: str
+    versions: list[AllocationOut]
+    effective_at: str | None
+    requested_by: str
+    requested_at: str
+    reason: str | None
+    status: str
+    decided_by: str | None
+    decided_at: str | None
+    decision_reason: str | None
+    event_id: int | None
+    base_event_id: int | None
+
+
+class OutcomeOut(BaseModel):
+    """`status` is `live`, `scheduled` (an event) or `pending` (a request awaits approval)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+    model: str
+    environment: str
+    kind: str
+    versions: list[AllocationOut]
+    event_id: int | None
+    request_id: int | None
+    recorded_at: str | None
+
+
+class LiveOut(BaseModel):
+    model: str
+    environment: str
+    at: str
+    as_known_at: str | None
+    versions: list[LiveVersionOut]
+    event_id: int | None
+    event: EventOut | None
+
+
+class IntervalOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    environment: str
+    versions: list[AllocationOut]
+    from_: str = Field(alias="from")
+    to: str | None
+    event_id: int
+    kind: str
+    backfill: bool
+    actor: str
+    approved_by: str | None
+
+
+class EnvironmentOut(BaseModel):
+    model: str
+    environment: str
+    protected: bool
+    created_at: str
+    created_by: str
+    changes: list[dict[str, JSON]]
+
+
+# -- decisions -----------------------------------------------------------------------------
+
+
+class DecisionIn(BaseModel):
+    """One decision: the version is given, or resolved from `environment` at `decided_at`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    inputs: JSON
+    output: JSON
+    environment: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    decision_id: str | None = None
+    decided_at: str | None = Field(default=None, description="ISO-8601 with a zone.")
+    metadata: dict[str, JSON] | None = None
+
+
+class DecisionBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=10_000)
+
+
+class BatchOut(BaseModel):
+    recorded: int
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    decision_id: str
+    model: str
+    version: int
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    size: int
+    root_hash: str | None
+    checkpoints_checked: int
+    first_bad_seq: int | None
+    problems: list[JSON]
+
+
+class CheckpointOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    size: int
+
+
+class ProofOut(BaseModel):
+    model_config = ConfigDict(extra="allow")

@@ -1,0 +1,105 @@
+"""`modelrepo token ...` and `modelrepo serve`, including a real server process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ..cli.conftest import Run
+from ..s3server import free_port
+
+
+def test_token_create_list_revoke(run: Run) -> None:
+    run("init")
+    created = run(
+        "token", "create", "--user", "bob@bank.example", "--role", "deployer",
+        "--model", "fraud-*", "--json",
+    ).json  # fmt: skip
+    assert created["token"].startswith("mr_" + created["token_id"] + "_")
+    assert (created["role"], created["model_pattern"], created["created_by"]) == (
+        "deployer",
+        "fraud-*",
+        "alice",
+    )
+    human = run("token", "create", "--user", "carol", "--role", "viewer")
+    assert human.out.strip().startswith("mr_") and "not shown again" in human.err
+    listed = run("token", "list", "--json").json
+    assert [t["user"] for t in listed] == ["bob@bank.example", "carol"]
+    assert all("token" not in t for t in listed)
+    assert created["token"] not in run("token", "list").out
+    run("token", "revoke", created["token_id"], user="root")
+    assert [t["user"] for t in run("token", "list", "--active", "--json").json] == ["carol"]
+    again = run("token", "revoke", created["token_id"], ok=False)
+    assert again.code == 1 and "already revoked" in again.err
+    bad = run("token", "create", "--user", "x", "--role", "boss", ok=False)
+    assert bad.code == 2
+    log = run("audit", "log", "--json").json["entries"]
+    assert [(e["kind"], e["actor"]) for e in log if e["kind"].startswith("token.")] == [
+        ("token.created", "alice"),
+        ("token.created", "alice"),
+        ("token.revoked", "root"),
+    ]
+
+
+def test_serve_refuses_no_auth_off_loopback_and_a_store_without_tokens(run: Run) -> None:
+    run("init")
+    refused = run("serve", "--host", "0.0.0.0", "--no-auth", ok=False)
+    assert refused.code == 1 and "loopback" in refused.err
+    no_token = run("serve", "--port", "1", ok=False)
+    assert no_token.code == 1 and "modelrepo token create" in no_token.err
+
+
+def test_a_real_server_answers_health_and_an_authenticated_request(
+    store_dir: Path, tmp_path: Path, run: Run
+) -> None:
+    run("init")
+    secret = run("token", "create", "--user", "ops", "--role", "viewer", "--json").json["token"]
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modelrepo",
+            "--store",
+            str(store_dir),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert health.json() == {"status": "ok"}
+        assert httpx.get(f"{base}/api/v1/models").status_code == 401
+        reply = httpx.get(f"{base}/api/v1/models", headers={"Authorization": f"Bearer {secret}"})
+        assert reply.status_code == 200 and reply.json() == {"items": [], "next_cursor": None}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_the_cli_does_not_import_the_server() -> None:
+    probe = (
+        "import sys, modelrepo, modelrepo.cli\n"
+        "assert not {'fastapi', 'uvicorn', 'pydantic'} & set(sys.modules), 'server imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
