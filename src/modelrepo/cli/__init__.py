@@ -6,10 +6,20 @@ and a non-zero exit code; `--traceback` shows the Python traceback instead.
 
 from __future__ import annotations
 
-from . import audit, decisions, deployments, replay, reports, versions
+from . import audit, decisions, deployments, replay, reports, transfer, versions
 from .base import cli
 
-__all__ = ["audit", "cli", "decisions", "deployments", "main", "replay", "reports", "versions"]
+__all__ = [
+    "audit",
+    "cli",
+    "decisions",
+    "deployments",
+    "main",
+    "replay",
+    "reports",
+    "transfer",
+    "versions",
+]
 
 
 def main() -> None:
