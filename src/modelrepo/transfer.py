@@ -181,6 +181,8 @@ def migrate(
 
     `key_file`: also write a copy of the source's audit signing key there (mode 0600), the
     file the target's replicas name in `$MODELREPO_AUDIT_KEY_FILE`."""
+    from sqlalchemy.exc import DBAPIError
+
     from .blobs import open_blob_store
     from .stores import AUDIT_KEY_FILE, DATABASE_FILE, open_server_backend
     from .stores.sql import SqlMetadataStore
@@ -218,6 +220,9 @@ def migrate(
                 )
             _reset_sequences(target.engine)
             counts = {spec.name: snap.count(spec.name) for spec in SPECS}
+    except DBAPIError as exc:  # what the target database refused, in one line
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise StorageError(f"the target database refused the copy: {first}") from exc
     finally:
         target.close()
 
