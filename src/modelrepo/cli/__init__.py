@@ -6,7 +6,7 @@ and a non-zero exit code; `--traceback` shows the Python traceback instead.
 
 from __future__ import annotations
 
-from . import audit, decisions, deployments, replay, reports, server, versions
+from . import audit, decisions, deployments, replay, reports, server, transfer, versions
 from .base import cli
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "replay",
     "reports",
     "server",
+    "transfer",
     "versions",
 ]
 
