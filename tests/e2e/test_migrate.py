@@ -16,11 +16,11 @@ import psycopg
 import pytest
 
 from modelrepo import ManualClock, Registry
+from modelrepo.testing.s3server import aws_test_environment, new_bucket
 from modelrepo.transfer import migrate
 
 from ..cli.conftest import MODELREPO
 from ..conftest import T0
-from ..s3server import aws_test_environment, new_bucket
 
 MODELS = ("credit-risk", "fraud")
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from modelrepo.testing.s3server import free_port
+
 from ..cli.conftest import Run
-from ..s3server import free_port
 
 
 def test_token_create_list_revoke(run: Run) -> None:
