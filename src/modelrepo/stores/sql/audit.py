@@ -18,7 +18,7 @@ class SqlAudit:
     """The audit half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
-    _frontier: tuple[int, dict[tuple[int, int], bytes]] | None = None
+    _frontier: tuple[int, bytes, dict[tuple[int, int], bytes]] | None = None
 
     def store_id(self) -> str:
         cached: str | None = getattr(self, "_store_id", None)
@@ -53,9 +53,19 @@ class SqlAudit:
             leaf=leaf,
         )
         # The right frontier of the tree (the perfect subtrees that make up `size`) holds every
-        # left sibling the append needs; it is cached while no other writer got in between.
+        # left sibling the append needs. It is cached from the last append, which may have
+        # been rolled back, or followed by another writer's: so it is used only if the
+        # database's last leaf is the one it was computed with (entries before it are
+        # committed and can never change).
         cached = self._frontier
-        known = dict(cached[1]) if cached is not None and cached[0] == size else {}
+        known = (
+            dict(cached[2])
+            if cached is not None
+            and cached[0] == size
+            and size
+            and bytes(tx.scalar(Q.AUDIT_LEAF, seq=size) or b"") == cached[1]
+            else {}
+        )
 
         def lookup(level: int, index: int) -> bytes:
             found = known.get((level, index))
@@ -66,7 +76,7 @@ class SqlAudit:
         if interior:
             tx.executemany(Q.NEW_AUDIT_NODE, interior)
         known.update({(lv, ix): h for lv, ix, h in nodes})
-        self._frontier = (seq, frontier(seq, known))
+        self._frontier = (seq, leaf, frontier(seq, known))
         return entry
 
     def record_audit(
