@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from modelrepo.domain.audit import root_hash
-from modelrepo.verifier import CompactRange
 from modelrepo.stores.sql import SqlMetadataStore
+from modelrepo.verifier import CompactRange
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

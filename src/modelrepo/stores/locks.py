@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+
+from ..domain.errors import StorageError
 
 
 class FileStoreLock:
@@ -99,22 +102,46 @@ class PostgresStoreLock:
                 self._all.append(conn)
         return conn
 
+    def _discard(self, conn: Any) -> None:
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with contextlib.suppress(Exception):
+            conn.close()
+        with contextlib.suppress(Exception):
+            conn.pgconn.finish()  # close() skips a connection libpq already marked bad
+
+    def _acquire(self, statement: str) -> Any:
+        import psycopg
+
+        conn: Any = None
+        for attempt in (1, 2):  # a connection that broke since its last use: once more
+            try:
+                conn = self._connection()
+                conn.execute(statement)
+                return conn
+            except psycopg.Error as exc:
+                if conn is not None:
+                    self._discard(conn)
+                if attempt == 2:
+                    raise StorageError(f"cannot take the store lock: {exc}") from exc
+                conn = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     @contextmanager
     def _hold(self, kind: str) -> Iterator[None]:
         import psycopg
 
-        statement = f"SELECT pg_advisory_lock{kind}({GC_LOCK})"
-        conn = self._connection()
-        try:
-            conn.execute(statement)
-        except psycopg.OperationalError:  # the connection broke since last use: once more
-            conn = self._connection()
-            conn.execute(statement)
+        conn = self._acquire(f"SELECT pg_advisory_lock{kind}({GC_LOCK})")
         try:
             yield
         finally:
-            if not (conn.closed or conn.broken):
+            try:
                 conn.execute(f"SELECT pg_advisory_unlock{kind}({GC_LOCK})")
+            except psycopg.Error:  # the session is gone, and its locks with it
+                self._discard(conn)
 
     def shared(self) -> AbstractContextManager[None]:
         return self._hold("_shared")

@@ -19,9 +19,12 @@ import time
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a TCP RST (SO_LINGER 0), as a crashed peer or middlebox would."""
+    """Cut the connection now, as a crashed peer or middlebox would. `shutdown` first: a bare
+    `close` would wait for the relay thread blocked reading this socket, and cut nothing."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 

@@ -241,7 +241,12 @@ class RawConnections:
             with self._lock:
                 if conn in self._all:
                     self._all.remove(conn)
-            conn.close()
+            with contextlib.suppress(Exception):
+                conn.close()
+            pgconn = getattr(conn, "pgconn", None)  # psycopg skips close() once libpq
+            if pgconn is not None:  # marked it bad: release the socket explicitly
+                with contextlib.suppress(Exception):
+                    pgconn.finish()
             conn = self._local.conn = self._local.reader = None
         if conn is None:
             try:

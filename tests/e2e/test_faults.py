@@ -1,0 +1,160 @@
+"""Connections to PostgreSQL and to S3 dropped and delayed while clients work: every
+operation either succeeds or fails with a clear error, and nothing is lost or half-visible."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from modelrepo import ModelrepoError, Registry
+from modelrepo.testing.faults import FaultyProxy
+from modelrepo.testing.s3server import aws_test_environment, new_bucket
+
+
+@pytest.fixture
+def s3_env(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    for name, value in aws_test_environment(s3_endpoint, tmp_path).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", str(tmp_path / "audit.pem"))
+    return new_bucket(boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1"))
+
+
+def _through(proxy: FaultyProxy, pg_url: str) -> str:
+    parts = urlsplit(pg_url)
+    return parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
+
+
+class Chaos:
+    """Drops every connection through `proxy` at random moments until stopped."""
+
+    def __init__(self, proxy: FaultyProxy, every: float) -> None:
+        self.proxy = proxy
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        rng = random.Random(3)
+        while not self._stop.wait(rng.uniform(0.2, 1.8) * self.every):
+            self.proxy.drop()
+
+    def __enter__(self) -> Chaos:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _attempt(outcomes: list[tuple[str, Any, BaseException | None]], op: str, fn: Any) -> Any:
+    try:
+        result = fn()
+    except ModelrepoError as exc:  # the only kind of failure a client may see
+        assert str(exc), "an error must say what went wrong"
+        outcomes.append((op, None, exc))
+        return None
+    outcomes.append((op, result, None))
+    return result
+
+
+@pytest.mark.slow
+def test_dropped_database_connections_lose_nothing(
+    pg_url: str, s3_env: str, tmp_path: Path
+) -> None:
+    proxy = FaultyProxy("127.0.0.1", urlsplit(pg_url).port or 5432)
+    blob_url = f"s3://{s3_env}/faults"
+    outcomes: list[tuple[str, Any, BaseException | None]] = []
+    with Registry(database_url=pg_url, blob_url=blob_url, user="setup") as direct:
+        (tmp_path / "seed.json").write_text("{}")
+        direct.register("m", tmp_path / "seed.json", code=False)
+    reg = Registry(database_url=_through(proxy, pg_url), blob_url=blob_url, user="client")
+    with Chaos(proxy, every=0.15):
+        for i in range(60):
+            path = tmp_path / f"f{i}.json"
+            path.write_text(f'{{"i": {i}}}')
+            _attempt(outcomes, "register", lambda p=path: reg.register("m", p, code=False))
+            _attempt(outcomes, "deploy", lambda: reg.deploy("m", 1, env="production"))
+            batch = [
+                {"model": "m", "version": 1, "decision_id": f"d{i}-{k}", "inputs": {"k": k},
+                 "output": k}
+                for k in range(50)
+            ]  # fmt: skip
+            _attempt(outcomes, f"decisions:{i}", lambda b=batch: reg.log_decisions(b))
+    reg.close()
+    proxy.close()
+    failed = [o for o in outcomes if o[2] is not None]
+    assert proxy.dropped > 0 and failed, "the test must really have cut connections"
+
+    with Registry(database_url=pg_url, blob_url=blob_url, user="auditor") as check:
+        versions = [v.version for v in check.versions("m")]
+        assert versions == list(range(1, len(versions) + 1)), "gap-free"
+        registered = {o[1].version for o in outcomes if o[0] == "register" and o[2] is None}
+        assert registered <= set(versions), "a version reported as registered is missing"
+        history = check.history("m", env="production")
+        ids = {e.event_id for e in history}
+        deployed = {o[1].event.event_id for o in outcomes if o[0] == "deploy" and o[2] is None}
+        assert deployed <= ids, "a deployment reported as done is missing"
+        recorded = [e.recorded_at for e in history]
+        assert recorded == sorted(recorded)
+        for op, result, error in outcomes:
+            if not op.startswith("decisions:"):
+                continue
+            i = op.split(":")[1]
+            present = 0
+            for k in range(50):
+                try:
+                    check.decision(f"d{i}-{k}")
+                    present += 1
+                except ModelrepoError:
+                    pass
+            assert present in (0, 50), f"batch {i} is half-visible ({present} of 50)"
+            if error is None:
+                assert present == 50 and result == 50
+        report = check.audit_verify()
+        assert report.ok, report.problems
+        assert check.fsck().ok
+
+
+@pytest.mark.slow
+def test_dropped_and_slow_object_store_connections_leave_no_half_version(
+    pg_url: str, s3_env: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    proxy = FaultyProxy("127.0.0.1", urlsplit(s3_endpoint).port or 80)
+    os.environ["MODELREPO_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy.port}"
+    blob_url = f"s3://{s3_env}/faults"
+    outcomes: list[tuple[str, Any, BaseException | None]] = []
+    reg = Registry(database_url=pg_url, blob_url=blob_url, user="client")
+    proxy.delay = 0.002
+    with Chaos(proxy, every=0.4):
+        for i in range(12):
+            folder = tmp_path / f"model-{i}"
+            folder.mkdir()
+            (folder / "weights.bin").write_bytes(os.urandom((3 + i % 5) << 20))
+            _attempt(outcomes, "register", lambda f=folder: reg.register("big", f, code=False))
+            time.sleep(0.05)
+    reg.close()
+    proxy.close()
+    assert proxy.dropped > 0
+    ok = [o[1].version for o in outcomes if o[2] is None]
+    assert ok, "some uploads must get through between faults"
+    os.environ["MODELREPO_S3_ENDPOINT_URL"] = s3_endpoint
+    with Registry(database_url=pg_url, blob_url=blob_url, user="auditor") as check:
+        versions = [v.version for v in check.versions("big")]
+        assert set(ok) <= set(versions)
+        assert versions == list(range(1, len(versions) + 1))
+        report = check.fsck()
+        assert report.missing == [] and report.corrupt == [], "a version without its bytes"
+        for v in versions:  # every visible version downloads whole and verified
+            check.download("big", v, tmp_path / f"out-{v}")
