@@ -130,3 +130,26 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def pg_env(
+    pg_url: str, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The environment a scale-out replica is started with: a fresh database, a new bucket,
+    the S3 endpoint and test credentials, the audit key file (also set in this process)."""
+    import boto3
+
+    from modelrepo.testing.s3server import aws_test_environment, new_bucket
+
+    aws = {k: v for k, v in aws_test_environment(s3_endpoint, tmp_path).items() if v}
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    bucket = new_bucket(boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1"))
+    monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", str(tmp_path / "audit-key.pem"))
+    return {
+        **aws,
+        "MODELREPO_DATABASE_URL": pg_url,
+        "MODELREPO_BLOB_URL": f"s3://{bucket}/models",
+        "MODELREPO_AUDIT_KEY_FILE": str(tmp_path / "audit-key.pem"),
+    }

@@ -50,6 +50,7 @@ class _History:
         ordered = sorted(events, key=lambda e: e.order)
         self.starts = [to_micros(e.effective_at) for e in ordered]
         self.versions = [tuple(a.version for a in e.versions) for e in ordered]
+        self.newest = max((e.event_id for e in ordered), default=0)
 
     def position(self, micros: int) -> int:
         """1 + the index of the event in force at `micros` (0: before any event)."""
@@ -81,6 +82,10 @@ class _Batch:
             found = _History(self.store.deployment_events(model, env))
             self._histories[(model, env)] = found
         return found
+
+    def seen(self) -> dict[tuple[str, str], int]:
+        """The newest event of each history the batch was checked against."""
+        return {key: history.newest for key, history in self._histories.items()}
 
     def known(self, model: str, version: int) -> bool:
         found = self._known.get((model, version))
@@ -262,7 +267,7 @@ def prepare_columns(reg: Registry, given: Given) -> DecisionColumns:
         ]
     return DecisionColumns(
         ids, models, envs, out_versions, sources, decided, digests, stored, inputs_modes,
-        outputs, metadata, flags,
+        outputs, metadata, flags, batch.seen(),
     )  # fmt: skip
 
 

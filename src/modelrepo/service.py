@@ -41,6 +41,7 @@ from .domain.errors import (
     ApprovalRequired,
     Conflict,
     CorruptBlobError,
+    HistoryMoved,
     InvalidInput,
     MissingBlobError,
     NotFound,
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
     from .handles import ModelHandle
 
 INLINE_MAX = 64 * 1024
+DECISION_ATTEMPTS = 20
+"""Tries to append a decision batch while deployments keep landing between check and write."""
 """Files up to this size are stored in the metadata database, in the version's transaction."""
 INLINE_TOTAL_MAX = 8 * 1024 * 1024
 """At most this much of one version is held in memory to be stored inline."""
@@ -1086,9 +1089,24 @@ class Registry:
         (default now), `metadata`. Doubtful ones are flagged, never dropped."""
         from .decisioning import prepare
 
-        columns = prepare(self, records)
-        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
-        return len(columns)
+        rows = list(records)
+        return len(self._append_decisions(lambda: prepare(self, rows)))
+
+    def _append_decisions(self, make: Callable[[], DecisionColumns]) -> DecisionColumns:
+        """Check a batch against the history and append it; if a deployment was recorded in
+        between (so a version or flag may be out of date), check it again."""
+        for attempt in range(1, DECISION_ATTEMPTS + 1):
+            columns = make()
+            try:
+                self.backend.metadata.record_decision_columns(
+                    columns, actor=self.user, clock=self.clock
+                )
+            except HistoryMoved:
+                if attempt == DECISION_ATTEMPTS:
+                    raise
+                continue
+            return columns
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @_writes
     def log_decision_columns(
@@ -1145,9 +1163,7 @@ class Registry:
             given.inputs_digests = as_column(inputs_digests, "inputs_digests")
         if decision_ids is not None:
             given.decision_ids = as_column(decision_ids, "decision_ids")
-        columns = prepare_columns(self, given)
-        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
-        return len(columns)
+        return len(self._append_decisions(lambda: prepare_columns(self, given)))
 
     @_writes
     def log_decision(
@@ -1175,8 +1191,7 @@ class Registry:
             "decided_at": decided_at,
             "metadata": metadata,
         }
-        columns = prepare(self, [record])
-        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
+        columns = self._append_decisions(lambda: prepare(self, [record]))
         return self.backend.metadata.get_decision(columns.decision_ids[0])
 
     def decision(self, decision_id: str) -> dict[str, Any]:
@@ -1264,12 +1279,11 @@ class Registry:
         found = read_records(Path(path))
         if not isinstance(found, Given):
             return self.log_decisions(found)
-        return self._log_columns(prepare_columns(self, found))
+        return self._log_columns(lambda: prepare_columns(self, found))
 
     @_writes
-    def _log_columns(self, columns: DecisionColumns) -> int:
-        self.backend.metadata.record_decision_columns(columns, actor=self.user, clock=self.clock)
-        return len(columns)
+    def _log_columns(self, make: Callable[[], DecisionColumns]) -> int:
+        return len(self._append_decisions(make))
 
     # -- loading, predicting, replaying ----------------------------------------------------
 

@@ -11,7 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,29 +20,10 @@ from modelrepo import ManualClock, Registry, StoreNotFound
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.stores.sql.store import redact_url
 from modelrepo.stores.sql.tables import metadata
-from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
 from ..cli.conftest import MODELREPO
 from ..conftest import T0
 from ..rawdb import Refused, raw_execute
-
-
-@pytest.fixture
-def pg_env(
-    pg_url: str, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
-    """The environment a replica is started with: database, bucket, S3 endpoint and
-    credentials, audit key (also set in this process)."""
-    aws = {k: v for k, v in aws_test_environment(s3_endpoint, tmp_path).items() if v}
-    for name, value in aws.items():
-        monkeypatch.setenv(name, value)
-    bucket = new_bucket(boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1"))
-    return {
-        **aws,
-        "MODELREPO_DATABASE_URL": pg_url,
-        "MODELREPO_BLOB_URL": f"s3://{bucket}/models",
-        "MODELREPO_AUDIT_KEY_FILE": str(tmp_path / "audit-key.pem"),
-    }
 
 
 def pg_registry(env: dict[str, str], **kwargs: object) -> Registry:

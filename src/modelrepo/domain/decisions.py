@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -184,6 +184,10 @@ class DecisionColumns:
     outputs: list[str]
     metadata: list[str]
     flags: list[str]  # a JSON array of flag names
+    # The newest deployment event of each (model, environment) the versions and flags were
+    # worked out from (0: none). A store appends the batch only if these are still the newest
+    # inside its write transaction; otherwise a deployment got in between: HistoryMoved.
+    histories: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.decision_ids)

@@ -63,6 +63,13 @@ class ApprovalRequired(Conflict):
     code = "approval_required"
 
 
+class HistoryMoved(Conflict):
+    """A deployment was recorded between checking a batch of decisions against the history and
+    appending it; the batch is checked again (callers see this only if that keeps happening)."""
+
+    code = "history_moved"
+
+
 class Unauthenticated(ModelrepoError):
     """No valid credentials were given (a missing, unknown or revoked API token)."""
 

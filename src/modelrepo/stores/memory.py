@@ -39,7 +39,7 @@ from ..domain.deployments import (
     rollback_target,
     unknown_environment,
 )
-from ..domain.errors import ApprovalRequired, Conflict, NotFound
+from ..domain.errors import ApprovalRequired, Conflict, HistoryMoved, NotFound
 from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
 from ..domain.serving import ServingPeriod
 from ..domain.times import from_micros, to_micros
@@ -765,6 +765,10 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing):
             recorded = clock.now()
             for model in dict.fromkeys(c.models):
                 self._state(model)
+            for (model, env), newest in c.histories.items():
+                events = self.deployment_events(model, env)
+                if max((e.event_id for e in events), default=0) != newest:
+                    raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
             batch: dict[str, Decision] = {}
             loads = json.loads
             for row in zip(c.decision_ids, c.models, c.environments, c.versions,

@@ -107,3 +107,39 @@ class DecisionStoreContract:
             seeded.get_decision("d")
         seeded.record_decision_columns(DecisionColumns.of([]), actor="svc", clock=clock)
         assert len(seeded.list_decisions("credit-risk", None, None, 10)) == 2
+
+    def test_a_batch_checked_against_an_older_history_is_refused_whole(
+        self, seeded: MetadataStore
+    ) -> None:
+        from dataclasses import replace
+
+        from ..domain.deployments import Allocation, DeploymentChange
+        from ..domain.errors import HistoryMoved
+
+        clock = ManualClock(T0 + timedelta(days=1))
+        first = seeded.record_deployment(
+            DeploymentChange("credit-risk", "production", "deploy", (Allocation(1, 1.0),), "a"),
+            clock=clock,
+        )
+        checked = replace(
+            DecisionColumns.of([decision("x"), decision("y", 1)]),
+            histories={("credit-risk", "production"): first.event_id},
+        )
+        seeded.record_decision_columns(checked, actor="svc", clock=clock)  # still the newest
+        seeded.record_deployment(
+            DeploymentChange("credit-risk", "production", "deploy", (Allocation(1, 1.0),), "a"),
+            clock=clock,
+        )
+        stale = replace(
+            DecisionColumns.of([decision("z")]),
+            histories={("credit-risk", "production"): first.event_id},
+        )
+        with pytest.raises(HistoryMoved):
+            seeded.record_decision_columns(stale, actor="svc", clock=clock)
+        with pytest.raises(NotFound):
+            seeded.get_decision("z")
+        never = replace(
+            DecisionColumns.of([decision("w")]), histories={("credit-risk", "staging"): 0}
+        )
+        seeded.record_decision_columns(never, actor="svc", clock=clock)  # no events: 0
+        assert seeded.get_decision("w").decision_id == "w"

@@ -10,7 +10,7 @@ from typing import Any
 
 from ...domain.audit import decisions_change, purge_change
 from ...domain.decisions import Decision, DecisionColumns, NewDecision
-from ...domain.errors import Conflict, NotFound, StorageError
+from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
@@ -44,6 +44,11 @@ class SqlDecisions(SqlAudit):
             recorded = to_micros(clock.now())
             if not count:
                 return from_micros(recorded)
+            for (model, env), newest in c.histories.items():
+                env_id = tx.scalar(Q.ENV_ID, model=model, env=env)
+                current = 0 if env_id is None else tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
+                if (current or 0) != newest:
+                    raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
             ids = {m: model_id(tx, m) for m in dict.fromkeys(c.models)}
             if len(ids) == 1:
                 model_ids: list[int] = [next(iter(ids.values()))] * count
