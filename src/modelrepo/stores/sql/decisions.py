@@ -61,7 +61,10 @@ class SqlDecisions(SqlAudit):
             )  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
-                tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
+                if self._raw.dialect_name == "postgresql":
+                    tx.copy_rows("decisions", RECORD_COLUMNS, rows)
+                else:
+                    tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
                 self._name_duplicate(tx, c.decision_ids)

@@ -195,6 +195,21 @@ class Tx:
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
+    def copy_rows(
+        self, table: str, names: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Bulk insert through PostgreSQL's COPY (binary-free text protocol): several times the
+        rate of a batched INSERT for large batches. Other dialects take the INSERT path."""
+        if self._dialect != "postgresql":
+            raise AssertionError("COPY is PostgreSQL's")
+        columns = ", ".join(names)
+        try:
+            with self._cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except self._errors as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
     def executemany(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
