@@ -122,6 +122,67 @@ def time_live(reg: Registry, hist: dict[str, list[dict[str, Any]]], n: int) -> l
     return samples
 
 
+@contextlib.contextmanager
+def http_replica(scratch: Path) -> Iterator[str]:
+    """`modelrepo serve` on the same store (from the environment), until the block ends."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from modelrepo.testing.s3server import free_port
+
+    port = free_port()
+    log = open(scratch / "serve.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "modelrepo", "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((scratch / "serve.log").read_text())
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def time_live_http(
+    base: str, token: str, hist: dict[str, list[dict[str, Any]]], n: int
+) -> list[float]:
+    import httpx
+
+    rng = random.Random(13)
+    names = list(hist)
+    end = max(rows[-1]["effective_at"] for rows in hist.values())
+    span = (end - T0).total_seconds()
+    queries = [
+        (rng.choice(names), (T0 + timedelta(seconds=rng.uniform(0, span))).isoformat())
+        for _ in range(n)
+    ]
+    samples = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+        for name, at in queries[:200]:
+            http.get(f"/api/v1/models/{name}/environments/production/live", params={"at": at})
+        for name, at in queries:
+            start = time.perf_counter()
+            reply = http.get(
+                f"/api/v1/models/{name}/environments/production/live", params={"at": at}
+            )
+            samples.append((time.perf_counter() - start) * 1e6)
+            assert reply.status_code == 200, reply.text
+    return samples
+
+
 # -- 2. concurrent clients ------------------------------------------------------------------
 
 
@@ -292,6 +353,13 @@ def main() -> None:
                 f"p99 {pct(lite_live, 0.99):8.0f} us   (embedded baseline)"
             )
             print(f"   PostgreSQL p50 <= 1 ms: {verdict(p50 <= 1000)}")
+            token = reg.create_token("bench", "viewer")[1]
+            with http_replica(scratch) as base:
+                over_http = time_live_http(base, token, hist, n // 4)
+            print(
+                f"   over HTTP   p50 {statistics.median(over_http):8.0f} us   "
+                f"p99 {pct(over_http, 0.99):8.0f} us   (one replica, keep-alive client)"
+            )
             for v in range(3):
                 (scratch / "v.json").write_text(f'{{"v": {v}}}')
                 reg.register("shared", scratch / "v.json", code=False, environment=False)

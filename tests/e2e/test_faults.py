@@ -158,3 +158,89 @@ def test_dropped_and_slow_object_store_connections_leave_no_half_version(
         assert report.missing == [] and report.corrupt == [], "a version without its bytes"
         for v in versions:  # every visible version downloads whole and verified
             check.download("big", v, tmp_path / f"out-{v}")
+
+
+@pytest.mark.slow
+def test_a_server_whose_database_and_object_store_connections_fail(
+    pg_url: str, s3_env: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    """Clients talk HTTP to a replica whose connections to PostgreSQL and to S3 both go
+    through proxies that cut them at random: every answer is a success or a JSON error with
+    a code, and afterwards nothing reported done is missing and nothing is half-visible."""
+    import httpx
+
+    from .test_replicas import replica
+
+    blob_url = f"s3://{s3_env}/served"
+    with Registry(database_url=pg_url, blob_url=blob_url, user="operator") as reg:
+        token = reg.create_token("client", "admin")[1]
+        (tmp_path / "v1.json").write_text("{}")
+        reg.register("m", tmp_path / "v1.json", code=False)
+    pg_proxy = FaultyProxy("127.0.0.1", urlsplit(pg_url).port or 5432)
+    s3_proxy = FaultyProxy("127.0.0.1", urlsplit(s3_endpoint).port or 80)
+    env = {
+        "MODELREPO_DATABASE_URL": _through(pg_proxy, pg_url),
+        "MODELREPO_BLOB_URL": blob_url,
+        "MODELREPO_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_proxy.port}",
+        "MODELREPO_USER": "operator",
+    }
+    answers: list[tuple[str, int, Any]] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        replica(env, tmp_path / "replica.log") as (base, _),
+        httpx.Client(base_url=base, headers=headers, timeout=120) as http,
+    ):
+        s3_proxy.delay = 0.001
+        with Chaos(pg_proxy, every=0.3), Chaos(s3_proxy, every=0.5):
+            for i in range(25):
+                up = http.post(
+                    "/api/v1/models/m/versions",
+                    files=[("files", ("weights.bin", os.urandom((1 + i % 3) << 20)))],
+                )
+                answers.append(("register", up.status_code, up.json()))
+                dep = http.post(
+                    "/api/v1/models/m/environments/production/deploy", json={"version": 1}
+                )
+                answers.append(("deploy", dep.status_code, dep.json()))
+                batch = [{"model": "m", "version": 1, "decision_id": f"d{i}-{k}",
+                          "inputs": {"k": k}, "output": k} for k in range(20)]  # fmt: skip
+                logged = http.post("/api/v1/decisions/batch", json={"decisions": batch})
+                answers.append((f"decisions:{i}", logged.status_code, logged.json()))
+    pg_proxy.close()
+    s3_proxy.close()
+    assert pg_proxy.dropped > 0 and s3_proxy.dropped > 0
+    for op, status, body in answers:
+        assert status < 300 or (status >= 400 and body.get("code") and body.get("message")), (
+            op,
+            status,
+            body,
+        )
+    assert any(status >= 500 for _, status, _ in answers), "faults must have reached clients"
+    assert any(status < 300 for op, status, _ in answers if op == "register")
+    with Registry(database_url=pg_url, blob_url=blob_url, user="auditor") as check:
+        versions = [v.version for v in check.versions("m")]
+        assert versions == list(range(1, len(versions) + 1))
+        for op, status, body in answers:
+            if op == "register" and status == 201:
+                assert body["version"] in versions
+            if op.startswith("decisions:"):
+                i = op.split(":")[1]
+                present = sum(1 for k in range(20) if _exists(check, f"d{i}-{k}"))
+                assert present in (0, 20), f"batch {i} half-visible"
+                if status < 300:
+                    assert present == 20
+        events = {e.event_id for e in check.history("m", env="production")}
+        for op, status, body in answers:
+            if op == "deploy" and status == 200:
+                assert body["event_id"] in events
+        report = check.fsck()
+        assert report.missing == [] and report.corrupt == []
+        assert check.audit_verify().ok
+
+
+def _exists(reg: Registry, decision_id: str) -> bool:
+    try:
+        reg.decision(decision_id)
+    except ModelrepoError:
+        return False
+    return True
