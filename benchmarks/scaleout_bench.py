@@ -219,12 +219,15 @@ def _client(task: str, worker: int, count: int, scratch: str, queue: Any) -> Non
 
 def run_clients(task: str, count: int, scratch: Path) -> float:
     """Operations per second over CLIENTS processes (count each), timed by the slowest."""
+    return in_processes(_client, lambda w, queue: (task, w, count, str(scratch), queue), count)
+
+
+def in_processes(target: Any, arguments: Any, count: int) -> float:
+    """Run `target` in CLIENTS processes (each doing `count` operations and reporting its own
+    span on the queue); operations per second, timed by the slowest."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_client, args=(task, w, count, str(scratch), queue))
-        for w in range(CLIENTS)
-    ]
+    procs = [ctx.Process(target=target, args=arguments(w, queue)) for w in range(CLIENTS)]
     for p in procs:
         p.start()
     spans = []
@@ -235,7 +238,7 @@ def run_clients(task: str, count: int, scratch: Path) -> float:
     for p in procs:
         p.join()
         if p.exitcode != 0:
-            raise RuntimeError(f"a {task} client failed")
+            raise RuntimeError(f"a {target.__name__} process failed")
     return CLIENTS * count / max(spans)
 
 
@@ -268,19 +271,7 @@ def run_bare(url: str, task: str, count: int) -> float:
             "CREATE TABLE IF NOT EXISTS bare_rows (id bigserial primary key, "
             "decision_id text unique, n bigint, inputs text, output text)"
         )
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_bare, args=(url, task, w, count, queue)) for w in range(CLIENTS)]
-    for p in procs:
-        p.start()
-    spans = []
-    while len(spans) < CLIENTS:
-        kind, value = queue.get(timeout=900)
-        if kind == "done":
-            spans.append(value)
-    for p in procs:
-        p.join()
-    return CLIENTS * count / max(spans)
+    return in_processes(_bare, lambda w, queue: (url, task, w, count, queue), count)
 
 
 # -- 3. S3 throughput -----------------------------------------------------------------------
