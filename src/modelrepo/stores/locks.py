@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import threading
@@ -83,35 +82,18 @@ class PostgresStoreLock:
     process and server replica on one database; the server releases it if a holder dies."""
 
     def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
+        import psycopg
 
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            import psycopg
+        from .sql.raw import RawConnections
+        from .sql.store import connect_postgresql, usable_postgresql
 
-            from .sql.store import connection_options
-
-            conn = self._local.conn = psycopg.connect(
-                self._conninfo, autocommit=True, **connection_options(self._conninfo)
-            )
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    def _discard(self, conn: Any) -> None:
-        with self._lock:
-            if conn in self._all:
-                self._all.remove(conn)
-        if getattr(self._local, "conn", None) is conn:
-            self._local.conn = None
-        with contextlib.suppress(Exception):
-            conn.close()
-        with contextlib.suppress(Exception):
-            conn.pgconn.finish()  # close() skips a connection libpq already marked bad
+        # One session per thread, kept between holds (the lock is session-scoped).
+        self._sessions = RawConnections(
+            connect_postgresql(conninfo),
+            "postgresql",
+            errors=(psycopg.Error,),
+            usable=usable_postgresql,
+        )
 
     def _acquire(self, statement: str) -> Any:
         import psycopg
@@ -119,12 +101,12 @@ class PostgresStoreLock:
         conn: Any = None
         for attempt in (1, 2):  # a connection that broke since its last use: once more
             try:
-                conn = self._connection()
+                conn = self._sessions.connection()
                 conn.execute(statement)
                 return conn
-            except psycopg.Error as exc:
+            except (psycopg.Error, StorageError) as exc:
                 if conn is not None:
-                    self._discard(conn)
+                    self._sessions.discard(conn)
                 if attempt == 2:
                     raise StorageError(f"cannot take the store lock: {exc}") from exc
                 conn = None
@@ -141,7 +123,7 @@ class PostgresStoreLock:
             try:
                 conn.execute(f"SELECT pg_advisory_unlock{kind}({GC_LOCK})")
             except psycopg.Error:  # the session is gone, and its locks with it
-                self._discard(conn)
+                self._sessions.discard(conn)
 
     def shared(self) -> AbstractContextManager[None]:
         return self._hold("_shared")
@@ -150,8 +132,4 @@ class PostgresStoreLock:
         return self._hold("")
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._sessions.close()

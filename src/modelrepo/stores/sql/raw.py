@@ -249,20 +249,30 @@ class RawConnections:
         self._all: list[Any] = []
         self._lock = threading.Lock()
 
+    def discard(self, conn: Any) -> None:
+        """Forget a connection (this thread's next use opens another) and release it."""
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = self._local.reader = None
+        with contextlib.suppress(Exception):
+            conn.close()
+        pgconn = getattr(conn, "pgconn", None)  # psycopg skips close() once libpq marked
+        if pgconn is not None:  # the connection bad: release the socket explicitly
+            with contextlib.suppress(Exception):
+                pgconn.finish()
+
+    def connection(self) -> Any:
+        """This thread's connection, opened (or replaced, if it broke) as needed."""
+        return self._connection()
+
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is not None and not self._usable(conn):
             # A server connection that broke (restart, network): drop it and open another.
-            with self._lock:
-                if conn in self._all:
-                    self._all.remove(conn)
-            with contextlib.suppress(Exception):
-                conn.close()
-            pgconn = getattr(conn, "pgconn", None)  # psycopg skips close() once libpq
-            if pgconn is not None:  # marked it bad: release the socket explicitly
-                with contextlib.suppress(Exception):
-                    pgconn.finish()
-            conn = self._local.conn = self._local.reader = None
+            self.discard(conn)
+            conn = None
         if conn is None:
             try:
                 conn = self._connect()

@@ -120,7 +120,7 @@ def connection_options(conninfo: str) -> dict[str, Any]:
     return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
 
 
-def _connect_postgresql(conninfo: str) -> Callable[[], Any]:
+def connect_postgresql(conninfo: str) -> Callable[[], Any]:
     options = connection_options(conninfo)
 
     def connect() -> Any:
@@ -132,7 +132,7 @@ def _connect_postgresql(conninfo: str) -> Callable[[], Any]:
     return connect
 
 
-def _usable_postgresql(conn: Any) -> bool:
+def usable_postgresql(conn: Any) -> bool:
     return not (conn.closed or conn.broken)
 
 
@@ -181,11 +181,11 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens):
             )
 
         raw = RawConnections(
-            _connect_postgresql(conninfo),
+            connect_postgresql(conninfo),
             "postgresql",
             begin_write=("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
             errors=(psycopg.Error,),
-            usable=_usable_postgresql,
+            usable=usable_postgresql,
         )
         store = cls(raw, engine)
         if not create and store.schema_revision() is None:
