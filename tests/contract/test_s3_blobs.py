@@ -133,8 +133,11 @@ def test_open_blob_store_chooses_by_location(tmp_path: Path, bucket: str) -> Non
             open_blob_store(bad)
 
 
-def test_multipart_upload_streams_with_bounded_memory(s3: Any, bucket: str) -> None:
-    store = S3BlobStore(bucket, "p", part_size=5 * MiB)
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_multipart_upload_streams_with_bounded_memory(
+    s3: Any, bucket: str, concurrency: int
+) -> None:
+    store = S3BlobStore(bucket, "p", part_size=5 * MiB, concurrency=concurrency)
     size = 23 * MiB + 123
     source = _Generated(size)
     moved: list[int] = []
@@ -147,7 +150,9 @@ def test_multipart_upload_streams_with_bounded_memory(s3: Any, bucket: str) -> N
     assert info.sha256 == source.digest.hexdigest()
     assert info.size == size == sum(moved)
     assert len(moved) == 5  # four full parts and the rest: the multipart path
-    assert peak < 2 * store.part_size, f"peak {peak / MiB:.1f} MiB for a {size / MiB:.0f} MiB blob"
+    # The parts in flight, the one filling (a bytearray over-allocates as it grows), a chunk.
+    bound = (concurrency + 1.5) * store.part_size
+    assert peak < bound, f"peak {peak / MiB:.1f} MiB for a {size / MiB:.0f} MiB blob"
     assert _keys(s3, bucket) == [f"p/sha256/{info.sha256[:2]}/{info.sha256[2:]}"]
     assert _uploads(s3, bucket) == []
     digest = hashlib.sha256()

@@ -24,6 +24,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NoReturn, TypeVar, cast
 from urllib.parse import urlsplit
@@ -44,6 +45,7 @@ MiB = 1 << 20
 MIN_PART_SIZE = 5 * MiB
 """S3's smallest allowed part (every part but the last)."""
 DEFAULT_PART_SIZE = 8 * MiB
+DEFAULT_CONCURRENCY = 4  # parts in flight at once during an upload
 MAX_PARTS = 10_000
 MAX_SINGLE_COPY = 5 << 30
 """The largest object a single CopyObject may copy."""
@@ -123,6 +125,7 @@ class S3BlobStore:
         region: str | None = None,
         profile: str | None = None,
         part_size: int = DEFAULT_PART_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         copy_part_size: int = DEFAULT_COPY_PART_SIZE,
         lock_days: int | None = None,
         lock_mode: LockMode = "COMPLIANCE",
@@ -136,6 +139,8 @@ class S3BlobStore:
             raise InvalidInput(f"invalid S3 bucket name {bucket!r}")
         if part_size < MIN_PART_SIZE:
             raise InvalidInput(f"S3 part size must be at least {MIN_PART_SIZE} bytes")
+        if not 1 <= concurrency <= 64:
+            raise InvalidInput("S3 upload concurrency must be between 1 and 64 parts")
         if not MIN_PART_SIZE <= copy_part_size <= MAX_SINGLE_COPY:
             raise InvalidInput("S3 copy part size must be between 5 MiB and 5 GiB")
         if lock_days is not None and lock_days < 1:
@@ -149,6 +154,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.part_size = part_size
+        self.concurrency = concurrency
         self.copy_part_size = copy_part_size
         self.lock_days = lock_days
         self.lock_mode = lock_mode
@@ -556,7 +562,8 @@ class S3BlobStore:
 
 class _Upload:
     """One blob streamed to its staging key: a single PutObject if it fits in one part,
-    else a multipart upload whose parts are sent as soon as they are full."""
+    else a multipart upload whose parts are sent as soon as they are full, up to
+    `store.concurrency` at a time (memory: that many parts in flight plus the one filling)."""
 
     def __init__(self, store: S3BlobStore, key: str) -> None:
         self.store = store
@@ -566,6 +573,9 @@ class _Upload:
         self.parts: list[CompletedPartTypeDef] = []
         self.version_id: str | None = None
         self.sent = False  # whether anything may have reached S3
+        self._pool: ThreadPoolExecutor | None = None
+        self._flight: list[Future[tuple[CompletedPartTypeDef, int]]] = []
+        self._numbered = 0
 
     def _checksum(self, data: bytearray) -> dict[str, str]:
         if not self.store.checksums:
@@ -590,8 +600,24 @@ class _Upload:
                 **extra,
             )
             self.upload_id = created["UploadId"]
-        number = len(self.parts) + 1
-        checksum = self._checksum(self.buffer)
+        self._numbered += 1
+        data, self.buffer = self.buffer, bytearray()
+        if store.concurrency == 1:
+            part, moved = self._part(self._numbered, data)
+            self.parts.append(part)
+            if progress is not None:
+                progress(moved)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(store.concurrency, thread_name_prefix="s3-part")
+        while len(self._flight) >= store.concurrency:  # bounded: wait for one to land
+            done, _ = wait(self._flight, return_when=FIRST_COMPLETED)
+            self._land(done, progress)
+        self._flight.append(self._pool.submit(self._part, self._numbered, data))
+
+    def _part(self, number: int, data: bytearray) -> tuple[CompletedPartTypeDef, int]:
+        store = self.store
+        checksum = self._checksum(data)
         sent = store._call(
             "upload a part to",
             self.key,
@@ -599,17 +625,38 @@ class _Upload:
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=self.buffer,
+            Body=data,
             **checksum,
         )
         part: CompletedPartTypeDef = {"PartNumber": number, "ETag": sent["ETag"]}
         if checksum:
             part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
-        self.parts.append(part)
-        moved = len(self.buffer)
-        self.buffer = bytearray()
-        if progress is not None:
-            progress(moved)
+        return part, len(data)
+
+    def _land(
+        self, done: set[Future[tuple[CompletedPartTypeDef, int]]], progress: Progress | None
+    ) -> None:
+        for future in done:
+            self._flight.remove(future)
+            part, moved = future.result()  # a failed part raises here
+            self.parts.append(part)
+            if progress is not None:
+                progress(moved)
+
+    def _drain(self, progress: Progress | None) -> None:
+        """Wait for every part in flight; the first failure is raised."""
+        if self._flight:
+            done, _ = wait(self._flight)
+            self._land(done, progress)
+        self.parts.sort(key=lambda p: p["PartNumber"])
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            for future in self._flight:
+                future.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            self._flight = []
 
     def finish(self, progress: Progress | None) -> None:
         """Complete the staging object (durable and whole when this returns)."""
@@ -632,6 +679,10 @@ class _Upload:
             return
         if self.buffer:
             self._send_part(progress)
+        try:
+            self._drain(progress)
+        finally:
+            self._stop()
         done = store._call(
             "complete the upload to",
             self.key,
@@ -667,6 +718,7 @@ class _Upload:
         from botocore.exceptions import BotoCoreError, ClientError
 
         self.buffer = bytearray()
+        self._stop()  # parts still in flight end (or are cancelled) before the abort
         if not self.sent:
             return
         if self.upload_id is not None:
