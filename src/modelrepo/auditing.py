@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,16 @@ class VerifyReport:
             "first_bad_seq": self.first_bad_seq,
             "problems": self.problems,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> VerifyReport:
+        return cls(
+            size=int(raw["size"]),
+            root_hash=raw.get("root_hash") or "",
+            checkpoints_checked=int(raw["checkpoints_checked"]),
+            problems=[str(p) for p in raw.get("problems") or ()],
+            first_bad_seq=raw.get("first_bad_seq"),
+        )
 
 
 def genesis(store: MetadataStore, signer: Signer, actor: str, at: datetime) -> None:

@@ -133,6 +133,20 @@ class GcReport:
         }
 
 
+def is_remote(store: object) -> bool:
+    """Whether `store` names a modelrepo server rather than a local or database store."""
+    return isinstance(store, str) and store.lower().startswith(("http://", "https://"))
+
+
+def _remote_default(kwargs: Mapping[str, Any]) -> bool:
+    """`Registry()` with $MODELREPO_STORE naming a server (and no other store given)."""
+    if isinstance(kwargs.get("store"), str):
+        return is_remote(kwargs["store"])
+    if kwargs.get("database_url") or os.environ.get("MODELREPO_DATABASE_URL"):
+        return False
+    return is_remote(os.environ.get("MODELREPO_STORE"))
+
+
 def _default_user() -> str:
     user = os.environ.get("MODELREPO_USER")
     if user:
@@ -271,7 +285,16 @@ class Registry:
 
     `Registry()` opens the embedded store in `./.modelrepo` (or $MODELREPO_STORE);
     `Registry(database_url="postgresql://...", blob_url="s3://bucket/prefix")` (or
-    $MODELREPO_DATABASE_URL and $MODELREPO_BLOB_URL) the scale-out store."""
+    $MODELREPO_DATABASE_URL and $MODELREPO_BLOB_URL) the scale-out store;
+    `Registry("https://host:port", token=...)` (or $MODELREPO_TOKEN) a modelrepo server,
+    as a `RemoteRegistry` with the same methods."""
+
+    def __new__(cls, store: object = None, *args: Any, **kwargs: Any) -> Registry:
+        if cls is Registry and (is_remote(store) or (store is None and _remote_default(kwargs))):
+            from .remote import RemoteRegistry
+
+            return super().__new__(RemoteRegistry)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -285,7 +308,10 @@ class Registry:
         checkpoint_every: int = 1000,
         checkpoint_interval: float = 3600.0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        token: str | None = None,
     ) -> None:
+        if token is not None:
+            raise InvalidInput("an API token is for a modelrepo server (http:// or https://)")
         database_url = database_url or (
             None if store is not None else os.environ.get("MODELREPO_DATABASE_URL")
         )

@@ -275,3 +275,23 @@ def test_errors_are_json_with_a_code(api: Api) -> None:
     unknown = c.get("/api/v1/nothing-here", headers=api.as_("viewer"))
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
     assert c.get("/api/v1/models?cursor=x", headers=api.as_("viewer")).status_code == 422
+
+
+def test_whoami_and_a_version_s_change_events(api: Api) -> None:
+    c = api.client
+    me = c.get("/api/v1/whoami", headers=api.as_("fraud-deployer")).json()
+    assert me["user"] == "fraud-team" and me["role"] == "deployer"
+    assert me["model_pattern"] == "fraud-*" and len(me["token_id"]) == 12
+    api.upload("credit-risk")
+    tag = "/api/v1/models/credit-risk/versions/1/tags/stage"
+    c.put(tag, headers=api.as_("contributor"), json={"value": "champion"})
+    events = c.get("/api/v1/models/credit-risk/versions/1/events", headers=api.as_("viewer"))
+    assert [(e["kind"], e["actor"]) for e in events.json()] == [("tag_set", "contributor-user")]
+    hidden = "/api/v1/models/credit-risk/versions/1/events"
+    assert c.get(hidden, headers=api.as_("fraud-deployer")).status_code == 403
+    assert (
+        c.get("/api/v1/models/credit-risk/versions/9/events", headers=api.as_("viewer")).json()[
+            "code"
+        ]
+        == "not_found"
+    )

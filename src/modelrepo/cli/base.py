@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..domain.errors import InvalidInput, ModelrepoError
 from ..domain.names import VersionRef
-from ..service import ProgressFactory, Registry
+from ..service import ProgressFactory, Registry, is_remote
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +41,8 @@ class Context:
     def registry(self, *, create: bool = False) -> Registry:
         if self.database_url and self.store:
             raise InvalidInput("give either --store or --database-url, not both")
+        if is_remote(self.store):  # a server: the identity is $MODELREPO_TOKEN's user
+            return Registry(self.store, user=self.user)
         return Registry(
             self.store,
             database_url=self.database_url,
@@ -163,8 +165,9 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
 @click.option(
     "--store",
     envvar="MODELREPO_STORE",
-    metavar="PATH",
-    help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE).",
+    metavar="PATH|URL",
+    help="Store folder (default: ./.modelrepo, or $MODELREPO_STORE), or a server's "
+    "http(s)://host:port (API token from $MODELREPO_TOKEN).",
 )
 @click.option(
     "--database-url",

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from .errors import InvalidInput
-from .times import format_time, to_micros
+from .times import format_time, parse_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
 _DECISION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
@@ -254,3 +254,23 @@ class Decision:
             if self.inputs_purged_at
             else None,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Decision:
+        purged = raw.get("inputs_purged_at")
+        return cls(
+            decision_id=raw["decision_id"],
+            model=raw["model"],
+            environment=raw.get("environment"),
+            version=int(raw["version"]),
+            version_source=raw["version_source"],
+            decided_at=parse_time(raw["decided_at"]),
+            recorded_at=parse_time(raw["recorded_at"]),
+            inputs_digest=raw["inputs_digest"],
+            inputs_mode=raw["inputs_mode"],
+            inputs=raw.get("inputs"),
+            output=raw.get("output"),
+            metadata=dict(raw.get("metadata") or {}),
+            flags=tuple(raw.get("flags") or ()),
+            inputs_purged_at=parse_time(purged) if purged else None,
+        )

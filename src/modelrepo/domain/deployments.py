@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .names import MODEL_NAME_PATTERN
-from .times import format_time
+from .times import format_time, parse_time
 
 ENVIRONMENT_PATTERN = MODEL_NAME_PATTERN
 DEPLOY, UNDEPLOY, ROLLBACK = "deploy", "undeploy", "rollback"
@@ -36,6 +36,14 @@ class Allocation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "weight": self.weight}
+
+
+def _time(value: str | None) -> datetime | None:
+    return parse_time(value) if value else None
+
+
+def _allocations(raw: Any) -> tuple[Allocation, ...]:
+    return tuple(Allocation(int(a["version"]), float(a["weight"])) for a in raw)
 
 
 def normalise_split(split: Mapping[int, float]) -> tuple[Allocation, ...]:
@@ -112,6 +120,24 @@ class DeploymentEvent:
             "approved_at": format_time(self.approved_at) if self.approved_at else None,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeploymentEvent:
+        """The inverse of `to_dict` (`backfill` is derived from the two times)."""
+        return cls(
+            event_id=int(raw["event_id"]),
+            model=raw["model"],
+            environment=raw["environment"],
+            kind=raw["kind"],
+            versions=_allocations(raw["versions"]),
+            effective_at=parse_time(raw["effective_at"]),
+            recorded_at=parse_time(raw["recorded_at"]),
+            actor=raw["actor"],
+            reason=raw.get("reason"),
+            request_id=raw.get("request_id"),
+            approved_by=raw.get("approved_by"),
+            approved_at=_time(raw.get("approved_at")),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DeploymentRequest:
@@ -152,6 +178,26 @@ class DeploymentRequest:
             "base_event_id": self.base_event_id,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeploymentRequest:
+        return cls(
+            request_id=int(raw["request_id"]),
+            model=raw["model"],
+            environment=raw["environment"],
+            kind=raw["kind"],
+            versions=_allocations(raw["versions"]),
+            effective_at=_time(raw.get("effective_at")),
+            requested_by=raw["requested_by"],
+            requested_at=parse_time(raw["requested_at"]),
+            reason=raw.get("reason"),
+            status=raw["status"],
+            decided_by=raw.get("decided_by"),
+            decided_at=_time(raw.get("decided_at")),
+            decision_reason=raw.get("decision_reason"),
+            event_id=raw.get("event_id"),
+            base_event_id=raw.get("base_event_id"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentChange:
@@ -171,6 +217,16 @@ class EnvironmentChange:
             "request_id": self.request_id,
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> EnvironmentChange:
+        return cls(
+            kind=raw["kind"],
+            actor=raw["actor"],
+            at=parse_time(raw["at"]),
+            request_id=raw.get("request_id"),
+            reason=raw.get("reason"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +249,17 @@ class Environment:
             "created_by": self.created_by,
             "changes": [c.to_dict() for c in self.changes],
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Environment:
+        return cls(
+            model=raw["model"],
+            name=raw["environment"],
+            protected=bool(raw["protected"]),
+            created_at=parse_time(raw["created_at"]),
+            created_by=raw["created_by"],
+            changes=tuple(EnvironmentChange.from_dict(c) for c in raw.get("changes") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +422,21 @@ class LiveState:
             "event": self.event.to_dict() if self.event else None,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> LiveState:
+        event = raw.get("event")
+        return cls(
+            model=raw["model"],
+            environment=raw["environment"],
+            at=parse_time(raw["at"]),
+            as_known_at=_time(raw.get("as_known_at")),
+            versions=tuple(
+                LiveVersion(int(v["version"]), float(v["weight"]), v["digest"])
+                for v in raw["versions"]
+            ),
+            event=DeploymentEvent.from_dict(event) if event else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DeploymentOutcome:
@@ -374,6 +456,14 @@ class DeploymentOutcome:
             "recorded_at": None,
             "status": self.status,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeploymentOutcome:
+        """The inverse of `to_dict`: an event when one was recorded, else the request."""
+        if raw.get("event_id") is not None:
+            return cls(raw["status"], event=DeploymentEvent.from_dict(raw))
+        request = DeploymentRequest.from_dict({**raw, "status": "pending"})
+        return cls(raw["status"], request=request)
 
 
 def check_not_stale(request: DeploymentRequest, latest_event_id: int | None) -> None:

@@ -86,3 +86,9 @@ class StorageError(ModelrepoError):
     """The database or blob store failed (busy too long, disk full, refused by a trigger)."""
 
     code = "storage_error"
+
+
+class NotSupported(InvalidInput):
+    """This registry cannot do that (e.g. a store-local operation asked of a remote one)."""
+
+    code = "not_supported"

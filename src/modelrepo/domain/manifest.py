@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidInput
 
@@ -38,6 +39,10 @@ class FileEntry:
             "sha256": self.sha256,
             "executable": self.executable,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> FileEntry:
+        return cls(str(raw["path"]), int(raw["size"]), str(raw["sha256"]), bool(raw["executable"]))
 
 
 def validate_relative_path(path: str) -> str:

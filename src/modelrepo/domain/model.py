@@ -11,7 +11,7 @@ from typing import Any
 from .errors import InvalidInput
 from .manifest import FileEntry
 from .names import validate_key
-from .times import format_time
+from .times import format_time, parse_time
 
 JSONValue = Any  # str | int | float | bool | None | list | dict, checked by `check_json`
 
@@ -238,6 +238,29 @@ class ModelVersion:
             "files": [f.to_dict() for f in self.files],
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ModelVersion:
+        """The inverse of `to_dict` (for documents a server sent; `size` is derived)."""
+        deleted = raw.get("deleted_at")
+        return cls(
+            model=raw["model"],
+            version=int(raw["version"]),
+            digest=raw["digest"],
+            files=tuple(FileEntry.from_dict(f) for f in raw["files"]),
+            created_at=parse_time(raw["created_at"]),
+            created_by=raw["created_by"],
+            params=dict(raw["params"]),
+            metrics={k: float(v) for k, v in raw["metrics"].items()},
+            tags=dict(raw["tags"]),
+            description=raw["description"],
+            flavor=raw["flavor"],
+            signature=raw.get("signature"),
+            lineage=Lineage.from_dict(raw["lineage"]),
+            deprecated=bool(raw["deprecated"]),
+            deleted_at=parse_time(deleted) if deleted else None,
+            deleted_by=raw.get("deleted_by"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Model:
@@ -257,6 +280,16 @@ class Model:
             "latest_version": self.latest_version,
             "version_count": self.version_count,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Model:
+        return cls(
+            name=raw["model"],
+            created_at=parse_time(raw["created_at"]),
+            created_by=raw["created_by"],
+            latest_version=int(raw["latest_version"]),
+            version_count=int(raw["version_count"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,3 +318,17 @@ class VersionEvent:
             "at": format_time(self.at),
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> VersionEvent:
+        return cls(
+            seq=int(raw["seq"]),
+            model=raw["model"],
+            version=int(raw["version"]),
+            kind=raw["kind"],
+            key=raw.get("key"),
+            value=raw.get("value"),
+            actor=raw["actor"],
+            at=parse_time(raw["at"]),
+            reason=raw.get("reason"),
+        )

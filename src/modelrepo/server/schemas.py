@@ -39,6 +39,13 @@ class Ready(BaseModel):
     audit_size: int
 
 
+class WhoAmI(BaseModel):
+    user: str
+    role: str
+    model_pattern: str | None
+    token_id: str
+
+
 # -- models and versions -------------------------------------------------------------------
 
 
@@ -77,6 +84,18 @@ class VersionOut(BaseModel):
     deleted_by: str | None
     size: int
     files: list[FileOut]
+
+
+class VersionEventOut(BaseModel):
+    seq: int
+    model: str
+    version: int
+    kind: str
+    key: str | None
+    value: str | None
+    actor: str
+    at: str
+    reason: str | None
 
 
 class CodeIn(BaseModel):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from ...domain.access import READ
 from ...service import Registry
 from ..auth import Caller, needs, public
-from ..schemas import Error, Health, Ready
+from ..schemas import Error, Health, Ready, WhoAmI
 from .common import ERRORS
 
 router = APIRouter(tags=["health"])
@@ -42,3 +44,14 @@ def metrics(request: Request, _caller: Caller = needs(READ, store_wide=True)) ->
     from prometheus_client import CONTENT_TYPE_LATEST
 
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/v1/whoami", response_model=WhoAmI, responses=ERRORS)
+def whoami(caller: Caller = needs(READ)) -> dict[str, Any]:
+    """The identity the token acts as (recorded on every change it makes), its role and scope."""
+    return {
+        "user": caller.user,
+        "role": caller.token.role,
+        "model_pattern": caller.token.model_pattern,
+        "token_id": caller.token.token_id,
+    }

@@ -20,7 +20,7 @@ from ...domain.manifest import validate_relative_path
 from ...domain.model import CodeRef
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
-from ..schemas import DeprecateIn, ModelOut, Page, RegisterIn, TagIn, VersionOut
+from ..schemas import DeprecateIn, ModelOut, Page, RegisterIn, TagIn, VersionEventOut, VersionOut
 from .common import ERRORS, Cursor, Limit, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
@@ -61,6 +61,14 @@ def list_versions(
 @router.get("/models/{name}/versions/{version}", response_model=VersionOut)
 def show_version(name: Name, version: Number, caller: Caller = needs(READ)) -> dict[str, Any]:
     return caller.registry.get(name, version).to_dict()
+
+
+@router.get("/models/{name}/versions/{version}/events", response_model=list[VersionEventOut])
+def version_events(
+    name: Name, version: Number, caller: Caller = needs(READ)
+) -> list[dict[str, Any]]:
+    """Tag, deprecation and deletion changes of a version, oldest first: who, when, why."""
+    return [e.to_dict() for e in caller.registry.events(name, version)]
 
 
 @router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)

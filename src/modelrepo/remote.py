@@ -1,0 +1,837 @@
+"""A registry on a modelrepo server: the embedded registry's methods, over the HTTP API.
+
+`Registry("https://registry.example.com", token=...)` returns a `RemoteRegistry`. Answers
+are parsed back into the same domain objects and errors into the same exception classes.
+Nothing the server sends is taken on trust where it can be checked: every downloaded file
+is hashed locally against the manifest, and the manifest against the version's digest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import json
+import os
+import stat
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+
+from . import auditing
+from .clock import SystemClock
+from .domain.decisions import Decision
+from .domain.deployments import (
+    DeploymentOutcome,
+    DeploymentRequest,
+    Environment,
+    Interval,
+    LiveState,
+    check_environment_name,
+    normalise_split,
+    timeline,
+)
+from .domain.errors import (
+    ApprovalRequired,
+    Conflict,
+    CorruptBlobError,
+    Forbidden,
+    HistoryMoved,
+    IntegrityError,
+    InvalidInput,
+    ModelrepoError,
+    NotFound,
+    NotSupported,
+    StorageError,
+    StoreNotFound,
+    Unauthenticated,
+)
+from .domain.manifest import FileEntry, manifest_digest
+from .domain.model import (
+    CodeRef,
+    JSONValue,
+    Model,
+    ModelVersion,
+    VersionEvent,
+    check_metrics,
+    check_params,
+    check_tags,
+)
+from .domain.names import validate_flavor, validate_key, validate_model_name
+from .domain.times import format_time
+from .ports import Clock, Progress
+from .service import (
+    DataInput,
+    ProgressFactory,
+    Registry,
+    _check_signature,
+    _collect_files,
+    _number,
+    _optional_time,
+    is_remote,
+    parse_data_ref,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .domain.deployments import DeploymentEvent
+    from .domain.filters import Filter
+    from .stores import Backend
+
+API = "/api/v1"
+PAGE = 1000
+CHUNK = 1 << 20
+INSECURE_ENV = "MODELREPO_ALLOW_INSECURE_HTTP"
+
+_BY_CODE: dict[str, type[ModelrepoError]] = {
+    kind.code: kind
+    for kind in (
+        InvalidInput,
+        NotSupported,
+        NotFound,
+        StoreNotFound,
+        Conflict,
+        ApprovalRequired,
+        HistoryMoved,
+        Unauthenticated,
+        Forbidden,
+        StorageError,
+        IntegrityError,
+    )
+}
+_BY_STATUS: dict[int, type[ModelrepoError]] = {
+    400: InvalidInput,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidInput,
+    416: InvalidInput,
+    422: InvalidInput,
+    503: StorageError,
+}
+
+
+def error_from_response(status: int, text: str) -> ModelrepoError:
+    """The exception the server's `{code, message}` stands for (by code, else by status)."""
+    code, message = "", text.strip()[:500]
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        code = str(document.get("code") or "")
+        message = str(document.get("message") or message)
+    kind = _BY_CODE.get(code) or _BY_STATUS.get(status) or ModelrepoError
+    if kind is ModelrepoError:
+        message = f"the server answered {status}: {message or 'no details'}"
+    return kind(message)
+
+
+def check_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """The server's base URL, without a trailing slash; plain http only to this machine
+    (anything else would send the API token in clear) unless explicitly allowed."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"invalid server URL {url!r}: expected http(s)://host[:port]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidInput(
+            f"invalid server URL {url!r}: no credentials, query or fragment (give the token "
+            "with token= or $MODELREPO_TOKEN)"
+        )
+    allowed = allow_insecure_http or os.environ.get(INSECURE_ENV, "").lower() in ("1", "true")
+    if parts.scheme.lower() == "http" and not allowed and not _loopback(parts.hostname):
+        raise InvalidInput(
+            f"refusing plain http to {parts.hostname}: the API token would travel in clear; "
+            f"use https://, or allow it explicitly (allow_insecure_http=True or {INSECURE_ENV}=1)"
+        )
+    return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, "", "")).rstrip(
+        "/"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+def _time_param(value: datetime | str | None, what: str) -> str | None:
+    checked = _optional_time(value, what)
+    return format_time(checked) if checked else None
+
+
+class _Counting:
+    """A file opened for upload that reports bytes read to a progress callback."""
+
+    def __init__(self, stream: BinaryIO, progress: Progress) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._stream.read(size)
+        if block:
+            self._progress(len(block))
+        return block
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+
+class RemoteRegistry(Registry):
+    """A registry served by `modelrepo serve`, used through its HTTP API.
+
+    The identity is the API token's user (`token=`, else $MODELREPO_TOKEN); every change is
+    recorded under it by the server. GETs are retried on connection errors; changes are
+    retried only when the connection could not be made at all (nothing was sent).
+    Operations that need the store itself (tokens, gc, fsck, loading, ...) raise
+    `NotSupported`."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Backend | None = None,
+        *,
+        database_url: str | None = None,
+        blob_url: str | None = None,
+        user: str | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
+        checkpoint_every: int = 1000,
+        checkpoint_interval: float = 3600.0,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        token: str | None = None,
+        allow_insecure_http: bool = False,
+        timeout: float = 60.0,
+        retries: int = 3,
+        client: httpx.Client | None = None,
+    ) -> None:
+        import httpx
+
+        if store is None:
+            store = os.environ.get("MODELREPO_STORE")
+        if not is_remote(store):
+            raise InvalidInput(f"not a server URL: {store!r}")
+        if database_url or blob_url or checkpoint_dir:
+            raise InvalidInput(
+                "a remote registry keeps its own store: no database, blob or checkpoint settings"
+            )
+        assert isinstance(store, str)
+        self.url = check_url(store, allow_insecure_http=allow_insecure_http)
+        self.clock = clock or SystemClock()
+        self.retries = max(1, retries)
+        secret = token or os.environ.get("MODELREPO_TOKEN")
+        self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._owns_client = client is None
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        )
+        try:
+            me = self._get(f"{API}/whoami")
+        except BaseException:
+            self.close()
+            raise
+        self.user = str(me["user"])
+        self.role: str = me["role"]
+        self.model_pattern: str | None = me.get("model_pattern")
+        if user is not None and user != self.user:
+            self.close()
+            raise InvalidInput(
+                f"the identity on a remote registry is its API token's user ({self.user}), "
+                f"not {user!r}: use a token of {user}"
+            )
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        raise NotSupported(
+            f"this needs direct access to the store; it is not available through the "
+            f"server at {self.url} yet"
+        )
+
+    @backend.setter
+    def backend(self, value: Backend) -> None:
+        raise NotSupported("a remote registry has no backend")
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    def as_user(self, user: str) -> Registry:
+        raise NotSupported("a remote registry acts as its token's user: open it with that token")
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        send: Callable[[contextlib.ExitStack[Any]], dict[str, Any]] | None = None,
+    ) -> httpx.Response:
+        """One call, errors mapped to the registry's exceptions. A GET is retried on any
+        connection error; anything else only if the connection was never made."""
+        import httpx
+
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        for attempt in range(1, self.retries + 1):
+            with contextlib.ExitStack() as stack:
+                extra = send(stack) if send else ({"json": body} if body is not None else {})
+                try:
+                    reply = self._client.request(
+                        method, self.url + path, params=query, headers=self._headers, **extra
+                    )
+                except httpx.TransportError as exc:
+                    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                    if (method == "GET" or never_sent) and attempt < self.retries:
+                        time.sleep(0.1 * 2**attempt)
+                        continue
+                    raise StorageError(f"cannot reach the server at {self.url}: {exc}") from exc
+            if reply.status_code >= 400:
+                raise error_from_response(reply.status_code, reply.text)
+            return reply
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params=params).json()
+
+    def _post(self, path: str, body: Any = None) -> Any:
+        return self._request("POST", path, body=body).json()
+
+    def _pages(self, path: str, limit: int | None = None, **params: Any) -> list[Any]:
+        """Every item of a paginated list (or the first `limit`)."""
+        items: list[Any] = []
+        cursor = None
+        while limit is None or len(items) < limit:
+            size = PAGE if limit is None else min(PAGE, limit - len(items))
+            page = self._get(path, **params, limit=size, cursor=cursor)
+            items.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return items
+
+    @staticmethod
+    def _model_path(name: str) -> str:
+        return f"{API}/models/{_quote(validate_model_name(name))}"
+
+    def _version_path(self, name: str, version: int) -> str:
+        return f"{self._model_path(name)}/versions/{_number(version)}"
+
+    def _env_path(self, name: str, env: str) -> str:
+        return f"{self._model_path(name)}/environments/{_quote(check_environment_name(env))}"
+
+    # -- registering ----------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = True,
+        environment: bool = True,
+        progress: ProgressFactory | None = None,
+    ) -> ModelVersion:
+        """Upload the file or folder at `path` as the next version of `name` (streamed from
+        disk). The server records the Git commit found here; it does not record this
+        machine's Python environment. Data references must be remote URIs."""
+        validate_model_name(name)
+        validate_flavor(flavor)
+        if not isinstance(description, str):
+            raise InvalidInput("description must be a string")
+        refs = [parse_data_ref(d) for d in data]
+        for ref in refs:
+            if ref.uri.startswith("file:"):
+                raise InvalidInput(
+                    f"data reference {ref.uri!r}: a remote registry records remote URIs only "
+                    "(s3://, https://, ...)"
+                )
+        files = _collect_files(Path(path))
+        from .lineage import capture_code
+
+        code_ref = capture_code() if code is True else (code or None)
+        metadata = {
+            "params": dict(check_params(params)),
+            "metrics": dict(check_metrics(metrics)),
+            "tags": dict(check_tags(tags)),
+            "data": [f"{r.uri}#{r.digest}" if r.digest else r.uri for r in refs],
+            "description": description,
+            "flavor": flavor,
+            "signature": _check_signature(signature),
+            "code": code_ref.to_dict() if code_ref else None,
+            "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
+        }
+
+        def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
+            uploads: list[tuple[str, tuple[str, Any, str]]] = []
+            for rel, source in files:
+                stream: Any = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+                if progress is not None:
+                    stream = _Counting(stream, progress(rel, os.fstat(stream.fileno()).st_size))
+                uploads.append(("files", (rel, stream, "application/octet-stream")))
+            return {"files": uploads, "data": {"metadata": json.dumps(metadata)}}
+
+        reply = self._request("POST", f"{self._model_path(name)}/versions", send=parts)
+        return ModelVersion.from_dict(reply.json())
+
+    # -- reading --------------------------------------------------------------------------
+
+    def models(self) -> list[Model]:
+        return [Model.from_dict(m) for m in self._pages(f"{API}/models")]
+
+    def model(self, name: str) -> Model:
+        return Model.from_dict(self._get(self._model_path(name)))
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        return ModelVersion.from_dict(self._get(self._version_path(name, version)))
+
+    def versions(
+        self,
+        name: str,
+        where: Sequence[str | Filter] = (),
+        *,
+        include_deleted: bool = False,
+    ) -> list[ModelVersion]:
+        """A model's versions, oldest first, filtered here exactly as the embedded store does."""
+        from .domain.filters import Filter, parse_filter, select
+
+        filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]
+        found = self._pages(
+            f"{self._model_path(name)}/versions", include_deleted=include_deleted or None
+        )
+        return select([ModelVersion.from_dict(v) for v in found], filters)
+
+    def events(self, name: str, version: int) -> list[VersionEvent]:
+        found = self._get(f"{self._version_path(name, version)}/events")
+        return [VersionEvent.from_dict(e) for e in found]
+
+    def _readable(self, name: str, version: int) -> ModelVersion:
+        found = self.get(name, version)
+        if found.deleted_at is not None:
+            raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
+        if manifest_digest(found.files) != found.digest:
+            raise IntegrityError(
+                f"{found.ref}: the manifest {self.url} sent does not hash to the version's "
+                f"digest {found.digest}"
+            )
+        return found
+
+    def _fetch(
+        self,
+        found: ModelVersion,
+        entry: FileEntry,
+        write: Callable[[bytes], object],
+        restart: Callable[[], None],
+        progress: Progress | None,
+    ) -> None:
+        """Stream one file into `write`, hashing it; a broken connection starts it again."""
+        import httpx
+
+        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
+        url += urllib.parse.quote(entry.path, safe="/")
+        for attempt in range(1, self.retries + 1):
+            digest, size = hashlib.sha256(), 0
+            try:
+                with self._client.stream("GET", url, headers=self._headers) as reply:
+                    if reply.status_code >= 400:
+                        reply.read()
+                        raise error_from_response(reply.status_code, reply.text)
+                    for block in reply.iter_bytes(CHUNK):
+                        digest.update(block)
+                        size += len(block)
+                        write(block)
+                        if progress is not None:
+                            progress(len(block))
+                break
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise StorageError(
+                        f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
+                    ) from exc
+                restart()
+                time.sleep(0.1 * 2**attempt)
+        if digest.hexdigest() != entry.sha256 or size != entry.size:
+            raise CorruptBlobError(
+                f"{found.ref}: file {entry.path!r} from {self.url} does not match its manifest "
+                f"(expected sha256 {entry.sha256}, got {digest.hexdigest()})",
+                path=entry.path,
+                digest=entry.sha256,
+            )
+
+    def read_file(self, name: str, version: int, path: str) -> bytes:
+        """One file of a version, verified here against its digest (for small files)."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise InvalidInput(f"version {found.ref} has no file {path!r}")
+        chunks: list[bytes] = []
+        self._fetch(found, entry, chunks.append, chunks.clear, None)
+        return b"".join(chunks)
+
+    def download(
+        self,
+        name: str,
+        version: int,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressFactory | None = None,
+    ) -> Path:
+        """Materialise a version's files under `dest`, every byte verified here, atomically."""
+        import shutil
+        import tempfile
+
+        found = self._readable(name, version)
+        target = Path(dest).absolute()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise Conflict(f"destination {target} already exists and is not an empty folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            for entry in found.files:
+                out_path = staging.joinpath(*entry.path.split("/"))
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                callback = progress(entry.path, entry.size) if progress else None
+                with open(out_path, "x+b") as out:
+
+                    def restart(out: BinaryIO = out) -> None:
+                        out.seek(0)
+                        out.truncate()
+
+                    self._fetch(found, entry, out.write, restart, callback)
+                    out.flush()
+                    os.fsync(out.fileno())
+                if entry.executable:
+                    out_path.chmod(out_path.stat().st_mode | 0o111)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+    # -- the few things that may change ---------------------------------------------------
+
+    def tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
+        validate_key(key, "tag name")
+        check_tags({key: value})
+        path = f"{self._version_path(name, version)}/tags/{_quote(key)}"
+        return ModelVersion.from_dict(self._request("PUT", path, body={"value": value}).json())
+
+    def untag(self, name: str, version: int, key: str) -> ModelVersion:
+        path = f"{self._version_path(name, version)}/tags/{_quote(validate_key(key, 'tag name'))}"
+        return ModelVersion.from_dict(self._request("DELETE", path).json())
+
+    def deprecate(
+        self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
+    ) -> ModelVersion:
+        body = {"deprecated": deprecated, "reason": reason}
+        return ModelVersion.from_dict(
+            self._post(f"{self._version_path(name, version)}/deprecation", body)
+        )
+
+    # -- deployments ----------------------------------------------------------------------
+
+    def deploy(
+        self,
+        name: str,
+        version: int,
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        body = {
+            "version": _number(version),
+            "reason": reason,
+            "effective_at": _time_param(effective_at, "effective time"),
+        }
+        return DeploymentOutcome.from_dict(self._post(f"{self._env_path(name, env)}/deploy", body))
+
+    def deploy_split(
+        self,
+        name: str,
+        split: Mapping[int, float],
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        body = {
+            "split": {str(a.version): a.weight for a in normalise_split(split)},
+            "reason": reason,
+            "effective_at": _time_param(effective_at, "effective time"),
+        }
+        return DeploymentOutcome.from_dict(self._post(f"{self._env_path(name, env)}/deploy", body))
+
+    def undeploy(
+        self,
+        name: str,
+        *,
+        env: str,
+        reason: str | None = None,
+        effective_at: datetime | str | None = None,
+    ) -> DeploymentOutcome:
+        body = {"reason": reason, "effective_at": _time_param(effective_at, "effective time")}
+        return DeploymentOutcome.from_dict(
+            self._post(f"{self._env_path(name, env)}/undeploy", body)
+        )
+
+    def rollback(self, name: str, *, env: str, reason: str | None = None) -> DeploymentOutcome:
+        return DeploymentOutcome.from_dict(
+            self._post(f"{self._env_path(name, env)}/rollback", {"reason": reason})
+        )
+
+    def approve(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
+        path = f"{API}/requests/{_number(request_id)}/approve"
+        return DeploymentRequest.from_dict(self._post(path, {"reason": reason}))
+
+    def reject(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
+        path = f"{API}/requests/{_number(request_id)}/reject"
+        return DeploymentRequest.from_dict(self._post(path, {"reason": reason}))
+
+    def requests(
+        self, name: str | None = None, *, status: str | None = None
+    ) -> list[DeploymentRequest]:
+        if status not in (None, "pending", "approved", "rejected"):
+            raise InvalidInput(f"invalid status {status!r}: use pending, approved or rejected")
+        if name is not None:
+            validate_model_name(name)
+        found = self._pages(f"{API}/requests", model=name, status=status)
+        return [DeploymentRequest.from_dict(r) for r in found]
+
+    def request(self, request_id: int) -> DeploymentRequest:
+        return DeploymentRequest.from_dict(self._get(f"{API}/requests/{_number(request_id)}"))
+
+    def protect(self, name: str, *, env: str) -> Environment:
+        return Environment.from_dict(self._post(f"{self._env_path(name, env)}/protect"))
+
+    def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:
+        path = f"{self._env_path(name, env)}/unprotect"
+        return DeploymentRequest.from_dict(self._post(path, {"reason": reason}))
+
+    def environments(self, name: str) -> list[Environment]:
+        found = self._get(f"{self._model_path(name)}/environments")
+        return [Environment.from_dict(e) for e in found]
+
+    def live(
+        self,
+        name: str,
+        *,
+        env: str,
+        at: datetime | str | None = None,
+        as_known_at: datetime | str | None = None,
+    ) -> LiveState:
+        found = self._get(
+            f"{self._env_path(name, env)}/live",
+            at=_time_param(at, "time"),
+            as_known_at=_time_param(as_known_at, "as-known-at time"),
+        )
+        return LiveState.from_dict(found)
+
+    def history(
+        self,
+        name: str,
+        *,
+        env: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> list[DeploymentEvent]:
+        from .domain.deployments import DeploymentEvent
+
+        if env is not None:
+            check_environment_name(env)
+        found = self._pages(
+            f"{self._model_path(name)}/history",
+            env=env,
+            since=_time_param(since, "since"),
+            until=_time_param(until, "until"),
+        )
+        return [DeploymentEvent.from_dict(e) for e in found]
+
+    def timeline(
+        self,
+        name: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        as_known_at: datetime | str | None = None,
+    ) -> list[Interval]:
+        """Computed here from the whole history, by the same rules as the embedded store."""
+        known = _optional_time(as_known_at, "as-known-at time")
+        intervals = timeline(self.history(name, env=env), known)
+        if version is not None:
+            intervals = [i for i in intervals if any(a.version == version for a in i.versions)]
+        return intervals
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit_key(self) -> str:
+        return str(self._get(f"{API}/audit/key")["public_key"])
+
+    def audit_key_id(self) -> str:
+        return str(self._get(f"{API}/audit/key")["key_id"])
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        return dict(self._post(f"{API}/audit/checkpoints"))
+
+    def audit_checkpoints(self) -> list[dict[str, Any]]:
+        return list(self._get(f"{API}/audit/checkpoints"))
+
+    def audit_verify(
+        self,
+        checkpoints: Sequence[Mapping[str, Any]] = (),
+        *,
+        public_key_pem: bytes | None = None,
+        records: bool = True,
+    ) -> auditing.VerifyReport:
+        """The server's own check of its log; for an independent check, verify an export
+        with `modelrepo-verifier` against the key you trust."""
+        if checkpoints or public_key_pem is not None or not records:
+            raise NotSupported(
+                "checking a remote store against your own checkpoints or key is not available "
+                "yet: verify an export with modelrepo-verifier"
+            )
+        return auditing.VerifyReport.from_dict(self._get(f"{API}/audit/verify"))
+
+    def audit_prove(
+        self, seq: int, *, checkpoint: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if checkpoint is not None:
+            raise NotSupported("a proof against a given checkpoint is not available remotely yet")
+        return dict(self._get(f"{API}/audit/proofs/{_number(seq)}"))
+
+    def ready(self) -> int:
+        return int(self._get("/readyz")["audit_size"])
+
+    # -- decisions ------------------------------------------------------------------------
+
+    @staticmethod
+    def _decision_body(record: Mapping[str, Any]) -> dict[str, Any]:
+        body = dict(record)
+        body["decided_at"] = _time_param(body.get("decided_at"), "decision time")
+        return {k: v for k, v in body.items() if v is not None or k in ("inputs", "output")}
+
+    def log_decision(
+        self,
+        model: str,
+        *,
+        inputs: Any,
+        output: Any,
+        environment: str | None = None,
+        version: int | None = None,
+        decision_id: str | None = None,
+        decided_at: datetime | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Decision:
+        body = self._decision_body(
+            {
+                "model": model,
+                "inputs": inputs,
+                "output": output,
+                "environment": environment,
+                "version": version,
+                "decision_id": decision_id,
+                "decided_at": decided_at,
+                "metadata": dict(metadata) if metadata is not None else None,
+            }
+        )
+        return Decision.from_dict(self._post(f"{API}/decisions", body))
+
+    def log_decisions(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Record many decisions in one request and one transaction (all or none; the
+        server takes up to 10 000 at a time)."""
+        batch = [self._decision_body(r) for r in records]
+        if not batch:
+            return 0
+        return int(self._post(f"{API}/decisions/batch", {"decisions": batch})["recorded"])
+
+    def decision(self, decision_id: str) -> dict[str, Any]:
+        if not isinstance(decision_id, str) or not decision_id:
+            raise InvalidInput("a decision id is a non-empty string")
+        return dict(self._get(f"{API}/decisions/{_quote(decision_id)}"))
+
+    def decisions(
+        self,
+        model: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 1000,
+    ) -> list[Decision]:
+        found = self._pages(
+            f"{self._model_path(model)}/decisions",
+            limit,
+            env=env,
+            version=version,
+            since=_time_param(since, "since"),
+            until=_time_param(until, "until"),
+        )
+        return [Decision.from_dict(d) for d in found]
+
+
+def _unsupported(name: str) -> Callable[..., NoReturn]:
+    def method(self: RemoteRegistry, *args: Any, **kwargs: Any) -> NoReturn:
+        raise NotSupported(f"{name} is not available through the server at {self.url} yet")
+
+    method.__name__ = name
+    method.__doc__ = f"Not available on a remote registry yet (`Registry.{name}`)."
+    return method
+
+
+EMBEDDED_ONLY = (
+    "open_file",
+    "delete",
+    "import_deployments",
+    "audit_consistency",
+    "audit_log",
+    "create_token",
+    "tokens",
+    "revoke_token",
+    "authenticate",
+    "log_decision_columns",
+    "decision_inputs",
+    "set_decision_inputs",
+    "purge_decision_inputs",
+    "import_decisions",
+    "load",
+    "load_live",
+    "serving",
+    "replay",
+    "report_model",
+    "report_decision",
+    "fsck",
+    "gc",
+)
+"""Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
+
+for _name in EMBEDDED_ONLY:
+    setattr(RemoteRegistry, _name, _unsupported(_name))

@@ -1,0 +1,52 @@
+"""One SDK contract, three ways of opening a registry: the embedded store (SQLite), the
+scale-out store (PostgreSQL + S3), and a server through the remote registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from modelrepo import Registry
+from modelrepo.remote import RemoteRegistry
+from modelrepo.server import create_app
+from modelrepo.testing.registry import RegistryContract
+
+
+class TestEmbedded(RegistryContract):
+    """On SQLite and on PostgreSQL + S3 (the `registry` fixture runs on both)."""
+
+    @pytest.fixture
+    def reg(self, registry: Registry) -> Registry:
+        return registry
+
+    @pytest.fixture
+    def bob(self, registry: Registry) -> Registry:
+        return registry.as_user("bob")
+
+
+@pytest.mark.sqlite_only  # the transport is under test here; the stores are covered above
+class TestRemote(RegistryContract):
+    """Through the HTTP API in-process (the app on a SQLite store), one token per user."""
+
+    @pytest.fixture
+    def client(self, registry: Registry) -> Iterator[TestClient]:
+        with TestClient(create_app(registry)) as client:
+            yield client
+
+    def _open(self, registry: Registry, client: TestClient, user: str) -> Registry:
+        _, secret = registry.create_token(user, "admin")
+        return RemoteRegistry(
+            "http://testserver", token=secret, client=client, allow_insecure_http=True
+        )
+
+    @pytest.fixture
+    def reg(self, registry: Registry, client: TestClient) -> Iterator[Registry]:
+        with self._open(registry, client, "alice") as remote:
+            yield remote
+
+    @pytest.fixture
+    def bob(self, registry: Registry, client: TestClient) -> Iterator[Registry]:
+        with self._open(registry, client, "bob") as remote:
+            yield remote

@@ -1,0 +1,186 @@
+"""The remote registry's own rules: which URLs it accepts, how answers become exceptions,
+what it retries, what it refuses to trust, what it does not offer yet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from modelrepo import Registry
+from modelrepo.domain.errors import (
+    ApprovalRequired,
+    Conflict,
+    CorruptBlobError,
+    Forbidden,
+    IntegrityError,
+    InvalidInput,
+    ModelrepoError,
+    NotFound,
+    NotSupported,
+    StorageError,
+    Unauthenticated,
+)
+from modelrepo.remote import EMBEDDED_ONLY, RemoteRegistry, check_url, error_from_response
+from modelrepo.server import create_app
+
+pytestmark = pytest.mark.sqlite_only
+
+WHOAMI = {"user": "alice", "role": "admin", "model_pattern": None, "token_id": "0" * 12}
+
+
+def test_plain_http_only_to_this_machine_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert check_url("http://localhost:8080") == "http://localhost:8080"
+    assert check_url("http://[::1]:8080") == "http://[::1]:8080"
+    assert (
+        check_url("HTTPS://registry.example.com/prefix/") == "https://registry.example.com/prefix"
+    )
+    with pytest.raises(InvalidInput, match="in clear"):
+        check_url("http://registry.example.com")
+    assert check_url("http://registry.example.com", allow_insecure_http=True)
+    monkeypatch.setenv("MODELREPO_ALLOW_INSECURE_HTTP", "1")
+    assert check_url("http://registry.example.com")
+    with pytest.raises(InvalidInput, match="credentials"):
+        check_url("https://alice:secret@registry.example.com")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (401, {"code": "unauthenticated", "message": "m"}, Unauthenticated),
+        (403, {"code": "forbidden", "message": "m"}, Forbidden),
+        (404, {"code": "not_found", "message": "m"}, NotFound),
+        (409, {"code": "conflict", "message": "m"}, Conflict),
+        (409, {"code": "approval_required", "message": "m"}, ApprovalRequired),
+        (422, {"code": "invalid_input", "message": "m"}, InvalidInput),
+        (503, {"code": "storage_error", "message": "m"}, StorageError),
+        (500, {"code": "integrity_error", "message": "m"}, IntegrityError),
+        (404, "<html>not here</html>", NotFound),
+        (502, "Bad Gateway", ModelrepoError),
+    ],
+)
+def test_error_answers_become_the_registry_exceptions(
+    status: int, body: object, kind: type[ModelrepoError]
+) -> None:
+    text = json.dumps(body) if isinstance(body, dict) else str(body)
+    error = error_from_response(status, text)
+    assert type(error) is kind
+    if isinstance(body, dict):
+        assert str(error) == "m"
+
+
+def test_the_server_errors_keep_their_messages(registry: Registry, artifact: Path) -> None:
+    _, viewer = registry.create_token("victor", "viewer")
+    registry.register("credit-risk", artifact, code=False)
+    with TestClient(create_app(registry)) as client:
+        remote = RemoteRegistry(
+            "http://testserver", token=viewer, client=client, allow_insecure_http=True
+        )
+        assert remote.user == "victor" and remote.role == "viewer"
+        with pytest.raises(Forbidden, match="role viewer may not deploy"):
+            remote.deploy("credit-risk", 1, env="production")
+        with pytest.raises(Unauthenticated, match="unknown API token"):
+            RemoteRegistry(
+                "http://testserver",
+                token="mr_000000000000_forged",
+                client=client,
+                allow_insecure_http=True,
+            )
+        with pytest.raises(InvalidInput, match="token's user"):
+            RemoteRegistry(
+                "http://testserver",
+                token=viewer,
+                user="someone-else",
+                client=client,
+                allow_insecure_http=True,
+            )
+
+
+def _mock(handler: Callable[[httpx.Request], httpx.Response]) -> RemoteRegistry:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/whoami":
+            return httpx.Response(200, json=WHOAMI)
+        return handler(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    return RemoteRegistry("http://127.0.0.1:9", token="t", client=client)
+
+
+def test_reads_are_retried_on_connection_errors_changes_are_not() -> None:
+    calls: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if request.method == "GET" and calls.count("GET") < 3:
+            raise httpx.ReadError("connection reset", request=request)
+        if request.method == "POST":
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(200, json={"items": [], "next_cursor": None})
+
+    remote = _mock(flaky)
+    assert remote.models() == []
+    assert calls == ["GET", "GET", "GET"]
+    calls.clear()
+    with pytest.raises(StorageError, match="cannot reach"):
+        remote.deploy("credit-risk", 1, env="production")
+    assert calls == ["POST"], "a change that may have reached the server is not sent again"
+
+
+def test_unreachable_server_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="cannot reach the server at http://127.0.0.1:9"):
+        Registry(
+            "http://127.0.0.1:9",
+            token="mr_x",
+        )
+
+
+@pytest.fixture
+def served_version(artifact: Path) -> Iterator[dict[str, object]]:
+    with Registry.in_memory(user="alice") as reg:
+        yield reg.register("credit-risk", artifact, code=False).to_dict()
+
+
+def test_downloaded_bytes_and_manifests_are_checked_here(
+    served_version: dict[str, object], tmp_path: Path
+) -> None:
+    def tampered_file(request: httpx.Request) -> httpx.Response:
+        if "/files/" in request.url.path:
+            return httpx.Response(200, content=b"not what the manifest says")
+        return httpx.Response(200, json=served_version)
+
+    remote = _mock(tampered_file)
+    with pytest.raises(CorruptBlobError, match="does not match its manifest"):
+        remote.read_file("credit-risk", 1, "features.csv")
+    with pytest.raises(CorruptBlobError):
+        remote.download("credit-risk", 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == [tmp_path / "artifact"]
+
+    files = list(served_version["files"])  # type: ignore[call-overload]
+    forged = {**served_version, "files": files[:-1]}
+    remote = _mock(lambda request: httpx.Response(200, json=forged))
+    with pytest.raises(IntegrityError, match="does not hash to the version's digest"):
+        remote.download("credit-risk", 1, tmp_path / "out")
+
+
+def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:
+    remote = _mock(lambda request: httpx.Response(404))
+    assert "gc" in EMBEDDED_ONLY and "create_token" in EMBEDDED_ONLY
+    with pytest.raises(NotSupported, match=r"^gc is not available through the server"):
+        remote.gc()
+    with pytest.raises(NotSupported, match="direct access to the store"):
+        _ = remote.backend
+    with pytest.raises(NotSupported):
+        remote.as_user("bob")
+    with pytest.raises(NotSupported):
+        remote.audit_verify(public_key_pem=b"key")
+    assert isinstance(NotSupported("x"), InvalidInput)
+
+
+def test_a_token_is_for_a_server_only(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="API token is for a modelrepo server"):
+        Registry(tmp_path / "store", token="mr_x")

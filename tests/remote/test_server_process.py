@@ -1,0 +1,92 @@
+"""The SDK and the CLI against a real `modelrepo serve` process on a free port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelrepo import Registry
+from modelrepo.remote import RemoteRegistry
+from modelrepo.testing.s3server import free_port
+
+from ..cli.conftest import MODELREPO, Run
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def test_sdk_and_cli_through_a_real_server(
+    store_dir: Path, tmp_path: Path, run: Run, artifact: Path
+) -> None:
+    run("init")
+    alice = run("token", "create", "--user", "alice", "--role", "admin", "--json").json["token"]
+    bob = run("token", "create", "--user", "bob", "--role", "admin", "--json").json["token"]
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modelrepo",
+            "--store",
+            str(store_dir),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+
+        with Registry(url, token=alice) as reg, Registry(url, token=bob) as second:
+            assert isinstance(reg, RemoteRegistry) and reg.user == "alice"
+            created = reg.register("credit-risk", artifact, metrics={"auc": 0.9}, code=False)
+            reg.protect("credit-risk", env="production")
+            asked = reg.deploy("credit-risk", 1, env="production")
+            assert asked.request is not None
+            second.approve(asked.request.request_id)
+            live = reg.live("credit-risk", env="production")
+            assert [v.digest for v in live.versions] == [created.digest]
+            out = reg.download("credit-risk", 1, tmp_path / "copy")
+            assert (out / "features.csv").read_bytes() == (artifact / "features.csv").read_bytes()
+
+        env = {**os.environ, "MODELREPO_TOKEN": alice}
+
+        def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run(
+                [MODELREPO, "--store", url, *args], capture_output=True, text=True, env=env
+            )
+            assert (done.returncode == 0) == ok, done
+            return done
+
+        listed = cli("versions", "credit-risk", "--json")
+        assert '"created_by": "alice"' in listed.stdout
+        cli("tag", "credit-risk@1", "stage=champion")
+        shown = cli("live", "credit-risk", "--env", "production", "--json")
+        assert '"approved_by": "bob"' in shown.stdout
+        assert "stage=champion" in cli("show", "credit-risk@1").stdout
+        refused = cli("gc", ok=False)
+        assert refused.stderr.strip().count("\n") == 0
+        assert refused.stderr.startswith("error: gc is not available through the server")
+        missing = cli("show", "credit-risk@9", ok=False)
+        assert "not found" in missing.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
