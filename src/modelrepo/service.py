@@ -64,6 +64,7 @@ from .domain.model import (
 )
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import format_time, parse_time
+from .domain.webhooks import Attempt, Delivery, Webhook
 from .ports import BlobInfo, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from .domain.diff import VersionDiff
     from .domain.filters import Filter
     from .handles import ModelHandle
+    from .webhooks import Deliverer
 
 INLINE_MAX = 64 * 1024
 DECISION_ATTEMPTS = 20
@@ -1086,6 +1088,75 @@ class Registry:
         return self.backend.metadata.revoke_token(
             check_token_id(token_id), actor=self.user, at=self.clock.now()
         )
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    @_writes
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        model_pattern: str = "*",
+        events: Iterable[str],
+        allow_private: bool = False,
+    ) -> tuple[Webhook, str]:
+        """Subscribe `url` to `events` of models matching `model_pattern`. Returns the record
+        and the signing secret, shown only here (it is stored, since deliveries are signed
+        with it, but never listed). `allow_private`: the target may be a loopback or private
+        address, and may use plain http."""
+        import secrets
+
+        from .domain.webhooks import check_events, check_model_pattern, check_url
+        from .webhooks import new_secret
+
+        target = check_url(url, allow_http=allow_private)
+        secret = new_secret()
+        record = Webhook(
+            webhook_id="wh_" + secrets.token_hex(6),
+            url=target.url,
+            model_pattern=check_model_pattern(model_pattern),
+            events=check_events(events),
+            created_at=self.clock.now(),
+            created_by=self.user,
+            allow_private=bool(allow_private),
+            secret=secret,
+        )
+        return self.backend.metadata.add_webhook(record), secret
+
+    def webhooks(self, *, include_disabled: bool = True) -> list[Webhook]:
+        """Subscriptions, oldest first."""
+        found = self.backend.metadata.webhooks()
+        return found if include_disabled else [h for h in found if h.active]
+
+    @_writes
+    def disable_webhook(self, webhook_id: str) -> Webhook:
+        """Stop a subscription for good (pending deliveries are no longer sent)."""
+        from .domain.webhooks import check_webhook_id
+
+        return self.backend.metadata.disable_webhook(
+            check_webhook_id(webhook_id), actor=self.user, at=self.clock.now()
+        )
+
+    def webhook_deliveries(
+        self, webhook_id: str | None = None, *, limit: int = 100
+    ) -> list[Delivery]:
+        """The delivery log, newest first (of one subscription, or of all)."""
+        from .domain.webhooks import check_webhook_id
+
+        if webhook_id is not None:
+            check_webhook_id(webhook_id)
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be between 1 and 10000")
+        return self.backend.metadata.deliveries(webhook_id, limit=limit)
+
+    def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
+        return self.backend.metadata.delivery_attempts(delivery_id)
+
+    def deliverer(self, **options: Any) -> Deliverer:
+        """What sends webhook deliveries from this store (see `modelrepo.webhooks`)."""
+        from .webhooks import Deliverer
+
+        return Deliverer(self.backend.metadata, self.clock, **options)
 
     def ready(self) -> int:
         """Ask the store a question (the audit log's size) to show it answers."""

@@ -16,6 +16,7 @@ from modelrepo.testing.decisions import DecisionStoreContract
 from modelrepo.testing.deployments import DeploymentStoreContract
 from modelrepo.testing.metadata import MetadataStoreContract
 from modelrepo.testing.tokens import TokenStoreContract
+from modelrepo.testing.webhooks import WebhookStoreContract
 
 
 class TestMemoryMetadata(MetadataStoreContract):
@@ -103,6 +104,26 @@ class TestSqliteTokens(TokenStoreContract):
 
 
 class TestPostgresTokens(TokenStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+class TestMemoryWebhooks(WebhookStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteWebhooks(WebhookStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestPostgresWebhooks(WebhookStoreContract):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = SqlMetadataStore.open_postgresql(pg_url)

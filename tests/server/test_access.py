@@ -108,6 +108,7 @@ def _mutations(request_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
     m = "/api/v1/models/credit-risk"
     env = f"{m}/environments/production"
     decision = {"model": "credit-risk", "version": 1, "inputs": 1, "output": 1}
+    hook = {"url": "https://hooks.example/", "events": ["deployed"]}
     return [
         ("register", "POST", f"{m}/versions", {"files": [("files", ("a", b"x"))]}),
         ("tag", "PUT", f"{m}/versions/1/tags/k", {"json": {"value": "v"}}),
@@ -122,6 +123,8 @@ def _mutations(request_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("approve", "POST", f"/api/v1/requests/{request_id}/reject", {"json": {}}),
         ("log_decision", "POST", "/api/v1/decisions", {"json": decision}),
         ("log_decision", "POST", "/api/v1/decisions/batch", {"json": {"decisions": [decision]}}),
+        ("webhooks", "POST", "/api/v1/webhooks", {"json": hook}),
+        ("webhooks", "POST", "/api/v1/webhooks/wh_0123456789ab/disable", {}),
     ]
 
 

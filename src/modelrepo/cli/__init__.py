@@ -6,7 +6,17 @@ and a non-zero exit code; `--traceback` shows the Python traceback instead.
 
 from __future__ import annotations
 
-from . import audit, decisions, deployments, replay, reports, server, transfer, versions
+from . import (
+    audit,
+    decisions,
+    deployments,
+    replay,
+    reports,
+    server,
+    transfer,
+    versions,
+    webhooks,
+)
 from .base import cli
 
 __all__ = [
@@ -20,6 +30,7 @@ __all__ = [
     "server",
     "transfer",
     "versions",
+    "webhooks",
 ]
 
 

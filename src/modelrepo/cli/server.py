@@ -111,8 +111,23 @@ def is_loopback(host: str) -> bool:
     is_flag=True,
     help="Accept requests without a token, as --user (only on a loopback --host).",
 )
+@click.option(
+    "--webhooks/--no-webhooks",
+    "deliver_webhooks",
+    default=False,
+    show_default=True,
+    help="Send webhook deliveries from each worker (deliveries are leased, never doubled).",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, workers: int, no_auth: bool, as_json: bool) -> None:
+def serve(
+    ctx: Context,
+    host: str,
+    port: int,
+    workers: int,
+    no_auth: bool,
+    deliver_webhooks: bool,
+    as_json: bool,
+) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
@@ -153,6 +168,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, no_auth: bool, as_js
         if value:
             os.environ[name] = value
     os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
+    os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
     url = f"http://{host}:{port}"
     emit(
         as_json,

@@ -23,8 +23,9 @@ LOG_DECISION = "log_decision"
 APPROVE = "approve"
 CHECKPOINT = "checkpoint"
 PROTECT = "protect"
+WEBHOOKS = "webhooks"
 
-ACTIONS = (READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT)
+ACTIONS = (READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS)
 """Every action a route can require."""
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {

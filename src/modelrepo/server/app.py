@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -13,22 +16,39 @@ from ..service import Registry
 from . import errors
 from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, decisions, deployments, health, models
+from .routes import audit, decisions, deployments, health, models, webhooks
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
 
 
-def create_app(registry: Registry, *, anonymous: ApiToken | None = None) -> FastAPI:
+def create_app(
+    registry: Registry, *, anonymous: ApiToken | None = None, deliver_webhooks: bool = False
+) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
-    authentication is off (`serve --no-auth`, loopback only)."""
+    authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
+    webhook deliverer in a background thread while the application is up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not deliver_webhooks:
+            yield
+            return
+        thread, stop = registry.deliverer().start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="modelrepo",
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    for module in (health, models, deployments, decisions, audit):
+    for module in (health, models, deployments, decisions, audit, webhooks):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -62,4 +82,8 @@ def from_environment() -> FastAPI:
         anonymous = ApiToken(
             "000000000000", registry.user, "admin", None, SystemClock().now(), registry.user
         )
-    return create_app(registry, anonymous=anonymous)
+    return create_app(
+        registry,
+        anonymous=anonymous,
+        deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
+    )

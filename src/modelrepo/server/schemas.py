@@ -315,3 +315,46 @@ class CheckpointOut(BaseModel):
 
 class ProofOut(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookIn(BaseModel):
+    """A subscription: `url` (https) receives `events` of models matching `model_pattern`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048)
+    model_pattern: str = "*"
+    events: list[str] = Field(min_length=1, max_length=16)
+    allow_private: bool = Field(
+        default=False, description="Allow loopback and private targets, and plain http."
+    )
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    model_pattern: str
+    events: list[str]
+    allow_private: bool
+    created_at: str
+    created_by: str
+    disabled_at: str | None
+    disabled_by: str | None
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown only in this answer.")
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    delivery_id: int
+    webhook_id: str
+    event_id: str
+    kind: str
+    status: str
+    attempts: int

@@ -35,6 +35,10 @@ from .tables import (
     version_files,
     version_tags,
     versions,
+    webhook_attempts,
+    webhook_cursor,
+    webhook_deliveries,
+    webhooks,
 )
 
 V = versions.c
@@ -488,4 +492,110 @@ REVOKE_TOKEN = (
     sa.update(api_tokens)
     .where(TK.token_id == p("token_id"), TK.revoked_at.is_(None))
     .values(revoked_at=p("at"), revoked_by=p("actor"))
+)
+
+# -- webhooks ------------------------------------------------------------------------------
+
+WH = webhooks.c
+WD = webhook_deliveries.c
+WA = webhook_attempts.c
+NEW_WEBHOOK = sa.insert(webhooks).values(
+    webhook_id=p("webhook_id"),
+    url=p("url"),
+    model_pattern=p("model_pattern"),
+    events=p("events"),
+    allow_private=p("allow_private"),
+    secret=p("secret"),
+    after_seq=p("after_seq"),
+    created_at=p("created_at"),
+    created_by=p("created_by"),
+)
+WEBHOOKS = sa.select(webhooks).order_by(WH.created_at, WH.webhook_id)
+WEBHOOK_BY_ID = sa.select(webhooks).where(WH.webhook_id == p("webhook_id"))
+DISABLE_WEBHOOK = (
+    sa.update(webhooks)
+    .where(WH.webhook_id == p("webhook_id"), WH.disabled_at.is_(None))
+    .values(disabled_at=p("at"), disabled_by=p("actor"))
+)
+WEBHOOK_CURSOR = sa.select(webhook_cursor.c.seq).where(webhook_cursor.c.name == "fanout")
+SET_WEBHOOK_CURSOR = (
+    sa.update(webhook_cursor).where(webhook_cursor.c.name == "fanout").values(seq=p("seq"))
+)
+NEW_DELIVERY = (
+    insert(webhook_deliveries)
+    .values(
+        webhook_id=p("webhook_id"),
+        seq=p("seq"),
+        event_id=p("event_id"),
+        kind=p("kind"),
+        payload=p("payload"),
+        status="pending",
+        attempts=0,
+        created_at=p("at"),
+        next_attempt_at=p("at"),
+    )
+    .on_conflict_do_nothing(index_elements=["webhook_id", "seq"])
+)
+_DELIVERIES = sa.select(
+    WD.id,
+    WD.webhook_id,
+    WD.seq,
+    WD.event_id,
+    WD.kind,
+    WD.payload,
+    WD.status,
+    WD.attempts,
+    WD.created_at,
+    WD.next_attempt_at,
+    WD.last_error,
+    WD.delivered_at,
+)
+DUE_DELIVERIES = (
+    _DELIVERIES.join(webhooks, WH.webhook_id == WD.webhook_id)
+    .where(
+        WD.status == "pending",
+        WD.next_attempt_at <= p("now"),
+        sa.or_(WD.lease_until.is_(None), WD.lease_until <= p("now")),
+        WH.disabled_at.is_(None),
+    )
+    .order_by(WD.next_attempt_at, WD.id)
+    .limit(p("limit"))
+)
+LEASE_DELIVERY = (
+    sa.update(webhook_deliveries)
+    .where(WD.id == p("id"))
+    .values(lease_owner=p("owner"), lease_until=p("until"))
+)
+DELIVERY_BY_ID = _DELIVERIES.where(WD.id == p("id"))
+DELIVERIES = _DELIVERIES.order_by(WD.id.desc()).limit(p("limit"))
+DELIVERIES_OF_WEBHOOK = (
+    _DELIVERIES.where(WD.webhook_id == p("webhook_id")).order_by(WD.id.desc()).limit(p("limit"))
+)
+FINISH_ATTEMPT = (
+    sa.update(webhook_deliveries)
+    .where(WD.id == p("id"))
+    .values(
+        status=p("status"),
+        attempts=p("attempts"),
+        next_attempt_at=p("next_attempt_at"),
+        last_error=p("last_error"),
+        delivered_at=p("delivered_at"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+NEW_ATTEMPT = sa.insert(webhook_attempts).values(
+    delivery_id=p("delivery_id"),
+    attempt=p("attempt"),
+    at=p("at"),
+    ok=p("ok"),
+    status_code=p("status_code"),
+    error=p("error"),
+    duration_ms=p("duration_ms"),
+    owner=p("owner"),
+)
+ATTEMPTS = (
+    sa.select(WA.delivery_id, WA.attempt, WA.at, WA.ok, WA.status_code, WA.error, WA.duration_ms)
+    .where(WA.delivery_id == p("delivery_id"))
+    .order_by(WA.attempt, WA.id)
 )

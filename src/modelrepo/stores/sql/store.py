@@ -29,6 +29,7 @@ from .deployments import SqlDeployments, ever_deployed, model_id
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
 from .tokens import SqlTokens
+from .webhooks import SqlWebhooks
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -136,7 +137,7 @@ def usable_postgresql(conn: Any) -> bool:
     return not (conn.closed or conn.broken)
 
 
-class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens):
+class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebhooks):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
     def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:

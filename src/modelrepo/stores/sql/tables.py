@@ -257,3 +257,62 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
     sa.Column("revoked_by", sa.String(256), nullable=True),
 )
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("webhook_id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("model_pattern", sa.String(128), nullable=False),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("allow_private", sa.Boolean, nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("after_seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("disabled_at", sa.BigInteger, nullable=True),
+    sa.Column("disabled_by", sa.String(256), nullable=True),
+)
+
+webhook_cursor = sa.Table(
+    "webhook_cursor",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.String(32), sa.ForeignKey("webhooks.webhook_id"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("webhook_id", "seq", name="uq_webhook_deliveries_event"),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", Id, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"),
+)
