@@ -20,7 +20,7 @@ from ...domain.manifest import validate_relative_path
 from ...domain.model import CodeRef
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
-from ..schemas import DeprecateIn, ModelOut, Page, RegisterIn, TagIn, VersionOut
+from ..schemas import DeprecateIn, DiffOut, ModelOut, Page, RegisterIn, TagIn, VersionOut
 from .common import ERRORS, Cursor, Limit, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
@@ -61,6 +61,18 @@ def list_versions(
 @router.get("/models/{name}/versions/{version}", response_model=VersionOut)
 def show_version(name: Name, version: Number, caller: Caller = needs(READ)) -> dict[str, Any]:
     return caller.registry.get(name, version).to_dict()
+
+
+@router.get("/models/{name}/diff", response_model=DiffOut)
+def diff_versions(
+    name: Name,
+    a: Annotated[int, Query(ge=1, le=2**62, description="The older version.")],
+    b: Annotated[int, Query(ge=1, le=2**62, description="The newer version.")],
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """Compare two versions of `name`, as `modelrepo diff`: params, metrics (with deltas),
+    tags, files, and unified diffs of small changed text files."""
+    return caller.registry.diff((name, a), (name, b)).to_dict()
 
 
 @router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)
