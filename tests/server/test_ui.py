@@ -1,8 +1,11 @@
-"""The API the web UI leans on: the diff of two versions, and a 10,000-event timeline
-(correctness here; its timing is in benchmarks/)."""
+"""The web UI: its static files, their security headers, no other origin, the diff endpoint
+it uses, and a 10,000-event timeline (correctness here; its timing is in benchmarks/)."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +18,85 @@ from modelrepo.server import create_app
 from modelrepo.server.schemas import IntervalOut
 
 from .conftest import Api
+
+UI = Path(__file__).resolve().parents[2] / "src" / "modelrepo" / "server" / "ui"
+FILES = {
+    "/ui/": "text/html",
+    "/ui/app.css": "text/css",
+    "/ui/app.mjs": "text/javascript",
+    "/ui/timeline.mjs": "text/javascript",
+}
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(Registry.in_memory(user="server")))
+
+
+def test_the_ui_files_are_served_without_a_token_with_security_headers(client: TestClient) -> None:
+    for path, media_type in FILES.items():
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        assert reply.headers["content-type"].startswith(media_type), path
+        csp = reply.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["referrer-policy"] == "no-referrer"
+    moved = client.get("/ui", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == "/ui/"
+    # Anything else under /ui/ is not public: the token gate answers first.
+    assert client.get("/ui/secrets.json").status_code == 401
+    assert client.get("/ui/app.mjs/").status_code == 401
+
+
+def test_the_page_has_no_inline_script_or_style_and_loads_only_its_own_files(
+    client: TestClient,
+) -> None:
+    page = client.get("/ui/").text
+    assert re.findall(r'<script[^>]*src="([^"]+)"', page) == ["/ui/app.mjs"]
+    assert re.findall(r"<script[^>]*>([^<]*)</script>", page) == [""]  # external, empty
+    assert "<style" not in page and " style=" not in page and " on" + "click=" not in page
+    assert re.findall(r'href="(/[^"]*)"', page) == ["/ui/app.css"]
+
+
+def test_no_file_of_the_ui_names_another_origin() -> None:
+    files = sorted(UI.iterdir())
+    assert {f.name for f in files} == {"index.html", "app.css", "app.mjs", "timeline.mjs"}
+    for file in files:
+        text = file.read_text().replace(SVG_NAMESPACE, "")
+        assert re.findall(r"https?://|//[a-z0-9-]+\.[a-z]", text, flags=re.I) == [], file.name
+        assert "@import" not in text and "eval(" not in text and "innerHTML" not in text
+    script = (UI / "app.mjs").read_text()
+    # The token goes to the API of this origin in a header, and is kept for the tab only.
+    assert "sessionStorage" in script and "localStorage" not in script
+    assert "document.cookie" not in script
+    assert re.findall(r"fetch\(([^,]+),", script) == ["url"]
+    assert 'const API = "/api/v1"' in script
+
+
+def test_the_ui_is_in_the_wheel() -> None:
+    pyproject = (UI.parents[3] / "pyproject.toml").read_text()
+    assert 'packages = ["src/modelrepo"]' in pyproject  # package data: every file under it
+    from importlib import resources
+
+    shipped = resources.files("modelrepo.server").joinpath("ui")
+    assert shipped.joinpath("app.mjs").read_bytes() == (UI / "app.mjs").read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
+def test_the_ui_scripts_under_node() -> None:
+    folder = Path(__file__).parent / "js"
+    result = subprocess.run(
+        ["node", "--test", *sorted(str(p) for p in folder.glob("*.test.mjs"))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_diff_endpoint(api: Api) -> None:
