@@ -39,6 +39,7 @@ test("lanes group by environment in time order; an open interval runs to now", (
   assert.deepEqual(data.byEnv.get("prod").map((i) => i.versions[0].version), [1, 2]);
   assert.equal(data.start, T);
   assert.equal(data.end, T + 5 * H);
+  assert.equal(data.lastChange, T + 2 * H);
   const prod = data.byEnv.get("prod");
   assert.equal(liveAt(prod, T + 30 * 60000).versions[0].version, 1);
   assert.equal(liveAt(prod, T + H).versions[0].version, 2);

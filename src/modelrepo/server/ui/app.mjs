@@ -250,7 +250,7 @@ async function timelineChart(name, box, query) {
 
   const toolbar = h("form", { class: "toolbar" },
     h("label", {}, "Instant ", atInput), h("button", { type: "submit" }, "Show what was live"),
-    h("button", { type: "button", onclick: () => { view.t0 = data.start; view.t1 = data.end; draw(); } }, "Fit"),
+    h("button", { type: "button", onclick: () => { if (data) { view.t0 = data.start; view.t1 = data.end; draw(); } } }, "Fit"),
     h("button", { type: "button", onclick: () => zoom(0.5, null) }, "+"),
     h("button", { type: "button", onclick: () => zoom(2, null) }, "−"),
     h("label", {}, "As known at ", knownInput), h("button", { type: "button", onclick: () => load() }, "Reload"), stats);
@@ -277,7 +277,10 @@ async function timelineChart(name, box, query) {
       return;
     }
     data = lanes(intervals, Date.now());
-    view.t0 = data.start; view.t1 = data.end + (data.end - data.start) * 0.02;
+    // The changes fill the chart; open intervals run on past its right edge ("Fit": up to now).
+    const detail = Math.max(data.lastChange - data.start, 60000);
+    view.t0 = data.start - detail * 0.01;
+    view.t1 = Math.min(data.lastChange + detail * 0.05, data.end + detail * 0.02);
     const seen = new Set(intervals.flatMap((i) => i.versions.map((a) => a.version)));
     fill(legend, ...[...seen].sort((a, b) => a - b).map((v) => h("span", {}, h("span", { class: "swatch", "data-v": v }), `v${v}`)),
       h("span", {}, h("span", { class: "swatch", "data-k": "bf" }), "backfilled"), h("span", { class: "ok" }, "▲ approved"));

@@ -36,12 +36,14 @@ export function formatInstant(t) {
 
 /**
  * The timeline endpoint's intervals grouped by environment, each lane in time order with
- * numeric `start`/`end` (an open interval ends at `now`), and the overall extent.
+ * numeric `start`/`end` (an open interval ends at `now`), the overall extent, and the last
+ * change (the latest start or closed end), where the history's detail stops.
  */
 export function lanes(intervals, now) {
   const byEnv = new Map();
   let start = Infinity;
   let end = -Infinity;
+  let lastChange = -Infinity;
   for (const i of intervals) {
     const s = parseInstant(i.from);
     const open = i.to === null || i.to === undefined;
@@ -55,12 +57,14 @@ export function lanes(intervals, now) {
     byEnv.get(i.environment).push(item);
     if (s < start) start = s;
     if (e > end) end = e;
+    const changed = open ? s : e;
+    if (changed > lastChange) lastChange = changed;
   }
   for (const items of byEnv.values()) items.sort((a, b) => a.start - b.start || a.event_id - b.event_id);
   const envs = [...byEnv.keys()].sort();
-  if (start === Infinity) { start = now - 86400000; end = now; }
+  if (start === Infinity) { start = now - 86400000; end = now; lastChange = now; }
   if (end <= start) end = start + 60000;
-  return { envs, byEnv, start, end };
+  return { envs, byEnv, start, end, lastChange };
 }
 
 /** Index of the first item whose end is after `t` (items in time order, not overlapping). */
