@@ -98,6 +98,9 @@ const ROUTES = {
     decided_at: iso(T0 + 1500 * 3600000), recorded_at: iso(T0 + 1500 * 3600000), deployment: event,
     approval: { approved_by: "bob" }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  "/api/v1/models/empty": { model: "empty", created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
+  "/api/v1/models/empty/versions": { items: [], next_cursor: null },
+  "/api/v1/models/empty/timeline": [],
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
 };
 const requests = [];
@@ -170,6 +173,19 @@ test("the pages, end to end against a canned API", async () => {
   assert.match(text(), /depth\s+3\s+4/);
   assert.match(text(), /auc\s+0\.81\s+0\.82\s+\+0\.01000/);
   assert.ok(all((n) => n.tagName === "pre").some((n) => n.textContent === "-<b>1\n+2"), "a diff is text");
+
+  const [known] = all((n) => n.attrs["aria-label"] === "as known at");
+  known.value = "last tuesday";
+  await all((n) => n.tagName === "button" && n.textContent === "Reload")[0].fire("click");
+  assert.match(text(), /as known at: not an ISO-8601 instant/);
+
+  location.hash = "#/models/empty";
+  await settle();
+  assert.match(text(), /Never deployed/);
+  const [instant] = all((n) => n.attrs["aria-label"] === "instant");
+  instant.value = "2024-01-01";
+  await all((n) => n.tagName === "form" && n.attrs.class === "toolbar")[0].fire("submit");
+  assert.match(text(), /Never deployed/);
 
   location.hash = "#/decisions/d-1";
   await settle();

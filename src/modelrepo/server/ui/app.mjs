@@ -259,12 +259,22 @@ async function timelineChart(name, box, query) {
     if (knownInput.value.trim() !== loadedKnown) await load();
     const t = parseInstant(atInput.value);
     if (t === null) { fill(liveBox, errorBox(new Error("Type an ISO-8601 instant, e.g. 2025-01-31T12:00:00Z"))); return; }
+    if (!data) return;
     setCursor(t, true);
     if (t < view.t0 || t > view.t1) { const w = view.t1 - view.t0; view.t0 = t - w / 2; view.t1 = t + w / 2; draw(); }
   });
   fill(box, toolbar, chart, hover, legend, liveBox);
 
   async function load() {
+    try {
+      await fetchAndDraw();
+    } catch (err) {
+      if (err.status === 401) throw err;
+      fill(liveBox, errorBox(err));
+    }
+  }
+
+  async function fetchAndDraw() {
     const known = knownInput.value.trim();
     if (known && parseInstant(known) === null) { fill(liveBox, errorBox(new Error("as known at: not an ISO-8601 instant"))); return; }
     const started = performance.now();
@@ -385,6 +395,7 @@ async function timelineChart(name, box, query) {
     view.cursor = t;
     atInput.value = formatInstant(Math.round(t));
     placeCursor();
+    if (!data) return;
     if (!ask) { fill(liveBox, liveTable(localLive(t), "from the chart")); return; }
     const mine = ++asked;
     const known = knownInput.value.trim();
