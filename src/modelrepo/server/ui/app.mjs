@@ -520,7 +520,9 @@ async function route() {
   const raw = location.hash.replace(/^#/, "") || "/models";
   const [path, search = ""] = raw.split("?");
   const query = new URLSearchParams(search);
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map((p) => {
+    try { return decodeURIComponent(p); } catch { return p; } // a mistyped %-escape
+  });
   const token = sessionStorage.getItem(TOKEN_KEY);
   document.getElementById("nav").hidden = !token;
   if (!token || parts[0] === "login") { loginPage(); return; }
