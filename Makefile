@@ -38,6 +38,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/audit_bench.py
 	$(BIN)/python benchmarks/decisions_bench.py
 	$(BIN)/python benchmarks/scaleout_bench.py
+	$(BIN)/python benchmarks/ui_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,9 @@ from modelrepo.server.auth import is_public, required_action
 from .conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The web UI's static shell: HTML, CSS and JavaScript without data (each datum it shows comes
+# from /api/v1 with the user's token), each file its own route, no catch-all.
+PUBLIC |= {"/ui", "/ui/", "/ui/app.css", "/ui/app.mjs", "/ui/timeline.mjs"}
 
 
 def test_every_route_without_the_public_marker_refuses_a_request_without_a_token() -> None:

@@ -16,7 +16,7 @@ from ..service import Registry
 from . import errors
 from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, decisions, deployments, health, models, webhooks
+from .routes import audit, decisions, deployments, health, models, ui, webhooks
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -48,7 +48,7 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    for module in (health, models, deployments, decisions, audit, webhooks):
+    for module in (health, models, deployments, decisions, audit, webhooks, ui):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)

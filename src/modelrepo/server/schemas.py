@@ -98,6 +98,22 @@ class VersionEventOut(BaseModel):
     reason: str | None
 
 
+class DiffOut(BaseModel):
+    """Two versions compared: changed params, metrics (with deltas), tags, files, text diffs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    a: str
+    b: str
+    same_content: bool
+    metadata: dict[str, JSON]
+    params: dict[str, JSON]
+    metrics: dict[str, JSON]
+    tags: dict[str, JSON]
+    files: dict[str, JSON]
+    text_diffs: dict[str, str]
+
+
 class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request, Response
 
 from ...domain.errors import InvalidInput
 from ..schemas import Error
@@ -39,3 +41,19 @@ def paginate(items: Sequence[T], limit: int, cursor: str | None) -> dict[str, An
         offset = int(cursor)
     end = offset + limit
     return {"items": list(items[offset:end]), "next_cursor": str(end) if end < len(items) else None}
+
+
+GZIP_ABOVE = 64 * 1024
+
+
+def large_json(request: Request, content: Any) -> Response:
+    """`content` (already in its response model's shape) as compact JSON, gzip-compressed
+    when the client accepts it and it is large: for big read-only answers (a 10,000-event
+    timeline is 2 MB of JSON, 0.1 MB compressed), without validating each item again."""
+    body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {"Vary": "Accept-Encoding"}
+    accepted = request.headers.get("accept-encoding", "")
+    if len(body) > GZIP_ABOVE and "gzip" in accepted.lower():
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
 from ...domain.access import APPROVE, DEPLOY, PROTECT, READ
@@ -24,7 +24,7 @@ from ..schemas import (
     ReasonIn,
     RequestOut,
 )
-from .common import ERRORS, Cursor, Limit, paginate
+from .common import ERRORS, Cursor, Limit, large_json, paginate
 from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"], responses=ERRORS)
@@ -145,14 +145,16 @@ def history(
 @router.get("/models/{name}/timeline", response_model=list[IntervalOut])
 def timeline(
     name: Name,
+    request: Request,
     env: Annotated[str | None, Query(max_length=128)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     as_known_at: Time = None,
     caller: Caller = needs(READ),
-) -> list[dict[str, Any]]:
-    """Intervals of what served where."""
+) -> Response:
+    """Intervals of what served where (gzip-compressed when large and the client accepts it:
+    the web UI draws whole histories)."""
     found = caller.registry.timeline(name, env=env, version=version, as_known_at=as_known_at)
-    return [i.to_dict() for i in found]
+    return large_json(request, [i.to_dict() for i in found])
 
 
 @router.get("/requests", response_model=Page[RequestOut])

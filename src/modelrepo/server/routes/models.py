@@ -20,7 +20,16 @@ from ...domain.manifest import validate_relative_path
 from ...domain.model import CodeRef
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
-from ..schemas import DeprecateIn, ModelOut, Page, RegisterIn, TagIn, VersionEventOut, VersionOut
+from ..schemas import (
+    DeprecateIn,
+    DiffOut,
+    ModelOut,
+    Page,
+    RegisterIn,
+    TagIn,
+    VersionEventOut,
+    VersionOut,
+)
 from .common import ERRORS, Cursor, Limit, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
@@ -69,6 +78,18 @@ def version_events(
 ) -> list[dict[str, Any]]:
     """Tag, deprecation and deletion changes of a version, oldest first: who, when, why."""
     return [e.to_dict() for e in caller.registry.events(name, version)]
+
+
+@router.get("/models/{name}/diff", response_model=DiffOut)
+def diff_versions(
+    name: Name,
+    a: Annotated[int, Query(ge=1, le=2**62, description="The older version.")],
+    b: Annotated[int, Query(ge=1, le=2**62, description="The newer version.")],
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """Compare two versions of `name`, as `modelrepo diff`: params, metrics (with deltas),
+    tags, files, and unified diffs of small changed text files."""
+    return caller.registry.diff((name, a), (name, b)).to_dict()
 
 
 @router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)

@@ -1,0 +1,545 @@
+// The web UI: hash routes over the JSON API of the same origin. The token lives in
+// sessionStorage (gone when the tab closes) and goes only into the Authorization header.
+// Every value from the API is put in the page as text (textContent), never as HTML.
+
+import {
+  describeVersions, formatInstant, lanes, layout, liveAt, parseInstant, ticks, versionColor,
+} from "./timeline.mjs";
+
+const TOKEN_KEY = "modelrepo.token";
+const API = "/api/v1";
+const SVG = "http://www.w3.org/2000/svg"; // an XML namespace name, not a request
+
+const main = document.getElementById("main");
+
+// -- small DOM helpers -------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function s(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+/** Replace a node's children; arrays are flattened, null/undefined/false left out. */
+function fill(node, ...kids) {
+  node.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+}
+
+function show(...nodes) {
+  fill(main, ...nodes);
+}
+
+function errorBox(err) {
+  return h("p", { class: "error", role: "alert" }, err.message || String(err));
+}
+
+function short(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** Any JSON value as nested tables: the decision story and lineage, whatever their fields. */
+function tree(value) {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return h("span", { class: "muted" }, "[]");
+    if (value.every((v) => v === null || typeof v !== "object")) return h("span", {}, value.map(short).join(", "));
+    return h("div", {}, value.map((v) => h("div", { class: "card" }, tree(v))));
+  }
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return h("span", { class: "muted" }, "{}");
+    return h("table", { class: "kv" }, keys.map((k) => h("tr", {}, h("td", {}, k), h("td", {}, tree(value[k])))));
+  }
+  if (value === null) return h("span", { class: "muted" }, "null");
+  return h("span", { class: typeof value === "string" ? "" : "mono" }, String(value));
+}
+
+function pills(obj) {
+  return Object.entries(obj || {}).map(([k, v]) => h("span", { class: "pill" }, `${k}=${short(v)}`));
+}
+
+// -- the API -----------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(`${status} ${body.code || ""}: ${body.message || "request failed"}`);
+    this.status = status;
+    this.code = body.code;
+  }
+}
+
+async function api(path, params = {}, { redirect = true } = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") query.set(k, v);
+  const text = query.toString();
+  const url = API + path + (text ? "?" + text : "");
+  const reply = await fetch(url, {
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+    credentials: "omit",
+    cache: "no-store",
+  });
+  const body = await reply.json().catch(() => ({}));
+  if (reply.status === 401 && redirect) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.hash = "#/login";
+    throw new ApiError(401, body);
+  }
+  if (!reply.ok) throw new ApiError(reply.status, body);
+  return body;
+}
+
+async function all(path, params = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api(path, { ...params, limit: 1000, cursor });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+const enc = encodeURIComponent;
+
+// -- pages -------------------------------------------------------------------------------------
+
+function loginPage(message) {
+  const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "mr_…", required: true });
+  const status = h("p", { class: "muted" }, message || "");
+  const form = h("form", { class: "card login" },
+    h("h1", {}, "Log in"),
+    h("p", {}, "Paste an API token (", h("code", {}, "modelrepo token create"), "). It is kept in this tab only."),
+    input, h("p", {}, h("button", { class: "primary", type: "submit" }, "Log in")), status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    status.textContent = "Checking…";
+    try {
+      await api("/models", { limit: 1 }, { redirect: false });
+      location.hash = "#/models";
+    } catch (err) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      fill(status, errorBox(err));
+    }
+  });
+  show(form);
+  input.focus();
+}
+
+async function modelsPage() {
+  const models = await all("/models");
+  show(h("h1", {}, "Models"),
+    models.length === 0 ? h("p", { class: "muted" }, "No model this token may see.") :
+      h("table", {},
+        h("tr", {}, h("th", {}, "model"), h("th", {}, "versions"), h("th", {}, "latest"), h("th", {}, "created"), h("th", {}, "by")),
+        models.map((m) => h("tr", {},
+          h("td", {}, h("a", { href: `#/models/${enc(m.model)}` }, m.model)),
+          h("td", {}, m.version_count), h("td", {}, `v${m.latest_version}`),
+          h("td", {}, m.created_at), h("td", {}, m.created_by)))));
+}
+
+async function modelPage(name, query) {
+  const [model, versions] = await Promise.all([
+    api(`/models/${enc(name)}`), all(`/models/${enc(name)}/versions`, { include_deleted: true }),
+  ]);
+  const chartBox = h("div", {});
+  const diffBox = h("div", {});
+  const picked = new Set();
+  const diffButton = h("button", { type: "button", disabled: true }, "Compare the two checked versions");
+  diffButton.addEventListener("click", () => {
+    const [a, b] = [...picked].sort((x, y) => x - y);
+    showDiff(name, a, b, diffBox);
+  });
+  const rows = versions.map((v) => {
+    const box = h("input", { type: "checkbox", "aria-label": `pick v${v.version} to compare` });
+    box.addEventListener("change", () => {
+      if (box.checked) picked.add(v.version); else picked.delete(v.version);
+      diffButton.disabled = picked.size !== 2;
+    });
+    return h("tr", { id: `v${v.version}` },
+      h("td", {}, box),
+      h("td", {}, h("b", {}, h("span", { class: "swatch", style: null, "data-version": v.version }), `v${v.version}`),
+        v.deprecated ? h("div", { class: "bad" }, "deprecated") : null,
+        v.deleted_at ? h("div", { class: "bad" }, `deleted ${v.deleted_at}`) : null),
+      h("td", {}, v.created_at, h("div", { class: "muted" }, v.created_by)),
+      h("td", {}, v.flavor, h("div", { class: "muted mono", title: v.digest }, v.digest.slice(0, 19) + "…")),
+      h("td", {}, pills(v.params)), h("td", {}, pills(v.metrics)), h("td", {}, pills(v.tags)),
+      h("td", {}, h("details", {}, h("summary", {}, lineageSummary(v.lineage)), tree(v.lineage))));
+  });
+  show(h("h1", {}, name),
+    h("p", { class: "muted" }, `${model.version_count} versions · created ${model.created_at} by ${model.created_by}`),
+    h("h2", {}, "Environments over time"), chartBox,
+    h("h2", {}, "Versions"),
+    h("div", { class: "toolbar" }, diffButton),
+    h("table", {}, h("tr", {}, ["", "version", "created", "flavor · digest", "params", "metrics", "tags", "lineage"].map((t) => h("th", {}, t))), rows),
+    diffBox);
+  for (const sw of main.querySelectorAll(".swatch[data-version]")) sw.style.background = versionColor(sw.dataset.version);
+  await timelineChart(name, chartBox, query);
+}
+
+function lineageSummary(lineage) {
+  if (!lineage || typeof lineage !== "object") return "—";
+  const parts = [];
+  if (lineage.code && lineage.code.commit) parts.push(`code ${String(lineage.code.commit).slice(0, 10)}`);
+  if (Array.isArray(lineage.data)) parts.push(`${lineage.data.length} data`);
+  if (lineage.parents && lineage.parents.length) parts.push(`from ${lineage.parents.map(short).join(", ")}`);
+  return parts.length ? parts.join(" · ") : Object.keys(lineage).join(", ") || "—";
+}
+
+async function showDiff(name, a, b, box) {
+  fill(box, h("p", { class: "muted" }, `Comparing v${a} and v${b}…`));
+  try {
+    const d = await api(`/models/${enc(name)}/diff`, { a, b });
+    const changes = (title, obj, withDelta) => {
+      const keys = Object.keys(obj || {});
+      return [h("h3", {}, title), keys.length === 0 ? h("p", { class: "muted" }, "no change") :
+        h("table", {}, h("tr", {}, h("th", {}, "key"), h("th", {}, `v${a}`), h("th", {}, `v${b}`), withDelta ? h("th", {}, "delta") : null),
+          keys.map((k) => h("tr", {}, h("td", {}, k), h("td", { class: "diff-del" }, short(obj[k].old)),
+            h("td", { class: "diff-add" }, short(obj[k].new)),
+            withDelta ? h("td", { class: "mono" }, obj[k].delta === null ? "" : (obj[k].delta > 0 ? "+" : "") + obj[k].delta.toPrecision(4)) : null)))];
+    };
+    const f = d.files;
+    fill(box, h("h2", {}, `Diff v${a} → v${b}`),
+      h("p", {}, d.same_content ? h("span", { class: "ok" }, "same content") : "content differs"),
+      changes("Metadata", d.metadata), changes("Params", d.params), changes("Metrics", d.metrics, true), changes("Tags", d.tags),
+      h("h3", {}, "Files"),
+      h("table", { class: "kv" }, ["added", "removed", "modified"].map((k) =>
+        h("tr", {}, h("td", {}, k), h("td", { class: "mono" }, (f[k] || []).join(", ") || "—"))),
+        h("tr", {}, h("td", {}, "unchanged"), h("td", {}, `${f.unchanged} files`))),
+      Object.entries(d.text_diffs || {}).map(([path, text]) => [h("h3", {}, path), h("pre", {}, text)]));
+  } catch (err) {
+    fill(box, errorBox(err));
+  }
+}
+
+// -- the timeline chart --------------------------------------------------------------------------
+
+const LEFT = 130;
+const LANE = 38;
+const TOP = 22;
+
+async function timelineChart(name, box, query) {
+  const knownInput = h("input", { type: "text", placeholder: "now", value: query.get("known") || "", "aria-label": "as known at" });
+  const atInput = h("input", { type: "text", placeholder: "2025-01-31T12:00:00Z", value: query.get("at") || "", "aria-label": "instant" });
+  const liveBox = h("div", {});
+  const hover = h("div", { class: "hover muted" }, "Click or drag on the chart to pick an instant; wheel to zoom, shift+wheel to pan.");
+  const chart = h("div", { class: "chart" });
+  const legend = h("div", { class: "legend" });
+  const stats = h("span", { class: "muted" });
+  const view = { t0: 0, t1: 1, cursor: null };
+  let data = null;
+  let frame = 0;
+  let loadedKnown = null;
+
+  const toolbar = h("form", { class: "toolbar" },
+    h("label", {}, "Instant ", atInput), h("button", { type: "submit" }, "Show what was live"),
+    h("button", { type: "button", onclick: () => { if (data) { view.t0 = data.start; view.t1 = data.end; draw(); } } }, "Fit"),
+    h("button", { type: "button", onclick: () => zoom(0.5, null) }, "+"),
+    h("button", { type: "button", onclick: () => zoom(2, null) }, "−"),
+    h("label", {}, "As known at ", knownInput), h("button", { type: "button", onclick: () => load() }, "Reload"), stats);
+  toolbar.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (knownInput.value.trim() !== loadedKnown) await load();
+    const t = parseInstant(atInput.value);
+    if (t === null) { fill(liveBox, errorBox(new Error("Type an ISO-8601 instant, e.g. 2025-01-31T12:00:00Z"))); return; }
+    if (!data) return;
+    setCursor(t, true);
+    if (t < view.t0 || t > view.t1) { const w = view.t1 - view.t0; view.t0 = t - w / 2; view.t1 = t + w / 2; draw(); }
+  });
+  fill(box, toolbar, chart, hover, legend, liveBox);
+
+  async function load() {
+    try {
+      await fetchAndDraw();
+    } catch (err) {
+      if (err.status === 401) throw err;
+      fill(liveBox, errorBox(err));
+    }
+  }
+
+  async function fetchAndDraw() {
+    const known = knownInput.value.trim();
+    if (known && parseInstant(known) === null) { fill(liveBox, errorBox(new Error("as known at: not an ISO-8601 instant"))); return; }
+    const started = performance.now();
+    const intervals = await api(`/models/${enc(name)}/timeline`, { as_known_at: known ? formatInstant(parseInstant(known)) : null });
+    const fetched = performance.now();
+    loadedKnown = known;
+    if (intervals.length === 0) {
+      fill(chart, h("p", { class: "muted" }, known ? `Not deployed anywhere as known at ${known}.` : "Never deployed."));
+      data = null;
+      return;
+    }
+    data = lanes(intervals, Date.now());
+    // The changes fill the chart; open intervals run on past its right edge ("Fit": up to now).
+    const detail = Math.max(data.lastChange - data.start, 60000);
+    view.t0 = data.start - detail * 0.01;
+    view.t1 = Math.min(data.lastChange + detail * 0.05, data.end + detail * 0.02);
+    const seen = new Set(intervals.flatMap((i) => i.versions.map((a) => a.version)));
+    fill(legend, ...[...seen].sort((a, b) => a - b).map((v) => h("span", {}, h("span", { class: "swatch", "data-v": v }), `v${v}`)),
+      h("span", {}, h("span", { class: "swatch", "data-k": "bf" }), "backfilled"), h("span", { class: "ok" }, "▲ approved"));
+    for (const sw of legend.querySelectorAll(".swatch[data-v]")) sw.style.background = versionColor(sw.dataset.v);
+    for (const sw of legend.querySelectorAll(".swatch[data-k]")) sw.style.background = "#92400e";
+    const drawn = draw();
+    stats.textContent = `${intervals.length} intervals · fetched in ${Math.round(fetched - started)} ms · drawn in ${drawn} ms`;
+    const t = parseInstant(atInput.value);
+    if (t !== null) setCursor(t, true);
+  }
+
+  function x(t, width) { return LEFT + ((t - view.t0) / (view.t1 - view.t0)) * width; }
+
+  function draw() {
+    if (!data) return 0;
+    const started = performance.now();
+    const total = chart.clientWidth || 900;
+    const width = total - LEFT - 10;
+    const height = TOP + LANE * Math.max(data.envs.length, 1) + 24;
+    const svg = s("svg", { viewBox: `0 0 ${total} ${height}`, height, role: "img", "aria-label": `deployment timeline of ${name}` });
+    const { ticks: marks } = ticks(view.t0, view.t1, Math.floor(width / 140));
+    for (const t of marks) {
+      const tx = x(t, width);
+      svg.append(s("line", { x1: tx, x2: tx, y1: TOP - 4, y2: height - 20, class: "grid" }));
+      const label = s("text", { x: tx, y: height - 6, "text-anchor": "middle", class: "axis" });
+      label.textContent = formatInstant(t).replace("T00:00:00Z", "").replace(":00Z", "Z");
+      svg.append(label);
+    }
+    data.envs.forEach((env, row) => {
+      const y = TOP + row * LANE;
+      const label = s("text", { x: 6, y: y + LANE / 2 + 2, class: "lane-label" });
+      label.textContent = env.length > 18 ? env.slice(0, 17) + "…" : env;
+      svg.append(label);
+      for (const bar of layout(data.byEnv.get(env), view.t0, view.t1, width)) {
+        const bx = LEFT + bar.x0;
+        const bw = Math.max(bar.x1 - bar.x0, 1);
+        const versions = bar.main.versions;
+        if (versions.length === 0) {
+          svg.append(s("rect", { x: bx, y: y + LANE / 2 - 1, width: bw, height: 2, fill: "#9ca3af" }));
+        }
+        let offset = 0;
+        for (const a of versions) {
+          const bh = (LANE - 12) * a.weight;
+          svg.append(s("rect", { x: bx, y: y + 2 + offset, width: bw, height: bh, fill: versionColor(a.version), opacity: bar.count > 1 ? 0.75 : 1 }));
+          if (bar.count === 1 && bw > 34 && bh >= 11) {
+            const t = s("text", { x: bx + 3, y: y + 2 + offset + bh / 2 + 4, fill: "#fff" });
+            t.textContent = a.weight < 1 ? `v${a.version} ${Math.round(a.weight * 100)}%` : `v${a.version}`;
+            svg.append(t);
+          }
+          offset += bh;
+        }
+        if (bar.backfill) svg.append(s("rect", { x: bx, y: y + LANE - 9, width: bw, height: 3, class: "bf" }));
+        if (bar.approved) svg.append(s("path", { d: `M${bx} ${y + 1} l3 -5 l3 5 z`, class: "appr" }));
+      }
+    });
+    const cursor = s("line", { y1: TOP - 8, y2: height - 20, class: "cursor", visibility: "hidden" });
+    svg.append(cursor);
+    fill(chart, svg);
+    chart._cursor = cursor;
+    placeCursor();
+    return Math.round(performance.now() - started);
+  }
+
+  function placeCursor() {
+    const line = chart._cursor;
+    if (!line || view.cursor === null) return;
+    const width = chart.clientWidth - LEFT - 10;
+    const cx = x(view.cursor, width);
+    line.setAttribute("x1", cx); line.setAttribute("x2", cx);
+    line.setAttribute("visibility", cx >= LEFT && cx <= LEFT + width ? "visible" : "hidden");
+  }
+
+  function timeAt(event) {
+    const left = chart.getBoundingClientRect().left + chart.clientLeft;
+    const width = chart.clientWidth - LEFT - 10;
+    return view.t0 + ((event.clientX - left - LEFT) / width) * (view.t1 - view.t0);
+  }
+
+  function zoom(factor, centre) {
+    const c = centre ?? (view.t0 + view.t1) / 2;
+    const span = Math.max((view.t1 - view.t0) * factor, 1000);
+    const ratio = (c - view.t0) / (view.t1 - view.t0);
+    view.t0 = c - span * ratio; view.t1 = view.t0 + span;
+    schedule();
+  }
+
+  function schedule() {
+    if (frame) return;
+    frame = requestAnimationFrame(() => { frame = 0; draw(); });
+  }
+
+  // What the chart says was live at t, while dragging; the server's answer once released.
+  function localLive(t) {
+    return data.envs.map((env) => {
+      const item = liveAt(data.byEnv.get(env), t);
+      return { environment: env, versions: item ? item.versions : [], event: item };
+    });
+  }
+
+  let asked = 0;
+  async function setCursor(t, ask) {
+    view.cursor = t;
+    atInput.value = formatInstant(Math.round(t));
+    placeCursor();
+    if (!data) return;
+    if (!ask) { fill(liveBox, liveTable(localLive(t), "from the chart")); return; }
+    const mine = ++asked;
+    const known = knownInput.value.trim();
+    try {
+      const answers = await Promise.all(data.envs.map((env) => api(`/models/${enc(name)}/environments/${enc(env)}/live`,
+        { at: formatInstant(Math.round(t)), as_known_at: known ? formatInstant(parseInstant(known)) : null })));
+      if (mine === asked) fill(liveBox, liveTable(answers, "answered by the registry"));
+    } catch (err) {
+      if (mine === asked) fill(liveBox, errorBox(err));
+    }
+  }
+
+  function liveTable(rows, source) {
+    return h("div", {}, h("h3", {}, `Live at ${atInput.value} `, h("span", { class: "muted" }, `(${source})`)),
+      h("table", {}, h("tr", {}, ["environment", "versions", "since", "event", "by", "approved by"].map((t) => h("th", {}, t))),
+        rows.map((r) => {
+          const e = r.event || {};
+          return h("tr", {}, h("td", {}, r.environment), h("td", {}, describeVersions(r.versions)),
+            h("td", {}, e.effective_at || e.from || ""), h("td", {}, e.event_id ?? "", e.backfill ? h("span", { class: "bad" }, " backfill") : null),
+            h("td", {}, e.actor || ""), h("td", {}, e.approved_by || ""));
+        })));
+  }
+
+  let dragging = false;
+  chart.addEventListener("pointerdown", (event) => {
+    if (!data) return;
+    dragging = true;
+    chart.setPointerCapture(event.pointerId);
+    setCursor(timeAt(event), false);
+  });
+  chart.addEventListener("pointermove", (event) => {
+    if (!data) return;
+    const t = timeAt(event);
+    if (dragging) { setCursor(t, false); return; }
+    const top = chart.getBoundingClientRect().top + chart.clientTop;
+    const row = Math.floor((event.clientY - top - TOP) / LANE);
+    const env = data.envs[row];
+    const item = env && t >= view.t0 ? liveAt(data.byEnv.get(env), t) : null;
+    hover.textContent = item
+      ? `${env}: ${describeVersions(item.versions)} from ${item.from} to ${item.to ?? "now"} · event ${item.event_id} (${item.kind}) by ${item.actor}`
+        + (item.approved_by ? ` · approved by ${item.approved_by}` : "") + (item.backfill ? " · backfilled" : "")
+      : formatInstant(Math.round(t));
+  });
+  chart.addEventListener("pointerup", (event) => {
+    if (!dragging) return;
+    dragging = false;
+    setCursor(timeAt(event), true);
+  });
+  chart.addEventListener("wheel", (event) => {
+    if (!data) return;
+    event.preventDefault();
+    if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
+      const shift = ((event.deltaX || event.deltaY) / chart.clientWidth) * (view.t1 - view.t0);
+      view.t0 += shift; view.t1 += shift; schedule();
+    } else {
+      zoom(event.deltaY > 0 ? 1.25 : 0.8, timeAt(event));
+    }
+  }, { passive: false });
+  window.addEventListener("resize", schedule);
+
+  await load();
+}
+
+// -- decisions and audit -------------------------------------------------------------------------
+
+async function decisionsPage(id) {
+  const input = h("input", { type: "text", value: id || "", placeholder: "decision id", "aria-label": "decision id" });
+  const out = h("div", {});
+  const form = h("form", { class: "toolbar" }, input, h("button", { class: "primary", type: "submit" }, "Look up"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.value.trim()) location.hash = `#/decisions/${enc(input.value.trim())}`;
+  });
+  show(h("h1", {}, "Decisions"), form, out);
+  if (!id) return;
+  fill(out, h("p", { class: "muted" }, "Looking up…"));
+  try {
+    const story = await api(`/decisions/${enc(id)}`);
+    const at = story.decided_at;
+    const model = `#/models/${enc(story.model)}`;
+    const dep = story.deployment;
+    const approval = story.approval;
+    const row = (k, ...v) => h("tr", {}, h("td", {}, k), h("td", {}, ...v));
+    fill(out, 
+      h("h2", {}, `Decision ${story.decision_id}`),
+      h("table", { class: "kv" },
+        row("model", h("a", { href: model }, story.model), ` v${story.version}`,
+          h("span", { class: "muted" }, ` (${story.version_source || "given"})`)),
+        row("environment", story.environment || "—"),
+        row("decided at", at || "—", at ? [" · ", h("a", { href: `${model}?at=${enc(at)}` }, "what was live then")] : null),
+        row("recorded at", story.recorded_at || "—"),
+        row("deployment", dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${dep.actor}`
+          + (dep.backfill ? " (backfilled)" : "") : "—"),
+        row("approval", approval ? tree(approval) : (dep && dep.approved_by ? `approved by ${dep.approved_by}` : "none recorded")),
+        row("matches the history", story.matches_history === false ? h("span", { class: "bad" }, "no") : h("span", { class: "ok" }, "yes")),
+        row("output", short(story.output)),
+        row("inputs", `${story.inputs_mode || ""} ${story.inputs_digest || ""}`)),
+      h("details", {}, h("summary", {}, "The whole record"), tree(story)));
+  } catch (err) {
+    fill(out, errorBox(err));
+  }
+}
+
+async function auditPage() {
+  show(h("h1", {}, "Audit trail"), h("p", { class: "muted" }, "Verifying the whole log…"));
+  const started = performance.now();
+  const r = await api("/audit/verify");
+  show(h("h1", {}, "Audit trail"),
+    h("p", {}, r.ok ? h("span", { class: "ok" }, "✔ intact") : h("span", { class: "bad" }, "✘ problems found"),
+      h("span", { class: "muted" }, ` (verified in ${Math.round(performance.now() - started)} ms)`)),
+    h("table", { class: "kv" },
+      h("tr", {}, h("td", {}, "entries"), h("td", {}, r.size)),
+      h("tr", {}, h("td", {}, "root hash"), h("td", { class: "mono" }, r.root_hash ?? "—")),
+      h("tr", {}, h("td", {}, "checkpoints checked"), h("td", {}, r.checkpoints_checked)),
+      h("tr", {}, h("td", {}, "first bad entry"), h("td", {}, r.first_bad_seq ?? "—"))),
+    r.problems.length ? [h("h2", {}, "Problems"), tree(r.problems)] : null);
+}
+
+// -- routing -------------------------------------------------------------------------------------
+
+async function route() {
+  const raw = location.hash.replace(/^#/, "") || "/models";
+  const [path, search = ""] = raw.split("?");
+  const query = new URLSearchParams(search);
+  const parts = path.split("/").filter(Boolean).map((p) => {
+    try { return decodeURIComponent(p); } catch { return p; } // a mistyped %-escape
+  });
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  document.getElementById("nav").hidden = !token;
+  if (!token || parts[0] === "login") { loginPage(); return; }
+  show(h("p", { class: "muted" }, "Loading…"));
+  try {
+    if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
+    else if (parts[0] === "decisions") await decisionsPage(parts[1]);
+    else if (parts[0] === "audit") await auditPage();
+    else await modelsPage();
+  } catch (err) {
+    if (err.status !== 401) show(errorBox(err));
+  }
+}
+
+document.getElementById("logout").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.hash = "#/login";
+});
+window.addEventListener("hashchange", route);
+route();

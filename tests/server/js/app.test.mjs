@@ -1,0 +1,217 @@
+// The UI's pages under Node: a minimal stand-in for the DOM and a canned API, enough to
+// walk login, models, a model (versions, timeline, live, diff), a decision and the audit,
+// and to check every request goes to /api/v1 of this origin with the token in a header.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+class FakeNode {
+  constructor() { this.children = []; this.listeners = {}; }
+  append(...kids) {
+    for (const kid of kids) {
+      assert.ok(kid instanceof FakeNode || typeof kid === "string", `appended ${kid}`);
+      this.children.push(typeof kid === "string" ? new FakeText(kid) : kid);
+    }
+  }
+  replaceChildren(...kids) { this.children = []; this.append(...kids); }
+  addEventListener(type, f) { (this.listeners[type] ||= []).push(f); }
+  fire(type, event = {}) { return Promise.all((this.listeners[type] || []).map((f) => f({ preventDefault() {}, ...event }))); }
+  get textContent() { return this.children.map((c) => c.textContent).join(" "); }
+  set textContent(v) { this.children = [new FakeText(String(v))]; }
+  *walk() { yield this; for (const c of this.children) yield* c.walk(); }
+}
+class FakeText extends FakeNode {
+  constructor(text) { super(); this.text = text; }
+  get textContent() { return this.text; }
+}
+class FakeElement extends FakeNode {
+  constructor(tag) {
+    super();
+    Object.assign(this, { tagName: tag, attrs: {}, style: {}, dataset: {}, hidden: false, value: "", checked: false, disabled: false });
+  }
+  setAttribute(k, v) { this.attrs[k] = v; if (k.startsWith("data-")) this.dataset[k.slice(5)] = v; if (k === "value") this.value = v; if (k === "disabled") this.disabled = true; }
+  set className(v) { this.attrs.class = v; }
+  querySelectorAll(selector) {
+    const [, cls, data] = /^\.([\w-]+)\[data-([\w-]+)\]$/.exec(selector);
+    return [...this.walk()].filter((n) => n.attrs && n.attrs.class === cls && ("data-" + data) in n.attrs);
+  }
+  focus() {}
+  setPointerCapture() {}
+  get clientWidth() { return 1200; }
+  get clientLeft() { return 0; }
+  get clientTop() { return 0; }
+  getBoundingClientRect() { return { left: 0, top: 0, width: 1200 }; }
+}
+
+const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), logout: new FakeElement("button") };
+const stored = {};
+const listeners = {};
+let hash = "";
+globalThis.Node = FakeNode;
+globalThis.document = {
+  createElement: (tag) => new FakeElement(tag),
+  createElementNS: (_ns, tag) => new FakeElement(tag),
+  createTextNode: (text) => new FakeText(text),
+  getElementById: (id) => ids[id],
+};
+globalThis.sessionStorage = {
+  getItem: (k) => stored[k] ?? null, setItem: (k, v) => { stored[k] = String(v); }, removeItem: (k) => { delete stored[k]; },
+};
+globalThis.window = { addEventListener: (type, f) => { (listeners[type] ||= []).push(f); } };
+globalThis.location = {
+  get hash() { return hash; },
+  set hash(v) { hash = v; setTimeout(() => (listeners.hashchange || []).forEach((f) => f()), 0); },
+};
+globalThis.requestAnimationFrame = (f) => setTimeout(f, 0);
+
+const TOKEN = "mr_0123456789ab_secret";
+const T0 = Date.UTC(2024, 0, 1);
+const iso = (t) => new Date(t).toISOString().replace(".000Z", ".000000Z");
+const intervals = [];
+for (let k = 0; k < 2000; k++) {
+  intervals.push({
+    environment: k % 2 ? "staging" : "production", versions: k % 5 ? [{ version: 1 + (k % 2), weight: 1 }] : [{ version: 1, weight: 0.7 }, { version: 2, weight: 0.3 }],
+    from: iso(T0 + k * 3600000), to: k >= 1998 ? null : iso(T0 + (k + 2) * 3600000), event_id: k + 1, kind: "deploy",
+    backfill: k < 100, actor: "alice", approved_by: k === 1500 ? "bob" : null,
+  });
+}
+const version = (n) => ({
+  model: "credit-risk", version: n, digest: `sha256:${String(n).repeat(64)}`, created_at: iso(T0), created_by: "alice",
+  description: "", flavor: "files", params: { depth: n + 2 }, metrics: { auc: 0.8 + n / 100 }, tags: { team: "risk" },
+  signature: null, lineage: { data: ["s3://bucket/train.csv"], code: { commit: "abcdef1234567" }, environment: null },
+  deprecated: false, deleted_at: null, deleted_by: null, size: 10, files: [],
+});
+const event = { event_id: 1501, environment: "staging", kind: "deploy", versions: [{ version: 2, weight: 1 }], effective_at: iso(T0), actor: "alice", backfill: false, approved_by: "bob" };
+const ROUTES = {
+  "/api/v1/models": { items: [{ model: "credit-risk", created_at: iso(T0), created_by: "alice", latest_version: 2, version_count: 2 }], next_cursor: null },
+  "/api/v1/models/credit-risk": { model: "credit-risk", created_at: iso(T0), created_by: "alice", latest_version: 2, version_count: 2 },
+  "/api/v1/models/credit-risk/versions": { items: [version(1), version(2)], next_cursor: null },
+  "/api/v1/models/credit-risk/timeline": intervals,
+  "/api/v1/models/credit-risk/environments/production/live": { environment: "production", versions: [{ version: 1, weight: 1 }], event: { ...event, environment: "production" } },
+  "/api/v1/models/credit-risk/environments/staging/live": { environment: "staging", versions: [{ version: 2, weight: 1 }], event },
+  "/api/v1/models/credit-risk/diff": {
+    a: "credit-risk@1", b: "credit-risk@2", same_content: false, metadata: {}, params: { depth: { old: 3, new: 4 } },
+    metrics: { auc: { old: 0.81, new: 0.82, delta: 0.01 } }, tags: {},
+    files: { added: [], removed: [], modified: ["model.json"], unchanged: 1 }, text_diffs: { "model.json": "-<b>1\n+2" },
+  },
+  "/api/v1/decisions/d-1": {
+    decision_id: "d-1", model: "credit-risk", version: 2, version_source: "resolved", environment: "staging",
+    decided_at: iso(T0 + 1500 * 3600000), recorded_at: iso(T0 + 1500 * 3600000), deployment: event,
+    approval: { approved_by: "bob" }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
+  },
+  "/api/v1/models/empty": { model: "empty", created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
+  "/api/v1/models/empty/versions": { items: [], next_cursor: null },
+  "/api/v1/models/empty/timeline": [],
+  "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
+};
+const requests = [];
+globalThis.fetch = async (url, init) => {
+  requests.push({ url, init });
+  const path = url.split("?")[0];
+  const auth = init.headers.Authorization;
+  const reply = (status, body) => ({ status, ok: status < 400, json: async () => body });
+  if (auth !== `Bearer ${TOKEN}`) return reply(401, { code: "unauthenticated", message: "unknown API token" });
+  if (!(path in ROUTES)) return reply(404, { code: "not_found", message: `no ${path}` });
+  return reply(200, structuredClone(ROUTES[path]));
+};
+
+const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
+const main = ids.main;
+const all = (pred) => [...main.walk()].filter((n) => n.tagName && pred(n));
+const text = () => main.textContent;
+
+test("the pages, end to end against a canned API", async () => {
+  await import("../../../src/modelrepo/server/ui/app.mjs");
+  await settle();
+  assert.match(text(), /Log in/);
+  assert.equal(ids.nav.hidden, true);
+  const [form] = all((n) => n.tagName === "form");
+  const [input] = all((n) => n.tagName === "input");
+  assert.equal(input.attrs.type, "password");
+
+  input.value = "mr_wrong_token";
+  await form.fire("submit");
+  await settle();
+  assert.match(text(), /401 unauthenticated/);
+  assert.equal(stored["modelrepo.token"], undefined);
+
+  input.value = ` ${TOKEN} `;
+  await form.fire("submit");
+  await settle();
+  assert.equal(hash, "#/models");
+  assert.equal(ids.nav.hidden, false);
+  assert.match(text(), /credit-risk/);
+
+  location.hash = "#/models/credit-risk?at=2024-02-01T00:30:00Z";
+  await settle(300);
+  assert.match(text(), /depth=3/);
+  assert.match(text(), /code abcdef1234 · 1 data/);
+  const [svg] = all((n) => n.tagName === "svg");
+  const rects = [...svg.walk()].filter((n) => n.tagName === "rect");
+  assert.ok(rects.length > 100 && rects.length < 3000, `${rects.length} rects`);
+  assert.ok(rects.some((r) => r.attrs.class === "bf"), "backfills are marked");
+  assert.ok([...svg.walk()].some((n) => n.attrs && n.attrs.class === "appr"), "approvals are marked");
+  assert.match(text(), /Live at 2024-02-01T00:30:00Z\s+\(answered by the registry\)/);
+  assert.match(text(), /staging v2 \S+ 1501 alice bob/);
+
+  const [chart] = all((n) => n.attrs.class === "chart");
+  await chart.fire("pointerdown", { clientX: 400, clientY: 30, pointerId: 1 });
+  assert.match(text(), /\(from the chart\)/);
+  await chart.fire("pointerup", { clientX: 400, clientY: 30 });
+  await settle();
+  assert.match(text(), /\(answered by the registry\)/);
+  await chart.fire("wheel", { deltaY: -100, deltaX: 0, clientX: 600 });
+  await settle();
+
+  const boxes = all((n) => n.tagName === "input" && n.attrs.type === "checkbox");
+  const [compare] = all((n) => n.tagName === "button" && /Compare/.test(n.textContent));
+  assert.equal(compare.disabled, true);
+  for (const box of boxes) { box.checked = true; await box.fire("change"); }
+  assert.equal(compare.disabled, false);
+  await compare.fire("click");
+  await settle();
+  assert.match(text(), /Diff v1 → v2/);
+  assert.match(text(), /depth\s+3\s+4/);
+  assert.match(text(), /auc\s+0\.81\s+0\.82\s+\+0\.01000/);
+  assert.ok(all((n) => n.tagName === "pre").some((n) => n.textContent === "-<b>1\n+2"), "a diff is text");
+
+  const [known] = all((n) => n.attrs["aria-label"] === "as known at");
+  known.value = "last tuesday";
+  await all((n) => n.tagName === "button" && n.textContent === "Reload")[0].fire("click");
+  assert.match(text(), /as known at: not an ISO-8601 instant/);
+
+  location.hash = "#/models/empty";
+  await settle();
+  assert.match(text(), /Never deployed/);
+  const [instant] = all((n) => n.attrs["aria-label"] === "instant");
+  instant.value = "2024-01-01";
+  await all((n) => n.tagName === "form" && n.attrs.class === "toolbar")[0].fire("submit");
+  assert.match(text(), /Never deployed/);
+
+  location.hash = "#/decisions/d-1";
+  await settle();
+  assert.match(text(), /Decision d-1/);
+  assert.match(text(), /event 1501: v2 from .* by alice/);
+  assert.match(text(), /matches the history\s+yes/);
+  const [then] = all((n) => n.tagName === "a" && /what was live then/.test(n.textContent));
+  assert.equal(then.attrs.href, `#/models/credit-risk?at=${encodeURIComponent(iso(T0 + 1500 * 3600000))}`);
+
+  location.hash = "#/decisions/missing";
+  await settle();
+  assert.match(text(), /404 not_found/);
+
+  location.hash = "#/audit";
+  await settle();
+  assert.match(text(), /intact/);
+  assert.match(text(), /entries\s+42/);
+
+  await ids.logout.fire("click");
+  await settle();
+  assert.deepEqual(stored, {});
+  assert.match(text(), /Log in/);
+
+  for (const { url, init } of requests) {
+    assert.ok(url.startsWith("/api/v1/"), url);
+    assert.ok(!url.includes("mr_"), url);
+    assert.equal(init.credentials, "omit");
+  }
+});
