@@ -18,6 +18,8 @@ from modelrepo import ModelrepoError, Registry
 from modelrepo.testing.faults import FaultyProxy
 from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
+from ..serving import serve
+
 
 @pytest.fixture
 def s3_env(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -169,8 +171,6 @@ def test_a_server_whose_database_and_object_store_connections_fail(
     a code, and afterwards nothing reported done is missing and nothing is half-visible."""
     import httpx
 
-    from .test_replicas import replica
-
     blob_url = f"s3://{s3_env}/served"
     with Registry(database_url=pg_url, blob_url=blob_url, user="operator") as reg:
         token = reg.create_token("client", "admin")[1]
@@ -187,7 +187,7 @@ def test_a_server_whose_database_and_object_store_connections_fail(
     answers: list[tuple[str, int, Any]] = []
     headers = {"Authorization": f"Bearer {token}"}
     with (
-        replica(env, tmp_path / "replica.log") as (base, _),
+        serve([], env, tmp_path / "replica.log") as (base, _),
         httpx.Client(base_url=base, headers=headers, timeout=120) as http,
     ):
         s3_proxy.delay = 0.001

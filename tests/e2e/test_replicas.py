@@ -7,12 +7,10 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,45 +18,16 @@ import httpx
 import pytest
 
 from modelrepo import Registry
-from modelrepo.testing.s3server import free_port
+
+from ..serving import serve
 
 CLIENTS = 16
 ROUNDS = 4
 
 
-@contextmanager
-def replica(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`modelrepo serve` in its own process; its base URL while the block runs."""
-    port = free_port()
-    out = open(log, "wb")  # noqa: SIM115 - closed below, after the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelrepo", "serve", "--port", str(port)],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the replica did not start"
-            time.sleep(0.1)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        out.close()
+def replica(env: dict[str, str], log: Path) -> Any:
+    """A replica: `modelrepo serve` on the store named by `env`."""
+    return serve([], env, log)
 
 
 def _registry(env: dict[str, str], user: str) -> Registry:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from modelrepo import Registry
 from modelrepo.remote import RemoteRegistry
-from modelrepo.testing.s3server import free_port
 
 from ..cli.conftest import MODELREPO, Run
+from ..serving import serve
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -26,34 +23,7 @@ def test_sdk_and_cli_through_a_real_server(
     run("init")
     alice = run("token", "create", "--user", "alice", "--role", "admin", "--json").json["token"]
     bob = run("token", "create", "--user", "bob", "--role", "admin", "--json").json["token"]
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "modelrepo",
-            "--store",
-            str(store_dir),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, (tmp_path / "server.log").read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
         with Registry(url, token=alice) as reg, Registry(url, token=bob) as second:
             assert isinstance(reg, RemoteRegistry) and reg.user == "alice"
             created = reg.register("credit-risk", artifact, metrics={"auc": 0.9}, code=False)
@@ -86,7 +56,3 @@ def test_sdk_and_cli_through_a_real_server(
         assert refused.stderr.startswith("error: gc is not available through the server")
         missing = cli("show", "credit-risk@9", ok=False)
         assert "not found" in missing.stderr
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from modelrepo.testing.s3server import free_port
-
 from ..cli.conftest import Run
+from ..serving import serve
 
 
 def test_token_create_list_revoke(run: Run) -> None:
@@ -60,42 +57,12 @@ def test_a_real_server_answers_health_and_an_authenticated_request(
 ) -> None:
     run("init")
     secret = run("token", "create", "--user", "ops", "--role", "viewer", "--json").json["token"]
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "modelrepo",
-            "--store",
-            str(store_dir),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, (tmp_path / "server.log").read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (base, _):
+        health = httpx.get(f"{base}/healthz", timeout=5)
         assert health.json() == {"status": "ok"}
         assert httpx.get(f"{base}/api/v1/models").status_code == 401
         reply = httpx.get(f"{base}/api/v1/models", headers={"Authorization": f"Bearer {secret}"})
         assert reply.status_code == 200 and reply.json() == {"items": [], "next_cursor": None}
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_the_cli_does_not_import_the_server() -> None:
