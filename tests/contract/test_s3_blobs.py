@@ -133,12 +133,13 @@ def test_open_blob_store_chooses_by_location(tmp_path: Path, bucket: str) -> Non
             open_blob_store(bad)
 
 
-@pytest.mark.parametrize("concurrency", [1, 3])
+@pytest.mark.parametrize("concurrency", [1, 2])
 def test_multipart_upload_streams_with_bounded_memory(
     s3: Any, bucket: str, concurrency: int
 ) -> None:
     store = S3BlobStore(bucket, "p", part_size=5 * MiB, concurrency=concurrency)
-    size = 23 * MiB + 123
+    parts = 5 if concurrency == 1 else 10  # well more than what may be in memory at once
+    size = (parts - 1) * 5 * MiB - 2 * MiB + 123
     source = _Generated(size)
     moved: list[int] = []
     tracemalloc.start()
@@ -149,9 +150,11 @@ def test_multipart_upload_streams_with_bounded_memory(
         tracemalloc.stop()
     assert info.sha256 == source.digest.hexdigest()
     assert info.size == size == sum(moved)
-    assert len(moved) == 5  # four full parts and the rest: the multipart path
-    # The parts in flight, the one filling (a bytearray over-allocates as it grows), a chunk.
-    bound = (concurrency + 1.5) * store.part_size
+    assert len(moved) == parts - 1  # full parts and the rest: the multipart path
+    # The parts in flight, the one filling (a bytearray over-allocates as it grows), and one
+    # more for what the HTTP client holds while sending; never the whole blob.
+    bound = (concurrency + 2) * store.part_size
+    assert bound < size
     assert peak < bound, f"peak {peak / MiB:.1f} MiB for a {size / MiB:.0f} MiB blob"
     assert _keys(s3, bucket) == [f"p/sha256/{info.sha256[:2]}/{info.sha256[2:]}"]
     assert _uploads(s3, bucket) == []
