@@ -903,8 +903,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
             for model in dict.fromkeys(c.models):
                 self._state(model)
             for (model, env), newest in c.histories.items():
-                events = self.deployment_events(model, env)
-                if max((e.event_id for e in events), default=0) != newest:
+                if (self._latest_event_id(model, env) or 0) != newest:
                     raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
             batch: dict[str, Decision] = {}
             loads = json.loads

@@ -14,7 +14,7 @@ from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
-from .deployments import model_id
+from .deployments import known_env_id, model_id
 from .raw import Q, RawConnections, Tx
 
 RECORD_COLUMNS = (
@@ -27,6 +27,7 @@ class SqlDecisions(SqlAudit):
     """The decision half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
+    _env_ids: dict[tuple[str, str], int]
 
     def record_decisions(
         self, items: Sequence[NewDecision], *, actor: str, clock: Clock
@@ -45,7 +46,7 @@ class SqlDecisions(SqlAudit):
             if not count:
                 return from_micros(recorded)
             for (model, env), newest in c.histories.items():
-                env_id = tx.scalar(Q.ENV_ID, model=model, env=env)
+                env_id = known_env_id(tx, self._env_ids, model, env)
                 current = 0 if env_id is None else tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
                 if (current or 0) != newest:
                     raise HistoryMoved(f"{model} in {env} was deployed meanwhile")

@@ -69,6 +69,18 @@ def ever_deployed(tx: Tx, model_id: int, version: int) -> bool:
     return False
 
 
+def known_env_id(tx: Tx, cache: dict[tuple[str, str], int], model: str, env: str) -> int | None:
+    """The id of `env` of `model`, or None if it was never used; ids never change once
+    assigned, so `cache` keeps the ones found."""
+    key = (model, env)
+    env_id = cache.get(key)
+    if env_id is None:
+        env_id = tx.scalar(Q.ENV_ID, model=model, env=env)
+        if env_id is not None:
+            cache[key] = env_id
+    return env_id
+
+
 class SqlDeployments(SqlAudit):
     """The deployment half of `SqlMetadataStore` (mixed into it)."""
 
@@ -430,14 +442,10 @@ class SqlDeployments(SqlAudit):
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
         tx = self._raw.reader()
-        key = (model, env)
-        env_id = self._env_ids.get(key)
+        env_id = known_env_id(tx, self._env_ids, model, env)
         if env_id is None:
-            env_id = tx.scalar(Q.ENV_ID, model=model, env=env)
-            if env_id is None:
-                model_id(tx, model)  # NotFound for an unknown model
-                raise unknown_environment(model, env, [e.name for e in self.environments(model)])
-            self._env_ids[key] = env_id  # ids never change once assigned
+            model_id(tx, model)  # NotFound for an unknown model
+            raise unknown_environment(model, env, [e.name for e in self.environments(model)])
         if as_known_at is None:
             event_id = tx.scalar(Q.LIVE, env_id=env_id, at=to_micros(at))
         else:
