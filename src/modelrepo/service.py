@@ -264,6 +264,15 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlobError:
+    """The error naming the version and file whose stored bytes are not what was stored."""
+    return CorruptBlobError(
+        f"{found.ref}: file {entry.path!r} is corrupt in the store ({why})",
+        path=entry.path,
+        digest=entry.sha256,
+    )
+
+
 class _LazySigner:
     """The backend's signer, loaded only if a signature or the key is really needed."""
 
@@ -561,14 +570,9 @@ class Registry:
                     if dst_fd is not None:
                         os.fsync(dst_fd)
         except CorruptBlobError as exc:  # a store that verifies as it reads (S3) found it
-            sha, size = f"other bytes: {exc}", -1
+            raise _corrupt_file(found, entry, str(exc)) from exc
         if sha != entry.sha256 or size != entry.size:
-            raise CorruptBlobError(
-                f"{found.ref}: file {entry.path!r} is corrupt in the store "
-                f"(expected sha256 {entry.sha256}, got {sha})",
-                path=entry.path,
-                digest=entry.sha256,
-            )
+            raise _corrupt_file(found, entry, f"expected sha256 {entry.sha256}, got {sha}")
 
     def _open_blob(self, sha256: str, size: int) -> BinaryIO:
         """A file's bytes, from the metadata database (small files) or the blob store."""
