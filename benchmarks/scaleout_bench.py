@@ -106,12 +106,19 @@ def fill(reg: Registry, artifact: Path, hist: dict[str, list[dict[str, Any]]]) -
         reg.import_deployments(name, rows, source="benchmark")
 
 
-def time_live(reg: Registry, hist: dict[str, list[dict[str, Any]]], n: int) -> list[float]:
-    rng = random.Random(11)
+def random_queries(
+    hist: dict[str, list[dict[str, Any]]], n: int, seed: int
+) -> list[tuple[str, datetime]]:
+    """`n` (model, instant) pairs spread over the whole history."""
+    rng = random.Random(seed)
     names = list(hist)
     end = max(rows[-1]["effective_at"] for rows in hist.values())
     span = (end - T0).total_seconds()
-    queries = [(rng.choice(names), T0 + timedelta(seconds=rng.uniform(0, span))) for _ in range(n)]
+    return [(rng.choice(names), T0 + timedelta(seconds=rng.uniform(0, span))) for _ in range(n)]
+
+
+def time_live(reg: Registry, hist: dict[str, list[dict[str, Any]]], n: int) -> list[float]:
+    queries = random_queries(hist, n, 11)
     for name, at in queries[:200]:
         reg.live(name, env="production", at=at)
     samples = []
@@ -161,14 +168,7 @@ def time_live_http(
 ) -> list[float]:
     import httpx
 
-    rng = random.Random(13)
-    names = list(hist)
-    end = max(rows[-1]["effective_at"] for rows in hist.values())
-    span = (end - T0).total_seconds()
-    queries = [
-        (rng.choice(names), (T0 + timedelta(seconds=rng.uniform(0, span))).isoformat())
-        for _ in range(n)
-    ]
+    queries = [(name, at.isoformat()) for name, at in random_queries(hist, n, 13)]
     samples = []
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
         for name, at in queries[:200]:

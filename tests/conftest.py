@@ -153,3 +153,10 @@ def pg_env(
         "MODELREPO_BLOB_URL": f"s3://{bucket}/models",
         "MODELREPO_AUDIT_KEY_FILE": str(tmp_path / "audit-key.pem"),
     }
+
+
+def scaleout_registry(env: dict[str, str], **kwargs: Any) -> Registry:
+    """A registry on the scale-out store described by `pg_env` (whose audit key it sets)."""
+    return Registry(
+        database_url=env["MODELREPO_DATABASE_URL"], blob_url=env["MODELREPO_BLOB_URL"], **kwargs
+    )

@@ -131,10 +131,10 @@ def test_dropped_database_connections_lose_nothing(
 
 @pytest.mark.slow
 def test_dropped_and_slow_object_store_connections_leave_no_half_version(
-    pg_url: str, s3_env: str, s3_endpoint: str, tmp_path: Path
+    pg_url: str, s3_env: str, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proxy = FaultyProxy("127.0.0.1", urlsplit(s3_endpoint).port or 80)
-    os.environ["MODELREPO_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy.port}"
+    monkeypatch.setenv("MODELREPO_S3_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
     blob_url = f"s3://{s3_env}/faults"
     outcomes: list[tuple[str, Any, BaseException | None]] = []
     reg = Registry(database_url=pg_url, blob_url=blob_url, user="client")
@@ -151,7 +151,7 @@ def test_dropped_and_slow_object_store_connections_leave_no_half_version(
     assert proxy.dropped > 0
     ok = [o[1].version for o in outcomes if o[2] is None]
     assert ok, "some uploads must get through between faults"
-    os.environ["MODELREPO_S3_ENDPOINT_URL"] = s3_endpoint
+    monkeypatch.setenv("MODELREPO_S3_ENDPOINT_URL", s3_endpoint)
     with Registry(database_url=pg_url, blob_url=blob_url, user="auditor") as check:
         versions = [v.version for v in check.versions("big")]
         assert set(ok) <= set(versions)

@@ -22,17 +22,8 @@ from modelrepo.stores.sql.store import redact_url
 from modelrepo.stores.sql.tables import metadata
 
 from ..cli.conftest import MODELREPO
-from ..conftest import T0
+from ..conftest import T0, scaleout_registry
 from ..rawdb import Refused, raw_execute
-
-
-def pg_registry(env: dict[str, str], **kwargs: object) -> Registry:
-    os.environ["MODELREPO_AUDIT_KEY_FILE"] = env["MODELREPO_AUDIT_KEY_FILE"]
-    return Registry(
-        database_url=env["MODELREPO_DATABASE_URL"],
-        blob_url=env["MODELREPO_BLOB_URL"],
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_migrations_build_exactly_the_declared_schema(pg_url: str) -> None:
@@ -77,7 +68,7 @@ def test_an_empty_database_is_migrated_once_and_only_with_create(pg_template: st
 def test_postgresql_itself_refuses_rewriting_history(
     pg_env: dict[str, str], artifact: Path, statement: str
 ) -> None:
-    with pg_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
+    with scaleout_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
         reg.register("m", artifact, code=False)
         reg.tag("m", 1, "stage", "candidate")
         reg.deploy("m", 1, env="production")
@@ -129,7 +120,7 @@ def test_four_processes_register_and_deploy_in_one_total_order(
     assert sorted(numbers) == list(range(1, 61))  # gap-free, none twice
     for mine, _ in results:
         assert mine == sorted(mine)
-    with pg_registry(pg_env) as reg:
+    with scaleout_registry(pg_env) as reg:
         history = reg.history("shared", env="production")
         assert len(history) == 60
         ids = [e.event_id for e in history]
@@ -146,7 +137,7 @@ def test_four_processes_register_and_deploy_in_one_total_order(
 
 
 def test_a_lost_connection_is_replaced(pg_env: dict[str, str], artifact: Path) -> None:
-    with pg_registry(pg_env, user="a") as reg:
+    with scaleout_registry(pg_env, user="a") as reg:
         reg.register("m", artifact, code=False)
         with psycopg.connect(pg_env["MODELREPO_DATABASE_URL"], autocommit=True) as admin:
             admin.execute(

@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from modelrepo import Registry
-
+from ..conftest import scaleout_registry
 from ..serving import serve
 
 CLIENTS = 16
@@ -30,19 +29,13 @@ def replica(env: dict[str, str], log: Path) -> Any:
     return serve([], env, log)
 
 
-def _registry(env: dict[str, str], user: str) -> Registry:
-    return Registry(
-        database_url=env["MODELREPO_DATABASE_URL"], blob_url=env["MODELREPO_BLOB_URL"], user=user
-    )
-
-
 def _files(i: int) -> list[tuple[str, tuple[str, bytes]]]:
     return [("files", ("model/coefficients.json", json.dumps({"i": i}).encode()))]
 
 
 def test_three_replicas_sixteen_clients_one_history(pg_env: dict[str, str], tmp_path: Path) -> None:
     env = {**pg_env, "MODELREPO_USER": "operator"}
-    with _registry(env, "operator") as reg:
+    with scaleout_registry(env, user="operator") as reg:
         tokens = [reg.create_token(f"client-{c}", "admin")[1] for c in range(CLIENTS)]
         (tmp_path / "v1.json").write_text("{}")
         reg.register("credit-risk", tmp_path / "v1.json", code=False)
@@ -142,7 +135,7 @@ def test_a_replica_killed_mid_upload_leaves_no_version(
     pg_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**pg_env, "MODELREPO_USER": "operator"}
-    with _registry(env, "operator") as reg:
+    with scaleout_registry(env, user="operator") as reg:
         token = reg.create_token("uploader", "contributor")[1]
     headers = {"Authorization": f"Bearer {token}"}
     with (
@@ -183,7 +176,7 @@ def test_a_replica_killed_mid_upload_leaves_no_version(
         )
         assert retry.status_code == 201, retry.text
         assert retry.json()["version"] == 1
-        with _registry(env, "auditor") as check:
+        with scaleout_registry(env, user="auditor") as check:
             assert [v.version for v in check.versions("big")] == [1]
             assert check.fsck().missing == []
             assert check.audit_verify().ok
