@@ -188,7 +188,8 @@ def test_interrupted_put_leaves_nothing(s3: Any, bucket: str) -> None:
 def test_crashed_uploads_are_partials_until_removed(
     s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = S3BlobStore(bucket, "p", part_size=5 * MiB)
+    # One part at a time, so the two parts are sent (not still in flight) when the source fails.
+    store = S3BlobStore(bucket, "p", part_size=5 * MiB, concurrency=1)
     # A process killed mid-upload never cleans up: two parts sent, nothing completed.
     monkeypatch.setattr("modelrepo.blobs.s3._Upload.discard", lambda self: None)
     with pytest.raises(OSError):
