@@ -118,6 +118,14 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Send webhook deliveries from each worker (deliveries are leased, never doubled).",
 )
+@click.option(
+    "--mlflow-source",
+    "mlflow_sources",
+    multiple=True,
+    metavar="URI",
+    help="A folder (file:///path, an MLflow artifact root) whose models MLflow clients may "
+    "register; repeatable. The server fetches version sources from nowhere else.",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -126,9 +134,11 @@ def serve(
     workers: int,
     no_auth: bool,
     deliver_webhooks: bool,
+    mlflow_sources: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
+    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and MLflow's
+    model registry API under /api/2.0/mlflow for unmodified MLflow clients.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
     with a loopback host. Needs the `server` extra: pip install 'modelrepo[server]'.
@@ -139,6 +149,7 @@ def serve(
       modelrepo --database-url postgresql://db/registry --blob-url s3://models/registry \\
           serve --host 0.0.0.0 --workers 4
       modelrepo serve --no-auth
+      modelrepo serve --mlflow-source file:///srv/mlflow/artifacts
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
@@ -151,6 +162,9 @@ def serve(
         raise InvalidInput(
             "the server needs the 'server' extra: pip install 'modelrepo[server]'"
         ) from None
+    from ..server.mlflow.sources import ENVIRONMENT_VARIABLE, Sources
+
+    sources = Sources.parse(mlflow_sources)  # refuse a bad location now, not in each worker
     with ctx.registry() as reg:
         if not no_auth and not reg.tokens(include_revoked=False):
             raise InvalidInput(
@@ -169,6 +183,8 @@ def serve(
             os.environ[name] = value
     os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
     os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
+    if sources.roots:
+        os.environ[ENVIRONMENT_VARIABLE] = " ".join(root.as_uri() for root in sources.roots)
     url = f"http://{host}:{port}"
     emit(
         as_json,

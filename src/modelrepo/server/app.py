@@ -17,6 +17,10 @@ from . import errors
 from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
 from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
+from .mlflow import artifacts as mlflow_artifacts
+from .mlflow import models as mlflow_models
+from .mlflow import versions as mlflow_versions
+from .mlflow.sources import Sources
 from .routes import audit, decisions, deployments, health, models, ui, webhooks
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
@@ -30,13 +34,15 @@ def create_app(
     deliver_webhooks: bool = False,
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    mlflow_sources: Sources | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
     authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
     webhook deliverer in a background thread while the application is up. `json_limit`,
     `upload_limit`: the largest request bodies accepted (413 above), for version uploads
-    and for everything else."""
+    and for everything else. `mlflow_sources`: the folders an MLflow client's version
+    sources may be copied from (none by default)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +62,9 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    for module in (health, models, deployments, decisions, audit, webhooks, ui):
+    modules = (health, models, deployments, decisions, audit, webhooks, ui)
+    mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
+    for module in (*modules, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -65,6 +73,7 @@ def create_app(
             setattr(route.endpoint, PUBLIC_ATTRIBUTE, True)  # type: ignore[attr-defined]
     check_routes(app.routes)
     app.state.registry = registry
+    app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
     app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
@@ -81,7 +90,8 @@ def create_app(
 def from_environment() -> FastAPI:
     """The app of `modelrepo serve` (each uvicorn worker calls this): the store named by
     $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
-    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user)."""
+    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
+    $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from."""
     import os
 
     from ..clock import SystemClock
@@ -96,4 +106,5 @@ def from_environment() -> FastAPI:
         registry,
         anonymous=anonymous,
         deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
+        mlflow_sources=Sources.from_environment(),
     )

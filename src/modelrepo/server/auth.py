@@ -8,6 +8,8 @@ start if a route has neither a `needs` dependency nor the `public` marker.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -128,7 +130,7 @@ class TokenGate:
         try:
             token = self.anonymous or await anyio.to_thread.run_sync(self._authenticate, scope)
         except ModelrepoError as exc:
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
@@ -138,6 +140,22 @@ class TokenGate:
         if header is None:
             raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
         scheme, _, secret = header.decode("latin-1").partition(" ")
+        if scheme.lower() == "basic" and secret.strip():
+            return self._basic(secret.strip())
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("expected Authorization: Bearer <API token>")
         return self.registry.authenticate(secret.strip())
+
+    def _basic(self, encoded: str) -> ApiToken:
+        """HTTP basic auth with the API token as the password, as MLflow clients send it
+        (MLFLOW_TRACKING_USERNAME/PASSWORD). A user name, if given, must be the token's."""
+        try:
+            user, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            sep = secret = user = ""
+        if not sep or not secret:
+            raise Unauthenticated("expected Authorization: Basic <user:API token>")
+        token = self.registry.authenticate(secret)
+        if user and user != token.user:
+            raise Unauthenticated("the user name does not match the API token's user")
+        return token
