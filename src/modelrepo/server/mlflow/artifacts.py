@@ -8,7 +8,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from ...domain.access import READ
 from ...domain.errors import Conflict, NotFound
@@ -17,9 +17,10 @@ from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..routes import models as native
 from ..routes.models import Name, Number
+from .errors import ERRORS
 from .models import scoped
 
-router = APIRouter(prefix="/api/2.0/mlflow-artifacts", tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow-artifacts", tags=["mlflow"], responses=ERRORS)
 
 _VERSION_PATH = re.compile(rf"models/({MODEL_NAME_PATTERN})/versions/([1-9][0-9]{{0,17}})/?(.*)")
 
@@ -57,7 +58,15 @@ def list_artifacts(
     return {"files": [entries[k] for k in sorted(entries)]}
 
 
-@router.get("/artifacts/models/{name}/versions/{version}/{path:path}")
+@router.get(
+    "/artifacts/models/{name}/versions/{version}/{path:path}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The whole file"},
+        206: {"content": {"application/octet-stream": {}}, "description": "A byte range"},
+        416: {"description": "The range is outside the file"},
+    },
+)
 def download(
     request: Request, name: Name, version: Number, path: str, caller: Caller = needs(READ)
 ) -> Response:

@@ -3,7 +3,10 @@ the HTTP status MLflow gives each code, so an MLflow client raises the exception
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from ...domain.errors import (
     Conflict,
@@ -38,6 +41,32 @@ HTTP_CODES = {
     405: "ENDPOINT_NOT_FOUND",
     413: "RESOURCE_EXHAUSTED",
     422: "INVALID_PARAMETER_VALUE",
+}
+
+
+class MlflowError(BaseModel):
+    """MLflow's error body: `error_code` (e.g. RESOURCE_DOES_NOT_EXIST) and a message."""
+
+    error_code: str
+    message: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": MlflowError, "description": description}
+    for status, description in (
+        (400, "Invalid input (INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS)"),
+        (401, "No valid API token (UNAUTHENTICATED)"),
+        (403, "The token's role or model scope does not permit this (PERMISSION_DENIED)"),
+        (404, "Not found (RESOURCE_DOES_NOT_EXIST, ENDPOINT_NOT_FOUND)"),
+        (409, "Conflicts with the store's state (RESOURCE_CONFLICT)"),
+        (501, "Not supported here (NOT_IMPLEMENTED)"),
+        (503, "Storage unavailable (TEMPORARILY_UNAVAILABLE)"),
+    )
+}
+"""The error responses every MLflow route may give, for the API description."""
+
+PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"model": MlflowError, "description": "Awaits approval (INVALID_STATE)"}
 }
 
 

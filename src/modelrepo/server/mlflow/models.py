@@ -25,9 +25,9 @@ from .entities import (
     number,
     version_doc,
 )
-from .errors import AlreadyExists, response
+from .errors import ERRORS, PENDING, AlreadyExists, response
 
-router = APIRouter(prefix="/api/2.0/mlflow/registered-models", tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow/registered-models", tags=["mlflow"], responses=ERRORS)
 
 MaxResults = Annotated[int, Query(ge=1, le=200_000)]
 PageToken = Annotated[str | None, Query(max_length=12, pattern="^[0-9]*$")]
@@ -218,7 +218,7 @@ def _latest(caller: Caller, name: str, stages: list[str] | None) -> dict[str, An
     return {"model_versions": [version_doc(v, aliases) for v in found]}
 
 
-@router.post("/alias")
+@router.post("/alias", responses=PENDING)
 def set_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
     """Point `alias` at a version: deploy it to the environment of that name (recorded in
     the deployment history and the audit trail as the token's user)."""
@@ -231,7 +231,7 @@ def set_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
     return pending(outcome) or {}
 
 
-@router.delete("/alias")
+@router.delete("/alias", responses=PENDING)
 def delete_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
     """Remove `alias`: undeploy the environment of that name."""
     name = scoped(caller, body.name)

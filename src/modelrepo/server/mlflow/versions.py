@@ -24,10 +24,11 @@ from .entities import (
     number,
     version_doc,
 )
+from .errors import ERRORS, PENDING
 from .models import MaxResults, Named, PageToken, page, pending, scoped
 from .sources import Sources
 
-router = APIRouter(prefix="/api/2.0/mlflow/model-versions", tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow/model-versions", tags=["mlflow"], responses=ERRORS)
 
 Name = Annotated[str, Query(max_length=256)]
 Version = Annotated[str, Query(max_length=20)]
@@ -195,7 +196,7 @@ def download_uri(
     return {"artifact_uri": f"{base}{ARTIFACTS}/models/{name}/versions/{found.version}"}
 
 
-@router.post("/transition-stage")
+@router.post("/transition-stage", responses=PENDING)
 def transition_stage(body: StageIn, caller: Caller = needs(DEPLOY)) -> Any:
     """Legacy stages: `Staging` and `Production` deploy to the environment of that name
     (replacing what served there); `Archived` and `None` undeploy the version from the stage
