@@ -55,8 +55,8 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     first, second = _log(0.0), _log(10.0)
-    options = ["--store", str(store_dir)]
-    with serve([*options], {"MODELREPO_MLFLOW_SOURCES": tracking}, tmp_path / "log") as (base, _):
+    sources = ["--mlflow-source", tracking]
+    with serve(["--store", str(store_dir)], {}, tmp_path / "log", sources) as (base, _):
         monkeypatch.setenv("MLFLOW_REGISTRY_URI", base)
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", admin["token"])
         v1 = mlflow.register_model(first.model_uri, "credit-risk")
@@ -72,13 +72,16 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
         champion = mlflow.pyfunc.load_model("models:/credit-risk@champion")
         assert champion.predict(X[:2]).tolist() == pytest.approx([10.0, 12.0])
         assert client.get_model_version_by_alias("credit-risk", "champion").version == "2"
+        client.transition_model_version_stage("credit-risk", "1", "Production")
+        production = mlflow.pyfunc.load_model("models:/credit-risk/Production")
+        assert production.predict(X[:1]).tolist() == pytest.approx([0.0])
 
         client.set_model_version_tag("credit-risk", "1", "validated", "yes")
         found = client.search_model_versions("name = 'credit-risk' AND tags.validated = 'yes'")
         assert [v.version for v in found] == ["1"]
         models = client.search_registered_models(filter_string="name LIKE 'credit%'")
         assert [m.name for m in models] == ["credit-risk"]
-        assert models[0].aliases == {"champion": "2"}
+        assert models[0].aliases == {"champion": "2", "production": "1"}
 
         with pytest.raises(MlflowException) as missing:
             client.get_registered_model("no-such-model")
@@ -90,7 +93,7 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
         monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "auditor")
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", viewer["token"])
-        assert client.get_registered_model("credit-risk").aliases == {"champion": "2"}
+        assert client.get_registered_model("credit-risk").aliases["champion"] == "2"
 
     events = run("history", "credit-risk", "--env", "champion", "--json").json["events"]
     assert [(e["versions"][0]["version"], e["actor"]) for e in events] == [

@@ -50,6 +50,9 @@ def test_serve_refuses_no_auth_off_loopback_and_a_store_without_tokens(run: Run)
     assert refused.code == 1 and "loopback" in refused.err
     no_token = run("serve", "--port", "1", ok=False)
     assert no_token.code == 1 and "modelrepo token create" in no_token.err
+    for source in ("s3://models/mlflow", "file:///no/such/folder"):
+        bad = run("serve", "--port", "1", "--mlflow-source", source, ok=False)
+        assert bad.code == 1 and f"MLflow source {source!r}" in bad.err
 
 
 def test_a_real_server_answers_health_and_an_authenticated_request(

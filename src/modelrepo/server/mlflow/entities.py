@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ...domain.errors import Conflict, NotFound
+from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import Model, ModelVersion
 from ...service import Registry
 
@@ -117,8 +117,6 @@ def number(version: str | int) -> int:
     try:
         value = int(version)
     except (TypeError, ValueError):
-        from ...domain.errors import InvalidInput
-
         raise InvalidInput(f"invalid version {version!r}: expected a positive integer") from None
     return value
 

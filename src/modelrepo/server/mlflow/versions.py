@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ...domain.access import DEPLOY, READ, REGISTER, TAG
-from ...domain.errors import Conflict, InvalidInput
+from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
 from . import search
@@ -66,8 +66,6 @@ def _one(caller: Caller, name: str, version: str | int) -> dict[str, Any]:
     reg = caller.registry
     found = reg.get(scoped(caller, name), number(version))
     if found.deleted_at is not None:
-        from ...domain.errors import NotFound
-
         raise NotFound(f"model version {found.ref} was deleted")
     return {"model_version": version_doc(found, Aliases.of(reg, name))}
 
