@@ -17,8 +17,8 @@ from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..routes import models as native
 from ..routes.models import Name, Number
+from .common import scoped
 from .errors import ERRORS
-from .models import scoped
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", tags=["mlflow"], responses=ERRORS)
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...domain.access import DEPLOY, READ, REGISTER, TAG
-from ...domain.deployments import DeploymentOutcome
 from ...domain.errors import InvalidInput, NotFound, NotSupported
-from ...domain.names import validate_model_name
 from ..auth import Caller, needs
 from . import search
+from .common import MaxResults, Named, PageToken, page, pending, scoped
 from .entities import (
     Aliases,
     latest_per_stage,
@@ -25,21 +23,11 @@ from .entities import (
     number,
     version_doc,
 )
-from .errors import ERRORS, PENDING, AlreadyExists, response
+from .errors import ERRORS, PENDING, AlreadyExists
 
 router = APIRouter(prefix="/api/2.0/mlflow/registered-models", tags=["mlflow"], responses=ERRORS)
 
-MaxResults = Annotated[int, Query(ge=1, le=200_000)]
-PageToken = Annotated[str | None, Query(max_length=12, pattern="^[0-9]*$")]
 ORDER_FIELDS = ("name", "last_updated_timestamp", "creation_timestamp")
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Named(_Body):
-    name: str = Field(max_length=256)
 
 
 class CreateIn(Named):
@@ -67,27 +55,6 @@ class LatestIn(Named):
 class AliasIn(Named):
     alias: str = Field(max_length=256)
     version: str | int | None = None
-
-
-def scoped(caller: Caller, name: str) -> str:
-    """`name`, checked, and within the token's model scope (the name is in the body or the
-    query, so the route's dependency could not check it)."""
-    validate_model_name(name)
-    caller.check(name)
-    return name
-
-
-def pending(outcome: DeploymentOutcome) -> JSONResponse | None:
-    """A change to a protected environment is a request awaiting approval, not done: MLflow
-    has no word for that, so the client gets an error saying so (HTTP 202: it was accepted)."""
-    if outcome.status != "pending":
-        return None
-    assert outcome.request is not None
-    message = (
-        f"{outcome.request.model}@{outcome.request.environment} is protected: request "
-        f"{outcome.request.request_id} awaits approval by another identity"
-    )
-    return response("INVALID_STATE", message, 202)
 
 
 @router.post("/create")
@@ -166,33 +133,6 @@ def search_models(
     chosen = search.select(records, conditions)
     docs = [model_doc(reg, r["model"]) for r in chosen]
     return page(docs, "registered_models", order_by, ORDER_FIELDS, max_results, page_token)
-
-
-def page(
-    docs: list[dict[str, Any]],
-    key: str,
-    order_by: list[str] | None,
-    fields: tuple[str, ...],
-    max_results: int,
-    token: str | None,
-) -> dict[str, Any]:
-    """One page of `docs` in MLflow's shape, ordered by `order_by` (`name DESC`, ...)."""
-    for clause in reversed(order_by or [fields[0]]):
-        field, _, direction = clause.strip().partition(" ")
-        field = {"version_number": "version"}.get(field, field)
-        if field not in {*fields, "version"} or direction.upper() not in ("", "ASC", "DESC"):
-            raise InvalidInput(f"invalid order_by {clause!r}: use one of {', '.join(fields)}")
-        numeric = field == "version"
-        docs.sort(
-            key=lambda d: int(d[field]) if numeric else d[field],
-            reverse=direction.upper() == "DESC",
-        )
-    start = int(token) if token else 0
-    end = start + max_results
-    result: dict[str, Any] = {key: docs[start:end]}
-    if end < len(docs):
-        result["next_page_token"] = str(end)
-    return result
 
 
 @router.post("/get-latest-versions")

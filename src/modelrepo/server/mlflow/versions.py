@@ -13,6 +13,7 @@ from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
 from . import search
+from .common import MaxResults, Named, PageToken, page, pending, scoped
 from .entities import (
     DESCRIPTION_TAG,
     MODEL_ID_PARAM,
@@ -25,7 +26,6 @@ from .entities import (
     version_doc,
 )
 from .errors import ERRORS, PENDING
-from .models import MaxResults, Named, PageToken, page, pending, scoped
 from .sources import Sources
 
 router = APIRouter(prefix="/api/2.0/mlflow/model-versions", tags=["mlflow"], responses=ERRORS)
