@@ -118,6 +118,19 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Send webhook deliveries from each worker (deliveries are leased, never doubled).",
 )
+@click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Let replay load pickled versions when the caller asks (each load is recorded).",
+)
+@click.option(
+    "--allow-source",
+    "allow_source",
+    multiple=True,
+    metavar="PREFIX",
+    help="An https:// or s3:// prefix the server may fetch artifacts from (repeatable; "
+    "default none).",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -126,6 +139,8 @@ def serve(
     workers: int,
     no_auth: bool,
     deliver_webhooks: bool,
+    trust_pickle: bool,
+    allow_source: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
@@ -139,12 +154,16 @@ def serve(
       modelrepo --database-url postgresql://db/registry --blob-url s3://models/registry \\
           serve --host 0.0.0.0 --workers 4
       modelrepo serve --no-auth
+      modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
             f"--no-auth serves the store to anyone who can reach {host}; "
             "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
         )
+    from ..sources import allowed_prefixes
+
+    prefixes = allowed_prefixes(allow_source)
     try:
         import uvicorn
     except ImportError:
@@ -169,6 +188,8 @@ def serve(
             os.environ[name] = value
     os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
     os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
+    os.environ["MODELREPO_SERVER_TRUST_PICKLE"] = "1" if trust_pickle else ""
+    os.environ["MODELREPO_SERVER_ALLOW_SOURCE"] = "\n".join(prefixes)
     url = f"http://{host}:{port}"
     emit(
         as_json,
