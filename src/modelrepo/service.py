@@ -1443,8 +1443,8 @@ class Registry:
 
     def _materialise(self, version: ModelVersion) -> Path:
         """A verified copy of the version's files, cached by digest inside the store."""
-        if self.backend.location == ":memory:":
-            import tempfile
+        if self.backend.location == ":memory:" or not Path(self.backend.location).is_dir():
+            import tempfile  # no folder of its own (memory, or a database and S3)
 
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
