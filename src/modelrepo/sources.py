@@ -66,7 +66,7 @@ def parse_source(uri: str) -> Source:
         port = None if target.port == 443 else target.port
         host = target.host
     elif scheme == "s3":
-        host = parts.netloc.lower()
+        host = parts.netloc  # bucket names are lowercase: another case is another name
         if not _BUCKET.fullmatch(host) or ".." in host:
             raise InvalidInput(f"invalid S3 bucket {parts.netloc!r}")
         port = None
@@ -163,6 +163,9 @@ class SourcePolicy:
                 _copy_bounded(reply.iter_bytes(CHUNK), out, self.max_bytes, source.uri)
         except httpx.HTTPError as exc:
             raise StorageError(f"cannot fetch {source.uri}: {exc}") from None
+        except InvalidInput as exc:  # the address check at connect time
+            problem = str(exc).removeprefix("webhook target refused: ")
+            raise InvalidInput(f"source {source.uri} refused: {problem}") from None
 
     def _fetch_s3(self, source: Source, out: Any) -> None:
         client = self.s3_client
