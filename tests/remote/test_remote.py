@@ -231,3 +231,25 @@ def test_what_cannot_be_done_remotely_says_so(scored: RemoteRegistry, tmp_path: 
         scored.load("pickled", 1)
     with pytest.raises(NotSupported, match="replay it on the server"):
         scored.load("pickled", 1, trust_pickle=True)
+
+
+def test_open_file_seeks_with_byte_ranges(scored: RemoteRegistry, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    data = os.urandom(300_000)
+    (folder / "weights.bin").write_bytes(data)
+    scored.register("big", folder, code=False)
+    entry, stream = scored.open_file("big", 1, "weights.bin")
+    with stream:
+        assert stream.seekable() and entry.size == len(data)
+        stream.seek(250_000)
+        assert stream.read(100) == data[250_000:250_100]
+        assert stream.tell() == 250_100
+        stream.seek(-7, 2)
+        assert stream.read() == data[-7:]
+        stream.seek(3)
+        assert stream.read(4) == data[3:7]
+    with pytest.raises(ValueError):
+        stream.read(1)

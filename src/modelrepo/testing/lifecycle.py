@@ -102,18 +102,18 @@ class LifecycleContract:
         assert found.files_modified == ["model/coefficients.json"]
         assert found.to_dict()["metrics"] == {"auc": {"old": 0.81, "new": None, "delta": None}}
 
-    def test_open_file_streams_and_seeks(self, two: Registry, model_dir: Path) -> None:
+    def test_open_file_streams(self, two: Registry, model_dir: Path) -> None:
         whole = (model_dir / "weights.bin").read_bytes()
         entry, stream = two.open_file("credit-risk", 2, "weights.bin")
         with stream:
             assert entry.size == len(whole)
             assert stream.read(10) == whole[:10]
-            stream.seek(150_000)
-            assert stream.read(1000) == whole[150_000:151_000]
-            stream.seek(-5, io.SEEK_END)
-            assert stream.read() == whole[-5:]
-            stream.seek(0)
-            assert stream.read() == whole
+            assert stream.read(1000) == whole[10:1010]
+            if stream.seekable():  # a local file, or through a server; not S3's body
+                stream.seek(-5, io.SEEK_END)
+                assert stream.read() == whole[-5:]
+                stream.seek(1010)
+            assert stream.read() == whole[1010:]
         with pytest.raises(NotFound, match="no file"):
             two.open_file("credit-risk", 2, "missing.bin")
 
