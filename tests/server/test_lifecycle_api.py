@@ -149,7 +149,20 @@ def test_an_allowed_s3_source_is_fetched_and_unpacked(
         SOURCE, headers=small.as_("contributor"), json={"source": f"s3://{bucket}/models/v1.tar.gz"}
     )
     assert too_big.status_code == 422 and "larger than 100 bytes" in too_big.json()["message"]
-    assert registry.model("credit-risk").version_count == 2
+    from modelrepo.remote import RemoteRegistry
+
+    remote = RemoteRegistry(
+        "http://testserver",
+        token=api.tokens["contributor"],
+        client=api.client,
+        allow_insecure_http=True,
+        cache_dir=tmp_path / "cache",
+    )
+    through_sdk = remote.register_source(
+        "credit-risk", f"s3://{bucket}/models/v1.tar.gz", code=False
+    )
+    assert through_sdk.digest == made["digest"] and through_sdk.version == 3
+    assert registry.model("credit-risk").version_count == 3
 
 
 def _coefficients(api: Api, tmp_path: Path) -> None:
