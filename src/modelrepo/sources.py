@@ -105,7 +105,8 @@ class SourcePolicy:
 
     `allow_private`: also connect to loopback and private addresses (a registry inside a
     private network that fetches from an internal host); `s3_client`: a configured boto3
-    client, else one built from the server's S3 settings."""
+    client, else one built from the server's S3 settings; `ssl_context`: the certificate
+    authorities https sources are checked against, else the usual ones."""
 
     prefixes: tuple[str, ...] = ()
     max_bytes: int = 64 * (1 << 30)
@@ -113,6 +114,7 @@ class SourcePolicy:
     resolver: Resolver | None = None
     timeout: float = 60.0
     s3_client: Any = None
+    ssl_context: Any = None
     _parsed: tuple[Source, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +154,7 @@ class SourcePolicy:
             allow_private=self.allow_private,
             resolver=self.resolver or system_resolver,
             timeout=self.timeout,
+            ssl_context=self.ssl_context,
         )
         try:
             with client, client.stream("GET", source.uri) as reply:

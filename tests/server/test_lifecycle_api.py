@@ -277,3 +277,112 @@ def test_the_new_endpoints_are_described(api: Api) -> None:
     ]:
         assert method in paths[path], (path, method)
         assert paths[path][method].get("security"), (path, method)
+
+
+@pytest.fixture
+def https_origin(tmp_path: Path, artifact: Path) -> Iterator[tuple[str, object]]:
+    """An https server on loopback with its own certificate for models.example.com, serving
+    an archive, a redirect to it and a 404; yields its port and a client TLS context."""
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from modelrepo.testing.lifecycle import tar_of
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "models.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("models.example.com")]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    packed = tar_of(artifact, tmp_path / "v.tar.gz").read_bytes()
+
+    class Origin(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/models/v1.tar.gz":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(packed)))
+                self.end_headers()
+                self.wfile.write(packed)
+            elif self.path == "/models/moved":
+                self.send_response(302)
+                self.send_header("Location", "https://models.example.com/models/v1.tar.gz")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield str(server.server_address[1]), ssl.create_default_context(cafile=cert_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_an_allowed_https_source_is_fetched_without_following_redirects(
+    registry: Registry, https_origin: tuple[str, object], artifact: Path
+) -> None:
+    port, trusted = https_origin
+    prefix = f"https://models.example.com:{port}/models/"
+    policy = SourcePolicy(
+        (prefix,),
+        resolver=lambda host, _port: ["127.0.0.1"],
+        allow_private=True,  # the test origin is on loopback
+        ssl_context=trusted,
+    )
+    api = _app(registry, sources=policy)
+
+    def post(path: str) -> object:
+        return api.client.post(
+            SOURCE, headers=api.as_("contributor"), json={"source": prefix + path}
+        )
+
+    made = post("v1.tar.gz")
+    assert made.status_code == 201, made.text  # type: ignore[attr-defined]
+    expected = registry.register("x", artifact, code=False).digest
+    assert made.json()["digest"] == expected  # type: ignore[attr-defined]
+    moved = post("moved")
+    assert moved.status_code == 422  # type: ignore[attr-defined]
+    assert "answered 302" in moved.json()["message"]  # type: ignore[attr-defined]
+    assert post("missing").status_code == 422  # type: ignore[attr-defined]
+    untrusted = _app(registry, sources=SourcePolicy(
+        (prefix,), resolver=lambda host, _port: ["127.0.0.1"], allow_private=True))  # fmt: skip
+    reply = untrusted.client.post(
+        SOURCE, headers=untrusted.as_("contributor"), json={"source": prefix + "v1.tar.gz"}
+    )
+    assert reply.status_code == 503 and "CERTIFICATE_VERIFY_FAILED" in reply.json()["message"]
+    assert registry.model("credit-risk").version_count == 1
