@@ -50,10 +50,13 @@ class _Plan:
         self.dirs: set[str] = set()
         self.total = 0
 
-    def add(self, raw_name: str, *, is_dir: bool, size: int, executable: bool) -> _Member:
+    def add(self, raw_name: str, *, is_dir: bool, size: int, executable: bool) -> _Member | None:
+        """The member, checked; None for the archive's own top folder (`./`)."""
         name = raw_name[:-1] if is_dir and raw_name.endswith("/") else raw_name
         if name.startswith("./"):  # `tar -C dir .` writes ./a, ./b: the same relative paths
             name = name[2:]
+        if is_dir and name in ("", "."):
+            return None
         path = _checked_name(name, raw_name)
         if len(self.members) >= self.limits.members:
             raise InvalidInput(f"archive has more than {self.limits.members} members")
@@ -114,8 +117,9 @@ def _extract_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
                     size=info.size if info.isreg() else 0,
                     executable=bool(info.mode & stat.S_IXUSR),
                 )
-                info.name = member.path
-                chosen.append(info)
+                if member is not None:
+                    info.name = member.path
+                    chosen.append(info)
             tar.extractall(dest, members=chosen, filter="data")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise InvalidInput(f"the tar archive cannot be read: {exc}") from None
@@ -144,7 +148,8 @@ def _extract_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
                     size=0 if info.is_dir() else info.file_size,
                     executable=bool(mode & stat.S_IXUSR),
                 )
-                chosen.append((info, member))
+                if member is not None:
+                    chosen.append((info, member))
             for info, member in chosen:
                 target = dest.joinpath(*member.path.split("/"))
                 if member.is_dir:

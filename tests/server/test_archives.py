@@ -174,3 +174,16 @@ def test_archive_uploads_need_the_register_role_and_scope(api: Api) -> None:
     for who in ("viewer", "deployer", "fraud-admin"):
         assert upload(api, data, who=who).status_code == 403  # type: ignore[attr-defined]
     assert upload(api, data, who="admin").status_code == 201  # type: ignore[attr-defined]
+
+
+def test_an_archive_made_by_the_tar_command_of_a_folder(api: Api, tmp_path: Path) -> None:
+    """`tar -czf v.tgz -C folder .` names the folder itself `./` and its files `./...`."""
+    import subprocess
+
+    folder = tmp_path / "folder"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "weights.json").write_text("[1, 2]")
+    subprocess.run(["tar", "-czf", str(tmp_path / "v.tgz"), "-C", str(folder), "."], check=True)
+    made = upload(api, (tmp_path / "v.tgz").read_bytes())
+    assert made.status_code == 201, made.text  # type: ignore[attr-defined]
+    assert [f["path"] for f in made.json()["files"]] == ["model/weights.json"]  # type: ignore[attr-defined]
