@@ -112,8 +112,9 @@ def test_the_role_table() -> None:
 
 
 READS_BY_POST = {
-    "/api/v1/audit/checkpoints",  # its GET reads; its POST is checked above
+    "/api/v1/audit/checkpoints",  # signs what is there; see the audit tests
     "/api/2.0/mlflow/registered-models/get-latest-versions",  # MLflow reads by POST too
+    "/api/v1/decisions/{decision_id}/replay",  # computes, changes nothing; scope test below
 }
 
 
@@ -154,6 +155,7 @@ def _mutations(request_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("webhooks", "POST", "/api/v1/webhooks", {"json": hook}),
         ("webhooks", "POST", "/api/v1/webhooks/wh_0123456789ab/disable", {}),
         *_mlflow_mutations(),
+        *_lifecycle_mutations(),
     ]
 
 
@@ -177,6 +179,27 @@ def _mlflow_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
         ("tag", "POST", f"{mv}/set-tag", {"json": {**version, "key": "k", "value": "v"}}),
         ("tag", "DELETE", f"{mv}/delete-tag", {"json": {**version, "key": "k"}}),
         ("deploy", "POST", f"{mv}/transition-stage", {"json": {**version, "stage": "Staging"}}),
+    ]
+
+
+def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Deleting, archive and source uploads, backfills, serving reports, maintenance."""
+    m = "/api/v1/models/credit-risk"
+    serving = f"{m}/environments/production/serving"
+    archive = {"files": [("archive", ("a.tar", b"x"))]}
+    imported = {"source": "old", "records": [{"environment": "production",
+                "effective_at": "2026-01-01T00:00:00Z", "versions": {"1": 1.0}}]}  # fmt: skip
+    started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
+    return [
+        ("delete", "DELETE", f"{m}/versions/1", {}),
+        ("register", "POST", f"{m}/versions/archive", archive),
+        ("register", "POST", f"{m}/versions/source", {"json": {"source": "s3://b/k"}}),
+        ("deploy", "POST", f"{m}/deployments/import", {"json": imported}),
+        ("log_decision", "POST", serving, {"json": started}),
+        ("log_decision", "POST", f"{serving}/pod-1/heartbeat", {}),
+        ("log_decision", "POST", f"{serving}/pod-1/stop", {}),
+        ("maintain", "POST", "/api/v1/admin/fsck", {}),
+        ("maintain", "POST", "/api/v1/admin/gc", {"json": {"dry_run": False}}),
     ]
 
 
@@ -223,3 +246,19 @@ def test_a_scoped_token_works_inside_its_scope_and_sees_only_it(api: Api) -> Non
     assert other.status_code == 403
     request = api.client.get("/api/v1/requests/1", headers=api.as_("fraud-admin"))
     assert request.status_code == 403
+
+
+def test_replay_is_refused_outside_the_token_scope(api: Api) -> None:
+    _seed(api)
+    logged = api.client.post(
+        "/api/v1/decisions",
+        headers=api.as_("admin"),
+        json={"model": "credit-risk", "version": 1, "inputs": {"x": 1}, "output": None},
+    )
+    assert logged.status_code == 201, logged.text
+    decision_id = logged.json()["decision_id"]
+    for scoped in ("fraud-deployer", "fraud-admin"):
+        reply = api.client.post(
+            f"/api/v1/decisions/{decision_id}/replay", headers=api.as_(scoped), json={}
+        )
+        assert reply.status_code == 403, reply.text

@@ -126,6 +126,19 @@ def is_loopback(host: str) -> bool:
     help="A folder (file:///path, an MLflow artifact root) whose models MLflow clients may "
     "register; repeatable. The server fetches version sources from nowhere else.",
 )
+@click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Let replay load pickled versions when the caller asks (each load is recorded).",
+)
+@click.option(
+    "--allow-source",
+    "allow_source",
+    multiple=True,
+    metavar="PREFIX",
+    help="An https:// or s3:// prefix the server may fetch artifacts from (repeatable; "
+    "default none).",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -135,6 +148,8 @@ def serve(
     no_auth: bool,
     deliver_webhooks: bool,
     mlflow_sources: tuple[str, ...],
+    trust_pickle: bool,
+    allow_source: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and MLflow's
@@ -150,12 +165,16 @@ def serve(
           serve --host 0.0.0.0 --workers 4
       modelrepo serve --no-auth
       modelrepo serve --mlflow-source file:///srv/mlflow/artifacts
+      modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
             f"--no-auth serves the store to anyone who can reach {host}; "
             "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
         )
+    from ..sources import allowed_prefixes
+
+    prefixes = allowed_prefixes(allow_source)
     try:
         import uvicorn
     except ImportError:
@@ -185,6 +204,8 @@ def serve(
     os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
     if sources.roots:
         os.environ[ENVIRONMENT_VARIABLE] = " ".join(root.as_uri() for root in sources.roots)
+    os.environ["MODELREPO_SERVER_TRUST_PICKLE"] = "1" if trust_pickle else ""
+    os.environ["MODELREPO_SERVER_ALLOW_SOURCE"] = "\n".join(prefixes)
     url = f"http://{host}:{port}"
     emit(
         as_json,

@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..archives import ArchiveLimits
 from ..domain.access import ApiToken
 from ..domain.errors import ModelrepoError
 from ..service import Registry
+from ..sources import SourcePolicy
 from . import errors
 from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
 from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
@@ -21,7 +23,19 @@ from .mlflow import artifacts as mlflow_artifacts
 from .mlflow import models as mlflow_models
 from .mlflow import versions as mlflow_versions
 from .mlflow.sources import Sources
-from .routes import audit, decisions, deployments, health, models, ui, webhooks
+from .routes import (
+    admin,
+    audit,
+    decisions,
+    deployments,
+    evidence,
+    health,
+    lifecycle,
+    models,
+    serving,
+    ui,
+    webhooks,
+)
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -35,6 +49,9 @@ def create_app(
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     mlflow_sources: Sources | None = None,
+    trust_pickle: bool = False,
+    sources: SourcePolicy | None = None,
+    archive_limits: ArchiveLimits | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
@@ -42,7 +59,10 @@ def create_app(
     webhook deliverer in a background thread while the application is up. `json_limit`,
     `upload_limit`: the largest request bodies accepted (413 above), for version uploads
     and for everything else. `mlflow_sources`: the folders an MLflow client's version
-    sources may be copied from (none by default)."""
+    sources may be copied from (none by default). `trust_pickle`: replay may load pickled
+    versions when a caller asks (`serve --trust-pickle`). `sources`: the artifact source URIs
+    the server fetches (none by default). `archive_limits`: how large an uploaded archive may
+    unpack."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -62,9 +82,9 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    modules = (health, models, deployments, decisions, audit, webhooks, ui)
+    modules = (health, models, lifecycle, deployments, serving, decisions, evidence, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
-    for module in (*modules, *mlflow):
+    for module in (*modules, admin, webhooks, ui, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -75,6 +95,9 @@ def create_app(
     app.state.registry = registry
     app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
+    app.state.trust_pickle = trust_pickle
+    app.state.sources = sources or SourcePolicy(max_bytes=upload_limit)
+    app.state.archive_limits = archive_limits or ArchiveLimits(total_bytes=upload_limit)
     app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(HTTPException, errors.on_http_error)
@@ -91,7 +114,9 @@ def from_environment() -> FastAPI:
     """The app of `modelrepo serve` (each uvicorn worker calls this): the store named by
     $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
     $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
-    $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from."""
+    $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from;
+    $MODELREPO_SERVER_TRUST_PICKLE and $MODELREPO_SERVER_ALLOW_SOURCE (prefixes, one a line)
+    as `serve --trust-pickle` and `--allow-source`."""
     import os
 
     from ..clock import SystemClock
@@ -107,4 +132,8 @@ def from_environment() -> FastAPI:
         anonymous=anonymous,
         deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
         mlflow_sources=Sources.from_environment(),
+        trust_pickle=bool(os.environ.get("MODELREPO_SERVER_TRUST_PICKLE")),
+        sources=SourcePolicy(
+            tuple(p for p in os.environ.get("MODELREPO_SERVER_ALLOW_SOURCE", "").split("\n") if p)
+        ),
     )
