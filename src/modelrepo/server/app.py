@@ -14,7 +14,13 @@ from ..domain.access import ApiToken
 from ..domain.errors import ModelrepoError
 from ..service import Registry
 from . import errors
-from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
+from .auth import (
+    PUBLIC_ATTRIBUTE,
+    TokenCache,
+    TokenGate,
+    check_routes,
+    is_public,
+)
 from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .routes import audit, decisions, deployments, health, models, ui, webhooks
@@ -30,13 +36,15 @@ def create_app(
     deliver_webhooks: bool = False,
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    token_cache: TokenCache | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
     authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
     webhook deliverer in a background thread while the application is up. `json_limit`,
     `upload_limit`: the largest request bodies accepted (413 above), for version uploads
-    and for everything else."""
+    and for everything else. `token_cache`: tokens verified lately (by default for
+    `TOKEN_CACHE_SECONDS`: the bound on how late a revocation takes effect)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +79,13 @@ def create_app(
     app.add_exception_handler(HTTPException, errors.on_http_error)
     app.add_exception_handler(Exception, errors.on_unexpected)
     public_paths = frozenset(str(getattr(r, "path", "")) for r in app.routes if is_public(r))
-    app.add_middleware(TokenGate, registry=registry, public_paths=public_paths, anonymous=anonymous)
+    app.add_middleware(
+        TokenGate,
+        registry=registry,
+        public_paths=public_paths,
+        anonymous=anonymous,
+        cache=token_cache or TokenCache(),
+    )
     # Outside the token gate: a body over the limit is refused before anything reads it.
     app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

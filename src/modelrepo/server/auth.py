@@ -8,6 +8,7 @@ start if a route has neither a `needs` dependency nor the `public` marker.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..domain.access import ApiToken, authorize, in_scope
+from ..domain.access import ApiToken, authorize, hash_token, in_scope
 from ..domain.errors import ModelrepoError, Unauthenticated
 from ..service import Registry
 from .errors import error_response
@@ -89,7 +90,7 @@ def needs(action: str, *, store_wide: bool = False) -> Any:
     A `{name}` path parameter is checked against the token's model scope here; routes that
     find their model elsewhere (a request id, a decision id, a body) call `Caller.check`."""
 
-    def dependency(
+    async def dependency(  # no I/O here: async, so it costs no trip through the threadpool
         request: Request,
         _credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Caller:
@@ -105,8 +106,59 @@ def needs(action: str, *, store_wide: bool = False) -> Any:
     return Depends(dependency)
 
 
+TOKEN_CACHE_SECONDS = 1.0
+"""How long a verified token is trusted without asking the store again: the longest a
+revocation made by another process (`modelrepo token revoke`) waits to take effect."""
+
+
+class TokenCache:
+    """Tokens verified in the last `seconds`, by the hash of their text (never the text).
+
+    Spares the store a read per request; a token found revoked, or not found, is never
+    cached, and an entry older than `seconds` is checked against the store again."""
+
+    def __init__(
+        self,
+        seconds: float = TOKEN_CACHE_SECONDS,
+        *,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._verified: dict[str, tuple[float, ApiToken]] = {}
+
+    def get(self, token_hash: str) -> ApiToken | None:
+        found = self._verified.get(token_hash)
+        if found is None or self.clock() - found[0] >= self.seconds:
+            return None
+        return found[1]
+
+    def put(self, token_hash: str, token: ApiToken, checked_at: float) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._verified) >= self.size:
+            self._verified.clear()
+        self._verified[token_hash] = (checked_at, token)
+
+
+def bearer_secret(scope: Scope) -> str:
+    """The token text of the request's `Authorization: Bearer` header, or Unauthenticated."""
+    header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    if header is None:
+        raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
+    scheme, _, secret = header.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("expected Authorization: Bearer <API token>")
+    return secret.strip()
+
+
 class TokenGate:
-    """ASGI middleware: authenticates every request to a non-public path, or answers 401."""
+    """ASGI middleware: authenticates every request to a non-public path, or answers 401.
+
+    A token verified less than `cache.seconds` ago is taken from `cache`, on the event loop;
+    otherwise the store is asked, in a worker thread."""
 
     def __init__(
         self,
@@ -115,29 +167,32 @@ class TokenGate:
         registry: Registry,
         public_paths: frozenset[str],
         anonymous: ApiToken | None = None,
+        cache: TokenCache | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
         self.public_paths = public_paths
         self.anonymous = anonymous  # --no-auth: every request acts as this (loopback only)
+        self.cache = cache or TokenCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.public_paths:
             await self.app(scope, receive, send)
             return
         try:
-            token = self.anonymous or await anyio.to_thread.run_sync(self._authenticate, scope)
+            token = self.anonymous or await self._authenticate(scope)
         except ModelrepoError as exc:
             await error_response(exc)(scope, receive, send)
             return
         scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> ApiToken:
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if header is None:
-            raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
-        scheme, _, secret = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthenticated("expected Authorization: Bearer <API token>")
-        return self.registry.authenticate(secret.strip())
+    async def _authenticate(self, scope: Scope) -> ApiToken:
+        secret = bearer_secret(scope)
+        token_hash = hash_token(secret)
+        token = self.cache.get(token_hash)
+        if token is None:
+            checked_at = self.cache.clock()  # before the read: the entry never outlives it
+            token = await anyio.to_thread.run_sync(self.registry.authenticate, secret)
+            self.cache.put(token_hash, token, checked_at)
+        return token
