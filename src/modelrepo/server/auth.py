@@ -142,6 +142,9 @@ class TokenCache:
             self._verified.clear()
         self._verified[token_hash] = (checked_at, token)
 
+    def forget(self, token_hash: str) -> None:
+        self._verified.pop(token_hash, None)
+
 
 def bearer_secret(scope: Scope) -> str:
     """The token text of the request's `Authorization: Bearer` header, or Unauthenticated."""
@@ -193,6 +196,10 @@ class TokenGate:
         token = self.cache.get(token_hash)
         if token is None:
             checked_at = self.cache.clock()  # before the read: the entry never outlives it
-            token = await anyio.to_thread.run_sync(self.registry.authenticate, secret)
+            try:
+                token = await anyio.to_thread.run_sync(self.registry.authenticate, secret)
+            except ModelrepoError:
+                self.cache.forget(token_hash)  # revoked: refused from now on
+                raise
             self.cache.put(token_hash, token, checked_at)
         return token
