@@ -124,9 +124,9 @@ def seed(store: Path, events: int) -> tuple[str, list[str]]:
 def server(store: Path, workers: int, logs: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     out = open(logs / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "modelrepo", "--store", str(store), "serve"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "modelrepo", "--store", str(store), "serve"]
-        + ["--port", str(port), "--workers", str(workers)],
+        [*command, "--port", str(port), "--workers", str(workers)],
         stdout=out,
         stderr=subprocess.STDOUT,
     )
@@ -253,9 +253,16 @@ def throughput(
             "request = function()\n  i = i % #paths + 1\n"
             '  return wrk.format("GET", paths[i])\nend\n'
         )
+        options = [f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script)]
         done = subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script)]
-            + ["-H", f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}/"],
+            [
+                wrk,
+                "-t2",
+                *options,
+                "-H",
+                f"Authorization: Bearer {token}",
+                f"http://127.0.0.1:{port}/",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -500,12 +507,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--big-mib", type=int, default=1024, help="0 to skip")
+    parser.add_argument("--big-mib", type=int, default=None, help="1024 (64 with --quick); 0 skips")
     parser.add_argument("--big-rounds", type=int, default=3)
     args = parser.parse_args()
     if args.quick:
         args.starts, args.requests, args.seconds, args.batches = 2, 500, 3, 3
-        args.big_mib, args.big_rounds = 64, 1
+        args.big_rounds = 1
+    if args.big_mib is None:
+        args.big_mib = 64 if args.quick else 1024
     parent = REPO_ROOT / ".bench-tmp"
     parent.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="server-bench-", dir=parent))

@@ -68,11 +68,9 @@ def test_the_timeline_shows_what_the_sdk_says_was_live(
             (artifact / "model" / "coefficients.json").write_text(f'{{"income": 0.2{i}}}')
             reg.register(MODEL, artifact, code=False, environment=False)
         for env, days, version in HISTORY:
-            reg.import_deployments(
-                MODEL,
-                [{"environment": env, "effective_at": T0 + timedelta(days=days), "versions": {version: 1.0}}],
-                source="the old registry",
-            )
+            when = T0 + timedelta(days=days)
+            record = {"environment": env, "effective_at": when, "versions": {version: 1.0}}
+            reg.import_deployments(MODEL, [record], source="the old registry")
         _, token = reg.create_token("viewer", "viewer")
 
     with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):

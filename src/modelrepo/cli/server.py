@@ -146,7 +146,7 @@ def serve(
             "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
         )
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - only whether it is installed
     except ImportError:
         raise InvalidInput(
             "the server needs the 'server' extra: pip install 'modelrepo[server]'"

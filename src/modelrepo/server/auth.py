@@ -148,7 +148,7 @@ class TokenCache:
 
 def bearer_secret(scope: Scope) -> str:
     """The token text of the request's `Authorization: Bearer` header, or Unauthenticated."""
-    header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    header: bytes | None = next((v for k, v in scope["headers"] if k == b"authorization"), None)
     if header is None:
         raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
     scheme, _, secret = header.decode("latin-1").partition(" ")
