@@ -47,6 +47,7 @@ from typing import Any
 from registry_bench import _settle, make_big_file, percentile
 
 from modelrepo import Registry
+from modelrepo.remote import RemoteRegistry
 from modelrepo.testing.s3server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -346,7 +347,8 @@ def big_file(port: int, token: str, work: Path, mib: int, rounds: int) -> dict[s
     subprocess.run(["cp", str(src), str(dst)], check=True)  # warms the source's pages
     _settle(dst)
     times: dict[str, list[float]] = {"cp": [], "cp_sync": [], "upload": [], "download": []}
-    remote = Registry(f"http://127.0.0.1:{port}", token=token)
+    # A long timeout: on a busy machine, registering 1 GiB can take longer than a minute.
+    remote = RemoteRegistry(f"http://127.0.0.1:{port}", token=token, timeout=900)
     for turn in range(rounds):
         log(f"1 GiB round {turn + 1}/{rounds}")
         begin = time.perf_counter()
@@ -410,6 +412,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["supervisor_rss_mib"] = rss_mib(process.pid)
         log(f"decision ingest, {args.batches} batches of {args.batch_size}")
         out["ingest"] = ingest(port, token, store, args.batches, args.batch_size)
+        log("so far: " + json.dumps(out))
         if args.big_mib:
             log(f"{args.big_mib} MiB upload and download, {args.big_rounds} rounds")
             out["big"] = big_file(port, token, work, args.big_mib, args.big_rounds)
