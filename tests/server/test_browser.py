@@ -76,7 +76,7 @@ def test_the_timeline_shows_what_the_sdk_says_was_live(
     with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
         sdk = Registry(url, token=token)
         page = chromium.new_page(viewport={"width": 1200, "height": 900})
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # a busy CI machine
         page.goto(f"{url}/ui/")
         page.get_by_test_id("token").fill(token)
         page.get_by_test_id("login").click()
