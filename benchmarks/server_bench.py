@@ -520,14 +520,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--big-mib", type=int, default=None, help="1024 (64 with --quick); 0 skips")
+    parser.add_argument("--big-mib", type=int, default=1024, help="0 skips")
     parser.add_argument("--big-rounds", type=int, default=3)
+    if "--quick" in sys.argv[1:]:  # smaller defaults; options given still win
+        parser.set_defaults(starts=2, requests=500, seconds=3, batches=3, big_mib=64, big_rounds=1)
     args = parser.parse_args()
-    if args.quick:
-        args.starts, args.requests, args.seconds, args.batches = 2, 500, 3, 3
-        args.big_rounds = 1
-    if args.big_mib is None:
-        args.big_mib = 64 if args.quick else 1024
     parent = REPO_ROOT / ".bench-tmp"
     parent.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="server-bench-", dir=parent))
