@@ -234,10 +234,12 @@ def in_process_live(store: Path, instants: list[str], count: int) -> tuple[float
 # -- 3. throughput ------------------------------------------------------------------------
 
 
-def _client(port: int, token: str, paths: list[str], seconds: float, queue: Any) -> None:
+def _client(port: int, token: str, paths: list[str], seconds: float, queue: Any, go: Any) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}"}
     done = 0
+    queue.put("ready")
+    go.wait()  # all clients start together, once every one has started up
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         conn.request("GET", paths[done % len(paths)], headers=headers)
@@ -281,13 +283,16 @@ def throughput(
         rate = next(line for line in done.splitlines() if line.startswith("Requests/sec:"))
         return float(rate.split()[1]), f"wrk -t2 -c{connections}"
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
+    queue, go = context.Queue(), context.Event()
     procs = [
-        context.Process(target=_client, args=(port, token, paths, seconds, queue))
+        context.Process(target=_client, args=(port, token, paths, seconds, queue, go))
         for _ in range(connections)
     ]
     for p in procs:
         p.start()
+    for _ in procs:
+        queue.get()
+    go.set()
     total = sum(queue.get() for _ in procs)
     for p in procs:
         p.join()
