@@ -13,7 +13,12 @@ from modelrepo import Registry
 from modelrepo.domain.access import ROLE_ACTIONS, authorize
 from modelrepo.domain.errors import Forbidden
 from modelrepo.server import create_app
-from modelrepo.server.auth import is_public, required_action
+from modelrepo.server.auth import (
+    TOKEN_CACHE_SECONDS,
+    TokenCache,
+    is_public,
+    required_action,
+)
 
 from .conftest import Api
 
@@ -90,12 +95,60 @@ def test_a_route_that_forgets_its_check_stops_the_app_from_starting() -> None:
         health.router.routes[:] = original
 
 
-def test_revoked_tokens_are_refused(api: Api) -> None:
+def test_a_revoked_token_is_refused_once_the_cache_bound_has_passed(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    now = [100.0]
+    cache = TokenCache(TOKEN_CACHE_SECONDS, clock=lambda: now[0])
+    client = TestClient(create_app(api.registry, token_cache=cache))
     record = next(t for t in api.registry.tokens() if t.user == "viewer-user")
-    assert api.client.get("/api/v1/models", headers=api.as_("viewer")).status_code == 200
+    url = "/api/v1/models/credit-risk/environments/production/live"
+    api.upload("credit-risk")
+    api.client.post(
+        "/api/v1/models/credit-risk/environments/production/deploy",
+        headers=api.as_("deployer"),
+        json={"version": 1},
+    )
+    assert client.get(url, headers=api.as_("viewer")).status_code == 200
     api.registry.revoke_token(record.token_id)
-    refused = api.client.get("/api/v1/models", headers=api.as_("viewer"))
+    # Verified a moment ago: trusted until the bound, on every route...
+    now[0] += TOKEN_CACHE_SECONDS * 0.9
+    assert client.get(url, headers=api.as_("viewer")).status_code == 200
+    assert client.get("/api/v1/whoami", headers=api.as_("viewer")).json()["user"] == "viewer-user"
+    # ...and never after it.
+    now[0] += TOKEN_CACHE_SECONDS * 0.1
+    for path in (url, "/api/v1/models", "/api/v1/whoami"):
+        refused = client.get(path, headers=api.as_("viewer"))
+        assert refused.status_code == 401 and "revoked" in refused.json()["message"]
+    # A refused token leaves the cache: it stays refused, whatever the clock says.
+    now[0] -= 10 * TOKEN_CACHE_SECONDS
+    assert client.get(url, headers=api.as_("viewer")).status_code == 401
+
+
+def test_without_the_cache_a_revocation_takes_effect_at_once(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(api.registry, token_cache=TokenCache(0)))
+    record = next(t for t in api.registry.tokens() if t.user == "viewer-user")
+    assert client.get("/api/v1/models", headers=api.as_("viewer")).status_code == 200
+    api.registry.revoke_token(record.token_id)
+    refused = client.get("/api/v1/models", headers=api.as_("viewer"))
     assert refused.status_code == 401 and "revoked" in refused.json()["message"]
+
+
+def test_the_token_cache_keeps_hashes_not_tokens_and_stays_bounded(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    cache = TokenCache(60, size=3)
+    client = TestClient(create_app(api.registry, token_cache=cache))
+    for who in ("viewer", "contributor", "deployer", "approver", "admin"):
+        assert client.get("/api/v1/whoami", headers=api.as_(who)).status_code == 200
+    kept = cache._verified
+    assert 1 <= len(kept) <= 3
+    assert not set(kept) & set(api.tokens.values())  # SHA-256 of the text, never the text
+    assert client.get("/api/v1/whoami", headers={"Authorization": "Bearer mr_x_y"}).status_code == (
+        401
+    )
 
 
 def test_the_role_table() -> None:

@@ -176,7 +176,7 @@ def serve(
 
     prefixes = allowed_prefixes(allow_source)
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - only whether it is installed
     except ImportError:
         raise InvalidInput(
             "the server needs the 'server' extra: pip install 'modelrepo[server]'"
@@ -212,11 +212,36 @@ def serve(
         {"url": url, "workers": workers, "auth": not no_auth},
         lambda: click.echo(f"serving on {url} ({'no authentication' if no_auth else 'tokens'})"),
     )
-    uvicorn.run(
+    run_server(host, port, workers)
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    """uvicorn on `host:port` with `workers` processes, each building its app from the
+    environment (`modelrepo.server.app:from_environment`).
+
+    No access log (a line per request costs more than a cached `live` answer; /metrics
+    counts requests), and httptools and uvloop when installed (uvicorn's "auto")."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "modelrepo.server.app:from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,
     )
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    bound = config.bind_socket()
+    # uvicorn creates the shared socket without IPPROTO_TCP, so the connections the workers
+    # accept from it never get TCP_NODELAY, and every keep-alive answer after the first
+    # waits ~40 ms for the client's delayed ACK. The same socket, with its protocol named:
+    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    listener.set_inheritable(True)
+    Multiprocess(config, sockets=[listener]).run()

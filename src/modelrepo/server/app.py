@@ -16,7 +16,13 @@ from ..domain.errors import ModelrepoError
 from ..service import Registry
 from ..sources import SourcePolicy
 from . import errors
-from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
+from .auth import (
+    PUBLIC_ATTRIBUTE,
+    TokenCache,
+    TokenGate,
+    check_routes,
+    is_public,
+)
 from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .mlflow import artifacts as mlflow_artifacts
@@ -52,6 +58,7 @@ def create_app(
     trust_pickle: bool = False,
     sources: SourcePolicy | None = None,
     archive_limits: ArchiveLimits | None = None,
+    token_cache: TokenCache | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
@@ -62,7 +69,8 @@ def create_app(
     sources may be copied from (none by default). `trust_pickle`: replay may load pickled
     versions when a caller asks (`serve --trust-pickle`). `sources`: the artifact source URIs
     the server fetches (none by default). `archive_limits`: how large an uploaded archive may
-    unpack."""
+    unpack. `token_cache`: tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the
+    bound on how late a revocation takes effect)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -103,7 +111,13 @@ def create_app(
     app.add_exception_handler(HTTPException, errors.on_http_error)
     app.add_exception_handler(Exception, errors.on_unexpected)
     public_paths = frozenset(str(getattr(r, "path", "")) for r in app.routes if is_public(r))
-    app.add_middleware(TokenGate, registry=registry, public_paths=public_paths, anonymous=anonymous)
+    app.add_middleware(
+        TokenGate,
+        registry=registry,
+        public_paths=public_paths,
+        anonymous=anonymous,
+        cache=token_cache or TokenCache(),
+    )
     # Outside the token gate: a body over the limit is refused before anything reads it.
     app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -14,6 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
+from ...blobs._streams import _kernel_copy
 from ...domain.access import READ, REGISTER, TAG
 from ...domain.errors import CorruptBlobError, InvalidInput
 from ...domain.manifest import validate_relative_path
@@ -130,7 +133,7 @@ def register(
             target = root.joinpath(*rel.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "xb") as out:
-                shutil.copyfileobj(upload.file, out, CHUNK)
+                _copy_part(upload.file, out)
         for rel in meta.executable:
             if rel not in seen:
                 raise InvalidInput(f"executable {rel!r} is not one of the uploaded files")
@@ -177,6 +180,21 @@ def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> 
         code=code,
         environment=False,
     )
+
+
+def _copy_part(part: BinaryIO, out: BinaryIO) -> None:
+    """A part spooled to disk is copied inside the kernel; one still in memory, in Python."""
+    copied = -1
+    # SpooledTemporaryFile: asking a part in memory for its fileno() would write it out.
+    on_disk = getattr(part, "_rolled", True)
+    if on_disk and part.tell() == 0:
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor after all
+            part.flush()
+            fd = part.fileno()
+            os.lseek(fd, 0, os.SEEK_SET)  # the buffered position 0, also for the descriptor
+            copied = _kernel_copy(fd, out.fileno(), None)
+    if copied < 0:
+        shutil.copyfileobj(part, out, CHUNK)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
