@@ -178,6 +178,15 @@ class Tx:
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
+    def sql(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """A literal statement with named (`%(name)s`) parameters: PostgreSQL's own SQL, such
+        as its partition maintenance, that no dialect-neutral statement expresses."""
+        try:
+            cursor = self._cursor.execute(sql, params)
+            return [] if cursor.description is None else list(cursor.fetchall())
+        except self._errors as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
     def executemany_ordered(
         self, compiled: Compiled, names: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
     ) -> None:
