@@ -26,7 +26,6 @@ from ..cli.conftest import MODELREPO
 from ..conftest import T0, scaleout_registry
 from ..rawdb import Refused, raw_execute
 
-
 PARTITIONED = ("decisions", "decision_keys", "decision_inputs", "decision_purges")
 """PostgreSQL's own layout of the decision log (tests/e2e/test_partitions.py checks it)."""
 
