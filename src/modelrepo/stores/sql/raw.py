@@ -180,9 +180,11 @@ class Tx:
 
     def sql(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """A literal statement with named (`%(name)s`) parameters: PostgreSQL's own SQL, such
-        as its partition maintenance, that no dialect-neutral statement expresses."""
+        as its partition maintenance, that no dialect-neutral statement expresses. Never
+        prepared: each run is planned with its values, so partitions are pruned when planning
+        (a generic plan would lock every partition at each run)."""
         try:
-            cursor = self._cursor.execute(sql, params)
+            cursor = self._cursor.execute(sql, params, prepare=False)
             return [] if cursor.description is None else list(cursor.fetchall())
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
