@@ -185,6 +185,16 @@ class Tx:
         (a generic plan would lock every partition at each run)."""
         try:
             cursor = self._cursor.execute(sql, params, prepare=False)
+        except self._errors as exc:
+            fresh = self._reconnect() if self._reconnect is not None else None
+            if fresh is None:
+                raise StorageError(f"database error: {exc}") from exc
+            self._cursor = fresh  # a read in autocommit on a broken connection: once more
+            try:
+                cursor = self._cursor.execute(sql, params, prepare=False)
+            except self._errors as again:
+                raise StorageError(f"database error: {again}") from again
+        try:
             return [] if cursor.description is None else list(cursor.fetchall())
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
