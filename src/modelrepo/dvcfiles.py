@@ -2,7 +2,7 @@
 
 What a version was made from, as DVC recorded it: every dependency of every stage in
 `dvc.lock` and every output of a `.dvc` file, each with the MD5 that DVC computed. A data
-reference is `dvc:PATH` (the path from the repository root) with the digest `md5:HEX`, or
+reference is `dvc://PATH` (the path from the repository root) with the digest `md5:HEX`, or
 `md5dir:HEX` for a folder (DVC's `.dir` listing). Content is found, when it can be, in the
 local cache or in a default remote that is a folder (`files/md5/AB/CDEF...`, or the DVC 2
 layout `AB/CDEF...`), and used only if its MD5 matches.
@@ -54,8 +54,8 @@ class DvcEntry:
 
     def data_ref(self) -> DataRef:
         if self.is_dir:
-            return DataRef(f"dvc:{self.path}", "md5dir:" + self.md5[:-4])
-        return DataRef(f"dvc:{self.path}", "md5:" + self.md5)
+            return DataRef(f"dvc://{self.path}", "md5dir:" + self.md5[:-4])
+        return DataRef(f"dvc://{self.path}", "md5:" + self.md5)
 
 
 def _entry(raw: Any, base: str, where: str) -> DvcEntry | None:

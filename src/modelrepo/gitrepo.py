@@ -43,7 +43,9 @@ def git(
             env=_env(env),
         )
     except FileNotFoundError:
-        raise InvalidInput("git is not installed (needed to read or write Git repositories)")
+        raise InvalidInput(
+            "git is not installed (needed to read or write Git repositories)"
+        ) from None
     except subprocess.TimeoutExpired:
         raise InvalidInput(f"git {args[0]} in {repo} did not finish in 300 s") from None
     if done.returncode not in ok_codes:

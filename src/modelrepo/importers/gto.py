@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,7 +238,9 @@ def _locate(root: Path, event: GtoEvent, report: ImportReport) -> _Artifact | No
     pointer = read_blob(root, commit, path + ".dvc")
     if pointer is not None:
         parent = PurePosixPath(path).parent.as_posix()
-        outs = dvc_file_outs(load_yaml(pointer, path + ".dvc"), "" if parent == "." else parent, where)
+        outs = dvc_file_outs(
+            load_yaml(pointer, path + ".dvc"), "" if parent == "." else parent, where
+        )
         artifact.pointer = (PurePosixPath(path).name + ".dvc", pointer)
     else:
         lock = read_blob(root, commit, "dvc.lock")
@@ -253,7 +256,9 @@ def _locate(root: Path, event: GtoEvent, report: ImportReport) -> _Artifact | No
     return artifact
 
 
-def _stage(root: Path, artifact: _Artifact, tmp: Path, report: ImportReport) -> tuple[Path, list[DataRef]]:
+def _stage(
+    root: Path, artifact: _Artifact, tmp: Path, report: ImportReport
+) -> tuple[Path, list[DataRef]]:
     """Write the artifact's files under `tmp`; the path to register and its data lineage."""
     name = PurePosixPath(artifact.path).name
     data = list(artifact.data)
@@ -262,7 +267,7 @@ def _stage(root: Path, artifact: _Artifact, tmp: Path, report: ImportReport) -> 
             target = tmp / name
             write_blob(root, artifact.files[0].object, target)
             if artifact.files[0].mode == "100755":
-                os.chmod(target, 0o755)
+                target.chmod(target.stat().st_mode | stat.S_IXUSR)
             return target, data
         folder = tmp / name
         for item in artifact.files:
@@ -271,7 +276,7 @@ def _stage(root: Path, artifact: _Artifact, tmp: Path, report: ImportReport) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             write_blob(root, item.object, target)
             if item.mode == "100755":
-                os.chmod(target, 0o755)
+                target.chmod(target.stat().st_mode | stat.S_IXUSR)
         return folder, data
     assert artifact.dvc is not None
     dvc_dir = root / ".dvc"
