@@ -37,7 +37,10 @@ def load_yaml(text: str | bytes, where: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{where} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InvalidInput(f"{where} is not valid YAML: {problem}{at}") from None
 
 
 @dataclass(frozen=True, slots=True)
