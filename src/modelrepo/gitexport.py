@@ -86,10 +86,18 @@ class ExportResult:
         }
 
 
+def _no_links(root: Path, rel: str) -> Path:
+    """`root/rel`, refusing a symbolic link anywhere on the way (it could lead outside)."""
+    path = root
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise InvalidInput(f"{path} is a symbolic link; the export does not follow links")
+    return path
+
+
 def _write(path: Path, content: bytes) -> None:
     """Replace `path` atomically, and only if its bytes differ."""
-    if path.is_symlink():
-        raise InvalidInput(f"{path} is a symbolic link; the export does not follow links")
     if path.is_file() and path.read_bytes() == content:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,8 +130,9 @@ def export_git(
         git(root, "init", "-q")
     owned = {INDEX} | {p.split("/", 2)[0] + "/" + p.split("/", 2)[1] for p in files if "/" in p}
     for rel, content in files.items():
-        _write(root / rel, content)
+        _write(_no_links(root, rel), content)
     for folder in sorted(o for o in owned if o != INDEX):
+        _no_links(root, folder)
         for path in sorted((root / folder).rglob("*")):
             rel = path.relative_to(root).as_posix()
             if (path.is_file() or path.is_symlink()) and rel not in files:

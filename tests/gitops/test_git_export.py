@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,20 @@ def test_bad_author_is_refused(run: Run, populated: None, tmp_path: Path) -> Non
     assert result.code == 1
     assert result.err == "error: invalid author 'nobody': expected 'NAME <EMAIL>'\n"
     assert not (tmp_path / "x").exists()
+
+
+def test_a_link_planted_in_the_export_is_not_followed(
+    run: Run, populated: None, tmp_path: Path
+) -> None:
+    dest = tmp_path / "history"
+    export(run, dest)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me\n")
+    credit = dest / "models" / "credit"
+    shutil.rmtree(credit)
+    credit.symlink_to(outside)
+    result = run("export", "--git", str(dest), ok=False)
+    assert result.code == 1
+    assert "is a symbolic link; the export does not follow links" in result.err
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
