@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import types
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -45,12 +47,25 @@ class TagClock:
         return self
 
 
+@pytest.fixture(scope="module")
+def gto_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Built once per module (GTO takes seconds); each test gets its own copy."""
+    base = tmp_path_factory.mktemp("gto")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("HOME", str(base / "home"))
+        yield build_gto_repo(base / "registry", monkeypatch)
+
+
 @pytest.fixture
-def gto_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def gto_repo(gto_template: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(gto_template, tmp_path / "registry", symlinks=True))
+
+
+def build_gto_repo(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """churn: two versions through staging and prod, an unassignment, a deregistration and
     the artifact's deprecation; fraud: tracked by DVC, one version in the local cache and one
     whose content is nowhere here. Every tag is written by GTO at a distinct instant."""
-    repo = init(tmp_path / "registry")
+    repo = init(path)
     clock = TagClock(monkeypatch)
     who = {"author": "Bob Builder", "author_email": "bob@bank.example"}
     declared = (
@@ -293,3 +308,66 @@ def test_not_a_repository(tmp_path: Path, run: Run) -> None:
     result = run("import", "gto", "--repo", str(tmp_path), ok=False)
     assert result.code == 1
     assert result.err == f"error: {tmp_path} is not a Git repository\n"
+
+
+def test_importing_from_another_clone_is_recognised(
+    gto_repo: Path, run: Run, tmp_path: Path
+) -> None:
+    run("import", "gto", "--repo", str(gto_repo))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(gto_repo), str(clone))
+    doc = run("import", "gto", "--repo", str(clone), "--json").json
+    assert (doc["registered"], doc["events"]) == ([], [])
+    assert (len(doc["existing"]), doc["events_existing"]) == (4, 8)
+
+
+def test_artifact_in_a_dvc_yaml_below_the_root_and_renamed(tmp_path: Path, run: Run) -> None:
+    repo = init(tmp_path / "mono")
+    c1 = commit(
+        repo,
+        {
+            "teams/risk/dvc.yaml": (
+                "artifacts:\n  churn:\n    path: out/model.json\n    type: model\n"
+            ),
+            "teams/risk/out/model.json": CHURN_V1,
+        },
+        "monorepo",
+        at="2026-01-02T09:00:00Z",
+    )
+    git(
+        repo,
+        "tag",
+        "-a",
+        "teams/risk=churn@v1.0.0",
+        "-m",
+        "register",
+        c1,
+        at="2026-01-03T09:00:00Z",
+    )
+    git(
+        repo,
+        "tag",
+        "-a",
+        "teams/risk=churn#eu/prod#1",
+        "-m",
+        "assign",
+        c1,
+        at="2026-01-04T09:00:00Z",
+    )
+    git(repo, "tag", "-a", "teams/risk=churn#prod#2", "-m", "assign", c1, at="2026-01-05T09:00:00Z")
+    plain = run("import", "gto", "--repo", str(repo), "--json").json
+    assert plain["registered"] == []
+    assert plain["unmapped"] == [
+        "artifact teams/risk:churn: not a valid model name; give --model teams/risk:churn=NAME"
+    ]
+    doc = run(
+        "import", "gto", "--repo", str(repo), "--model", "teams/risk:churn=churn", "--json"
+    ).json
+    assert [(r["model"], r["version"]) for r in doc["registered"]] == [("churn", 1)]
+    assert doc["unmapped"] == [
+        "teams/risk=churn#eu/prod#1: stage 'eu/prod' is not a valid environment name"
+    ]
+    assert [(e["environment"], e["version"]) for e in doc["events"]] == [("prod", 1)]
+    shown = run("show", "churn@1", "--json").json
+    assert [f["path"] for f in shown["files"]] == ["model.json"]
+    assert shown["tags"]["gto.artifact"] == "teams/risk:churn"

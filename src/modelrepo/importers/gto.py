@@ -400,7 +400,7 @@ def _register(
         if artifact.description:
             description += f"\n\n{artifact.description}"
         tags = {
-            "gto.artifact": event.artifact,
+            "gto.artifact": event.artifact.replace("=", ":"),
             "gto.version": semver,
             "gto.tag": tag.name,
             "gto.registered_by": tagger,
