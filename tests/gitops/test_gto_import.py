@@ -15,9 +15,10 @@ import pytest
 
 from modelrepo import Registry
 from modelrepo.gitrepo import list_tags
-from modelrepo.importers.gto import parse_tag
+from modelrepo.importers.gto import import_gto, parse_tag
 
 from ..cli.conftest import Run
+from ..conftest import OpenRegistry
 from .gitrepo import commit, git, init
 
 gto_api = pytest.importorskip("gto.api")
@@ -26,6 +27,17 @@ CHURN_V1 = '{"features": ["tenure"], "coefficients": {"tenure": -0.3}, "intercep
 CHURN_V2 = '{"features": ["tenure"], "coefficients": {"tenure": -0.4}, "intercept": 0.2}\n'
 FRAUD_V1 = b"fraud weights v1\n"
 FRAUD_V2 = b"fraud weights v2, never pushed to any remote\n"
+
+
+CHURN_HISTORY = [
+    ("staging", "deploy", 1, "2026-01-10T10:00"),
+    ("prod", "deploy", 1, "2026-01-15T10:00"),
+    ("staging", "deploy", 2, "2026-02-03T10:00"),
+    ("prod", "deploy", 2, "2026-02-10T10:00"),
+    ("prod", "deploy", 1, "2026-02-20T10:00"),  # v1.1.0 unassigned: v1.0.0 again
+    ("prod", "undeploy", None, "2026-03-01T10:00"),  # v1.0.0 deregistered
+    ("staging", "undeploy", None, "2026-03-05T10:00"),  # the artifact deprecated
+]
 
 
 def dvc_pointer(content: bytes, path: str) -> str:
@@ -204,15 +216,7 @@ def test_import_version_by_version_and_event_by_event(
             (d.uri, d.digest) for d in f2.lineage.data
         ]
 
-        assert history(reg, "churn") == [
-            ("staging", "deploy", 1, "2026-01-10T10:00"),
-            ("prod", "deploy", 1, "2026-01-15T10:00"),
-            ("staging", "deploy", 2, "2026-02-03T10:00"),
-            ("prod", "deploy", 2, "2026-02-10T10:00"),
-            ("prod", "deploy", 1, "2026-02-20T10:00"),  # v1.1.0 unassigned: v1.0.0 again
-            ("prod", "undeploy", None, "2026-03-01T10:00"),  # v1.0.0 deregistered
-            ("staging", "undeploy", None, "2026-03-05T10:00"),  # the artifact deprecated
-        ]
+        assert history(reg, "churn") == CHURN_HISTORY
         assert history(reg, "fraud") == [("prod", "deploy", 1, "2026-01-16T10:00")]
         events = reg.history("churn")
         assert all(e.backfill for e in events)
@@ -371,3 +375,23 @@ def test_artifact_in_a_dvc_yaml_below_the_root_and_renamed(tmp_path: Path, run: 
     shown = run("show", "churn@1", "--json").json
     assert [f["path"] for f in shown["files"]] == ["model.json"]
     assert shown["tags"]["gto.artifact"] == "teams/risk:churn"
+
+
+def test_import_through_the_sdk_on_every_backend(
+    gto_repo: Path, open_registry: OpenRegistry
+) -> None:
+    reg = open_registry(user="importer")
+    report = import_gto(reg, gto_repo)
+    assert [(r["model"], r["version"]) for r in report.registered] == [
+        ("churn", 1),
+        ("churn", 2),
+        ("fraud", 1),
+        ("fraud", 2),
+    ]
+    assert history(reg, "churn") == CHURN_HISTORY
+    assert reg.read_file("fraud", 1, "fraud.bin") == FRAUD_V1
+    assert reg.live("churn", env="prod", at="2026-02-15T00:00:00Z").versions[0].version == 2
+    again = import_gto(reg, gto_repo)
+    assert (again.registered, again.events, again.events_existing) == ([], [], 8)
+    assert history(reg, "churn") == CHURN_HISTORY
+    assert reg.history("churn")[0].actor == "importer"
