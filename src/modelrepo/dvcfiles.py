@@ -175,8 +175,9 @@ def _md5_of(path: Path) -> str:
 
 
 def _find(md5: str, stores: list[Path]) -> Path | None:
+    """A stored copy whose bytes hash to `md5` (a `.dir` listing is stored with its suffix)."""
     for path in _candidates(md5, stores):
-        if path.is_file() and not path.is_symlink() and _md5_of(path) == md5:
+        if path.is_file() and not path.is_symlink() and _md5_of(path) == md5.removesuffix(".dir"):
             return path
     return None
 

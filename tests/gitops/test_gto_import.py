@@ -8,7 +8,7 @@ import json
 import shutil
 import types
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -381,6 +381,7 @@ def test_import_through_the_sdk_on_every_backend(
     gto_repo: Path, open_registry: OpenRegistry
 ) -> None:
     reg = open_registry(user="importer")
+    before = datetime.now(UTC)
     report = import_gto(reg, gto_repo)
     assert [(r["model"], r["version"]) for r in report.registered] == [
         ("churn", 1),
@@ -391,7 +392,50 @@ def test_import_through_the_sdk_on_every_backend(
     assert history(reg, "churn") == CHURN_HISTORY
     assert reg.read_file("fraud", 1, "fraud.bin") == FRAUD_V1
     assert reg.live("churn", env="prod", at="2026-02-15T00:00:00Z").versions[0].version == 2
+    # backfills: asked as the registry knew it before the import, nothing was live
+    assert (
+        reg.live("churn", env="prod", at="2026-02-15T00:00:00Z", as_known_at=before).versions == ()
+    )
     again = import_gto(reg, gto_repo)
     assert (again.registered, again.events, again.events_existing) == ([], [], 8)
     assert history(reg, "churn") == CHURN_HISTORY
     assert reg.history("churn")[0].actor == "importer"
+
+
+def test_a_dvc_tracked_folder_comes_from_a_folder_remote(tmp_path: Path, run: Run) -> None:
+    files = {"a.txt": b"alpha\n", "sub/b.txt": b"beta\n"}
+    remote = tmp_path / "dvc-remote"
+    listing = []
+    for rel, content in files.items():
+        md5 = hashlib.md5(content).hexdigest()
+        listing.append({"md5": md5, "relpath": rel})
+        stored = remote / "files" / "md5" / md5[:2] / md5[2:]
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(content)
+    raw = json.dumps(listing, separators=(", ", ": ")).encode()
+    dir_md5 = hashlib.md5(raw).hexdigest()
+    stored = remote / "files" / "md5" / dir_md5[:2] / (dir_md5[2:] + ".dir")
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(raw)
+    repo = init(tmp_path / "repo")
+    c1 = commit(
+        repo,
+        {
+            "artifacts.yaml": "embeddings:\n  path: emb\n",
+            "emb.dvc": f"outs:\n- md5: {dir_md5}.dir\n  size: 11\n  nfiles: 2\n  hash: md5\n"
+            "  path: emb\n",
+            # DVC resolves a relative remote URL from the .dvc folder
+            ".dvc/config": "[core]\n    remote = store\n['remote \"store\"']\n"
+            "    url = ../../dvc-remote\n",
+        },
+        "embeddings",
+        at="2026-01-02T09:00:00Z",
+    )
+    git(repo, "tag", "-a", "embeddings@v1.0.0", "-m", "register", c1, at="2026-01-03T09:00:00Z")
+    doc = run("import", "gto", "--repo", str(repo), "--json").json
+    assert doc["unmapped"] == []
+    shown = run("show", "embeddings@1", "--json").json
+    assert sorted(f["path"] for f in shown["files"]) == ["a.txt", "sub/b.txt"]
+    out = tmp_path / "out"
+    run("download", "embeddings@1", str(out))
+    assert (out / "sub" / "b.txt").read_bytes() == b"beta\n"
