@@ -334,7 +334,7 @@ def import_gto(
     for event in read_events(root, report):
         by_artifact.setdefault(event.artifact, []).append(event)
     renames = dict(models or {})
-    plans: dict[str, tuple[str, list[GtoEvent], dict[str, _Artifact]]] = {}
+    plans: dict[str, tuple[str, list[GtoEvent], dict[str, int], dict[str, _Artifact]]] = {}
     for tag_name, events in sorted(by_artifact.items()):
         name = tag_name.replace("=", ":")  # GTO writes FOLDER:NAME as FOLDER=NAME in tags
         model = renames.get(name, name)
@@ -343,23 +343,36 @@ def import_gto(
                 f"artifact {name}: not a valid model name; give --model {name}=NAME"
             )
             continue
-        located: dict[str, _Artifact] = {}
+        imported = _imported(reg, model)
+        numbers: dict[str, int] = {}  # GTO version -> modelrepo version
+        located: dict[str, _Artifact] = {}  # GTO version -> what to register
         for event in events:
             if event.action != "register" or event.version is None:
                 continue
-            if event.version in located:
+            row = {"gto_version": event.version, "tag": event.tag.name, "model": model}
+            if event.version in numbers or event.version in located:
                 report.unmapped.append(f"{event.tag.name}: {name} {event.version} registered twice")
-                continue
-            artifact = _locate(root, event, report)
-            if artifact is not None:
+            elif event.tag.object in imported:
+                numbers[event.version] = imported[event.tag.object]
+                report.existing.append({**row, "version": numbers[event.version]})
+            elif (artifact := _locate(root, event, report)) is not None:
                 located[event.version] = artifact
-        plans[name] = (model, events, located)
+        plans[name] = (model, events, numbers, located)
     with tempfile.TemporaryDirectory(prefix="modelrepo-gto-") as tmp:
-        for name, (model, events, located) in plans.items():
-            numbers = _register(reg, root, source, model, located, Path(tmp), report)
+        for name, (model, events, numbers, located) in plans.items():
+            _register(reg, root, source, model, located, numbers, Path(tmp), report)
             _deregister(reg, model, events, numbers, report)
             _deploy(reg, source, model, name, events, numbers, report)
     return report
+
+
+def _imported(reg: Registry, model: str) -> dict[str, int]:
+    """Versions of `model` imported before: tag object -> version number."""
+    try:
+        known = reg.versions(model, include_deleted=True)
+    except NotFound:
+        return {}
+    return {s: v.version for v in known for s in _known_sources([v.description])}
 
 
 def _register(
@@ -368,24 +381,16 @@ def _register(
     source: str,
     model: str,
     located: dict[str, _Artifact],
+    numbers: dict[str, int],
     tmp: Path,
     report: ImportReport,
-) -> dict[str, int]:
-    try:
-        known = reg.versions(model, include_deleted=True)
-    except NotFound:
-        known = []
-    by_source = {s: v.version for v in known for s in _known_sources([v.description])}
+) -> None:
+    """Register the located versions in order, adding their numbers to `numbers`."""
     remote = None if source == str(root) else source
-    numbers: dict[str, int] = {}
     for semver, artifact in located.items():
         event = artifact.event
         tag = event.tag
         row = {"gto_version": semver, "tag": tag.name, "model": model}
-        if tag.object in by_source:
-            numbers[semver] = by_source[tag.object]
-            report.existing.append({**row, "version": numbers[semver]})
-            continue
         where = tmp / tag.object
         where.mkdir()
         path, data = _stage(root, artifact, where, report)
@@ -419,7 +424,6 @@ def _register(
         )
         numbers[semver] = version.version
         report.registered.append({**row, "version": version.version})
-    return numbers
 
 
 def _deregister(
