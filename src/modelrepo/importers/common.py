@@ -185,6 +185,7 @@ def record_version(
         manifest = _single_file(path)
     digest = manifest_digest(manifest)
     entry = {"model": model, "source_ref": ref, "source_version": source_version}
+    all_tags = _clean_tags(tags or {}, model, ref, report)
     earlier = imported_version(reg, model, ref, location)
     if earlier is not None:
         if earlier.digest != digest:
@@ -198,7 +199,6 @@ def record_version(
             {**entry, "version": earlier.version, "digest": digest, "status": "existing"}
         )
         return earlier.version
-    all_tags = _clean_tags(tags or {}, model, ref, report)
     all_tags.update({REF_TAG: ref, FROM_TAG: location})
     if created_at is not None:
         all_tags[CREATED_TAG] = format_time(created_at)

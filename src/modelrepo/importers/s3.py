@@ -250,7 +250,8 @@ class _Bucket:
         """The key's versions and delete markers, oldest first."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        found: list[tuple[datetime, int, _ObjectVersion]] = []
+        found: list[tuple[datetime, bool, int, _ObjectVersion]] = []
+        position = {False: 0, True: 0}
         try:
             pages = self.client.get_paginator("list_object_versions").paginate(
                 Bucket=bucket, Prefix=key
@@ -267,11 +268,14 @@ class _Bucket:
                         str(item.get("ETag", "")).strip('"'),
                         deleted,
                     )
-                    # Listings give the newest first: a later position is an older version.
-                    found.append((entry.modified, -len(found), entry))
+                    # LastModified has one-second resolution: within a second, the latest
+                    # goes last, and each list gives the newest first.
+                    position[deleted] -= 1
+                    latest = bool(item.get("IsLatest"))
+                    found.append((entry.modified, latest, -position[deleted], entry))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail(exc, f"list the versions of s3://{bucket}/{key}") from None
-        return [entry for _, _, entry in sorted(found, key=lambda f: (f[0], f[1]))]
+        return [f[3] for f in sorted(found, key=lambda f: (f[0], f[1], -f[2]))]
 
     def download(self, bucket: str, key: str, version_id: str, target: Path) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
