@@ -209,11 +209,14 @@ def test_cli_import_and_as_of_queries(run: Run, source: Source) -> None:
 
 
 @pytest.mark.sqlite_only
-def test_hostile_sources_are_refused(run: Run, source: Source, tmp_path: Path) -> None:
+def test_hostile_sources_are_refused(
+    run: Run, source: Source, tmp_path: Path, store_dir: Path
+) -> None:
     for uri in ("ftp://host/mlruns", "databricks", "s3://bucket/mlruns", "sqlite\x00:///x"):
         bad = run("import", "mlflow", "--tracking-uri", uri, ok=False)
         assert bad.code == 1
         assert bad.err.startswith("error: ") and bad.err.count("\n") == 1, bad.err
+    assert not store_dir.exists()  # refused before the store was opened
 
     # A version whose artifacts hold a link to a file outside them is refused, and the
     # file's content is nowhere in the store.

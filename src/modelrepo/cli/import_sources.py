@@ -68,8 +68,9 @@ def mlflow(ctx: Context, tracking_uri: str, models: tuple[str, ...], as_json: bo
       modelrepo import mlflow --tracking-uri sqlite:///mlflow.db
       modelrepo import mlflow --tracking-uri https://mlflow.example --model credit-risk --json
     """
-    from ..importers.mlflow import import_mlflow
+    from ..importers.mlflow import import_mlflow, parse_tracking_uri
 
+    parse_tracking_uri(tracking_uri)  # refused before the store is opened
     with ctx.registry(create=True) as reg:
         report = import_mlflow(reg, tracking_uri, models=models)
     show_report(as_json, report)
@@ -107,8 +108,9 @@ def s3(
       modelrepo import s3 --url s3://models/credit/model.onnx \\
           --deployment-key s3://models/credit/LIVE --env production --json
     """
-    from ..importers.s3 import import_s3
+    from ..importers.s3 import check_options, import_s3
 
+    check_options(url, deployment_key, model, env)  # refused before the store is opened
     with ctx.registry(create=True) as reg:
         report = import_s3(reg, url, model=model, deployment_key=deployment_key, env=env)
     show_report(as_json, report)

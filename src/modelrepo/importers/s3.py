@@ -34,7 +34,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..domain.deployments import check_environment_name
 from ..domain.errors import InvalidInput, StorageError
+from ..domain.names import validate_model_name
 from .common import (
     ImportReport,
     PlannedEvent,
@@ -68,6 +70,21 @@ def parse_s3_url(url: str, what: str = "--url") -> tuple[str, str]:
     return parts.netloc, key
 
 
+def check_options(
+    url: str, deployment_key: str | None, model: str | None, env: str
+) -> tuple[str, str, tuple[str, str] | None, str, str]:
+    """(bucket, key, pointer, model, environment), checked before anything is read: the
+    model's name defaults to the key's file name without its extension."""
+    bucket, key = parse_s3_url(url)
+    pointer = parse_s3_url(deployment_key, "--deployment-key") if deployment_key else None
+    file_name = check_source_path(PurePosixPath(key).name)
+    if model is not None:
+        name = validate_model_name(model)
+    else:
+        name = local_name(PurePosixPath(key).stem or file_name)
+    return bucket, key, pointer, name, check_environment_name(env)
+
+
 @dataclass(frozen=True, slots=True)
 class _ObjectVersion:
     version_id: str
@@ -87,11 +104,8 @@ def import_s3(
 ) -> ImportReport:
     """Import every object version at `url` as a version of `model` (default: named after
     the key), and the history of the pointer at `deployment_key` as deployments to `env`."""
-    bucket, key = parse_s3_url(url)
-    pointer = parse_s3_url(deployment_key, "--deployment-key") if deployment_key else None
-    file_name = check_source_path(PurePosixPath(key).name)
-    name = local_name(model if model is not None else PurePosixPath(key).stem or file_name)
-    environment = local_name(env, "environment name")
+    bucket, key, pointer, name, environment = check_options(url, deployment_key, model, env)
+    file_name = PurePosixPath(key).name
     s3 = _Bucket(client)
     location = f"s3://{bucket}/{key}"
     report = ImportReport(f"s3 {location}")
