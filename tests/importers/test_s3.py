@@ -162,3 +162,19 @@ def test_hostile_locations_are_refused(run: Run, s3: Any, bucket: str, store_dir
         assert bad.code == 1, (extra, bad)
         assert bad.err.startswith("error: ") and bad.err.count("\n") == 1, bad.err
     assert not store_dir.exists()  # refused before the store was opened
+
+
+@pytest.mark.sqlite_only
+def test_a_protected_environment_is_reported_not_written(
+    open_registry, s3: Any, bucket: str
+) -> None:
+    vid = s3.put_object(Bucket=bucket, Key=KEY, Body=b"weights")["VersionId"]
+    s3.put_object(Bucket=bucket, Key=POINTER, Body=vid.encode())
+    reg = open_registry(user="alice")
+    reg.register("credit", Path(__file__))  # the model exists, so it can be protected
+    reg.protect("credit", env="production")
+    report = import_s3(reg, f"s3://{bucket}/{KEY}", deployment_key=f"s3://{bucket}/{POINTER}")
+    assert [v["version"] for v in report.versions] == [2]
+    assert [e["status"] for e in report.events] == ["refused"]
+    assert "protected" in report.unmapped[-1]["why"]
+    assert reg.history("credit", env="production") == []
