@@ -212,7 +212,13 @@ def test_cli_import_and_as_of_queries(run: Run, source: Source) -> None:
 def test_hostile_sources_are_refused(
     run: Run, source: Source, tmp_path: Path, store_dir: Path
 ) -> None:
-    for uri in ("ftp://host/mlruns", "databricks", "s3://bucket/mlruns", "sqlite\x00:///x"):
+    for uri in (
+        "ftp://host/mlruns",
+        "databricks",
+        "s3://bucket/mlruns",
+        "https+x://host",
+        "sqlite\x00:///x",
+    ):
         bad = run("import", "mlflow", "--tracking-uri", uri, ok=False)
         assert bad.code == 1
         assert bad.err.startswith("error: ") and bad.err.count("\n") == 1, bad.err
@@ -240,3 +246,36 @@ def test_hostile_sources_are_refused(
     assert doc["versions"] == []
     assert any("symbolic link" in u["why"] for u in doc["unmapped"]), doc["unmapped"]
     assert run("versions", "linked", "--json", ok=False).code == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_file_store_given_as_a_folder(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow's opt-in for file stores
+    folder = tmp_path / "mlruns"
+    client = MlflowClient(tracking_uri=str(folder))
+    run_id = client.create_run(client.create_experiment("x")).info.run_id
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text('{"w": 1}\n')
+    client.log_artifacts(run_id, str(model), "model")
+    client.create_registered_model("scorer")
+    mv = client.create_model_version("scorer", f"runs:/{run_id}/model", run_id=run_id)
+    client.set_registered_model_alias("scorer", "Prod", mv.version)
+
+    doc = run("import", "mlflow", "--tracking-uri", str(folder), "--json").json
+    assert [(v["version"], v["digest"]) for v in doc["versions"]] == [(1, folder_digest(model))]
+    assert [(e["environment"], e["versions"]) for e in doc["events"]] == [
+        ("prod", [{"version": 1, "weight": 1.0}])
+    ]
+    assert doc["source"] == f"mlflow {folder.as_uri()}"
+    assert run("import", "mlflow", "--tracking-uri", str(folder), "--json").json["counts"] == {
+        "versions_imported": 0,
+        "versions_existing": 1,
+        "events_imported": 0,
+        "events_existing": 1,
+        "unmapped": 0,
+    }

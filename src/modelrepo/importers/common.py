@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,28 +59,35 @@ def local_name(text: str, what: str = "model name") -> str:
     return name
 
 
-def tree_manifest(root: Path) -> tuple[FileEntry, ...]:
-    """The manifest of a downloaded tree, without following links: a symbolic link or any
-    file that is not regular is refused, and every path is checked."""
-    entries: list[FileEntry] = []
+def _walk(root: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """(manifest path, file, status) of every file below `root`, without following links:
+    a symbolic link, or anything that is not a regular file or folder, is refused."""
     for folder, dirs, files in os.walk(root, followlinks=False):
         base = Path(folder)
-        for name in [*dirs, *files]:
+        for name in sorted([*dirs, *files]):
             info = os.lstat(base / name)
             rel = (base / name).relative_to(root).as_posix()
             if stat.S_ISLNK(info.st_mode):
                 raise InvalidInput(f"the source holds a symbolic link at {rel!r}: refused")
-            if name in files and not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
                 raise InvalidInput(f"the source holds {rel!r}, which is not a regular file")
-            if name in files:
-                entries.append(
-                    FileEntry(
-                        check_source_path(rel),
-                        info.st_size,
-                        _sha256(base / name),
-                        bool(info.st_mode & stat.S_IXUSR),
-                    )
-                )
+            yield check_source_path(rel), base / name, info
+
+
+def refuse_links(root: Path) -> None:
+    """Refuse a tree holding a symbolic link or anything else that is not a plain file."""
+    for _ in _walk(root):
+        pass
+
+
+def tree_manifest(root: Path) -> tuple[FileEntry, ...]:
+    """The manifest of a downloaded tree (links refused, every path checked)."""
+    entries = [
+        FileEntry(rel, info.st_size, _sha256(path), bool(info.st_mode & stat.S_IXUSR))
+        for rel, path, info in _walk(root)
+    ]
     if not entries:
         raise InvalidInput("the source holds no files for this version")
     return tuple(entries)

@@ -43,6 +43,7 @@ from .common import (
     local_name,
     record_events,
     record_version,
+    refuse_links,
     tree_manifest,
 )
 
@@ -69,7 +70,8 @@ def parse_tracking_uri(uri: str) -> tuple[str, str]:
             raise InvalidInput(f"no MLflow file store at {uri!r}")
         client_uri = path.as_uri()
         return client_uri, client_uri
-    if scheme.split("+", 1)[0] not in SCHEMES or (scheme == "file" and "+" in scheme):
+    base, plus, _driver = scheme.partition("+")
+    if base not in SCHEMES or (plus and base in ("file", "http", "https")):
         raise InvalidInput(
             f"unsupported MLflow tracking URI scheme {parts.scheme!r}: use one of "
             f"{', '.join(SCHEMES)} or a folder path"
@@ -137,6 +139,8 @@ def _import_model(
     location: str,
     name: str,
 ) -> None:
+    from mlflow.exceptions import MlflowException
+
     if "'" in name or "\\" in name:
         report.skip(f"registered model {name!r}", "quotes in a name cannot be searched for")
         return
@@ -163,6 +167,9 @@ def _import_model(
             )
         except (InvalidInput, OSError) as exc:
             report.skip(what, str(exc))
+            continue
+        except MlflowException as exc:  # e.g. artifacts missing from the artifact store
+            report.skip(what, exc.message)
             continue
         if number is None:
             continue
@@ -272,7 +279,7 @@ def _refuse_local_links(repo: Any) -> None:
     while not isinstance(repo, LocalArtifactRepository) and hasattr(repo, "repo"):
         repo = repo.repo
     if isinstance(repo, LocalArtifactRepository) and os.path.isdir(repo.artifact_dir):
-        tree_manifest(Path(repo.artifact_dir))
+        refuse_links(Path(repo.artifact_dir))
 
 
 def _stage_event(report: ImportReport, name: str, mv: Any, number: int) -> Iterator[PlannedEvent]:
