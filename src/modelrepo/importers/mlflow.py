@@ -99,8 +99,20 @@ def import_mlflow(reg: Registry, tracking_uri: str, *, models: Sequence[str] = (
     try:
         client = MlflowClient(tracking_uri=client_uri, registry_uri=client_uri)
         names = list(models) or [m.name for m in _registered_models(client)]
+        taken: dict[str, str] = {}
         for name in names:
-            _import_model(reg, report, client, client_uri, location, name)
+            try:
+                model = local_name(name)
+            except InvalidInput as exc:
+                report.skip(f"registered model {name!r}", str(exc))
+                continue
+            if taken.setdefault(model, name) != name:
+                report.skip(
+                    f"registered model {name!r}",
+                    f"{taken[model]!r} becomes model {model} too: the names must differ",
+                )
+                continue
+            _import_model(reg, report, client, client_uri, location, name, model)
     except MlflowException as exc:
         raise InvalidInput(f"MLflow at {location}: {exc.message}") from None
     return report
@@ -138,16 +150,12 @@ def _import_model(
     client_uri: str,
     location: str,
     name: str,
+    model: str,
 ) -> None:
     from mlflow.exceptions import MlflowException
 
     if "'" in name or "\\" in name:
         report.skip(f"registered model {name!r}", "quotes in a name cannot be searched for")
-        return
-    try:
-        model = local_name(name)
-    except InvalidInput as exc:
-        report.skip(f"registered model {name!r}", str(exc))
         return
     registered = client.get_registered_model(name)
     model_tags = {f"mlflow.model.tag.{k}": str(v) for k, v in (registered.tags or {}).items()}
