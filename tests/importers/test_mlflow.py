@@ -83,6 +83,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     log("Credit Risk", 3)
     client.set_registered_model_alias("Credit Risk", "production", "3")
 
+    client.create_registered_model("CREDIT RISK")  # no versions; its name clashes
     client.create_registered_model("fraud")
     for i in (1, 2, 3):
         log("fraud", i)
@@ -279,3 +280,16 @@ def test_a_file_store_given_as_a_folder(
         "events_existing": 1,
         "unmapped": 0,
     }
+
+
+@pytest.mark.sqlite_only
+def test_models_that_would_share_a_name_are_reported(open_registry, source: Source) -> None:
+    reg = open_registry(user="alice")
+    report = import_mlflow(reg, source.uri, models=["CREDIT RISK", "Credit Risk"])
+    assert report.versions == []
+    assert report.unmapped == [
+        {
+            "what": "registered model 'Credit Risk'",
+            "why": "'CREDIT RISK' becomes model credit-risk too: the names must differ",
+        }
+    ]
