@@ -256,8 +256,9 @@ def test_a_file_store_given_as_a_folder(
     from mlflow import MlflowClient
 
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow's opt-in for file stores
+    monkeypatch.chdir(tmp_path)  # MLflow's file registry leaves ./mlflow.db where it runs
     folder = tmp_path / "mlruns"
-    client = MlflowClient(tracking_uri=str(folder))
+    client = MlflowClient(tracking_uri=str(folder), registry_uri=str(folder))
     run_id = client.create_run(client.create_experiment("x")).info.run_id
     model = tmp_path / "model"
     model.mkdir()
@@ -267,12 +268,16 @@ def test_a_file_store_given_as_a_folder(
     mv = client.create_model_version("scorer", f"runs:/{run_id}/model", run_id=run_id)
     client.set_registered_model_alias("scorer", "Prod", mv.version)
 
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     doc = run("import", "mlflow", "--tracking-uri", str(folder), "--json").json
     assert [(v["version"], v["digest"]) for v in doc["versions"]] == [(1, folder_digest(model))]
     assert [(e["environment"], e["versions"]) for e in doc["events"]] == [
         ("prod", [{"version": 1, "weight": 1.0}])
     ]
     assert doc["source"] == f"mlflow {folder.as_uri()}"
+    assert list(cwd.iterdir()) == []  # no default MLflow store appeared beside the import
     assert run("import", "mlflow", "--tracking-uri", str(folder), "--json").json["counts"] == {
         "versions_imported": 0,
         "versions_existing": 1,

@@ -96,23 +96,28 @@ def import_mlflow(reg: Registry, tracking_uri: str, *, models: Sequence[str] = (
             "importing from MLflow needs mlflow: pip install 'modelrepo[mlflow]'"
         ) from None
     report = ImportReport(f"mlflow {location}")
+    # MLflow's file registry store opens a client with the default tracking URI (which
+    # would create ./mlflow.db): that default is the source while importing.
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
     try:
-        client = MlflowClient(tracking_uri=client_uri, registry_uri=client_uri)
-        names = list(models) or [m.name for m in _registered_models(client)]
-        taken: dict[str, str] = {}
-        for name in names:
-            try:
-                model = local_name(name)
-            except InvalidInput as exc:
-                report.skip(f"registered model {name!r}", str(exc))
-                continue
-            if taken.setdefault(model, name) != name:
-                report.skip(
-                    f"registered model {name!r}",
-                    f"{taken[model]!r} becomes model {model} too: the names must differ",
-                )
-                continue
-            _import_model(reg, report, client, client_uri, location, name, model)
+        with _use_tracking_uri(client_uri):
+            client = MlflowClient(tracking_uri=client_uri, registry_uri=client_uri)
+            names = list(models) or [m.name for m in _registered_models(client)]
+            taken: dict[str, str] = {}
+            for name in names:
+                try:
+                    model = local_name(name)
+                except InvalidInput as exc:
+                    report.skip(f"registered model {name!r}", str(exc))
+                    continue
+                if taken.setdefault(model, name) != name:
+                    report.skip(
+                        f"registered model {name!r}",
+                        f"{taken[model]!r} becomes model {model} too: the names must differ",
+                    )
+                    continue
+                _import_model(reg, report, client, client_uri, location, name, model)
     except MlflowException as exc:
         raise InvalidInput(f"MLflow at {location}: {exc.message}") from None
     return report
