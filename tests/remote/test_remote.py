@@ -169,7 +169,7 @@ def test_downloaded_bytes_and_manifests_are_checked_here(
 
 def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:
     remote = _mock(lambda request: httpx.Response(404))
-    assert "gc" in EMBEDDED_ONLY and "create_token" in EMBEDDED_ONLY
+    assert "gc" in EMBEDDED_ONLY and "authenticate" in EMBEDDED_ONLY
     with pytest.raises(NotSupported, match=r"^gc is not available through the server"):
         remote.gc()
     with pytest.raises(NotSupported, match="direct access to the store"):

@@ -15,9 +15,25 @@ from ..domain.errors import ModelrepoError
 from ..service import Registry
 from . import errors
 from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
-from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
+from .limits import (
+    DEFAULT_IMPORT_LIMIT,
+    DEFAULT_JSON_LIMIT,
+    DEFAULT_UPLOAD_LIMIT,
+    BodyLimit,
+    check_limit,
+)
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, decisions, deployments, health, models, ui, webhooks
+from .routes import (
+    audit,
+    decision_data,
+    decisions,
+    deployments,
+    health,
+    models,
+    tokens,
+    ui,
+    webhooks,
+)
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -30,13 +46,18 @@ def create_app(
     deliver_webhooks: bool = False,
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    import_limit: int = DEFAULT_IMPORT_LIMIT,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
     authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
     webhook deliverer in a background thread while the application is up. `json_limit`,
-    `upload_limit`: the largest request bodies accepted (413 above), for version uploads
-    and for everything else."""
+    `upload_limit`, `import_limit`: the largest request bodies accepted (413 above), for
+    everything but files, for version uploads, and for decision imports."""
+
+    check_limit(json_limit, "the JSON body limit")
+    check_limit(upload_limit, "the upload limit")
+    check_limit(import_limit, "the import limit")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +77,8 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    for module in (health, models, deployments, decisions, audit, webhooks, ui):
+    modules = (health, models, deployments, decisions, audit, webhooks, ui)
+    for module in (*modules, decision_data, tokens):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -73,7 +95,9 @@ def create_app(
     public_paths = frozenset(str(getattr(r, "path", "")) for r in app.routes if is_public(r))
     app.add_middleware(TokenGate, registry=registry, public_paths=public_paths, anonymous=anonymous)
     # Outside the token gate: a body over the limit is refused before anything reads it.
-    app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
+    app.add_middleware(
+        BodyLimit, json_limit=json_limit, upload_limit=upload_limit, import_limit=import_limit
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -81,7 +105,8 @@ def create_app(
 def from_environment() -> FastAPI:
     """The app of `modelrepo serve` (each uvicorn worker calls this): the store named by
     $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
-    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user)."""
+    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
+    body limits in bytes from $MODELREPO_SERVER_JSON_LIMIT, _UPLOAD_LIMIT, _IMPORT_LIMIT."""
     import os
 
     from ..clock import SystemClock
@@ -92,8 +117,14 @@ def from_environment() -> FastAPI:
         anonymous = ApiToken(
             "000000000000", registry.user, "admin", None, SystemClock().now(), registry.user
         )
+    limits = {
+        name: int(value)
+        for name in ("json_limit", "upload_limit", "import_limit")
+        if (value := os.environ.get(f"MODELREPO_SERVER_{name.upper()}"))
+    }
     return create_app(
         registry,
         anonymous=anonymous,
         deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
+        **limits,
     )
