@@ -71,3 +71,16 @@ def test_the_cli_does_not_import_the_server() -> None:
         "assert not {'fastapi', 'uvicorn', 'pydantic'} & set(sys.modules), 'server imported'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_serve_checks_its_body_limits(run: Run) -> None:
+    from modelrepo.cli.server import byte_size
+
+    run("init")
+    for value, why in [("0", "outside 1KiB..1PiB"), ("12XB", "not a size"), ("2PiB", "outside"),
+                       ("-5MiB", "not a size"), ("1023", "outside")]:  # fmt: skip
+        refused = run("serve", "--import-limit", value, ok=False)
+        assert refused.code == 2 and why in refused.err, refused
+    sizes = {"65536": 65536, "64KiB": 65536, "1.5 GiB": 3 << 29, "64MB": 64_000_000, "1kib": 1024}
+    for text, size in sizes.items():
+        assert byte_size(None, None, text) == size  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 
 import click
 
@@ -93,6 +94,25 @@ def token_revoke(ctx: Context, token_id: str, as_json: bool) -> None:
     emit(as_json, revoked.to_dict(), lambda: click.echo(f"revoked {revoked.token_id}"))
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}  # fmt: skip
+
+
+def byte_size(_ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """A size in bytes: `65536`, `64KiB`, `64MiB`, `1.5GiB` (powers of 1024) or `64MB`
+    (powers of 1000), from 1 KiB (less refuses even the smallest request) to 1 PiB."""
+    if value is None:
+        return None
+    found = _SIZE.fullmatch(value.strip().lower())
+    if found is None or found[2] not in _UNITS:
+        raise click.BadParameter(f"{value!r} is not a size such as 65536, 64MiB or 1GiB")
+    size = int(float(found[1]) * _UNITS[found[2]])
+    if not 1 << 10 <= size <= 1 << 50:
+        raise click.BadParameter(f"{value!r} is outside 1KiB..1PiB")
+    return size
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -118,6 +138,24 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Send webhook deliveries from each worker (deliveries are leased, never doubled).",
 )
+@click.option(
+    "--json-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest JSON request body; default 64MiB.",
+)
+@click.option(
+    "--upload-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest version upload (all its files); default 64GiB.",
+)
+@click.option(
+    "--import-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest decisions file to import (read whole by the server); default 256MiB.",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -126,12 +164,17 @@ def serve(
     workers: int,
     no_auth: bool,
     deliver_webhooks: bool,
+    json_limit: int | None,
+    upload_limit: int | None,
+    import_limit: int | None,
     as_json: bool,
 ) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
-    with a loopback host. Needs the `server` extra: pip install 'modelrepo[server]'.
+    with a loopback host. A request body over its limit is answered 413 before it is read
+    (sizes: 65536, 64KiB, 64MiB, 1GiB, 64MB). Needs the `server` extra:
+    pip install 'modelrepo[server]'.
 
     \b
     Examples:
@@ -139,6 +182,7 @@ def serve(
       modelrepo --database-url postgresql://db/registry --blob-url s3://models/registry \\
           serve --host 0.0.0.0 --workers 4
       modelrepo serve --no-auth
+      modelrepo serve --json-limit 16MiB --import-limit 1GiB
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
@@ -169,6 +213,8 @@ def serve(
             os.environ[name] = value
     os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
     os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
+    for name, limit in (("JSON", json_limit), ("UPLOAD", upload_limit), ("IMPORT", import_limit)):
+        os.environ[f"MODELREPO_SERVER_{name}_LIMIT"] = str(limit) if limit else ""
     url = f"http://{host}:{port}"
     emit(
         as_json,

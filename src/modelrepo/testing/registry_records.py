@@ -113,7 +113,7 @@ class RecordsContract:
             two.decision("never")
         with pytest.raises(Conflict):  # imp-0 again: nothing of the file is kept
             two.import_decisions(jsonl)
-        with pytest.raises(InvalidInput, match="expected a .jsonl or .parquet"):
+        with pytest.raises(InvalidInput, match=r"expected a \.jsonl or \.parquet"):
             two.import_decisions(tmp_path / "decisions.csv")
 
         pa = pytest.importorskip("pyarrow")
