@@ -96,7 +96,8 @@ def token_revoke(ctx: Context, token_id: str, as_json: bool) -> None:
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}  # fmt: skip
+          "pb": 10**15, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+          "pib": 1 << 50}  # fmt: skip
 
 
 def byte_size(_ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
