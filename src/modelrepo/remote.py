@@ -231,7 +231,7 @@ class RemoteRegistry(Registry):
     The identity is the API token's user (`token=`, else $MODELREPO_TOKEN); every change is
     recorded under it by the server. GETs are retried on connection errors; changes are
     retried only when the connection could not be made at all (nothing was sent).
-    Operations that need the store itself (tokens, gc, fsck, loading, ...) raise
+    Operations that need the store itself (gc, fsck, loading, ...) raise
     `NotSupported`."""
 
     def __init__(

@@ -159,3 +159,25 @@ def test_an_import_over_its_own_limit_is_refused_before_anything_is_recorded(api
             == 201
         )
     assert len(api.registry.decisions("credit-risk")) == 503
+
+
+def test_every_new_route_is_described_in_the_api_schema(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path, method in [
+        ("/api/v1/models/{name}/decisions/columns", "post"),
+        ("/api/v1/decisions/import", "post"),
+        ("/api/v1/decision-inputs/{decision_id}", "get"),
+        ("/api/v1/models/{name}/decisions/policy", "put"),
+        ("/api/v1/decisions/purge", "post"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens/{token_id}/revoke", "post"),
+        ("/api/v1/audit/log", "get"),
+        ("/api/v1/audit/consistency", "get"),
+        ("/api/v1/webhooks/deliveries/{delivery_id}/attempts", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+        assert "401" in paths[path][method]["responses"], path
+    body = paths["/api/v1/decisions/import"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/x-ndjson", "application/jsonl",
+                         "application/vnd.apache.parquet"}  # fmt: skip
