@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from starlette.exceptions import HTTPException
 
 from ...domain.access import DECISION_POLICY, LOG_DECISION, READ, authorize
 from ...domain.errors import InvalidInput
@@ -85,8 +86,6 @@ async def import_decisions(
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     suffix = IMPORT_TYPES.get(kind)
     if suffix is None:
-        from starlette.exceptions import HTTPException
-
         raise HTTPException(415, f"send the file as one of: {', '.join(IMPORT_TYPES)}")
     staging = Path(tempfile.mkdtemp(prefix="modelrepo-import-"))
     path = staging / f"decisions{suffix}"
