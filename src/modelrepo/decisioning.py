@@ -320,6 +320,8 @@ def _inputs(
     if inputs is None:  # digest only, sent by the caller
         if sent is None or None in sent:
             raise InvalidInput("a decision needs its inputs (or, digest only, their digest)")
+        if not count:
+            return [], []
         pairs = [(models[0], modes[0])] if _same(models) else zip(models, modes, strict=True)
         for model, mode in dict.fromkeys(pairs):
             _digest_only(model, mode)
@@ -435,8 +437,12 @@ def explain(reg: Registry, decision_id: str) -> dict[str, Any]:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Decision records from JSON Lines; a bad line is named with its number."""
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(f"{path}:{number}: not UTF-8 text") from None
             if not line.strip():
                 continue
             try:

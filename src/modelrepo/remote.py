@@ -24,6 +24,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from . import auditing
 from .clock import SystemClock
+from .domain.access import (
+    ApiToken,
+    check_pattern,
+    check_role,
+    check_token_id,
+    check_user,
+)
 from .domain.decisions import Decision
 from .domain.deployments import (
     DeploymentOutcome,
@@ -63,6 +70,7 @@ from .domain.model import (
 )
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import format_time
+from .domain.webhooks import Attempt, Delivery, Webhook
 from .ports import Clock, Progress
 from .service import (
     DataInput,
@@ -170,6 +178,28 @@ def _loopback(host: str) -> bool:
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
+
+
+_IMPORT_TYPES = {
+    ".jsonl": "application/x-ndjson",
+    ".ndjson": "application/x-ndjson",
+    ".json": "application/x-ndjson",
+    ".parquet": "application/vnd.apache.parquet",
+    ".pq": "application/vnd.apache.parquet",
+}
+"""How a decisions file is sent, by its suffix (as `Registry.import_decisions` reads it)."""
+
+
+def _wire_time(value: Any) -> str | None:
+    """A decision time as sent: ISO text as given, a datetime with a zone in UTC; refused
+    as the store refuses it (no zone, not a time)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput(f"decision time {value.isoformat()} has no time zone")
+        return format_time(value)
+    raise InvalidInput(f"invalid decision time {value!r}")
 
 
 def _time_param(value: datetime | str | None, what: str) -> str | None:
@@ -413,9 +443,10 @@ class RemoteRegistry(Registry):
         for attempt in range(1, self.retries + 1):
             with contextlib.ExitStack() as stack:
                 extra = send(stack) if send else ({"json": body} if body is not None else {})
+                headers = {**self._headers, **extra.pop("headers", {})}
                 try:
                     reply = self._client.request(
-                        method, self.url + path, params=query, headers=self._headers, **extra
+                        method, self.url + path, params=query, headers=headers, **extra
                     )
                 except httpx.TransportError as exc:
                     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
@@ -1125,6 +1156,217 @@ class RemoteRegistry(Registry):
         )
         return [Decision.from_dict(d) for d in found]
 
+    # -- decision data: columns, imports, stored inputs, policy ---------------------------
+
+    def log_decision_columns(
+        self,
+        model: str,
+        *,
+        outputs: Sequence[Any],
+        environment: str | None = None,
+        version: int | None = None,
+        decided_at: Sequence[datetime | str] | datetime | str | None = None,
+        inputs: Sequence[Any] | None = None,
+        inputs_digests: Sequence[str] | None = None,
+        decision_ids: Sequence[str] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | Mapping[str, Any] | None = None,
+    ) -> int:
+        """The columns travel as one JSON document (no key repeated per decision) in one
+        request: one transaction on the server, all or none, checked and flagged there
+        exactly as on the store. The server's JSON body limit (64 MiB by default) bounds a
+        batch."""
+        from .decisioning import as_column
+
+        validate_model_name(model)
+        if inputs is not None and inputs_digests is not None:
+            raise InvalidInput("send the decisions' inputs or their digests, not both")
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 1
+        ):
+            raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+        body: dict[str, Any] = {"outputs": as_column(outputs, "outputs")}
+        if environment is not None:
+            body["environment"] = check_environment_name(environment)
+        if version is not None:
+            body["version"] = int(version)
+        if isinstance(decided_at, (str, datetime)):
+            body["decided_at"] = _wire_time(decided_at)
+        elif decided_at is not None:
+            body["decided_at"] = [_wire_time(t) for t in as_column(decided_at, "decided_at")]
+        for name, column in (
+            ("inputs", inputs),
+            ("inputs_digests", inputs_digests),
+            ("decision_ids", decision_ids),
+        ):
+            if column is not None:
+                body[name] = as_column(column, name)
+        if isinstance(metadata, Mapping):
+            body["metadata"] = dict(metadata)
+        elif metadata is not None:
+            body["metadata"] = [
+                dict(m) if isinstance(m, Mapping) else m for m in as_column(metadata, "metadata")
+            ]
+        try:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidInput(f"decision record is not JSON: {exc}") from None
+
+        def send(_stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
+            return {"content": content, "headers": {"Content-Type": "application/json"}}
+
+        path = f"{self._model_path(model)}/decisions/columns"
+        return int(self._request("POST", path, send=send).json()["recorded"])
+
+    def import_decisions(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        check: Callable[[Sequence[Any]], None] | None = None,
+    ) -> int:
+        """Upload the file, streamed from disk (never held whole here); the server reads it
+        and records every decision in one transaction, all or none, as the store would."""
+        if check is not None:
+            raise InvalidInput("check= is for a server's own use; the server checks the scope")
+        source = Path(path)
+        kind = _IMPORT_TYPES.get(source.suffix.lower())
+        if kind is None:
+            raise InvalidInput(f"{source}: expected a .jsonl or .parquet file")
+        with open(source, "rb"):  # a missing file is an OSError here, as on the store
+            pass
+        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in source.name)[:128]
+
+        def send(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
+            stream = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+            return {"content": stream, "headers": {"Content-Type": kind}}
+
+        reply = self._request(
+            "POST", f"{API}/decisions/import", params={"filename": name or "upload"}, send=send
+        )
+        return int(reply.json()["imported"])
+
+    def decision_inputs(self, decision_id: str) -> Any:
+        if not isinstance(decision_id, str) or not decision_id:
+            raise InvalidInput("a decision id is a non-empty string")
+        return self._get(f"{API}/decision-inputs/{_quote(decision_id)}")["inputs"]
+
+    def set_decision_inputs(
+        self, model: str, mode: str, *, retention_days: int | None = None
+    ) -> None:
+        from .domain.decisions import check_input_mode
+
+        validate_model_name(model)
+        check_input_mode(mode)
+        if retention_days is not None and (
+            isinstance(retention_days, bool) or not isinstance(retention_days, int)
+            or retention_days < 1
+        ):  # fmt: skip
+            raise InvalidInput("retention must be a positive number of days")
+        body = {"inputs": mode, "retention_days": retention_days}
+        self._request("PUT", f"{self._model_path(model)}/decisions/policy", body=body)
+
+    def purge_decision_inputs(self, model: str | None = None) -> dict[str, int]:
+        if model:
+            validate_model_name(model)
+        found = self._post(f"{API}/decisions/purge", {"model": model or None})["purged"]
+        return {str(k): int(v) for k, v in found.items()}
+
+    # -- API tokens (admins; never beyond the calling token's own rights) -----------------
+
+    def create_token(
+        self, user: str, role: str, *, model_pattern: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """A token made by the server, with no more rights than this registry's own token
+        (its role and model scope); the token itself is in this answer only."""
+        body = {
+            "user": check_user(user),
+            "role": check_role(role),
+            "model_pattern": check_pattern(model_pattern),
+        }
+        found = self._post(f"{API}/tokens", body)
+        return ApiToken.from_dict(found), str(found["token"])
+
+    def tokens(self, *, include_revoked: bool = True) -> list[ApiToken]:
+        found = self._get(f"{API}/tokens", include_revoked=include_revoked)
+        return [ApiToken.from_dict(t) for t in found]
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        path = f"{API}/tokens/{check_token_id(token_id)}/revoke"
+        return ApiToken.from_dict(self._post(path))
+
+    # -- webhooks (admins with a token for every model) ------------------------------------
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        model_pattern: str = "*",
+        events: Iterable[str],
+        allow_private: bool = False,
+    ) -> tuple[Webhook, str]:
+        from .domain.webhooks import check_events, check_model_pattern
+        from .domain.webhooks import check_url as check_target
+
+        body = {
+            "url": check_target(url, allow_http=allow_private).url,
+            "model_pattern": check_model_pattern(model_pattern),
+            "events": list(check_events(events)),
+            "allow_private": bool(allow_private),
+        }
+        found = self._post(f"{API}/webhooks", body)
+        return Webhook.from_dict(found), str(found["secret"])
+
+    def webhooks(self, *, include_disabled: bool = True) -> list[Webhook]:
+        found = self._get(f"{API}/webhooks", include_disabled=include_disabled)
+        return [Webhook.from_dict(h) for h in found]
+
+    def disable_webhook(self, webhook_id: str) -> Webhook:
+        from .domain.webhooks import check_webhook_id
+
+        path = f"{API}/webhooks/{check_webhook_id(webhook_id)}/disable"
+        return Webhook.from_dict(self._post(path))
+
+    def webhook_deliveries(
+        self, webhook_id: str | None = None, *, limit: int = 100
+    ) -> list[Delivery]:
+        from .domain.webhooks import check_webhook_id
+
+        if webhook_id is not None:
+            check_webhook_id(webhook_id)
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be between 1 and 10000")
+        found = self._get(
+            f"{API}/webhooks/deliveries", webhook_id=webhook_id, limit=limit, attempts=False
+        )
+        return [Delivery.from_dict(d) for d in found]
+
+    def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
+        path = f"{API}/webhooks/deliveries/{_number(delivery_id)}/attempts"
+        return [Attempt.from_dict(a) for a in self._get(path)]
+
+    # -- audit log and consistency proofs -------------------------------------------------
+
+    def audit_log(
+        self, subject: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Read page by page (a page of up to 1000 entries a request)."""
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InvalidInput("after must be an entry number (0 or more)")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):  # fmt: skip
+            raise InvalidInput("limit must be a positive number of entries")
+        entries: list[dict[str, Any]] = []
+        cursor: str | None = str(after)
+        while cursor is not None and (limit is None or len(entries) < limit):
+            size = PAGE if limit is None else min(PAGE, limit - len(entries))
+            page = self._get(f"{API}/audit/log", subject=subject, limit=size, cursor=cursor)
+            entries.extend(page["items"])
+            cursor = page.get("next_cursor")
+        return entries
+
+    def audit_consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        found = self._get(f"{API}/audit/consistency", old_size=old_size, new_size=new_size)
+        return dict(found)
+
 
 def _unsupported(name: str) -> Callable[..., NoReturn]:
     def method(self: RemoteRegistry, *args: Any, **kwargs: Any) -> NoReturn:
@@ -1135,19 +1377,7 @@ def _unsupported(name: str) -> Callable[..., NoReturn]:
     return method
 
 
-EMBEDDED_ONLY = (
-    "audit_consistency",
-    "audit_log",
-    "create_token",
-    "tokens",
-    "revoke_token",
-    "authenticate",
-    "log_decision_columns",
-    "decision_inputs",
-    "set_decision_inputs",
-    "purge_decision_inputs",
-    "import_decisions",
-)
+EMBEDDED_ONLY = ("authenticate",)
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 
 for _name in EMBEDDED_ONLY:

@@ -1085,15 +1085,26 @@ class Registry:
             "proof": auditing.consistency(self.backend.metadata, old_size, size),
         }
 
-    def audit_log(self, subject: str | None = None) -> list[dict[str, Any]]:
-        """Audit entries, all or of one subject (e.g. `model:credit-risk`)."""
+    def audit_log(
+        self, subject: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Audit entries in sequence order, all or of one subject (e.g. `model:credit-risk`);
+        `after` and `limit` read one page: at most `limit` entries after entry `after`."""
         import json
 
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InvalidInput("after must be an entry number (0 or more)")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):  # fmt: skip
+            raise InvalidInput("limit must be a positive number of entries")
         store = self.backend.metadata
         if subject is None:
-            bodies = [(seq, body) for seq, body, _ in store.audit_entries()]
+            size = store.audit_size()
+            end = size if limit is None else min(size, after + limit)
+            bodies = [(seq, body) for seq, body, _ in store.audit_entries(after + 1, end)]
         else:
-            bodies = store.subject_entries(subject)
+            bodies = [(seq, body) for seq, body in store.subject_entries(subject) if seq > after]
+            bodies = bodies if limit is None else bodies[:limit]
         entries = []
         for seq, body in bodies:
             try:
@@ -1426,11 +1437,21 @@ class Registry:
                 purged[name] = len(done)
         return purged
 
-    def import_decisions(self, path: str | os.PathLike[str]) -> int:
-        """Record decisions from a JSON Lines or Parquet file (one transaction)."""
+    def import_decisions(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        check: Callable[[Sequence[Any]], None] | None = None,
+    ) -> int:
+        """Record decisions from a JSON Lines or Parquet file (one transaction).
+
+        `check` is given the model of every decision in the file before anything is
+        recorded (a server refuses models outside its caller's scope there)."""
         from .decisioning import Given, prepare_columns, read_records
 
         found = read_records(Path(path))
+        if check is not None:
+            check(found.models if isinstance(found, Given) else [r.get("model") for r in found])
         if not isinstance(found, Given):
             return self.log_decisions(found)
         return self._log_columns(lambda: prepare_columns(self, found))

@@ -80,3 +80,30 @@ def test_records_survive_a_round_trip_through_their_documents(artifact: Path) ->
     assert VerifyReport.from_dict(report.to_dict()) == report
     broken = VerifyReport(size=3, root_hash="ab", problems=["entry 2 altered"], first_bad_seq=2)
     assert VerifyReport.from_dict(broken.to_dict()) == broken
+
+
+def test_tokens_webhooks_and_deliveries_survive_a_round_trip() -> None:
+    from dataclasses import replace
+
+    from modelrepo.domain.access import ApiToken
+    from modelrepo.domain.webhooks import Attempt, Delivery, Webhook
+
+    reg = Registry.in_memory(user="alice", clock=ManualClock(T0, step=timedelta(seconds=1)))
+    token, _ = reg.create_token("bob", "deployer", model_pattern="fraud-*")
+    revoked = reg.revoke_token(reg.create_token("carol", "viewer")[0].token_id)
+    for record in (token, revoked):
+        assert ApiToken.from_dict(record.to_dict()) == record
+    hook, _ = reg.add_webhook("https://hooks.example/", events=["deployed"], model_pattern="a*")
+    disabled = reg.disable_webhook(hook.webhook_id)
+    for record in (hook, disabled):  # the document leaves out the secret and the audit place
+        assert Webhook.from_dict(record.to_dict()) == replace(record, after_seq=0)
+    delivery = Delivery(7, hook.webhook_id, 3, "s:3", "deployed", "{}", "pending", 1, T0, T0)
+    delivered = replace(delivery, status="delivered", delivered_at=T0, last_error=None)
+    for record in (delivery, delivered):
+        document = {**record.to_dict(), "payload": record.payload}
+        assert Delivery.from_dict(document) == record
+    for attempt in (
+        Attempt(7, 1, T0, False, None, "refused", 3),
+        Attempt(7, 2, T0, True, 204, None, 1),
+    ):
+        assert Attempt.from_dict(attempt.to_dict()) == attempt

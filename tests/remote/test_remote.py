@@ -253,3 +253,39 @@ def test_open_file_seeks_with_byte_ranges(scored: RemoteRegistry, tmp_path: Path
         assert stream.read(4) == data[3:7]
     with pytest.raises(ValueError):
         stream.read(1)
+
+
+def test_an_import_is_streamed_from_disk_never_held_whole(tmp_path: Path) -> None:
+    import tracemalloc
+
+    line = json.dumps({"model": "m", "version": 1, "inputs": {"x": "y" * 200}, "output": 1})
+    path = tmp_path / "big.jsonl"
+    with open(path, "w") as out:
+        for _ in range(100):
+            out.write((line + "\n") * 1000)
+    size = path.stat().st_size
+    assert size > 20_000_000
+    seen = {"bytes": 0, "type": ""}
+
+    class Reading(httpx.BaseTransport):
+        """A server that reads the body as it comes (httpx's MockTransport reads it whole
+        first, which would hide what the client holds)."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/api/v1/whoami":
+                return httpx.Response(200, json=WHOAMI)
+            seen["type"] = request.headers["content-type"]
+            for block in request.stream:  # type: ignore[union-attr]
+                seen["bytes"] += len(block)  # type: ignore[operator]
+            return httpx.Response(201, json={"imported": 100_000})
+
+    client = httpx.Client(transport=Reading())
+    remote = RemoteRegistry("http://127.0.0.1:9", token="t", client=client)
+    tracemalloc.start()
+    try:
+        assert remote.import_decisions(path) == 100_000
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == {"bytes": size, "type": "application/x-ndjson"}
+    assert peak < 2_000_000, f"{peak} bytes held to send a {size}-byte file"

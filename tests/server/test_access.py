@@ -3,6 +3,7 @@ refuses the roles and model scopes that may not use it."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -185,13 +186,27 @@ def _seed(api: Api) -> int:
     return int(reply.json()["request_id"])
 
 
-def _mutations(request_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(action, method, url, request kwargs) of every mutating endpoint, on credit-risk."""
+def _mutations(request_id: int, token_id: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(action, method, url, request kwargs) of every mutating endpoint, on credit-risk (and
+    `token_id`, a token for every model)."""
     m = "/api/v1/models/credit-risk"
     env = f"{m}/environments/production"
     decision = {"model": "credit-risk", "version": 1, "inputs": 1, "output": 1}
     hook = {"url": "https://hooks.example/", "events": ["deployed"]}
+    jsonl = {"content": json.dumps(decision).encode() + b"\n",
+             "headers": {"Content-Type": "application/x-ndjson"}}  # fmt: skip
     return [
+        (
+            "log_decision",
+            "POST",
+            f"{m}/decisions/columns",
+            {"json": {"outputs": [1], "version": 1}},
+        ),
+        ("log_decision", "POST", "/api/v1/decisions/import", jsonl),
+        ("decision_policy", "PUT", f"{m}/decisions/policy", {"json": {"inputs": "digest"}}),
+        ("decision_policy", "POST", "/api/v1/decisions/purge", {"json": {"model": "credit-risk"}}),
+        ("tokens", "POST", "/api/v1/tokens", {"json": {"user": "eve", "role": "viewer"}}),
+        ("tokens", "POST", f"/api/v1/tokens/{token_id}/revoke", {}),
         ("register", "POST", f"{m}/versions", {"files": [("files", ("a", b"x"))]}),
         ("tag", "PUT", f"{m}/versions/1/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/versions/1/tags/k", {}),
@@ -258,17 +273,20 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
 
 def test_each_mutating_endpoint_refuses_other_roles_and_other_scopes(api: Api) -> None:
     request_id = _seed(api)
+    admin = next(t for t in api.registry.tokens() if t.user == "admin-user")
     size = api.registry.ready()
     checked = set()
-    for action, method, url, kwargs in _mutations(request_id):
+    for action, method, url, kwargs in _mutations(request_id, admin.token_id):
         denied = [r for r, allowed in ROLE_ACTIONS.items() if action not in allowed]
         assert "viewer" in denied
+        sent = dict(kwargs)
+        extra = sent.pop("headers", {})
         for role in denied:
-            reply = api.client.request(method, url, headers=api.as_(role), **kwargs)
+            reply = api.client.request(method, url, headers={**api.as_(role), **extra}, **sent)
             assert reply.status_code == 403, (role, method, url, reply.text)
             assert _code(reply) in ("forbidden", "PERMISSION_DENIED")
         for scoped in ("fraud-deployer", "fraud-admin"):
-            reply = api.client.request(method, url, headers=api.as_(scoped), **kwargs)
+            reply = api.client.request(method, url, headers={**api.as_(scoped), **extra}, **sent)
             assert reply.status_code == 403, (scoped, method, url, reply.text)
         checked.add((method, url))
     assert api.registry.ready() == size, "a refused request changed the audit log"

@@ -105,3 +105,16 @@ def test_the_server_settings_reach_each_worker(
     assert not plain.state.trust_pickle and plain.state.sources.prefixes == ()
     app.state.registry.close()
     plain.state.registry.close()
+
+
+def test_serve_checks_its_body_limits(run: Run) -> None:
+    from modelrepo.cli.server import byte_size
+
+    run("init")
+    for value, why in [("0", "outside 1KiB..1PiB"), ("12XB", "not a size"), ("2PiB", "outside"),
+                       ("-5MiB", "not a size"), ("1023", "outside")]:  # fmt: skip
+        refused = run("serve", "--import-limit", value, ok=False)
+        assert refused.code == 2 and why in refused.err, refused
+    sizes = {"65536": 65536, "64KiB": 65536, "1.5 GiB": 3 << 29, "64MB": 64_000_000, "1kib": 1024}
+    for text, size in sizes.items():
+        assert byte_size(None, None, text) == size  # type: ignore[arg-type]

@@ -49,3 +49,28 @@ def test_declared_and_streamed_bodies_over_the_limit(registry: Registry) -> None
         assert small.status_code == 201, small.text
     assert registry.backend.metadata.audit_size() == before + 1  # only the small upload
     assert [v.version for v in registry.versions("m")] == [1]
+
+
+def test_the_new_json_endpoints_have_the_json_limit(registry: Registry) -> None:
+    client, secret = _small_app(registry)
+    headers = {"Authorization": f"Bearer {secret}"}
+    padding = "x" * 2000
+    with client:
+        for method, path, body in [
+            ("post", "/api/v1/models/m/decisions/columns", {"outputs": [padding]}),
+            ("put", "/api/v1/models/m/decisions/policy", {"inputs": padding}),
+            ("post", "/api/v1/decisions/purge", {"model": padding}),
+            ("post", "/api/v1/tokens", {"user": padding, "role": "viewer"}),
+        ]:
+            reply = client.request(method, path, json=body, headers=headers)
+            assert reply.status_code == 413, (path, reply.text)
+            assert reply.json()["code"] == "too_large"
+    assert len(registry.tokens()) == 1
+
+
+def test_limits_are_checked_when_the_app_is_made(registry: Registry) -> None:
+    import pytest
+
+    for bad in (0, -1, True, 2**60, 1.5):
+        with pytest.raises(ValueError, match="import limit"):
+            create_app(registry, import_limit=bad)  # type: ignore[arg-type]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from modelrepo.domain.access import ROLE_ACTIONS
+from modelrepo.domain.webhooks import Attempt
 
 from .conftest import Api
 
@@ -66,3 +70,35 @@ def test_targets_are_checked(api: Api) -> None:
     )
     assert bad_kind.status_code == 422
     assert api.client.get("/api/v1/webhooks", headers=api.as_("admin")).json() == []
+
+
+def test_each_delivery_has_its_payload_and_its_attempts(api: Api) -> None:
+    created = api.client.post("/api/v1/webhooks", headers=api.as_("admin"), json=BODY).json()
+    api.upload("fraud-a", who="admin")
+    api.client.post(
+        "/api/v1/models/fraud-a/environments/prod/deploy",
+        headers=api.as_("admin"),
+        json={"version": 1},
+    )
+    assert api.registry.deliverer().fan_out() == 1
+    store = api.registry.backend.metadata
+    now = api.registry.clock.now()
+    (claimed,) = store.claim_deliveries("t", now=now, lease_until=now + timedelta(1), limit=5)
+    failed = Attempt(claimed.delivery_id, 1, now, False, 503, "HTTP 503", 7)
+    store.record_delivery_attempt(failed, owner="t", next_attempt_at=now + timedelta(1))
+    (delivery,) = api.client.get(
+        "/api/v1/webhooks/deliveries",
+        params={"webhook_id": created["webhook_id"], "attempts": False},
+        headers=api.as_("admin"),
+    ).json()
+    assert "attempts_log" not in delivery
+    assert json.loads(delivery["payload"])["kind"] == "deployed"
+    url = f"/api/v1/webhooks/deliveries/{delivery['delivery_id']}/attempts"
+    attempts = api.client.get(url, headers=api.as_("admin")).json()
+    assert [(a["attempt"], a["ok"]) for a in attempts] == [(1, False)]
+    assert api.client.get(url, headers=api.as_("fraud-admin")).status_code == 403
+    assert api.client.get(url, headers=api.as_("deployer")).status_code == 403
+    hidden = api.client.get(
+        "/api/v1/webhooks", headers=api.as_("admin"), params={"include_disabled": False}
+    )
+    assert [h["webhook_id"] for h in hidden.json()] == [created["webhook_id"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 
 import click
 
@@ -93,6 +94,26 @@ def token_revoke(ctx: Context, token_id: str, as_json: bool) -> None:
     emit(as_json, revoked.to_dict(), lambda: click.echo(f"revoked {revoked.token_id}"))
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "pb": 10**15, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+          "pib": 1 << 50}  # fmt: skip
+
+
+def byte_size(_ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """A size in bytes: `65536`, `64KiB`, `64MiB`, `1.5GiB` (powers of 1024) or `64MB`
+    (powers of 1000), from 1 KiB (less refuses even the smallest request) to 1 PiB."""
+    if value is None:
+        return None
+    found = _SIZE.fullmatch(value.strip().lower())
+    if found is None or found[2] not in _UNITS:
+        raise click.BadParameter(f"{value!r} is not a size such as 65536, 64MiB or 1GiB")
+    size = int(float(found[1]) * _UNITS[found[2]])
+    if not 1 << 10 <= size <= 1 << 50:
+        raise click.BadParameter(f"{value!r} is outside 1KiB..1PiB")
+    return size
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -139,6 +160,24 @@ def is_loopback(host: str) -> bool:
     help="An https:// or s3:// prefix the server may fetch artifacts from (repeatable; "
     "default none).",
 )
+@click.option(
+    "--json-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest JSON request body; default 64MiB.",
+)
+@click.option(
+    "--upload-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest version upload (all its files); default 64GiB.",
+)
+@click.option(
+    "--import-limit",
+    callback=byte_size,
+    metavar="SIZE",
+    help="Largest decisions file to import (read whole by the server); default 256MiB.",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -150,13 +189,18 @@ def serve(
     mlflow_sources: tuple[str, ...],
     trust_pickle: bool,
     allow_source: tuple[str, ...],
+    json_limit: int | None,
+    upload_limit: int | None,
+    import_limit: int | None,
     as_json: bool,
 ) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and MLflow's
     model registry API under /api/2.0/mlflow for unmodified MLflow clients.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
-    with a loopback host. Needs the `server` extra: pip install 'modelrepo[server]'.
+    with a loopback host. A request body over its limit is answered 413 before it is read
+    (sizes: 65536, 64KiB, 64MiB, 1GiB, 64MB). Needs the `server` extra:
+    pip install 'modelrepo[server]'.
 
     \b
     Examples:
@@ -166,6 +210,7 @@ def serve(
       modelrepo serve --no-auth
       modelrepo serve --mlflow-source file:///srv/mlflow/artifacts
       modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
+      modelrepo serve --json-limit 16MiB --import-limit 1GiB
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
@@ -206,6 +251,8 @@ def serve(
         os.environ[ENVIRONMENT_VARIABLE] = " ".join(root.as_uri() for root in sources.roots)
     os.environ["MODELREPO_SERVER_TRUST_PICKLE"] = "1" if trust_pickle else ""
     os.environ["MODELREPO_SERVER_ALLOW_SOURCE"] = "\n".join(prefixes)
+    for name, limit in (("JSON", json_limit), ("UPLOAD", upload_limit), ("IMPORT", import_limit)):
+        os.environ[f"MODELREPO_SERVER_{name}_LIMIT"] = str(limit) if limit else ""
     url = f"http://{host}:{port}"
     emit(
         as_json,

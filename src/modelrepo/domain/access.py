@@ -8,12 +8,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .errors import Forbidden, InvalidInput
-from .times import format_time
+from .times import format_time, parse_time
 
 READ = "read"
 REGISTER = "register"
@@ -26,10 +27,12 @@ PROTECT = "protect"
 WEBHOOKS = "webhooks"
 DELETE = "delete"
 MAINTAIN = "maintain"
+TOKENS = "tokens"
+DECISION_POLICY = "decision_policy"
 
 ACTIONS = (
     READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS, DELETE,
-    MAINTAIN,
+    MAINTAIN, TOKENS, DECISION_POLICY,
 )  # fmt: skip
 """Every action a route can require."""
 
@@ -123,6 +126,20 @@ class ApiToken:
             "revoked_by": self.revoked_by,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ApiToken:
+        revoked = raw.get("revoked_at")
+        return cls(
+            token_id=raw["token_id"],
+            user=raw["user"],
+            role=raw["role"],
+            model_pattern=raw.get("model_pattern"),
+            created_at=parse_time(raw["created_at"]),
+            created_by=raw["created_by"],
+            revoked_at=parse_time(revoked) if revoked else None,
+            revoked_by=raw.get("revoked_by"),
+        )
+
 
 def allows(role: str, action: str) -> bool:
     return action in ROLE_ACTIONS.get(role, frozenset())
@@ -148,6 +165,48 @@ def authorize(
         raise Forbidden(f"a token scoped to {token.model_pattern!r} cannot act on the whole store")
     if model is not None and not in_scope(token.model_pattern, model):
         raise Forbidden(f"this token is scoped to {token.model_pattern!r}, not {model!r}")
+
+
+_GLOB = frozenset("*?[")
+
+
+def pattern_within(inner: str | None, outer: str | None) -> bool:
+    """Whether every model name `inner` matches is also matched by `outer` (None: every
+    model). Decided conservatively: equal patterns, a literal name that `outer` matches, or
+    `outer` of the form `prefix*` and `inner` starting with that prefix before any glob
+    character. Anything else counts as wider (refused rather than guessed)."""
+    if outer is None:
+        return True
+    if inner is None:
+        return False
+    if inner == outer:
+        return True
+    if not _GLOB & set(inner):
+        return in_scope(outer, inner)
+    prefix = outer[:-1]
+    if outer.endswith("*") and not _GLOB & set(prefix):
+        literal = inner[: min((inner.index(c) for c in _GLOB if c in inner), default=len(inner))]
+        return literal.startswith(prefix)
+    return False
+
+
+def check_grant(
+    creator: ApiToken, role: str, model_pattern: str | None, *, verb: str = "grant"
+) -> None:
+    """Least privilege when a token makes (or revokes) another: never a role that may do
+    something the creator's may not, never a scope wider than the creator's."""
+    extra = ROLE_ACTIONS[check_role(role)] - ROLE_ACTIONS.get(creator.role, frozenset())
+    if extra:
+        raise Forbidden(
+            f"role {creator.role} cannot {verb} role {role}, which may also "
+            f"{', '.join(sorted(a.replace('_', ' ') for a in extra))}"
+        )
+    if not pattern_within(check_pattern(model_pattern), creator.model_pattern):
+        wanted = repr(model_pattern) if model_pattern else "every model"
+        raise Forbidden(
+            f"this token is scoped to {creator.model_pattern!r}: it cannot {verb} a token "
+            f"on {wanted}"
+        )
 
 
 def token_change(token: ApiToken) -> dict[str, Any]:

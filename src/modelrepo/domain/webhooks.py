@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from .access import check_pattern
 from .errors import InvalidInput
-from .times import format_time
+from .times import format_time, parse_time
 
 SIGNATURE_HEADER = "X-Modelrepo-Signature"
 EVENT_HEADER = "X-Modelrepo-Event"
@@ -98,6 +98,22 @@ class Webhook:
             "disabled_by": self.disabled_by,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Webhook:
+        """A subscription as listed (without its secret or its place in the audit log)."""
+        disabled = raw.get("disabled_at")
+        return cls(
+            webhook_id=raw["webhook_id"],
+            url=raw["url"],
+            model_pattern=raw["model_pattern"],
+            events=tuple(raw["events"]),
+            created_at=parse_time(raw["created_at"]),
+            created_by=raw["created_by"],
+            allow_private=bool(raw.get("allow_private")),
+            disabled_at=parse_time(disabled) if disabled else None,
+            disabled_by=raw.get("disabled_by"),
+        )
+
     def audit_change(self) -> dict[str, Any]:
         """What the audit entry of its creation or disabling says (never the secret)."""
         return {
@@ -152,6 +168,24 @@ class Delivery:
             "delivered_at": format_time(self.delivered_at) if self.delivered_at else None,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Delivery:
+        delivered = raw.get("delivered_at")
+        return cls(
+            delivery_id=int(raw["delivery_id"]),
+            webhook_id=raw["webhook_id"],
+            seq=int(raw["audit_seq"]),
+            event_id=raw["event_id"],
+            kind=raw["kind"],
+            payload=raw.get("payload", ""),
+            status=raw["status"],
+            attempts=int(raw["attempts"]),
+            created_at=parse_time(raw["created_at"]),
+            next_attempt_at=parse_time(raw["next_attempt_at"]),
+            last_error=raw.get("last_error"),
+            delivered_at=parse_time(delivered) if delivered else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -175,6 +209,18 @@ class Attempt:
             "error": self.error,
             "duration_ms": self.duration_ms,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Attempt:
+        return cls(
+            delivery_id=int(raw["delivery_id"]),
+            attempt=int(raw["attempt"]),
+            at=parse_time(raw["at"]),
+            ok=bool(raw["ok"]),
+            status_code=raw.get("status_code"),
+            error=raw.get("error"),
+            duration_ms=int(raw["duration_ms"]),
+        )
 
 
 # -- subscriptions ---------------------------------------------------------------------------

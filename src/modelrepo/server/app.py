@@ -23,7 +23,13 @@ from .auth import (
     check_routes,
     is_public,
 )
-from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
+from .limits import (
+    DEFAULT_IMPORT_LIMIT,
+    DEFAULT_JSON_LIMIT,
+    DEFAULT_UPLOAD_LIMIT,
+    BodyLimit,
+    check_limit,
+)
 from .metrics import Metrics, MetricsMiddleware
 from .mlflow import artifacts as mlflow_artifacts
 from .mlflow import models as mlflow_models
@@ -32,6 +38,7 @@ from .mlflow.sources import Sources
 from .routes import (
     admin,
     audit,
+    decision_data,
     decisions,
     deployments,
     evidence,
@@ -39,6 +46,7 @@ from .routes import (
     lifecycle,
     models,
     serving,
+    tokens,
     ui,
     webhooks,
 )
@@ -54,6 +62,7 @@ def create_app(
     deliver_webhooks: bool = False,
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    import_limit: int = DEFAULT_IMPORT_LIMIT,
     mlflow_sources: Sources | None = None,
     trust_pickle: bool = False,
     sources: SourcePolicy | None = None,
@@ -64,13 +73,18 @@ def create_app(
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
     authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
     webhook deliverer in a background thread while the application is up. `json_limit`,
-    `upload_limit`: the largest request bodies accepted (413 above), for version uploads
-    and for everything else. `mlflow_sources`: the folders an MLflow client's version
-    sources may be copied from (none by default). `trust_pickle`: replay may load pickled
-    versions when a caller asks (`serve --trust-pickle`). `sources`: the artifact source URIs
-    the server fetches (none by default). `archive_limits`: how large an uploaded archive may
-    unpack. `token_cache`: tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the
-    bound on how late a revocation takes effect)."""
+    `upload_limit`, `import_limit`: the largest request bodies accepted (413 above), for
+    everything but files, for version uploads, and for decision imports. `mlflow_sources`:
+    the folders an MLflow client's version sources may be copied from (none by default).
+    `trust_pickle`: replay may load pickled versions when a caller asks (`serve
+    --trust-pickle`). `sources`: the artifact source URIs the server fetches (none by
+    default). `archive_limits`: how large an uploaded archive may unpack. `token_cache`:
+    tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the bound on how late a
+    revocation takes effect)."""
+
+    check_limit(json_limit, "the JSON body limit")
+    check_limit(upload_limit, "the upload limit")
+    check_limit(import_limit, "the import limit")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +106,7 @@ def create_app(
     )
     modules = (health, models, lifecycle, deployments, serving, decisions, evidence, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
-    for module in (*modules, admin, webhooks, ui, *mlflow):
+    for module in (*modules, decision_data, tokens, admin, webhooks, ui, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -119,7 +133,9 @@ def create_app(
         cache=token_cache or TokenCache(),
     )
     # Outside the token gate: a body over the limit is refused before anything reads it.
-    app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
+    app.add_middleware(
+        BodyLimit, json_limit=json_limit, upload_limit=upload_limit, import_limit=import_limit
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -130,7 +146,8 @@ def from_environment() -> FastAPI:
     $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
     $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from;
     $MODELREPO_SERVER_TRUST_PICKLE and $MODELREPO_SERVER_ALLOW_SOURCE (prefixes, one a line)
-    as `serve --trust-pickle` and `--allow-source`."""
+    as `serve --trust-pickle` and `--allow-source`; body limits in bytes from
+    $MODELREPO_SERVER_JSON_LIMIT, _UPLOAD_LIMIT, _IMPORT_LIMIT."""
     import os
 
     from ..clock import SystemClock
@@ -141,6 +158,11 @@ def from_environment() -> FastAPI:
         anonymous = ApiToken(
             "000000000000", registry.user, "admin", None, SystemClock().now(), registry.user
         )
+
+    def limit(name: str, default: int) -> int:
+        value = os.environ.get(f"MODELREPO_SERVER_{name}_LIMIT")
+        return int(value) if value else default
+
     return create_app(
         registry,
         anonymous=anonymous,
@@ -150,4 +172,7 @@ def from_environment() -> FastAPI:
         sources=SourcePolicy(
             tuple(p for p in os.environ.get("MODELREPO_SERVER_ALLOW_SOURCE", "").split("\n") if p)
         ),
+        json_limit=limit("JSON", DEFAULT_JSON_LIMIT),
+        upload_limit=limit("UPLOAD", DEFAULT_UPLOAD_LIMIT),
+        import_limit=limit("IMPORT", DEFAULT_IMPORT_LIMIT),
     )

@@ -16,6 +16,10 @@ from .errors import body
 MiB = 1 << 20
 DEFAULT_JSON_LIMIT = 64 * MiB
 DEFAULT_UPLOAD_LIMIT = 64 * 1024 * MiB  # 64 GiB: a version's files, in one request
+DEFAULT_IMPORT_LIMIT = 256 * MiB  # a decisions file, read whole by the import
+MIN_LIMIT = 1
+MAX_LIMIT = 1 << 50  # 1 PiB: more than any disk, less than overflows anything
+IMPORT_PATH = "/api/v1/decisions/import"
 
 
 class TooLarge(HTTPException):
@@ -33,9 +37,19 @@ def _too_large(limit: int) -> JSONResponse:
     )
 
 
+def check_limit(value: int, what: str) -> int:
+    """A body limit: a positive number of bytes up to 1 PiB; ValueError naming `what`
+    otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be a whole number of bytes, not {value!r}")
+    if not MIN_LIMIT <= value <= MAX_LIMIT:
+        raise ValueError(f"{what} must be between 1 byte and 1 PiB, not {value}")
+    return value
+
+
 class BodyLimit:
-    """ASGI middleware: `upload_limit` for version uploads (multipart), `json_limit` for
-    every other body."""
+    """ASGI middleware: `upload_limit` for version uploads (multipart), `import_limit` for
+    decision imports (a file), `json_limit` for every other body."""
 
     def __init__(
         self,
@@ -43,15 +57,19 @@ class BodyLimit:
         *,
         json_limit: int = DEFAULT_JSON_LIMIT,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        import_limit: int = DEFAULT_IMPORT_LIMIT,
     ) -> None:
         self.app = app
-        self.json_limit = json_limit
-        self.upload_limit = upload_limit
+        self.json_limit = check_limit(json_limit, "the JSON body limit")
+        self.upload_limit = check_limit(upload_limit, "the upload limit")
+        self.import_limit = check_limit(import_limit, "the import limit")
 
     def _limit(self, scope: Scope) -> int:
-        path = scope["path"]
-        upload = scope["method"] == "POST" and path.endswith(("/versions", "/versions/archive"))
-        return self.upload_limit if upload else self.json_limit
+        if scope["method"] != "POST":
+            return self.json_limit
+        if scope["path"].endswith(("/versions", "/versions/archive")):
+            return self.upload_limit
+        return self.import_limit if scope["path"] == IMPORT_PATH else self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain.access import ROLES
+
 T = TypeVar("T")
 
 JSON = Any
@@ -418,6 +420,28 @@ class ImportDeploymentsIn(BaseModel):
     records: list[ImportRecordIn] = Field(max_length=100_000)
 
 
+# -- decision data: columns, imports, stored inputs, policy --------------------------------
+
+
+class DecisionColumnsIn(BaseModel):
+    """Decisions of one model, column by column (`Registry.log_decision_columns`): `outputs`
+    sets how many there are; every other list has one value per decision, and
+    `decided_at`/`metadata` may also be one value for all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outputs: list[JSON]
+    environment: str | None = Field(default=None, max_length=128)
+    version: int | None = Field(default=None, ge=1, le=2**62, strict=True)
+    decided_at: list[str | None] | str | None = Field(
+        default=None, description="ISO-8601 with a zone (default: now)."
+    )
+    inputs: list[JSON] | None = None
+    inputs_digests: list[str] | None = None
+    decision_ids: list[str | None] | None = None
+    metadata: list[dict[str, JSON] | None] | dict[str, JSON] | None = None
+
+
 class ImportedOut(BaseModel):
     imported: int
 
@@ -498,3 +522,82 @@ class GcOut(BaseModel):
     blobs_removed: int
     bytes_freed: int
     partial_uploads_removed: int
+
+
+class DecisionInputsOut(BaseModel):
+    decision_id: str
+    inputs: JSON
+
+
+class InputPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: str = Field(
+        pattern="^(inline|blob|digest)$",
+        description="Keep inputs in the record, in the blob store, or only their digest.",
+    )
+    retention_days: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+
+
+class InputPolicyOut(BaseModel):
+    model: str
+    inputs: str
+    retention_days: int | None
+
+
+class PurgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="One model (default: every model).")
+
+
+class PurgedOut(BaseModel):
+    purged: dict[str, int] = Field(description="Inputs dropped, by model.")
+
+
+# -- API tokens ----------------------------------------------------------------------------
+
+
+class TokenIn(BaseModel):
+    """A token for `user` with `role`, on models matching `model_pattern` (null: every
+    model); never more than the calling token may do itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=256)
+    role: str = Field(pattern=f"^({'|'.join(ROLES)})$")
+    model_pattern: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    token_id: str
+    user: str
+    role: str
+    model_pattern: str | None
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+    revoked_by: str | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The API token itself; shown only in this answer.")
+
+
+# -- audit log -----------------------------------------------------------------------------
+
+
+class ConsistencyOut(BaseModel):
+    old_size: int
+    new_size: int
+    proof: list[str]
+
+
+class AttemptOut(BaseModel):
+    delivery_id: int
+    attempt: int
+    at: str
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int

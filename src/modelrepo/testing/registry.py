@@ -24,6 +24,7 @@ from ..domain.errors import (
 from ..domain.manifest import manifest_digest
 from ..service import Registry
 from .lifecycle import LifecycleContract
+from .registry_records import RecordsContract
 
 
 def make_artifact(root: Path) -> Path:
@@ -38,7 +39,7 @@ def make_artifact(root: Path) -> Path:
     return root
 
 
-class RegistryContract(LifecycleContract):
+class RegistryContract(LifecycleContract, RecordsContract):
     """What a registry user can count on, whichever store or transport is behind it."""
 
     @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
 from ...domain.access import CHECKPOINT, READ
 from ...domain.errors import NotFound
 from ..auth import Caller, needs
-from ..schemas import CheckpointOut, ProofOut, VerifyOut
-from .common import ERRORS
+from ..schemas import CheckpointOut, ConsistencyOut, Page, ProofOut, VerifyOut
+from .common import ERRORS, Cursor, Limit
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
 
@@ -47,3 +47,36 @@ def prove(
 def key(caller: Caller = needs(READ, store_wide=True)) -> dict[str, str]:
     """The public key (PEM) that verifies this store's checkpoints."""
     return {"key_id": caller.registry.audit_key_id(), "public_key": caller.registry.audit_key()}
+
+
+# -- the log itself and consistency proofs -------------------------------------------------
+
+
+@router.get("/log", response_model=Page[dict[str, Any]])
+def log(
+    subject: Annotated[
+        str | None, Query(max_length=300, description="Only entries about this, e.g. model:x.")
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    caller: Caller = needs(READ, store_wide=True),
+) -> dict[str, Any]:
+    """Audit entries in sequence order: who changed what, when. `next_cursor` is the
+    sequence number of the last entry of the page."""
+    after = int(cursor) if cursor else 0
+    found = caller.registry.audit_log(subject, after=after, limit=limit + 1)
+    page = found[:limit]
+    more = len(found) > limit
+    return {"items": page, "next_cursor": str(page[-1]["seq"]) if more else None}
+
+
+@router.get("/consistency", response_model=ConsistencyOut)
+def consistency(
+    old_size: Annotated[int, Query(ge=0, le=2**62, description="The older log size.")],
+    new_size: Annotated[
+        int | None, Query(ge=0, le=2**62, description="The newer one (default: now).")
+    ] = None,
+    caller: Caller = needs(READ, store_wide=True),
+) -> dict[str, Any]:
+    """A proof that the log of `new_size` entries extends the one of `old_size` (RFC 9162)."""
+    return caller.registry.audit_consistency(old_size, new_size)

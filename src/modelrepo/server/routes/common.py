@@ -17,6 +17,7 @@ T = TypeVar("T")
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": Error, "description": description}
     for status, description in (
+        (400, "A body that cannot be parsed at all (not UTF-8, a broken multipart form)"),
         (401, "No valid API token"),
         (403, "The token's role or model scope does not permit this"),
         (404, "Not found"),

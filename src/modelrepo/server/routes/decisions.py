@@ -37,7 +37,7 @@ def log_decisions(body: DecisionBatchIn, caller: Caller = needs(LOG_DECISION)) -
     return {"recorded": caller.registry.log_decisions(records)}
 
 
-@router.get("/decisions/{decision_id}", response_model=DecisionOut)
+@router.get("/decisions/{decision_id:path}", response_model=DecisionOut)
 def show_decision(decision_id: DecisionId, caller: Caller = needs(READ)) -> dict[str, Any]:
     """The whole story of a decision: record, version, lineage, deployment, approval."""
     story = caller.registry.decision(decision_id)

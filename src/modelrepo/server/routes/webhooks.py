@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 
 from ...domain.access import WEBHOOKS
 from ..auth import Caller, needs
-from ..schemas import DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
+from ..schemas import AttemptOut, DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
 from .common import ERRORS
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
@@ -27,8 +28,11 @@ def add(body: WebhookIn, caller: Caller = needs(WEBHOOKS, store_wide=True)) -> d
 
 
 @router.get("", response_model=list[WebhookOut])
-def list_webhooks(caller: Caller = needs(WEBHOOKS, store_wide=True)) -> list[dict[str, Any]]:
-    return [h.to_dict() for h in caller.registry.webhooks()]
+def list_webhooks(
+    include_disabled: Annotated[bool, Query(description="Also disabled webhooks.")] = True,
+    caller: Caller = needs(WEBHOOKS, store_wide=True),
+) -> list[dict[str, Any]]:
+    return [h.to_dict() for h in caller.registry.webhooks(include_disabled=include_disabled)]
 
 
 @router.post("/{webhook_id}/disable", response_model=WebhookOut)
@@ -38,16 +42,32 @@ def disable(webhook_id: str, caller: Caller = needs(WEBHOOKS, store_wide=True)) 
 
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def deliveries(
-    webhook_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    webhook_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    attempts: Annotated[bool, Query(description="Each with its attempts.")] = True,
     caller: Caller = needs(WEBHOOKS, store_wide=True),
 ) -> list[dict[str, Any]]:
-    """The delivery log, newest first, each with its attempts."""
-    found = caller.registry.webhook_deliveries(webhook_id, limit=limit)
+    """The delivery log, newest first, each with its payload (and its attempts)."""
+    reg = caller.registry
+    found = reg.webhook_deliveries(webhook_id, limit=limit)
     return [
         {
             **d.to_dict(),
-            "attempts_log": [a.to_dict() for a in caller.registry.delivery_attempts(d.delivery_id)],
+            "payload": d.payload,
+            **(
+                {"attempts_log": [a.to_dict() for a in reg.delivery_attempts(d.delivery_id)]}
+                if attempts
+                else {}
+            ),
         }
         for d in found
     ]
+
+
+@router.get("/deliveries/{delivery_id}/attempts", response_model=list[AttemptOut])
+def delivery_attempts(
+    delivery_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    caller: Caller = needs(WEBHOOKS, store_wide=True),
+) -> list[dict[str, Any]]:
+    """Every try at one delivery, oldest first."""
+    return [a.to_dict() for a in caller.registry.delivery_attempts(delivery_id)]
