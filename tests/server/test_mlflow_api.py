@@ -291,7 +291,7 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
         ("DELETE", f"{RM}/delete-tag", {"name": "credit", "key": "k"}),
     ):
         reply = ml.client.request(method, path, headers=ml.as_("admin"), json=body)
-        _error(reply, 501, "NOT_IMPLEMENTED")
+        _error(reply, 400, "NOT_IMPLEMENTED")
     _error(_call(ml, "viewer", "GET", f"{RM}/get", name="Credit Risk"), 400,
            "INVALID_PARAMETER_VALUE")  # fmt: skip
     _error(_call(ml, "viewer", "GET", f"{MV}/get", name="credit", version="x"), 400,

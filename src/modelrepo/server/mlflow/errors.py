@@ -26,7 +26,7 @@ CODES: tuple[tuple[type[ModelrepoError], str, int], ...] = (
     (Unauthenticated, "UNAUTHENTICATED", 401),
     (Forbidden, "PERMISSION_DENIED", 403),
     (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
-    (NotSupported, "NOT_IMPLEMENTED", 501),
+    (NotSupported, "NOT_IMPLEMENTED", 400),  # refused for good: never retried
     (InvalidInput, "INVALID_PARAMETER_VALUE", 400),
     (Conflict, "RESOURCE_CONFLICT", 409),
     (StorageError, "TEMPORARILY_UNAVAILABLE", 503),
@@ -54,12 +54,15 @@ class MlflowError(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": MlflowError, "description": description}
     for status, description in (
-        (400, "Invalid input (INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS)"),
+        (
+            400,
+            "Invalid input or not supported "
+            "(INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS, NOT_IMPLEMENTED)",
+        ),
         (401, "No valid API token (UNAUTHENTICATED)"),
         (403, "The token's role or model scope does not permit this (PERMISSION_DENIED)"),
         (404, "Not found (RESOURCE_DOES_NOT_EXIST, ENDPOINT_NOT_FOUND)"),
         (409, "Conflicts with the store's state (RESOURCE_CONFLICT)"),
-        (501, "Not supported here (NOT_IMPLEMENTED)"),
         (503, "Storage unavailable (TEMPORARILY_UNAVAILABLE)"),
     )
 }
