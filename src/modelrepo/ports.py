@@ -21,7 +21,7 @@ from .domain.deployments import (
     DeploymentRequest,
     Environment,
 )
-from .domain.model import Model, ModelVersion, NewVersion, VersionEvent
+from .domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
 from .domain.serving import ServingPeriod
 from .domain.webhooks import Attempt, Delivery, NewDelivery, Webhook
 
@@ -118,6 +118,20 @@ class MetadataStore(Protocol):
         self, model: str, version: int, key: str, value: str | None, *, actor: str, at: datetime
     ) -> ModelVersion:
         """Set (or with value None, remove) a tag, recording who and when."""
+        ...
+
+    def set_model_tag(
+        self, model: str, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> Model:
+        """Set (or with value None, remove) a tag of the model itself, recording who and when."""
+        ...
+
+    def set_model_description(self, model: str, text: str, *, actor: str, at: datetime) -> Model:
+        """Replace the model's description, recording who and when."""
+        ...
+
+    def model_events(self, model: str) -> list[ModelEvent]:
+        """Changes to the model's own tags and description, oldest first."""
         ...
 
     def set_deprecated(

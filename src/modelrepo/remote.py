@@ -62,8 +62,10 @@ from .domain.model import (
     CodeRef,
     JSONValue,
     Model,
+    ModelEvent,
     ModelVersion,
     VersionEvent,
+    check_description,
     check_metrics,
     check_params,
     check_tags,
@@ -693,6 +695,24 @@ class RemoteRegistry(Registry):
     def untag(self, name: str, version: int, key: str) -> ModelVersion:
         path = f"{self._version_path(name, version)}/tags/{_quote(validate_key(key, 'tag name'))}"
         return ModelVersion.from_dict(self._request("DELETE", path).json())
+
+    def tag_model(self, name: str, key: str, value: str) -> Model:
+        validate_key(key, "tag name")
+        check_tags({key: value})
+        path = f"{self._model_path(name)}/tags/{_quote(key)}"
+        return Model.from_dict(self._request("PUT", path, body={"value": value}).json())
+
+    def untag_model(self, name: str, key: str) -> Model:
+        path = f"{self._model_path(name)}/tags/{_quote(validate_key(key, 'tag name'))}"
+        return Model.from_dict(self._request("DELETE", path).json())
+
+    def describe_model(self, name: str, text: str) -> Model:
+        body = {"description": check_description(text)}
+        path = f"{self._model_path(name)}/description"
+        return Model.from_dict(self._request("PUT", path, body=body).json())
+
+    def model_events(self, name: str) -> list[ModelEvent]:
+        return [ModelEvent.from_dict(e) for e in self._get(f"{self._model_path(name)}/events")]
 
     def deprecate(
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True

@@ -54,9 +54,11 @@ from .domain.model import (
     JSONValue,
     Lineage,
     Model,
+    ModelEvent,
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_description,
     check_json,
     check_metrics,
     check_params,
@@ -730,6 +732,37 @@ class Registry:
             actor=self.user,
             at=self.clock.now(),
         )
+
+    @_writes
+    def tag_model(self, name: str, key: str, value: str) -> Model:
+        """Set a tag on the model itself; the change is recorded with who and when."""
+        validate_key(key, "tag name")
+        check_tags({key: value})
+        return self.backend.metadata.set_model_tag(
+            validate_model_name(name), key, value, actor=self.user, at=self.clock.now()
+        )
+
+    @_writes
+    def untag_model(self, name: str, key: str) -> Model:
+        """Remove a tag from the model itself; the removal is recorded."""
+        return self.backend.metadata.set_model_tag(
+            validate_model_name(name),
+            validate_key(key, "tag name"),
+            None,
+            actor=self.user,
+            at=self.clock.now(),
+        )
+
+    @_writes
+    def describe_model(self, name: str, text: str) -> Model:
+        """Replace the model's description; the change is recorded with who and when."""
+        return self.backend.metadata.set_model_description(
+            validate_model_name(name), check_description(text), actor=self.user, at=self.clock.now()
+        )
+
+    def model_events(self, name: str) -> list[ModelEvent]:
+        """Changes to the model's own tags and description, oldest first."""
+        return self.backend.metadata.model_events(validate_model_name(name))
 
     @_writes
     def deprecate(

@@ -264,13 +264,15 @@ class ModelVersion:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A named series of versions."""
+    """A named series of versions. Only its `tags` and `description` ever change."""
 
     name: str
     created_at: datetime
     created_by: str
     latest_version: int
     version_count: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -279,6 +281,8 @@ class Model:
             "created_by": self.created_by,
             "latest_version": self.latest_version,
             "version_count": self.version_count,
+            "description": self.description,
+            "tags": dict(self.tags),
         }
 
     @classmethod
@@ -289,6 +293,57 @@ class Model:
             created_by=raw["created_by"],
             latest_version=int(raw["latest_version"]),
             version_count=int(raw["version_count"]),
+            tags=dict(raw.get("tags") or {}),
+            description=raw.get("description") or "",
+        )
+
+
+MODEL_DESCRIPTION_LIMIT = 65536
+"""Characters a model's description may hold."""
+
+
+def check_description(text: str) -> str:
+    """A model description: a string of at most `MODEL_DESCRIPTION_LIMIT` characters."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"description must be a string, got {type(text).__name__}")
+    if len(text) > MODEL_DESCRIPTION_LIMIT:
+        raise InvalidInput(f"description longer than {MODEL_DESCRIPTION_LIMIT} characters")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvent:
+    """A recorded change to a model's own tags or description: who, when, what."""
+
+    seq: int
+    model: str
+    kind: str  # tag_set | tag_removed | described
+    key: str | None
+    value: str | None
+    actor: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "model": self.model,
+            "kind": self.kind,
+            "key": self.key,
+            "value": self.value,
+            "actor": self.actor,
+            "at": format_time(self.at),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ModelEvent:
+        return cls(
+            seq=int(raw["seq"]),
+            model=raw["model"],
+            kind=raw["kind"],
+            key=raw.get("key"),
+            value=raw.get("value"),
+            actor=raw["actor"],
+            at=parse_time(raw["at"]),
         )
 
 

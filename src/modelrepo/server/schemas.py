@@ -57,6 +57,18 @@ class ModelOut(BaseModel):
     created_by: str
     latest_version: int
     version_count: int
+    description: str
+    tags: dict[str, str]
+
+
+class ModelEventOut(BaseModel):
+    seq: int
+    model: str
+    kind: str
+    key: str | None
+    value: str | None
+    actor: str
+    at: str
 
 
 class FileOut(BaseModel):
@@ -150,6 +162,12 @@ class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: str
+
+
+class DescriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
 
 
 class DeprecateIn(BaseModel):

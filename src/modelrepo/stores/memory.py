@@ -40,7 +40,7 @@ from ..domain.deployments import (
     unknown_environment,
 )
 from ..domain.errors import ApprovalRequired, Conflict, HistoryMoved, NotFound
-from ..domain.model import Model, ModelVersion, NewVersion, VersionEvent
+from ..domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
 from ..domain.serving import ServingPeriod
 from ..domain.times import from_micros, to_micros
 from ..domain.webhooks import (
@@ -387,6 +387,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
         MemoryWebhooks.__init__(self)
         self._models: dict[str, _ModelState] = {}
         self._events: list[VersionEvent] = []
+        self._model_events: list[ModelEvent] = []
         self._lock = threading.RLock()
         self._environments: dict[tuple[str, str], Environment] = {}
         self._inline: dict[str, bytes] = {}
@@ -533,6 +534,55 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
                 change={"model": model, "version": version, "key": key, "value": value},
             )
             return self._store(replace(found, tags=tags))
+
+    def set_model_tag(
+        self, model: str, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> Model:
+        with self._lock:
+            state = self._state(model)
+            tags = dict(state.model.tags)
+            if value is None:
+                if key not in tags:
+                    raise NotFound(f"model {model!r} has no tag {key!r}")
+                del tags[key]
+            elif tags.get(key) != value:
+                tags[key] = value
+            else:
+                return state.model
+            state.model = replace(state.model, tags=tags)
+            kind = "tag_removed" if value is None else "tag_set"
+            self._model_event(model, kind, actor, at, key=key, value=value)
+            return state.model
+
+    def set_model_description(self, model: str, text: str, *, actor: str, at: datetime) -> Model:
+        with self._lock:
+            state = self._state(model)
+            if state.model.description != text:
+                state.model = replace(state.model, description=text)
+                self._model_event(model, "described", actor, at, value=text)
+            return state.model
+
+    def _model_event(
+        self,
+        model: str,
+        kind: str,
+        actor: str,
+        at: datetime,
+        *,
+        key: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        seq = len(self._model_events) + 1
+        self._model_events.append(ModelEvent(seq, model, kind, key, value, actor, at))
+        change: dict[str, Any] = {"model": model, "value": value}
+        if kind != "described":
+            change["key"] = key
+        self._audit(f"model.{kind}", f"model:{model}", actor=actor, at=at, change=change)
+
+    def model_events(self, model: str) -> list[ModelEvent]:
+        with self._lock:
+            self._state(model)
+            return [e for e in self._model_events if e.model == model]
 
     def set_deprecated(
         self,

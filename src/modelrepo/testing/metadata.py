@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,6 +102,59 @@ class MetadataStoreContract:
         assert all(e.at == at for e in events)
         with pytest.raises(NotFound):
             store.set_tag("credit-risk", 1, "absent", None, actor="bob", at=at)
+
+    def test_model_tags_and_description_change_and_every_change_is_recorded(
+        self, store: MetadataStore
+    ) -> None:
+        store.create_version(new_version())
+        fresh = store.get_model("credit-risk")
+        assert (fresh.tags, fresh.description) == ({}, "")
+        at = T0 + timedelta(days=1)
+        m = store.set_model_tag("credit-risk", "owner", "risk-team", actor="bob", at=at)
+        assert m.tags == {"owner": "risk-team"}
+        store.set_model_tag("credit-risk", "owner", "risk-team", actor="bob", at=at)  # no change
+        store.set_model_tag("credit-risk", "owner", "fraud-team", actor="carol", at=at)
+        store.set_model_tag("credit-risk", "tier", "1", actor="carol", at=at)
+        m = store.set_model_tag("credit-risk", "tier", None, actor="carol", at=at)
+        assert m.tags == {"owner": "fraud-team"}
+        m = store.set_model_description("credit-risk", "Scores loans.", actor="dave", at=at)
+        store.set_model_description("credit-risk", "Scores loans.", actor="dave", at=at)
+        assert m.description == "Scores loans."
+        store.create_version(new_version(seed=1))  # a new version keeps the model's own state
+        found = store.get_model("credit-risk")
+        assert (found.tags, found.description, found.latest_version) == (
+            {"owner": "fraud-team"},
+            "Scores loans.",
+            2,
+        )
+        assert [m for m in store.list_models() if m.name == "credit-risk"] == [found]
+        assert store.get_version("credit-risk", 1).tags == {"team": "risk"}  # versions apart
+        events = store.model_events("credit-risk")
+        assert [(e.kind, e.key, e.value, e.actor) for e in events] == [
+            ("tag_set", "owner", "risk-team", "bob"),
+            ("tag_set", "owner", "fraud-team", "carol"),
+            ("tag_set", "tier", "1", "carol"),
+            ("tag_removed", "tier", None, "carol"),
+            ("described", None, "Scores loans.", "dave"),
+        ]
+        assert all(e.at == at and e.model == "credit-risk" for e in events)
+        assert [e.seq for e in events] == sorted({e.seq for e in events})
+        audited = [json.loads(body) for _, body in store.subject_entries("model:credit-risk")]
+        assert [(a["kind"], a["actor"]) for a in audited if a["kind"].startswith("model.")] == [
+            ("model.tag_set", "bob"),
+            ("model.tag_set", "carol"),
+            ("model.tag_set", "carol"),
+            ("model.tag_removed", "carol"),
+            ("model.described", "dave"),
+        ]
+        with pytest.raises(NotFound):
+            store.set_model_tag("credit-risk", "absent", None, actor="bob", at=at)
+        with pytest.raises(NotFound):
+            store.set_model_tag("nowhere", "k", "v", actor="bob", at=at)
+        with pytest.raises(NotFound):
+            store.set_model_description("nowhere", "x", actor="bob", at=at)
+        with pytest.raises(NotFound):
+            store.model_events("nowhere")
 
     def test_deprecation_toggles_and_is_recorded(self, store: MetadataStore) -> None:
         store.create_version(new_version())

@@ -150,6 +150,40 @@ class RegistryContract(LifecycleContract, RecordsContract):
         assert flagged.deprecated
         assert not two.deprecate("credit-risk", 1, deprecated=False).deprecated
 
+    def test_model_tags_and_description(self, two: Registry) -> None:
+        tagged = two.tag_model("credit-risk", "owner", "risk-team")
+        assert tagged.tags == {"owner": "risk-team"}
+        two.describe_model("credit-risk", "Scores loan applications.")
+        two.tag_model("credit-risk", "tier", "1")
+        found = two.model("credit-risk")
+        assert found.tags == {"owner": "risk-team", "tier": "1"}
+        assert found.description == "Scores loan applications."
+        assert [m for m in two.models() if m.name == "credit-risk"] == [found]
+        assert two.untag_model("credit-risk", "tier").tags == {"owner": "risk-team"}
+        assert two.get("credit-risk", 2).tags == {}  # versions keep their own tags
+        events = two.model_events("credit-risk")
+        assert [(e.kind, e.key, e.value, e.actor) for e in events] == [
+            ("tag_set", "owner", "risk-team", "alice"),
+            ("described", None, "Scores loan applications.", "alice"),
+            ("tag_set", "tier", "1", "alice"),
+            ("tag_removed", "tier", None, "alice"),
+        ]
+        kinds = [e["kind"] for e in two.audit_log("model:credit-risk")]
+        assert kinds[-4:] == [
+            "model.tag_set",
+            "model.described",
+            "model.tag_set",
+            "model.tag_removed",
+        ]
+        with pytest.raises(NotFound):
+            two.untag_model("credit-risk", "tier")
+        with pytest.raises(NotFound):
+            two.tag_model("nowhere", "owner", "x")
+        with pytest.raises(InvalidInput):
+            two.tag_model("credit-risk", "bad key!", "x")
+        with pytest.raises(InvalidInput):
+            two.describe_model("credit-risk", "x" * 70000)
+
     def test_deploy_live_as_of_history_and_timeline(self, two: Registry) -> None:
         first = two.deploy("credit-risk", 1, env="production", reason="launch")
         assert first.status == "live" and first.event is not None

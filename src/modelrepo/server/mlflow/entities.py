@@ -105,9 +105,9 @@ def model_doc(registry: Registry, model: Model) -> dict[str, Any]:
         "creation_timestamp": millis(model.created_at),
         "last_updated_timestamp": millis(updated),
         "user_id": model.created_by,
-        "description": "",
+        "description": model.description,
         "latest_versions": [version_doc(v, aliases) for v in latest_per_stage(versions, aliases)],
-        "tags": [],
+        "tags": [{"key": k, "value": v} for k, v in sorted(model.tags.items())],
         "aliases": aliases.docs(),
     }
 

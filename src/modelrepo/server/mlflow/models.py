@@ -60,13 +60,19 @@ class AliasIn(Named):
 @router.post("/create")
 def create(body: CreateIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
     """A model comes into being with its first version, so this records nothing: it checks
-    the name and answers the model as it will be (`mlflow.register_model` calls it first)."""
+    the name and answers the model as it will be (`mlflow.register_model` calls it first).
+    A description or tags can only be kept once the model exists: they are refused here, and
+    set with `update` and `set-tag` after the first version is created."""
     name = scoped(caller, body.name)
-    if body.description or body.tags:
-        raise NotSupported("registered models have no description or tags here; tag versions")
+    _tags(body.tags)
     try:
         caller.registry.model(name)
     except NotFound:
+        if body.description or body.tags:
+            raise NotSupported(
+                "a registered model is kept from its first version on: create a version, then "
+                "set its description (update) and tags (set-tag)"
+            ) from None
         now = millis(caller.registry.clock.now())
         doc = {
             "name": name,
@@ -76,6 +82,17 @@ def create(body: CreateIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
         }
         return {"registered_model": doc}
     raise AlreadyExists(f"registered model {name!r} already exists")
+
+
+def _tags(given: list[dict[str, Any]] | None) -> dict[str, str]:
+    """MLflow's `[{"key": ..., "value": ...}]` as a mapping."""
+    tags = {}
+    for tag in given or []:
+        key, value = tag.get("key"), tag.get("value")
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidInput(f"invalid tag {tag!r}")
+        tags[key] = value
+    return tags
 
 
 @router.get("/get")
@@ -94,8 +111,11 @@ def rename(body: RenameIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
 
 @router.patch("/update")
 def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("registered models have no description here; describe versions instead")
+    """Replace the model's description (recorded with who and when)."""
+    reg = caller.registry
+    name = scoped(caller, body.name)
+    found = reg.describe_model(name, body.description or "")
+    return {"registered_model": model_doc(reg, found)}
 
 
 @router.delete("/delete")
@@ -106,14 +126,18 @@ def delete(body: Named, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
 
 @router.post("/set-tag")
 def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("registered models have no tags here; tag versions instead")
+    """Set a tag of the model itself (recorded with who and when)."""
+    if body.value is None:
+        raise InvalidInput("give the tag's value")
+    caller.registry.tag_model(scoped(caller, body.name), body.key, body.value)
+    return {}
 
 
 @router.delete("/delete-tag")
 def delete_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("registered models have no tags here; tag versions instead")
+    """Remove a tag of the model itself (the removal is recorded)."""
+    caller.registry.untag_model(scoped(caller, body.name), body.key)
+    return {}
 
 
 @router.get("/search")
@@ -124,11 +148,12 @@ def search_models(
     page_token: PageToken = None,
     caller: Caller = needs(READ),
 ) -> dict[str, Any]:
-    """Models the token may see, filtered with MLflow's syntax (`name LIKE 'fraud-%'`)."""
+    """Models the token may see, filtered with MLflow's syntax (`name LIKE 'fraud-%' AND
+    tags.team = 'risk'`)."""
     conditions = search.parse(filter, {"name": str})
     reg = caller.registry
     records = [
-        {"name": m.name, "tags": {}, "model": m} for m in reg.models() if caller.sees(m.name)
+        {"name": m.name, "tags": m.tags, "model": m} for m in reg.models() if caller.sees(m.name)
     ]
     chosen = search.select(records, conditions)
     docs = [model_doc(reg, r["model"]) for r in chosen]

@@ -25,7 +25,9 @@ from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..schemas import (
     DeprecateIn,
+    DescriptionIn,
     DiffOut,
+    ModelEventOut,
     ModelOut,
     Page,
     RegisterIn,
@@ -54,6 +56,29 @@ def list_models(
 @router.get("/models/{name}", response_model=ModelOut)
 def show_model(name: Name, caller: Caller = needs(READ)) -> dict[str, Any]:
     return caller.registry.model(name).to_dict()
+
+
+@router.get("/models/{name}/events", response_model=list[ModelEventOut])
+def model_events(name: Name, caller: Caller = needs(READ)) -> list[dict[str, Any]]:
+    """Changes to the model's own tags and description, oldest first: who, when, what."""
+    return [e.to_dict() for e in caller.registry.model_events(name)]
+
+
+@router.put("/models/{name}/tags/{key}", response_model=ModelOut)
+def tag_model(name: Name, key: str, body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    """Set a tag on the model itself (recorded with who and when)."""
+    return caller.registry.tag_model(name, key, body.value).to_dict()
+
+
+@router.delete("/models/{name}/tags/{key}", response_model=ModelOut)
+def untag_model(name: Name, key: str, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    return caller.registry.untag_model(name, key).to_dict()
+
+
+@router.put("/models/{name}/description", response_model=ModelOut)
+def describe_model(name: Name, body: DescriptionIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    """Replace the model's description (recorded with who and when)."""
+    return caller.registry.describe_model(name, body.description).to_dict()
 
 
 @router.get("/models/{name}/versions", response_model=Page[VersionOut])

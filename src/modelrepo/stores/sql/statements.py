@@ -27,6 +27,8 @@ from .tables import (
     environment_snapshots,
     environments,
     inline_blobs,
+    model_events,
+    model_tags,
     models,
     request_decisions,
     serving_periods,
@@ -134,6 +136,7 @@ _MODELS = (
         models.c.created_at,
         models.c.created_by,
         models.c.last_version,
+        models.c.description,
         sa.func.count(V.id).filter(V.deleted_at.is_(None)).label("live"),
     )
     .select_from(models.outerjoin(versions, V.model_id == models.c.id))
@@ -142,6 +145,44 @@ _MODELS = (
 )
 MODELS = _MODELS
 MODEL = _MODELS.where(models.c.name == p("name"))
+# Tags and description of models themselves (`MODEL_TAGS` above is every version's tags).
+OWN_TAG_VALUE = sa.select(model_tags.c.value).where(
+    model_tags.c.model_id == p("model_id"), model_tags.c.key == p("key")
+)
+NEW_OWN_TAG = sa.insert(model_tags).values(model_id=p("model_id"), key=p("key"), value=p("value"))
+UPDATE_OWN_TAG = (
+    sa.update(model_tags)
+    .where(model_tags.c.model_id == p("model_id"), model_tags.c.key == p("key"))
+    .values(value=p("value"))
+)
+DELETE_OWN_TAG = sa.delete(model_tags).where(
+    model_tags.c.model_id == p("model_id"), model_tags.c.key == p("key")
+)
+OWN_TAGS = (
+    sa.select(models.c.name, model_tags.c.key, model_tags.c.value)
+    .join(models, models.c.id == model_tags.c.model_id)
+    .where(models.c.name == p("name"))
+)
+ALL_OWN_TAGS = sa.select(models.c.name, model_tags.c.key, model_tags.c.value).join(
+    models, models.c.id == model_tags.c.model_id
+)
+SET_MODEL_DESCRIPTION = (
+    sa.update(models).where(models.c.id == p("model_id")).values(description=p("text"))
+)
+MODEL_DESCRIPTION = sa.select(models.c.description).where(models.c.id == p("model_id"))
+NEW_MODEL_EVENT = sa.insert(model_events).values(
+    model_id=p("model_id"),
+    kind=p("kind"),
+    key=p("key"),
+    value=p("value"),
+    actor=p("actor"),
+    at=p("at"),
+)
+OWN_EVENTS = (
+    sa.select(model_events)
+    .where(model_events.c.model_id == p("model_id"))
+    .order_by(model_events.c.id)
+)
 _VERSIONS = sa.select(versions, models.c.name.label("model_name")).join(
     models, models.c.id == V.model_id
 )

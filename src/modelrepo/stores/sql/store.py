@@ -20,7 +20,7 @@ from ...domain.audit import registration_change
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound
 from ...domain.manifest import FileEntry
-from ...domain.model import Lineage, Model, ModelVersion, NewVersion, VersionEvent
+from ...domain.model import Lineage, Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
@@ -411,6 +411,76 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
             )
         return self.get_version(model, version)
 
+    def set_model_tag(
+        self, model: str, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> Model:
+        with self._raw.write() as tx:
+            mid = model_id(tx, model)
+            current = tx.scalar(Q.OWN_TAG_VALUE, model_id=mid, key=key)
+            if value is None:
+                if current is None:
+                    raise NotFound(f"model {model!r} has no tag {key!r}")
+                tx.execute(Q.DELETE_OWN_TAG, model_id=mid, key=key)
+            elif current != value:
+                statement = Q.NEW_OWN_TAG if current is None else Q.UPDATE_OWN_TAG
+                tx.execute(statement, model_id=mid, key=key, value=value)
+            else:
+                return self.get_model(model)
+            kind = "tag_removed" if value is None else "tag_set"
+            self._model_event(tx, mid, model, kind, actor=actor, at=at, key=key, value=value)
+        return self.get_model(model)
+
+    def set_model_description(self, model: str, text: str, *, actor: str, at: datetime) -> Model:
+        with self._raw.write() as tx:
+            mid = model_id(tx, model)
+            if tx.scalar(Q.MODEL_DESCRIPTION, model_id=mid) != text:
+                tx.execute(Q.SET_MODEL_DESCRIPTION, model_id=mid, text=text)
+                self._model_event(tx, mid, model, "described", actor=actor, at=at, value=text)
+        return self.get_model(model)
+
+    def _model_event(
+        self,
+        tx: Tx,
+        mid: int,
+        model: str,
+        kind: str,
+        *,
+        actor: str,
+        at: datetime,
+        key: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        """The change in the model's history and in the audit trail, in the same transaction."""
+        tx.execute(
+            Q.NEW_MODEL_EVENT,
+            model_id=mid,
+            kind=kind,
+            key=key,
+            value=value,
+            actor=actor,
+            at=to_micros(at),
+        )
+        change: dict[str, Any] = {"model": model, "value": value}
+        if kind != "described":
+            change["key"] = key
+        self._audit(tx, f"model.{kind}", f"model:{model}", actor=actor, at=at, change=change)
+
+    def model_events(self, model: str) -> list[ModelEvent]:
+        tx = self._raw.reader()
+        mid = model_id(tx, model)
+        return [
+            ModelEvent(
+                seq=r.id,
+                model=model,
+                kind=r.kind,
+                key=r.key,
+                value=r.value,
+                actor=r.actor,
+                at=from_micros(r.at),
+            )
+            for r in tx.all(Q.OWN_EVENTS, model_id=mid)
+        ]
+
     def set_deprecated(
         self,
         model: str,
@@ -463,13 +533,18 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
     # -- reads ----------------------------------------------------------------------------
 
     def get_model(self, name: str) -> Model:
-        row = self._raw.reader().one(Q.MODEL, name=name)
+        tx = self._raw.reader()
+        row = tx.one(Q.MODEL, name=name)
         if row is None:
             raise NotFound(f"model {name!r} not found")
-        return _to_model(row)
+        return _to_model(row, {t.key: t.value for t in tx.all(Q.OWN_TAGS, name=name)})
 
     def list_models(self) -> list[Model]:
-        return [_to_model(r) for r in self._raw.reader().all(Q.MODELS)]
+        tx = self._raw.reader()
+        tags: dict[str, dict[str, str]] = defaultdict(dict)
+        for t in tx.all(Q.ALL_OWN_TAGS):
+            tags[t.name][t.key] = t.value
+        return [_to_model(r, tags[r.name]) for r in tx.all(Q.MODELS)]
 
     def get_version(self, model: str, version: int) -> ModelVersion:
         tx = self._raw.reader()
@@ -549,13 +624,15 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _to_model(r: Any) -> Model:
+def _to_model(r: Any, tags: Mapping[str, str]) -> Model:
     return Model(
         name=r.name,
         created_at=from_micros(r.created_at),
         created_by=r.created_by,
         latest_version=r.last_version,
         version_count=r.live,
+        tags=dict(tags),
+        description=r.description,
     )
 
 

@@ -28,6 +28,7 @@ models = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("last_version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
 )
 
 versions = sa.Table(
@@ -89,6 +90,27 @@ version_events = sa.Table(
     sa.Column("at", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Index("ix_version_events_version", "version_id", "id"),
+)
+
+model_tags = sa.Table(
+    "model_tags",
+    metadata,
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+model_events = sa.Table(
+    "model_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(128), nullable=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Index("ix_model_events_model", "model_id", "id"),
 )
 
 environments = sa.Table(
