@@ -82,6 +82,16 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
         models = client.search_registered_models(filter_string="name LIKE 'credit%'")
         assert [m.name for m in models] == ["credit-risk"]
         assert models[0].aliases == {"champion": "2", "production": "1"}
+        client.update_registered_model("credit-risk", description="Scores loan applications.")
+        client.set_registered_model_tag("credit-risk", "owner", "risk-team")
+        client.set_registered_model_tag("credit-risk", "tier", "1")
+        client.delete_registered_model_tag("credit-risk", "tier")
+        described = client.get_registered_model("credit-risk")
+        assert described.description == "Scores loan applications."
+        assert described.tags == {"owner": "risk-team"}
+        owned = client.search_registered_models(filter_string="tags.owner = 'risk-team'")
+        assert [m.name for m in owned] == ["credit-risk"]
+        assert client.search_registered_models(filter_string="tags.owner = 'x'") == []
 
         with pytest.raises(MlflowException) as missing:
             client.get_registered_model("no-such-model")

@@ -284,11 +284,9 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
     _error(again, 400, "RESOURCE_ALREADY_EXISTS")
     for method, path, body in (
         ("POST", f"{RM}/create", {"name": "other", "description": "d"}),
+        ("POST", f"{RM}/create", {"name": "other", "tags": [{"key": "k", "value": "v"}]}),
         ("POST", f"{RM}/rename", {"name": "credit", "new_name": "credit2"}),
-        ("PATCH", f"{RM}/update", {"name": "credit", "description": "d"}),
         ("DELETE", f"{RM}/delete", {"name": "credit"}),
-        ("POST", f"{RM}/set-tag", {"name": "credit", "key": "k", "value": "v"}),
-        ("DELETE", f"{RM}/delete-tag", {"name": "credit", "key": "k"}),
     ):
         reply = ml.client.request(method, path, headers=ml.as_("admin"), json=body)
         _error(reply, 400, "NOT_IMPLEMENTED")
@@ -310,6 +308,44 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
     # the native API keeps its own shape
     native = ml.client.get("/api/v1/models/nope", headers=ml.as_("viewer"))
     assert native.status_code == 404 and native.json()["code"] == "not_found"
+
+
+def test_registered_model_description_and_tags_are_kept_and_recorded(ml: Api) -> None:
+    _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}")
+    again = _call(ml, "contributor", "POST", f"{RM}/create", name="credit",
+                  description="d", tags=[{"key": "k", "value": "v"}])  # fmt: skip
+    _error(again, 400, "RESOURCE_ALREADY_EXISTS")
+    updated = _ok(ml, "contributor", "PATCH", f"{RM}/update", name="credit",
+                  description="Scores loans.")  # fmt: skip
+    assert updated["registered_model"]["description"] == "Scores loans."
+    _ok(ml, "contributor", "POST", f"{RM}/set-tag", name="credit", key="owner", value="risk")
+    _ok(ml, "contributor", "POST", f"{RM}/set-tag", name="credit", key="tier", value="1")
+    _ok(ml, "contributor", "DELETE", f"{RM}/delete-tag", name="credit", key="tier")
+    found = _ok(ml, "viewer", "GET", f"{RM}/get", name="credit")["registered_model"]
+    assert found["description"] == "Scores loans."
+    assert found["tags"] == [{"key": "owner", "value": "risk"}]
+    assert found["latest_versions"][0]["tags"] == []  # the version keeps its own tags
+    hits = _ok(ml, "viewer", "GET", f"{RM}/search", filter="tags.owner = 'risk'")
+    assert [m["name"] for m in hits["registered_models"]] == ["credit"]
+    misses = _ok(ml, "viewer", "GET", f"{RM}/search", filter="tags.owner = 'fraud'")
+    assert misses.get("registered_models", []) == []
+    gone = _call(ml, "contributor", "DELETE", f"{RM}/delete-tag", name="credit", key="tier")
+    _error(gone, 404, "RESOURCE_DOES_NOT_EXIST")
+    bad = _call(ml, "contributor", "POST", f"{RM}/set-tag", name="credit", key="a b", value="v")
+    _error(bad, 400, "INVALID_PARAMETER_VALUE")
+    novalue = _call(ml, "contributor", "POST", f"{RM}/set-tag", name="credit", key="k")
+    _error(novalue, 400, "INVALID_PARAMETER_VALUE")
+    missing = _call(ml, "contributor", "PATCH", f"{RM}/update", name="nope", description="d")
+    _error(missing, 404, "RESOURCE_DOES_NOT_EXIST")
+    events = ml.registry.model_events("credit")
+    assert [(e.kind, e.key, e.actor) for e in events] == [
+        ("described", None, "contributor-user"),
+        ("tag_set", "owner", "contributor-user"),
+        ("tag_set", "tier", "contributor-user"),
+        ("tag_removed", "tier", "contributor-user"),
+    ]
+    kinds = [e["kind"] for e in ml.registry.audit_log("model:credit")]
+    assert kinds[-4:] == ["model.described", "model.tag_set", "model.tag_set", "model.tag_removed"]
 
 
 def test_basic_auth_takes_the_token_as_password(ml: Api) -> None:
