@@ -115,6 +115,34 @@ def test_tag_untag_deprecate_delete_and_history(run: Run, artifact: Path) -> Non
     assert run("versions", "credit-risk", "--json").json["versions"] == []
 
 
+def test_model_tags_and_description(run: Run, artifact: Path) -> None:
+    register(run, artifact, "--tag", "team=risk")
+    assert run("tag", "credit-risk", "owner=risk-team", "--json").json["tags"] == {
+        "owner": "risk-team"
+    }
+    assert "Tagged credit-risk tier=1" in run("tag", "credit-risk", "tier=1").out
+    run("untag", "credit-risk", "tier", user="bob")
+    described = run("describe", "credit-risk", "Scores loans.", "--json", user="carol").json
+    assert described["description"] == "Scores loans."
+    shown = run("model", "credit-risk", "--json").json
+    assert (shown["tags"], shown["description"]) == ({"owner": "risk-team"}, "Scores loans.")
+    assert [(c["kind"], c["actor"]) for c in shown["changes"]] == [
+        ("tag_set", "alice"),
+        ("tag_set", "alice"),
+        ("tag_removed", "bob"),
+        ("described", "carol"),
+    ]
+    human = run("model", "credit-risk").out
+    assert "description Scores loans." in human and 'owner = "risk-team"' in human
+    assert run("show", "credit-risk@1", "--json").json["tags"] == {"team": "risk"}
+    listed = run("models", "--json").json["models"]
+    assert listed[0]["tags"] == {"owner": "risk-team"}
+    missing = run("untag", "credit-risk", "tier", ok=False)
+    assert missing.code != 0 and "no tag 'tier'" in missing.err
+    bad = run("tag", "nowhere", "k=v", ok=False)
+    assert bad.code != 0 and "not found" in bad.err
+
+
 def test_fsck_and_gc(run: Run, artifact: Path, store_dir: Path) -> None:
     (artifact / "weights.bin").write_bytes(bytes(range(256)) * 1024)  # a blob file
     register(run, artifact)

@@ -337,17 +337,24 @@ def diff(ctx: Context, a: str, b: str, as_json: bool) -> None:
 
 
 @command(cli)
-@click.argument("ref", metavar="NAME@N")
+@click.argument("ref", metavar="NAME[@N]")
 @click.argument("assignment", metavar="KEY=VALUE")
 @pass_ctx
 def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
-    """Set a tag on a version (recorded with who and when).
+    """Set a tag on a version, or with a bare NAME on the model itself (recorded with who
+    and when).
 
     \b
-    Example:
+    Examples:
       modelrepo tag credit-risk@3 validated=yes
+      modelrepo tag credit-risk owner=risk-team
     """
     key, value = next(iter(parse_pairs((assignment,), "tag").items()))
+    if "@" not in ref:
+        with ctx.registry() as reg:
+            model = reg.tag_model(ref, key, value)
+        emit(as_json, model.to_dict(), lambda: click.echo(f"Tagged {model.name} {key}={value}"))
+        return
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
         version = reg.tag(parsed.model, parsed.version, key, value)
@@ -355,20 +362,75 @@ def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
 
 
 @command(cli)
-@click.argument("ref", metavar="NAME@N")
+@click.argument("ref", metavar="NAME[@N]")
 @click.argument("key")
 @pass_ctx
 def untag(ctx: Context, ref: str, key: str, as_json: bool) -> None:
-    """Remove a tag from a version (the removal is recorded).
+    """Remove a tag from a version, or with a bare NAME from the model itself (the removal
+    is recorded).
 
     \b
-    Example:
+    Examples:
       modelrepo untag credit-risk@3 validated
+      modelrepo untag credit-risk owner
     """
+    if "@" not in ref:
+        with ctx.registry() as reg:
+            model = reg.untag_model(ref, key)
+        emit(as_json, model.to_dict(), lambda: click.echo(f"Removed tag {key} from {model.name}"))
+        return
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
         version = reg.untag(parsed.model, parsed.version, key)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Removed tag {key} from {version.ref}"))
+
+
+@command(cli)
+@click.argument("name")
+@click.argument("text")
+@pass_ctx
+def describe(ctx: Context, name: str, text: str, as_json: bool) -> None:
+    """Replace the description of model NAME (recorded with who and when; '' clears it).
+
+    \b
+    Example:
+      modelrepo describe credit-risk 'Scores consumer loan applications.'
+    """
+    with ctx.registry() as reg:
+        model = reg.describe_model(name, text)
+    emit(as_json, model.to_dict(), lambda: click.echo(f"Described {model.name}"))
+
+
+@command(cli)
+@click.argument("name")
+@pass_ctx
+def model(ctx: Context, name: str, as_json: bool) -> None:
+    """Show model NAME: its versions, description, tags and the changes to them.
+
+    \b
+    Example:
+      modelrepo model credit-risk
+    """
+    with ctx.registry() as reg:
+        found = reg.model(name)
+        changes = reg.model_events(name)
+    doc = found.to_dict()
+    doc["changes"] = [e.to_dict() for e in changes]
+
+    def human() -> None:
+        click.echo(f"{found.name}  latest {found.latest_version}, {found.version_count} live")
+        click.echo(f"  created     {format_time(found.created_at)} by {found.created_by}")
+        if found.description:
+            click.echo(f"  description {found.description}")
+        if found.tags:
+            click.echo("  tags")
+            for key in sorted(found.tags):
+                click.echo(f"    {key} = {json.dumps(found.tags[key])}")
+        for e in changes:
+            what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
+            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
+
+    emit(as_json, doc, human)
 
 
 @command(cli)
