@@ -41,7 +41,9 @@ def export_tree(reg: Registry) -> dict[str, bytes]:
     files[INDEX] = _json({"format": FORMAT, "models": [m.name for m in models]})
     for model in models:
         base = f"models/{model.name}"
-        files[f"{base}/model.json"] = _json(model.to_dict())
+        record = model.to_dict()
+        record["changes"] = [e.to_dict() for e in reg.model_events(model.name)]
+        files[f"{base}/model.json"] = _json(record)
         for version in reg.versions(model.name, include_deleted=True):
             record = version.to_dict()
             record["changes"] = [e.to_dict() for e in reg.events(model.name, version.version)]

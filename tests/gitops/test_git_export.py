@@ -101,6 +101,17 @@ def test_export_round_trip_and_exactly_the_next_change(
     assert [(e["kind"], e["reason"]) for e in now[len(before) :]] == [("deploy", "Q1 refresh")]
     assert export(run, dest)["commit"] is None
 
+    run("tag", "fraud", "owner=fraud-team")
+    run("describe", "fraud", "Flags card fraud.")
+    changed = export(run, dest)
+    assert changed["changed"] == ["models/fraud/model.json"]
+    model = json.loads((dest / "models/fraud/model.json").read_text())
+    assert (model["tags"], model["description"]) == ({"owner": "fraud-team"}, "Flags card fraud.")
+    assert [(c["kind"], c["actor"]) for c in model["changes"]] == [
+        ("tag_set", "alice"),
+        ("described", "alice"),
+    ]
+
 
 def test_deleted_version_loses_its_text_and_nothing_else_is_touched(
     run: Run, populated: None, tmp_path: Path

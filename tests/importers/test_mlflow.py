@@ -138,10 +138,14 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
         )
         assert got.tags["trained-by"] == f"job-{number}"
         assert got.tags["mlflow.run_id"]
-    assert reg.get("credit-risk", 1).tags["mlflow.model.tag.team"] == "risk"
-    assert reg.get("credit-risk", 1).tags["mlflow.model.description"] == (
-        "Scores loan applications"
-    )
+    credit = reg.model("credit-risk")
+    assert (credit.tags, credit.description) == ({"team": "risk"}, "Scores loan applications")
+    assert not any(k.startswith("mlflow.model.") for k in reg.get("credit-risk", 1).tags)
+    assert [(e.kind, e.actor) for e in reg.model_events("credit-risk")] == [
+        ("described", "alice"),
+        ("tag_set", "alice"),
+    ]
+    assert reg.model("fraud").tags == {}
 
     # Production: v1 by its stage (at its last update), then v3 by the alias (at v3's creation).
     staged = source.updated[("Credit Risk", 1)]

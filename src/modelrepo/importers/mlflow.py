@@ -10,9 +10,9 @@ source's artifact store through MLflow's artifact repositories.
   tags naming where it came from (`import.ref` = `mlflow:NAME/VERSION`, `import.from` = the
   tracking URI without credentials, `import.created_at`, `mlflow.run_id`). modelrepo numbers
   versions itself; the number is MLflow's when the model is new and MLflow's versions have
-  no gaps, and the report gives the mapping either way. The registered model's description
-  and tags are copied onto each version as `mlflow.model.description` and
-  `mlflow.model.tag.KEY`.
+  no gaps, and the report gives the mapping either way.
+- The registered model's description and tags become the model's own description and tags
+  (each change recorded; importing again changes nothing that is already equal).
 - Each alias becomes a deploy to the environment named like the alias. MLflow does not keep
   when an alias was set, so the event is effective at the creation time of the version the
   alias names (the earliest instant it can have named it); its reason says so.
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..domain.errors import InvalidInput, ModelrepoError
-from ..domain.model import check_metrics, check_params
+from ..domain.model import MODEL_DESCRIPTION_LIMIT, check_metrics, check_params
 from ..domain.names import validate_key
 from ..lineage import redact_remote
 from .common import (
@@ -163,9 +163,6 @@ def _import_model(
         report.skip(f"registered model {name!r}", "quotes in a name cannot be searched for")
         return
     registered = client.get_registered_model(name)
-    model_tags = {f"mlflow.model.tag.{k}": str(v) for k, v in (registered.tags or {}).items()}
-    if registered.description:
-        model_tags["mlflow.model.description"] = registered.description[:4096]
     numbers: dict[str, int] = {}
     created: dict[str, datetime] = {}
     planned: list[PlannedEvent] = []
@@ -175,9 +172,7 @@ def _import_model(
             report.skip(what, f"MLflow status {mv.status}: no complete artifacts to import")
             continue
         try:
-            number = _import_version(
-                reg, report, client, client_uri, location, model, mv, model_tags
-            )
+            number = _import_version(reg, report, client, client_uri, location, model, mv)
         except (InvalidInput, OSError) as exc:
             report.skip(what, str(exc))
             continue
@@ -191,6 +186,8 @@ def _import_model(
         if created_at is not None:
             created[str(mv.version)] = created_at
         planned.extend(_stage_event(report, name, mv, number))
+    if numbers:
+        _model_metadata(reg, report, registered, model)
     for alias, version in sorted((registered.aliases or {}).items()):
         event = _alias_event(report, name, alias, str(version), numbers, created)
         if event is not None:
@@ -202,6 +199,22 @@ def _import_model(
         record_events(reg, report, model, report.source, planned)
 
 
+def _model_metadata(reg: Registry, report: ImportReport, registered: Any, model: str) -> None:
+    """The registered model's description and tags onto `model` (which now exists); a value
+    already equal records nothing, so importing again is a no-op."""
+    found = reg.model(model)
+    description = (registered.description or "")[:MODEL_DESCRIPTION_LIMIT]
+    if description and found.description != description:
+        reg.describe_model(model, description)
+    for key, value in sorted((registered.tags or {}).items()):
+        if found.tags.get(key) == str(value):
+            continue
+        try:
+            reg.tag_model(model, key, str(value))
+        except InvalidInput as exc:
+            report.skip(f"registered model {registered.name!r} tag {key!r}", str(exc))
+
+
 def _import_version(
     reg: Registry,
     report: ImportReport,
@@ -210,7 +223,6 @@ def _import_version(
     location: str,
     model: str,
     mv: Any,
-    model_tags: dict[str, str],
 ) -> int | None:
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
@@ -225,7 +237,7 @@ def _import_version(
         raise InvalidInput(f"no artifacts at {redact_remote(download_uri)}")
     params: dict[str, Any] = {}
     metrics: dict[str, float] = {}
-    tags = {**model_tags, **{k: str(v) for k, v in (mv.tags or {}).items()}}
+    tags = {k: str(v) for k, v in (mv.tags or {}).items()}
     if mv.run_id:
         tags["mlflow.run_id"] = mv.run_id
         run = client.get_run(mv.run_id)
