@@ -68,6 +68,8 @@ def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     [
         "UPDATE version_events SET actor = 'mallory'",
         "DELETE FROM version_events",
+        "UPDATE model_events SET value = 'x'",
+        "DELETE FROM model_events",
         "UPDATE version_files SET sha256 = 'x'",
         "DELETE FROM version_files",
         "DELETE FROM versions",
@@ -84,6 +86,7 @@ def test_the_database_refuses_rewriting_history(
     with Registry(tmp_path / "s", user="a") as reg:
         reg.register("m", artifact, code=False)
         reg.tag("m", 1, "k", "v")
+        reg.tag_model("m", "owner", "risk")
         engine: sa.Engine = reg.backend.metadata.engine  # type: ignore[attr-defined]
         with (
             engine.connect() as conn,

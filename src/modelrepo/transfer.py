@@ -74,7 +74,9 @@ class _Spec:
 
 SPECS = (
     _Spec("store_info", ("key",)),
-    _Spec("models", ("id",), frozenset({"last_version"})),
+    _Spec("models", ("id",), frozenset({"last_version", "description"})),
+    _Spec("model_tags", ("model_id", "key"), frozenset({"value"}), deletable=True),
+    _Spec("model_events", ("id",)),
     _Spec("environment_snapshots", ("digest",)),
     _Spec("versions", ("id",), frozenset({"deprecated", "deleted_at", "deleted_by"})),
     _Spec("version_files", ("version_id", "path")),
@@ -96,7 +98,7 @@ SPECS = (
 """Every table of the schema, parents before children."""
 
 SEQUENCED = (
-    "models", "versions", "version_events", "environments", "environment_events",
+    "models", "model_events", "versions", "version_events", "environments", "environment_events",
     "deployment_events", "deployment_requests", "audit_checkpoints", "decisions",
     "serving_periods",
 )  # fmt: skip

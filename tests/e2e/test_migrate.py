@@ -65,6 +65,9 @@ def build_source(store: Path, tmp_path: Path) -> ManualClock:
         reg.register("fraud", folder / "weights.bin", code=False)
         reg.tag("credit-risk", 1, "stage", "retired")
         reg.untag("credit-risk", 2, "stage")
+        reg.tag_model("credit-risk", "owner", "risk-team")
+        reg.tag_model("credit-risk", "tier", "1")
+        reg.describe_model("credit-risk", "Scores loan applications.")
         reg.deprecate("credit-risk", 1, reason="superseded")
         reg.delete("fraud", 1, reason="registered by mistake")
         reg.deploy("credit-risk", 1, env="staging", reason="first")
@@ -135,6 +138,7 @@ def everything(reg: Registry) -> dict[str, Any]:
             "versions": [v.to_dict() for v in versions],
             "events": {v.version: [e.to_dict() for e in reg.events(name, v.version)]
                        for v in versions},
+            "model_events": [e.to_dict() for e in reg.model_events(name)],
             "environments": [e.to_dict() for e in reg.environments(name)],
             "history": [e.to_dict() for e in reg.history(name)],
             "timeline": [i.to_dict() for i in reg.timeline(name)],
@@ -207,6 +211,9 @@ def test_the_source_keeps_going_and_the_target_catches_up(
     with Registry(store, user="alice", clock=clock) as source:
         source.tag("credit-risk", 3, "stage", "production")  # an update
         source.untag("credit-risk", 1, "stage")  # a removal
+        source.tag_model("credit-risk", "owner", "fraud-team")  # an update
+        source.untag_model("credit-risk", "tier")  # a removal
+        source.describe_model("credit-risk", "Scores loans.")
         source.deprecate("credit-risk", 2)
         (tmp_path / "model" / "coefficients.json").write_text('{"income": 9}')
         source.register("credit-risk", tmp_path / "model", code=False)
@@ -222,6 +229,8 @@ def test_the_source_keeps_going_and_the_target_catches_up(
     assert tables["version_tags"]["updated"] == 1 and tables["version_tags"]["removed"] == 1
     assert tables["versions"]["updated"] == 1 and tables["versions"]["copied"] == 1
     assert tables["models"]["updated"] == 1
+    assert tables["model_tags"]["updated"] == 1 and tables["model_tags"]["removed"] == 1
+    assert tables["model_events"]["copied"] == 3
     assert tables["decisions"]["updated"] == 7 and tables["decisions"]["copied"] == 1
     assert caught_up["root_hash"] == verified.root_hash
     key = store / "audit-signing-key.pem"

@@ -264,7 +264,7 @@ def test_migration_0007_partitions_a_log_recorded_before_it(
         engine.dispose()
         env = {**pg_env, "MODELREPO_DATABASE_URL": url}
         with scaleout_registry(env, user="alice", clock=ManualClock(T0)) as reg:
-            assert query(reg, "SELECT version_num FROM alembic_version") == [("0007",)]
+            assert query(reg, "SELECT version_num FROM alembic_version") == [("0008",)]
             leaves = query(
                 reg,
                 "SELECT relid::text FROM pg_partition_tree('decisions') WHERE isleaf ORDER BY 1",

@@ -67,6 +67,8 @@ def test_an_empty_database_is_migrated_once_and_only_with_create(pg_template: st
         "DELETE FROM versions",
         "UPDATE version_files SET sha256 = 'x'",
         "DELETE FROM version_events",
+        "UPDATE model_events SET actor = 'mallory'",
+        "DELETE FROM model_events",
         "UPDATE deployment_events SET actor = 'mallory'",
         "DELETE FROM deployment_events",
         "UPDATE audit_entries SET kind = 'x'",
@@ -82,6 +84,7 @@ def test_postgresql_itself_refuses_rewriting_history(
     with scaleout_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
         reg.register("m", artifact, code=False)
         reg.tag("m", 1, "stage", "candidate")
+        reg.describe_model("m", "A model.")
         reg.deploy("m", 1, env="production")
         reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)
         with pytest.raises(Refused, match="immutable|append-only|never"):
