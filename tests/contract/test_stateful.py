@@ -55,6 +55,14 @@ class StoresAgree(RuleBasedStateMachine):
     def tag(self, model: str, version: int, key: str, value: str | None) -> None:
         self.both("set_tag", model, version, key, value, actor="bob", at=self.now())
 
+    @rule(model=MODELS, key=KEYS, value=st.sampled_from(["x", "y", None]))
+    def tag_model(self, model: str, key: str, value: str | None) -> None:
+        self.both("set_model_tag", model, key, value, actor="carol", at=self.now())
+
+    @rule(model=MODELS, text=st.sampled_from(["", "first", "second"]))
+    def describe_model(self, model: str, text: str) -> None:
+        self.both("set_model_description", model, text, actor="carol", at=self.now())
+
     @rule(model=MODELS, version=VERSIONS, flag=st.booleans())
     def deprecate(self, model: str, version: int, flag: bool) -> None:
         self.both("set_deprecated", model, version, flag, actor="bob", at=self.now(), reason="r")
@@ -68,6 +76,14 @@ class StoresAgree(RuleBasedStateMachine):
         assert self.sql.list_models() == self.memory.list_models()
         for model in self.memory.list_models():
             assert self.sql.list_versions(model.name) == self.memory.list_versions(model.name)
+            assert self.sql.get_model(model.name) == model
+            own = [
+                (e.kind, e.key, e.value, e.actor, e.at) for e in self.sql.model_events(model.name)
+            ]
+            assert own == [
+                (e.kind, e.key, e.value, e.actor, e.at)
+                for e in self.memory.model_events(model.name)
+            ]
             for v in range(1, model.latest_version + 1):
                 sql_events = self.sql.version_events(model.name, v)
                 memory_events = self.memory.version_events(model.name, v)
