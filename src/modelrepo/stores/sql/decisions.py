@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
 from ...domain.audit import decisions_change, purge_change
@@ -55,17 +54,16 @@ class SqlDecisions(SqlAudit):
                 model_ids: list[int] = [next(iter(ids.values()))] * count
             else:
                 model_ids = [ids[m] for m in c.models]
-            rows = (  # made one by one as SQLite takes them: no tuple per row kept
-                zip(c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
-                    c.decided_at, repeat(recorded, count), c.inputs_digests, c.inputs_modes,
-                    c.inputs, c.outputs, c.metadata, c.flags, strict=True)
-            )  # fmt: skip
+            columns = [c.decision_ids, model_ids, c.environments, c.versions,
+                       c.version_sources, c.decided_at, [recorded] * count, c.inputs_digests,
+                       c.inputs_modes, c.inputs, c.outputs, c.metadata, c.flags]  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
                 if self._raw.dialect_name == "postgresql":
-                    tx.copy_rows("decisions", RECORD_COLUMNS, rows)
+                    # Made one by one as COPY takes them: no tuple per row kept.
+                    tx.copy_rows("decisions", RECORD_COLUMNS, zip(*columns, strict=True))
                 else:
-                    tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
+                    tx.insert_columns(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, columns)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
                 self._name_duplicate(tx, c.decision_ids)
