@@ -15,8 +15,8 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from datetime import datetime
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from .errors import InvalidInput

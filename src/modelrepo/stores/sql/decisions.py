@@ -54,16 +54,16 @@ class SqlDecisions(SqlAudit):
                 model_ids: list[int] = [next(iter(ids.values()))] * count
             else:
                 model_ids = [ids[m] for m in c.models]
-            columns = [c.decision_ids, model_ids, c.environments, c.versions,
+            values: list[list[Any]] = [c.decision_ids, model_ids, c.environments, c.versions,
                        c.version_sources, c.decided_at, [recorded] * count, c.inputs_digests,
                        c.inputs_modes, c.inputs, c.outputs, c.metadata, c.flags]  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
                 if self._raw.dialect_name == "postgresql":
                     # Made one by one as COPY takes them: no tuple per row kept.
-                    tx.copy_rows("decisions", RECORD_COLUMNS, zip(*columns, strict=True))
+                    tx.copy_rows("decisions", RECORD_COLUMNS, zip(*values, strict=True))
                 else:
-                    tx.insert_columns(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, columns)
+                    tx.insert_columns(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, values)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
                 self._name_duplicate(tx, c.decision_ids)
