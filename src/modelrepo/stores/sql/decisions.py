@@ -54,9 +54,11 @@ class SqlDecisions(SqlAudit):
                 model_ids: list[int] = [next(iter(ids.values()))] * count
             else:
                 model_ids = [ids[m] for m in c.models]
-            values: list[list[Any]] = [c.decision_ids, model_ids, c.environments, c.versions,
-                       c.version_sources, c.decided_at, [recorded] * count, c.inputs_digests,
-                       c.inputs_modes, c.inputs, c.outputs, c.metadata, c.flags]  # fmt: skip
+            values: list[list[Any]] = [
+                c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
+                c.decided_at, [recorded] * count, c.inputs_digests, c.inputs_modes, c.inputs,
+                c.outputs, c.metadata, c.flags,
+            ]  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
                 if self._raw.dialect_name == "postgresql":
