@@ -39,6 +39,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/decisions_bench.py
 	$(BIN)/python benchmarks/scaleout_bench.py
 	$(BIN)/python benchmarks/ui_bench.py
+	$(BIN)/python benchmarks/server_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -17,14 +17,15 @@ from modelrepo.testing.s3server import free_port
 
 @contextmanager
 def serve(
-    options: Sequence[str], env: dict[str, str], log: Path
+    options: Sequence[str], env: dict[str, str], log: Path, serve_options: Sequence[str] = ()
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`modelrepo [options] serve --port P` with `env` added to this process's environment;
-    its base URL (once it answers /readyz) and the process, stopped when the block ends."""
+    """`modelrepo [options] serve [serve_options] --port P` with `env` added to this process's
+    environment; its base URL (once it answers /readyz) and the process, stopped when the
+    block ends."""
     port = free_port()
     out = open(log, "wb")  # noqa: SIM115 - closed below, after the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "modelrepo", *options, "serve", "--port", str(port)],
+        [sys.executable, "-m", "modelrepo", *options, "serve", *serve_options, "--port", str(port)],
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, **env},

@@ -92,9 +92,9 @@ class ModelHandle:
 
     def heartbeat(self) -> None:
         """Tell the registry this instance still serves (cheap: one small update)."""
-        if self.instance_id is not None:
-            self._registry.backend.metadata.serving_heartbeat(
-                self.instance_id, self._registry.clock.now()
+        if self.instance_id is not None and self.environment is not None:
+            self._registry.serving_heartbeat(
+                self.model, env=self.environment, instance_id=self.instance_id
             )
 
     def reload(self) -> bool:
@@ -111,9 +111,9 @@ class ModelHandle:
 
     def close(self) -> None:
         """This instance stops serving (recorded)."""
-        if self.instance_id is not None:
-            self._registry.backend.metadata.serving_stop(
-                self.instance_id, self._registry.clock.now()
+        if self.instance_id is not None and self.environment is not None:
+            self._registry.serving_stop(
+                self.model, env=self.environment, instance_id=self.instance_id
             )
 
     def rerun(self, inputs: Any) -> Any:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import ipaddress
 import json
 import os
 import stat
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
@@ -60,11 +61,13 @@ from .domain.model import (
     check_params,
     check_tags,
 )
-from .domain.names import validate_flavor, validate_key, validate_model_name
+from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import format_time
 from .ports import Clock, Progress
 from .service import (
     DataInput,
+    FsckReport,
+    GcReport,
     ProgressFactory,
     Registry,
     _check_signature,
@@ -79,10 +82,12 @@ if TYPE_CHECKING:
     import httpx
 
     from .domain.deployments import DeploymentEvent
+    from .domain.diff import VersionDiff
     from .domain.filters import Filter
     from .stores import Backend
 
 API = "/api/v1"
+CACHE_ENV = "MODELREPO_CACHE_DIR"
 PAGE = 1000
 CHUNK = 1 << 20
 INSECURE_ENV = "MODELREPO_ALLOW_INSECURE_HTTP"
@@ -172,6 +177,113 @@ def _time_param(value: datetime | str | None, what: str) -> str | None:
     return format_time(checked) if checked else None
 
 
+def default_cache_dir() -> Path:
+    """Where a remote registry keeps the versions it loads: $MODELREPO_CACHE_DIR, else the
+    user's cache folder ($XDG_CACHE_HOME or ~/.cache) /modelrepo."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "modelrepo"
+
+
+def _cached_copy_matches(folder: Path, files: Sequence[FileEntry]) -> bool:
+    """Whether `folder` holds exactly the manifest's files, byte for byte."""
+    wanted = {f.path: f for f in files}
+    found = {
+        "/".join(p.relative_to(folder).parts)
+        for p in folder.rglob("*")
+        if p.is_file() or p.is_symlink()
+    }
+    if found != set(wanted):
+        return False
+    for rel, entry in wanted.items():
+        path = folder.joinpath(*rel.split("/"))
+        if path.is_symlink() or path.stat().st_size != entry.size:
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as stream:
+            while block := stream.read(CHUNK):
+                digest.update(block)
+        if digest.hexdigest() != entry.sha256:
+            return False
+    return True
+
+
+class _RangeReader(io.RawIOBase):
+    """A file of a version read over HTTP: sequential reads stream one response, a seek
+    starts a new one at that offset (`Range: bytes=N-`)."""
+
+    def __init__(self, remote: RemoteRegistry, url: str, size: int) -> None:
+        super().__init__()
+        self._remote = remote
+        self._url = url
+        self._size = size
+        self._pos = 0
+        self._reply: httpx.Response | None = None
+        self._blocks: Iterator[bytes] | None = None
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        target = base + offset
+        if target < 0:
+            raise ValueError("negative seek position")
+        if target != self._pos:
+            self._drop()
+            self._pos = target
+        return self._pos
+
+    def _open(self) -> None:
+        headers = dict(self._remote._headers)
+        if self._pos:
+            headers["Range"] = f"bytes={self._pos}-"
+        client = self._remote._client
+        reply = client.send(client.build_request("GET", self._url, headers=headers), stream=True)
+        if reply.status_code >= 400:
+            reply.read()
+            reply.close()
+            raise error_from_response(reply.status_code, reply.text)
+        if self._pos and reply.status_code != 206:
+            reply.close()
+            raise StorageError(f"{self._url}: the server ignored the byte range")
+        self._reply, self._blocks = reply, reply.iter_bytes(CHUNK)
+
+    def _drop(self) -> None:
+        if self._reply is not None:
+            self._reply.close()
+        self._reply, self._blocks, self._pending = None, None, b""
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size:
+            return 0
+        if not self._pending:
+            if self._blocks is None:
+                self._open()
+            assert self._blocks is not None
+            self._pending = next(self._blocks, b"")
+            if not self._pending:
+                raise StorageError(f"{self._url}: the server sent fewer bytes than the file has")
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self._pos += count
+        return count
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
 class _Counting:
     """A file opened for upload that reports bytes read to a progress callback."""
 
@@ -201,8 +313,9 @@ class RemoteRegistry(Registry):
     The identity is the API token's user (`token=`, else $MODELREPO_TOKEN); every change is
     recorded under it by the server. GETs are retried on connection errors; changes are
     retried only when the connection could not be made at all (nothing was sent).
-    Operations that need the store itself (tokens, gc, fsck, loading, ...) raise
-    `NotSupported`."""
+    Loading (`load`, `load_live`) downloads the version's files, verified, into `cache_dir`
+    (default $MODELREPO_CACHE_DIR, else ~/.cache/modelrepo) and loads them here.
+    Operations the server does not offer raise `NotSupported`."""
 
     def __init__(
         self,
@@ -221,6 +334,7 @@ class RemoteRegistry(Registry):
         timeout: float = 60.0,
         retries: int = 3,
         client: httpx.Client | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         import httpx
 
@@ -236,6 +350,7 @@ class RemoteRegistry(Registry):
         self.url = check_url(store, allow_insecure_http=allow_insecure_http)
         self.clock = clock or SystemClock()
         self.retries = max(1, retries)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         secret = token or os.environ.get("MODELREPO_TOKEN")
         self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._owns_client = client is None
@@ -690,6 +805,219 @@ class RemoteRegistry(Registry):
             intervals = [i for i in intervals if any(a.version == version for a in i.versions)]
         return intervals
 
+    # -- versions: delete, resolve, diff, streamed files, archives ------------------------
+
+    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
+        reply = self._request(
+            "DELETE", self._version_path(name, version), params={"reason": reason}
+        )
+        return ModelVersion.from_dict(reply.json())
+
+    def resolve(self, ref: str) -> tuple[str, int]:
+        parse_ref(ref)  # a malformed reference is refused here, in the same words
+        found = self._get(f"{API}/resolve/{_quote(ref)}")
+        return str(found["model"]), int(found["version"])
+
+    def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
+        from .domain.diff import VersionDiff
+
+        other = validate_model_name(b[0])
+        found = self._get(
+            f"{self._model_path(a[0])}/diff",
+            a=_number(a[1]),
+            b=_number(b[1]),
+            b_model=other if other != a[0] else None,
+        )
+        return VersionDiff.from_dict(found)
+
+    def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
+        """One file as a stream read over HTTP (seeking uses byte ranges). As with the
+        embedded store, whoever reads it whole compares the bytes with `entry.sha256`."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise NotFound(f"version {found.ref} has no file {path!r}")
+        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
+        url += urllib.parse.quote(entry.path, safe="/")
+        return entry, io.BufferedReader(_RangeReader(self, url, entry.size), CHUNK)
+
+    def register_archive(
+        self, name: str, archive: str | os.PathLike[str], **options: Any
+    ) -> ModelVersion:
+        """Upload a tar or zip archive; the server unpacks it (refusing links, `..` and
+        bombs) and registers its files. `options` as for `register`."""
+        validate_model_name(name)
+        source = Path(archive)
+        if not source.is_file():
+            raise InvalidInput(f"no archive file at {source}")
+        metadata = self._metadata(options, executable=[])
+
+        def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
+            stream = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+            return {
+                "files": [("archive", (source.name, stream, "application/octet-stream"))],
+                "data": {"metadata": json.dumps(metadata)},
+            }
+
+        reply = self._request("POST", f"{self._model_path(name)}/versions/archive", send=parts)
+        return ModelVersion.from_dict(reply.json())
+
+    def register_source(self, name: str, source: str, **options: Any) -> ModelVersion:
+        """Have the server fetch `source` (https:// or s3://, under a prefix it allows) and
+        register it: an archive is unpacked, anything else is one file."""
+        body = {"source": source, "metadata": self._metadata(options, executable=[])}
+        return ModelVersion.from_dict(self._post(f"{self._model_path(name)}/versions/source", body))
+
+    @staticmethod
+    def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
+        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
+        unknown = set(options) - known
+        if unknown:
+            raise InvalidInput(f"unknown options {sorted(unknown)}")
+        refs = [parse_data_ref(d) for d in options.get("data", ())]
+        code = options.get("code", True)
+        if code is True:
+            from .lineage import capture_code
+
+            code = capture_code()
+        return {
+            "params": dict(check_params(options.get("params"))),
+            "metrics": dict(check_metrics(options.get("metrics"))),
+            "tags": dict(check_tags(options.get("tags"))),
+            "data": [f"{r.uri}#{r.digest}" if r.digest else r.uri for r in refs],
+            "description": options.get("description", ""),
+            "flavor": validate_flavor(options.get("flavor", "generic")),
+            "signature": _check_signature(options.get("signature")),
+            "code": code.to_dict() if code else None,
+            "executable": executable,
+        }
+
+    # -- loading, serving, replay ---------------------------------------------------------
+
+    def _materialise(self, version: ModelVersion) -> Path:
+        """A verified copy of the version's files in the local cache, by digest; a copy
+        found there is checked against the manifest again before it is used."""
+        import shutil
+
+        cache = self.cache_dir.absolute() / version.digest.replace(":", "-")
+        if cache.exists():
+            if _cached_copy_matches(cache, version.files):
+                return cache
+            shutil.rmtree(cache)  # damaged or changed since: fetch it again
+        try:
+            self.download(version.model, version.version, cache)
+        except Conflict:
+            if not cache.exists():  # a concurrent loader won the race; anything else is real
+                raise
+        return cache
+
+    def _record_pickle_trust(self, found: ModelVersion) -> None:
+        raise NotSupported(
+            "loading a pickled version through a server is refused: the trust could not be "
+            "recorded in its audit trail; replay it on the server (serve --trust-pickle)"
+        )
+
+    def serving_start(
+        self, name: str, *, env: str, instance_id: str, host: str, version: int, digest: str
+    ) -> None:
+        body = {
+            "instance_id": instance_id,
+            "host": host,
+            "version": _number(version),
+            "digest": digest,
+        }
+        self._request("POST", f"{self._env_path(name, env)}/serving", body=body)
+
+    def serving_heartbeat(self, name: str, *, env: str, instance_id: str) -> None:
+        self._request(
+            "POST", f"{self._env_path(name, env)}/serving/{_quote(instance_id)}/heartbeat"
+        )
+
+    def serving_stop(self, name: str, *, env: str, instance_id: str) -> None:
+        self._request("POST", f"{self._env_path(name, env)}/serving/{_quote(instance_id)}/stop")
+
+    def serving(
+        self,
+        name: str,
+        *,
+        env: str,
+        at: datetime | str | None = None,
+        ttl: float = 300.0,
+    ) -> dict[str, Any]:
+        return dict(
+            self._get(f"{self._env_path(name, env)}/serving", at=_time_param(at, "time"), ttl=ttl)
+        )
+
+    def replay(
+        self,
+        decision_id: str,
+        *,
+        tolerance: float = 1e-9,
+        trust_pickle: bool = False,
+        module: Any = None,
+    ) -> dict[str, Any]:
+        """Replayed on the server, which holds the stored inputs and loads the exact version
+        itself; a pickled version only if asked and the server was started trusting."""
+        if module is not None:
+            raise NotSupported(
+                "a replay through a server runs there and builds the version's recorded "
+                "module; a module object cannot be sent"
+            )
+        if not isinstance(decision_id, str) or not decision_id:
+            raise InvalidInput("a decision id is a non-empty string")
+        body = {"tolerance": tolerance, "trust_pickle": trust_pickle}
+        return dict(self._post(f"{API}/decisions/{_quote(decision_id)}/replay", body))
+
+    # -- evidence and maintenance ---------------------------------------------------------
+
+    def report_model(
+        self, name: str, *, since: str | None = None, until: str | None = None
+    ) -> dict[str, Any]:
+        return dict(
+            self._get(
+                f"{self._model_path(name)}/report",
+                since=_time_param(since, "since"),
+                until=_time_param(until, "until"),
+            )
+        )
+
+    def report_decision(self, decision_id: str) -> dict[str, Any]:
+        if not isinstance(decision_id, str) or not decision_id:
+            raise InvalidInput("a decision id is a non-empty string")
+        return dict(self._get(f"{API}/decisions/{_quote(decision_id)}/report"))
+
+    def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
+        """Run on the server (admin tokens only); no progress is reported meanwhile."""
+        return FsckReport.from_dict(self._post(f"{API}/admin/fsck"))
+
+    def gc(self, *, dry_run: bool = False) -> GcReport:
+        return GcReport.from_dict(self._post(f"{API}/admin/gc", {"dry_run": bool(dry_run)}))
+
+    def import_deployments(
+        self, name: str, records: Iterable[Mapping[str, Any]], *, source: str
+    ) -> int:
+        body: list[dict[str, Any]] = []
+        for record in records:
+            effective = _time_param(record.get("effective_at"), "effective time")
+            if effective is None:
+                raise InvalidInput("every imported deployment needs an effective_at")
+            try:
+                split = {str(int(k)): float(v) for k, v in (record.get("versions") or {}).items()}
+            except (TypeError, ValueError):
+                raise InvalidInput("versions are {version number: weight}") from None
+            body.append(
+                {
+                    "environment": str(record.get("environment")),
+                    "effective_at": effective,
+                    "versions": split,
+                    "reason": record.get("reason"),
+                }
+            )
+        found = self._post(
+            f"{self._model_path(name)}/deployments/import", {"source": source, "records": body}
+        )
+        return int(found["imported"])
+
     # -- audit ----------------------------------------------------------------------------
 
     def audit_key(self) -> str:
@@ -808,9 +1136,6 @@ def _unsupported(name: str) -> Callable[..., NoReturn]:
 
 
 EMBEDDED_ONLY = (
-    "open_file",
-    "delete",
-    "import_deployments",
     "audit_consistency",
     "audit_log",
     "create_token",
@@ -822,14 +1147,6 @@ EMBEDDED_ONLY = (
     "set_decision_inputs",
     "purge_decision_inputs",
     "import_decisions",
-    "load",
-    "load_live",
-    "serving",
-    "replay",
-    "report_model",
-    "report_decision",
-    "fsck",
-    "gc",
 )
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 

@@ -104,7 +104,13 @@ class FsckReport:
 
     def to_dict(self) -> dict[str, Any]:
         def ref(r: FileReference) -> dict[str, Any]:
-            return {"model": r.model, "version": r.version, "path": r.path, "sha256": r.sha256}
+            return {
+                "model": r.model,
+                "version": r.version,
+                "path": r.path,
+                "sha256": r.sha256,
+                "size": r.size,
+            }
 
         return {
             "ok": self.ok,
@@ -115,6 +121,24 @@ class FsckReport:
             "orphaned": [{"sha256": b.sha256, "size": b.size} for b in self.orphaned],
             "partial_uploads": [{"name": b.sha256, "size": b.size} for b in self.partials],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FsckReport:
+        """The inverse of `to_dict` (a server's answer)."""
+
+        def ref(r: Mapping[str, Any]) -> FileReference:
+            return FileReference(
+                r["model"], int(r["version"]), r["path"], r["sha256"], int(r["size"])
+            )
+
+        return cls(
+            blobs_checked=int(data["blobs_checked"]),
+            bytes_checked=int(data["bytes_checked"]),
+            missing=[ref(r) for r in data["missing"]],
+            corrupt=[ref(r) for r in data["corrupt"]],
+            orphaned=[BlobInfo(b["sha256"], int(b["size"])) for b in data["orphaned"]],
+            partials=[BlobInfo(b["name"], int(b["size"])) for b in data["partial_uploads"]],
+        )
 
 
 @dataclass
@@ -133,6 +157,15 @@ class GcReport:
             "bytes_freed": self.bytes_freed,
             "partial_uploads_removed": self.partials_removed,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GcReport:
+        return cls(
+            dry_run=bool(data["dry_run"]),
+            blobs_removed=int(data["blobs_removed"]),
+            bytes_freed=int(data["bytes_freed"]),
+            partials_removed=int(data["partial_uploads_removed"]),
+        )
 
 
 def is_remote(store: object) -> bool:
@@ -470,6 +503,26 @@ class Registry:
                 ),
                 inline=inline,
             )
+
+    def register_archive(
+        self, name: str, archive: str | os.PathLike[str], **options: Any
+    ) -> ModelVersion:
+        """Register the files of a tar or zip archive, unpacked with the checks a server
+        applies to an uploaded one (no links, absolute paths or `..`; bounded size).
+        `options` as for `register`."""
+        import shutil
+        import tempfile
+
+        from .archives import extract_to_staging
+
+        source = Path(archive)
+        if not source.is_file():
+            raise InvalidInput(f"no archive file at {source}")
+        staging = Path(tempfile.mkdtemp(prefix="modelrepo-archive-"))
+        try:
+            return self.register(name, extract_to_staging(source, staging, None), **options)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -1390,8 +1443,8 @@ class Registry:
 
     def _materialise(self, version: ModelVersion) -> Path:
         """A verified copy of the version's files, cached by digest inside the store."""
-        if self.backend.location == ":memory:":
-            import tempfile
+        if self.backend.location == ":memory:" or not Path(self.backend.location).is_dir():
+            import tempfile  # no folder of its own (memory, or a database and S3)
 
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
@@ -1424,13 +1477,7 @@ class Registry:
         loader = loader_for(found.flavor)
         folder = self._materialise(found)
         if found.flavor == "pickle" and trust_pickle:
-            self.backend.metadata.record_audit(
-                "model.pickle_trusted",
-                f"model:{found.model}",
-                actor=self.user,
-                at=self.clock.now(),
-                change={"model": found.model, "version": found.version, "digest": found.digest},
-            )
+            self._record_pickle_trust(found)
         predictor = loader(
             folder,
             LoadOptions(
@@ -1454,16 +1501,50 @@ class Registry:
         handle = self.load(model, version, environment=env, **options)
         handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
         handle.host = socket.gethostname()
-        self.backend.metadata.serving_start(
+        self.serving_start(
             model,
-            env,
+            env=env,
             instance_id=handle.instance_id,
             host=handle.host,
             version=version,
             digest=handle.digest,
-            at=self.clock.now(),
         )
         return handle
+
+    def _record_pickle_trust(self, found: ModelVersion) -> None:
+        self.backend.metadata.record_audit(
+            "model.pickle_trusted",
+            f"model:{found.model}",
+            actor=self.user,
+            at=self.clock.now(),
+            change={"model": found.model, "version": found.version, "digest": found.digest},
+        )
+
+    def serving_start(
+        self, name: str, *, env: str, instance_id: str, host: str, version: int, digest: str
+    ) -> None:
+        """Record that `instance_id` now serves `version` in `env` (what `load_live` does;
+        for serving code that loads models by other means). The digest must be the version's."""
+        found = self._readable(name, version)
+        if digest != found.digest:
+            raise InvalidInput(f"digest {digest!r} is not the digest of {found.ref}")
+        self.backend.metadata.serving_start(
+            found.model,
+            check_environment_name(env),
+            instance_id=_instance_id(instance_id),
+            host=_host_name(host),
+            version=found.version,
+            digest=found.digest,
+            at=self.clock.now(),
+        )
+
+    def serving_heartbeat(self, name: str, *, env: str, instance_id: str) -> None:
+        """The serving instance is still up (one small update)."""
+        self.backend.metadata.serving_heartbeat(_instance_id(instance_id), self.clock.now())
+
+    def serving_stop(self, name: str, *, env: str, instance_id: str) -> None:
+        """The serving instance stopped (its open period ends now)."""
+        self.backend.metadata.serving_stop(_instance_id(instance_id), self.clock.now())
 
     def serving(
         self,
@@ -1654,6 +1735,24 @@ def _uncovered(
     if cursor < stop:
         gaps.append((cursor, stop))
     return [(a, b) for a, b in gaps if a < b]
+
+
+def _instance_id(value: str) -> str:
+    """A serving instance's id: 1-128 printable characters (it appears in reports)."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= 128
+        or not value.isprintable()
+        or "/" in value
+    ):
+        raise InvalidInput(f"invalid instance id {value!r}: 1-128 printable characters, no '/'")
+    return value
+
+
+def _host_name(value: str) -> str:
+    if not isinstance(value, str) or len(value) > 255 or not value.isprintable():
+        raise InvalidInput(f"invalid host {value!r}: use up to 255 printable characters")
+    return value
 
 
 def _optional_time(value: datetime | str | None, what: str) -> datetime | None:

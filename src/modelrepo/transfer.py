@@ -215,9 +215,8 @@ def migrate(
             _claim(snap, target, report.store_id)
             _copy_blobs(snap, source.backend.blobs, target_blobs, report)
             for spec in SPECS:
-                report.tables[spec.name] = _copy_table(
-                    snap, target.engine, spec, batch_rows, after_batch
-                )
+                copy = _copy_decisions if spec.name == "decisions" else _copy_table
+                report.tables[spec.name] = copy(snap, target.engine, spec, batch_rows, after_batch)
             _reset_sequences(target.engine)
             counts = {spec.name: snap.count(spec.name) for spec in SPECS}
     except DBAPIError as exc:  # what the target database refused, in one line
@@ -564,6 +563,112 @@ def _copy_table(
         if len(batch) < batch_rows:
             return done
         last = cols.key(batch[-1])
+
+
+def _copy_decisions(
+    snap: _Snapshot,
+    engine: sa.Engine,
+    spec: _Spec,
+    batch_rows: int,
+    after_batch: BatchHook | None,
+) -> TableCopy:
+    """`_copy_table` for the decision log, which PostgreSQL keeps in monthly partitions with
+    its ids in `decision_keys`, kept inputs apart and purges as ranges (see
+    `stores/sql/partitions.py`): each batch is compared with the target's decisions as the
+    single table shows them, then written in that layout."""
+    import psycopg
+
+    from .stores.sql import partitions as pg
+    from .stores.sql.raw import Tx
+    from .stores.sql.tables import metadata
+
+    cols = _Columns(metadata.tables[spec.name], spec)
+    at = {name: i for i, name in enumerate(cols.names)}
+    done = TableCopy()
+    last: Row | None = None
+    while True:
+        batch = [cols.normal(r) for r in snap.page(cols, last, batch_rows)]
+        with _write(engine) as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            tx = Tx(cursor, "postgresql", (psycopg.Error,))
+            upto = batch[-1][0] if batch and len(batch) == batch_rows else 2**63 - 1
+            found = tx.sql(pg.AFTER_ID, {"after": last[0] if last else -(2**63), "upto": upto})
+            present = {r[0]: tuple(r[: len(cols.names)]) for r in found}
+            inserts: list[Row] = []
+            purged: list[Row] = []  # purged in the source since an earlier copy
+            for row in batch:
+                theirs = present.pop(row[0], None)
+                if theirs is None:
+                    inserts.append(row)
+                elif theirs == row:
+                    done.unchanged += 1
+                else:
+                    changed = [n for n, v, t in zip(cols.names, row, theirs, strict=True) if v != t]
+                    fixed = set(changed) - spec.mutable
+                    if fixed or theirs[at["inputs_purged_at"]] is not None:
+                        raise Conflict(
+                            f"the target's {spec.name} row {row[0]} differs from the "
+                            f"source's in {', '.join(sorted(changed))}: the target diverged; "
+                            "refusing to overwrite it"
+                        )
+                    purged.append(row)
+            if present:
+                raise Conflict(
+                    f"the target's {spec.name} row {_show((min(present),))} is not in the "
+                    "source: the target diverged; refusing to overwrite it"
+                )
+            _write_decisions(tx, inserts, at)
+            for row in purged:
+                tx.sql(
+                    "DELETE FROM decision_inputs WHERE model_id = %(m)s AND decided_at = %(t)s "
+                    "AND id = %(id)s",
+                    {"m": row[at["model_id"]], "t": row[at["decided_at"]], "id": row[0]},
+                )
+            _purge_ranges(tx, [*purged, *(r for r in inserts if r[at["inputs_purged_at"]])], at)
+            done.copied += len(inserts)
+            done.updated += len(purged)
+        if after_batch is not None and batch:
+            after_batch(spec.name, len(batch))
+        if len(batch) < batch_rows:
+            return done
+        last = cols.key(batch[-1])
+
+
+def _write_decisions(tx: Any, rows: list[Row], at: dict[str, int]) -> None:
+    """Decisions into PostgreSQL's layout: keys, records, and inputs still kept."""
+    from .stores.sql import partitions as pg
+
+    if not rows:
+        return
+    kept = [r for r in rows if r[at["inputs_mode"]] != "digest" and not r[at["inputs_purged_at"]]]
+    times: dict[int, list[int]] = {}
+    for r in kept:
+        times.setdefault(r[at["model_id"]], []).append(r[at["decided_at"]])
+    months = pg.months([r[at["decided_at"]] for r in rows])
+    pg.create(tx, pg.missing(tx, months, {m: pg.months(t) for m, t in times.items()}))
+
+    def columns(names: tuple[str, ...], chosen: list[Row]) -> Iterator[Row]:
+        places = [at[n] for n in names]
+        return (tuple([r[i] for i in places]) for r in chosen)
+
+    tx.copy_rows("decision_keys", pg.KEY_COLUMNS, columns(pg.KEY_COLUMNS, rows))
+    tx.copy_rows("decisions", pg.RECORD_COLUMNS, columns(pg.RECORD_COLUMNS, rows))
+    tx.copy_rows("decision_inputs", pg.INPUT_COLUMNS, columns(pg.INPUT_COLUMNS, kept))
+
+
+def _purge_ranges(tx: Any, purged: list[Row], at: dict[str, int]) -> None:
+    """The purges that removed these decisions' inputs, as PostgreSQL records them: each
+    purge removed every older kept input of its model already recorded, so (made before the
+    newest it removed, up to the highest id it removed) covers exactly what it removed."""
+    from .stores.sql import partitions as pg
+
+    runs: dict[tuple[int, int], tuple[int, int]] = {}
+    for r in purged:
+        key = (r[at["model_id"]], r[at["inputs_purged_at"]])
+        newest, top = runs.get(key, (r[at["decided_at"]], r[0]))
+        runs[key] = (max(newest, r[at["decided_at"]]), max(top, r[0]))
+    for (model, when), (newest, top) in sorted(runs.items(), key=lambda kv: kv[0][1]):
+        tx.sql(pg.NEW_PURGE, {"model_id": model, "cutoff": newest + 1, "last_id": top, "at": when})
 
 
 def _show(key: Row) -> str:

@@ -51,6 +51,8 @@ from .domain.webhooks import (
 from .ports import Clock, MetadataStore
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,15 @@ def checked_addresses(
     return addresses
 
 
-def _client(*, allow_private: bool, resolver: Resolver, timeout: float) -> httpx.Client:
-    """An httpx client whose every TCP connection goes to a checked address."""
+def _client(
+    *,
+    allow_private: bool,
+    resolver: Resolver,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpx.Client:
+    """An httpx client whose every TCP connection goes to a checked address (`ssl_context`:
+    the certificate authorities to trust, default the usual ones)."""
     import httpcore
     import httpx
 
@@ -105,7 +114,7 @@ def _client(*, allow_private: bool, resolver: Resolver, timeout: float) -> httpx
     # The TLS handshake still names the URL's host (SNI, certificate check): only the TCP
     # connection is pinned to the address that was checked.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=ssl_context or httpx.create_ssl_context(),
         max_connections=10,
         network_backend=CheckedBackend(),
     )

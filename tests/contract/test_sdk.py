@@ -4,6 +4,7 @@ scale-out store (PostgreSQL + S3), and a server through the remote registry."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,18 +36,22 @@ class TestRemote(RegistryContract):
         with TestClient(create_app(registry)) as client:
             yield client
 
-    def _open(self, registry: Registry, client: TestClient, user: str) -> Registry:
+    def _open(self, registry: Registry, client: TestClient, user: str, cache: Path) -> Registry:
         _, secret = registry.create_token(user, "admin")
         return RemoteRegistry(
-            "http://testserver", token=secret, client=client, allow_insecure_http=True
+            "http://testserver",
+            token=secret,
+            client=client,
+            allow_insecure_http=True,
+            cache_dir=cache,
         )
 
     @pytest.fixture
-    def reg(self, registry: Registry, client: TestClient) -> Iterator[Registry]:
-        with self._open(registry, client, "alice") as remote:
+    def reg(self, registry: Registry, client: TestClient, tmp_path: Path) -> Iterator[Registry]:
+        with self._open(registry, client, "alice", tmp_path / "cache") as remote:
             yield remote
 
     @pytest.fixture
-    def bob(self, registry: Registry, client: TestClient) -> Iterator[Registry]:
-        with self._open(registry, client, "bob") as remote:
+    def bob(self, registry: Registry, client: TestClient, tmp_path: Path) -> Iterator[Registry]:
+        with self._open(registry, client, "bob", tmp_path / "cache-bob") as remote:
             yield remote

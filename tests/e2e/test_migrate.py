@@ -15,7 +15,7 @@ import boto3
 import psycopg
 import pytest
 
-from modelrepo import ManualClock, Registry
+from modelrepo import InvalidInput, ManualClock, Registry
 from modelrepo.testing.s3server import aws_test_environment, new_bucket
 from modelrepo.transfer import migrate
 
@@ -89,6 +89,12 @@ def build_source(store: Path, tmp_path: Path) -> ManualClock:
              "inputs": {"x": i, "history": list(range(i * 10))}, "output": i % 2}
             for i in range(5)
         )  # fmt: skip
+        reg.log_decisions(  # made long ago: their inputs purged before any copy
+            {"model": "credit-risk", "version": 1, "decision_id": f"old-{i}",
+             "decided_at": T0 - timedelta(days=60 - i), "inputs": {"x": -i}, "output": 0}
+            for i in range(3)
+        )  # fmt: skip
+        assert reg.purge_decision_inputs() == {"credit-risk": 3}
         reg.audit_checkpoint()
         reg.backend.metadata.serving_start(
             "credit-risk", "production", instance_id="pod-1", host="node-a", version=1,
@@ -140,11 +146,18 @@ def everything(reg: Registry) -> dict[str, Any]:
         }  # fmt: skip
     decisions = out["credit-risk"]["decisions"]
     out["stories"] = [reg.decision(d["decision_id"]) for d in decisions]
-    out["inputs"] = [reg.decision_inputs(d["decision_id"]) for d in decisions]
+    out["inputs"] = [_inputs(reg, d["decision_id"]) for d in decisions]
     out["weights"] = reg.read_file("fraud", 2, "weights.bin")
     out["audit_log"] = reg.audit_log()
     out["checkpoints"] = reg.audit_checkpoints()
     return out
+
+
+def _inputs(reg: Registry, decision_id: str) -> Any:
+    try:
+        return reg.decision_inputs(decision_id)
+    except InvalidInput as refused:  # purged, or only a digest kept
+        return str(refused)
 
 
 def test_a_migrated_store_is_the_same_store(target: dict[str, str], tmp_path: Path) -> None:
@@ -199,6 +212,8 @@ def test_the_source_keeps_going_and_the_target_catches_up(
         source.register("credit-risk", tmp_path / "model", code=False)
         source.deploy("fraud", 2, env="staging")
         source.log_decision("credit-risk", environment="production", inputs={"x": 7}, output=1)
+        clock.advance(timedelta(days=31))  # retention: inputs copied before are purged now
+        assert source.purge_decision_inputs() == {"credit-risk": 8}
         expected = everything(source)
         verified = source.audit_verify()
     caught_up = json.loads(run_migrate(store, target, "--json").stdout)
@@ -207,6 +222,7 @@ def test_the_source_keeps_going_and_the_target_catches_up(
     assert tables["version_tags"]["updated"] == 1 and tables["version_tags"]["removed"] == 1
     assert tables["versions"]["updated"] == 1 and tables["versions"]["copied"] == 1
     assert tables["models"]["updated"] == 1
+    assert tables["decisions"]["updated"] == 7 and tables["decisions"]["copied"] == 1
     assert caught_up["root_hash"] == verified.root_hash
     key = store / "audit-signing-key.pem"
     with open_target(target, key, user="carol", clock=clock) as migrated:

@@ -169,9 +169,9 @@ def test_downloaded_bytes_and_manifests_are_checked_here(
 
 def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:
     remote = _mock(lambda request: httpx.Response(404))
-    assert "gc" in EMBEDDED_ONLY and "create_token" in EMBEDDED_ONLY
-    with pytest.raises(NotSupported, match=r"^gc is not available through the server"):
-        remote.gc()
+    assert "authenticate" in EMBEDDED_ONLY and "gc" not in EMBEDDED_ONLY
+    with pytest.raises(NotSupported, match=r"^authenticate is not available through the server"):
+        remote.authenticate("mr_x")
     with pytest.raises(NotSupported, match="direct access to the store"):
         _ = remote.backend
     with pytest.raises(NotSupported):
@@ -184,3 +184,72 @@ def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:
 def test_a_token_is_for_a_server_only(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="API token is for a modelrepo server"):
         Registry(tmp_path / "store", token="mr_x")
+
+
+@pytest.fixture
+def scored(registry: Registry, tmp_path: Path) -> Iterator[RemoteRegistry]:
+    """A remote admin on an in-process server holding score@1 (text-coefficients)."""
+    folder = tmp_path / "score"
+    folder.mkdir()
+    (folder / "coefficients.json").write_text(
+        json.dumps({"features": ["x"], "coefficients": {"x": 1.0}, "intercept": 0.0})
+    )
+    registry.register("score", folder, flavor="text-coefficients", code=False)
+    _, secret = registry.create_token("alice", "admin")
+    with TestClient(create_app(registry)) as client:
+        yield RemoteRegistry(
+            "http://testserver",
+            token=secret,
+            client=client,
+            allow_insecure_http=True,
+            cache_dir=tmp_path / "cache",
+        )
+
+
+def test_a_loaded_version_is_cached_here_and_checked_again_before_each_load(
+    scored: RemoteRegistry, tmp_path: Path
+) -> None:
+    handle = scored.load("score", 1)
+    assert handle.path.parent == (tmp_path / "cache").absolute()
+    assert handle.predict({"x": 0.0}, decision_id="d-0") == 0.5
+    cached = handle.path / "coefficients.json"
+    cached.write_text(json.dumps({"features": ["x"], "coefficients": {"x": 1.0}, "intercept": 9}))
+    (handle.path / "planted.py").write_text("import os")
+    again = scored.load("score", 1)  # the changed copy is fetched again, not used
+    assert again.predict({"x": 0.0}, log=False) == 0.5
+    assert not (again.path / "planted.py").exists()
+
+
+def test_what_cannot_be_done_remotely_says_so(scored: RemoteRegistry, tmp_path: Path) -> None:
+    with pytest.raises(NotSupported, match="module object cannot be sent"):
+        scored.replay("d-0", module=object())
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "model.pkl").write_bytes(b"not loaded")
+    scored.register("pickled", pickled, flavor="pickle", code=False)
+    with pytest.raises(InvalidInput, match="trust_pickle=True"):
+        scored.load("pickled", 1)
+    with pytest.raises(NotSupported, match="replay it on the server"):
+        scored.load("pickled", 1, trust_pickle=True)
+
+
+def test_open_file_seeks_with_byte_ranges(scored: RemoteRegistry, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    data = os.urandom(300_000)
+    (folder / "weights.bin").write_bytes(data)
+    scored.register("big", folder, code=False)
+    entry, stream = scored.open_file("big", 1, "weights.bin")
+    with stream:
+        assert stream.seekable() and entry.size == len(data)
+        stream.seek(250_000)
+        assert stream.read(100) == data[250_000:250_100]
+        assert stream.tell() == 250_100
+        stream.seek(-7, 2)
+        assert stream.read() == data[-7:]
+        stream.seek(3)
+        assert stream.read(4) == data[3:7]
+    with pytest.raises(ValueError):
+        stream.read(1)

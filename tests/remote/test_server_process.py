@@ -51,8 +51,32 @@ def test_sdk_and_cli_through_a_real_server(
         shown = cli("live", "credit-risk", "--env", "production", "--json")
         assert '"approved_by": "bob"' in shown.stdout
         assert "stage=champion" in cli("show", "credit-risk@1").stdout
-        refused = cli("gc", ok=False)
-        assert refused.stderr.strip().count("\n") == 0
-        assert refused.stderr.startswith("error: gc is not available through the server")
         missing = cli("show", "credit-risk@9", ok=False)
         assert "not found" in missing.stderr
+
+        # Commands that need the store's own machinery run on the server.
+        score = tmp_path / "score"
+        score.mkdir()
+        (score / "coefficients.json").write_text(
+            '{"features": ["x"], "coefficients": {"x": 1.0}, "intercept": 0.0}'
+        )
+        cli("register", "score", str(score), "--flavor", "text-coefficients", "--no-code")
+        with Registry(url, token=alice, cache_dir=tmp_path / "cache") as reg:
+            reg.load("score", 1).predict({"x": 0.0}, decision_id="d-1")
+        replayed = cli("decision", "replay", "d-1")
+        assert replayed.stdout.startswith("MATCH: score@1")
+        viewer = run("token", "create", "--user", "vic", "--role", "viewer", "--json").json
+        as_viewer = {**env, "MODELREPO_TOKEN": viewer["token"]}
+        refused = subprocess.run(
+            [MODELREPO, "--store", url, "delete", "score@1"],
+            capture_output=True,
+            text=True,
+            env=as_viewer,
+        )
+        assert refused.returncode != 0 and refused.stderr.count("\n") == 1
+        assert refused.stderr.startswith("error: role viewer may not delete")
+        assert "can never be deleted" in cli("delete", "credit-risk@1", ok=False).stderr
+        deleted = cli("delete", "score@1", "--reason", "withdrawn", "--json")
+        assert '"deleted_by": "alice"' in deleted.stdout
+        assert "Removed 1 blobs" in cli("gc").stdout  # its coefficients are no longer needed
+        assert "OK" in cli("fsck").stdout

@@ -13,7 +13,12 @@ from modelrepo import Registry
 from modelrepo.domain.access import ROLE_ACTIONS, authorize
 from modelrepo.domain.errors import Forbidden
 from modelrepo.server import create_app
-from modelrepo.server.auth import is_public, required_action
+from modelrepo.server.auth import (
+    TOKEN_CACHE_SECONDS,
+    TokenCache,
+    is_public,
+    required_action,
+)
 
 from .conftest import Api
 
@@ -40,14 +45,33 @@ def test_every_route_without_the_public_marker_refuses_a_request_without_a_token
         url = re.sub(r"\{[^}]+\}", "x1", path.replace("{version}", "1"))
         for method in route.methods:
             for headers in ({}, {"Authorization": "Bearer mr_000000000000_forged"},
-                            {"Authorization": "Basic YWxpY2U6c2VjcmV0"}):  # fmt: skip
+                            {"Authorization": "Basic YWxpY2U6c2VjcmV0"},
+                            {"Authorization": "Basic " + _basic("alice", FORGED)}):  # fmt: skip
                 reply = client.request(method, url, headers=headers, content=b"{not json")
                 assert reply.status_code == 401, (method, path, headers)
-                assert reply.json()["code"] == "unauthenticated"
+                assert _code(reply) in ("unauthenticated", "UNAUTHENTICATED"), reply.text
                 assert reply.headers["www-authenticate"] == "Bearer"
             walked += 1
     assert public == PUBLIC
     assert walked >= 30
+
+
+FORGED = "mr_000000000000_forged"
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _code(reply: Any) -> str:
+    """The error code of either shape: ours (`code`) or MLflow's (`error_code`) under
+    /api/2.0/mlflow*, each on its own paths only."""
+    body = reply.json()
+    mlflow = reply.url.path.startswith("/api/2.0/mlflow")
+    assert ("error_code" if mlflow else "code") in body, body
+    return str(body["error_code" if mlflow else "code"])
 
 
 def test_a_route_that_forgets_its_check_stops_the_app_from_starting() -> None:
@@ -71,12 +95,60 @@ def test_a_route_that_forgets_its_check_stops_the_app_from_starting() -> None:
         health.router.routes[:] = original
 
 
-def test_revoked_tokens_are_refused(api: Api) -> None:
+def test_a_revoked_token_is_refused_once_the_cache_bound_has_passed(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    now = [100.0]
+    cache = TokenCache(TOKEN_CACHE_SECONDS, clock=lambda: now[0])
+    client = TestClient(create_app(api.registry, token_cache=cache))
     record = next(t for t in api.registry.tokens() if t.user == "viewer-user")
-    assert api.client.get("/api/v1/models", headers=api.as_("viewer")).status_code == 200
+    url = "/api/v1/models/credit-risk/environments/production/live"
+    api.upload("credit-risk")
+    api.client.post(
+        "/api/v1/models/credit-risk/environments/production/deploy",
+        headers=api.as_("deployer"),
+        json={"version": 1},
+    )
+    assert client.get(url, headers=api.as_("viewer")).status_code == 200
     api.registry.revoke_token(record.token_id)
-    refused = api.client.get("/api/v1/models", headers=api.as_("viewer"))
+    # Verified a moment ago: trusted until the bound, on every route...
+    now[0] += TOKEN_CACHE_SECONDS * 0.9
+    assert client.get(url, headers=api.as_("viewer")).status_code == 200
+    assert client.get("/api/v1/whoami", headers=api.as_("viewer")).json()["user"] == "viewer-user"
+    # ...and never after it.
+    now[0] += TOKEN_CACHE_SECONDS * 0.1
+    for path in (url, "/api/v1/models", "/api/v1/whoami"):
+        refused = client.get(path, headers=api.as_("viewer"))
+        assert refused.status_code == 401 and "revoked" in refused.json()["message"]
+    # A refused token leaves the cache: it stays refused, whatever the clock says.
+    now[0] -= 10 * TOKEN_CACHE_SECONDS
+    assert client.get(url, headers=api.as_("viewer")).status_code == 401
+
+
+def test_without_the_cache_a_revocation_takes_effect_at_once(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(api.registry, token_cache=TokenCache(0)))
+    record = next(t for t in api.registry.tokens() if t.user == "viewer-user")
+    assert client.get("/api/v1/models", headers=api.as_("viewer")).status_code == 200
+    api.registry.revoke_token(record.token_id)
+    refused = client.get("/api/v1/models", headers=api.as_("viewer"))
     assert refused.status_code == 401 and "revoked" in refused.json()["message"]
+
+
+def test_the_token_cache_keeps_hashes_not_tokens_and_stays_bounded(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    cache = TokenCache(60, size=3)
+    client = TestClient(create_app(api.registry, token_cache=cache))
+    for who in ("viewer", "contributor", "deployer", "approver", "admin"):
+        assert client.get("/api/v1/whoami", headers=api.as_(who)).status_code == 200
+    kept = cache._verified
+    assert 1 <= len(kept) <= 3
+    assert not set(kept) & set(api.tokens.values())  # SHA-256 of the text, never the text
+    assert client.get("/api/v1/whoami", headers={"Authorization": "Bearer mr_x_y"}).status_code == (
+        401
+    )
 
 
 def test_the_role_table() -> None:
@@ -90,6 +162,13 @@ def test_the_role_table() -> None:
     authorize(token(role="deployer", model_pattern="fraud-*"), "deploy", "fraud-cards")
     with pytest.raises(Forbidden):
         authorize(token(role="admin", model_pattern="fraud-*"), "read", store_wide=True)
+
+
+READS_BY_POST = {
+    "/api/v1/audit/checkpoints",  # signs what is there; see the audit tests
+    "/api/2.0/mlflow/registered-models/get-latest-versions",  # MLflow reads by POST too
+    "/api/v1/decisions/{decision_id}/replay",  # computes, changes nothing; scope test below
+}
 
 
 def _seed(api: Api) -> int:
@@ -128,6 +207,52 @@ def _mutations(request_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
         ("log_decision", "POST", "/api/v1/decisions/batch", {"json": {"decisions": [decision]}}),
         ("webhooks", "POST", "/api/v1/webhooks", {"json": hook}),
         ("webhooks", "POST", "/api/v1/webhooks/wh_0123456789ab/disable", {}),
+        *_mlflow_mutations(),
+        *_lifecycle_mutations(),
+    ]
+
+
+def _mlflow_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The MLflow API's changes, on credit-risk (the model is named in the body)."""
+    rm, mv = "/api/2.0/mlflow/registered-models", "/api/2.0/mlflow/model-versions"
+    name = {"name": "credit-risk"}
+    version = {**name, "version": "1"}
+    return [
+        ("register", "POST", f"{rm}/create", {"json": name}),
+        ("register", "POST", f"{rm}/rename", {"json": {**name, "new_name": "c"}}),
+        ("tag", "PATCH", f"{rm}/update", {"json": {**name, "description": "d"}}),
+        ("register", "DELETE", f"{rm}/delete", {"json": name}),
+        ("tag", "POST", f"{rm}/set-tag", {"json": {**name, "key": "k", "value": "v"}}),
+        ("tag", "DELETE", f"{rm}/delete-tag", {"json": {**name, "key": "k"}}),
+        ("deploy", "POST", f"{rm}/alias", {"json": {**version, "alias": "champion"}}),
+        ("deploy", "DELETE", f"{rm}/alias", {"json": {**name, "alias": "champion"}}),
+        ("register", "POST", f"{mv}/create", {"json": {**name, "source": "models:/m-0a"}}),
+        ("tag", "PATCH", f"{mv}/update", {"json": {**version, "description": "d"}}),
+        ("register", "DELETE", f"{mv}/delete", {"json": version}),
+        ("tag", "POST", f"{mv}/set-tag", {"json": {**version, "key": "k", "value": "v"}}),
+        ("tag", "DELETE", f"{mv}/delete-tag", {"json": {**version, "key": "k"}}),
+        ("deploy", "POST", f"{mv}/transition-stage", {"json": {**version, "stage": "Staging"}}),
+    ]
+
+
+def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Deleting, archive and source uploads, backfills, serving reports, maintenance."""
+    m = "/api/v1/models/credit-risk"
+    serving = f"{m}/environments/production/serving"
+    archive = {"files": [("archive", ("a.tar", b"x"))]}
+    imported = {"source": "old", "records": [{"environment": "production",
+                "effective_at": "2026-01-01T00:00:00Z", "versions": {"1": 1.0}}]}  # fmt: skip
+    started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
+    return [
+        ("delete", "DELETE", f"{m}/versions/1", {}),
+        ("register", "POST", f"{m}/versions/archive", archive),
+        ("register", "POST", f"{m}/versions/source", {"json": {"source": "s3://b/k"}}),
+        ("deploy", "POST", f"{m}/deployments/import", {"json": imported}),
+        ("log_decision", "POST", serving, {"json": started}),
+        ("log_decision", "POST", f"{serving}/pod-1/heartbeat", {}),
+        ("log_decision", "POST", f"{serving}/pod-1/stop", {}),
+        ("maintain", "POST", "/api/v1/admin/fsck", {}),
+        ("maintain", "POST", "/api/v1/admin/gc", {"json": {"dry_run": False}}),
     ]
 
 
@@ -141,7 +266,7 @@ def test_each_mutating_endpoint_refuses_other_roles_and_other_scopes(api: Api) -
         for role in denied:
             reply = api.client.request(method, url, headers=api.as_(role), **kwargs)
             assert reply.status_code == 403, (role, method, url, reply.text)
-            assert reply.json()["code"] == "forbidden"
+            assert _code(reply) in ("forbidden", "PERMISSION_DENIED")
         for scoped in ("fraud-deployer", "fraud-admin"):
             reply = api.client.request(method, url, headers=api.as_(scoped), **kwargs)
             assert reply.status_code == 403, (scoped, method, url, reply.text)
@@ -153,7 +278,7 @@ def test_each_mutating_endpoint_refuses_other_roles_and_other_scopes(api: Api) -
         for r in api.client.app.routes  # type: ignore[attr-defined]
         if isinstance(r, APIRoute) and not is_public(r)
         for method in r.methods
-        if method != "GET" and r.path != "/api/v1/audit/checkpoints"
+        if method != "GET" and r.path not in READS_BY_POST
     }
     assert len(app_mutations) == len(checked)
 
@@ -174,3 +299,19 @@ def test_a_scoped_token_works_inside_its_scope_and_sees_only_it(api: Api) -> Non
     assert other.status_code == 403
     request = api.client.get("/api/v1/requests/1", headers=api.as_("fraud-admin"))
     assert request.status_code == 403
+
+
+def test_replay_is_refused_outside_the_token_scope(api: Api) -> None:
+    _seed(api)
+    logged = api.client.post(
+        "/api/v1/decisions",
+        headers=api.as_("admin"),
+        json={"model": "credit-risk", "version": 1, "inputs": {"x": 1}, "output": None},
+    )
+    assert logged.status_code == 201, logged.text
+    decision_id = logged.json()["decision_id"]
+    for scoped in ("fraud-deployer", "fraud-admin"):
+        reply = api.client.post(
+            f"/api/v1/decisions/{decision_id}/replay", headers=api.as_(scoped), json={}
+        )
+        assert reply.status_code == 403, reply.text

@@ -295,3 +295,26 @@ def test_whoami_and_a_version_s_change_events(api: Api) -> None:
         ]
         == "not_found"
     )
+
+
+def test_a_part_larger_than_the_memory_spool_arrives_byte_for_byte(api: Api) -> None:
+    import hashlib
+    import os
+
+    big = os.urandom(3 * 1024 * 1024 + 17)  # spooled to disk by the form parser
+    small = b"income,0.25\n"  # kept in memory
+    reply = api.client.post(
+        "/api/v1/models/big-model/versions",
+        headers=api.as_("contributor"),
+        files=[("files", ("weights.bin", big)), ("files", ("model/small.csv", small))],
+        data={"metadata": "{}"},
+    )
+    assert reply.status_code == 201, reply.text
+    files = {f["path"]: f for f in reply.json()["files"]}
+    assert files["weights.bin"]["sha256"] == hashlib.sha256(big).hexdigest()
+    assert files["weights.bin"]["size"] == len(big)
+    assert files["model/small.csv"]["sha256"] == hashlib.sha256(small).hexdigest()
+    got = api.client.get(
+        "/api/v1/models/big-model/versions/1/files/weights.bin", headers=api.as_("viewer")
+    )
+    assert got.status_code == 200 and got.content == big

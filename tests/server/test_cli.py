@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ..cli.conftest import Run
 from ..serving import serve
@@ -50,6 +51,9 @@ def test_serve_refuses_no_auth_off_loopback_and_a_store_without_tokens(run: Run)
     assert refused.code == 1 and "loopback" in refused.err
     no_token = run("serve", "--port", "1", ok=False)
     assert no_token.code == 1 and "modelrepo token create" in no_token.err
+    for source in ("s3://models/mlflow", "file:///no/such/folder"):
+        bad = run("serve", "--port", "1", "--mlflow-source", source, ok=False)
+        assert bad.code == 1 and f"MLflow source {source!r}" in bad.err
 
 
 def test_a_real_server_answers_health_and_an_authenticated_request(
@@ -71,3 +75,33 @@ def test_the_cli_does_not_import_the_server() -> None:
         "assert not {'fastapi', 'uvicorn', 'pydantic'} & set(sys.modules), 'server imported'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_serve_checks_its_source_prefixes_before_starting(run: Run) -> None:
+    run("init")
+    run("token", "create", "--user", "ops", "--role", "admin")
+    for prefix in ("http://ci.example/artifacts/", "https://ci.example/../", "file:///srv/"):
+        refused = run("serve", "--port", "1", "--allow-source", prefix, ok=False)
+        assert refused.code == 1 and refused.err.startswith("error: --allow-source"), refused.err
+
+
+def test_the_server_settings_reach_each_worker(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, run: Run
+) -> None:
+    """`serve` hands its options to the workers through the environment."""
+    from modelrepo.server.app import from_environment
+
+    run("init")
+    monkeypatch.setenv("MODELREPO_STORE", str(store_dir))
+    monkeypatch.setenv("MODELREPO_SERVER_TRUST_PICKLE", "1")
+    monkeypatch.setenv("MODELREPO_SERVER_ALLOW_SOURCE", "s3://inbox/a/\nhttps://ci.example/b/")
+    app = from_environment()
+    assert app.state.trust_pickle
+    assert app.state.sources.check("s3://inbox/a/v.tar").uri == "s3://inbox/a/v.tar"
+    assert app.state.sources.check("https://ci.example/b/c").host == "ci.example"
+    monkeypatch.setenv("MODELREPO_SERVER_TRUST_PICKLE", "")
+    monkeypatch.setenv("MODELREPO_SERVER_ALLOW_SOURCE", "")
+    plain = from_environment()
+    assert not plain.state.trust_pickle and plain.state.sources.prefixes == ()
+    app.state.registry.close()
+    plain.state.registry.close()

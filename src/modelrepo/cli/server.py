@@ -118,6 +118,27 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Send webhook deliveries from each worker (deliveries are leased, never doubled).",
 )
+@click.option(
+    "--mlflow-source",
+    "mlflow_sources",
+    multiple=True,
+    metavar="URI",
+    help="A folder (file:///path, an MLflow artifact root) whose models MLflow clients may "
+    "register; repeatable. The server fetches version sources from nowhere else.",
+)
+@click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Let replay load pickled versions when the caller asks (each load is recorded).",
+)
+@click.option(
+    "--allow-source",
+    "allow_source",
+    multiple=True,
+    metavar="PREFIX",
+    help="An https:// or s3:// prefix the server may fetch artifacts from (repeatable; "
+    "default none).",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -126,9 +147,13 @@ def serve(
     workers: int,
     no_auth: bool,
     deliver_webhooks: bool,
+    mlflow_sources: tuple[str, ...],
+    trust_pickle: bool,
+    allow_source: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs.
+    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and MLflow's
+    model registry API under /api/2.0/mlflow for unmodified MLflow clients.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
     with a loopback host. Needs the `server` extra: pip install 'modelrepo[server]'.
@@ -139,18 +164,26 @@ def serve(
       modelrepo --database-url postgresql://db/registry --blob-url s3://models/registry \\
           serve --host 0.0.0.0 --workers 4
       modelrepo serve --no-auth
+      modelrepo serve --mlflow-source file:///srv/mlflow/artifacts
+      modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
             f"--no-auth serves the store to anyone who can reach {host}; "
             "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
         )
+    from ..sources import allowed_prefixes
+
+    prefixes = allowed_prefixes(allow_source)
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - only whether it is installed
     except ImportError:
         raise InvalidInput(
             "the server needs the 'server' extra: pip install 'modelrepo[server]'"
         ) from None
+    from ..server.mlflow.sources import ENVIRONMENT_VARIABLE, Sources
+
+    sources = Sources.parse(mlflow_sources)  # refuse a bad location now, not in each worker
     with ctx.registry() as reg:
         if not no_auth and not reg.tokens(include_revoked=False):
             raise InvalidInput(
@@ -169,17 +202,46 @@ def serve(
             os.environ[name] = value
     os.environ["MODELREPO_SERVER_NO_AUTH"] = "1" if no_auth else ""
     os.environ["MODELREPO_SERVER_WEBHOOKS"] = "1" if deliver_webhooks else ""
+    if sources.roots:
+        os.environ[ENVIRONMENT_VARIABLE] = " ".join(root.as_uri() for root in sources.roots)
+    os.environ["MODELREPO_SERVER_TRUST_PICKLE"] = "1" if trust_pickle else ""
+    os.environ["MODELREPO_SERVER_ALLOW_SOURCE"] = "\n".join(prefixes)
     url = f"http://{host}:{port}"
     emit(
         as_json,
         {"url": url, "workers": workers, "auth": not no_auth},
         lambda: click.echo(f"serving on {url} ({'no authentication' if no_auth else 'tokens'})"),
     )
-    uvicorn.run(
+    run_server(host, port, workers)
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    """uvicorn on `host:port` with `workers` processes, each building its app from the
+    environment (`modelrepo.server.app:from_environment`).
+
+    No access log (a line per request costs more than a cached `live` answer; /metrics
+    counts requests), and httptools and uvloop when installed (uvicorn's "auto")."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "modelrepo.server.app:from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,
     )
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    bound = config.bind_socket()
+    # uvicorn creates the shared socket without IPPROTO_TCP, so the connections the workers
+    # accept from it never get TCP_NODELAY, and every keep-alive answer after the first
+    # waits ~40 ms for the client's delayed ACK. The same socket, with its protocol named:
+    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    listener.set_inheritable(True)
+    Multiprocess(config, sockets=[listener]).run()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..domain.filters import parse_value
+from ..domain.model import DataRef
 from ..domain.times import format_time
 from .base import (
     EXIT_ERROR,
@@ -63,6 +64,11 @@ def init(ctx: Context, as_json: bool) -> None:
     help="JSON file with 'inputs' and 'outputs' field lists.",
 )
 @click.option("--no-code", is_flag=True, help="Do not record the Git commit.")
+@click.option(
+    "--dvc",
+    is_flag=True,
+    help="Add the data DVC recorded in this work tree (dvc.lock deps, *.dvc outs) to the lineage.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -76,12 +82,15 @@ def register(
     description: str,
     signature: Path | None,
     no_code: bool,
+    dvc: bool,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
 
     Parameter values are read as JSON where they parse (1, 0.5, true, "x"), else as text.
     A local --data path gets its SHA-256 computed; give URI#sha256:HEX for remote data.
+    --dvc reads dvc.lock and the *.dvc files of the Git work tree around the working
+    directory (DVC itself is not needed) and records each as dvc://PATH with DVC's MD5.
 
     \b
     Example:
@@ -95,6 +104,12 @@ def register(
         except ValueError as exc:
             raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--signature") from None
     parsed_params = {k: parse_value(v) for k, v in parse_pairs(params, "param").items()}
+    lineage: list[str | DataRef] = list(data)
+    if dvc:
+        from ..dvcfiles import work_tree_lineage
+        from ..lineage import find_git_root
+
+        lineage.extend(work_tree_lineage(find_git_root(Path.cwd()) or Path.cwd()))
     with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
         version = reg.register(
             name,
@@ -102,7 +117,7 @@ def register(
             params=parsed_params,
             metrics=parse_metrics(metrics),
             tags=parse_pairs(tags, "tag"),
-            data=data,
+            data=lineage,
             flavor=flavor,
             description=description,
             signature=sig,

@@ -24,8 +24,13 @@ APPROVE = "approve"
 CHECKPOINT = "checkpoint"
 PROTECT = "protect"
 WEBHOOKS = "webhooks"
+DELETE = "delete"
+MAINTAIN = "maintain"
 
-ACTIONS = (READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS)
+ACTIONS = (
+    READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS, DELETE,
+    MAINTAIN,
+)  # fmt: skip
 """Every action a route can require."""
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -33,7 +38,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "contributor": frozenset({READ, REGISTER, TAG}),
     "deployer": frozenset({READ, DEPLOY, LOG_DECISION}),
     "approver": frozenset({READ, APPROVE, CHECKPOINT}),
-    "admin": frozenset(ACTIONS),
+    "admin": frozenset(ACTIONS),  # the only role that deletes versions or runs fsck and gc
 }
 """Roles are not cumulative (a deployer cannot register, an approver cannot deploy): duties
 stay separate. Give one user several tokens to combine roles."""

@@ -60,6 +60,29 @@ class VersionDiff:
             "text_diffs": self.text_diffs,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionDiff:
+        """The inverse of `to_dict` (metric deltas are derived, so they are not read)."""
+
+        def changes(key: str) -> dict[str, Change]:
+            return {k: Change(c["old"], c["new"]) for k, c in data.get(key, {}).items()}
+
+        files = data.get("files", {})
+        return cls(
+            a=data["a"],
+            b=data["b"],
+            same_content=bool(data["same_content"]),
+            metadata=changes("metadata"),
+            params=changes("params"),
+            metrics=changes("metrics"),
+            tags=changes("tags"),
+            files_added=list(files.get("added", [])),
+            files_removed=list(files.get("removed", [])),
+            files_modified=list(files.get("modified", [])),
+            files_unchanged=int(files.get("unchanged", 0)),
+            text_diffs=dict(data.get("text_diffs", {})),
+        )
+
 
 def _delta(change: Change) -> float | None:
     if isinstance(change.old, (int, float)) and isinstance(change.new, (int, float)):

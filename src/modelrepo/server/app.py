@@ -10,14 +10,38 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..archives import ArchiveLimits
 from ..domain.access import ApiToken
 from ..domain.errors import ModelrepoError
 from ..service import Registry
+from ..sources import SourcePolicy
 from . import errors
-from .auth import PUBLIC_ATTRIBUTE, TokenGate, check_routes, is_public
+from .auth import (
+    PUBLIC_ATTRIBUTE,
+    TokenCache,
+    TokenGate,
+    check_routes,
+    is_public,
+)
 from .limits import DEFAULT_JSON_LIMIT, DEFAULT_UPLOAD_LIMIT, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, decisions, deployments, health, models, ui, webhooks
+from .mlflow import artifacts as mlflow_artifacts
+from .mlflow import models as mlflow_models
+from .mlflow import versions as mlflow_versions
+from .mlflow.sources import Sources
+from .routes import (
+    admin,
+    audit,
+    decisions,
+    deployments,
+    evidence,
+    health,
+    lifecycle,
+    models,
+    serving,
+    ui,
+    webhooks,
+)
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -30,13 +54,23 @@ def create_app(
     deliver_webhooks: bool = False,
     json_limit: int = DEFAULT_JSON_LIMIT,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    mlflow_sources: Sources | None = None,
+    trust_pickle: bool = False,
+    sources: SourcePolicy | None = None,
+    archive_limits: ArchiveLimits | None = None,
+    token_cache: TokenCache | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
     authentication is off (`serve --no-auth`, loopback only). `deliver_webhooks`: run a
     webhook deliverer in a background thread while the application is up. `json_limit`,
     `upload_limit`: the largest request bodies accepted (413 above), for version uploads
-    and for everything else."""
+    and for everything else. `mlflow_sources`: the folders an MLflow client's version
+    sources may be copied from (none by default). `trust_pickle`: replay may load pickled
+    versions when a caller asks (`serve --trust-pickle`). `sources`: the artifact source URIs
+    the server fetches (none by default). `archive_limits`: how large an uploaded archive may
+    unpack. `token_cache`: tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the
+    bound on how late a revocation takes effect)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +90,9 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    for module in (health, models, deployments, decisions, audit, webhooks, ui):
+    modules = (health, models, lifecycle, deployments, serving, decisions, evidence, audit)
+    mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
+    for module in (*modules, admin, webhooks, ui, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)
@@ -65,13 +101,23 @@ def create_app(
             setattr(route.endpoint, PUBLIC_ATTRIBUTE, True)  # type: ignore[attr-defined]
     check_routes(app.routes)
     app.state.registry = registry
+    app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
+    app.state.trust_pickle = trust_pickle
+    app.state.sources = sources or SourcePolicy(max_bytes=upload_limit)
+    app.state.archive_limits = archive_limits or ArchiveLimits(total_bytes=upload_limit)
     app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(HTTPException, errors.on_http_error)
     app.add_exception_handler(Exception, errors.on_unexpected)
     public_paths = frozenset(str(getattr(r, "path", "")) for r in app.routes if is_public(r))
-    app.add_middleware(TokenGate, registry=registry, public_paths=public_paths, anonymous=anonymous)
+    app.add_middleware(
+        TokenGate,
+        registry=registry,
+        public_paths=public_paths,
+        anonymous=anonymous,
+        cache=token_cache or TokenCache(),
+    )
     # Outside the token gate: a body over the limit is refused before anything reads it.
     app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -81,7 +127,10 @@ def create_app(
 def from_environment() -> FastAPI:
     """The app of `modelrepo serve` (each uvicorn worker calls this): the store named by
     $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
-    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user)."""
+    $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
+    $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from;
+    $MODELREPO_SERVER_TRUST_PICKLE and $MODELREPO_SERVER_ALLOW_SOURCE (prefixes, one a line)
+    as `serve --trust-pickle` and `--allow-source`."""
     import os
 
     from ..clock import SystemClock
@@ -96,4 +145,9 @@ def from_environment() -> FastAPI:
         registry,
         anonymous=anonymous,
         deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
+        mlflow_sources=Sources.from_environment(),
+        trust_pickle=bool(os.environ.get("MODELREPO_SERVER_TRUST_PICKLE")),
+        sources=SourcePolicy(
+            tuple(p for p in os.environ.get("MODELREPO_SERVER_ALLOW_SOURCE", "").split("\n") if p)
+        ),
     )

@@ -8,6 +8,9 @@ start if a route has neither a `needs` dependency nor the `public` marker.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..domain.access import ApiToken, authorize, in_scope
+from ..domain.access import ApiToken, authorize, hash_token, in_scope
 from ..domain.errors import ModelrepoError, Unauthenticated
 from ..service import Registry
 from .errors import error_response
@@ -89,7 +92,7 @@ def needs(action: str, *, store_wide: bool = False) -> Any:
     A `{name}` path parameter is checked against the token's model scope here; routes that
     find their model elsewhere (a request id, a decision id, a body) call `Caller.check`."""
 
-    def dependency(
+    async def dependency(  # no I/O here: async, so it costs no trip through the threadpool
         request: Request,
         _credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Caller:
@@ -105,8 +108,77 @@ def needs(action: str, *, store_wide: bool = False) -> Any:
     return Depends(dependency)
 
 
+TOKEN_CACHE_SECONDS = 1.0
+"""How long a verified token is trusted without asking the store again: the longest a
+revocation made by another process (`modelrepo token revoke`) waits to take effect."""
+
+
+class TokenCache:
+    """Tokens verified in the last `seconds`, by the hash of their text (never the text).
+
+    Spares the store a read per request; a token found revoked, or not found, is never
+    cached, and an entry older than `seconds` is checked against the store again."""
+
+    def __init__(
+        self,
+        seconds: float = TOKEN_CACHE_SECONDS,
+        *,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._verified: dict[str, tuple[float, ApiToken]] = {}
+
+    def get(self, token_hash: str) -> ApiToken | None:
+        found = self._verified.get(token_hash)
+        if found is None or self.clock() - found[0] >= self.seconds:
+            return None
+        return found[1]
+
+    def put(self, token_hash: str, token: ApiToken, checked_at: float) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._verified) >= self.size:
+            self._verified.clear()
+        self._verified[token_hash] = (checked_at, token)
+
+    def forget(self, token_hash: str) -> None:
+        self._verified.pop(token_hash, None)
+
+
+def credentials(scope: Scope) -> tuple[str, str | None]:
+    """The API token of the request and, for HTTP basic auth, the user name sent with it.
+
+    `Authorization: Bearer <token>`, or `Basic <user:token>` as MLflow clients send it
+    (MLFLOW_TRACKING_USERNAME/PASSWORD); anything else is Unauthenticated."""
+    header: bytes | None = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    if header is None:
+        raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
+    scheme, _, secret = header.decode("latin-1").partition(" ")
+    if scheme.lower() == "basic" and secret.strip():
+        return _basic(secret.strip())
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("expected Authorization: Bearer <API token>")
+    return secret.strip(), None
+
+
+def _basic(encoded: str) -> tuple[str, str | None]:
+    try:
+        user, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        sep = secret = user = ""
+    if not sep or not secret:
+        raise Unauthenticated("expected Authorization: Basic <user:API token>")
+    return secret, user or None
+
+
 class TokenGate:
-    """ASGI middleware: authenticates every request to a non-public path, or answers 401."""
+    """ASGI middleware: authenticates every request to a non-public path, or answers 401.
+
+    A token verified less than `cache.seconds` ago is taken from `cache`, on the event loop;
+    otherwise the store is asked, in a worker thread."""
 
     def __init__(
         self,
@@ -115,29 +187,38 @@ class TokenGate:
         registry: Registry,
         public_paths: frozenset[str],
         anonymous: ApiToken | None = None,
+        cache: TokenCache | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
         self.public_paths = public_paths
         self.anonymous = anonymous  # --no-auth: every request acts as this (loopback only)
+        self.cache = cache or TokenCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.public_paths:
             await self.app(scope, receive, send)
             return
         try:
-            token = self.anonymous or await anyio.to_thread.run_sync(self._authenticate, scope)
+            token = self.anonymous or await self._authenticate(scope)
         except ModelrepoError as exc:
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> ApiToken:
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if header is None:
-            raise Unauthenticated("an API token is required: Authorization: Bearer mr_...")
-        scheme, _, secret = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthenticated("expected Authorization: Bearer <API token>")
-        return self.registry.authenticate(secret.strip())
+    async def _authenticate(self, scope: Scope) -> ApiToken:
+        secret, user = credentials(scope)
+        token_hash = hash_token(secret)
+        token = self.cache.get(token_hash)
+        if token is None:
+            checked_at = self.cache.clock()  # before the read: the entry never outlives it
+            try:
+                token = await anyio.to_thread.run_sync(self.registry.authenticate, secret)
+            except ModelrepoError:
+                self.cache.forget(token_hash)  # revoked: refused from now on
+                raise
+            self.cache.put(token_hash, token, checked_at)
+        if user is not None and user != token.user:
+            raise Unauthenticated("the user name does not match the API token's user")
+        return token

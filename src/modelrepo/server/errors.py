@@ -20,6 +20,7 @@ from ..domain.errors import (
     StorageError,
     Unauthenticated,
 )
+from .mlflow import errors as mlflow_errors
 
 STATUS: tuple[tuple[type[ModelrepoError], int], ...] = (
     (Unauthenticated, 401),
@@ -55,33 +56,42 @@ def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return document
 
 
-def error_response(exc: ModelrepoError) -> JSONResponse:
+def error_response(exc: ModelrepoError, path: str = "") -> JSONResponse:
+    """The error as JSON: MLflow's shape under the MLflow API's paths, ours elsewhere."""
+    if mlflow_errors.is_mlflow_path(path):
+        return mlflow_errors.mlflow_error(exc)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body(exc.code, str(exc)), status_code=status, headers=headers)
 
 
-async def on_modelrepo_error(_request: Request, exc: Exception) -> JSONResponse:
+async def on_modelrepo_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelrepoError)
-    return error_response(exc)
+    return error_response(exc, request.url.path)
 
 
-async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
     first = details[0] if details else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
     message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+    if mlflow_errors.is_mlflow_path(request.url.path):
+        return mlflow_errors.http_error(422, message)
     return JSONResponse(body("invalid_input", message, details), status_code=422)
 
 
-async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if mlflow_errors.is_mlflow_path(request.url.path):
+        return mlflow_errors.http_error(exc.status_code, str(exc.detail))
     code = HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
         body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
 
 
-async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if mlflow_errors.is_mlflow_path(request.url.path):
+        return mlflow_errors.http_error(500, "internal server error")
     return JSONResponse(body("internal_error", "internal server error"), status_code=500)

@@ -49,7 +49,8 @@ class BodyLimit:
         self.upload_limit = upload_limit
 
     def _limit(self, scope: Scope) -> int:
-        upload = scope["method"] == "POST" and scope["path"].endswith("/versions")
+        path = scope["path"]
+        upload = scope["method"] == "POST" and path.endswith(("/versions", "/versions/archive"))
         return self.upload_limit if upload else self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -374,3 +374,127 @@ class DeliveryOut(BaseModel):
     kind: str
     status: str
     attempts: int
+
+
+# -- version lifecycle, serving, replay, reports, maintenance --------------------------------
+
+
+class DeleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
+class ResolveOut(BaseModel):
+    model: str
+    version: int
+
+
+class SourceIn(BaseModel):
+    """Register what the server fetches from `source` (an https:// or s3:// URI under one of
+    the prefixes the server allows): a single file, or a tar or zip archive unpacked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=2048)
+    metadata: RegisterIn = Field(default_factory=RegisterIn)
+
+
+class ImportRecordIn(BaseModel):
+    """One past deployment: `versions` {"7": 1.0} (empty for an undeploy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environment: str = Field(min_length=1, max_length=128)
+    effective_at: str = Field(max_length=64, description="ISO-8601 with a zone.")
+    versions: dict[str, float] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class ImportDeploymentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=1024, description="Where the history came from.")
+    records: list[ImportRecordIn] = Field(max_length=100_000)
+
+
+class ImportedOut(BaseModel):
+    imported: int
+
+
+class ServingStartIn(BaseModel):
+    """A serving instance reports the version it now serves (`load_live` sends this)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance_id: str = Field(min_length=1, max_length=128)
+    host: str = Field(default="", max_length=255)
+    version: int = Field(ge=1, le=2**62)
+    digest: str = Field(min_length=1, max_length=128)
+
+
+class ServingOut(BaseModel):
+    """Observed serving next to what the history says; `drift` lists every period during
+    which an instance served a version that was not live."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    environment: str
+    at: str
+    ttl_seconds: float
+    expected: list[int]
+    serving: list[dict[str, JSON]]
+    aged_out: list[dict[str, JSON]]
+    drift: list[dict[str, JSON]]
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tolerance: float = Field(default=1e-9, ge=0)
+    trust_pickle: bool = Field(
+        default=False,
+        description="Load a pickled version: refused unless the server was started trusting.",
+    )
+
+
+class ReplayOut(BaseModel):
+    decision_id: str
+    model: str
+    version: int
+    digest: str
+    recorded: JSON
+    replayed: JSON
+    match: bool
+    max_abs_diff: float
+    tolerance: float
+
+
+class ReportOut(BaseModel):
+    """An evidence report (the JSON that `modelrepo report` writes beside its HTML)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class GcIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = False
+
+
+class FsckOut(BaseModel):
+    ok: bool
+    blobs_checked: int
+    bytes_checked: int
+    missing: list[dict[str, JSON]]
+    corrupt: list[dict[str, JSON]]
+    orphaned: list[dict[str, JSON]]
+    partial_uploads: list[dict[str, JSON]]
+
+
+class GcOut(BaseModel):
+    dry_run: bool
+    blobs_removed: int
+    bytes_freed: int
+    partial_uploads_removed: int

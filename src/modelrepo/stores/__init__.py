@@ -32,6 +32,9 @@ class Backend:
     lock: StoreLock
     signer_factory: Callable[[], Signer]
     location: str
+    local_reads: bool = False
+    """Metadata reads are answered in this process or from a local file, in microseconds,
+    never waiting on a network: the server answers its hottest reads on the event loop."""
     _signer: Signer | None = None
 
     @property
@@ -58,6 +61,7 @@ def memory_backend() -> Backend:
         ThreadStoreLock(),
         Ed25519Signer.generate,
         ":memory:",
+        local_reads=True,
     )
 
 
@@ -137,4 +141,5 @@ def open_backend(location: str | os.PathLike[str], *, create: bool = True) -> Ba
         lock=FileStoreLock(root / "gc.lock"),
         signer_factory=signer,
         location=str(root),
+        local_reads=True,
     )

@@ -23,6 +23,7 @@ from ..domain.errors import (
 )
 from ..domain.manifest import manifest_digest
 from ..service import Registry
+from .lifecycle import LifecycleContract
 
 
 def make_artifact(root: Path) -> Path:
@@ -37,7 +38,7 @@ def make_artifact(root: Path) -> Path:
     return root
 
 
-class RegistryContract:
+class RegistryContract(LifecycleContract):
     """What a registry user can count on, whichever store or transport is behind it."""
 
     @pytest.fixture

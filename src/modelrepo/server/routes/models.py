@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -14,10 +16,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
+from ...blobs._streams import _kernel_copy
 from ...domain.access import READ, REGISTER, TAG
 from ...domain.errors import CorruptBlobError, InvalidInput
 from ...domain.manifest import validate_relative_path
-from ...domain.model import CodeRef
+from ...domain.model import CodeRef, ModelVersion
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..schemas import (
@@ -85,11 +88,18 @@ def diff_versions(
     name: Name,
     a: Annotated[int, Query(ge=1, le=2**62, description="The older version.")],
     b: Annotated[int, Query(ge=1, le=2**62, description="The newer version.")],
+    b_model: Annotated[
+        str | None,
+        Query(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model of `b` (default: `name`)."),
+    ] = None,
     caller: Caller = needs(READ),
 ) -> dict[str, Any]:
-    """Compare two versions of `name`, as `modelrepo diff`: params, metrics (with deltas),
-    tags, files, and unified diffs of small changed text files."""
-    return caller.registry.diff((name, a), (name, b)).to_dict()
+    """Compare two versions of `name` (or `name`@a with `b_model`@b), as `modelrepo diff`:
+    params, metrics (with deltas), tags, files, and unified diffs of small changed text
+    files."""
+    other = b_model or name
+    caller.check(other)
+    return caller.registry.diff((name, a), (other, b)).to_dict()
 
 
 @router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)
@@ -109,16 +119,7 @@ def register(
     Parts are streamed to a temporary folder (memory stays bounded); paths must be
     relative, without `..`, and unique. Data references must be remote URIs: the server
     never reads its own files on a client's behalf."""
-    try:
-        meta = RegisterIn.model_validate_json(metadata)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"metadata {where}: {first['msg']}".rstrip(": ")) from None
-    for ref in meta.data:
-        uri = ref.partition("#")[0]
-        if "://" not in uri or uri.lower().startswith("file://"):
-            raise InvalidInput(f"data reference {uri!r}: give a remote URI (s3://, https://, ...)")
+    meta = parse_metadata(metadata)
     staging = Path(tempfile.mkdtemp(prefix="modelrepo-upload-"))
     try:
         root = staging / "version"
@@ -132,29 +133,68 @@ def register(
             target = root.joinpath(*rel.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "xb") as out:
-                shutil.copyfileobj(upload.file, out, CHUNK)
+                _copy_part(upload.file, out)
         for rel in meta.executable:
             if rel not in seen:
                 raise InvalidInput(f"executable {rel!r} is not one of the uploaded files")
             path = root.joinpath(*rel.split("/"))
             path.chmod(path.stat().st_mode | 0o111)
-        code = CodeRef(**meta.code.model_dump()) if meta.code else False
-        created = caller.registry.register(
-            name,
-            root,
-            params=meta.params,
-            metrics=meta.metrics,
-            tags=meta.tags,
-            data=meta.data,
-            description=meta.description,
-            flavor=meta.flavor,
-            signature=meta.signature,
-            code=code,
-            environment=False,
-        )
+        created = register_folder(caller, name, root, meta)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return created.to_dict()
+
+
+def parse_metadata(metadata: str) -> RegisterIn:
+    """The `metadata` form part of an upload; data references must be remote URIs."""
+    try:
+        meta = RegisterIn.model_validate_json(metadata)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"metadata {where}: {first['msg']}".rstrip(": ")) from None
+    check_data_refs(meta)
+    return meta
+
+
+def check_data_refs(meta: RegisterIn) -> None:
+    for ref in meta.data:
+        uri = ref.partition("#")[0]
+        if "://" not in uri or uri.lower().startswith("file://"):
+            raise InvalidInput(f"data reference {uri!r}: give a remote URI (s3://, https://, ...)")
+
+
+def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> ModelVersion:
+    """Register the staged folder `root` as the next version of `name`."""
+    code = CodeRef(**meta.code.model_dump()) if meta.code else False
+    return caller.registry.register(
+        name,
+        root,
+        params=meta.params,
+        metrics=meta.metrics,
+        tags=meta.tags,
+        data=meta.data,
+        description=meta.description,
+        flavor=meta.flavor,
+        signature=meta.signature,
+        code=code,
+        environment=False,
+    )
+
+
+def _copy_part(part: BinaryIO, out: BinaryIO) -> None:
+    """A part spooled to disk is copied inside the kernel; one still in memory, in Python."""
+    copied = -1
+    # SpooledTemporaryFile: asking a part in memory for its fileno() would write it out.
+    on_disk = getattr(part, "_rolled", True)
+    if on_disk and part.tell() == 0:
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor after all
+            part.flush()
+            fd = part.fileno()
+            os.lseek(fd, 0, os.SEEK_SET)  # the buffered position 0, also for the descriptor
+            copied = _kernel_copy(fd, out.fileno(), None)
+    if copied < 0:
+        shutil.copyfileobj(part, out, CHUNK)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

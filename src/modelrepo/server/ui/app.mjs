@@ -121,12 +121,12 @@ const enc = encodeURIComponent;
 // -- pages -------------------------------------------------------------------------------------
 
 function loginPage(message) {
-  const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "mr_…", required: true });
+  const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "mr_…", required: true, "data-testid": "token" });
   const status = h("p", { class: "muted" }, message || "");
   const form = h("form", { class: "card login" },
     h("h1", {}, "Log in"),
     h("p", {}, "Paste an API token (", h("code", {}, "modelrepo token create"), "). It is kept in this tab only."),
-    input, h("p", {}, h("button", { class: "primary", type: "submit" }, "Log in")), status);
+    input, h("p", {}, h("button", { class: "primary", type: "submit", "data-testid": "login" }, "Log in")), status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
@@ -150,7 +150,7 @@ async function modelsPage() {
       h("table", {},
         h("tr", {}, h("th", {}, "model"), h("th", {}, "versions"), h("th", {}, "latest"), h("th", {}, "created"), h("th", {}, "by")),
         models.map((m) => h("tr", {},
-          h("td", {}, h("a", { href: `#/models/${enc(m.model)}` }, m.model)),
+          h("td", {}, h("a", { href: `#/models/${enc(m.model)}`, "data-testid": "model-link" }, m.model)),
           h("td", {}, m.version_count), h("td", {}, `v${m.latest_version}`),
           h("td", {}, m.created_at), h("td", {}, m.created_by)))));
 }
@@ -237,10 +237,10 @@ const TOP = 22;
 
 async function timelineChart(name, box, query) {
   const knownInput = h("input", { type: "text", placeholder: "now", value: query.get("known") || "", "aria-label": "as known at" });
-  const atInput = h("input", { type: "text", placeholder: "2025-01-31T12:00:00Z", value: query.get("at") || "", "aria-label": "instant" });
-  const liveBox = h("div", {});
+  const atInput = h("input", { type: "text", placeholder: "2025-01-31T12:00:00Z", value: query.get("at") || "", "aria-label": "instant", "data-testid": "instant" });
+  const liveBox = h("div", { "data-testid": "live" });
   const hover = h("div", { class: "hover muted" }, "Click or drag on the chart to pick an instant; wheel to zoom, shift+wheel to pan.");
-  const chart = h("div", { class: "chart" });
+  const chart = h("div", { class: "chart", "data-testid": "timeline" });
   const legend = h("div", { class: "legend" });
   const stats = h("span", { class: "muted" });
   const view = { t0: 0, t1: 1, cursor: null };
@@ -249,7 +249,7 @@ async function timelineChart(name, box, query) {
   let loadedKnown = null;
 
   const toolbar = h("form", { class: "toolbar" },
-    h("label", {}, "Instant ", atInput), h("button", { type: "submit" }, "Show what was live"),
+    h("label", {}, "Instant ", atInput), h("button", { type: "submit", "data-testid": "show-live" }, "Show what was live"),
     h("button", { type: "button", onclick: () => { if (data) { view.t0 = data.start; view.t1 = data.end; draw(); } } }, "Fit"),
     h("button", { type: "button", onclick: () => zoom(0.5, null) }, "+"),
     h("button", { type: "button", onclick: () => zoom(2, null) }, "−"),
@@ -409,11 +409,13 @@ async function timelineChart(name, box, query) {
   }
 
   function liveTable(rows, source) {
-    return h("div", {}, h("h3", {}, `Live at ${atInput.value} `, h("span", { class: "muted" }, `(${source})`)),
+    return h("div", { "data-testid": "live-answer", "data-at": atInput.value, "data-source": source },
+      h("h3", {}, `Live at ${atInput.value} `, h("span", { class: "muted" }, `(${source})`)),
       h("table", {}, h("tr", {}, ["environment", "versions", "since", "event", "by", "approved by"].map((t) => h("th", {}, t))),
         rows.map((r) => {
           const e = r.event || {};
-          return h("tr", {}, h("td", {}, r.environment), h("td", {}, describeVersions(r.versions)),
+          return h("tr", { "data-testid": "live-row", "data-environment": r.environment },
+            h("td", {}, r.environment), h("td", { "data-testid": "live-versions" }, describeVersions(r.versions)),
             h("td", {}, e.effective_at || e.from || ""), h("td", {}, e.event_id ?? "", e.backfill ? h("span", { class: "bad" }, " backfill") : null),
             h("td", {}, e.actor || ""), h("td", {}, e.approved_by || ""));
         })));

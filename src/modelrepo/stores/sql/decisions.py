@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from ...domain.audit import decisions_change, purge_change
@@ -12,6 +13,7 @@ from ...domain.decisions import Decision, DecisionColumns, NewDecision
 from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
+from . import partitions as pg
 from .audit import SqlAudit
 from .deployments import known_env_id, model_id
 from .raw import Q, RawConnections, Tx
@@ -40,6 +42,10 @@ class SqlDecisions(SqlAudit):
         """Append a checked batch in one statement run; a repeated id refuses all of it."""
         c = columns
         count = len(c)
+        postgresql = self._raw.dialect_name == "postgresql"
+        if postgresql and count:
+            with self._raw.write() as tx:  # a short transaction: DDL locks the parent table
+                pg.create(tx, self._partitions_needed(tx, c))
         with self._raw.write() as tx:
             recorded = to_micros(clock.now())
             if not count:
@@ -54,17 +60,16 @@ class SqlDecisions(SqlAudit):
                 model_ids: list[int] = [next(iter(ids.values()))] * count
             else:
                 model_ids = [ids[m] for m in c.models]
-            values: list[list[Any]] = [
-                c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
-                c.decided_at, [recorded] * count, c.inputs_digests, c.inputs_modes, c.inputs,
-                c.outputs, c.metadata, c.flags,
-            ]  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
-                if self._raw.dialect_name == "postgresql":
-                    # Made one by one as COPY takes them: no tuple per row kept.
-                    tx.copy_rows("decisions", RECORD_COLUMNS, zip(*values, strict=True))
+                if postgresql:
+                    self._copy_postgresql(tx, c, model_ids, recorded)
                 else:
+                    values: list[list[Any]] = [
+                        c.decision_ids, model_ids, c.environments, c.versions,
+                        c.version_sources, c.decided_at, [recorded] * count, c.inputs_digests,
+                        c.inputs_modes, c.inputs, c.outputs, c.metadata, c.flags,
+                    ]  # fmt: skip
                     tx.insert_columns(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, values)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
@@ -83,20 +88,87 @@ class SqlDecisions(SqlAudit):
             )
         return from_micros(recorded)
 
+    def _partitions_needed(self, tx: Tx, c: DecisionColumns) -> list[tuple[str, str]]:
+        """PostgreSQL: the partitions a batch's records and kept inputs need, not yet made."""
+        ids = {m: model_id(tx, m) for m in dict.fromkeys(c.models)}
+        kept: dict[int, list[int]] = {}
+        if len(ids) == 1 and _same(c.inputs_modes):
+            if c.inputs_modes[0] != "digest":
+                kept[next(iter(ids.values()))] = c.decided_at
+        else:
+            for model, mode, at in zip(c.models, c.inputs_modes, c.decided_at, strict=True):
+                if mode != "digest":
+                    kept.setdefault(ids[model], []).append(at)
+        return pg.missing(
+            tx, pg.months(c.decided_at), {mid: pg.months(times) for mid, times in kept.items()}
+        )
+
+    def _copy_postgresql(
+        self, tx: Tx, c: DecisionColumns, model_ids: list[int], recorded: int
+    ) -> None:
+        """PostgreSQL: ids taken up front, then COPY into the keys (refusing a repeated id
+        before the bulk is sent), the monthly record partitions and the kept inputs."""
+        pg.create(tx, self._partitions_needed(tx, c))  # if one was dropped meanwhile
+        count = len(c)
+        last = int(tx.sql(pg.RESERVE_IDS, {"count": count})[0][0])
+        ids = range(last - count + 1, last + 1)
+        keys = zip(c.decision_ids, c.decided_at, ids, model_ids, strict=True)
+        tx.copy_rows("decision_keys", pg.KEY_COLUMNS, keys)
+        records = (
+            zip(ids, c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
+                c.decided_at, repeat(recorded, count), c.inputs_digests, c.inputs_modes,
+                c.outputs, c.metadata, c.flags, strict=True)
+        )  # fmt: skip
+        tx.copy_rows("decisions", pg.RECORD_COLUMNS, records)
+        columns = (model_ids, c.decided_at, ids, c.decision_ids, c.inputs_digests, c.inputs)
+        if _same(c.inputs_modes):
+            if c.inputs_modes[0] != "digest":
+                tx.copy_rows("decision_inputs", pg.INPUT_COLUMNS, zip(*columns, strict=True))
+            return
+        kept = [n for n, mode in enumerate(c.inputs_modes) if mode != "digest"]
+        tx.copy_rows(
+            "decision_inputs", pg.INPUT_COLUMNS, (tuple([col[n] for col in columns]) for n in kept)
+        )
+
     def _name_duplicate(self, tx: Tx, decision_ids: list[str]) -> None:
         seen: set[str] = set()
+        postgresql = self._raw.dialect_name == "postgresql"
         for decision_id in decision_ids:
-            if decision_id in seen or tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id):
+            if decision_id in seen or (
+                tx.sql(pg.KEY, {"decision_id": decision_id})
+                if postgresql
+                else tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id)
+            ):
                 raise Conflict(f"decision {decision_id!r} is already recorded")
             seen.add(decision_id)
 
     def get_decision(self, decision_id: str) -> Decision:
-        row = self._raw.reader().one(Q.DECISION_BY_ID, decision_id=decision_id)
+        if self._raw.dialect_name == "postgresql":
+            row = self._postgresql_decision(decision_id)
+        else:
+            row = self._raw.reader().one(Q.DECISION_BY_ID, decision_id=decision_id)
         if row is None:
             raise NotFound(f"decision {decision_id!r} not found")
         return _to_decision(row)
 
+    def _postgresql_decision(self, decision_id: str) -> Any | None:
+        """One probe of the keys, then one partition of records and one of inputs."""
+        tx = self._raw.reader()
+        key = tx.sql(pg.KEY, {"decision_id": decision_id})
+        if not key:
+            return None
+        at, row_id, mid = key[0]
+        found = tx.sql(pg.BY_KEY, {"at": at, "id": row_id, "model_id": mid})
+        return pg.Row._make(found[0]) if found else None
+
     def decision_batch(self, first: str, last: str) -> list[Decision]:
+        if self._raw.dialect_name == "postgresql":
+            tx = self._raw.reader()
+            ends = [tx.sql(pg.KEY, {"decision_id": d}) for d in (first, last)]
+            if not all(ends):
+                return []
+            found = tx.sql(pg.BY_IDS, {"first": ends[0][0][1], "last": ends[1][0][1]})
+            return [_to_decision(pg.Row._make(r)) for r in found]
         rows = self._raw.reader().all(Q.DECISION_BATCH, first=first, last=last)
         return [_to_decision(r) for r in rows]
 
@@ -104,13 +176,15 @@ class SqlDecisions(SqlAudit):
         self, model: str, since: datetime | None, until: datetime | None, limit: int
     ) -> list[Decision]:
         tx = self._raw.reader()
-        rows = tx.all(
-            Q.MODEL_DECISIONS,
-            model_id=model_id(tx, model),
-            since=to_micros(since) if since else -(2**62),
-            until=to_micros(until) if until else 2**62,
-            limit=limit,
-        )
+        bounds = {
+            "model_id": model_id(tx, model),
+            "since": to_micros(since) if since else -(2**62),
+            "until": to_micros(until) if until else 2**62,
+            "limit": limit,
+        }
+        if self._raw.dialect_name == "postgresql":
+            return [_to_decision(pg.Row._make(r)) for r in tx.sql(pg.OF_MODEL, bounds)]
+        rows = tx.all(Q.MODEL_DECISIONS, **bounds)
         return [_to_decision(r) for r in rows]
 
     def input_mode(self, model: str) -> str:
@@ -157,6 +231,8 @@ class SqlDecisions(SqlAudit):
     ) -> list[tuple[str, str, str]]:
         """Drop stored inputs of decisions made before `cutoff`, keeping records and digests;
         returns (decision id, mode, digest) of each, and records the purge in the audit log."""
+        if self._raw.dialect_name == "postgresql":
+            return self._purge_postgresql(model, cutoff, actor=actor, at=at)
         with self._raw.write() as tx:
             rows = tx.tuples(
                 Q.EXPIRED_INPUTS, model_id=model_id(tx, model), cutoff=to_micros(cutoff)
@@ -174,12 +250,53 @@ class SqlDecisions(SqlAudit):
                 )
         return [(str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
+    def _purge_postgresql(
+        self, model: str, cutoff: datetime, *, actor: str, at: datetime
+    ) -> list[tuple[str, str, str]]:
+        """PostgreSQL: drop each monthly inputs partition of the model wholly before `cutoff`,
+        delete rows only in the month `cutoff` falls in, and record the purge as one range."""
+        with self._raw.write() as tx:
+            mid = model_id(tx, model)
+            before = to_micros(cutoff)
+            rows = tx.sql(pg.EXPIRED, {"model_id": mid, "cutoff": before})
+            if rows:
+                for name, month in pg.model_months(tx, mid):
+                    start, end = pg.bounds(month)
+                    if end <= before:
+                        tx.sql(f"DROP TABLE {name}")
+                    elif start < before:
+                        tx.sql(
+                            f"DELETE FROM {name} WHERE decided_at < %(cutoff)s",  # noqa: S608 - our own name
+                            {"cutoff": before},
+                        )
+                last_id = max(r[0] for r in rows)
+                tx.sql(
+                    pg.NEW_PURGE,
+                    {"model_id": mid, "cutoff": before, "last_id": last_id, "at": to_micros(at)},
+                )
+                self._audit(
+                    tx,
+                    "decisions.inputs_purged",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=purge_change(model, cutoff, [str(r[1]) for r in rows]),
+                )
+        return [(str(r[1]), "blob" if r[2] else "inline", str(r[3])) for r in rows]
+
     def decision_input_blobs(self) -> set[str]:
         """Blob addresses of inputs still kept in the blob store (for gc and fsck)."""
-        return {
-            str(d).removeprefix("sha256:")
-            for (d,) in self._raw.reader().tuples(Q.BLOB_INPUTS_IN_USE)
-        }
+        tx = self._raw.reader()
+        found = (
+            tx.sql(pg.BLOBS_KEPT)
+            if self._raw.dialect_name == "postgresql"
+            else tx.tuples(Q.BLOB_INPUTS_IN_USE)
+        )
+        return {str(d).removeprefix("sha256:") for (d,) in found}
+
+
+def _same(column: list[str]) -> bool:
+    return not column or column.count(column[0]) == len(column)
 
 
 def _to_decision(r: Any) -> Decision:

@@ -179,6 +179,27 @@ class Tx:
         except self._errors as exc:
             raise StorageError(f"database error: {exc}") from exc
 
+    def sql(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """A literal statement with named (`%(name)s`) parameters: PostgreSQL's own SQL, such
+        as its partition maintenance, that no dialect-neutral statement expresses. Never
+        prepared: each run is planned with its values, so partitions are pruned when planning
+        (a generic plan would lock every partition at each run)."""
+        try:
+            cursor = self._cursor.execute(sql, params, prepare=False)
+        except self._errors as exc:
+            fresh = self._reconnect() if self._reconnect is not None else None
+            if fresh is None:
+                raise StorageError(f"database error: {exc}") from exc
+            self._cursor = fresh  # a read in autocommit on a broken connection: once more
+            try:
+                cursor = self._cursor.execute(sql, params, prepare=False)
+            except self._errors as again:
+                raise StorageError(f"database error: {again}") from again
+        try:
+            return [] if cursor.description is None else list(cursor.fetchall())
+        except self._errors as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
     def insert_columns(
         self, compiled: Compiled, names: tuple[str, ...], columns: Sequence[list[Any]]
     ) -> None:

@@ -1,0 +1,1 @@
+"""Importers: versions and deployment history brought in from other registries."""

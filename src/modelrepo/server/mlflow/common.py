@@ -1,0 +1,77 @@
+"""What the MLflow routes share: request bodies, the model-scope check, pages, pending
+approvals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...domain.deployments import DeploymentOutcome
+from ...domain.errors import InvalidInput
+from ...domain.names import validate_model_name
+from ..auth import Caller
+from .errors import response
+
+MaxResults = Annotated[int, Query(ge=1, le=200_000)]
+PageToken = Annotated[str | None, Query(max_length=12, pattern="^[0-9]*$")]
+
+
+class _Body(BaseModel):
+    """MLflow clients send fields this server has no use for (`run_link`, ...): ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Named(_Body):
+    name: str = Field(max_length=256)
+
+
+def scoped(caller: Caller, name: str) -> str:
+    """`name`, checked, and within the token's model scope (the name is in the body or the
+    query, so the route's dependency could not check it)."""
+    validate_model_name(name)
+    caller.check(name)
+    return name
+
+
+def pending(outcome: DeploymentOutcome) -> JSONResponse | None:
+    """A change to a protected environment is a request awaiting approval, not done: MLflow
+    has no word for that, so the client gets an error saying so (HTTP 202: it was accepted)."""
+    if outcome.status != "pending":
+        return None
+    assert outcome.request is not None
+    message = (
+        f"{outcome.request.model}@{outcome.request.environment} is protected: request "
+        f"{outcome.request.request_id} awaits approval by another identity"
+    )
+    return response("INVALID_STATE", message, 202)
+
+
+def page(
+    docs: list[dict[str, Any]],
+    key: str,
+    order_by: list[str] | None,
+    fields: tuple[str, ...],
+    max_results: int,
+    token: str | None,
+) -> dict[str, Any]:
+    """One page of `docs` in MLflow's shape, ordered by `order_by` (`name DESC`, ...)."""
+    for clause in reversed(order_by or [fields[0]]):
+        field, _, direction = clause.strip().partition(" ")
+        field = {"version_number": "version"}.get(field, field)
+        if field not in {*fields, "version"} or direction.upper() not in ("", "ASC", "DESC"):
+            raise InvalidInput(f"invalid order_by {clause!r}: use one of {', '.join(fields)}")
+        numeric = field == "version"
+        docs.sort(
+            key=lambda d: int(d[field]) if numeric else d[field],
+            reverse=direction.upper() == "DESC",
+        )
+    start = int(token) if token else 0
+    end = start + max_results
+    result: dict[str, Any] = {key: docs[start:end]}
+    if end < len(docs):
+        result["next_page_token"] = str(end)
+    return result

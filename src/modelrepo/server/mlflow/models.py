@@ -1,0 +1,192 @@
+"""MLflow's registered-model endpoints (`/api/2.0/mlflow/registered-models/...`) over the
+registry: a registered model is a model, setting an alias deploys to the environment of that
+name and deleting one undeploys it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from ...domain.access import DEPLOY, READ, REGISTER, TAG
+from ...domain.errors import InvalidInput, NotFound, NotSupported
+from ..auth import Caller, needs
+from . import search
+from .common import MaxResults, Named, PageToken, page, pending, scoped
+from .entities import (
+    Aliases,
+    latest_per_stage,
+    live_version,
+    millis,
+    model_doc,
+    number,
+    version_doc,
+)
+from .errors import ERRORS, PENDING, AlreadyExists
+
+router = APIRouter(prefix="/api/2.0/mlflow/registered-models", tags=["mlflow"], responses=ERRORS)
+
+ORDER_FIELDS = ("name", "last_updated_timestamp", "creation_timestamp")
+
+
+class CreateIn(Named):
+    description: str | None = None
+    tags: list[dict[str, Any]] | None = None
+
+
+class RenameIn(Named):
+    new_name: str | None = None
+
+
+class UpdateIn(Named):
+    description: str | None = None
+
+
+class TagIn(Named):
+    key: str = Field(max_length=256)
+    value: str | None = None
+
+
+class LatestIn(Named):
+    stages: list[str] | None = None
+
+
+class AliasIn(Named):
+    alias: str = Field(max_length=256)
+    version: str | int | None = None
+
+
+@router.post("/create")
+def create(body: CreateIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+    """A model comes into being with its first version, so this records nothing: it checks
+    the name and answers the model as it will be (`mlflow.register_model` calls it first)."""
+    name = scoped(caller, body.name)
+    if body.description or body.tags:
+        raise NotSupported("registered models have no description or tags here; tag versions")
+    try:
+        caller.registry.model(name)
+    except NotFound:
+        now = millis(caller.registry.clock.now())
+        doc = {
+            "name": name,
+            "creation_timestamp": now,
+            "last_updated_timestamp": now,
+            "user_id": caller.user,
+        }
+        return {"registered_model": doc}
+    raise AlreadyExists(f"registered model {name!r} already exists")
+
+
+@router.get("/get")
+def get(
+    name: Annotated[str, Query(max_length=256)], caller: Caller = needs(READ)
+) -> dict[str, Any]:
+    reg = caller.registry
+    return {"registered_model": model_doc(reg, reg.model(scoped(caller, name)))}
+
+
+@router.post("/rename")
+def rename(body: RenameIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+    scoped(caller, body.name)
+    raise NotSupported("a model cannot be renamed: its name is how its evidence refers to it")
+
+
+@router.patch("/update")
+def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    scoped(caller, body.name)
+    raise NotSupported("registered models have no description here; describe versions instead")
+
+
+@router.delete("/delete")
+def delete(body: Named, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+    scoped(caller, body.name)
+    raise NotSupported("a model's versions are kept as evidence; delete versions one at a time")
+
+
+@router.post("/set-tag")
+def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    scoped(caller, body.name)
+    raise NotSupported("registered models have no tags here; tag versions instead")
+
+
+@router.delete("/delete-tag")
+def delete_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+    scoped(caller, body.name)
+    raise NotSupported("registered models have no tags here; tag versions instead")
+
+
+@router.get("/search")
+def search_models(
+    filter: Annotated[str | None, Query(max_length=4096)] = None,
+    max_results: MaxResults = 100,
+    order_by: Annotated[list[str] | None, Query()] = None,
+    page_token: PageToken = None,
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """Models the token may see, filtered with MLflow's syntax (`name LIKE 'fraud-%'`)."""
+    conditions = search.parse(filter, {"name": str})
+    reg = caller.registry
+    records = [
+        {"name": m.name, "tags": {}, "model": m} for m in reg.models() if caller.sees(m.name)
+    ]
+    chosen = search.select(records, conditions)
+    docs = [model_doc(reg, r["model"]) for r in chosen]
+    return page(docs, "registered_models", order_by, ORDER_FIELDS, max_results, page_token)
+
+
+@router.post("/get-latest-versions")
+def latest_versions(body: LatestIn, caller: Caller = needs(READ)) -> dict[str, Any]:
+    """The newest version in each legacy stage (or in the `stages` asked for)."""
+    return _latest(caller, body.name, body.stages)
+
+
+@router.get("/get-latest-versions")
+def latest_versions_get(
+    name: Annotated[str, Query(max_length=256)],
+    stages: Annotated[list[str] | None, Query()] = None,
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    return _latest(caller, name, stages)
+
+
+def _latest(caller: Caller, name: str, stages: list[str] | None) -> dict[str, Any]:
+    reg = caller.registry
+    reg.model(scoped(caller, name))
+    aliases = Aliases.of(reg, name)
+    found = latest_per_stage(reg.versions(name), aliases, stages)
+    return {"model_versions": [version_doc(v, aliases) for v in found]}
+
+
+@router.post("/alias", responses=PENDING)
+def set_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
+    """Point `alias` at a version: deploy it to the environment of that name (recorded in
+    the deployment history and the audit trail as the token's user)."""
+    name = scoped(caller, body.name)
+    if body.version is None:
+        raise InvalidInput("give the version the alias points at")
+    outcome = caller.registry.deploy(
+        name, number(body.version), env=body.alias, reason="MLflow alias set"
+    )
+    return pending(outcome) or {}
+
+
+@router.delete("/alias", responses=PENDING)
+def delete_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
+    """Remove `alias`: undeploy the environment of that name."""
+    name = scoped(caller, body.name)
+    live_version(caller.registry, name, body.alias)
+    outcome = caller.registry.undeploy(name, env=body.alias, reason="MLflow alias deleted")
+    return pending(outcome) or {}
+
+
+@router.get("/alias")
+def get_by_alias(
+    name: Annotated[str, Query(max_length=256)],
+    alias: Annotated[str, Query(max_length=256)],
+    caller: Caller = needs(READ),
+) -> dict[str, Any]:
+    """The version the environment `alias` serves now."""
+    reg = caller.registry
+    version = live_version(reg, scoped(caller, name), alias)
+    return {"model_version": version_doc(reg.get(name, version), Aliases.of(reg, name))}

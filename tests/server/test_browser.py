@@ -1,0 +1,125 @@
+"""The web UI in headless Chromium against a real `modelrepo serve`: log in with a token, open
+a model's timeline, pick instants by clicking the chart and by typing one, and check the
+versions the page shows against the SDK's `live(name, env, at=...)`.
+
+Uses Debian's `chromium` (/usr/bin/chromium, installed by .ci/run) driven by Playwright; no
+browser is downloaded. In CI a missing browser fails the test; elsewhere it is skipped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelrepo import Registry
+
+from ..serving import serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+MODEL = "credit-risk"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+# (environment, days after T0, version): three production deployments, two in staging.
+HISTORY = [
+    ("production", 1, 1),
+    ("staging", 5, 2),
+    ("production", 10, 2),
+    ("staging", 15, 3),
+    ("production", 20, 3),
+]
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def describe(state: Any) -> str:
+    """The SDK's answer as the page writes it (`v2`, `v3 90% · v1 10%`, `nothing`)."""
+    if not state.versions:
+        return "nothing"
+    return " · ".join(
+        f"v{v.version}" if v.weight >= 1 else f"v{v.version} {round(v.weight * 100)}%"
+        for v in state.versions
+    )
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+        pytest.skip(f"Debian's chromium is not installed ({CHROMIUM}); apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_timeline_shows_what_the_sdk_says_was_live(
+    chromium: Any, store_dir: Path, tmp_path: Path, artifact: Path
+) -> None:
+    with Registry(store_dir, user="alice") as reg:
+        for i in range(3):
+            (artifact / "model" / "coefficients.json").write_text(f'{{"income": 0.2{i}}}')
+            reg.register(MODEL, artifact, code=False, environment=False)
+        for env, days, version in HISTORY:
+            when = T0 + timedelta(days=days)
+            record = {"environment": env, "effective_at": when, "versions": {version: 1.0}}
+            reg.import_deployments(MODEL, [record], source="the old registry")
+        _, token = reg.create_token("viewer", "viewer")
+
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+        sdk = Registry(url, token=token)
+        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(30_000)  # a busy CI machine
+        page.goto(f"{url}/ui/")
+        page.get_by_test_id("token").fill(token)
+        page.get_by_test_id("login").click()
+        page.get_by_test_id("model-link").filter(has_text=MODEL).click()
+        chart = page.get_by_test_id("timeline")
+        chart.locator("svg").wait_for()
+
+        def registry_answer(at: str) -> dict[str, str]:
+            """The page's answer for `at` once the registry has given it: environment ->
+            versions as shown."""
+            answer = page.locator(
+                f'[data-testid="live-answer"][data-at="{at}"]'
+                '[data-source="answered by the registry"]'
+            )
+            answer.wait_for()
+            rows = answer.get_by_test_id("live-row")
+            return {
+                rows.nth(i).get_attribute("data-environment") or "": rows.nth(i)
+                .get_by_test_id("live-versions")
+                .inner_text()
+                for i in range(rows.count())
+            }
+
+        def expected(at: str) -> dict[str, str]:
+            return {
+                env: describe(sdk.live(MODEL, env=env, at=at)) for env in ("production", "staging")
+            }
+
+        # Typed: the 12th of January, when production ran v2 and staging v2.
+        page.get_by_test_id("instant").fill("2025-01-12T00:00:00Z")
+        page.get_by_test_id("show-live").click()
+        typed = registry_answer("2025-01-12T00:00:00Z")
+        assert typed == expected("2025-01-12T00:00:00Z") == {"production": "v2", "staging": "v2"}
+
+        # Clicked: instants across the chart, each read back from the page and asked of the SDK.
+        box = chart.bounding_box()
+        assert box is not None
+        seen = set()
+        for fraction in (0.15, 0.45, 0.75, 0.97):
+            page.mouse.click(box["x"] + 130 + fraction * (box["width"] - 140), box["y"] + 40)
+            at = page.get_by_test_id("instant").input_value()
+            shown = registry_answer(at)
+            assert shown == expected(at), at
+            seen.add(shown["production"])
+        assert len(seen) >= 2, seen  # the clicks landed on different deployments
+        sdk.close()
