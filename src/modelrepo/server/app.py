@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +51,7 @@ from .routes import (
     ui,
     webhooks,
 )
+from .routes.common import BODY_MODELS
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -137,7 +139,20 @@ def create_app(
         BodyLimit, json_limit=json_limit, upload_limit=upload_limit, import_limit=import_limit
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with the bodies of the routes that read their own (`json_body`)."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in BODY_MODELS:
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in {**found.pop("$defs", {}), model.__name__: found}.items():
+                components.setdefault(name, definition)
+    return app.openapi_schema  # type: ignore[return-value]
 
 
 def from_environment() -> FastAPI:
