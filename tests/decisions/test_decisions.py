@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from modelrepo import Conflict, InvalidInput, ManualClock, NotFound, Registry
+from modelrepo.domain.audit import rows_digest
+from modelrepo.domain.decisions import canonical_json
+from modelrepo.domain.times import to_micros
 
 from ..cli.conftest import Run
 from ..conftest import T0, OpenRegistry
@@ -470,3 +473,59 @@ def test_columns_from_arrow_and_numpy(reg: Registry) -> None:
     assert count == 2
     stored = reg.backend.metadata.get_decision("a-2")
     assert (stored.decided_at, stored.output, stored.version) == (when, 0.5, 2)
+
+
+def test_a_large_mixed_batch_reads_back_as_sent(reg: Registry, artifact: Path) -> None:
+    """Hundreds of decisions in one batch (several multi-row statements and a remainder),
+    with values shared by all, by some, or by none: each reads back exactly as sent, a
+    repeated id far into the batch refuses all of it, and the audit digest matches the rows."""
+    first = reg.deploy("credit-risk", 1, env="production").event
+    second = reg.deploy("credit-risk", 2, env="production").event
+    assert first and second
+    reg.register("other", artifact, code=False)
+    count = 3 * 256 + 37
+    records = [
+        {"model": "credit-risk" if i % 5 else "other", "version": 1 + i % 3,
+         "environment": "production" if i % 7 else None,
+         "decided_at": (first if i < count // 2 else second).effective_at
+         + timedelta(microseconds=i),
+         "inputs": {"i": i}, "output": {"p": i / 7, "label": "é" * (i % 3)},
+         "decision_id": f"mix-{i:0{1 + i % 4}d}",
+         "metadata": {"n": i} if i % 11 == 0 else None}
+        for i in range(count)
+    ]  # fmt: skip
+    with pytest.raises(Conflict, match="'mix-0' is already recorded"):
+        reg.log_decisions([*records, {**records[-1], "decision_id": "mix-0"}])
+    assert reg.decisions("credit-risk") == []
+    assert reg.log_decisions(records) == count
+    for i, record in enumerate(records):
+        stored = reg.backend.metadata.get_decision(str(record["decision_id"]))
+        live = 1 if i < count // 2 else 2
+        flags = ("version_unknown",) if record["model"] == "other" and record["version"] > 1 else ()
+        if record["environment"] is None:
+            flags = (*flags, "no_environment")
+        elif record["model"] == "other" or record["version"] != live:
+            flags = (*flags, "not_live")
+        assert (stored.model, stored.version, stored.environment, stored.decided_at) == (
+            record["model"], record["version"], record["environment"], record["decided_at"],
+        )  # fmt: skip
+        assert (stored.inputs, stored.output, stored.metadata, stored.version_source) == (
+            record["inputs"], record["output"], record["metadata"] or {}, "given",
+        )  # fmt: skip
+        assert stored.flags == flags, record
+    assert reg.audit_verify().ok
+    (entry,) = [e for e in reg.audit_log("models") if e["kind"] == "decisions.logged"]
+    rows = reg.backend.metadata.decision_batch(entry["change"]["first"], entry["change"]["last"])
+    assert len(rows) == entry["change"]["count"] == count
+    assert entry["change"]["rows_sha256"] == rows_digest(
+        [(d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
+          d.inputs_digest, canonical_json(d.output)) for d in rows]
+    )  # fmt: skip
+    same = [{"model": "credit-risk", "version": 1, "inputs": {}, "output": 0,
+             "decision_id": f"same-{i}"} for i in range(300)]  # fmt: skip
+    odd = {"model": "credit-risk", "version": 1, "inputs": {}, "output": 0, "metadata": {"x": 1}}
+    assert reg.log_decisions([*same, odd]) == 301  # as many fields as the others, not the same
+    assert reg.backend.metadata.get_decision("same-299").metadata == {}
+    assert [d.metadata for d in reg.decisions("credit-risk", limit=10**4)[-2:]] == [{}, {"x": 1}]
+    report = reg.report_decision("same-0")["audit"]["decision_batch"]
+    assert (report["count"], report["rows_match"]) == (301, True)

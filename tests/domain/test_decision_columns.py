@@ -116,3 +116,23 @@ def test_the_batch_audit_digest_is_the_rows_digest() -> None:
 
 def vars_of(columns: DecisionColumns) -> list[list[Any]]:
     return [list(getattr(columns, name)) for name in DecisionColumns.__slots__]
+
+
+@pytest.mark.parametrize("count", [1, 2048, 2049, 5000])
+def test_the_batch_audit_digest_is_the_rows_digest_across_chunks(count: int) -> None:
+    """The digest text is hashed a few thousand lines at a time: the lines at the seams are
+    neither lost nor doubled, whatever the lengths of ids, times and outputs."""
+    ids = [f"d{i:0{1 + i % 5}d}" for i in range(count)]
+    models = ["m" if i % 3 else "other" for i in range(count)] if count > 1 else ["m"]
+    environments = [None if i % 4 == 0 else "prod" for i in range(count)]
+    versions = [1 + i % 2 for i in range(count)]
+    times = [(-1) ** i * 10 ** (i % 17) for i in range(count)]
+    outputs = [canonical_json({"p": i / 3, "e": "é" * (i % 3)}) for i in range(count)]
+    columns = DecisionColumns(
+        ids, models, environments, versions, ["given"] * count, times,
+        [_digest(i) for i in range(count)], [None] * count, ["digest"] * count, outputs,
+        ["{}"] * count, ["[]"] * count,
+    )  # fmt: skip
+    rows = list(zip(ids, models, environments, versions, times,
+                    columns.inputs_digests, outputs, strict=True))  # fmt: skip
+    assert decisions_change(columns)["rows_sha256"] == rows_digest(rows)

@@ -168,7 +168,7 @@ def test_the_role_table() -> None:
 READS_BY_POST = {
     "/api/v1/audit/checkpoints",  # signs what is there; see the audit tests
     "/api/2.0/mlflow/registered-models/get-latest-versions",  # MLflow reads by POST too
-    "/api/v1/decisions/{decision_id}/replay",  # computes, changes nothing; scope test below
+    "/api/v1/decisions/{decision_id:path}/replay",  # computes, changes nothing; scope test below
 }
 
 

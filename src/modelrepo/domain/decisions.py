@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from .errors import InvalidInput
@@ -36,9 +37,10 @@ CANONICAL = json.JSONEncoder(
 """One encoder, made once: building one per call costs more than encoding a small record."""
 
 
-def _one_shot_encoder() -> Callable[[Any], str]:
-    """`CANONICAL.encode` without building an encoder per call (the C encoder, made once, and
-    checked to give the same text; the pure-Python encoder where it is unavailable)."""
+def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], list[str]]]:
+    """`CANONICAL.encode` of one value and of each value of a list, without building an
+    encoder per call (the C encoder, made once, and checked to give the same text; the
+    pure-Python encoder where it is unavailable)."""
     try:
         from json.encoder import (  # type: ignore[attr-defined]
             c_make_encoder,
@@ -56,16 +58,24 @@ def _one_shot_encoder() -> Callable[[Any], str]:
         def encode(value: Any) -> str:
             return join(made(value, 0))
 
+        def encode_each(values: list[Any]) -> list[str]:
+            # No Python frame per value: the C encoder and the join, mapped.
+            return list(map(join, map(made, values, repeat(0, len(values)))))
+
         sample = {"b": [1.5, -0.0, 10**20, 'é\n"', None, True], "a": {"z": 1, "y": 2}}
-        if encode(sample) != CANONICAL.encode(sample):
+        if encode(sample) != CANONICAL.encode(sample) or encode_each([sample, 1]) != [
+            CANONICAL.encode(sample),
+            "1",
+        ]:
             raise ImportError
-        return encode
+        return encode, encode_each
     except (ImportError, TypeError):  # another Python's C encoder signature
-        return CANONICAL.encode
+        return CANONICAL.encode, lambda values: list(map(CANONICAL.encode, values))
 
 
-encode_canonical = _one_shot_encoder()
-"""Canonical JSON text of a value (may raise TypeError, ValueError or RecursionError)."""
+encode_canonical, encode_canonical_each = _one_shot_encoder()
+"""Canonical JSON text of a value, and of each value of a list (either may raise TypeError,
+ValueError or RecursionError)."""
 
 
 def canonical_json(value: Any, what: str = "decision record") -> str:

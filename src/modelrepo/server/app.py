@@ -112,7 +112,8 @@ def create_app(
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
     )
-    modules = (health, models, lifecycle, deployments, serving, decisions, evidence, audit)
+    # A decision's report and replay before the decision itself, whose id may hold a '/'.
+    modules = (health, models, lifecycle, deployments, serving, evidence, decisions, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
     for module in (*modules, decision_data, tokens, admin, webhooks, ui, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included

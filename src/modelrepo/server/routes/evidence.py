@@ -31,7 +31,7 @@ def report_model(
     return large_json(request, caller.registry.report_model(name, since=since, until=until))
 
 
-@router.get("/decisions/{decision_id}/report", response_model=ReportOut)
+@router.get("/decisions/{decision_id:path}/report", response_model=ReportOut)
 def report_decision(
     request: Request, decision_id: DecisionId, caller: Caller = needs(READ, store_wide=True)
 ) -> Response:

@@ -88,7 +88,7 @@ def serving_stop(
     return Response(status_code=204)
 
 
-@router.post("/decisions/{decision_id}/replay", response_model=ReplayOut)
+@router.post("/decisions/{decision_id:path}/replay", response_model=ReplayOut)
 def replay(
     request: Request,
     decision_id: DecisionId,

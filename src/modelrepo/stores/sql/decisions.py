@@ -60,17 +60,17 @@ class SqlDecisions(SqlAudit):
                 model_ids: list[int] = [next(iter(ids.values()))] * count
             else:
                 model_ids = [ids[m] for m in c.models]
-            rows = (  # made one by one as SQLite takes them: no tuple per row kept
-                zip(c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
-                    c.decided_at, repeat(recorded, count), c.inputs_digests, c.inputs_modes,
-                    c.inputs, c.outputs, c.metadata, c.flags, strict=True)
-            )  # fmt: skip
             tx.all_sql("SAVEPOINT decisions")
             try:
                 if postgresql:
                     self._copy_postgresql(tx, c, model_ids, recorded)
                 else:
-                    tx.executemany_ordered(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, rows)
+                    values: list[list[Any]] = [
+                        c.decision_ids, model_ids, c.environments, c.versions,
+                        c.version_sources, c.decided_at, [recorded] * count, c.inputs_digests,
+                        c.inputs_modes, c.inputs, c.outputs, c.metadata, c.flags,
+                    ]  # fmt: skip
+                    tx.insert_columns(Q.NEW_DECISION_RECORD, RECORD_COLUMNS, values)
             except StorageError:
                 tx.all_sql("ROLLBACK TO decisions")  # back to before the batch, to name the id
                 self._name_duplicate(tx, c.decision_ids)
