@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from .. import __version__
 from ..archives import ArchiveLimits
@@ -50,9 +53,14 @@ from .routes import (
     ui,
     webhooks,
 )
+from .routes.common import BODY_MODELS
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
+
+HOT_PATHS = ("/api/v1/models/{name}/environments/{env}/live",)
+"""Routes tried first: a request is matched against each route in turn, and these answer
+most requests. Only valid while no other route matches their paths (checked at start)."""
 
 
 def create_app(
@@ -115,6 +123,7 @@ def create_app(
         if getattr(route, "path", None) in DOC_PATHS:
             setattr(route.endpoint, PUBLIC_ATTRIBUTE, True)  # type: ignore[attr-defined]
     check_routes(app.routes)
+    _hot_first(app.router.routes)
     app.state.registry = registry
     app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
@@ -138,7 +147,37 @@ def create_app(
         BodyLimit, json_limit=json_limit, upload_limit=upload_limit, import_limit=import_limit
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _hot_first(routes: list[BaseRoute]) -> None:
+    """Move the `HOT_PATHS` routes to the front, after checking that no other route would
+    answer a path of theirs (so the order cannot change which route answers what)."""
+    hot = [r for r in routes if getattr(r, "path", None) in HOT_PATHS]
+    for route in hot:
+        sample = re.sub(r"{[^}]*}", "x", getattr(route, "path", ""))
+        scope = {"type": "http", "path": sample, "root_path": ""}
+        for method in getattr(route, "methods", None) or ("GET",):
+            clash = [
+                r for r in routes
+                if r is not route and r.matches({**scope, "method": method})[0] != Match.NONE
+            ]  # fmt: skip
+            if clash:
+                raise RuntimeError(f"{sample} is also matched by {clash[0]!r}")
+    routes[:] = [*hot, *(r for r in routes if r not in hot)]
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with the bodies of the routes that read their own (`json_body`)."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in BODY_MODELS:
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in {**found.pop("$defs", {}), model.__name__: found}.items():
+                components.setdefault(name, definition)
+    return app.openapi_schema  # type: ignore[return-value]
 
 
 def from_environment() -> FastAPI:

@@ -6,9 +6,10 @@ with `--json`; these models describe them, they do not replace them.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NotRequired, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..domain.access import ROLES
 
@@ -319,6 +320,30 @@ class DecisionBatchIn(BaseModel):
     decisions: list[DecisionIn] = Field(min_length=1, max_length=10_000)
 
 
+# The same two bodies as plain dicts, for the routes that validate them in one pass
+# (`routes.common.read_json`); tests/server/test_bodies.py keeps them equal to the models.
+
+
+@with_config(ConfigDict(extra="forbid"))
+class DecisionRow(TypedDict):
+    model: str
+    inputs: JSON
+    output: JSON
+    environment: NotRequired[str | None]
+    version: NotRequired[Annotated[int | None, Field(ge=1)]]
+    decision_id: NotRequired[str | None]
+    decided_at: NotRequired[str | None]
+    metadata: NotRequired[dict[str, JSON] | None]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class DecisionBatchRows(TypedDict):
+    decisions: Annotated[list[DecisionRow], Field(min_length=1, max_length=10_000)]
+
+
+DECISION_BATCH = TypeAdapter(DecisionBatchRows)
+
+
 class BatchOut(BaseModel):
     recorded: int
 
@@ -458,6 +483,21 @@ class DecisionColumnsIn(BaseModel):
     inputs_digests: list[str] | None = None
     decision_ids: list[str | None] | None = None
     metadata: list[dict[str, JSON] | None] | dict[str, JSON] | None = None
+
+
+@with_config(ConfigDict(extra="forbid"))
+class DecisionColumnsRows(TypedDict):
+    outputs: list[JSON]
+    environment: NotRequired[Annotated[str | None, Field(max_length=128)]]
+    version: NotRequired[Annotated[int | None, Field(ge=1, le=2**62, strict=True)]]
+    decided_at: NotRequired[list[str | None] | str | None]
+    inputs: NotRequired[list[JSON] | None]
+    inputs_digests: NotRequired[list[str] | None]
+    decision_ids: NotRequired[list[str | None] | None]
+    metadata: NotRequired[list[dict[str, JSON] | None] | dict[str, JSON] | None]
+
+
+DECISION_COLUMNS = TypeAdapter(DecisionColumnsRows)
 
 
 class ImportedOut(BaseModel):

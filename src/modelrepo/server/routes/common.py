@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ...domain.errors import InvalidInput
 from ..schemas import Error
@@ -65,3 +67,33 @@ def large_json(request: Request, content: Any) -> Response:
         body = gzip.compress(body, compresslevel=5)
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
+
+
+BODY_MODELS: list[type[BaseModel]] = []
+"""Models of bodies that routes read themselves (`json_body`): added to the schema's
+components, since no route parameter names them."""
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` of a route that validates its JSON body itself (`read_json`): the
+    documented body is still `model`."""
+    BODY_MODELS.append(model)
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def read_json(adapter: TypeAdapter[T], request: Request, raw: bytes) -> T:
+    """A large JSON body parsed and validated in one pass by pydantic-core, into plain
+    dicts and lists: several times faster than `json.loads` and a model per item, then a
+    dump. Errors are those FastAPI reports for a body (a 422 with `body.` locations)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and not (kind == "application/json" or kind.endswith("+json")):
+        raise RequestValidationError(
+            [{"type": "json_type", "loc": ("body",), "msg": "the body must be JSON", "input": None}]
+        )
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None

@@ -18,6 +18,7 @@ from ...domain.access import DECISION_POLICY, LOG_DECISION, READ, authorize
 from ...domain.errors import InvalidInput
 from ..auth import Caller, needs
 from ..schemas import (
+    DECISION_COLUMNS,
     BatchOut,
     DecisionColumnsIn,
     DecisionInputsOut,
@@ -27,7 +28,7 @@ from ..schemas import (
     PurgedOut,
     PurgeIn,
 )
-from .common import ERRORS
+from .common import ERRORS, json_body, read_json
 from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"], responses=ERRORS)
@@ -49,14 +50,24 @@ FileName = Annotated[
 ]
 
 
-@router.post("/models/{name}/decisions/columns", response_model=BatchOut, status_code=201)
-def log_decision_columns(
-    name: Name, body: DecisionColumnsIn, caller: Caller = needs(LOG_DECISION)
+@router.post(
+    "/models/{name}/decisions/columns",
+    response_model=BatchOut,
+    status_code=201,
+    openapi_extra=json_body(DecisionColumnsIn),
+)
+async def log_decision_columns(
+    name: Name, request: Request, caller: Caller = needs(LOG_DECISION)
 ) -> dict[str, int]:
     """Record many decisions of one model, column by column, in one transaction (all or
     none) and one audit entry: the same checks and flags as `Registry.log_decision_columns`."""
-    fields = body.model_dump(exclude_unset=True)
-    return {"recorded": caller.registry.log_decision_columns(name, **fields)}
+    raw = await request.body()
+
+    def record() -> int:  # parsed and validated in one pass, off the event loop
+        fields = read_json(DECISION_COLUMNS, request, raw)
+        return caller.registry.log_decision_columns(name, **fields)
+
+    return {"recorded": await anyio.to_thread.run_sync(record)}
 
 
 @router.post(
