@@ -1397,7 +1397,7 @@ def _unsupported(name: str) -> Callable[..., NoReturn]:
     return method
 
 
-EMBEDDED_ONLY = ("authenticate",)
+EMBEDDED_ONLY = ("authenticate", "register_stored")
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 
 for _name in EMBEDDED_ONLY:

@@ -67,7 +67,7 @@ from .domain.model import (
 from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
 from .domain.times import format_time, parse_time
 from .domain.webhooks import Attempt, Delivery, Webhook
-from .ports import BlobInfo, Clock, FileReference, Progress
+from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
 if TYPE_CHECKING:
@@ -87,6 +87,16 @@ ProgressFactory = Callable[[str, int], Progress]
 """Given a file's path and size, returns the callback that is fed bytes moved."""
 
 DataInput = DataRef | str | tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One file of an upload for `Registry.register_stored`: its bytes if small, else a
+    writer of the store's blobs that has them staged."""
+
+    path: str
+    content: bytes | BlobWriter
+    executable: bool = False
 
 
 @dataclass
@@ -447,24 +457,10 @@ class Registry:
         pass a CodeRef to state it, or False to record none. Blobs are durable before the
         version is committed, so an interrupted register leaves no visible version.
         """
-        validate_model_name(name)
-        validate_flavor(flavor)
-        clean_params = check_params(params)
-        clean_metrics = check_metrics(metrics)
-        clean_tags = check_tags(tags)
-        clean_signature = _check_signature(signature)
-        data_refs = tuple(parse_data_ref(d) for d in data)
-        if not isinstance(description, str):
-            raise InvalidInput("description must be a string")
-        files = _collect_files(Path(path))
-        from .lineage import capture_code, capture_environment  # subprocess, importlib.metadata
-
-        code_ref = capture_code() if code is True else (code or None)
-        lineage = Lineage(
-            data=data_refs,
-            code=code_ref,
-            environment=capture_environment() if environment else None,
+        details = self._version_details(
+            name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
+        files = _collect_files(Path(path))
         with self.backend.lock.shared():
             entries = []
             inline: dict[str, bytes] = {}
@@ -487,24 +483,120 @@ class Registry:
                     callback = progress(rel, status.st_size) if progress else None
                     info = self.backend.blobs.put(stream, progress=callback)
                 entries.append(FileEntry(rel, info.size, info.sha256, executable))
-            manifest = sorted_entries(entries)
-            return self.backend.metadata.create_version(
-                NewVersion(
-                    model=name,
-                    digest=manifest_digest(manifest),
-                    files=manifest,
-                    created_at=self.clock.now(),
-                    created_by=self.user,
-                    params=clean_params,
-                    metrics=clean_metrics,
-                    tags=clean_tags,
-                    description=description,
-                    flavor=flavor,
-                    signature=clean_signature,
-                    lineage=lineage,
-                ),
-                inline=inline,
+            return self._create_version(details, entries, inline)
+
+    def register_stored(
+        self,
+        name: str,
+        files: Sequence[StagedFile],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = False,
+        environment: bool = False,
+    ) -> ModelVersion:
+        """Register files a transport has already streamed into this store's blobs (the
+        server's upload): small files as bytes, the others as writers of this store, staged
+        but not yet committed. The writers are committed here, under the store lock, and
+        aborted if anything fails. The caller must hold the store lock shared while it
+        writes them, as `gc` removes staged uploads. `code` and `environment` default to
+        False: the files were not made here."""
+        writers = [f.content for f in files if not isinstance(f.content, bytes)]
+        try:
+            details = self._version_details(
+                name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
+            if not files:
+                raise InvalidInput("a version needs at least one file")
+            for staged in files:
+                validate_relative_path(staged.path)
+            with self.backend.lock.shared():
+                entries = []
+                inline: dict[str, bytes] = {}
+                for staged in files:
+                    content = staged.content
+                    if isinstance(content, bytes):
+                        if len(content) > INLINE_MAX:
+                            raise InvalidInput(
+                                f"file {staged.path!r}: give files over {INLINE_MAX} bytes "
+                                "as a blob writer"
+                            )
+                        sha = hashlib.sha256(content).hexdigest()
+                        inline[sha] = content
+                        entries.append(FileEntry(staged.path, len(content), sha, staged.executable))
+                    else:
+                        info = content.commit()
+                        entries.append(
+                            FileEntry(staged.path, info.size, info.sha256, staged.executable)
+                        )
+                return self._create_version(details, entries, inline)
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+
+    def _version_details(
+        self,
+        name: str,
+        params: Mapping[str, JSONValue] | None,
+        metrics: Mapping[str, float] | None,
+        tags: Mapping[str, str] | None,
+        data: Iterable[DataInput],
+        description: str,
+        flavor: str,
+        signature: Mapping[str, JSONValue] | None,
+        code: CodeRef | bool,
+        environment: bool,
+    ) -> dict[str, Any]:
+        """A version's record without its files, checked (the files are added last)."""
+        validate_model_name(name)
+        validate_flavor(flavor)
+        clean_params = check_params(params)
+        clean_metrics = check_metrics(metrics)
+        clean_tags = check_tags(tags)
+        clean_signature = _check_signature(signature)
+        data_refs = tuple(parse_data_ref(d) for d in data)
+        if not isinstance(description, str):
+            raise InvalidInput("description must be a string")
+        from .lineage import capture_code, capture_environment  # subprocess, importlib.metadata
+
+        code_ref = capture_code() if code is True else (code or None)
+        lineage = Lineage(
+            data=data_refs,
+            code=code_ref,
+            environment=capture_environment() if environment else None,
+        )
+        return {
+            "model": name,
+            "params": clean_params,
+            "metrics": clean_metrics,
+            "tags": clean_tags,
+            "description": description,
+            "flavor": flavor,
+            "signature": clean_signature,
+            "lineage": lineage,
+        }
+
+    def _create_version(
+        self, details: Mapping[str, Any], entries: Sequence[FileEntry], inline: Mapping[str, bytes]
+    ) -> ModelVersion:
+        """Version N+1 with these files; its time is when it is created, after its blobs."""
+        manifest = sorted_entries(entries)
+        return self.backend.metadata.create_version(
+            NewVersion(
+                **details,
+                digest=manifest_digest(manifest),
+                files=manifest,
+                created_at=self.clock.now(),
+                created_by=self.user,
+            ),
+            inline=inline,
+        )
 
     def register_archive(
         self, name: str, archive: str | os.PathLike[str], **options: Any

@@ -18,7 +18,13 @@ from typing import BinaryIO
 from ..domain.errors import MissingBlobError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import copy_file_hashing, copy_hashing
+from ._streams import (
+    WRITEBACK_STEP,
+    PipelinedBlobWriter,
+    copy_file_hashing,
+    copy_hashing,
+    start_writeback,
+)
 
 
 def fsync_dir(path: Path) -> None:
@@ -61,27 +67,35 @@ class LocalBlobStore:
                 else:
                     sha, size = copy_hashing(source, out.write, progress)
                     os.fsync(out.fileno())
-            final = self._path(sha)
-            try:
-                existing = final.stat().st_size
-            except FileNotFoundError:
-                existing = -1
-            if existing == size:
-                # Same content already stored; refresh its time so a grace period protects it.
-                tmp.unlink()
-                os.utime(final)
-                return BlobInfo(sha, size)
-            shard = final.parent
-            if not shard.is_dir():
-                shard.mkdir(exist_ok=True)
-                fsync_dir(self._objects)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
-            fsync_dir(shard)
-            return BlobInfo(sha, size)
+            return self._adopt(tmp, sha, size)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def _adopt(self, tmp: Path, sha: str, size: int) -> BlobInfo:
+        """Give the durable temporary file `tmp` its address (or drop it if that content is
+        already stored)."""
+        final = self._path(sha)
+        try:
+            existing = final.stat().st_size
+        except FileNotFoundError:
+            existing = -1
+        if existing == size:
+            # Same content already stored; refresh its time so a grace period protects it.
+            tmp.unlink()
+            os.utime(final)
+            return BlobInfo(sha, size)
+        shard = final.parent
+        if not shard.is_dir():
+            shard.mkdir(exist_ok=True)
+            fsync_dir(self._objects)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        fsync_dir(shard)
+        return BlobInfo(sha, size)
+
+    def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
+        return _LocalWriter(self, progress)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -121,3 +135,40 @@ class LocalBlobStore:
         if "/" in handle or handle in ("", ".", ".."):
             raise ValueError(f"invalid upload handle {handle!r}")
         (self._tmp / handle).unlink(missing_ok=True)
+
+
+class _LocalWriter(PipelinedBlobWriter):
+    """Bytes go to a temporary file under `tmp/`, whose writeback to disk is started every
+    64 MiB so that the fsync at the end has only the tail left; commit renames it."""
+
+    def __init__(self, store: LocalBlobStore, progress: Progress | None) -> None:
+        fd, name = tempfile.mkstemp(dir=store._tmp, prefix="upload-")
+        self._store = store
+        self._fd = fd
+        self._tmp = Path(name)
+        self._written = 0
+        self._started = 0
+        super().__init__(progress)
+
+    def _sink(self, data: memoryview) -> None:
+        size = len(data)
+        while data:
+            data = data[os.write(self._fd, data) :]
+        self._written += size
+        if self._written - self._started >= WRITEBACK_STEP:
+            start_writeback(self._fd, self._started, self._written - self._started)
+            self._started = self._written
+
+    def _staged(self, sha256: str, size: int) -> None:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+
+    def _publish(self, info: BlobInfo) -> None:
+        self._store._adopt(self._tmp, info.sha256, info.size)
+
+    def _discard(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._tmp.unlink(missing_ok=True)

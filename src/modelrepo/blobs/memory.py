@@ -10,7 +10,7 @@ from typing import BinaryIO
 from ..domain.errors import MissingBlobError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import copy_hashing
+from ._streams import PipelinedBlobWriter, copy_hashing
 
 
 class MemoryBlobStore:
@@ -26,6 +26,9 @@ class MemoryBlobStore:
         with self._lock:
             self._blobs[sha] = buffer.getvalue()
         return BlobInfo(sha, size)
+
+    def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
+        return _MemoryWriter(self, progress)
 
     def open(self, sha256: str) -> BinaryIO:
         validate_sha256(sha256)
@@ -61,3 +64,21 @@ class MemoryBlobStore:
         """Overwrite a blob's bytes without changing its address (for integrity tests)."""
         with self._lock:
             self._blobs[sha256] = data
+
+
+class _MemoryWriter(PipelinedBlobWriter):
+    def __init__(self, store: MemoryBlobStore, progress: Progress | None) -> None:
+        self._store = store
+        self._buffer = bytearray()
+        super().__init__(progress)
+
+    def _sink(self, data: memoryview) -> None:
+        self._buffer += data
+
+    def _publish(self, info: BlobInfo) -> None:
+        with self._store._lock:
+            self._store._blobs[info.sha256] = bytes(self._buffer)
+        self._buffer = bytearray()
+
+    def _discard(self) -> None:
+        self._buffer = bytearray()

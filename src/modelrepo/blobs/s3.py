@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import copy_hashing
+from ._streams import PipelinedBlobWriter, copy_hashing
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -278,6 +278,9 @@ class S3BlobStore:
             raise
         upload.discard()  # the blob is stored: a staging object left here is only a partial
         return BlobInfo(sha, size)
+
+    def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
+        return _S3Writer(self, progress)
 
     def _publish(self, upload: _Upload, sha: str, size: int) -> None:
         """Make `sha256/<sha>` exist with the staging object's bytes."""
@@ -725,6 +728,29 @@ class _Upload:
             self.store._abort(self.key, self.upload_id)
         with contextlib.suppress(ClientError, BotoCoreError, StorageError):
             self.remove()
+
+
+class _S3Writer(PipelinedBlobWriter):
+    """Bytes go to a staging upload (parts sent as they fill); commit copies it to its
+    address, as `put` does."""
+
+    def __init__(self, store: S3BlobStore, progress: Progress | None) -> None:
+        self._store = store
+        self._upload = _Upload(store, f"{store._staging}{uuid.uuid4().hex}")
+        super().__init__(progress)
+
+    def _sink(self, data: memoryview) -> None:
+        self._upload.write(data, None)
+
+    def _staged(self, sha256: str, size: int) -> None:
+        self._upload.finish(None)
+
+    def _publish(self, info: BlobInfo) -> None:
+        self._store._publish(self._upload, info.sha256, info.size)
+        self._upload.discard()  # the blob is stored: a staging object left is only a partial
+
+    def _discard(self) -> None:
+        self._upload.discard()
 
 
 class _VerifyingReader(io.RawIOBase):

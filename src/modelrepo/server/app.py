@@ -191,7 +191,9 @@ def from_environment() -> FastAPI:
     import os
 
     from ..clock import SystemClock
+    from .allocator import tune_allocator
 
+    tune_allocator()
     registry = Registry(create=False)
     anonymous = None
     if os.environ.get("MODELREPO_SERVER_NO_AUTH"):

@@ -80,3 +80,64 @@ class BlobStoreContract:
     def test_no_partials_after_success(self, blobs: BlobStore) -> None:
         blobs.put(io.BytesIO(b"complete"))
         assert list(blobs.partials()) == []
+
+    # -- pushing bytes in -------------------------------------------------------------------
+
+    def test_a_written_blob_has_the_address_put_gives(self, blobs: BlobStore) -> None:
+        data = bytes(range(256)) * 40_000 + b"tail"  # over two pipeline buffers
+        writer = blobs.writer()
+        for start in range(0, len(data), 300_007):  # pieces that straddle buffers
+            writer.write(data[start : start + 300_007])
+        info = writer.commit()
+        assert (info.sha256, info.size) == (_sha(data), len(data))
+        with blobs.open(info.sha256) as stream:
+            assert stream.read() == data
+        assert blobs.put(io.BytesIO(data)).sha256 == info.sha256
+        assert list(blobs.partials()) == []
+
+    def test_a_small_and_an_empty_written_blob(self, blobs: BlobStore) -> None:
+        for data in (b"", b"small"):
+            writer = blobs.writer()
+            writer.write(data)
+            assert writer.commit().sha256 == _sha(data)
+            assert writer.commit().sha256 == _sha(data)  # committing again changes nothing
+            with blobs.open(_sha(data)) as stream:
+                assert stream.read() == data
+
+    def test_offer_takes_what_fits_and_wait_makes_room(self, blobs: BlobStore) -> None:
+        data = b"o" * (40 << 20)
+        writer = blobs.writer()
+        rest = writer.offer(data)
+        assert 0 < len(data) - len(rest) < len(data)  # bounded: not all of it at once
+        while len(rest):
+            writer.wait()
+            rest = writer.offer(rest)
+        assert writer.commit().sha256 == _sha(data)
+
+    def test_nothing_is_visible_before_commit_and_abort_leaves_nothing(
+        self, blobs: BlobStore
+    ) -> None:
+        data = b"a" * (9 << 20)
+        writer = blobs.writer()
+        writer.write(data)
+        info = writer.finish()
+        assert info.sha256 == _sha(data)
+        assert not blobs.exists(info.sha256)
+        writer.abort()
+        writer.abort()
+        assert not blobs.exists(info.sha256)
+        assert list(blobs.partials()) == []
+        unfinished = blobs.writer()
+        unfinished.write(data[: 5 << 20])
+        unfinished.abort()
+        assert list(blobs.partials()) == []
+        with pytest.raises(Exception, match="abandoned"):
+            unfinished.write(b"more")
+
+    def test_writer_progress_sees_every_byte(self, blobs: BlobStore) -> None:
+        seen: list[int] = []
+        data = b"p" * (5 * 1024 * 1024 + 3)
+        writer = blobs.writer(progress=seen.append)
+        writer.write(data)
+        writer.commit()
+        assert sum(seen) == len(data)

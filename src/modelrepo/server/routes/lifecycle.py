@@ -25,8 +25,9 @@ from ..schemas import (
     SourceIn,
     VersionOut,
 )
+from ..uploads import check_data_refs, parse_metadata
 from .common import ERRORS
-from .models import CHUNK, Name, Number, check_data_refs, parse_metadata, register_folder
+from .models import CHUNK, Name, Number, register_folder
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
 

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
 
-from ...blobs._streams import _kernel_copy
 from ...domain.access import READ, REGISTER, TAG
-from ...domain.errors import CorruptBlobError, InvalidInput
-from ...domain.manifest import validate_relative_path
+from ...domain.errors import CorruptBlobError
 from ...domain.model import CodeRef, ModelVersion
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
@@ -35,6 +28,7 @@ from ..schemas import (
     VersionEventOut,
     VersionOut,
 )
+from ..uploads import MAX_METADATA, BrokenBody, UnsupportedBody, VersionUpload
 from .common import ERRORS, Cursor, Limit, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
@@ -127,66 +121,54 @@ def diff_versions(
     return caller.registry.diff((name, a), (other, b)).to_dict()
 
 
-@router.post("/models/{name}/versions", response_model=VersionOut, status_code=201)
-def register(
-    name: Name,
-    files: Annotated[
-        list[UploadFile],
-        File(description="The version's files; each part's filename is its relative path."),
-    ],
-    metadata: Annotated[
-        str, Form(max_length=1_000_000, description="A JSON object (RegisterIn).")
-    ] = "{}",
-    caller: Caller = needs(REGISTER),
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {
+        "files": {
+            "type": "array",
+            "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "description": "The version's files; each part's filename is its relative path.",
+        },
+        "metadata": {
+            "type": "string",
+            "maxLength": MAX_METADATA,
+            "default": "{}",
+            "description": "A JSON object (RegisterIn).",
+        },
+    },
+}
+
+
+@router.post(
+    "/models/{name}/versions",
+    response_model=VersionOut,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": UPLOAD_FORM}},
+        }
+    },
+    responses={415: {"description": "Not a multipart/form-data body"}},
+)
+async def register(
+    request: Request, name: Name, caller: Caller = needs(REGISTER)
 ) -> dict[str, Any]:
     """Register the uploaded files as the next version of `name`.
 
-    Parts are streamed to a temporary folder (memory stays bounded); paths must be
-    relative, without `..`, and unique. Data references must be remote URIs: the server
-    never reads its own files on a client's behalf."""
-    meta = parse_metadata(metadata)
-    staging = Path(tempfile.mkdtemp(prefix="modelrepo-upload-"))
+    Files are streamed into the store as they arrive, hashed on the way (memory stays
+    bounded), and the version exists only once the whole body has been received; paths
+    must be relative, without `..`, and unique. Data references must be remote URIs: the
+    server never reads its own files on a client's behalf."""
+    upload = VersionUpload(caller.registry, name)
     try:
-        root = staging / "version"
-        root.mkdir()
-        seen: set[str] = set()
-        for upload in files:
-            rel = validate_relative_path(upload.filename or "")
-            if rel in seen or any(rel.startswith(p + "/") or p.startswith(rel + "/") for p in seen):
-                raise InvalidInput(f"file {rel!r} is given twice or is also a folder")
-            seen.add(rel)
-            target = root.joinpath(*rel.split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "xb") as out:
-                _copy_part(upload.file, out)
-        for rel in meta.executable:
-            if rel not in seen:
-                raise InvalidInput(f"executable {rel!r} is not one of the uploaded files")
-            path = root.joinpath(*rel.split("/"))
-            path.chmod(path.stat().st_mode | 0o111)
-        created = register_folder(caller, name, root, meta)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        created = await upload.receive(request.headers.get("content-type"), request.stream())
+    except UnsupportedBody as exc:
+        raise HTTPException(415, str(exc)) from None
+    except BrokenBody as exc:
+        raise HTTPException(400, str(exc)) from None
     return created.to_dict()
-
-
-def parse_metadata(metadata: str) -> RegisterIn:
-    """The `metadata` form part of an upload; data references must be remote URIs."""
-    try:
-        meta = RegisterIn.model_validate_json(metadata)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"metadata {where}: {first['msg']}".rstrip(": ")) from None
-    check_data_refs(meta)
-    return meta
-
-
-def check_data_refs(meta: RegisterIn) -> None:
-    for ref in meta.data:
-        uri = ref.partition("#")[0]
-        if "://" not in uri or uri.lower().startswith("file://"):
-            raise InvalidInput(f"data reference {uri!r}: give a remote URI (s3://, https://, ...)")
 
 
 def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> ModelVersion:
@@ -205,21 +187,6 @@ def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> 
         code=code,
         environment=False,
     )
-
-
-def _copy_part(part: BinaryIO, out: BinaryIO) -> None:
-    """A part spooled to disk is copied inside the kernel; one still in memory, in Python."""
-    copied = -1
-    # SpooledTemporaryFile: asking a part in memory for its fileno() would write it out.
-    on_disk = getattr(part, "_rolled", True)
-    if on_disk and part.tell() == 0:
-        with contextlib.suppress(OSError, ValueError):  # no file descriptor after all
-            part.flush()
-            fd = part.fileno()
-            os.lseek(fd, 0, os.SEEK_SET)  # the buffered position 0, also for the descriptor
-            copied = _kernel_copy(fd, out.fileno(), None)
-    if copied < 0:
-        shutil.copyfileobj(part, out, CHUNK)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
