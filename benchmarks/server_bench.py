@@ -14,7 +14,10 @@ One run measures, each figure next to its target and a baseline from the same ru
 5. batch decision ingest over HTTP, `POST /api/v1/decisions/batch` of 10,000 decisions
    (target >= 50,000 /s), next to `Registry.log_decisions` in-process on the same batches;
 6. a 1 GiB artifact uploaded (`register`) and downloaded through the server with the
-   remote SDK, next to `cp` and `cp` + fsync of the same file (target >= 0.5x cp).
+   remote SDK, next to `cp` and `cp` + fsync of the same file (target >= 0.5x cp), and to
+   the two floors under any verified transfer: SHA-256 of the file alone, and its bytes
+   through a bare loopback TCP connection. Memory is touched once first (`--warm-gib`):
+   on a virtual machine, the first write into never-used memory is several times slower.
 
     .venv/bin/python benchmarks/server_bench.py              # about 2 minutes
     .venv/bin/python benchmarks/server_bench.py --quick      # 64 MiB, fewer requests
@@ -353,18 +356,83 @@ def ingest(port: int, token: str, store: Path, batches: int, size: int) -> dict[
 # -- 6. 1 GiB -----------------------------------------------------------------------------
 
 
+def warm_memory(gib: int) -> float:
+    """Untimed: touch `gib` GiB of memory once, then free it; seconds taken.
+
+    On a virtual machine whose memory the host backs lazily, the first write to a page the
+    guest never used costs a fault in the host: writing 1 GiB into such pages took 2.5-3.6 s
+    here, against 0.23 s once they had been used. `cp` overwrites one file, so it reuses the
+    pages it freed, while every upload and download writes a new file into fresh pages. After
+    this, both sides write into memory that has been used before."""
+    begin = time.perf_counter()
+    blocks = []
+    for _ in range(gib):
+        blocks.append(bytearray(1 << 30))  # zero-filled: every page is written
+    del blocks
+    return time.perf_counter() - begin
+
+
+def sha256_seconds(path: Path) -> float:
+    """Hashing the file alone, in-process with hashlib (the floor of any verified copy)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    buffer = bytearray(4 * MIB)
+    view = memoryview(buffer)
+    begin = time.perf_counter()
+    with open(path, "rb", buffering=0) as source:
+        while n := source.readinto(buffer):
+            digest.update(view[:n])
+    return time.perf_counter() - begin
+
+
+def loopback_seconds(path: Path) -> float:
+    """The file's bytes through a bare TCP connection over loopback: `sendfile` into a
+    socket, `recv_into` one reused buffer on the other end; nothing parsed or stored."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[int] = []
+
+    def drain() -> None:
+        conn, _ = listener.accept()
+        buffer = bytearray(4 * MIB)
+        total = 0
+        while n := conn.recv_into(buffer):
+            total += n
+        received.append(total)
+        conn.close()
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    begin = time.perf_counter()
+    with socket.create_connection(listener.getsockname()) as sender, open(path, "rb") as f:
+        sender.sendfile(f)
+    reader.join()
+    spent = time.perf_counter() - begin
+    listener.close()
+    if received != [path.stat().st_size]:
+        raise RuntimeError("the loopback copy lost bytes")
+    return spent
+
+
 def big_file(port: int, token: str, work: Path, mib: int, rounds: int) -> dict[str, float]:
-    """Median seconds of cp, cp + fsync, upload and download of one `mib` MiB file."""
+    """Median seconds of cp, cp + fsync, upload and download of one `mib` MiB file, and of
+    the two floors under any verified transfer of it: SHA-256 alone, and a bare loopback
+    TCP copy."""
     src = work / "big.bin"
     make_big_file(src, mib)
     dst = work / "cp.bin"
     subprocess.run(["cp", str(src), str(dst)], check=True)  # warms the source's pages
     _settle(dst)
-    times: dict[str, list[float]] = {"cp": [], "cp_sync": [], "upload": [], "download": []}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("cp", "cp_sync", "upload", "download", "sha256", "loopback")
+    }
     # A long timeout: on a busy machine, registering 1 GiB can take longer than a minute.
     remote = RemoteRegistry(f"http://127.0.0.1:{port}", token=token, timeout=900)
     for turn in range(rounds):
-        log(f"1 GiB round {turn + 1}/{rounds}")
+        log(f"{mib} MiB round {turn + 1}/{rounds}")
         begin = time.perf_counter()
         subprocess.run(["cp", str(src), str(dst)], check=True)
         times["cp"].append(time.perf_counter() - begin)
@@ -374,6 +442,8 @@ def big_file(port: int, token: str, work: Path, mib: int, rounds: int) -> dict[s
         subprocess.run(["sync", str(dst)], check=True)
         times["cp_sync"].append(time.perf_counter() - begin)
         _settle(dst)
+        times["sha256"].append(sha256_seconds(src))
+        times["loopback"].append(loopback_seconds(src))
         begin = time.perf_counter()
         version = remote.register(f"big-{turn}", src, code=False).version
         times["upload"].append(time.perf_counter() - begin)
@@ -384,7 +454,7 @@ def big_file(port: int, token: str, work: Path, mib: int, rounds: int) -> dict[s
         times["download"].append(time.perf_counter() - begin)
         if (target / src.name).stat().st_size != mib * MIB:
             raise RuntimeError("the download has the wrong size")
-        _settle(target)
+        _settle(target / src.name)
     remote.close()
     src.unlink()
     return {k: statistics.median(v) for k, v in times.items()}
@@ -428,6 +498,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["ingest"] = ingest(port, token, store, args.batches, args.batch_size)
         log("so far: " + json.dumps(out))
         if args.big_mib:
+            if args.warm_gib:
+                log(f"touching {args.warm_gib} GiB of memory once (see warm_memory)")
+                out["warm_memory_s"] = warm_memory(args.warm_gib)
             log(f"{args.big_mib} MiB upload and download, {args.big_rounds} rounds")
             out["big"] = big_file(port, token, work, args.big_mib, args.big_rounds)
             out["big_mib"] = args.big_mib
@@ -505,6 +578,16 @@ def report(r: dict[str, Any]) -> None:
                     f">= 0.5x cp {verdict(big['cp'] / big[key] >= 0.5)}",
                 )
             )
+        rows.append(
+            (
+                "floors under any verified transfer",
+                f"SHA-256 alone {size / big['sha256']:,.0f} MB/s "
+                f"({big['cp'] / big['sha256']:.2f}x cp)",
+                f"bare loopback TCP {size / big['loopback']:,.0f} MB/s "
+                f"({big['cp'] / big['loopback']:.2f}x cp)",
+                "0.5x cp needs SHA-256 >= 0.5x cp",
+            )
+        )
     print(
         f"load average {r['load_average_at_start'][0]:.2f} at start, "
         f"{r['load_average_at_end'][0]:.2f} at end"
@@ -527,8 +610,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--big-mib", type=int, default=1024, help="0 skips")
     parser.add_argument("--big-rounds", type=int, default=3)
+    parser.add_argument(
+        "--warm-gib",
+        type=int,
+        default=8,
+        help="GiB of memory to touch once before the large-file rounds (0: none)",
+    )
     if "--quick" in sys.argv[1:]:  # smaller defaults; options given still win
-        parser.set_defaults(starts=2, requests=500, seconds=3, batches=3, big_mib=64, big_rounds=1)
+        parser.set_defaults(
+            starts=2, requests=500, seconds=3, batches=3, big_mib=64, big_rounds=1, warm_gib=0
+        )
     args = parser.parse_args()
     parent = REPO_ROOT / ".bench-tmp"
     parent.mkdir(exist_ok=True)

@@ -131,6 +131,10 @@ _BY_STATUS: dict[int, type[ModelrepoError]] = {
 }
 
 
+_VERIFIED_HERE = {"verify": "false"}
+"""Downloads are hashed here, so the server need not hash them as it sends them."""
+
+
 def error_from_response(status: int, text: str) -> ModelrepoError:
     """The exception the server's `{code, message}` stands for (by code, else by status)."""
     code, message = "", text.strip()[:500]
@@ -592,6 +596,13 @@ class RemoteRegistry(Registry):
             )
         return found
 
+    def _file_stream(
+        self, found: ModelVersion, entry: FileEntry
+    ) -> contextlib.AbstractContextManager[httpx.Response]:
+        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
+        url += urllib.parse.quote(entry.path, safe="/")
+        return self._client.stream("GET", url, params=_VERIFIED_HERE, headers=self._headers)
+
     def _fetch(
         self,
         found: ModelVersion,
@@ -603,12 +614,10 @@ class RemoteRegistry(Registry):
         """Stream one file into `write`, hashing it; a broken connection starts it again."""
         import httpx
 
-        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
-        url += urllib.parse.quote(entry.path, safe="/")
         for attempt in range(1, self.retries + 1):
             digest, size = hashlib.sha256(), 0
             try:
-                with self._client.stream("GET", url, headers=self._headers) as reply:
+                with self._file_stream(found, entry) as reply:
                     if reply.status_code >= 400:
                         reply.read()
                         raise error_from_response(reply.status_code, reply.text)
@@ -626,10 +635,50 @@ class RemoteRegistry(Registry):
                     ) from exc
                 restart()
                 time.sleep(0.1 * 2**attempt)
-        if digest.hexdigest() != entry.sha256 or size != entry.size:
+        self._check_fetched(found, entry, digest.hexdigest(), size)
+
+    def _fetch_file(
+        self, found: ModelVersion, entry: FileEntry, fd: int, progress: Progress | None
+    ) -> None:
+        """Stream one file into the empty file `fd`, durably: the bytes are hashed on one
+        thread while another writes them (SHA-256 is the slowest step); a broken connection
+        starts the file again."""
+        import httpx
+
+        from .blobs._streams import FileSink, PipelinedWriter
+
+        for attempt in range(1, self.retries + 1):
+            pipe = PipelinedWriter(FileSink(fd), progress=progress)
+            try:
+                with self._file_stream(found, entry) as reply:
+                    if reply.status_code >= 400:
+                        reply.read()
+                        raise error_from_response(reply.status_code, reply.text)
+                    for block in reply.iter_bytes():
+                        pipe.write(block)
+                sha, size = pipe.finish()
+            except httpx.TransportError as exc:
+                pipe.abort()
+                if attempt == self.retries:
+                    raise StorageError(
+                        f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
+                    ) from exc
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                time.sleep(0.1 * 2**attempt)
+                continue
+            except BaseException:
+                pipe.abort()
+                raise
+            os.fsync(fd)
+            self._check_fetched(found, entry, sha, size)
+            return
+
+    def _check_fetched(self, found: ModelVersion, entry: FileEntry, sha: str, size: int) -> None:
+        if sha != entry.sha256 or size != entry.size:
             raise CorruptBlobError(
                 f"{found.ref}: file {entry.path!r} from {self.url} does not match its manifest "
-                f"(expected sha256 {entry.sha256}, got {digest.hexdigest()})",
+                f"(expected sha256 {entry.sha256}, got {sha})",
                 path=entry.path,
                 digest=entry.sha256,
             )
@@ -667,15 +716,11 @@ class RemoteRegistry(Registry):
                 out_path = staging.joinpath(*entry.path.split("/"))
                 out_path.parent.mkdir(parents=True, exist_ok=True)
                 callback = progress(entry.path, entry.size) if progress else None
-                with open(out_path, "x+b") as out:
-
-                    def restart(out: BinaryIO = out) -> None:
-                        out.seek(0)
-                        out.truncate()
-
-                    self._fetch(found, entry, out.write, restart, callback)
-                    out.flush()
-                    os.fsync(out.fileno())
+                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    self._fetch_file(found, entry, fd, callback)
+                finally:
+                    os.close(fd)
                 if entry.executable:
                     out_path.chmod(out_path.stat().st_mode | 0o111)
             os.replace(staging, target)

@@ -4,6 +4,7 @@ what it retries, what it refuses to trust, what it does not offer yet."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -165,6 +166,33 @@ def test_downloaded_bytes_and_manifests_are_checked_here(
     remote = _mock(lambda request: httpx.Response(200, json=forged))
     with pytest.raises(IntegrityError, match="does not hash to the version's digest"):
         remote.download("credit-risk", 1, tmp_path / "out")
+
+
+def test_a_download_cut_off_mid_file_starts_that_file_again(tmp_path: Path) -> None:
+    big = os.urandom(9 * 1024 * 1024 + 5)  # more than one of the writer's buffers
+    (tmp_path / "artifact").mkdir()
+    (tmp_path / "artifact" / "weights.bin").write_bytes(big)
+    with Registry.in_memory(user="alice") as reg:
+        version = reg.register("credit-risk", tmp_path / "artifact", code=False).to_dict()
+    asked: list[str] = []
+
+    class Cut(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield big[: 5 * 1024 * 1024]
+            raise httpx.ReadError("connection reset")
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if "/files/" not in request.url.path:
+            return httpx.Response(200, json=version)
+        asked.append(str(request.url.params))
+        if len(asked) == 1:
+            return httpx.Response(200, stream=Cut())
+        return httpx.Response(200, content=big)
+
+    out = _mock(serve).download("credit-risk", 1, tmp_path / "out")
+    assert (out / "weights.bin").read_bytes() == big
+    # The bytes are hashed here, so the server is asked not to hash them again.
+    assert asked == ["verify=false", "verify=false"]
 
 
 def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:

@@ -8,9 +8,11 @@ import json
 import os
 from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 
 from modelrepo import Registry
+from modelrepo.domain.errors import CorruptBlobError
 from modelrepo.server import create_app
 
 from .conftest import Api
@@ -144,3 +146,26 @@ def test_a_large_upload_over_the_limit_stops_and_leaves_nothing(registry: Regist
     assert list(registry.backend.blobs.list()) == []
     assert list(registry.backend.blobs.partials()) == []
     assert registry.models() == []
+
+
+@pytest.mark.sqlite_only  # corrupts a blob in the local folder
+def test_a_download_is_hashed_on_the_way_unless_the_client_hashes_it(api: Api) -> None:
+    data = os.urandom(5 * MiB)
+    reply = api.client.post(
+        "/api/v1/models/m/versions",
+        headers=api.as_("contributor"),
+        files=[("files", ("w.bin", data))],
+    )
+    sha = reply.json()["files"][0]["sha256"]
+    url = "/api/v1/models/m/versions/1/files/w.bin"
+    viewer = api.as_("viewer")
+    assert api.client.get(url, params={"verify": "false"}, headers=viewer).content == data
+    blob = api.registry.backend.blobs._path(sha)  # type: ignore[attr-defined]
+    blob.chmod(0o644)
+    blob.write_bytes(b"X" + data[1:])
+    unchecked = api.client.get(url, params={"verify": "false"}, headers=api.as_("viewer"))
+    assert unchecked.content[:1] == b"X"  # as stored: the client's own check will refuse it
+    # Hashed on the way, it is cut short: never sent whole as if it were good.
+    with pytest.raises(RuntimeError, match="response already started") as cut:
+        api.client.get(url, headers=viewer)
+    assert isinstance(cut.value.__cause__, CorruptBlobError)

@@ -140,6 +140,27 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
         _sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
 
 
+class FileSink:
+    """Writes to a file descriptor, all of each piece, starting the writeback to disk every
+    `WRITEBACK_STEP` bytes so that a final fsync has only the tail left."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.written = 0
+        self._started = 0
+
+    def __call__(self, data: memoryview) -> None:
+        import os
+
+        size = len(data)
+        while data:
+            data = data[os.write(self.fd, data) :]
+        self.written += size
+        if self.written - self._started >= WRITEBACK_STEP:
+            start_writeback(self.fd, self._started, self.written - self._started)
+            self._started = self.written
+
+
 class Aborted(Exception):
     """The writer was abandoned; nothing it took is stored."""
 

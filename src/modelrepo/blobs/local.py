@@ -18,13 +18,7 @@ from typing import BinaryIO
 from ..domain.errors import MissingBlobError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import (
-    WRITEBACK_STEP,
-    PipelinedBlobWriter,
-    copy_file_hashing,
-    copy_hashing,
-    start_writeback,
-)
+from ._streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
 
 
 def fsync_dir(path: Path) -> None:
@@ -138,37 +132,32 @@ class LocalBlobStore:
 
 
 class _LocalWriter(PipelinedBlobWriter):
-    """Bytes go to a temporary file under `tmp/`, whose writeback to disk is started every
-    64 MiB so that the fsync at the end has only the tail left; commit renames it."""
+    """Bytes go to a temporary file under `tmp/` (its writeback to disk started as it
+    grows, so the fsync at the end has only the tail left); commit renames it."""
 
     def __init__(self, store: LocalBlobStore, progress: Progress | None) -> None:
         fd, name = tempfile.mkstemp(dir=store._tmp, prefix="upload-")
         self._store = store
-        self._fd = fd
+        self._file = FileSink(fd)
         self._tmp = Path(name)
-        self._written = 0
-        self._started = 0
+        self._open = True
         super().__init__(progress)
 
     def _sink(self, data: memoryview) -> None:
-        size = len(data)
-        while data:
-            data = data[os.write(self._fd, data) :]
-        self._written += size
-        if self._written - self._started >= WRITEBACK_STEP:
-            start_writeback(self._fd, self._started, self._written - self._started)
-            self._started = self._written
+        self._file(data)
 
     def _staged(self, sha256: str, size: int) -> None:
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = -1
+        os.fsync(self._file.fd)
+        self._close()
 
     def _publish(self, info: BlobInfo) -> None:
         self._store._adopt(self._tmp, info.sha256, info.size)
 
     def _discard(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._close()
         self._tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            os.close(self._file.fd)

@@ -1,7 +1,8 @@
 """A version upload (multipart/form-data), streamed into the store's blobs as it arrives.
 
 The event loop only parses: `python-multipart` splits the body into parts, and each piece of
-a part goes, uncopied, to one thread per upload. That thread does everything that blocks:
+a part goes, uncopied, to the upload's thread (one of `UPLOAD_THREADS`, reused, as each keeps
+its database sessions). That thread does everything that blocks:
 it holds the store lock shared (so `gc` never removes an upload in flight), keeps small files
 in memory, pushes the others into blob writers (which hash on a thread of their own, beside
 the write), and finally registers the version. Nothing is visible until then: a body that
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import concurrent.futures
 import contextlib
 import queue
 import threading
@@ -33,6 +35,7 @@ from ..ports import BlobWriter
 from ..service import INLINE_MAX, INLINE_TOTAL_MAX, Registry, StagedFile
 from .schemas import RegisterIn
 
+UPLOAD_THREADS = 16
 HIGH_WATER = 16 << 20
 LOW_WATER = 8 << 20
 MAX_FILES = 10_000
@@ -73,6 +76,7 @@ class VersionUpload:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._chunk: bytes = b""
         self._ended = False
+        self._abandoned = False
 
     # -- the event loop's side -------------------------------------------------------------
 
@@ -80,10 +84,8 @@ class VersionUpload:
         """Parse `body` into parts for the upload thread; the registered version."""
         boundary, charset = _boundary(content_type)
         self._loop = asyncio.get_running_loop()
-        done: asyncio.Future[ModelVersion] = self._loop.create_future()
-        threading.Thread(
-            target=self._run, args=(done,), name="modelrepo-upload", daemon=True
-        ).start()
+        job = _pool().submit(self._run)
+        done = asyncio.wrap_future(job)
         parser = MultipartParser(boundary, cast("Any", self._callbacks(charset)))
         try:
             async for chunk in body:
@@ -100,12 +102,10 @@ class VersionUpload:
                     raise FormParserError("the body ends before its closing boundary")
                 self._send(("complete", None))
         except FormParserError as exc:
-            self._send(("abort", None))
-            await _settle(done)
+            await self._abandon(job, done)
             raise BrokenBody(f"the body is not valid multipart/form-data: {exc}") from None
         except BaseException:
-            self._send(("abort", None))
-            await _settle(done)
+            await self._abandon(job, done)
             raise
         return await done
 
@@ -156,6 +156,17 @@ class VersionUpload:
             "on_end": on_end,
         }
 
+    async def _abandon(
+        self, job: concurrent.futures.Future[ModelVersion], done: asyncio.Future[ModelVersion]
+    ) -> None:
+        """Stop the upload thread and wait until it has removed what it staged."""
+        self._abandoned = True
+        self._events.put(("abort", None))
+        if job.cancel():  # it never started: nothing was staged
+            return
+        with contextlib.suppress(BaseException):
+            await done
+
     def _send(self, event: _Event, size: int = 0) -> None:
         if size:
             self._reserve(size)
@@ -182,16 +193,12 @@ class VersionUpload:
         if room is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(room.set)
 
-    def _run(self, done: asyncio.Future[ModelVersion]) -> None:
-        assert self._loop is not None
-        loop = self._loop
+    def _run(self) -> ModelVersion:
         try:
-            result = self._ingest()
-        except BaseException as exc:
-            self._release(0, everything=True)
-            loop.call_soon_threadsafe(_fail, done, exc)
-        else:
-            loop.call_soon_threadsafe(_succeed, done, result)
+            return self._ingest()
+        except BaseException:
+            self._release(0, everything=True)  # the loop must not wait for room any more
+            raise
 
     def _ingest(self) -> ModelVersion:
         parts: list[_Part] = []
@@ -203,6 +210,8 @@ class VersionUpload:
             locked = False
             while True:
                 kind, value = self._events.get()
+                if self._abandoned:
+                    raise _Abandoned()
                 if kind == "data":
                     assert current is not None
                     if current.filename is None:
@@ -299,20 +308,21 @@ def _abort_all(parts: list[_Part]) -> None:
             part.writer.abort()
 
 
-def _succeed(done: asyncio.Future[ModelVersion], value: ModelVersion) -> None:
-    if not done.done():
-        done.set_result(value)
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
-def _fail(done: asyncio.Future[ModelVersion], exc: BaseException) -> None:
-    if not done.done():
-        done.set_exception(exc)
-
-
-async def _settle(done: asyncio.Future[ModelVersion]) -> None:
-    """Wait for the upload thread to have cleaned up; its own error is dropped."""
-    with contextlib.suppress(BaseException):
-        await done
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads uploads run on, reused: each keeps its own database sessions (for the
+    store lock and the metadata), so a thread per upload would open new ones every time.
+    An upload beyond `UPLOAD_THREADS` at once waits for a thread, its body unread."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = concurrent.futures.ThreadPoolExecutor(
+                UPLOAD_THREADS, thread_name_prefix="modelrepo-upload"
+            )
+        return _POOL
 
 
 def _boundary(content_type: str | None) -> tuple[bytes, str]:

@@ -72,4 +72,4 @@ def download(
 ) -> Response:
     """One file of a version, as the native download route sends it (verified as it is
     sent, `Range` supported)."""
-    return native.download_file(request, name, version, path, caller)
+    return native.download_file(request, name, version, path, caller=caller)
