@@ -13,6 +13,7 @@ import contextlib
 import functools
 import importlib
 import threading
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -300,8 +301,13 @@ def multirow_insert(head: str, shared: tuple[bool, ...], rows: int) -> str:
     return f"{head} VALUES " + ", ".join(values)
 
 
+class _ThreadMarker:
+    """Lives in a thread's local storage only, so it dies when the thread ends."""
+
+
 class RawConnections:
-    """One autocommit connection per thread, for reads and explicit write transactions."""
+    """One autocommit connection per thread, for reads and explicit write transactions;
+    a thread's connection is closed when the thread ends."""
 
     def __init__(
         self,
@@ -351,9 +357,21 @@ class RawConnections:
             except self._errors as exc:
                 raise StorageError(f"cannot connect to the database: {exc}") from exc
             self._local.conn = conn
+            # A thread's storage is cleared when the thread ends: so is this marker, and the
+            # connection is closed with it. Otherwise every short-lived thread that used the
+            # store would leave a connection (and a database session) open until `close`.
+            self._local.owner = owner = _ThreadMarker()
+            weakref.finalize(owner, self._release, conn)
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def _release(self, conn: Any) -> None:
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def reader(self) -> Tx:
         """Statements that each see the latest committed state (autocommit)."""
