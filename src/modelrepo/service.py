@@ -1685,12 +1685,19 @@ class Registry:
         )
 
     def serving_heartbeat(self, name: str, *, env: str, instance_id: str) -> None:
-        """The serving instance is still up (one small update)."""
-        self.backend.metadata.serving_heartbeat(_instance_id(instance_id), self.clock.now())
+        """The serving instance is still up (one small update); NotFound if it never served
+        `name`@`env`."""
+        validate_model_name(name)
+        check_environment_name(env)
+        self.backend.metadata.serving_heartbeat(
+            name, env, _instance_id(instance_id), self.clock.now()
+        )
 
     def serving_stop(self, name: str, *, env: str, instance_id: str) -> None:
-        """The serving instance stopped (its open period ends now)."""
-        self.backend.metadata.serving_stop(_instance_id(instance_id), self.clock.now())
+        """The serving instance stopped (its open period ends now); NotFound as above."""
+        validate_model_name(name)
+        check_environment_name(env)
+        self.backend.metadata.serving_stop(name, env, _instance_id(instance_id), self.clock.now())
 
     def serving(
         self,

@@ -6,7 +6,10 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from modelrepo import ManualClock, Registry
+from modelrepo.domain.errors import NotFound
 
 from ..conftest import T0
 
@@ -85,3 +88,29 @@ def test_serving_command(run, tmp_path: Path, store_dir: Path) -> None:  # type:
         "environment 'nope' of score not found"
         in run("serving", "score", "--env", "nope", ok=False).err
     )
+
+
+def test_an_instance_is_touched_only_through_what_it_serves(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """A heartbeat or stop names the model and environment: an instance of another model or
+    environment is not found, and one that stopped is left as it ended."""
+    folder = tmp_path / "linear"
+    folder.mkdir()
+    (folder / "coefficients.json").write_text(json.dumps(
+        {"features": ["x"], "coefficients": {"x": 1.0}, "intercept": 0.0}))  # fmt: skip
+    for name in ("score", "fraud"):
+        registry.register(name, folder, flavor="text-coefficients", code=False)
+        registry.deploy(name, 1, env="production")
+    handle = registry.load_live("score", env="production", instance_id="pod-1")
+    for name, env in (("fraud", "production"), ("score", "staging"), ("nope", "production")):
+        with pytest.raises(NotFound):
+            registry.serving_heartbeat(name, env=env, instance_id="pod-1")
+        with pytest.raises(NotFound):
+            registry.serving_stop(name, env=env, instance_id="pod-1")
+    serving = registry.serving("score", env="production")["serving"]
+    assert [s["instance_id"] for s in serving] == ["pod-1"]
+    handle.close()
+    registry.serving_stop("score", env="production", instance_id="pod-1")  # already ended
+    handle.heartbeat()  # a late heartbeat does not reopen it
+    assert registry.serving("score", env="production")["serving"] == []

@@ -103,7 +103,7 @@ def build_source(store: Path, tmp_path: Path) -> ManualClock:
             "credit-risk", "production", instance_id="pod-1", host="node-a", version=1,
             digest=reg.get("credit-risk", 1).digest, at=clock.now(),
         )  # fmt: skip
-        reg.backend.metadata.serving_heartbeat("pod-1", clock.now())
+        reg.backend.metadata.serving_heartbeat("credit-risk", "production", "pod-1", clock.now())
     with Registry(store, user="bob", clock=clock) as bob:
         bob.approve(pending.request.request_id, reason="four eyes")
         bob.log_decision("credit-risk", environment="production", inputs={"x": 9}, output=1)

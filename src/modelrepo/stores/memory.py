@@ -181,18 +181,40 @@ class MemoryServing:
             for p in self._periods
         ]
 
-    def serving_heartbeat(self, instance_id: str, at: datetime) -> None:
+    def _served(self, model: str, environment: str, instance_id: str) -> None:
+        if not any(
+            p.instance_id == instance_id and p.model == model and p.environment == environment
+            for p in self._periods
+        ):
+            raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+
+    def serving_heartbeat(
+        self, model: str, environment: str, instance_id: str, at: datetime
+    ) -> None:
         with self._serving_lock:
+            self._served(model, environment, instance_id)
             self._periods = [
                 replace(p, last_seen=at)
-                if p.instance_id == instance_id and p.ended_at is None
+                if p.instance_id == instance_id
+                and p.model == model
+                and p.environment == environment
+                and p.ended_at is None
                 else p
                 for p in self._periods
             ]
 
-    def serving_stop(self, instance_id: str, at: datetime) -> None:
+    def serving_stop(self, model: str, environment: str, instance_id: str, at: datetime) -> None:
         with self._serving_lock:
-            self._end(instance_id, at)
+            self._served(model, environment, instance_id)
+            self._periods = [
+                replace(p, ended_at=at, last_seen=at)
+                if p.instance_id == instance_id
+                and p.model == model
+                and p.environment == environment
+                and p.ended_at is None
+                else p
+                for p in self._periods
+            ]
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
         with self._serving_lock:

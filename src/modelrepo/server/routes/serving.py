@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
 from ...domain.access import LOG_DECISION, READ
-from ...domain.errors import Forbidden, NotFound
+from ...domain.errors import Forbidden
 from ..auth import Caller, needs
 from ..schemas import ReplayIn, ReplayOut, ServingOut, ServingStartIn
 from .common import ERRORS
@@ -52,16 +52,6 @@ def serving_start(
     return Response(status_code=204)
 
 
-def _own_instance(caller: Caller, name: str, env: str, instance_id: str) -> None:
-    """An instance is touched only through the model and environment it serves: a token
-    scoped to other models cannot end or prolong it."""
-    registry = caller.registry
-    if not any(
-        p.instance_id == instance_id for p in registry.backend.metadata.serving_periods(name, env)
-    ):
-        raise NotFound(f"no serving instance {instance_id!r} in {name}@{env}")
-
-
 @router.post(
     "/models/{name}/environments/{env}/serving/{instance_id}/heartbeat",
     **NO_CONTENT,  # type: ignore[arg-type]
@@ -69,8 +59,7 @@ def _own_instance(caller: Caller, name: str, env: str, instance_id: str) -> None
 def serving_heartbeat(
     name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs(LOG_DECISION)
 ) -> Response:
-    """The instance still serves."""
-    _own_instance(caller, name, env, instance_id)
+    """The instance still serves (404 if it never served this model and environment)."""
     caller.registry.serving_heartbeat(name, env=env, instance_id=instance_id)
     return Response(status_code=204)
 
@@ -82,8 +71,7 @@ def serving_heartbeat(
 def serving_stop(
     name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs(LOG_DECISION)
 ) -> Response:
-    """The instance stopped serving."""
-    _own_instance(caller, name, env, instance_id)
+    """The instance stopped serving (404 if it never served this model and environment)."""
     caller.registry.serving_stop(name, env=env, instance_id=instance_id)
     return Response(status_code=204)
 

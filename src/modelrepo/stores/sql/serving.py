@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ...domain.errors import NotFound
 from ...domain.serving import ServingPeriod
 from ...domain.times import from_micros, to_micros
 from .deployments import model_id
-from .raw import Q, RawConnections
+from .raw import Q, RawConnections, Tx
 
 
 class SqlServing:
@@ -42,13 +43,16 @@ class SqlServing:
                 at=micros,
             )
 
-    def serving_heartbeat(self, instance_id: str, at: datetime) -> None:
+    def serving_heartbeat(
+        self, model: str, environment: str, instance_id: str, at: datetime
+    ) -> None:
         with self._raw.write() as tx:
-            tx.execute(Q.SERVING_HEARTBEAT, instance_id=instance_id, at=to_micros(at))
+            for period in _open_periods(tx, model, environment, instance_id):
+                tx.execute(Q.SERVING_HEARTBEAT, id=period, at=to_micros(at))
 
-    def serving_stop(self, instance_id: str, at: datetime) -> None:
+    def serving_stop(self, model: str, environment: str, instance_id: str, at: datetime) -> None:
         with self._raw.write() as tx:
-            for (period,) in tx.tuples(Q.OPEN_PERIODS_OF_INSTANCE, instance_id=instance_id):
+            for period in _open_periods(tx, model, environment, instance_id):
                 tx.execute(Q.END_SERVING_PERIOD, id=period, at=to_micros(at))
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
@@ -62,3 +66,16 @@ class SqlServing:
             )
             for r in rows
         ]  # fmt: skip
+
+
+def _open_periods(tx: Tx, model: str, environment: str, instance_id: str) -> list[int]:
+    """The instance's open periods in `model`@`environment`; NotFound if it never served
+    there, so an instance is only ever touched through what it serves."""
+    where = {"model_id": model_id(tx, model), "environment": environment}
+    found = [
+        int(p)
+        for (p,) in tx.tuples(Q.OPEN_PERIODS_OF_INSTANCE_IN, instance_id=instance_id, **where)
+    ]
+    if not found and tx.scalar(Q.INSTANCE_SERVED_IN, instance_id=instance_id, **where) is None:
+        raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+    return found

@@ -215,6 +215,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('inputs_mode', 'retention_days'),
     ),
+    'INSTANCE_SERVED_IN': (
+        'SELECT serving_periods.id \nFROM serving_periods \nWHERE serving_periods.instance_id = ? AND serving_periods.model_id = ? AND serving_periods.environment = ?\n LIMIT ? OFFSET ?',
+        ('instance_id', 'model_id', 'environment', 'param_1', 'param_2'),
+        {'param_1': 1, 'param_2': 0},
+        ('id',),
+    ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
         ('param_1', 'param_2'),
@@ -479,6 +485,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'OPEN_PERIODS_OF_INSTANCE_IN': (
+        'SELECT serving_periods.id \nFROM serving_periods \nWHERE serving_periods.instance_id = ? AND serving_periods.model_id = ? AND serving_periods.environment = ? AND serving_periods.ended_at IS NULL',
+        ('instance_id', 'model_id', 'environment'),
+        {},
+        ('id',),
+    ),
     'OWN_EVENTS': (
         'SELECT model_events.id, model_events.model_id, model_events.kind, model_events."key", model_events.value, model_events.actor, model_events.at \nFROM model_events \nWHERE model_events.model_id = ? ORDER BY model_events.id',
         ('model_id',),
@@ -528,8 +540,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'SERVING_HEARTBEAT': (
-        'UPDATE serving_periods SET last_seen=? WHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',
-        ('at', 'instance_id'),
+        'UPDATE serving_periods SET last_seen=? WHERE serving_periods.id = ?',
+        ('at', 'id'),
         {},
         (),
     ),

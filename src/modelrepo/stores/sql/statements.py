@@ -486,11 +486,22 @@ NEW_SERVING_PERIOD = sa.insert(serving_periods).values(
 OPEN_PERIODS_OF_INSTANCE = sa.select(SP.id).where(
     SP.instance_id == p("instance_id"), SP.ended_at.is_(None)
 )
-SERVING_HEARTBEAT = (
-    sa.update(serving_periods)
-    .where(SP.instance_id == p("instance_id"), SP.ended_at.is_(None))
-    .values(last_seen=p("at"))
+OPEN_PERIODS_OF_INSTANCE_IN = sa.select(SP.id).where(
+    SP.instance_id == p("instance_id"),
+    SP.model_id == p("model_id"),
+    SP.environment == p("environment"),
+    SP.ended_at.is_(None),
 )
+INSTANCE_SERVED_IN = (
+    sa.select(SP.id)
+    .where(
+        SP.instance_id == p("instance_id"),
+        SP.model_id == p("model_id"),
+        SP.environment == p("environment"),
+    )
+    .limit(1)
+)
+SERVING_HEARTBEAT = sa.update(serving_periods).where(SP.id == p("id")).values(last_seen=p("at"))
 END_SERVING_PERIOD = (
     sa.update(serving_periods).where(SP.id == p("id")).values(ended_at=p("at"), last_seen=p("at"))
 )
