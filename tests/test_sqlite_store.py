@@ -97,6 +97,33 @@ def test_the_database_refuses_rewriting_history(
         assert reg.fsck().ok
 
 
+def test_sqlite_needs_no_truncate_trigger(tmp_path: Path, artifact: Path) -> None:
+    """SQLite has no TRUNCATE, and a DELETE without WHERE (which it would otherwise empty the
+    table with at once) fires the row triggers: migration 0009 adds nothing here."""
+    import apsw
+
+    with Registry(tmp_path / "s", user="a") as reg:
+        reg.register("m", artifact, code=False)
+        reg.deploy("m", 1, env="production")
+        reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)
+    conn = apsw.Connection(str(tmp_path / "s" / "modelrepo.db"))
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD_REVISION,)]
+    assert (
+        conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%truncate%'"
+        ).fetchall()
+        == []
+    )
+    refusals = {"audit_entries": "append-only", "deployment_events": "append-only",
+                "versions": "never deleted", "decisions": "never deleted"}  # fmt: skip
+    for table, refusal in refusals.items():
+        with pytest.raises(apsw.SQLError, match="syntax error"):
+            conn.execute(f"TRUNCATE {table}")
+        with pytest.raises(apsw.ConstraintError, match=refusal):
+            conn.execute(f"DELETE FROM {table}")
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] > 0
+
+
 def test_apsw_dbapi_errors_map_to_dbapi_classes(tmp_path: Path) -> None:
     conn = apsw_dbapi.connect(str(tmp_path / "x.db"))
     cur = conn.cursor()

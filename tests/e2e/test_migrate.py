@@ -179,6 +179,16 @@ def test_a_migrated_store_is_the_same_store(target: dict[str, str], tmp_path: Pa
     assert key_copy.stat().st_mode & 0o777 == 0o600
     for name, table in first["tables"].items():  # the store id was set when it was claimed
         assert table["copied"] == table["rows"] - (name == "store_info"), name
+    with psycopg.connect(target["database_url"], autocommit=True) as conn:
+        partitioned = [
+            str(r[0])
+            for root in ("decisions", "decision_inputs")
+            for r in conn.execute("SELECT relid::text FROM pg_partition_tree(%s)", (root,))
+        ]
+        assert len(partitioned) >= 5  # both roots and partitions the copy made
+        for table in partitioned:  # refused with the root's function, as on a live store
+            with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is refused"):
+                conn.execute(f"TRUNCATE {table}")
     with Registry(store, user="alice", clock=clock) as source:
         verified = source.audit_verify()
         assert (first["audit_size"], first["root_hash"]) == (verified.size, verified.root_hash)

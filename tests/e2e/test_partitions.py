@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from modelrepo import Conflict, InvalidInput, ManualClock, NotFound, Registry
 from modelrepo.domain.audit import rows_digest
 from modelrepo.domain.times import format_time, to_micros
 from modelrepo.stores.sql import partitions as pg
+from modelrepo.stores.sql.schema import HEAD_REVISION
 
 from ..conftest import T0, scaleout_registry
 from ..rawdb import Refused, raw_execute
@@ -221,50 +223,95 @@ def test_partitions_are_append_only_too(reg: Registry) -> None:
     assert reg.audit_verify().ok
 
 
-def test_migration_0007_partitions_a_log_recorded_before_it(
-    pg_env: dict[str, str], pg_template: str
-) -> None:
+def _tree(reg: Registry, root: str) -> list[str]:
+    return [str(r[0]) for r in query(reg, f"SELECT relid::text FROM pg_partition_tree('{root}')")]
+
+
+def test_truncate_is_refused_on_every_partition(reg: Registry) -> None:
+    """Statement-level triggers are not cloned to partitions: each made on demand gets one."""
+    reg.set_decision_inputs("credit-risk", "inline", retention_days=1)
+    log(reg, "credit-risk", ("old", at(2026, 1, 1)), ("feb", at(2026, 2, 28)))
+    log(reg, "fraud", ("f", at(2026, 3, 1)))
+    mid = model_id(reg, "credit-risk")
+    records, inputs = _tree(reg, "decisions"), _tree(reg, "decision_inputs")
+    assert {"decisions", "decisions_2026_02", "decisions_2026_03"} <= set(records)
+    assert {"decision_inputs", f"decision_inputs_m{mid}",
+            f"decision_inputs_m{mid}_2026_02"} <= set(inputs)  # fmt: skip
+    before = query(reg, "SELECT count(*) FROM decisions UNION ALL "
+                   "SELECT count(*) FROM decision_inputs")  # fmt: skip
+    assert before == [(3,), (3,)]
+    refusals = [(t, "decisions are never deleted") for t in records] + [
+        (t, "decision inputs are only purged by retention") for t in inputs
+    ]
+    for table, refusal in refusals:
+        with pytest.raises(Refused, match=f"^{refusal}: TRUNCATE is refused"):
+            raw_execute(reg, f"TRUNCATE {table}")
+    assert query(reg, "SELECT count(*) FROM decisions UNION ALL "
+                 "SELECT count(*) FROM decision_inputs") == before  # fmt: skip
+    # Retention still drops whole partitions (DROP TABLE is not TRUNCATE).
+    assert reg.purge_decision_inputs() == {"credit-risk": 1}
+    assert not exists(reg, f"decision_inputs_m{mid}_2026_01")
+    assert reg.decision_inputs("feb") == {"id": "feb"}
+    assert reg.audit_verify().ok
+
+
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """Run Alembic on the database at `url` up (or down) to `revision`, in one transaction."""
     import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config
 
     from modelrepo.stores.sql.schema import MIGRATIONS
 
-    from ..postgres import fresh_database
-
-    with fresh_database(None) as url:
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
         with engine.begin() as conn:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
-            command.upgrade(config, "0006")
-            conn.exec_driver_sql(
-                "INSERT INTO models (name, created_at, created_by, last_version) "
-                "VALUES ('m', 0, 'alice', 0)"
-            )
-            rows = [  # id, decided_at, mode, inputs, purged at
-                ("a", at(2026, 1, 5), "inline", '{"x":1}', None),
-                ("b", at(2025, 12, 31), "inline", None, at(2026, 2, 1)),
-                ("c", at(2026, 1, 2), "digest", None, None),
-                ("d", at(2026, 1, 20), "blob", None, None),
-                ("e", at(2025, 12, 1), "blob", None, at(2026, 2, 1)),
-                ("g", at(2025, 11, 3), "digest", None, None),
-            ]  # as a purge on Feb 1 with the cutoff Jan 1 leaves them
-            for decision_id, when, mode, inputs, purged in rows:
-                conn.exec_driver_sql(
-                    "INSERT INTO decisions (decision_id, model_id, version, version_source, "
-                    "decided_at, recorded_at, inputs_digest, inputs_mode, inputs, output, "
-                    "metadata, flags, inputs_purged_at) VALUES (%(id)s, 1, 1, 'given', %(t)s, "
-                    "%(t)s, %(g)s, %(mode)s, %(inputs)s, '0', '{}', '[]', %(purged)s)",
-                    {"id": decision_id, "t": to_micros(when), "g": "sha256:" + "0" * 64,
-                     "mode": mode, "inputs": inputs,
-                     "purged": to_micros(purged) if purged else None},
-                )  # fmt: skip
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
         engine.dispose()
+
+
+def log_before_partitions(url: str) -> None:
+    """A store at revision 0006 (before partitioning) with a model and six decisions."""
+    migrate_to(url, "0006")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO models (name, created_at, created_by, last_version) "
+            "VALUES ('m', 0, 'alice', 0)"
+        )
+        rows = [  # id, decided_at, mode, inputs, purged at
+            ("a", at(2026, 1, 5), "inline", '{"x":1}', None),
+            ("b", at(2025, 12, 31), "inline", None, at(2026, 2, 1)),
+            ("c", at(2026, 1, 2), "digest", None, None),
+            ("d", at(2026, 1, 20), "blob", None, None),
+            ("e", at(2025, 12, 1), "blob", None, at(2026, 2, 1)),
+            ("g", at(2025, 11, 3), "digest", None, None),
+        ]  # as a purge on Feb 1 with the cutoff Jan 1 leaves them
+        for decision_id, when, mode, inputs, purged in rows:
+            conn.execute(
+                "INSERT INTO decisions (decision_id, model_id, version, version_source, "
+                "decided_at, recorded_at, inputs_digest, inputs_mode, inputs, output, "
+                "metadata, flags, inputs_purged_at) VALUES (%(id)s, 1, 1, 'given', %(t)s, "
+                "%(t)s, %(g)s, %(mode)s, %(inputs)s, '0', '{}', '[]', %(purged)s)",
+                {"id": decision_id, "t": to_micros(when), "g": "sha256:" + "0" * 64,
+                 "mode": mode, "inputs": inputs,
+                 "purged": to_micros(purged) if purged else None},
+            )  # fmt: skip
+
+
+def test_migration_0007_partitions_a_log_recorded_before_it(
+    pg_env: dict[str, str], pg_template: str
+) -> None:
+    from ..postgres import fresh_database
+
+    with fresh_database(None) as url:
+        log_before_partitions(url)
         env = {**pg_env, "MODELREPO_DATABASE_URL": url}
         with scaleout_registry(env, user="alice", clock=ManualClock(T0)) as reg:
-            assert query(reg, "SELECT version_num FROM alembic_version") == [("0008",)]
+            assert query(reg, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]
             leaves = query(
                 reg,
                 "SELECT relid::text FROM pg_partition_tree('decisions') WHERE isleaf ORDER BY 1",
@@ -294,3 +341,66 @@ def test_migration_0007_partitions_a_log_recorded_before_it(
                 log(reg, "m", ("a", at(2026, 2, 3)))
             with pytest.raises(Refused, match="never deleted"):
                 raw_execute(reg, "DELETE FROM decisions_2025_11")
+
+
+def _refusals(url: str) -> dict[str, str]:
+    """Each table of the decision log, partitions included, and what TRUNCATE of it meets."""
+    found = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            str(r[0])
+            for root in ("decisions", "decision_inputs")
+            for r in conn.execute("SELECT relid::text FROM pg_partition_tree(%s)", (root,))
+        ] + ["decision_keys", "decision_purges"]
+        for table in tables:
+            try:
+                with conn.transaction():  # rolled back: a TRUNCATE let through loses nothing
+                    conn.execute(f"TRUNCATE {table}")
+                    raise psycopg.errors.RaiseException("allowed")
+            except psycopg.errors.RaiseException as refused:
+                found[table] = str(refused).split(":")[0]
+    return found
+
+
+def test_migration_0009_protects_an_existing_store_and_downgrades_cleanly(
+    pg_env: dict[str, str], pg_template: str
+) -> None:
+    from ..postgres import fresh_database
+
+    with fresh_database(None) as url:
+        log_before_partitions(url)
+        migrate_to(url, "0008")  # partitions made by 0007, with no TRUNCATE trigger
+        before = _refusals(url)
+        assert set(before.values()) == {"allowed"}
+        assert {"decisions_2025_11", "decision_inputs_m1", "decision_inputs_m1_2026_01"} <= set(
+            before
+        )
+        env = {**pg_env, "MODELREPO_DATABASE_URL": url}
+        with scaleout_registry(env, user="alice", clock=ManualClock(T0)) as reg:  # upgraded
+            assert query(reg, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]
+            log(reg, "m", ("h", at(2026, 6, 1)))  # a partition of each kind made on demand
+            stories = {d.decision_id: reg.decision(d.decision_id) for d in reg.decisions("m")}
+        after = _refusals(url)
+        assert set(after) == set(before) | {"decisions_2026_06", "decision_inputs_m1_2026_06"}
+        assert {t: m for t, m in after.items() if t.startswith("decisions")} == {
+            t: "decisions are never deleted" for t in after if t.startswith("decisions")
+        }
+        assert after["decision_inputs_m1_2026_01"] == "decision inputs are only purged by retention"
+        assert after["decision_purges"] == "a purge of decision inputs is never undone"
+
+        migrate_to(url, "0008", down=True)
+        assert set(_refusals(url).values()) == {"allowed"}
+        with psycopg.connect(url) as conn:
+            left = conn.execute(
+                "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%%no_truncate'), "
+                "(SELECT count(*) FROM pg_proc WHERE proname LIKE '%%no_truncate')"
+            ).fetchall()
+            assert left == [(0, 0)]
+            with pytest.raises(psycopg.errors.RaiseException, match="never deleted"):
+                conn.execute("DELETE FROM decisions_2025_11")  # the row triggers stay
+
+        with scaleout_registry(env, user="alice", clock=ManualClock(T0)) as reg:  # again
+            assert {d.decision_id: reg.decision(d.decision_id) for d in reg.decisions("m")} == (
+                stories
+            )
+        assert _refusals(url) == after

@@ -93,6 +93,61 @@ def test_postgresql_itself_refuses_rewriting_history(
         assert reg.live("m", env="production").versions[0].version == 1
 
 
+TRUNCATED = [
+    ("TRUNCATE audit_entries", "audit_entries is append-only"),
+    ("TRUNCATE audit_nodes, audit_checkpoints", "audit_nodes is append-only"),
+    ("TRUNCATE deployment_events", "deployment_events is append-only"),
+    ("TRUNCATE model_events", "model_events is append-only"),
+    ("TRUNCATE versions CASCADE", "versions are never deleted, only tombstoned"),
+    ("TRUNCATE decisions", "decisions are never deleted"),
+    ("TRUNCATE decision_keys", "a decision id is recorded once and never changes"),
+    ("TRUNCATE decision_inputs", "decision inputs are only purged by retention"),
+]
+
+
+def _counts(url: str) -> dict[str, int]:
+    tables = ("audit_entries", "audit_nodes", "deployment_events", "model_events", "versions",
+              "version_files", "decisions", "decision_keys", "decision_inputs")  # fmt: skip
+    with psycopg.connect(url) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+
+
+def test_postgresql_itself_refuses_truncate(pg_env: dict[str, str], artifact: Path) -> None:
+    """Row-level DELETE triggers do not fire on TRUNCATE: a statement-level trigger does."""
+    with scaleout_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
+        reg.register("m", artifact, code=False)
+        reg.describe_model("m", "A model.")
+        reg.deploy("m", 1, env="production")
+        reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)
+        before = _counts(pg_env["MODELREPO_DATABASE_URL"])
+        assert all(before.values())
+        for statement, refusal in TRUNCATED:
+            with pytest.raises(Refused, match=f"^{refusal}: TRUNCATE is refused"):
+                raw_execute(reg, statement)
+        assert _counts(pg_env["MODELREPO_DATABASE_URL"]) == before
+        assert reg.audit_verify().ok
+        assert reg.live("m", env="production").versions[0].version == 1
+        decision = reg.decisions("m")[0].decision_id
+        assert reg.decision_inputs(decision) == {"x": 1}
+
+
+def test_every_table_that_refuses_delete_refuses_truncate(pg_url: str) -> None:
+    """A catalog check, so a table added later with a DELETE trigger cannot forget TRUNCATE."""
+    delete, truncate = 1 << 3, 1 << 5  # pg_trigger.tgtype bits
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, bool_or(t.tgtype & %(d)s <> 0), bool_or(t.tgtype & %(t)s <> 0) "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal GROUP BY c.relname",
+            {"d": delete, "t": truncate},
+        ).fetchall()
+    refusing_delete = {name for name, deletes, _ in rows if deletes}
+    refusing_truncate = {name for name, _, truncates in rows if truncates}
+    assert {"audit_entries", "deployment_events", "versions", "decisions"} <= refusing_delete
+    assert refusing_delete <= refusing_truncate
+    assert refusing_truncate - refusing_delete == {"decision_inputs"}
+
+
 WORKER = textwrap.dedent(
     """
     import json, os, sys, pathlib

@@ -15,6 +15,9 @@ Layout (migration 0007; SQLite keeps its single `decisions` table):
   A decision's inputs were purged at the earliest purge of its model with `decided_at <
   decided_before` and `id <= last_id` (ids grow in commit order under the write lock, so a
   decision recorded after a purge is not covered by it).
+
+TRUNCATE is refused on each of these tables and on every partition (migration 0009, and
+`create` for partitions made later); retention drops or deletes, never truncates.
 """
 
 from __future__ import annotations
@@ -117,9 +120,22 @@ def missing(
 
 
 def create(tx: Tx, needed: list[tuple[str, str]]) -> None:
-    """Create partitions (in the order given: a model's parent before its months)."""
-    for _, statement in needed:
+    """Create partitions (in the order given: a model's parent before its months), each
+    refusing TRUNCATE as its root table does."""
+    for name, statement in needed:
         tx.sql(statement)
+        tx.sql(refuse_truncate(name))
+
+
+def refuse_truncate(partition: str) -> str:
+    """The trigger that refuses TRUNCATE of a partition with its root table's function
+    (migration 0009): PostgreSQL does not clone a statement-level trigger to partitions, nor
+    fire the parent's when a partition is truncated directly."""
+    root = "decisions" if partition.startswith("decisions_") else "decision_inputs"
+    return (
+        f"CREATE TRIGGER {root}_no_truncate BEFORE TRUNCATE ON {partition} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {root}_no_truncate()"
+    )
 
 
 def model_months(tx: Tx, model_id: int) -> list[tuple[str, Month]]:

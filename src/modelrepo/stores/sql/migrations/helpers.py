@@ -32,3 +32,36 @@ def refuse(table: str, actions: str, message: str) -> None:
         )
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
+
+
+def refuse_truncate(table: str, message: str) -> None:
+    """PostgreSQL: refuse TRUNCATE of a table and of each partition it has now.
+
+    Row-level DELETE triggers do not fire on TRUNCATE, and a statement-level trigger is
+    neither cloned to partitions nor fired for a partition truncated directly: partitions
+    made later get theirs where they are made (`stores/sql/partitions.py`). SQLite has no
+    TRUNCATE (its DELETE without WHERE fires the row triggers), so nothing is done there.
+    """
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    name = f"{table}_no_truncate"
+    quoted = f"{message}: TRUNCATE is refused".replace("'", "''")
+    op.execute(
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{quoted}'; END $$"
+    )
+    partitions = op.get_bind().exec_driver_sql(
+        "SELECT relid::text FROM pg_partition_tree(%(t)s::regclass) WHERE level > 0 ORDER BY 1",
+        {"t": table},
+    )
+    for on in [table, *(str(r[0]) for r in partitions)]:
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE TRUNCATE ON {on} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        )
+
+
+def allow_truncate(table: str) -> None:
+    """Undo `refuse_truncate`: the function goes, and with it the trigger on every partition."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {table}_no_truncate() CASCADE")
