@@ -181,40 +181,28 @@ class MemoryServing:
             for p in self._periods
         ]
 
-    def _served(self, model: str, environment: str, instance_id: str) -> None:
-        if not any(
-            p.instance_id == instance_id and p.model == model and p.environment == environment
-            for p in self._periods
-        ):
-            raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+    def _touch(self, model: str, environment: str, instance_id: str, **change: Any) -> None:
+        """Apply `change` to the instance's open periods in `model`@`environment`; NotFound
+        if it never served there."""
+        with self._serving_lock:
+            mine = [
+                p.instance_id == instance_id and p.model == model and p.environment == environment
+                for p in self._periods
+            ]
+            if not any(mine):
+                raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+            self._periods = [
+                replace(p, **change) if own and p.ended_at is None else p
+                for p, own in zip(self._periods, mine, strict=True)
+            ]
 
     def serving_heartbeat(
         self, model: str, environment: str, instance_id: str, at: datetime
     ) -> None:
-        with self._serving_lock:
-            self._served(model, environment, instance_id)
-            self._periods = [
-                replace(p, last_seen=at)
-                if p.instance_id == instance_id
-                and p.model == model
-                and p.environment == environment
-                and p.ended_at is None
-                else p
-                for p in self._periods
-            ]
+        self._touch(model, environment, instance_id, last_seen=at)
 
     def serving_stop(self, model: str, environment: str, instance_id: str, at: datetime) -> None:
-        with self._serving_lock:
-            self._served(model, environment, instance_id)
-            self._periods = [
-                replace(p, ended_at=at, last_seen=at)
-                if p.instance_id == instance_id
-                and p.model == model
-                and p.environment == environment
-                and p.ended_at is None
-                else p
-                for p in self._periods
-            ]
+        self._touch(model, environment, instance_id, ended_at=at, last_seen=at)
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
         with self._serving_lock:
