@@ -3,8 +3,9 @@
 Verification recomputes every leaf hash from the stored entry bytes, checks the sequence has
 no gap, compares each leaf with the hash recorded when it was appended, rebuilds the tree and
 compares its root with every signed checkpoint (stored, or given by an auditor), checks the
-signatures and that the key is the one named in the log's first entry, and checks that each
-registered version's record still hashes to what its registration entry says.
+signatures and that the key is the one named in the log's first entry, and checks that the
+rows the entries bind (each registered version's record, each deployment event, each batch of
+decisions) still hash to what their entries say.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .domain.audit import consistency_proof, inclusion_proof, root_hash, rows_digest
+from .domain.audit import (
+    DecisionsDigest,
+    consistency_proof,
+    inclusion_proof,
+    root_hash,
+    rows_digest,
+)
 from .domain.deployments import DeploymentEvent, allocations_json
 from .domain.errors import InvalidInput, NotFound
 from .domain.times import format_time, to_micros
@@ -231,33 +238,86 @@ def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> 
         )
 
 
+# The kinds whose entries bind stored rows, as they appear in an entry's canonical bytes: a
+# cheap filter before parsing (a tag named `kind` can spell one too: the parsed kind decides).
+_BINDING_KINDS = (
+    b'"kind":"version.registered"',
+    b'"kind":"deployment.recorded"',
+    b'"kind":"deployment.imported"',
+    b'"kind":"decisions.logged"',
+)
+
+
 def check_records(store: MetadataStore, report: VerifyReport) -> None:
-    """Each registered version's record must still hash to what its entry says, and each
-    recorded deployment event must still read as its entry carries it."""
+    """Each registered version's record must still hash to what its entry says, each
+    recorded deployment event must still read as its entry carries it, and each batch of
+    decisions must still hash, row by row, to its entry's digest."""
     histories = _Histories(store)
     for seq, body, _ in store.audit_entries():
-        if b'"kind":"deployment.recorded"' in body:
-            _check_event(seq, json.loads(body)["change"], histories, report)
+        if not any(kind in body for kind in _BINDING_KINDS):
             continue
-        if b'"kind":"deployment.imported"' in body:
-            _check_import(seq, json.loads(body)["change"], histories, report)
-            continue
-        if b'"kind":"version.registered"' not in body:
-            continue
-        change = json.loads(body)["change"]
-        try:
-            version = store.get_version(change["model"], change["version"])
-        except NotFound:
-            report.fail(
-                f"version {change['model']}@{change['version']} of entry {seq} is gone", seq
-            )
-            continue
-        if version.record_digest() != change["record"]:
-            report.fail(
-                f"the record of {version.ref} no longer matches entry {seq}: "
-                "it was changed after registration",
-                seq,
-            )
+        entry = json.loads(body)
+        kind, change = entry.get("kind"), entry.get("change")
+        if kind == "deployment.recorded":
+            _check_event(seq, change, histories, report)
+        elif kind == "deployment.imported":
+            _check_import(seq, change, histories, report)
+        elif kind == "decisions.logged":
+            _check_decisions(store, seq, change, report)
+        elif kind == "version.registered":
+            _check_version(store, seq, change, report)
+
+
+def _check_version(
+    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
+) -> None:
+    try:
+        version = store.get_version(change["model"], change["version"])
+    except NotFound:
+        report.fail(f"version {change['model']}@{change['version']} of entry {seq} is gone", seq)
+        return
+    if version.record_digest() != change["record"]:
+        report.fail(
+            f"the record of {version.ref} no longer matches entry {seq}: "
+            "it was changed after registration",
+            seq,
+        )
+
+
+def _check_decisions(
+    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
+) -> None:
+    """A batch of decisions (logged one by one, in bulk, by columns or from a file: all are
+    this one kind) must still be the rows its entry counted and hashed."""
+    found = read_batch(store, change["first"], change["last"])
+    if found.count != change["count"] or found.rows_sha256 != change["rows_sha256"]:
+        report.fail(
+            f"the {change['count']} decisions recorded by entry {seq} no longer match it "
+            f"({found.count} found): the decision log was changed after it was recorded",
+            seq,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    """A batch of decisions as the store holds it now."""
+
+    count: int
+    rows_sha256: str  # to compare with the one its `decisions.logged` entry recorded
+    holds: bool  # whether the decision asked about is one of them
+
+
+def read_batch(
+    store: MetadataStore, first: str, last: str, holding: str | None = None
+) -> StoredBatch:
+    """Read the batch from `first` to `last` back a page at a time (each read once, never all
+    of it at once) and hash its rows as they were hashed when it was recorded."""
+    digest = DecisionsDigest()
+    holds = False
+    for page in store.decision_rows(first, last):
+        digest.update_rows(page)
+        holds = holds or (holding is not None and any(row[0] == holding for row in page))
+    return StoredBatch(digest.count, digest.hexdigest(), holds)
 
 
 class _Histories:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from .domain.access import ApiToken
-from .domain.audit import AuditEntry
+from .domain.audit import AuditEntry, DecisionRow
 from .domain.decisions import Decision, DecisionColumns, NewDecision
 from .domain.deployments import (
     DeploymentChange,
@@ -254,6 +254,11 @@ class MetadataStore(Protocol):
 
     def decision_batch(self, first: str, last: str) -> list[Decision]:
         """The decisions recorded in one batch, from its first to its last, in order."""
+        ...
+
+    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
+        """The same batch as its audit digest covers it, in pages (a batch of millions is
+        never held whole); nothing when `first` or `last` is gone."""
         ...
 
     def list_decisions(

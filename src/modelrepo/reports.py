@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .domain.deployments import DeploymentEvent, Interval
-from .domain.times import format_time, parse_time, to_micros
+from .domain.times import format_time, parse_time
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ by a second identity. Hover a bar for its event.</p>
 def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     """Why a decision was made, with the proof that its record and the deployment behind it
     are in the signed audit log."""
-    from .domain.audit import rows_digest
+    from .auditing import read_batch
 
     story = reg.decision(decision_id)
     store = reg.backend.metadata
@@ -288,22 +288,15 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
         if entry.get("kind") != "decisions.logged" or entry.get("at") != recorded:
             continue
         change = entry["change"]
-        rows = store.decision_batch(change["first"], change["last"])
-        if all(d.decision_id != decision_id for d in rows):
+        stored = read_batch(store, change["first"], change["last"], holding=decision_id)
+        if not stored.holds:
             continue
-        recomputed = rows_digest(
-            [
-                (d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
-                 d.inputs_digest,
-                 json.dumps(d.output, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-                for d in rows
-            ]
-        )  # fmt: skip
         batch = {
             "seq": entry["seq"],
             "count": change["count"],
             "rows_sha256": change["rows_sha256"],
-            "rows_match": recomputed == change["rows_sha256"],
+            "rows_match": (stored.count, stored.rows_sha256)
+            == (change["count"], change["rows_sha256"]),
             "status": _proved(reg, entry["seq"], checkpoint, signed),
         }
         break

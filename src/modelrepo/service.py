@@ -1182,7 +1182,8 @@ class Registry:
         """Recompute the log and check it against every checkpoint (stored and given).
 
         `public_key_pem` is the key an auditor trusts (default: the store's own); `records`
-        also checks that each registered version still matches its registration entry.
+        also checks that each registered version, deployment event and batch of decisions
+        still matches its entry.
         """
         key = public_key_pem or self.backend.signer.public_pem
         report = auditing.verify(self.backend.metadata, key, [dict(c) for c in checkpoints])

@@ -11,9 +11,10 @@ from pathlib import Path
 import apsw
 import pytest
 
-from modelrepo import Registry
+from modelrepo import InvalidInput, Registry
 
 from ..conftest import T0  # noqa: F401  (fixtures come from conftest)
+from ..rawdb import raw_execute
 
 MODELREPO = str(Path(sys.executable).with_name("modelrepo"))
 VERIFIER = str(Path(sys.executable).with_name("modelrepo-verifier"))
@@ -320,3 +321,167 @@ def test_checkpoints_are_exported_as_new_files(tmp_path: Path, artifact: Path) -
     given = [json.loads(f.read_text()) for f in files]
     with Registry(tmp_path / "s", user="a") as reg:
         assert reg.audit_verify(given).ok
+
+
+@pytest.fixture
+def decided(store: Path, tmp_path: Path) -> dict[str, int]:
+    """The store with a batch of decisions recorded each way there is: logged as records (10),
+    given by columns (5), imported from a file (4). Returns each batch's entry by its way."""
+    jsonl = tmp_path / "decisions.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"model": "credit-risk", "environment": "production",
+                        "inputs": {"income": i}, "output": {"score": i}, "decision_id": f"i-{i}"})
+            + "\n"
+            for i in range(4)
+        )
+    )  # fmt: skip
+    with Registry(store, user="alice") as reg:
+        reg.log_decisions(
+            {"model": "credit-risk", "environment": "production", "inputs": {"income": i},
+             "output": {"score": i / 10}, "decision_id": f"d-{i}"}
+            for i in range(10)
+        )  # fmt: skip
+        reg.log_decision_columns(
+            "credit-risk",
+            environment="production",
+            outputs=[{"score": i / 5} for i in range(5)],
+            inputs=[{"income": 100 + i} for i in range(5)],
+            decision_ids=[f"c-{i}" for i in range(5)],
+        )
+    imported = subprocess.run(
+        [MODELREPO, "--store", str(store), "decisions", "import", str(jsonl)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    with Registry(store, user="alice") as reg:
+        batches = [e for e in reg.audit_log() if e["kind"] == "decisions.logged"]
+    assert [e["change"]["count"] for e in batches] == [10, 5, 4]
+    return dict(zip(("logged", "columns", "imported"), (e["seq"] for e in batches), strict=True))
+
+
+def unguarded_decisions(store: Path) -> apsw.Connection:
+    conn = db(store)
+    for trigger in ("decisions_no_delete", "decisions_immutable", "decisions_purge_only"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    return conn
+
+
+def test_the_database_refuses_rewriting_decisions(decided: dict[str, int], store: Path) -> None:
+    conn = apsw.Connection(str(store / "modelrepo.db"))
+    for sql in ("UPDATE decisions SET output = '1'", "DELETE FROM decisions"):
+        with pytest.raises(apsw.ConstraintError):
+            conn.execute(sql)
+
+
+def test_a_clean_decision_log_verifies(decided: dict[str, int], store: Path) -> None:
+    done = verify(store)
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["ok"]
+
+
+def test_purged_inputs_still_verify(store: Path) -> None:
+    """Retention drops stored inputs; the batch digest covers their digest, which stays."""
+    with Registry(store, user="alice") as reg:
+        reg.log_decisions(
+            {"model": "credit-risk", "version": 1, "inputs": {"income": i}, "output": i,
+             "decision_id": f"old-{i}", "decided_at": f"2025-01-0{i + 1}T12:00:00Z"}
+            for i in range(3)
+        )  # fmt: skip
+        reg.log_decision("credit-risk", version=1, inputs={"income": 9}, output=9,
+                         decision_id="new")  # fmt: skip
+        reg.set_decision_inputs("credit-risk", "inline", retention_days=30)
+        assert reg.purge_decision_inputs() == {"credit-risk": 3}
+        with pytest.raises(InvalidInput, match="purged"):
+            reg.decision_inputs("old-1")
+        assert reg.decision_inputs("new") == {"income": 9}
+        assert reg.report_decision("old-1")["audit"]["decision_batch"]["rows_match"]
+    done = verify(store)
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["ok"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "batch", "counts"),
+    [
+        ("UPDATE decisions SET output = '{\"score\":0.9}' WHERE decision_id = 'd-3'",
+         "logged", (10, 10)),
+        ("UPDATE decisions SET version = 1 WHERE decision_id = 'd-3'", "logged", (10, 10)),
+        ("DELETE FROM decisions WHERE decision_id = 'd-3'", "logged", (10, 9)),
+        ("DELETE FROM decisions WHERE decision_id = 'd-0'", "logged", (10, 0)),
+        ("UPDATE decisions SET decided_at = decided_at - 1 WHERE decision_id = 'c-4'",
+         "columns", (5, 5)),
+        ("UPDATE decisions SET inputs_digest = 'sha256:' || printf('%064d', 0) "
+         "WHERE decision_id = 'i-2'", "imported", (4, 4)),
+    ],
+)  # fmt: skip
+def test_changing_the_decision_log(
+    decided: dict[str, int], store: Path, sql: str, batch: str, counts: tuple[int, int]
+) -> None:
+    """Rewriting what a model decided, which version decided it, or dropping a decision shows
+    even with the log itself intact, and names the entry of its batch."""
+    unguarded_decisions(store).execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    report = json.loads(done.stdout)
+    seq = decided[batch]
+    expected, found = counts
+    assert report["problems"] == [
+        f"the {expected} decisions recorded by entry {seq} no longer match it ({found} found): "
+        "the decision log was changed after it was recorded"
+    ]
+    assert report["first_bad_seq"] == seq
+    assert f"(first bad entry: {seq})" in done.stderr
+
+
+def test_a_changed_decision_fails_its_report(decided: dict[str, int], store: Path) -> None:
+    conn = unguarded_decisions(store)
+    conn.execute("UPDATE decisions SET output = '1' WHERE decision_id = 'c-1'")
+    with Registry(store, user="alice") as reg:
+        audit = reg.report_decision("c-1")["audit"]
+    assert not audit["decision_batch"]["rows_match"]
+    assert not audit["verified"]
+    assert f"recorded by entry {decided['columns']} no longer match" in audit["problems"][0]
+
+
+def test_a_tag_spelling_an_entry_kind_is_not_taken_for_one(store: Path, artifact: Path) -> None:
+    """Entries are told apart by their kind, not by text a tag may also hold."""
+    with Registry(store, user="alice") as reg:
+        for i, kind in enumerate(("deployment.recorded", "decisions.logged")):
+            (artifact / "features.csv").write_text(f"tagged {i}\n")
+            reg.register("tagged", artifact, code=False, tags={"kind": kind})
+    done = verify(store)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_changing_decisions_on_either_database(
+    registry: Registry, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL too, where decisions live in monthly partitions with their ids kept
+    apart: a batch spanning months, rewritten in one of them, and another batch cut short,
+    are both named; batches are read back a few rows at a time here, across page seams."""
+    monkeypatch.setattr("modelrepo.stores.sql.decisions.ROWS_PAGE", 4)
+    registry.register("credit-risk", artifact, code=False)
+    for batch in ("a", "b"):
+        registry.log_decisions(
+            {"model": "credit-risk", "version": 1, "inputs": {"i": i}, "output": {"p": i / 3},
+             "decision_id": f"{batch}-{i}", "decided_at": f"2026-0{1 + i % 3}-1{i}T00:00:00Z"}
+            for i in range(9)
+        )  # fmt: skip
+    first, second = (e["seq"] for e in registry.audit_log() if e["kind"] == "decisions.logged")
+    assert registry.audit_verify().ok
+    on = "" if registry.backend.metadata.dialect == "sqlite" else " ON decisions"  # type: ignore[attr-defined]
+    for trigger in ("decisions_immutable", "decisions_no_delete"):
+        raw_execute(registry, f"DROP TRIGGER IF EXISTS {trigger}{on}")
+    raw_execute(registry, "UPDATE decisions SET output = '{\"p\":1}' WHERE decision_id = 'a-4'")
+    raw_execute(registry, "DELETE FROM decisions WHERE decision_id = 'b-5'")
+    report = registry.audit_verify()
+    assert report.problems == [
+        f"the 9 decisions recorded by entry {first} no longer match it (9 found): "
+        "the decision log was changed after it was recorded",
+        f"the 9 decisions recorded by entry {second} no longer match it (8 found): "
+        "the decision log was changed after it was recorded",
+    ]
+    assert report.first_bad_seq == first

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from modelrepo import InvalidInput
-from modelrepo.domain.audit import decisions_change, rows_digest
+from modelrepo.domain.audit import DecisionsDigest, decisions_change, rows_digest
 from modelrepo.domain.decisions import (
     CANONICAL,
     DecisionColumns,
@@ -136,3 +136,9 @@ def test_the_batch_audit_digest_is_the_rows_digest_across_chunks(count: int) -> 
     rows = list(zip(ids, models, environments, versions, times,
                     columns.inputs_digests, outputs, strict=True))  # fmt: skip
     assert decisions_change(columns)["rows_sha256"] == rows_digest(rows)
+    # Read back a page at a time (as verification does), the pages meet at any row.
+    for page in (1, 7, 2048, 3000):
+        paged = DecisionsDigest()
+        for start in range(0, count, page):
+            paged.update_rows(rows[start : start + page])
+        assert (paged.count, paged.hexdigest()) == (count, rows_digest(rows))

@@ -10,7 +10,7 @@ lookups and appending a leaf adds one node per subtree it completes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -178,67 +178,110 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 
 def decisions_change(columns: DecisionColumns) -> dict[str, Any]:
-    """The audit change of a batch of decisions. The digest is the one of `rows_digest` over
-    the rows `(decision_id, model, environment, version, decided_at, inputs_digest, output
-    JSON)`, spelled out column-wise because batches run to millions."""
-    import hashlib
-
+    """The audit change of a batch of decisions: its models, count, first and last ids, and
+    the digest of its rows (see `DecisionsDigest`)."""
     c = columns
-    count = len(c)
-    times = list(map(str, c.decided_at))
-    # Each line is `<len>:id;<len>:model;<len>:environment (~ for none);<len>:version;
-    # <len>:time;<len>:digest;<len>:output\n`: eight pieces per decision, laid side by side
-    # and joined a few thousand lines at a time (text that stays in the CPU's cache while it
-    # is hashed). Every piece that holds a length is looked up by that length, and the model,
-    # environment and version (usually one for the batch) are spelled out once per distinct
-    # value: nothing is formatted per decision.
-    if count and (
-        c.models.count(c.models[0]) == count
-        and c.environments.count(c.environments[0]) == count
-        and c.versions.count(c.versions[0]) == count
-    ):
-        models = [c.models[0]]
-        head = _decision_head(c.models[0], c.environments[0], c.versions[0])
-        before_times = _length_prefixes(times, ";" + head)
-    else:
-        models = sorted(set(c.models))
-        cache: dict[tuple[Any, ...], str] = {}
-        heads = [
-            cache.get(key) or cache.setdefault(key, ";" + _decision_head(*key))
-            for key in zip(c.models, c.environments, c.versions, strict=True)
-        ]
-        before_times = list(map(str.__add__, heads, _length_prefixes(times, "")))
-    pieces = [
-        _length_prefixes(c.decision_ids, "\n"), c.decision_ids, before_times, times,
-        _length_prefixes(c.inputs_digests, ";"), c.inputs_digests,
-        _length_prefixes(c.outputs, ";"), c.outputs,
-    ]  # fmt: skip
-    digest = hashlib.sha256()
-    lines = [""] * (8 * _LINES_AT_ONCE)
-    for start in range(0, count, _LINES_AT_ONCE):
-        end = min(start + _LINES_AT_ONCE, count)
-        if end - start < _LINES_AT_ONCE:
-            lines = [""] * (8 * (end - start))
-        for place, piece in enumerate(pieces):
-            lines[place::8] = piece[start:end]
-        if not start:
-            lines[0] = lines[0][1:]  # the first line has no line before it to end
-        digest.update("".join(lines).encode())
-    if count:
-        digest.update(b"\n")
+    digest = DecisionsDigest()
+    digest.update(
+        c.decision_ids, c.models, c.environments, c.versions, c.decided_at, c.inputs_digests,
+        c.outputs,
+    )  # fmt: skip
+    one = bool(c.models) and c.models.count(c.models[0]) == len(c)
     return {
-        "models": models,
-        "count": count,
+        "models": c.models[:1] if one else sorted(set(c.models)),
+        "count": len(c),
         "first": c.decision_ids[0],
         "last": c.decision_ids[-1],
         "rows_sha256": digest.hexdigest(),
     }
 
 
+DecisionRow = tuple[str, str, str | None, int, int, str, str]
+"""One decision as its batch's digest covers it: (decision_id, model, environment, version,
+decided_at in microseconds, inputs_digest, output as canonical JSON text)."""
+
+
+class DecisionsDigest:
+    """The `rows_sha256` of a batch of decisions: the one of `rows_digest` over the rows
+    `(decision_id, model, environment, version, decided_at, inputs_digest, output JSON)`,
+    spelled out column-wise because batches run to millions, and fed a run of rows at a time
+    (all at once when a batch is recorded, a page at a time when verification reads it back).
+    The stored inputs are not in it, only their digest: a retention purge leaves it whole."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self._sha = hashlib.sha256()
+        self.count = 0
+
+    def update(
+        self,
+        decision_ids: Sequence[str],
+        models: Sequence[str],
+        environments: Sequence[str | None],
+        versions: Sequence[int],
+        decided_at: Sequence[int],
+        inputs_digests: Sequence[str],
+        outputs: Sequence[str],
+    ) -> None:
+        """Add the next rows, given column by column (instants in microseconds, outputs as
+        their canonical JSON text)."""
+        count = len(decision_ids)
+        times = list(map(str, decided_at))
+        # Each line is `<len>:id;<len>:model;<len>:environment (~ for none);<len>:version;
+        # <len>:time;<len>:digest;<len>:output\n`: eight pieces per decision, laid side by side
+        # and joined a few thousand lines at a time (text that stays in the CPU's cache while
+        # it is hashed). Every piece that holds a length is looked up by that length, and the
+        # model, environment and version (usually one for the batch) are spelled out once per
+        # distinct value: nothing is formatted per decision.
+        if count and (
+            models.count(models[0]) == count
+            and environments.count(environments[0]) == count
+            and versions.count(versions[0]) == count
+        ):
+            head = _decision_head(models[0], environments[0], versions[0])
+            before_times = _length_prefixes(times, ";" + head)
+        else:
+            cache: dict[tuple[Any, ...], str] = {}
+            heads = [
+                cache.get(key) or cache.setdefault(key, ";" + _decision_head(*key))
+                for key in zip(models, environments, versions, strict=True)
+            ]
+            before_times = list(map(str.__add__, heads, _length_prefixes(times, "")))
+        pieces = [
+            _length_prefixes(decision_ids, "\n"), decision_ids, before_times, times,
+            _length_prefixes(inputs_digests, ";"), inputs_digests,
+            _length_prefixes(outputs, ";"), outputs,
+        ]  # fmt: skip
+        lines = [""] * (8 * _LINES_AT_ONCE)
+        for start in range(0, count, _LINES_AT_ONCE):
+            end = min(start + _LINES_AT_ONCE, count)
+            if end - start < _LINES_AT_ONCE:
+                lines = [""] * (8 * (end - start))
+            for place, piece in enumerate(pieces):
+                lines[place::8] = piece[start:end]
+            if not start and not self.count:
+                lines[0] = lines[0][1:]  # the first line has no line before it to end
+            self._sha.update("".join(lines).encode())
+        self.count += count
+
+    def update_rows(self, rows: Sequence[DecisionRow]) -> None:
+        """Add the next rows, given row by row (as a store reads them)."""
+        if rows:
+            self.update(*zip(*rows, strict=True))
+
+    def hexdigest(self) -> str:
+        """The digest of the rows so far (each line ends in a newline, the last too)."""
+        final = self._sha.copy()
+        if self.count:
+            final.update(b"\n")
+        return final.hexdigest()
+
+
 _LINES_AT_ONCE = 2048
 
 
-def _length_prefixes(values: list[str], before: str) -> list[str]:
+def _length_prefixes(values: Sequence[str], before: str) -> list[str]:
     """`before + "<len>:"` for each value, made once per distinct length."""
     lengths = list(map(len, values))
     if lengths and lengths.count(lengths[0]) == len(lengths):  # one length: the usual case

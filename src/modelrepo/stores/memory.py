@@ -13,6 +13,7 @@ from typing import Any
 from ..domain.access import ApiToken, token_change
 from ..domain.audit import (
     AuditEntry,
+    DecisionRow,
     decision_change,
     decisions_change,
     import_batch_change,
@@ -20,7 +21,7 @@ from ..domain.audit import (
     purge_change,
     registration_change,
 )
-from ..domain.decisions import Decision, DecisionColumns, NewDecision
+from ..domain.decisions import Decision, DecisionColumns, NewDecision, encode_canonical_each
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -1006,6 +1007,15 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
         if first not in ids or last not in ids:
             return []
         return ordered[ids.index(first) : ids.index(last) + 1]
+
+    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
+        batch = self.decision_batch(first, last)
+        outputs = encode_canonical_each([d.output for d in batch])
+        yield [
+            (d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
+             d.inputs_digest, output)
+            for d, output in zip(batch, outputs, strict=True)
+        ]  # fmt: skip
 
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ..clock import ManualClock
+from ..domain.audit import rows_digest
 from ..domain.decisions import DecisionColumns, NewDecision, inputs_digest
 from ..domain.errors import Conflict, NotFound
+from ..domain.times import to_micros
 from ..ports import MetadataStore
 from .metadata import T0, new_version
 
@@ -74,6 +77,24 @@ class DecisionStoreContract:
             seeded.record_decisions([decision("b"), decision("a")], actor="svc", clock=clock)
         with pytest.raises(NotFound):
             seeded.get_decision("b")
+
+    def test_a_batch_reads_back_as_its_entry_hashed_it(self, seeded: MetadataStore) -> None:
+        clock = ManualClock(T0 + timedelta(days=1))
+        seeded.record_decisions([decision("x")], actor="svc", clock=clock)
+        items = [decision(f"b-{i}", i, environment=None if i == 2 else "production",
+                          output=[i / 3, "é"]) for i in range(5)]  # fmt: skip
+        seeded.record_decisions(items, actor="svc", clock=clock)
+        seeded.record_decisions([decision("y")], actor="svc", clock=clock)
+        change = json.loads(list(seeded.audit_entries())[-2][1])["change"]
+        pages = list(seeded.decision_rows("b-0", "b-4"))
+        rows = [row for page in pages for row in page]
+        assert [row[:5] for row in rows] == [
+            (f"b-{i}", "credit-risk", None if i == 2 else "production", 1,
+             to_micros(T0 + timedelta(minutes=i))) for i in range(5)
+        ]  # fmt: skip
+        assert rows_digest(rows) == change["rows_sha256"]
+        assert [row[0] for page in seeded.decision_rows("b-3", "b-3") for row in page] == ["b-3"]
+        assert [row for page in seeded.decision_rows("b-0", "absent") for row in page] == []
 
     def test_input_mode(self, seeded: MetadataStore) -> None:
         assert seeded.input_mode("credit-risk") == "inline"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
 from typing import Any
 
-from ...domain.audit import decisions_change, purge_change
+from ...domain.audit import DecisionRow, decisions_change, purge_change
 from ...domain.decisions import Decision, DecisionColumns, NewDecision
 from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError
 from ...domain.times import from_micros, to_micros
@@ -17,6 +17,8 @@ from . import partitions as pg
 from .audit import SqlAudit
 from .deployments import known_env_id, model_id
 from .raw import Q, RawConnections, Tx
+
+ROWS_PAGE = 20_000  # decisions read at a time when a batch is checked against its entry
 
 RECORD_COLUMNS = (
     "decision_id", "model_id", "environment", "version", "version_source", "decided_at",
@@ -171,6 +173,32 @@ class SqlDecisions(SqlAudit):
             return [_to_decision(pg.Row._make(r)) for r in found]
         rows = self._raw.reader().all(Q.DECISION_BATCH, first=first, last=last)
         return [_to_decision(r) for r in rows]
+
+    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
+        """Pages of the batch from `first` to `last`, keyed by row id: each page is one
+        statement read to its end, on an index range (one per month on PostgreSQL)."""
+        tx = self._raw.reader()
+        postgresql = self._raw.dialect_name == "postgresql"
+        ends = []
+        for decision_id in (first, last):
+            if postgresql:
+                found = tx.sql(pg.KEY, {"decision_id": decision_id})
+                ends.append(found[0][1] if found else None)
+            else:
+                ends.append(tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id))
+        after, upto = ends
+        if after is None or upto is None:
+            return
+        after -= 1
+        while after < upto:
+            bounds = {"after": after, "upto": upto, "limit": ROWS_PAGE}
+            rows = (
+                tx.sql(pg.ROWS_PAGE, bounds) if postgresql else tx.tuples(Q.DECISION_ROWS, **bounds)
+            )
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [row[1:] for row in rows]
 
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int

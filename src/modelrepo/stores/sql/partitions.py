@@ -191,6 +191,12 @@ KEY = "SELECT decided_at, id, model_id FROM decision_keys WHERE decision_id = %(
 BY_KEY = _ROWS + ("WHERE d.decided_at = %(at)s AND d.id = %(id)s AND d.model_id = %(model_id)s")
 """One decision, with its partition's key given: one partition of each table is read."""
 BY_IDS = _ROWS + "WHERE d.id >= %(first)s AND d.id <= %(last)s ORDER BY d.id"
+ROWS_PAGE = (
+    "SELECT d.id, d.decision_id, m.name, d.environment, d.version, d.decided_at, "
+    "d.inputs_digest, d.output FROM decisions d JOIN models m ON m.id = d.model_id "
+    "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id LIMIT %(limit)s"
+)
+"""A page of a batch as its audit digest covers it (the `DECISION_ROWS` of SQLite)."""
 AFTER_ID = _ROWS + "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id"
 OF_MODEL = _ROWS + (
     "WHERE d.model_id = %(model_id)s AND d.decided_at >= %(since)s "

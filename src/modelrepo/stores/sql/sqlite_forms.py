@@ -77,6 +77,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'DECISION_ROWS': (
+        'SELECT decisions.id, decisions.decision_id, models.name, decisions.environment, decisions.version, decisions.decided_at, decisions.inputs_digest, decisions.output \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id > ? AND decisions.id <= ? ORDER BY decisions.id\n LIMIT ? OFFSET ?',
+        ('after', 'upto', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('id', 'decision_id', 'name', 'environment', 'version', 'decided_at', 'inputs_digest', 'output'),
+    ),
     'DELETE_INLINE_BLOB': (
         'DELETE FROM inline_blobs WHERE inline_blobs.sha256 = ?',
         ('sha256',),

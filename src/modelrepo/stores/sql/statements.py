@@ -433,6 +433,15 @@ DECISION_BATCH = _DECISIONS.where(
     D.id <= sa.select(D.id).where(D.decision_id == p("last")).scalar_subquery(),
 ).order_by(D.id)
 DECISION_EXISTS = sa.select(D.id).where(D.decision_id == p("decision_id"))
+DECISION_ROWS = (
+    sa.select(D.id, D.decision_id, models.c.name, D.environment, D.version, D.decided_at,
+              D.inputs_digest, D.output)
+    .join(models, models.c.id == D.model_id)
+    .where(D.id > p("after"), D.id <= p("upto"))
+    .order_by(D.id)
+    .limit(p("limit"))
+)  # fmt: skip
+"""A page of a batch as its audit digest covers it (after the row id to key the next page)."""
 MODEL_DECISIONS = (
     _DECISIONS.where(
         D.model_id == p("model_id"), D.decided_at >= p("since"), D.decided_at <= p("until")
