@@ -2,8 +2,8 @@
 
 A declared `Content-Length` over the limit is answered 413 before the body is read; a body
 sent without one (chunked) is counted as it arrives, and the request fails with 413 as soon
-as it passes the limit — before the route has written anything (uploads are staged in a
-temporary folder first, and registered only when complete)."""
+as it passes the limit, and nothing of it is kept (an upload's files are staged in the store
+and registered only when the whole body has arrived; staged files are removed)."""
 
 from __future__ import annotations
 
