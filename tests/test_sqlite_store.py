@@ -78,19 +78,23 @@ def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
         "UPDATE versions SET created_at = 0",
         "UPDATE environment_snapshots SET body = '{}'",
         "DELETE FROM environment_snapshots",
+        "UPDATE registration_keys SET number = 2",
+        "DELETE FROM registration_keys",
     ],
 )
 def test_the_database_refuses_rewriting_history(
     tmp_path: Path, artifact: Path, statement: str
 ) -> None:
     with Registry(tmp_path / "s", user="a") as reg:
-        reg.register("m", artifact, code=False)
+        reg.register("m", artifact, code=False, idempotency_key="run-1")
         reg.tag("m", 1, "k", "v")
         reg.tag_model("m", "owner", "risk")
         engine: sa.Engine = reg.backend.metadata.engine  # type: ignore[attr-defined]
         with (
             engine.connect() as conn,
-            pytest.raises(sa.exc.DBAPIError, match="immutable|append-only|never deleted"),
+            pytest.raises(
+                sa.exc.DBAPIError, match="immutable|append-only|never deleted|never changes"
+            ),
         ):
             conn.exec_driver_sql(statement)
         assert reg.events("m", 1)[0].actor == "a"

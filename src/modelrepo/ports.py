@@ -120,11 +120,20 @@ class MetadataStore(Protocol):
     """Models, versions and their recorded changes. Writes are atomic and durable."""
 
     def create_version(
-        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+        self,
+        new: NewVersion,
+        *,
+        inline: Mapping[str, bytes] | None = None,
+        key: str | None = None,
     ) -> ModelVersion:
         """Create the model if needed and add version N+1 (gap-free, never reused).
 
-        `inline` maps sha256 -> bytes of small files stored in the same transaction."""
+        `inline` maps sha256 -> bytes of small files stored in the same transaction.
+        `key`, a client's idempotency key, is recorded with the version under
+        `new.created_by`; if that actor already used it, nothing is written: the version it
+        made is returned when it is of the same model with the same manifest digest (a
+        retried request), else `Conflict` is raised. Checked under the model's lock, so two
+        requests with one key never both create."""
         ...
 
     def inline_blob(self, sha256: str) -> bytes | None: ...

@@ -70,7 +70,13 @@ from .domain.model import (
     check_params,
     check_tags,
 )
-from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
+from .domain.names import (
+    parse_ref,
+    validate_flavor,
+    validate_idempotency_key,
+    validate_key,
+    validate_model_name,
+)
 from .domain.times import format_time
 from .domain.webhooks import Attempt, Delivery, Webhook
 from .ports import Clock, Progress
@@ -184,6 +190,14 @@ def _loopback(host: str) -> bool:
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
+
+
+def _idempotency_key(given: str | None) -> str:
+    """The key a registration is sent with: the caller's, checked, else a new random one
+    (the same for every attempt of this call)."""
+    import uuid
+
+    return uuid.uuid4().hex if given is None else validate_idempotency_key(given)
 
 
 _IMPORT_TYPES = {
@@ -348,7 +362,10 @@ class RemoteRegistry(Registry):
 
     The identity is the API token's user (`token=`, else $MODELREPO_TOKEN); every change is
     recorded under it by the server. GETs are retried on connection errors; changes are
-    retried only when the connection could not be made at all (nothing was sent).
+    retried only when the connection could not be made at all (nothing was sent), except
+    registrations: each carries an idempotency key (`Idempotency-Key`), so one whose answer
+    was lost is sent again with the same key, and the server answers the version the first
+    attempt made rather than making a second.
     Loading (`load`, `load_live`) downloads the version's files, verified, into `cache_dir`
     (default $MODELREPO_CACHE_DIR, else ~/.cache/modelrepo) and loads them here.
     Operations the server does not offer raise `NotSupported`."""
@@ -440,23 +457,29 @@ class RemoteRegistry(Registry):
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         send: Callable[[contextlib.ExitStack[Any]], dict[str, Any]] | None = None,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
         """One call, errors mapped to the registry's exceptions. A GET is retried on any
-        connection error; anything else only if the connection was never made."""
+        connection error, and so is a change sent with an `idempotency_key` (the server
+        answers a repeat with what the first attempt did); any other change only if the
+        connection was never made. `send` gives each attempt its body anew."""
         import httpx
 
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        repeatable = method == "GET" or idempotency_key is not None
         for attempt in range(1, self.retries + 1):
             with contextlib.ExitStack() as stack:
                 extra = send(stack) if send else ({"json": body} if body is not None else {})
                 headers = {**self._headers, **extra.pop("headers", {})}
+                if idempotency_key is not None:
+                    headers["Idempotency-Key"] = idempotency_key
                 try:
                     reply = self._client.request(
                         method, self.url + path, params=query, headers=headers, **extra
                     )
                 except httpx.TransportError as exc:
                     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                    if (method == "GET" or never_sent) and attempt < self.retries:
+                    if (repeatable or never_sent) and attempt < self.retries:
                         time.sleep(0.1 * 2**attempt)
                         continue
                     raise StorageError(f"cannot reach the server at {self.url}: {exc}") from exc
@@ -511,10 +534,14 @@ class RemoteRegistry(Registry):
         code: CodeRef | bool = True,
         environment: bool = True,
         progress: ProgressFactory | None = None,
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """Upload the file or folder at `path` as the next version of `name` (streamed from
         disk). The server records the Git commit found here; it does not record this
-        machine's Python environment. Data references must be remote URIs."""
+        machine's Python environment. Data references must be remote URIs. The upload
+        carries `idempotency_key` (a new random one if none is given) and is sent again,
+        files re-read from disk, if the connection fails before the answer arrives."""
+        key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
         if not isinstance(description, str):
@@ -551,7 +578,9 @@ class RemoteRegistry(Registry):
                 uploads.append(("files", (rel, stream, "application/octet-stream")))
             return {"files": uploads, "data": {"metadata": json.dumps(metadata)}}
 
-        reply = self._request("POST", f"{self._model_path(name)}/versions", send=parts)
+        reply = self._request(
+            "POST", f"{self._model_path(name)}/versions", send=parts, idempotency_key=key
+        )
         return ModelVersion.from_dict(reply.json())
 
     # -- reading --------------------------------------------------------------------------
@@ -941,7 +970,9 @@ class RemoteRegistry(Registry):
         self, name: str, archive: str | os.PathLike[str], **options: Any
     ) -> ModelVersion:
         """Upload a tar or zip archive; the server unpacks it (refusing links, `..` and
-        bombs) and registers its files. `options` as for `register`."""
+        bombs) and registers its files. `options` as for `register` (`idempotency_key`
+        included, and retried as `register` is)."""
+        key = _idempotency_key(options.pop("idempotency_key", None))
         validate_model_name(name)
         source = Path(archive)
         if not source.is_file():
@@ -955,14 +986,24 @@ class RemoteRegistry(Registry):
                 "data": {"metadata": json.dumps(metadata)},
             }
 
-        reply = self._request("POST", f"{self._model_path(name)}/versions/archive", send=parts)
+        reply = self._request(
+            "POST",
+            f"{self._model_path(name)}/versions/archive",
+            send=parts,
+            idempotency_key=key,
+        )
         return ModelVersion.from_dict(reply.json())
 
     def register_source(self, name: str, source: str, **options: Any) -> ModelVersion:
         """Have the server fetch `source` (https:// or s3://, under a prefix it allows) and
-        register it: an archive is unpacked, anything else is one file."""
+        register it: an archive is unpacked, anything else is one file. `idempotency_key`
+        as for `register`."""
+        key = _idempotency_key(options.pop("idempotency_key", None))
         body = {"source": source, "metadata": self._metadata(options, executable=[])}
-        return ModelVersion.from_dict(self._post(f"{self._model_path(name)}/versions/source", body))
+        reply = self._request(
+            "POST", f"{self._model_path(name)}/versions/source", body=body, idempotency_key=key
+        )
+        return ModelVersion.from_dict(reply.json())
 
     @staticmethod
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:

@@ -64,7 +64,13 @@ from .domain.model import (
     check_params,
     check_tags,
 )
-from .domain.names import parse_ref, validate_flavor, validate_key, validate_model_name
+from .domain.names import (
+    parse_ref,
+    validate_flavor,
+    validate_idempotency_key,
+    validate_key,
+    validate_model_name,
+)
 from .domain.times import format_time, parse_time
 from .domain.webhooks import Attempt, Delivery, Webhook
 from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
@@ -450,13 +456,18 @@ class Registry:
         code: CodeRef | bool = True,
         environment: bool = True,
         progress: ProgressFactory | None = None,
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
         `code=True` records the Git commit of the working directory's work tree (if any);
         pass a CodeRef to state it, or False to record none. Blobs are durable before the
         version is committed, so an interrupted register leaves no visible version.
+        `idempotency_key`: a register repeated with the same key (by the same user) returns
+        the version the first one made instead of making another; with other files, or for
+        another model, it raises Conflict.
         """
+        key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
@@ -483,7 +494,7 @@ class Registry:
                     callback = progress(rel, status.st_size) if progress else None
                     info = self.backend.blobs.put(stream, progress=callback)
                 entries.append(FileEntry(rel, info.size, info.sha256, executable))
-            return self._create_version(details, entries, inline)
+            return self._create_version(details, entries, inline, key)
 
     def register_stored(
         self,
@@ -499,15 +510,17 @@ class Registry:
         signature: Mapping[str, JSONValue] | None = None,
         code: CodeRef | bool = False,
         environment: bool = False,
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them, as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here."""
+        False: the files were not made here. `idempotency_key` as for `register`."""
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
+            key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
@@ -534,7 +547,7 @@ class Registry:
                         entries.append(
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
-                return self._create_version(details, entries, inline)
+                return self._create_version(details, entries, inline, key)
         except BaseException:
             for writer in writers:
                 writer.abort()
@@ -583,9 +596,14 @@ class Registry:
         }
 
     def _create_version(
-        self, details: Mapping[str, Any], entries: Sequence[FileEntry], inline: Mapping[str, bytes]
+        self,
+        details: Mapping[str, Any],
+        entries: Sequence[FileEntry],
+        inline: Mapping[str, bytes],
+        key: str | None = None,
     ) -> ModelVersion:
-        """Version N+1 with these files; its time is when it is created, after its blobs."""
+        """Version N+1 with these files; its time is when it is created, after its blobs.
+        With `key`, the version an earlier request with that key made, if there was one."""
         manifest = sorted_entries(entries)
         return self.backend.metadata.create_version(
             NewVersion(
@@ -596,6 +614,7 @@ class Registry:
                 created_by=self.user,
             ),
             inline=inline,
+            key=key,
         )
 
     def register_archive(
@@ -603,7 +622,7 @@ class Registry:
     ) -> ModelVersion:
         """Register the files of a tar or zip archive, unpacked with the checks a server
         applies to an uploaded one (no links, absolute paths or `..`; bounded size).
-        `options` as for `register`."""
+        `options` as for `register`, `idempotency_key` included."""
         import shutil
         import tempfile
 

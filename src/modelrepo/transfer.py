@@ -79,6 +79,7 @@ SPECS = (
     _Spec("model_events", ("id",)),
     _Spec("environment_snapshots", ("digest",)),
     _Spec("versions", ("id",), frozenset({"deprecated", "deleted_at", "deleted_by"})),
+    _Spec("registration_keys", ("actor", "key")),
     _Spec("version_files", ("version_id", "path")),
     _Spec("version_tags", ("version_id", "key"), frozenset({"value"}), deletable=True),
     _Spec("version_events", ("id",)),

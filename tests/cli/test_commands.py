@@ -50,6 +50,20 @@ def test_register_json_contract(run: Run, artifact: Path, tmp_path: Path) -> Non
     assert doc["created_by"] == "alice"
 
 
+def test_register_again_with_the_same_idempotency_key(run: Run, artifact: Path) -> None:
+    first = register(run, artifact, "--idempotency-key", "pipeline-81")
+    again = register(run, artifact, "--idempotency-key", "pipeline-81", "--metric", "auc=1")
+    assert again == first and first["version"] == 1
+    (artifact / "features.csv").write_text("other\n")
+    refused = run("register", "credit-risk", str(artifact), "--no-code",
+                  "--idempotency-key", "pipeline-81", ok=False)  # fmt: skip
+    assert refused.code == 1
+    assert "'pipeline-81' was already used for credit-risk@1 with other files" in refused.err
+    bad = run("register", "credit-risk", str(artifact), "--idempotency-key", "a b", ok=False)
+    assert bad.code == 1 and "invalid idempotency key" in bad.err
+    assert register(run, artifact)["version"] == 2
+
+
 def test_show_json_contract(run: Run, artifact: Path) -> None:
     created = register(run, artifact, "--param", "C=1")
     doc = run("show", "credit-risk@1", "--json").json

@@ -51,6 +51,12 @@ class StoresAgree(RuleBasedStateMachine):
     def register(self, model: str, seed: int) -> None:
         self.both("create_version", new_version(model, seed, created_at=self.now()))
 
+    @rule(model=MODELS, seed=st.integers(0, 2), key=st.sampled_from(["run-1", "run-2"]))
+    def register_with_key(self, model: str, seed: int, key: str) -> None:
+        """A retry (same key, model and files) answers the first version; anything else
+        with a used key is refused, the same way by both stores."""
+        self.both("create_version", new_version(model, seed, created_at=self.now()), key=key)
+
     @rule(model=MODELS, version=VERSIONS, key=KEYS, value=st.sampled_from(["x", "y", None]))
     def tag(self, model: str, version: int, key: str, value: str | None) -> None:
         self.both("set_tag", model, version, key, value, actor="bob", at=self.now())

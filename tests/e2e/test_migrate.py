@@ -62,7 +62,7 @@ def build_source(store: Path, tmp_path: Path) -> ManualClock:
                 code=False,
             )
         reg.register("fraud", folder / "coefficients.json", code=False, environment=False)
-        reg.register("fraud", folder / "weights.bin", code=False)
+        reg.register("fraud", folder / "weights.bin", code=False, idempotency_key="ci-fraud-2")
         reg.tag("credit-risk", 1, "stage", "retired")
         reg.untag("credit-risk", 2, "stage")
         reg.tag_model("credit-risk", "owner", "risk-team")
@@ -210,6 +210,14 @@ def test_a_migrated_store_is_the_same_store(target: dict[str, str], tmp_path: Pa
         assert (report.size, report.root_hash) == (verified.size, verified.root_hash)
         assert migrated.fsck().ok
         assert migrated.audit_key_id() == key_id
+        # Idempotency keys came along: a retry of a registration made before the copy
+        # answers the version it made, and writes nothing.
+        assert first["tables"]["registration_keys"]["copied"] == 1
+        retried = migrated.as_user("alice").register(
+            "fraud", tmp_path / "model" / "weights.bin", code=False, idempotency_key="ci-fraud-2"
+        )
+        assert retried == migrated.get("fraud", 2)
+        assert migrated.audit_verify().size == verified.size
 
 
 def test_the_source_keeps_going_and_the_target_catches_up(

@@ -76,13 +76,15 @@ def test_an_empty_database_is_migrated_once_and_only_with_create(pg_template: st
         "UPDATE audit_nodes SET hash = '\\x00'",
         "DELETE FROM decisions",
         "UPDATE decisions SET output = '1'",
+        "UPDATE registration_keys SET number = 2",
+        "DELETE FROM registration_keys",
     ],
 )
 def test_postgresql_itself_refuses_rewriting_history(
     pg_env: dict[str, str], artifact: Path, statement: str
 ) -> None:
     with scaleout_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
-        reg.register("m", artifact, code=False)
+        reg.register("m", artifact, code=False, idempotency_key="run-1")
         reg.tag("m", 1, "stage", "candidate")
         reg.describe_model("m", "A model.")
         reg.deploy("m", 1, env="production")
@@ -102,12 +104,14 @@ TRUNCATED = [
     ("TRUNCATE decisions", "decisions are never deleted"),
     ("TRUNCATE decision_keys", "a decision id is recorded once and never changes"),
     ("TRUNCATE decision_inputs", "decision inputs are only purged by retention"),
+    ("TRUNCATE registration_keys", "an idempotency key is recorded once and never changes"),
 ]
 
 
 def _counts(url: str) -> dict[str, int]:
     tables = ("audit_entries", "audit_nodes", "deployment_events", "model_events", "versions",
-              "version_files", "decisions", "decision_keys", "decision_inputs")  # fmt: skip
+              "version_files", "decisions", "decision_keys", "decision_inputs",
+              "registration_keys")  # fmt: skip
     with psycopg.connect(url) as conn:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
@@ -115,7 +119,7 @@ def _counts(url: str) -> dict[str, int]:
 def test_postgresql_itself_refuses_truncate(pg_env: dict[str, str], artifact: Path) -> None:
     """Row-level DELETE triggers do not fire on TRUNCATE: a statement-level trigger does."""
     with scaleout_registry(pg_env, user="a", clock=ManualClock(T0)) as reg:
-        reg.register("m", artifact, code=False)
+        reg.register("m", artifact, code=False, idempotency_key="run-1")
         reg.describe_model("m", "A model.")
         reg.deploy("m", 1, env="production")
         reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)

@@ -317,3 +317,77 @@ def test_an_import_is_streamed_from_disk_never_held_whole(tmp_path: Path) -> Non
         tracemalloc.stop()
     assert seen == {"bytes": size, "type": "application/x-ndjson"}
     assert peak < 2_000_000, f"{peak} bytes held to send a {size}-byte file"
+
+
+class LosesFirstAnswers(httpx.BaseTransport):
+    """The in-process server behind a network that loses answers: each POST reaches the
+    server and is carried out, but the answer to the first one sent with a given
+    `Idempotency-Key` (and to every POST without one) never comes back."""
+
+    def __init__(self, server: TestClient) -> None:
+        self.server = server
+        self.posts: list[tuple[str, str | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        reply = self.server.send(request)
+        if request.method == "POST":
+            key = request.headers.get("idempotency-key")
+            first = key is None or all(k != key for _, k in self.posts)
+            self.posts.append((request.url.path, key))
+            if first:
+                raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(
+            reply.status_code,
+            headers={"content-type": reply.headers.get("content-type", "application/json")},
+            content=reply.content,
+        )
+
+
+def test_a_registration_whose_answer_was_lost_is_sent_again_and_made_once(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    import tarfile
+
+    _, secret = registry.create_token("alice", "admin")
+    with TestClient(create_app(registry)) as server:
+        network = LosesFirstAnswers(server)
+        client = httpx.Client(transport=network)
+        remote = RemoteRegistry(
+            "http://testserver", token=secret, client=client, allow_insecure_http=True
+        )
+        made = remote.register("credit-risk", artifact, code=False)
+        assert made == registry.get("credit-risk", 1)
+        assert [v.version for v in registry.versions("credit-risk")] == [1]
+        (path, key), again = network.posts
+        assert again == (path, key) and path == "/api/v1/models/credit-risk/versions"
+        assert key is not None and len(key) == 32  # a new random key, kept for the retry
+        kinds = [e["kind"] for e in registry.audit_log("model:credit-risk")]
+        assert kinds.count("version.registered") == 1
+
+        # A key given by the caller is sent as it is; a later call with it is a replay too.
+        assert remote.register("credit-risk", artifact, code=False, idempotency_key="ci-7") == (
+            registry.get("credit-risk", 2)
+        )
+        assert remote.register("credit-risk", artifact, code=False, idempotency_key="ci-7") == (
+            registry.get("credit-risk", 2)
+        )
+        with pytest.raises(Conflict, match="'ci-7' was already used for credit-risk@2"):
+            remote.register("credit-risk", tmp_path, idempotency_key="ci-7", code=False)
+        with pytest.raises(InvalidInput, match="invalid idempotency key"):
+            remote.register("credit-risk", artifact, idempotency_key="a b", code=False)
+
+        packed = tmp_path / "model.tar"
+        with tarfile.open(packed, "w") as tar:
+            tar.add(artifact / "features.csv", "features.csv")
+        archived = remote.register_archive("fraud", packed, code=False)
+        assert archived == registry.get("fraud", 1)
+        assert [v.version for v in registry.versions("fraud")] == [1]
+
+        # Any other change that may have reached the server is still never sent twice.
+        network.posts.clear()
+        with pytest.raises(StorageError, match="cannot reach"):
+            remote.deploy("credit-risk", 1, env="production")
+        assert [k for _, k in network.posts] == [None]
+        assert registry.live("credit-risk", env="production").versions[0].version == 1
+        client.close()

@@ -69,6 +69,12 @@ def init(ctx: Context, as_json: bool) -> None:
     is_flag=True,
     help="Add the data DVC recorded in this work tree (dvc.lock deps, *.dvc outs) to the lineage.",
 )
+@click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="A key for this registration: run again with it, the command returns the version "
+    "the first run made instead of making another (1-128 printable ASCII characters, no spaces).",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -83,6 +89,7 @@ def register(
     signature: Path | None,
     no_code: bool,
     dvc: bool,
+    idempotency_key: str | None,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -91,6 +98,8 @@ def register(
     A local --data path gets its SHA-256 computed; give URI#sha256:HEX for remote data.
     --dvc reads dvc.lock and the *.dvc files of the Git work tree around the working
     directory (DVC itself is not needed) and records each as dvc://PATH with DVC's MD5.
+    --idempotency-key makes a retried command safe (give e.g. the CI job's run id): the same
+    user with the same KEY gets back the version the first run made; other files are refused.
 
     \b
     Example:
@@ -123,6 +132,7 @@ def register(
             signature=sig,
             code=not no_code,
             progress=progress,
+            idempotency_key=idempotency_key,
         )
     emit(
         as_json,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .manifest import FileEntry
 from .names import validate_key
 from .times import format_time, parse_time
@@ -173,6 +173,23 @@ class NewVersion:
     flavor: str = "generic"
     signature: Mapping[str, JSONValue] | None = None
     lineage: Lineage = field(default_factory=Lineage)
+
+
+def check_replay(new: NewVersion, key: str, model: str, number: int, digest: str) -> int:
+    """The version number a registration made earlier with idempotency `key` (`model`@
+    `number`, `digest`) answers `new` with, if `new` is that same registration again;
+    else Conflict. Only the model and the files are compared: they are what makes a
+    version, and a retry sends the same ones."""
+    if model != new.model:
+        raise Conflict(
+            f"idempotency key {key!r} was already used for {model}@{number}, "
+            f"not for model {new.model!r}"
+        )
+    if digest != new.digest:
+        raise Conflict(
+            f"idempotency key {key!r} was already used for {model}@{number} with other files"
+        )
+    return number
 
 
 @dataclass(frozen=True, slots=True)

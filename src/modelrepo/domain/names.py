@@ -12,6 +12,7 @@ _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")
 _FLAVOR = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 def validate_model_name(name: str) -> str:
@@ -39,6 +40,16 @@ def validate_flavor(flavor: str) -> str:
     if not isinstance(flavor, str) or not _FLAVOR.fullmatch(flavor):
         raise InvalidInput(f"invalid flavor {flavor!r}: use a-z, 0-9, '.', '_' or '-'")
     return flavor
+
+
+def validate_idempotency_key(key: str) -> str:
+    """A client's key for one registration, so a retried request cannot register twice:
+    1-128 printable ASCII characters, no whitespace (it travels as an HTTP header)."""
+    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput(
+            f"invalid idempotency key {key!r}: use 1-128 printable ASCII characters, without spaces"
+        )
+    return key
 
 
 @dataclass(frozen=True, slots=True)

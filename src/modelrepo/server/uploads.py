@@ -64,11 +64,14 @@ _Event = tuple[str, Any]  # ("begin", (field, filename)) | ("data", bytes) | ("e
 
 
 class VersionUpload:
-    """One upload of `name` by `registry`'s user; `receive` drives it from the event loop."""
+    """One upload of `name` by `registry`'s user; `receive` drives it from the event loop.
+    With `idempotency_key`, an upload repeated with that key answers the version the first
+    made (see `Registry.register`)."""
 
-    def __init__(self, registry: Registry, name: str) -> None:
+    def __init__(self, registry: Registry, name: str, idempotency_key: str | None = None) -> None:
         self.registry = registry
         self.name = name
+        self.idempotency_key = idempotency_key
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._backlog = 0
@@ -293,6 +296,7 @@ class VersionUpload:
             flavor=meta.flavor,
             signature=meta.signature,
             code=CodeRef(**meta.code.model_dump()) if meta.code else False,
+            idempotency_key=self.idempotency_key,
         )
         parts.clear()  # committed: nothing left to abort
         return version

@@ -41,7 +41,14 @@ from ..domain.deployments import (
     unknown_environment,
 )
 from ..domain.errors import ApprovalRequired, Conflict, HistoryMoved, NotFound
-from ..domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
+from ..domain.model import (
+    Model,
+    ModelEvent,
+    ModelVersion,
+    NewVersion,
+    VersionEvent,
+    check_replay,
+)
 from ..domain.serving import ServingPeriod
 from ..domain.times import from_micros, to_micros
 from ..domain.webhooks import (
@@ -402,15 +409,26 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
         self._lock = threading.RLock()
         self._environments: dict[tuple[str, str], Environment] = {}
         self._inline: dict[str, bytes] = {}
+        # (actor, idempotency key) -> (model, number, digest) of the version it made
+        self._registration_keys: dict[tuple[str, str], tuple[str, int, str]] = {}
         self._decisions: dict[str, Decision] = {}
         self._input_modes: dict[str, tuple[str, int | None]] = {}
         self._deployments: list[DeploymentEvent] = []
         self._requests: list[DeploymentRequest] = []
 
     def create_version(
-        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+        self,
+        new: NewVersion,
+        *,
+        inline: Mapping[str, bytes] | None = None,
+        key: str | None = None,
     ) -> ModelVersion:
         with self._lock:
+            if key is not None:
+                found = self._registration_keys.get((new.created_by, key))
+                if found is not None:  # a retried request: nothing is written
+                    number = check_replay(new, key, *found)
+                    return self._models[new.model].versions[number]
             self._inline.update(inline or {})
             state = self._models.get(new.model)
             if state is None:
@@ -436,6 +454,8 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
             state.model = replace(
                 state.model, latest_version=number, version_count=state.model.version_count + 1
             )
+            if key is not None:
+                self._registration_keys[(new.created_by, key)] = (new.model, number, new.digest)
             self._audit(
                 "version.registered",
                 f"model:{new.model}",

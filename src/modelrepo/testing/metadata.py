@@ -217,3 +217,61 @@ class MetadataStoreContract:
             t.join()
         assert not errors, errors
         assert sorted(numbers) == list(range(1, 61))
+
+    def test_a_key_answers_a_retry_with_the_version_it_made(self, store: MetadataStore) -> None:
+        first = store.create_version(new_version(), inline={"a" * 64: b"x"}, key="run-1")
+        size = store.audit_size()
+        again = new_version(created_at=T0 + timedelta(hours=1), params={"C": 9})
+        replayed = store.create_version(again, inline={"b" * 64: b"y"}, key="run-1")
+        assert replayed == first == store.get_version("credit-risk", 1)
+        # Nothing written: no version, no audit entry, no inline file.
+        assert store.list_versions("credit-risk") == [first]
+        assert store.audit_size() == size
+        assert store.inline_blob("b" * 64) is None
+        assert store.inline_blob("a" * 64) == b"x"
+        # A key belongs to its actor; without a key every call is a new version.
+        other = store.create_version(new_version(created_by="bob"), key="run-1")
+        assert (other.version, other.created_by) == (2, "bob")
+        assert store.create_version(new_version()).version == 3
+        assert store.create_version(new_version()).version == 4
+        assert store.create_version(new_version(), key="run-1") == first
+        assert store.get_model("credit-risk").latest_version == 4
+
+    def test_a_key_used_for_other_files_or_another_model_is_refused(
+        self, store: MetadataStore
+    ) -> None:
+        store.create_version(new_version(seed=1), key="run-1")
+        size = store.audit_size()
+        with pytest.raises(Conflict, match="'run-1' was already used for credit-risk@1 with other"):
+            store.create_version(new_version(seed=2), key="run-1")
+        with pytest.raises(Conflict, match="'run-1' was already used for credit-risk@1, not"):
+            store.create_version(new_version("fraud", seed=1), key="run-1")
+        assert [m.name for m in store.list_models()] == ["credit-risk"]
+        assert store.get_model("credit-risk").latest_version == 1
+        assert store.audit_size() == size
+        # A deleted version is still what its key made.
+        store.delete_version("credit-risk", 1, actor="bob", at=T0, reason=None)
+        replayed = store.create_version(new_version(seed=1), key="run-1")
+        assert (replayed.version, replayed.deleted_by) == (1, "bob")
+
+    def test_concurrent_requests_with_one_key_make_one_version(self, store: MetadataStore) -> None:
+        """The losers wait for the winner's lock, then find its key: for a new model too."""
+        barrier = threading.Barrier(4)
+        made: list[int] = []
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                barrier.wait()
+                made.append(store.create_version(new_version("fresh"), key="k").version)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert made == [1, 1, 1, 1]
+        assert [v.version for v in store.list_versions("fresh")] == [1]

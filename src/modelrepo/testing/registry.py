@@ -23,7 +23,7 @@ from ..domain.errors import (
 )
 from ..domain.manifest import manifest_digest
 from ..service import Registry
-from .lifecycle import LifecycleContract
+from .lifecycle import LifecycleContract, tar_of
 from .registry_records import RecordsContract
 
 
@@ -65,6 +65,41 @@ class RegistryContract(LifecycleContract, RecordsContract):
     def test_identity_is_recorded(self, reg: Registry, bob: Registry, model_dir: Path) -> None:
         assert reg.user == "alice" and bob.user == "bob"
         assert bob.register("by-bob", model_dir, code=False).created_by == "bob"
+
+    def test_a_registration_repeated_with_its_key_is_made_once(
+        self, reg: Registry, bob: Registry, model_dir: Path, tmp_path: Path
+    ) -> None:
+        first = reg.register("credit-risk", model_dir, code=False, idempotency_key="ci-run-7")
+        again = reg.register(
+            "credit-risk", model_dir, metrics={"auc": 0.5}, code=False, idempotency_key="ci-run-7"
+        )
+        assert again == first and again.metrics == {}
+        assert [v.version for v in reg.versions("credit-risk")] == [1]
+        (model_dir / "features.csv").write_text("changed\n")
+        with pytest.raises(Conflict, match="'ci-run-7' was already used for credit-risk@1 with"):
+            reg.register("credit-risk", model_dir, code=False, idempotency_key="ci-run-7")
+        with pytest.raises(Conflict, match="'ci-run-7' was already used for credit-risk@1, not"):
+            reg.register("fraud", model_dir, code=False, idempotency_key="ci-run-7")
+        assert (
+            bob.register("credit-risk", model_dir, code=False, idempotency_key="ci-run-7").version
+            == 2
+        )
+        for bad in ("", "two words", "tab\there", "x" * 129, "caf\u00e9"):
+            with pytest.raises(InvalidInput, match="invalid idempotency key"):
+                reg.register("credit-risk", model_dir, code=False, idempotency_key=bad)
+        packed = reg.register_archive(
+            "credit-risk", tar_of(model_dir, tmp_path / "v.tar.gz"), code=False,
+            idempotency_key="~!" * 64,
+        )  # fmt: skip
+        assert packed.version == 3
+        assert reg.register_archive(
+            "credit-risk", tar_of(model_dir, tmp_path / "v.tar.gz"), code=False,
+            idempotency_key="~!" * 64,
+        ) == packed  # fmt: skip
+        assert [v.version for v in reg.versions("credit-risk")] == [1, 2, 3]
+        registered = [e for e in reg.audit_log("model:credit-risk")
+                      if e["kind"] == "version.registered"]  # fmt: skip
+        assert len(registered) == 3
 
     def test_register_get_versions_round_trip(
         self, reg: Registry, model_dir: Path, tmp_path: Path

@@ -27,7 +27,7 @@ from ..schemas import (
 )
 from ..uploads import check_data_refs, parse_metadata
 from .common import ERRORS
-from .models import CHUNK, Name, Number, register_folder
+from .models import CHUNK, IdempotencyKey, Name, Number, register_folder
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
 
@@ -45,13 +45,15 @@ def register_archive(
     metadata: Annotated[
         str, Form(max_length=1_000_000, description="A JSON object (RegisterIn).")
     ] = "{}",
+    idempotency_key: IdempotencyKey = None,
     caller: Caller = needs(REGISTER),
 ) -> dict[str, Any]:
     """Register a version sent as one archive, unpacked here into a staging folder.
 
     Refused, with nothing written, if any member is absolute, has a `..`, `.` or empty step,
     a NUL or backslash, is a link or a special file, is named twice, or if the archive has
-    more members or unpacks to more bytes than the server allows. Executable bits are kept."""
+    more members or unpacks to more bytes than the server allows. Executable bits are kept.
+    With an `Idempotency-Key`, a repeated request answers the version the first one made."""
     meta = parse_metadata(metadata)
     if meta.executable:
         raise InvalidInput("in an archive, executable files are those with the x bit set")
@@ -61,7 +63,7 @@ def register_archive(
         with open(received, "xb") as out:
             shutil.copyfileobj(archive.file, out, CHUNK)
         root = extract_to_staging(received, staging, _limits(request))
-        created = register_folder(caller, name, root, meta)
+        created = register_folder(caller, name, root, meta, idempotency_key)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return created.to_dict()
@@ -69,17 +71,23 @@ def register_archive(
 
 @router.post("/models/{name}/versions/source", response_model=VersionOut, status_code=201)
 def register_source(
-    request: Request, name: Name, body: SourceIn, caller: Caller = needs(REGISTER)
+    request: Request,
+    name: Name,
+    body: SourceIn,
+    idempotency_key: IdempotencyKey = None,
+    caller: Caller = needs(REGISTER),
 ) -> dict[str, Any]:
     """Register what the server fetches from `source` (https:// or s3://), which must be
     under a prefix the server was started with (`--allow-source`; none by default). An
-    archive is unpacked with the same checks as an uploaded one."""
+    archive is unpacked with the same checks as an uploaded one. With an
+    `Idempotency-Key`, a repeated request answers the version the first one made (if the
+    source still holds the same files)."""
     policy: SourcePolicy = getattr(request.app.state, "sources", SourcePolicy())
     check_data_refs(body.metadata)
     staging = Path(tempfile.mkdtemp(prefix="modelrepo-source-"))
     try:
         root = stage_source(policy, body.source, staging, _limits(request))
-        created = register_folder(caller, name, root, body.metadata)
+        created = register_folder(caller, name, root, body.metadata, idempotency_key)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return created.to_dict()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 
@@ -36,6 +36,17 @@ router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
 Name = Annotated[str, PathParam(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model name.")]
 Number = Annotated[int, PathParam(ge=1, le=2**62, description="Version number.")]
 CHUNK = 1 << 20
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        pattern=r"^[!-~]{1,128}$",
+        description="A key the client chose for this registration (1-128 printable ASCII "
+        "characters, no spaces). Sent again with the same key by the same user, the request "
+        "answers 201 with the version the first one made, and nothing is written; with "
+        "other files or for another model, 409. Lets a client retry a register whose "
+        "answer it lost.",
+    ),
+]
 SEND_CHUNK = 4 << 20  # a whole-file download is read and sent in pieces this large
 
 
@@ -154,15 +165,19 @@ UPLOAD_FORM = {
     responses={415: {"description": "Not a multipart/form-data body"}},
 )
 async def register(
-    request: Request, name: Name, caller: Caller = needs(REGISTER)
+    request: Request,
+    name: Name,
+    idempotency_key: IdempotencyKey = None,
+    caller: Caller = needs(REGISTER),
 ) -> dict[str, Any]:
     """Register the uploaded files as the next version of `name`.
 
     Files are streamed into the store as they arrive, hashed on the way (memory stays
     bounded), and the version exists only once the whole body has been received; paths
     must be relative, without `..`, and unique. Data references must be remote URIs: the
-    server never reads its own files on a client's behalf."""
-    upload = VersionUpload(caller.registry, name)
+    server never reads its own files on a client's behalf. With an `Idempotency-Key`, a
+    repeated request answers the version the first one made."""
+    upload = VersionUpload(caller.registry, name, idempotency_key)
     try:
         created = await upload.receive(request.headers.get("content-type"), request.stream())
     except UnsupportedBody as exc:
@@ -172,7 +187,9 @@ async def register(
     return created.to_dict()
 
 
-def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> ModelVersion:
+def register_folder(
+    caller: Caller, name: str, root: Path, meta: RegisterIn, idempotency_key: str | None = None
+) -> ModelVersion:
     """Register the staged folder `root` as the next version of `name`."""
     code = CodeRef(**meta.code.model_dump()) if meta.code else False
     return caller.registry.register(
@@ -187,6 +204,7 @@ def register_folder(caller: Caller, name: str, root: Path, meta: RegisterIn) -> 
         signature=meta.signature,
         code=code,
         environment=False,
+        idempotency_key=idempotency_key,
     )
 
 

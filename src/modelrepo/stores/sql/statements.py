@@ -30,6 +30,7 @@ from .tables import (
     model_events,
     model_tags,
     models,
+    registration_keys,
     request_decisions,
     serving_periods,
     store_info,
@@ -82,6 +83,19 @@ NEW_VERSION = (
         deprecated=False,
     )
     .returning(V.id)
+)
+REGISTRATION_KEY = (
+    sa.select(models.c.name, registration_keys.c.number, registration_keys.c.digest)
+    .join(models, models.c.id == registration_keys.c.model_id)
+    .where(registration_keys.c.actor == p("actor"), registration_keys.c.key == p("key"))
+)
+NEW_REGISTRATION_KEY = sa.insert(registration_keys).values(
+    actor=p("actor"),
+    key=p("key"),
+    model_id=p("model_id"),
+    number=p("number"),
+    digest=p("digest"),
+    created_at=p("at"),
 )
 NEW_ENVIRONMENT_SNAPSHOT = (
     insert(environment_snapshots)

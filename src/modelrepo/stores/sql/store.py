@@ -20,7 +20,15 @@ from ...domain.audit import registration_change
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound
 from ...domain.manifest import FileEntry
-from ...domain.model import Lineage, Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
+from ...domain.model import (
+    Lineage,
+    Model,
+    ModelEvent,
+    ModelVersion,
+    NewVersion,
+    VersionEvent,
+    check_replay,
+)
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
@@ -249,78 +257,114 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
     # -- writes ---------------------------------------------------------------------------
 
     def create_version(
-        self, new: NewVersion, *, inline: Mapping[str, bytes] | None = None
+        self,
+        new: NewVersion,
+        *,
+        inline: Mapping[str, bytes] | None = None,
+        key: str | None = None,
     ) -> ModelVersion:
         at = to_micros(new.created_at)
         with self._raw.write() as tx:
-            if inline:
-                tx.executemany(
-                    Q.NEW_INLINE_BLOB,
-                    [{"sha256": k, "size": len(v), "data": v} for k, v in inline.items()],
-                )
             row = tx.one(Q.MODEL_FOR_UPDATE, name=new.model)
-            if row is None:
-                mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
-                last = 0
-            else:
-                mid, last = row
-            number = last + 1
-            tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
-            version_id = tx.scalar(
-                Q.NEW_VERSION,
-                model_id=mid,
-                number=number,
-                digest=new.digest,
-                created_at=at,
-                created_by=new.created_by,
-                description=new.description,
-                flavor=new.flavor,
-                params=dumps(dict(new.params)),
-                metrics=dumps(dict(new.metrics)),
-                signature=None if new.signature is None else dumps(new.signature),
-                lineage=self._store_lineage(tx, new.lineage),
+            # Checked after the model's lock (and the write lock every writer takes first):
+            # a request with the same key waits for this one, then finds its key.
+            found = (
+                None if key is None else tx.one(Q.REGISTRATION_KEY, actor=new.created_by, key=key)
             )
+            if found is None:
+                mid, created = self._insert_version(tx, new, row, at, inline)
+                if key is not None:
+                    tx.execute(
+                        Q.NEW_REGISTRATION_KEY,
+                        actor=new.created_by,
+                        key=key,
+                        model_id=mid,
+                        number=created.version,
+                        digest=new.digest,
+                        at=at,
+                    )
+                return created
+            assert key is not None
+            number = check_replay(new, key, found.name, found.number, found.digest)
+        return self.get_version(new.model, number)  # a retried request: nothing written
+
+    def _insert_version(
+        self,
+        tx: Tx,
+        new: NewVersion,
+        row: Any,
+        at: int,
+        inline: Mapping[str, bytes] | None,
+    ) -> tuple[int, ModelVersion]:
+        """Version N+1 of the model (`row`: its id and last number, None for a new model),
+        its files, tags and audit entry; (model id, version)."""
+        if inline:
             tx.executemany(
-                Q.NEW_FILE,
-                [
-                    {
-                        "version_id": version_id,
-                        "path": f.path,
-                        "size": f.size,
-                        "sha256": f.sha256,
-                        "executable": f.executable,
-                    }
-                    for f in new.files
-                ],
+                Q.NEW_INLINE_BLOB,
+                [{"sha256": k, "size": len(v), "data": v} for k, v in inline.items()],
             )
-            tx.executemany(
-                Q.NEW_TAG,
-                [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
-            )
-            created = ModelVersion(
-                model=new.model,
-                version=number,
-                digest=new.digest,
-                files=tuple(new.files),
-                created_at=from_micros(at),
-                created_by=new.created_by,
-                params=dict(new.params),
-                metrics=dict(new.metrics),
-                tags=dict(new.tags),
-                description=new.description,
-                flavor=new.flavor,
-                signature=new.signature,
-                lineage=new.lineage,
-            )
-            self._audit(
-                tx,
-                "version.registered",
-                f"model:{new.model}",
-                actor=new.created_by,
-                at=created.created_at,
-                change=registration_change(created),
-            )
-        return created
+        if row is None:
+            mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
+            last = 0
+        else:
+            mid, last = row
+        number = last + 1
+        tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
+        version_id = tx.scalar(
+            Q.NEW_VERSION,
+            model_id=mid,
+            number=number,
+            digest=new.digest,
+            created_at=at,
+            created_by=new.created_by,
+            description=new.description,
+            flavor=new.flavor,
+            params=dumps(dict(new.params)),
+            metrics=dumps(dict(new.metrics)),
+            signature=None if new.signature is None else dumps(new.signature),
+            lineage=self._store_lineage(tx, new.lineage),
+        )
+        tx.executemany(
+            Q.NEW_FILE,
+            [
+                {
+                    "version_id": version_id,
+                    "path": f.path,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "executable": f.executable,
+                }
+                for f in new.files
+            ],
+        )
+        tx.executemany(
+            Q.NEW_TAG,
+            [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
+        )
+        created = ModelVersion(
+            model=new.model,
+            version=number,
+            digest=new.digest,
+            files=tuple(new.files),
+            created_at=from_micros(at),
+            created_by=new.created_by,
+            params=dict(new.params),
+            metrics=dict(new.metrics),
+            tags=dict(new.tags),
+            description=new.description,
+            flavor=new.flavor,
+            signature=new.signature,
+            lineage=new.lineage,
+        )
+        self._audit(
+            tx,
+            "version.registered",
+            f"model:{new.model}",
+            actor=new.created_by,
+            at=created.created_at,
+            change=registration_change(created),
+        )
+        return mid, created
 
     def _store_lineage(self, tx: Tx, lineage: Lineage) -> str:
         """Lineage JSON; the Python environment (hundreds of packages, the same for most

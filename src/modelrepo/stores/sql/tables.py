@@ -52,6 +52,18 @@ versions = sa.Table(
     sa.UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
 )
 
+registration_keys = sa.Table(
+    "registration_keys",
+    metadata,
+    # A client's idempotency key of one registration: the version it made, by (actor, key).
+    sa.Column("actor", sa.String(256), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("model_id", Id, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 environment_snapshots = sa.Table(
     "environment_snapshots",
     metadata,
