@@ -158,6 +158,21 @@ class RegisterIn(BaseModel):
         default_factory=list, description="Paths of uploaded files to mark executable."
     )
 
+    def options(self) -> dict[str, Any]:
+        """What `Registry.register` and `register_stored` take from it, as keywords."""
+        from ..domain.model import CodeRef
+
+        return {
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+            "data": self.data,
+            "description": self.description,
+            "flavor": self.flavor,
+            "signature": self.signature,
+            "code": CodeRef(**self.code.model_dump()) if self.code else False,
+        }
+
 
 class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

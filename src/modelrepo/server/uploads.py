@@ -30,7 +30,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..domain.errors import InvalidInput
 from ..domain.manifest import validate_relative_path
-from ..domain.model import CodeRef, ModelVersion
+from ..domain.model import ModelVersion
 from ..ports import BlobWriter
 from ..service import INLINE_MAX, INLINE_TOTAL_MAX, Registry, StagedFile
 from .schemas import RegisterIn
@@ -288,14 +288,7 @@ class VersionUpload:
         version = self.registry.register_stored(
             self.name,
             files,
-            params=meta.params,
-            metrics=meta.metrics,
-            tags=meta.tags,
-            data=meta.data,
-            description=meta.description,
-            flavor=meta.flavor,
-            signature=meta.signature,
-            code=CodeRef(**meta.code.model_dump()) if meta.code else False,
+            **meta.options(),
             idempotency_key=self.idempotency_key,
         )
         parts.clear()  # committed: nothing left to abort

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ...domain.access import READ, REGISTER, TAG
 from ...domain.errors import CorruptBlobError
-from ...domain.model import CodeRef, ModelVersion
+from ...domain.model import ModelVersion
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..schemas import (
@@ -191,18 +191,10 @@ def register_folder(
     caller: Caller, name: str, root: Path, meta: RegisterIn, idempotency_key: str | None = None
 ) -> ModelVersion:
     """Register the staged folder `root` as the next version of `name`."""
-    code = CodeRef(**meta.code.model_dump()) if meta.code else False
     return caller.registry.register(
         name,
         root,
-        params=meta.params,
-        metrics=meta.metrics,
-        tags=meta.tags,
-        data=meta.data,
-        description=meta.description,
-        flavor=meta.flavor,
-        signature=meta.signature,
-        code=code,
+        **meta.options(),
         environment=False,
         idempotency_key=idempotency_key,
     )
