@@ -174,6 +174,25 @@ class NewVersion:
     signature: Mapping[str, JSONValue] | None = None
     lineage: Lineage = field(default_factory=Lineage)
 
+    def numbered(self, number: int, created_at: datetime) -> ModelVersion:
+        """The version this becomes as number `number`, created at `created_at` (the time
+        as the store keeps it)."""
+        return ModelVersion(
+            model=self.model,
+            version=number,
+            digest=self.digest,
+            files=tuple(self.files),
+            created_at=created_at,
+            created_by=self.created_by,
+            params=dict(self.params),
+            metrics=dict(self.metrics),
+            tags=dict(self.tags),
+            description=self.description,
+            flavor=self.flavor,
+            signature=self.signature,
+            lineage=self.lineage,
+        )
+
 
 def check_replay(new: NewVersion, key: str, model: str, number: int, digest: str) -> int:
     """The version number a registration made earlier with idempotency `key` (`model`@

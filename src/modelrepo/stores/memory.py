@@ -435,21 +435,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
                 state = _ModelState(Model(new.model, new.created_at, new.created_by, 0, 0))
                 self._models[new.model] = state
             number = state.model.latest_version + 1
-            version = ModelVersion(
-                model=new.model,
-                version=number,
-                digest=new.digest,
-                files=tuple(new.files),
-                created_at=new.created_at,
-                created_by=new.created_by,
-                params=dict(new.params),
-                metrics=dict(new.metrics),
-                tags=dict(new.tags),
-                description=new.description,
-                flavor=new.flavor,
-                signature=new.signature,
-                lineage=new.lineage,
-            )
+            version = new.numbered(number, new.created_at)
             state.versions[number] = version
             state.model = replace(
                 state.model, latest_version=number, version_count=state.model.version_count + 1

@@ -341,21 +341,7 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
             Q.NEW_TAG,
             [{"version_id": version_id, "key": k, "value": v} for k, v in new.tags.items()],
         )
-        created = ModelVersion(
-            model=new.model,
-            version=number,
-            digest=new.digest,
-            files=tuple(new.files),
-            created_at=from_micros(at),
-            created_by=new.created_by,
-            params=dict(new.params),
-            metrics=dict(new.metrics),
-            tags=dict(new.tags),
-            description=new.description,
-            flavor=new.flavor,
-            signature=new.signature,
-            lineage=new.lineage,
-        )
+        created = new.numbered(number, from_micros(at))
         self._audit(
             tx,
             "version.registered",
