@@ -80,3 +80,37 @@ def test_sdk_and_cli_through_a_real_server(
         assert '"deleted_by": "alice"' in deleted.stdout
         assert "Removed 1 blobs" in cli("gc").stdout  # its coefficients are no longer needed
         assert "OK" in cli("fsck").stdout
+
+
+def test_a_client_that_hangs_up_mid_upload_leaves_nothing(store_dir: Path, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with Registry(store_dir, user="ops") as reg:
+        _, token = reg.create_token("ops", "admin")
+    staging = store_dir / "blobs" / "tmp"
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        head = b'--x\r\nContent-Disposition: form-data; name="files"; filename="w.bin"\r\n\r\n'
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(
+                b"POST /api/v1/models/cut/versions HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {token}\r\n".encode()
+                + b"Content-Type: multipart/form-data; boundary=x\r\n"
+                + f"Content-Length: {64 << 20}\r\n\r\n".encode()
+                + head
+            )
+            for _ in range(12):  # 12 MiB of 64: the file is being written when the client goes
+                conn.sendall(os.urandom(1 << 20))
+            deadline = time.monotonic() + 30
+            while not any(staging.iterdir()):
+                assert time.monotonic() < deadline, "nothing was staged"
+                time.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while any(staging.iterdir()):  # the staged file goes once the server sees the hang-up
+            assert time.monotonic() < deadline, list(staging.iterdir())
+            time.sleep(0.05)
+        with Registry(url, token=token) as remote:
+            assert remote.models() == []
+    with Registry(store_dir, user="ops") as reg:
+        assert list(reg.backend.blobs.list()) == [] and reg.audit_verify().ok
