@@ -8,6 +8,7 @@ must never depend on a CDN or a template engine at reading time.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -284,10 +285,13 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     signed = verify_checkpoint(checkpoint, key)
     batch: dict[str, Any] = {"status": "not found"}
     recorded = format_time(decision.recorded_at)
-    for entry in reg.audit_log(f"model:{decision.model}"):
+    # A batch of one model is filed under it; a batch of several, under "models".
+    for entry in itertools.chain(reg.audit_log(f"model:{decision.model}"), reg.audit_log("models")):
         if entry.get("kind") != "decisions.logged" or entry.get("at") != recorded:
             continue
         change = entry["change"]
+        if decision.model not in change.get("models", ()):
+            continue
         stored = read_batch(store, change["first"], change["last"], holding=decision_id)
         if not stored.holds:
             continue

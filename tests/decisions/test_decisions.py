@@ -328,6 +328,17 @@ def test_a_batch_across_a_switch_is_checked_decision_by_decision(
     assert reg.audit_verify().ok
     batch = reg.report_decision("g-1")["audit"]["decision_batch"]
     assert (batch["count"], batch["rows_match"]) == (4, True)
+    both = [  # one batch, two models: filed under "models" in the audit log
+        {"model": "credit-risk", "version": 1, "inputs": {"i": 9}, "output": 9,
+         "decision_id": "m-1"},
+        {"model": "other", "version": 1, "inputs": {"x": 9}, "output": None,
+         "decision_id": "m-2"},
+    ]  # fmt: skip
+    assert reg.log_decisions(both) == 2
+    for decision_id in ("m-1", "m-2"):
+        mixed = reg.report_decision(decision_id)["audit"]["decision_batch"]
+        assert (mixed["count"], mixed["rows_match"]) == (2, True), decision_id
+        assert mixed["status"] != "not found"
 
 
 def test_bulk_refusals_name_the_problem(reg: Registry) -> None:
