@@ -117,6 +117,24 @@ def test_stored_inputs_are_read_in_scope_and_the_policy_is_for_admins(api: Api) 
     assert missing.status_code == 404
 
 
+def test_an_id_ending_in_report_is_that_decision_when_its_slashes_are_escaped(api: Api) -> None:
+    api.upload("credit-risk", who="admin")
+    for decision_id in ("loan-7", "loan-7/report"):
+        api.registry.log_decision("credit-risk", inputs={"id": decision_id}, output=1,
+                                  version=1, decision_id=decision_id)  # fmt: skip
+    viewer = api.as_("viewer")  # a model-scoped token may read it too: no whole-store report
+    api.token("scoped-viewer", "scoped", "viewer", "credit-*")
+    for who in ("viewer", "scoped-viewer"):
+        shown = api.client.get("/api/v1/decisions/loan-7%2Freport", headers=api.as_(who))
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["decision_id"] == "loan-7/report"
+    report = api.client.get("/api/v1/decisions/loan-7/report", headers=api.as_("admin"))
+    assert report.json()["decision"]["decision_id"] == "loan-7"  # unescaped: the report of loan-7
+    assert api.client.get("/api/v1/decisions/loan-7", headers=viewer).json()["decision_id"] == (
+        "loan-7"
+    )
+
+
 def test_purge_of_every_model_needs_a_token_for_every_model(api: Api) -> None:
     api.upload("fraud-cards", who="admin")
     url = "/api/v1/decisions/purge"

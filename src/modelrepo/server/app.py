@@ -54,6 +54,7 @@ from .routes import (
     webhooks,
 )
 from .routes.common import BODY_MODELS
+from .routes.decisions import EscapedDecisionIds
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
@@ -147,6 +148,7 @@ def create_app(
         BodyLimit, json_limit=json_limit, upload_limit=upload_limit, import_limit=import_limit
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(EscapedDecisionIds)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...domain.access import LOG_DECISION, READ
 from ..auth import Caller, needs
@@ -17,6 +19,32 @@ from .models import Name
 router = APIRouter(prefix="/api/v1", tags=["decisions"], responses=ERRORS)
 
 DecisionId = Annotated[str, PathParam(min_length=1, max_length=128)]
+PREFIX = "/api/v1/decisions/"
+WHOLE_ID = "modelrepo.decision_id"
+
+
+class EscapedDecisionIds:
+    """ASGI middleware: `GET /api/v1/decisions/ID` with every `/` of ID escaped (as the SDK
+    sends it) always shows that decision.
+
+    Routing matches the decoded path, so an id ending in `/report` (`a/report`, sent as
+    `a%2Freport`) would otherwise be taken for the report of decision `a`. Such a request is
+    routed on its escaped path (no `/report` suffix there) and the id, decoded once, is handed
+    to `show_decision`; decision ids cannot contain `%`, so nothing else is affected."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            raw = scope.get("raw_path") or b""
+            rest = raw[len(PREFIX) :] if raw.startswith(PREFIX.encode()) else b""
+            if rest and b"/" not in rest and b"%2f" in rest.lower():
+                escaped = rest.decode("latin-1")
+                scope = {**scope, "path": PREFIX + escaped, WHOLE_ID: unquote(escaped)}
+        await self.app(scope, receive, send)
+
+
 Time = Annotated[str | None, Query(max_length=64, description="ISO-8601 with a zone.")]
 
 
@@ -51,8 +79,11 @@ async def log_decisions(request: Request, caller: Caller = needs(LOG_DECISION)) 
 
 
 @router.get("/decisions/{decision_id:path}", response_model=DecisionOut)
-def show_decision(decision_id: DecisionId, caller: Caller = needs(READ)) -> dict[str, Any]:
+def show_decision(
+    request: Request, decision_id: DecisionId, caller: Caller = needs(READ)
+) -> dict[str, Any]:
     """The whole story of a decision: record, version, lineage, deployment, approval."""
+    decision_id = request.scope.get(WHOLE_ID, decision_id)
     story = caller.registry.decision(decision_id)
     caller.check(story["model"])
     return story
