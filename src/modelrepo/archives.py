@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from .domain.errors import InvalidInput
-from .domain.manifest import validate_relative_path
+from .domain.manifest import PathTree, validate_relative_path
 
 CHUNK = 1 << 20
 
@@ -46,8 +46,7 @@ class _Plan:
     def __init__(self, limits: ArchiveLimits) -> None:
         self.limits = limits
         self.members: list[_Member] = []
-        self.files: set[str] = set()
-        self.dirs: set[str] = set()
+        self.paths = PathTree()
         self.total = 0
 
     def add(self, raw_name: str, *, is_dir: bool, size: int, executable: bool) -> _Member | None:
@@ -65,11 +64,8 @@ class _Plan:
             raise InvalidInput(
                 f"archive unpacks to more than {self.limits.total_bytes} bytes: refused"
             )
-        parents = {"/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 1)}
-        if path in self.files or (not is_dir and path in self.dirs) or parents & self.files:
+        if not self.paths.add(path, is_dir=is_dir):
             raise InvalidInput(f"archive member {raw_name!r} is given twice or is also a folder")
-        (self.dirs if is_dir else self.files).add(path)
-        self.dirs |= parents
         member = _Member(path, is_dir, size, executable)
         self.members.append(member)
         return member

@@ -59,6 +59,25 @@ def validate_relative_path(path: str) -> str:
     return path
 
 
+class PathTree:
+    """The paths of one version's files as they are named one by one (an upload, an
+    archive): none may be given twice, or be a file and also a folder of another (`a` and
+    `a/b`). Each check costs the depth of the path, not the number seen so far."""
+
+    def __init__(self) -> None:
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+
+    def add(self, path: str, *, is_dir: bool = False) -> bool:
+        """Record `path` (a checked relative path); False, recording nothing, if it clashes."""
+        parents = {"/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 1)}
+        if path in self.files or (not is_dir and path in self.dirs) or parents & self.files:
+            return False
+        (self.dirs if is_dir else self.files).add(path)
+        self.dirs |= parents
+        return True
+
+
 def validate_sha256(hex_digest: str) -> str:
     """A bare lowercase SHA-256 hex string."""
     if not isinstance(hex_digest, str) or not _HEX64.fullmatch(hex_digest):

@@ -29,7 +29,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..domain.errors import InvalidInput
-from ..domain.manifest import validate_relative_path
+from ..domain.manifest import PathTree, validate_relative_path
 from ..domain.model import ModelVersion
 from ..ports import BlobWriter
 from ..service import INLINE_MAX, INLINE_TOTAL_MAX, Registry, StagedFile
@@ -54,7 +54,6 @@ class BrokenBody(Exception):
 
 @dataclass
 class _Part:
-    name: str
     filename: str | None
     data: bytearray = field(default_factory=bytearray)
     writer: BlobWriter | None = None
@@ -80,6 +79,7 @@ class VersionUpload:
         self._chunk: bytes = b""
         self._ended = False
         self._abandoned = False
+        self._paths = PathTree()
 
     # -- the event loop's side -------------------------------------------------------------
 
@@ -255,17 +255,15 @@ class VersionUpload:
         if filename is None:
             if name != METADATA_FIELD:
                 raise InvalidInput(f"unexpected form field {name!r}: only {METADATA_FIELD!r}")
-            return _Part(name, None)
+            return _Part(None)
         if name != FILES_FIELD:
             raise InvalidInput(f"unexpected file field {name!r}: files go in {FILES_FIELD!r}")
         if len(parts) >= MAX_FILES:
             raise InvalidInput(f"too many files: at most {MAX_FILES} in one version")
         rel = validate_relative_path(filename)
-        for other in parts:
-            seen = other.filename or ""
-            if rel == seen or rel.startswith(seen + "/") or seen.startswith(rel + "/"):
-                raise InvalidInput(f"file {rel!r} is given twice or is also a folder")
-        part = _Part(name, rel)
+        if not self._paths.add(rel):
+            raise InvalidInput(f"file {rel!r} is given twice or is also a folder")
+        part = _Part(rel)
         parts.append(part)
         return part
 
