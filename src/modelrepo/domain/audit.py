@@ -307,6 +307,15 @@ def purge_change(model: str, cutoff: datetime, decision_ids: list[str]) -> dict[
     }
 
 
+def model_event_change(model: str, kind: str, key: str | None, value: str | None) -> dict[str, Any]:
+    """The audit change of a model event (`tag_set`, `tag_removed`, `described`): a
+    description has no key."""
+    change: dict[str, Any] = {"model": model, "value": value}
+    if kind != "described":
+        change["key"] = key
+    return change
+
+
 def registration_change(version: ModelVersion) -> dict[str, Any]:
     """The audit change of a registration: it binds the whole immutable record by digest."""
     return {

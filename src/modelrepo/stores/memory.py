@@ -17,6 +17,7 @@ from ..domain.audit import (
     decision_change,
     decisions_change,
     import_batch_change,
+    model_event_change,
     new_nodes,
     purge_change,
     registration_change,
@@ -591,9 +592,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
     ) -> None:
         seq = len(self._model_events) + 1
         self._model_events.append(ModelEvent(seq, model, kind, key, value, actor, at))
-        change: dict[str, Any] = {"model": model, "value": value}
-        if kind != "described":
-            change["key"] = key
+        change = model_event_change(model, kind, key, value)
         self._audit(f"model.{kind}", f"model:{model}", actor=actor, at=at, change=change)
 
     def model_events(self, model: str) -> list[ModelEvent]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from ...domain.audit import registration_change
+from ...domain.audit import model_event_change, registration_change
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound
 from ...domain.manifest import FileEntry
@@ -490,9 +490,7 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
             actor=actor,
             at=to_micros(at),
         )
-        change: dict[str, Any] = {"model": model, "value": value}
-        if kind != "described":
-            change["key"] = key
+        change = model_event_change(model, kind, key, value)
         self._audit(tx, f"model.{kind}", f"model:{model}", actor=actor, at=at, change=change)
 
     def model_events(self, model: str) -> list[ModelEvent]:
