@@ -636,48 +636,18 @@ class RemoteRegistry(Registry):
         self,
         found: ModelVersion,
         entry: FileEntry,
-        write: Callable[[bytes], object],
-        restart: Callable[[], None],
+        start: Callable[[], Callable[[memoryview], object]],
         progress: Progress | None,
     ) -> None:
-        """Stream one file into `write`, hashing it; a broken connection starts it again."""
+        """Stream one file into the sink `start()` gives (called again, to start over, if the
+        connection breaks), hashing it on one thread while the sink takes it on another
+        (SHA-256 is the slowest step); the bytes must match the manifest."""
         import httpx
 
-        for attempt in range(1, self.retries + 1):
-            digest, size = hashlib.sha256(), 0
-            try:
-                with self._file_stream(found, entry) as reply:
-                    if reply.status_code >= 400:
-                        reply.read()
-                        raise error_from_response(reply.status_code, reply.text)
-                    for block in reply.iter_bytes(CHUNK):
-                        digest.update(block)
-                        size += len(block)
-                        write(block)
-                        if progress is not None:
-                            progress(len(block))
-                break
-            except httpx.TransportError as exc:
-                if attempt == self.retries:
-                    raise StorageError(
-                        f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
-                    ) from exc
-                restart()
-                time.sleep(0.1 * 2**attempt)
-        self._check_fetched(found, entry, digest.hexdigest(), size)
-
-    def _fetch_file(
-        self, found: ModelVersion, entry: FileEntry, fd: int, progress: Progress | None
-    ) -> None:
-        """Stream one file into the empty file `fd`, durably: the bytes are hashed on one
-        thread while another writes them (SHA-256 is the slowest step); a broken connection
-        starts the file again."""
-        import httpx
-
-        from .blobs._streams import FileSink, PipelinedWriter
+        from .blobs._streams import PipelinedWriter
 
         for attempt in range(1, self.retries + 1):
-            pipe = PipelinedWriter(FileSink(fd), progress=progress)
+            pipe = PipelinedWriter(start(), progress=progress)
             try:
                 with self._file_stream(found, entry) as reply:
                     if reply.status_code >= 400:
@@ -692,14 +662,11 @@ class RemoteRegistry(Registry):
                     raise StorageError(
                         f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
                     ) from exc
-                os.ftruncate(fd, 0)
-                os.lseek(fd, 0, os.SEEK_SET)
                 time.sleep(0.1 * 2**attempt)
                 continue
             except BaseException:
                 pipe.abort()
                 raise
-            os.fsync(fd)
             self._check_fetched(found, entry, sha, size)
             return
 
@@ -719,7 +686,12 @@ class RemoteRegistry(Registry):
         if entry is None:
             raise InvalidInput(f"version {found.ref} has no file {path!r}")
         chunks: list[bytes] = []
-        self._fetch(found, entry, chunks.append, chunks.clear, None)
+
+        def start() -> Callable[[memoryview], object]:
+            chunks.clear()
+            return lambda piece: chunks.append(bytes(piece))  # the pipeline reuses its buffers
+
+        self._fetch(found, entry, start, None)
         return b"".join(chunks)
 
     def download(
@@ -734,6 +706,8 @@ class RemoteRegistry(Registry):
         import shutil
         import tempfile
 
+        from .blobs._streams import FileSink
+
         found = self._readable(name, version)
         target = Path(dest).absolute()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -747,7 +721,14 @@ class RemoteRegistry(Registry):
                 callback = progress(entry.path, entry.size) if progress else None
                 fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 try:
-                    self._fetch_file(found, entry, fd, callback)
+
+                    def start(fd: int = fd) -> Callable[[memoryview], object]:
+                        os.ftruncate(fd, 0)
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        return FileSink(fd)
+
+                    self._fetch(found, entry, start, callback)
+                    os.fsync(fd)
                 finally:
                     os.close(fd)
                 if entry.executable:
