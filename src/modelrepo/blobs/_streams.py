@@ -394,13 +394,6 @@ class PipelinedBlobWriter:
         self._pipe.abort()
         self._discard()
 
-    def __enter__(self) -> PipelinedBlobWriter:
-        return self
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if error is not None:
-            self.abort()
-
     # -- what a store provides ------------------------------------------------------------
 
     def _sink(self, data: memoryview) -> None:
