@@ -12,7 +12,8 @@ _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")
 _FLAVOR = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+IDEMPOTENCY_KEY_PATTERN = r"[!-~]{1,128}"  # printable ASCII, no space
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def validate_model_name(name: str) -> str:

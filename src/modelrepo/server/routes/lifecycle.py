@@ -25,7 +25,7 @@ from ..schemas import (
     SourceIn,
     VersionOut,
 )
-from ..uploads import check_data_refs, parse_metadata
+from ..uploads import MAX_METADATA, check_data_refs, parse_metadata
 from .common import ERRORS
 from .models import CHUNK, IdempotencyKey, Name, Number, register_folder
 
@@ -43,7 +43,7 @@ def register_archive(
     name: Name,
     archive: Annotated[UploadFile, File(description="A tar (gzip, bz2, xz) or zip archive.")],
     metadata: Annotated[
-        str, Form(max_length=1_000_000, description="A JSON object (RegisterIn).")
+        str, Form(max_length=MAX_METADATA, description="A JSON object (RegisterIn).")
     ] = "{}",
     idempotency_key: IdempotencyKey = None,
     caller: Caller = needs(REGISTER),

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from ...domain.access import READ, REGISTER, TAG
 from ...domain.errors import CorruptBlobError
 from ...domain.model import ModelVersion
-from ...domain.names import MODEL_NAME_PATTERN
+from ...domain.names import IDEMPOTENCY_KEY_PATTERN, MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..schemas import (
     DeprecateIn,
@@ -39,7 +39,7 @@ CHUNK = 1 << 20
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        pattern=r"^[!-~]{1,128}$",
+        pattern=f"^{IDEMPOTENCY_KEY_PATTERN}$",
         description="A key the client chose for this registration (1-128 printable ASCII "
         "characters, no spaces). Sent again with the same key by the same user, the request "
         "answers 201 with the version the first one made, and nothing is written; with "
