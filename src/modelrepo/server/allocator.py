@@ -11,7 +11,7 @@ keeps instead of returning it to the system.
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 import sys
 
 MMAP_THRESHOLD = 16 << 20
@@ -23,7 +23,7 @@ _M_MMAP_THRESHOLD = -3
 def tune_allocator() -> bool:
     """Apply the thresholds above under glibc; elsewhere (musl, macOS) change nothing.
     Returns whether they were applied."""
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+    if sys.platform != "linux" or not _glibc():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -34,3 +34,12 @@ def tune_allocator() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     )
+
+
+def _glibc() -> bool:
+    """Whether this process runs on glibc, asked of the C library itself (instant, where
+    `platform.libc_ver` reads the whole interpreter binary at each worker's start)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):  # no such name here (musl, macOS)
+        return False
