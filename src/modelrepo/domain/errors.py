@@ -21,6 +21,13 @@ class NotFound(ModelrepoError, LookupError):
     code = "not_found"
 
 
+class OutOfScope(NotFound):
+    """Something outside the caller's scope: answered exactly as a missing one (same status,
+    same message shape, naming nothing), yet recorded as a refused attempt."""
+
+    code = "not_found"
+
+
 class StoreNotFound(NotFound):
     """No store exists at the given location."""
 
