@@ -1,4 +1,5 @@
-"""The docs stay true: the CLI reference is generated, the README names every command."""
+"""The docs stay true: the CLI reference and the role tables are generated, the README names
+every command."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def test_cli_reference_is_up_to_date() -> None:
     render = runpy.run_path(str(ROOT / "scripts" / "cli_reference.py"))["render"]
     current = (ROOT / "docs" / "cli.md").read_text()
     assert current == render(), "run: python scripts/cli_reference.py > docs/cli.md"
+
+
+def test_the_role_tables_are_generated_from_the_access_table() -> None:
+    script = runpy.run_path(str(ROOT / "scripts" / "access_table.py"))
+    current = (ROOT / "docs" / "server.md").read_text()
+    assert script["generated"](current) == script["render"](), (
+        "run: python scripts/access_table.py --write"
+    )
 
 
 def test_readme_shows_the_two_commands_and_every_cli_command() -> None:
