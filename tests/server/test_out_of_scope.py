@@ -186,3 +186,17 @@ def test_a_wrong_role_is_still_forbidden_and_names_nothing(api: Api) -> None:
         reply = api.client.post(path, headers=api.as_("fraud-viewer"), json={})
         assert reply.status_code == 403
         assert reply.json() == {"code": "forbidden", "message": "role viewer may not approve"}
+
+
+def test_lists_and_searches_leave_out_what_lies_outside_the_scope(api: Api) -> None:
+    _seed(api)
+    rm, mv = "/api/2.0/mlflow/registered-models", "/api/2.0/mlflow/model-versions"
+    for path, key in ((f"{rm}/search", "registered_models"), (f"{mv}/search", "model_versions")):
+        for query in ("name = 'credit-risk'", "name = 'no-such'", None):
+            params = {"filter": query} if query else {}
+            found = api.client.get(path, params=params, headers=api.as_(SCOPED))
+            assert found.status_code == 200 and found.json().get(key, []) == [], found.text
+    for path in ("/api/v1/models", "/api/v1/requests", "/api/v1/tokens"):
+        listed = api.client.get(path, headers=api.as_(SCOPED))
+        assert listed.status_code == 200 and "credit-risk" not in listed.text
+        assert "admin-user" not in listed.text
