@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 
 from modelrepo import Registry
 from modelrepo.domain.access import ROLE_ACTIONS, authorize
-from modelrepo.domain.errors import Forbidden
+from modelrepo.domain.errors import Forbidden, OutOfScope
 from modelrepo.server import create_app
 from modelrepo.server.auth import (
     TOKEN_CACHE_SECONDS,
@@ -158,17 +158,29 @@ def test_the_role_table() -> None:
     assert "approve" not in ROLE_ACTIONS["deployer"]
     from modelrepo.testing.tokens import token
 
+    deployer = token(role="deployer", model_pattern="fraud-*")
+    with pytest.raises(OutOfScope, match="^model 'credit-risk' not found$"):
+        authorize(deployer, "deployment.deploy", "credit-risk")
+    authorize(deployer, "deployment.deploy", "fraud-cards")
+    with pytest.raises(Forbidden, match="^role deployer may not delete$"):
+        authorize(deployer, "version.delete", "credit-risk")  # the role first: it names nothing
     with pytest.raises(Forbidden):
-        authorize(token(role="deployer", model_pattern="fraud-*"), "deploy", "credit-risk")
-    authorize(token(role="deployer", model_pattern="fraud-*"), "deploy", "fraud-cards")
-    with pytest.raises(Forbidden):
-        authorize(token(role="admin", model_pattern="fraud-*"), "read", store_wide=True)
+        authorize(token(role="admin", model_pattern="fraud-*"), "audit.read")
 
 
 READS_BY_POST = {
     "/api/v1/audit/checkpoints",  # signs what is there; see the audit tests
     "/api/2.0/mlflow/registered-models/get-latest-versions",  # MLflow reads by POST too
     "/api/v1/decisions/{decision_id:path}/replay",  # computes, changes nothing; scope test below
+}
+
+
+WHOLE_STORE_OR_GRANT = {
+    "/api/v1/tokens",  # a token for every model: beyond a scoped caller's grant
+    "/api/v1/webhooks",
+    "/api/v1/webhooks/wh_0123456789ab/disable",
+    "/api/v1/admin/fsck",
+    "/api/v1/admin/gc",
 }
 
 
@@ -288,9 +300,12 @@ def test_each_mutating_endpoint_refuses_other_roles_and_other_scopes(api: Api) -
             reply = api.client.request(method, url, headers={**api.as_(role), **extra}, **sent)
             assert reply.status_code == 403, (role, method, url, reply.text)
             assert _code(reply) in ("forbidden", "PERMISSION_DENIED")
-        for scoped in ("fraud-deployer", "fraud-admin"):
+        for scoped, role in (("fraud-deployer", "deployer"), ("fraud-admin", "admin")):
             reply = api.client.request(method, url, headers={**api.as_(scoped), **extra}, **sent)
-            assert reply.status_code == 403, (scoped, method, url, reply.text)
+            # Outside the scope, as if credit-risk were not there; a wrong role, a store-wide
+            # route or a grant beyond the scope is 403.
+            hidden = action in ROLE_ACTIONS[role] and url not in WHOLE_STORE_OR_GRANT
+            assert reply.status_code == (404 if hidden else 403), (scoped, url, reply.text)
         checked.add((method, url))
     assert api.registry.ready() == size, "a refused request changed the audit log"
     # Every mutating route of the app is in the table above.
@@ -317,9 +332,9 @@ def test_a_scoped_token_works_inside_its_scope_and_sees_only_it(api: Api) -> Non
     requests = api.client.get("/api/v1/requests", headers=api.as_("fraud-admin")).json()
     assert requests["items"] == []
     other = api.client.get("/api/v1/models/credit-risk", headers=api.as_("fraud-admin"))
-    assert other.status_code == 403
+    assert other.status_code == 404
     request = api.client.get("/api/v1/requests/1", headers=api.as_("fraud-admin"))
-    assert request.status_code == 403
+    assert request.status_code == 404
 
 
 def test_replay_is_refused_outside_the_token_scope(api: Api) -> None:
@@ -335,4 +350,4 @@ def test_replay_is_refused_outside_the_token_scope(api: Api) -> None:
         reply = api.client.post(
             f"/api/v1/decisions/{decision_id}/replay", headers=api.as_(scoped), json={}
         )
-        assert reply.status_code == 403, reply.text
+        assert reply.status_code == 404, reply.text

@@ -288,7 +288,7 @@ def test_whoami_and_a_version_s_change_events(api: Api) -> None:
     events = c.get("/api/v1/models/credit-risk/versions/1/events", headers=api.as_("viewer"))
     assert [(e["kind"], e["actor"]) for e in events.json()] == [("tag_set", "contributor-user")]
     hidden = "/api/v1/models/credit-risk/versions/1/events"
-    assert c.get(hidden, headers=api.as_("fraud-deployer")).status_code == 403
+    assert c.get(hidden, headers=api.as_("fraud-deployer")).status_code == 404
     assert (
         c.get("/api/v1/models/credit-risk/versions/9/events", headers=api.as_("viewer")).json()[
             "code"

@@ -171,8 +171,10 @@ def test_too_many_members(small: Api) -> None:
 
 def test_archive_uploads_need_the_register_role_and_scope(api: Api) -> None:
     data = tar_bytes(member("a.txt"))
-    for who in ("viewer", "deployer", "fraud-admin"):
+    for who in ("viewer", "deployer"):
         assert upload(api, data, who=who).status_code == 403  # type: ignore[attr-defined]
+    outside = upload(api, data, who="fraud-admin")  # the model is not in its scope: absent
+    assert outside.status_code == 404  # type: ignore[attr-defined]
     assert upload(api, data, who="admin").status_code == 201  # type: ignore[attr-defined]
 
 

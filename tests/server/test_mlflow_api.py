@@ -234,10 +234,12 @@ def test_search_tags_descriptions_and_deletion(ml: Api) -> None:
     assert ml.registry.get("credit", 2).tags == {"mlflow.description": "retrained on Q3"}
 
     _ok(ml, "admin", "POST", f"{RM}/alias", name="credit", alias="champion", version="2")
-    deployed = _call(ml, "contributor", "DELETE", f"{MV}/delete", name="credit", version="2")
+    refused = _call(ml, "contributor", "DELETE", f"{MV}/delete", name="credit", version="1")
+    _error(refused, 403, "PERMISSION_DENIED")  # tombstoning is for admins, as natively
+    deployed = _call(ml, "admin", "DELETE", f"{MV}/delete", name="credit", version="2")
     _error(deployed, 409, "RESOURCE_CONFLICT")
-    _ok(ml, "contributor", "DELETE", f"{MV}/delete", name="credit", version="1")
-    assert ml.registry.get("credit", 1).deleted_by == "contributor-user"
+    _ok(ml, "admin", "DELETE", f"{MV}/delete", name="credit", version="1")
+    assert ml.registry.get("credit", 1).deleted_by == "admin-user"
     gone = _call(ml, "viewer", "GET", f"{MV}/get", name="credit", version="1")
     _error(gone, 404, "RESOURCE_DOES_NOT_EXIST")
 
@@ -268,11 +270,11 @@ def test_downloads_through_the_artifact_routes(ml: Api) -> None:
     traversal = _call(ml, "viewer", "GET", listing, path="models/credit/versions/1/../../x")
     _error(traversal, 400, "INVALID_PARAMETER_VALUE")
     other = _call(ml, "fraud-admin", "GET", listing, path="models/credit/versions/1")
-    _error(other, 403, "PERMISSION_DENIED")
+    assert _error(other, 404, "RESOURCE_DOES_NOT_EXIST") == "model 'credit' not found"
     file = ml.client.get(
         f"{listing}/models/credit/versions/1/MLmodel", headers=ml.as_("fraud-admin")
     )
-    _error(file, 403, "PERMISSION_DENIED")
+    assert _error(file, 404, "RESOURCE_DOES_NOT_EXIST") == "model 'credit' not found"
 
 
 def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:

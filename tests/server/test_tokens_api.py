@@ -96,7 +96,8 @@ def test_listing_and_revoking_stay_inside_the_scope(api: Api) -> None:
     assert {t["user"] for t in listed} == {"fraud-team", "fraud-lead"}
     admin_id = records["admin-user"].token_id
     refused = api.client.post(f"{URL}/{admin_id}/revoke", headers=api.as_("fraud-admin"))
-    assert refused.status_code == 403
+    assert refused.status_code == 404  # outside the scope: as if there were no such token
+    assert refused.json()["message"] == f"token {admin_id} not found"
     fraud_id = records["fraud-team"].token_id
     revoked = api.client.post(f"{URL}/{fraud_id}/revoke", headers=api.as_("fraud-admin"))
     assert revoked.status_code == 200 and revoked.json()["revoked_by"] == "fraud-lead"

@@ -116,7 +116,7 @@ def test_the_diff_endpoint(api: Api) -> None:
         assert api.client.get(url, params={"a": 1, "b": 2}, headers=api.as_(who)).status_code == 200
     assert api.client.get(url, params={"a": 1, "b": 2}).status_code == 401
     scoped = api.client.get(url, params={"a": 1, "b": 2}, headers=api.as_("fraud-admin"))
-    assert scoped.status_code == 403 and scoped.json()["code"] == "forbidden"
+    assert scoped.status_code == 404 and scoped.json()["code"] == "not_found"
     missing = api.client.get(url, params={"a": 1, "b": 9}, headers=api.as_("viewer"))
     assert missing.status_code == 404
     bad = api.client.get(url, params={"a": 0, "b": 1}, headers=api.as_("viewer"))

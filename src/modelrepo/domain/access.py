@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import Forbidden, InvalidInput
+from .errors import Forbidden, InvalidInput, OutOfScope, model_not_found
 from .times import format_time, parse_time
 
 READ = "read"
@@ -36,6 +36,23 @@ ACTIONS = (
 )  # fmt: skip
 """Every action a route can require."""
 
+ACTION_SUMMARIES: dict[str, str] = {
+    READ: "models, versions, files, live, history, decisions, audit",
+    REGISTER: "upload a version",
+    TAG: "tags, descriptions, deprecation",
+    DEPLOY: "deploy, undeploy, rollback; a request when protected",
+    LOG_DECISION: "one, batch, columns, a file imported; serving reports",
+    APPROVE: "approve, reject requests",
+    CHECKPOINT: "sign an audit checkpoint",
+    PROTECT: "protect, ask to unprotect",
+    WEBHOOKS: "add, list, disable webhooks; the delivery log",
+    DELETE: "tombstone a version; delete or rename a model, which is not supported",
+    MAINTAIN: "`fsck`, `gc`",
+    TOKENS: "create, list, revoke API tokens",
+    DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
+}
+"""What each action covers, in the documentation's words."""
+
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({READ}),
     "contributor": frozenset({READ, REGISTER, TAG}),
@@ -47,6 +64,105 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 stay separate. Give one user several tokens to combine roles."""
 
 ROLES = tuple(ROLE_ACTIONS)
+
+PUBLIC = "public"
+"""Target of an operation open to anyone, without a token (probes, the API description, the
+web UI's static shell)."""
+MODEL = "model"
+"""Target of an operation on one model: a token whose scope does not cover it is answered
+as if the model (or the request, decision... of it) did not exist."""
+STORE = "store"
+"""Target of an operation on the whole store: only a token without a model scope."""
+SCOPE = "scope"
+"""Target of an operation whose answer the token's scope bounds (lists, tokens, itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What a route does, whatever API it belongs to: the one place that says who may."""
+
+    action: str | None  # None: public
+    target: str
+    summary: str
+
+
+OPERATIONS: dict[str, Operation] = {
+    "service.health": Operation(None, PUBLIC, "liveness and readiness probes"),
+    "service.describe": Operation(None, PUBLIC, "the API description and its interactive docs"),
+    "ui.static": Operation(None, PUBLIC, "the web UI's page, stylesheet and scripts (no data)"),
+    "service.metrics": Operation(READ, STORE, "Prometheus metrics"),
+    "identity.read": Operation(READ, SCOPE, "the token's user, role, scope and id"),
+    "model.list": Operation(READ, SCOPE, "list or search models (those in scope)"),
+    "model.read": Operation(READ, MODEL, "a model, its changes, its newest versions"),
+    "model.create": Operation(REGISTER, MODEL, "check a new model's name (MLflow)"),
+    "model.tag": Operation(TAG, MODEL, "set or remove a tag of the model itself"),
+    "model.describe": Operation(TAG, MODEL, "replace the model's description"),
+    "model.rename": Operation(DELETE, MODEL, "rename a model (not supported)"),
+    "model.delete": Operation(DELETE, MODEL, "delete a model (not supported)"),
+    "version.list": Operation(READ, MODEL, "a model's versions"),
+    "version.search": Operation(READ, SCOPE, "search versions (of models in scope)"),
+    "version.read": Operation(READ, MODEL, "a version and its changes"),
+    "version.diff": Operation(READ, MODEL, "compare two versions"),
+    "version.resolve": Operation(READ, MODEL, "the version a reference or alias names"),
+    "version.download": Operation(READ, MODEL, "a version's files"),
+    "version.register": Operation(REGISTER, MODEL, "register a version"),
+    "version.tag": Operation(TAG, MODEL, "set or remove a version tag"),
+    "version.describe": Operation(TAG, MODEL, "describe a version anew"),
+    "version.deprecate": Operation(TAG, MODEL, "flag a version deprecated, or lift the flag"),
+    "version.delete": Operation(DELETE, MODEL, "tombstone a version"),
+    "deployment.read": Operation(READ, MODEL, "environments, what is live, history, timeline"),
+    "deployment.deploy": Operation(DEPLOY, MODEL, "deploy a version or a split"),
+    "deployment.undeploy": Operation(DEPLOY, MODEL, "undeploy an environment"),
+    "deployment.rollback": Operation(DEPLOY, MODEL, "restore what served before"),
+    "deployment.import": Operation(DEPLOY, MODEL, "backfill past deployments"),
+    "environment.protect": Operation(PROTECT, MODEL, "require four eyes for an environment"),
+    "environment.unprotect": Operation(PROTECT, MODEL, "ask to lift protection"),
+    "serving.read": Operation(READ, MODEL, "what really served, and drift"),
+    "serving.report": Operation(LOG_DECISION, MODEL, "a serving instance starts, beats, stops"),
+    "request.list": Operation(READ, SCOPE, "deployment requests (of models in scope)"),
+    "request.read": Operation(READ, MODEL, "one deployment request"),
+    "request.approve": Operation(APPROVE, MODEL, "approve and carry out a request"),
+    "request.reject": Operation(APPROVE, MODEL, "reject a request"),
+    "decision.log": Operation(LOG_DECISION, MODEL, "record decisions (every model named in scope)"),
+    "decision.list": Operation(READ, MODEL, "a model's decisions"),
+    "decision.read": Operation(READ, MODEL, "a decision's whole story"),
+    "decision.inputs": Operation(READ, MODEL, "a decision's stored inputs"),
+    "decision.replay": Operation(READ, MODEL, "re-run a decision's version on its inputs"),
+    "decision.policy": Operation(DECISION_POLICY, MODEL, "how a model's decision inputs are kept"),
+    "decision.purge": Operation(
+        DECISION_POLICY, MODEL, "apply retention (every model: store-wide)"
+    ),
+    "report.model": Operation(READ, STORE, "a model's evidence report"),
+    "report.decision": Operation(READ, STORE, "a decision's evidence report"),
+    "audit.read": Operation(READ, STORE, "verify the log; entries, proofs, checkpoints, key"),
+    "audit.checkpoint": Operation(CHECKPOINT, STORE, "sign a checkpoint"),
+    "store.maintain": Operation(MAINTAIN, STORE, "`fsck` and `gc`"),
+    "webhook.create": Operation(WEBHOOKS, STORE, "subscribe a URL"),
+    "webhook.list": Operation(WEBHOOKS, STORE, "list webhooks"),
+    "webhook.disable": Operation(WEBHOOKS, STORE, "disable a webhook"),
+    "webhook.deliveries": Operation(WEBHOOKS, STORE, "the delivery log and its attempts"),
+    "token.create": Operation(TOKENS, SCOPE, "make a token (never beyond the caller's own)"),
+    "token.list": Operation(TOKENS, SCOPE, "list tokens (those inside the caller's scope)"),
+    "token.revoke": Operation(TOKENS, MODEL, "revoke a token (one the caller could have made)"),
+}
+"""Every operation a route may perform, and what it needs. Every route of every API (native,
+MLflow-compatible, web UI) declares one, so the same operation needs the same role
+everywhere; the role table in docs/server.md is generated from this one."""
+
+
+def operation(name: str) -> Operation:
+    """The operation called `name`; unknown names are a programming error."""
+    found = OPERATIONS.get(name)
+    if found is None:
+        raise ValueError(f"unknown operation {name!r}: add it to OPERATIONS")
+    return found
+
+
+def roles_for(name: str) -> tuple[str, ...]:
+    """The roles that may perform operation `name` (all of them for a public one)."""
+    action = operation(name).action
+    return tuple(r for r, actions in ROLE_ACTIONS.items() if action is None or action in actions)
+
 
 TOKEN_PREFIX = "mr_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
 _TOKEN_ID = re.compile(r"[0-9a-f]{12}")
@@ -150,21 +266,37 @@ def in_scope(pattern: str | None, model: str) -> bool:
     return pattern is None or fnmatch.fnmatchcase(model, pattern)
 
 
-def authorize(
-    token: ApiToken, action: str, model: str | None = None, *, store_wide: bool = False
-) -> None:
-    """Raise Forbidden unless the token's role permits `action` (on `model`, if given).
+def authorize(token: ApiToken, name: str, model: str | None = None) -> None:
+    """Refuse unless the token may perform operation `name` (on `model`, if given).
 
-    `store_wide`: the action concerns the whole store (the audit log, metrics), which only a
-    token not scoped to a model pattern may touch."""
+    A revoked token, a role without the operation's action, or a scoped token on a
+    store-wide operation is Forbidden; a model outside the scope is OutOfScope, answered as
+    a missing model. The role is checked first: it reveals nothing about what exists."""
+    op = operation(name)
+    if op.action is None:
+        return
     if not token.active:
         raise Forbidden(f"token {token.token_id} was revoked")
-    if not allows(token.role, action):
-        raise Forbidden(f"role {token.role} may not {action.replace('_', ' ')}")
-    if store_wide and token.model_pattern is not None:
+    if not allows(token.role, op.action):
+        raise Forbidden(f"role {token.role} may not {op.action.replace('_', ' ')}")
+    if op.target == STORE:
+        check_whole_store(token)
+    if model is not None:
+        check_scope(token, model)
+
+
+def check_whole_store(token: ApiToken) -> None:
+    """Refuse a token scoped to a model pattern: the operation concerns every model."""
+    if token.model_pattern is not None:
         raise Forbidden(f"a token scoped to {token.model_pattern!r} cannot act on the whole store")
-    if model is not None and not in_scope(token.model_pattern, model):
-        raise Forbidden(f"this token is scoped to {token.model_pattern!r}, not {model!r}")
+
+
+def check_scope(token: ApiToken, model: str, *, absent: str | None = None) -> None:
+    """Raise OutOfScope unless the token's scope covers `model`. `absent`: the message a
+    missing resource of that model answers (by default, a missing model's), so that what
+    lies outside the scope cannot be told from what does not exist."""
+    if not in_scope(token.model_pattern, model):
+        raise OutOfScope(absent if absent is not None else model_not_found(model))
 
 
 _GLOB = frozenset("*?[")

@@ -28,6 +28,23 @@ class OutOfScope(NotFound):
     code = "not_found"
 
 
+def model_not_found(name: str) -> str:
+    """What a missing model answers; a model outside the caller's scope answers the same."""
+    return f"model {name!r} not found"
+
+
+def request_not_found(request_id: int) -> str:
+    return f"request {request_id} not found"
+
+
+def decision_not_found(decision_id: str) -> str:
+    return f"decision {decision_id!r} not found"
+
+
+def token_not_found(token_id: str) -> str:
+    return f"token {token_id} not found"
+
+
 class StoreNotFound(NotFound):
     """No store exists at the given location."""
 

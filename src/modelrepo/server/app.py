@@ -20,11 +20,11 @@ from ..service import Registry
 from ..sources import SourcePolicy
 from . import errors
 from .auth import (
-    PUBLIC_ATTRIBUTE,
     TokenCache,
     TokenGate,
     check_routes,
     is_public,
+    public,
 )
 from .limits import (
     DEFAULT_IMPORT_LIMIT,
@@ -122,7 +122,7 @@ def create_app(
         app.router.routes.extend(module.router.routes)
     for route in app.routes:
         if getattr(route, "path", None) in DOC_PATHS:
-            setattr(route.endpoint, PUBLIC_ATTRIBUTE, True)  # type: ignore[attr-defined]
+            public("service.describe")(route.endpoint)  # type: ignore[attr-defined]
     check_routes(app.routes)
     _hot_first(app.router.routes)
     app.state.registry = registry

@@ -2,8 +2,9 @@
 
 Every request to a path that is not explicitly public must carry a valid API token
 (`Authorization: Bearer mr_...`): `TokenGate` refuses it otherwise, before any routing or body
-parsing. Each route then declares the action it needs with `needs(...)`; the app refuses to
-start if a route has neither a `needs` dependency nor the `public` marker.
+parsing. Each route then declares the operation it performs (`domain.access.OPERATIONS`):
+with `needs(...)`, or `public(...)` for the few open to anyone; the app refuses to start if a
+route declares none.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..domain.access import ApiToken, authorize, hash_token, in_scope
+from ..domain.access import (
+    PUBLIC,
+    ApiToken,
+    authorize,
+    check_scope,
+    check_whole_store,
+    hash_token,
+    in_scope,
+    operation,
+)
 from ..domain.errors import ModelrepoError, Unauthenticated
 from ..service import Registry
 from .errors import error_response
@@ -29,41 +39,63 @@ from .errors import error_response
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ATTRIBUTE = "__modelrepo_public__"
-ACTION_ATTRIBUTE = "__modelrepo_action__"
+OPERATION_ATTRIBUTE = "__modelrepo_operation__"
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modelrepo token create`.")
 
 
-def public(endpoint: F) -> F:
-    """Mark an endpoint as reachable without a token (health checks, the API description)."""
-    setattr(endpoint, PUBLIC_ATTRIBUTE, True)
-    return endpoint
+def public(name: str) -> Callable[[F], F]:
+    """Mark an endpoint as reachable without a token, performing the public operation
+    `name` (health checks, the API description, the web UI's static files)."""
+    if operation(name).target != PUBLIC:
+        raise ValueError(f"operation {name!r} is not public")
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, PUBLIC_ATTRIBUTE, name)
+        return endpoint
+
+    return mark
 
 
 def is_public(route: BaseRoute) -> bool:
     return bool(getattr(getattr(route, "endpoint", None), PUBLIC_ATTRIBUTE, False))
 
 
-def required_action(route: BaseRoute) -> str | None:
-    """The action a route declared with `needs(...)`, if any."""
+def required_operation(route: BaseRoute) -> str | None:
+    """The operation a route declared with `needs(...)`, if any."""
     dependant = getattr(route, "dependant", None)
     stack = list(dependant.dependencies) if dependant is not None else []
     while stack:
         dep = stack.pop()
-        action = getattr(dep.call, ACTION_ATTRIBUTE, None)
-        if action is not None:
-            return str(action)
+        name = getattr(dep.call, OPERATION_ATTRIBUTE, None)
+        if name is not None:
+            return str(name)
         stack.extend(dep.dependencies)
     return None
 
 
+def required_action(route: BaseRoute) -> str | None:
+    """The action of the operation a route declared with `needs(...)`, if any."""
+    name = required_operation(route)
+    return None if name is None else operation(name).action
+
+
+def route_operation(route: BaseRoute) -> str | None:
+    """The operation a route performs: the public one it is marked with, or the one it
+    needs."""
+    marked = getattr(getattr(route, "endpoint", None), PUBLIC_ATTRIBUTE, None)
+    return str(marked) if isinstance(marked, str) else required_operation(route)
+
+
 def check_routes(routes: list[BaseRoute]) -> None:
-    """Refuse to build an application with a route that neither needs an action nor is
-    marked public: a forgotten check must fail at start-up, not in production."""
+    """Refuse to build an application with a route that declares no operation (a forgotten
+    check must fail at start-up, not in production), or is public and also needs a token."""
     for route in routes:
-        if not is_public(route) and required_action(route) is None:
-            path = getattr(route, "path", route)
-            raise RuntimeError(f"route {path} declares no required action and is not public")
+        path = getattr(route, "path", route)
+        if route_operation(route) is None:
+            raise RuntimeError(f"route {path} declares no operation and is not public")
+        if is_public(route) and required_operation(route) is not None:
+            raise RuntimeError(f"route {path} is public and also needs a token")
 
 
 @dataclass(frozen=True)
@@ -72,25 +104,32 @@ class Caller:
 
     token: ApiToken
     registry: Registry
-    action: str
+    operation: str
 
     @property
     def user(self) -> str:
         return self.token.user
 
-    def check(self, model: str) -> None:
-        """Refuse (403) if the token's scope does not cover `model`."""
-        authorize(self.token, self.action, model)
+    def check(self, model: str, *, absent: str | None = None) -> None:
+        """Answer as missing (404, OutOfScope) if the token's scope does not cover `model`:
+        `absent` is the message of the missing resource (by default, the model's)."""
+        check_scope(self.token, model, absent=absent)
+
+    def whole_store(self) -> None:
+        """Refuse (403) a token scoped to a model pattern: this concerns every model."""
+        check_whole_store(self.token)
 
     def sees(self, model: str) -> bool:
         return in_scope(self.token.model_pattern, model)
 
 
-def needs(action: str, *, store_wide: bool = False) -> Any:
-    """A dependency: the caller, if its token's role permits `action`.
+def needs(name: str) -> Any:
+    """A dependency: the caller, if its token may perform operation `name`.
 
     A `{name}` path parameter is checked against the token's model scope here; routes that
     find their model elsewhere (a request id, a decision id, a body) call `Caller.check`."""
+    if operation(name).target == PUBLIC:
+        raise ValueError(f"operation {name!r} is public: mark the route with public()")
 
     async def dependency(  # no I/O here: async, so it costs no trip through the threadpool
         request: Request,
@@ -99,12 +138,11 @@ def needs(action: str, *, store_wide: bool = False) -> Any:
         token: ApiToken | None = request.scope.get("state", {}).get("token")
         if token is None:  # TokenGate lets nothing through without one; this is belt and braces
             raise Unauthenticated("an API token is required")
-        model = request.path_params.get("name")
-        authorize(token, action, model, store_wide=store_wide)
+        authorize(token, name, request.path_params.get("name"))
         registry: Registry = request.app.state.registry
-        return Caller(token, registry.as_user(token.user), action)
+        return Caller(token, registry.as_user(token.user), name)
 
-    setattr(dependency, ACTION_ATTRIBUTE, action)
+    setattr(dependency, OPERATION_ATTRIBUTE, name)
     return Depends(dependency)
 
 

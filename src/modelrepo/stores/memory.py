@@ -41,7 +41,16 @@ from ..domain.deployments import (
     rollback_target,
     unknown_environment,
 )
-from ..domain.errors import ApprovalRequired, Conflict, HistoryMoved, NotFound
+from ..domain.errors import (
+    ApprovalRequired,
+    Conflict,
+    HistoryMoved,
+    NotFound,
+    decision_not_found,
+    model_not_found,
+    request_not_found,
+    token_not_found,
+)
 from ..domain.model import (
     Model,
     ModelEvent,
@@ -253,7 +262,7 @@ class MemoryTokens(MemoryAudit):
         with self._audit_lock:
             found = self._tokens.get(token_id)
             if found is None:
-                raise NotFound(f"token {token_id} not found")
+                raise NotFound(token_not_found(token_id))
             token_hash, token = found
             if token.revoked_at is not None:
                 raise Conflict(f"token {token_id} is already revoked")
@@ -455,7 +464,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
     def _state(self, name: str) -> _ModelState:
         state = self._models.get(name)
         if state is None:
-            raise NotFound(f"model {name!r} not found")
+            raise NotFound(model_not_found(name))
         return state
 
     def _live(self, model: str, version: int) -> ModelVersion:
@@ -903,7 +912,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
     def get_request(self, request_id: int) -> DeploymentRequest:
         with self._lock:
             if not 1 <= request_id <= len(self._requests):
-                raise NotFound(f"request {request_id} not found")
+                raise NotFound(request_not_found(request_id))
             return self._requests[request_id - 1]
 
     def list_requests(
@@ -1002,7 +1011,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
         with self._lock:
             found = self._decisions.get(decision_id)
         if found is None:
-            raise NotFound(f"decision {decision_id!r} not found")
+            raise NotFound(decision_not_found(decision_id))
         return found
 
     def decision_batch(self, first: str, last: str) -> list[Decision]:

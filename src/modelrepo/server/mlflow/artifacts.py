@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ...domain.access import READ
 from ...domain.errors import Conflict, NotFound
 from ...domain.manifest import validate_relative_path
 from ...domain.names import MODEL_NAME_PATTERN
@@ -27,7 +26,7 @@ _VERSION_PATH = re.compile(rf"models/({MODEL_NAME_PATTERN})/versions/([1-9][0-9]
 
 @router.get("/artifacts")
 def list_artifacts(
-    path: Annotated[str, Query(max_length=4096)] = "", caller: Caller = needs(READ)
+    path: Annotated[str, Query(max_length=4096)] = "", caller: Caller = needs("version.download")
 ) -> dict[str, Any]:
     """The entries directly inside `path` (a file lists as itself), as MLflow's proxy."""
     match = _VERSION_PATH.fullmatch(path.strip("/"))
@@ -68,7 +67,11 @@ def list_artifacts(
     },
 )
 def download(
-    request: Request, name: Name, version: Number, path: str, caller: Caller = needs(READ)
+    request: Request,
+    name: Name,
+    version: Number,
+    path: str,
+    caller: Caller = needs("version.download"),
 ) -> Response:
     """One file of a version, as the native download route sends it (verified as it is
     sent, `Range` supported)."""

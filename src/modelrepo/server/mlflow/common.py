@@ -31,7 +31,8 @@ class Named(_Body):
 
 def scoped(caller: Caller, name: str) -> str:
     """`name`, checked, and within the token's model scope (the name is in the body or the
-    query, so the route's dependency could not check it)."""
+    query, so the route's dependency could not check it): a model outside it answers as a
+    missing one."""
     validate_model_name(name)
     caller.check(name)
     return name

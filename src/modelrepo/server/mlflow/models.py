@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from ...domain.access import DEPLOY, READ, REGISTER, TAG
 from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
 from . import search
@@ -58,7 +57,7 @@ class AliasIn(Named):
 
 
 @router.post("/create")
-def create(body: CreateIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+def create(body: CreateIn, caller: Caller = needs("model.create")) -> dict[str, Any]:
     """A model comes into being with its first version, so this records nothing: it checks
     the name and answers the model as it will be (`mlflow.register_model` calls it first).
     A description or tags can only be kept once the model exists: they are refused here, and
@@ -97,20 +96,20 @@ def _tags(given: list[dict[str, Any]] | None) -> dict[str, str]:
 
 @router.get("/get")
 def get(
-    name: Annotated[str, Query(max_length=256)], caller: Caller = needs(READ)
+    name: Annotated[str, Query(max_length=256)], caller: Caller = needs("model.read")
 ) -> dict[str, Any]:
     reg = caller.registry
     return {"registered_model": model_doc(reg, reg.model(scoped(caller, name)))}
 
 
 @router.post("/rename")
-def rename(body: RenameIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+def rename(body: RenameIn, caller: Caller = needs("model.rename")) -> dict[str, Any]:
     scoped(caller, body.name)
     raise NotSupported("a model cannot be renamed: its name is how its evidence refers to it")
 
 
 @router.patch("/update")
-def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def update(body: UpdateIn, caller: Caller = needs("model.describe")) -> dict[str, Any]:
     """Replace the model's description (recorded with who and when)."""
     reg = caller.registry
     name = scoped(caller, body.name)
@@ -119,13 +118,13 @@ def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
 
 
 @router.delete("/delete")
-def delete(body: Named, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+def delete(body: Named, caller: Caller = needs("model.delete")) -> dict[str, Any]:
     scoped(caller, body.name)
     raise NotSupported("a model's versions are kept as evidence; delete versions one at a time")
 
 
 @router.post("/set-tag")
-def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def set_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
     """Set a tag of the model itself (recorded with who and when)."""
     if body.value is None:
         raise InvalidInput("give the tag's value")
@@ -134,7 +133,7 @@ def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
 
 
 @router.delete("/delete-tag")
-def delete_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def delete_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
     """Remove a tag of the model itself (the removal is recorded)."""
     caller.registry.untag_model(scoped(caller, body.name), body.key)
     return {}
@@ -146,7 +145,7 @@ def search_models(
     max_results: MaxResults = 100,
     order_by: Annotated[list[str] | None, Query()] = None,
     page_token: PageToken = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("model.list"),
 ) -> dict[str, Any]:
     """Models the token may see, filtered with MLflow's syntax (`name LIKE 'fraud-%' AND
     tags.team = 'risk'`)."""
@@ -161,7 +160,7 @@ def search_models(
 
 
 @router.post("/get-latest-versions")
-def latest_versions(body: LatestIn, caller: Caller = needs(READ)) -> dict[str, Any]:
+def latest_versions(body: LatestIn, caller: Caller = needs("model.read")) -> dict[str, Any]:
     """The newest version in each legacy stage (or in the `stages` asked for)."""
     return _latest(caller, body.name, body.stages)
 
@@ -170,7 +169,7 @@ def latest_versions(body: LatestIn, caller: Caller = needs(READ)) -> dict[str, A
 def latest_versions_get(
     name: Annotated[str, Query(max_length=256)],
     stages: Annotated[list[str] | None, Query()] = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("model.read"),
 ) -> dict[str, Any]:
     return _latest(caller, name, stages)
 
@@ -184,7 +183,7 @@ def _latest(caller: Caller, name: str, stages: list[str] | None) -> dict[str, An
 
 
 @router.post("/alias", responses=PENDING)
-def set_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
+def set_alias(body: AliasIn, caller: Caller = needs("deployment.deploy")) -> Any:
     """Point `alias` at a version: deploy it to the environment of that name (recorded in
     the deployment history and the audit trail as the token's user)."""
     name = scoped(caller, body.name)
@@ -197,7 +196,7 @@ def set_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
 
 
 @router.delete("/alias", responses=PENDING)
-def delete_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
+def delete_alias(body: AliasIn, caller: Caller = needs("deployment.undeploy")) -> Any:
     """Remove `alias`: undeploy the environment of that name."""
     name = scoped(caller, body.name)
     live_version(caller.registry, name, body.alias)
@@ -209,7 +208,7 @@ def delete_alias(body: AliasIn, caller: Caller = needs(DEPLOY)) -> Any:
 def get_by_alias(
     name: Annotated[str, Query(max_length=256)],
     alias: Annotated[str, Query(max_length=256)],
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
     """The version the environment `alias` serves now."""
     reg = caller.registry

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ...domain.access import DEPLOY, READ, REGISTER, TAG
 from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
@@ -71,7 +70,9 @@ def _one(caller: Caller, name: str, version: str | int) -> dict[str, Any]:
 
 
 @router.post("/create")
-def create(body: CreateIn, request: Request, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+def create(
+    body: CreateIn, request: Request, caller: Caller = needs("version.register")
+) -> dict[str, Any]:
     """Register the files at `source` (fetched only from the server's allowed locations) as
     the next version; MLflow's source, run id and logged-model id are kept as its params."""
     name = scoped(caller, body.name)
@@ -102,12 +103,12 @@ def create(body: CreateIn, request: Request, caller: Caller = needs(REGISTER)) -
 
 
 @router.get("/get")
-def get(name: Name, version: Version, caller: Caller = needs(READ)) -> dict[str, Any]:
+def get(name: Name, version: Version, caller: Caller = needs("version.read")) -> dict[str, Any]:
     return _one(caller, name, version)
 
 
 @router.patch("/update")
-def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def update(body: UpdateIn, caller: Caller = needs("version.describe")) -> dict[str, Any]:
     """Describe a version anew (kept as a recorded tag change; the first description stays
     in the version's immutable record)."""
     name = scoped(caller, body.name)
@@ -117,7 +118,7 @@ def update(body: UpdateIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
 
 
 @router.delete("/delete")
-def delete(body: VersionIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
+def delete(body: VersionIn, caller: Caller = needs("version.delete")) -> dict[str, Any]:
     """Tombstone the version (its record stays; refused if it was ever deployed)."""
     name = scoped(caller, body.name)
     caller.registry.delete(name, number(body.version), reason="deleted through the MLflow API")
@@ -125,7 +126,7 @@ def delete(body: VersionIn, caller: Caller = needs(REGISTER)) -> dict[str, Any]:
 
 
 @router.post("/set-tag")
-def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def set_tag(body: TagIn, caller: Caller = needs("version.tag")) -> dict[str, Any]:
     name = scoped(caller, body.name)
     if body.key in RESERVED_TAGS:
         raise InvalidInput(f"tag {body.key!r} is reserved: update the description instead")
@@ -136,7 +137,7 @@ def set_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
 
 
 @router.delete("/delete-tag")
-def delete_tag(body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def delete_tag(body: TagIn, caller: Caller = needs("version.tag")) -> dict[str, Any]:
     name = scoped(caller, body.name)
     if body.key in RESERVED_TAGS:
         raise InvalidInput(f"tag {body.key!r} is reserved: update the description instead")
@@ -150,7 +151,7 @@ def search_versions(
     max_results: MaxResults = 1000,
     order_by: Annotated[list[str] | None, Query()] = None,
     page_token: PageToken = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.search"),
 ) -> dict[str, Any]:
     """Versions of the models the token may see, filtered with MLflow's syntax
     (`name = 'credit' AND tags.team = 'risk'`, `run_id IN ('a', 'b')`)."""
@@ -183,7 +184,7 @@ def _record(found: ModelVersion) -> dict[str, Any]:
 
 @router.get("/get-download-uri")
 def download_uri(
-    name: Name, version: Version, request: Request, caller: Caller = needs(READ)
+    name: Name, version: Version, request: Request, caller: Caller = needs("version.download")
 ) -> dict[str, Any]:
     """Where an MLflow client downloads the version's files: this server's artifact routes,
     with the same token."""
@@ -195,7 +196,7 @@ def download_uri(
 
 
 @router.post("/transition-stage", responses=PENDING)
-def transition_stage(body: StageIn, caller: Caller = needs(DEPLOY)) -> Any:
+def transition_stage(body: StageIn, caller: Caller = needs("deployment.deploy")) -> Any:
     """Legacy stages: `Staging` and `Production` deploy to the environment of that name
     (replacing what served there); `Archived` and `None` undeploy the version from the stage
     it serves."""

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from ...domain.access import CHECKPOINT, READ
 from ...domain.errors import NotFound
 from ..auth import Caller, needs
 from ..schemas import CheckpointOut, ConsistencyOut, Page, ProofOut, VerifyOut
@@ -17,25 +16,25 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
 
 
 @router.get("/verify", response_model=VerifyOut)
-def verify(caller: Caller = needs(READ, store_wide=True)) -> dict[str, Any]:
+def verify(caller: Caller = needs("audit.read")) -> dict[str, Any]:
     """Recompute the whole log, check every stored checkpoint and the recorded changes."""
     return caller.registry.audit_verify().to_dict()
 
 
 @router.post("/checkpoints", response_model=CheckpointOut, status_code=201)
-def checkpoint(caller: Caller = needs(CHECKPOINT, store_wide=True)) -> dict[str, Any]:
+def checkpoint(caller: Caller = needs("audit.checkpoint")) -> dict[str, Any]:
     """Sign the current tree head and keep it."""
     return caller.registry.audit_checkpoint()
 
 
 @router.get("/checkpoints", response_model=list[CheckpointOut])
-def checkpoints(caller: Caller = needs(READ, store_wide=True)) -> list[dict[str, Any]]:
+def checkpoints(caller: Caller = needs("audit.read")) -> list[dict[str, Any]]:
     return caller.registry.audit_checkpoints()
 
 
 @router.get("/proofs/{seq}", response_model=ProofOut)
 def prove(
-    seq: Annotated[int, PathParam(ge=1, le=2**62)], caller: Caller = needs(READ, store_wide=True)
+    seq: Annotated[int, PathParam(ge=1, le=2**62)], caller: Caller = needs("audit.read")
 ) -> dict[str, Any]:
     """An inclusion proof of entry `seq` with its checkpoint, for offline checking."""
     if seq > caller.registry.ready():  # before a checkpoint would be signed for nothing
@@ -44,7 +43,7 @@ def prove(
 
 
 @router.get("/key", response_model=dict[str, str])
-def key(caller: Caller = needs(READ, store_wide=True)) -> dict[str, str]:
+def key(caller: Caller = needs("audit.read")) -> dict[str, str]:
     """The public key (PEM) that verifies this store's checkpoints."""
     return {"key_id": caller.registry.audit_key_id(), "public_key": caller.registry.audit_key()}
 
@@ -59,7 +58,7 @@ def log(
     ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-    caller: Caller = needs(READ, store_wide=True),
+    caller: Caller = needs("audit.read"),
 ) -> dict[str, Any]:
     """Audit entries in sequence order: who changed what, when. `next_cursor` is the
     sequence number of the last entry of the page."""
@@ -76,7 +75,7 @@ def consistency(
     new_size: Annotated[
         int | None, Query(ge=0, le=2**62, description="The newer one (default: now).")
     ] = None,
-    caller: Caller = needs(READ, store_wide=True),
+    caller: Caller = needs("audit.read"),
 ) -> dict[str, Any]:
     """A proof that the log of `new_size` entries extends the one of `old_size` (RFC 9162)."""
     return caller.registry.audit_consistency(old_size, new_size)

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from starlette.exceptions import HTTPException
 
-from ...domain.access import DECISION_POLICY, LOG_DECISION, READ, authorize
-from ...domain.errors import InvalidInput
+from ...domain.errors import InvalidInput, decision_not_found
 from ..auth import Caller, needs
 from ..schemas import (
     DECISION_COLUMNS,
@@ -57,7 +56,7 @@ FileName = Annotated[
     openapi_extra=json_body(DecisionColumnsIn),
 )
 async def log_decision_columns(
-    name: Name, request: Request, caller: Caller = needs(LOG_DECISION)
+    name: Name, request: Request, caller: Caller = needs("decision.log")
 ) -> dict[str, int]:
     """Record many decisions of one model, column by column, in one transaction (all or
     none) and one audit entry: the same checks and flags as `Registry.log_decision_columns`."""
@@ -89,7 +88,7 @@ async def log_decision_columns(
     },
 )
 async def import_decisions(
-    request: Request, filename: FileName = "upload", caller: Caller = needs(LOG_DECISION)
+    request: Request, filename: FileName = "upload", caller: Caller = needs("decision.log")
 ) -> dict[str, int]:
     """Record the decisions of a JSON Lines or Parquet file in one transaction (all or
     none), exactly as `modelrepo decisions import` does on the store. The body is spooled to
@@ -126,16 +125,17 @@ async def import_decisions(
 @router.get("/decision-inputs/{decision_id:path}", response_model=DecisionInputsOut)
 def decision_inputs(
     decision_id: Annotated[str, PathParam(min_length=1, max_length=128)],
-    caller: Caller = needs(READ),
+    caller: Caller = needs("decision.inputs"),
 ) -> dict[str, Any]:
     """A decision's stored inputs (refused when only their digest was kept, or purged)."""
-    caller.check(caller.registry.decision(decision_id)["model"])
+    model = caller.registry.decision(decision_id)["model"]
+    caller.check(model, absent=decision_not_found(decision_id))
     return {"decision_id": decision_id, "inputs": caller.registry.decision_inputs(decision_id)}
 
 
 @router.put("/models/{name}/decisions/policy", response_model=InputPolicyOut)
 def set_input_policy(
-    name: Name, body: InputPolicyIn, caller: Caller = needs(DECISION_POLICY)
+    name: Name, body: InputPolicyIn, caller: Caller = needs("decision.policy")
 ) -> dict[str, Any]:
     """How this model's decision inputs are kept, and for how many days (audited)."""
     caller.registry.set_decision_inputs(name, body.inputs, retention_days=body.retention_days)
@@ -144,14 +144,14 @@ def set_input_policy(
 
 @router.post("/decisions/purge", response_model=PurgedOut)
 def purge_inputs(
-    body: PurgeIn | None = None, caller: Caller = needs(DECISION_POLICY)
+    body: PurgeIn | None = None, caller: Caller = needs("decision.purge")
 ) -> dict[str, Any]:
     """Apply retention: drop stored inputs past each model's period (records and digests
     stay; each purge is audited). Without a model it concerns every model, so it needs a
     token without a model scope."""
     model = body.model if body else None
     if model is None:
-        authorize(caller.token, DECISION_POLICY, store_wide=True)
+        caller.whole_store()
     else:
         caller.check(model)
     return {"purged": caller.registry.purge_decision_inputs(model)}

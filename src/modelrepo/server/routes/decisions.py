@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ...domain.access import LOG_DECISION, READ
+from ...domain.errors import decision_not_found
 from ..auth import Caller, needs
 from ..schemas import DECISION_BATCH, BatchOut, DecisionBatchIn, DecisionIn, DecisionOut, Page
 from .common import ERRORS, Cursor, Limit, json_body, paginate, read_json
@@ -49,7 +49,7 @@ Time = Annotated[str | None, Query(max_length=64, description="ISO-8601 with a z
 
 
 @router.post("/decisions", response_model=DecisionOut, status_code=201)
-def log_decision(body: DecisionIn, caller: Caller = needs(LOG_DECISION)) -> dict[str, Any]:
+def log_decision(body: DecisionIn, caller: Caller = needs("decision.log")) -> dict[str, Any]:
     """Record one decision, tied to the version given or live at its time."""
     caller.check(body.model)
     fields = body.model_dump()
@@ -63,7 +63,7 @@ def log_decision(body: DecisionIn, caller: Caller = needs(LOG_DECISION)) -> dict
     status_code=201,
     openapi_extra=json_body(DecisionBatchIn),
 )
-async def log_decisions(request: Request, caller: Caller = needs(LOG_DECISION)) -> dict[str, int]:
+async def log_decisions(request: Request, caller: Caller = needs("decision.log")) -> dict[str, int]:
     """Record many decisions in one transaction (all or none) and one audit entry."""
     raw = await request.body()
 
@@ -80,12 +80,12 @@ async def log_decisions(request: Request, caller: Caller = needs(LOG_DECISION)) 
 
 @router.get("/decisions/{decision_id:path}", response_model=DecisionOut)
 def show_decision(
-    request: Request, decision_id: DecisionId, caller: Caller = needs(READ)
+    request: Request, decision_id: DecisionId, caller: Caller = needs("decision.read")
 ) -> dict[str, Any]:
     """The whole story of a decision: record, version, lineage, deployment, approval."""
     decision_id = request.scope.get(WHOLE_ID, decision_id)
     story = caller.registry.decision(decision_id)
-    caller.check(story["model"])
+    caller.check(story["model"], absent=decision_not_found(decision_id))
     return story
 
 
@@ -98,7 +98,7 @@ def list_decisions(
     until: Time = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("decision.list"),
 ) -> dict[str, Any]:
     """A model's decisions in decision-time order."""
     offset = int(cursor) if cursor and cursor.isdigit() and len(cursor) <= 9 else 0

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from ...domain.access import APPROVE, DEPLOY, PROTECT, READ
-from ...domain.deployments import DeploymentOutcome
-from ...domain.errors import InvalidInput
+from ...domain.deployments import DeploymentOutcome, DeploymentRequest
+from ...domain.errors import InvalidInput, request_not_found
 from ..auth import Caller, needs
 from ..schemas import (
     ChangeIn,
@@ -47,7 +46,11 @@ def _outcome(outcome: DeploymentOutcome, response: Response) -> dict[str, Any]:
 
 @router.post("/models/{name}/environments/{env}/deploy", **OUTCOME)  # type: ignore[arg-type]
 def deploy(
-    name: Name, env: Env, body: DeployIn, response: Response, caller: Caller = needs(DEPLOY)
+    name: Name,
+    env: Env,
+    body: DeployIn,
+    response: Response,
+    caller: Caller = needs("deployment.deploy"),
 ) -> dict[str, Any]:
     """Make a version live (`version`) or share traffic (`split`); 202 with a request when
     the environment is protected."""
@@ -76,7 +79,7 @@ def undeploy(
     env: Env,
     response: Response,
     body: ChangeIn | None = None,
-    caller: Caller = needs(DEPLOY),
+    caller: Caller = needs("deployment.undeploy"),
 ) -> dict[str, Any]:
     body = body or ChangeIn()
     outcome = caller.registry.undeploy(
@@ -91,7 +94,7 @@ def rollback(
     env: Env,
     response: Response,
     body: ReasonIn | None = None,
-    caller: Caller = needs(DEPLOY),
+    caller: Caller = needs("deployment.rollback"),
 ) -> dict[str, Any]:
     """Restore what served `env` before its current deployment."""
     body = body or ReasonIn()
@@ -99,7 +102,7 @@ def rollback(
 
 
 @router.post("/models/{name}/environments/{env}/protect", response_model=EnvironmentOut)
-def protect(name: Name, env: Env, caller: Caller = needs(PROTECT)) -> dict[str, Any]:
+def protect(name: Name, env: Env, caller: Caller = needs("environment.protect")) -> dict[str, Any]:
     """Require a second identity's approval for every change to `env`."""
     return caller.registry.protect(name, env=env).to_dict()
 
@@ -108,7 +111,10 @@ def protect(name: Name, env: Env, caller: Caller = needs(PROTECT)) -> dict[str, 
     "/models/{name}/environments/{env}/unprotect", response_model=RequestOut, status_code=202
 )
 def unprotect(
-    name: Name, env: Env, body: ReasonIn | None = None, caller: Caller = needs(PROTECT)
+    name: Name,
+    env: Env,
+    body: ReasonIn | None = None,
+    caller: Caller = needs("environment.unprotect"),
 ) -> dict[str, Any]:
     """Ask to lift protection (a request another identity must approve)."""
     body = body or ReasonIn()
@@ -116,13 +122,17 @@ def unprotect(
 
 
 @router.get("/models/{name}/environments", response_model=list[EnvironmentOut])
-def environments(name: Name, caller: Caller = needs(READ)) -> list[dict[str, Any]]:
+def environments(name: Name, caller: Caller = needs("deployment.read")) -> list[dict[str, Any]]:
     return [e.to_dict() for e in caller.registry.environments(name)]
 
 
 @router.get("/models/{name}/environments/{env}/live", response_model=LiveOut)
 async def live(
-    name: Name, env: Env, at: Time = None, as_known_at: Time = None, caller: Caller = needs(READ)
+    name: Name,
+    env: Env,
+    at: Time = None,
+    as_known_at: Time = None,
+    caller: Caller = needs("deployment.read"),
 ) -> Response:
     """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
     # The hottest route. A sync route would take two trips through the threadpool (the
@@ -144,7 +154,7 @@ def history(
     until: Time = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("deployment.read"),
 ) -> dict[str, Any]:
     """Deployment events in effective order."""
     events = caller.registry.history(name, env=env, since=since, until=until)
@@ -158,7 +168,7 @@ def timeline(
     env: Annotated[str | None, Query(max_length=128)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     as_known_at: Time = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("deployment.read"),
 ) -> Response:
     """Intervals of what served where (gzip-compressed when large and the client accepts it:
     the web UI draws whole histories)."""
@@ -172,34 +182,42 @@ def list_requests(
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("request.list"),
 ) -> dict[str, Any]:
-    """Deployment requests the token may see, oldest first."""
+    """Deployment requests the token may see, oldest first (a model outside its scope
+    answers as a missing one)."""
+    if model is not None:
+        caller.check(model)
     found = [r for r in caller.registry.requests(model, status=status) if caller.sees(r.model)]
     return paginate([r.to_dict() for r in found], limit, cursor)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def show_request(request_id: RequestId, caller: Caller = needs(READ)) -> dict[str, Any]:
+def show_request(request_id: RequestId, caller: Caller = needs("request.read")) -> dict[str, Any]:
+    return _request(caller, request_id).to_dict()
+
+
+def _request(caller: Caller, request_id: int) -> DeploymentRequest:
+    """The request, answered as missing when its model is outside the token's scope."""
     found = caller.registry.request(request_id)
-    caller.check(found.model)
-    return found.to_dict()
+    caller.check(found.model, absent=request_not_found(request_id))
+    return found
 
 
 @router.post("/requests/{request_id}/approve", response_model=RequestOut)
 def approve(
-    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs(APPROVE)
+    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs("request.approve")
 ) -> dict[str, Any]:
     """Approve and carry out a pending request; never by the identity that requested it."""
     body = body or ReasonIn()
-    caller.check(caller.registry.request(request_id).model)
+    _request(caller, request_id)
     return caller.registry.approve(request_id, reason=body.reason).to_dict()
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
 def reject(
-    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs(APPROVE)
+    request_id: RequestId, body: ReasonIn | None = None, caller: Caller = needs("request.reject")
 ) -> dict[str, Any]:
     body = body or ReasonIn()
-    caller.check(caller.registry.request(request_id).model)
+    _request(caller, request_id)
     return caller.registry.reject(request_id, reason=body.reason).to_dict()

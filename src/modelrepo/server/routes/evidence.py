@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ...domain.access import READ
 from ..auth import Caller, needs
 from ..schemas import ReportOut
 from .common import ERRORS, large_json
@@ -23,7 +22,7 @@ def report_model(
     name: Name,
     since: Time = None,
     until: Time = None,
-    caller: Caller = needs(READ, store_wide=True),
+    caller: Caller = needs("report.model"),
 ) -> Response:
     """What was live when, each version's lineage, who deployed and approved, and the audit
     proof of every change (a whole-store token: the report verifies the whole audit log and
@@ -33,7 +32,7 @@ def report_model(
 
 @router.get("/decisions/{decision_id:path}/report", response_model=ReportOut)
 def report_decision(
-    request: Request, decision_id: DecisionId, caller: Caller = needs(READ, store_wide=True)
+    request: Request, decision_id: DecisionId, caller: Caller = needs("report.decision")
 ) -> Response:
     """Why a decision was made: its version and lineage, who deployed and approved it, what
     was live around it, and the audit proofs of the decision and the deployment."""

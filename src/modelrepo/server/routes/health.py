@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ...domain.access import READ
 from ...service import Registry
 from ..auth import Caller, needs, public
 from ..schemas import Error, Health, Ready, WhoAmI
@@ -16,7 +15,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-@public
+@public("service.health")
 def healthz() -> dict[str, str]:
     """The process answers (no store access, no token)."""
     return {"status": "ok"}
@@ -27,7 +26,7 @@ def healthz() -> dict[str, str]:
     response_model=Ready,
     responses={503: {"model": Error, "description": "The store does not answer"}},
 )
-@public
+@public("service.health")
 def readyz(request: Request) -> dict[str, object]:
     """The store answers a query (no token: load balancers probe it)."""
     registry: Registry = request.app.state.registry
@@ -39,7 +38,7 @@ def readyz(request: Request) -> dict[str, object]:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}, **ERRORS},
 )
-def metrics(request: Request, _caller: Caller = needs(READ, store_wide=True)) -> Response:
+def metrics(request: Request, _caller: Caller = needs("service.metrics")) -> Response:
     """Prometheus metrics (behind a token: request counts reveal how the registry is used)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -47,7 +46,7 @@ def metrics(request: Request, _caller: Caller = needs(READ, store_wide=True)) ->
 
 
 @router.get("/api/v1/whoami", response_model=WhoAmI, responses=ERRORS)
-def whoami(caller: Caller = needs(READ)) -> dict[str, Any]:
+def whoami(caller: Caller = needs("identity.read")) -> dict[str, Any]:
     """The identity the token acts as (recorded on every change it makes), its role and scope."""
     return {
         "user": caller.user,

@@ -12,8 +12,6 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 
 from ...archives import ArchiveLimits, extract_to_staging
-from ...domain.access import DELETE as DELETE_VERSION
-from ...domain.access import DEPLOY, READ, REGISTER
 from ...domain.errors import InvalidInput
 from ...domain.names import parse_ref
 from ...sources import SourcePolicy, stage_source
@@ -46,7 +44,7 @@ def register_archive(
         str, Form(max_length=MAX_METADATA, description="A JSON object (RegisterIn).")
     ] = "{}",
     idempotency_key: IdempotencyKey = None,
-    caller: Caller = needs(REGISTER),
+    caller: Caller = needs("version.register"),
 ) -> dict[str, Any]:
     """Register a version sent as one archive, unpacked here into a staging folder.
 
@@ -75,7 +73,7 @@ def register_source(
     name: Name,
     body: SourceIn,
     idempotency_key: IdempotencyKey = None,
-    caller: Caller = needs(REGISTER),
+    caller: Caller = needs("version.register"),
 ) -> dict[str, Any]:
     """Register what the server fetches from `source` (https:// or s3://), which must be
     under a prefix the server was started with (`--allow-source`; none by default). An
@@ -98,7 +96,7 @@ def delete_version(
     name: Name,
     version: Number,
     reason: Annotated[str | None, Query(max_length=10_000)] = None,
-    caller: Caller = needs(DELETE_VERSION),
+    caller: Caller = needs("version.delete"),
 ) -> dict[str, Any]:
     """Tombstone a version: its record stays as evidence (who, when, why), its files are no
     longer served and become collectable by `gc`."""
@@ -108,7 +106,7 @@ def delete_version(
 @router.get("/resolve/{ref}", response_model=ResolveOut)
 def resolve(
     ref: Annotated[str, PathParam(min_length=3, max_length=300, description="NAME@N|NAME@ENV")],
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
     """`NAME@N`, or `NAME@ENV`: the one version live in ENV now (409 when it is split)."""
     caller.check(parse_ref(ref).model)
@@ -118,7 +116,7 @@ def resolve(
 
 @router.post("/models/{name}/deployments/import", response_model=ImportedOut, status_code=201)
 def import_deployments(
-    name: Name, body: ImportDeploymentsIn, caller: Caller = needs(DEPLOY)
+    name: Name, body: ImportDeploymentsIn, caller: Caller = needs("deployment.import")
 ) -> dict[str, int]:
     """Record past deployments in one transaction (all or none), marked as backfills from
     `source`; refused for a protected environment."""

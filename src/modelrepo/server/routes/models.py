@@ -11,7 +11,6 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 
-from ...domain.access import READ, REGISTER, TAG
 from ...domain.errors import CorruptBlobError
 from ...domain.model import ModelVersion
 from ...domain.names import IDEMPOTENCY_KEY_PATTERN, MODEL_NAME_PATTERN
@@ -52,7 +51,7 @@ SEND_CHUNK = 4 << 20  # a whole-file download is read and sent in pieces this la
 
 @router.get("/models", response_model=Page[ModelOut])
 def list_models(
-    limit: Limit = 100, cursor: Cursor = None, caller: Caller = needs(READ)
+    limit: Limit = 100, cursor: Cursor = None, caller: Caller = needs("model.list")
 ) -> dict[str, Any]:
     """Models the token may see, by name."""
     found = [m.to_dict() for m in caller.registry.models() if caller.sees(m.name)]
@@ -60,29 +59,33 @@ def list_models(
 
 
 @router.get("/models/{name}", response_model=ModelOut)
-def show_model(name: Name, caller: Caller = needs(READ)) -> dict[str, Any]:
+def show_model(name: Name, caller: Caller = needs("model.read")) -> dict[str, Any]:
     return caller.registry.model(name).to_dict()
 
 
 @router.get("/models/{name}/events", response_model=list[ModelEventOut])
-def model_events(name: Name, caller: Caller = needs(READ)) -> list[dict[str, Any]]:
+def model_events(name: Name, caller: Caller = needs("model.read")) -> list[dict[str, Any]]:
     """Changes to the model's own tags and description, oldest first: who, when, what."""
     return [e.to_dict() for e in caller.registry.model_events(name)]
 
 
 @router.put("/models/{name}/tags/{key}", response_model=ModelOut)
-def tag_model(name: Name, key: str, body: TagIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def tag_model(
+    name: Name, key: str, body: TagIn, caller: Caller = needs("model.tag")
+) -> dict[str, Any]:
     """Set a tag on the model itself (recorded with who and when)."""
     return caller.registry.tag_model(name, key, body.value).to_dict()
 
 
 @router.delete("/models/{name}/tags/{key}", response_model=ModelOut)
-def untag_model(name: Name, key: str, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def untag_model(name: Name, key: str, caller: Caller = needs("model.tag")) -> dict[str, Any]:
     return caller.registry.untag_model(name, key).to_dict()
 
 
 @router.put("/models/{name}/description", response_model=ModelOut)
-def describe_model(name: Name, body: DescriptionIn, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def describe_model(
+    name: Name, body: DescriptionIn, caller: Caller = needs("model.describe")
+) -> dict[str, Any]:
     """Replace the model's description (recorded with who and when)."""
     return caller.registry.describe_model(name, body.description).to_dict()
 
@@ -94,7 +97,7 @@ def list_versions(
     cursor: Cursor = None,
     where: Annotated[list[str] | None, Query(description="Filters: metrics.auc>=0.9")] = None,
     include_deleted: bool = False,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.list"),
 ) -> dict[str, Any]:
     """A model's versions, oldest first, optionally filtered (`where=metrics.auc>=0.9`)."""
     found = caller.registry.versions(name, where or (), include_deleted=include_deleted)
@@ -102,13 +105,15 @@ def list_versions(
 
 
 @router.get("/models/{name}/versions/{version}", response_model=VersionOut)
-def show_version(name: Name, version: Number, caller: Caller = needs(READ)) -> dict[str, Any]:
+def show_version(
+    name: Name, version: Number, caller: Caller = needs("version.read")
+) -> dict[str, Any]:
     return caller.registry.get(name, version).to_dict()
 
 
 @router.get("/models/{name}/versions/{version}/events", response_model=list[VersionEventOut])
 def version_events(
-    name: Name, version: Number, caller: Caller = needs(READ)
+    name: Name, version: Number, caller: Caller = needs("version.read")
 ) -> list[dict[str, Any]]:
     """Tag, deprecation and deletion changes of a version, oldest first: who, when, why."""
     return [e.to_dict() for e in caller.registry.events(name, version)]
@@ -123,7 +128,7 @@ def diff_versions(
         str | None,
         Query(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model of `b` (default: `name`)."),
     ] = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.diff"),
 ) -> dict[str, Any]:
     """Compare two versions of `name` (or `name`@a with `b_model`@b), as `modelrepo diff`:
     params, metrics (with deltas), tags, files, and unified diffs of small changed text
@@ -168,7 +173,7 @@ async def register(
     request: Request,
     name: Name,
     idempotency_key: IdempotencyKey = None,
-    caller: Caller = needs(REGISTER),
+    caller: Caller = needs("version.register"),
 ) -> dict[str, Any]:
     """Register the uploaded files as the next version of `name`.
 
@@ -279,7 +284,7 @@ def download_file(
             "A client that checks the bytes against the ETag itself may pass false."
         ),
     ] = True,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("version.download"),
 ) -> Response:
     """One file of a version; `Range: bytes=a-b` gives part of it (206). The ETag is the
     file's SHA-256; a whole download is verified against it as it is sent, unless the
@@ -322,20 +327,25 @@ def _quote(name: str) -> str:
 
 @router.put("/models/{name}/versions/{version}/tags/{key}", response_model=VersionOut)
 def tag(
-    name: Name, version: Number, key: str, body: TagIn, caller: Caller = needs(TAG)
+    name: Name, version: Number, key: str, body: TagIn, caller: Caller = needs("version.tag")
 ) -> dict[str, Any]:
     """Set a tag (recorded with who and when)."""
     return caller.registry.tag(name, version, key, body.value).to_dict()
 
 
 @router.delete("/models/{name}/versions/{version}/tags/{key}", response_model=VersionOut)
-def untag(name: Name, version: Number, key: str, caller: Caller = needs(TAG)) -> dict[str, Any]:
+def untag(
+    name: Name, version: Number, key: str, caller: Caller = needs("version.tag")
+) -> dict[str, Any]:
     return caller.registry.untag(name, version, key).to_dict()
 
 
 @router.post("/models/{name}/versions/{version}/deprecation", response_model=VersionOut)
 def deprecate(
-    name: Name, version: Number, body: DeprecateIn | None = None, caller: Caller = needs(TAG)
+    name: Name,
+    version: Number,
+    body: DeprecateIn | None = None,
+    caller: Caller = needs("version.deprecate"),
 ) -> dict[str, Any]:
     """Flag a version as deprecated, or with `deprecated: false` lift the flag."""
     body = body or DeprecateIn()

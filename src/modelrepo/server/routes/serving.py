@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
-from ...domain.access import LOG_DECISION, READ
-from ...domain.errors import Forbidden
+from ...domain.errors import Forbidden, decision_not_found
 from ..auth import Caller, needs
 from ..schemas import ReplayIn, ReplayOut, ServingOut, ServingStartIn
 from .common import ERRORS
@@ -29,7 +28,7 @@ def serving(
     env: Env,
     at: Time = None,
     ttl: Annotated[float, Query(gt=0, le=30 * 86400, description="Seconds.")] = 300.0,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("serving.read"),
 ) -> dict[str, Any]:
     """What was actually serving at `at` (default now) next to what the history says, and
     every period of drift; instances silent for `ttl` seconds have aged out."""
@@ -38,7 +37,7 @@ def serving(
 
 @router.post("/models/{name}/environments/{env}/serving", **NO_CONTENT)  # type: ignore[arg-type]
 def serving_start(
-    name: Name, env: Env, body: ServingStartIn, caller: Caller = needs(LOG_DECISION)
+    name: Name, env: Env, body: ServingStartIn, caller: Caller = needs("serving.report")
 ) -> Response:
     """A serving instance reports the version it now serves (its digest must match)."""
     caller.registry.serving_start(
@@ -57,7 +56,7 @@ def serving_start(
     **NO_CONTENT,  # type: ignore[arg-type]
 )
 def serving_heartbeat(
-    name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs(LOG_DECISION)
+    name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs("serving.report")
 ) -> Response:
     """The instance still serves (404 if it never served this model and environment)."""
     caller.registry.serving_heartbeat(name, env=env, instance_id=instance_id)
@@ -69,7 +68,7 @@ def serving_heartbeat(
     **NO_CONTENT,  # type: ignore[arg-type]
 )
 def serving_stop(
-    name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs(LOG_DECISION)
+    name: Name, env: Env, instance_id: InstanceId, caller: Caller = needs("serving.report")
 ) -> Response:
     """The instance stopped serving (404 if it never served this model and environment)."""
     caller.registry.serving_stop(name, env=env, instance_id=instance_id)
@@ -81,13 +80,14 @@ def replay(
     request: Request,
     decision_id: DecisionId,
     body: ReplayIn | None = None,
-    caller: Caller = needs(READ),
+    caller: Caller = needs("decision.replay"),
 ) -> dict[str, Any]:
     """Load the exact version that made the decision here, re-run it on the stored inputs
     and compare. A pickled version is loaded only if the caller asks (`trust_pickle`) and
     the server was started trusting pickles (`serve --trust-pickle`); the trust is recorded."""
     body = body or ReplayIn()
-    caller.check(caller.registry.decision(decision_id)["model"])
+    model = caller.registry.decision(decision_id)["model"]
+    caller.check(model, absent=decision_not_found(decision_id))
     if body.trust_pickle and not getattr(request.app.state, "trust_pickle", False):
         raise Forbidden(
             "this server does not load pickles (start it with --trust-pickle to allow it)"

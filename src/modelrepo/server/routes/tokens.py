@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from ...domain.access import TOKENS, ApiToken, check_grant, pattern_within
-from ...domain.errors import NotFound
+from ...domain.access import ApiToken, check_grant, pattern_within
+from ...domain.errors import NotFound, OutOfScope, token_not_found
 from ..auth import Caller, needs
 from ..schemas import TokenCreatedOut, TokenIn, TokenOut
 from .common import ERRORS
@@ -25,7 +25,7 @@ def _visible(caller: Caller, token: ApiToken) -> bool:
 
 
 @router.post("", response_model=TokenCreatedOut, status_code=201)
-def create(body: TokenIn, caller: Caller = needs(TOKENS)) -> dict[str, Any]:
+def create(body: TokenIn, caller: Caller = needs("token.create")) -> dict[str, Any]:
     """A new token; it may do nothing the calling token may not (role and model scope).
     The answer carries the token itself, which is never shown again."""
     check_grant(caller.token, body.role, body.model_pattern)
@@ -38,7 +38,7 @@ def create(body: TokenIn, caller: Caller = needs(TOKENS)) -> dict[str, Any]:
 @router.get("", response_model=list[TokenOut])
 def list_tokens(
     include_revoked: Annotated[bool, Query(description="Also revoked tokens.")] = True,
-    caller: Caller = needs(TOKENS),
+    caller: Caller = needs("token.list"),
 ) -> list[dict[str, Any]]:
     """Tokens inside the caller's scope, oldest first: ids, users, roles, scopes."""
     found = caller.registry.tokens(include_revoked=include_revoked)
@@ -46,10 +46,13 @@ def list_tokens(
 
 
 @router.post("/{token_id}/revoke", response_model=TokenOut)
-def revoke(token_id: TokenId, caller: Caller = needs(TOKENS)) -> dict[str, Any]:
-    """Revoke a token for good (audited): only one the caller could have created."""
+def revoke(token_id: TokenId, caller: Caller = needs("token.revoke")) -> dict[str, Any]:
+    """Revoke a token for good (audited): only one the caller could have created. One
+    outside the caller's scope answers as a missing one: the caller cannot list it either."""
     found = next((t for t in caller.registry.tokens() if t.token_id == token_id), None)
     if found is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(token_not_found(token_id))
+    if not _visible(caller, found):
+        raise OutOfScope(token_not_found(token_id))
     check_grant(caller.token, found.role, found.model_pattern, verb="revoke")
     return caller.registry.revoke_token(token_id).to_dict()

@@ -49,32 +49,32 @@ def _serve(name: str) -> Response:
 
 
 @router.get("/ui")
-@public
+@public("ui.static")
 def ui_redirect() -> RedirectResponse:
     """`/ui` -> `/ui/`, so the page's relative links resolve under it."""
     return RedirectResponse("/ui/", status_code=308, headers=SECURITY_HEADERS)
 
 
 @router.get("/ui/")
-@public
+@public("ui.static")
 def ui_index() -> Response:
     """The page (no data: it asks the API for everything, with the user's token)."""
     return _serve("index.html")
 
 
 @router.get("/ui/app.css")
-@public
+@public("ui.static")
 def ui_css() -> Response:
     return _serve("app.css")
 
 
 @router.get("/ui/app.mjs")
-@public
+@public("ui.static")
 def ui_app() -> Response:
     return _serve("app.mjs")
 
 
 @router.get("/ui/timeline.mjs")
-@public
+@public("ui.static")
 def ui_timeline() -> Response:
     return _serve("timeline.mjs")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from ...domain.access import WEBHOOKS
 from ..auth import Caller, needs
 from ..schemas import AttemptOut, DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
 from .common import ERRORS
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERROR
 
 
 @router.post("", response_model=WebhookCreatedOut, status_code=201)
-def add(body: WebhookIn, caller: Caller = needs(WEBHOOKS, store_wide=True)) -> dict[str, Any]:
+def add(body: WebhookIn, caller: Caller = needs("webhook.create")) -> dict[str, Any]:
     """Subscribe a URL; the answer carries the signing secret, which is not shown again."""
     record, secret = caller.registry.add_webhook(
         body.url,
@@ -30,13 +29,13 @@ def add(body: WebhookIn, caller: Caller = needs(WEBHOOKS, store_wide=True)) -> d
 @router.get("", response_model=list[WebhookOut])
 def list_webhooks(
     include_disabled: Annotated[bool, Query(description="Also disabled webhooks.")] = True,
-    caller: Caller = needs(WEBHOOKS, store_wide=True),
+    caller: Caller = needs("webhook.list"),
 ) -> list[dict[str, Any]]:
     return [h.to_dict() for h in caller.registry.webhooks(include_disabled=include_disabled)]
 
 
 @router.post("/{webhook_id}/disable", response_model=WebhookOut)
-def disable(webhook_id: str, caller: Caller = needs(WEBHOOKS, store_wide=True)) -> dict[str, Any]:
+def disable(webhook_id: str, caller: Caller = needs("webhook.disable")) -> dict[str, Any]:
     return caller.registry.disable_webhook(webhook_id).to_dict()
 
 
@@ -45,7 +44,7 @@ def deliveries(
     webhook_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     attempts: Annotated[bool, Query(description="Each with its attempts.")] = True,
-    caller: Caller = needs(WEBHOOKS, store_wide=True),
+    caller: Caller = needs("webhook.deliveries"),
 ) -> list[dict[str, Any]]:
     """The delivery log, newest first, each with its payload (and its attempts)."""
     reg = caller.registry
@@ -67,7 +66,7 @@ def deliveries(
 @router.get("/deliveries/{delivery_id}/attempts", response_model=list[AttemptOut])
 def delivery_attempts(
     delivery_id: Annotated[int, PathParam(ge=1, le=2**62)],
-    caller: Caller = needs(WEBHOOKS, store_wide=True),
+    caller: Caller = needs("webhook.deliveries"),
 ) -> list[dict[str, Any]]:
     """Every try at one delivery, oldest first."""
     return [a.to_dict() for a in caller.registry.delivery_attempts(delivery_id)]

@@ -10,7 +10,7 @@ from typing import Any
 
 from ...domain.audit import DecisionRow, decisions_change, purge_change
 from ...domain.decisions import Decision, DecisionColumns, NewDecision
-from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError
+from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError, decision_not_found
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from . import partitions as pg
@@ -150,7 +150,7 @@ class SqlDecisions(SqlAudit):
         else:
             row = self._raw.reader().one(Q.DECISION_BY_ID, decision_id=decision_id)
         if row is None:
-            raise NotFound(f"decision {decision_id!r} not found")
+            raise NotFound(decision_not_found(decision_id))
         return _to_decision(row)
 
     def _postgresql_decision(self, decision_id: str) -> Any | None:

@@ -32,7 +32,13 @@ from ...domain.deployments import (
     rollback_target,
     unknown_environment,
 )
-from ...domain.errors import ApprovalRequired, Conflict, NotFound
+from ...domain.errors import (
+    ApprovalRequired,
+    Conflict,
+    NotFound,
+    model_not_found,
+    request_not_found,
+)
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .audit import SqlAudit
@@ -56,7 +62,7 @@ def _micros(value: int | None) -> datetime | None:
 def model_id(tx: Tx, model: str) -> int:
     found = tx.scalar(Q.MODEL_ID, name=model)
     if found is None:
-        raise NotFound(f"model {model!r} not found")
+        raise NotFound(model_not_found(model))
     return int(found)
 
 
@@ -392,7 +398,7 @@ class SqlDeployments(SqlAudit):
     def _request(self, tx: Tx, request_id: int) -> DeploymentRequest:
         row = tx.one(Q.REQUEST, request_id=request_id)
         if row is None:
-            raise NotFound(f"request {request_id} not found")
+            raise NotFound(request_not_found(request_id))
         return _to_request(row)
 
     def get_request(self, request_id: int) -> DeploymentRequest:

@@ -18,7 +18,7 @@ import apsw
 
 from ...domain.audit import model_event_change, registration_change
 from ...domain.deployments import DeploymentEvent
-from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound
+from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound, model_not_found
 from ...domain.manifest import FileEntry
 from ...domain.model import (
     Lineage,
@@ -564,7 +564,7 @@ class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlW
         tx = self._raw.reader()
         row = tx.one(Q.MODEL, name=name)
         if row is None:
-            raise NotFound(f"model {name!r} not found")
+            raise NotFound(model_not_found(name))
         return _to_model(row, {t.key: t.value for t in tx.all(Q.OWN_TAGS, name=name)})
 
     def list_models(self) -> list[Model]:

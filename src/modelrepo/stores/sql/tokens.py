@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.access import ApiToken, token_change
-from ...domain.errors import Conflict, NotFound
+from ...domain.errors import Conflict, NotFound, token_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -50,7 +50,7 @@ class SqlTokens(SqlAudit):
         with self._raw.write() as tx:
             row = tx.one(Q.TOKEN_BY_ID, token_id=token_id)
             if row is None:
-                raise NotFound(f"token {token_id} not found")
+                raise NotFound(token_not_found(token_id))
             if row.revoked_at is not None:
                 raise Conflict(f"token {token_id} is already revoked")
             tx.execute(Q.REVOKE_TOKEN, token_id=token_id, at=to_micros(at), actor=actor)
