@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,30 @@ import pytest
 from modelrepo import ManualClock, Registry
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+_POSTGRES = pytest.StashKey[tuple[ExitStack, str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Picks the PostgreSQL server once per run, in the xdist controller (or the only
+    process): the configured one if it answers, else a throwaway one started here. The
+    workers, spawned later, inherit its URL in MODELREPO_TEST_DATABASE_URL."""
+    if hasattr(config, "workerinput") or config.option.help or config.option.collectonly:
+        return
+    from .postgres import choose_server
+
+    stack = ExitStack()
+    config.stash[_POSTGRES] = (stack, "")
+    config.stash[_POSTGRES] = (stack, choose_server(stack))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash[_POSTGRES][1] if _POSTGRES in config.stash else None  # controller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _POSTGRES in config.stash:
+        config.stash[_POSTGRES][0].close()  # stops a throwaway server
 
 
 @pytest.fixture

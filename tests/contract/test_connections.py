@@ -15,10 +15,10 @@ def _open_connections(registry: Registry) -> int:
     if location.startswith("postgresql"):
         import psycopg
 
-        from ..postgres import ADMIN_URL
+        from ..postgres import admin_url
 
         database = location.split(" + ")[0].split("?")[0].rsplit("/", 1)[-1]
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
             ).fetchone()
