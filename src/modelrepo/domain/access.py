@@ -158,13 +158,15 @@ def authorize(
     `store_wide`: the action concerns the whole store (the audit log, metrics), which only a
     token not scoped to a model pattern may touch."""
     if not token.active:
-        raise Forbidden(f"token {token.token_id} was revoked")
+        raise Forbidden(f"token {token.token_id} was revoked", model=model)
     if not allows(token.role, action):
-        raise Forbidden(f"role {token.role} may not {action.replace('_', ' ')}")
+        raise Forbidden(f"role {token.role} may not {action.replace('_', ' ')}", model=model)
     if store_wide and token.model_pattern is not None:
         raise Forbidden(f"a token scoped to {token.model_pattern!r} cannot act on the whole store")
     if model is not None and not in_scope(token.model_pattern, model):
-        raise Forbidden(f"this token is scoped to {token.model_pattern!r}, not {model!r}")
+        raise Forbidden(
+            f"this token is scoped to {token.model_pattern!r}, not {model!r}", model=model
+        )
 
 
 _GLOB = frozenset("*?[")

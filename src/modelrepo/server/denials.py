@@ -1,0 +1,158 @@
+"""Refused requests on record, without slowing the server down.
+
+A refusal is noted on the event loop: one dictionary update under a lock (`DenialWindow`),
+no I/O. A background thread writes what the window holds to the store every `window`
+seconds, as one batch with one audit entry; repeats within the window are one record with a
+count, and at most `cap` distinct records are held (the rest are counted in one overflow
+record). A crash loses at most the window not yet written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
+
+from ..domain.access import token_id_of
+from ..domain.denials import (
+    DEFAULT_CAP,
+    DEFAULT_WINDOW_SECONDS,
+    Denial,
+    DenialWindow,
+    short_reason,
+)
+from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
+from ..service import Registry
+from .auth import credentials, required_action
+from .errors import status_of
+
+log = logging.getLogger(__name__)
+
+REFUSALS = (Unauthenticated, Forbidden, OutOfScope)
+"""The errors that are refusals: answered 401, 403, or 404 for what is out of scope."""
+
+UNMATCHED = "unmatched"
+"""The route of a request no route matches (as the metrics name it): a scan of made-up paths
+is one record, not one per path."""
+
+
+class DenialRecorder:
+    """Notes refused requests of one application and writes them to its store in batches."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        window: float = DEFAULT_WINDOW_SECONDS,
+        cap: int = DEFAULT_CAP,
+    ) -> None:
+        if window <= 0:
+            raise ValueError("the window must be positive")
+        self.registry = registry
+        self.window = window
+        self.pending = DenialWindow(cap)
+        self._writing = threading.Lock()  # the thread and a query may flush at once
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refused(self, scope: Scope, exc: ModelrepoError) -> None:
+        """Record `exc` if it is a refusal (the error mapping and the token gate call this)."""
+        if not isinstance(exc, REFUSALS):
+            return
+        token_id = None
+        if scope.get("state", {}).get("token") is None:
+            with contextlib.suppress(ModelrepoError):
+                token_id = token_id_of(credentials(scope)[0])  # the public part, never more
+        self.note(scope, exc, token_id=token_id)
+
+    def note(self, scope: Scope, exc: ModelrepoError, *, token_id: str | None = None) -> None:
+        """Count one refused request (on the event loop: no I/O, a lock held for a dict
+        update). `token_id`: the public id of a token the gate did not accept."""
+        token = scope.get("state", {}).get("token")
+        route, action, model = _route_of(scope)
+        reason = short_reason(str(exc))
+        if isinstance(exc, OutOfScope):
+            reason = short_reason(f"outside the token's model scope: {exc}")
+        at = self.registry.clock.now()
+        client = scope.get("client")
+        self.pending.note(
+            Denial(
+                first_at=at,
+                last_at=at,
+                count=1,
+                user=None if token is None else token.user,
+                token_id=token_id if token is None else token.token_id,
+                client=None if not client else str(client[0])[:256],
+                method=str(scope.get("method", ""))[:16],
+                route=route,
+                action=action,
+                model=_model(exc.model) or model,
+                reason=reason,
+                status=status_of(exc),
+            )
+        )
+
+    def flush(self) -> int:
+        """Write what is held now; returns how many records. If the store fails, the batch
+        is held again (still within the cap) for the next flush, and the error raised."""
+        with self._writing:
+            batch = self.pending.drain()
+            if not batch:
+                return 0
+            try:
+                self.registry.record_denials(batch)
+            except BaseException:
+                for denial in batch:
+                    self.pending.note(denial)
+                raise
+            return len(batch)
+
+    def start(self) -> None:
+        """Write a batch every `window` seconds from a daemon thread, until `stop`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="denials", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and write what is left."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with contextlib.suppress(Exception):
+            self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.window):
+            try:
+                self.flush()
+            except Exception:  # the store is down: kept for the next window
+                log.exception("could not record refused requests")
+
+
+def _route_of(scope: Scope) -> tuple[str, str | None, str | None]:
+    """(route template, action it needs, model of its `{name}`) of a request: the route the
+    router matched, or before routing (the token gate refuses first) the one it will."""
+    route = scope.get("route")
+    params: dict[str, Any] = scope.get("path_params") or {}
+    if route is None:
+        app = scope.get("app")
+        routes: list[BaseRoute] = getattr(getattr(app, "router", None), "routes", None) or []
+        for candidate in routes:
+            match, child = candidate.matches(scope)
+            if match == Match.FULL or (match == Match.PARTIAL and route is None):
+                route, params = candidate, child.get("path_params") or {}
+                if match == Match.FULL:
+                    break
+    if route is None:
+        return UNMATCHED, None, None
+    name = params.get("name")
+    return str(getattr(route, "path", UNMATCHED))[:512], required_action(route), _model(name)
+
+
+def _model(name: object) -> str | None:
+    return name[:128] if isinstance(name, str) and name else None
