@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +128,12 @@ def check_limit(limit: int) -> int:
     return limit
 
 
+Key = tuple[Any, ...]
+"""`Denial.key`: (user, token_id, client, method, route, action, model, reason, status)."""
+
+OVERFLOW_KEY: Key = (None, None, None, "*", OVERFLOW_ROUTE, None, None, OVERFLOW_REASON, 0)
+
+
 class DenialWindow:
     """Refusals of the current window, folded by `Denial.key`; at most `cap` distinct ones
     (further distinct ones are counted in one overflow record). Thread-safe: refusals are
@@ -137,47 +143,44 @@ class DenialWindow:
         if cap < 1:
             raise ValueError("the cap must be at least 1")
         self.cap = cap
-        self._held: dict[tuple[Any, ...], Denial] = {}
-        self._overflow: Denial | None = None
+        self._held: dict[Key, list[Any]] = {}  # key -> [first_at, last_at, count]
+        self._overflow: list[Any] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._held) + (self._overflow is not None)
 
-    def note(self, denial: Denial) -> None:
-        """Count one refusal (or a record of several, when a failed batch is put back)."""
-        key = denial.key
+    def add(self, key: Key, first_at: datetime, last_at: datetime, count: int = 1) -> None:
+        """Count `count` refusals of `key` seen between `first_at` and `last_at` (cheap: no
+        record is built until the window is drained)."""
         with self._lock:
             held = self._held.get(key)
-            if held is not None:
-                self._held[key] = _merge(held, denial)
-            elif len(self._held) < self.cap:
-                self._held[key] = replace(denial, id=None)
-            else:
-                self._overflow = _merge(self._overflow, _as_overflow(denial))
+            if held is None:
+                if len(self._held) < self.cap:
+                    self._held[key] = [first_at, last_at, count]
+                    return
+                if self._overflow is None:
+                    self._overflow = [first_at, last_at, 0]
+                held = self._overflow
+            if first_at < held[0]:
+                held[0] = first_at
+            if last_at > held[1]:
+                held[1] = last_at
+            held[2] += count
+
+    def note(self, denial: Denial) -> None:
+        """Count a record (one refusal, or several when a batch that failed is put back)."""
+        self.add(denial.key, denial.first_at, denial.last_at, denial.count)
 
     def drain(self) -> list[Denial]:
         """Everything held, oldest first, and an empty window."""
         with self._lock:
             held, overflow = self._held, self._overflow
             self._held, self._overflow = {}, None
-        batch = sorted(held.values(), key=lambda d: d.first_at)
-        return batch if overflow is None else [*batch, overflow]
-
-
-def _as_overflow(denial: Denial) -> Denial:
-    return Denial(
-        denial.first_at, denial.last_at, denial.count, None, None, None, "*", OVERFLOW_ROUTE,
-        None, None, OVERFLOW_REASON, 0,
-    )  # fmt: skip
-
-
-def _merge(held: Denial | None, more: Denial) -> Denial:
-    if held is None:
-        return more
-    return replace(
-        held,
-        first_at=min(held.first_at, more.first_at),
-        last_at=max(held.last_at, more.last_at),
-        count=held.count + more.count,
-    )
+        batch = sorted(
+            (Denial(first, last, count, *key) for key, (first, last, count) in held.items()),
+            key=lambda d: d.first_at,
+        )
+        if overflow is not None:
+            batch.append(Denial(overflow[0], overflow[1], overflow[2], *OVERFLOW_KEY))
+        return batch

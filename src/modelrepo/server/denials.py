@@ -18,13 +18,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from ..domain.access import token_id_of
-from ..domain.denials import (
-    DEFAULT_CAP,
-    DEFAULT_WINDOW_SECONDS,
-    Denial,
-    DenialWindow,
-    short_reason,
-)
+from ..domain.denials import DEFAULT_CAP, DEFAULT_WINDOW_SECONDS, DenialWindow, short_reason
 from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
 from ..service import Registry
 from .auth import credentials, required_action
@@ -34,6 +28,8 @@ log = logging.getLogger(__name__)
 
 REFUSALS = (Unauthenticated, Forbidden, OutOfScope)
 """The errors that are refusals: answered 401, 403, or 404 for what is out of scope."""
+
+ROUTES_REMEMBERED = 1024
 
 UNMATCHED = "unmatched"
 """The route of a request no route matches (as the metrics name it): a scan of made-up paths
@@ -58,6 +54,7 @@ class DenialRecorder:
         self._writing = threading.Lock()  # the thread and a query may flush at once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._routes: dict[tuple[Any, Any], tuple[str, str | None, str | None]] = {}
 
     def refused(self, scope: Scope, exc: ModelrepoError) -> None:
         """Record `exc` if it is a refusal (the error mapping and the token gate call this)."""
@@ -73,28 +70,24 @@ class DenialRecorder:
         """Count one refused request (on the event loop: no I/O, a lock held for a dict
         update). `token_id`: the public id of a token the gate did not accept."""
         token = scope.get("state", {}).get("token")
-        route, action, model = _route_of(scope)
-        reason = short_reason(str(exc))
+        route, action, model = self._route_of(scope)
+        reason = str(exc)
         if isinstance(exc, OutOfScope):
-            reason = short_reason(f"outside the token's model scope: {exc}")
-        at = self.registry.clock.now()
+            reason = f"outside the token's model scope: {reason}"
         client = scope.get("client")
-        self.pending.note(
-            Denial(
-                first_at=at,
-                last_at=at,
-                count=1,
-                user=None if token is None else token.user,
-                token_id=token_id if token is None else token.token_id,
-                client=None if not client else str(client[0])[:256],
-                method=str(scope.get("method", ""))[:16],
-                route=route,
-                action=action,
-                model=_model(exc.model) or model,
-                reason=reason,
-                status=status_of(exc),
-            )
+        key = (
+            None if token is None else token.user,
+            token_id if token is None else token.token_id,
+            None if not client else str(client[0])[:256],
+            str(scope.get("method", ""))[:16],
+            route,
+            action,
+            _model(exc.model) or model,
+            short_reason(reason),
+            status_of(exc),
         )
+        at = self.registry.clock.now()
+        self.pending.add(key, at, at)
 
     def flush(self) -> int:
         """Write what is held now; returns how many records. If the store fails, the batch
@@ -133,8 +126,21 @@ class DenialRecorder:
             except Exception:  # the store is down: kept for the next window
                 log.exception("could not record refused requests")
 
+    def _route_of(self, scope: Scope) -> tuple[str, str | None, str | None]:
+        """`route_of`, remembered by method and path for a flood of the same request (at
+        most `ROUTES_REMEMBERED` of them: a scan of many paths only misses)."""
+        if scope.get("route") is not None:
+            return route_of(scope)
+        key = (scope.get("method"), scope.get("path"))
+        found = self._routes.get(key)
+        if found is None:
+            if len(self._routes) >= ROUTES_REMEMBERED:
+                self._routes.clear()
+            found = self._routes[key] = route_of(scope)
+        return found
 
-def _route_of(scope: Scope) -> tuple[str, str | None, str | None]:
+
+def route_of(scope: Scope) -> tuple[str, str | None, str | None]:
     """(route template, action it needs, model of its `{name}`) of a request: the route the
     router matched, or before routing (the token gate refuses first) the one it will."""
     route = scope.get("route")
