@@ -104,10 +104,20 @@ class Denial:
         )
 
 
-def short_reason(message: str) -> str:
-    """An error's message as a reason: one line, at most `REASON_MAX` characters."""
-    line = " ".join(str(message).split())
+def short_reason(message: str, *, secret: str | None = None) -> str:
+    """An error's message as a reason: one printable line of at most `REASON_MAX`
+    characters (it may quote what a client sent), never holding `secret` (the credential
+    the request presented)."""
+    text = str(message)
+    if secret:
+        text = text.replace(secret, "[token]")
+    line = printable(" ".join(text.split()))
     return line if len(line) <= REASON_MAX else line[: REASON_MAX - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character replaced by `?` (it is shown in terminals)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
 
 
 def denials_change(batch: Sequence[Denial]) -> dict[str, Any]:

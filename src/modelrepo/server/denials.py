@@ -18,7 +18,13 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from ..domain.access import token_id_of
-from ..domain.denials import DEFAULT_CAP, DEFAULT_WINDOW_SECONDS, DenialWindow, short_reason
+from ..domain.denials import (
+    DEFAULT_CAP,
+    DEFAULT_WINDOW_SECONDS,
+    DenialWindow,
+    printable,
+    short_reason,
+)
 from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
 from ..service import Registry
 from .auth import credentials, required_action
@@ -60,15 +66,23 @@ class DenialRecorder:
         """Record `exc` if it is a refusal (the error mapping and the token gate call this)."""
         if not isinstance(exc, REFUSALS):
             return
-        token_id = None
-        if scope.get("state", {}).get("token") is None:
-            with contextlib.suppress(ModelrepoError):
-                token_id = token_id_of(credentials(scope)[0])  # the public part, never more
-        self.note(scope, exc, token_id=token_id)
+        secret = None
+        with contextlib.suppress(ModelrepoError):
+            secret = credentials(scope)[0]
+        token_id = None if secret is None else token_id_of(secret)  # the public part only
+        self.note(scope, exc, token_id=token_id, secret=secret)
 
-    def note(self, scope: Scope, exc: ModelrepoError, *, token_id: str | None = None) -> None:
+    def note(
+        self,
+        scope: Scope,
+        exc: ModelrepoError,
+        *,
+        token_id: str | None = None,
+        secret: str | None = None,
+    ) -> None:
         """Count one refused request (on the event loop: no I/O, a lock held for a dict
-        update). `token_id`: the public id of a token the gate did not accept."""
+        update). `token_id`: the public id of a token the gate did not accept; `secret`: the
+        credential presented, kept out of the reason should the message quote it."""
         token = scope.get("state", {}).get("token")
         route, action, model = self._route_of(scope)
         reason = str(exc)
@@ -83,7 +97,7 @@ class DenialRecorder:
             route,
             action,
             _model(exc.model) or model,
-            short_reason(reason),
+            short_reason(reason, secret=secret),
             status_of(exc),
         )
         at = self.registry.clock.now()
@@ -161,4 +175,5 @@ def route_of(scope: Scope) -> tuple[str, str | None, str | None]:
 
 
 def _model(name: object) -> str | None:
-    return name[:128] if isinstance(name, str) and name else None
+    """A model name as a request gave it (unchecked: it may be anything), made printable."""
+    return printable(name[:128]) if isinstance(name, str) and name else None
