@@ -19,6 +19,7 @@ from modelrepo.stores.sql import SqlMetadataStore, apsw_dbapi
 from modelrepo.stores.sql.raw import compile_statement, statement_names
 from modelrepo.stores.sql.schema import HEAD_REVISION, MIGRATIONS
 from modelrepo.stores.sql.tables import metadata
+from modelrepo.testing.denials import denial
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +81,8 @@ def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
         "DELETE FROM environment_snapshots",
         "UPDATE registration_keys SET number = 2",
         "DELETE FROM registration_keys",
+        "UPDATE access_denials SET count = 1",
+        "DELETE FROM access_denials",
     ],
 )
 def test_the_database_refuses_rewriting_history(
@@ -89,6 +92,7 @@ def test_the_database_refuses_rewriting_history(
         reg.register("m", artifact, code=False, idempotency_key="run-1")
         reg.tag("m", 1, "k", "v")
         reg.tag_model("m", "owner", "risk")
+        reg.record_denials([denial()])
         engine: sa.Engine = reg.backend.metadata.engine  # type: ignore[attr-defined]
         with (
             engine.connect() as conn,

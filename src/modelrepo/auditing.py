@@ -27,6 +27,7 @@ from .domain.audit import (
     root_hash,
     rows_digest,
 )
+from .domain.denials import AUDIT_KIND as DENIALS_KIND
 from .domain.deployments import DeploymentEvent, allocations_json
 from .domain.errors import InvalidInput, NotFound
 from .domain.times import format_time, to_micros
@@ -245,13 +246,14 @@ _BINDING_KINDS = (
     b'"kind":"deployment.recorded"',
     b'"kind":"deployment.imported"',
     b'"kind":"decisions.logged"',
+    b'"kind":"access.denied"',
 )
 
 
 def check_records(store: MetadataStore, report: VerifyReport) -> None:
     """Each registered version's record must still hash to what its entry says, each
     recorded deployment event must still read as its entry carries it, and each batch of
-    decisions must still hash, row by row, to its entry's digest."""
+    decisions or of refused requests must still hash, row by row, to its entry's digest."""
     histories = _Histories(store)
     for seq, body, _ in store.audit_entries():
         if not any(kind in body for kind in _BINDING_KINDS):
@@ -266,6 +268,8 @@ def check_records(store: MetadataStore, report: VerifyReport) -> None:
             _check_decisions(store, seq, change, report)
         elif kind == "version.registered":
             _check_version(store, seq, change, report)
+        elif kind == DENIALS_KIND:
+            _check_denials(store, seq, change, report)
 
 
 def _check_version(
@@ -375,6 +379,19 @@ def _check_import(
         report.fail(
             f"the {entry['count']} deployments imported by entry {seq} no longer match it "
             f"({len(rows)} found): the history was changed after it was imported",
+            seq,
+        )
+
+
+def _check_denials(
+    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
+) -> None:
+    """A batch of refused requests must still be the rows its entry counted and hashed."""
+    rows = [d.row() for d in store.denials_between(change["first"], change["last"])]
+    if len(rows) != change["records"] or rows_digest(rows) != change["rows_sha256"]:
+        report.fail(
+            f"the {change['records']} refused requests recorded by entry {seq} no longer "
+            f"match it ({len(rows)} found): the record was changed after it was written",
             seq,
         )
 

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Protocol
 from .domain.access import ApiToken
 from .domain.audit import AuditEntry, DecisionRow
 from .domain.decisions import Decision, DecisionColumns, NewDecision
+from .domain.denials import Denial
 from .domain.deployments import (
     DeploymentChange,
     DeploymentEvent,
@@ -392,6 +393,23 @@ class MetadataStore(Protocol):
         ...
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]: ...
+
+    # -- refused requests: append-only, each batch bound by one audit entry ----------------
+
+    def record_denials(self, batch: Sequence[Denial], *, actor: str, at: datetime) -> list[Denial]:
+        """Append refused requests (ids given here, in order) with one `access.denied` audit
+        entry carrying their digest, atomically; returns them with their ids."""
+        ...
+
+    def denials(
+        self, *, since: datetime | None = None, model: str | None = None, limit: int = 100
+    ) -> list[Denial]:
+        """Refused requests last seen at or after `since` (of `model`), newest first."""
+        ...
+
+    def denials_between(self, first: int, last: int) -> list[Denial]:
+        """The records with ids `first` to `last`, in id order (what one batch added)."""
+        ...
 
     # -- audit log (append-only; entries are written by the mutations themselves) ------------
 

@@ -32,6 +32,7 @@ from .domain.access import (
     check_user,
 )
 from .domain.decisions import Decision
+from .domain.denials import Denial
 from .domain.deployments import (
     DeploymentOutcome,
     DeploymentRequest,
@@ -1454,6 +1455,23 @@ class RemoteRegistry(Registry):
         found = self._get(f"{API}/audit/consistency", old_size=old_size, new_size=new_size)
         return dict(found)
 
+    def audit_denied(
+        self,
+        *,
+        since: datetime | str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+    ) -> list[Denial]:
+        from .domain.denials import check_limit
+
+        found = self._get(
+            f"{API}/audit/denied",
+            since=_time_param(since, "since"),
+            model=None if model is None else validate_model_name(model),
+            limit=check_limit(limit),
+        )
+        return [Denial.from_dict(d) for d in found]
+
 
 def _unsupported(name: str) -> Callable[..., NoReturn]:
     def method(self: RemoteRegistry, *args: Any, **kwargs: Any) -> NoReturn:
@@ -1464,7 +1482,7 @@ def _unsupported(name: str) -> Callable[..., NoReturn]:
     return method
 
 
-EMBEDDED_ONLY = ("authenticate", "register_stored")
+EMBEDDED_ONLY = ("authenticate", "register_stored", "record_denials")
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 
 for _name in EMBEDDED_ONLY:

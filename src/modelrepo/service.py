@@ -20,6 +20,7 @@ from . import auditing
 from .clock import SystemClock
 from .domain.access import ApiToken
 from .domain.decisions import Decision, DecisionColumns
+from .domain.denials import Denial
 from .domain.deployments import (
     DEPLOY,
     ROLLBACK,
@@ -1257,6 +1258,30 @@ class Registry:
             except ValueError:  # damaged: `audit verify` names it
                 entries.append({"seq": seq, "kind": "unreadable", "damaged": True})
         return entries
+
+    def audit_denied(
+        self,
+        *,
+        since: datetime | str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+    ) -> list[Denial]:
+        """Refused requests to the server (missing or bad tokens, roles or scopes that do not
+        permit the action, self-approvals), newest first: each a record of one refusal or of
+        its repeats within a window, with a count. `since`: last seen at or after it."""
+        from .domain.denials import check_limit
+
+        return self.backend.metadata.denials(
+            since=_optional_time(since, "since"),
+            model=None if model is None else validate_model_name(model),
+            limit=check_limit(limit),
+        )
+
+    @_writes
+    def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:
+        """Keep a batch of refused requests (the server's record of them), with one audit
+        entry carrying their digest; returns them with their ids."""
+        return self.backend.metadata.record_denials(batch, actor=self.user, at=self.clock.now())
 
     # -- API tokens -----------------------------------------------------------------------
 

@@ -95,13 +95,14 @@ SPECS = (
     _Spec("decisions", ("id",), frozenset({"inputs", "inputs_purged_at"})),
     _Spec("decision_policies", ("model_id",), frozenset({"inputs_mode", "retention_days"})),
     _Spec("serving_periods", ("id",), frozenset({"last_seen", "ended_at"})),
+    _Spec("access_denials", ("id",)),
 )
 """Every table of the schema, parents before children."""
 
 SEQUENCED = (
     "models", "model_events", "versions", "version_events", "environments", "environment_events",
     "deployment_events", "deployment_requests", "audit_checkpoints", "decisions",
-    "serving_periods",
+    "serving_periods", "access_denials",
 )  # fmt: skip
 """Tables whose `id` the database assigns from a sequence."""
 

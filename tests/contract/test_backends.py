@@ -13,6 +13,7 @@ from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.testing.blobs import BlobStoreContract
 from modelrepo.testing.decisions import DecisionStoreContract
+from modelrepo.testing.denials import DenialStoreContract
 from modelrepo.testing.deployments import DeploymentStoreContract
 from modelrepo.testing.metadata import MetadataStoreContract
 from modelrepo.testing.tokens import TokenStoreContract
@@ -124,6 +125,26 @@ class TestSqliteWebhooks(WebhookStoreContract):
 
 
 class TestPostgresWebhooks(WebhookStoreContract):
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+class TestMemoryDenials(DenialStoreContract):
+    @pytest.fixture
+    def store(self) -> MetadataStore:
+        return MemoryMetadataStore()
+
+
+class TestSqliteDenials(DenialStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> MetadataStore:
+        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+
+
+class TestPostgresDenials(DenialStoreContract):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = SqlMetadataStore.open_postgresql(pg_url)

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from modelrepo import InvalidInput, ManualClock, Registry
+from modelrepo.testing.denials import denial
 from modelrepo.testing.s3server import aws_test_environment, new_bucket
 from modelrepo.transfer import migrate
 
@@ -82,6 +83,7 @@ def build_source(store: Path, tmp_path: Path) -> ManualClock:
         pending = reg.deploy("credit-risk", 3, env="production", reason="Q1 refresh")
         assert pending.request is not None
         reg.deploy("fraud", 2, env="production")
+        reg.record_denials([denial(), denial(9, user="mallory", status=403)])
         reg.log_decision(
             "credit-risk", environment="production", version=2, inputs={"x": 1}, output=0
         )
@@ -153,6 +155,7 @@ def everything(reg: Registry) -> dict[str, Any]:
     out["inputs"] = [_inputs(reg, d["decision_id"]) for d in decisions]
     out["weights"] = reg.read_file("fraud", 2, "weights.bin")
     out["audit_log"] = reg.audit_log()
+    out["denied"] = [d.to_dict() for d in reg.audit_denied()]
     out["checkpoints"] = reg.audit_checkpoints()
     return out
 

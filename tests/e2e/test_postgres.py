@@ -21,6 +21,7 @@ from modelrepo import ManualClock, Registry, StoreNotFound
 from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.stores.sql.store import redact_url
 from modelrepo.stores.sql.tables import metadata
+from modelrepo.testing.denials import denial
 
 from ..cli.conftest import MODELREPO
 from ..conftest import T0, scaleout_registry
@@ -78,6 +79,8 @@ def test_an_empty_database_is_migrated_once_and_only_with_create(pg_template: st
         "UPDATE decisions SET output = '1'",
         "UPDATE registration_keys SET number = 2",
         "DELETE FROM registration_keys",
+        "UPDATE access_denials SET count = 1",
+        "DELETE FROM access_denials",
     ],
 )
 def test_postgresql_itself_refuses_rewriting_history(
@@ -89,6 +92,7 @@ def test_postgresql_itself_refuses_rewriting_history(
         reg.describe_model("m", "A model.")
         reg.deploy("m", 1, env="production")
         reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)
+        reg.record_denials([denial()])
         with pytest.raises(Refused, match="immutable|append-only|never"):
             raw_execute(reg, statement)
         assert reg.audit_verify().ok
@@ -105,13 +109,14 @@ TRUNCATED = [
     ("TRUNCATE decision_keys", "a decision id is recorded once and never changes"),
     ("TRUNCATE decision_inputs", "decision inputs are only purged by retention"),
     ("TRUNCATE registration_keys", "an idempotency key is recorded once and never changes"),
+    ("TRUNCATE access_denials", "a refused request is recorded once and never changes"),
 ]
 
 
 def _counts(url: str) -> dict[str, int]:
     tables = ("audit_entries", "audit_nodes", "deployment_events", "model_events", "versions",
               "version_files", "decisions", "decision_keys", "decision_inputs",
-              "registration_keys")  # fmt: skip
+              "registration_keys", "access_denials")  # fmt: skip
     with psycopg.connect(url) as conn:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
@@ -123,6 +128,7 @@ def test_postgresql_itself_refuses_truncate(pg_env: dict[str, str], artifact: Pa
         reg.describe_model("m", "A model.")
         reg.deploy("m", 1, env="production")
         reg.log_decision("m", environment="production", inputs={"x": 1}, output=0)
+        reg.record_denials([denial()])
         before = _counts(pg_env["MODELREPO_DATABASE_URL"])
         assert all(before.values())
         for statement, refusal in TRUNCATED:

@@ -98,6 +98,7 @@ SPEC: dict[str, list[str]] = {
     "audit.read": [f"GET {A}/verify", f"GET {A}/checkpoints", f"GET {A}/proofs/{{seq}}",
                    f"GET {A}/key", f"GET {A}/log", f"GET {A}/consistency"],
     "audit.checkpoint": [f"POST {A}/checkpoints"],
+    "audit.denied": [f"GET {A}/denied"],
     "store.maintain": [f"POST {V}/admin/fsck", f"POST {V}/admin/gc"],
     "webhook.create": [f"POST {W}"],
     "webhook.list": [f"GET {W}"],

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..domain.errors import InvalidInput
+from ..domain.times import format_time
 from .base import EXIT_ERROR, Context, cli, command, emit, pass_ctx
 
 
@@ -172,3 +173,36 @@ def audit_log(ctx: Context, model: str | None, as_json: bool) -> None:
             )
 
     emit(as_json, {"entries": entries}, human)
+
+
+@command(audit, "denied")
+@click.option("--since", help="Only refusals last seen at or after this time (ISO 8601).")
+@click.option("--model", help="Only refusals about this model.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+    help="At most this many records, newest first.",
+)  # fmt: skip
+@pass_ctx
+def audit_denied(
+    ctx: Context, since: str | None, model: str | None, limit: int, as_json: bool
+) -> None:
+    """List refused requests to the server: who (token user or token id), from where, what,
+    why. Repeats within a minute are one record with a count.
+
+    \b
+    Example:
+      modelrepo audit denied --since 2026-03-01T00:00:00Z --model credit-risk
+    """
+    with ctx.registry() as reg:
+        found = reg.audit_denied(since=since, model=model, limit=limit)
+
+    def human() -> None:
+        for d in found:
+            who = d.user or (f"token {d.token_id}" if d.token_id else "(no token)")
+            about = f" [{d.model}]" if d.model else ""
+            click.echo(
+                f"{format_time(d.last_at)}  x{d.count:<5}  {d.status}  {who:<20}  "
+                f"{d.client or '-':<15}  {d.method} {d.route}{about}  {d.reason}"
+            )
+
+    emit(as_json, {"denied": [d.to_dict() for d in found]}, human)

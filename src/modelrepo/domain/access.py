@@ -47,7 +47,7 @@ ACTION_SUMMARIES: dict[str, str] = {
     PROTECT: "protect, ask to unprotect",
     WEBHOOKS: "add, list, disable webhooks; the delivery log",
     DELETE: "tombstone a version; delete or rename a model, which is not supported",
-    MAINTAIN: "`fsck`, `gc`",
+    MAINTAIN: "`fsck`, `gc`; the record of refused requests",
     TOKENS: "create, list, revoke API tokens",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
 }
@@ -136,6 +136,7 @@ OPERATIONS: dict[str, Operation] = {
     "report.decision": Operation(READ, STORE, "a decision's evidence report"),
     "audit.read": Operation(READ, STORE, "verify the log; entries, proofs, checkpoints, key"),
     "audit.checkpoint": Operation(CHECKPOINT, STORE, "sign a checkpoint"),
+    "audit.denied": Operation(MAINTAIN, STORE, "the record of refused requests"),
     "store.maintain": Operation(MAINTAIN, STORE, "`fsck` and `gc`"),
     "webhook.create": Operation(WEBHOOKS, STORE, "subscribe a URL"),
     "webhook.list": Operation(WEBHOOKS, STORE, "list webhooks"),
@@ -276,9 +277,11 @@ def authorize(token: ApiToken, name: str, model: str | None = None) -> None:
     if op.action is None:
         return
     if not token.active:
-        raise Forbidden(f"token {token.token_id} was revoked")
+        raise Forbidden(f"token {token.token_id} was revoked", model=model)
     if not allows(token.role, op.action):
-        raise Forbidden(f"role {token.role} may not {op.action.replace('_', ' ')}")
+        raise Forbidden(
+            f"role {token.role} may not {op.action.replace('_', ' ')}", model=model
+        )
     if op.target == STORE:
         check_whole_store(token)
     if model is not None:
@@ -296,7 +299,7 @@ def check_scope(token: ApiToken, model: str, *, absent: str | None = None) -> No
     missing resource of that model answers (by default, a missing model's), so that what
     lies outside the scope cannot be told from what does not exist."""
     if not in_scope(token.model_pattern, model):
-        raise OutOfScope(absent if absent is not None else model_not_found(model))
+        raise OutOfScope(absent if absent is not None else model_not_found(model), model=model)
 
 
 _GLOB = frozenset("*?[")

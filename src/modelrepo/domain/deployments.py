@@ -504,7 +504,8 @@ def check_decidable(request: DeploymentRequest, actor: str, approve: bool) -> No
     if actor == request.requested_by:
         raise Forbidden(
             f"{actor} requested change {request.request_id} and cannot also "
-            f"{'approve' if approve else 'reject'} it: a second identity must decide"
+            f"{'approve' if approve else 'reject'} it: a second identity must decide",
+            model=request.model,
         )
 
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 
 class ModelrepoError(Exception):
-    """Base of every error the registry raises on purpose."""
+    """Base of every error the registry raises on purpose.
+
+    `model`: the model a refused action concerned, when known, for the record of refusals
+    (the route's path may not name it: an approval names a request)."""
 
     code = "error"
+    model: str | None = None
+
+    def __init__(self, *args: object, model: str | None = None) -> None:
+        super().__init__(*args)
+        if model is not None:
+            self.model = model
 
 
 class InvalidInput(ModelrepoError, ValueError):

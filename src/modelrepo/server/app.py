@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -26,6 +27,7 @@ from .auth import (
     is_public,
     public,
 )
+from .denials import DenialRecorder
 from .limits import (
     DEFAULT_IMPORT_LIMIT,
     DEFAULT_JSON_LIMIT,
@@ -77,6 +79,7 @@ def create_app(
     sources: SourcePolicy | None = None,
     archive_limits: ArchiveLimits | None = None,
     token_cache: TokenCache | None = None,
+    denials: DenialRecorder | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
@@ -89,23 +92,30 @@ def create_app(
     --trust-pickle`). `sources`: the artifact source URIs the server fetches (none by
     default). `archive_limits`: how large an uploaded archive may unpack. `token_cache`:
     tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the bound on how late a
-    revocation takes effect)."""
+    revocation takes effect). `denials`: what records refused requests (by default in
+    windows of `DEFAULT_WINDOW_SECONDS`), written while the application is up."""
 
     check_limit(json_limit, "the JSON body limit")
     check_limit(upload_limit, "the upload limit")
     check_limit(import_limit, "the import limit")
 
+    recorder = denials or DenialRecorder(registry)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not deliver_webhooks:
-            yield
-            return
-        thread, stop = registry.deliverer().start()
+        recorder.start()
         try:
-            yield
+            if not deliver_webhooks:
+                yield
+                return
+            thread, stop = registry.deliverer().start()
+            try:
+                yield
+            finally:
+                stop.set()
+                thread.join(timeout=30)
         finally:
-            stop.set()
-            thread.join(timeout=30)
+            await anyio.to_thread.run_sync(recorder.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -128,6 +138,7 @@ def create_app(
     app.state.registry = registry
     app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
+    app.state.denials = recorder
     app.state.trust_pickle = trust_pickle
     app.state.sources = sources or SourcePolicy(max_bytes=upload_limit)
     app.state.archive_limits = archive_limits or ArchiveLimits(total_bytes=upload_limit)

@@ -240,6 +240,9 @@ class TokenGate:
         try:
             token = self.anonymous or await self._authenticate(scope)
         except ModelrepoError as exc:
+            recorder = getattr(getattr(scope.get("app"), "state", None), "denials", None)
+            if recorder is not None:  # refusals are recorded (`denials.DenialRecorder`)
+                recorder.refused(scope, exc)
             await error_response(exc, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["token"] = token

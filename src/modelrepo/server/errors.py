@@ -67,6 +67,9 @@ def error_response(exc: ModelrepoError, path: str = "") -> JSONResponse:
 
 async def on_modelrepo_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelrepoError)
+    recorder = getattr(request.app.state, "denials", None)
+    if recorder is not None:  # refusals are recorded (`denials.DenialRecorder`)
+        recorder.refused(request.scope, exc)
     return error_response(exc, request.url.path)
 
 

@@ -674,3 +674,21 @@ class AttemptOut(BaseModel):
     status_code: int | None
     error: str | None
     duration_ms: int
+
+
+class DenialOut(BaseModel):
+    """A refused request, or its repeats within one window (`count`)."""
+
+    id: int
+    first_at: str
+    last_at: str
+    count: int
+    user: str | None = Field(description="The user of the token, if it was recognised.")
+    token_id: str | None = Field(description="The public id of the token presented, if any.")
+    client: str | None
+    method: str
+    route: str = Field(description="The route template (`*`: the overflow record).")
+    action: str | None
+    model: str | None
+    reason: str
+    status: int = Field(description="The status answered (0 in the overflow record).")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ..domain.denials import Denial
 from ..domain.errors import (
     Conflict,
     Forbidden,
@@ -318,3 +319,14 @@ class RegistryContract(LifecycleContract, RecordsContract):
         two.deploy("credit-risk", 1, env="staging")
         report = two.audit_verify()
         assert report.ok and report.size >= 3 and report.problems == []
+
+    def test_refused_requests_are_read_with_checked_filters(self, two: Registry) -> None:
+        found = two.audit_denied(since="2020-01-01T00:00:00Z", model="credit-risk", limit=5)
+        assert isinstance(found, list) and len(found) <= 5
+        assert all(isinstance(d, Denial) for d in found)
+        wrongs: list[dict[str, Any]] = [
+            {"limit": 0}, {"limit": 10_001}, {"since": "yesterday"}, {"model": "A B"},
+        ]  # fmt: skip
+        for wrong in wrongs:
+            with pytest.raises(InvalidInput):
+                two.audit_denied(**wrong)

@@ -102,6 +102,11 @@ const ROUTES = {
   "/api/v1/models/empty/versions": { items: [], next_cursor: null },
   "/api/v1/models/empty/timeline": [],
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
+  "/api/v1/audit/denied": [{
+    id: 7, first_at: iso(T0), last_at: iso(T0 + 60000), count: 31, user: null, token_id: "ffffffffffff", client: "10.0.0.9",
+    method: "POST", route: "/api/v1/models/{name}/deployments", action: "deploy", model: "credit-risk",
+    reason: "<img src=x onerror=alert(1)>unknown API token", status: 401,
+  }],
 };
 const requests = [];
 globalThis.fetch = async (url, init) => {
@@ -203,6 +208,15 @@ test("the pages, end to end against a canned API", async () => {
   await settle();
   assert.match(text(), /intact/);
   assert.match(text(), /entries\s+42/);
+
+  location.hash = "#/denied?model=credit-risk";
+  await settle();
+  assert.match(text(), /Denied attempts/);
+  assert.match(text(), /token ffffffffffff/);
+  assert.match(text(), /POST \/api\/v1\/models\/\{name\}\/deployments/);
+  assert.match(text(), /<img src=x onerror=alert\(1\)>unknown API token/); // as text
+  assert.equal(all((n) => n.tagName === "img").length, 0);
+  assert.ok(requests.some(({ url }) => url.startsWith("/api/v1/audit/denied?model=credit-risk")));
 
   await ids.logout.fire("click");
   await settle();

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 
 from ...domain.errors import NotFound
 from ..auth import Caller, needs
-from ..schemas import CheckpointOut, ConsistencyOut, Page, ProofOut, VerifyOut
+from ..schemas import CheckpointOut, ConsistencyOut, DenialOut, Page, ProofOut, VerifyOut
 from .common import ERRORS, Cursor, Limit
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
@@ -79,3 +79,23 @@ def consistency(
 ) -> dict[str, Any]:
     """A proof that the log of `new_size` entries extends the one of `old_size` (RFC 9162)."""
     return caller.registry.audit_consistency(old_size, new_size)
+
+
+# -- refused requests ----------------------------------------------------------------------
+
+
+@router.get("/denied", response_model=list[DenialOut])
+def denied(
+    request: Request,
+    since: Annotated[
+        str | None, Query(max_length=64, description="Last seen at or after this time.")
+    ] = None,
+    model: Annotated[str | None, Query(max_length=128, description="Only this model.")] = None,
+    limit: Limit = 100,
+    caller: Caller = needs("audit.denied"),
+) -> list[dict[str, Any]]:
+    """Refused requests, newest first (administrators only): each one refusal, or its
+    repeats within a window with a count. Those this server holds are written first."""
+    request.app.state.denials.flush()
+    found = caller.registry.audit_denied(since=since, model=model, limit=limit)
+    return [d.to_dict() for d in found]

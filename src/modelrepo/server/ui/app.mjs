@@ -516,6 +516,34 @@ async function auditPage() {
     r.problems.length ? [h("h2", {}, "Problems"), tree(r.problems)] : null);
 }
 
+async function deniedPage(query) {
+  const model = h("input", { type: "text", value: query.get("model") || "", placeholder: "model (all)", "aria-label": "model" });
+  const since = h("input", { type: "text", value: query.get("since") || "", placeholder: "since (ISO time)", "aria-label": "since" });
+  const form = h("form", { class: "toolbar" }, model, since, h("button", { class: "primary", type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    if (model.value.trim()) params.set("model", model.value.trim());
+    if (since.value.trim()) params.set("since", since.value.trim());
+    location.hash = `#/denied?${params.toString()}`;
+  });
+  const items = await api("/audit/denied", { model: query.get("model"), since: query.get("since"), limit: 1000 });
+  const head = ["last seen", "first seen", "count", "status", "who", "client", "request", "model", "reason"];
+  show(h("h1", {}, "Denied attempts"),
+    h("p", { class: "muted" }, "Refused requests, newest first; repeats within a window are one row with a count."),
+    form,
+    items.length === 0 ? h("p", { class: "muted" }, "None recorded.") :
+      h("table", { id: "denied" },
+        h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
+        h("tbody", {}, items.map((d) => h("tr", {},
+          h("td", {}, d.last_at), h("td", {}, d.first_at), h("td", {}, d.count), h("td", {}, d.status || "mixed"),
+          h("td", {}, d.user || (d.token_id ? `token ${d.token_id}` : "no token")),
+          h("td", {}, d.client || "—"),
+          h("td", { class: "mono" }, `${d.method} ${d.route}`, d.action ? h("span", { class: "muted" }, ` (${d.action})`) : null),
+          h("td", {}, d.model ? h("a", { href: `#/models/${enc(d.model)}` }, d.model) : "—"),
+          h("td", {}, d.reason))))));
+}
+
 // -- routing -------------------------------------------------------------------------------------
 
 async function route() {
@@ -533,6 +561,7 @@ async function route() {
     if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
     else if (parts[0] === "decisions") await decisionsPage(parts[1]);
     else if (parts[0] === "audit") await auditPage();
+    else if (parts[0] === "denied") await deniedPage(query);
     else await modelsPage();
   } catch (err) {
     if (err.status !== 401) show(errorBox(err));

@@ -119,6 +119,24 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id', 'webhook_id', 'seq', 'event_id', 'kind', 'payload', 'status', 'attempts', 'created_at', 'next_attempt_at', 'last_error', 'delivered_at'),
     ),
+    'DENIALS': (
+        'SELECT access_denials.id, access_denials.first_at, access_denials.last_at, access_denials.count, access_denials.user_name, access_denials.token_id, access_denials.client, access_denials.method, access_denials.route, access_denials.action, access_denials.model, access_denials.reason, access_denials.status \nFROM access_denials \nWHERE access_denials.last_at >= ? ORDER BY access_denials.last_at DESC, access_denials.id DESC\n LIMIT ? OFFSET ?',
+        ('since', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('id', 'first_at', 'last_at', 'count', 'user_name', 'token_id', 'client', 'method', 'route', 'action', 'model', 'reason', 'status'),
+    ),
+    'DENIALS_BETWEEN': (
+        'SELECT access_denials.id, access_denials.first_at, access_denials.last_at, access_denials.count, access_denials.user_name, access_denials.token_id, access_denials.client, access_denials.method, access_denials.route, access_denials.action, access_denials.model, access_denials.reason, access_denials.status \nFROM access_denials \nWHERE access_denials.id >= ? AND access_denials.id <= ? ORDER BY access_denials.id',
+        ('first', 'last'),
+        {},
+        ('id', 'first_at', 'last_at', 'count', 'user_name', 'token_id', 'client', 'method', 'route', 'action', 'model', 'reason', 'status'),
+    ),
+    'DENIALS_OF_MODEL': (
+        'SELECT access_denials.id, access_denials.first_at, access_denials.last_at, access_denials.count, access_denials.user_name, access_denials.token_id, access_denials.client, access_denials.method, access_denials.route, access_denials.action, access_denials.model, access_denials.reason, access_denials.status \nFROM access_denials \nWHERE access_denials.model = ? AND access_denials.last_at >= ? ORDER BY access_denials.last_at DESC, access_denials.id DESC\n LIMIT ? OFFSET ?',
+        ('model', 'since', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('id', 'first_at', 'last_at', 'count', 'user_name', 'token_id', 'client', 'method', 'route', 'action', 'model', 'reason', 'status'),
+    ),
     'DISABLE_WEBHOOK': (
         'UPDATE webhooks SET disabled_at=?, disabled_by=? WHERE webhooks.webhook_id = ? AND webhooks.disabled_at IS NULL',
         ('at', 'actor', 'webhook_id'),
@@ -232,6 +250,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('param_1', 'param_2'),
         {'param_1': 1, 'param_2': 0},
         ('size', 'at'),
+    ),
+    'LAST_DENIAL_ID': (
+        'SELECT max(access_denials.id) AS max_1 \nFROM access_denials',
+        (),
+        {},
+        ('c0',),
     ),
     'LAST_ENV_EVENT': (
         'SELECT max(deployment_events.id) AS max_1 \nFROM deployment_events \nWHERE deployment_events.environment_id = ?',
@@ -381,6 +405,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         'INSERT INTO webhook_deliveries (webhook_id, seq, event_id, kind, payload, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, seq) DO NOTHING',
         ('webhook_id', 'seq', 'event_id', 'kind', 'payload', 'status', 'attempts', 'at', 'at'),
         {'status': 'pending', 'attempts': 0},
+        (),
+    ),
+    'NEW_DENIAL': (
+        'INSERT INTO access_denials (id, first_at, last_at, count, user_name, token_id, client, method, route, action, model, reason, status, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('id', 'first_at', 'last_at', 'count', 'user', 'token_id', 'client', 'method', 'route', 'action', 'model', 'reason', 'status', 'recorded_at'),
+        {},
         (),
     ),
     'NEW_ENVIRONMENT': (

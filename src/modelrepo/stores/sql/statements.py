@@ -15,6 +15,7 @@ from sqlalchemy import bindparam as p
 from sqlalchemy.dialects.postgresql import insert
 
 from .tables import (
+    access_denials,
     api_tokens,
     audit_checkpoints,
     audit_entries,
@@ -568,6 +569,42 @@ REVOKE_TOKEN = (
     .where(TK.token_id == p("token_id"), TK.revoked_at.is_(None))
     .values(revoked_at=p("at"), revoked_by=p("actor"))
 )
+
+# -- refused requests ----------------------------------------------------------------------
+
+AD = access_denials.c
+LAST_DENIAL_ID = sa.select(sa.func.max(AD.id))
+NEW_DENIAL = sa.insert(access_denials).values(
+    id=p("id"),
+    first_at=p("first_at"),
+    last_at=p("last_at"),
+    count=p("count"),
+    user_name=p("user"),
+    token_id=p("token_id"),
+    client=p("client"),
+    method=p("method"),
+    route=p("route"),
+    action=p("action"),
+    model=p("model"),
+    reason=p("reason"),
+    status=p("status"),
+    recorded_at=p("recorded_at"),
+)
+_DENIALS = sa.select(
+    AD.id, AD.first_at, AD.last_at, AD.count, AD.user_name, AD.token_id, AD.client, AD.method,
+    AD.route, AD.action, AD.model, AD.reason, AD.status,
+)  # fmt: skip
+DENIALS = (
+    _DENIALS.where(AD.last_at >= p("since"))
+    .order_by(AD.last_at.desc(), AD.id.desc())
+    .limit(p("limit"))
+)
+DENIALS_OF_MODEL = (
+    _DENIALS.where(AD.model == p("model"), AD.last_at >= p("since"))
+    .order_by(AD.last_at.desc(), AD.id.desc())
+    .limit(p("limit"))
+)
+DENIALS_BETWEEN = _DENIALS.where(AD.id >= p("first"), AD.id <= p("last")).order_by(AD.id)
 
 # -- webhooks ------------------------------------------------------------------------------
 

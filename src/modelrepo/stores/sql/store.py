@@ -33,6 +33,7 @@ from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
+from .denials import SqlDenials
 from .deployments import SqlDeployments, ever_deployed, model_id
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -145,7 +146,9 @@ def usable_postgresql(conn: Any) -> bool:
     return not (conn.closed or conn.broken)
 
 
-class SqlMetadataStore(SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebhooks):
+class SqlMetadataStore(
+    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebhooks, SqlDenials
+):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
     def __init__(self, raw: RawConnections, engine_factory: Callable[[], sa.Engine]) -> None:

@@ -350,3 +350,25 @@ webhook_attempts = sa.Table(
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"),
 )
+
+access_denials = sa.Table(
+    "access_denials",
+    metadata,
+    # One refused request, or the repeats of one within a window (append-only).
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("first_at", sa.BigInteger, nullable=False),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("user_name", sa.String(256), nullable=True),
+    sa.Column("token_id", sa.String(32), nullable=True),
+    sa.Column("client", sa.String(256), nullable=True),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("route", sa.String(512), nullable=False),
+    sa.Column("action", sa.String(32), nullable=True),
+    sa.Column("model", sa.String(128), nullable=True),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_access_denials_last_at", "last_at"),
+    sa.Index("ix_access_denials_model", "model", "last_at"),
+)
