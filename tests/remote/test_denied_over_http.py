@@ -41,9 +41,9 @@ def test_refusals_through_a_real_server_sdk_and_cli(
         flood = next(d for d in found if d.token_id == "abcdefabcdef")
         assert (flood.count, flood.status, flood.client, flood.user) == (30, 401, "127.0.0.1", None)
         assert flood.route == "/api/v1/models/{name}/environments/{env}/deploy"
-        assert {(d.user, d.action) for d in found if d.user} == {
-            ("vic", "deploy"),
-            ("vic", "maintain"),
+        assert {(d.user, d.operation) for d in found if d.user} == {
+            ("vic", "deployment.deploy"),
+            ("vic", "audit.denied"),
         }
 
         over_http = CliRunner().invoke(

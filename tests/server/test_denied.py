@@ -12,7 +12,6 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from modelrepo import Registry
-from modelrepo.domain.access import READ
 from modelrepo.domain.errors import OutOfScope
 from modelrepo.server import create_app
 from modelrepo.server.auth import Caller, needs
@@ -56,14 +55,14 @@ def test_each_kind_of_refusal_is_recorded_never_the_secret(api: Api) -> None:
     late_token = {"Authorization": f"Bearer {revoked}"}
     assert c.post(deploy, headers=late_token, json={"version": 1}).status_code == 401
     assert c.post(deploy, headers=api.as_("viewer"), json={"version": 1}).status_code == 403
-    assert c.post(deploy, headers=api.as_("fraud-deployer"), json={"version": 1}).status_code == 403
+    assert c.post(deploy, headers=api.as_("fraud-deployer"), json={"version": 1}).status_code == 404
     assert c.get("/api/v1/audit/verify", headers=api.as_("fraud-admin")).status_code == 403
 
     found = denied(api)
     no_token = only(found, reason="an API token is required: Authorization: Bearer mr_...")
     assert (no_token["user"], no_token["token_id"], no_token["status"]) == (None, None, 401)
     assert (no_token["method"], no_token["route"]) == ("GET", "/api/v1/models")
-    assert no_token["action"] == READ
+    assert no_token["operation"] == "model.list"
     assert no_token["client"] == "testclient" and no_token["count"] == 1
     bad = only(found, reason="unknown API token")
     assert (bad["user"], bad["token_id"], bad["status"]) == (None, "0123456789ab", 401)
@@ -71,15 +70,16 @@ def test_each_kind_of_refusal_is_recorded_never_the_secret(api: Api) -> None:
     assert (garbage["token_id"], garbage["status"]) == (None, 401)
     late = only(found, token_id=revoked_id)
     assert late["reason"] == f"API token {revoked_id} was revoked" and late["status"] == 401
-    assert (late["route"], late["action"], late["model"]) == (
-        "/api/v1/models/{name}/environments/{env}/deploy", "deploy", "credit-risk",
+    assert (late["route"], late["operation"], late["model"]) == (
+        "/api/v1/models/{name}/environments/{env}/deploy", "deployment.deploy", "credit-risk",
     )  # fmt: skip
     role = only(found, user="viewer-user")
-    assert (role["token_id"], role["status"], role["action"]) == (viewer.token_id, 403, "deploy")
+    assert (role["token_id"], role["status"]) == (viewer.token_id, 403)
+    assert role["operation"] == "deployment.deploy"
     assert role["reason"] == "role viewer may not deploy" and role["model"] == "credit-risk"
     scope = only(found, user="fraud-team")
-    assert scope["reason"] == "this token is scoped to 'fraud-*', not 'credit-risk'"
-    assert (scope["status"], scope["model"]) == (403, "credit-risk")
+    assert scope["reason"] == "outside the token's model scope: model 'credit-risk' not found"
+    assert (scope["status"], scope["model"]) == (404, "credit-risk")
     wide = only(found, user="fraud-lead")
     assert (wide["route"], wide["status"], wide["model"]) == ("/api/v1/audit/verify", 403, None)
     assert "whole store" in wide["reason"]
@@ -100,8 +100,8 @@ def test_a_self_approval_is_recorded_with_its_model(api: Api) -> None:
     reply = api.client.post(approve, headers=api.as_("deployer-as-approver"), json={})
     assert reply.status_code == 403, reply.text
     record = only(denied(api), user="deployer-user")
-    assert (record["route"], record["action"], record["model"], record["status"]) == (
-        "/api/v1/requests/{request_id}/approve", "approve", "credit-risk", 403,
+    assert (record["route"], record["operation"], record["model"], record["status"]) == (
+        "/api/v1/requests/{request_id}/approve", "request.approve", "credit-risk", 403,
     )  # fmt: skip
     assert "a second identity must decide" in record["reason"]
 
@@ -112,7 +112,7 @@ def test_an_out_of_scope_answer_is_recorded_as_a_refusal(registry: Registry) -> 
     extra = APIRouter()
 
     @extra.get("/api/v1/hidden/{thing}")
-    def hidden(thing: str, caller: Caller = needs(READ)) -> dict[str, str]:
+    def hidden(thing: str, caller: Caller = needs("model.read")) -> dict[str, str]:
         if not caller.sees(thing):
             raise OutOfScope(f"model {thing} not found", model=thing)
         return {"model": thing}
@@ -131,7 +131,7 @@ def test_an_out_of_scope_answer_is_recorded_as_a_refusal(registry: Registry) -> 
     [record] = found
     assert (record["user"], record["status"], record["model"]) == ("scoped", 404, "credit-risk")
     assert record["reason"].startswith("outside the token's model scope")
-    assert (record["route"], record["action"]) == ("/api/v1/hidden/{thing}", READ)
+    assert (record["route"], record["operation"]) == ("/api/v1/hidden/{thing}", "model.read")
 
 
 def test_repeats_fold_into_one_record_with_a_count(api: Api) -> None:
@@ -169,7 +169,7 @@ def test_only_administrators_read_them_and_a_refused_read_is_recorded(api: Api) 
         assert api.client.get(DENIED, headers=api.as_(who)).status_code == 403
     found = denied(api)
     assert {r["user"] for r in found} == {"viewer-user", "approver-user", "fraud-lead"}
-    assert {(r["route"], r["action"]) for r in found} == {(DENIED, "maintain")}
+    assert {(r["route"], r["operation"]) for r in found} == {(DENIED, "audit.denied")}
     assert denied(api, model="credit-risk") == []
     assert len(denied(api, limit=1)) == 1
     assert denied(api, since="2999-01-01T00:00:00Z") == []

@@ -279,9 +279,7 @@ def authorize(token: ApiToken, name: str, model: str | None = None) -> None:
     if not token.active:
         raise Forbidden(f"token {token.token_id} was revoked", model=model)
     if not allows(token.role, op.action):
-        raise Forbidden(
-            f"role {token.role} may not {op.action.replace('_', ' ')}", model=model
-        )
+        raise Forbidden(f"role {token.role} may not {op.action.replace('_', ' ')}", model=model)
     if op.target == STORE:
         check_whole_store(token)
     if model is not None:

@@ -1,9 +1,9 @@
 """Refused requests on record: what one refusal is, and how a flood of them stays small.
 
 A refusal (a missing, unknown or revoked token, a role or scope that does not permit the
-action, a self-approval) is kept as a `Denial`: who (the token's user, or the public id of
+operation, a self-approval) is kept as a `Denial`: who (the token's user, or the public id of
 the token, never the token itself), from where, what was asked (method, route template,
-action, model) and why. Repeats of the same refusal within one window fold into one record
+operation, model) and why. Repeats of the same refusal within one window fold into one record
 with a count, and a `DenialWindow` holds at most `cap` distinct ones: the rest are counted in
 one overflow record. Pure rules, no I/O.
 """
@@ -50,7 +50,7 @@ class Denial:
     client: str | None
     method: str
     route: str
-    action: str | None
+    operation: str | None
     model: str | None
     reason: str
     status: int
@@ -60,7 +60,7 @@ class Denial:
     def key(self) -> tuple[Any, ...]:
         """What makes two refusals the same one (everything but the times and count)."""
         return (
-            self.user, self.token_id, self.client, self.method, self.route, self.action,
+            self.user, self.token_id, self.client, self.method, self.route, self.operation,
             self.model, self.reason, self.status,
         )  # fmt: skip
 
@@ -79,7 +79,7 @@ class Denial:
             "client": self.client,
             "method": self.method,
             "route": self.route,
-            "action": self.action,
+            "operation": self.operation,
             "model": self.model,
             "reason": self.reason,
             "status": self.status,
@@ -96,7 +96,7 @@ class Denial:
             client=raw.get("client"),
             method=raw["method"],
             route=raw["route"],
-            action=raw.get("action"),
+            operation=raw.get("operation"),
             model=raw.get("model"),
             reason=raw["reason"],
             status=int(raw["status"]),
@@ -139,7 +139,7 @@ def check_limit(limit: int) -> int:
 
 
 Key = tuple[Any, ...]
-"""`Denial.key`: (user, token_id, client, method, route, action, model, reason, status)."""
+"""`Denial.key`: (user, token_id, client, method, route, operation, model, reason, status)."""
 
 OVERFLOW_KEY: Key = (None, None, None, "*", OVERFLOW_ROUTE, None, None, OVERFLOW_REASON, 0)
 

@@ -27,7 +27,7 @@ from ..domain.denials import (
 )
 from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
 from ..service import Registry
-from .auth import credentials, required_action
+from .auth import credentials, route_operation
 from .errors import status_of
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class DenialRecorder:
         update). `token_id`: the public id of a token the gate did not accept; `secret`: the
         credential presented, kept out of the reason should the message quote it."""
         token = scope.get("state", {}).get("token")
-        route, action, model = self._route_of(scope)
+        route, operation, model = self._route_of(scope)
         reason = str(exc)
         if isinstance(exc, OutOfScope):
             reason = f"outside the token's model scope: {reason}"
@@ -95,7 +95,7 @@ class DenialRecorder:
             None if not client else str(client[0])[:256],
             str(scope.get("method", ""))[:16],
             route,
-            action,
+            operation,
             _model(exc.model) or model,
             short_reason(reason, secret=secret),
             status_of(exc),
@@ -155,7 +155,7 @@ class DenialRecorder:
 
 
 def route_of(scope: Scope) -> tuple[str, str | None, str | None]:
-    """(route template, action it needs, model of its `{name}`) of a request: the route the
+    """(route template, operation it performs, model of its `{name}`) of a request: the route the
     router matched, or before routing (the token gate refuses first) the one it will."""
     route = scope.get("route")
     params: dict[str, Any] = scope.get("path_params") or {}
@@ -171,7 +171,7 @@ def route_of(scope: Scope) -> tuple[str, str | None, str | None]:
     if route is None:
         return UNMATCHED, None, None
     name = params.get("name")
-    return str(getattr(route, "path", UNMATCHED))[:512], required_action(route), _model(name)
+    return str(getattr(route, "path", UNMATCHED))[:512], route_operation(route), _model(name)
 
 
 def _model(name: object) -> str | None:

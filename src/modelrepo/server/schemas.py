@@ -688,7 +688,7 @@ class DenialOut(BaseModel):
     client: str | None
     method: str
     route: str = Field(description="The route template (`*`: the overflow record).")
-    action: str | None
+    operation: str | None
     model: str | None
     reason: str
     status: int = Field(description="The status answered (0 in the overflow record).")

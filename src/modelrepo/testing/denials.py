@@ -24,7 +24,7 @@ def denial(seconds: int = 0, **overrides: Any) -> Denial:
         "client": "192.0.2.7",
         "method": "POST",
         "route": "/api/v1/models/{name}/deployments",
-        "action": "deploy",
+        "operation": "deployment.deploy",
         "model": "credit-risk",
         "reason": "unknown API token",
         "status": 401,

@@ -539,7 +539,7 @@ async function deniedPage(query) {
           h("td", {}, d.last_at), h("td", {}, d.first_at), h("td", {}, d.count), h("td", {}, d.status || "mixed"),
           h("td", {}, d.user || (d.token_id ? `token ${d.token_id}` : "no token")),
           h("td", {}, d.client || "—"),
-          h("td", { class: "mono" }, `${d.method} ${d.route}`, d.action ? h("span", { class: "muted" }, ` (${d.action})`) : null),
+          h("td", { class: "mono" }, `${d.method} ${d.route}`, d.operation ? h("span", { class: "muted" }, ` (${d.operation})`) : null),
           h("td", {}, d.model ? h("a", { href: `#/models/${enc(d.model)}` }, d.model) : "—"),
           h("td", {}, d.reason))))));
 }

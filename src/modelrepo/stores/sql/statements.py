@@ -584,7 +584,7 @@ NEW_DENIAL = sa.insert(access_denials).values(
     client=p("client"),
     method=p("method"),
     route=p("route"),
-    action=p("action"),
+    operation=p("operation"),
     model=p("model"),
     reason=p("reason"),
     status=p("status"),
@@ -592,7 +592,7 @@ NEW_DENIAL = sa.insert(access_denials).values(
 )
 _DENIALS = sa.select(
     AD.id, AD.first_at, AD.last_at, AD.count, AD.user_name, AD.token_id, AD.client, AD.method,
-    AD.route, AD.action, AD.model, AD.reason, AD.status,
+    AD.route, AD.operation, AD.model, AD.reason, AD.status,
 )  # fmt: skip
 DENIALS = (
     _DENIALS.where(AD.last_at >= p("since"))

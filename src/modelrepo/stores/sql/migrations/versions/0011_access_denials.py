@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("client", sa.String(256), nullable=True),
         sa.Column("method", sa.String(16), nullable=False),
         sa.Column("route", sa.String(512), nullable=False),
-        sa.Column("action", sa.String(32), nullable=True),
+        sa.Column("operation", sa.String(64), nullable=True),
         sa.Column("model", sa.String(128), nullable=True),
         sa.Column("reason", sa.String(256), nullable=False),
         sa.Column("status", sa.Integer, nullable=False),
