@@ -65,6 +65,7 @@ from .domain.model import (
     check_tags,
 )
 from .domain.names import (
+    check_version,
     parse_ref,
     validate_flavor,
     validate_idempotency_key,
@@ -1939,9 +1940,7 @@ def _optional_time(value: datetime | str | None, what: str) -> datetime | None:
 
 
 def _number(version: int) -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-    return version
+    return check_version(version)
 
 
 def _check_signature(signature: Mapping[str, JSONValue] | None) -> dict[str, JSONValue] | None:

@@ -190,7 +190,7 @@ def download_uri(
     found = caller.registry.get(scoped(caller, name), number(version))
     if found.deleted_at is not None:
         raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
-    base = str(request.base_url).rstrip("/")
+    base = request.app.state.public_url  # never the request's Host header
     return {"artifact_uri": f"{base}{ARTIFACTS}/models/{name}/versions/{found.version}"}
 
 
