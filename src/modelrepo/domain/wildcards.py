@@ -106,20 +106,23 @@ class Wildcard:
         if self.fold:
             text = text.lower()
         size = len(text)
-        if not self.starred:
-            return size == self.width and self.segments[0].at(text, 0)
         if size < self.width:
             return False
-        first, *middle, last = self.segments
-        if not first.at(text, 0):
+        segments = self.segments
+        if not self.starred:
+            return size == self.width and segments[0].at(text, 0)
+        last = segments[-1]
+        end = size - last.width
+        if not (segments[0].at(text, 0) and last.at(text, end)):
             return False
-        position, end = first.width, size - last.width
-        for segment in middle:
+        position = segments[0].width
+        for index in range(1, len(segments) - 1):
+            segment = segments[index]
             start = segment.find(text, position, end)
             if start < 0:
                 return False
             position = start + segment.width
-        return last.at(text, end)
+        return True
 
 
 def _compile(parts: Sequence[Atom | None], fold: bool) -> Wildcard:
