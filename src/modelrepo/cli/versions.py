@@ -522,6 +522,12 @@ def fsck(ctx: Context, as_json: bool) -> None:
         click.echo("OK" if report.ok else "DAMAGED")
 
     emit(as_json, report.to_dict(), human)
+    if not report.ok:
+        click.echo(
+            f"error: store is damaged: {len(report.missing)} missing and "
+            f"{len(report.corrupt)} corrupt files",
+            err=True,
+        )
     if report.too_open:
         click.echo(
             f"error: {len(report.too_open)} files or folders of the store may be read or "
@@ -529,14 +535,7 @@ def fsck(ctx: Context, as_json: bool) -> None:
             "(chmod go-rwx, or o-rwx for a group store)",
             err=True,
         )
-    if report.too_open and report.ok:
-        sys.exit(EXIT_ERROR)
-    if not report.ok:
-        click.echo(
-            f"error: store is damaged: {len(report.missing)} missing and "
-            f"{len(report.corrupt)} corrupt files",
-            err=True,
-        )
+    if not report.ok or report.too_open:
         sys.exit(EXIT_ERROR)
 
 
