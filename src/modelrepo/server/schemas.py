@@ -589,6 +589,11 @@ class FsckOut(BaseModel):
     corrupt: list[dict[str, JSON]]
     orphaned: list[dict[str, JSON]]
     partial_uploads: list[dict[str, JSON]]
+    too_open: list[dict[str, str]] = Field(
+        default=[],
+        description="Files and folders of an embedded store more open than its mode allows "
+        "(`path` inside the store, `mode` in octal).",
+    )
 
 
 class GcOut(BaseModel):
