@@ -90,6 +90,8 @@ def test_a_hard_link_in_a_source_is_refused_as_a_symbolic_link_is(
     assert "'link' is a symbolic link" in message
     (artifacts / "link").unlink()
     assert _create(ml, "models:/m-1").status_code == 200  # type: ignore[attr-defined]
+    (mlruns / "models" / "m-2" / "artifacts").mkdir(parents=True)
+    assert "holds no files" in _refused(_create(ml, "models:/m-2"), mlruns)
 
 
 def test_an_https_or_s3_source_named_longer_than_a_file_can_be(

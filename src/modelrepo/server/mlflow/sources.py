@@ -131,6 +131,7 @@ def check_tree(root: Path, source: str) -> None:
             for folder, dirs, files in os.walk(root)
             for name in (*dirs, *files)
         )
+    files = 0
     for path, relative in entries:
         info = path.lstat()
         if stat.S_ISLNK(info.st_mode):
@@ -144,3 +145,6 @@ def check_tree(root: Path, source: str) -> None:
                 f"source {source!r}: {relative!r} is a hard link ({info.st_nlink} names): "
                 "refused, as symbolic links are"
             )
+        files += 1
+    if not files:
+        raise InvalidInput(f"source {source!r} holds no files")
