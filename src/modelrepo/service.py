@@ -1642,11 +1642,18 @@ class Registry:
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
         if not cache.exists():
+            from .stores.permissions import make_folder, seal_tree
+
+            mode = self.backend.mode
+            if mode is not None:
+                make_folder(cache.parent, mode)
             try:
                 self.download(version.model, version.version, cache)
             except Conflict:
                 if not cache.exists():  # a concurrent loader won the race; anything else is real
                     raise
+            if mode is not None:
+                seal_tree(cache, mode)  # as private as the rest of the store
         return cache
 
     def load(

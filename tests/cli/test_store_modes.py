@@ -44,6 +44,7 @@ def _use(reg: Registry, tmp_path: Path) -> None:
     reg.deploy("credit-risk", 1, env="production")
     reg.log_decision("credit-risk", inputs={"income": 1}, output=0, environment="production")
     reg.audit_checkpoint()
+    reg.load("credit-risk", 1)  # a verified copy, cached in the store
     writer = reg.backend.blobs.writer()
     writer.write(b"half an upload")
     writer.wait()
@@ -59,8 +60,9 @@ def test_a_new_store_is_private_whatever_the_umask(umask: int, tmp_path: Path) -
                  "audit-signing-key.pem"):  # fmt: skip
         assert modes[name] == 0o600, name
     assert [p for p in modes if p.startswith("blobs/tmp/upload-")], modes
+    assert [p for p in modes if p.startswith("cache/sha256-")], modes
     for path, mode in modes.items():
-        if path.startswith(("blobs/sha256/", "exports/")) and mode & 0o7000 == 0:
+        if path.startswith(("blobs/sha256/", "exports/", "cache/")) and mode & 0o7000 == 0:
             is_dir = (root / path).is_dir()
             assert mode == (0o700 if is_dir else 0o400), (path, oct(mode))
         elif (root / path).is_dir():
@@ -82,7 +84,7 @@ def test_a_group_store_is_shared_with_its_group_only(umask: int, tmp_path: Path)
     assert modes["modelrepo.db-wal"] == 0o660 and modes["audit-signing-key.pem"] == 0o660
     for path, mode in modes.items():
         is_dir = (root / path).is_dir()
-        sealed = path.startswith(("blobs/sha256/", "exports/")) and not is_dir
+        sealed = path.startswith(("blobs/sha256/", "exports/", "cache/")) and not is_dir
         expected = 0o2770 if is_dir else 0o440 if sealed else 0o660
         assert mode == expected, (path, oct(mode))
 

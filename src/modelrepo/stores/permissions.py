@@ -53,6 +53,23 @@ def create_file(path: Path, mode: int) -> None:
         os.close(open_new(path, os.O_WRONLY | os.O_EXCL, mode))
 
 
+def seal_tree(root: Path, mode: StoreMode) -> None:
+    """Give a tree written once inside the store (a cached copy of a version) the store's
+    modes: folders `mode.folder`, files `mode.sealed` (with execute where the owner had it).
+    Entries another user owns (a group store's) are theirs to set."""
+    me = os.geteuid()
+    for folder, _dirs, files in os.walk(root):
+        base = Path(folder)
+        if base.lstat().st_uid == me:
+            os.chmod(base, mode.folder)
+        for name in files:
+            path = base / name
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_uid == me:
+                execute = (mode.sealed >> 2) & 0o111 if info.st_mode & stat.S_IXUSR else 0
+                os.chmod(path, mode.sealed | execute)
+
+
 def too_open(root: Path, mode: StoreMode) -> Iterator[tuple[str, int]]:
     """(path relative to `root`, permission bits) of every folder and file under `root`,
     `root` included, whose permissions are wider than `mode` allows. Links are not
