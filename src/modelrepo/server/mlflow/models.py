@@ -13,7 +13,7 @@ from ...domain.access import DEPLOY, READ, REGISTER, TAG
 from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
 from . import search
-from .common import MaxResults, Named, PageToken, page, pending, scoped
+from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
     Aliases,
     latest_per_stage,
@@ -54,7 +54,7 @@ class LatestIn(Named):
 
 class AliasIn(Named):
     alias: str = Field(max_length=256)
-    version: str | int | None = None
+    version: VersionValue | None = None
 
 
 @router.post("/create")

@@ -13,7 +13,7 @@ from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
 from . import search
-from .common import MaxResults, Named, PageToken, page, pending, scoped
+from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
     DESCRIPTION_TAG,
     MODEL_ID_PARAM,
@@ -45,7 +45,7 @@ class CreateIn(Named):
 
 
 class VersionIn(Named):
-    version: str | int
+    version: VersionValue
 
 
 class UpdateIn(VersionIn):
