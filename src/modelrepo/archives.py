@@ -118,7 +118,9 @@ def _extract_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
                     chosen.append(info)
             tar.extractall(dest, members=chosen, filter="data")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InvalidInput(f"the tar archive cannot be read: {exc}") from None
+        raise InvalidInput(
+            f"the tar archive cannot be read: {_reason(exc, archive, dest)}"
+        ) from None
     return sorted(m.path for m in plan.members if not m.is_dir)
 
 
@@ -157,8 +159,22 @@ def _extract_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
                 if member.executable:
                     target.chmod(target.stat().st_mode | stat.S_IXUSR)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise InvalidInput(f"the zip archive cannot be read: {exc}") from None
+        raise InvalidInput(
+            f"the zip archive cannot be read: {_reason(exc, archive, dest)}"
+        ) from None
     return sorted(m.path for m in plan.members if not m.is_dir)
+
+
+def _reason(exc: BaseException, archive: Path, dest: Path) -> str:
+    """Why unpacking failed, in words that name no server folder: an OS error by its reason
+    alone, any other message with the staging paths taken out (members are named as the
+    archive names them)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    for folder in (str(dest), str(archive), str(dest.parent)):
+        text = text.replace(folder + "/", "").replace(folder, "the archive")
+    return text
 
 
 def _copy_at_most(source: IO[bytes], out: IO[bytes], size: int, path: str) -> None:

@@ -30,8 +30,10 @@ from .domain.audit import (
 from .domain.denials import AUDIT_KIND as DENIALS_KIND
 from .domain.deployments import DeploymentEvent, allocations_json
 from .domain.errors import InvalidInput, NotFound
+from .domain.permissions import StoreMode
 from .domain.times import format_time, to_micros
 from .ports import Clock, MetadataStore, Signer
+from .stores.permissions import make_folder, open_new
 from .verifier import (
     CHECKPOINT_FORMAT,
     CompactRange,
@@ -101,10 +103,15 @@ def genesis(store: MetadataStore, signer: Signer, actor: str, at: datetime) -> N
 
 
 def make_checkpoint(
-    store: MetadataStore, signer: Signer, clock: Clock, export_dir: Path | None = None
+    store: MetadataStore,
+    signer: Signer,
+    clock: Clock,
+    export_dir: Path | None = None,
+    export_mode: StoreMode | None = None,
 ) -> dict[str, Any]:
     """Sign the current tree head, keep it in the store, and (with `export_dir`) also write it
-    there as a new file that is never overwritten (point it at write-once storage)."""
+    there as a new file that is never overwritten (point it at write-once storage).
+    `export_mode`: the store's mode, when `export_dir` is inside the store folder."""
     size = store.audit_size()
     now = clock.now()
     checkpoint: dict[str, Any] = {
@@ -118,17 +125,23 @@ def make_checkpoint(
     checkpoint["signature"] = base64.b64encode(signer.sign(checkpoint_body(checkpoint))).decode()
     store.add_checkpoint(size, now, json.dumps(checkpoint, sort_keys=True))
     if export_dir is not None:
-        export_checkpoint(checkpoint, export_dir)
+        export_checkpoint(checkpoint, export_dir, export_mode)
     return checkpoint
 
 
-def export_checkpoint(checkpoint: dict[str, Any], folder: Path) -> Path:
-    """Write `checkpoint-<size>-<time>.json` durably, refusing to replace an existing file."""
-    folder.mkdir(parents=True, exist_ok=True)
+def export_checkpoint(
+    checkpoint: dict[str, Any], folder: Path, mode: StoreMode | None = None
+) -> Path:
+    """Write `checkpoint-<size>-<time>.json` durably, refusing to replace an existing file:
+    read-only for all, or inside a store (`mode`) for those who may read the store."""
+    if mode is None:
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        make_folder(folder, mode)
     stamp = checkpoint["timestamp"].replace(":", "").replace("-", "").replace(".", "")
     path = folder / f"checkpoint-{checkpoint['size']:012d}-{stamp}.json"
     data = (json.dumps(checkpoint, indent=2, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = open_new(path, os.O_WRONLY | os.O_EXCL, 0o444 if mode is None else mode.sealed)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -144,6 +157,7 @@ def maybe_checkpoint(
     every: int,
     interval_s: float,
     export_dir: Path | None = None,
+    export_mode: StoreMode | None = None,
 ) -> dict[str, Any] | None:
     """A checkpoint every `every` entries, and after `interval_s` seconds with new entries."""
     size = store.audit_size()
@@ -154,7 +168,9 @@ def maybe_checkpoint(
         last_size, last_at = last
         age_s = (clock.now().timestamp() * 1e6 - last_at) / 1e6
         due = size - last_size >= every or (size > last_size and age_s >= interval_s)
-    return make_checkpoint(store, signer_factory(), clock, export_dir) if due else None
+    if not due:
+        return None
+    return make_checkpoint(store, signer_factory(), clock, export_dir, export_mode)
 
 
 def verify(

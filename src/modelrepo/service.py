@@ -66,12 +66,14 @@ from .domain.model import (
     check_tags,
 )
 from .domain.names import (
+    check_version,
     parse_ref,
     validate_flavor,
     validate_idempotency_key,
     validate_key,
     validate_model_name,
 )
+from .domain.permissions import StoreMode
 from .domain.times import format_time, parse_time
 from .domain.webhooks import Attempt, Delivery, Webhook
 from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
@@ -116,6 +118,9 @@ class FsckReport:
     corrupt: list[FileReference] = field(default_factory=list)
     orphaned: list[BlobInfo] = field(default_factory=list)
     partials: list[BlobInfo] = field(default_factory=list)
+    too_open: list[tuple[str, int]] = field(default_factory=list)
+    """(path in the store folder, permission bits) of what others than the store's owner
+    (or group) may read or write: decision inputs are personal data."""
 
     @property
     def ok(self) -> bool:
@@ -139,6 +144,7 @@ class FsckReport:
             "corrupt": [ref(r) for r in self.corrupt],
             "orphaned": [{"sha256": b.sha256, "size": b.size} for b in self.orphaned],
             "partial_uploads": [{"name": b.sha256, "size": b.size} for b in self.partials],
+            "too_open": [{"path": p, "mode": f"{m:04o}"} for p, m in self.too_open],
         }
 
     @classmethod
@@ -157,6 +163,7 @@ class FsckReport:
             corrupt=[ref(r) for r in data["corrupt"]],
             orphaned=[BlobInfo(b["sha256"], int(b["size"])) for b in data["orphaned"]],
             partials=[BlobInfo(b["name"], int(b["size"])) for b in data["partial_uploads"]],
+            too_open=[(e["path"], int(e["mode"], 8)) for e in data.get("too_open", [])],
         )
 
 
@@ -310,6 +317,7 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
             self.checkpoint_every,
             self.checkpoint_interval,
             self.checkpoint_dir,
+            self._export_mode(),
         )
         return result
 
@@ -350,7 +358,10 @@ class Registry:
     `Registry(database_url="postgresql://...", blob_url="s3://bucket/prefix")` (or
     $MODELREPO_DATABASE_URL and $MODELREPO_BLOB_URL) the scale-out store;
     `Registry("https://host:port", token=...)` (or $MODELREPO_TOKEN) a modelrepo server,
-    as a `RemoteRegistry` with the same methods."""
+    as a `RemoteRegistry` with the same methods.
+
+    An embedded store is created private (folder 0700, files 0600, whatever the umask);
+    `group_access=True` creates it shared with its folder's group instead (2770, 0660)."""
 
     def __new__(cls, store: object = None, *args: Any, **kwargs: Any) -> Registry:
         if cls is Registry and (is_remote(store) or (store is None and _remote_default(kwargs))):
@@ -372,6 +383,7 @@ class Registry:
         checkpoint_interval: float = 3600.0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         token: str | None = None,
+        group_access: bool = False,
     ) -> None:
         if token is not None:
             raise InvalidInput("an API token is for a modelrepo server (http:// or https://)")
@@ -385,7 +397,9 @@ class Registry:
             self.backend = open_server_backend(database_url, blob_url, create=create)
         else:
             location = store if store is not None else os.environ.get("MODELREPO_STORE")
-            self.backend = open_backend(location or DEFAULT_STORE, create=create)
+            self.backend = open_backend(
+                location or DEFAULT_STORE, create=create, group_access=group_access
+            )
         self.user = user or _default_user()
         self._owns_backend = True
         self.clock: Clock = clock or SystemClock()
@@ -1184,8 +1198,21 @@ class Registry:
         """Sign the current tree head (size, root hash, time) and keep it (and export it to
         `checkpoint_dir` / `MODELREPO_CHECKPOINT_DIR` when set)."""
         return auditing.make_checkpoint(
-            self.backend.metadata, self.backend.signer, self.clock, self.checkpoint_dir
+            self.backend.metadata,
+            self.backend.signer,
+            self.clock,
+            self.checkpoint_dir,
+            self._export_mode(),
         )
+
+    def _export_mode(self) -> StoreMode | None:
+        """The store's mode if checkpoints are exported inside the store folder, where they
+        are as private as the rest of it."""
+        folder, mode, export = self.backend.folder, self.backend.mode, self.checkpoint_dir
+        if folder is None or mode is None or export is None:
+            return None
+        inside = Path(os.path.abspath(export)).is_relative_to(os.path.abspath(folder))
+        return mode if inside else None
 
     def audit_checkpoints(self) -> list[dict[str, Any]]:
         import json
@@ -1640,11 +1667,18 @@ class Registry:
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
         if not cache.exists():
+            from .stores.permissions import make_folder, seal_tree
+
+            mode = self.backend.mode
+            if mode is not None:
+                make_folder(cache.parent, mode)
             try:
                 self.download(version.model, version.version, cache)
             except Conflict:
                 if not cache.exists():  # a concurrent loader won the race; anything else is real
                     raise
+            if mode is not None:
+                seal_tree(cache, mode)  # as private as the rest of the store
         return cache
 
     def load(
@@ -1851,7 +1885,8 @@ class Registry:
     # -- integrity ------------------------------------------------------------------------
 
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
-        """Re-hash every referenced blob; report missing, corrupt and orphaned blobs."""
+        """Re-hash every referenced blob; report missing, corrupt and orphaned blobs, and
+        the files of an embedded store that are more open than its mode allows."""
         from .blobs._streams import copy_hashing
 
         report = FsckReport()
@@ -1885,6 +1920,10 @@ class Registry:
             if sha not in by_blob
         ]
         report.partials = list(blobs.partials())
+        if self.backend.folder is not None and self.backend.mode is not None:
+            from .stores.permissions import too_open
+
+            report.too_open = list(too_open(self.backend.folder, self.backend.mode))
         return report
 
     def gc(self, *, dry_run: bool = False) -> GcReport:
@@ -1964,9 +2003,7 @@ def _optional_time(value: datetime | str | None, what: str) -> datetime | None:
 
 
 def _number(version: int) -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-    return version
+    return check_version(version)
 
 
 def _check_signature(signature: Mapping[str, JSONValue] | None) -> dict[str, JSONValue] | None:

@@ -32,8 +32,9 @@ class Ed25519Signer:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def load_or_create(cls, path: Path) -> Ed25519Signer:
-        """Load the key at `path`, or create it (mode 0600, never overwriting a racing twin)."""
+    def load_or_create(cls, path: Path, mode: int = 0o600) -> Ed25519Signer:
+        """Load the key at `path`, or create it (`mode`: 0600, or the store's file mode;
+        never overwriting a racing twin)."""
         try:
             return cls._load(path)
         except FileNotFoundError:
@@ -41,7 +42,9 @@ class Ed25519Signer:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        from .stores.permissions import open_new
+
+        fd = open_new(tmp, os.O_WRONLY | os.O_EXCL, mode)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(pem)

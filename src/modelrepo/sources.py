@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .domain.errors import Forbidden, InvalidInput, StorageError
+from .domain.manifest import check_file_name
+from .domain.urls import split_url
 from .domain.webhooks import check_url as check_https_url
 
 CHUNK = 1 << 20
@@ -52,7 +53,7 @@ def parse_source(uri: str) -> Source:
         raise InvalidInput("invalid source: no spaces, control characters or backslashes")
     if _HIDDEN_STEP.search(uri):
         raise InvalidInput("invalid source: no encoded dots, slashes, backslashes or NULs")
-    parts = urllib.parse.urlsplit(uri)
+    parts = split_url(uri, "source")
     scheme = parts.scheme.lower()
     if parts.query or parts.fragment or "?" in uri or "#" in uri:
         raise InvalidInput("invalid source: no query or fragment")
@@ -61,6 +62,7 @@ def parse_source(uri: str) -> Source:
     steps = parts.path.split("/")
     if not parts.path.startswith("/") or any(s in ("", ".", "..") for s in steps[1:]):
         raise InvalidInput(f"invalid source path {parts.path!r}: no empty, '.' or '..' steps")
+    check_file_name(steps[-1], "source file name")  # it names the fetched file
     if scheme == "https":
         target = check_https_url(uri)  # the webhook rules for hosts (no IPv4 in disguise...)
         port = None if target.port == 443 else target.port

@@ -118,3 +118,35 @@ def test_serve_checks_its_body_limits(run: Run) -> None:
     sizes = {"65536": 65536, "64KiB": 65536, "1.5 GiB": 3 << 29, "64MB": 64_000_000, "1kib": 1024}
     for text, size in sizes.items():
         assert byte_size(None, None, text) == size  # type: ignore[arg-type]
+
+
+def test_serve_hands_its_public_url_to_the_workers(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, run: Run
+) -> None:
+    """--public-url (or $MODELREPO_PUBLIC_URL), by default the address bound: the base of
+    every absolute URL the workers hand out."""
+    import os
+
+    from modelrepo.cli import server as server_cli
+    from modelrepo.server.app import from_environment
+
+    run("init")
+    run("token", "create", "--user", "ops", "--role", "admin")
+    started: list[str] = []
+    monkeypatch.setattr(
+        server_cli, "run_server", lambda *_: started.append(os.environ["MODELREPO_PUBLIC_URL"])
+    )
+    monkeypatch.delenv("MODELREPO_PUBLIC_URL", raising=False)
+    given = run("serve", "--port", "9000", "--public-url", "https://models.bank.example/", "--json")
+    assert given.json["public_url"] == "https://models.bank.example"
+    monkeypatch.delenv("MODELREPO_PUBLIC_URL")  # what `serve` set for its workers
+    run("serve", "--host", "::1", "--port", "9001")
+    monkeypatch.setenv("MODELREPO_PUBLIC_URL", "https://env.example")
+    run("serve", "--port", "9002")
+    assert started == ["https://models.bank.example", "http://[::1]:9001", "https://env.example"]
+    refused = run("serve", "--public-url", "ftp://models.example", ok=False)
+    assert refused.code == 1 and "public URL" in refused.err
+    monkeypatch.setenv("MODELREPO_STORE", str(store_dir))
+    app = from_environment()
+    assert app.state.public_url == "https://env.example"
+    app.state.registry.close()

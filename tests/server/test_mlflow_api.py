@@ -248,7 +248,7 @@ def test_downloads_through_the_artifact_routes(ml: Api) -> None:
     _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}")
     uri = _ok(ml, "viewer", "GET", f"{MV}/get-download-uri", name="credit", version="1")
     assert uri["artifact_uri"] == (
-        "http://testserver/api/2.0/mlflow-artifacts/artifacts/models/credit/versions/1"
+        "http://127.0.0.1:8080/api/2.0/mlflow-artifacts/artifacts/models/credit/versions/1"
     )
     listing = "/api/2.0/mlflow-artifacts/artifacts"
     root = _ok(ml, "viewer", "GET", listing, path="models/credit/versions/1")

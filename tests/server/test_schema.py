@@ -1,4 +1,5 @@
-"""A bounded schemathesis run of the read-only endpoints: no 5xx, responses match the schema."""
+"""A bounded schemathesis run of every endpoint: no 5xx, responses match the schema, and no
+answer names a server path (the store's folder, an MLflow source root, a staging folder)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,33 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis import checks  # noqa: E402
 
 from modelrepo import Registry  # noqa: E402
 from modelrepo.server import create_app  # noqa: E402
+from modelrepo.server.mlflow.sources import Sources  # noqa: E402
 
-registry = Registry.in_memory(user="schema")
+# Stores on disk, and an MLflow source folder, so that a message naming a server path would
+# name one of these.
+FOLDER = Path(tempfile.mkdtemp(prefix="modelrepo-schema-"))
+atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)
+MLRUNS = FOLDER / "mlruns"
+(MLRUNS / "models" / "m-1" / "artifacts").mkdir(parents=True)
+(MLRUNS / "models" / "m-1" / "artifacts" / "MLmodel").write_text("flavors: {}\n")
+SERVER_PATHS = (str(FOLDER), str(Path(tempfile.gettempdir()) / "modelrepo-"))
+
+
+def _app(registry: Registry) -> object:
+    return create_app(registry, mlflow_sources=Sources.parse([MLRUNS.as_uri()]))
+
+
+registry = Registry(FOLDER / "read", user="schema")
 _, TOKEN = registry.create_token("schema", "viewer")
 
 
@@ -29,7 +50,7 @@ def _seed() -> None:
 
 
 _seed()
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(registry))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app(registry))
 
 
 @schema.include(method="GET").parametrize()
@@ -53,9 +74,9 @@ schemathesis.serializer.alias(
     ["application/x-ndjson", "application/jsonl", "application/vnd.apache.parquet"],
     "application/octet-stream",
 )
-changes = Registry.in_memory(user="schema")
+changes = Registry(FOLDER / "changes", user="schema")
 _, ADMIN = changes.create_token("schema-admin", "admin")
-mutating = schemathesis.openapi.from_asgi("/openapi.json", create_app(changes))
+mutating = schemathesis.openapi.from_asgi("/openapi.json", _app(changes))
 
 
 @mutating.include(method=["POST", "PUT", "DELETE"]).parametrize()
@@ -71,11 +92,21 @@ def test_mutating_endpoints(case: schemathesis.Case) -> None:
     _call_and_validate(case, ADMIN)
 
 
+def no_server_path(_ctx: object, response: object, _case: object) -> bool | None:
+    """No answer names the server's folders: messages name the caller's input."""
+    text = response.text  # type: ignore[attr-defined]
+    for path in SERVER_PATHS:
+        assert path not in text, f"the answer names a server path: {text[:500]}"
+    return None
+
+
 def _call_and_validate(case: schemathesis.Case, token: str) -> None:
-    """A 5xx, an undocumented status or content type, or an answer outside the schema fails."""
+    """A 5xx, an undocumented status or content type, an answer outside the schema, or one
+    that names a server path fails."""
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[
+            no_server_path,  # type: ignore[list-item]
             checks.not_a_server_error,
             checks.status_code_conformance,
             checks.content_type_conformance,

@@ -17,7 +17,9 @@ from typing import BinaryIO
 
 from ..domain.errors import MissingBlobError
 from ..domain.manifest import validate_sha256
+from ..domain.permissions import StoreMode
 from ..ports import BlobInfo, Progress
+from ..stores.permissions import make_folder, store_mode
 from ._streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
 
 
@@ -40,19 +42,29 @@ def _is_regular_file(source: BinaryIO) -> bool:
 class LocalBlobStore:
     """Content-addressed blobs under a local directory."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], mode: StoreMode | None = None) -> None:
+        """`mode`: who may read the blobs (`domain.permissions`); by default what the
+        folder's own mode says, private for a new folder."""
         self.root = Path(root)
+        self.mode = mode or store_mode(self.root)
         self._objects = self.root / "sha256"
         self._tmp = self.root / "tmp"
         for folder in (self.root, self._objects, self._tmp):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder, self.mode)
+
+    def _temporary(self) -> tuple[int, str]:
+        """A new file under `tmp/` (mkstemp's are 0600; a group store's 0660)."""
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        if self.mode.file != 0o600:
+            os.fchmod(fd, self.mode.file)
+        return fd, name
 
     def _path(self, sha256: str) -> Path:
         validate_sha256(sha256)
         return self._objects / sha256[:2] / sha256[2:]
 
     def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        fd, tmp_name = self._temporary()
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "w+b", buffering=0) as out:
@@ -81,9 +93,9 @@ class LocalBlobStore:
             return BlobInfo(sha, size)
         shard = final.parent
         if not shard.is_dir():
-            shard.mkdir(exist_ok=True)
+            make_folder(shard, self.mode)
             fsync_dir(self._objects)
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, self.mode.sealed)  # read-only: a blob never changes
         os.replace(tmp, final)
         fsync_dir(shard)
         return BlobInfo(sha, size)
@@ -136,7 +148,7 @@ class _LocalWriter(PipelinedBlobWriter):
     grows, so the fsync at the end has only the tail left); commit renames it."""
 
     def __init__(self, store: LocalBlobStore, progress: Progress | None) -> None:
-        fd, name = tempfile.mkstemp(dir=store._tmp, prefix="upload-")
+        fd, name = store._temporary()
         self._store = store
         self._file = FileSink(fd)
         self._tmp = Path(name)

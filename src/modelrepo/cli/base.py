@@ -38,7 +38,7 @@ class Context:
         self.database_url = database_url
         self.blob_url = blob_url
 
-    def registry(self, *, create: bool = False) -> Registry:
+    def registry(self, *, create: bool = False, group_access: bool = False) -> Registry:
         if self.database_url and self.store:
             raise InvalidInput("give either --store or --database-url, not both")
         if is_remote(self.store):  # a server: the identity is $MODELREPO_TOKEN's user
@@ -49,6 +49,7 @@ class Context:
             blob_url=self.blob_url,
             user=self.user,
             create=create,
+            group_access=group_access,
         )
 
 

@@ -128,6 +128,13 @@ def is_loopback(host: str) -> bool:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option(
+    "--public-url",
+    envvar="MODELREPO_PUBLIC_URL",
+    metavar="URL",
+    help="Where clients reach the server (https://models.bank.example behind a proxy); "
+    "every absolute URL the server hands out starts with it. Default: http://HOST:PORT.",
+)
+@click.option(
     "--no-auth",
     is_flag=True,
     help="Accept requests without a token, as --user (only on a loopback --host).",
@@ -184,6 +191,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    public_url: str | None,
     no_auth: bool,
     deliver_webhooks: bool,
     mlflow_sources: tuple[str, ...],
@@ -211,15 +219,18 @@ def serve(
       modelrepo serve --mlflow-source file:///srv/mlflow/artifacts
       modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
       modelrepo serve --json-limit 16MiB --import-limit 1GiB
+      modelrepo serve --host 0.0.0.0 --public-url https://models.bank.example
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
             f"--no-auth serves the store to anyone who can reach {host}; "
             "it is allowed only with a loopback --host (127.0.0.1, ::1, localhost)"
         )
+    from ..domain.urls import bound_url, check_public_url
     from ..sources import allowed_prefixes
 
     prefixes = allowed_prefixes(allow_source)
+    public_url = check_public_url(public_url or bound_url(host, port))
     try:
         import uvicorn  # noqa: F401 - only whether it is installed
     except ImportError:
@@ -250,13 +261,14 @@ def serve(
     if sources.roots:
         os.environ[ENVIRONMENT_VARIABLE] = " ".join(root.as_uri() for root in sources.roots)
     os.environ["MODELREPO_SERVER_TRUST_PICKLE"] = "1" if trust_pickle else ""
+    os.environ["MODELREPO_PUBLIC_URL"] = public_url
     os.environ["MODELREPO_SERVER_ALLOW_SOURCE"] = "\n".join(prefixes)
     for name, limit in (("JSON", json_limit), ("UPLOAD", upload_limit), ("IMPORT", import_limit)):
         os.environ[f"MODELREPO_SERVER_{name}_LIMIT"] = str(limit) if limit else ""
-    url = f"http://{host}:{port}"
+    url = bound_url(host, port)
     emit(
         as_json,
-        {"url": url, "workers": workers, "auth": not no_auth},
+        {"url": url, "public_url": public_url, "workers": workers, "auth": not no_auth},
         lambda: click.echo(f"serving on {url} ({'no authentication' if no_auth else 'tokens'})"),
     )
     run_server(host, port, workers)

@@ -27,17 +27,25 @@ from .base import (
 
 
 @command(cli)
+@click.option(
+    "--group",
+    is_flag=True,
+    help="Share a new embedded store with its folder's group (2770, files 0660) instead of "
+    "keeping it to its owner (0700, files 0600).",
+)
 @pass_ctx
-def init(ctx: Context, as_json: bool) -> None:
+def init(ctx: Context, group: bool, as_json: bool) -> None:
     """Create the store (SQLite + blob folder, or the schema in PostgreSQL) if it does not
-    exist yet.
+    exist yet. An embedded store is private to its owner whatever the umask (it keeps
+    decision inputs: personal data); --group shares it with the group of its folder.
 
     \b
     Examples:
       modelrepo --store /srv/models init
+      modelrepo --store /srv/models init --group
       modelrepo --database-url postgresql://registry@db/models --blob-url s3://models/prod init
     """
-    with ctx.registry(create=True) as reg:
+    with ctx.registry(create=True, group_access=group) as reg:
         location = reg.location
         metadata = reg.backend.metadata
         sqlite = getattr(metadata, "sqlite_version", lambda: None)()
@@ -484,9 +492,10 @@ def delete(ctx: Context, ref: str, reason: str | None, as_json: bool) -> None:
 @command(cli)
 @pass_ctx
 def fsck(ctx: Context, as_json: bool) -> None:
-    """Check every stored file against its digest; report missing, corrupt and orphaned blobs.
+    """Check every stored file against its digest; report missing, corrupt and orphaned blobs,
+    and files or folders of the store folder more open than the store allows.
 
-    Exits 1 if any file a version needs is missing or corrupt.
+    Exits 1 if any file a version needs is missing or corrupt, or anything is too open.
 
     \b
     Example:
@@ -508,6 +517,8 @@ def fsck(ctx: Context, as_json: bool) -> None:
             )
         if report.partials:
             click.echo(f"  {len(report.partials)} abandoned uploads: run 'modelrepo gc'")
+        for path, mode in report.too_open:
+            click.echo(f"  too open {mode:04o} {path}")
         click.echo("OK" if report.ok else "DAMAGED")
 
     emit(as_json, report.to_dict(), human)
@@ -517,6 +528,14 @@ def fsck(ctx: Context, as_json: bool) -> None:
             f"{len(report.corrupt)} corrupt files",
             err=True,
         )
+    if report.too_open:
+        click.echo(
+            f"error: {len(report.too_open)} files or folders of the store may be read or "
+            "written by users beyond its owner (and group): remove those permissions "
+            "(chmod go-rwx, or o-rwx for a group store)",
+            err=True,
+        )
+    if not report.ok or report.too_open:
         sys.exit(EXIT_ERROR)
 
 

@@ -5,7 +5,6 @@ Pure rules, no I/O. Anything not granted here is refused (deny by default).
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from . import wildcards
 from .errors import Forbidden, InvalidInput, OutOfScope, model_not_found
 from .times import format_time, parse_time
 
@@ -264,7 +264,7 @@ def allows(role: str, action: str) -> bool:
 
 def in_scope(pattern: str | None, model: str) -> bool:
     """Whether a token scoped to `pattern` (None: every model) may touch `model`."""
-    return pattern is None or fnmatch.fnmatchcase(model, pattern)
+    return pattern is None or wildcards.glob(pattern).matches(model)
 
 
 def authorize(token: ApiToken, name: str, model: str | None = None) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .names import MODEL_NAME_PATTERN
+from .names import MAX_NUMBER, MODEL_NAME_PATTERN, check_version
 from .times import format_time, parse_time
 
 ENVIRONMENT_PATTERN = MODEL_NAME_PATTERN
@@ -52,7 +52,7 @@ def normalise_split(split: Mapping[int, float]) -> tuple[Allocation, ...]:
         ((version, weight),) = split.items()
         if (
             type(version) is int
-            and version >= 1
+            and 1 <= version <= MAX_NUMBER
             and type(weight) in (int, float)
             and weight in (1, 100)
         ):
@@ -61,8 +61,7 @@ def normalise_split(split: Mapping[int, float]) -> tuple[Allocation, ...]:
         raise InvalidInput("a split needs at least one version")
     allocations = []
     for version, weight in split.items():
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidInput(f"invalid version {version!r} in split")
+        check_version(version, "version in split")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise InvalidInput(f"weight of version {version} is not a number")
         if not math.isfinite(weight) or weight <= 0:

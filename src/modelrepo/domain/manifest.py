@@ -45,12 +45,44 @@ class FileEntry:
         return cls(str(raw["path"]), int(raw["size"]), str(raw["sha256"]), bool(raw["executable"]))
 
 
+MAX_NAME_BYTES = 255
+"""The longest step of a file path, in UTF-8 bytes: what file systems accept."""
+MAX_PATH_BYTES = 1024
+"""The longest file path in a version: room left for the folder it is unpacked into."""
+
+
+def check_file_name(name: str, what: str = "file name", *, whole: bool = False) -> str:
+    """A name the OS will see: no NUL, at most `MAX_NAME_BYTES` (with `whole`, a '/'-separated
+    path of at most `MAX_PATH_BYTES`, each step at most `MAX_NAME_BYTES`). Checked here so
+    the OS never answers with an error that names the server's folders."""
+    if "\x00" in name:
+        raise InvalidInput(f"invalid {what} {_shown(name)!r}: NUL is not allowed")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    steps = name.split("/") if whole else [name]
+    if (whole and size > MAX_PATH_BYTES) or any(
+        len(step.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for step in steps
+    ):
+        limit = (
+            f"at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per step"
+            if whole
+            else (f"at most {MAX_NAME_BYTES} bytes")
+        )
+        raise InvalidInput(f"invalid {what} {_shown(name)!r}: {limit}")
+    return name
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 80 else text[:60] + "..."
+
+
 def validate_relative_path(path: str) -> str:
-    """A manifest path: relative, '/'-separated, no '.', '..', empty parts, NUL or backslash."""
+    """A manifest path: relative, '/'-separated, no '.', '..', empty parts, NUL or backslash,
+    no step longer than a file system takes (so a name fails here, not in the OS)."""
     if not isinstance(path, str) or not path:
         raise InvalidInput("empty file path in manifest")
     if "\x00" in path or "\\" in path:
         raise InvalidInput(f"invalid file path {path!r}: NUL and backslash are not allowed")
+    check_file_name(path, "file path", whole=True)
     if path.startswith("/"):
         raise InvalidInput(f"invalid file path {path!r}: must be relative")
     parts = path.split("/")

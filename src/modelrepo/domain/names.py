@@ -12,6 +12,9 @@ _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")
 _FLAVOR = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+MAX_NUMBER = 2**62
+"""The largest version, id or count accepted from a caller: inside a signed 64-bit database
+column with room to spare, so a larger one is refused as input, not by the database."""
 IDEMPOTENCY_KEY_PATTERN = r"[!-~]{1,128}"  # printable ASCII, no space
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -24,6 +27,13 @@ def validate_model_name(name: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def check_version(version: object, what: str = "version") -> int:
+    """A version number: an int (not a bool) from 1 to `MAX_NUMBER`."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_NUMBER:
+        raise InvalidInput(f"invalid {what} {version!r}: expected an integer from 1 to 2**62")
+    return version
 
 
 def validate_key(key: str, what: str = "key") -> str:

@@ -10,7 +10,6 @@ A payload is signed with HMAC-SHA256 over `<unix time>.<body>` and sent as
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import hmac
 import ipaddress
@@ -21,11 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from .access import check_pattern
+from .access import check_pattern, in_scope
 from .errors import InvalidInput
 from .times import format_time, parse_time
+from .urls import split_url
 
 SIGNATURE_HEADER = "X-Modelrepo-Signature"
 EVENT_HEADER = "X-Modelrepo-Event"
@@ -81,9 +80,7 @@ class Webhook:
         return self.disabled_at is None
 
     def wants(self, kind: str, model: str) -> bool:
-        return (
-            self.active and kind in self.events and fnmatch.fnmatchcase(model, self.model_pattern)
-        )
+        return self.active and kind in self.events and in_scope(self.model_pattern, model)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -270,7 +267,7 @@ def check_url(url: str, *, allow_http: bool = False) -> Target:
         raise InvalidInput(f"invalid webhook URL: 1-{MAX_URL_LENGTH} characters")
     if any(c.isspace() or not c.isprintable() for c in url) or "\\" in url:
         raise InvalidInput("invalid webhook URL: no spaces, control characters or backslashes")
-    parts = urlsplit(url)
+    parts = split_url(url, "webhook URL")
     scheme = parts.scheme.lower()
     if scheme != "https" and not (allow_http and scheme == "http"):
         raise InvalidInput(f"a webhook URL must use https, not {parts.scheme or 'nothing'!r}")

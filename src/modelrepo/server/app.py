@@ -17,6 +17,7 @@ from .. import __version__
 from ..archives import ArchiveLimits
 from ..domain.access import ApiToken
 from ..domain.errors import ModelrepoError
+from ..domain.urls import check_public_url
 from ..service import Registry
 from ..sources import SourcePolicy
 from . import errors
@@ -58,6 +59,10 @@ from .routes import (
 from .routes.common import BODY_MODELS
 from .routes.decisions import EscapedDecisionIds
 
+PUBLIC_URL_VARIABLE = "MODELREPO_PUBLIC_URL"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+"""Where `modelrepo serve` listens unless told otherwise (its --host and --port defaults)."""
+
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 """FastAPI's own routes: the API description and its interactive docs, public on purpose."""
 
@@ -80,6 +85,7 @@ def create_app(
     archive_limits: ArchiveLimits | None = None,
     token_cache: TokenCache | None = None,
     denials: DenialRecorder | None = None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
@@ -93,8 +99,11 @@ def create_app(
     default). `archive_limits`: how large an uploaded archive may unpack. `token_cache`:
     tokens verified lately (by default for `TOKEN_CACHE_SECONDS`: the bound on how late a
     revocation takes effect). `denials`: what records refused requests (by default in
-    windows of `DEFAULT_WINDOW_SECONDS`), written while the application is up."""
+    windows of `DEFAULT_WINDOW_SECONDS`), written while the application is up. `public_url`:
+    where clients reach the server; every absolute URL it hands out starts with it (never
+    with a request's `Host` header)."""
 
+    public_url = check_public_url(public_url)
     check_limit(json_limit, "the JSON body limit")
     check_limit(upload_limit, "the upload limit")
     check_limit(import_limit, "the import limit")
@@ -136,6 +145,7 @@ def create_app(
     check_routes(app.routes)
     _hot_first(app.router.routes)
     app.state.registry = registry
+    app.state.public_url = public_url
     app.state.mlflow_sources = mlflow_sources or Sources()
     app.state.metrics = Metrics()
     app.state.denials = recorder
@@ -200,7 +210,8 @@ def from_environment() -> FastAPI:
     $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from;
     $MODELREPO_SERVER_TRUST_PICKLE and $MODELREPO_SERVER_ALLOW_SOURCE (prefixes, one a line)
     as `serve --trust-pickle` and `--allow-source`; body limits in bytes from
-    $MODELREPO_SERVER_JSON_LIMIT, _UPLOAD_LIMIT, _IMPORT_LIMIT."""
+    $MODELREPO_SERVER_JSON_LIMIT, _UPLOAD_LIMIT, _IMPORT_LIMIT; the public address from
+    $MODELREPO_PUBLIC_URL."""
     import os
 
     from ..clock import SystemClock
@@ -230,4 +241,5 @@ def from_environment() -> FastAPI:
         json_limit=limit("JSON", DEFAULT_JSON_LIMIT),
         upload_limit=limit("UPLOAD", DEFAULT_UPLOAD_LIMIT),
         import_limit=limit("IMPORT", DEFAULT_IMPORT_LIMIT),
+        public_url=os.environ.get(PUBLIC_URL_VARIABLE) or DEFAULT_PUBLIC_URL,
     )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..domain.access import ROLES
+from ..domain.names import MAX_NUMBER
 
 T = TypeVar("T")
 
@@ -201,7 +202,7 @@ class DeployIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_NUMBER)
     split: dict[str, float] | None = None
     reason: str | None = None
     effective_at: str | None = Field(default=None, description="ISO-8601 with a zone.")
@@ -323,7 +324,7 @@ class DecisionIn(BaseModel):
     inputs: JSON
     output: JSON
     environment: str | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_NUMBER)
     decision_id: str | None = None
     decided_at: str | None = Field(default=None, description="ISO-8601 with a zone.")
     metadata: dict[str, JSON] | None = None
@@ -345,7 +346,7 @@ class DecisionRow(TypedDict):
     inputs: JSON
     output: JSON
     environment: NotRequired[str | None]
-    version: NotRequired[Annotated[int | None, Field(ge=1)]]
+    version: NotRequired[Annotated[int | None, Field(ge=1, le=MAX_NUMBER)]]
     decision_id: NotRequired[str | None]
     decided_at: NotRequired[str | None]
     metadata: NotRequired[dict[str, JSON] | None]
@@ -490,7 +491,7 @@ class DecisionColumnsIn(BaseModel):
 
     outputs: list[JSON]
     environment: str | None = Field(default=None, max_length=128)
-    version: int | None = Field(default=None, ge=1, le=2**62, strict=True)
+    version: int | None = Field(default=None, ge=1, le=MAX_NUMBER, strict=True)
     decided_at: list[str | None] | str | None = Field(
         default=None, description="ISO-8601 with a zone (default: now)."
     )
@@ -504,7 +505,7 @@ class DecisionColumnsIn(BaseModel):
 class DecisionColumnsRows(TypedDict):
     outputs: list[JSON]
     environment: NotRequired[Annotated[str | None, Field(max_length=128)]]
-    version: NotRequired[Annotated[int | None, Field(ge=1, le=2**62, strict=True)]]
+    version: NotRequired[Annotated[int | None, Field(ge=1, le=MAX_NUMBER, strict=True)]]
     decided_at: NotRequired[list[str | None] | str | None]
     inputs: NotRequired[list[JSON] | None]
     inputs_digests: NotRequired[list[str] | None]
@@ -526,7 +527,7 @@ class ServingStartIn(BaseModel):
 
     instance_id: str = Field(min_length=1, max_length=128)
     host: str = Field(default="", max_length=255)
-    version: int = Field(ge=1, le=2**62)
+    version: int = Field(ge=1, le=MAX_NUMBER)
     digest: str = Field(min_length=1, max_length=128)
 
 
@@ -588,6 +589,11 @@ class FsckOut(BaseModel):
     corrupt: list[dict[str, JSON]]
     orphaned: list[dict[str, JSON]]
     partial_uploads: list[dict[str, JSON]]
+    too_open: list[dict[str, str]] = Field(
+        default=[],
+        description="Files and folders of an embedded store more open than its mode allows "
+        "(`path` inside the store, `mode` in octal).",
+    )
 
 
 class GcOut(BaseModel):

@@ -15,8 +15,10 @@ from pathlib import Path
 from ..blobs import open_blob_store
 from ..blobs.local import LocalBlobStore
 from ..domain.errors import InvalidInput, StoreNotFound
+from ..domain.permissions import GROUP, StoreMode
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
+from .permissions import create_file, store_mode
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"
@@ -35,6 +37,10 @@ class Backend:
     local_reads: bool = False
     """Metadata reads are answered in this process or from a local file, in microseconds,
     never waiting on a network: the server answers its hottest reads on the event loop."""
+    folder: Path | None = None
+    """The embedded store's folder, whose files `fsck` checks are not too open."""
+    mode: StoreMode | None = None
+    """Who may read the embedded store's files (`domain.permissions`)."""
     _signer: Signer | None = None
 
     @property
@@ -108,8 +114,15 @@ def open_server_backend(
     )
 
 
-def open_backend(location: str | os.PathLike[str], *, create: bool = True) -> Backend:
-    """Open (and with `create`, initialise) the embedded store in folder `location`."""
+def open_backend(
+    location: str | os.PathLike[str], *, create: bool = True, group_access: bool = False
+) -> Backend:
+    """Open (and with `create`, initialise) the embedded store in folder `location`.
+
+    A new store is private: its folder 0700, its files 0600 (blobs 0400), whatever the
+    umask; with `group_access`, or in a folder that already grants its group everything,
+    shared with the folder's group (2770, 0660, 0440). From then on the folder's mode says
+    which, to every process that opens the store."""
     text = os.fspath(location)
     if text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         return open_server_backend(text, os.environ.get("MODELREPO_BLOB_URL"), create=create)
@@ -126,20 +139,29 @@ def open_backend(location: str | os.PathLike[str], *, create: bool = True) -> Ba
             )
         if root.exists() and not root.is_dir():
             raise InvalidInput(f"store location {root} exists and is not a folder")
-        root.mkdir(parents=True, exist_ok=True)
+        mode = GROUP if group_access else store_mode(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        root.mkdir(exist_ok=True)
+        os.chmod(root, mode.folder)  # the store's policy, for every process from now on
+        # SQLite gives its -wal and -shm files the database file's mode.
+        create_file(database, mode.file)
+    else:
+        mode = store_mode(root)
     from .sql import SqlMetadataStore
 
     def signer() -> Signer:
         from ..signing import Ed25519Signer
 
-        return Ed25519Signer.load_or_create(root / AUDIT_KEY_FILE)
+        return Ed25519Signer.load_or_create(root / AUDIT_KEY_FILE, mode.file)
 
     metadata = SqlMetadataStore.open_sqlite(database)
     return Backend(
         metadata=metadata,
-        blobs=LocalBlobStore(root / "blobs"),
-        lock=FileStoreLock(root / "gc.lock"),
+        blobs=LocalBlobStore(root / "blobs", mode),
+        lock=FileStoreLock(root / "gc.lock", mode.file),
         signer_factory=signer,
         location=str(root),
         local_reads=True,
+        folder=root,
+        mode=mode,
     )

@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.errors import StorageError
+from .permissions import open_new
 
 
 class FileStoreLock:
     """Shared for writers, exclusive for gc; released by the kernel if a process dies."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], mode: int = 0o600) -> None:
         self.path = Path(path)
+        self.mode = mode  # of the lock file, if this creates it: the store's file mode
 
     @contextmanager
     def _hold(self, mode: int) -> Iterator[None]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_new(self.path, os.O_RDWR, self.mode)
         try:
             fcntl.flock(fd, mode)
             yield

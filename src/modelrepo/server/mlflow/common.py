@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain.deployments import DeploymentOutcome
 from ...domain.errors import InvalidInput
-from ...domain.names import validate_model_name
+from ...domain.names import MAX_NUMBER, validate_model_name
 from ..auth import Caller
 from .errors import response
 
 MaxResults = Annotated[int, Query(ge=1, le=200_000)]
 PageToken = Annotated[str | None, Query(max_length=12, pattern="^[0-9]*$")]
+VersionValue = Annotated[str, Field(max_length=20)] | Annotated[int, Field(le=MAX_NUMBER)]
+"""A version in an MLflow body: a string of digits as MLflow sends it, or a number; both
+checked again by `entities.number`."""
 
 
 class _Body(BaseModel):

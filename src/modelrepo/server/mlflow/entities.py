@@ -12,6 +12,7 @@ from typing import Any
 
 from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import Model, ModelVersion
+from ...domain.names import check_version
 from ...service import Registry
 
 DESCRIPTION_TAG = "mlflow.description"
@@ -114,11 +115,11 @@ def model_doc(registry: Registry, model: Model) -> dict[str, Any]:
 
 def number(version: str | int) -> int:
     """MLflow sends version numbers as strings."""
-    try:
-        value = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"invalid version {version!r}: expected a positive integer") from None
-    return value
+    if isinstance(version, str) and not (version.isascii() and version.isdigit()):
+        raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
+    if isinstance(version, str) and len(version) > 19:
+        raise InvalidInput(f"invalid version {version[:20]!r}...: expected a positive integer")
+    return check_version(int(version) if isinstance(version, str) else version)
 
 
 def live_version(registry: Registry, name: str, alias: str) -> int:

@@ -12,7 +12,7 @@ from pydantic import Field
 from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
 from . import search
-from .common import MaxResults, Named, PageToken, page, pending, scoped
+from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
     Aliases,
     latest_per_stage,
@@ -53,7 +53,7 @@ class LatestIn(Named):
 
 class AliasIn(Named):
     alias: str = Field(max_length=256)
-    version: str | int | None = None
+    version: VersionValue | None = None
 
 
 @router.post("/create")

@@ -8,12 +8,14 @@ OR and parentheses are not MLflow syntax either and are refused.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ...domain import wildcards
 from ...domain.errors import InvalidInput
 
 _TOKEN = re.compile(
@@ -39,11 +41,20 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One comparison: `field` is an attribute name or `tags.<key>`."""
+    """One comparison: `field` is an attribute name or `tags.<key>`. A LIKE pattern is
+    compiled once, to a matcher that cannot backtrack (`domain.wildcards`)."""
 
     field: str
     op: str
     value: Any
+    _like: wildcards.Wildcard | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.op in ("LIKE", "ILIKE"):
+            matcher = wildcards.like(str(self.value), ignore_case=self.op == "ILIKE")
+            object.__setattr__(self, "_like", matcher)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         if self.field.startswith("tags."):
@@ -54,18 +65,12 @@ class Condition:
             return self.op in ("!=", "<>", "NOT IN")
         if self.op in ("IN", "NOT IN"):
             return (actual in self.value) == (self.op == "IN")
-        if self.op in ("LIKE", "ILIKE"):
-            flags = re.IGNORECASE if self.op == "ILIKE" else 0
-            return re.fullmatch(_like(str(self.value)), str(actual), flags | re.DOTALL) is not None
+        if self._like is not None:
+            return self._like.matches(str(actual))
         try:
             return bool(_COMPARE[self.op](actual, self.value))
         except TypeError:
             return False
-
-
-def _like(pattern: str) -> str:
-    """SQL LIKE as a regular expression: `%` any run, `_` one character."""
-    return "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
 
 
 def _unquote(text: str) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ...domain.errors import InvalidInput
+from ...domain.manifest import check_file_name
 
 ENVIRONMENT_VARIABLE = "MODELREPO_MLFLOW_SOURCES"
 _LOGGED_MODEL = re.compile(r"models:/(m-[0-9a-f]{1,64})/?")
@@ -90,10 +92,59 @@ class Sources:
         return self._inside(path, source)
 
     def _inside(self, path: Path, source: str) -> Path:
-        real = Path(os.path.realpath(path))
-        for root in self.roots:
-            if real == root or real.is_relative_to(root):
-                if not real.exists():
-                    raise InvalidInput(f"source {source!r} does not exist")
-                return real
+        try:
+            check_path(str(path), source)
+            real = Path(os.path.realpath(path))
+            for root in self.roots:
+                if real == root or real.is_relative_to(root):
+                    if not real.exists():
+                        raise InvalidInput(f"source {source!r} does not exist")
+                    check_tree(real, source)
+                    return real
+        except OSError as exc:  # named by the client's URI, never by the server's path
+            raise InvalidInput(f"source {source!r} cannot be read: {exc.strerror}") from None
         raise InvalidInput(f"source {source!r} is outside the server's allowed MLflow sources")
+
+
+def check_path(path: str, source: str) -> str:
+    """A path named by a client, before the OS sees it: no NUL, no step or whole longer than
+    file systems take (which the OS would answer with an error naming the server's path).
+    The refusal names the source as the client gave it."""
+    try:
+        return check_file_name(path, "path", whole=True)
+    except InvalidInput as exc:
+        reason = str(exc).rpartition(": ")[2]
+        shown = source if len(source) <= 100 else source[:80] + "..."
+        raise InvalidInput(f"source {shown!r}: {reason}") from None
+
+
+def check_tree(root: Path, source: str) -> None:
+    """Refuse a source holding anything but regular files and folders, or a file with
+    another name elsewhere (a hard link: whoever may write under an allowed root could link
+    any file the server can read, its signing key say, and have it registered and served).
+    Refusals name the path inside the source, not on the server."""
+    if root.is_file():
+        entries: Iterable[tuple[Path, str]] = [(root, root.name)]
+    else:
+        entries = (
+            (Path(folder) / name, (Path(folder) / name).relative_to(root).as_posix())
+            for folder, dirs, files in os.walk(root)
+            for name in (*dirs, *files)
+        )
+    files = 0
+    for path, relative in entries:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            raise InvalidInput(f"source {source!r}: {relative!r} is a symbolic link (refused)")
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"source {source!r}: {relative!r} is not a regular file")
+        if info.st_nlink > 1:
+            raise InvalidInput(
+                f"source {source!r}: {relative!r} is a hard link ({info.st_nlink} names): "
+                "refused, as symbolic links are"
+            )
+        files += 1
+    if not files:
+        raise InvalidInput(f"source {source!r} holds no files")

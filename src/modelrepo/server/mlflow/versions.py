@@ -12,7 +12,7 @@ from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
 from . import search
-from .common import MaxResults, Named, PageToken, page, pending, scoped
+from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
     DESCRIPTION_TAG,
     MODEL_ID_PARAM,
@@ -44,7 +44,7 @@ class CreateIn(Named):
 
 
 class VersionIn(Named):
-    version: str | int
+    version: VersionValue
 
 
 class UpdateIn(VersionIn):
@@ -191,7 +191,7 @@ def download_uri(
     found = caller.registry.get(scoped(caller, name), number(version))
     if found.deleted_at is not None:
         raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
-    base = str(request.base_url).rstrip("/")
+    base = request.app.state.public_url  # never the request's Host header
     return {"artifact_uri": f"{base}{ARTIFACTS}/models/{name}/versions/{found.version}"}
 
 
