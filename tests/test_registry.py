@@ -41,7 +41,6 @@ def test_register_a_folder(registry: Registry, artifact: Path) -> None:
         metrics={"auc": 0.91},
         tags={"team": "risk"},
         description="first",
-        flavor="text-coefficients",
         signature={"inputs": [{"name": "income", "type": "double"}], "outputs": []},
         code=False,
     )
@@ -172,6 +171,10 @@ def test_bad_input_is_refused_and_nothing_is_written(
         ({"metrics": {"auc": "high"}}, "not a number"),
         ({"tags": {"k": 3}}, "must be a string"),
         ({"flavor": "Not A Flavor"}, "invalid flavor"),
+        ({"flavor": "sklern"}, "unknown flavor 'sklern': known flavors are generic, lightgbm"),
+        ({"flavor": "sklearn"}, r"a sklearn version needs exactly one \.skops file, found 0"),
+        ({"flavor": "pytorch"}, "a pytorch version needs pytorch.json and model.safetensors"),
+        ({"flavor": "text-coefficients"}, "needs coefficients.json at the top"),
         ({"signature": {"inputs": "x"}}, "signature inputs"),
         ({"signature": {"extra": []}}, "unknown keys"),
         ({"path": tmp_path / "missing"}, "does not exist"),

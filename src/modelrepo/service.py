@@ -73,6 +73,7 @@ from .domain.names import (
 )
 from .domain.times import format_time, parse_time
 from .domain.webhooks import Attempt, Delivery, Webhook
+from .flavors import check_files
 from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
@@ -472,6 +473,7 @@ class Registry:
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
         files = _collect_files(Path(path))
+        check_files(flavor, [rel for rel, _ in files])
         with self.backend.lock.shared():
             entries = []
             inline: dict[str, bytes] = {}
@@ -528,6 +530,7 @@ class Registry:
                 raise InvalidInput("a version needs at least one file")
             for staged in files:
                 validate_relative_path(staged.path)
+            check_files(flavor, [staged.path for staged in files])
             with self.backend.lock.shared():
                 entries = []
                 inline: dict[str, bytes] = {}

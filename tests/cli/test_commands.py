@@ -23,6 +23,7 @@ def test_register_json_contract(run: Run, artifact: Path, tmp_path: Path) -> Non
     data.write_text("x\n1\n")
     sig = tmp_path / "sig.json"
     sig.write_text(json.dumps({"inputs": [{"name": "x", "type": "double"}], "outputs": []}))
+    (artifact / "coefficients.json").write_text('{"format": "text-coefficients/1"}')
     doc = register(
         run,
         artifact,

@@ -11,6 +11,7 @@ import click
 from ..domain.filters import parse_value
 from ..domain.model import DataRef
 from ..domain.times import format_time
+from ..flavors import FLAVORS
 from .base import (
     EXIT_ERROR,
     Context,
@@ -56,7 +57,13 @@ def init(ctx: Context, as_json: bool) -> None:
 @click.option("--metric", "metrics", multiple=True, metavar="K=V", help="Numeric metric.")
 @click.option("--tag", "tags", multiple=True, metavar="K=V", help="Tag (can change later).")
 @click.option("--data", multiple=True, metavar="URI[#DIGEST]", help="Data the model was made from.")
-@click.option("--flavor", default="generic", show_default=True, help="How to load the files.")
+@click.option(
+    "--flavor",
+    default="generic",
+    show_default=True,
+    help=f"How to load the files: {', '.join(sorted(FLAVORS))}; the files must hold what the "
+    "flavor loads (one .skops file for sklearn, ...).",
+)
 @click.option("--description", default="", help="Free text.")
 @click.option(
     "--signature",

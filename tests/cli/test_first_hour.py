@@ -1,0 +1,63 @@
+"""What a new user meets first: typos, long lists, pipes, and the words the CLI uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelrepo.flavors import FLAVORS
+
+from .conftest import Run
+
+
+def test_register_refuses_an_unknown_flavor_or_files_the_flavor_cannot_load(
+    run: Run, artifact: Path
+) -> None:
+    typo = run("register", "credit-risk", str(artifact), "--no-code", "--flavor", "sklern",
+               ok=False)  # fmt: skip
+    assert typo.code == 1
+    assert typo.err.startswith("error: unknown flavor 'sklern': known flavors are generic, ")
+    empty = run("register", "credit-risk", str(artifact), "--no-code", "--flavor", "sklearn",
+                ok=False)  # fmt: skip
+    assert empty.err == (
+        "error: a sklearn version needs exactly one .skops file, found 0; register it as "
+        "flavor 'generic' to keep the files without a loader\n"
+    )
+    assert run("models", "--json").json == {"models": []}
+    assert (
+        run("register", "credit-risk", str(artifact), "--no-code", "--json").json["flavor"]
+        == "generic"
+    )
+    listed = " ".join(run("register", "--help").out.split())
+    assert all(name in listed for name in FLAVORS), listed
+
+
+def _decisions(run: Run, artifact: Path, tmp_path: Path, count: int) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    records = [
+        json.dumps({"model": "credit-risk", "version": 1, "decision_id": f"d-{i}",
+                    "inputs": {"income": i}, "output": i,
+                    "decided_at": f"2026-03-03T10:{i:02}:00Z"})
+        for i in range(count)
+    ]  # fmt: skip
+    (tmp_path / "decisions.jsonl").write_text("\n".join(records) + "\n")
+    run("decisions", "import", str(tmp_path / "decisions.jsonl"))
+
+
+def test_a_list_that_stops_at_its_limit_says_so_and_gives_the_next_cursor(
+    run: Run, artifact: Path, tmp_path: Path
+) -> None:
+    _decisions(run, artifact, tmp_path, 7)
+    first = run("decisions", "list", "credit-risk", "--limit", "3")
+    assert [line.split()[1] for line in first.out.splitlines()] == ["d-0", "d-1", "d-2"]
+    assert first.err == (
+        "note: showing 3 of more; pass --cursor 3 for the next page, or a larger --limit\n"
+    )
+    second = run("decisions", "list", "credit-risk", "--limit", "3", "--cursor", "3", "--json")
+    assert [d["decision_id"] for d in second.json["decisions"]] == ["d-3", "d-4", "d-5"]
+    assert second.json["next_cursor"] == "6" and second.err == ""
+    last = run("decisions", "list", "credit-risk", "--limit", "3", "--cursor", "6")
+    assert last.out.split()[1] == "d-6" and last.err == ""
+    assert run("decisions", "list", "credit-risk", "--json").json["next_cursor"] is None
+    bad = run("decisions", "list", "credit-risk", "--cursor", "x", ok=False)
+    assert bad.code == 1 and bad.err.startswith("error: invalid cursor 'x'")
