@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from modelrepo.flavors import FLAVORS
 
-from .conftest import Run
+from .conftest import MODELREPO, Run
 
 
 def test_register_refuses_an_unknown_flavor_or_files_the_flavor_cannot_load(
@@ -61,3 +63,34 @@ def test_a_list_that_stops_at_its_limit_says_so_and_gives_the_next_cursor(
     assert run("decisions", "list", "credit-risk", "--json").json["next_cursor"] is None
     bad = run("decisions", "list", "credit-risk", "--cursor", "x", ok=False)
     assert bad.code == 1 and bad.err.startswith("error: invalid cursor 'x'")
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    run: Run, artifact: Path, tmp_path: Path, store_dir: Path
+) -> None:
+    _decisions(run, artifact, tmp_path, 50)
+    for form in ((), ("--json",)):
+        # The reading end is closed before the command writes, as `| head -1` does.
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            done = subprocess.run(
+                [MODELREPO, "--store", str(store_dir), "decisions", "list", "credit-risk", *form],
+                stdout=writer,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            os.close(writer)
+        assert (done.returncode, done.stderr) == (141, ""), form
+    piped = subprocess.run(
+        f"{MODELREPO} --store {store_dir} decisions list credit-risk | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert piped.stdout.split()[1] == "d-0" and piped.stderr == ""

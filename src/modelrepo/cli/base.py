@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ from ..service import ProgressFactory, Registry, is_remote
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
+EXIT_PIPE = 141
+"""Exit status when the reader of stdout went away (`| head`): 128 + SIGPIPE, what a shell
+reports for a Unix tool that SIGPIPE ended, and distinct from an error."""
 
 
 class Context:
@@ -52,6 +56,18 @@ class Context:
         )
 
 
+def end_on_closed_stdout() -> None:
+    """Leave quietly when stdout's reader has gone: nothing more can be shown, and Python's
+    final flush must not complain either, so stdout is pointed at /dev/null first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file (a test runner's buffer)
+        pass
+    sys.exit(EXIT_PIPE)
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -66,6 +82,8 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
             ctx = click.get_current_context().find_object(Context)
             try:
                 return func(*args, **kw)
+            except BrokenPipeError:
+                end_on_closed_stdout()
             except ModelrepoError as exc:
                 if ctx is not None and ctx.traceback:
                     raise
