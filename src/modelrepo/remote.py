@@ -913,7 +913,7 @@ class RemoteRegistry(Registry):
 
     # -- versions: delete, resolve, diff, streamed files, archives ------------------------
 
-    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
+    def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         reply = self._request(
             "DELETE", self._version_path(name, version), params={"reason": reason}
         )

@@ -63,6 +63,7 @@ from .domain.model import (
     check_metrics,
     check_params,
     check_tags,
+    require_reason,
 )
 from .domain.names import (
     parse_ref,
@@ -893,14 +894,15 @@ class Registry:
         )
 
     @_writes
-    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
-        """Tombstone a version: its record stays, its files become collectable by `gc`."""
+    def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
+        """Tombstone a version: its record stays, its files become collectable by `gc`.
+        `reason` is required: the files cannot come back, so the record says why."""
         return self.backend.metadata.delete_version(
             validate_model_name(name),
             _number(version),
             actor=self.user,
             at=self.clock.now(),
-            reason=reason,
+            reason=require_reason(reason, "deleting a version needs a reason (it is recorded)"),
         )
 
     # -- deployments ----------------------------------------------------------------------
@@ -926,9 +928,9 @@ class Registry:
         validate_model_name(change.model)
         check_environment_name(change.environment)
         past = change.effective_at is not None and change.effective_at < self.clock.now()
-        if past and not (change.reason and change.reason.strip()):
-            raise InvalidInput(
-                "an effective time in the past records a backfill and needs a reason"
+        if past:
+            require_reason(
+                change.reason, "an effective time in the past records a backfill and needs a reason"
             )
         store = self.backend.metadata
         try:

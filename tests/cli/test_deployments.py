@@ -231,9 +231,9 @@ def test_undeploy_and_deployed_versions_cannot_be_deleted(run: Run, three: None)
     doc = run("undeploy", "credit-risk", "--env", "canary", "--json").json
     assert doc["versions"] == []
     assert run("live", "credit-risk", "--env", "canary", "--json").json["versions"] == []
-    result = run("delete", "credit-risk@1", ok=False)
+    result = run("delete", "credit-risk@1", "--reason", "mistake", ok=False)
     assert "can never be deleted" in result.err
-    run("delete", "credit-risk@3")
+    run("delete", "credit-risk@3", "--reason", "mistake")
 
 
 @pytest.mark.parametrize(

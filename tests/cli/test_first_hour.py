@@ -94,3 +94,14 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(
         check=True,
     )
     assert piped.stdout.split()[1] == "d-0" and piped.stderr == ""
+
+
+def test_delete_needs_a_reason(run: Run, artifact: Path) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    missing = run("delete", "credit-risk@1", ok=False)
+    assert missing.code == 2 and "--reason" in missing.err
+    blank = run("delete", "credit-risk@1", "--reason", " ", ok=False)
+    assert blank.code == 1
+    assert blank.err == "error: deleting a version needs a reason (it is recorded)\n"
+    assert run("show", "credit-risk@1", "--json").json["deleted_at"] is None
+    run("delete", "credit-risk@1", "--reason", "registered by mistake")

@@ -471,12 +471,12 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
 
 @command(cli)
 @click.argument("ref", metavar="NAME@N")
-@click.option("--reason", help="Why (recorded).")
+@click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
 @pass_ctx
-def delete(ctx: Context, ref: str, reason: str | None, as_json: bool) -> None:
+def delete(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
     """Delete a version: its record stays as evidence, `gc` reclaims its files.
 
-    The number is never reused.
+    The number is never reused, and the files cannot come back: --reason says why.
 
     \b
     Example:

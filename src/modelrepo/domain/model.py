@@ -347,6 +347,14 @@ def check_description(text: str) -> str:
     return text
 
 
+def require_reason(reason: str | None, refusal: str) -> str:
+    """The reason a change that cannot be undone needs, kept with its record: some text
+    that is not only whitespace; `refusal` says what needs it."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(refusal)
+    return reason
+
+
 @dataclass(frozen=True, slots=True)
 class ModelEvent:
     """A recorded change to a model's own tags or description: who, when, what."""
