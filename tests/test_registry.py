@@ -382,3 +382,18 @@ def test_in_memory_registry(artifact: Path, tmp_path: Path) -> None:
     assert v.digest == manifest_digest(
         [FileEntry(f.path, f.size, f.sha256, f.executable) for f in v.files]
     )
+
+
+def test_undeploy_where_nothing_was_ever_deployed_is_refused(
+    registry: Registry, artifact: Path
+) -> None:
+    for reg in (registry, Registry.in_memory(user="alice")):
+        reg.register("credit-risk", artifact, code=False)
+        size = reg.ready()
+        with pytest.raises(Conflict, match="nothing was ever deployed to credit-risk@staging"):
+            reg.undeploy("credit-risk", env="staging")
+        assert reg.environments("credit-risk") == [] and reg.history("credit-risk") == []
+        assert reg.ready() == size, "a refused undeploy wrote to the audit log"
+        reg.deploy("credit-risk", 1, env="staging")
+        assert reg.undeploy("credit-risk", env="staging").event.versions == ()  # type: ignore[union-attr]
+        reg.undeploy("credit-risk", env="staging")  # once deployed, undeploying again is harmless
