@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -397,3 +398,20 @@ def test_undeploy_where_nothing_was_ever_deployed_is_refused(
         reg.deploy("credit-risk", 1, env="staging")
         assert reg.undeploy("credit-risk", env="staging").event.versions == ()  # type: ignore[union-attr]
         reg.undeploy("credit-risk", env="staging")  # once deployed, undeploying again is harmless
+
+
+def test_if_changed_returns_the_latest_version_when_it_holds_the_same_files(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    first = registry.register("m", artifact, code=False, if_changed=True)
+    assert first.version == 1
+    assert registry.register("m", artifact, code=False, if_changed=True) == first
+    archive = shutil.make_archive(str(tmp_path / "m"), "gztar", artifact)
+    assert registry.register_archive("m", archive, code=False, if_changed=True) == first
+    again = registry.register("m", artifact, code=False)  # without it: a version, same files
+    assert (again.version, again.digest) == (2, first.digest)
+    (artifact / "features.csv").write_text("other\n")
+    changed = registry.register("m", artifact, code=False, if_changed=True)
+    assert changed.version == 3
+    registry.delete("m", 3, reason="mistake")  # a deleted latest holds nothing
+    assert registry.register("m", artifact, code=False, if_changed=True).version == 4

@@ -64,6 +64,7 @@ from .domain.model import (
     check_params,
     check_tags,
     require_reason,
+    unchanged_latest,
 )
 from .domain.names import (
     parse_ref,
@@ -247,14 +248,18 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _files_digest(files: Iterable[tuple[str, Path]]) -> str:
+    """The digest a version of these (manifest path, file) pairs has: its manifest's."""
+    return manifest_digest(
+        FileEntry(rel, p.stat().st_size, _hash_file(p), bool(p.stat().st_mode & stat.S_IXUSR))
+        for rel, p in files
+    )
+
+
 def _local_digest(path: Path) -> str:
     """sha256 of a file, or the manifest digest of a folder, for data references."""
     if path.is_dir():
-        entries = [
-            FileEntry(rel, p.stat().st_size, _hash_file(p), bool(p.stat().st_mode & stat.S_IXUSR))
-            for rel, p in _collect_files(path)
-        ]
-        return manifest_digest(entries)
+        return _files_digest(_collect_files(path))
     return "sha256:" + _hash_file(path)
 
 
@@ -459,6 +464,7 @@ class Registry:
         environment: bool = True,
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
+        if_changed: bool = False,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -468,6 +474,8 @@ class Registry:
         `idempotency_key`: a register repeated with the same key (by the same user) returns
         the version the first one made instead of making another; with other files, or for
         another model, it raises Conflict.
+        `if_changed=True`: when the latest version holds exactly these files, return it
+        instead of making a new version with the same content.
         """
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         details = self._version_details(
@@ -497,7 +505,17 @@ class Registry:
                     callback = progress(rel, status.st_size) if progress else None
                     info = self.backend.blobs.put(stream, progress=callback)
                 entries.append(FileEntry(rel, info.size, info.sha256, executable))
+            if if_changed:
+                same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
+                if same is not None:
+                    return same
             return self._create_version(details, entries, inline, key)
+
+    def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
+        try:
+            return unchanged_latest(self.versions(name), digest)
+        except NotFound:  # the model's first version
+            return None
 
     def register_stored(
         self,

@@ -105,3 +105,24 @@ def test_delete_needs_a_reason(run: Run, artifact: Path) -> None:
     assert blank.err == "error: deleting a version needs a reason (it is recorded)\n"
     assert run("show", "credit-risk@1", "--json").json["deleted_at"] is None
     run("delete", "credit-risk@1", "--reason", "registered by mistake")
+
+
+def test_the_same_content_again_is_noted_and_if_changed_makes_no_version(
+    run: Run, artifact: Path
+) -> None:
+    first = run("register", "credit-risk", str(artifact), "--no-code", "--json")
+    assert first.err == ""
+    again = run("register", "credit-risk", str(artifact), "--no-code")
+    digest = first.json["digest"]
+    assert again.out.startswith(f"Registered credit-risk@2 {digest} ")
+    assert again.err == f"note: credit-risk@2 has the same content as @1 ({digest})\n"
+    kept = run("register", "credit-risk", str(artifact), "--no-code", "--if-changed", "--json")
+    assert kept.json["version"] == 2
+    assert kept.err == (
+        f"note: credit-risk@2, the latest version, holds exactly these files ({digest}); "
+        "no new version was made\n"
+    )
+    (artifact / "features.csv").write_text("name,type\nincome,double\nage,int\n")
+    changed = run("register", "credit-risk", str(artifact), "--no-code", "--if-changed")
+    assert changed.out.startswith("Registered credit-risk@3 ") and changed.err == ""
+    assert run("models", "--json").json["models"][0]["version_count"] == 3

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
+from ..domain.errors import NotFound
 from ..domain.filters import parse_value
-from ..domain.model import DataRef
+from ..domain.model import DataRef, same_content_before
 from ..domain.times import format_time
 from ..flavors import FLAVORS
+from ..service import Registry
 from .base import (
     EXIT_ERROR,
     Context,
@@ -82,6 +84,11 @@ def init(ctx: Context, as_json: bool) -> None:
     help="A key for this registration: run again with it, the command returns the version "
     "the first run made instead of making another (1-128 printable ASCII characters, no spaces).",
 )
+@click.option(
+    "--if-changed",
+    is_flag=True,
+    help="When the latest version holds exactly these files, print it and make no new version.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -97,6 +104,7 @@ def register(
     no_code: bool,
     dvc: bool,
     idempotency_key: str | None,
+    if_changed: bool,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -107,6 +115,8 @@ def register(
     directory (DVC itself is not needed) and records each as dvc://PATH with DVC's MD5.
     --idempotency-key makes a retried command safe (give e.g. the CI job's run id): the same
     user with the same KEY gets back the version the first run made; other files are refused.
+    A new version with the same files as an earlier one is made, with a note on stderr;
+    --if-changed makes none when the latest version holds exactly these files.
 
     \b
     Example:
@@ -127,6 +137,7 @@ def register(
 
         lineage.extend(work_tree_lineage(find_git_root(Path.cwd()) or Path.cwd()))
     with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
+        latest = _latest_number(reg, name) if if_changed else 0
         version = reg.register(
             name,
             path,
@@ -140,16 +151,38 @@ def register(
             code=not no_code,
             progress=progress,
             idempotency_key=idempotency_key,
+            if_changed=if_changed,
+        )
+        unchanged = version.version <= latest  # numbers only grow: a new one is above
+        same = None if unchanged else same_content_before(reg.versions(name), version)
+    if unchanged:
+        click.echo(
+            f"note: {version.ref}, the latest version, holds exactly these files "
+            f"({version.digest}); no new version was made",
+            err=True,
+        )
+    elif same is not None:
+        click.echo(
+            f"note: {version.ref} has the same content as @{same.version} ({version.digest})",
+            err=True,
         )
     emit(
         as_json,
         version.to_dict(),
         lambda: click.echo(
-            f"Registered {version.ref} {version.digest} "
+            f"{'Unchanged' if unchanged else 'Registered'} {version.ref} {version.digest} "
             f"({len(version.files)} file{'s' if len(version.files) != 1 else ''}, "
             f"{human_size(version.size)})"
         ),
     )
+
+
+def _latest_number(reg: Registry, name: str) -> int:
+    """The number of a model's latest version (0 before its first)."""
+    try:
+        return reg.model(name).latest_version
+    except NotFound:
+        return 0
 
 
 @command(cli)
