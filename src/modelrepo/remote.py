@@ -415,6 +415,15 @@ class RemoteRegistry(Registry):
         )
         try:
             me = self._get(f"{API}/whoami")
+        except Unauthenticated as exc:
+            self.close()
+            if secret:
+                raise
+            # The server speaks of HTTP headers; here the token comes from the environment.
+            raise Unauthenticated(
+                f"the server at {self.url} needs an API token: set $MODELREPO_TOKEN (an admin "
+                "makes one with `modelrepo token create`), or pass token="
+            ) from exc
         except BaseException:
             self.close()
             raise

@@ -408,3 +408,16 @@ def test_if_changed_hashes_here_and_uploads_nothing_when_the_latest_holds_the_fi
                            if_changed=True)  # fmt: skip
     assert made.version == 2 and made.digest != latest.digest
     assert scored.register("fresh", folder, code=False, if_changed=True).version == 1
+
+
+def test_no_token_names_the_variable_to_set(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MODELREPO_TOKEN", raising=False)
+    with TestClient(create_app(registry)) as client:
+        with pytest.raises(Unauthenticated) as refused:
+            RemoteRegistry("http://testserver", client=client, allow_insecure_http=True)
+    assert str(refused.value) == (
+        "the server at http://testserver needs an API token: set $MODELREPO_TOKEN (an admin "
+        "makes one with `modelrepo token create`), or pass token="
+    )
