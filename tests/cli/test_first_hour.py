@@ -126,3 +126,17 @@ def test_the_same_content_again_is_noted_and_if_changed_makes_no_version(
     changed = run("register", "credit-risk", str(artifact), "--no-code", "--if-changed")
     assert changed.out.startswith("Registered credit-risk@3 ") and changed.err == ""
     assert run("models", "--json").json["models"][0]["version_count"] == 3
+
+
+def test_usage_errors_are_one_line_like_every_other_error(run: Run, sh: Run) -> None:
+    run("init")
+    served = sh("serve", "--import-limit", "0", ok=False)
+    assert (served.code, served.out) == (2, "")
+    assert served.err == (
+        "error: Invalid value for '--import-limit': '0' is outside 1KiB..1PiB "
+        "(see modelrepo serve --help)\n"
+    )
+    for args in (("nosuch",), ("delete", "m@1"), ("decisions", "list"), ("--bogus", "models")):
+        refused = run(*args, ok=False)
+        assert refused.code == 2 and refused.err.startswith("error: "), refused
+        assert refused.err.count("\n") == 1 and "Usage:" not in refused.err, refused

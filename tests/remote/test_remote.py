@@ -414,9 +414,8 @@ def test_no_token_names_the_variable_to_set(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MODELREPO_TOKEN", raising=False)
-    with TestClient(create_app(registry)) as client:
-        with pytest.raises(Unauthenticated) as refused:
-            RemoteRegistry("http://testserver", client=client, allow_insecure_http=True)
+    with TestClient(create_app(registry)) as client, pytest.raises(Unauthenticated) as refused:
+        RemoteRegistry("http://testserver", client=client, allow_insecure_http=True)
     assert str(refused.value) == (
         "the server at http://testserver needs an API token: set $MODELREPO_TOKEN (an admin "
         "makes one with `modelrepo token create`), or pass token="

@@ -190,7 +190,51 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         yield factory
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLine(click.ClickException):
+    """A usage error (or another of click's) shown as every other error is: one line on
+    stderr, `error: ...`, keeping click's exit code (2 for usage errors)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _OneLineUsage(_OneLine):
+    exit_code = 2
+
+
+def _one_line(original: click.ClickException) -> _OneLine:
+    message = original.format_message()
+    where = getattr(original, "ctx", None)
+    if isinstance(original, click.UsageError) and where is not None:
+        message = f"{message.rstrip('.')} (see {where.command_path} --help)"
+    return (_OneLineUsage if original.exit_code == 2 else _OneLine)(message)
+
+
+class _Group(click.Group):
+    """The top command group: click's own errors, wherever they arise, in the one-line form."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _OneLine:
+            raise
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
     envvar="MODELREPO_STORE",
