@@ -161,7 +161,8 @@ def resolve_ref(reg: Registry, text: str) -> VersionRef:
 
 @contextmanager
 def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
-    """Rich progress bars on stderr, only when it is a terminal."""
+    """Rich progress bars on stderr, only when it is a terminal; sizes in binary units (MiB),
+    as in every summary the commands print."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -170,15 +171,23 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         BarColumn,
         DownloadColumn,
         Progress,
+        ProgressColumn,
+        Task,
         TextColumn,
-        TransferSpeedColumn,
     )
+    from rich.text import Text
+
+    class BinarySpeed(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            shown = "?" if speed is None else f"{human_size(int(speed))}/s"
+            return Text(shown, style="progress.data.speed")
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        DownloadColumn(binary_units=True),
+        BinarySpeed(),
         console=Console(stderr=True),
         transient=True,
     ) as bars:
