@@ -1240,6 +1240,11 @@ class Registry:
         it (one is signed now if none does)."""
         chosen = dict(checkpoint) if checkpoint else None
         if chosen is None:
+            # Checked here, against the log itself: an entry past its end is not a reason
+            # to sign a checkpoint, nor is a checkpoint's size the log's.
+            size = self.backend.metadata.audit_size()
+            if not 1 <= _number(seq) <= size:
+                raise NotFound(f"audit entry {seq} does not exist: the log has {size} entries")
             covering = [c for c in self.audit_checkpoints() if c["size"] >= seq]
             chosen = covering[-1] if covering else self.audit_checkpoint()
         return auditing.prove(self.backend.metadata, _number(seq), chosen)

@@ -140,3 +140,14 @@ def test_usage_errors_are_one_line_like_every_other_error(run: Run, sh: Run) -> 
         refused = run(*args, ok=False)
         assert refused.code == 2 and refused.err.startswith("error: "), refused
         assert refused.err.count("\n") == 1 and "Usage:" not in refused.err, refused
+
+
+def test_proving_an_entry_past_the_end_of_the_log_names_its_size(run: Run, artifact: Path) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code")
+    size = len(run("audit", "log", "--json").json["entries"])
+    checkpoints = run("audit", "verify", "--json").json
+    refused = run("audit", "prove", "999", ok=False)
+    assert refused.code == 1
+    assert refused.err == f"error: audit entry 999 does not exist: the log has {size} entries\n"
+    assert run("audit", "verify", "--json").json == checkpoints, "a checkpoint was signed"
+    assert run("audit", "prove", str(size), "--json").json["index"] == size - 1
