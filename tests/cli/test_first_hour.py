@@ -151,3 +151,22 @@ def test_proving_an_entry_past_the_end_of_the_log_names_its_size(run: Run, artif
     assert refused.err == f"error: audit entry 999 does not exist: the log has {size} entries\n"
     assert run("audit", "verify", "--json").json == checkpoints, "a checkpoint was signed"
     assert run("audit", "prove", str(size), "--json").json["index"] == size - 1
+
+
+def test_a_filter_on_a_key_no_version_has_says_which_keys_there_are(
+    run: Run, artifact: Path
+) -> None:
+    run("register", "credit-risk", str(artifact), "--no-code", "--metric", "auc=0.9",
+        "--metric", "f1=0.7", "--param", "C=1")  # fmt: skip
+    typo = run("versions", "credit-risk", "--where", "metrics.acu>=0.8")
+    assert typo.out == "No matching versions.\n"
+    assert typo.err == "note: no version has metric 'acu'; known metrics: auc, f1\n"
+    both = run("versions", "credit-risk", "--where", "params.c=1", "--where", "tags.x=y",
+               "--json")  # fmt: skip
+    assert both.json["versions"] == []
+    assert both.err == (
+        "note: no version has param 'c'; known params: C\n"
+        "note: no version has tag 'x'; known tags: none\n"
+    )
+    fine = run("versions", "credit-risk", "--where", "metrics.auc>=0.95")
+    assert fine.out == "No matching versions.\n" and fine.err == ""

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..domain.errors import NotFound
-from ..domain.filters import parse_value
+from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
 from ..domain.times import format_time
 from ..flavors import FLAVORS
@@ -227,12 +227,19 @@ def versions(
 ) -> None:
     """List the versions of model NAME, oldest first, optionally filtered.
 
+    When the filters match nothing because no version has a key they name, a note on stderr
+    lists the keys there are.
+
     \b
     Example:
       modelrepo versions credit-risk --where 'metrics.auc>=0.9' --where tags.team=risk
     """
     with ctx.registry() as reg:
         found = reg.versions(name, where, include_deleted=include_deleted)
+        if not found and where:
+            every = reg.versions(name, include_deleted=include_deleted)
+            for note in missing_keys(every, [parse_filter(w) for w in where]):
+                click.echo(f"note: {note}", err=True)
 
     def human() -> None:
         if not found:
