@@ -468,7 +468,9 @@ class Registry:
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
-        `code=True` records the Git commit of the working directory's work tree (if any);
+        `flavor` is recorded for ever, so it must be one of `modelrepo.flavors.FLAVORS` and
+        the files must hold what its loader needs (else InvalidInput, before anything is
+        stored). `code=True` records the Git commit of the working directory's work tree (if any);
         pass a CodeRef to state it, or False to record none. Blobs are durable before the
         version is committed, so an interrupted register leaves no visible version.
         `idempotency_key`: a register repeated with the same key (by the same user) returns
