@@ -109,10 +109,10 @@ def emit(as_json: bool, document: Any, human: Callable[[], None]) -> None:
         human()
 
 
-def more_notice(shown: int, next_cursor: str | None, as_json: bool) -> None:
-    """Say on stderr that a table stopped at its limit, so a page never passes for the whole
-    list (--json carries `next_cursor` instead)."""
-    if next_cursor is not None and not as_json:
+def more_notice(shown: int, next_cursor: str | None, in_document: bool) -> None:
+    """Say on stderr that a list stopped at its limit, so a page never passes for the whole
+    list; not when the JSON document printed carries `next_cursor` itself (`in_document`)."""
+    if next_cursor is not None and not in_document:
         click.echo(
             f"note: showing {shown} of more; pass --cursor {next_cursor} for the next page, "
             "or a larger --limit",

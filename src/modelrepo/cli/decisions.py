@@ -121,7 +121,7 @@ def decisions_list(
         "next_cursor": next_cursor,
     }
     emit(as_json, document, human)
-    more_notice(len(found), next_cursor, as_json)
+    more_notice(len(found), next_cursor, in_document=as_json)
 
 
 @command(decisions, "import")

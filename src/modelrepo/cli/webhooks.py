@@ -171,7 +171,7 @@ def webhook_deliveries(
                 )
 
     emit(as_json, documents, human)
-    more_notice(len(documents), next_cursor, False)
+    more_notice(len(documents), next_cursor, in_document=False)  # its JSON is a bare list
 
 
 @command(webhook, "deliver")
