@@ -514,6 +514,7 @@ class Registry:
             return self._create_version(details, entries, inline, key)
 
     def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
+        """The latest version when it holds exactly `digest` (for `if_changed`)."""
         try:
             return unchanged_latest(self.versions(name), digest)
         except NotFound:  # the model's first version
