@@ -13,7 +13,8 @@ HEADER = """# CLI reference
 
 Generated from `modelrepo --help` by `scripts/cli_reference.py`; do not edit by hand.
 Every command accepts `--json` and prints one JSON document on stdout. Errors are one line on
-stderr (`error: ...`) with exit code 1; usage errors exit with 2.
+stderr (`error: ...`) with exit code 1; usage errors exit with 2. A command whose stdout is
+closed early (`| head -1`) ends quietly with exit code 141.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -41,7 +42,6 @@ def test_register_a_folder(registry: Registry, artifact: Path) -> None:
         metrics={"auc": 0.91},
         tags={"team": "risk"},
         description="first",
-        flavor="text-coefficients",
         signature={"inputs": [{"name": "income", "type": "double"}], "outputs": []},
         code=False,
     )
@@ -172,6 +172,10 @@ def test_bad_input_is_refused_and_nothing_is_written(
         ({"metrics": {"auc": "high"}}, "not a number"),
         ({"tags": {"k": 3}}, "must be a string"),
         ({"flavor": "Not A Flavor"}, "invalid flavor"),
+        ({"flavor": "sklern"}, "unknown flavor 'sklern': known flavors are generic, lightgbm"),
+        ({"flavor": "sklearn"}, r"a sklearn version needs exactly one \.skops file, found 0"),
+        ({"flavor": "pytorch"}, "a pytorch version needs pytorch.json and model.safetensors"),
+        ({"flavor": "text-coefficients"}, "needs coefficients.json at the top"),
         ({"signature": {"inputs": "x"}}, "signature inputs"),
         ({"signature": {"extra": []}}, "unknown keys"),
         ({"path": tmp_path / "missing"}, "does not exist"),
@@ -379,3 +383,35 @@ def test_in_memory_registry(artifact: Path, tmp_path: Path) -> None:
     assert v.digest == manifest_digest(
         [FileEntry(f.path, f.size, f.sha256, f.executable) for f in v.files]
     )
+
+
+def test_undeploy_where_nothing_was_ever_deployed_is_refused(
+    registry: Registry, artifact: Path
+) -> None:
+    for reg in (registry, Registry.in_memory(user="alice")):
+        reg.register("credit-risk", artifact, code=False)
+        size = reg.ready()
+        with pytest.raises(Conflict, match="nothing was ever deployed to credit-risk@staging"):
+            reg.undeploy("credit-risk", env="staging")
+        assert reg.environments("credit-risk") == [] and reg.history("credit-risk") == []
+        assert reg.ready() == size, "a refused undeploy wrote to the audit log"
+        reg.deploy("credit-risk", 1, env="staging")
+        assert reg.undeploy("credit-risk", env="staging").event.versions == ()  # type: ignore[union-attr]
+        reg.undeploy("credit-risk", env="staging")  # once deployed, undeploying again is harmless
+
+
+def test_if_changed_returns_the_latest_version_when_it_holds_the_same_files(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    first = registry.register("m", artifact, code=False, if_changed=True)
+    assert first.version == 1
+    assert registry.register("m", artifact, code=False, if_changed=True) == first
+    archive = shutil.make_archive(str(tmp_path / "m"), "gztar", artifact)
+    assert registry.register_archive("m", archive, code=False, if_changed=True) == first
+    again = registry.register("m", artifact, code=False)  # without it: a version, same files
+    assert (again.version, again.digest) == (2, first.digest)
+    (artifact / "features.csv").write_text("other\n")
+    changed = registry.register("m", artifact, code=False, if_changed=True)
+    assert changed.version == 3
+    registry.delete("m", 3, reason="mistake")  # a deleted latest holds nothing
+    assert registry.register("m", artifact, code=False, if_changed=True).version == 4

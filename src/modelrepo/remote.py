@@ -70,6 +70,7 @@ from .domain.model import (
     check_metrics,
     check_params,
     check_tags,
+    unchanged_latest,
 )
 from .domain.names import (
     parse_ref,
@@ -80,6 +81,7 @@ from .domain.names import (
 )
 from .domain.times import format_time
 from .domain.webhooks import Attempt, Delivery, Webhook
+from .flavors import check_files
 from .ports import Clock, Progress
 from .service import (
     DataInput,
@@ -89,6 +91,7 @@ from .service import (
     Registry,
     _check_signature,
     _collect_files,
+    _files_digest,
     _number,
     _optional_time,
     is_remote,
@@ -413,6 +416,15 @@ class RemoteRegistry(Registry):
         )
         try:
             me = self._get(f"{API}/whoami")
+        except Unauthenticated as exc:
+            self.close()
+            if secret:
+                raise
+            # The server speaks of HTTP headers; here the token comes from the environment.
+            raise Unauthenticated(
+                f"the server at {self.url} needs an API token: set $MODELREPO_TOKEN (an admin "
+                "makes one with `modelrepo token create`), or pass token="
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -536,12 +548,15 @@ class RemoteRegistry(Registry):
         environment: bool = True,
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
+        if_changed: bool = False,
     ) -> ModelVersion:
         """Upload the file or folder at `path` as the next version of `name` (streamed from
         disk). The server records the Git commit found here; it does not record this
         machine's Python environment. Data references must be remote URIs. The upload
         carries `idempotency_key` (a new random one if none is given) and is sent again,
-        files re-read from disk, if the connection fails before the answer arrives."""
+        files re-read from disk, if the connection fails before the answer arrives.
+        `if_changed` as for the store's `register`: the files are hashed here first, and
+        nothing is uploaded when the latest version holds exactly them."""
         key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
@@ -555,6 +570,14 @@ class RemoteRegistry(Registry):
                     "(s3://, https://, ...)"
                 )
         files = _collect_files(Path(path))
+        check_files(flavor, [rel for rel, _ in files])  # as the server will, before the upload
+        if if_changed:
+            try:
+                same = unchanged_latest(self.versions(name), _files_digest(files))
+            except NotFound:  # the model's first version
+                same = None
+            if same is not None:
+                return same
         from .lineage import capture_code
 
         code_ref = capture_code() if code is True else (code or None)
@@ -914,7 +937,7 @@ class RemoteRegistry(Registry):
 
     # -- versions: delete, resolve, diff, streamed files, archives ------------------------
 
-    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
+    def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         reply = self._request(
             "DELETE", self._version_path(name, version), params={"reason": reason}
         )

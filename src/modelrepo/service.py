@@ -64,6 +64,8 @@ from .domain.model import (
     check_metrics,
     check_params,
     check_tags,
+    require_reason,
+    unchanged_latest,
 )
 from .domain.names import (
     check_version,
@@ -76,6 +78,7 @@ from .domain.names import (
 from .domain.permissions import StoreMode
 from .domain.times import format_time, parse_time
 from .domain.webhooks import Attempt, Delivery, Webhook
+from .flavors import check_files
 from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
@@ -253,14 +256,18 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _files_digest(files: Iterable[tuple[str, Path]]) -> str:
+    """The digest a version of these (manifest path, file) pairs has: its manifest's."""
+    return manifest_digest(
+        FileEntry(rel, p.stat().st_size, _hash_file(p), bool(p.stat().st_mode & stat.S_IXUSR))
+        for rel, p in files
+    )
+
+
 def _local_digest(path: Path) -> str:
     """sha256 of a file, or the manifest digest of a folder, for data references."""
     if path.is_dir():
-        entries = [
-            FileEntry(rel, p.stat().st_size, _hash_file(p), bool(p.stat().st_mode & stat.S_IXUSR))
-            for rel, p in _collect_files(path)
-        ]
-        return manifest_digest(entries)
+        return _files_digest(_collect_files(path))
     return "sha256:" + _hash_file(path)
 
 
@@ -472,21 +479,27 @@ class Registry:
         environment: bool = True,
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
+        if_changed: bool = False,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
-        `code=True` records the Git commit of the working directory's work tree (if any);
+        `flavor` is recorded for ever, so it must be one of `modelrepo.flavors.FLAVORS` and
+        the files must hold what its loader needs (else InvalidInput, before anything is
+        stored). `code=True` records the Git commit of the working directory's work tree (if any);
         pass a CodeRef to state it, or False to record none. Blobs are durable before the
         version is committed, so an interrupted register leaves no visible version.
         `idempotency_key`: a register repeated with the same key (by the same user) returns
         the version the first one made instead of making another; with other files, or for
         another model, it raises Conflict.
+        `if_changed=True`: when the latest version holds exactly these files, return it
+        instead of making a new version with the same content.
         """
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
         files = _collect_files(Path(path))
+        check_files(flavor, [rel for rel, _ in files])
         with self.backend.lock.shared():
             entries = []
             inline: dict[str, bytes] = {}
@@ -509,7 +522,18 @@ class Registry:
                     callback = progress(rel, status.st_size) if progress else None
                     info = self.backend.blobs.put(stream, progress=callback)
                 entries.append(FileEntry(rel, info.size, info.sha256, executable))
+            if if_changed:
+                same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
+                if same is not None:
+                    return same
             return self._create_version(details, entries, inline, key)
+
+    def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
+        """The latest version when it holds exactly `digest` (for `if_changed`)."""
+        try:
+            return unchanged_latest(self.versions(name), digest)
+        except NotFound:  # the model's first version
+            return None
 
     def register_stored(
         self,
@@ -543,6 +567,7 @@ class Registry:
                 raise InvalidInput("a version needs at least one file")
             for staged in files:
                 validate_relative_path(staged.path)
+            check_files(flavor, [staged.path for staged in files])
             with self.backend.lock.shared():
                 entries = []
                 inline: dict[str, bytes] = {}
@@ -905,14 +930,15 @@ class Registry:
         )
 
     @_writes
-    def delete(self, name: str, version: int, *, reason: str | None = None) -> ModelVersion:
-        """Tombstone a version: its record stays, its files become collectable by `gc`."""
+    def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
+        """Tombstone a version: its record stays, its files become collectable by `gc`.
+        `reason` is required: the files cannot come back, so the record says why."""
         return self.backend.metadata.delete_version(
             validate_model_name(name),
             _number(version),
             actor=self.user,
             at=self.clock.now(),
-            reason=reason,
+            reason=require_reason(reason, "deleting a version needs a reason (it is recorded)"),
         )
 
     # -- deployments ----------------------------------------------------------------------
@@ -938,9 +964,9 @@ class Registry:
         validate_model_name(change.model)
         check_environment_name(change.environment)
         past = change.effective_at is not None and change.effective_at < self.clock.now()
-        if past and not (change.reason and change.reason.strip()):
-            raise InvalidInput(
-                "an effective time in the past records a backfill and needs a reason"
+        if past:
+            require_reason(
+                change.reason, "an effective time in the past records a backfill and needs a reason"
             )
         store = self.backend.metadata
         try:
@@ -1245,6 +1271,11 @@ class Registry:
         it (one is signed now if none does)."""
         chosen = dict(checkpoint) if checkpoint else None
         if chosen is None:
+            # Checked here, against the log itself: an entry past its end is not a reason
+            # to sign a checkpoint, nor is a checkpoint's size the log's.
+            size = self.backend.metadata.audit_size()
+            if not 1 <= _number(seq) <= size:
+                raise NotFound(f"audit entry {seq} does not exist: the log has {size} entries")
             covering = [c for c in self.audit_checkpoints() if c["size"] >= seq]
             chosen = covering[-1] if covering else self.audit_checkpoint()
         return auditing.prove(self.backend.metadata, _number(seq), chosen)

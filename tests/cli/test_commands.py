@@ -23,6 +23,7 @@ def test_register_json_contract(run: Run, artifact: Path, tmp_path: Path) -> Non
     data.write_text("x\n1\n")
     sig = tmp_path / "sig.json"
     sig.write_text(json.dumps({"inputs": [{"name": "x", "type": "double"}], "outputs": []}))
+    (artifact / "coefficients.json").write_text('{"format": "text-coefficients/1"}')
     doc = register(
         run,
         artifact,
@@ -164,7 +165,7 @@ def test_fsck_and_gc(run: Run, artifact: Path, store_dir: Path) -> None:
     (artifact / "features.csv").write_text("other\n")  # inline
     (artifact / "weights.bin").write_bytes(bytes(range(255, -1, -1)) * 1024)  # a blob file
     register(run, artifact)
-    run("delete", "credit-risk@2")
+    run("delete", "credit-risk@2", "--reason", "superseded")
     report = run("fsck", "--json").json
     assert report["ok"]
     assert len(report["orphaned"]) == 2

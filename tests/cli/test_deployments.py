@@ -89,6 +89,7 @@ def test_backfill_needs_a_reason_and_times_need_a_zone(run: Run, three: None) ->
         assert result.err.count("\n") == 1
         assert "time zone" in result.err or "invalid time" in result.err
     assert run("history", "credit-risk", "--json").json["events"] == []
+    assert run("env", "list", "credit-risk", "--json").json["environments"] == []
 
 
 def test_protected_environment_through_every_command(run: Run, three: None) -> None:
@@ -231,9 +232,9 @@ def test_undeploy_and_deployed_versions_cannot_be_deleted(run: Run, three: None)
     doc = run("undeploy", "credit-risk", "--env", "canary", "--json").json
     assert doc["versions"] == []
     assert run("live", "credit-risk", "--env", "canary", "--json").json["versions"] == []
-    result = run("delete", "credit-risk@1", ok=False)
+    result = run("delete", "credit-risk@1", "--reason", "mistake", ok=False)
     assert "can never be deleted" in result.err
-    run("delete", "credit-risk@3")
+    run("delete", "credit-risk@3", "--reason", "mistake")
 
 
 @pytest.mark.parametrize(
@@ -246,6 +247,10 @@ def test_undeploy_and_deployed_versions_cannot_be_deleted(run: Run, three: None)
         (["deploy", "credit-risk", "--env", "p"], "NAME@N"),
         (["approve", "42"], "request 42 not found"),
         (["rollback", "credit-risk", "--env", "production"], "nothing to roll back"),
+        (
+            ["undeploy", "credit-risk", "--env", "staging"],
+            "error: nothing was ever deployed to credit-risk@staging",
+        ),
         (["live", "nope", "--env", "production"], "model 'nope' not found"),
     ],
 )
@@ -254,3 +259,4 @@ def test_deployment_errors(run: Run, three: None, args: list[str], message: str)
     assert result.code != 0
     assert message in result.err
     assert run("history", "credit-risk", "--json").json["events"] == []
+    assert run("env", "list", "credit-risk", "--json").json["environments"] == []

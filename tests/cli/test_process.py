@@ -77,7 +77,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, store_dir: Path) -> Non
     assert proc.returncode == 0
     tty_err = b"".join(chunks).decode(errors="replace")
     assert "big.bin" in tty_err
-    assert "MB" in tty_err or "MiB" in tty_err
+    assert "MiB" in tty_err and "MB" not in tty_err.replace("MiB", "")  # as the summary says
+    with open(big, "ab") as f:
+        f.write(b"more")  # other content: no note on stderr either
     piped = subprocess.run(
         [MODELREPO, "register", "big", str(big)], capture_output=True, text=True, env=env
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .conftest import Run
 
 
@@ -27,3 +29,20 @@ def test_the_cli_adds_lists_delivers_and_disables(run: Run) -> None:
     run("webhook", "disable", created["webhook_id"])
     assert run("webhook", "list", "--active", "--json").json == []
     assert run("webhook", "deliveries", "--json").json == []
+
+
+def test_deliveries_are_listed_a_page_at_a_time(run: Run, artifact: Path) -> None:
+    run("init")
+    run("webhook", "add", "http://127.0.0.1:9/hook", "--event", "registered", "--allow-private")
+    for i in range(3):
+        (artifact / "features.csv").write_text(f"v{i}\n")
+        run("register", "credit-risk", str(artifact), "--no-code")
+    run("webhook", "deliver", "--once")  # port 9 refuses: three deliveries to retry later
+    first = run("webhook", "deliveries", "--limit", "2", "--json")
+    assert len(first.json) == 2
+    assert first.err == (
+        "note: showing 2 of more; pass --cursor 2 for the next page, or a larger --limit\n"
+    )
+    rest = run("webhook", "deliveries", "--limit", "2", "--cursor", "2")
+    assert len(rest.out.splitlines()) == 1 and rest.err == ""
+    assert len(run("webhook", "deliveries", "--json").json) == 3

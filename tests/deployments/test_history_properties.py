@@ -106,7 +106,16 @@ def test_live_and_as_known_at_match_the_oracle(ops, probes) -> None:
                     "m", weights, env=env, effective_at=effective, reason=reason
                 )
             elif kind == "undeploy":
-                outcome = reg.undeploy("m", env=env, effective_at=effective, reason=reason)
+                last = max((e.recorded_at for e in events), default=now - timedelta(1))
+                recorded = max(now, last + timedelta(microseconds=1))
+                at = recorded if effective is None else min(effective, recorded)
+                try:
+                    outcome = reg.undeploy("m", env=env, effective_at=effective, reason=reason)
+                except Conflict:  # nothing was ever deployed there by then
+                    assert not any(
+                        e.environment == env and e.versions and e.effective_at <= at for e in events
+                    )
+                    continue
             else:
                 # A rollback takes effect when recorded: now, or just after the last recording.
                 last = max((e.recorded_at for e in events), default=now - timedelta(1))

@@ -391,3 +391,32 @@ def test_a_registration_whose_answer_was_lost_is_sent_again_and_made_once(
         assert [k for _, k in network.posts] == [None]
         assert registry.live("credit-risk", env="production").versions[0].version == 1
         client.close()
+
+
+def test_if_changed_hashes_here_and_uploads_nothing_when_the_latest_holds_the_files(
+    scored: RemoteRegistry, registry: Registry, tmp_path: Path
+) -> None:
+    folder = tmp_path / "score"
+    latest = registry.get("score", 1)
+    assert scored.register("score", folder, flavor="text-coefficients", code=False,
+                           if_changed=True) == latest  # fmt: skip
+    assert registry.model("score").version_count == 1
+    with pytest.raises(InvalidInput, match="unknown flavor 'sklern'"):
+        scored.register("score", folder, flavor="sklern", code=False, if_changed=True)
+    (folder / "notes.txt").write_text("changed\n")
+    made = scored.register("score", folder, flavor="text-coefficients", code=False,
+                           if_changed=True)  # fmt: skip
+    assert made.version == 2 and made.digest != latest.digest
+    assert scored.register("fresh", folder, code=False, if_changed=True).version == 1
+
+
+def test_no_token_names_the_variable_to_set(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MODELREPO_TOKEN", raising=False)
+    with TestClient(create_app(registry)) as client, pytest.raises(Unauthenticated) as refused:
+        RemoteRegistry("http://testserver", client=client, allow_insecure_http=True)
+    assert str(refused.value) == (
+        "the server at http://testserver needs an API token: set $MODELREPO_TOKEN (an admin "
+        "makes one with `modelrepo token create`), or pass token="
+    )

@@ -68,14 +68,15 @@ def test_sdk_and_cli_through_a_real_server(
         viewer = run("token", "create", "--user", "vic", "--role", "viewer", "--json").json
         as_viewer = {**env, "MODELREPO_TOKEN": viewer["token"]}
         refused = subprocess.run(
-            [MODELREPO, "--store", url, "delete", "score@1"],
+            [MODELREPO, "--store", url, "delete", "score@1", "--reason", "withdrawn"],
             capture_output=True,
             text=True,
             env=as_viewer,
         )
         assert refused.returncode != 0 and refused.stderr.count("\n") == 1
         assert refused.stderr.startswith("error: role viewer may not delete")
-        assert "can never be deleted" in cli("delete", "credit-risk@1", ok=False).stderr
+        kept = cli("delete", "credit-risk@1", "--reason", "withdrawn", ok=False)
+        assert "can never be deleted" in kept.stderr
         deleted = cli("delete", "score@1", "--reason", "withdrawn", "--json")
         assert '"deleted_by": "alice"' in deleted.stdout
         assert "Removed 1 blobs" in cli("gc").stdout  # its coefficients are no longer needed

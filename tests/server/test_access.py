@@ -274,7 +274,7 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
                 "effective_at": "2026-01-01T00:00:00Z", "versions": {"1": 1.0}}]}  # fmt: skip
     started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
     return [
-        ("delete", "DELETE", f"{m}/versions/1", {}),
+        ("delete", "DELETE", f"{m}/versions/1", {"params": {"reason": "withdrawn"}}),
         ("register", "POST", f"{m}/versions/archive", archive),
         ("register", "POST", f"{m}/versions/source", {"json": {"source": "s3://b/k"}}),
         ("deploy", "POST", f"{m}/deployments/import", {"json": imported}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from .conftest import Api
 
@@ -318,3 +319,13 @@ def test_a_part_larger_than_the_memory_spool_arrives_byte_for_byte(api: Api) -> 
         "/api/v1/models/big-model/versions/1/files/weights.bin", headers=api.as_("viewer")
     )
     assert got.status_code == 200 and got.content == big
+
+
+def test_undeploy_where_nothing_was_ever_deployed_is_refused(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "m.txt").write_text("model\n")
+    api.registry.register("score", tmp_path / "m.txt", code=False)
+    url = "/api/v1/models/score/environments/staging/undeploy"
+    refused = api.client.post(url, headers=api.as_("deployer"), json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["message"] == "nothing was ever deployed to score@staging"
+    assert api.registry.environments("score") == []

@@ -386,3 +386,15 @@ def test_an_allowed_https_source_is_fetched_without_following_redirects(
     )
     assert reply.status_code == 503 and "CERTIFICATE_VERIFY_FAILED" in reply.json()["message"]
     assert registry.model("credit-risk").version_count == 1
+
+
+def test_deleting_a_version_needs_a_reason(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "m.txt").write_text("model\n")
+    api.registry.register("score", tmp_path / "m.txt", code=False)
+    url = "/api/v1/models/score/versions/1"
+    for params in ({}, {"reason": ""}, {"reason": " \n"}):
+        refused = api.client.delete(url, params=params, headers=api.as_("admin"))
+        assert refused.status_code == 422 and "needs a reason" in refused.text, refused.text
+    assert api.registry.get("score", 1).deleted_at is None
+    done = api.client.delete(url, params={"reason": "withdrawn"}, headers=api.as_("admin"))
+    assert done.status_code == 200 and done.json()["deleted_at"] is not None

@@ -169,3 +169,15 @@ def test_a_download_is_hashed_on_the_way_unless_the_client_hashes_it(api: Api) -
     with pytest.raises(RuntimeError, match="response already started") as cut:
         api.client.get(url, headers=viewer)
     assert isinstance(cut.value.__cause__, CorruptBlobError)
+
+
+def test_an_upload_whose_files_do_not_fit_its_flavor_is_refused(api: Api) -> None:
+    for flavor, message in (("sklern", "unknown flavor 'sklern'"), ("onnx", "one .onnx file")):
+        reply = api.client.post(
+            "/api/v1/models/m/versions",
+            headers=api.as_("contributor"),
+            files=[("files", ("notes.txt", b"no model here"))],
+            data={"metadata": json.dumps({"flavor": flavor})},
+        )
+        assert reply.status_code == 422 and message in reply.text, reply.text
+    assert _stored(api.registry) == (set(), []) and api.registry.models() == []

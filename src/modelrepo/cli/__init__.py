@@ -6,6 +6,8 @@ and a non-zero exit code; `--traceback` shows the Python traceback instead.
 
 from __future__ import annotations
 
+import sys
+
 from . import (
     audit,
     decisions,
@@ -19,7 +21,7 @@ from . import (
     versions,
     webhooks,
 )
-from .base import cli
+from .base import cli, end_on_closed_stdout
 
 __all__ = [
     "audit",
@@ -39,5 +41,16 @@ __all__ = [
 
 
 def main() -> None:
-    """Console entry point."""
-    cli()
+    """Console entry point. Output still buffered at exit is flushed here, so a reader that
+    left early (`modelrepo ... | head -1`) ends the command quietly instead of as an error."""
+    try:
+        cli()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        end_on_closed_stdout()
+    sys.exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ from ..service import ProgressFactory, Registry, is_remote
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
+EXIT_PIPE = 141
+"""Exit status when the reader of stdout went away (`| head`): 128 + SIGPIPE, what a shell
+reports for a Unix tool that SIGPIPE ended, and distinct from an error."""
 
 
 class Context:
@@ -53,6 +57,18 @@ class Context:
         )
 
 
+def end_on_closed_stdout() -> None:
+    """Leave quietly when stdout's reader has gone: nothing more can be shown, and Python's
+    final flush must not complain either, so stdout is pointed at /dev/null first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file (a test runner's buffer)
+        pass
+    sys.exit(EXIT_PIPE)
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -67,6 +83,8 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
             ctx = click.get_current_context().find_object(Context)
             try:
                 return func(*args, **kw)
+            except BrokenPipeError:
+                end_on_closed_stdout()
             except ModelrepoError as exc:
                 if ctx is not None and ctx.traceback:
                     raise
@@ -90,6 +108,17 @@ def emit(as_json: bool, document: Any, human: Callable[[], None]) -> None:
         click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
     else:
         human()
+
+
+def more_notice(shown: int, next_cursor: str | None, in_document: bool) -> None:
+    """Say on stderr that a list stopped at its limit, so a page never passes for the whole
+    list; not when the JSON document printed carries `next_cursor` itself (`in_document`)."""
+    if next_cursor is not None and not in_document:
+        click.echo(
+            f"note: showing {shown} of more; pass --cursor {next_cursor} for the next page, "
+            "or a larger --limit",
+            err=True,
+        )
 
 
 def human_size(n: int) -> str:
@@ -133,7 +162,8 @@ def resolve_ref(reg: Registry, text: str) -> VersionRef:
 
 @contextmanager
 def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
-    """Rich progress bars on stderr, only when it is a terminal."""
+    """Rich progress bars on stderr, only when it is a terminal; sizes in binary units (MiB),
+    as in every summary the commands print."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -142,15 +172,23 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         BarColumn,
         DownloadColumn,
         Progress,
+        ProgressColumn,
+        Task,
         TextColumn,
-        TransferSpeedColumn,
     )
+    from rich.text import Text
+
+    class BinarySpeed(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            shown = "?" if speed is None else f"{human_size(int(speed))}/s"
+            return Text(shown, style="progress.data.speed")
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        DownloadColumn(binary_units=True),
+        BinarySpeed(),
         console=Console(stderr=True),
         transient=True,
     ) as bars:
@@ -162,7 +200,51 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         yield factory
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLine(click.ClickException):
+    """A usage error (or another of click's) shown as every other error is: one line on
+    stderr, `error: ...`, keeping click's exit code (2 for usage errors)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _OneLineUsage(_OneLine):
+    exit_code = 2
+
+
+def _one_line(original: click.ClickException) -> _OneLine:
+    message = original.format_message()
+    where = getattr(original, "ctx", None)
+    if isinstance(original, click.UsageError) and where is not None:
+        message = f"{message.rstrip('.')} (see {where.command_path} --help)"
+    return (_OneLineUsage if original.exit_code == 2 else _OneLine)(message)
+
+
+class _Group(click.Group):
+    """The top command group: click's own errors, wherever they arise, in the one-line form."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _OneLine:
+            raise
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
     envvar="MODELREPO_STORE",

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from ..domain.pages import cursor_offset, paginate
 from ..domain.times import format_time
-from .base import Context, cli, command, emit, pass_ctx
+from .base import Context, cli, command, emit, more_notice, pass_ctx
 
 
 @cli.group()
@@ -70,7 +71,14 @@ def decisions() -> None:
 @click.option("--version", type=int, help="Only this version.")
 @click.option("--since", metavar="ISO", help="Decided at or after.")
 @click.option("--until", metavar="ISO", help="Decided at or before.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="Decisions per page.",
+)
+@click.option("--cursor", help="Start where a previous page ended (its next_cursor).")
 @pass_ctx
 def decisions_list(
     ctx: Context,
@@ -80,17 +88,24 @@ def decisions_list(
     since: str | None,
     until: str | None,
     limit: int,
+    cursor: str | None,
     as_json: bool,
 ) -> None:
-    """List a model's decisions in decision-time order.
+    """List a model's decisions in decision-time order, a page at a time.
+
+    When more decisions follow, the table ends with a note on stderr giving the --cursor of
+    the next page; --json gives it as "next_cursor" (null on the last page).
 
     \b
     Example:
       modelrepo decisions list credit-risk --env production --since 2026-03-01T00:00:00Z
     """
+    offset = cursor_offset(cursor)
     with ctx.registry() as reg:
-        found = reg.decisions(name, env=env, version=version, since=since, until=until,
-                              limit=limit)  # fmt: skip
+        everything = reg.decisions(name, env=env, version=version, since=since, until=until,
+                                   limit=offset + limit + 1)  # fmt: skip
+    page = paginate(everything, limit, cursor)
+    found, next_cursor = page["items"], page["next_cursor"]
 
     def human() -> None:
         for d in found:
@@ -100,7 +115,13 @@ def decisions_list(
                 f"v{d.version}  {json.dumps(d.output)}{flags}"
             )
 
-    emit(as_json, {"model": name, "decisions": [d.to_dict() for d in found]}, human)
+    document = {
+        "model": name,
+        "decisions": [d.to_dict() for d in found],
+        "next_cursor": next_cursor,
+    }
+    emit(as_json, document, human)
+    more_notice(len(found), next_cursor, in_document=as_json)
 
 
 @command(decisions, "import")

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import click
 
-from ..domain.filters import parse_value
-from ..domain.model import DataRef
+from ..domain.errors import NotFound
+from ..domain.filters import missing_keys, parse_filter, parse_value
+from ..domain.model import DataRef, same_content_before
 from ..domain.times import format_time
+from ..flavors import FLAVORS
+from ..service import Registry
 from .base import (
     EXIT_ERROR,
     Context,
@@ -64,7 +67,13 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
 @click.option("--metric", "metrics", multiple=True, metavar="K=V", help="Numeric metric.")
 @click.option("--tag", "tags", multiple=True, metavar="K=V", help="Tag (can change later).")
 @click.option("--data", multiple=True, metavar="URI[#DIGEST]", help="Data the model was made from.")
-@click.option("--flavor", default="generic", show_default=True, help="How to load the files.")
+@click.option(
+    "--flavor",
+    default="generic",
+    show_default=True,
+    help=f"How to load the files: {', '.join(sorted(FLAVORS))}; the files must hold what the "
+    "flavor loads (one .skops file for sklearn, ...).",
+)
 @click.option("--description", default="", help="Free text.")
 @click.option(
     "--signature",
@@ -83,6 +92,11 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     help="A key for this registration: run again with it, the command returns the version "
     "the first run made instead of making another (1-128 printable ASCII characters, no spaces).",
 )
+@click.option(
+    "--if-changed",
+    is_flag=True,
+    help="When the latest version holds exactly these files, print it and make no new version.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -98,6 +112,7 @@ def register(
     no_code: bool,
     dvc: bool,
     idempotency_key: str | None,
+    if_changed: bool,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -108,6 +123,8 @@ def register(
     directory (DVC itself is not needed) and records each as dvc://PATH with DVC's MD5.
     --idempotency-key makes a retried command safe (give e.g. the CI job's run id): the same
     user with the same KEY gets back the version the first run made; other files are refused.
+    A new version with the same files as an earlier one is made, with a note on stderr;
+    --if-changed makes none when the latest version holds exactly these files.
 
     \b
     Example:
@@ -128,6 +145,7 @@ def register(
 
         lineage.extend(work_tree_lineage(find_git_root(Path.cwd()) or Path.cwd()))
     with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
+        latest = _latest_number(reg, name) if if_changed else 0
         version = reg.register(
             name,
             path,
@@ -141,16 +159,38 @@ def register(
             code=not no_code,
             progress=progress,
             idempotency_key=idempotency_key,
+            if_changed=if_changed,
+        )
+        unchanged = version.version <= latest  # numbers only grow: a new one is above
+        same = None if unchanged else same_content_before(reg.versions(name), version)
+    if unchanged:
+        click.echo(
+            f"note: {version.ref}, the latest version, holds exactly these files "
+            f"({version.digest}); no new version was made",
+            err=True,
+        )
+    elif same is not None:
+        click.echo(
+            f"note: {version.ref} has the same content as @{same.version} ({version.digest})",
+            err=True,
         )
     emit(
         as_json,
         version.to_dict(),
         lambda: click.echo(
-            f"Registered {version.ref} {version.digest} "
+            f"{'Unchanged' if unchanged else 'Registered'} {version.ref} {version.digest} "
             f"({len(version.files)} file{'s' if len(version.files) != 1 else ''}, "
             f"{human_size(version.size)})"
         ),
     )
+
+
+def _latest_number(reg: Registry, name: str) -> int:
+    """The number of a model's latest version (0 before its first)."""
+    try:
+        return reg.model(name).latest_version
+    except NotFound:
+        return 0
 
 
 @command(cli)
@@ -195,12 +235,19 @@ def versions(
 ) -> None:
     """List the versions of model NAME, oldest first, optionally filtered.
 
+    When the filters match nothing because no version has a key they name, a note on stderr
+    lists the keys there are.
+
     \b
     Example:
       modelrepo versions credit-risk --where 'metrics.auc>=0.9' --where tags.team=risk
     """
     with ctx.registry() as reg:
         found = reg.versions(name, where, include_deleted=include_deleted)
+        if not found and where:
+            every = reg.versions(name, include_deleted=include_deleted)
+            for note in missing_keys(every, [parse_filter(w) for w in where]):
+                click.echo(f"note: {note}", err=True)
 
     def human() -> None:
         if not found:
@@ -472,12 +519,12 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
 
 @command(cli)
 @click.argument("ref", metavar="NAME@N")
-@click.option("--reason", help="Why (recorded).")
+@click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
 @pass_ctx
-def delete(ctx: Context, ref: str, reason: str | None, as_json: bool) -> None:
+def delete(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
     """Delete a version: its record stays as evidence, `gc` reclaims its files.
 
-    The number is never reused.
+    The number is never reused, and the files cannot come back: --reason says why.
 
     \b
     Example:

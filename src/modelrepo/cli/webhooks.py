@@ -6,9 +6,10 @@ import threading
 
 import click
 
+from ..domain.pages import cursor_offset, paginate
 from ..domain.times import format_time
 from ..domain.webhooks import EVENT_KINDS, Webhook
-from .base import Context, cli, command, emit, pass_ctx
+from .base import Context, cli, command, emit, more_notice, pass_ctx
 
 
 @cli.group()
@@ -110,13 +111,28 @@ def webhook_disable(ctx: Context, webhook_id: str, as_json: bool) -> None:
 
 @command(webhook, "deliveries")
 @click.argument("webhook_id", required=False)
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Deliveries per page.",
+)
+@click.option("--cursor", help="Start where a previous page ended (from its note on stderr).")
 @click.option("--attempts", "with_attempts", is_flag=True, help="Show every attempt too.")
 @pass_ctx
 def webhook_deliveries(
-    ctx: Context, webhook_id: str | None, limit: int, with_attempts: bool, as_json: bool
+    ctx: Context,
+    webhook_id: str | None,
+    limit: int,
+    cursor: str | None,
+    with_attempts: bool,
+    as_json: bool,
 ) -> None:
-    """The delivery log, newest first (of one webhook, or of all).
+    """The delivery log, newest first (of one webhook, or of all), a page at a time.
+
+    When more deliveries follow, a note on stderr gives the --cursor of the next page (with
+    --json too: its document stays a list).
 
     \b
     Examples:
@@ -124,7 +140,9 @@ def webhook_deliveries(
       modelrepo webhook deliveries wh_3f9a1c0b7d2e --attempts --json
     """
     with ctx.registry() as reg:
-        found = reg.webhook_deliveries(webhook_id, limit=limit)
+        offset = cursor_offset(cursor)
+        page = paginate(reg.webhook_deliveries(webhook_id, limit=offset + limit + 1), limit, cursor)
+        found, next_cursor = page["items"], page["next_cursor"]
         documents = [
             {
                 **d.to_dict(),
@@ -153,6 +171,7 @@ def webhook_deliveries(
                 )
 
     emit(as_json, documents, human)
+    more_notice(len(documents), next_cursor, in_document=False)  # its JSON is a bare list
 
 
 @command(webhook, "deliver")

@@ -352,6 +352,22 @@ def rollback_target(events: Sequence[DeploymentEvent], at: datetime) -> tuple[Al
     return stack[-2]
 
 
+def change_target(
+    change: DeploymentChange, events: Sequence[DeploymentEvent], at: datetime
+) -> tuple[Allocation, ...]:
+    """What `change` makes live at `at`, given its environment's events so far (the events
+    matter only to a rollback or an undeploy). An undeploy needs something deployed there
+    before, so a typo in the environment's name is not recorded as a new environment."""
+    if change.kind == ROLLBACK and change.versions is None:
+        return rollback_target(events, at)
+    if change.kind == UNDEPLOY:
+        if not any(e.versions and e.effective_at <= at for e in events):
+            raise Conflict(f"nothing was ever deployed to {change.model}@{change.environment}")
+        return ()
+    assert change.versions is not None
+    return change.versions
+
+
 @dataclass(frozen=True, slots=True)
 class Approval:
     """The approved request a change carries out."""

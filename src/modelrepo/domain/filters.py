@@ -76,3 +76,19 @@ def select(versions: Iterable[ModelVersion], filters: Iterable[Filter]) -> list[
     """The versions that satisfy every filter."""
     conditions = list(filters)
     return [v for v in versions if all(c.matches(v) for c in conditions)]
+
+
+def missing_keys(versions: Iterable[ModelVersion], filters: Iterable[Filter]) -> list[str]:
+    """Why filters can match nothing: a key no version has (often a typo), with the keys
+    there are, e.g. "no version has metric 'acu'; known metrics: auc, f1"."""
+    listed = list(versions)
+    notes = []
+    for condition in filters:
+        known = sorted({k for v in listed for k in getattr(v, condition.field)})
+        if condition.key not in known:
+            kind = condition.field.removesuffix("s")
+            notes.append(
+                f"no version has {kind} {condition.key!r}; "
+                f"known {condition.field}: {', '.join(known) or 'none'}"
+            )
+    return notes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -345,6 +345,35 @@ def check_description(text: str) -> str:
     if len(text) > MODEL_DESCRIPTION_LIMIT:
         raise InvalidInput(f"description longer than {MODEL_DESCRIPTION_LIMIT} characters")
     return text
+
+
+def unchanged_latest(versions: Iterable[ModelVersion], digest: str) -> ModelVersion | None:
+    """The latest kept version if its files are exactly `digest`'s: what a registration with
+    `if_changed` returns instead of a new version with the same content."""
+    kept = (v for v in versions if v.deleted_at is None)
+    latest = max(kept, key=lambda v: v.version, default=None)
+    return latest if latest is not None and latest.digest == digest else None
+
+
+def same_content_before(versions: Iterable[ModelVersion], new: ModelVersion) -> ModelVersion | None:
+    """The latest kept version before `new` with exactly its files, if there is one."""
+    return max(
+        (
+            v
+            for v in versions
+            if v.digest == new.digest and v.version < new.version and v.deleted_at is None
+        ),
+        key=lambda v: v.version,
+        default=None,
+    )
+
+
+def require_reason(reason: str | None, refusal: str) -> str:
+    """The reason a change that cannot be undone needs, kept with its record: some text
+    that is not only whitespace; `refusal` says what needs it."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(refusal)
+    return reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,17 @@ trusted types; `xgboost`, `lightgbm` and `onnx` load their native formats; `pyto
 safetensors weights into a module the caller passes (or a recorded nn.Module subclass);
 `pickle` is refused unless the caller passes `trust_pickle=True` (and that trust is recorded in
 the audit log).
-Heavy frameworks are optional extras. To add a flavor, register a loader in `LOADERS`.
+`mlflow` (versions made through the MLflow API) hands back the files as `generic` does.
+Heavy frameworks are optional extras. To add a flavor, add a `Flavor` to `FLAVORS`: its loader,
+and the check that a version's file names hold what that loader needs (run when a version is
+registered, so a typo or a folder without the model is refused before it is recorded).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple, Protocol
 
 from ..domain.errors import InvalidInput
 
@@ -96,22 +99,73 @@ def _pytorch(folder: Path, options: LoadOptions) -> Predictor:
     return TorchModel.load(folder, options.module)
 
 
-LOADERS: dict[str, Loader] = {
-    "generic": _generic,
-    "text-coefficients": _text_coefficients,
-    "sklearn": _sklearn,
-    "pickle": _pickle,
-    "xgboost": _xgboost,
-    "lightgbm": _lightgbm,
-    "onnx": _onnx,
-    "pytorch": _pytorch,
+def _anything(paths: Sequence[str]) -> str | None:
+    return None
+
+
+def _exactly_one(*suffixes: str) -> Callable[[Sequence[str]], str | None]:
+    """The loader takes the one file with one of these suffixes, anywhere in the version."""
+
+    def check(paths: Sequence[str]) -> str | None:
+        found = [p for p in paths if PurePosixPath(p).suffix in suffixes]
+        if len(found) == 1:
+            return None
+        listed = f" ({', '.join(sorted(found)[:5])})" if found else ""
+        return f"needs exactly one {' or '.join(suffixes)} file, found {len(found)}{listed}"
+
+    return check
+
+
+def _all_of(*names: str) -> Callable[[Sequence[str]], str | None]:
+    """The loader reads these files at the top of the version."""
+
+    def check(paths: Sequence[str]) -> str | None:
+        missing = [n for n in names if n not in paths]
+        return f"needs {' and '.join(missing)} at the top of its files" if missing else None
+
+    return check
+
+
+class Flavor(NamedTuple):
+    """A flavor: how its versions load, and what its files must hold to be loadable."""
+
+    load: Loader
+    check: Callable[[Sequence[str]], str | None]
+
+
+FLAVORS: dict[str, Flavor] = {
+    "generic": Flavor(_generic, _anything),
+    "text-coefficients": Flavor(_text_coefficients, _all_of("coefficients.json")),
+    "sklearn": Flavor(_sklearn, _exactly_one(".skops")),
+    "pickle": Flavor(_pickle, _exactly_one(".pkl")),
+    "xgboost": Flavor(_xgboost, _exactly_one(".json", ".ubj")),
+    "lightgbm": Flavor(_lightgbm, _exactly_one(".txt")),
+    "onnx": Flavor(_onnx, _exactly_one(".onnx")),
+    "pytorch": Flavor(_pytorch, _all_of("pytorch.json", "model.safetensors")),
+    "mlflow": Flavor(_generic, _anything),
 }
+LOADERS: dict[str, Loader] = {name: flavor.load for name, flavor in FLAVORS.items()}
+
+
+def _known(flavor: str) -> Flavor:
+    try:
+        return FLAVORS[flavor]
+    except KeyError:
+        raise InvalidInput(
+            f"unknown flavor {flavor!r}: known flavors are {', '.join(sorted(FLAVORS))}"
+        ) from None
+
+
+def check_files(flavor: str, paths: Sequence[str]) -> None:
+    """Refuse a new version whose flavor is unknown or whose files its loader cannot load:
+    a flavor is recorded for ever, so a typo or a folder without the model is caught here."""
+    problem = _known(flavor).check(paths)
+    if problem:
+        raise InvalidInput(
+            f"a {flavor} version {problem}; register it as "
+            "flavor 'generic' to keep the files without a loader"
+        )
 
 
 def loader_for(flavor: str) -> Loader:
-    try:
-        return LOADERS[flavor]
-    except KeyError:
-        raise InvalidInput(
-            f"no loader for flavor {flavor!r}: known flavors are {', '.join(sorted(LOADERS))}"
-        ) from None
+    return _known(flavor).load

@@ -27,8 +27,6 @@ from ..domain.denials import AUDIT_KIND as DENIALS_KIND
 from ..domain.denials import AUDIT_SUBJECT as DENIALS_SUBJECT
 from ..domain.denials import Denial, denials_change
 from ..domain.deployments import (
-    ROLLBACK,
-    UNDEPLOY,
     Allocation,
     DeploymentChange,
     DeploymentEvent,
@@ -37,11 +35,11 @@ from ..domain.deployments import (
     EnvironmentChange,
     allocations_json,
     approved_change,
+    change_target,
     check_decidable,
     check_importable,
     check_not_stale,
     live_event,
-    rollback_target,
     unknown_environment,
 )
 from ..domain.errors import (
@@ -744,30 +742,32 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDen
         return self.get_version(model, version)
 
     def _target(self, change: DeploymentChange, at: datetime) -> tuple[Allocation, ...]:
-        if change.kind == ROLLBACK and change.versions is None:
-            return rollback_target(self._env_events(change.model, change.environment), at)
-        if change.kind == UNDEPLOY:
-            return ()
-        assert change.versions is not None
-        return change.versions
+        return change_target(change, self._env_events(change.model, change.environment), at)
 
     def _env_events(self, model: str, env: str) -> list[DeploymentEvent]:
         return [e for e in self._deployments if e.model == model and e.environment == env]
 
     def _append(
-        self, change: DeploymentChange, clock: Clock, *, audit: bool = True
+        self, change: DeploymentChange, clock: Clock, *, audit: bool = True, imported: bool = False
     ) -> DeploymentEvent:
         self._state(change.model)
         recorded = self._recorded_at(clock)
-        environment = self._environment(change.model, change.environment, change.actor, recorded)
-        if environment.protected and change.approval is None:
+        effective = recorded if change.effective_at is None else change.effective_at
+        # Nothing is created before the checks: a refused change leaves no new environment.
+        known = self._environments.get((change.model, change.environment))
+        if known is not None and known.protected and change.approval is None:
             raise ApprovalRequired(
                 f"environment {change.environment!r} of {change.model} is protected: "
                 "the change needs approval by a second identity"
             )
-        effective = recorded if change.effective_at is None else change.effective_at
-        allocations = self._target(change, min(effective, recorded))
+        # Imported history is taken as it was recorded elsewhere (as the SQL store does).
+        allocations = (
+            tuple(change.versions or ())
+            if imported
+            else self._target(change, min(effective, recorded))
+        )
         self._check_versions(change.model, allocations)
+        self._environment(change.model, change.environment, change.actor, recorded)
         approval = change.approval
         event = DeploymentEvent(
             event_id=len(self._deployments) + 1,
@@ -813,7 +813,7 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDen
                             f"environment {change.environment!r} of {change.model} is "
                             "protected: history cannot be imported into it"
                         )
-                    events.append(self._append(change, clock, audit=False))
+                    events.append(self._append(change, clock, audit=False, imported=True))
                 if events:
                     change_doc = import_batch_change(
                         [
@@ -873,12 +873,12 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDen
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         with self._lock:
             now = clock.now()
-            self._environment(change.model, change.environment, change.actor, now)
             if change.kind == "unprotect":
                 allocations: tuple[Allocation, ...] = ()
             else:
                 allocations = self._target(change, now)
                 self._check_versions(change.model, allocations)
+            self._environment(change.model, change.environment, change.actor, now)
             request = DeploymentRequest(
                 request_id=len(self._requests) + 1,
                 model=change.model,

@@ -78,9 +78,13 @@ class LifecycleContract:
         with pytest.raises(Conflict, match="deleted"):
             two.read_file("credit-risk", 1, "features.csv")
         with pytest.raises(Conflict):
-            two.delete("credit-risk", 1)
+            two.delete("credit-risk", 1, reason="again")
         with pytest.raises(NotFound):
-            two.delete("credit-risk", 9)
+            two.delete("credit-risk", 9, reason="no such version")
+        for empty in ("", "  "):
+            with pytest.raises(InvalidInput, match="deleting a version needs a reason"):
+                two.delete("credit-risk", 2, reason=empty)
+        assert two.get("credit-risk", 2).deleted_at is None
         assert two.events("credit-risk", 1)[-1].actor == "alice"
 
     def test_resolve_names_one_version(self, two: Registry) -> None:
@@ -203,7 +207,7 @@ class LifecycleContract:
         report = two.fsck()
         assert report.ok and report.blobs_checked >= 4 and not report.missing
         assert two.gc(dry_run=True).blobs_removed == 0
-        two.delete("credit-risk", 1)
+        two.delete("credit-risk", 1, reason="superseded")
         # weights.bin of @1 is the same blob as @2's; the old coefficients are not needed.
         dry = two.gc(dry_run=True)
         assert dry.dry_run and dry.blobs_removed == 1

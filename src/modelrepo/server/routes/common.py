@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ...domain.errors import InvalidInput
+from ...domain.pages import paginate as paginate
 from ..schemas import Error
 
 T = TypeVar("T")
@@ -33,17 +32,6 @@ Cursor = Annotated[
     str | None,
     Query(pattern="^[0-9]{1,12}$", description="`next_cursor` of the previous page."),
 ]
-
-
-def paginate(items: Sequence[T], limit: int, cursor: str | None) -> dict[str, Any]:
-    """`{"items": [...], "next_cursor": ...}` for one page of `items` (an opaque offset)."""
-    offset = 0
-    if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 12:
-            raise InvalidInput(f"invalid cursor {cursor!r}")
-        offset = int(cursor)
-    end = offset + limit
-    return {"items": list(items[offset:end]), "next_cursor": str(end) if end < len(items) else None}
 
 
 GZIP_ABOVE = 64 * 1024

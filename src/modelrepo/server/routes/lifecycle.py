@@ -99,7 +99,7 @@ def delete_version(
     caller: Caller = needs("version.delete"),
 ) -> dict[str, Any]:
     """Tombstone a version: its record stays as evidence (who, when, why), its files are no
-    longer served and become collectable by `gc`."""
+    longer served and become collectable by `gc`. `reason` is required (422 without)."""
     return caller.registry.delete(name, version, reason=reason).to_dict()
 
 

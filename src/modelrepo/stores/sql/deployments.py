@@ -16,8 +16,7 @@ from typing import Any
 
 from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployments import (
-    ROLLBACK,
-    UNDEPLOY,
+    DEPLOY,
     Allocation,
     DeploymentChange,
     DeploymentEvent,
@@ -26,10 +25,10 @@ from ...domain.deployments import (
     EnvironmentChange,
     allocations_json,
     approved_change,
+    change_target,
     check_decidable,
     check_importable,
     check_not_stale,
-    rollback_target,
     unknown_environment,
 )
 from ...domain.errors import (
@@ -126,16 +125,11 @@ class SqlDeployments(SqlAudit):
     def _target(
         self, tx: Tx, change: DeploymentChange, env_id: int, at: int
     ) -> tuple[Allocation, ...]:
-        if change.kind == ROLLBACK and change.versions is None:
-            events = [
-                _to_event(r, change.model, change.environment)
-                for r in tx.all(Q.ENV_EVENTS, env_id=env_id)
-            ]
-            return rollback_target(events, from_micros(at))
-        if change.kind == UNDEPLOY:
-            return ()
-        assert change.versions is not None
-        return change.versions
+        events = [
+            _to_event(r, change.model, change.environment)
+            for r in (tx.all(Q.ENV_EVENTS, env_id=env_id) if change.kind != DEPLOY else ())
+        ]
+        return change_target(change, events, from_micros(at))
 
     def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
         mid = model_id(tx, change.model)
