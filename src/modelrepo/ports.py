@@ -265,9 +265,12 @@ class MetadataStore(Protocol):
         """The decisions recorded in one batch, from its first to its last, in order."""
         ...
 
-    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
-        """The same batch as its audit digest covers it, in pages (a batch of millions is
-        never held whole); nothing when `first` or `last` is gone."""
+    def decision_rows(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[list[DecisionRow]]:
+        """The decisions from `first` to `last` (default: from the first recorded, to the
+        last) in recording order, as verification reads them, in pages (a batch of millions
+        is never held whole); nothing when `first` or `last` is gone."""
         ...
 
     def list_decisions(
@@ -418,6 +421,17 @@ class MetadataStore(Protocol):
         self, start: int = 1, end: int | None = None
     ) -> Iterator[tuple[int, bytes, bytes | None]]:
         """(seq, canonical entry bytes, stored leaf hash) in sequence order."""
+        ...
+
+    def audit_rows(
+        self, start: int = 1
+    ) -> Iterator[tuple[int, bytes, bytes | None, int, str, str]]:
+        """(seq, entry bytes, stored leaf hash, at in microseconds, kind, subject): each entry
+        with the columns stored beside it, which entries are selected by."""
+        ...
+
+    def audit_tree(self) -> Iterator[tuple[int, bytes]]:
+        """(position, hash) of every stored interior node of the tree, by position."""
         ...
 
     def audit_entry(self, seq: int) -> bytes | None: ...

@@ -19,10 +19,18 @@ from ..domain.audit import (
     import_batch_change,
     model_event_change,
     new_nodes,
+    node_position,
     purge_change,
     registration_change,
 )
-from ..domain.decisions import Decision, DecisionColumns, NewDecision, encode_canonical_each
+from ..domain.decisions import (
+    Decision,
+    DecisionColumns,
+    NewDecision,
+    canonical_json,
+    encode_canonical_each,
+    flags_json,
+)
 from ..domain.deployments import (
     ROLLBACK,
     UNDEPLOY,
@@ -51,7 +59,7 @@ from ..domain.model import (
     check_replay,
 )
 from ..domain.serving import ServingPeriod
-from ..domain.times import from_micros, to_micros
+from ..domain.times import from_micros, parse_time, to_micros
 from ..domain.webhooks import (
     DELIVERED,
     FAILED,
@@ -134,6 +142,19 @@ class MemoryAudit:
         last = len(self._audit_bodies) if end is None else end
         for seq in range(start, last + 1):
             yield seq, self._audit_bodies[seq - 1], self._audit_nodes.get((0, seq - 1))
+
+    def audit_rows(
+        self, start: int = 1
+    ) -> Iterator[tuple[int, bytes, bytes | None, int, str, str]]:
+        for seq, body, leaf in self.audit_entries(start):
+            entry = json.loads(body)
+            at = to_micros(parse_time(entry["at"]))
+            yield seq, body, leaf, at, entry["kind"], entry["subject"]
+
+    def audit_tree(self) -> Iterator[tuple[int, bytes]]:
+        with self._audit_lock:
+            nodes = [(node_position(lv, ix), h) for (lv, ix), h in self._audit_nodes.items() if lv]
+        yield from sorted(nodes)
 
     def audit_entry(self, seq: int) -> bytes | None:
         return self._audit_bodies[seq - 1] if 1 <= seq <= len(self._audit_bodies) else None
@@ -1013,12 +1034,27 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
             return []
         return ordered[ids.index(first) : ids.index(last) + 1]
 
-    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
-        batch = self.decision_batch(first, last)
+    def decision_rows(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[list[DecisionRow]]:
+        with self._lock:
+            if first is None and last is None:
+                batch = list(self._decisions.values())
+            else:
+                everything = list(self._decisions)
+                if (first is not None and first not in self._decisions) or (
+                    last is not None and last not in self._decisions
+                ):
+                    return
+                start = 0 if first is None else everything.index(first)
+                end = len(everything) if last is None else everything.index(last) + 1
+                batch = [self._decisions[d] for d in everything[start:end]]
         outputs = encode_canonical_each([d.output for d in batch])
         yield [
             (d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
-             d.inputs_digest, output)
+             d.inputs_digest, output, canonical_json(dict(d.metadata)) if d.metadata else "{}",
+             flags_json(tuple(d.flags)), to_micros(d.recorded_at),
+             None if d.inputs_purged_at is None else to_micros(d.inputs_purged_at))
             for d, output in zip(batch, outputs, strict=True)
         ]  # fmt: skip
 

@@ -193,10 +193,15 @@ BY_KEY = _ROWS + ("WHERE d.decided_at = %(at)s AND d.id = %(id)s AND d.model_id 
 BY_IDS = _ROWS + "WHERE d.id >= %(first)s AND d.id <= %(last)s ORDER BY d.id"
 ROWS_PAGE = (
     "SELECT d.id, d.decision_id, m.name, d.environment, d.version, d.decided_at, "
-    "d.inputs_digest, d.output FROM decisions d JOIN models m ON m.id = d.model_id "
+    "d.inputs_digest, d.output, d.metadata, d.flags, d.recorded_at, "
+    "CASE WHEN d.inputs_mode <> 'digest' THEN p.at END "
+    "FROM decisions d JOIN models m ON m.id = d.model_id "
+    "LEFT JOIN LATERAL (SELECT min(q.purged_at) AS at FROM decision_purges q "
+    "WHERE q.model_id = d.model_id AND q.decided_before > d.decided_at AND q.last_id >= d.id"
+    ") p ON true "
     "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id LIMIT %(limit)s"
 )
-"""A page of a batch as its audit digest covers it (the `DECISION_ROWS` of SQLite)."""
+"""A page of decisions as verification reads them (the `DECISION_ROWS` of SQLite)."""
 AFTER_ID = _ROWS + "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id"
 OF_MODEL = _ROWS + (
     "WHERE d.model_id = %(model_id)s AND d.decided_at >= %(since)s "

@@ -41,11 +41,23 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('hash',),
     ),
+    'AUDIT_ROWS': (
+        'SELECT audit_entries.seq, audit_entries.body, audit_entries.leaf, audit_entries.at, audit_entries.kind, audit_entries.subject \nFROM audit_entries \nWHERE audit_entries.seq >= ? AND audit_entries.seq <= ? ORDER BY audit_entries.seq',
+        ('start', 'end'),
+        {},
+        ('seq', 'body', 'leaf', 'at', 'kind', 'subject'),
+    ),
     'AUDIT_SIZE': (
         'SELECT max(audit_entries.seq) AS max_1 \nFROM audit_entries',
         (),
         {},
         ('c0',),
+    ),
+    'AUDIT_TREE': (
+        'SELECT audit_nodes.pos, audit_nodes.hash \nFROM audit_nodes \nWHERE audit_nodes.pos > ? ORDER BY audit_nodes.pos\n LIMIT ? OFFSET ?',
+        ('after', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('pos', 'hash'),
     ),
     'BLOB_INPUTS_IN_USE': (
         'SELECT DISTINCT decisions.inputs_digest \nFROM decisions \nWHERE decisions.inputs_mode = ? AND decisions.inputs_purged_at IS NULL',
@@ -78,10 +90,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'DECISION_ROWS': (
-        'SELECT decisions.id, decisions.decision_id, models.name, decisions.environment, decisions.version, decisions.decided_at, decisions.inputs_digest, decisions.output \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id > ? AND decisions.id <= ? ORDER BY decisions.id\n LIMIT ? OFFSET ?',
+        'SELECT decisions.id, decisions.decision_id, models.name, decisions.environment, decisions.version, decisions.decided_at, decisions.inputs_digest, decisions.output, decisions.metadata, decisions.flags, decisions.recorded_at, decisions.inputs_purged_at \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id > ? AND decisions.id <= ? ORDER BY decisions.id\n LIMIT ? OFFSET ?',
         ('after', 'upto', 'limit', 'param_1'),
         {'param_1': 0},
-        ('id', 'decision_id', 'name', 'environment', 'version', 'decided_at', 'inputs_digest', 'output'),
+        ('id', 'decision_id', 'name', 'environment', 'version', 'decided_at', 'inputs_digest', 'output', 'metadata', 'flags', 'recorded_at', 'inputs_purged_at'),
     ),
     'DELETE_INLINE_BLOB': (
         'DELETE FROM inline_blobs WHERE inline_blobs.sha256 = ?',

@@ -399,6 +399,17 @@ AUDIT_ENTRIES = (
     .where(AE.seq >= p("start"), AE.seq <= p("end"))
     .order_by(AE.seq)
 )
+AUDIT_ROWS = (
+    sa.select(AE.seq, AE.body, AE.leaf, AE.at, AE.kind, AE.subject)
+    .where(AE.seq >= p("start"), AE.seq <= p("end"))
+    .order_by(AE.seq)
+)
+AUDIT_TREE = (
+    sa.select(audit_nodes.c.pos, audit_nodes.c.hash)
+    .where(audit_nodes.c.pos > p("after"))
+    .order_by(audit_nodes.c.pos)
+    .limit(p("limit"))
+)
 AUDIT_ENTRY = sa.select(AE.seq, AE.body).where(AE.seq == p("seq"))
 SUBJECT_ENTRIES = sa.select(AE.seq, AE.body).where(AE.subject == p("subject")).order_by(AE.seq)
 NEW_CHECKPOINT = sa.insert(audit_checkpoints).values(size=p("size"), at=p("at"), body=p("body"))
@@ -449,13 +460,14 @@ DECISION_BATCH = _DECISIONS.where(
 DECISION_EXISTS = sa.select(D.id).where(D.decision_id == p("decision_id"))
 DECISION_ROWS = (
     sa.select(D.id, D.decision_id, models.c.name, D.environment, D.version, D.decided_at,
-              D.inputs_digest, D.output)
+              D.inputs_digest, D.output, D.metadata, D.flags, D.recorded_at, D.inputs_purged_at)
     .join(models, models.c.id == D.model_id)
     .where(D.id > p("after"), D.id <= p("upto"))
     .order_by(D.id)
     .limit(p("limit"))
 )  # fmt: skip
-"""A page of a batch as its audit digest covers it (after the row id to key the next page)."""
+"""A page of decisions as verification reads them (`DecisionRow`, after the row id that keys
+the next page)."""
 MODEL_DECISIONS = (
     _DECISIONS.where(
         D.model_id == p("model_id"), D.decided_at >= p("since"), D.decided_at <= p("until")
