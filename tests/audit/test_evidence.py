@@ -1,0 +1,472 @@
+"""Every row the registry answers from has its audit entry and every entry its row; the columns
+and tree nodes kept beside the entries say what the entries say. On SQLite and PostgreSQL,
+with rows written, removed and changed behind the registry's back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelrepo import Registry
+
+from ..conftest import T0
+
+MODELREPO = str(Path(sys.executable).with_name("modelrepo"))
+VERIFIER = str(Path(sys.executable).with_name("modelrepo-verifier"))
+
+
+def everything(reg: Registry, artifact: Path) -> None:
+    """A store that has seen every kind of change: versions (tagged, deprecated, deleted),
+    model tags and description, deployments (deploy, rollback, undeploy, imported), a protected
+    environment with requests approved and rejected and one left pending, decisions (one made
+    by a version not live, so flagged), a retention purge, tokens and webhooks."""
+    bob = reg.as_user("bob")
+    for i in range(4):
+        (artifact / "features.csv").write_text(f"v{i}\n")
+        reg.register("credit-risk", artifact, code=False, environment=False,
+                     tags={"team": "risk"} if i == 0 else None)  # fmt: skip
+    reg.register("fraud", artifact, code=False, environment=False)
+    reg.tag("credit-risk", 1, "validated", "yes")
+    reg.tag("credit-risk", 1, "stage", "gold")
+    reg.untag("credit-risk", 1, "stage")
+    reg.deprecate("credit-risk", 2, reason="superseded")
+    reg.deprecate("credit-risk", 2, deprecated=False)
+    reg.delete("credit-risk", 4, reason="bad build")
+    reg.tag_model("credit-risk", "owner", "risk-team")
+    reg.tag_model("credit-risk", "tier", "1")
+    reg.untag_model("credit-risk", "tier")
+    reg.describe_model("credit-risk", "Probability of default")
+    reg.deploy("credit-risk", 1, env="staging", reason="first")
+    reg.deploy("credit-risk", 2, env="staging")
+    reg.rollback("credit-risk", env="staging", reason="regression")
+    reg.undeploy("credit-risk", env="staging")
+    reg.deploy("credit-risk", 1, env="production")
+    reg.protect("credit-risk", env="production")
+    approved = reg.deploy("credit-risk", 2, env="production", reason="better").request
+    assert approved is not None
+    bob.approve(approved.request_id, reason="four eyes")
+    rejected = reg.deploy("credit-risk", 3, env="production").request
+    assert rejected is not None
+    bob.reject(rejected.request_id, reason="not validated")
+    reg.unprotect("credit-risk", env="production", reason="retired")  # left pending
+    reg.import_deployments(
+        "credit-risk",
+        [{"environment": "legacy", "effective_at": f"2025-01-0{i + 1}T00:00:00Z",
+          "versions": {i + 1: 1.0}, "reason": f"old system {i}"} for i in range(2)],
+        source="sagemaker",
+    )  # fmt: skip
+    reg.log_decisions(
+        {"model": "credit-risk", "environment": "production", "inputs": {"income": i},
+         "output": {"score": i / 10}, "decision_id": f"d-{i}", "metadata": {"channel": "web"}}
+        for i in range(5)
+    )  # fmt: skip
+    reg.log_decision("credit-risk", version=3, environment="production", inputs={"x": 1},
+                     output=1, decision_id="not-live")  # fmt: skip
+    reg.set_decision_inputs("credit-risk", "inline", retention_days=30)
+    reg.log_decisions(
+        {"model": "credit-risk", "version": 1, "inputs": {"income": i}, "output": i,
+         "decision_id": f"old-{i}", "decided_at": f"2025-01-0{i + 1}T12:00:00Z"}
+        for i in range(2)
+    )  # fmt: skip
+    assert reg.purge_decision_inputs() == {"credit-risk": 2}
+    token, _ = reg.create_token("carol", "deployer", model_pattern="credit-*")
+    revoked, _ = reg.create_token("dave", "viewer")
+    reg.revoke_token(revoked.token_id)
+    reg.add_webhook("http://127.0.0.1:9/kept", events=["deployed"], allow_private=True)
+    hook, _ = reg.add_webhook("http://127.0.0.1:9/gone", events=["approved"], allow_private=True)
+    reg.disable_webhook(hook.webhook_id)
+    assert reg.decision("not-live")["flags"] == ["not_live"]
+
+
+@pytest.fixture
+def full(registry: Registry, artifact: Path) -> Registry:
+    everything(registry, artifact)
+    report = registry.audit_verify()
+    assert report.ok, report.problems
+    return registry
+
+
+def sqlite(reg: Registry) -> bool:
+    return bool(reg.backend.metadata.dialect == "sqlite")  # type: ignore[attr-defined]
+
+
+def tamper(reg: Registry, *statements: str) -> None:
+    """Run statements on the registry's database behind its back, with every guard off: the
+    append-only triggers dropped (SQLite) or not fired (PostgreSQL), and foreign keys unchecked."""
+    raw: Any = reg.backend.metadata._raw  # type: ignore[attr-defined]
+    conn = raw._connect()
+    try:
+        if sqlite(reg):
+            triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            for (name,) in list(triggers):
+                conn.execute(f"DROP TRIGGER {name}")
+            conn.execute("PRAGMA foreign_keys = OFF")
+        else:
+            conn.execute("SET session_replication_role = replica")
+        for sql in statements:
+            conn.execute(sql)
+    finally:
+        conn.close()
+
+
+def cli_verify(reg: Registry) -> subprocess.CompletedProcess[str]:
+    """`modelrepo audit verify --json` on the registry's store, as an auditor runs it."""
+    if sqlite(reg):
+        where, env = ["--store", reg.location], dict(os.environ)
+    else:
+        database_url, blob_url = reg.location.split(" + ")
+        where = []
+        env = {**os.environ, "MODELREPO_DATABASE_URL": database_url,
+               "MODELREPO_BLOB_URL": blob_url}  # fmt: skip
+    return subprocess.run(
+        [MODELREPO, *where, "audit", "verify", "--json"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+
+
+def problems(reg: Registry) -> tuple[list[str], int | None]:
+    report = reg.audit_verify()
+    assert not report.ok
+    return report.problems, report.first_bad_seq
+
+
+def seq_of(reg: Registry, kind: str, nth: int = 0) -> int:
+    return int([e["seq"] for e in reg.audit_log() if e["kind"] == kind][nth])
+
+
+def test_a_store_with_every_kind_of_change_verifies(full: Registry) -> None:
+    report = full.audit_verify()
+    assert report.ok, report.problems
+    kinds = {e["kind"] for e in full.audit_log()}
+    assert {"version.registered", "version.tag_set", "version.tag_removed",
+            "version.deprecated", "version.undeprecated", "version.deleted", "model.tag_set",
+            "model.tag_removed", "model.described", "deployment.recorded",
+            "deployment.imported", "environment.protected", "deployment.requested",
+            "request.approved", "request.rejected", "decisions.logged",
+            "decisions.policy_set", "decisions.inputs_purged", "token.created",
+            "token.revoked", "webhook.created", "webhook.disabled"} <= kinds  # fmt: skip
+
+
+def test_the_memory_store_writes_the_same_entries(artifact: Path) -> None:
+    """The reference store replays into the same evidence and verifies the same way."""
+    from modelrepo import ManualClock
+
+    reg = Registry.in_memory(user="alice", clock=ManualClock(T0, step=timedelta(seconds=1)))
+    everything(reg, artifact)
+    report = reg.audit_verify()
+    assert report.ok, report.problems
+    batches = [e["change"] for e in reg.audit_log() if e["kind"] == "decisions.logged"]
+    assert {b["rows"] for b in batches} == {2}
+    imported = [e["change"] for e in reg.audit_log() if e["kind"] == "deployment.imported"]
+    assert imported[0]["environments"] == [["credit-risk", "legacy"]]
+
+
+# -- the columns kept beside each entry -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "sql", "expected"),
+    [
+        ("at", "UPDATE audit_entries SET at = at + 1 WHERE seq = {seq}", "the at stored"),
+        ("kind", "UPDATE audit_entries SET kind = 'store.created' WHERE seq = {seq}",
+         "the kind stored"),
+        ("subject", "UPDATE audit_entries SET subject = 'model:other' WHERE seq = {seq}",
+         "the subject stored"),
+        ("leaf", "UPDATE audit_entries SET leaf = (SELECT leaf FROM audit_entries WHERE seq = 1) "
+         "WHERE seq = {seq}", "does not match the hash"),
+    ],
+)  # fmt: skip
+def test_a_column_beside_an_entry_edited_is_named(
+    full: Registry, column: str, sql: str, expected: str
+) -> None:
+    seq = seq_of(full, "deployment.recorded", 1)
+    tamper(full, sql.format(seq=seq))
+    found, first = problems(full)
+    assert first == seq
+    assert expected in found[0], found
+
+
+def test_a_hidden_entry_is_named_through_the_cli(full: Registry) -> None:
+    """Moving an entry to another model hides it from `audit log --model`; verify says so."""
+    seq = seq_of(full, "deployment.recorded", 0)
+    before = [e["seq"] for e in full.audit_log("model:credit-risk")]
+    tamper(full, f"UPDATE audit_entries SET subject = 'model:fraud' WHERE seq = {seq}")
+    assert seq in before and seq not in [e["seq"] for e in full.audit_log("model:credit-risk")]
+    done = cli_verify(full)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert json.loads(done.stdout)["first_bad_seq"] == seq
+    assert f"(first bad entry: {seq})" in done.stderr
+    assert "subject stored beside" in done.stderr
+
+
+def test_two_entries_swapped_with_their_hashes_are_named(full: Registry) -> None:
+    """Swapping the last two entries with their leaves is past every checkpoint; the seq each
+    body carries, and the tree nodes stored with them, still tell."""
+    size = full.backend.metadata.audit_size()
+    tamper(
+        full,
+        f"UPDATE audit_entries SET seq = -1 WHERE seq = {size}",
+        f"UPDATE audit_entries SET seq = {size} WHERE seq = {size - 1}",
+        f"UPDATE audit_entries SET seq = {size - 1} WHERE seq = -1",
+    )
+    found, first = problems(full)
+    assert first == size - 1
+    assert f"the seq stored beside entry {size - 1}" in found[0], found
+
+
+# -- the stored tree ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 5])
+def test_a_stored_tree_node_changed_is_named(full: Registry, level: int) -> None:
+    from modelrepo.domain.audit import node_position
+
+    position = node_position(level, 0)
+    tamper(full, f"UPDATE audit_nodes SET hash = (SELECT hash FROM audit_nodes WHERE pos = "
+                 f"{node_position(1, 1)}) WHERE pos = {position}")  # fmt: skip
+    found, first = problems(full)
+    assert first == 1 << level  # the entry whose append stored it
+    assert found[0].startswith(f"tree node ({level}, 0) stored with entry {1 << level} differs")
+
+
+def test_a_stored_tree_node_removed_is_named(full: Registry) -> None:
+    from modelrepo.domain.audit import node_position
+
+    tamper(full, f"DELETE FROM audit_nodes WHERE pos = {node_position(2, 1)}")
+    found, first = problems(full)
+    assert first == 8
+    assert found[0].startswith("tree node (2, 1) stored with entry 8 is missing")
+
+
+def test_a_stored_tree_node_added_is_named(full: Registry) -> None:
+    from modelrepo.domain.audit import node_position
+
+    size = full.backend.metadata.audit_size()
+    beyond = node_position(1, size)  # a node no entry has completed yet
+    tamper(full, f"INSERT INTO audit_nodes (pos, hash) SELECT {beyond}, hash FROM audit_nodes "
+                 f"WHERE pos = 1")  # fmt: skip
+    found, first = problems(full)
+    assert found == [f"tree node at position {beyond} (level 1, index {size}) is not a node of "
+                     f"the tree of {size} entries"]  # fmt: skip
+    assert first == size + 1
+
+
+def test_a_bad_node_is_named_through_the_cli_before_proofs_fail_offline(
+    full: Registry, tmp_path: Path
+) -> None:
+    from modelrepo.domain.audit import node_position
+
+    full.audit_checkpoint()
+    tamper(full, f"UPDATE audit_nodes SET hash = (SELECT hash FROM audit_nodes WHERE pos = 1) "
+                 f"WHERE pos = {node_position(1, 1)}")  # fmt: skip
+    done = cli_verify(full)
+    assert done.returncode == 1, done.stdout
+    assert json.loads(done.stdout)["first_bad_seq"] == 4
+    assert "tree node (1, 1) stored with entry 4 differs" in done.stderr
+    bundle = tmp_path / "bundle.json"
+    key = tmp_path / "key.pem"
+    bundle.write_text(json.dumps(full.audit_prove(1)))
+    key.write_text(full.audit_key())
+    offline = subprocess.run([VERIFIER, "inclusion", str(bundle), "--key", str(key)],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert offline.returncode == 1  # what verify warned of
+
+
+# -- rows with no entry, entries with no row, rows that differ from their entry ---------------
+
+MODEL = "(SELECT id FROM models WHERE name = 'credit-risk')"
+V1 = f"(SELECT id FROM versions WHERE model_id = {MODEL} AND number = 1)"
+STAGING = f"(SELECT id FROM environments WHERE model_id = {MODEL} AND name = 'staging')"
+PENDING = "(SELECT max(id) FROM deployment_requests)"
+
+CASES: list[tuple[str, str, str]] = [
+    # versions and their files (bound by the record digest)
+    ("versions", "INSERT INTO versions (model_id, number, digest, created_at, created_by, "
+     "description, flavor, params, metrics, signature, lineage, deprecated) SELECT model_id, 9, "
+     "digest, created_at, 'mallory', description, flavor, params, metrics, signature, lineage, "
+     f"deprecated FROM versions WHERE id = {V1}", "version credit-risk@9 has no audit entry"),
+    ("versions", f"DELETE FROM versions WHERE model_id = {MODEL} AND number = 3",
+     "version credit-risk@3 of entry"),
+    ("versions", f"UPDATE versions SET description = 'better' WHERE id = {V1}",
+     "version credit-risk@1 no longer matches entry"),
+    ("version_files", "INSERT INTO version_files (version_id, path, size, sha256, executable) "
+     f"SELECT version_id, 'extra.bin', size, sha256, executable FROM version_files "
+     f"WHERE version_id = {V1} AND path = 'features.csv'", "credit-risk@1 no longer matches"),
+    ("version_files", f"DELETE FROM version_files WHERE version_id = {V1}",
+     "credit-risk@1 no longer matches"),
+    ("version_files", f"UPDATE version_files SET size = size + 1 WHERE version_id = {V1}",
+     "credit-risk@1 no longer matches"),
+    # version tags and their history
+    ("version_tags", f"INSERT INTO version_tags (version_id, key, value) VALUES ({V1}, 'ok', 'y')",
+     "credit-risk@1 no longer matches entry"),
+    ("version_tags", "DELETE FROM version_tags WHERE key = 'validated'",
+     "credit-risk@1 no longer matches entry"),
+    ("version_tags", "UPDATE version_tags SET value = 'no' WHERE key = 'validated'",
+     "credit-risk@1 no longer matches entry"),
+    ("version_events", "INSERT INTO version_events (version_id, kind, key, value, actor, at, "
+     "reason) SELECT version_id, kind, key, value, 'mallory', at, reason FROM version_events "
+     "WHERE id = (SELECT min(id) FROM version_events)", "(events)"),
+    ("version_events", "DELETE FROM version_events WHERE kind = 'deprecated'", "(events)"),
+    ("version_events", "UPDATE version_events SET reason = 'benign' WHERE kind = 'deleted'",
+     "(events)"),
+    # models: their tags, history and description
+    ("models", "INSERT INTO models (name, created_at, created_by, last_version, description) "
+     "VALUES ('forged', 0, 'mallory', 0, '')", "model 'forged' has no audit entry"),
+    ("models", "UPDATE models SET description = 'safe' WHERE name = 'credit-risk'",
+     "(description)"),
+    ("models", "UPDATE models SET last_version = 7 WHERE name = 'credit-risk'",
+     "(latest_version)"),
+    ("model_tags", f"INSERT INTO model_tags (model_id, key, value) VALUES ({MODEL}, 'tier', '3')",
+     "(tags)"),
+    ("model_tags", "DELETE FROM model_tags WHERE key = 'owner'", "(tags)"),
+    ("model_tags", "UPDATE model_tags SET value = 'x' WHERE key = 'owner'", "(tags)"),
+    ("model_events", "INSERT INTO model_events (model_id, kind, key, value, actor, at) SELECT "
+     "model_id, kind, key, value, 'mallory', at FROM model_events WHERE id = "
+     "(SELECT min(id) FROM model_events)", "(events)"),
+    ("model_events", "DELETE FROM model_events WHERE kind = 'described'", "(events)"),
+    ("model_events", "UPDATE model_events SET actor = 'mallory' WHERE kind = 'described'",
+     "(events)"),
+    # environments and their protection
+    ("environments", "INSERT INTO environments (model_id, name, protected, created_at, "
+     f"created_by) SELECT model_id, 'shadow', protected, created_at, created_by FROM "
+     f"environments WHERE id = {STAGING}", "environment 'shadow' of credit-risk has no audit"),
+    ("environments", f"DELETE FROM environments WHERE id = {STAGING}",
+     "environment 'staging' of credit-risk of entry"),
+    ("environments", f"UPDATE environments SET protected = true WHERE id = {STAGING}",
+     "(protected)"),
+    ("environment_events", "INSERT INTO environment_events (environment_id, kind, actor, at, "
+     f"request_id, reason) VALUES ({STAGING}, 'protected', 'mallory', 0, NULL, NULL)",
+     "(changes)"),
+    ("environment_events", "DELETE FROM environment_events WHERE kind = 'protected'",
+     "(changes)"),
+    ("environment_events", "UPDATE environment_events SET actor = 'mallory'", "(changes)"),
+    # deployment history
+    ("deployment_events", "INSERT INTO deployment_events (model_id, environment_id, kind, "
+     "versions, effective_at, recorded_at, actor, reason) SELECT model_id, environment_id, kind, "
+     "versions, effective_at + 1, recorded_at + 1, 'mallory', NULL FROM deployment_events WHERE "
+     "id = (SELECT min(id) FROM deployment_events)", "has no audit entry"),
+    ("deployment_events", f"DELETE FROM deployment_events WHERE environment_id = {STAGING} AND "
+     "kind = 'undeploy'", "is gone"),
+    ("deployment_events", "UPDATE deployment_events SET reason = 'benign' WHERE reason = "
+     "'regression'", "(reason)"),
+    # requests for changes to a protected environment, and decisions on them
+    ("deployment_requests", "INSERT INTO deployment_requests (model_id, environment_id, kind, "
+     "versions, effective_at, requested_by, requested_at, reason, base_event_id) SELECT model_id, "
+     "environment_id, kind, versions, effective_at, 'mallory', requested_at, reason, "
+     f"base_event_id FROM deployment_requests WHERE id = {PENDING}", "has no audit entry"),
+    ("deployment_requests", f"DELETE FROM deployment_requests WHERE id = {PENDING}", "is gone"),
+    ("deployment_requests", "UPDATE deployment_requests SET reason = 'routine' WHERE reason = "
+     "'better'", "(reason)"),
+    ("request_decisions", "INSERT INTO request_decisions (request_id, decision, decided_by, "
+     f"decided_at, reason, event_id) VALUES ({PENDING}, 'approved', 'mallory', 0, NULL, NULL)",
+     "(decided_at, decided_by, status)"),
+    ("request_decisions", "DELETE FROM request_decisions WHERE decision = 'rejected'",
+     "(decided_at, decided_by, decision_reason, status)"),
+    ("request_decisions", "UPDATE request_decisions SET decided_by = 'alice'", "(decided_by)"),
+    # decisions
+    ("decisions", "INSERT INTO decisions (decision_id, model_id, environment, version, "
+     "version_source, decided_at, recorded_at, inputs_digest, inputs_mode, output, metadata, "
+     "flags) SELECT 'forged', model_id, environment, version, version_source, decided_at, "
+     "recorded_at, inputs_digest, 'digest', output, metadata, flags FROM decisions WHERE "
+     "decision_id = 'd-1'", "decision 'forged' belongs to no batch"),
+    ("decisions", "DELETE FROM decisions WHERE decision_id = 'd-2'", "(4 found)"),
+    ("decisions", "UPDATE decisions SET flags = '[]' WHERE decision_id = 'not-live'",
+     "the 1 decisions recorded by entry"),
+    ("decisions", "UPDATE decisions SET metadata = '{}' WHERE decision_id = 'd-3'",
+     "the 5 decisions recorded by entry"),
+    ("decisions", "UPDATE decisions SET recorded_at = recorded_at + 1 WHERE decision_id = 'd-3'",
+     "the 5 decisions recorded by entry"),
+    # tokens, webhooks, decision policies
+    ("api_tokens", "INSERT INTO api_tokens (token_id, token_hash, user_name, role, model_pattern, "
+     "created_at, created_by) VALUES ('f0f0f0f0f0f0', 'ab', 'mallory', 'admin', NULL, 0, "
+     "'mallory')", "token f0f0f0f0f0f0 has no audit entry"),
+    ("api_tokens", "DELETE FROM api_tokens WHERE user_name = 'carol'", "is gone"),
+    ("api_tokens", "UPDATE api_tokens SET role = 'admin' WHERE user_name = 'carol'", "(role)"),
+    ("api_tokens", "UPDATE api_tokens SET revoked_at = NULL, revoked_by = NULL", "(revoked_at"),
+    ("webhooks", "INSERT INTO webhooks (webhook_id, url, model_pattern, events, allow_private, "
+     "secret, after_seq, created_at, created_by) SELECT 'f0f0f0f0f0f0', 'http://evil.example/', "
+     "model_pattern, events, allow_private, secret, after_seq, created_at, created_by FROM "
+     "webhooks WHERE url LIKE '%kept'", "webhook f0f0f0f0f0f0 has no audit entry"),
+    ("webhooks", "DELETE FROM webhooks WHERE url LIKE '%kept'", "is gone"),
+    ("webhooks", "UPDATE webhooks SET url = 'http://evil.example/' WHERE url LIKE '%kept'",
+     "(url)"),
+    ("decision_policies", "INSERT INTO decision_policies (model_id, inputs_mode, retention_days) "
+     "SELECT id, 'digest', NULL FROM models WHERE name = 'fraud'",
+     "the decision inputs policy of fraud has no audit entry"),
+    ("decision_policies", "DELETE FROM decision_policies", "policy of credit-risk no longer"),
+    ("decision_policies", "UPDATE decision_policies SET retention_days = 3650",
+     "(retention_days)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("table", "sql", "expected"), CASES)
+def test_a_row_written_behind_the_registrys_back_is_reported(
+    full: Registry, table: str, sql: str, expected: str
+) -> None:
+    tamper(full, sql)
+    found, _ = problems(full)
+    assert any(expected in p for p in found), found
+
+
+def test_purges_are_evidence(full: Registry) -> None:
+    """A purge undone, or one made by hand, no longer reads as the purge entry recorded it."""
+    seq = seq_of(full, "decisions.inputs_purged")
+    if sqlite(full):
+        tamper(full, "UPDATE decisions SET inputs_purged_at = NULL WHERE decision_id = 'old-0'",
+               "UPDATE decisions SET inputs = NULL, inputs_purged_at = 5 "
+               "WHERE decision_id = 'd-4'")  # fmt: skip
+    else:
+        tamper(full, "UPDATE decision_purges SET purged_at = purged_at + 1",
+               "INSERT INTO decision_purges (model_id, decided_before, last_id, purged_at) "
+               f"SELECT {MODEL}, max(decided_at) + 1, max(id), 5 FROM decisions "
+               "WHERE decision_id = 'd-4'")  # fmt: skip
+    found, first = problems(full)
+    assert any("read as purged at an instant no purge entry records" in p for p in found), found
+    assert any(f"recorded by entry {seq} no longer match it" in p for p in found), found
+    assert first == seq
+
+
+def test_a_forged_deployment_is_reported_though_live_answers_it(full: Registry) -> None:
+    """The scenario of the tamper test: an event inserted with the triggers dropped, by an
+    actor no entry names, becomes what `live` answers; verify reports it, through the CLI."""
+    tamper(full, "INSERT INTO deployment_events (model_id, environment_id, kind, versions, "
+                 f"effective_at, recorded_at, actor, reason) SELECT {MODEL}, {STAGING}, "
+                 "'deploy', '[{\"version\":3,\"weight\":1.0}]', max(recorded_at) + 1, "
+                 "max(recorded_at) + 1, 'mallory', NULL FROM deployment_events")  # fmt: skip
+    live = full.live("credit-risk", env="staging", at=T0 + timedelta(days=3650)).event
+    assert live is not None and live.actor == "mallory"
+    done = cli_verify(full)
+    assert done.returncode == 1, done.stdout
+    report = json.loads(done.stdout)
+    assert any(
+        f"deployment event {live.event_id} of credit-risk@staging has no audit entry" in p
+        for p in report["problems"]
+    ), report
+
+
+def test_a_decision_outside_every_batch_and_a_flag_removed_are_reported(full: Registry) -> None:
+    batch = seq_of(full, "decisions.logged", 1)
+    tamper(
+        full,
+        "UPDATE decisions SET flags = '[]' WHERE decision_id = 'not-live'",
+        "INSERT INTO decisions (decision_id, model_id, environment, version, version_source, "
+        "decided_at, recorded_at, inputs_digest, inputs_mode, output, metadata, flags) SELECT "
+        "'stray', model_id, environment, version, version_source, decided_at, recorded_at, "
+        "inputs_digest, 'digest', output, metadata, flags FROM decisions WHERE decision_id = 'd-0'",
+    )
+    found, first = problems(full)
+    assert found == [
+        f"the 1 decisions recorded by entry {batch} no longer match it (1 found): the decision "
+        "log was changed after it was recorded",
+        "decision 'stray' belongs to no batch the audit log recorded: written behind the "
+        "registry's back",
+    ]
+    assert first == batch
+    assert full.decision("not-live")["flags"] == []  # what answers now show, unrecorded
