@@ -414,8 +414,8 @@ def check_records(
     # A log already found damaged names its own first bad entry: rows then differ from it
     # as a consequence, and are listed without moving that name.
     log_damaged = not report.ok
-    for message, seq in problems:
-        report.fail(message, None if log_damaged else seq)
+    for message, named in problems:
+        report.fail(message, None if log_damaged else named)
 
 
 @dataclass(frozen=True, slots=True)

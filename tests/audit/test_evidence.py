@@ -76,7 +76,7 @@ def everything(reg: Registry, artifact: Path) -> None:
         for i in range(2)
     )  # fmt: skip
     assert reg.purge_decision_inputs() == {"credit-risk": 2}
-    token, _ = reg.create_token("carol", "deployer", model_pattern="credit-*")
+    reg.create_token("carol", "deployer", model_pattern="credit-*")
     revoked, _ = reg.create_token("dave", "viewer")
     reg.revoke_token(revoked.token_id)
     reg.add_webhook("http://127.0.0.1:9/kept", events=["deployed"], allow_private=True)
