@@ -195,15 +195,27 @@ class SqlDecisions(SqlAudit):
             return
         after = -(2**62) if ends[0] is None else ends[0] - 1
         upto = 2**62 if ends[1] is None else ends[1]
+        purges = [tuple(r) for r in tx.sql(pg.PURGES)] if postgresql else []
         while after < upto:
             bounds = {"after": after, "upto": upto, "limit": ROWS_PAGE}
-            rows = (
-                tx.sql(pg.ROWS_PAGE, bounds) if postgresql else tx.tuples(Q.DECISION_ROWS, **bounds)
-            )
+            if not postgresql:
+                rows = tx.tuples(Q.DECISION_ROWS, **bounds)
+                if not rows:
+                    return
+                after = rows[-1][0]
+                yield [row[1:] for row in rows]
+                continue
+            rows = tx.sql(pg.ROWS_PAGE, bounds)
             if not rows:
                 return
             after = rows[-1][0]
-            yield [row[1:] for row in rows]
+            if not purges:
+                yield [(*row[1:11], None) for row in rows]
+                continue
+            yield [
+                (*row[1:11], pg.purged_at(purges, row[2], row[5], row[0]) if row[11] else None)
+                for row in rows
+            ]
 
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int
