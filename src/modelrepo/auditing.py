@@ -400,8 +400,9 @@ def check_records(
             compare(("policy", name), policy)
     for request in store.list_requests():
         compare(("request", request.request_id), request.to_dict())
+    hashes = store.token_hashes()
     for token in store.list_tokens():
-        compare(("token", token.token_id), token_fields(token))
+        compare(("token", token.token_id), token_fields(token, hashes.get(token.token_id)))
     for hook in store.webhooks():
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
     problems.extend(evidence.missing())

@@ -345,6 +345,10 @@ class MetadataStore(Protocol):
         """Every token ever created, oldest first, revoked ones included."""
         ...
 
+    def token_hashes(self) -> dict[str, str]:
+        """The stored hash of each token, by token id (what authentication matches)."""
+        ...
+
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         """Revoke a token for good, with an audit entry; NotFound, or Conflict if revoked."""
         ...

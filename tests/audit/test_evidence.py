@@ -390,6 +390,8 @@ CASES: list[tuple[str, str, str]] = [
     ("api_tokens", "DELETE FROM api_tokens WHERE user_name = 'carol'", "is gone"),
     ("api_tokens", "UPDATE api_tokens SET role = 'admin' WHERE user_name = 'carol'", "(role)"),
     ("api_tokens", "UPDATE api_tokens SET revoked_at = NULL, revoked_by = NULL", "(revoked_at"),
+    ("api_tokens", "UPDATE api_tokens SET token_hash = 'ab' WHERE user_name = 'carol'",
+     "(credential)"),
     ("webhooks", "INSERT INTO webhooks (webhook_id, url, model_pattern, events, allow_private, "
      "secret, after_seq, created_at, created_by) SELECT 'f0f0f0f0f0f0', 'http://evil.example/', "
      "model_pattern, events, allow_private, secret, after_seq, created_at, created_by FROM "

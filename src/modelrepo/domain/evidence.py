@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .access import ApiToken
+from .access import ApiToken, credential_digest
 from .audit import DecisionRow, DecisionsDigest
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
@@ -184,8 +184,10 @@ def environment_fields(env: Environment) -> dict[str, Any]:
     }
 
 
-def token_fields(token: ApiToken) -> dict[str, Any]:
+def token_fields(token: ApiToken, token_hash: str | None) -> dict[str, Any]:
+    """A token as answers show it, and the digest of the hash it authenticates by."""
     return {
+        "credential": None if token_hash is None else credential_digest(token_hash),
         "user": token.user,
         "role": token.role,
         "model_pattern": token.model_pattern,
@@ -344,6 +346,7 @@ def _token(revoked: bool) -> Handler:
             {
                 "user": ch["user"], "role": ch["role"], "model_pattern": ch["model_pattern"],
                 "created_at": at, "created_by": actor, "revoked_at": None, "revoked_by": None,
+                "credential": ch.get("credential", UNCHECKED),  # entries before it had none
             },
         )  # fmt: skip
 

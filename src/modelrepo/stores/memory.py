@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.access import ApiToken, token_change
+from ..domain.access import ApiToken, credential_change, token_change
 from ..domain.audit import (
     AuditEntry,
     DecisionRow,
@@ -258,7 +258,7 @@ class MemoryTokens(MemoryAudit):
                 f"token:{token.token_id}",
                 actor=token.created_by,
                 at=token.created_at,
-                change=token_change(token),
+                change=credential_change(token, token_hash),
             )
             return token
 
@@ -269,6 +269,10 @@ class MemoryTokens(MemoryAudit):
     def list_tokens(self) -> list[ApiToken]:
         with self._audit_lock:
             return sorted((t for _, t in self._tokens.values()), key=lambda t: t.created_at)
+
+    def token_hashes(self) -> dict[str, str]:
+        with self._audit_lock:
+            return {token_id: h for token_id, (h, _) in self._tokens.items()}
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         with self._audit_lock:

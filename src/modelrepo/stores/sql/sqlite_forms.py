@@ -665,6 +665,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('token_id', 'user_name', 'role', 'model_pattern', 'created_at', 'created_by', 'revoked_at', 'revoked_by'),
     ),
+    'TOKEN_HASHES': (
+        'SELECT api_tokens.token_id, api_tokens.token_hash \nFROM api_tokens',
+        (),
+        {},
+        ('token_id', 'token_hash'),
+    ),
     'TOKEN_HASH_IN_USE': (
         'SELECT api_tokens.token_id \nFROM api_tokens \nWHERE api_tokens.token_id = ? OR api_tokens.token_hash = ?',
         ('token_id', 'token_hash'),

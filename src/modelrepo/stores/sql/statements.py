@@ -569,6 +569,7 @@ _TOKENS = sa.select(
     TK.revoked_at,
     TK.revoked_by,
 )
+TOKEN_HASHES = sa.select(TK.token_id, TK.token_hash)
 TOKEN_BY_HASH = _TOKENS.where(TK.token_hash == p("token_hash"))
 TOKEN_BY_ID = _TOKENS.where(TK.token_id == p("token_id"))
 TOKEN_HASH_IN_USE = sa.select(TK.token_id).where(
