@@ -22,6 +22,7 @@ from typing import Any
 
 from .domain.audit import (
     DecisionsDigest,
+    EntryColumns,
     TreeRebuild,
     consistency_proof,
     inclusion_proof,
@@ -42,7 +43,7 @@ from .domain.evidence import (
     version_fields,
     webhook_fields,
 )
-from .domain.times import format_time, parse_time, to_micros
+from .domain.times import format_time, to_micros
 from .ports import Clock, MetadataStore, Signer
 from .verifier import (
     CHECKPOINT_FORMAT,
@@ -193,6 +194,7 @@ def verify(
     pending = list(wanted)  # checkpoint sizes still ahead of the scan, ascending
     tree = TreeRebuild()
     nodes = _NodeCheck(store.audit_tree(), report)
+    columns = EntryColumns(store.store_id())
     sha256 = hashlib.sha256
     expected = 1
     last_good = 0
@@ -208,12 +210,23 @@ def verify(
         if stored_leaf != leaf:
             report.fail(f"entry {seq} does not match the hash recorded when it was appended", seq)
             named = seq
-        entry = _columns_match(seq, body, at, kind, subject, report, named == seq)
-        if entry is not None and evidence is not None:
-            evidence.apply(seq, entry)
+        differ = columns.differ(body, seq, at, kind, subject)
+        if differ is None:
+            if named != seq:
+                report.fail(f"entry {seq} cannot be read as an audit entry", seq)
+        elif differ:
+            report.fail(
+                f"the {', '.join(differ)} stored beside entry {seq} differ from its hashed "
+                "content: queries that select entries by them answer wrongly",
+                seq,
+            )
+        elif evidence is not None:
+            evidence.apply(seq, json.loads(body))
         if seq == 1:
             _check_genesis(body, public_key_pem, report)
-        nodes.check(seq, tree.append_nodes(leaf))
+        made = tree.append_nodes(leaf)
+        if made:
+            nodes.check(seq, made)
         expected += 1
         while expected - 1 == next_size:
             root = tree.root().hex()
@@ -242,36 +255,6 @@ def verify(
     return report
 
 
-def _columns_match(
-    seq: int, body: bytes, at: int, kind: str, subject: str, report: VerifyReport, named: bool
-) -> dict[str, Any] | None:
-    """The entry's hashed content, once the columns stored beside it (which `audit log`
-    selects by) are found to say the same; None if it cannot be read."""
-    try:
-        entry = json.loads(body)
-        differ = [
-            name
-            for name, column, hashed in (
-                ("seq", seq, entry["seq"]),
-                ("at", at, to_micros(parse_time(entry["at"]))),
-                ("kind", kind, entry["kind"]),
-                ("subject", subject, entry["subject"]),
-            )
-            if column != hashed
-        ]
-    except (ValueError, KeyError, TypeError):
-        if not named:
-            report.fail(f"entry {seq} cannot be read as an audit entry", seq)
-        return None
-    if differ:
-        report.fail(
-            f"the {', '.join(differ)} stored beside entry {seq} differ from its hashed content: "
-            "queries that select entries by them answer wrongly",
-            seq,
-        )
-    return entry if isinstance(entry, dict) else None
-
-
 class _NodeCheck:
     """The stored interior nodes, read in position order, against the nodes the rebuild
     completes entry by entry: each stored node must be one the rebuild made, with its hash.
@@ -298,11 +281,16 @@ class _NodeCheck:
         if self._stopped:
             return
         leaf_position = 2 * (seq - 1)
-        while self._ahead is not None and self._ahead[0] < leaf_position:
-            self._held[self._ahead[0]] = self._ahead[1]
-            self._ahead = next(self._stored, None)
+        held, stored = self._held, self._stored
+        ahead = self._ahead
+        while ahead is not None and ahead[0] < leaf_position:
+            held[ahead[0]] = ahead[1]
+            ahead = next(stored, None)
+        self._ahead = ahead
         for position, hashed in made:
-            found = self._held.pop(position, None)
+            found = held.pop(position, None)
+            if found == hashed:
+                continue
             level, index, _ = node_at(position)
             if found is None:
                 self._fail(
@@ -310,7 +298,7 @@ class _NodeCheck:
                     "through it cannot be made",
                     seq,
                 )
-            elif found != hashed:
+            else:
                 self._fail(
                     f"tree node ({level}, {index}) stored with entry {seq} differs from the tree "
                     "rebuilt from the entries: proofs through it would not verify",

@@ -147,7 +147,7 @@ class SqlAudit:
             rows = tx.tuples(Q.AUDIT_TREE, after=after, limit=PAGE)
             if not rows:
                 return
-            yield from ((int(pos), bytes(h)) for pos, h in rows)
+            yield from rows  # (int, bytes) on both databases
             after = rows[-1][0]
 
     def audit_entry(self, seq: int) -> bytes | None:
