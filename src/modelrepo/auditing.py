@@ -39,11 +39,12 @@ from .domain.evidence import (
     environment_fields,
     model_fields,
     policy_fields,
+    registration_key_fields,
     token_fields,
     version_fields,
     webhook_fields,
 )
-from .domain.times import format_time, to_micros
+from .domain.times import format_time, from_micros, to_micros
 from .ports import Clock, MetadataStore, Signer
 from .verifier import (
     CHECKPOINT_FORMAT,
@@ -388,6 +389,16 @@ def check_records(
             compare(("policy", name), policy)
     for request in store.list_requests():
         compare(("request", request.request_id), request.to_dict())
+    for actor, idempotency, name, number, digest, at in store.registration_keys():
+        fields = registration_key_fields(name, number, digest, format_time(from_micros(at)))
+        found = ("registration key", actor, idempotency)
+        if (
+            (name, number) in evidence.unkeyed
+            and not evidence.knows(found)
+            and _own_key(store, actor, fields)
+        ):
+            continue  # its entry is older than `key`: the row need only be that version's
+        compare(found, fields)
     hashes = store.token_hashes()
     for token in store.list_tokens():
         compare(("token", token.token_id), token_fields(token, hashes.get(token.token_id)))
@@ -428,6 +439,18 @@ def read_batch(
         digest.update_rows(page)
         holds = holds or (holding is not None and any(row[0] == holding for row in page))
     return StoredBatch(digest.count, digest.hexdigest(), holds)
+
+
+def _own_key(store: MetadataStore, actor: str, fields: Mapping[str, Any]) -> bool:
+    """Whether a key row names the version its actor registered, as it was registered."""
+    try:
+        version = store.get_version(fields["model"], fields["version"])
+    except NotFound:
+        return False
+    own = registration_key_fields(
+        version.model, version.version, version.digest, format_time(version.created_at)
+    )
+    return actor == version.created_by and own == fields
 
 
 def _import_of(evidence: Evidence, event: DeploymentEvent) -> int | None:

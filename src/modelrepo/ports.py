@@ -195,6 +195,11 @@ class MetadataStore(Protocol):
 
     def version_events(self, model: str, version: int) -> list[VersionEvent]: ...
 
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        """(actor, idempotency key, model, version, digest, created_at in microseconds) of
+        each registration made with a key: what a retry with that key answers."""
+        ...
+
     def file_references(self) -> Iterator[FileReference]:
         """Every file of every version that is not deleted."""
         ...

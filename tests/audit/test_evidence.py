@@ -34,7 +34,9 @@ def everything(reg: Registry, artifact: Path) -> None:
         reg.register("credit-risk", artifact, code=False, environment=False,
                      tags={"team": "risk"} if i == 0 else None)  # fmt: skip
     reg.register("fraud", artifact, code=False, environment=False)
-    reg.register("churn", artifact, code=False, environment=False)
+    reg.register("churn", artifact, code=False, environment=False, idempotency_key="churn-1")
+    (artifact / "features.csv").write_text("fraud 2\n")
+    reg.register("fraud", artifact, code=False, environment=False, idempotency_key="fraud-2")
     reg.tag_model("churn", "owner", "growth")
     reg.set_decision_inputs("churn", "digest")
     reg.tag("credit-risk", 1, "validated", "yes")
@@ -167,6 +169,7 @@ def test_a_store_with_every_kind_of_change_verifies(full: Registry) -> None:
     assert changes["decisions.logged"]["rows"] == 2  # metadata and flags in the digest
     assert changes["deployment.imported"]["environments"] == [["credit-risk", "legacy"]]
     assert changes["token.created"]["credential"].startswith("sha256:")
+    assert changes["version.registered"]["key"] == "fraud-2"
 
 
 def test_the_memory_store_writes_the_same_entries(artifact: Path) -> None:
@@ -468,6 +471,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("DELETE FROM webhooks WHERE url LIKE '%gone'", "is gone"),
         ("UPDATE webhooks SET url = 'http://evil.example/' WHERE url LIKE '%kept'", "(url)"),
     ],
+    "registration_keys": [
+        ("INSERT INTO registration_keys (actor, key, model_id, number, digest, created_at) "
+         "SELECT 'alice', 'replayed', model_id, number, digest, created_at FROM versions WHERE "
+         f"id = {V1}", "the idempotency key 'replayed' of alice has no audit entry"),
+        ("DELETE FROM registration_keys WHERE key = 'churn-1'",
+         "the idempotency key 'churn-1' of alice of entry"),
+        ("UPDATE registration_keys SET number = 1 WHERE key = 'fraud-2'",
+         "the idempotency key 'fraud-2' of alice no longer matches entry"),
+    ],
     "decision_policies": [
         ("INSERT INTO decision_policies (model_id, inputs_mode, retention_days) SELECT id, "
          "'digest', NULL FROM models WHERE name = 'fraud'",
@@ -545,3 +557,64 @@ def test_a_decision_outside_every_batch_and_a_flag_removed_are_reported(full: Re
     ]
     assert first == batch
     assert full.decision("not-live")["flags"] == []  # what answers now show, unrecorded
+
+
+def test_entries_written_before_they_carried_evidence_are_checked_as_far_as_they_go(
+    registry: Registry, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store whose entries predate the new fields (batches hashed without metadata and
+    flags, registrations without their key, imports without their environments, tokens
+    without their credential) still verifies; what those entries never bound is not checked,
+    and everything else is."""
+    import modelrepo.stores.sql.decisions as sql_decisions
+    import modelrepo.stores.sql.deployments as sql_deployments
+    import modelrepo.stores.sql.store as sql_store
+    import modelrepo.stores.sql.tokens as sql_tokens
+    from modelrepo.domain import access, audit
+
+    def layout_1(columns: Any) -> dict[str, Any]:
+        change = audit.decisions_change(columns)
+        digest = audit.DecisionsDigest(layout=1)
+        c = columns
+        digest.update(c.decision_ids, c.models, c.environments, c.versions, c.decided_at,
+                      c.inputs_digests, c.outputs)  # fmt: skip
+        del change["rows"]
+        return {**change, "rows_sha256": digest.hexdigest()}
+
+    def without(name: str, make: Any) -> Any:
+        return lambda *args: {k: v for k, v in make(*args).items() if k != name}
+
+    monkeypatch.setattr(sql_decisions, "decisions_change", layout_1)
+    monkeypatch.setattr(sql_store, "registration_change", without("key", audit.registration_change))
+    monkeypatch.setattr(sql_deployments, "import_batch_change",
+                        without("environments", audit.import_batch_change))  # fmt: skip
+    monkeypatch.setattr(
+        sql_tokens, "credential_change", without("credential", access.credential_change)
+    )
+    everything(registry, artifact)
+    monkeypatch.undo()
+    changes = {e["kind"]: e["change"] for e in registry.audit_log()}
+    assert "rows" not in changes["decisions.logged"]
+    assert "key" not in changes["version.registered"]
+    report = registry.audit_verify()
+    assert report.ok, report.problems
+    # Not bound by these entries, so not reported: a flag removed, a token's hash swapped.
+    tamper(registry, "UPDATE decisions SET flags = '[]' WHERE decision_id = 'not-live'",
+           "UPDATE api_tokens SET token_hash = 'cd' WHERE user_name = 'carol'")  # fmt: skip
+    assert registry.audit_verify().ok
+    # Bound all along: a decision's output, a forged deployment, an idempotency key moved.
+    tamper(
+        registry,
+        "UPDATE decisions SET output = '7' WHERE decision_id = 'd-1'",
+        "INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, "
+        "recorded_at, actor, reason) SELECT model_id, environment_id, kind, versions, "
+        "effective_at + 1, recorded_at + 1, 'mallory', NULL FROM deployment_events WHERE id = "
+        "(SELECT min(id) FROM deployment_events)",
+        "UPDATE registration_keys SET number = 1 WHERE key = 'fraud-2'",
+    )
+    found, _ = problems(registry)
+    assert any("the 5 decisions recorded by entry" in p for p in found), found
+    assert any("has no audit entry: it was written" in p and "deployment event" in p
+               for p in found), found  # fmt: skip
+    assert any("the idempotency key 'fraud-2' of alice has no audit entry" in p
+               for p in found), found  # fmt: skip

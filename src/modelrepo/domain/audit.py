@@ -444,14 +444,16 @@ def model_event_change(model: str, kind: str, key: str | None, value: str | None
     return change
 
 
-def registration_change(version: ModelVersion) -> dict[str, Any]:
-    """The audit change of a registration: it binds the whole immutable record by digest."""
+def registration_change(version: ModelVersion, key: str | None) -> dict[str, Any]:
+    """The audit change of a registration: it binds the whole immutable record by digest,
+    and the client's idempotency key (a retry with it answers this version)."""
     return {
         "model": version.model,
         "version": version.version,
         "digest": version.digest,
         "record": version.record_digest(),
         "tags": dict(version.tags),
+        "key": key,
     }
 
 

@@ -73,6 +73,7 @@ class Evidence:
         self.imports: list[tuple[int, Mapping[str, Any]]] = []
         self.batches: list[Batch] = []
         self.purges: dict[tuple[str, int], Purge] = {}
+        self.unkeyed: set[tuple[str, int]] = set()  # registrations whose entry has no `key`
 
     def apply(self, seq: int, entry: Mapping[str, Any]) -> None:
         """Fold one entry (its parsed canonical JSON) into the expected state."""
@@ -143,6 +144,8 @@ def describe(key: Key) -> str:
         return f"the decision inputs policy of {rest[0]}"
     if what == "model":
         return f"model {rest[0]!r}"
+    if what == "registration key":
+        return f"the idempotency key {rest[1]!r} of {rest[0]}"
     return f"{what} {rest[0]}"
 
 
@@ -209,6 +212,11 @@ def webhook_fields(hook: Webhook) -> dict[str, Any]:
     }
 
 
+def registration_key_fields(model: str, version: int, digest: str, at: str) -> dict[str, Any]:
+    """What a retried registration with the key answers: the version it made, and when."""
+    return {"model": model, "version": version, "digest": digest, "created_at": at}
+
+
 def policy_fields(mode: str, retention_days: int | None) -> dict[str, Any]:
     return {"inputs": mode, "retention_days": retention_days}
 
@@ -233,6 +241,12 @@ def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, An
         ev.rows[("model", model)] = Expected(seq, found)
     found["latest_version"] = max(found["latest_version"], number)
     found["version_count"] += 1
+    if "key" not in ch:
+        ev.unkeyed.add((model, number))  # written before entries named a registration's key
+    elif ch["key"] is not None:
+        ev.rows[("registration key", actor, ch["key"])] = Expected(
+            seq, registration_key_fields(model, number, ch["digest"], at)
+        )
     ev.rows[("version", model, number)] = Expected(
         seq,
         {

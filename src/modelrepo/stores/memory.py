@@ -473,9 +473,17 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks):
                 f"model:{new.model}",
                 actor=new.created_by,
                 at=new.created_at,
-                change=registration_change(version),
+                change=registration_change(version, key),
             )
             return version
+
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        with self._lock:
+            return [
+                (actor, key, model, number, digest,
+                 to_micros(self._models[model].versions[number].created_at))
+                for (actor, key), (model, number, digest) in self._registration_keys.items()
+            ]  # fmt: skip
 
     def _state(self, name: str) -> _ModelState:
         state = self._models.get(name)

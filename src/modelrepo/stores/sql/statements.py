@@ -84,6 +84,13 @@ NEW_VERSION = (
     )
     .returning(V.id)
 )
+RK = registration_keys.c
+REGISTRATION_KEYS = (
+    sa.select(RK.actor, RK.key, models.c.name, RK.number, RK.digest, RK.created_at)
+    .join(models, models.c.id == RK.model_id)
+    .order_by(RK.created_at, RK.actor, RK.key)
+)
+"""Every registration made with an idempotency key (checked against the log)."""
 REGISTRATION_KEY = (
     sa.select(models.c.name, registration_keys.c.number, registration_keys.c.digest)
     .join(models, models.c.id == registration_keys.c.model_id)
