@@ -1,11 +1,11 @@
 """Audit use-cases: checkpoints, verification, proofs — over the store's append-only log.
 
 Verification recomputes every leaf hash from the stored entry bytes, checks the sequence has
-no gap, compares each leaf with the hash recorded when it was appended, rebuilds the tree and
-compares its root with every signed checkpoint (stored, or given by an auditor), checks the
-signatures and that the key is the one named in the log's first entry, and checks that the
-rows the entries bind (each registered version's record, each deployment event, each batch of
-decisions) still hash to what their entries say.
+no gap, compares each leaf with the hash recorded when it was appended and the columns kept
+beside each entry with its bytes, rebuilds the tree and compares every stored node with it and
+its root with every signed checkpoint (stored, or given by an auditor), checks the signatures
+and that the key is the one named in the log's first entry. Then every row the registry
+answers from is compared with the state the log replays into, both ways (`check_records`).
 """
 
 from __future__ import annotations
@@ -222,7 +222,9 @@ def verify(
                 seq,
             )
         elif evidence is not None:
-            evidence.apply(seq, json.loads(body))
+            odd = evidence.apply(seq, json.loads(body))
+            if odd is not None:
+                report.fail(*odd)
         if seq == 1:
             _check_genesis(body, public_key_pem, report)
         made = tree.append_nodes(leaf)
@@ -349,14 +351,16 @@ def check_records(
     each table must be in (`evidence`, folded while `verify` read the log, or here) and the
     store's answers are compared with it, model by model; decisions are read a page at a time
     and checked against their batches' digests (see `domain.evidence`)."""
+    problems: list[tuple[str, int | None]] = []
     if evidence is None:
         evidence = Evidence()
         for seq, body, _ in store.audit_entries():
             try:
-                evidence.apply(seq, json.loads(body))
+                odd = evidence.apply(seq, json.loads(body))
             except ValueError:
                 continue  # unreadable: `verify` names it
-    problems: list[tuple[str, int | None]] = []
+            if odd is not None:
+                problems.append(odd)
 
     def compare(key: tuple[Any, ...], actual: Mapping[str, Any]) -> None:
         found = evidence.compare(key, actual)

@@ -226,6 +226,21 @@ def test_an_entry_rewritten_with_its_leaf_is_named_by_the_stored_tree(full: Regi
     assert any("model 'credit-risk' no longer matches" in p for p in found), found
 
 
+def test_an_entry_rewritten_into_nonsense_is_reported_not_a_crash(full: Registry) -> None:
+    seq = seq_of(full, "deployment.recorded", 2)
+    body = full.backend.metadata.audit_entry(seq)
+    assert body is not None
+    entry = json.loads(body)
+    forged = json.dumps({**entry, "change": {"event_id": "x"}}, sort_keys=True,
+                        separators=(",", ":")).encode()  # fmt: skip
+    from modelrepo.verifier import leaf_hash
+
+    tamper(full, f"UPDATE audit_entries SET body = {blob(full, forged)}, "
+                 f"leaf = {blob(full, leaf_hash(forged))} WHERE seq = {seq}")  # fmt: skip
+    found, _ = problems(full)
+    assert any(p.startswith(f"entry {seq} is not a deployment.recorded entry") for p in found)
+
+
 def test_a_hidden_entry_is_named_through_the_cli(full: Registry) -> None:
     """Moving an entry to another model hides it from `audit log --model`; verify says so."""
     seq = seq_of(full, "deployment.recorded", 0)

@@ -75,12 +75,18 @@ class Evidence:
         self.purges: dict[tuple[str, int], Purge] = {}
         self.unkeyed: set[tuple[str, int]] = set()  # registrations whose entry has no `key`
 
-    def apply(self, seq: int, entry: Mapping[str, Any]) -> None:
-        """Fold one entry (its parsed canonical JSON) into the expected state."""
-        handler = _HANDLERS.get(str(entry.get("kind")))
-        change = entry.get("change")
-        if handler is not None and isinstance(change, Mapping):
-            handler(self, seq, str(entry.get("at")), str(entry.get("actor")), change)
+    def apply(self, seq: int, entry: Any) -> Problem | None:
+        """Fold one entry (its parsed canonical JSON) into the expected state; a finding if
+        its change is not one its kind makes (it can then vouch for no row)."""
+        kind = entry.get("kind") if isinstance(entry, Mapping) else None
+        handler = _HANDLERS.get(str(kind))
+        if handler is None:
+            return None
+        try:
+            handler(self, seq, str(entry["at"]), str(entry["actor"]), entry["change"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return f"entry {seq} is not a {kind} entry its store could write ({exc!r})", seq
+        return None
 
     # -- comparing -------------------------------------------------------------------------
 
