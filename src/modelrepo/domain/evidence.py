@@ -128,14 +128,20 @@ class Evidence:
         found.seq = seq
         return found.fields
 
-    def _environment(self, seq: int, model: str, env: str, at: Any, actor: Any) -> dict[str, Any]:
-        """The environment, made by the first entry that names it (as the stores make it)."""
+    def _environment(
+        self, seq: int, model: str, env: str, at: Any, actor: Any, *, changed: bool = False
+    ) -> dict[str, Any]:
+        """The environment, made by the first entry that names it (as the stores make it);
+        `changed`: this entry changes it (it is then the one a difference names)."""
         key = ("environment", model, env)
-        found = self._row(seq, key)
+        found = self.rows.get(key)
         if found is None:
-            found = {"protected": False, "created_at": at, "created_by": actor, "changes": []}
-            self.rows[key] = Expected(seq, found)
-        return found
+            found = self.rows[key] = Expected(
+                seq, {"protected": False, "created_at": at, "created_by": actor, "changes": []}
+            )
+        elif changed:
+            found.seq = seq
+        return found.fields
 
 
 def describe(key: Key) -> str:
@@ -323,7 +329,7 @@ def _imported(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]
 
 
 def _protected(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-    row = ev._environment(seq, ch["model"], ch["environment"], at, actor)
+    row = ev._environment(seq, ch["model"], ch["environment"], at, actor, changed=True)
     row["protected"] = True
     row["changes"].append(["protected", actor, at, None, None])
 
@@ -346,7 +352,7 @@ def _decided(status: str) -> Handler:
             event_id=ch["event_id"],
         )
         if status == "approved" and row["kind"] == "unprotect":
-            env = ev._environment(seq, row["model"], row["environment"], at, actor)
+            env = ev._environment(seq, row["model"], row["environment"], at, actor, changed=True)
             env["protected"] = False
             env["changes"].append(["unprotected", actor, at, ch["request_id"], row["reason"]])
 
