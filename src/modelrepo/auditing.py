@@ -1,11 +1,11 @@
 """Audit use-cases: checkpoints, verification, proofs — over the store's append-only log.
 
 Verification recomputes every leaf hash from the stored entry bytes, checks the sequence has
-no gap, compares each leaf with the hash recorded when it was appended, rebuilds the tree and
-compares its root with every signed checkpoint (stored, or given by an auditor), checks the
-signatures and that the key is the one named in the log's first entry, and checks that the
-rows the entries bind (each registered version's record, each deployment event, each batch of
-decisions) still hash to what their entries say.
+no gap, compares each leaf with the hash recorded when it was appended and the columns kept
+beside each entry with its bytes, rebuilds the tree and compares every stored node with it and
+its root with every signed checkpoint (stored, or given by an auditor), checks the signatures
+and that the key is the one named in the log's first entry. Then every row the registry
+answers from is compared with the state the log replays into, both ways (`check_records`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,21 +22,34 @@ from typing import Any
 
 from .domain.audit import (
     DecisionsDigest,
+    EntryColumns,
+    TreeRebuild,
     consistency_proof,
     inclusion_proof,
+    node_at,
     root_hash,
     rows_digest,
 )
-from .domain.denials import AUDIT_KIND as DENIALS_KIND
 from .domain.deployments import DeploymentEvent, allocations_json
 from .domain.errors import InvalidInput, NotFound
+from .domain.evidence import (
+    DEFAULT_POLICY,
+    DecisionWalk,
+    Evidence,
+    environment_fields,
+    model_fields,
+    policy_fields,
+    registration_key_fields,
+    token_fields,
+    version_fields,
+    webhook_fields,
+)
 from .domain.permissions import StoreMode
-from .domain.times import format_time, to_micros
+from .domain.times import format_time, from_micros, to_micros
 from .ports import Clock, MetadataStore, Signer
 from .stores.permissions import make_folder, open_new
 from .verifier import (
     CHECKPOINT_FORMAT,
-    CompactRange,
     checkpoint_body,
     verify_checkpoint,
 )
@@ -177,7 +190,12 @@ def verify(
     store: MetadataStore,
     public_key_pem: bytes,
     external: Sequence[dict[str, Any]] = (),
+    *,
+    evidence: Evidence | None = None,
 ) -> VerifyReport:
+    """Check the log itself: each entry's hash, its sequence, the columns stored beside it,
+    the stored tree nodes, and every checkpoint. With `evidence`, each entry is also folded
+    into it (one read of the log for `check_records` too)."""
     report = VerifyReport()
     stored = [json.loads(body) for body in store.checkpoints()]
     by_size: dict[int, list[tuple[str, dict[str, Any]]]] = {}
@@ -191,25 +209,43 @@ def verify(
             report.checkpoints_checked += 1
     wanted = sorted(by_size)
     pending = list(wanted)  # checkpoint sizes still ahead of the scan, ascending
-    tree = CompactRange()
-    append = tree.append
+    tree = TreeRebuild()
+    nodes = _NodeCheck(store.audit_tree(), report)
+    columns = EntryColumns(store.store_id())
     sha256 = hashlib.sha256
     expected = 1
     last_good = 0
     named: int | None = None  # an entry already found bad by its own hash
     next_size = pending.pop(0) if pending else -1
-    for seq, body, stored_leaf in store.audit_entries():
+    for seq, body, stored_leaf, at, kind, subject in store.audit_rows():
         if seq != expected:
             report.fail(f"entry {expected} is missing (the log jumps to {seq})", expected)
             named = expected
             expected = seq
+            nodes.stop()  # every node after a gap differs: the gap is the finding
         leaf = sha256(b"\x00" + body).digest()
         if stored_leaf != leaf:
             report.fail(f"entry {seq} does not match the hash recorded when it was appended", seq)
             named = seq
+        differ = columns.differ(body, seq, at, kind, subject)
+        if differ is None:
+            if named != seq:
+                report.fail(f"entry {seq} cannot be read as an audit entry", seq)
+        elif differ:
+            report.fail(
+                f"the {', '.join(differ)} stored beside entry {seq} differ from its hashed "
+                "content: queries that select entries by them answer wrongly",
+                seq,
+            )
+        elif evidence is not None:
+            odd = evidence.apply(seq, json.loads(body))
+            if odd is not None:
+                report.fail(*odd)
         if seq == 1:
             _check_genesis(body, public_key_pem, report)
-        append(leaf)
+        made = tree.append_nodes(leaf)
+        if made:
+            nodes.check(seq, made)
         expected += 1
         while expected - 1 == next_size:
             root = tree.root().hex()
@@ -224,6 +260,7 @@ def verify(
                 else:
                     last_good = next_size
             next_size = pending.pop(0) if pending else -1
+    nodes.finish(tree.size)
     report.size = tree.size
     report.root_hash = tree.root().hex()
     for size in wanted:
@@ -235,6 +272,73 @@ def verify(
                     tree.size + 1,
                 )
     return report
+
+
+class _NodeCheck:
+    """The stored interior nodes, read in position order, against the nodes the rebuild
+    completes entry by entry: each stored node must be one the rebuild made, with its hash.
+    A node at position p is made by an entry appended after every stored node before p was
+    read, so only the few nodes still awaiting their entry are held (one per level)."""
+
+    def __init__(self, stored: Iterator[tuple[int, bytes]], report: VerifyReport) -> None:
+        self._stored = stored
+        self._report = report
+        self._held: dict[int, bytes] = {}
+        self._ahead: tuple[int, bytes] | None = next(stored, None)
+        self._bad = 0
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _fail(self, message: str, seq: int) -> None:
+        self._bad += 1
+        if self._bad == 1:
+            self._report.fail(message, seq)
+
+    def check(self, seq: int, made: list[tuple[int, bytes]]) -> None:
+        if self._stopped:
+            return
+        leaf_position = 2 * (seq - 1)
+        held, stored = self._held, self._stored
+        ahead = self._ahead
+        while ahead is not None and ahead[0] < leaf_position:
+            held[ahead[0]] = ahead[1]
+            ahead = next(stored, None)
+        self._ahead = ahead
+        for position, hashed in made:
+            found = held.pop(position, None)
+            if found == hashed:
+                continue
+            level, index, _ = node_at(position)
+            if found is None:
+                self._fail(
+                    f"tree node ({level}, {index}) stored with entry {seq} is missing: proofs "
+                    "through it cannot be made",
+                    seq,
+                )
+            else:
+                self._fail(
+                    f"tree node ({level}, {index}) stored with entry {seq} differs from the tree "
+                    "rebuilt from the entries: proofs through it would not verify",
+                    seq,
+                )
+
+    def finish(self, size: int) -> None:
+        if self._stopped:
+            return
+        while self._ahead is not None:
+            self._held[self._ahead[0]] = self._ahead[1]
+            self._ahead = next(self._stored, None)
+        for position in sorted(self._held):
+            level, index, seq = node_at(position)
+            self._fail(
+                f"tree node at position {position} (level {level}, index {index}) is not a node "
+                f"of the tree of {size} entries",
+                min(seq, size + 1),
+            )
+        if self._bad > 1:
+            self._report.fail(f"{self._bad - 1} more stored tree nodes are wrong")
 
 
 def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> None:
@@ -255,67 +359,84 @@ def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> 
         )
 
 
-# The kinds whose entries bind stored rows, as they appear in an entry's canonical bytes: a
-# cheap filter before parsing (a tag named `kind` can spell one too: the parsed kind decides).
-_BINDING_KINDS = (
-    b'"kind":"version.registered"',
-    b'"kind":"deployment.recorded"',
-    b'"kind":"deployment.imported"',
-    b'"kind":"decisions.logged"',
-    b'"kind":"access.denied"',
-)
-
-
-def check_records(store: MetadataStore, report: VerifyReport) -> None:
-    """Each registered version's record must still hash to what its entry says, each
-    recorded deployment event must still read as its entry carries it, and each batch of
-    decisions or of refused requests must still hash, row by row, to its entry's digest."""
-    histories = _Histories(store)
-    for seq, body, _ in store.audit_entries():
-        if not any(kind in body for kind in _BINDING_KINDS):
-            continue
-        entry = json.loads(body)
-        kind, change = entry.get("kind"), entry.get("change")
-        if kind == "deployment.recorded":
-            _check_event(seq, change, histories, report)
-        elif kind == "deployment.imported":
-            _check_import(seq, change, histories, report)
-        elif kind == "decisions.logged":
-            _check_decisions(store, seq, change, report)
-        elif kind == "version.registered":
-            _check_version(store, seq, change, report)
-        elif kind == DENIALS_KIND:
-            _check_denials(store, seq, change, report)
-
-
-def _check_version(
-    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
+def check_records(
+    store: MetadataStore, report: VerifyReport, evidence: Evidence | None = None
 ) -> None:
-    try:
-        version = store.get_version(change["model"], change["version"])
-    except NotFound:
-        report.fail(f"version {change['model']}@{change['version']} of entry {seq} is gone", seq)
-        return
-    if version.record_digest() != change["record"]:
-        report.fail(
-            f"the record of {version.ref} no longer matches entry {seq}: "
-            "it was changed after registration",
-            seq,
-        )
+    """Every row the registry answers from must be one the log recorded, as it recorded it,
+    and every row the log recorded must still be there: the log is replayed into the state
+    each table must be in (`evidence`, folded while `verify` read the log, or here) and the
+    store's answers are compared with it, model by model; decisions are read a page at a time
+    and checked against their batches' digests (see `domain.evidence`)."""
+    problems: list[tuple[str, int | None]] = []
+    if evidence is None:
+        evidence = Evidence()
+        for seq, body, _ in store.audit_entries():
+            try:
+                odd = evidence.apply(seq, json.loads(body))
+            except ValueError:
+                continue  # unreadable: `verify` names it
+            if odd is not None:
+                problems.append(odd)
 
+    def compare(key: tuple[Any, ...], actual: Mapping[str, Any]) -> None:
+        found = evidence.compare(key, actual)
+        if found is not None:
+            problems.append(found)
 
-def _check_decisions(
-    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
-) -> None:
-    """A batch of decisions (logged one by one, in bulk, by columns or from a file: all are
-    this one kind) must still be the rows its entry counted and hashed."""
-    found = read_batch(store, change["first"], change["last"])
-    if found.count != change["count"] or found.rows_sha256 != change["rows_sha256"]:
-        report.fail(
-            f"the {change['count']} decisions recorded by entry {seq} no longer match it "
-            f"({found.count} found): the decision log was changed after it was recorded",
-            seq,
-        )
+    imported: dict[int, list[DeploymentEvent]] = {seq: [] for seq, _ in evidence.imports}
+    for model in store.list_models():
+        name = model.name
+        compare(("model", name), model_fields(model, store.model_events(name)))
+        for version in store.list_versions(name):
+            events = store.version_events(name, version.version)
+            compare(("version", name, version.version), version_fields(version, events))
+        environments_used: set[str] = set()
+        for event in store.deployment_events(name):
+            batch = _import_of(evidence, event)
+            if batch is not None:
+                imported[batch].append(event)
+                environments_used.add(event.environment)
+                continue
+            compare(("deployment event", name, event.environment, event.event_id),
+                    event.to_dict())  # fmt: skip
+        for env in store.environments(name):
+            key = ("environment", name, env.name)
+            if env.name in environments_used and not evidence.knows(key):
+                continue  # made by an import whose entry predates naming its environments
+            compare(key, environment_fields(env))
+        policy = policy_fields(*store.input_policy(name))
+        if evidence.knows(("policy", name)) or policy != DEFAULT_POLICY:
+            compare(("policy", name), policy)
+    for request in store.list_requests():
+        compare(("request", request.request_id), request.to_dict())
+    for actor, idempotency, name, number, digest, at in store.registration_keys():
+        fields = registration_key_fields(name, number, digest, format_time(from_micros(at)))
+        found = ("registration key", actor, idempotency)
+        if (
+            (name, number) in evidence.unkeyed
+            and not evidence.knows(found)
+            and _own_key(store, actor, fields)
+        ):
+            continue  # its entry is older than `key`: the row need only be that version's
+        compare(found, fields)
+    hashes = store.token_hashes()
+    for token in store.list_tokens():
+        compare(("token", token.token_id), token_fields(token, hashes.get(token.token_id)))
+    for hook in store.webhooks():
+        compare(("webhook", hook.webhook_id), webhook_fields(hook))
+    problems.extend(evidence.missing())
+    for seq, change in evidence.imports:
+        _check_import(seq, change, imported[seq], problems)
+    walk = DecisionWalk(evidence.batches, evidence.purges)
+    for page in store.decision_rows():
+        walk.feed(page)
+    problems.extend(walk.finish())
+    _check_refusals(store, evidence.refusals, problems)
+    # A log already found damaged names its own first bad entry: rows then differ from it
+    # as a consequence, and are listed without moving that name.
+    log_damaged = not report.ok
+    for message, named in problems:
+        report.fail(message, None if log_damaged else named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,11 +449,12 @@ class StoredBatch:
 
 
 def read_batch(
-    store: MetadataStore, first: str, last: str, holding: str | None = None
+    store: MetadataStore, first: str, last: str, holding: str | None = None, layout: int = 1
 ) -> StoredBatch:
     """Read the batch from `first` to `last` back a page at a time (each read once, never all
-    of it at once) and hash its rows as they were hashed when it was recorded."""
-    digest = DecisionsDigest()
+    of it at once) and hash its rows as they were hashed when it was recorded (`layout`: the
+    `rows` of its entry, 1 when it has none)."""
+    digest = DecisionsDigest(layout)
     holds = False
     for page in store.decision_rows(first, last):
         digest.update_rows(page)
@@ -340,51 +462,37 @@ def read_batch(
     return StoredBatch(digest.count, digest.hexdigest(), holds)
 
 
-class _Histories:
-    """Each model's deployment history, read once for the whole verification."""
-
-    def __init__(self, store: MetadataStore) -> None:
-        self._store = store
-        self._events: dict[str, dict[int, DeploymentEvent]] = {}
-
-    def of(self, model: str) -> dict[int, DeploymentEvent]:
-        if model not in self._events:
-            try:
-                found = self._store.deployment_events(model)
-            except NotFound:
-                found = []
-            self._events[model] = {e.event_id: e for e in found}
-        return self._events[model]
+def _own_key(store: MetadataStore, actor: str, fields: Mapping[str, Any]) -> bool:
+    """Whether a key row names the version its actor registered, as it was registered."""
+    try:
+        version = store.get_version(fields["model"], fields["version"])
+    except NotFound:
+        return False
+    own = registration_key_fields(
+        version.model, version.version, version.digest, format_time(version.created_at)
+    )
+    return actor == version.created_by and own == fields
 
 
-def _check_event(
-    seq: int, entry: dict[str, Any], histories: _Histories, report: VerifyReport
-) -> None:
-    event = histories.of(entry["model"]).get(entry["event_id"])
-    stored = event.to_dict() if event else None
-    where = f"deployment event {entry['event_id']} of {entry['model']}@{entry['environment']}"
-    if stored is None:
-        report.fail(f"{where} (entry {seq}) is gone from the deployment history", seq)
-    elif stored != entry:
-        fields = ", ".join(sorted(k for k in entry if stored.get(k) != entry[k]))
-        report.fail(
-            f"{where} no longer matches entry {seq} ({fields}): "
-            "the history was changed after it was recorded",
-            seq,
-        )
+def _import_of(evidence: Evidence, event: DeploymentEvent) -> int | None:
+    """The entry of the import that recorded `event`, if its recording time is in one."""
+    recorded = to_micros(event.recorded_at)
+    for seq, change in evidence.imports:
+        if (
+            event.model in change["models"]
+            and change["recorded_from"] <= recorded <= change["recorded_to"]
+        ):
+            return seq
+    return None
 
 
 def _check_import(
-    seq: int, entry: dict[str, Any], histories: _Histories, report: VerifyReport
+    seq: int,
+    entry: Mapping[str, Any],
+    events: list[DeploymentEvent],
+    problems: list[tuple[str, int | None]],
 ) -> None:
     """An imported batch must still hash, row by row, to the digest its entry carries."""
-    first, last = entry["recorded_from"], entry["recorded_to"]
-    events = [
-        e
-        for model in entry["models"]
-        for e in histories.of(model).values()
-        if first <= to_micros(e.recorded_at) <= last
-    ]
     events.sort(key=lambda e: e.recorded_at)
     rows = [
         (e.model, e.environment, e.kind, allocations_json(e.versions),
@@ -392,24 +500,46 @@ def _check_import(
         for e in events
     ]  # fmt: skip
     if len(rows) != entry["count"] or rows_digest(rows) != entry["rows_sha256"]:
-        report.fail(
-            f"the {entry['count']} deployments imported by entry {seq} no longer match it "
-            f"({len(rows)} found): the history was changed after it was imported",
-            seq,
+        problems.append(
+            (
+                f"the {entry['count']} deployments imported by entry {seq} no longer match it "
+                f"({len(rows)} found): the history was changed after it was imported",
+                seq,
+            )
         )
 
 
-def _check_denials(
-    store: MetadataStore, seq: int, change: dict[str, Any], report: VerifyReport
+def _check_refusals(
+    store: MetadataStore,
+    batches: Sequence[tuple[int, Mapping[str, Any]]],
+    problems: list[tuple[str, int | None]],
 ) -> None:
-    """A batch of refused requests must still be the rows its entry counted and hashed."""
-    rows = [d.row() for d in store.denials_between(change["first"], change["last"])]
-    if len(rows) != change["records"] or rows_digest(rows) != change["rows_sha256"]:
-        report.fail(
-            f"the {change['records']} refused requests recorded by entry {seq} no longer "
-            f"match it ({len(rows)} found): the record was changed after it was written",
-            seq,
-        )
+    """Each batch of refused requests must still be the rows its entry counted and hashed,
+    and no record may lie outside every batch (between, before or after them)."""
+    after = 0  # the last id a batch covered so far
+    for seq, change in sorted(batches, key=lambda b: int(b[1]["first"])):
+        first, last = int(change["first"]), int(change["last"])
+        stray = store.denials_between(after + 1, first - 1) if first > after + 1 else []
+        if stray:
+            problems.append((_stray_refusals(stray), None))
+        rows = [d.row() for d in store.denials_between(first, last)]
+        if len(rows) != change["records"] or rows_digest(rows) != change["rows_sha256"]:
+            problems.append((
+                f"the {change['records']} refused requests recorded by entry {seq} no longer "
+                f"match it ({len(rows)} found): the record was changed after it was written",
+                seq,
+            ))  # fmt: skip
+        after = max(after, last)
+    stray = store.denials_between(after + 1, 2**62)
+    if stray:
+        problems.append((_stray_refusals(stray), None))
+
+
+def _stray_refusals(stray: Sequence[Any]) -> str:
+    return (
+        f"{len(stray)} refused-request record(s) from id {stray[0].id} have no audit entry: "
+        "they were written behind the registry's back"
+    )
 
 
 def prove(store: MetadataStore, seq: int, checkpoint: dict[str, Any]) -> dict[str, Any]:

@@ -196,6 +196,11 @@ class MetadataStore(Protocol):
 
     def version_events(self, model: str, version: int) -> list[VersionEvent]: ...
 
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        """(actor, idempotency key, model, version, digest, created_at in microseconds) of
+        each registration made with a key: what a retry with that key answers."""
+        ...
+
     def file_references(self) -> Iterator[FileReference]:
         """Every file of every version that is not deleted."""
         ...
@@ -266,9 +271,12 @@ class MetadataStore(Protocol):
         """The decisions recorded in one batch, from its first to its last, in order."""
         ...
 
-    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
-        """The same batch as its audit digest covers it, in pages (a batch of millions is
-        never held whole); nothing when `first` or `last` is gone."""
+    def decision_rows(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[list[DecisionRow]]:
+        """The decisions from `first` to `last` (default: from the first recorded, to the
+        last) in recording order, as verification reads them, in pages (a batch of millions
+        is never held whole); nothing when `first` or `last` is gone."""
         ...
 
     def list_decisions(
@@ -341,6 +349,10 @@ class MetadataStore(Protocol):
 
     def list_tokens(self) -> list[ApiToken]:
         """Every token ever created, oldest first, revoked ones included."""
+        ...
+
+    def token_hashes(self) -> dict[str, str]:
+        """The stored hash of each token, by token id (what authentication matches)."""
         ...
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
@@ -436,6 +448,17 @@ class MetadataStore(Protocol):
         self, start: int = 1, end: int | None = None
     ) -> Iterator[tuple[int, bytes, bytes | None]]:
         """(seq, canonical entry bytes, stored leaf hash) in sequence order."""
+        ...
+
+    def audit_rows(
+        self, start: int = 1
+    ) -> Iterator[tuple[int, bytes, bytes | None, int, str, str]]:
+        """(seq, entry bytes, stored leaf hash, at in microseconds, kind, subject): each entry
+        with the columns stored beside it, which entries are selected by."""
+        ...
+
+    def audit_tree(self) -> Iterator[tuple[int, bytes]]:
+        """(position, hash) of every stored interior node of the tree, by position."""
         ...
 
     def audit_entry(self, seq: int) -> bytes | None: ...

@@ -292,7 +292,10 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
         change = entry["change"]
         if decision.model not in change.get("models", ()):
             continue
-        stored = read_batch(store, change["first"], change["last"], holding=decision_id)
+        stored = read_batch(
+            store, change["first"], change["last"], holding=decision_id,
+            layout=change.get("rows", 1),
+        )  # fmt: skip
         if not stored.holds:
             continue
         batch = {

@@ -1255,13 +1255,17 @@ class Registry:
         """Recompute the log and check it against every checkpoint (stored and given).
 
         `public_key_pem` is the key an auditor trusts (default: the store's own); `records`
-        also checks that each registered version, deployment event and batch of decisions
-        still matches its entry.
+        also checks that every row the registry answers from is one the log recorded, as it
+        recorded it, and that every row it recorded is still there.
         """
         key = public_key_pem or self.backend.signer.public_pem
-        report = auditing.verify(self.backend.metadata, key, [dict(c) for c in checkpoints])
-        if records:
-            auditing.check_records(self.backend.metadata, report)
+        from .domain.evidence import Evidence
+
+        store = self.backend.metadata
+        evidence = Evidence() if records else None
+        report = auditing.verify(store, key, [dict(c) for c in checkpoints], evidence=evidence)
+        if evidence is not None:
+            auditing.check_records(store, report, evidence)
         return report
 
     def audit_prove(

@@ -410,7 +410,7 @@ def test_purged_inputs_still_verify(store: Path) -> None:
          "logged", (10, 10)),
         ("UPDATE decisions SET version = 1 WHERE decision_id = 'd-3'", "logged", (10, 10)),
         ("DELETE FROM decisions WHERE decision_id = 'd-3'", "logged", (10, 9)),
-        ("DELETE FROM decisions WHERE decision_id = 'd-0'", "logged", (10, 0)),
+        ("DELETE FROM decisions WHERE decision_id = 'd-0'", "logged", (10, 9)),
         ("UPDATE decisions SET decided_at = decided_at - 1 WHERE decision_id = 'c-4'",
          "columns", (5, 5)),
         ("UPDATE decisions SET inputs_digest = 'sha256:' || printf('%064d', 0) "

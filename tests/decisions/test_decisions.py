@@ -530,7 +530,8 @@ def test_a_large_mixed_batch_reads_back_as_sent(reg: Registry, artifact: Path) -
     assert len(rows) == entry["change"]["count"] == count
     assert entry["change"]["rows_sha256"] == rows_digest(
         [(d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
-          d.inputs_digest, canonical_json(d.output)) for d in rows]
+          d.inputs_digest, canonical_json(d.output), canonical_json(d.metadata) if d.metadata
+          else "{}", json.dumps(list(d.flags))) for d in rows]
     )  # fmt: skip
     same = [{"model": "credit-risk", "version": 1, "inputs": {}, "output": 0,
              "decision_id": f"same-{i}"} for i in range(300)]  # fmt: skip

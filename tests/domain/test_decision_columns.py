@@ -103,15 +103,32 @@ def test_the_batch_audit_digest_is_the_rows_digest() -> None:
         [_digest(1), _digest(2), _digest(3)], [None, None, "{}"], ["digest"] * 3,
         ['{"p":0.5}', "[]", '"é"'], ["{}"] * 3, ["[]"] * 3,
     )  # fmt: skip
+    columns.metadata[1], columns.flags[2] = '{"channel":"web"}', '["not_live"]'
     rows = list(
         zip(columns.decision_ids, columns.models, columns.environments, columns.versions,
-            columns.decided_at, columns.inputs_digests, columns.outputs, strict=True)
+            columns.decided_at, columns.inputs_digests, columns.outputs, columns.metadata,
+            columns.flags, strict=True)
     )  # fmt: skip
     assert decisions_change(columns)["rows_sha256"] == rows_digest(rows)
+    assert decisions_change(columns)["rows"] == 2
     uniform = DecisionColumns(*(column[:2] for column in vars_of(columns)))
     uniform.models[1], uniform.environments[1], uniform.versions[1] = "m", "prod", 1
     rows = [(r[0], "m", "prod", 1, *r[4:]) for r in rows[:2]]
     assert decisions_change(uniform)["rows_sha256"] == rows_digest(rows)
+
+
+def test_layout_1_batches_are_still_hashed_without_metadata_and_flags() -> None:
+    """Entries written before flags and metadata were evidence keep verifying as they were."""
+    row = ("a", "m", None, 1, 5, _digest(1), "0", '{"k":1}', '["not_live"]', 5, None)
+    old = DecisionsDigest(layout=1)
+    old.update_rows([row])
+    assert old.hexdigest() == rows_digest([row[:7]])
+    new = DecisionsDigest()
+    new.update_rows([row])
+    assert new.hexdigest() == rows_digest([row[:9]])
+    unflagged = DecisionsDigest()
+    unflagged.update_rows([(*row[:8], "[]", *row[9:])])
+    assert unflagged.hexdigest() != new.hexdigest()
 
 
 def vars_of(columns: DecisionColumns) -> list[list[Any]]:
@@ -128,17 +145,20 @@ def test_the_batch_audit_digest_is_the_rows_digest_across_chunks(count: int) -> 
     versions = [1 + i % 2 for i in range(count)]
     times = [(-1) ** i * 10 ** (i % 17) for i in range(count)]
     outputs = [canonical_json({"p": i / 3, "e": "é" * (i % 3)}) for i in range(count)]
+    metadata = ["{}" if i % 2 else f'{{"i":{i}}}' for i in range(count)]
+    flags = ['["not_live"]' if i % 7 == 0 else "[]" for i in range(count)]
     columns = DecisionColumns(
         ids, models, environments, versions, ["given"] * count, times,
         [_digest(i) for i in range(count)], [None] * count, ["digest"] * count, outputs,
-        ["{}"] * count, ["[]"] * count,
+        metadata, flags,
     )  # fmt: skip
     rows = list(zip(ids, models, environments, versions, times,
-                    columns.inputs_digests, outputs, strict=True))  # fmt: skip
+                    columns.inputs_digests, outputs, metadata, flags, strict=True))  # fmt: skip
     assert decisions_change(columns)["rows_sha256"] == rows_digest(rows)
     # Read back a page at a time (as verification does), the pages meet at any row.
+    read: list[Any] = [(*row, 0, None) for row in rows]
     for page in (1, 7, 2048, 3000):
         paged = DecisionsDigest()
         for start in range(0, count, page):
-            paged.update_rows(rows[start : start + page])
+            paged.update_rows(read[start : start + page])
         assert (paged.count, paged.hexdigest()) == (count, rows_digest(rows))

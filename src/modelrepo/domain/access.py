@@ -352,6 +352,16 @@ def token_change(token: ApiToken) -> dict[str, Any]:
     }
 
 
+def credential_change(token: ApiToken, token_hash: str) -> dict[str, Any]:
+    """What the audit entry of a token's creation says: the token, and a digest of its stored
+    hash (never the hash itself), so a hash swapped in the database shows on verification."""
+    return {**token_change(token), "credential": credential_digest(token_hash)}
+
+
+def credential_digest(token_hash: str) -> str:
+    return "sha256:" + hashlib.sha256(token_hash.encode()).hexdigest()
+
+
 def hash_token(secret: str) -> str:
     """What is stored of a token: the hex SHA-256 of its text."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -10,16 +10,19 @@ lookups and appending a leaf adds one node per subtree it completes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..verifier import EMPTY_ROOT, canonical_json, leaf_hash, node_hash
+from ..verifier import EMPTY_ROOT, CompactRange, canonical_json, leaf_hash, node_hash
 from .decisions import DecisionColumns
 from .deployments import DeploymentRequest
 from .model import ModelVersion
-from .times import format_time
+from .times import format_time, from_micros
+
+_sha256 = hashlib.sha256
 
 NodeLookup = Callable[[int, int], bytes]
 """(level, index) -> the hash of that perfect subtree."""
@@ -59,6 +62,106 @@ def node_position(level: int, index: int) -> int:
     """The in-order position of perfect subtree (level, index): leaves at even positions,
     and every node completed by an append lies after all earlier ones but its left part."""
     return (index << (level + 1)) + (1 << level) - 1
+
+
+class EntryColumns:
+    """Whether the columns kept beside an entry (`seq`, `at`, `kind`, `subject`: what queries
+    select entries by) say what its hashed bytes say, read off the bytes without parsing them.
+
+    In an entry's canonical JSON the keys are sorted: it starts with the actor, then `"at"`,
+    and ends `,"kind":K,"seq":N,"store":S,"subject":J}`. Inside a JSON string every quote is
+    escaped, so `,"at":"` and that ending occur only where those members are."""
+
+    def __init__(self, store: str) -> None:
+        self._store = canonical_json(store)
+        self._endings: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self._second = -1
+        self._prefix = b""
+
+    def _ending(self, kind: str, subject: str) -> tuple[bytes, bytes]:
+        """The ending of an entry of `kind` about `subject`, either side of its seq."""
+        found = self._endings.get((kind, subject))
+        if found is None:
+            if len(self._endings) > 100_000:
+                self._endings.clear()
+            found = self._endings[(kind, subject)] = (
+                b',"kind":' + canonical_json(kind) + b',"seq":',
+                b',"store":' + self._store + b',"subject":' + canonical_json(subject) + b"}",
+            )
+        return found
+
+    def _time(self, at: int) -> bytes:
+        """`format_time` of an instant in microseconds, its date and second made once."""
+        second, micros = divmod(at, 1_000_000)
+        if second != self._second:
+            self._second = second
+            self._prefix = format_time(from_micros(second * 1_000_000))[:19].encode()
+        return self._prefix + b".%06dZ" % micros
+
+    def differ(self, body: bytes, seq: int, at: int, kind: str, subject: str) -> list[str] | None:
+        """The names of the columns that differ from the entry; None if it cannot be read."""
+        ending = self._endings.get((kind, subject)) or self._ending(kind, subject)
+        before, after = ending
+        second, micros = divmod(at, 1_000_000)
+        if second != self._second:
+            self._time(at)
+        start = body.find(b',"at":"') + 7
+        if (
+            start > 7
+            and body.endswith(after)
+            and body.endswith(before + b"%d" % seq, 0, len(body) - len(after))
+            and body.startswith(self._prefix + b'.%06dZ","change":' % micros, start)
+        ):
+            return []
+        return _columns_differ(body, seq, at, kind, subject)
+
+
+def _columns_differ(body: bytes, seq: int, at: int, kind: str, subject: str) -> list[str] | None:
+    """`EntryColumns.differ` the slow way, to name what differs (or that nothing does)."""
+    import json
+
+    try:
+        entry = json.loads(body)
+        return [
+            name
+            for name, column, hashed in (
+                ("seq", seq, entry["seq"]),
+                ("at", format_time(from_micros(at)), entry["at"]),
+                ("kind", kind, entry["kind"]),
+                ("subject", subject, entry["subject"]),
+            )
+            if column != hashed
+        ]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def node_at(position: int) -> tuple[int, int, int]:
+    """(level, index, seq of the entry whose append stored it) of the node at an in-order
+    position (level 0: a leaf's position, where no interior node belongs)."""
+    low = (position + 1) & -(position + 1)
+    level = low.bit_length() - 1
+    index = position >> (level + 1)
+    return level, index, (index + 1) << level
+
+
+class TreeRebuild(CompactRange):
+    """The tree rebuilt from leaf hashes, handing back the interior nodes each append
+    completes as (position, hash): what a store must hold in its tree."""
+
+    def append_nodes(self, leaf: bytes) -> list[tuple[int, bytes]]:
+        # The hot loop of verification: `node_hash` and `node_position`, inlined.
+        stack = self._stack
+        index, level, current = self.size, 0, leaf
+        made = []
+        while index & 1:
+            current = _sha256(b"\x01" + stack.pop() + current).digest()
+            level += 1
+            index >>= 1
+            made.append(((index << (level + 1)) + (1 << level) - 1, current))
+        stack.append(current)
+        self.size += 1
+        return made
 
 
 def new_nodes(index: int, leaf: bytes, lookup: NodeLookup) -> list[tuple[int, int, bytes]]:
@@ -166,10 +269,12 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     """The audit change of an imported batch of deployments: what, how many, and a digest.
 
     Each row is `(model, environment, kind, versions JSON, effective_at, recorded_at, actor,
-    reason)`, instants in microseconds, the same on every store.
+    reason)`, instants in microseconds, the same on every store. `environments` (the
+    environments the batch made or used) is absent from entries written before it was added.
     """
     return {
         "models": sorted({r[0] for r in rows}),
+        "environments": [list(pair) for pair in sorted({(r[0], r[1]) for r in rows})],
         "count": len(rows),
         "recorded_from": rows[0][5],
         "recorded_to": rows[-1][5],
@@ -179,12 +284,12 @@ def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 def decisions_change(columns: DecisionColumns) -> dict[str, Any]:
     """The audit change of a batch of decisions: its models, count, first and last ids, and
-    the digest of its rows (see `DecisionsDigest`)."""
+    the digest of its rows (see `DecisionsDigest`; `rows` names the digest's layout)."""
     c = columns
     digest = DecisionsDigest()
     digest.update(
         c.decision_ids, c.models, c.environments, c.versions, c.decided_at, c.inputs_digests,
-        c.outputs,
+        c.outputs, c.metadata, c.flags,
     )  # fmt: skip
     one = bool(c.models) and c.models.count(c.models[0]) == len(c)
     return {
@@ -192,27 +297,39 @@ def decisions_change(columns: DecisionColumns) -> dict[str, Any]:
         "count": len(c),
         "first": c.decision_ids[0],
         "last": c.decision_ids[-1],
+        "rows": DECISION_ROWS_LAYOUT,
         "rows_sha256": digest.hexdigest(),
     }
 
 
-DecisionRow = tuple[str, str, str | None, int, int, str, str]
-"""One decision as its batch's digest covers it: (decision_id, model, environment, version,
-decided_at in microseconds, inputs_digest, output as canonical JSON text)."""
+DECISION_ROWS_LAYOUT = 2
+"""The layout of the rows a new batch's digest covers: 2 adds each decision's metadata and
+flags to the seven columns of layout 1 (entries without `rows`), which stay checked as they
+were hashed."""
+
+
+DecisionRow = tuple[str, str, str | None, int, int, str, str, str, str, int, int | None]
+"""One decision as a store reads it back for verification: (decision_id, model, environment,
+version, decided_at in microseconds, inputs_digest, output, metadata, flags (the last three as
+canonical JSON text), recorded_at, inputs_purged_at or None). The first seven are the rows of
+digest layout 1, the first nine those of layout 2; the two instants are checked against the
+batch's entry and the purges' entries."""
 
 
 class DecisionsDigest:
     """The `rows_sha256` of a batch of decisions: the one of `rows_digest` over the rows
-    `(decision_id, model, environment, version, decided_at, inputs_digest, output JSON)`,
+    `(decision_id, model, environment, version, decided_at, inputs_digest, output JSON)` (layout
+    1), followed by `metadata JSON, flags JSON` (layout 2, given both columns),
     spelled out column-wise because batches run to millions, and fed a run of rows at a time
     (all at once when a batch is recorded, a page at a time when verification reads it back).
     The stored inputs are not in it, only their digest: a retention purge leaves it whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, layout: int = DECISION_ROWS_LAYOUT) -> None:
         import hashlib
 
         self._sha = hashlib.sha256()
         self.count = 0
+        self.layout = layout
 
     def update(
         self,
@@ -223,13 +340,16 @@ class DecisionsDigest:
         decided_at: Sequence[int],
         inputs_digests: Sequence[str],
         outputs: Sequence[str],
+        metadata: Sequence[str] = (),
+        flags: Sequence[str] = (),
     ) -> None:
-        """Add the next rows, given column by column (instants in microseconds, outputs as
-        their canonical JSON text)."""
+        """Add the next rows, given column by column (instants in microseconds, outputs,
+        metadata and flags as their canonical JSON text; the last two for layout 2 only)."""
         count = len(decision_ids)
         times = list(map(str, decided_at))
         # Each line is `<len>:id;<len>:model;<len>:environment (~ for none);<len>:version;
-        # <len>:time;<len>:digest;<len>:output\n`: eight pieces per decision, laid side by side
+        # <len>:time;<len>:digest;<len>:output\n` (layout 2: then `;<len>:metadata;<len>:flags`):
+        # eight pieces per decision (twelve in layout 2), laid side by side
         # and joined a few thousand lines at a time (text that stays in the CPU's cache while
         # it is hashed). Every piece that holds a length is looked up by that length, and the
         # model, environment and version (usually one for the batch) are spelled out once per
@@ -253,13 +373,20 @@ class DecisionsDigest:
             _length_prefixes(inputs_digests, ";"), inputs_digests,
             _length_prefixes(outputs, ";"), outputs,
         ]  # fmt: skip
-        lines = [""] * (8 * _LINES_AT_ONCE)
+        if self.layout >= 2:
+            if len(metadata) != count or len(flags) != count:
+                raise ValueError("layout 2 hashes each decision's metadata and flags")
+            pieces += [
+                _length_prefixes(metadata, ";"), metadata, _length_prefixes(flags, ";"), flags,
+            ]  # fmt: skip
+        width = len(pieces)
+        lines = [""] * (width * _LINES_AT_ONCE)
         for start in range(0, count, _LINES_AT_ONCE):
             end = min(start + _LINES_AT_ONCE, count)
             if end - start < _LINES_AT_ONCE:
-                lines = [""] * (8 * (end - start))
+                lines = [""] * (width * (end - start))
             for place, piece in enumerate(pieces):
-                lines[place::8] = piece[start:end]
+                lines[place::width] = piece[start:end]
             if not start and not self.count:
                 lines[0] = lines[0][1:]  # the first line has no line before it to end
             self._sha.update("".join(lines).encode())
@@ -268,7 +395,8 @@ class DecisionsDigest:
     def update_rows(self, rows: Sequence[DecisionRow]) -> None:
         """Add the next rows, given row by row (as a store reads them)."""
         if rows:
-            self.update(*zip(*rows, strict=True))
+            columns = list(zip(*rows, strict=True))
+            self.update(*columns[: 9 if self.layout >= 2 else 7])
 
     def hexdigest(self) -> str:
         """The digest of the rows so far (each line ends in a newline, the last too)."""
@@ -316,14 +444,16 @@ def model_event_change(model: str, kind: str, key: str | None, value: str | None
     return change
 
 
-def registration_change(version: ModelVersion) -> dict[str, Any]:
-    """The audit change of a registration: it binds the whole immutable record by digest."""
+def registration_change(version: ModelVersion, key: str | None) -> dict[str, Any]:
+    """The audit change of a registration: it binds the whole immutable record by digest,
+    and the client's idempotency key (a retry with it answers this version)."""
     return {
         "model": version.model,
         "version": version.version,
         "digest": version.digest,
         "record": version.record_digest(),
         "tags": dict(version.tags),
+        "key": key,
     }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.access import ApiToken, token_change
+from ..domain.access import ApiToken, credential_change, token_change
 from ..domain.audit import (
     AuditEntry,
     DecisionRow,
@@ -19,10 +19,18 @@ from ..domain.audit import (
     import_batch_change,
     model_event_change,
     new_nodes,
+    node_position,
     purge_change,
     registration_change,
 )
-from ..domain.decisions import Decision, DecisionColumns, NewDecision, encode_canonical_each
+from ..domain.decisions import (
+    Decision,
+    DecisionColumns,
+    NewDecision,
+    canonical_json,
+    encode_canonical_each,
+    flags_json,
+)
 from ..domain.denials import AUDIT_KIND as DENIALS_KIND
 from ..domain.denials import AUDIT_SUBJECT as DENIALS_SUBJECT
 from ..domain.denials import Denial, denials_change
@@ -61,7 +69,7 @@ from ..domain.model import (
     check_replay,
 )
 from ..domain.serving import ServingPeriod
-from ..domain.times import from_micros, to_micros
+from ..domain.times import from_micros, parse_time, to_micros
 from ..domain.webhooks import (
     DELIVERED,
     FAILED,
@@ -144,6 +152,19 @@ class MemoryAudit:
         last = len(self._audit_bodies) if end is None else end
         for seq in range(start, last + 1):
             yield seq, self._audit_bodies[seq - 1], self._audit_nodes.get((0, seq - 1))
+
+    def audit_rows(
+        self, start: int = 1
+    ) -> Iterator[tuple[int, bytes, bytes | None, int, str, str]]:
+        for seq, body, leaf in self.audit_entries(start):
+            entry = json.loads(body)
+            at = to_micros(parse_time(entry["at"]))
+            yield seq, body, leaf, at, entry["kind"], entry["subject"]
+
+    def audit_tree(self) -> Iterator[tuple[int, bytes]]:
+        with self._audit_lock:
+            nodes = [(node_position(lv, ix), h) for (lv, ix), h in self._audit_nodes.items() if lv]
+        yield from sorted(nodes)
 
     def audit_entry(self, seq: int) -> bytes | None:
         return self._audit_bodies[seq - 1] if 1 <= seq <= len(self._audit_bodies) else None
@@ -247,7 +268,7 @@ class MemoryTokens(MemoryAudit):
                 f"token:{token.token_id}",
                 actor=token.created_by,
                 at=token.created_at,
-                change=token_change(token),
+                change=credential_change(token, token_hash),
             )
             return token
 
@@ -258,6 +279,10 @@ class MemoryTokens(MemoryAudit):
     def list_tokens(self) -> list[ApiToken]:
         with self._audit_lock:
             return sorted((t for _, t in self._tokens.values()), key=lambda t: t.created_at)
+
+    def token_hashes(self) -> dict[str, str]:
+        with self._audit_lock:
+            return {token_id: h for token_id, (h, _) in self._tokens.items()}
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         with self._audit_lock:
@@ -494,9 +519,17 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDen
                 f"model:{new.model}",
                 actor=new.created_by,
                 at=new.created_at,
-                change=registration_change(version),
+                change=registration_change(version, key),
             )
             return version
+
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        with self._lock:
+            return [
+                (actor, key, model, number, digest,
+                 to_micros(self._models[model].versions[number].created_at))
+                for (actor, key), (model, number, digest) in self._registration_keys.items()
+            ]  # fmt: skip
 
     def _state(self, name: str) -> _ModelState:
         state = self._models.get(name)
@@ -1061,12 +1094,27 @@ class MemoryMetadataStore(MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDen
             return []
         return ordered[ids.index(first) : ids.index(last) + 1]
 
-    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
-        batch = self.decision_batch(first, last)
+    def decision_rows(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[list[DecisionRow]]:
+        with self._lock:
+            if first is None and last is None:
+                batch = list(self._decisions.values())
+            else:
+                everything = list(self._decisions)
+                if (first is not None and first not in self._decisions) or (
+                    last is not None and last not in self._decisions
+                ):
+                    return
+                start = 0 if first is None else everything.index(first)
+                end = len(everything) if last is None else everything.index(last) + 1
+                batch = [self._decisions[d] for d in everything[start:end]]
         outputs = encode_canonical_each([d.output for d in batch])
         yield [
             (d.decision_id, d.model, d.environment, d.version, to_micros(d.decided_at),
-             d.inputs_digest, output)
+             d.inputs_digest, output, canonical_json(dict(d.metadata)) if d.metadata else "{}",
+             flags_json(tuple(d.flags)), to_micros(d.recorded_at),
+             None if d.inputs_purged_at is None else to_micros(d.inputs_purged_at))
             for d, output in zip(batch, outputs, strict=True)
         ]  # fmt: skip
 

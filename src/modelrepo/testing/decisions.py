@@ -92,7 +92,8 @@ class DecisionStoreContract:
             (f"b-{i}", "credit-risk", None if i == 2 else "production", 1,
              to_micros(T0 + timedelta(minutes=i))) for i in range(5)
         ]  # fmt: skip
-        assert rows_digest(rows) == change["rows_sha256"]
+        assert rows_digest([row[:9] for row in rows]) == change["rows_sha256"]
+        assert {row[9] for row in rows} == {to_micros(clock.now())}  # each one's recorded_at
         assert [row[0] for page in seeded.decision_rows("b-3", "b-3") for row in page] == ["b-3"]
         assert [row for page in seeded.decision_rows("b-0", "absent") for row in page] == []
 

@@ -124,6 +124,32 @@ class SqlAudit:
             yield from rows  # (seq, body bytes, leaf bytes or None)
             position = rows[-1][0] + 1
 
+    def audit_rows(
+        self, start: int = 1
+    ) -> Iterator[tuple[int, bytes, bytes | None, int, str, str]]:
+        """(seq, body, leaf, at, kind, subject): each entry with the columns kept beside it
+        (what queries select entries by), streamed in pages."""
+        last = self.audit_size()
+        tx = self._raw.reader()
+        position = start
+        while position <= last:
+            rows = tx.tuples(Q.AUDIT_ROWS, start=position, end=min(last, position + PAGE - 1))
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1][0] + 1
+
+    def audit_tree(self) -> Iterator[tuple[int, bytes]]:
+        """(position, hash) of each stored interior node, in position order, in pages."""
+        tx = self._raw.reader()
+        after = -1
+        while True:
+            rows = tx.tuples(Q.AUDIT_TREE, after=after, limit=PAGE)
+            if not rows:
+                return
+            yield from rows  # (int, bytes) on both databases
+            after = rows[-1][0]
+
     def audit_entry(self, seq: int) -> bytes | None:
         row = self._raw.reader().one(Q.AUDIT_ENTRY, seq=seq)
         return None if row is None else bytes(row.body)

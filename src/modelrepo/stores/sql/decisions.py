@@ -174,31 +174,48 @@ class SqlDecisions(SqlAudit):
         rows = self._raw.reader().all(Q.DECISION_BATCH, first=first, last=last)
         return [_to_decision(r) for r in rows]
 
-    def decision_rows(self, first: str, last: str) -> Iterator[list[DecisionRow]]:
-        """Pages of the batch from `first` to `last`, keyed by row id: each page is one
-        statement read to its end, on an index range (one per month on PostgreSQL)."""
+    def decision_rows(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[list[DecisionRow]]:
+        """Pages of the decisions from `first` to `last` (default: all of them) in row id
+        order: each page is one statement read to its end, on an index range (one per month
+        on PostgreSQL)."""
         tx = self._raw.reader()
         postgresql = self._raw.dialect_name == "postgresql"
-        ends = []
+        ends: list[int | None] = []
         for decision_id in (first, last):
-            if postgresql:
+            if decision_id is None:
+                ends.append(None)
+            elif postgresql:
                 found = tx.sql(pg.KEY, {"decision_id": decision_id})
-                ends.append(found[0][1] if found else None)
+                ends.append(found[0][1] if found else -1)
             else:
-                ends.append(tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id))
-        after, upto = ends
-        if after is None or upto is None:
+                ends.append(tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id) or -1)
+        if -1 in ends:
             return
-        after -= 1
+        after = -(2**62) if ends[0] is None else ends[0] - 1
+        upto = 2**62 if ends[1] is None else ends[1]
+        purges = [tuple(r) for r in tx.sql(pg.PURGES)] if postgresql else []
         while after < upto:
             bounds = {"after": after, "upto": upto, "limit": ROWS_PAGE}
-            rows = (
-                tx.sql(pg.ROWS_PAGE, bounds) if postgresql else tx.tuples(Q.DECISION_ROWS, **bounds)
-            )
+            if not postgresql:
+                rows = tx.tuples(Q.DECISION_ROWS, **bounds)
+                if not rows:
+                    return
+                after = rows[-1][0]
+                yield [row[1:] for row in rows]
+                continue
+            rows = tx.sql(pg.ROWS_PAGE, bounds)
             if not rows:
                 return
             after = rows[-1][0]
-            yield [row[1:] for row in rows]
+            if not purges:
+                yield [(*row[1:11], None) for row in rows]
+                continue
+            yield [
+                (*row[1:11], pg.purged_at(purges, row[2], row[5], row[0]) if row[11] else None)
+                for row in rows
+            ]
 
     def list_decisions(
         self, model: str, since: datetime | None, until: datetime | None, limit: int

@@ -193,11 +193,33 @@ BY_KEY = _ROWS + ("WHERE d.decided_at = %(at)s AND d.id = %(id)s AND d.model_id 
 BY_IDS = _ROWS + "WHERE d.id >= %(first)s AND d.id <= %(last)s ORDER BY d.id"
 ROWS_PAGE = (
     "SELECT d.id, d.decision_id, m.name, d.environment, d.version, d.decided_at, "
-    "d.inputs_digest, d.output FROM decisions d JOIN models m ON m.id = d.model_id "
+    "d.inputs_digest, d.output, d.metadata, d.flags, d.recorded_at, d.inputs_mode <> 'digest' "
+    "FROM decisions d JOIN models m ON m.id = d.model_id "
     "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id LIMIT %(limit)s"
 )
-"""A page of a batch as its audit digest covers it (the `DECISION_ROWS` of SQLite)."""
+"""A page of decisions as verification reads them (the `DECISION_ROWS` of SQLite), with
+whether inputs were kept instead of when they were purged: see `PURGES`."""
+PURGES = (
+    "SELECT m.name, q.decided_before, q.last_id, q.purged_at FROM decision_purges q "
+    "JOIN models m ON m.id = q.model_id ORDER BY q.purged_at"
+)
+"""Every purge (a handful): a page's purge instants are worked out from them, as `_ROWS`
+works them out row by row, instead of a lookup per decision."""
 AFTER_ID = _ROWS + "WHERE d.id > %(after)s AND d.id <= %(upto)s ORDER BY d.id"
+
+
+def purged_at(
+    purges: list[tuple[str, int, int, int]], model: str, decided_at: int, row_id: int
+) -> int | None:
+    """When a decision's kept inputs were purged (`_ROWS`'s rule): the earliest purge of its
+    model made after it was recorded (`row_id <= last_id`) with `decided_at` before its cutoff;
+    `purges` in purge order."""
+    for name, before, last_id, at in purges:
+        if name == model and decided_at < before and row_id <= last_id:
+            return at
+    return None
+
+
 OF_MODEL = _ROWS + (
     "WHERE d.model_id = %(model_id)s AND d.decided_at >= %(since)s "
     "AND d.decided_at <= %(until)s ORDER BY d.decided_at, d.id LIMIT %(limit)s"

@@ -41,11 +41,23 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('hash',),
     ),
+    'AUDIT_ROWS': (
+        'SELECT audit_entries.seq, audit_entries.body, audit_entries.leaf, audit_entries.at, audit_entries.kind, audit_entries.subject \nFROM audit_entries \nWHERE audit_entries.seq >= ? AND audit_entries.seq <= ? ORDER BY audit_entries.seq',
+        ('start', 'end'),
+        {},
+        ('seq', 'body', 'leaf', 'at', 'kind', 'subject'),
+    ),
     'AUDIT_SIZE': (
         'SELECT max(audit_entries.seq) AS max_1 \nFROM audit_entries',
         (),
         {},
         ('c0',),
+    ),
+    'AUDIT_TREE': (
+        'SELECT audit_nodes.pos, audit_nodes.hash \nFROM audit_nodes \nWHERE audit_nodes.pos > ? ORDER BY audit_nodes.pos\n LIMIT ? OFFSET ?',
+        ('after', 'limit', 'param_1'),
+        {'param_1': 0},
+        ('pos', 'hash'),
     ),
     'BLOB_INPUTS_IN_USE': (
         'SELECT DISTINCT decisions.inputs_digest \nFROM decisions \nWHERE decisions.inputs_mode = ? AND decisions.inputs_purged_at IS NULL',
@@ -78,10 +90,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'DECISION_ROWS': (
-        'SELECT decisions.id, decisions.decision_id, models.name, decisions.environment, decisions.version, decisions.decided_at, decisions.inputs_digest, decisions.output \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id > ? AND decisions.id <= ? ORDER BY decisions.id\n LIMIT ? OFFSET ?',
+        'SELECT decisions.id, decisions.decision_id, models.name, decisions.environment, decisions.version, decisions.decided_at, decisions.inputs_digest, decisions.output, decisions.metadata, decisions.flags, decisions.recorded_at, decisions.inputs_purged_at \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id > ? AND decisions.id <= ? ORDER BY decisions.id\n LIMIT ? OFFSET ?',
         ('after', 'upto', 'limit', 'param_1'),
         {'param_1': 0},
-        ('id', 'decision_id', 'name', 'environment', 'version', 'decided_at', 'inputs_digest', 'output'),
+        ('id', 'decision_id', 'name', 'environment', 'version', 'decided_at', 'inputs_digest', 'output', 'metadata', 'flags', 'recorded_at', 'inputs_purged_at'),
     ),
     'DELETE_INLINE_BLOB': (
         'DELETE FROM inline_blobs WHERE inline_blobs.sha256 = ?',
@@ -563,6 +575,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('name', 'number', 'digest'),
     ),
+    'REGISTRATION_KEYS': (
+        'SELECT registration_keys.actor, registration_keys."key", models.name, registration_keys.number, registration_keys.digest, registration_keys.created_at \nFROM registration_keys JOIN models ON models.id = registration_keys.model_id ORDER BY registration_keys.created_at, registration_keys.actor, registration_keys."key"',
+        (),
+        {},
+        ('actor', 'key', 'name', 'number', 'digest', 'created_at'),
+    ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),
@@ -682,6 +700,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('token_id',),
         {},
         ('token_id', 'user_name', 'role', 'model_pattern', 'created_at', 'created_by', 'revoked_at', 'revoked_by'),
+    ),
+    'TOKEN_HASHES': (
+        'SELECT api_tokens.token_id, api_tokens.token_hash \nFROM api_tokens',
+        (),
+        {},
+        ('token_id', 'token_hash'),
     ),
     'TOKEN_HASH_IN_USE': (
         'SELECT api_tokens.token_id \nFROM api_tokens \nWHERE api_tokens.token_id = ? OR api_tokens.token_hash = ?',

@@ -85,6 +85,13 @@ NEW_VERSION = (
     )
     .returning(V.id)
 )
+RK = registration_keys.c
+REGISTRATION_KEYS = (
+    sa.select(RK.actor, RK.key, models.c.name, RK.number, RK.digest, RK.created_at)
+    .join(models, models.c.id == RK.model_id)
+    .order_by(RK.created_at, RK.actor, RK.key)
+)
+"""Every registration made with an idempotency key (checked against the log)."""
 REGISTRATION_KEY = (
     sa.select(models.c.name, registration_keys.c.number, registration_keys.c.digest)
     .join(models, models.c.id == registration_keys.c.model_id)
@@ -400,6 +407,17 @@ AUDIT_ENTRIES = (
     .where(AE.seq >= p("start"), AE.seq <= p("end"))
     .order_by(AE.seq)
 )
+AUDIT_ROWS = (
+    sa.select(AE.seq, AE.body, AE.leaf, AE.at, AE.kind, AE.subject)
+    .where(AE.seq >= p("start"), AE.seq <= p("end"))
+    .order_by(AE.seq)
+)
+AUDIT_TREE = (
+    sa.select(audit_nodes.c.pos, audit_nodes.c.hash)
+    .where(audit_nodes.c.pos > p("after"))
+    .order_by(audit_nodes.c.pos)
+    .limit(p("limit"))
+)
 AUDIT_ENTRY = sa.select(AE.seq, AE.body).where(AE.seq == p("seq"))
 SUBJECT_ENTRIES = sa.select(AE.seq, AE.body).where(AE.subject == p("subject")).order_by(AE.seq)
 NEW_CHECKPOINT = sa.insert(audit_checkpoints).values(size=p("size"), at=p("at"), body=p("body"))
@@ -450,13 +468,14 @@ DECISION_BATCH = _DECISIONS.where(
 DECISION_EXISTS = sa.select(D.id).where(D.decision_id == p("decision_id"))
 DECISION_ROWS = (
     sa.select(D.id, D.decision_id, models.c.name, D.environment, D.version, D.decided_at,
-              D.inputs_digest, D.output)
+              D.inputs_digest, D.output, D.metadata, D.flags, D.recorded_at, D.inputs_purged_at)
     .join(models, models.c.id == D.model_id)
     .where(D.id > p("after"), D.id <= p("upto"))
     .order_by(D.id)
     .limit(p("limit"))
 )  # fmt: skip
-"""A page of a batch as its audit digest covers it (after the row id to key the next page)."""
+"""A page of decisions as verification reads them (`DecisionRow`, after the row id that keys
+the next page)."""
 MODEL_DECISIONS = (
     _DECISIONS.where(
         D.model_id == p("model_id"), D.decided_at >= p("since"), D.decided_at <= p("until")
@@ -558,6 +577,7 @@ _TOKENS = sa.select(
     TK.revoked_at,
     TK.revoked_by,
 )
+TOKEN_HASHES = sa.select(TK.token_id, TK.token_hash)
 TOKEN_BY_HASH = _TOKENS.where(TK.token_hash == p("token_hash"))
 TOKEN_BY_ID = _TOKENS.where(TK.token_id == p("token_id"))
 TOKEN_HASH_IN_USE = sa.select(TK.token_id).where(

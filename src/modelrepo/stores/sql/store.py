@@ -275,7 +275,7 @@ class SqlMetadataStore(
                 None if key is None else tx.one(Q.REGISTRATION_KEY, actor=new.created_by, key=key)
             )
             if found is None:
-                mid, created = self._insert_version(tx, new, row, at, inline)
+                mid, created = self._insert_version(tx, new, row, at, inline, key)
                 if key is not None:
                     tx.execute(
                         Q.NEW_REGISTRATION_KEY,
@@ -298,6 +298,7 @@ class SqlMetadataStore(
         row: Any,
         at: int,
         inline: Mapping[str, bytes] | None,
+        key: str | None,
     ) -> tuple[int, ModelVersion]:
         """Version N+1 of the model (`row`: its id and last number, None for a new model),
         its files, tags and audit entry; (model id, version)."""
@@ -351,7 +352,7 @@ class SqlMetadataStore(
             f"model:{new.model}",
             actor=new.created_by,
             at=created.created_at,
-            change=registration_change(created),
+            change=registration_change(created, key),
         )
         return mid, created
 
@@ -627,6 +628,12 @@ class SqlMetadataStore(
                 reason=r.reason,
             )
             for r in tx.all(Q.VERSION_EVENTS, version_id=vid)
+        ]
+
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), int(r[5]))
+            for r in self._raw.reader().tuples(Q.REGISTRATION_KEYS)
         ]
 
     def file_references(self) -> Iterator[FileReference]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...domain.access import ApiToken, token_change
+from ...domain.access import ApiToken, credential_change, token_change
 from ...domain.errors import Conflict, NotFound, token_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
@@ -35,7 +35,7 @@ class SqlTokens(SqlAudit):
                 f"token:{token.token_id}",
                 actor=token.created_by,
                 at=token.created_at,
-                change=token_change(token),
+                change=credential_change(token, token_hash),
             )
         return token
 
@@ -45,6 +45,9 @@ class SqlTokens(SqlAudit):
 
     def list_tokens(self) -> list[ApiToken]:
         return [_to_token(r) for r in self._raw.reader().all(Q.TOKENS)]
+
+    def token_hashes(self) -> dict[str, str]:
+        return {str(i): str(h) for i, h in self._raw.reader().tuples(Q.TOKEN_HASHES)}
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         with self._raw.write() as tx:
