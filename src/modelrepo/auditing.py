@@ -45,7 +45,7 @@ from .domain.evidence import (
     webhook_fields,
 )
 from .domain.permissions import StoreMode
-from .domain.times import format_time, from_micros, to_micros
+from .domain.times import format_time, from_micros, parse_time, to_micros
 from .ports import Clock, MetadataStore, Signer
 from .stores.permissions import make_folder, open_new
 from .verifier import (
@@ -197,7 +197,16 @@ def verify(
     the stored tree nodes, and every checkpoint. With `evidence`, each entry is also folded
     into it (one read of the log for `check_records` too)."""
     report = VerifyReport()
-    stored = [json.loads(body) for body in store.checkpoints()]
+    stored: list[dict[str, Any]] = []
+    for size, at, signed in store.checkpoints():
+        cp = json.loads(signed)
+        stored.append(cp)
+        if (size, at) != (cp.get("size"), _micros_of(cp.get("timestamp"))):
+            report.fail(
+                f"the stored checkpoint of size {cp.get('size')} ({cp.get('timestamp')}) is "
+                f"kept beside a size of {size} and a time of {format_time(from_micros(at))}: "
+                "the columns were changed after it was signed"
+            )
     by_size: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for origin, checkpoints in (("stored", stored), ("given", list(external))):
         for cp in checkpoints:
@@ -339,6 +348,13 @@ class _NodeCheck:
             )
         if self._bad > 1:
             self._report.fail(f"{self._bad - 1} more stored tree nodes are wrong")
+
+
+def _micros_of(timestamp: Any) -> int | None:
+    try:
+        return to_micros(parse_time(str(timestamp)))
+    except (InvalidInput, ValueError):
+        return None
 
 
 def _check_genesis(body: bytes, public_key_pem: bytes, report: VerifyReport) -> None:

@@ -1243,7 +1243,7 @@ class Registry:
     def audit_checkpoints(self) -> list[dict[str, Any]]:
         import json
 
-        return [json.loads(body) for body in self.backend.metadata.checkpoints()]
+        return [json.loads(body) for _, _, body in self.backend.metadata.checkpoints()]
 
     def audit_verify(
         self,

@@ -294,6 +294,21 @@ def test_a_stored_tree_node_changed_is_named(full: Registry, level: int) -> None
     assert found[0].startswith(f"tree node ({level}, 0) stored with entry {1 << level} differs")
 
 
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE audit_checkpoints SET size = size - 1", "UPDATE audit_checkpoints SET at = at + 1",
+     "UPDATE audit_checkpoints SET body = replace(body, '\"size\"', '\"size_\"')"],
+)  # fmt: skip
+def test_a_stored_checkpoint_column_edited_is_reported(full: Registry, sql: str) -> None:
+    """The size and time kept beside a signed checkpoint (they schedule the next one) must
+    say what it says; its body is covered by its signature."""
+    full.audit_checkpoint()
+    assert full.audit_verify().ok
+    tamper(full, sql)
+    found, _ = problems(full)
+    assert any("stored checkpoint of size" in p for p in found), found
+
+
 def test_a_stored_tree_node_removed_is_named(full: Registry) -> None:
     from modelrepo.domain.audit import node_position
 

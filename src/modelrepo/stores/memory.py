@@ -179,8 +179,8 @@ class MemoryAudit:
     def add_checkpoint(self, size: int, at: datetime, body: str) -> None:
         self._checkpoints.append((size, at, body))
 
-    def checkpoints(self) -> list[str]:
-        return [body for _, _, body in self._checkpoints]
+    def checkpoints(self) -> list[tuple[int, int, str]]:
+        return [(size, to_micros(at), body) for size, at, body in self._checkpoints]
 
     def last_checkpoint(self) -> tuple[int, int] | None:
         if not self._checkpoints:

@@ -164,8 +164,8 @@ class SqlAudit:
         with self._raw.write() as tx:
             tx.execute(Q.NEW_CHECKPOINT, size=size, at=to_micros(at), body=body)
 
-    def checkpoints(self) -> list[str]:
-        return [str(r[0]) for r in self._raw.reader().all(Q.CHECKPOINTS)]
+    def checkpoints(self) -> list[tuple[int, int, str]]:
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in self._raw.reader().all(Q.CHECKPOINTS)]
 
     def last_checkpoint(self) -> tuple[int, int] | None:
         """(size, at in microseconds) of the newest checkpoint."""

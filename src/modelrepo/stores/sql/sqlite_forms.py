@@ -66,10 +66,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('inputs_digest',),
     ),
     'CHECKPOINTS': (
-        'SELECT audit_checkpoints.body \nFROM audit_checkpoints ORDER BY audit_checkpoints.id',
+        'SELECT audit_checkpoints.size, audit_checkpoints.at, audit_checkpoints.body \nFROM audit_checkpoints ORDER BY audit_checkpoints.id',
         (),
         {},
-        ('body',),
+        ('size', 'at', 'body'),
     ),
     'DECISION_BATCH': (
         'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.id >= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) AND decisions.id <= (SELECT decisions.id \nFROM decisions \nWHERE decisions.decision_id = ?) ORDER BY decisions.id',

@@ -421,7 +421,9 @@ AUDIT_TREE = (
 AUDIT_ENTRY = sa.select(AE.seq, AE.body).where(AE.seq == p("seq"))
 SUBJECT_ENTRIES = sa.select(AE.seq, AE.body).where(AE.subject == p("subject")).order_by(AE.seq)
 NEW_CHECKPOINT = sa.insert(audit_checkpoints).values(size=p("size"), at=p("at"), body=p("body"))
-CHECKPOINTS = sa.select(audit_checkpoints.c.body).order_by(audit_checkpoints.c.id)
+CHECKPOINTS = sa.select(
+    audit_checkpoints.c.size, audit_checkpoints.c.at, audit_checkpoints.c.body
+).order_by(audit_checkpoints.c.id)
 LAST_CHECKPOINT = (
     sa.select(audit_checkpoints.c.size, audit_checkpoints.c.at)
     .order_by(audit_checkpoints.c.id.desc())
