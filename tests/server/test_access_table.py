@@ -42,7 +42,7 @@ SPEC: dict[str, list[str]] = {
                          "GET /redoc", "GET /docs/assets/swagger-ui-bundle.js",
                          "GET /docs/assets/swagger-ui.css", "GET /docs/assets/redoc.standalone.js",
                          "GET /docs/assets/favicon.png"],
-    "ui.static": ["GET /ui", "GET /ui/", "GET /ui/app.css", "GET /ui/app.mjs",
+    "ui.static": ["GET /", "GET /ui", "GET /ui/", "GET /ui/app.css", "GET /ui/app.mjs",
                   "GET /ui/timeline.mjs"],
     "service.metrics": ["GET /metrics"],
     "identity.read": [f"GET {V}/whoami"],
