@@ -44,6 +44,14 @@ def test_the_docs_load_nothing_from_another_host(
         assert asset.status_code == 200, url
         served.add(asset.headers["content-type"].split(";")[0])
     assert kinds <= served, served
+    # What the bundles would still ask of another host, the browser is told not to.
+    csp = reply.headers["content-security-policy"]
+    assert "img-src 'self' data:" in csp and "connect-src 'self'" in csp
+
+
+def test_swagger_ui_sends_the_spec_to_no_validator(client: TestClient) -> None:
+    """Swagger UI's default badge sends the spec's address to validator.swagger.io."""
+    assert '"validatorUrl": null' in client.get("/docs").text
 
 
 def test_the_docs_files_are_the_bundled_swagger_ui_and_redoc(client: TestClient) -> None:
