@@ -590,7 +590,7 @@ async function auditPage(query) {
     (e) => h("tr", { "data-testid": "audit-row" },
       h("td", {}, e.seq), h("td", {}, e.at || "—"), h("td", {}, e.actor || "—"),
       h("td", {}, e.kind, e.damaged ? h("span", { class: "bad" }, " damaged") : null),
-      h("td", {}, e.subject || "—"), h("td", { class: "mono" }, e.change ? short(e.change) : "—")), "audit-log");
+      h("td", {}, e.subject || "—"), h("td", { class: "mono wrap" }, e.change ? short(e.change) : "—")), "audit-log");
   show(h("h1", {}, "Audit trail"),
     h("p", {}, r.ok ? h("span", { class: "ok" }, "✔ intact") : h("span", { class: "bad" }, "✘ problems found"),
       h("span", { class: "muted" }, ` (verified in ${elapsed} ms)`)),
