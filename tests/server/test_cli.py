@@ -143,7 +143,8 @@ def test_serve_hands_its_public_url_to_the_workers(
     assert given.json["api_url"] == "https://models.bank.example/api/v1"
     told = run("serve", "--port", "9000", "--public-url", "https://models.bank.example/").out
     assert "serving on http://127.0.0.1:9000 (tokens)" in told
-    assert "API: https://models.bank.example/api/v1 (docs: https://models.bank.example/docs)" in told
+    site = "https://models.bank.example"
+    assert f"API: {site}/api/v1 (docs: {site}/docs)" in told
     assert "web UI: https://models.bank.example/ui/" in told
     monkeypatch.delenv("MODELREPO_PUBLIC_URL")  # what `serve` set for its workers
     run("serve", "--host", "::1", "--port", "9001")
