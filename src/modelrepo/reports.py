@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import itertools
 import json
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .domain.deployments import DeploymentEvent, Interval
@@ -27,17 +28,17 @@ def model_report(
     reg: Registry, name: str, *, since: str | None = None, until: str | None = None
 ) -> dict[str, Any]:
     """What was live when, which versions and from what, who deployed and approved, and
-    whether each of those changes is proved in the signed audit log."""
+    whether each of those changes is proved in the signed audit log. The period is `since` to
+    `until`; by default it fits the history (first to last change, `_margin` either side), so
+    the chart spends its width on the changes rather than on the quiet weeks since."""
     now = reg.clock.now()
-    end = parse_time(until) if until else now
     events = reg.history(name)
-    start = (
-        parse_time(since)
-        if since
-        else (min((e.effective_at for e in events), default=end - timedelta(days=1)))
+    start, end = _period(
+        [e.effective_at for e in events],
+        now,
+        parse_time(since) if since else None,
+        parse_time(until) if until else None,
     )
-    if start >= end:
-        start = end - timedelta(days=1)
     intervals = [
         i for i in reg.timeline(name) if i.start < end and (i.end is None or i.end > start)
     ]
@@ -85,8 +86,35 @@ def model_report(
     }
 
 
+def _margin(first: datetime, last: datetime) -> timedelta:
+    """Room either side of the changes: 5% of their span, at least an hour."""
+    return max((last - first) * 0.05, timedelta(hours=1))
+
+
+def _period(
+    changes: list[datetime], now: datetime, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime]:
+    """The report's period: `since`/`until` when given, otherwise from the first change to
+    the last with a margin (never past `now`); a day up to `now` when nothing changed."""
+    if changes:
+        first, last = min(changes), max(changes)
+        margin = _margin(first, last)
+        start = since or first - margin
+        end = until or (max(min(last + margin, now), last) if last > start else now)
+    else:
+        end = until or now
+        start = since or end - timedelta(days=1)
+    if start >= end:
+        start = end - timedelta(days=1)
+    return start, end
+
+
 def _clip(interval: Interval, start: datetime, end: datetime) -> dict[str, Any]:
+    """An interval as drawn in the period (`from`, `to`: clipped to it), with its own
+    extent beside (`started_at`, `ended_at`, null while it is still live)."""
     doc = interval.to_dict()
+    doc["started_at"] = format_time(interval.start)
+    doc["ended_at"] = format_time(interval.end) if interval.end else None
     doc["from"] = format_time(max(interval.start, start))
     doc["to"] = format_time(min(interval.end or end, end))
     doc["open"] = interval.end is None
@@ -135,12 +163,85 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border-bottom:1px 
 padding:4px 6px;text-align:left;vertical-align:top}th{background:#f7f7f7}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 .ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.muted{color:#666}
-svg text{font:11px system-ui,sans-serif}
+svg text{font:11px system-ui,sans-serif}svg .tick{fill:#666}
+.legend{display:flex;flex-wrap:wrap;gap:1em;list-style:none;padding:0;margin:.3em 0}
+.swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.3em;
+vertical-align:-.1em}.swatch.bf{border:1px dashed #111}.swatch.marker{width:3px;
+background:#b91c1c}
 """
 
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
+
+
+TICK_STEPS: tuple[tuple[str, int], ...] = (
+    *(("hour", n) for n in (1, 2, 3, 6, 12)),
+    *(("day", n) for n in (1, 2)),
+    ("week", 1),
+    ("week", 2),
+    *(("month", n) for n in (1, 2, 3, 6)),
+    *(("year", n) for n in (1, 2, 5, 10, 20, 50, 100)),
+)
+"""Calendar steps for a chart's time axis, finest first (all in UTC)."""
+
+
+def _ticks(start: datetime, end: datetime, most: int = 8) -> list[tuple[datetime, str]]:
+    """Round instants inside `start`..`end` at the finest calendar step that gives at most
+    `most` of them (hours, days, Mondays, months, years), each with a label as short as its
+    step allows."""
+    for unit, n in TICK_STEPS:
+        found = list(itertools.islice(_steps(start, end, unit, n), most + 1))
+        if len(found) <= most:
+            break
+    fmt = {"hour": "%Y-%m-%d %H:%M", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m",
+           "year": "%Y"}[unit]  # fmt: skip
+    return [(t, t.strftime(fmt)) for t in found]
+
+
+def _steps(start: datetime, end: datetime, unit: str, n: int) -> Iterator[datetime]:
+    """The instants from `start` to `end` on an `n`-`unit` calendar grid."""
+    t = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if unit == "hour":
+        t = t.replace(hour=t.hour - t.hour % n)
+        step = timedelta(hours=n)
+    elif unit in ("day", "week"):
+        t = t.replace(hour=0)
+        if unit == "week":  # Mondays
+            t -= timedelta(days=t.weekday())
+        else:
+            t -= timedelta(days=(t.toordinal() % n))
+        step = timedelta(days=n * (7 if unit == "week" else 1))
+    else:
+        months = n * (12 if unit == "year" else 1)
+        index = t.year * 12 + t.month - 1
+        index -= index % months
+        while True:
+            t = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+            if t > end:
+                return
+            if t >= start:
+                yield t
+            index += months
+    while t <= end:
+        if t >= start:
+            yield t
+        t += step
+
+
+def _legend(doc: dict[str, Any]) -> str:
+    """What the chart's colours and marks mean: one swatch per version, then the marks."""
+    items = [
+        f'<li><span class="swatch" style="background:{PALETTE[k % len(PALETTE)]}"></span>'
+        f"v{_e(v['version'])}</li>"
+        for k, v in enumerate(doc["versions"])
+    ]
+    items.append('<li><span class="swatch bf"></span>backfilled (recorded after it took '
+                 "effect)</li>")  # fmt: skip
+    items.append('<li><span class="ok">&#10003;</span> approved by a second identity</li>')
+    if doc.get("marker"):
+        items.append('<li><span class="swatch marker"></span>the decision</li>')
+    return f'<ul class="legend" aria-label="legend">{"".join(items)}</ul>'
 
 
 def _timeline_svg(doc: dict[str, Any]) -> str:
@@ -150,6 +251,7 @@ def _timeline_svg(doc: dict[str, Any]) -> str:
     envs = sorted({i["environment"] for i in doc["intervals"]})
     left, width, row = 120, 940, 34
     height = 40 + row * max(len(envs), 1)
+    axis = height - 14
     colors = {v["version"]: PALETTE[k % len(PALETTE)] for k, v in enumerate(doc["versions"])}
 
     def x(at: str) -> float:
@@ -157,6 +259,11 @@ def _timeline_svg(doc: dict[str, Any]) -> str:
 
     parts = [f'<svg viewBox="0 0 {left + width + 20} {height}" width="100%" role="img" '
              f'aria-label="deployment timeline">']  # fmt: skip
+    for t, label in _ticks(start, end):
+        tx = left + width * (t - start).total_seconds() / span
+        parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="12" y2="{axis}" stroke="#eee"/>'
+                     f'<text class="tick" x="{tx:.1f}" y="{height - 2}" text-anchor="middle">'
+                     f"{_e(label)}</text>")  # fmt: skip
     for r, env in enumerate(envs):
         y = 20 + r * row
         parts.append(f'<text x="4" y="{y + 18}">{_e(env)}</text>')
@@ -168,8 +275,10 @@ def _timeline_svg(doc: dict[str, Any]) -> str:
             for a in i["versions"]:
                 h = 24 * a["weight"]
                 label = f"v{a['version']}" + (f" {a['weight']:.0%}" if a["weight"] < 1 else "")
-                title = (f"{env}: v{a['version']} ({a['weight']:.0%}) from {i['from']} to "
-                         f"{'now' if i['open'] else i['to']}; event {i['event_id']} by "
+                # The deployment's own interval, not the part of it inside the chart.
+                began, ended = i.get("started_at", i["from"]), i.get("ended_at", i["to"])
+                title = (f"{env}: v{a['version']} ({a['weight']:.0%}) from {began} to "
+                         f"{'now' if i['open'] else ended}; event {i['event_id']} by "
                          f"{i['actor']}" + (f", approved by {i['approved_by']}"
                                             if i["approved_by"] else "")
                          + (" (backfill)" if i["backfill"] else ""))  # fmt: skip
@@ -193,10 +302,8 @@ def _timeline_svg(doc: dict[str, Any]) -> str:
             f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="8" y2="{height - 14}" stroke="#b91c1c" '
             f'stroke-width="2"><title>{_e(doc["marker"])}</title></line>'
         )
-    parts.append(f'<text x="{left}" y="{height - 2}" class="muted">{_e(doc["period"]["from"])}'
-                 f'</text><text x="{left + width}" y="{height - 2}" text-anchor="end">'
-                 f'{_e(doc["period"]["to"])}</text></svg>')  # fmt: skip
-    return "".join(parts)
+    parts.append("</svg>")
+    return "".join(parts) + _legend(doc)
 
 
 def render_html(doc: dict[str, Any]) -> str:
@@ -247,8 +354,7 @@ def render_html(doc: dict[str, Any]) -> str:
 generated {_e(doc["generated_at"])} by modelrepo.</p>
 <h2>What was live when</h2>
 {_timeline_svg(doc)}
-<p class="muted">Dashed outline: backfilled (recorded after it took effect). &#10003;: approved
-by a second identity. Hover a bar for its event.</p>
+<p class="muted">Hover a bar for its event and the interval it was live.</p>
 <h2>Deployment events</h2>
 <table><tr><th>event</th><th>effective</th><th>environment</th><th>kind</th><th>versions</th>
 <th>actor</th><th>approved by</th><th>reason</th><th>audit</th></tr>
@@ -422,7 +528,9 @@ def render_decision_html(doc: dict[str, Any]) -> str:
 <table>{table}</table>
 <h2>What was live around the decision</h2>
 {_timeline_svg(chart_doc)}
-<p class="muted">The decision was made at {_e(story["decided_at"])}.</p>
+<p class="muted">The decision was made at {_e(story["decided_at"])} (the red line). Chart from
+{_e(chart_doc["period"]["from"])} to {_e(chart_doc["period"]["to"])}; hover a bar for its event and
+the interval it was live.</p>
 <h2>Audit proofs</h2>
 <p>Audit log: {verified}.</p>
 <ul><li>Decision record: {batch_text}.</li>

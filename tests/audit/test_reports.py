@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from modelrepo import Registry
+from modelrepo import ManualClock, Registry
+from modelrepo.domain.times import format_time, parse_time
+from modelrepo.reports import _ticks, render_decision_html, render_html
 
 from ..cli.conftest import Run
 
@@ -56,3 +61,102 @@ def test_report_flags_a_tampered_log(run: Run, artifact: Path, tmp_path: Path, s
     assert "FAILED" in (tmp_path / "r.html").read_text()
     with Registry(store_dir) as reg:
         assert not reg.audit_verify().ok
+
+
+# -- the timeline chart: its period, axis, legend and tooltips --------------------------------
+
+NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+FIRST = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
+
+
+def history(artifact: Path) -> Registry:
+    """credit-risk: v1 in production from FIRST, v2 from FIRST + 40 days, staging between;
+    the last change three weeks before NOW, the decision `d-1` made between the two."""
+    reg = Registry.in_memory(user="alice", clock=ManualClock(NOW, step=timedelta(seconds=1)))
+    for _ in range(2):
+        reg.register("credit-risk", artifact, code=False, environment=False)
+    records = [
+        ("production", FIRST, 1),
+        ("staging", FIRST + timedelta(days=20), 2),
+        ("production", FIRST + timedelta(days=96), 2),
+    ]
+    reg.import_deployments(
+        "credit-risk",
+        [{"environment": e, "effective_at": at, "versions": {v: 1.0}} for e, at, v in records],
+        source="the old registry",
+    )
+    reg.log_decision(
+        "credit-risk", inputs={"k": 1}, output=1, environment="production",
+        decision_id="d-1", decided_at=FIRST + timedelta(days=95),
+    )  # fmt: skip
+    return reg
+
+
+def tooltips(page: str) -> list[str]:
+    return [html.unescape(t) for t in re.findall(r"<title>([^<]*)</title>", page)]
+
+
+def tick_labels(page: str) -> list[str]:
+    return re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', page)
+
+
+def test_the_model_report_fits_its_period_to_the_history(artifact: Path) -> None:
+    reg = history(artifact)
+    last = FIRST + timedelta(days=96)
+    period = reg.report_model("credit-risk")["period"]
+    start, end = parse_time(period["from"]), parse_time(period["to"])
+    # Both changes inside, the margin small: the chart is the history, not the weeks since.
+    assert start < FIRST and end > last and end < NOW
+    assert (FIRST - start) <= timedelta(days=5) and (end - last) <= timedelta(days=5)
+    # An explicit period still wins, either end.
+    given = reg.report_model("credit-risk", since="2025-01-01T00:00:00Z")["period"]
+    assert given["from"].startswith("2025-01-01T00:00:00") and parse_time(given["to"]) < NOW
+    given = reg.report_model("credit-risk", until="2026-03-01T00:00:00Z")["period"]
+    assert given["to"].startswith("2026-03-01T00:00:00") and parse_time(given["from"]) < FIRST
+    # Nothing deployed yet: the day before now.
+    reg.register("fraud", artifact, code=False, environment=False)
+    empty = reg.report_model("fraud")["period"]
+    assert parse_time(empty["to"]) - parse_time(empty["from"]) == timedelta(days=1)
+
+
+def test_the_charts_have_a_legend_calendar_ticks_and_real_intervals(artifact: Path) -> None:
+    reg = history(artifact)
+    for doc, render in (
+        (reg.report_decision("d-1"), render_decision_html),
+        (reg.report_model("credit-risk", since="2026-01-01T00:00:00Z"), render_html),
+    ):
+        page = render(doc)
+        legend = re.search(r'<ul class="legend"[^>]*>(.*?)</ul>', page, flags=re.S)
+        assert legend is not None
+        assert re.findall(r"</span>(v\d+)</li>", legend.group(1)) == ["v1", "v2"]
+        assert "backfilled" in legend.group(1) and "approved" in legend.group(1)
+        labels = tick_labels(page)
+        assert 4 <= len(labels) <= 8, labels
+        # Labels at one calendar step: every Monday, every month start, every day...
+        instants = [datetime.fromisoformat(label) for label in labels]
+        steps = {b - a for a, b in itertools.pairwise(instants)}
+        assert len(steps) == 1 or all(t.day == 1 for t in instants), labels
+        # The first deployment began before the chart: its tooltip gives its own start.
+        first = next(t for t in tooltips(page) if t.startswith("production: v1"))
+        assert f"from {format_time(FIRST)} to {format_time(FIRST + timedelta(days=96))}" in first
+        clipped = next(i for i in doc.get("intervals") or doc["timeline"]["intervals"]
+                       if i["event_id"] == 1)  # fmt: skip
+        assert clipped["started_at"] == format_time(FIRST) != clipped["from"]
+        assert clipped["ended_at"] == format_time(FIRST + timedelta(days=96))
+        # Still live: said as such, not as the chart's end.
+        live = next(t for t in tooltips(page) if t.startswith("production: v2"))
+        assert "to now" in live
+        marked = "the decision" in legend.group(1)  # the decision report's red line
+        assert marked == (render is render_decision_html)
+
+
+def test_ticks_step_by_the_calendar() -> None:
+    at = datetime.fromisoformat
+    hours = _ticks(at("2026-01-05T01:10:00+00:00"), at("2026-01-05T09:50:00+00:00"))
+    assert [label for _, label in hours][:2] == ["2026-01-05 02:00", "2026-01-05 03:00"]
+    weeks = _ticks(at("2026-01-01T00:00:00+00:00"), at("2026-02-20T00:00:00+00:00"))
+    assert all(t.weekday() == 0 for t, _ in weeks) and len(weeks) >= 4
+    months = _ticks(at("2025-01-15T00:00:00+00:00"), at("2025-12-20T00:00:00+00:00"))
+    assert [label for _, label in months][:3] == ["2025-03", "2025-05", "2025-07"]
+    years = _ticks(at("2001-06-01T00:00:00+00:00"), at("2026-01-01T00:00:00+00:00"))
+    assert [label for _, label in years] == ["2005", "2010", "2015", "2020", "2025"]

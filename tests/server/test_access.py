@@ -24,9 +24,12 @@ from modelrepo.server.auth import (
 from .conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The docs' own files (Swagger UI, ReDoc), served from the package rather than a CDN.
+PUBLIC |= {f"/docs/assets/{name}" for name in (
+    "swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")}  # fmt: skip
 # The web UI's static shell: HTML, CSS and JavaScript without data (each datum it shows comes
 # from /api/v1 with the user's token), each file its own route, no catch-all.
-PUBLIC |= {"/ui", "/ui/", "/ui/app.css", "/ui/app.mjs", "/ui/timeline.mjs"}
+PUBLIC |= {"/", "/ui", "/ui/", "/ui/app.css", "/ui/app.mjs", "/ui/timeline.mjs"}
 
 
 def test_every_route_without_the_public_marker_refuses_a_request_without_a_token() -> None:

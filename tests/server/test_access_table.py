@@ -39,8 +39,10 @@ ART = "/api/2.0/mlflow-artifacts/artifacts"
 SPEC: dict[str, list[str]] = {
     "service.health": ["GET /healthz", "GET /readyz"],
     "service.describe": ["GET /openapi.json", "GET /docs", "GET /docs/oauth2-redirect",
-                         "GET /redoc"],
-    "ui.static": ["GET /ui", "GET /ui/", "GET /ui/app.css", "GET /ui/app.mjs",
+                         "GET /redoc", "GET /docs/assets/swagger-ui-bundle.js",
+                         "GET /docs/assets/swagger-ui.css", "GET /docs/assets/redoc.standalone.js",
+                         "GET /docs/assets/favicon.png"],
+    "ui.static": ["GET /", "GET /ui", "GET /ui/", "GET /ui/app.css", "GET /ui/app.mjs",
                   "GET /ui/timeline.mjs"],
     "service.metrics": ["GET /metrics"],
     "identity.read": [f"GET {V}/whoami"],

@@ -123,3 +123,81 @@ def test_the_timeline_shows_what_the_sdk_says_was_live(
             seen.add(shown["production"])
         assert len(seen) >= 2, seen  # the clicks landed on different deployments
         sdk.close()
+
+
+def test_the_first_hour_docs_offline_home_navigation_decisions_and_audit_log(
+    chromium: Any, store_dir: Path, tmp_path: Path, artifact: Path
+) -> None:
+    """What a new user meets: the server's address leads to the UI, the API docs render with
+    no other host reachable, the navigation waits for a good token, and decisions and the
+    audit log can be browsed page by page."""
+    with Registry(store_dir, user="alice") as reg:
+        reg.register(MODEL, artifact, code=False, environment=False)
+        reg.import_deployments(
+            MODEL, [{"environment": "production", "effective_at": T0, "versions": {1: 1.0}}],
+            source="the old registry",
+        )  # fmt: skip
+        for k in range(60):
+            reg.log_decision(
+                MODEL, inputs={"k": k}, output=k % 2, environment="production",
+                decision_id=f"d-{k:02}", decided_at=T0 + timedelta(days=1, minutes=k),
+            )  # fmt: skip
+        _, token = reg.create_token("viewer", "viewer")
+
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(30_000)
+        elsewhere: list[str] = []
+
+        def air_gap(route: Any) -> None:
+            """Only this server answers, as on a network with no way out."""
+            if route.request.url.startswith(url):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", air_gap)
+        page.goto(f"{url}/docs")
+        page.locator(".swagger-ui .info .title").filter(has_text="modelrepo").wait_for()
+        page.goto(f"{url}/redoc")
+        page.locator("redoc h1, [role=main] h1").first.wait_for()
+        assert elsewhere == []
+
+        page.goto(f"{url}/")
+        assert page.url == f"{url}/ui/"
+        page.get_by_test_id("token").wait_for()
+        nav = page.locator("#nav")
+        assert nav.is_hidden()
+        page.get_by_test_id("token").fill("mr_000000000000_wrong")
+        page.get_by_test_id("login").click()
+        page.get_by_role("alert").wait_for()
+        assert nav.is_hidden()
+        page.get_by_test_id("token").fill(token)
+        page.get_by_test_id("login").click()
+        page.get_by_test_id("model-link").first.wait_for()
+        assert nav.is_visible()
+
+        nav.get_by_text("Decisions").click()
+        page.get_by_test_id("filter-model").fill(MODEL)
+        page.get_by_test_id("filter-env").fill("production")
+        page.get_by_test_id("filter-decisions").get_by_role("button").click()
+        rows = page.get_by_test_id("decision-row")
+        rows.first.wait_for()
+        assert rows.count() == 50
+        page.get_by_test_id("decisions-more").click()
+        page.get_by_test_id("decisions-count").filter(has_text="60 shown").wait_for()
+        assert rows.count() == 60 and page.get_by_test_id("decisions-more").is_hidden()
+
+        nav.get_by_text("Audit").click()
+        page.get_by_text("intact").wait_for()
+        entries = page.get_by_test_id("audit-row")
+        entries.first.wait_for()
+        assert entries.count() >= 3
+        page.get_by_test_id("filter-subject").fill(f"model:{MODEL}")
+        page.get_by_test_id("filter-audit").get_by_role("button").click()
+        page.wait_for_url("**/ui/#/audit?subject=model%3Acredit-risk")
+        page.get_by_test_id("audit-log-count").wait_for()
+        texts = entries.all_inner_texts()
+        assert texts and all(f"model:{MODEL}" in t for t in texts)
+        assert elsewhere == []

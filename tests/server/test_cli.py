@@ -139,11 +139,21 @@ def test_serve_hands_its_public_url_to_the_workers(
     monkeypatch.delenv("MODELREPO_PUBLIC_URL", raising=False)
     given = run("serve", "--port", "9000", "--public-url", "https://models.bank.example/", "--json")
     assert given.json["public_url"] == "https://models.bank.example"
+    assert given.json["ui_url"] == "https://models.bank.example/ui/"
+    assert given.json["api_url"] == "https://models.bank.example/api/v1"
+    told = run("serve", "--port", "9000", "--public-url", "https://models.bank.example/").out
+    assert "serving on http://127.0.0.1:9000 (tokens)" in told
+    site = "https://models.bank.example"
+    assert f"API: {site}/api/v1 (docs: {site}/docs)" in told
+    assert "web UI: https://models.bank.example/ui/" in told
     monkeypatch.delenv("MODELREPO_PUBLIC_URL")  # what `serve` set for its workers
     run("serve", "--host", "::1", "--port", "9001")
     monkeypatch.setenv("MODELREPO_PUBLIC_URL", "https://env.example")
     run("serve", "--port", "9002")
-    assert started == ["https://models.bank.example", "http://[::1]:9001", "https://env.example"]
+    assert started == [
+        "https://models.bank.example", "https://models.bank.example", "http://[::1]:9001",
+        "https://env.example",
+    ]  # fmt: skip
     refused = run("serve", "--public-url", "ftp://models.example", ok=False)
     assert refused.code == 1 and "public URL" in refused.err
     monkeypatch.setenv("MODELREPO_STORE", str(store_dir))

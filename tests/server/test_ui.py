@@ -47,6 +47,10 @@ def test_the_ui_files_are_served_without_a_token_with_security_headers(client: T
         assert reply.headers["referrer-policy"] == "no-referrer"
     moved = client.get("/ui", follow_redirects=False)
     assert moved.status_code == 308 and moved.headers["location"] == "/ui/"
+    # The server's own address leads a person to the UI, not to a 401 in JSON.
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 307 and home.headers["location"] == "/ui/"
+    assert client.get("/").headers["content-type"].startswith("text/html")
     # Anything else under /ui/ is not public: the token gate answers first.
     assert client.get("/ui/secrets.json").status_code == 401
     assert client.get("/ui/app.mjs/").status_code == 401

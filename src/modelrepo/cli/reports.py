@@ -17,8 +17,12 @@ def report() -> None:
 
 @command(report, "model")
 @click.argument("name")
-@click.option("--since", metavar="ISO", help="Start of the period (default: first deployment).")
-@click.option("--until", metavar="ISO", help="End of the period (default: now).")
+@click.option(
+    "--since", metavar="ISO", help="Start of the period (default: just before the first change)."
+)
+@click.option(
+    "--until", metavar="ISO", help="End of the period (default: just after the last change)."
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -202,8 +202,9 @@ def serve(
     import_limit: int | None,
     as_json: bool,
 ) -> None:
-    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and MLflow's
-    model registry API under /api/2.0/mlflow for unmodified MLflow clients.
+    """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, the web UI at
+    /ui/ (and /), and MLflow's model registry API under /api/2.0/mlflow for unmodified MLflow
+    clients.
 
     Every request needs an API token (`modelrepo token create`) unless --no-auth is given
     with a loopback host. A request body over its limit is answered 413 before it is read
@@ -266,10 +267,24 @@ def serve(
     for name, limit in (("JSON", json_limit), ("UPLOAD", upload_limit), ("IMPORT", import_limit)):
         os.environ[f"MODELREPO_SERVER_{name}_LIMIT"] = str(limit) if limit else ""
     url = bound_url(host, port)
+    # Where a person goes next: the API's and the web UI's addresses as clients reach them.
+    api_url, docs_url, ui_url = (f"{public_url}{p}" for p in ("/api/v1", "/docs", "/ui/"))
     emit(
         as_json,
-        {"url": url, "public_url": public_url, "workers": workers, "auth": not no_auth},
-        lambda: click.echo(f"serving on {url} ({'no authentication' if no_auth else 'tokens'})"),
+        {
+            "url": url,
+            "public_url": public_url,
+            "api_url": api_url,
+            "docs_url": docs_url,
+            "ui_url": ui_url,
+            "workers": workers,
+            "auth": not no_auth,
+        },
+        lambda: click.echo(
+            f"serving on {url} ({'no authentication' if no_auth else 'tokens'})\n"
+            f"API: {api_url} (docs: {docs_url})\n"
+            f"web UI: {ui_url}"
+        ),
     )
     run_server(host, port, workers)
 

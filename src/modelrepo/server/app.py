@@ -47,6 +47,7 @@ from .routes import (
     decision_data,
     decisions,
     deployments,
+    docs,
     evidence,
     health,
     lifecycle,
@@ -63,8 +64,9 @@ PUBLIC_URL_VARIABLE = "MODELREPO_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 """Where `modelrepo serve` listens unless told otherwise (its --host and --port defaults)."""
 
-DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
-"""FastAPI's own routes: the API description and its interactive docs, public on purpose."""
+DOC_PATHS = ("/openapi.json",)
+"""FastAPI's own route: the API description, public on purpose (the interactive docs that
+read it, and their files, are `routes.docs`)."""
 
 HOT_PATHS = ("/api/v1/models/{name}/environments/{env}/live",)
 """Routes tried first: a request is matched against each route in turn, and these answer
@@ -131,11 +133,14 @@ def create_app(
         title="modelrepo",
         version=__version__,
         summary="A versioned model repository that can prove which model made a decision.",
+        # Served by `routes.docs` from files in the package: FastAPI's load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     # A decision's report and replay before the decision itself, whose id may hold a '/'.
     modules = (health, models, lifecycle, deployments, serving, evidence, decisions, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
-    for module in (*modules, decision_data, tokens, admin, webhooks, ui, *mlflow):
+    for module in (*modules, decision_data, tokens, admin, webhooks, ui, docs, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)

@@ -76,7 +76,7 @@ for (let k = 0; k < 2000; k++) {
 }
 const version = (n) => ({
   model: "credit-risk", version: n, digest: `sha256:${String(n).repeat(64)}`, created_at: iso(T0), created_by: "alice",
-  description: "", flavor: "files", params: { depth: n + 2 }, metrics: { auc: 0.8 + n / 100 }, tags: { team: "risk" },
+  description: "", flavor: "files", params: { depth: n + 2, class_weight: null }, metrics: { auc: 0.8 + n / 100 }, tags: { team: "risk" },
   signature: null, lineage: { data: ["s3://bucket/train.csv"], code: { commit: "abcdef1234567" }, environment: null },
   deprecated: false, deleted_at: null, deleted_by: null, size: 10, files: [],
 });
@@ -96,7 +96,7 @@ const ROUTES = {
   "/api/v1/decisions/d-1": {
     decision_id: "d-1", model: "credit-risk", version: 2, version_source: "resolved", environment: "staging",
     decided_at: iso(T0 + 1500 * 3600000), recorded_at: iso(T0 + 1500 * 3600000), deployment: event,
-    approval: { approved_by: "bob" }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
+    approval: { approved_by: "bob", approved_at: iso(T0 + 3600000), request_id: null }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
   "/api/v1/models/empty": { model: "empty", created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
   "/api/v1/models/empty/versions": { items: [], next_cursor: null },
@@ -108,12 +108,35 @@ const ROUTES = {
     reason: "<img src=x onerror=alert(1)>unknown API token", status: 401,
   }],
 };
+// Paginated like the API: `limit` items after `cursor`, `next_cursor` while more remain.
+const decisions = Array.from({ length: 120 }, (_, k) => ({
+  decision_id: `d-${k + 1}`, model: "credit-risk", version: 1 + (k % 2), environment: k % 3 ? "production" : "staging",
+  decided_at: iso(T0 + k * 60000), recorded_at: iso(T0 + k * 60000), output: k === 0 ? "<script>alert(1)</script>" : k % 2,
+}));
+const entries = Array.from({ length: 70 }, (_, k) => ({
+  seq: k + 1, at: iso(T0 + k * 1000), actor: "alice", kind: k % 2 ? "deploy" : "register",
+  subject: k % 10 ? "model:credit-risk" : "model:<b>fraud</b>", change: { version: k }, store: "s",
+}));
+function paged(items, query) {
+  const after = Number(query.get("cursor") || 0);
+  const limit = Number(query.get("limit") || 100);
+  const page = items.slice(after, after + limit);
+  return { items: page, next_cursor: after + limit < items.length ? String(after + limit) : null };
+}
+const PAGED = {
+  "/api/v1/models/credit-risk/decisions": (q) => paged(decisions.filter((d) =>
+    (!q.get("env") || d.environment === q.get("env")) && (!q.get("version") || d.version === Number(q.get("version")))), q),
+  "/api/v1/audit/log": (q) => paged(entries.filter((e) => !q.get("subject") || e.subject === q.get("subject")), q),
+};
+let slow = null; // a token whose answers take a while, to look at the page meanwhile
 const requests = [];
 globalThis.fetch = async (url, init) => {
   requests.push({ url, init });
   const path = url.split("?")[0];
   const auth = init.headers.Authorization;
   const reply = (status, body) => ({ status, ok: status < 400, json: async () => body });
+  if (slow && auth === `Bearer ${slow}`) await settle(150);
+  if (auth === `Bearer ${TOKEN}` && path in PAGED) return reply(200, PAGED[path](new URLSearchParams(url.split("?")[1] || "")));
   if (auth !== `Bearer ${TOKEN}`) return reply(401, { code: "unauthenticated", message: "unknown API token" });
   if (!(path in ROUTES)) return reply(404, { code: "not_found", message: `no ${path}` });
   return reply(200, structuredClone(ROUTES[path]));
@@ -149,6 +172,7 @@ test("the pages, end to end against a canned API", async () => {
   location.hash = "#/models/credit-risk?at=2024-02-01T00:30:00Z";
   await settle(300);
   assert.match(text(), /depth=3/);
+  assert.match(text(), /class_weight=null/); // said, not left blank
   assert.match(text(), /code abcdef1234 · 1 data/);
   const [svg] = all((n) => n.tagName === "svg");
   const rects = [...svg.walk()].filter((n) => n.tagName === "rect");
@@ -197,6 +221,9 @@ test("the pages, end to end against a canned API", async () => {
   assert.match(text(), /Decision d-1/);
   assert.match(text(), /event 1501: v2 from .* by alice/);
   assert.match(text(), /matches the history\s+yes/);
+  const [approval] = all((n) => n.attrs["data-testid"] === "approval");
+  assert.match(approval.textContent, /approved by\s+bob\s+approved at\s+2024-01-01T01:00:00\.000000Z\s+request\s+—/);
+  assert.doesNotMatch(approval.textContent, /approved_by|approved_at|request_id/);
   const [then] = all((n) => n.tagName === "a" && /what was live then/.test(n.textContent));
   assert.equal(then.attrs.href, `#/models/credit-risk?at=${encodeURIComponent(iso(T0 + 1500 * 3600000))}`);
 
@@ -204,10 +231,58 @@ test("the pages, end to end against a canned API", async () => {
   await settle();
   assert.match(text(), /404 not_found/);
 
+  // Browsing a model's decisions: filters go to the API, pages follow next_cursor.
+  location.hash = "#/decisions";
+  await settle();
+  assert.match(text(), /Name a model/);
+  const filter = (name) => all((n) => n.attrs["data-testid"] === `filter-${name}`)[0];
+  filter("model").value = "credit-risk";
+  filter("env").value = "production";
+  await filter("decisions").fire("submit");
+  assert.equal(hash, "#/decisions?model=credit-risk&env=production");
+  await settle();
+  const rows = () => all((n) => n.attrs["data-testid"] === "decision-row");
+  assert.equal(rows().length, 50);
+  assert.ok(requests.some(({ url }) => url === "/api/v1/models/credit-risk/decisions?env=production&limit=50"));
+  const [more] = all((n) => n.attrs["data-testid"] === "decisions-more");
+  assert.equal(more.hidden, false);
+  await more.fire("click");
+  await settle();
+  assert.equal(rows().length, 80); // every production decision of the 120
+  assert.equal(more.hidden, true);
+  assert.ok(requests.some(({ url }) => url.endsWith("decisions?env=production&limit=50&cursor=50")));
+  assert.ok(rows().every((r) => /production/.test(r.textContent)));
+  const [first] = all((n) => n.tagName === "a" && n.textContent === "d-2");
+  assert.equal(first.attrs.href, "#/decisions/d-2");
+  location.hash = "#/decisions?model=credit-risk&version=1&since=2024-01-01T00:00:00Z&until=2024-02-01T00:00:00Z";
+  await settle();
+  assert.ok(requests.some(({ url }) => url === "/api/v1/models/credit-risk/decisions?version=1&since=2024-01-01T00%3A00%3A00Z&until=2024-02-01T00%3A00%3A00Z&limit=50"));
+  assert.match(text(), /<script>alert\(1\)<\/script>/); // an output, as text
+  assert.equal(all((n) => n.tagName === "script").length, 0);
+  location.hash = "#/decisions?model=nobody";
+  await settle();
+  assert.match(text(), /404 not_found/);
+
   location.hash = "#/audit";
   await settle();
   assert.match(text(), /intact/);
   assert.match(text(), /entries\s+42/);
+  // The log itself, beside the verdict: paginated, filtered by subject, shown as text.
+  const logRows = () => all((n) => n.attrs["data-testid"] === "audit-row");
+  assert.equal(logRows().length, 50);
+  assert.match(logRows()[1].textContent, /^2 \S+ alice deploy model:credit-risk \{"version":1\}$/);
+  await all((n) => n.attrs["data-testid"] === "audit-log-more")[0].fire("click");
+  await settle();
+  assert.equal(logRows().length, 70);
+  assert.match(text(), /model:<b>fraud<\/b>/);
+  assert.equal(all((n) => n.tagName === "b" && n.textContent === "fraud").length, 0);
+  filter("subject").value = "model:credit-risk";
+  await filter("audit").fire("submit");
+  await settle();
+  assert.equal(hash, "#/audit?subject=model%3Acredit-risk");
+  assert.equal(logRows().length, 50);
+  assert.ok(logRows().every((r) => /model:credit-risk/.test(r.textContent)));
+  assert.ok(requests.some(({ url }) => url === "/api/v1/audit/log?subject=model%3Acredit-risk&limit=50"));
 
   location.hash = "#/denied?model=credit-risk";
   await settle();
@@ -221,6 +296,17 @@ test("the pages, end to end against a canned API", async () => {
   await ids.logout.fire("click");
   await settle();
   assert.deepEqual(stored, {});
+  assert.match(text(), /Log in/);
+  assert.equal(ids.nav.hidden, true);
+
+  // A token left in the tab is not a sign-in: no navigation until the API accepts it.
+  slow = "mr_stale";
+  stored["modelrepo.token"] = slow;
+  location.hash = "#/models";
+  await settle(30);
+  assert.equal(ids.nav.hidden, true, "the navigation waits for the API's answer");
+  await settle(300);
+  assert.equal(ids.nav.hidden, true);
   assert.match(text(), /Log in/);
 
   for (const { url, init } of requests) {

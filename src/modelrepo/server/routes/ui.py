@@ -48,6 +48,13 @@ def _serve(name: str) -> Response:
     return Response(_read(name), media_type=FILES[name], headers=SECURITY_HEADERS)
 
 
+@router.get("/")
+@public("ui.static")
+def root_redirect() -> RedirectResponse:
+    """`/` -> the web UI: what a person who types the server's address wants to see."""
+    return RedirectResponse("/ui/", status_code=307, headers=SECURITY_HEADERS)
+
+
 @router.get("/ui")
 @public("ui.static")
 def ui_redirect() -> RedirectResponse:

@@ -11,6 +11,12 @@ const API = "/api/v1";
 const SVG = "http://www.w3.org/2000/svg"; // an XML namespace name, not a request
 
 const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+/** The navigation shows once the API has accepted the token, not merely when one is stored. */
+function signedIn(yes) {
+  nav.hidden = !yes;
+}
 
 // -- small DOM helpers -------------------------------------------------------------------------
 
@@ -70,8 +76,21 @@ function tree(value) {
   return h("span", { class: typeof value === "string" ? "" : "mono" }, String(value));
 }
 
+/** A value for a pill or a cell: null said as null (not left blank, which reads as ""). */
+function shown(value) {
+  return value === null ? "null" : short(value);
+}
+
 function pills(obj) {
-  return Object.entries(obj || {}).map(([k, v]) => h("span", { class: "pill" }, `${k}=${short(v)}`));
+  return Object.entries(obj || {}).map(([k, v]) => h("span", { class: "pill" }, `${k}=${shown(v)}`));
+}
+
+/** An approval as a person reads it ("approved by", not `approved_by`). */
+const APPROVAL_LABELS = { approved_by: "approved by", approved_at: "approved at", request_id: "request" };
+
+function approvalTable(approval) {
+  return h("table", { class: "kv", "data-testid": "approval" }, Object.entries(approval).map(([k, v]) =>
+    h("tr", {}, h("td", {}, APPROVAL_LABELS[k] || k.replaceAll("_", " ")), h("td", {}, v === null ? "—" : short(v)))));
 }
 
 // -- the API -----------------------------------------------------------------------------------
@@ -96,6 +115,8 @@ async function api(path, params = {}, { redirect = true } = {}) {
     cache: "no-store",
   });
   const body = await reply.json().catch(() => ({}));
+  if (reply.status === 401) signedIn(false);
+  else if (reply.ok) signedIn(true);
   if (reply.status === 401 && redirect) {
     sessionStorage.removeItem(TOKEN_KEY);
     location.hash = "#/login";
@@ -184,7 +205,9 @@ async function modelPage(name, query) {
       h("td", {}, h("details", {}, h("summary", {}, lineageSummary(v.lineage)), tree(v.lineage))));
   });
   show(h("h1", {}, name),
-    h("p", { class: "muted" }, `${model.version_count} versions · created ${model.created_at} by ${model.created_by}`),
+    h("p", { class: "muted" }, `${model.version_count} versions · created ${model.created_at} by ${model.created_by} · `,
+      h("a", { href: `#/decisions?model=${enc(name)}` }, "its decisions"), " · ",
+      h("a", { href: `#/audit?subject=${enc(`model:${name}`)}` }, "its audit log")),
     h("h2", {}, "Environments over time"), chartBox,
     h("h2", {}, "Versions"),
     h("div", { class: "toolbar" }, diffButton),
@@ -211,8 +234,8 @@ async function showDiff(name, a, b, box) {
       const keys = Object.keys(obj || {});
       return [h("h3", {}, title), keys.length === 0 ? h("p", { class: "muted" }, "no change") :
         h("table", {}, h("tr", {}, h("th", {}, "key"), h("th", {}, `v${a}`), h("th", {}, `v${b}`), withDelta ? h("th", {}, "delta") : null),
-          keys.map((k) => h("tr", {}, h("td", {}, k), h("td", { class: "diff-del" }, short(obj[k].old)),
-            h("td", { class: "diff-add" }, short(obj[k].new)),
+          keys.map((k) => h("tr", {}, h("td", {}, k), h("td", { class: "diff-del" }, shown(obj[k].old)),
+            h("td", { class: "diff-add" }, shown(obj[k].new)),
             withDelta ? h("td", { class: "mono" }, obj[k].delta === null ? "" : (obj[k].delta > 0 ? "+" : "") + obj[k].delta.toPrecision(4)) : null)))];
     };
     const f = d.files;
@@ -463,7 +486,45 @@ async function timelineChart(name, box, query) {
 
 // -- decisions and audit -------------------------------------------------------------------------
 
-async function decisionsPage(id) {
+/** A filter form whose fields become the page's hash query (so a filtered view is a link). */
+function filterForm(page, fields, query, label) {
+  const inputs = fields.map(([name, placeholder]) =>
+    h("input", { type: "text", name, value: query.get(name) || "", placeholder, "aria-label": name, "data-testid": `filter-${name}` }));
+  const form = h("form", { class: "toolbar", "data-testid": `filter-${page}` }, inputs, h("button", { class: "primary", type: "submit" }, label));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    fields.forEach(([name], i) => { if (inputs[i].value.trim()) params.set(name, inputs[i].value.trim()); });
+    location.hash = `#/${page}?${params.toString()}`;
+  });
+  return form;
+}
+
+/** A table filled a page at a time, following the API's `next_cursor` ("Load more"). */
+async function pagedTable(path, params, head, row, testid) {
+  const body = h("tbody", {});
+  const table = h("table", { "data-testid": testid }, h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))), body);
+  const more = h("button", { type: "button", "data-testid": `${testid}-more`, hidden: true }, "Load more");
+  const count = h("span", { class: "muted", "data-testid": `${testid}-count` });
+  const box = h("div", {}, table, h("div", { class: "toolbar" }, more, count));
+  let cursor = null;
+  let rows = 0;
+  async function next() {
+    more.disabled = true;
+    const page = await api(path, { ...params, limit: 50, cursor });
+    for (const item of page.items) body.append(row(item));
+    rows += page.items.length;
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+    count.textContent = rows === 0 ? "None found." : `${rows} shown${cursor ? ", more to load" : ""}`;
+  }
+  more.addEventListener("click", () => next().catch((err) => { if (err.status !== 401) box.append(errorBox(err)); }));
+  await next();
+  return box;
+}
+
+async function decisionsPage(id, query = new URLSearchParams()) {
   const input = h("input", { type: "text", value: id || "", placeholder: "decision id", "aria-label": "decision id" });
   const out = h("div", {});
   const form = h("form", { class: "toolbar" }, input, h("button", { class: "primary", type: "submit" }, "Look up"));
@@ -471,8 +532,26 @@ async function decisionsPage(id) {
     event.preventDefault();
     if (input.value.trim()) location.hash = `#/decisions/${enc(input.value.trim())}`;
   });
-  show(h("h1", {}, "Decisions"), form, out);
-  if (!id) return;
+  const browse = filterForm("decisions", [["model", "model"], ["env", "environment (all)"], ["version", "version (all)"],
+    ["since", "since (ISO time)"], ["until", "until (ISO time)"]], query, "Browse");
+  show(h("h1", {}, "Decisions"), h("h2", {}, "Look one up"), form, h("h2", {}, "Browse a model's decisions"), browse, out);
+  if (!id) {
+    const model = query.get("model");
+    if (!model) { fill(out, h("p", { class: "muted" }, "Name a model to list its decisions; the other filters are optional.")); return; }
+    const params = { env: query.get("env"), version: query.get("version"), since: query.get("since"), until: query.get("until") };
+    try {
+      fill(out, await pagedTable(`/models/${enc(model)}/decisions`, params,
+        ["decision", "decided at", "version", "environment", "output", "recorded at"],
+        (d) => h("tr", { "data-testid": "decision-row" },
+          h("td", {}, h("a", { href: `#/decisions/${enc(d.decision_id)}` }, d.decision_id)),
+          h("td", {}, d.decided_at || "—"), h("td", {}, `v${d.version}`), h("td", {}, d.environment || "—"),
+          h("td", { class: "mono" }, shown(d.output)), h("td", {}, d.recorded_at || "—")), "decisions"));
+    } catch (err) {
+      if (err.status === 401) throw err;
+      fill(out, errorBox(err));
+    }
+    return;
+  }
   fill(out, h("p", { class: "muted" }, "Looking up…"));
   try {
     const story = await api(`/decisions/${enc(id)}`);
@@ -491,7 +570,7 @@ async function decisionsPage(id) {
         row("recorded at", story.recorded_at || "—"),
         row("deployment", dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${dep.actor}`
           + (dep.backfill ? " (backfilled)" : "") : "—"),
-        row("approval", approval ? tree(approval) : (dep && dep.approved_by ? `approved by ${dep.approved_by}` : "none recorded")),
+        row("approval", approval ? approvalTable(approval) : (dep && dep.approved_by ? `approved by ${dep.approved_by}` : "none recorded")),
         row("matches the history", story.matches_history === false ? h("span", { class: "bad" }, "no") : h("span", { class: "ok" }, "yes")),
         row("output", short(story.output)),
         row("inputs", `${story.inputs_mode || ""} ${story.inputs_digest || ""}`)),
@@ -501,19 +580,30 @@ async function decisionsPage(id) {
   }
 }
 
-async function auditPage() {
+async function auditPage(query) {
   show(h("h1", {}, "Audit trail"), h("p", { class: "muted" }, "Verifying the whole log…"));
   const started = performance.now();
   const r = await api("/audit/verify");
+  const elapsed = Math.round(performance.now() - started);
+  const subject = query.get("subject");
+  const log = await pagedTable("/audit/log", { subject }, ["#", "at", "who", "what", "subject", "change"],
+    (e) => h("tr", { "data-testid": "audit-row" },
+      h("td", {}, e.seq), h("td", {}, e.at || "—"), h("td", {}, e.actor || "—"),
+      h("td", {}, e.kind, e.damaged ? h("span", { class: "bad" }, " damaged") : null),
+      h("td", {}, e.subject || "—"), h("td", { class: "mono wrap" }, e.change ? short(e.change) : "—")), "audit-log");
   show(h("h1", {}, "Audit trail"),
     h("p", {}, r.ok ? h("span", { class: "ok" }, "✔ intact") : h("span", { class: "bad" }, "✘ problems found"),
-      h("span", { class: "muted" }, ` (verified in ${Math.round(performance.now() - started)} ms)`)),
+      h("span", { class: "muted" }, ` (verified in ${elapsed} ms)`)),
     h("table", { class: "kv" },
       h("tr", {}, h("td", {}, "entries"), h("td", {}, r.size)),
       h("tr", {}, h("td", {}, "root hash"), h("td", { class: "mono" }, r.root_hash ?? "—")),
       h("tr", {}, h("td", {}, "checkpoints checked"), h("td", {}, r.checkpoints_checked)),
       h("tr", {}, h("td", {}, "first bad entry"), h("td", {}, r.first_bad_seq ?? "—"))),
-    r.problems.length ? [h("h2", {}, "Problems"), tree(r.problems)] : null);
+    r.problems.length ? [h("h2", {}, "Problems"), tree(r.problems)] : null,
+    h("h2", {}, "The log"),
+    h("p", { class: "muted" }, "Every change, oldest first: who did what, when. Filter by subject, e.g. model:credit-risk."),
+    filterForm("audit", [["subject", "subject (all), e.g. model:credit-risk"]], query, "Filter"),
+    log);
 }
 
 async function deniedPage(query) {
@@ -554,13 +644,13 @@ async function route() {
     try { return decodeURIComponent(p); } catch { return p; } // a mistyped %-escape
   });
   const token = sessionStorage.getItem(TOKEN_KEY);
-  document.getElementById("nav").hidden = !token;
+  if (!token) signedIn(false);
   if (!token || parts[0] === "login") { loginPage(); return; }
   show(h("p", { class: "muted" }, "Loading…"));
   try {
     if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
-    else if (parts[0] === "decisions") await decisionsPage(parts[1]);
-    else if (parts[0] === "audit") await auditPage();
+    else if (parts[0] === "decisions") await decisionsPage(parts[1], query);
+    else if (parts[0] === "audit") await auditPage(query);
     else if (parts[0] === "denied") await deniedPage(query);
     else await modelsPage();
   } catch (err) {
@@ -570,6 +660,7 @@ async function route() {
 
 document.getElementById("logout").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  signedIn(false);
   location.hash = "#/login";
 });
 window.addEventListener("hashchange", route);
