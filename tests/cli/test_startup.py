@@ -150,3 +150,15 @@ def test_each_group_loads_all_of_its_subcommands_alone() -> None:
         )
         done = python("-c", script)
         assert json.loads(done.stdout) == tree(cli.commands[name]), name
+
+
+def test_a_mistyped_command_is_still_matched_against_every_command() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREPO_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "modelrepo", "lvie"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == "error: No such command 'lvie'. Did you mean 'live'? (see modelrepo --help)\n"
+    )

@@ -190,8 +190,11 @@ class LazyGroup(click.Group):
         return sorted(set(COMMANDS) | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            load(cmd_name)
+        if cmd_name not in self.commands:
+            if cmd_name in COMMANDS:
+                load(cmd_name)
+            else:  # a typo: Click suggests close names from the commands it holds
+                load_all()
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
