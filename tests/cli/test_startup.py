@@ -158,7 +158,4 @@ def test_a_mistyped_command_is_still_matched_against_every_command() -> None:
         [sys.executable, "-m", "modelrepo", "lvie"], capture_output=True, text=True, env=env
     )
     assert done.returncode == 2
-    assert (
-        done.stderr
-        == "error: No such command 'lvie'. Did you mean 'live'? (see modelrepo --help)\n"
-    )
+    assert done.stderr.startswith("error: No such command 'lvie'. Did you mean 'live'? (see ")
