@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ...domain.access import ApiToken, credential_change, token_change
 from ...domain.errors import Conflict, NotFound, token_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
-
-if TYPE_CHECKING:  # loaded where used: opening a store for a read needs none of it
-    from ...domain.access import ApiToken
 
 
 class SqlTokens(SqlAudit):
     """The token half of `SqlMetadataStore` (mixed into it)."""
 
     def create_token(self, token: ApiToken, token_hash: str) -> ApiToken:
-        from ...domain.access import credential_change
-
         with self._raw.write() as tx:
             if tx.one(Q.TOKEN_HASH_IN_USE, token_id=token.token_id, token_hash=token_hash):
                 raise Conflict(f"token {token.token_id} already exists")
@@ -54,8 +50,6 @@ class SqlTokens(SqlAudit):
         return {str(i): str(h) for i, h in self._raw.reader().tuples(Q.TOKEN_HASHES)}
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
-        from ...domain.access import token_change
-
         with self._raw.write() as tx:
             row = tx.one(Q.TOKEN_BY_ID, token_id=token_id)
             if row is None:
@@ -76,8 +70,6 @@ class SqlTokens(SqlAudit):
 
 
 def _to_token(row: Any) -> ApiToken:
-    from ...domain.access import ApiToken
-
     return ApiToken(
         token_id=row.token_id,
         user=row.user_name,
