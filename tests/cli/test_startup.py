@@ -137,16 +137,22 @@ def tree(command: click.Command) -> list[str]:
     )
 
 
-def test_each_group_loads_all_of_its_subcommands_alone() -> None:
-    """Loading one group's modules, in a fresh interpreter, gives all of its subcommands: no
-    subcommand is defined in a module its table entry leaves out."""
+@pytest.mark.parametrize("others_first", [False, True])
+def test_each_group_gets_all_of_its_subcommands(others_first: bool) -> None:
+    """A group's subcommands, in a fresh interpreter, are all there whether it is the first
+    command looked up or comes after every other (whose modules may define the group itself
+    but not all of its subcommands: `decision` and `replay`)."""
     load_all()
     for name in sorted(n for n in COMMANDS if isinstance(cli.commands[n], click.Group)):
+        others = [n for n in COMMANDS if n != name] if others_first else []
         script = (
             "import json, click\n"
             "from modelrepo.cli import cli\n"
             f"{inspect.getsource(tree)}\n"
-            f"print(json.dumps(tree(cli.get_command(click.Context(cli), {name!r}))))\n"
+            "ctx = click.Context(cli)\n"
+            f"for other in {others!r}:\n"
+            "    cli.get_command(ctx, other)\n"
+            f"print(json.dumps(tree(cli.get_command(ctx, {name!r}))))\n"
         )
         done = python("-c", script)
         assert json.loads(done.stdout) == tree(cli.commands[name]), name

@@ -190,11 +190,12 @@ class LazyGroup(click.Group):
         return sorted(set(COMMANDS) | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands:
-            if cmd_name in COMMANDS:
-                load(cmd_name)
-            else:  # a typo: Click suggests close names from the commands it holds
-                load_all()
+        if cmd_name in COMMANDS:
+            # Even when registered already: `decisions.py` defines the `decision` group,
+            # whose `replay` subcommand comes from `replay.py` (an import is a lookup then).
+            load(cmd_name)
+        elif cmd_name not in self.commands:  # a typo: Click suggests from the commands held
+            load_all()
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
