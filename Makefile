@@ -43,6 +43,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/remote_decisions_bench.py
 	$(BIN)/python benchmarks/partitions_bench.py
 	$(BIN)/python benchmarks/denied_bench.py
+	$(BIN)/python benchmarks/cli_bench.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

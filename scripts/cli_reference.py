@@ -29,9 +29,11 @@ def help_text(command: click.Command, name: str, parent: click.Context | None) -
 def render() -> str:
     root = click.Context(cli, info_name="modelrepo", terminal_width=100, **cli.context_settings)
     parts = [HEADER, "## modelrepo\n", "```\n" + help_text(cli, "modelrepo", None) + "\n```\n"]
-    for name in sorted(cli.commands):
+    for name in cli.list_commands(root):
+        command = cli.get_command(root, name)
+        assert command is not None, name
         parts.append(f"## modelrepo {name}\n")
-        parts.append("```\n" + help_text(cli.commands[name], name, root) + "\n```\n")
+        parts.append("```\n" + help_text(command, name, root) + "\n```\n")
     return "\n".join(parts)
 
 

@@ -10,21 +10,23 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from .domain.access import ApiToken
-from .domain.audit import AuditEntry, DecisionRow
-from .domain.decisions import Decision, DecisionColumns, NewDecision
-from .domain.denials import Denial
-from .domain.deployments import (
-    DeploymentChange,
-    DeploymentEvent,
-    DeploymentRequest,
-    Environment,
-)
-from .domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
-from .domain.serving import ServingPeriod
-from .domain.webhooks import Attempt, Delivery, NewDelivery, Webhook
+if TYPE_CHECKING:
+    # Only in signatures: a process imports the domain modules that it uses, no more.
+    from .domain.access import ApiToken
+    from .domain.audit import AuditEntry, DecisionRow
+    from .domain.decisions import Decision, DecisionColumns, NewDecision
+    from .domain.denials import Denial
+    from .domain.deployments import (
+        DeploymentChange,
+        DeploymentEvent,
+        DeploymentRequest,
+        Environment,
+    )
+    from .domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent
+    from .domain.serving import ServingPeriod
+    from .domain.webhooks import Attempt, Delivery, NewDelivery, Webhook
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved; used for progress bars."""

@@ -16,11 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from . import auditing
 from .clock import SystemClock
-from .domain.access import ApiToken
-from .domain.decisions import Decision, DecisionColumns
-from .domain.denials import Denial
 from .domain.deployments import (
     DEPLOY,
     ROLLBACK,
@@ -75,16 +71,22 @@ from .domain.names import (
     validate_key,
     validate_model_name,
 )
-from .domain.permissions import StoreMode
 from .domain.times import format_time, parse_time
-from .domain.webhooks import Attempt, Delivery, Webhook
 from .flavors import check_files
 from .ports import BlobInfo, BlobWriter, Clock, FileReference, Progress
 from .stores import DEFAULT_STORE, Backend, memory_backend, open_backend, open_server_backend
 
 if TYPE_CHECKING:
+    # Loaded where used: reading a version or a deployment needs neither the audit log's
+    # verification nor tokens, decisions or webhooks, and every CLI call stays fast.
+    from . import auditing
+    from .domain.access import ApiToken
+    from .domain.decisions import Decision, DecisionColumns
+    from .domain.denials import Denial
     from .domain.diff import VersionDiff
     from .domain.filters import Filter
+    from .domain.permissions import StoreMode
+    from .domain.webhooks import Attempt, Delivery, Webhook
     from .handles import ModelHandle
     from .webhooks import Deliverer
 
@@ -317,6 +319,8 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
         result = method(self, *args, **kwargs)
+        from . import auditing
+
         auditing.maybe_checkpoint(
             self.backend.metadata,
             lambda: self.backend.signer,
@@ -417,9 +421,12 @@ class Registry:
         self.checkpoint_dir = Path(export) if export else None
         self.checkpoint_interval = checkpoint_interval
         try:
-            auditing.genesis(
-                self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
-            )
+            if not self.backend.metadata.audit_size():  # a new store: the log's first entry
+                from . import auditing
+
+                auditing.genesis(
+                    self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
+                )
         except BaseException:
             self.backend.close()
             raise
@@ -1223,6 +1230,8 @@ class Registry:
     def audit_checkpoint(self) -> dict[str, Any]:
         """Sign the current tree head (size, root hash, time) and keep it (and export it to
         `checkpoint_dir` / `MODELREPO_CHECKPOINT_DIR` when set)."""
+        from . import auditing
+
         return auditing.make_checkpoint(
             self.backend.metadata,
             self.backend.signer,
@@ -1259,6 +1268,7 @@ class Registry:
         recorded it, and that every row it recorded is still there.
         """
         key = public_key_pem or self.backend.signer.public_pem
+        from . import auditing
         from .domain.evidence import Evidence
 
         store = self.backend.metadata
@@ -1282,10 +1292,14 @@ class Registry:
                 raise NotFound(f"audit entry {seq} does not exist: the log has {size} entries")
             covering = [c for c in self.audit_checkpoints() if c["size"] >= seq]
             chosen = covering[-1] if covering else self.audit_checkpoint()
+        from . import auditing
+
         return auditing.prove(self.backend.metadata, _number(seq), chosen)
 
     def audit_consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
         """A consistency proof that the log of `new_size` extends the one of `old_size`."""
+        from . import auditing
+
         size = self.backend.metadata.audit_size() if new_size is None else new_size
         return {
             "old_size": old_size,
@@ -1357,6 +1371,7 @@ class Registry:
 
         from .domain.access import (
             TOKEN_PREFIX,
+            ApiToken,
             check_pattern,
             check_role,
             check_user,
@@ -1406,7 +1421,7 @@ class Registry:
         address, and may use plain http."""
         import secrets
 
-        from .domain.webhooks import check_events, check_model_pattern, check_url
+        from .domain.webhooks import Webhook, check_events, check_model_pattern, check_url
         from .webhooks import new_secret
 
         target = check_url(url, allow_http=allow_private)

@@ -227,7 +227,10 @@ def test_errors_are_one_line_on_stderr(
 
 def all_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the top group loads its commands on first use
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.update(all_commands(command, f"{prefix}{name} "))
         else:

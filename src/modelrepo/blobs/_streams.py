@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import queue
 from collections.abc import Callable
@@ -113,7 +114,10 @@ WRITEBACK_STEP = 64 << 20
 SYNC_FILE_RANGE_WRITE = 2
 
 
+@functools.cache
 def _find_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Looked up on the first large write, not on import: ctypes is no cost of opening a
+    store (or of any CLI call that only reads)."""
     import ctypes
     import sys
 
@@ -128,16 +132,14 @@ def _find_sync_file_range() -> Callable[[int, int, int, int], int] | None:
     return cast("Callable[[int, int, int, int], int]", function)
 
 
-_sync_file_range = _find_sync_file_range()
-
-
 def start_writeback(fd: int, offset: int, length: int) -> None:
     """Ask the kernel to start writing `length` bytes at `offset` to disk, without waiting
     (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`, as PostgreSQL does for its own files),
     so that the fsync at the end of a large file has little left to do. A hint: a no-op
     where the call does not exist, and failures are ignored (the fsync still runs)."""
-    if _sync_file_range is not None:
-        _sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
+    sync_file_range = _find_sync_file_range()
+    if sync_file_range is not None:
+        sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
 
 
 class FileSink:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +53,8 @@ class LocalBlobStore:
 
     def _temporary(self) -> tuple[int, str]:
         """A new file under `tmp/` (mkstemp's are 0600; a group store's 0660)."""
+        import tempfile  # loaded on the first write: reads (every CLI read) need none
+
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
         if self.mode.file != 0o600:
             os.fchmod(fd, self.mode.file)

@@ -6,21 +6,10 @@ and a non-zero exit code; `--traceback` shows the Python traceback instead.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from types import ModuleType
 
-from . import (
-    audit,
-    decisions,
-    deployments,
-    export_git,
-    imports,
-    replay,
-    reports,
-    server,
-    transfer,
-    versions,
-    webhooks,
-)
 from .base import cli, end_on_closed_stdout
 
 __all__ = [
@@ -38,6 +27,14 @@ __all__ = [
     "versions",
     "webhooks",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """The command modules, imported on first use: each command loads only its own
+    (`lazy.LazyGroup`), which keeps every CLI call fast."""
+    if name in __all__ and name not in ("cli", "main"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:

@@ -8,14 +8,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .. import __version__
 from ..domain.errors import InvalidInput, ModelrepoError
 from ..domain.names import VersionRef
-from ..service import ProgressFactory, Registry, is_remote
+from .lazy import LazyGroup
+
+if TYPE_CHECKING:
+    from ..service import ProgressFactory, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +46,9 @@ class Context:
         self.blob_url = blob_url
 
     def registry(self, *, create: bool = False, group_access: bool = False) -> Registry:
+        # Loaded on first use: `--help` and usage errors need no registry.
+        from ..service import Registry, is_remote
+
         if self.database_url and self.store:
             raise InvalidInput("give either --store or --database-url, not both")
         if is_remote(self.store):  # a server: the identity is $MODELREPO_TOKEN's user
@@ -220,8 +226,9 @@ def _one_line(original: click.ClickException) -> _OneLine:
     return (_OneLineUsage if original.exit_code == 2 else _OneLine)(message)
 
 
-class _Group(click.Group):
-    """The top command group: click's own errors, wherever they arise, in the one-line form."""
+class _Group(LazyGroup):
+    """The top command group: click's own errors, wherever they arise, in the one-line form;
+    its commands are imported only when run (`LazyGroup`)."""
 
     def make_context(
         self,

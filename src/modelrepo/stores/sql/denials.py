@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...domain.denials import AUDIT_KIND, AUDIT_SUBJECT, Denial, denials_change
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
+
+if TYPE_CHECKING:  # loaded where used: opening a store for a read needs none of it
+    from ...domain.denials import Denial
 
 
 class SqlDenials(SqlAudit):
@@ -19,6 +21,8 @@ class SqlDenials(SqlAudit):
     def record_denials(self, batch: Sequence[Denial], *, actor: str, at: datetime) -> list[Denial]:
         if not batch:
             return []
+        from ...domain.denials import AUDIT_KIND, AUDIT_SUBJECT, denials_change
+
         with self._raw.write() as tx:  # writers are serialised: the ids are ours to give
             first = int(tx.scalar(Q.LAST_DENIAL_ID) or 0) + 1
             stored = [replace(d, id=first + i) for i, d in enumerate(batch)]
@@ -68,6 +72,8 @@ class SqlDenials(SqlAudit):
 
 
 def _to_denial(row: Any) -> Denial:
+    from ...domain.denials import Denial
+
     return Denial(
         first_at=from_micros(row.first_at),
         last_at=from_micros(row.last_at),

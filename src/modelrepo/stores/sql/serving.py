@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...domain.errors import NotFound
-from ...domain.serving import ServingPeriod
 from ...domain.times import from_micros, to_micros
 from .deployments import model_id
 from .raw import Q, RawConnections, Tx
+
+if TYPE_CHECKING:  # loaded where used: opening a store for a read needs none of it
+    from ...domain.serving import ServingPeriod
 
 
 class SqlServing:
@@ -56,6 +59,8 @@ class SqlServing:
                 tx.execute(Q.END_SERVING_PERIOD, id=period, at=to_micros(at))
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
+        from ...domain.serving import ServingPeriod
+
         tx = self._raw.reader()
         rows = tx.all(Q.SERVING_PERIODS, model_id=model_id(tx, model), environment=environment)
         return [

@@ -11,13 +11,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.errors import Conflict, NotFound
 from ...domain.times import from_micros, to_micros
-from ...domain.webhooks import DELIVERED, FAILED, PENDING, Attempt, Delivery, NewDelivery, Webhook
 from .audit import SqlAudit
 from .raw import Q
+
+if TYPE_CHECKING:  # loaded where used: opening a store for a read needs none of it
+    from ...domain.webhooks import Attempt, Delivery, NewDelivery, Webhook
 
 
 class SqlWebhooks(SqlAudit):
@@ -110,6 +112,8 @@ class SqlWebhooks(SqlAudit):
     def record_delivery_attempt(
         self, attempt: Attempt, *, owner: str, next_attempt_at: datetime | None
     ) -> Delivery:
+        from ...domain.webhooks import DELIVERED, FAILED, PENDING
+
         with self._raw.write() as tx:
             row = tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id)
             if row is None:
@@ -146,6 +150,8 @@ class SqlWebhooks(SqlAudit):
         return [_to_delivery(r) for r in rows]
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
+        from ...domain.webhooks import Attempt
+
         rows = self._raw.reader().all(Q.ATTEMPTS, delivery_id=delivery_id)
         return [
             Attempt(
@@ -162,6 +168,8 @@ class SqlWebhooks(SqlAudit):
 
 
 def _to_webhook(row: Any) -> Webhook:
+    from ...domain.webhooks import Webhook
+
     return Webhook(
         webhook_id=row.webhook_id,
         url=row.url,
@@ -178,6 +186,8 @@ def _to_webhook(row: Any) -> Webhook:
 
 
 def _to_delivery(row: Any) -> Delivery:
+    from ...domain.webhooks import Delivery
+
     return Delivery(
         delivery_id=int(row.id),
         webhook_id=row.webhook_id,
