@@ -129,8 +129,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "serve": (
         ("server",),
         (
-            "Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, and "
-            "MLflow's model registry API under /api/2.0/mlflow for unmodified MLflow clients."
+            "Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, the web UI "
+            "at /ui/ (and /), and MLflow's model registry API under /api/2.0/mlflow for "
+            "unmodified MLflow clients."
         ),
     ),
     "serving": (
