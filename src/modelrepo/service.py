@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import getpass
@@ -9,7 +10,8 @@ import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +48,7 @@ from .domain.errors import (
     InvalidInput,
     MissingBlobError,
     NotFound,
+    StoreNotFound,
     Unauthenticated,
 )
 from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
@@ -312,11 +315,16 @@ T = TypeVar("T")
 
 
 def _writes(method: Callable[..., T]) -> Callable[..., T]:
-    """After a mutation: sign a checkpoint if one is due (every N entries, or on schedule)."""
+    """A mutation: the store it needs is created when it first touches it (not before, so a
+    call refused while checking its arguments leaves no store behind); after it, a checkpoint
+    is signed if one is due (every N entries, or on schedule)."""
 
     @functools.wraps(method)
     def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
-        result = method(self, *args, **kwargs)
+        with self._opening.writing():
+            result = method(self, *args, **kwargs)
+        if self._opening.backend is None:  # nothing was written: no store yet
+            return result
         auditing.maybe_checkpoint(
             self.backend.metadata,
             lambda: self.backend.signer,
@@ -331,6 +339,17 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _may_create(method: Callable[..., T]) -> Callable[..., T]:
+    """A write that signs no checkpoint itself (its caller does), yet may create the store."""
+
+    @functools.wraps(method)
+    def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
+        with self._opening.writing():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlobError:
     """The error naming the version and file whose stored bytes are not what was stored."""
     return CorruptBlobError(
@@ -338,6 +357,60 @@ def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlo
         path=entry.path,
         digest=entry.sha256,
     )
+
+
+class _Opening:
+    """The store a registry works on: open, or not created yet. `Registry(path)` on a path
+    with no store does not create one (a typo must not make a new store with a new key):
+    the first write does, and a read before it is refused with `StoreNotFound`. Shared by
+    the copies `as_user` makes, so a store one of them creates is the others' too."""
+
+    def __init__(
+        self,
+        backend: Backend | None,
+        create: Callable[[], Backend] | None = None,
+        missing: StoreNotFound | None = None,
+    ) -> None:
+        self.backend = backend
+        self.created = False
+        self._create = create
+        self._missing = missing
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """While this thread runs a mutation, a missing store may be created."""
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+
+    def get(self, on_create: Callable[[Backend], None]) -> Backend:
+        found = self.backend
+        if found is not None:
+            return found
+        if not getattr(self._local, "depth", 0) or self._create is None:
+            raise self._missing or StoreNotFound("no modelrepo store")
+        return self.create(on_create)
+
+    def create(self, on_create: Callable[[Backend], None]) -> Backend:
+        """Create the store now (if nobody did meanwhile); `on_create` initialises it."""
+        with self._lock:
+            if self.backend is None:
+                if self._create is None:
+                    raise self._missing or StoreNotFound("no modelrepo store")
+                backend = self._create()
+                try:
+                    on_create(backend)
+                except BaseException:
+                    backend.close()
+                    raise
+                self.backend = backend
+                self.created = True
+            return self.backend
 
 
 class _LazySigner:
@@ -397,16 +470,25 @@ class Registry:
         database_url = database_url or (
             None if store is not None else os.environ.get("MODELREPO_DATABASE_URL")
         )
+        opener: Callable[[bool], Backend]
         if isinstance(store, Backend):
-            self.backend = store
+            backend = store
+
+            def opener(_: bool) -> Backend:
+                return backend
         elif database_url:
             blob_url = blob_url or os.environ.get("MODELREPO_BLOB_URL")
-            self.backend = open_server_backend(database_url, blob_url, create=create)
+
+            def opener(may_create: bool) -> Backend:
+                return open_server_backend(database_url, blob_url, create=may_create)
         else:
             location = store if store is not None else os.environ.get("MODELREPO_STORE")
-            self.backend = open_backend(
-                location or DEFAULT_STORE, create=create, group_access=group_access
-            )
+
+            def opener(may_create: bool) -> Backend:
+                return open_backend(
+                    location or DEFAULT_STORE, create=may_create, group_access=group_access
+                )
+
         self.user = user or _default_user()
         self._owns_backend = True
         self.clock: Clock = clock or SystemClock()
@@ -417,12 +499,39 @@ class Registry:
         self.checkpoint_dir = Path(export) if export else None
         self.checkpoint_interval = checkpoint_interval
         try:
-            auditing.genesis(
-                self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
-            )
+            opened = opener(False)
+        except StoreNotFound as missing:
+            if not create:
+                raise
+            self._opening = _Opening(None, lambda: opener(True), missing)
+            return
+        self._opening = _Opening(opened)
+        try:
+            self._genesis(opened)
         except BaseException:
-            self.backend.close()
+            opened.close()
             raise
+
+    def _genesis(self, backend: Backend) -> None:
+        """The audit log's first entry, in a store that has none yet."""
+        auditing.genesis(backend.metadata, _LazySigner(backend), self.user, self.clock.now())
+
+    @property
+    def backend(self) -> Backend:
+        """The store's ports; a store that does not exist yet is created by a write only."""
+        return self._opening.get(self._genesis)
+
+    @property
+    def created_store(self) -> bool:
+        """Whether this registry created its store (a new store, on its first write)."""
+        return self._opening.created
+
+    def create_store(self) -> bool:
+        """Create the store now if it does not exist yet (what `modelrepo init` does);
+        True if this call created it."""
+        was = self._opening.created or self._opening.backend is not None
+        self._opening.create(self._genesis)
+        return not was
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
@@ -446,8 +555,8 @@ class Registry:
         return other
 
     def close(self) -> None:
-        if self._owns_backend:
-            self.backend.close()
+        if self._owns_backend and self._opening.backend is not None:
+            self._opening.backend.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -535,6 +644,7 @@ class Registry:
         except NotFound:  # the model's first version
             return None
 
+    @_may_create
     def register_stored(
         self,
         name: str,
