@@ -42,6 +42,16 @@ def writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
 
 
+def why_read_only(folder: Path) -> str:
+    """Why `folder` cannot be written: its file system, or its permissions."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except OSError:
+        pass
+    return "permission denied"
+
+
 def read_only(folder: Path, why: str) -> StoreReadOnly:
     return StoreReadOnly(
         f"cannot write to the store folder {folder} ({why}); make it writable "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...domain.errors import StorageError, StoreDamaged, StoreFull, StoreReadOnly, StoreUnreachable
-from ..disk import LOW_SPACE, free_space, full, read_only, writable
+from ..disk import LOW_SPACE, free_space, full, read_only, why_read_only, writable
 
 Fault = Callable[[BaseException, bool], StorageError]
 """(the driver's error, whether it arose while connecting) -> the error to raise."""
@@ -36,7 +36,7 @@ def sqlite_fault(folder: Path) -> Fault:
                     f"the store folder {folder} is gone (deleted, moved or unmounted?)"
                 )
             if not writable(folder) or isinstance(cause, apsw.ReadOnlyError):
-                return read_only(folder, "read-only")
+                return read_only(folder, why_read_only(folder))
             if isinstance(cause, apsw.CantOpenError):
                 return StoreDamaged(f"cannot open the store database in {folder}: {text}")
             return StoreDamaged(f"disk I/O error on the store {folder}; check the disk ({text})")
@@ -92,7 +92,8 @@ def postgresql_fault(conninfo: str) -> Fault:
                         f"lost the connection to PostgreSQL at {where} ({reason}); retry"
                     )
             if connecting:
-                detail = lowered.rpartition("failed:")[2].strip() or text
+                detail = text.rpartition("failed:")[2].strip() or text
+                detail = detail.removeprefix("FATAL:").strip()
                 return StoreUnreachable(f"PostgreSQL at {where} refused the connection: {detail}")
         if "could not extend file" in lowered or "no space left on device" in lowered:
             return StoreFull(
