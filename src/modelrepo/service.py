@@ -321,9 +321,10 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(method)
     def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
-        with self._opening.writing():
+        opening = _opening_of(self)
+        with opening.writing() if opening else contextlib.nullcontext():
             result = method(self, *args, **kwargs)
-        if self._opening.backend is None:  # nothing was written: no store yet
+        if opening is not None and opening.backend is None:  # nothing written: no store yet
             return result
         auditing.maybe_checkpoint(
             self.backend.metadata,
@@ -339,12 +340,18 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _opening_of(reg: Registry) -> _Opening | None:
+    """The store a local registry opens (a remote one has none: the server has it)."""
+    return reg.__dict__.get("_opening")
+
+
 def _may_create(method: Callable[..., T]) -> Callable[..., T]:
     """A write that signs no checkpoint itself (its caller does), yet may create the store."""
 
     @functools.wraps(method)
     def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
-        with self._opening.writing():
+        opening = _opening_of(self)
+        with opening.writing() if opening else contextlib.nullcontext():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -393,7 +400,7 @@ class _Opening:
         if found is not None:
             return found
         if not getattr(self._local, "depth", 0) or self._create is None:
-            raise self._missing or StoreNotFound("no modelrepo store")
+            raise StoreNotFound(str(self._missing or "no modelrepo store"))
         return self.create(on_create)
 
     def create(self, on_create: Callable[[Backend], None]) -> Backend:
@@ -401,7 +408,7 @@ class _Opening:
         with self._lock:
             if self.backend is None:
                 if self._create is None:
-                    raise self._missing or StoreNotFound("no modelrepo store")
+                    raise StoreNotFound(str(self._missing or "no modelrepo store"))
                 backend = self._create()
                 try:
                     on_create(backend)
