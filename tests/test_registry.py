@@ -403,6 +403,12 @@ def test_create_store_makes_the_store_now(tmp_path: Path) -> None:
         assert reg.create_store() is False
     with Registry(tmp_path / "s", create=False) as reg:
         assert reg.create_store() is False and reg.audit_verify().ok
+    waiting = Registry(tmp_path / "t", user="alice")
+    with Registry(tmp_path / "t", user="bob") as other:
+        assert other.create_store() is True
+    assert waiting.models() == [], "a store made since by another is found by a read"
+    assert not waiting.created_store and waiting.create_store() is False
+    waiting.close()
 
 
 def test_store_from_environment(

@@ -375,12 +375,12 @@ class _Opening:
     def __init__(
         self,
         backend: Backend | None,
-        create: Callable[[], Backend] | None = None,
+        open_: Callable[[bool], Backend] | None = None,
         missing: StoreNotFound | None = None,
     ) -> None:
         self.backend = backend
         self.created = False
-        self._create = create
+        self._open = open_  # (may it create the store?) -> the store
         self._missing = missing
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -395,28 +395,35 @@ class _Opening:
         finally:
             self._local.depth = depth
 
-    def get(self, on_create: Callable[[Backend], None]) -> Backend:
+    def get(self, on_open: Callable[[Backend], None]) -> Backend:
         found = self.backend
         if found is not None:
             return found
-        if not getattr(self._local, "depth", 0) or self._create is None:
-            raise StoreNotFound(str(self._missing or "no modelrepo store"))
-        return self.create(on_create)
+        # A read looks again (another process may have made the store since); a write may
+        # make it.
+        return self.open(on_open, create=bool(getattr(self._local, "depth", 0)))
 
-    def create(self, on_create: Callable[[Backend], None]) -> Backend:
-        """Create the store now (if nobody did meanwhile); `on_create` initialises it."""
+    def open(self, on_open: Callable[[Backend], None], *, create: bool) -> Backend:
+        """Open the store, made now if `create` and nobody made it meanwhile; `on_open`
+        initialises it (the audit log's first entry)."""
         with self._lock:
             if self.backend is None:
-                if self._create is None:
+                if self._open is None:
                     raise StoreNotFound(str(self._missing or "no modelrepo store"))
-                backend = self._create()
+                existed = True
                 try:
-                    on_create(backend)
+                    backend = self._open(False)
+                except StoreNotFound:
+                    if not create:
+                        raise
+                    backend, existed = self._open(True), False
+                try:
+                    on_open(backend)
                 except BaseException:
                     backend.close()
                     raise
                 self.backend = backend
-                self.created = True
+                self.created = not existed
             return self.backend
 
 
@@ -447,6 +454,9 @@ class Registry:
     `Registry("https://host:port", token=...)` (or $MODELREPO_TOKEN) a modelrepo server,
     as a `RemoteRegistry` with the same methods.
 
+    A store is created by its first write (or `create_store()`), never by a read: on a path
+    with no store yet, reads raise `StoreNotFound` until something is written, so a mistyped
+    path makes no new store (with a new signing key); `create=False` refuses it at once.
     An embedded store is created private (folder 0700, files 0600, whatever the umask);
     `group_access=True` creates it shared with its folder's group instead (2770, 0660)."""
 
@@ -510,7 +520,7 @@ class Registry:
         except StoreNotFound as missing:
             if not create:
                 raise
-            self._opening = _Opening(None, lambda: opener(True), missing)
+            self._opening = _Opening(None, opener, missing)
             return
         self._opening = _Opening(opened)
         try:
@@ -537,8 +547,8 @@ class Registry:
         """Create the store now if it does not exist yet (what `modelrepo init` does);
         True if this call created it."""
         was = self._opening.created or self._opening.backend is not None
-        self._opening.create(self._genesis)
-        return not was
+        self._opening.open(self._genesis, create=True)
+        return not was and self._opening.created
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
