@@ -92,6 +92,8 @@ def open_registry(
         else:
             reg = Registry(database_url=pg_url, blob_url=blob_url, **kwargs)
         opened.append(reg)
+        if kwargs.get("create", True):
+            reg.create_store()  # a store that exists, as `modelrepo init` leaves it
         return reg
 
     yield open_

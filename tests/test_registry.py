@@ -364,6 +364,53 @@ def test_reading_a_missing_store_does_not_create_it(tmp_path: Path) -> None:
     assert not (tmp_path / "absent").exists()
 
 
+def test_a_registry_on_a_path_with_no_store_refuses_reads_and_creates_on_first_write(
+    tmp_path: Path, artifact: Path
+) -> None:
+    typo = tmp_path / "stroe"
+    reg = Registry(typo, user="alice")
+    for read in (
+        reg.models,
+        lambda: reg.versions("m"),
+        lambda: reg.live("m", env="production"),
+        lambda: reg.history("m"),
+        reg.audit_verify,
+        reg.audit_key,
+    ):
+        with pytest.raises(
+            StoreNotFound, match=f"no modelrepo store at {typo}: run 'modelrepo init'"
+        ):
+            read()
+    with pytest.raises(InvalidInput, match="does not exist"):
+        reg.register("m", tmp_path / "missing", code=False)
+    with pytest.raises(InvalidInput, match="unknown flavor"):
+        reg.register("m", artifact, code=False, flavor="sklern")
+    assert not typo.exists(), "a read or a refused register must not create a store"
+    assert not reg.created_store
+    assert reg.register("m", artifact, code=False).version == 1
+    assert reg.created_store and (typo / "audit-signing-key.pem").is_file()
+    assert [v.version for v in reg.versions("m")] == [1]
+    reg.close()
+    with Registry(typo, user="bob") as again:
+        assert not again.created_store and again.audit_verify().ok
+        assert [e["kind"] for e in again.audit_log()][:2] == ["store.created", "version.registered"]
+
+
+def test_create_store_makes_the_store_now(tmp_path: Path) -> None:
+    with Registry(tmp_path / "s", user="alice") as reg:
+        assert reg.create_store() is True
+        assert reg.models() == [] and reg.created_store
+        assert reg.create_store() is False
+    with Registry(tmp_path / "s", create=False) as reg:
+        assert reg.create_store() is False and reg.audit_verify().ok
+    waiting = Registry(tmp_path / "t", user="alice")
+    with Registry(tmp_path / "t", user="bob") as other:
+        assert other.create_store() is True
+    assert waiting.models() == [], "a store made since by another is found by a read"
+    assert not waiting.created_store and waiting.create_store() is False
+    waiting.close()
+
+
 def test_store_from_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifact: Path
 ) -> None:

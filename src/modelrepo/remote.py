@@ -455,6 +455,14 @@ class RemoteRegistry(Registry):
     def location(self) -> str:
         return self.url
 
+    @property
+    def created_store(self) -> bool:
+        return False
+
+    def create_store(self) -> bool:
+        """A server's store is made where it runs (`modelrepo init` there): nothing to do."""
+        return False
+
     def as_user(self, user: str) -> Registry:
         raise NotSupported("a remote registry acts as its token's user: open it with that token")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import getpass
@@ -9,7 +10,8 @@ import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ from .domain.errors import (
     InvalidInput,
     MissingBlobError,
     NotFound,
+    StoreNotFound,
     Unauthenticated,
 )
 from .domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
@@ -314,11 +317,17 @@ T = TypeVar("T")
 
 
 def _writes(method: Callable[..., T]) -> Callable[..., T]:
-    """After a mutation: sign a checkpoint if one is due (every N entries, or on schedule)."""
+    """A mutation: the store it needs is created when it first touches it (not before, so a
+    call refused while checking its arguments leaves no store behind); after it, a checkpoint
+    is signed if one is due (every N entries, or on schedule)."""
 
     @functools.wraps(method)
     def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
-        result = method(self, *args, **kwargs)
+        opening = _opening_of(self)
+        with opening.writing() if opening else contextlib.nullcontext():
+            result = method(self, *args, **kwargs)
+        if opening is not None and opening.backend is None:  # nothing written: no store yet
+            return result
         from . import auditing
 
         auditing.maybe_checkpoint(
@@ -335,6 +344,23 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _opening_of(reg: Registry) -> _Opening | None:
+    """The store a local registry opens (a remote one has none: the server has it)."""
+    return reg.__dict__.get("_opening")
+
+
+def _may_create(method: Callable[..., T]) -> Callable[..., T]:
+    """A write that signs no checkpoint itself (its caller does), yet may create the store."""
+
+    @functools.wraps(method)
+    def wrapper(self: Registry, *args: Any, **kwargs: Any) -> T:
+        opening = _opening_of(self)
+        with opening.writing() if opening else contextlib.nullcontext():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlobError:
     """The error naming the version and file whose stored bytes are not what was stored."""
     return CorruptBlobError(
@@ -342,6 +368,67 @@ def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlo
         path=entry.path,
         digest=entry.sha256,
     )
+
+
+class _Opening:
+    """The store a registry works on: open, or not created yet. `Registry(path)` on a path
+    with no store does not create one (a typo must not make a new store with a new key):
+    the first write does, and a read before it is refused with `StoreNotFound`. Shared by
+    the copies `as_user` makes, so a store one of them creates is the others' too."""
+
+    def __init__(
+        self,
+        backend: Backend | None,
+        open_: Callable[[bool], Backend] | None = None,
+        missing: StoreNotFound | None = None,
+    ) -> None:
+        self.backend = backend
+        self.created = False
+        self._open = open_  # (may it create the store?) -> the store
+        self._missing = missing
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """While this thread runs a mutation, a missing store may be created."""
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+
+    def get(self, on_open: Callable[[Backend], None]) -> Backend:
+        found = self.backend
+        if found is not None:
+            return found
+        # A read looks again (another process may have made the store since); a write may
+        # make it.
+        return self.open(on_open, create=bool(getattr(self._local, "depth", 0)))
+
+    def open(self, on_open: Callable[[Backend], None], *, create: bool) -> Backend:
+        """Open the store, made now if `create` and nobody made it meanwhile; `on_open`
+        initialises it (the audit log's first entry)."""
+        with self._lock:
+            if self.backend is None:
+                if self._open is None:
+                    raise StoreNotFound(str(self._missing or "no modelrepo store"))
+                existed = True
+                try:
+                    backend = self._open(False)
+                except StoreNotFound:
+                    if not create:
+                        raise
+                    backend, existed = self._open(True), False
+                try:
+                    on_open(backend)
+                except BaseException:
+                    backend.close()
+                    raise
+                self.backend = backend
+                self.created = not existed
+            return self.backend
 
 
 class _LazySigner:
@@ -371,6 +458,9 @@ class Registry:
     `Registry("https://host:port", token=...)` (or $MODELREPO_TOKEN) a modelrepo server,
     as a `RemoteRegistry` with the same methods.
 
+    A store is created by its first write (or `create_store()`), never by a read: on a path
+    with no store yet, reads raise `StoreNotFound` until something is written, so a mistyped
+    path makes no new store (with a new signing key); `create=False` refuses it at once.
     An embedded store is created private (folder 0700, files 0600, whatever the umask);
     `group_access=True` creates it shared with its folder's group instead (2770, 0660)."""
 
@@ -401,16 +491,25 @@ class Registry:
         database_url = database_url or (
             None if store is not None else os.environ.get("MODELREPO_DATABASE_URL")
         )
+        opener: Callable[[bool], Backend]
         if isinstance(store, Backend):
-            self.backend = store
+            backend = store
+
+            def opener(_: bool) -> Backend:
+                return backend
         elif database_url:
             blob_url = blob_url or os.environ.get("MODELREPO_BLOB_URL")
-            self.backend = open_server_backend(database_url, blob_url, create=create)
+
+            def opener(may_create: bool) -> Backend:
+                return open_server_backend(database_url, blob_url, create=may_create)
         else:
             location = store if store is not None else os.environ.get("MODELREPO_STORE")
-            self.backend = open_backend(
-                location or DEFAULT_STORE, create=create, group_access=group_access
-            )
+
+            def opener(may_create: bool) -> Backend:
+                return open_backend(
+                    location or DEFAULT_STORE, create=may_create, group_access=group_access
+                )
+
         self.user = user or _default_user()
         self._owns_backend = True
         self.clock: Clock = clock or SystemClock()
@@ -421,15 +520,43 @@ class Registry:
         self.checkpoint_dir = Path(export) if export else None
         self.checkpoint_interval = checkpoint_interval
         try:
-            if not self.backend.metadata.audit_size():  # a new store: the log's first entry
-                from . import auditing
-
-                auditing.genesis(
-                    self.backend.metadata, _LazySigner(self.backend), self.user, self.clock.now()
-                )
+            opened = opener(False)
+        except StoreNotFound as missing:
+            if not create:
+                raise
+            self._opening = _Opening(None, opener, missing)
+            return
+        self._opening = _Opening(opened)
+        try:
+            self._genesis(opened)
         except BaseException:
-            self.backend.close()
+            opened.close()
             raise
+
+    def _genesis(self, backend: Backend) -> None:
+        """The audit log's first entry, in a store that has none yet."""
+        if backend.metadata.audit_size():  # an existing store: reads import no audit code
+            return
+        from . import auditing
+
+        auditing.genesis(backend.metadata, _LazySigner(backend), self.user, self.clock.now())
+
+    @property
+    def backend(self) -> Backend:
+        """The store's ports; a store that does not exist yet is created by a write only."""
+        return self._opening.get(self._genesis)
+
+    @property
+    def created_store(self) -> bool:
+        """Whether this registry created its store (a new store, on its first write)."""
+        return self._opening.created
+
+    def create_store(self) -> bool:
+        """Create the store now if it does not exist yet (what `modelrepo init` does);
+        True if this call created it."""
+        was = self._opening.created or self._opening.backend is not None
+        self._opening.open(self._genesis, create=True)
+        return not was and self._opening.created
 
     @classmethod
     def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> Registry:
@@ -453,8 +580,8 @@ class Registry:
         return other
 
     def close(self) -> None:
-        if self._owns_backend:
-            self.backend.close()
+        if self._owns_backend and self._opening.backend is not None:
+            self._opening.backend.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -542,6 +669,7 @@ class Registry:
         except NotFound:  # the model's first version
             return None
 
+    @_may_create
     def register_stored(
         self,
         name: str,

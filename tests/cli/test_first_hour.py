@@ -25,7 +25,7 @@ def test_register_refuses_an_unknown_flavor_or_files_the_flavor_cannot_load(
         "error: a sklearn version needs exactly one .skops file, found 0; register it as "
         "flavor 'generic' to keep the files without a loader\n"
     )
-    assert run("models", "--json").json == {"models": []}
+    assert run("models", "--json", ok=False).err.startswith("error: no modelrepo store at ")
     assert (
         run("register", "credit-risk", str(artifact), "--no-code", "--json").json["flavor"]
         == "generic"
@@ -108,10 +108,10 @@ def test_delete_needs_a_reason(run: Run, artifact: Path) -> None:
 
 
 def test_the_same_content_again_is_noted_and_if_changed_makes_no_version(
-    run: Run, artifact: Path
+    run: Run, artifact: Path, store_dir: Path
 ) -> None:
     first = run("register", "credit-risk", str(artifact), "--no-code", "--json")
-    assert first.err == ""
+    assert first.err == f"note: created a new store at {store_dir}\n"
     again = run("register", "credit-risk", str(artifact), "--no-code")
     digest = first.json["digest"]
     assert again.out.startswith(f"Registered credit-risk@2 {digest} ")
@@ -170,3 +170,63 @@ def test_a_filter_on_a_key_no_version_has_says_which_keys_there_are(
     )
     fine = run("versions", "credit-risk", "--where", "metrics.auc>=0.95")
     assert fine.out == "No matching versions.\n" and fine.err == ""
+
+
+READS = (
+    ("models",),
+    ("versions", "credit-risk"),
+    ("show", "credit-risk@1"),
+    ("live", "credit-risk", "--env", "production"),
+    ("history", "credit-risk"),
+    ("audit", "verify"),
+    ("audit", "log"),
+    ("decisions", "list", "credit-risk"),
+    ("fsck",),
+)
+
+
+def test_a_read_on_a_path_with_no_store_is_refused_and_creates_nothing(
+    sh: Run, tmp_path: Path
+) -> None:
+    typo = tmp_path / "stroe"
+    for args in READS:
+        refused = sh("--store", str(typo), *args, ok=False)
+        assert refused.code == 1, (args, refused)
+        assert refused.err == (
+            f"error: no modelrepo store at {typo}: run 'modelrepo init' to create one there, "
+            "or give the folder of an existing store with --store (or $MODELREPO_STORE)\n"
+        ), args
+        assert not typo.exists(), args
+    assert not (tmp_path / ".modelrepo").exists()
+
+
+def test_a_register_that_fails_before_writing_leaves_no_store(
+    sh: Run, artifact: Path, tmp_path: Path
+) -> None:
+    new = tmp_path / "new-store"
+    for args in (
+        (str(tmp_path / "no-such-model"),),
+        (str(artifact), "--flavor", "sklern"),
+        (str(artifact), "--flavor", "sklearn"),
+        (str(artifact), "--param", "C"),
+    ):
+        failed = sh("--store", str(new), "register", "credit-risk", *args, "--no-code", ok=False)
+        assert failed.code in (1, 2) and failed.err.startswith("error: "), failed
+        assert "note:" not in failed.err and not new.exists(), args
+    first = sh("--store", str(new), "register", "credit-risk", str(artifact), "--no-code")
+    assert first.err == f"note: created a new store at {new}\n"
+    second = sh("--store", str(new), "register", "credit-risk", str(artifact), "--no-code")
+    assert "created" not in second.err
+    assert sh("--store", str(new), "audit", "verify").code == 0
+
+
+def test_init_says_where_it_created_the_store_and_only_the_first_time(
+    sh: Run, tmp_path: Path
+) -> None:
+    where = tmp_path / "fresh"
+    made = sh("--store", str(where), "init")
+    assert made.out.startswith(f"Store ready at {where} (SQLite ")
+    assert made.err == f"note: created a new store at {where}\n"
+    again = sh("--store", str(where), "init")
+    assert again.out.startswith(f"Store ready at {where} ") and again.err == ""
+    assert sh("--store", str(where), "models").out == "No models.\n"

@@ -3,10 +3,16 @@ operation either succeeds or fails with a clear error, and nothing is lost or ha
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import random
+import re
+import socket
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,9 +21,11 @@ import boto3
 import pytest
 
 from modelrepo import ModelrepoError, Registry
+from modelrepo.domain.errors import StoreFull, StoreUnreachable
 from modelrepo.testing.faults import FaultyProxy
 from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
+from ..cli.conftest import MODELREPO
 from ..serving import serve
 
 
@@ -244,3 +252,171 @@ def _exists(reg: Registry, decision_id: str) -> bool:
     except ModelrepoError:
         return False
     return True
+
+
+# -- the disk and the database failing under a command: one line that names the cause --------
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A small file system of its own at `where` (needs root), unmounted afterwards."""
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _remount(where: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], check=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Take every free byte of `disk`; the file returned gives them back when removed."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _cli(store: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    done = subprocess.run(
+        [MODELREPO, "--store", str(store), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    return done.returncode, done.stderr
+
+
+def test_a_full_disk_is_named_and_loses_nothing(tmp_path: Path) -> None:
+    """On a full disk every command says so in one line, whether the store was open in
+    another process or not, and once space is freed everything works and verifies."""
+    small = tmp_path / "small.json"
+    small.write_text('{"C": 0.5}')
+    large = tmp_path / "weights.bin"
+    large.write_bytes(os.urandom(200_000))
+    with _tmpfs(tmp_path / "disk", "3m") as disk:
+        store = disk / "store"
+        assert _cli(store, "register", "m", str(small), "--no-code")[0] == 0
+        assert _cli(store, "register", "m", str(large), "--no-code")[0] == 0
+        before = _cli(store, "versions", "m", "--json")
+        filler = _fill(disk)
+        full = re.compile(
+            rf"error: the disk holding {re.escape(str(store))} is full \([^)]*\); "
+            r"free space and retry\n"
+        )
+        for args in (
+            ("deploy", "m@1", "--env", "production"),
+            ("register", "m", str(small), "--no-code"),
+            ("register", "m", str(large), "--no-code"),
+            ("versions", "m"),
+            ("history", "m"),
+        ):
+            code, err = _cli(store, *args)
+            assert code == 1 and full.fullmatch(err), (args, err)
+        # The same store held open by a process while the disk fills up.
+        filler.unlink()
+        with Registry(store, user="alice") as reg:
+            reg.versions("m")
+            filler = _fill(disk)
+            for write in (
+                lambda: reg.register("m", small, code=False),
+                lambda: reg.register("m", large, code=False),
+                lambda: reg.deploy("m", 1, env="production"),
+            ):
+                with pytest.raises(StoreFull, match=f"the disk holding {re.escape(str(store))}"):
+                    write()
+            filler.unlink()
+            assert reg.deploy("m", 1, env="production").status == "live"
+        assert _cli(store, "audit", "verify") == (0, "")
+        assert _cli(store, "fsck")[0] == 0
+        assert _cli(store, "versions", "m", "--json") == before
+        assert _cli(store, "register", "m", str(large), "--no-code")[0] == 0
+
+
+def test_a_read_only_store_folder_is_named(tmp_path: Path) -> None:
+    model = tmp_path / "m.json"
+    model.write_text("{}")
+    with _tmpfs(tmp_path / "disk", "4m") as disk:
+        store = disk / "store"
+        assert _cli(store, "register", "m", str(model), "--no-code")[0] == 0
+        _remount(disk, "ro")
+        try:
+            for args in (("versions", "m"), ("register", "m", str(model), "--no-code")):
+                code, err = _cli(store, *args)
+                assert (code, err) == (
+                    1,
+                    f"error: cannot write to the store folder {store} (read-only file system); "
+                    "make it writable (remount it read-write, or fix its owner or mode) and "
+                    "retry\n",
+                ), args
+        finally:
+            _remount(disk, "rw")
+        assert _cli(store, "audit", "verify") == (0, "")
+
+
+def test_a_missing_blob_folder_is_named(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    large = tmp_path / "weights.bin"
+    large.write_bytes(os.urandom(100_000))
+    assert _cli(store, "register", "m", str(large), "--no-code")[0] == 0
+    (store / "blobs").rename(tmp_path / "moved")
+    message = (
+        f"error: the store's blob folder {store / 'blobs'} is missing (deleted or moved?): put "
+        "it back, or create it empty and run 'modelrepo fsck' to list the files that are lost\n"
+    )
+    for args in (("versions", "m"), ("download", "m@1", str(tmp_path / "out"))):
+        assert _cli(store, *args) == (1, message), args
+    assert not (store / "blobs").exists(), "the folder must not be made again, empty"
+    (tmp_path / "moved").rename(store / "blobs")
+    assert _cli(store, "fsck")[0] == 0
+
+
+def test_an_unreachable_database_is_named_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://registry:s3cret@127.0.0.1:{port}/models"
+    env = {
+        "MODELREPO_DATABASE_URL": url,
+        "MODELREPO_BLOB_URL": str(tmp_path / "blobs"),
+        "MODELREPO_AUDIT_KEY_FILE": str(tmp_path / "audit.pem"),
+        "MODELREPO_STORE": "",
+    }
+    model = tmp_path / "m.json"
+    model.write_text("{}")
+    for args in (
+        ("deploy", "m@1", "--env", "production"),
+        ("history", "m"),
+        ("register", "m", str(model), "--no-code"),
+        ("init",),
+    ):
+        done = subprocess.run([MODELREPO, *args], capture_output=True, text=True, timeout=120,
+                              check=False, env={**os.environ, **env})  # fmt: skip
+        assert (done.returncode, done.stderr) == (
+            1,
+            f"error: cannot reach PostgreSQL at 127.0.0.1:{port}: connection refused\n",
+        ), args
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StoreUnreachable, match="connection refused") as caught:
+        Registry(database_url=url, blob_url=str(tmp_path / "blobs"))
+    assert "s3cret" not in str(caught.value)

@@ -61,6 +61,39 @@ def test_an_empty_database_is_migrated_once_and_only_with_create(pg_template: st
         again.close()
 
 
+def test_reads_of_an_empty_database_leave_it_empty_and_say_run_init(
+    pg_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database with no store is told apart from one that cannot be reached, and only a
+    write (or `init`) creates the schema."""
+    from ..postgres import fresh_database
+
+    blobs = str(tmp_path / "blobs")
+    monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", str(tmp_path / "audit.pem"))
+    with fresh_database(None) as url:
+        reg = Registry(database_url=url, blob_url=blobs, user="alice")
+        for read in (reg.models, lambda: reg.history("m"), reg.audit_verify):
+            with pytest.raises(StoreNotFound, match=r"no modelrepo store in database .*init"):
+                read()
+        env = {**os.environ, "MODELREPO_DATABASE_URL": url, "MODELREPO_BLOB_URL": blobs}
+        for args in (("history", "m"), ("versions", "m"), ("audit", "verify")):
+            done = subprocess.run([MODELREPO, *args], env=env, capture_output=True, text=True,
+                                  timeout=120, check=False)  # fmt: skip
+            assert done.returncode == 1, done
+            assert done.stderr == (
+                f"error: no modelrepo store in database {redact_url(url)} (run 'modelrepo init')\n"
+            )
+        with psycopg.connect(url) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchone()
+            assert tables == (0,), "a read migrated the database"
+        (tmp_path / "m.json").write_text("{}")
+        assert reg.register("m", tmp_path / "m.json", code=False).version == 1
+        assert reg.created_store
+        reg.close()
+
+
 @pytest.mark.parametrize(
     "statement",
     [

@@ -7,17 +7,20 @@ rename are fsynced, so a crash leaves at worst a temp file, never a half-written
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from ..domain.errors import MissingBlobError
+from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..domain.permissions import StoreMode
 from ..ports import BlobInfo, Progress
+from ..stores.disk import full, missing_blob_folder, read_only
 from ..stores.permissions import make_folder, store_mode
 from ._streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
 
@@ -48,16 +51,51 @@ class LocalBlobStore:
         self.mode = mode or store_mode(self.root)
         self._objects = self.root / "sha256"
         self._tmp = self.root / "tmp"
-        for folder in (self.root, self._objects, self._tmp):
-            make_folder(folder, self.mode)
+        with self.faults():
+            for folder in (self.root, self._objects, self._tmp):
+                make_folder(folder, self.mode)
+
+    def fault(self, exc: OSError) -> StorageError:
+        """The one-line error for a failure of this folder's disk: the one place where the
+        blob folder's `OSError`s are worded."""
+        code = exc.errno
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            return full(self.root)
+        if code == errno.EROFS:
+            return read_only(self.root, "read-only file system")
+        if code in (errno.EACCES, errno.EPERM):
+            return read_only(self.root, "permission denied")
+        if code == errno.ENOENT and not self.root.is_dir():
+            return missing_blob_folder(self.root)
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StorageError(f"blob folder {self.root}: {exc.strerror or exc}{where}")
+
+    @contextmanager
+    def faults(self) -> Iterator[None]:
+        """`OSError`s raised inside become the store's one-line errors (see `fault`)."""
+        try:
+            yield
+        except OSError as exc:
+            if not self._ours(exc):
+                raise  # the file being stored failed to read, not this folder
+            raise self.fault(exc) from exc
+
+    def _ours(self, exc: OSError) -> bool:
+        """Whether `exc` is this folder's failure: a write refused for want of space or on a
+        read-only disk, or anything about a file under it."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not self.root.is_dir():
+            return True
+        name = exc.filename
+        return isinstance(name, str | os.PathLike) and Path(name).is_relative_to(self.root)
 
     def _temporary(self) -> tuple[int, str]:
         """A new file under `tmp/` (mkstemp's are 0600; a group store's 0660)."""
         import tempfile  # loaded on the first write: reads (every CLI read) need none
 
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
-        if self.mode.file != 0o600:
-            os.fchmod(fd, self.mode.file)
+        with self.faults():
+            fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+            if self.mode.file != 0o600:
+                os.fchmod(fd, self.mode.file)
         return fd, name
 
     def _path(self, sha256: str) -> Path:
@@ -68,7 +106,7 @@ class LocalBlobStore:
         fd, tmp_name = self._temporary()
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "w+b", buffering=0) as out:
+            with self.faults(), os.fdopen(fd, "w+b", buffering=0) as out:
                 if _is_regular_file(source):
                     sha, size = copy_file_hashing(source, out.fileno(), progress)
                 else:
@@ -83,22 +121,23 @@ class LocalBlobStore:
         """Give the durable temporary file `tmp` its address (or drop it if that content is
         already stored)."""
         final = self._path(sha)
-        try:
-            existing = final.stat().st_size
-        except FileNotFoundError:
-            existing = -1
-        if existing == size:
-            # Same content already stored; refresh its time so a grace period protects it.
-            tmp.unlink()
-            os.utime(final)
-            return BlobInfo(sha, size)
-        shard = final.parent
-        if not shard.is_dir():
-            make_folder(shard, self.mode)
-            fsync_dir(self._objects)
-        os.chmod(tmp, self.mode.sealed)  # read-only: a blob never changes
-        os.replace(tmp, final)
-        fsync_dir(shard)
+        with self.faults():
+            try:
+                existing = final.stat().st_size
+            except FileNotFoundError:
+                existing = -1
+            if existing == size:
+                # Same content already stored; refresh its time so a grace period protects it.
+                tmp.unlink()
+                os.utime(final)
+                return BlobInfo(sha, size)
+            shard = final.parent
+            if not shard.is_dir():
+                make_folder(shard, self.mode)
+                fsync_dir(self._objects)
+            os.chmod(tmp, self.mode.sealed)  # read-only: a blob never changes
+            os.replace(tmp, final)
+            fsync_dir(shard)
         return BlobInfo(sha, size)
 
     def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
@@ -108,7 +147,11 @@ class LocalBlobStore:
         try:
             return open(self._path(sha256), "rb")
         except FileNotFoundError:
+            if not self.root.is_dir():
+                raise missing_blob_folder(self.root) from None
             raise MissingBlobError(f"blob {sha256} is missing", digest=sha256) from None
+        except OSError as exc:
+            raise self.fault(exc) from exc
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
@@ -157,10 +200,12 @@ class _LocalWriter(PipelinedBlobWriter):
         super().__init__(progress)
 
     def _sink(self, data: memoryview) -> None:
-        self._file(data)
+        with self._store.faults():
+            self._file(data)
 
     def _staged(self, sha256: str, size: int) -> None:
-        os.fsync(self._file.fd)
+        with self._store.faults():
+            os.fsync(self._file.fd)
         self._close()
 
     def _publish(self, info: BlobInfo) -> None:

@@ -44,8 +44,11 @@ class Context:
         self.traceback = traceback
         self.database_url = database_url
         self.blob_url = blob_url
+        self._opened: list[Registry] = []
 
     def registry(self, *, create: bool = False, group_access: bool = False) -> Registry:
+        """The store the options name. Only a command that writes passes `create`: its first
+        write then creates a store that does not exist yet (said on stderr when it ends)."""
         # Loaded on first use: `--help` and usage errors need no registry.
         from ..service import Registry, is_remote
 
@@ -53,7 +56,7 @@ class Context:
             raise InvalidInput("give either --store or --database-url, not both")
         if is_remote(self.store):  # a server: the identity is $MODELREPO_TOKEN's user
             return Registry(self.store, user=self.user)
-        return Registry(
+        reg = Registry(
             self.store,
             database_url=self.database_url,
             blob_url=self.blob_url,
@@ -61,6 +64,15 @@ class Context:
             create=create,
             group_access=group_access,
         )
+        self._opened.append(reg)
+        return reg
+
+    def note_created(self) -> None:
+        """Say, once, where a store was created, so a mistyped --store is noticed at once."""
+        opened, self._opened = self._opened, []
+        for reg in opened:
+            if reg.created_store:
+                click.echo(f"note: created a new store at {reg.location}", err=True)
 
 
 def end_on_closed_stdout() -> None:
@@ -88,18 +100,25 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
         def wrapper(*args: Any, **kw: Any) -> Any:
             ctx = click.get_current_context().find_object(Context)
             try:
-                return func(*args, **kw)
+                result = func(*args, **kw)
             except BrokenPipeError:
                 end_on_closed_stdout()
             except ModelrepoError as exc:
-                if ctx is not None and ctx.traceback:
-                    raise
+                if ctx is not None:
+                    ctx.note_created()
+                    if ctx.traceback:
+                        raise
                 _fail(str(exc))
             except OSError as exc:
-                if ctx is not None and ctx.traceback:
-                    raise
+                if ctx is not None:
+                    ctx.note_created()
+                    if ctx.traceback:
+                        raise
                 where = f": {exc.filename}" if exc.filename else ""
                 _fail(f"{exc.strerror or exc}{where}")
+            if ctx is not None:
+                ctx.note_created()
+            return result
 
         wrapper = click.option(
             "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."

@@ -49,6 +49,7 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
       modelrepo --database-url postgresql://registry@db/models --blob-url s3://models/prod init
     """
     with ctx.registry(create=True, group_access=group) as reg:
+        reg.create_store()
         location = reg.location
         metadata = reg.backend.metadata
         sqlite = getattr(metadata, "sqlite_version", lambda: None)()

@@ -121,6 +121,22 @@ class StorageError(ModelrepoError):
     code = "storage_error"
 
 
+class StoreFull(StorageError):
+    """The disk (or quota) holding the store is full: nothing was written; free space, retry."""
+
+
+class StoreReadOnly(StorageError):
+    """The store's folder or disk cannot be written (a read-only mount, no permission)."""
+
+
+class StoreUnreachable(StorageError):
+    """The store's database cannot be reached (down, wrong address, refused login)."""
+
+
+class StoreDamaged(StorageError):
+    """Part of the store is missing or unreadable (its blob folder gone, an I/O error)."""
+
+
 class NotSupported(InvalidInput):
     """This registry cannot do that (e.g. a store-local operation asked of a remote one)."""
 

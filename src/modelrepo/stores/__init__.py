@@ -7,6 +7,8 @@ S3 or a shared folder); `memory_backend()` gives a throwaway one for tests and e
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +16,10 @@ from pathlib import Path
 
 from ..blobs import open_blob_store
 from ..blobs.local import LocalBlobStore
-from ..domain.errors import InvalidInput, StoreNotFound
+from ..domain.errors import InvalidInput, StorageError, StoreNotFound
 from ..domain.permissions import GROUP, StoreMode
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
+from .disk import full, missing_blob_folder, read_only
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
 from .permissions import create_file, store_mode
 
@@ -132,20 +135,28 @@ def open_backend(
         )
     root = Path(text).expanduser()
     database = root / DATABASE_FILE
-    if not database.exists():
+    new = not database.exists()
+    if new:
         if not create:
             raise StoreNotFound(
-                f"no modelrepo store at {root} (run 'modelrepo init' or register a model first)"
+                f"no modelrepo store at {root}: run 'modelrepo init' to create one there, "
+                "or give the folder of an existing store with --store (or $MODELREPO_STORE)"
             )
         if root.exists() and not root.is_dir():
             raise InvalidInput(f"store location {root} exists and is not a folder")
         mode = GROUP if group_access else store_mode(root)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        root.mkdir(exist_ok=True)
-        os.chmod(root, mode.folder)  # the store's policy, for every process from now on
-        # SQLite gives its -wal and -shm files the database file's mode.
-        create_file(database, mode.file)
+        made = _missing_folders(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            os.chmod(root, mode.folder)  # the store's policy, for every process from now on
+            # SQLite gives its -wal and -shm files the database file's mode.
+            create_file(database, mode.file)
+        except OSError as exc:
+            _undo_creation(database, made)
+            raise _creation_fault(exc, root) from exc
     else:
+        if not (root / "blobs").is_dir():
+            raise missing_blob_folder(root / "blobs")
         mode = store_mode(root)
     from .sql import SqlMetadataStore
 
@@ -154,10 +165,22 @@ def open_backend(
 
         return Ed25519Signer.load_or_create(root / AUDIT_KEY_FILE, mode.file)
 
-    metadata = SqlMetadataStore.open_sqlite(database)
+    try:
+        metadata = SqlMetadataStore.open_sqlite(database, create=create)
+    except BaseException:
+        if new:  # a store half made (a full disk): gone, so the next try starts afresh
+            _undo_creation(database, made)
+        raise
+    try:
+        blobs = LocalBlobStore(root / "blobs", mode)
+    except BaseException:
+        metadata.close()
+        if new:
+            _undo_creation(database, made)
+        raise
     return Backend(
         metadata=metadata,
-        blobs=LocalBlobStore(root / "blobs", mode),
+        blobs=blobs,
         lock=FileStoreLock(root / "gc.lock", mode.file),
         signer_factory=signer,
         location=str(root),
@@ -165,3 +188,39 @@ def open_backend(
         folder=root,
         mode=mode,
     )
+
+
+def _missing_folders(root: Path) -> list[Path]:
+    """`root` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (root, *root.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _undo_creation(database: Path, made: list[Path]) -> None:
+    """Remove what creating a store made before it failed: its database, and the folders
+    it made (only if nothing else was put in them meanwhile)."""
+    import shutil
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            database.with_name(database.name + suffix).unlink()
+    if made:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(made[0] / "blobs")
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _creation_fault(exc: OSError, root: Path) -> StorageError:
+    """Why a new store could not be made at `root`, in words."""
+    where = next((p for p in (root, *root.parents) if p.exists()), root)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return full(where)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return read_only(where, exc.strerror or "read-only")
+    return StorageError(f"cannot create a store at {root}: {exc.strerror or exc}")

@@ -86,15 +86,18 @@ class PostgresStoreLock:
     def __init__(self, conninfo: str) -> None:
         import psycopg
 
+        from .sql.faults import postgresql_fault
         from .sql.raw import RawConnections
         from .sql.store import connect_postgresql, usable_postgresql
 
         # One session per thread, kept between holds (the lock is session-scoped).
+        self._fault = postgresql_fault(conninfo)
         self._sessions = RawConnections(
             connect_postgresql(conninfo),
             "postgresql",
             errors=(psycopg.Error,),
             usable=usable_postgresql,
+            fault=self._fault,
         )
 
     def _acquire(self, statement: str) -> Any:
@@ -109,8 +112,12 @@ class PostgresStoreLock:
             except (psycopg.Error, StorageError) as exc:
                 if conn is not None:
                     self._sessions.discard(conn)
+                if attempt == 2 and isinstance(exc, StorageError):
+                    raise  # already in words: the server cannot be reached
                 if attempt == 2:
-                    raise StorageError(f"cannot take the store lock: {exc}") from exc
+                    raise StorageError(
+                        f"cannot take the store lock: {self._fault(exc, False)}"
+                    ) from exc
                 conn = None
         raise AssertionError("unreachable")  # pragma: no cover
 

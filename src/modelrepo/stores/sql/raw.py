@@ -22,6 +22,14 @@ from operator import itemgetter
 from typing import Any
 
 from ...domain.errors import StorageError
+from .faults import Fault
+
+
+def plain_fault(exc: BaseException, connecting: bool) -> StorageError:
+    """A driver's error as it is (for stores that give no `Fault` of their own)."""
+    if connecting:
+        return StorageError(f"cannot connect to the database: {exc}")
+    return StorageError(f"database error: {exc}")
 
 
 @dataclass(frozen=True)
@@ -115,10 +123,12 @@ class Tx:
         dialect_name: str,
         errors: tuple[type[BaseException], ...],
         reconnect: Callable[[], Any] | None = None,
+        fault: Fault = plain_fault,
     ) -> None:
         self._cursor = cursor
         self._dialect = dialect_name
         self._errors = errors
+        self._fault = fault
         self._reconnect = reconnect  # autocommit reads only: a new cursor if the old one broke
 
     def _run(self, compiled: Compiled, params: dict[str, Any]) -> Any:
@@ -130,14 +140,14 @@ class Tx:
         except self._errors as exc:
             fresh = self._reconnect() if self._reconnect is not None else None
             if fresh is None:
-                raise StorageError(f"database error: {exc}") from exc
+                raise self._fault(exc, False) from exc
             # The connection broke (server restart, failover, network): a read in
             # autocommit changes nothing, so it is safe to run it once more on a new one.
             self._cursor = fresh
             try:
                 self._cursor.execute(form.sql, bound)
             except self._errors as again:
-                raise StorageError(f"database error: {again}") from again
+                raise self._fault(again, False) from again
         return form.row
 
     def all(self, compiled: Compiled, **params: Any) -> list[Any]:
@@ -178,7 +188,7 @@ class Tx:
                 return []  # a statement without a result (DB-API drivers refuse to fetch)
             return list(cursor.fetchall())
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
     def sql(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """A literal statement with named (`%(name)s`) parameters: PostgreSQL's own SQL, such
@@ -190,16 +200,16 @@ class Tx:
         except self._errors as exc:
             fresh = self._reconnect() if self._reconnect is not None else None
             if fresh is None:
-                raise StorageError(f"database error: {exc}") from exc
+                raise self._fault(exc, False) from exc
             self._cursor = fresh  # a read in autocommit on a broken connection: once more
             try:
                 cursor = self._cursor.execute(sql, params, prepare=False)
             except self._errors as again:
-                raise StorageError(f"database error: {again}") from again
+                raise self._fault(again, False) from again
         try:
             return [] if cursor.description is None else list(cursor.fetchall())
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
     def insert_columns(
         self, compiled: Compiled, names: tuple[str, ...], columns: Sequence[list[Any]]
@@ -240,7 +250,7 @@ class Tx:
                 sql = multirow_insert(head, shared, count % per)
                 self._cursor.execute(sql, constants + flat[whole * step :]).fetchall()
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
     def copy_rows(
         self, table: str, names: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
@@ -255,7 +265,7 @@ class Tx:
                 for row in rows:
                     copy.write_row(row)
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
     def executemany(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -272,7 +282,7 @@ class Tx:
         try:
             self._cursor.executemany(form.sql, bound)
         except self._errors as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
 
 _ROWS_PER_INSERT = 256
@@ -317,8 +327,10 @@ class RawConnections:
         begin_write: Sequence[str] = ("BEGIN",),
         errors: tuple[type[BaseException], ...] = (),
         usable: Callable[[Any], bool] = lambda conn: True,
+        fault: Fault = plain_fault,
     ) -> None:
         self._connect = connect
+        self._fault = fault
         self.dialect_name = dialect_name
         self._begin_write = tuple(begin_write)
         self._errors = errors
@@ -326,6 +338,11 @@ class RawConnections:
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
+
+    @property
+    def fault(self) -> Fault:
+        """How this store words its driver's errors (its migrations use it too)."""
+        return self._fault
 
     def discard(self, conn: Any) -> None:
         """Forget a connection (this thread's next use opens another) and release it."""
@@ -355,7 +372,7 @@ class RawConnections:
             try:
                 conn = self._connect()
             except self._errors as exc:
-                raise StorageError(f"cannot connect to the database: {exc}") from exc
+                raise self._fault(exc, True) from exc
             self._local.conn = conn
             # A thread's storage is cleared when the thread ends: so is this marker, and the
             # connection is closed with it. Otherwise every short-lived thread that used the
@@ -377,7 +394,13 @@ class RawConnections:
         """Statements that each see the latest committed state (autocommit)."""
         tx: Tx | None = getattr(self._local, "reader", None)
         if tx is None or not self._usable(self._local.conn):
-            tx = Tx(self._connection().cursor(), self.dialect_name, self._errors, self._renew)
+            tx = Tx(
+                self._connection().cursor(),
+                self.dialect_name,
+                self._errors,
+                self._renew,
+                self._fault,
+            )
             self._local.reader = tx
         return tx
 
@@ -398,15 +421,15 @@ class RawConnections:
             renewed = self._renew()  # nothing was written yet: begin once more if it broke
             if renewed is None:
                 self._rollback(cursor)
-                raise StorageError(f"database error: {exc}") from exc
+                raise self._fault(exc, False) from exc
             cursor = renewed
             try:
                 self._begin(cursor)
             except self._errors as again:
                 self._rollback(cursor)
-                raise StorageError(f"database error: {again}") from again
+                raise self._fault(again, False) from again
         try:
-            yield Tx(cursor, self.dialect_name, self._errors)
+            yield Tx(cursor, self.dialect_name, self._errors, fault=self._fault)
         except BaseException:
             self._rollback(cursor)
             raise
@@ -414,7 +437,7 @@ class RawConnections:
             cursor.execute("COMMIT")
         except self._errors as exc:
             self._rollback(cursor)
-            raise StorageError(f"database error: {exc}") from exc
+            raise self._fault(exc, False) from exc
 
     def _begin(self, cursor: Any) -> None:
         for statement in self._begin_write:

@@ -12,13 +12,21 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
 from ...domain.audit import model_event_change, registration_change
 from ...domain.deployments import DeploymentEvent
-from ...domain.errors import Conflict, InvalidInput, NotFound, StoreNotFound, model_not_found
+from ...domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StorageError,
+    StoreNotFound,
+    model_not_found,
+)
 from ...domain.manifest import FileEntry
 from ...domain.model import (
     Lineage,
@@ -35,6 +43,7 @@ from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
 from .deployments import SqlDeployments, ever_deployed, model_id
+from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
 from .tokens import SqlTokens
@@ -79,6 +88,15 @@ def _connect_sqlite(database: str) -> Callable[[], apsw.Connection]:
         return conn
 
     return connect
+
+
+def _driver_error(exc: BaseException) -> bool:
+    """Whether `exc` is a database driver's error (perhaps wrapped by SQLAlchemy), rather
+    than a bug to show as one."""
+    if isinstance(exc, apsw.Error | apsw_dbapi.Error):
+        return True
+    module = type(exc).__module__
+    return module.startswith(("sqlalchemy.exc", "psycopg"))
 
 
 WRITE_LOCK = 0x6D6F64656C726570  # "modelrep": the advisory lock every writer takes first
@@ -161,16 +179,28 @@ class SqlMetadataStore(
         self._environments: dict[str, str] = {}  # snapshot digest -> body (immutable)
 
     @classmethod
-    def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlMetadataStore:
+    def open_sqlite(cls, path: str | os.PathLike[str], *, create: bool = True) -> SqlMetadataStore:
+        """The store in the SQLite file at `path` (with `create`, its schema is created in an
+        empty file; an older schema is always upgraded)."""
         database = os.fspath(path)
         raw = RawConnections(
             _connect_sqlite(database),
             "sqlite",
             begin_write=("BEGIN IMMEDIATE",),
             errors=(apsw.Error,),
+            fault=sqlite_fault(Path(database).parent),
         )
         store = cls(raw, lambda: sqlite_engine(database))
-        store.migrate()
+        try:
+            if not create and store.schema_revision() is None:
+                raise StoreNotFound(
+                    f"no modelrepo store at {Path(database).parent} (its database holds none): "
+                    "run 'modelrepo init' to create one there"
+                )
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod
@@ -198,6 +228,7 @@ class SqlMetadataStore(
             begin_write=("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
             errors=(psycopg.Error,),
             usable=usable_postgresql,
+            fault=postgresql_fault(conninfo),
         )
         store = cls(raw, engine)
         if not create and store.schema_revision() is None:
@@ -222,16 +253,33 @@ class SqlMetadataStore(
     # -- schema ---------------------------------------------------------------------------
 
     def schema_revision(self) -> str | None:
-        try:
-            found = self._raw.reader().all_sql("SELECT version_num FROM alembic_version")
-        except Exception:  # no table yet: an empty database
+        """The schema's Alembic revision, None in an empty database. A database that cannot
+        be reached raises (it must not pass for an empty one, to be told 'run init')."""
+        reader = self._raw.reader()
+        if self.dialect == "sqlite":
+            probe = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        else:
+            probe = "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
+        if not reader.all_sql(probe):
             return None
+        found = reader.all_sql("SELECT version_num FROM alembic_version")
         return str(found[0][0]) if found else None
 
     def migrate(self) -> None:
-        """Create or upgrade the schema; concurrent openers wait for one another."""
+        """Create or upgrade the schema; concurrent openers wait for one another. Whatever
+        fails is worded as every other failure of the store (a full disk says so)."""
         if self.schema_revision() == schema.HEAD_REVISION:
             return
+        try:
+            self._migrate()
+        except StorageError:
+            raise
+        except Exception as exc:
+            if not _driver_error(exc):
+                raise
+            raise self._raw.fault(exc, False) from exc
+
+    def _migrate(self) -> None:
         with self.engine.connect() as conn:
             # The write lock, held for the migration.
             if self.dialect == "sqlite":
