@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 WORKER = textwrap.dedent(
     """
     import json, sys, pathlib
@@ -24,12 +26,16 @@ WORKER = textwrap.dedent(
 )
 
 
-def test_two_processes_register_100_gap_free_versions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("made_first", [True, False], ids=["store made first", "made by a write"])
+def test_two_processes_register_100_gap_free_versions(tmp_path: Path, made_first: bool) -> None:
+    """Also when the store does not exist yet: both first writes create it at once."""
     store = tmp_path / "store"
-    subprocess.run(
-        [sys.executable, "-c", f"from modelrepo import Registry; Registry({str(store)!r})"],
-        check=True,
-    )
+    if made_first:
+        subprocess.run(
+            [sys.executable, "-c",
+             f"from modelrepo import Registry; Registry({str(store)!r}).create_store()"],
+            check=True,
+        )  # fmt: skip
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, str(store), str(w), "50", str(tmp_path)],

@@ -21,7 +21,7 @@ from ..domain.permissions import GROUP, StoreMode
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
 from .disk import full, missing_blob_folder, read_only
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
-from .permissions import create_file, store_mode
+from .permissions import create_file, make_folder, store_mode
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"
@@ -149,10 +149,13 @@ def open_backend(
         try:
             root.mkdir(parents=True, exist_ok=True)
             os.chmod(root, mode.folder)  # the store's policy, for every process from now on
+            # The blob folder first: a process that finds the database finds it too, even
+            # while another is still creating the store.
+            make_folder(root / "blobs", mode)
             # SQLite gives its -wal and -shm files the database file's mode.
-            create_file(database, mode.file)
+            new = create_file(database, mode.file)  # else another process made it meanwhile
         except OSError as exc:
-            _undo_creation(database, made)
+            _undo_creation(None, made)  # the database, if there, is another process's
             raise _creation_fault(exc, root) from exc
     else:
         if not (root / "blobs").is_dir():
@@ -200,14 +203,15 @@ def _missing_folders(root: Path) -> list[Path]:
     return missing
 
 
-def _undo_creation(database: Path, made: list[Path]) -> None:
-    """Remove what creating a store made before it failed: its database, and the folders
-    it made (only if nothing else was put in them meanwhile)."""
+def _undo_creation(database: Path | None, made: list[Path]) -> None:
+    """Remove what creating a store made before it failed: its database (when this process
+    created it), and the folders it made (only if nothing else was put in them meanwhile)."""
     import shutil
 
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            database.with_name(database.name + suffix).unlink()
+    if database is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                database.with_name(database.name + suffix).unlink()
     if made:
         with contextlib.suppress(OSError):
             shutil.rmtree(made[0] / "blobs")

@@ -3,7 +3,6 @@ whatever the umask: each is created no wider than the mode, then given exactly t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -47,10 +46,14 @@ def open_new(path: Path, flags: int, mode: int) -> int:
     return fd
 
 
-def create_file(path: Path, mode: int) -> None:
-    """Create the empty file `path` with `mode` if it does not exist."""
-    with contextlib.suppress(FileExistsError):
+def create_file(path: Path, mode: int) -> bool:
+    """Create the empty file `path` with `mode` if it does not exist; whether this call made
+    it (another process may have, at the same moment)."""
+    try:
         os.close(open_new(path, os.O_WRONLY | os.O_EXCL, mode))
+    except FileExistsError:
+        return False
+    return True
 
 
 def seal_tree(root: Path, mode: StoreMode) -> None:
