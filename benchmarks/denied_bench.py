@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from registry_bench import percentile
-from server_bench import first_answer
+from server_bench import first_answer, running
 
 from modelrepo import Registry
 from modelrepo.domain.denials import DEFAULT_CAP, DEFAULT_WINDOW_SECONDS
@@ -114,23 +114,9 @@ def server(
     """The app of `modelrepo serve` (one worker, no access log) on a free port; without
     `record`, the control: the same app with its record of refusals taken away."""
     port = free_port()
-    out = open(work / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), *([] if record else ["--control"])],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "MODELREPO_STORE": str(store)},
-    )
-    try:
+    command = [sys.executable, __file__, "--serve", str(port), *([] if record else ["--control"])]
+    with running(command, work, port, {**os.environ, "MODELREPO_STORE": str(store)}) as process:
         yield port, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        out.close()
 
 
 def _serve(port: int, control: bool) -> None:

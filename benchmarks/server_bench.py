@@ -127,15 +127,21 @@ def seed(store: Path, events: int) -> tuple[str, list[str]]:
 @contextlib.contextmanager
 def server(store: Path, workers: int, logs: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    out = open(logs / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
     command = [sys.executable, "-m", "modelrepo", "--store", str(store), "serve"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--workers", str(workers)],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with running([*command, "--port", str(port), "--workers", str(workers)], logs, port) as p:
+        yield port, p
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], logs: Path, port: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, its output in `logs/serve-PORT.log`; stopped (killed after 30 s)
+    and its log closed on the way out."""
+    out = open(logs / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        yield port, process
+        yield process
     finally:
         process.terminate()
         try:

@@ -36,6 +36,7 @@ from .domain.evidence import (
     DEFAULT_POLICY,
     DecisionWalk,
     Evidence,
+    Refusals,
     environment_fields,
     model_fields,
     policy_fields,
@@ -526,26 +527,23 @@ def _check_import(
 
 
 def _check_refusals(
-    store: MetadataStore,
-    batches: Sequence[tuple[int, Mapping[str, Any]]],
-    problems: list[tuple[str, int | None]],
+    store: MetadataStore, batches: Sequence[Refusals], problems: list[tuple[str, int | None]]
 ) -> None:
     """Each batch of refused requests must still be the rows its entry counted and hashed,
     and no record may lie outside every batch (between, before or after them)."""
     after = 0  # the last id a batch covered so far
-    for seq, change in sorted(batches, key=lambda b: int(b[1]["first"])):
-        first, last = int(change["first"]), int(change["last"])
-        stray = store.denials_between(after + 1, first - 1) if first > after + 1 else []
+    for batch in sorted(batches, key=lambda b: b.first):
+        stray = store.denials_between(after + 1, batch.first - 1) if batch.first > after + 1 else []
         if stray:
             problems.append((_stray_refusals(stray), None))
-        rows = [d.row() for d in store.denials_between(first, last)]
-        if len(rows) != change["records"] or rows_digest(rows) != change["rows_sha256"]:
+        rows = [d.row() for d in store.denials_between(batch.first, batch.last)]
+        if len(rows) != batch.records or rows_digest(rows) != batch.rows_sha256:
             problems.append((
-                f"the {change['records']} refused requests recorded by entry {seq} no longer "
+                f"the {batch.records} refused requests recorded by entry {batch.seq} no longer "
                 f"match it ({len(rows)} found): the record was changed after it was written",
-                seq,
+                batch.seq,
             ))  # fmt: skip
-        after = max(after, last)
+        after = max(after, batch.last)
     stray = store.denials_between(after + 1, 2**62)
     if stray:
         problems.append((_stray_refusals(stray), None))

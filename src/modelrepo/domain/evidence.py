@@ -55,6 +55,18 @@ class Batch:
     recorded: int  # the recording instant of every decision in it, in microseconds
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """An `access.denied` entry: the run of refused-request records it added (by id), how
+    many, and the digest of their rows."""
+
+    seq: int
+    first: int
+    last: int
+    records: int
+    rows_sha256: str
+
+
 @dataclass
 class Purge:
     """A `decisions.inputs_purged` entry, and the decisions found purged at its instant."""
@@ -72,7 +84,7 @@ class Evidence:
     def __init__(self) -> None:
         self.rows: dict[Key, Expected] = {}
         self.imports: list[tuple[int, Mapping[str, Any]]] = []
-        self.refusals: list[tuple[int, Mapping[str, Any]]] = []  # batches of refused requests
+        self.refusals: list[Refusals] = []
         self.batches: list[Batch] = []
         self.purges: dict[tuple[str, int], Purge] = {}
         self.unkeyed: set[tuple[str, int]] = set()  # registrations whose entry has no `key`
@@ -331,8 +343,9 @@ def _imported(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]
 
 
 def _refused(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-    int(ch["first"]), int(ch["last"]), int(ch["records"]), str(ch["rows_sha256"])  # readable
-    ev.refusals.append((seq, ch))
+    ev.refusals.append(
+        Refusals(seq, int(ch["first"]), int(ch["last"]), int(ch["records"]), str(ch["rows_sha256"]))
+    )
 
 
 def _protected(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
