@@ -462,3 +462,51 @@ def test_if_changed_returns_the_latest_version_when_it_holds_the_same_files(
     assert changed.version == 3
     registry.delete("m", 3, reason="mistake")  # a deleted latest holds nothing
     assert registry.register("m", artifact, code=False, if_changed=True).version == 4
+
+
+def test_a_store_is_never_seen_half_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database is built under a temporary name and linked into place complete: a
+    reader meanwhile finds no store, and of two creators at once the first link wins."""
+    import modelrepo.stores as stores
+
+    store = tmp_path / "s"
+    real_link = os.link
+    rival: list[Registry] = []
+
+    def link(source: object, target: object) -> None:
+        if not rival:
+            with pytest.raises(StoreNotFound):
+                Registry(store, create=False)
+            assert not (store / "modelrepo.db").exists()
+            rival.append(Registry(store, user="bob"))
+            assert rival[0].create_store() is True  # links its own database first
+        real_link(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stores.os, "link", link)
+    with Registry(store, user="alice") as reg:
+        assert reg.create_store() is False and not reg.created_store
+        assert [e["actor"] for e in reg.audit_log()] == ["bob"]
+        assert reg.audit_verify().ok
+    rival[0].close()
+    assert sorted(p.name for p in store.iterdir()) == [
+        "audit-signing-key.pem", "blobs", "modelrepo.db",
+    ], "nothing half-made is left beside the store"  # fmt: skip
+
+
+def test_a_store_whose_creation_fails_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifact: Path
+) -> None:
+    from modelrepo.domain.errors import StoreFull
+    from modelrepo.stores.sql import SqlMetadataStore
+
+    def migrate(self: object) -> None:
+        raise StoreFull("the disk holding the store is full")
+
+    monkeypatch.setattr(SqlMetadataStore, "migrate", migrate)
+    store = tmp_path / "a" / "b" / "s"
+    with Registry(store) as reg, pytest.raises(StoreFull):
+        reg.register("m", artifact, code=False)
+    assert not (tmp_path / "a").exists()
+    monkeypatch.undo()
+    with Registry(store) as reg:
+        assert reg.register("m", artifact, code=False).version == 1

@@ -427,7 +427,7 @@ class _Opening:
                     backend.close()
                     raise
                 self.backend = backend
-                self.created = not existed
+                self.created = not existed and not backend.lost_creation
             return self.backend
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ..processes import outputs
+
 WORKER = textwrap.dedent(
     """
     import json, sys, pathlib
@@ -44,11 +46,7 @@ def test_two_processes_register_100_gap_free_versions(tmp_path: Path, made_first
         )
         for w in range(2)
     ]
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=300)
-        assert proc.returncode == 0
-        results.append(json.loads(out))
+    results = [json.loads(out) for out in outputs(procs)]
     everything = results[0] + results[1]
     assert len(set(everything)) == 100
     assert sorted(everything) == list(range(1, 101))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from modelrepo import Registry
 
+from ..processes import outputs
+
 WORKER = textwrap.dedent(
     """
     import json, sys
@@ -43,9 +45,7 @@ def test_eight_processes_deploying_at_once(tmp_path: Path) -> None:
         for w in range(8)
     ]
     mine: dict[int, int] = {}
-    for proc in procs:
-        out, _ = proc.communicate(timeout=300)
-        assert proc.returncode == 0
+    for out in outputs(procs):
         for event_id, version in json.loads(out):
             assert event_id not in mine
             mine[event_id] = version

@@ -25,6 +25,7 @@ from modelrepo.testing.denials import denial
 
 from ..cli.conftest import MODELREPO
 from ..conftest import T0, scaleout_registry
+from ..processes import outputs
 from ..rawdb import Refused, raw_execute
 
 PARTITIONED = ("decisions", "decision_keys", "decision_inputs", "decision_purges")
@@ -223,11 +224,7 @@ def test_four_processes_register_and_deploy_in_one_total_order(
         )
         for w in range(4)
     ]
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=300)
-        assert proc.returncode == 0
-        results.append(json.loads(out))
+    results = [json.loads(out) for out in outputs(procs)]
     numbers = [n for r in results for n in r[0]]
     assert sorted(numbers) == list(range(1, 61))  # gap-free, none twice
     for mine, _ in results:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..blobs import open_blob_store
-from ..blobs.local import LocalBlobStore
+from ..blobs.local import LocalBlobStore, fsync_dir
 from ..domain.errors import InvalidInput, StorageError, StoreNotFound
 from ..domain.permissions import GROUP, StoreMode
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
@@ -44,6 +44,8 @@ class Backend:
     """The embedded store's folder, whose files `fsck` checks are not too open."""
     mode: StoreMode | None = None
     """Who may read the embedded store's files (`domain.permissions`)."""
+    lost_creation: bool = False
+    """Asked to create the store, this process found another had made it first."""
     _signer: Signer | None = None
 
     @property
@@ -135,8 +137,8 @@ def open_backend(
         )
     root = Path(text).expanduser()
     database = root / DATABASE_FILE
-    new = not database.exists()
-    if new:
+    lost_creation = False
+    if not database.exists():
         if not create:
             raise StoreNotFound(
                 f"no modelrepo store at {root}: run 'modelrepo init' to create one there, "
@@ -152,11 +154,14 @@ def open_backend(
             # The blob folder first: a process that finds the database finds it too, even
             # while another is still creating the store.
             make_folder(root / "blobs", mode)
-            # SQLite gives its -wal and -shm files the database file's mode.
-            new = create_file(database, mode.file)  # else another process made it meanwhile
         except OSError as exc:
-            _undo_creation(None, made)  # the database, if there, is another process's
+            _undo_creation(made)
             raise _creation_fault(exc, root) from exc
+        try:
+            lost_creation = not _create_database(database, mode)
+        except BaseException:
+            _undo_creation(made)  # the database, if there now, is another process's
+            raise
     else:
         if not (root / "blobs").is_dir():
             raise missing_blob_folder(root / "blobs")
@@ -168,18 +173,11 @@ def open_backend(
 
         return Ed25519Signer.load_or_create(root / AUDIT_KEY_FILE, mode.file)
 
-    try:
-        metadata = SqlMetadataStore.open_sqlite(database, create=create)
-    except BaseException:
-        if new:  # a store half made (a full disk): gone, so the next try starts afresh
-            _undo_creation(database, made)
-        raise
+    metadata = SqlMetadataStore.open_sqlite(database, create=create)
     try:
         blobs = LocalBlobStore(root / "blobs", mode)
     except BaseException:
         metadata.close()
-        if new:
-            _undo_creation(database, made)
         raise
     return Backend(
         metadata=metadata,
@@ -190,6 +188,7 @@ def open_backend(
         local_reads=True,
         folder=root,
         mode=mode,
+        lost_creation=lost_creation,
     )
 
 
@@ -203,16 +202,41 @@ def _missing_folders(root: Path) -> list[Path]:
     return missing
 
 
-def _undo_creation(database: Path | None, made: list[Path]) -> None:
-    """Remove what creating a store made before it failed: its database (when this process
-    created it), and the folders it made (only if nothing else was put in them meanwhile)."""
-    import shutil
+def _create_database(database: Path, mode: StoreMode) -> bool:
+    """Build a new store's database beside `database` and link it into place complete, so
+    that no process ever opens a half-made one; whether this call made it (False: another
+    process linked its own first, and that one is the store)."""
+    from .sql import SqlMetadataStore
 
-    if database is not None:
+    building = database.with_name(f".{database.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
+    try:
+        try:
+            # SQLite gives its -wal and -shm files the database file's mode.
+            create_file(building, mode.file)
+        except OSError as exc:
+            raise _creation_fault(exc, database.parent) from exc
+        # Closed cleanly, SQLite checkpoints its write-ahead log into the file and removes it.
+        SqlMetadataStore.open_sqlite(building, create=True).close()
+        try:
+            os.link(building, database)  # never replaces a database another process linked
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise _creation_fault(exc, database.parent) from exc
+    finally:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(OSError):
-                database.with_name(database.name + suffix).unlink()
-    if made:
+                building.with_name(building.name + suffix).unlink()
+    fsync_dir(database.parent)
+    return True
+
+
+def _undo_creation(made: list[Path]) -> None:
+    """Remove the folders creating a store made before it failed (only if nothing else was
+    put in them meanwhile; a database in them is another process's store)."""
+    import shutil
+
+    if made and not (made[0] / DATABASE_FILE).exists():
         with contextlib.suppress(OSError):
             shutil.rmtree(made[0] / "blobs")
     for folder in made:
