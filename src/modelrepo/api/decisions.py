@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
-    from typing import TYPE_CHECKING, Any
 
     from ..domain.decisions import Decision
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 
 class EvidenceAPI(Protocol):

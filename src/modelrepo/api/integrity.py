@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from typing import TYPE_CHECKING
-
     from .types import FsckReport, GcReport, ProgressFactory
 
 

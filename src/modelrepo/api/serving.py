@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
-    from typing import TYPE_CHECKING, Any
 
     from ..handles import ModelHandle
 

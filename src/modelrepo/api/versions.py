@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
-    from typing import TYPE_CHECKING, Any, BinaryIO
 
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter

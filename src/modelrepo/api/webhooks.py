@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import TYPE_CHECKING, Any
 
     from ..domain.webhooks import Attempt, Delivery, Webhook
     from ..webhooks import Deliverer

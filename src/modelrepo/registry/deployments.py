@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..api.arguments import optional_time
 from ..api.deployments import DeploymentsAPI
@@ -30,9 +30,6 @@ from ..domain.errors import ApprovalRequired, Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
 from ..domain.names import check_version, parse_ref, validate_model_name
 from .core import Core, writes
-
-if TYPE_CHECKING:
-    pass
 
 
 class Deployments(Core, DeploymentsAPI):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..api.evidence import EvidenceAPI
 from ..domain.names import validate_model_name
 from .core import Core
-
-if TYPE_CHECKING:
-    pass
 
 
 class Evidence(Core, EvidenceAPI):

@@ -3,16 +3,11 @@ embedded store."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..api.integrity import IntegrityAPI
 from ..api.types import FsckReport, GcReport, ProgressFactory
 from ..domain.errors import CorruptBlobError, MissingBlobError
 from ..ports import BlobInfo, FileReference
 from .core import Core
-
-if TYPE_CHECKING:
-    pass
 
 
 class Integrity(Core, IntegrityAPI):
