@@ -25,6 +25,7 @@ def remote_default(kwargs: Mapping[str, Any]) -> bool:
 
 
 def default_user() -> str:
+    """Who changes are recorded under when no user is given: $MODELREPO_USER, else the login."""
     user = os.environ.get("MODELREPO_USER")
     if user:
         return user
