@@ -1845,7 +1845,7 @@ class Registry:
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
         if not cache.exists():
-            from .stores.permissions import make_folder, seal_tree
+            from .disk.modes import make_folder, seal_tree
 
             mode = self.backend.mode
             if mode is not None:
@@ -2099,7 +2099,7 @@ class Registry:
         ]
         report.partials = list(blobs.partials())
         if self.backend.folder is not None and self.backend.mode is not None:
-            from .stores.permissions import too_open
+            from .disk.modes import too_open
 
             report.too_open = list(too_open(self.backend.folder, self.backend.mode))
         return report
