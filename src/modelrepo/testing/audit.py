@@ -73,6 +73,11 @@ class AuditStoreContract:
         assert store.subject_entries("model:x") == [(2, bodies[1])]
         assert store.subject_entries("model:y") == []
 
+    def test_a_range_past_the_end_reads_what_there_is(self, store: MetadataStore) -> None:
+        _append(store, 3)
+        assert [seq for seq, _, _ in store.audit_entries(2, 10)] == [2, 3]
+        assert list(store.audit_entries(4, 10)) == []
+
     def test_every_complete_subtree_is_stored(self, store: MetadataStore) -> None:
         _append(store, 5)
         leaves = [leaf_hash(body) for _, body, _ in store.audit_entries()]

@@ -84,3 +84,10 @@ class ServingStoreContract:
                 seeded.serving_stop(*where, T0 + MINUTE)
         (still,) = seeded.serving_periods("credit-risk", "production")
         assert (still.last_seen, still.ended_at) == (T0, None)
+
+    def test_an_unknown_model_is_not_found(self, seeded: MetadataStore) -> None:
+        """As for every other method about one model."""
+        with pytest.raises(NotFound):
+            self.start(seeded, "pod-a", 1, T0, model="nope")
+        with pytest.raises(NotFound):
+            seeded.serving_periods("nope", "production")
