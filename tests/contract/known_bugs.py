@@ -19,6 +19,10 @@ MEMORY_METADATA = {
         "exist (and list its periods); the SQL stores raise NotFound, as every other "
         "per-model method does on both"
     ),
+    "test_a_delivery_for_an_unknown_subscription_is_refused_whole": (
+        "MemoryMetadataStore.enqueue_deliveries keeps a delivery for a subscription it does "
+        "not hold, and claim_deliveries then fails with KeyError; the SQL stores raise NotFound"
+    ),
 }
 
 
