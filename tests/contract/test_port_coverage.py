@@ -40,7 +40,7 @@ def declared(port: type) -> set[str]:
     return names
 
 
-def test_every_port_is_combined_into_one_that_has_suites() -> None:
+def test_every_port_is_part_of_the_metadata_store_or_has_its_own_suite() -> None:
     found = protocols()
     parts = {cls.__name__ for cls in ports.MetadataStore.__mro__ if cls.__name__ in found}
     assert set(found) == SUITES_BY_PORT | parts
