@@ -19,12 +19,16 @@ from .known_bugs import MEMORY_METADATA, expecting_failures
 
 
 class Memory:
+    """The reference store."""
+
     @pytest.fixture
     def store(self) -> MetadataStore:
         return MemoryMetadataStore()
 
 
 class Sqlite:
+    """A new database file per test."""
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         store = SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
@@ -33,6 +37,8 @@ class Sqlite:
 
 
 class Postgres:
+    """A new database per test, made from the migrated template."""
+
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = SqlMetadataStore.open_postgresql(pg_url)
