@@ -1,5 +1,5 @@
 """Every method of every port is called by a contract suite: the suites run on in-process
-ports that record the calls (port_calls.py), and the calls must be every method the
+ports that record the calls (port_calls.py), and the calls must be exactly the methods the
 protocols in `modelrepo.ports` declare. A port method added without a contract test, or a
 port without a suite, fails here."""
 
@@ -66,3 +66,6 @@ def test_the_contract_suites_call_every_port_method(tmp_path: Path) -> None:
         )
     }  # fmt: skip
     assert {name: gaps for name, gaps in missing.items() if gaps} == {}
+    # ... and nothing else: a suite that reached past the port would not run on another backend.
+    every = {f"{port}.{name}" for port in SUITES_BY_PORT for name in declared(found[port])}
+    assert called - every == set()
