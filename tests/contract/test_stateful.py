@@ -260,5 +260,5 @@ def test_sqlite_and_memory_agree() -> None:
 def test_postgresql_and_memory_agree(pg_template: str) -> None:
     PostgresAgrees.template = pg_template
     run_state_machine_as_test(
-        PostgresAgrees, settings=settings(max_examples=15, stateful_step_count=30, deadline=None)
+        PostgresAgrees, settings=settings(max_examples=12, stateful_step_count=30, deadline=None)
     )
