@@ -21,8 +21,6 @@ from .domain.times import format_time, parse_time
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
-    import jinja2
-
     from .service import Registry
 
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
@@ -158,6 +156,9 @@ def _deployment_proofs(
 
 
 # -- HTML ------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @functools.cache
