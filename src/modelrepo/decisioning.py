@@ -14,6 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .domain.canonical import canonical_text, canonical_texts
 from .domain.decisions import (
     NO_ENVIRONMENT,
     NOT_LIVE,
@@ -24,8 +25,6 @@ from .domain.decisions import (
     check_decision_ids,
     check_inputs_digest,
     check_inputs_digests,
-    encode_canonical,
-    encode_canonical_each,
     flags_json,
     inputs_digest,
 )
@@ -281,7 +280,7 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
     try:
-        outputs = encode_canonical_each(given.outputs)
+        outputs = canonical_texts(given.outputs)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata
@@ -372,7 +371,7 @@ def _inputs(
             stored.append(None)
             continue
         try:
-            text = encode_canonical(value)
+            text = canonical_text(value)
         except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
         payload = text.encode()

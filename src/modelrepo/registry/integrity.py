@@ -46,7 +46,7 @@ class Integrity(Core, IntegrityAPI):
         ]
         report.partials = list(blobs.partials())
         if self.backend.folder is not None and self.backend.mode is not None:
-            from ..stores.permissions import too_open
+            from ..disk.modes import too_open
 
             report.too_open = list(too_open(self.backend.folder, self.backend.mode))
         return report

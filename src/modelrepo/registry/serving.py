@@ -30,7 +30,7 @@ class Serving(Core, ServingAPI):
             return self.download(version.model, version.version, Path(tempfile.mkdtemp()) / "v")
         cache = Path(self.backend.location) / "cache" / version.digest.replace(":", "-")
         if not cache.exists():
-            from ..stores.permissions import make_folder, seal_tree
+            from ..disk.modes import make_folder, seal_tree
 
             mode = self.backend.mode
             if mode is not None:
