@@ -9,12 +9,15 @@ import stat
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..domain.errors import InvalidInput
 from ..domain.manifest import FileEntry, manifest_digest, validate_relative_path
 from ..domain.model import DataRef, JSONValue, check_json
 from ..domain.times import parse_time
-from .types import DataInput
+
+if TYPE_CHECKING:
+    from .types import DataInput
 
 
 def is_remote(store: object) -> bool:

@@ -3,15 +3,21 @@ embedded store."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..api.integrity import IntegrityAPI
-from ..api.types import FsckReport, GcReport, ProgressFactory
 from ..domain.errors import CorruptBlobError, MissingBlobError
 from ..ports import BlobInfo, FileReference
 from .core import Core
 
+if TYPE_CHECKING:
+    # Loaded where used: the reports' dataclasses cost start-up time no read needs.
+    from ..api.types import FsckReport, GcReport, ProgressFactory
+
 
 class Integrity(Core, IntegrityAPI):
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
+        from ..api.types import FsckReport
         from ..blobs._streams import copy_hashing
 
         report = FsckReport()
@@ -52,6 +58,8 @@ class Integrity(Core, IntegrityAPI):
         return report
 
     def gc(self, *, dry_run: bool = False) -> GcReport:
+        from ..api.types import GcReport
+
         report = GcReport(dry_run=dry_run)
         with self.backend.lock.exclusive():
             referenced = {r.sha256 for r in self.backend.metadata.file_references()}

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..api.arguments import check_signature, collect_files, parse_data_ref
-from ..api.types import DataInput, ProgressFactory, StagedFile
 from ..api.versions import VersionsAPI
 from ..domain.errors import Conflict, CorruptBlobError, InvalidInput, MissingBlobError, NotFound
 from ..domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
@@ -44,6 +43,7 @@ from ..ports import Progress
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, may_create, writes
 
 if TYPE_CHECKING:
+    from ..api.types import DataInput, ProgressFactory, StagedFile
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter
 
