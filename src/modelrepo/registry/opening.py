@@ -4,7 +4,6 @@ environment that names one; a store that does not exist yet is made by the first
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,8 @@ def default_user() -> str:
     user = os.environ.get("MODELREPO_USER")
     if user:
         return user
+    import getpass  # with termios: not loaded when a user is given
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
