@@ -1,6 +1,7 @@
 """The registry's public API, as typed protocols: what the embedded `Registry` and the
-server's `RemoteRegistry` both offer, one protocol per concept. The docstrings of the public
-methods are written here, once; the implementations inherit them."""
+server's `RemoteRegistry` both offer (the remote one raises `NotSupported` for the few it
+cannot do yet), one protocol per concept. The public methods' docstrings are written here,
+once, so the two cannot drift apart; the implementations inherit them."""
 
 from __future__ import annotations
 

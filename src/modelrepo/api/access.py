@@ -1,5 +1,4 @@
-"""API tokens: who may use a server, and checking the token a request carries: the API both
-registries offer."""
+"""The API of API tokens (who may use a server), as both registries offer it."""
 
 from __future__ import annotations
 

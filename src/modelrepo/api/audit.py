@@ -1,5 +1,5 @@
-"""The signed audit log: checkpoints, proofs, entries, and the record of refused requests: the API
-both registries offer."""
+"""The audit log's API (checkpoints, proofs, entries, refused requests), as both registries
+offer it."""
 
 from __future__ import annotations
 

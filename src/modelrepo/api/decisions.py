@@ -1,5 +1,5 @@
-"""Decisions: recording what a model decided, one or in bulk, and reading them back: the API both
-registries offer."""
+"""The decisions API (record them, one or in bulk, and read them back), as both registries
+offer it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Deployments: what serves where and since when, and the requests and approvals that protected
-environments need: the API both registries offer."""
+"""The deployments API (what serves where and when, requests and approvals), as both
+registries offer it."""
 
 from __future__ import annotations
 

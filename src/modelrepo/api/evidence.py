@@ -1,4 +1,4 @@
-"""Evidence reports of a model or of a decision, for a reviewer: the API both registries offer."""
+"""The evidence reports' API, as both registries offer it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Checking every stored byte against its digest, and collecting what nothing references: the API
-both registries offer."""
+"""The API that checks the stored bytes and collects what nothing references, as both
+registries offer it."""
 
 from __future__ import annotations
 

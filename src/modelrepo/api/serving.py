@@ -1,5 +1,5 @@
-"""Loading versions to predict with, what instances actually serve, and replaying decisions: the
-API both registries offer."""
+"""The API of loading versions, the instances serving them and replays, as both registries
+offer it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Registering versions, reading their files and records, and the few changes a version allows
-(tags, description, deprecation, deletion): the API both registries offer."""
+"""The versions API (register, read, annotate, delete), as both registries offer it."""
 
 from __future__ import annotations
 

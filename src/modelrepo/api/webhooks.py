@@ -1,4 +1,4 @@
-"""Webhook subscriptions and their delivery log: the API both registries offer."""
+"""The webhooks API (subscriptions and their delivery log), as both registries offer it."""
 
 from __future__ import annotations
 
