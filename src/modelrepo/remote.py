@@ -23,6 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from . import auditing
+from .api.arguments import check_signature as _check_signature
+from .api.arguments import collect_files as _collect_files
+from .api.arguments import files_digest as _files_digest
+from .api.arguments import is_remote, parse_data_ref
+from .api.arguments import optional_time as _optional_time
+from .api.types import DataInput, FsckReport, GcReport, ProgressFactory
 from .clock import SystemClock
 from .domain.access import (
     ApiToken,
@@ -72,6 +78,7 @@ from .domain.model import (
     check_tags,
     unchanged_latest,
 )
+from .domain.names import check_version as _number
 from .domain.names import (
     parse_ref,
     validate_flavor,
@@ -83,20 +90,7 @@ from .domain.times import format_time
 from .domain.webhooks import Attempt, Delivery, Webhook
 from .flavors import check_files
 from .ports import Clock, Progress
-from .service import (
-    DataInput,
-    FsckReport,
-    GcReport,
-    ProgressFactory,
-    Registry,
-    _check_signature,
-    _collect_files,
-    _files_digest,
-    _number,
-    _optional_time,
-    is_remote,
-    parse_data_ref,
-)
+from .registry import Registry
 
 if TYPE_CHECKING:
     import httpx

@@ -21,7 +21,7 @@ from .domain.times import format_time, parse_time
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
-    from .service import Registry
+    from .api import RegistryAPI as Registry
 
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from .ports import BlobStore
-    from .service import Registry
+    from .registry import Registry
     from .stores.sql import SqlMetadataStore
 
 BATCH_ROWS = 1000
@@ -229,7 +229,7 @@ def migrate(
         target.close()
 
     from .domain.audit import root_hash
-    from .service import Registry
+    from .registry import Registry
 
     size = counts["audit_entries"]
     expected_root = root_hash(size, metadata.audit_node).hex()
