@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .flavors import Predictor
 
 if TYPE_CHECKING:
+    from .remote import RemoteRegistry
     from .service import Registry
 
 
@@ -20,7 +21,7 @@ class ModelHandle:
 
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry | RemoteRegistry,
         model: str,
         version: int,
         digest: str,

@@ -468,7 +468,7 @@ class Registry:
         if cls is Registry and (is_remote(store) or (store is None and _remote_default(kwargs))):
             from .remote import RemoteRegistry
 
-            return super().__new__(RemoteRegistry)
+            return RemoteRegistry(store, *args, **kwargs)  # type: ignore[arg-type,return-value]
         return super().__new__(cls)
 
     def __init__(
