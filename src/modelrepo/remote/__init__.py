@@ -20,7 +20,7 @@ from ..ports import Clock
 from ..service import is_remote
 from .access import Access
 from .audit import Audit
-from .client import API, INSECURE_ENV, PAGE, ServerClient, check_url, error_from_response
+from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
 from .decisions import Decisions
 from .deployments import Deployments
 from .evidence import Evidence
@@ -44,7 +44,6 @@ __all__ = [
     "INSECURE_ENV",
     "PAGE",
     "RemoteRegistry",
-    "ServerClient",
     "check_url",
     "default_cache_dir",
     "error_from_response",

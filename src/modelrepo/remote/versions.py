@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 class Versions(ServerClient):
     """Registering and reading versions, and the few things about them that may change."""
 
+    # -- registering ----------------------------------------------------------------------
+
     def register(
         self,
         name: str,
@@ -127,6 +129,88 @@ class Versions(ServerClient):
             "POST", f"{self._model_path(name)}/versions", send=parts, idempotency_key=key
         )
         return ModelVersion.from_dict(reply.json())
+
+    def register_archive(
+        self, name: str, archive: str | os.PathLike[str], **options: Any
+    ) -> ModelVersion:
+        """Upload a tar or zip archive; the server unpacks it (refusing links, `..` and
+        bombs) and registers its files. `options` as for `register` (`idempotency_key`
+        included, and retried as `register` is)."""
+        key = _idempotency_key(options.pop("idempotency_key", None))
+        validate_model_name(name)
+        source = Path(archive)
+        if not source.is_file():
+            raise InvalidInput(f"no archive file at {source}")
+        metadata = self._metadata(options, executable=[])
+
+        def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
+            stream = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+            return {
+                "files": [("archive", (source.name, stream, "application/octet-stream"))],
+                "data": {"metadata": json.dumps(metadata)},
+            }
+
+        reply = self._request(
+            "POST",
+            f"{self._model_path(name)}/versions/archive",
+            send=parts,
+            idempotency_key=key,
+        )
+        return ModelVersion.from_dict(reply.json())
+
+    def register_source(self, name: str, source: str, **options: Any) -> ModelVersion:
+        """Have the server fetch `source` (https:// or s3://, under a prefix it allows) and
+        register it: an archive is unpacked, anything else is one file. `idempotency_key`
+        as for `register`."""
+        key = _idempotency_key(options.pop("idempotency_key", None))
+        body = {"source": source, "metadata": self._metadata(options, executable=[])}
+        reply = self._request(
+            "POST", f"{self._model_path(name)}/versions/source", body=body, idempotency_key=key
+        )
+        return ModelVersion.from_dict(reply.json())
+
+    @staticmethod
+    def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
+        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
+        unknown = set(options) - known
+        if unknown:
+            raise InvalidInput(f"unknown options {sorted(unknown)}")
+        refs = [parse_data_ref(d) for d in options.get("data", ())]
+        code = options.get("code", True)
+        if code is True:
+            from ..lineage import capture_code
+
+            code = capture_code()
+        return {
+            "params": dict(check_params(options.get("params"))),
+            "metrics": dict(check_metrics(options.get("metrics"))),
+            "tags": dict(check_tags(options.get("tags"))),
+            "data": [f"{r.uri}#{r.digest}" if r.digest else r.uri for r in refs],
+            "description": options.get("description", ""),
+            "flavor": validate_flavor(options.get("flavor", "generic")),
+            "signature": _check_signature(options.get("signature")),
+            "code": code.to_dict() if code else None,
+            "executable": executable,
+        }
+
+    def register_stored(
+        self,
+        name: str,
+        files: Sequence[StagedFile],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = False,
+        environment: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ModelVersion:
+        """Not available on a remote registry yet (`Registry.register_stored`)."""
+        self._unsupported("register_stored")
 
     # -- reading --------------------------------------------------------------------------
 
@@ -219,85 +303,3 @@ class Versions(ServerClient):
             b_model=other if other != a[0] else None,
         )
         return VersionDiff.from_dict(found)
-
-    def register_archive(
-        self, name: str, archive: str | os.PathLike[str], **options: Any
-    ) -> ModelVersion:
-        """Upload a tar or zip archive; the server unpacks it (refusing links, `..` and
-        bombs) and registers its files. `options` as for `register` (`idempotency_key`
-        included, and retried as `register` is)."""
-        key = _idempotency_key(options.pop("idempotency_key", None))
-        validate_model_name(name)
-        source = Path(archive)
-        if not source.is_file():
-            raise InvalidInput(f"no archive file at {source}")
-        metadata = self._metadata(options, executable=[])
-
-        def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
-            stream = stack.enter_context(open(source, "rb"))  # noqa: SIM115
-            return {
-                "files": [("archive", (source.name, stream, "application/octet-stream"))],
-                "data": {"metadata": json.dumps(metadata)},
-            }
-
-        reply = self._request(
-            "POST",
-            f"{self._model_path(name)}/versions/archive",
-            send=parts,
-            idempotency_key=key,
-        )
-        return ModelVersion.from_dict(reply.json())
-
-    def register_source(self, name: str, source: str, **options: Any) -> ModelVersion:
-        """Have the server fetch `source` (https:// or s3://, under a prefix it allows) and
-        register it: an archive is unpacked, anything else is one file. `idempotency_key`
-        as for `register`."""
-        key = _idempotency_key(options.pop("idempotency_key", None))
-        body = {"source": source, "metadata": self._metadata(options, executable=[])}
-        reply = self._request(
-            "POST", f"{self._model_path(name)}/versions/source", body=body, idempotency_key=key
-        )
-        return ModelVersion.from_dict(reply.json())
-
-    @staticmethod
-    def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
-        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
-        unknown = set(options) - known
-        if unknown:
-            raise InvalidInput(f"unknown options {sorted(unknown)}")
-        refs = [parse_data_ref(d) for d in options.get("data", ())]
-        code = options.get("code", True)
-        if code is True:
-            from ..lineage import capture_code
-
-            code = capture_code()
-        return {
-            "params": dict(check_params(options.get("params"))),
-            "metrics": dict(check_metrics(options.get("metrics"))),
-            "tags": dict(check_tags(options.get("tags"))),
-            "data": [f"{r.uri}#{r.digest}" if r.digest else r.uri for r in refs],
-            "description": options.get("description", ""),
-            "flavor": validate_flavor(options.get("flavor", "generic")),
-            "signature": _check_signature(options.get("signature")),
-            "code": code.to_dict() if code else None,
-            "executable": executable,
-        }
-
-    def register_stored(
-        self,
-        name: str,
-        files: Sequence[StagedFile],
-        *,
-        params: Mapping[str, JSONValue] | None = None,
-        metrics: Mapping[str, float] | None = None,
-        tags: Mapping[str, str] | None = None,
-        data: Iterable[DataInput] = (),
-        description: str = "",
-        flavor: str = "generic",
-        signature: Mapping[str, JSONValue] | None = None,
-        code: CodeRef | bool = False,
-        environment: bool = False,
-        idempotency_key: str | None = None,
-    ) -> ModelVersion:
-        """Not available on a remote registry yet (`Registry.register_stored`)."""
-        self._unsupported("register_stored")
