@@ -1,6 +1,7 @@
 """The embedded and the remote registry are two implementations of one interface, side by
 side: every public method and property of one is on the other, with the same signature, so
-a method added to one and not the other fails here."""
+a method added to one and not the other fails here. The constructors differ by design (a
+store's location and settings; a server's URL, token and HTTP client)."""
 
 from __future__ import annotations
 
