@@ -47,7 +47,8 @@ class Registry(
         if cls is Registry and (is_remote(store) or (store is None and remote_default(kwargs))):
             from ..remote import RemoteRegistry
 
-            return super().__new__(RemoteRegistry)
+            # Not a subclass: made whole here (Python then skips Registry.__init__).
+            return RemoteRegistry(store, *args, **kwargs)  # type: ignore[arg-type,return-value]
         return super().__new__(cls)
 
     def __init__(
