@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from modelrepo.blobs._streams import Aborted, PipelinedWriter
+from modelrepo.streams import Aborted, PipelinedWriter
 
 
 def test_bytes_arrive_in_order_and_hash_as_one_stream() -> None:

@@ -22,7 +22,7 @@ from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..domain.permissions import StoreMode
 from ..ports import BlobInfo, Progress
-from ._streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
+from ..streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
 
 
 def fsync_dir(path: Path) -> None:

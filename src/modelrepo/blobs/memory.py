@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import PipelinedBlobWriter, copy_hashing
+from ..streams import PipelinedBlobWriter, copy_hashing
 
 
 class MemoryBlobStore:

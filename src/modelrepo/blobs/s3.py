@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
-from ._streams import PipelinedBlobWriter, copy_hashing
+from ..streams import PipelinedBlobWriter, copy_hashing
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class Integrity(Core, IntegrityAPI):
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
         from ..api.types import FsckReport
-        from ..blobs._streams import copy_hashing
+        from ..streams import copy_hashing
 
         report = FsckReport()
         by_blob: dict[str, list[FileReference]] = {}

@@ -308,7 +308,7 @@ class Versions(Core, VersionsAPI):
         With `dst_fd` (a local file) and a blob that is itself a local file, the copy is done
         by the kernel and the *written* bytes are hashed while they are fsynced.
         """
-        from ..blobs._streams import copy_file_hashing, copy_hashing
+        from ..streams import copy_file_hashing, copy_hashing
 
         try:
             stream = self._open_blob(entry.sha256, entry.size)

@@ -205,7 +205,7 @@ class VersionFiles(ServerClient):
         (SHA-256 is the slowest step); the bytes must match the manifest."""
         import httpx
 
-        from ..blobs._streams import PipelinedWriter
+        from ..streams import PipelinedWriter
 
         for attempt in range(1, self.retries + 1):
             pipe = PipelinedWriter(start(), progress=progress)
@@ -267,7 +267,7 @@ class VersionFiles(ServerClient):
         import shutil
         import tempfile
 
-        from ..blobs._streams import FileSink
+        from ..streams import FileSink
 
         found = self._readable(name, version)
         target = Path(dest).absolute()

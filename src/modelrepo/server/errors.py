@@ -20,7 +20,7 @@ from ..domain.errors import (
     StorageError,
     Unauthenticated,
 )
-from .mlflow import errors as mlflow_errors
+from . import mlflow_errors
 
 STATUS: tuple[tuple[type[ModelrepoError], int], ...] = (
     (Unauthenticated, 401),

@@ -14,10 +14,10 @@ from ...domain.errors import Conflict, NotFound
 from ...domain.manifest import validate_relative_path
 from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
-from ..routes import models as native
-from ..routes.models import Name, Number
+from ..files import send_file
+from ..mlflow_errors import ERRORS
+from ..params import Name, Number
 from .common import scoped
-from .errors import ERRORS
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", tags=["mlflow"], responses=ERRORS)
 
@@ -75,4 +75,4 @@ def download(
 ) -> Response:
     """One file of a version, as the native download route sends it (verified as it is
     sent, `Range` supported)."""
-    return native.download_file(request, name, version, path, caller=caller)
+    return send_file(request, caller.registry, name, version, path, verify=True)

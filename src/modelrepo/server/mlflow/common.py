@@ -13,7 +13,7 @@ from ...domain.deployments import DeploymentOutcome
 from ...domain.errors import InvalidInput
 from ...domain.names import MAX_NUMBER, validate_model_name
 from ..auth import Caller
-from .errors import response
+from ..mlflow_errors import response
 
 MaxResults = Annotated[int, Query(ge=1, le=200_000)]
 PageToken = Annotated[str | None, Query(max_length=12, pattern="^[0-9]*$")]

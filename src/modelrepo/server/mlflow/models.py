@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
+from ..mlflow_errors import ERRORS, PENDING, AlreadyExists
 from . import search
 from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
@@ -22,7 +23,6 @@ from .entities import (
     number,
     version_doc,
 )
-from .errors import ERRORS, PENDING, AlreadyExists
 
 router = APIRouter(prefix="/api/2.0/mlflow/registered-models", tags=["mlflow"], responses=ERRORS)
 

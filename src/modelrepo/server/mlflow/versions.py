@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import ModelVersion
 from ..auth import Caller, needs
+from ..mlflow_errors import ERRORS, PENDING
 from . import search
 from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
@@ -24,7 +25,6 @@ from .entities import (
     number,
     version_doc,
 )
-from .errors import ERRORS, PENDING
 from .sources import Sources
 
 router = APIRouter(prefix="/api/2.0/mlflow/model-versions", tags=["mlflow"], responses=ERRORS)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from ...domain.errors import InvalidInput, decision_not_found
 from ..auth import Caller, needs
+from ..params import Name
 from ..schemas import (
     DECISION_COLUMNS,
     BatchOut,
@@ -28,7 +29,6 @@ from ..schemas import (
     PurgeIn,
 )
 from .common import ERRORS, json_body, read_json
-from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"], responses=ERRORS)
 

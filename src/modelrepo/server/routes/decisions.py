@@ -12,9 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...domain.errors import decision_not_found
 from ..auth import Caller, needs
+from ..params import Name
 from ..schemas import DECISION_BATCH, BatchOut, DecisionBatchIn, DecisionIn, DecisionOut, Page
 from .common import ERRORS, Cursor, Limit, json_body, paginate, read_json
-from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"], responses=ERRORS)
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.deployments import DeploymentOutcome, DeploymentRequest
 from ...domain.errors import InvalidInput, request_not_found
 from ..auth import Caller, needs
+from ..params import Name
 from ..schemas import (
     ChangeIn,
     DeployIn,
@@ -25,7 +26,6 @@ from ..schemas import (
     RequestOut,
 )
 from .common import ERRORS, Cursor, Limit, compact_json, large_json, paginate
-from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"], responses=ERRORS)
 

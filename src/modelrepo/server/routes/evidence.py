@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from ..auth import Caller, needs
+from ..params import Name
 from ..schemas import ReportOut
 from .common import ERRORS, large_json
 from .decisions import DecisionId
 from .deployments import Time
-from .models import Name
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
 

@@ -16,6 +16,8 @@ from ...domain.errors import InvalidInput
 from ...domain.names import parse_ref
 from ...sources import SourcePolicy, stage_source
 from ..auth import Caller, needs
+from ..files import CHUNK
+from ..params import IdempotencyKey, Name, Number
 from ..schemas import (
     ImportDeploymentsIn,
     ImportedOut,
@@ -25,7 +27,7 @@ from ..schemas import (
 )
 from ..uploads import MAX_METADATA, check_data_refs, parse_metadata
 from .common import ERRORS
-from .models import CHUNK, IdempotencyKey, Name, Number, register_folder
+from .models import register_folder
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ...domain.errors import CorruptBlobError
 from ...domain.model import ModelVersion
-from ...domain.names import IDEMPOTENCY_KEY_PATTERN, MODEL_NAME_PATTERN
+from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
+from ..files import send_file
+from ..params import IdempotencyKey, Name, Number
 from ..schemas import (
     DeprecateIn,
     DescriptionIn,
@@ -31,22 +29,6 @@ from ..uploads import MAX_METADATA, BrokenBody, UnsupportedBody, VersionUpload
 from .common import ERRORS, Cursor, Limit, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=ERRORS)
-
-Name = Annotated[str, PathParam(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model name.")]
-Number = Annotated[int, PathParam(ge=1, le=2**62, description="Version number.")]
-CHUNK = 1 << 20
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        pattern=f"^{IDEMPOTENCY_KEY_PATTERN}$",
-        description="A key the client chose for this registration (1-128 printable ASCII "
-        "characters, no spaces). Sent again with the same key by the same user, the request "
-        "answers 201 with the version the first one made, and nothing is written; with "
-        "other files or for another model, 409. Lets a client retry a register whose "
-        "answer it lost.",
-    ),
-]
-SEND_CHUNK = 4 << 20  # a whole-file download is read and sent in pieces this large
 
 
 @router.get("/models", response_model=Page[ModelOut])
@@ -205,66 +187,6 @@ def register_folder(
     )
 
 
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) of a single `Range: bytes=...`; None to send the whole file.
-
-    Several ranges are answered with the whole file, as RFC 9110 allows, and so is a range
-    whose numbers are longer than any file's size could be (18 digits): no number of
-    thousands of digits is ever converted."""
-    if header is None or "," in header or len(header) > 64:
-        return None
-    match = _RANGE.fullmatch(header.strip())
-    if match is None or (not match[1] and not match[2]):
-        return None
-    if not match[1]:  # the last N bytes
-        suffix = int(match[2])
-        if suffix == 0 or size == 0:
-            raise _Unsatisfiable()
-        return max(0, size - suffix), size - 1
-    first = int(match[1])
-    last = int(match[2]) if match[2] else size - 1
-    if first >= size or last < first:
-        raise _Unsatisfiable()
-    return first, min(last, size - 1)
-
-
-class _Unsatisfiable(Exception):
-    pass
-
-
-def _chunks(stream: BinaryIO, first: int, length: int, expected: str | None) -> Iterator[bytes]:
-    """`length` bytes of `stream` from `first`; with `expected`, the whole file is hashed and
-    a mismatch ends the response early (the client sees a truncated body, never bad bytes
-    reported as good)."""
-    import hashlib
-
-    digest = hashlib.sha256() if expected else None
-    with stream:
-        if first:
-            if stream.seekable():
-                stream.seek(first)
-            else:
-                skip = first
-                while skip and (block := stream.read(min(CHUNK, skip))):
-                    skip -= len(block)
-        left = length
-        while left > 0:
-            block = stream.read(min(SEND_CHUNK, left))
-            if not block:
-                break
-            left -= len(block)
-            if digest is not None:
-                digest.update(block)
-                if left == 0 and digest.hexdigest() != expected:
-                    raise CorruptBlobError("stored bytes do not match their digest")
-            yield block
-        if left:
-            raise CorruptBlobError("stored file is shorter than its manifest says")
-
-
 @router.get(
     "/models/{name}/versions/{version}/files/{path:path}",
     response_class=StreamingResponse,
@@ -291,40 +213,7 @@ def download_file(
     """One file of a version; `Range: bytes=a-b` gives part of it (206). The ETag is the
     file's SHA-256; a whole download is verified against it as it is sent, unless the
     client says it verifies (`verify=false`)."""
-    entry, stream = caller.registry.open_file(name, version, path)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"sha256:{entry.sha256}"',
-        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}",
-    }
-    try:
-        chosen = _byte_range(request.headers.get("range"), entry.size)
-    except _Unsatisfiable:
-        stream.close()
-        headers["Content-Range"] = f"bytes */{entry.size}"
-        return Response(status_code=416, headers=headers)
-    if chosen is None:
-        headers["Content-Length"] = str(entry.size)
-        return StreamingResponse(
-            _chunks(stream, 0, entry.size, entry.sha256 if verify else None),
-            media_type="application/octet-stream",
-            headers=headers,
-        )
-    first, last = chosen
-    headers["Content-Range"] = f"bytes {first}-{last}/{entry.size}"
-    headers["Content-Length"] = str(last - first + 1)
-    return StreamingResponse(
-        _chunks(stream, first, last - first + 1, None),
-        status_code=206,
-        media_type="application/octet-stream",
-        headers=headers,
-    )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
+    return send_file(request, caller.registry, name, version, path, verify=verify)
 
 
 @router.put("/models/{name}/versions/{version}/tags/{key}", response_model=VersionOut)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ...domain.errors import (
+from ..domain.errors import (
     Conflict,
     Forbidden,
     IntegrityError,

@@ -1,4 +1,5 @@
-"""Streaming helpers shared by the blob stores: bounded memory, hash while copying."""
+"""Copying bytes with bounded memory, hashing while copying: shared by the blob stores, the
+embedded registry and the remote client, wherever model files stream."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import queue
 from collections.abc import Callable
 from typing import BinaryIO, cast
 
-from ..ports import BlobInfo, Progress
+from .ports import BlobInfo, Progress
 
 CHUNK = 1 << 20
 
