@@ -50,6 +50,7 @@ class RegistryAPI(
     user: str
     """The identity every change is recorded under."""
     clock: Clock
+    """Where the time of every recorded change comes from (injected in tests)."""
 
     @property
     def backend(self) -> StorePorts:
@@ -67,7 +68,10 @@ class RegistryAPI(
         ...
 
     @property
-    def location(self) -> str: ...
+    def location(self) -> str:
+        """Where the store is, for people to read: its folder (`:memory:` for one in this
+        process), its database and blob URLs (password hidden), or the server's URL."""
+        ...
 
     def ready(self) -> int:
         """Ask the store a question (the audit log's size) to show it answers."""
@@ -80,16 +84,23 @@ class RegistryAPI(
         opening a store per request; closing the copy leaves the store open."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store (or the connection to the server) this registry opened; a copy
+        made by `as_user` leaves it open."""
+        ...
 
-    def __enter__(self) -> RegistryAPI: ...
+    def __enter__(self) -> RegistryAPI:
+        """The registry itself, closed when the `with` block ends."""
+        ...
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        """Close the registry, whether or not the block raised (the exception goes on)."""
+        ...
 
 
 __all__ = [

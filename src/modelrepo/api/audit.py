@@ -20,14 +20,19 @@ class AuditAPI(Protocol):
         """The public key (PEM) that verifies this store's checkpoints."""
         ...
 
-    def audit_key_id(self) -> str: ...
+    def audit_key_id(self) -> str:
+        """The short, stable name of the checkpoints' signing key (`ed25519:` and a hash of
+        it), which every checkpoint names, so a verifier can tell which key it needs."""
+        ...
 
     def audit_checkpoint(self) -> dict[str, Any]:
         """Sign the current tree head (size, root hash, time) and keep it (and export it to
         `checkpoint_dir` / `MODELREPO_CHECKPOINT_DIR` when set)."""
         ...
 
-    def audit_checkpoints(self) -> list[dict[str, Any]]: ...
+    def audit_checkpoints(self) -> list[dict[str, Any]]:
+        """Every signed checkpoint kept so far, oldest first, to verify the log against."""
+        ...
 
     def audit_verify(
         self,

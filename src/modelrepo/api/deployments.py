@@ -89,7 +89,9 @@ class DeploymentsAPI(Protocol):
         """Deployment requests, oldest first, optionally of one model and status."""
         ...
 
-    def request(self, request_id: int) -> DeploymentRequest: ...
+    def request(self, request_id: int) -> DeploymentRequest:
+        """One deployment request, whatever its status (NotFound if there is none)."""
+        ...
 
     def protect(self, name: str, *, env: str) -> Environment:
         """Require a second identity's approval for every change to `env`."""
@@ -99,7 +101,10 @@ class DeploymentsAPI(Protocol):
         """Ask to lift protection; like any change to a protected environment, needs approval."""
         ...
 
-    def environments(self, name: str) -> list[Environment]: ...
+    def environments(self, name: str) -> list[Environment]:
+        """The model's environments (each made by its first deployment or protection), by
+        name, with whether they are protected and every change to that."""
+        ...
 
     def live(
         self,

@@ -88,7 +88,9 @@ class VersionsAPI(Protocol):
         """Every model, by name."""
         ...
 
-    def model(self, name: str) -> Model: ...
+    def model(self, name: str) -> Model:
+        """One model's record: its own tags and description, and its latest version."""
+        ...
 
     def get(self, name: str, version: int) -> ModelVersion:
         """One version's full record."""

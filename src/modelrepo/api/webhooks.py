@@ -42,7 +42,10 @@ class WebhooksAPI(Protocol):
         """The delivery log, newest first (of one subscription, or of all)."""
         ...
 
-    def delivery_attempts(self, delivery_id: int) -> list[Attempt]: ...
+    def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
+        """Every try at one delivery, oldest first: when, the answer's status or the error,
+        and how long it took."""
+        ...
 
     def deliverer(self, **options: Any) -> Deliverer:
         """What sends webhook deliveries from this store (see `modelrepo.webhooks`)."""

@@ -141,7 +141,7 @@ class RemoteRegistry(
         return False
 
     def create_store(self) -> bool:
-        """A server's store is made where it runs (`modelrepo init` there): nothing to do."""
+        # A server's store is made where it runs (`modelrepo init` there): nothing to do.
         return False
 
     @classmethod
@@ -161,8 +161,8 @@ class RemoteRegistry(
         module: Any = None,
         environment: str | None = None,
     ) -> ModelHandle:
-        """Load a version here, from a verified copy in `cache_dir`, as the embedded
-        `load` does; a pickled version is refused, since its trust could not be recorded."""
+        # Loaded here, from a verified copy in `cache_dir`; a pickled version is refused,
+        # since its trust could not be recorded in the server's audit trail.
         from ..flavors import LoadOptions, loader_for
         from ..handles import ModelHandle
 
@@ -185,8 +185,6 @@ class RemoteRegistry(
     def load_live(
         self, name: str, *, env: str, instance_id: str | None = None, **options: Any
     ) -> ModelHandle:
-        """Load the version live in `env` now; its decisions are stamped with that version,
-        and the handle reports itself as a serving instance (see `serving`)."""
         import socket
         import uuid
 

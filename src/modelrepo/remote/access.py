@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..api.access import AccessAPI
 from ..domain.access import ApiToken, check_pattern, check_role, check_token_id, check_user
 from ..domain.errors import NotSupported
 from .client import API, ServerClient
@@ -13,14 +14,14 @@ if TYPE_CHECKING:
     from . import RemoteRegistry
 
 
-class Access(ServerClient):
+class Access(ServerClient, AccessAPI):
     """Who may do what: tokens are made and revoked by the server, which alone checks them."""
 
     def create_token(
         self, user: str, role: str, *, model_pattern: str | None = None
     ) -> tuple[ApiToken, str]:
-        """A token made by the server, with no more rights than this registry's own token
-        (its role and model scope); the token itself is in this answer only."""
+        # Made by the server, with no more rights than this registry's own token (its role
+        # and model scope).
         body = {
             "user": check_user(user),
             "role": check_role(role),
@@ -38,7 +39,7 @@ class Access(ServerClient):
         return ApiToken.from_dict(self._post(path))
 
     def authenticate(self, secret: str) -> ApiToken:
-        """Not available on a remote registry yet (`Registry.authenticate`)."""
+        # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("authenticate")
 
     def as_user(self, user: str) -> RemoteRegistry:

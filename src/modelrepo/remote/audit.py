@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from .. import auditing
+from ..api.audit import AuditAPI
 from ..domain.denials import Denial
 from ..domain.errors import InvalidInput, NotSupported
 from ..domain.names import check_version, validate_model_name
 from .client import API, PAGE, ServerClient, _time_param
 
 
-class Audit(ServerClient):
+class Audit(ServerClient, AuditAPI):
     """The server's signed, append-only record of every change, read and checked."""
 
     def audit_key(self) -> str:
@@ -36,8 +37,9 @@ class Audit(ServerClient):
         public_key_pem: bytes | None = None,
         records: bool = True,
     ) -> auditing.VerifyReport:
-        """The server's own check of its log; for an independent check, verify an export
-        with `modelrepo-verifier` against the key you trust."""
+        # The server's own check of its log, against its own key and checkpoints; for an
+        # independent check, verify an export with `modelrepo-verifier` against the key you
+        # trust.
         if checkpoints or public_key_pem is not None or not records:
             raise NotSupported(
                 "checking a remote store against your own checkpoints or key is not available "
@@ -57,7 +59,7 @@ class Audit(ServerClient):
     def audit_log(
         self, subject: str | None = None, *, after: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """Read page by page (a page of up to 1000 entries a request)."""
+        # Read page by page: up to 1000 entries a request.
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise InvalidInput("after must be an entry number (0 or more)")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
@@ -94,5 +96,5 @@ class Audit(ServerClient):
         return [Denial.from_dict(d) for d in found]
 
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:
-        """Not available on a remote registry yet (`Registry.record_denials`)."""
+        # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("record_denials")

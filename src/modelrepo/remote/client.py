@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 
+from ..api import RegistryAPI
 from ..api.arguments import optional_time
 from ..domain.deployments import check_environment_name
 from ..domain.errors import (
@@ -145,9 +146,10 @@ def _time_param(value: datetime | str | None, what: str) -> str | None:
     return format_time(checked) if checked else None
 
 
-class ServerClient:
+class ServerClient(RegistryAPI):
     """What every part of a `RemoteRegistry` works through: one connection to the server,
-    made as the API token's user (who the server says it is)."""
+    made as the API token's user (who the server says it is). Typed as the whole
+    `RegistryAPI`, as the embedded registry's `Core` is, so each part may call the others."""
 
     url: str
     user: str

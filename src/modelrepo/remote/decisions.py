@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..api.decisions import DecisionsAPI
 from ..domain.decisions import Decision
 from ..domain.deployments import check_environment_name
 from ..domain.errors import InvalidInput
@@ -27,7 +28,7 @@ _IMPORT_TYPES = {
 """How a decisions file is sent, by its suffix (as `Registry.import_decisions` reads it)."""
 
 
-class Decisions(ServerClient):
+class Decisions(ServerClient, DecisionsAPI):
     """What each model decided, with which version, and what is kept of its inputs."""
 
     @staticmethod
@@ -63,8 +64,7 @@ class Decisions(ServerClient):
         return Decision.from_dict(self._post(f"{API}/decisions", body))
 
     def log_decisions(self, records: Iterable[Mapping[str, Any]]) -> int:
-        """Record many decisions in one request and one transaction (all or none; the
-        server takes up to 10 000 at a time)."""
+        # One request, so one transaction on the server; it takes up to 10 000 at a time.
         batch = [self._decision_body(r) for r in records]
         if not batch:
             return 0
@@ -110,10 +110,9 @@ class Decisions(ServerClient):
         decision_ids: Sequence[str] | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | Mapping[str, Any] | None = None,
     ) -> int:
-        """The columns travel as one JSON document (no key repeated per decision) in one
-        request: one transaction on the server, all or none, checked and flagged there
-        exactly as on the store. The server's JSON body limit (64 MiB by default) bounds a
-        batch."""
+        # The columns travel as one JSON document (no key repeated per decision) in one
+        # request, so one transaction on the server, checked and flagged there. The server's
+        # JSON body limit (64 MiB by default) bounds a batch.
         from ..decisioning import as_column
 
         validate_model_name(model)
@@ -162,8 +161,9 @@ class Decisions(ServerClient):
         *,
         check: Callable[[Sequence[Any]], None] | None = None,
     ) -> int:
-        """Upload the file, streamed from disk (never held whole here); the server reads it
-        and records every decision in one transaction, all or none, as the store would."""
+        # The file is uploaded, streamed from disk (never held whole here); the server reads
+        # it and records every decision in one transaction. The server checks the scope
+        # itself, so `check` is refused here.
         if check is not None:
             raise InvalidInput("check= is for a server's own use; the server checks the scope")
         source = Path(path)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api.arguments import optional_time
+from ..api.deployments import DeploymentsAPI
 from ..domain.deployments import (
     DeploymentOutcome,
     DeploymentRequest,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ..domain.deployments import DeploymentEvent
 
 
-class Deployments(ServerClient):
+class Deployments(ServerClient, DeploymentsAPI):
     """Which version is live where, and the history of how it got there."""
 
     def deploy(
@@ -154,7 +155,7 @@ class Deployments(ServerClient):
         version: int | None = None,
         as_known_at: datetime | str | None = None,
     ) -> list[Interval]:
-        """Computed here from the whole history, by the same rules as the embedded store."""
+        # Computed here from the whole history, by the same rules as the embedded store.
         known = optional_time(as_known_at, "as-known-at time")
         intervals = timeline(self.history(name, env=env), known)
         if version is not None:

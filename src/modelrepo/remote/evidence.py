@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api.evidence import EvidenceAPI
 from ..domain.errors import InvalidInput
 from .client import API, ServerClient, _quote, _time_param
 
 
-class Evidence(ServerClient):
+class Evidence(ServerClient, EvidenceAPI):
     """Reports assembled by the server from its records."""
 
     def report_model(

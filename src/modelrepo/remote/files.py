@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ..api.versions import VersionsAPI
 from ..domain.errors import (
     Conflict,
     CorruptBlobError,
@@ -169,7 +170,7 @@ class _Counting:
         return self._stream.tell()
 
 
-class VersionFiles(ServerClient):
+class VersionFiles(ServerClient, VersionsAPI):
     """A version's files read from the server, every byte checked here against the
     manifest, and the manifest against the version's digest."""
 
@@ -241,7 +242,7 @@ class VersionFiles(ServerClient):
             )
 
     def read_file(self, name: str, version: int, path: str) -> bytes:
-        """One file of a version, verified here against its digest (for small files)."""
+        # Fetched whole and verified here, against the manifest the server sent.
         found = self._readable(name, version)
         entry = next((f for f in found.files if f.path == path), None)
         if entry is None:
@@ -263,7 +264,7 @@ class VersionFiles(ServerClient):
         *,
         progress: ProgressFactory | None = None,
     ) -> Path:
-        """Materialise a version's files under `dest`, every byte verified here, atomically."""
+        # Every byte is verified here, as it arrives, against the manifest the server sent.
         import shutil
         import tempfile
 
@@ -301,8 +302,7 @@ class VersionFiles(ServerClient):
         return target
 
     def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
-        """One file as a stream read over HTTP (seeking uses byte ranges). As with the
-        embedded store, whoever reads it whole compares the bytes with `entry.sha256`."""
+        # Read over HTTP as the caller reads; a seek starts a new request at that byte range.
         found = self._readable(name, version)
         entry = next((f for f in found.files if f.path == path), None)
         if entry is None:

@@ -3,15 +3,16 @@ only), and whether it answers at all."""
 
 from __future__ import annotations
 
+from ..api.integrity import IntegrityAPI
 from ..api.types import FsckReport, GcReport, ProgressFactory
 from .client import API, ServerClient
 
 
-class Integrity(ServerClient):
+class Integrity(ServerClient, IntegrityAPI):
     """The server's store checked, cleaned and asked whether it is ready."""
 
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
-        """Run on the server (admin tokens only); no progress is reported meanwhile."""
+        # Run on the server (admin tokens only); no progress is reported meanwhile.
         return FsckReport.from_dict(self._post(f"{API}/admin/fsck"))
 
     def gc(self, *, dry_run: bool = False) -> GcReport:

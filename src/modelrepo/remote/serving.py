@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..api.serving import ServingAPI
 from ..domain.errors import InvalidInput, NotSupported
 from ..domain.names import check_version
 from .client import API, ServerClient, _quote, _time_param
 
 
-class Serving(ServerClient):
+class Serving(ServerClient, ServingAPI):
     """What runs where, reported by the instances themselves."""
 
     def serving_start(
@@ -53,8 +54,8 @@ class Serving(ServerClient):
         trust_pickle: bool = False,
         module: Any = None,
     ) -> dict[str, Any]:
-        """Replayed on the server, which holds the stored inputs and loads the exact version
-        itself; a pickled version only if asked and the server was started trusting."""
+        # Replayed on the server, which holds the stored inputs and loads the exact version
+        # itself; a pickled version only if asked and the server was started trusting.
         if module is not None:
             raise NotSupported(
                 "a replay through a server runs there and builds the version's recorded "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.arguments import check_signature, collect_files, files_digest, parse_data_ref
 from ..api.types import DataInput, ProgressFactory
+from ..api.versions import VersionsAPI
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import (
     CodeRef,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from ..domain.filters import Filter
 
 
-class Versions(ServerClient):
+class Versions(ServerClient, VersionsAPI):
     """Registering and reading versions, and the few things about them that may change."""
 
     # -- registering ----------------------------------------------------------------------
@@ -67,13 +68,12 @@ class Versions(ServerClient):
         idempotency_key: str | None = None,
         if_changed: bool = False,
     ) -> ModelVersion:
-        """Upload the file or folder at `path` as the next version of `name` (streamed from
-        disk). The server records the Git commit found here; it does not record this
-        machine's Python environment. Data references must be remote URIs. The upload
-        carries `idempotency_key` (a new random one if none is given) and is sent again,
-        files re-read from disk, if the connection fails before the answer arrives.
-        `if_changed` as for the store's `register`: the files are hashed here first, and
-        nothing is uploaded when the latest version holds exactly them."""
+        # Uploaded, streamed from disk. The server records the Git commit found here; it does
+        # not record this machine's Python environment. Data references must be remote URIs.
+        # The upload carries `idempotency_key` (a new random one if none is given) and is
+        # sent again, files re-read from disk, if the connection fails before the answer
+        # arrives. `if_changed`: the files are hashed here first, and nothing is uploaded
+        # when the latest version holds exactly them.
         key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
@@ -127,9 +127,8 @@ class Versions(ServerClient):
     def register_archive(
         self, name: str, archive: str | os.PathLike[str], **options: Any
     ) -> ModelVersion:
-        """Upload a tar or zip archive; the server unpacks it (refusing links, `..` and
-        bombs) and registers its files. `options` as for `register` (`idempotency_key`
-        included, and retried as `register` is)."""
+        # Uploaded as it is: the server unpacks it, with its checks. Sent again with the same
+        # idempotency key, as `register` is, if the connection fails.
         key = _idempotency_key(options.pop("idempotency_key", None))
         validate_model_name(name)
         source = Path(archive)
@@ -203,7 +202,7 @@ class Versions(ServerClient):
         environment: bool = False,
         idempotency_key: str | None = None,
     ) -> ModelVersion:
-        """Not available on a remote registry yet (`Registry.register_stored`)."""
+        # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
 
     # -- reading --------------------------------------------------------------------------
@@ -224,7 +223,7 @@ class Versions(ServerClient):
         *,
         include_deleted: bool = False,
     ) -> list[ModelVersion]:
-        """A model's versions, oldest first, filtered here exactly as the embedded store does."""
+        # The server sends them all; they are filtered here, exactly as the embedded store does.
         from ..domain.filters import Filter, parse_filter, select
 
         filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]

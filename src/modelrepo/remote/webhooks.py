@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..api.webhooks import WebhooksAPI
 from ..domain.errors import InvalidInput
 from ..domain.names import check_version
 from ..domain.webhooks import Attempt, Delivery, Webhook
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..webhooks import Deliverer
 
 
-class Webhooks(ServerClient):
+class Webhooks(ServerClient, WebhooksAPI):
     """Who the server tells about changes, and what it sent them."""
 
     def add_webhook(
@@ -67,5 +68,5 @@ class Webhooks(ServerClient):
         return [Attempt.from_dict(a) for a in self._get(path)]
 
     def deliverer(self, **options: Any) -> Deliverer:
-        """Deliveries are sent by the server's own deliverer, which reads its store."""
+        # Deliveries are sent by the server's own deliverer, which reads its store.
         raise self._no_store()
