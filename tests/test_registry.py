@@ -510,3 +510,29 @@ def test_a_store_whose_creation_fails_leaves_nothing(
     monkeypatch.undo()
     with Registry(store) as reg:
         assert reg.register("m", artifact, code=False).version == 1
+
+
+def test_files_staged_for_register_stored_outlive_a_gc_that_starts_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """`gc` removes abandoned uploads, so it waits while files are being staged."""
+    import threading
+
+    from modelrepo.api.types import StagedFile
+
+    big = os.urandom(200_000)
+    with Registry(tmp_path / "s", user="alice") as reg:
+        reports = []
+        with reg.staging() as open_writer:
+            writer = open_writer()
+            writer.write(big[:1000])
+            sweeper = threading.Thread(target=lambda: reports.append(reg.gc()))
+            sweeper.start()
+            sweeper.join(timeout=0.5)
+            assert sweeper.is_alive(), "gc must wait for the staging to end"
+            writer.write(big[1000:])
+            version = reg.register_stored("m", [StagedFile("weights.bin", writer)])
+        sweeper.join()
+        assert reports[0].partials_removed == 0
+        with reg.open_file("m", version.version, "weights.bin")[1] as stream:
+            assert stream.read() == big

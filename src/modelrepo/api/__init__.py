@@ -73,6 +73,18 @@ class RegistryAPI(
         process), its database and blob URLs (password hidden), or the server's URL."""
         ...
 
+    @property
+    def local_reads(self) -> bool:
+        """Whether reads are answered in this process or from a local file, in microseconds,
+        never waiting on a network (a server answers those on its event loop)."""
+        ...
+
+    def database_version(self) -> str | None:
+        """The database engine behind the store and its version (`SQLite 3.54.1`,
+        `PostgreSQL 18.1`); None where this process has no database to ask (in memory, a
+        server's)."""
+        ...
+
     def ready(self) -> int:
         """Ask the store a question (the audit log's size) to show it answers."""
         ...

@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter
     from ..domain.manifest import FileEntry
     from ..domain.model import CodeRef, JSONValue, Model, ModelEvent, ModelVersion, VersionEvent
+    from ..ports import BlobWriter
     from .types import DataInput, ProgressFactory, StagedFile
 
 
@@ -72,8 +74,14 @@ class VersionsAPI(Protocol):
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
-        writes them, as `gc` removes staged uploads. `code` and `environment` default to
+        writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
         False: the files were not made here. `idempotency_key` as for `register`."""
+        ...
+
+    def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
+        """While open, files may be streamed into this store's blobs for `register_stored`:
+        the function it gives opens a writer for one file. It holds the store lock shared,
+        so `gc` does not remove what is staged but not yet committed."""
         ...
 
     def register_archive(

@@ -51,9 +51,10 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     with ctx.registry(create=True, group_access=group) as reg:
         reg.create_store()
         location = reg.location
-        metadata = reg.backend.metadata
-        sqlite = getattr(metadata, "sqlite_version", lambda: None)()
-        database = getattr(metadata, "database_version", lambda: None)()
+        database = reg.database_version()
+    sqlite = (
+        database.removeprefix("SQLite ") if database and database.startswith("SQLite ") else None
+    )
     emit(
         as_json,
         {"store": location, "database": database, "sqlite_version": sqlite},

@@ -113,6 +113,14 @@ class Core(RegistryAPI):
     def location(self) -> str:
         return self.backend.location
 
+    @property
+    def local_reads(self) -> bool:
+        return self.backend.local_reads
+
+    def database_version(self) -> str | None:
+        version: Callable[[], str] | None = getattr(self.backend.metadata, "database_version", None)
+        return None if version is None else version()
+
     def ready(self) -> int:
         return self.backend.metadata.audit_size()
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -39,8 +41,8 @@ from ..domain.names import (
     validate_model_name,
 )
 from ..flavors import check_files
-from ..ports import Progress
-from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, may_create, writes
+from ..ports import BlobStore, BlobWriter, Progress, StoreLock
+from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, may_create, opening_of, writes
 
 if TYPE_CHECKING:
     from ..api.types import DataInput, ProgressFactory, StagedFile
@@ -108,6 +110,12 @@ class Versions(Core, VersionsAPI):
             return unchanged_latest(self.versions(name), digest)
         except NotFound:  # the model's first version
             return None
+
+    def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
+        opening = opening_of(self)
+        with opening.writing() if opening else contextlib.nullcontext():
+            backend = self.backend  # staging is a write: it may create the store
+        return _staging(backend.lock, backend.blobs)
 
     @may_create
     def register_stored(
@@ -475,3 +483,9 @@ def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlo
         path=entry.path,
         digest=entry.sha256,
     )
+
+
+@contextlib.contextmanager
+def _staging(lock: StoreLock, blobs: BlobStore) -> Iterator[Callable[[], BlobWriter]]:
+    with lock.shared():
+        yield blobs.writer

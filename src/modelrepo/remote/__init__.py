@@ -49,7 +49,7 @@ __all__ = [
     "error_from_response",
 ]
 
-EMBEDDED_ONLY = ("authenticate", "register_stored", "record_denials")
+EMBEDDED_ONLY = ("authenticate", "register_stored", "staging", "record_denials")
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 
 
@@ -139,6 +139,13 @@ class RemoteRegistry(
     @property
     def created_store(self) -> bool:
         return False
+
+    @property
+    def local_reads(self) -> bool:
+        return False
+
+    def database_version(self) -> str | None:
+        return None
 
     def create_store(self) -> bool:
         # A server's store is made where it runs (`modelrepo init` there): nothing to do.

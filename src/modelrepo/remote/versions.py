@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +40,12 @@ from .client import API, ServerClient, _idempotency_key, _quote
 from .files import _Counting
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ..api.types import StagedFile
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter
+    from ..ports import BlobWriter
 
 
 class Versions(ServerClient, VersionsAPI):
@@ -204,6 +207,10 @@ class Versions(ServerClient, VersionsAPI):
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
+
+    def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
+        # Not available on a remote registry (one of `EMBEDDED_ONLY`).
+        self._unsupported("staging")
 
     # -- reading --------------------------------------------------------------------------
 

@@ -212,7 +212,7 @@ class VersionUpload:
         current: _Part | None = None
         with contextlib.ExitStack() as stack:
             stack.callback(_abort_all, parts)
-            locked = False
+            writer: Callable[[], BlobWriter] | None = None  # opened on the first large file
             while True:
                 kind, value = self._events.get()
                 if self._abandoned:
@@ -230,10 +230,9 @@ class VersionUpload:
                         if len(current.data) > INLINE_MAX or (
                             inline_total + len(current.data) > INLINE_TOTAL_MAX
                         ):
-                            if not locked:  # gc removes staged uploads: not while this runs
-                                stack.enter_context(self.registry.backend.lock.shared())
-                                locked = True
-                            current.writer = self.registry.backend.blobs.writer()
+                            if writer is None:  # gc removes staged uploads: not while this runs
+                                writer = stack.enter_context(self.registry.staging())
+                            current.writer = writer()
                             current.writer.write(current.data)
                             current.data = bytearray()
                     self._release(len(value))

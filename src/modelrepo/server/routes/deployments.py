@@ -139,7 +139,7 @@ async def live(
     # endpoint, then validating its answer); this takes one for a store across a network,
     # and none for a local one, whose read costs less than the trip.
     reg = caller.registry
-    if reg.backend.local_reads:
+    if reg.local_reads:
         state = reg.live(name, env=env, at=at, as_known_at=as_known_at)
     else:
         state = await run_in_threadpool(reg.live, name, env=env, at=at, as_known_at=as_known_at)
