@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import apsw
 
 from ...domain.audit import model_event_change, registration_change
+from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import (
     Conflict,
@@ -42,7 +43,7 @@ from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
-from .deployments import SqlDeployments, ever_deployed, model_id
+from .deployments import SqlDeployments, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -592,12 +593,12 @@ class SqlMetadataStore(
     ) -> ModelVersion:
         with self._raw.write() as tx:
             row = self._locate(tx, model, version)
-            if row.deleted_at is not None:
-                raise Conflict(f"version {model}@{version} is already deleted")
-            if ever_deployed(tx, row.model_id, version):
-                raise Conflict(
-                    f"version {model}@{version} has been deployed and can never be deleted"
-                )
+            check_deletable(
+                model,
+                version,
+                deleted=row.deleted_at is not None,
+                named=named_allocations(tx, row.model_id),
+            )
             tx.execute(Q.SET_DELETED, version_id=row.id, at=to_micros(at), actor=actor)
             self._event(tx, row.id, "deleted", actor=actor, at=at, reason=reason)
             self._audit(
