@@ -19,7 +19,7 @@ from datetime import datetime
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from .errors import InvalidInput
+from .errors import Conflict, HistoryMoved, InvalidInput
 from .times import format_time, parse_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
@@ -284,3 +284,20 @@ class Decision:
             flags=tuple(raw.get("flags") or ()),
             inputs_purged_at=parse_time(purged) if purged else None,
         )
+
+
+def check_history_unmoved(
+    histories: Mapping[tuple[str, str], int], latest: Callable[[str, str], int | None]
+) -> None:
+    """Each decision names the environment's newest deployment event its client saw
+    (`histories`: (model, environment) -> event id, 0 for none); if `latest` (the store's
+    newest now) differs, a deployment slipped in between and the batch is refused."""
+    for (model, env), newest in histories.items():
+        if (latest(model, env) or 0) != newest:
+            raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
+
+
+def check_new_decision(decision_id: str, taken: bool) -> None:
+    """A decision id is recorded once (`taken`: already stored or earlier in the batch)."""
+    if taken:
+        raise Conflict(f"decision {decision_id!r} is already recorded")

@@ -17,12 +17,12 @@ import json
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from .access import check_pattern, in_scope
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 from .times import format_time, parse_time
 from .urls import split_url
 
@@ -120,6 +120,22 @@ class Webhook:
             "events": list(self.events),
             "allow_private": self.allow_private,
         }
+
+
+def check_new_webhook(webhook_id: str, taken: bool) -> None:
+    """A webhook id is used once (`taken`: already stored)."""
+    if taken:
+        raise Conflict(f"webhook {webhook_id} already exists")
+
+
+def disabled_webhook(hook: Webhook | None, webhook_id: str, *, actor: str, at: datetime) -> Webhook:
+    """`hook` (None: no such webhook) disabled by `actor` at `at`; disabled once, as the audit
+    trail records one."""
+    if hook is None:
+        raise NotFound(f"webhook {webhook_id} not found")
+    if hook.disabled_at is not None:
+        raise Conflict(f"webhook {webhook_id} is already disabled")
+    return replace(hook, disabled_at=at, disabled_by=actor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,12 @@ from ...domain.decisions import (
     DecisionColumns,
     NewDecision,
     canonical_json,
+    check_history_unmoved,
+    check_new_decision,
     encode_canonical_each,
     flags_json,
 )
-from ...domain.errors import Conflict, HistoryMoved, NotFound, decision_not_found
+from ...domain.errors import NotFound, decision_not_found
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from .deployments import MemoryDeployments
@@ -42,9 +44,7 @@ class MemoryDecisions(MemoryDeployments):
             recorded = clock.now()
             for model in dict.fromkeys(c.models):
                 self._state(model)
-            for (model, env), newest in c.histories.items():
-                if (self._latest_event_id(model, env) or 0) != newest:
-                    raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
+            check_history_unmoved(c.histories, self._latest_event_id)
             batch: dict[str, Decision] = {}
             loads = json.loads
             for row in zip(c.decision_ids, c.models, c.environments, c.versions,
@@ -52,8 +52,9 @@ class MemoryDecisions(MemoryDeployments):
                            c.inputs, c.outputs, c.metadata, c.flags, strict=True):  # fmt: skip
                 decision_id, model, env, version, source, decided, digest, mode = row[:8]
                 inputs, output, metadata, flags = row[8:]
-                if decision_id in self._decisions or decision_id in batch:
-                    raise Conflict(f"decision {decision_id!r} is already recorded")
+                check_new_decision(
+                    decision_id, decision_id in self._decisions or decision_id in batch
+                )
                 batch[decision_id] = Decision(
                     decision_id, model, env, version, source, from_micros(decided), recorded,
                     digest, mode, None if inputs is None else loads(inputs), loads(output),

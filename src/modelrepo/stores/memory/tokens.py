@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
-from ...domain.access import ApiToken, credential_change, token_change
-from ...domain.errors import Conflict, NotFound, token_not_found
+from ...domain.access import (
+    ApiToken,
+    check_new_token,
+    credential_change,
+    revoked_token,
+    token_change,
+)
 from .audit import MemoryAudit
 
 
@@ -18,10 +22,10 @@ class MemoryTokens(MemoryAudit):
 
     def create_token(self, token: ApiToken, token_hash: str) -> ApiToken:
         with self._audit_lock:
-            if token.token_id in self._tokens or any(
+            taken = token.token_id in self._tokens or any(
                 h == token_hash for h, _ in self._tokens.values()
-            ):
-                raise Conflict(f"token {token.token_id} already exists")
+            )
+            check_new_token(token, taken)
             self._tokens[token.token_id] = (token_hash, token)
             self._audit(
                 "token.created",
@@ -46,13 +50,8 @@ class MemoryTokens(MemoryAudit):
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         with self._audit_lock:
-            found = self._tokens.get(token_id)
-            if found is None:
-                raise NotFound(token_not_found(token_id))
-            token_hash, token = found
-            if token.revoked_at is not None:
-                raise Conflict(f"token {token_id} is already revoked")
-            revoked = replace(token, revoked_at=at, revoked_by=actor)
+            token_hash, token = self._tokens.get(token_id, ("", None))
+            revoked = revoked_token(token, token_id, actor=actor, at=at)
             self._tokens[token_id] = (token_hash, revoked)
             self._audit(
                 "token.revoked",

@@ -10,8 +10,18 @@ from datetime import datetime
 from ...domain.audit import model_event_change, registration_change
 from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent, DeploymentRequest
-from ...domain.errors import Conflict, NotFound, model_not_found
-from ...domain.model import Model, ModelEvent, ModelVersion, NewVersion, VersionEvent, check_replay
+from ...domain.errors import NotFound, model_not_found
+from ...domain.model import (
+    Model,
+    ModelEvent,
+    ModelVersion,
+    NewVersion,
+    VersionEvent,
+    check_not_deleted,
+    check_replay,
+    model_tag_change,
+    version_tag_change,
+)
 from ...domain.times import to_micros
 from ...ports import FileReference
 from .audit import MemoryAudit
@@ -89,8 +99,7 @@ class MemoryVersions(MemoryAudit):
 
     def _live(self, model: str, version: int) -> ModelVersion:
         found = self.get_version(model, version)
-        if found.deleted_at is not None:
-            raise Conflict(f"version {model}@{version} is deleted")
+        check_not_deleted(model, version, found.deleted_at is not None)
         return found
 
     def _record(
@@ -163,18 +172,16 @@ class MemoryVersions(MemoryAudit):
         with self._lock:
             found = self._live(model, version)
             tags = dict(found.tags)
-            if value is None:
-                if key not in tags:
-                    raise NotFound(f"version {model}@{version} has no tag {key!r}")
-                del tags[key]
-                self._record(found, "tag_removed", actor, at, key=key)
-            elif tags.get(key) != value:
-                tags[key] = value
-                self._record(found, "tag_set", actor, at, key=key, value=value)
-            else:
+            kind = version_tag_change(model, version, key, tags.get(key), value)
+            if kind is None:
                 return found
+            if value is None:
+                del tags[key]
+            else:
+                tags[key] = value
+            self._record(found, kind, actor, at, key=key, value=value)
             self._audit(
-                "version.tag_removed" if value is None else "version.tag_set",
+                f"version.{kind}",
                 f"model:{model}",
                 actor=actor,
                 at=at,
@@ -188,16 +195,14 @@ class MemoryVersions(MemoryAudit):
         with self._lock:
             state = self._state(model)
             tags = dict(state.model.tags)
-            if value is None:
-                if key not in tags:
-                    raise NotFound(f"model {model!r} has no tag {key!r}")
-                del tags[key]
-            elif tags.get(key) != value:
-                tags[key] = value
-            else:
+            kind = model_tag_change(model, key, tags.get(key), value)
+            if kind is None:
                 return state.model
+            if value is None:
+                del tags[key]
+            else:
+                tags[key] = value
             state.model = replace(state.model, tags=tags)
-            kind = "tag_removed" if value is None else "tag_set"
             self._model_event(model, kind, actor, at, key=key, value=value)
             return state.model
 

@@ -6,8 +6,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ...domain.errors import Conflict, NotFound
-from ...domain.webhooks import DELIVERED, FAILED, PENDING, Attempt, Delivery, NewDelivery, Webhook
+from ...domain.errors import NotFound
+from ...domain.webhooks import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Attempt,
+    Delivery,
+    NewDelivery,
+    Webhook,
+    check_new_webhook,
+    disabled_webhook,
+)
 from .audit import MemoryAudit
 
 
@@ -23,8 +33,7 @@ class MemoryWebhooks(MemoryAudit):
 
     def add_webhook(self, hook: Webhook) -> Webhook:
         with self._audit_lock:
-            if hook.webhook_id in self._webhooks:
-                raise Conflict(f"webhook {hook.webhook_id} already exists")
+            check_new_webhook(hook.webhook_id, hook.webhook_id in self._webhooks)
             entry = self._audit(
                 "webhook.created",
                 f"webhook:{hook.webhook_id}",
@@ -43,11 +52,7 @@ class MemoryWebhooks(MemoryAudit):
     def disable_webhook(self, webhook_id: str, *, actor: str, at: datetime) -> Webhook:
         with self._audit_lock:
             found = self._webhooks.get(webhook_id)
-            if found is None:
-                raise NotFound(f"webhook {webhook_id} not found")
-            if found.disabled_at is not None:
-                raise Conflict(f"webhook {webhook_id} is already disabled")
-            disabled = replace(found, disabled_at=at, disabled_by=actor)
+            disabled = disabled_webhook(found, webhook_id, actor=actor, at=at)
             self._webhooks[webhook_id] = disabled
             self._audit(
                 "webhook.disabled",

@@ -21,7 +21,6 @@ from ...domain.audit import model_event_change, registration_change
 from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import (
-    Conflict,
     InvalidInput,
     NotFound,
     StorageError,
@@ -36,7 +35,10 @@ from ...domain.model import (
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_not_deleted,
     check_replay,
+    model_tag_change,
+    version_tag_change,
 )
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
@@ -440,8 +442,7 @@ class SqlMetadataStore(
 
     def _live_version(self, tx: Tx, model: str, version: int) -> Any:
         row = self._locate(tx, model, version)
-        if row.deleted_at is not None:
-            raise Conflict(f"version {model}@{version} is deleted")
+        check_not_deleted(model, version, row.deleted_at is not None)
         return row
 
     def _event(
@@ -473,20 +474,18 @@ class SqlMetadataStore(
         with self._raw.write() as tx:
             vid = self._live_version(tx, model, version).id
             current = tx.scalar(Q.TAG_VALUE, version_id=vid, key=key)
+            kind = version_tag_change(model, version, key, current, value)
+            if kind is None:
+                return self.get_version(model, version)
             if value is None:
-                if current is None:
-                    raise NotFound(f"version {model}@{version} has no tag {key!r}")
                 tx.execute(Q.DELETE_TAG, version_id=vid, key=key)
-                self._event(tx, vid, "tag_removed", actor=actor, at=at, key=key)
-            elif current != value:
+            else:
                 statement = Q.NEW_TAG if current is None else Q.UPDATE_TAG
                 tx.execute(statement, version_id=vid, key=key, value=value)
-                self._event(tx, vid, "tag_set", actor=actor, at=at, key=key, value=value)
-            else:
-                return self.get_version(model, version)
+            self._event(tx, vid, kind, actor=actor, at=at, key=key, value=value)
             self._audit(
                 tx,
-                "version.tag_removed" if value is None else "version.tag_set",
+                f"version.{kind}",
                 f"model:{model}",
                 actor=actor,
                 at=at,
@@ -500,16 +499,14 @@ class SqlMetadataStore(
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             current = tx.scalar(Q.OWN_TAG_VALUE, model_id=mid, key=key)
+            kind = model_tag_change(model, key, current, value)
+            if kind is None:
+                return self.get_model(model)
             if value is None:
-                if current is None:
-                    raise NotFound(f"model {model!r} has no tag {key!r}")
                 tx.execute(Q.DELETE_OWN_TAG, model_id=mid, key=key)
-            elif current != value:
+            else:
                 statement = Q.NEW_OWN_TAG if current is None else Q.UPDATE_OWN_TAG
                 tx.execute(statement, model_id=mid, key=key, value=value)
-            else:
-                return self.get_model(model)
-            kind = "tag_removed" if value is None else "tag_set"
             self._model_event(tx, mid, model, kind, actor=actor, at=at, key=key, value=value)
         return self.get_model(model)
 
