@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,14 +24,17 @@ from modelrepo.domain.deployment_rules import (
     needs_history,
     open_request,
     recording_time,
+    request_decision,
 )
 from modelrepo.domain.deployments import (
     Allocation,
     Approval,
     DeploymentChange,
     DeploymentEvent,
+    DeploymentRequest,
+    EnvironmentChange,
 )
-from modelrepo.domain.errors import ApprovalRequired, Conflict, InvalidInput, NotFound
+from modelrepo.domain.errors import ApprovalRequired, Conflict, Forbidden, InvalidInput, NotFound
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -360,3 +364,57 @@ def test_imported_versions_are_checked_once_each() -> None:
         decide_import([imported(V[5])], lambda m, e: False, lookup, now=NOW, last_recorded=None)
     with pytest.raises(Conflict, match="credit-risk@4 is deleted and cannot be deployed"):
         decide_import([imported(V[4])], lambda m, e: False, lookup, now=NOW, last_recorded=None)
+
+
+# -- deciding a request ---------------------------------------------------------------------
+
+
+def pending(kind: str = "deploy", versions: tuple[Allocation, ...] = V[2]) -> DeploymentRequest:
+    return DeploymentRequest(
+        9, "credit-risk", "production", kind, versions, None, "alice", T0, "why", base_event_id=3
+    )
+
+
+def test_a_request_is_decided_once_and_never_by_its_requester() -> None:
+    with pytest.raises(
+        Forbidden,
+        match=re.escape(
+            "alice requested change 9 and cannot also approve it: a second identity must decide"
+        ),
+    ):
+        request_decision(pending(), approve=True, actor="alice", latest_event_id=3, now=NOW)
+    with pytest.raises(Forbidden, match="cannot also reject it"):
+        request_decision(pending(), approve=False, actor="alice", latest_event_id=3, now=NOW)
+    done = replace(pending(), status="approved")
+    with pytest.raises(Conflict, match=re.escape("request 9 is already approved")):
+        request_decision(done, approve=False, actor="bob", latest_event_id=3, now=NOW)
+
+
+def test_a_rejection_changes_nothing_else() -> None:
+    decision = request_decision(pending(), approve=False, actor="bob", latest_event_id=5, now=NOW)
+    assert (decision.status, decision.change, decision.unprotected) == ("rejected", None, None)
+
+
+def test_an_approval_carries_out_the_change_as_approved_by_its_approver() -> None:
+    decision = request_decision(pending(), approve=True, actor="bob", latest_event_id=5, now=NOW)
+    assert decision.status == "approved" and decision.unprotected is None
+    assert decision.change == DeploymentChange(
+        "credit-risk", "production", "deploy", V[2], "alice", "why", None, Approval(9, "bob")
+    )
+
+
+def test_an_approved_rollback_is_refused_once_the_environment_has_moved_on() -> None:
+    rollback = pending("rollback", V[2])
+    assert request_decision(rollback, approve=True, actor="bob", latest_event_id=3, now=NOW).change
+    with pytest.raises(Conflict, match=re.escape("request 9 is stale")):
+        request_decision(rollback, approve=True, actor="bob", latest_event_id=4, now=NOW)
+    decision = request_decision(rollback, approve=False, actor="bob", latest_event_id=4, now=NOW)
+    assert decision.status == "rejected"
+
+
+def test_an_approved_unprotect_lifts_protection_and_records_no_event() -> None:
+    decision = request_decision(
+        pending(UNPROTECT, ()), approve=True, actor="bob", latest_event_id=3, now=NOW
+    )
+    assert decision.change is None
+    assert decision.unprotected == EnvironmentChange("unprotected", "bob", NOW, 9, "why")

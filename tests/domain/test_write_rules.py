@@ -9,7 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from modelrepo.domain.access import ApiToken, check_new_token, revoked_token
-from modelrepo.domain.decisions import check_history_unmoved, check_new_decision
+from modelrepo.domain.decisions import (
+    check_history_unmoved,
+    check_new_decision,
+    input_policy_change,
+)
 from modelrepo.domain.errors import Conflict, HistoryMoved, NotFound
 from modelrepo.domain.model import check_not_deleted, model_tag_change, version_tag_change
 from modelrepo.domain.webhooks import Webhook, check_new_webhook, disabled_webhook
@@ -86,3 +90,16 @@ def test_decisions_are_refused_when_a_deployment_slipped_in_since_they_were_made
         check_history_unmoved({("m", "prod"): 6}, lambda m, e: latest.get((m, e)))
     with pytest.raises(HistoryMoved, match=re.escape("m in staging was deployed meanwhile")):
         check_history_unmoved({("m", "staging"): 3}, lambda m, e: None)
+
+
+def test_an_input_policy_is_recorded_when_first_chosen_and_when_it_changes() -> None:
+    first = input_policy_change("m", "inline", None, None)
+    assert first == {"model": "m", "inputs": "inline", "retention_days": None, "was": "inline"}
+    assert input_policy_change("m", "inline", None, ("inline", None)) is None
+    assert input_policy_change("m", "digest", None, ("inline", 30)) == {
+        "model": "m",
+        "inputs": "digest",
+        "retention_days": None,
+        "was": "inline",
+    }
+    assert input_policy_change("m", "inline", 30, ("inline", None)) is not None

@@ -301,3 +301,19 @@ def check_new_decision(decision_id: str, taken: bool) -> None:
     """A decision id is recorded once (`taken`: already stored or earlier in the batch)."""
     if taken:
         raise Conflict(f"decision {decision_id!r} is already recorded")
+
+
+def input_policy_change(
+    model: str, mode: str, retention_days: int | None, current: tuple[str, int | None] | None
+) -> dict[str, Any] | None:
+    """The audit change of setting `model`'s input policy (`current`: None if never set), or
+    None when it is already so; a first explicit choice is recorded even if it is the default
+    ("inline", kept for ever), so the record shows someone chose it."""
+    if current is not None and (current[0], current[1]) == (mode, retention_days):
+        return None
+    return {
+        "model": model,
+        "inputs": mode,
+        "retention_days": retention_days,
+        "was": "inline" if current is None else current[0],
+    }

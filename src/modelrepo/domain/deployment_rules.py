@@ -24,8 +24,12 @@ from .deployments import (
     DeploymentChange,
     DeploymentEvent,
     DeploymentRequest,
+    EnvironmentChange,
+    approved_change,
     change_target,
+    check_decidable,
     check_importable,
+    check_not_stale,
 )
 from .errors import ApprovalRequired, Conflict, NotFound
 
@@ -265,6 +269,41 @@ def decide_import(
         )
         recorded += ONE_MICRO
     return events
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDecision:
+    """What deciding a request does besides recording the decision: for an approval, the
+    change to record, or (an approved unprotect) the lifting of protection."""
+
+    approved: bool
+    change: DeploymentChange | None = None
+    unprotected: EnvironmentChange | None = None
+
+    @property
+    def status(self) -> str:
+        return "approved" if self.approved else "rejected"
+
+
+def request_decision(
+    request: DeploymentRequest,
+    *,
+    approve: bool,
+    actor: str,
+    latest_event_id: int | None,
+    now: datetime,
+) -> RequestDecision:
+    """Approve or reject `request` (`latest_event_id`: its environment's newest event now):
+    decided once, by another identity than its requester, and an approved rollback only if
+    the environment has not changed since it was requested."""
+    check_decidable(request, actor, approve)
+    if not approve:
+        return RequestDecision(False)
+    check_not_stale(request, latest_event_id)
+    if request.kind == UNPROTECT:
+        lifted = EnvironmentChange("unprotected", actor, now, request.request_id, request.reason)
+        return RequestDecision(True, unprotected=lifted)
+    return RequestDecision(True, change=approved_change(request, actor, now))
 
 
 def check_deletable(

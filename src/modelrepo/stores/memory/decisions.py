@@ -17,6 +17,7 @@ from ...domain.decisions import (
     check_new_decision,
     encode_canonical_each,
     flags_json,
+    input_policy_change,
 )
 from ...domain.errors import NotFound, decision_not_found
 from ...domain.times import from_micros, to_micros
@@ -144,22 +145,13 @@ class MemoryDecisions(MemoryDeployments):
         retention_days: int | None = None,
     ) -> None:
         with self._lock:
-            current = self.input_policy(model)
-            if current == (mode, retention_days) and model in self._input_modes:
+            self._state(model)
+            current = self._input_modes.get(model)
+            change = input_policy_change(model, mode, retention_days, current)
+            if change is None:
                 return
             self._input_modes[model] = (mode, retention_days)
-            self._audit(
-                "decisions.policy_set",
-                f"model:{model}",
-                actor=actor,
-                at=at,
-                change={
-                    "model": model,
-                    "inputs": mode,
-                    "retention_days": retention_days,
-                    "was": current[0],
-                },
-            )
+            self._audit("decisions.policy_set", f"model:{model}", actor=actor, at=at, change=change)
 
     def purge_inputs(
         self, model: str, cutoff: datetime, *, actor: str, at: datetime

@@ -14,6 +14,7 @@ from ...domain.deployment_rules import (
     decide_event,
     decide_import,
     open_request,
+    request_decision,
 )
 from ...domain.deployments import (
     DeploymentChange,
@@ -22,9 +23,6 @@ from ...domain.deployments import (
     Environment,
     EnvironmentChange,
     allocations_json,
-    approved_change,
-    check_decidable,
-    check_not_stale,
     live_event,
     unknown_environment,
 )
@@ -199,24 +197,23 @@ class MemoryDeployments(MemoryVersions):
     ) -> DeploymentRequest:
         with self._lock:
             request = self.get_request(request_id)
-            check_decidable(request, actor, approve)
             now = clock.now()
+            decision = request_decision(
+                request,
+                approve=approve,
+                actor=actor,
+                latest_event_id=self._latest_event_id(request.model, request.environment),
+                now=now,
+            )
             event_id = None
-            if approve:
-                check_not_stale(request, self._latest_event_id(request.model, request.environment))
-            if approve and request.kind == "unprotect":
-                self._set_protected(
-                    request.model,
-                    request.environment,
-                    False,
-                    EnvironmentChange("unprotected", actor, now, request_id, request.reason),
-                )
-            elif approve:
-                event = self._record_change(approved_change(request, actor, now), clock)
+            if decision.unprotected is not None:
+                self._set_protected(request.model, request.environment, False, decision.unprotected)
+            elif decision.change is not None:
+                event = self._record_change(decision.change, clock)
                 event_id, now = event.event_id, event.recorded_at
             decided = replace(
                 request,
-                status="approved" if approve else "rejected",
+                status=decision.status,
                 decided_by=actor,
                 decided_at=now,
                 decision_reason=reason,

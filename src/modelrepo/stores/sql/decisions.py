@@ -15,6 +15,7 @@ from ...domain.decisions import (
     NewDecision,
     check_history_unmoved,
     check_new_decision,
+    input_policy_change,
 )
 from ...domain.errors import NotFound, StorageError, decision_not_found
 from ...domain.times import from_micros, to_micros
@@ -263,7 +264,9 @@ class SqlDecisions(SqlAudit):
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             row = tx.one(Q.INPUT_POLICY, model_id=mid)
-            if row is not None and (row[0], row[1]) == (mode, retention_days):
+            current = None if row is None else (row[0], row[1])
+            change = input_policy_change(model, mode, retention_days, current)
+            if change is None:
                 return
             statement = Q.NEW_INPUT_POLICY if row is None else Q.SET_INPUT_POLICY
             tx.execute(statement, model_id=mid, mode=mode, days=retention_days)
@@ -273,12 +276,7 @@ class SqlDecisions(SqlAudit):
                 f"model:{model}",
                 actor=actor,
                 at=at,
-                change={
-                    "model": model,
-                    "inputs": mode,
-                    "retention_days": retention_days,
-                    "was": row[0] if row is not None else "inline",
-                },
+                change=change,
             )
 
     def purge_inputs(

@@ -22,6 +22,7 @@ from ...domain.deployment_rules import (
     decide_import,
     needs_history,
     open_request,
+    request_decision,
 )
 from ...domain.deployments import (
     Allocation,
@@ -31,9 +32,6 @@ from ...domain.deployments import (
     Environment,
     EnvironmentChange,
     allocations_json,
-    approved_change,
-    check_decidable,
-    check_not_stale,
     unknown_environment,
 )
 from ...domain.errors import (
@@ -350,38 +348,39 @@ class SqlDeployments(SqlAudit):
     ) -> DeploymentRequest:
         with self._raw.write() as tx:
             request = self._request(tx, request_id)
-            check_decidable(request, actor, approve)
             now = clock.now()
             event_id = None
             mid = model_id(tx, request.model)
             env_id, _ = self._environment(
                 tx, mid, request.environment, actor=actor, at=to_micros(now)
             )
-            if approve:
-                check_not_stale(request, tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id))
-            if approve and request.kind == "unprotect":
+            decision = request_decision(
+                request,
+                approve=approve,
+                actor=actor,
+                latest_event_id=tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id),
+                now=now,
+            )
+            lifted = decision.unprotected
+            if lifted is not None:
                 tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=False)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
-                    kind="unprotected",
-                    actor=actor,
-                    at=to_micros(now),
-                    request_id=request_id,
-                    reason=request.reason,
+                    kind=lifted.kind,
+                    actor=lifted.actor,
+                    at=to_micros(lifted.at),
+                    request_id=lifted.request_id,
+                    reason=lifted.reason,
                 )
-            elif approve:
-                event = self._append(
-                    tx,
-                    approved_change(request, actor, now),
-                    clock,
-                )
+            elif decision.change is not None:
+                event = self._append(tx, decision.change, clock)
                 event_id = event.event_id
                 now = event.recorded_at  # the approval and the event share one instant
             tx.execute(
                 Q.NEW_DECISION,
                 request_id=request_id,
-                decision="approved" if approve else "rejected",
+                decision=decision.status,
                 actor=actor,
                 at=to_micros(now),
                 reason=reason,
