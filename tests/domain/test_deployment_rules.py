@@ -305,19 +305,44 @@ def imported(versions: tuple[Allocation, ...], at: datetime | None = T0) -> Depl
 
 
 def test_imported_history_is_recorded_a_microsecond_apart_as_it_was() -> None:
-    events = decide_import(
-        [imported(V[1]), imported(()), imported(V[2], None)],
+    batch = [imported(V[1]), imported(()), imported(V[2], None)]
+    plan = decide_import(
+        batch,
         lambda model, env: False,
         lambda model, n: VERSIONS.get(n),
         now=NOW,
         last_recorded=NOW,
     )
+    assert (len(plan), list(plan.changes), plan.recorded_from) == (3, batch, NOW + ONE_MICRO)
+    assert plan.effective_at == [T0, T0, NOW + 3 * ONE_MICRO]
+    events = list(plan.events())
     assert [e.recorded_at for e in events] == [NOW + n * ONE_MICRO for n in (1, 2, 3)]
     assert [e.effective_at for e in events] == [T0, T0, NOW + 3 * ONE_MICRO]
     assert [e.versions for e in events] == [V[1], (), V[2]]  # no undeploy check: as recorded
-    assert (
-        decide_import([], lambda m, e: True, lambda m, n: None, now=NOW, last_recorded=None) == []
+    assert [(e.kind, e.actor, e.reason, e.approved_by) for e in events] == [
+        ("deploy", "alice", "why", None),
+        ("undeploy", "alice", "why", None),
+        ("deploy", "alice", "why", None),
+    ]
+    empty = decide_import([], lambda m, e: True, lambda m, n: None, now=NOW, last_recorded=None)
+    assert not empty and list(empty.events()) == []
+
+
+def test_each_environment_is_asked_about_once() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def protected(model: str, env: str) -> bool:
+        asked.append((model, env))
+        return False
+
+    decide_import(
+        [imported(V[1]), imported(V[2]), imported(())],
+        protected,
+        lambda m, n: False,
+        now=NOW,
+        last_recorded=None,
     )
+    assert asked == [("credit-risk", "production")]
 
 
 def test_imported_history_is_plain_deploys_and_undeploys() -> None:

@@ -13,7 +13,7 @@ never be deleted.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -227,6 +227,36 @@ def decide_deployment(
     return decide_event(change, environment, deleted, now=now, last_recorded=last_recorded)
 
 
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """The events an import records, column-wise (an import records up to millions at once,
+    and an object per event would cost more than the rules): event i is `changes[i]`, taking
+    effect at `effective_at[i]` and recorded at `recorded_from` plus i microseconds."""
+
+    changes: Sequence[DeploymentChange]
+    effective_at: list[datetime]
+    recorded_from: datetime
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def events(self) -> Iterator[NewEvent]:
+        """The plan as one `NewEvent` each, for a store that records them one by one."""
+        recorded = self.recorded_from
+        for change, effective in zip(self.changes, self.effective_at, strict=True):
+            yield NewEvent(
+                model=change.model,
+                environment=change.environment,
+                kind=change.kind,
+                versions=change.versions or (),
+                effective_at=effective,
+                recorded_at=recorded,
+                actor=change.actor,
+                reason=change.reason,
+            )
+            recorded += ONE_MICRO
+
+
 def decide_import(
     changes: Sequence[DeploymentChange],
     protected: Callable[[str, str], bool],
@@ -234,41 +264,35 @@ def decide_import(
     *,
     now: datetime,
     last_recorded: datetime | None,
-) -> list[NewEvent]:
+) -> ImportPlan:
     """The events imported history records, all or none: plain deploys and undeploys, as
     recorded elsewhere (no target is computed), never into a protected environment, each
-    recorded a microsecond after the one before. `protected(model, env)` is False for an
-    environment not created yet; `deleted(model, n)` is as `VersionLookup`."""
+    recorded a microsecond after the one before and, unless told otherwise, taking effect
+    then. `protected(model, env)` is False for an environment not created yet;
+    `deleted(model, n)` is as `VersionLookup`."""
     recorded = recording_time(now, last_recorded)
-    events: list[NewEvent] = []
-    checked: set[tuple[str, int]] = set()  # histories name the same few versions again
+    effective_at: list[datetime] = []
+    append = effective_at.append  # an import runs this loop a million times
+    # Histories name the same few environments and versions again: each is asked about once.
+    open_envs: set[tuple[str, str]] = set()
+    checked: set[tuple[str, int]] = set()
     for change in changes:
         check_importable(change)
-        if protected(change.model, change.environment):
-            raise ApprovalRequired(
-                f"environment {change.environment!r} of {change.model} is protected: "
-                "history cannot be imported into it"
-            )
-        model = change.model
-        allocations = tuple(change.versions or ())
-        unchecked = [a for a in allocations if (model, a.version) not in checked]
-        if unchecked:
-            check_deployable(model, unchecked, functools.partial(deleted, model))
-            checked.update((model, a.version) for a in unchecked)
-        events.append(
-            NewEvent(
-                model=change.model,
-                environment=change.environment,
-                kind=change.kind,
-                versions=allocations,
-                effective_at=recorded if change.effective_at is None else change.effective_at,
-                recorded_at=recorded,
-                actor=change.actor,
-                reason=change.reason,
-            )
-        )
-        recorded += ONE_MICRO
-    return events
+        model, env = change.model, change.environment
+        if (model, env) not in open_envs:
+            if protected(model, env):
+                raise ApprovalRequired(
+                    f"environment {env!r} of {model} is protected: "
+                    "history cannot be imported into it"
+                )
+            open_envs.add((model, env))
+        for a in change.versions or ():
+            if (model, a.version) not in checked:
+                check_deployable(model, (a,), functools.partial(deleted, model))
+                checked.add((model, a.version))
+        effective = change.effective_at
+        append(recorded + len(effective_at) * ONE_MICRO if effective is None else effective)
+    return ImportPlan(changes, effective_at, recorded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,14 +107,14 @@ class MemoryDeployments(MemoryVersions):
             return known is not None and known.protected
 
         with self._lock:
-            planned = decide_import(
+            plan = decide_import(
                 changes,
                 protected,
                 lambda model, number: self._deleted(model)(number),
                 now=clock.now(),
                 last_recorded=self._last_recorded(),
             )
-            events = [self._append(new) for new in planned]
+            events = [self._append(new) for new in plan.events()]
             if events:
                 change_doc = import_batch_change(
                     [

@@ -203,44 +203,41 @@ class SqlDeployments(SqlAudit):
             def deleted(model: str, number: int) -> bool | None:
                 return _version_lookup(tx, mid_of(model))(number)
 
-            planned = decide_import(
+            plan = decide_import(
                 changes,
                 protected,
                 deleted,
                 now=clock.now(),
                 last_recorded=self._last_recorded(tx),
             )
-            if not planned:
+            if not plan:
                 return 0
-            first = to_micros(planned[0].recorded_at)
+            first = to_micros(plan.recorded_from)
             env_ids: dict[tuple[str, str], int] = {}
             rows: list[dict[str, Any]] = []
             portable: list[tuple[Any, ...]] = []
-            for new in planned:
-                key = (new.model, new.environment)
+            recorded = first
+            for change, effective_at in zip(plan.changes, plan.effective_at, strict=True):
+                key = (change.model, change.environment)
                 env_id = env_ids.get(key)
                 if env_id is None:
-                    env_id = env_ids[key] = self._env_id(
-                        tx,
-                        model_ids[new.model],
-                        new.environment,
-                        envs[key],
-                        actor=new.actor,
-                        at=first,
+                    mid = model_ids[change.model]
+                    env_id = self._env_id(
+                        tx, mid, change.environment, envs[key], actor=change.actor, at=first
                     )
-                versions_text = dump_allocations(new.versions)
-                effective = to_micros(new.effective_at)
-                recorded = to_micros(new.recorded_at)
+                    env_ids[key] = env_id
+                versions_text = dump_allocations(change.versions or ())
+                effective = to_micros(effective_at)
                 rows.append(
                     {
-                        "model_id": model_ids[new.model],
+                        "model_id": model_ids[change.model],
                         "env_id": env_id,
-                        "kind": new.kind,
+                        "kind": change.kind,
                         "versions": versions_text,
                         "effective_at": effective,
                         "recorded_at": recorded,
-                        "actor": new.actor,
-                        "reason": new.reason,
+                        "actor": change.actor,
+                        "reason": change.reason,
                         "request_id": None,
                         "approved_by": None,
                         "approved_at": None,
@@ -248,16 +245,17 @@ class SqlDeployments(SqlAudit):
                 )
                 portable.append(
                     (
-                        new.model,
-                        new.environment,
-                        new.kind,
+                        change.model,
+                        change.environment,
+                        change.kind,
                         versions_text,
                         effective,
                         recorded,
-                        new.actor,
-                        new.reason,
+                        change.actor,
+                        change.reason,
                     )
                 )
+                recorded += 1  # the plan's recording times are a microsecond apart
             tx.executemany(Q.NEW_EVENT_BULK, rows)
             change_doc = import_batch_change(portable)
             self._audit(
@@ -265,7 +263,7 @@ class SqlDeployments(SqlAudit):
                 "deployment.imported",
                 "models:" + ",".join(change_doc["models"]),
                 actor=changes[0].actor,
-                at=planned[-1].recorded_at,
+                at=from_micros(recorded - 1),
                 change=change_doc,
             )
             return len(rows)
