@@ -31,7 +31,7 @@ from .deployments import (
     check_importable,
     check_not_stale,
 )
-from .errors import ApprovalRequired, Conflict, NotFound
+from .errors import ApprovalRequired, Conflict, NotFound, version_not_found
 
 UNPROTECT = "unprotect"
 """The kind of a request to lift an environment's protection (it records no event)."""
@@ -146,7 +146,7 @@ def check_deployable(model: str, allocations: Iterable[Allocation], deleted: Ver
     for allocation in allocations:
         state = deleted(allocation.version)
         if state is None:
-            raise NotFound(f"version {model}@{allocation.version} not found")
+            raise NotFound(version_not_found(model, allocation.version))
         if state:
             raise Conflict(
                 f"version {model}@{allocation.version} is deleted and cannot be deployed"

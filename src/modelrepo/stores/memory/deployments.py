@@ -26,7 +26,7 @@ from ...domain.deployments import (
     live_event,
     unknown_environment,
 )
-from ...domain.errors import NotFound, request_not_found
+from ...domain.errors import NotFound, environment_not_found, request_not_found
 from ...domain.times import to_micros
 from ...ports import Clock
 from .versions import MemoryVersions
@@ -252,7 +252,7 @@ class MemoryDeployments(MemoryVersions):
             self._state(model)
             found = self._environments.get((model, env))
             if found is None:
-                raise NotFound(f"environment {env!r} of {model} not found")
+                raise NotFound(environment_not_found(model, env))
             return found
 
     def environments(self, model: str) -> list[Environment]:

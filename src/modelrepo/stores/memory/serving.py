@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ...domain.errors import NotFound
+from ...domain.errors import NotFound, serving_instance_not_found
 from ...domain.serving import ServingPeriod
 
 
@@ -52,7 +52,7 @@ class MemoryServing:
                 for p in self._periods
             ]
             if not any(mine):
-                raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+                raise NotFound(serving_instance_not_found(instance_id, model, environment))
             self._periods = [
                 replace(p, **change) if own and p.ended_at is None else p
                 for p, own in zip(self._periods, mine, strict=True)

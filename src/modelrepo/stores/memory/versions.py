@@ -10,7 +10,7 @@ from datetime import datetime
 from ...domain.audit import model_event_change, registration_change
 from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent, DeploymentRequest
-from ...domain.errors import NotFound, model_not_found
+from ...domain.errors import NotFound, model_not_found, version_not_found
 from ...domain.model import (
     Model,
     ModelEvent,
@@ -142,7 +142,7 @@ class MemoryVersions(MemoryAudit):
         with self._lock:
             found = self._state(model).versions.get(version)
             if found is None:
-                raise NotFound(f"version {model}@{version} not found")
+                raise NotFound(version_not_found(model, version))
             return found
 
     def inline_blob(self, sha256: str) -> bytes | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ...domain.errors import NotFound
+from ...domain.errors import NotFound, delivery_not_found
 from ...domain.webhooks import (
     DELIVERED,
     FAILED,
@@ -117,7 +117,7 @@ class MemoryWebhooks(MemoryAudit):
     ) -> Delivery:
         with self._audit_lock:
             if not 1 <= attempt.delivery_id <= len(self._deliveries):
-                raise NotFound(f"delivery {attempt.delivery_id} not found")
+                raise NotFound(delivery_not_found(attempt.delivery_id))
             found = self._deliveries[attempt.delivery_id - 1]
             self._attempts.append(attempt)
             self._leases.pop(attempt.delivery_id, None)

@@ -36,6 +36,7 @@ from ...domain.deployments import (
 )
 from ...domain.errors import (
     NotFound,
+    environment_not_found,
     model_not_found,
     request_not_found,
 )
@@ -420,7 +421,7 @@ class SqlDeployments(SqlAudit):
     def environment(self, model: str, env: str) -> Environment:
         found = [e for e in self.environments(model) if e.name == env]
         if not found:
-            raise NotFound(f"environment {env!r} of {model} not found")
+            raise NotFound(environment_not_found(model, env))
         return found[0]
 
     def environments(self, model: str) -> list[Environment]:

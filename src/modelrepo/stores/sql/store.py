@@ -26,6 +26,7 @@ from ...domain.errors import (
     StorageError,
     StoreNotFound,
     model_not_found,
+    version_not_found,
 )
 from ...domain.manifest import FileEntry
 from ...domain.model import (
@@ -437,7 +438,7 @@ class SqlMetadataStore(
         row = tx.one(Q.LOCATE_VERSION, model=model, number=version)
         if row is None:
             model_id(tx, model)
-            raise NotFound(f"version {model}@{version} not found")
+            raise NotFound(version_not_found(model, version))
         return row
 
     def _live_version(self, tx: Tx, model: str, version: int) -> Any:
@@ -629,7 +630,7 @@ class SqlMetadataStore(
         row = tx.one(Q.VERSION, model=model, number=version)
         if row is None:
             model_id(tx, model)
-            raise NotFound(f"version {model}@{version} not found")
+            raise NotFound(version_not_found(model, version))
         files = [_to_file(f) for f in tx.all(Q.VERSION_FILES, version_id=row.id)]
         tags = {t.key: t.value for t in tx.all(Q.VERSION_TAGS, version_id=row.id)}
         return _to_version(row, files, tags, self._load_lineage(tx, row.lineage))
@@ -654,7 +655,7 @@ class SqlMetadataStore(
         if found is None:
             found = self._raw.reader().scalar(Q.VERSION_DIGEST, model=model, number=version)
             if found is None:
-                raise NotFound(f"version {model}@{version} not found")
+                raise NotFound(version_not_found(model, version))
             self._digests[key] = found  # digests never change
         return found
 

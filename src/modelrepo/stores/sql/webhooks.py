@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.errors import NotFound
+from ...domain.errors import NotFound, delivery_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -118,7 +118,7 @@ class SqlWebhooks(SqlAudit):
         with self._raw.write() as tx:
             row = tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id)
             if row is None:
-                raise NotFound(f"delivery {attempt.delivery_id} not found")
+                raise NotFound(delivery_not_found(attempt.delivery_id))
             tx.execute(
                 Q.NEW_ATTEMPT,
                 delivery_id=attempt.delivery_id,
