@@ -23,6 +23,7 @@ from modelrepo.domain.deployment_rules import (
     decide_import,
     needs_history,
     open_request,
+    protection,
     recording_time,
     request_decision,
 )
@@ -443,3 +444,8 @@ def test_an_approved_unprotect_lifts_protection_and_records_no_event() -> None:
     )
     assert decision.change is None
     assert decision.unprotected == EnvironmentChange("unprotected", "bob", NOW, 9, "why")
+
+
+def test_protecting_records_a_change_once() -> None:
+    assert protection(False, actor="alice", at=NOW) == EnvironmentChange("protected", "alice", NOW)
+    assert protection(True, actor="alice", at=NOW) is None

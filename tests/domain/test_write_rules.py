@@ -4,6 +4,7 @@ decision ids and the deployment history a batch of decisions was made against.""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +17,17 @@ from modelrepo.domain.decisions import (
 )
 from modelrepo.domain.errors import Conflict, HistoryMoved, NotFound
 from modelrepo.domain.model import check_not_deleted, model_tag_change, version_tag_change
-from modelrepo.domain.webhooks import Webhook, check_new_webhook, disabled_webhook
+from modelrepo.domain.webhooks import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Attempt,
+    Delivery,
+    Webhook,
+    after_attempt,
+    check_new_webhook,
+    disabled_webhook,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -103,3 +114,24 @@ def test_an_input_policy_is_recorded_when_first_chosen_and_when_it_changes() -> 
         "was": "inline",
     }
     assert input_policy_change("m", "inline", 30, ("inline", None)) is not None
+
+
+def test_a_delivery_after_an_attempt_is_delivered_pending_a_retry_or_failed() -> None:
+    queued = Delivery(3, "wh1", 12, "e-12", "deployment.recorded", "{}", PENDING, 1, T0, T0)
+    ok = Attempt(3, 2, T1, True, 200, None, 40)
+    delivered = after_attempt(queued, ok, None)
+    assert (delivered.status, delivered.attempts, delivered.delivered_at) == (DELIVERED, 2, T1)
+    assert (delivered.next_attempt_at, delivered.last_error) == (T1, None)
+    refused = Attempt(3, 2, T1, False, 503, "HTTP 503", 40)
+    retry = datetime(2026, 1, 3, tzinfo=UTC)
+    pending = after_attempt(queued, refused, retry)
+    assert (pending.status, pending.next_attempt_at, pending.last_error) == (
+        PENDING,
+        retry,
+        "HTTP 503",
+    )
+    assert pending.delivered_at is None
+    failed = after_attempt(queued, refused, None)
+    assert (failed.status, failed.next_attempt_at) == (FAILED, T1)
+    late = after_attempt(replace(queued, attempts=5), refused, None)  # an attempt logged late
+    assert late.attempts == 5

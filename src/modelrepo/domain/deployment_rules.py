@@ -295,6 +295,12 @@ def decide_import(
     return ImportPlan(changes, effective_at, recorded)
 
 
+def protection(protected: bool, *, actor: str, at: datetime) -> EnvironmentChange | None:
+    """What protecting an environment records: the change, or None if it is protected
+    already (protecting twice records nothing). Lifting it takes an approved request."""
+    return None if protected else EnvironmentChange("protected", actor, at)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestDecision:
     """What deciding a request does besides recording the decision: for an approval, the

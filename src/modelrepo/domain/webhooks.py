@@ -236,6 +236,22 @@ class Attempt:
         )
 
 
+def after_attempt(
+    delivery: Delivery, attempt: Attempt, next_attempt_at: datetime | None
+) -> Delivery:
+    """`delivery` once `attempt` is over: delivered if it succeeded, else pending until
+    `next_attempt_at`, or failed when no retry is left (`next_attempt_at` None)."""
+    status = DELIVERED if attempt.ok else PENDING if next_attempt_at else FAILED
+    return replace(
+        delivery,
+        status=status,
+        attempts=max(delivery.attempts, attempt.attempt),
+        next_attempt_at=next_attempt_at or attempt.at,
+        last_error=None if attempt.ok else attempt.error,
+        delivered_at=attempt.at if attempt.ok else None,
+    )
+
+
 # -- subscriptions ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from ...domain.deployment_rules import (
     decide_event,
     decide_import,
     open_request,
+    protection,
     request_decision,
 )
 from ...domain.deployments import (
@@ -157,7 +158,8 @@ class MemoryDeployments(MemoryVersions):
         with self._lock:
             at = clock.now()
             environment = self._environment(model, env, actor, at)
-            if environment.protected:
+            change = protection(environment.protected, actor=actor, at=at)
+            if change is None:
                 return environment
             self._audit(
                 "environment.protected",
@@ -166,7 +168,7 @@ class MemoryDeployments(MemoryVersions):
                 at=at,
                 change={"model": model, "environment": env},
             )
-            return self._set_protected(model, env, True, EnvironmentChange("protected", actor, at))
+            return self._set_protected(model, env, True, change)
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         with self._lock:

@@ -8,13 +8,12 @@ from datetime import datetime
 
 from ...domain.errors import NotFound, delivery_not_found
 from ...domain.webhooks import (
-    DELIVERED,
-    FAILED,
     PENDING,
     Attempt,
     Delivery,
     NewDelivery,
     Webhook,
+    after_attempt,
     check_new_webhook,
     disabled_webhook,
 )
@@ -121,15 +120,7 @@ class MemoryWebhooks(MemoryAudit):
             found = self._deliveries[attempt.delivery_id - 1]
             self._attempts.append(attempt)
             self._leases.pop(attempt.delivery_id, None)
-            status = DELIVERED if attempt.ok else PENDING if next_attempt_at else FAILED
-            updated = replace(
-                found,
-                status=status,
-                attempts=max(found.attempts, attempt.attempt),
-                next_attempt_at=next_attempt_at or attempt.at,
-                last_error=None if attempt.ok else attempt.error,
-                delivered_at=attempt.at if attempt.ok else None,
-            )
+            updated = after_attempt(found, attempt, next_attempt_at)
             self._deliveries[attempt.delivery_id - 1] = updated
             return updated
 

@@ -22,6 +22,7 @@ from ...domain.deployment_rules import (
     decide_import,
     needs_history,
     open_request,
+    protection,
     request_decision,
 )
 from ...domain.deployments import (
@@ -272,25 +273,26 @@ class SqlDeployments(SqlAudit):
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
         with self._raw.write() as tx:
             mid = model_id(tx, model)
-            at = to_micros(clock.now())
-            env_id, protected = self._environment(tx, mid, env, actor=actor, at=at)
-            if not protected:
+            now = clock.now()
+            env_id, protected = self._environment(tx, mid, env, actor=actor, at=to_micros(now))
+            change = protection(protected, actor=actor, at=now)
+            if change is not None:
                 tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=True)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
-                    kind="protected",
-                    actor=actor,
-                    at=at,
-                    request_id=None,
-                    reason=None,
+                    kind=change.kind,
+                    actor=change.actor,
+                    at=to_micros(change.at),
+                    request_id=change.request_id,
+                    reason=change.reason,
                 )
                 self._audit(
                     tx,
                     "environment.protected",
                     f"model:{model}",
                     actor=actor,
-                    at=from_micros(at),
+                    at=change.at,
                     change={"model": model, "environment": env},
                 )
         return self.environment(model, env)

@@ -113,12 +113,13 @@ class SqlWebhooks(SqlAudit):
     def record_delivery_attempt(
         self, attempt: Attempt, *, owner: str, next_attempt_at: datetime | None
     ) -> Delivery:
-        from ...domain.webhooks import DELIVERED, FAILED, PENDING
+        from ...domain.webhooks import after_attempt
 
         with self._raw.write() as tx:
             row = tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id)
             if row is None:
                 raise NotFound(delivery_not_found(attempt.delivery_id))
+            updated = after_attempt(_to_delivery(row), attempt, next_attempt_at)
             tx.execute(
                 Q.NEW_ATTEMPT,
                 delivery_id=attempt.delivery_id,
@@ -130,17 +131,17 @@ class SqlWebhooks(SqlAudit):
                 duration_ms=attempt.duration_ms,
                 owner=owner,
             )
-            status = DELIVERED if attempt.ok else PENDING if next_attempt_at else FAILED
+            delivered = updated.delivered_at
             tx.execute(
                 Q.FINISH_ATTEMPT,
                 id=attempt.delivery_id,
-                status=status,
-                attempts=max(int(row.attempts), attempt.attempt),
-                next_attempt_at=to_micros(next_attempt_at or attempt.at),
-                last_error=None if attempt.ok else attempt.error,
-                delivered_at=to_micros(attempt.at) if attempt.ok else None,
+                status=updated.status,
+                attempts=updated.attempts,
+                next_attempt_at=to_micros(updated.next_attempt_at),
+                last_error=updated.last_error,
+                delivered_at=None if delivered is None else to_micros(delivered),
             )
-            return _to_delivery(tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id))
+            return updated
 
     def deliveries(self, webhook_id: str | None = None, *, limit: int = 100) -> list[Delivery]:
         reader = self._raw.reader()
