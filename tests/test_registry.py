@@ -86,7 +86,7 @@ def test_versions_count_up_and_content_is_stored_once(
 
 
 def test_the_inline_size_boundary(registry: Registry, tmp_path: Path, store_dir: Path) -> None:
-    from modelrepo.service import INLINE_MAX
+    from modelrepo.registry.core import INLINE_MAX
 
     tree = tmp_path / "edge"
     tree.mkdir()

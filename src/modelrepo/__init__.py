@@ -17,6 +17,7 @@ from .domain.errors import (
 )
 
 if TYPE_CHECKING:
+    from .api.types import FsckReport, GcReport
     from .auditing import VerifyReport
     from .clock import ManualClock, SystemClock
     from .domain.deployments import (
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .domain.diff import VersionDiff
     from .domain.manifest import FileEntry, canonical_manifest, manifest_digest
     from .domain.model import CodeRef, DataRef, Lineage, Model, ModelVersion, PythonEnvironment
-    from .service import FsckReport, GcReport, Registry
+    from .registry import Registry
 
 __version__ = "0.1.0"
 
@@ -58,9 +59,9 @@ _LAZY = {
     "Model": "domain.model",
     "ModelVersion": "domain.model",
     "PythonEnvironment": "domain.model",
-    "FsckReport": "service",
-    "GcReport": "service",
-    "Registry": "service",
+    "FsckReport": "api.types",
+    "GcReport": "api.types",
+    "Registry": "registry",
 }
 """Public names and the module that defines each, imported on first use: `import modelrepo`
 (and so every CLI call, `--help` included) loads only what is used."""

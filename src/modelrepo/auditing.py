@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .disk.modes import make_folder, open_new
 from .domain.audit import (
     DecisionsDigest,
     EntryColumns,
@@ -48,7 +49,6 @@ from .domain.evidence import (
 from .domain.permissions import StoreMode
 from .domain.times import format_time, from_micros, parse_time, to_micros
 from .ports import Clock, MetadataStore, Signer
-from .stores.permissions import make_folder, open_new
 from .verifier import (
     CHECKPOINT_FORMAT,
     checkpoint_body,

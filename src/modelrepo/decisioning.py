@@ -14,6 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .domain.canonical import canonical_text, canonical_texts
 from .domain.decisions import (
     NO_ENVIRONMENT,
     NOT_LIVE,
@@ -24,8 +25,6 @@ from .domain.decisions import (
     check_decision_ids,
     check_inputs_digest,
     check_inputs_digests,
-    encode_canonical,
-    encode_canonical_each,
     flags_json,
     inputs_digest,
 )
@@ -35,7 +34,7 @@ from .domain.names import validate_model_name
 from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
-    from .service import Registry
+    from .api import RegistryAPI
 
 
 _MISSING: Any = object()
@@ -73,7 +72,7 @@ class _History:
 class _Batch:
     """What a batch looks up once, however many decisions it holds."""
 
-    def __init__(self, reg: Registry) -> None:
+    def __init__(self, reg: RegistryAPI) -> None:
         self.store = reg.backend.metadata
         self._histories: dict[tuple[str, str], _History] = {}
         self._known: dict[tuple[str, int], bool] = {}
@@ -165,7 +164,7 @@ _FIELDS = ("model", "environment", "version", "output", "decided_at", "inputs",
 """The fields a decision record may have."""
 
 
-def prepare(reg: Registry, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
+def prepare(reg: RegistryAPI, records: Iterable[Mapping[str, Any]]) -> DecisionColumns:
     """Validate records, resolve or check versions against the history, apply input policy."""
     rows = records if isinstance(records, list) else list(records)
     if set(map(type, rows)) - {dict} and not all(isinstance(r, Mapping) for r in rows):
@@ -213,7 +212,7 @@ def _same_fields(rows: list[Mapping[str, Any]]) -> dict[str, list[Any]] | None:
         return None
 
 
-def prepare_columns(reg: Registry, given: Given) -> DecisionColumns:
+def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
     """Validate decisions given column by column, resolve or check their versions against the
     history, and apply the input policy.
 
@@ -281,7 +280,7 @@ def prepare_columns(reg: Registry, given: Given) -> DecisionColumns:
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
     try:
-        outputs = encode_canonical_each(given.outputs)
+        outputs = canonical_texts(given.outputs)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata
@@ -340,7 +339,7 @@ def _micros(whens: list[Any], now: int) -> list[int]:
 
 
 def _inputs(
-    reg: Registry,
+    reg: RegistryAPI,
     inputs: list[Any] | None,
     sent: list[Any] | None,
     models: list[str],
@@ -372,7 +371,7 @@ def _inputs(
             stored.append(None)
             continue
         try:
-            text = encode_canonical(value)
+            text = canonical_text(value)
         except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
         payload = text.encode()
@@ -408,7 +407,7 @@ def _time(value: Any) -> datetime:
     raise InvalidInput(f"invalid decision time {value!r}")
 
 
-def stored_inputs(reg: Registry, decision_id: str) -> Any:
+def stored_inputs(reg: RegistryAPI, decision_id: str) -> Any:
     """The inputs of a decision, from the record or the blob store; digest-only refuses."""
     decision = reg.backend.metadata.get_decision(decision_id)
     if decision.inputs_purged_at is not None:
@@ -431,7 +430,7 @@ def stored_inputs(reg: Registry, decision_id: str) -> Any:
     )
 
 
-def explain(reg: Registry, decision_id: str) -> dict[str, Any]:
+def explain(reg: RegistryAPI, decision_id: str) -> dict[str, Any]:
     """The whole story of one decision, in one document."""
     decision = reg.backend.metadata.get_decision(check_decision_id(decision_id))
     story: dict[str, Any] = decision.to_dict()

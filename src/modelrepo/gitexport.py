@@ -23,7 +23,7 @@ from .flavors.coefficients import FILE as COEFFICIENTS_FILE
 from .gitrepo import git
 
 if TYPE_CHECKING:
-    from .service import Registry
+    from .registry import Registry
 
 FORMAT = "modelrepo-git-export/1"
 DEFAULT_AUTHOR = "modelrepo <modelrepo@localhost>"

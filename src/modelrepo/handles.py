@@ -6,12 +6,24 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .flavors import Predictor
 
 if TYPE_CHECKING:
-    from .service import Registry
+    from .api.decisions import DecisionsAPI
+    from .api.deployments import DeploymentsAPI
+
+    class _Registry(DecisionsAPI, DeploymentsAPI, Protocol):
+        """What a handle asks of the registry (embedded or remote) that loaded it."""
+
+        def serving_heartbeat(self, name: str, *, env: str, instance_id: str) -> None: ...
+
+        def serving_stop(self, name: str, *, env: str, instance_id: str) -> None: ...
+
+        def load_live(
+            self, name: str, *, env: str, instance_id: str | None = None, **options: Any
+        ) -> ModelHandle: ...
 
 
 class ModelHandle:
@@ -20,7 +32,7 @@ class ModelHandle:
 
     def __init__(
         self,
-        registry: Registry,
+        registry: _Registry,
         model: str,
         version: int,
         digest: str,

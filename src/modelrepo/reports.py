@@ -1,13 +1,15 @@
 """Evidence reports a reviewer or regulator can read offline: JSON, and one HTML file with
 everything inline (styles, an SVG timeline chart; no script, no external resource).
 
-HTML is written by hand with `html.escape` on every value: the report is small, static and
-must never depend on a CDN or a template engine at reading time.
+HTML comes from Jinja2 templates (`modelrepo/templates/`) with autoescaping on, so no value
+can open a tag or an attribute whatever it holds; the page itself depends on nothing at
+reading time (no CDN, no script). Jinja2 is imported on the first render only: it stays out
+of the CLI's start-up.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 import itertools
 import json
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from .domain.times import format_time, parse_time
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
-    from .service import Registry
+    from .api import RegistryAPI as Registry
 
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
 
@@ -155,24 +157,25 @@ def _deployment_proofs(
 
 # -- HTML ------------------------------------------------------------------------------------
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1100px;color:#111;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border-bottom:1px solid #eee;
-padding:4px 6px;text-align:left;vertical-align:top}th{background:#f7f7f7}
-code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
-.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.muted{color:#666}
-svg text{font:11px system-ui,sans-serif}svg .tick{fill:#666}
-.legend{display:flex;flex-wrap:wrap;gap:1em;list-style:none;padding:0;margin:.3em 0}
-.swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.3em;
-vertical-align:-.1em}.swatch.bf{border:1px dashed #111}.swatch.marker{width:3px;
-background:#b91c1c}
-"""
+if TYPE_CHECKING:
+    import jinja2
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The report templates, loaded once per process, every value escaped on output."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("modelrepo", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=lambda value: "" if value is None else value,  # a missing value shows blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["json"] = lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys)
+    return env
 
 
 TICK_STEPS: tuple[tuple[str, int], ...] = (
@@ -229,147 +232,84 @@ def _steps(start: datetime, end: datetime, unit: str, n: int) -> Iterator[dateti
         t += step
 
 
-def _legend(doc: dict[str, Any]) -> str:
-    """What the chart's colours and marks mean: one swatch per version, then the marks."""
-    items = [
-        f'<li><span class="swatch" style="background:{PALETTE[k % len(PALETTE)]}"></span>'
-        f"v{_e(v['version'])}</li>"
-        for k, v in enumerate(doc["versions"])
-    ]
-    items.append('<li><span class="swatch bf"></span>backfilled (recorded after it took '
-                 "effect)</li>")  # fmt: skip
-    items.append('<li><span class="ok">&#10003;</span> approved by a second identity</li>')
-    if doc.get("marker"):
-        items.append('<li><span class="swatch marker"></span>the decision</li>')
-    return f'<ul class="legend" aria-label="legend">{"".join(items)}</ul>'
-
-
-def _timeline_svg(doc: dict[str, Any]) -> str:
+def _chart(doc: dict[str, Any]) -> dict[str, Any]:
+    """The timeline chart's geometry (numbers already in the form they are drawn with) and its
+    texts, for `timeline.html`: one lane per environment, one bar per version share."""
     start = parse_time(doc["period"]["from"])
     end = parse_time(doc["period"]["to"])
     span = max((end - start).total_seconds(), 1.0)
     envs = sorted({i["environment"] for i in doc["intervals"]})
     left, width, row = 120, 940, 34
     height = 40 + row * max(len(envs), 1)
-    axis = height - 14
     colors = {v["version"]: PALETTE[k % len(PALETTE)] for k, v in enumerate(doc["versions"])}
 
     def x(at: str) -> float:
         return left + width * (parse_time(at) - start).total_seconds() / span
 
-    parts = [f'<svg viewBox="0 0 {left + width + 20} {height}" width="100%" role="img" '
-             f'aria-label="deployment timeline">']  # fmt: skip
-    for t, label in _ticks(start, end):
-        tx = left + width * (t - start).total_seconds() / span
-        parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="12" y2="{axis}" stroke="#eee"/>'
-                     f'<text class="tick" x="{tx:.1f}" y="{height - 2}" text-anchor="middle">'
-                     f"{_e(label)}</text>")  # fmt: skip
+    lanes = []
     for r, env in enumerate(envs):
         y = 20 + r * row
-        parts.append(f'<text x="4" y="{y + 18}">{_e(env)}</text>')
-        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y + 26}" y2="{y + 26}" '
-                     f'stroke="#ddd"/>')  # fmt: skip
+        bars: list[dict[str, Any]] = []
+        approvals: list[str] = []
         for i in (i for i in doc["intervals"] if i["environment"] == env):
             x0, x1 = x(i["from"]), x(i["to"])
             offset = 0.0
             for a in i["versions"]:
-                h = 24 * a["weight"]
-                label = f"v{a['version']}" + (f" {a['weight']:.0%}" if a["weight"] < 1 else "")
+                h, share = 24 * a["weight"], f"{a['weight']:.0%}"
                 # The deployment's own interval, not the part of it inside the chart.
                 began, ended = i.get("started_at", i["from"]), i.get("ended_at", i["to"])
-                title = (f"{env}: v{a['version']} ({a['weight']:.0%}) from {began} to "
+                title = (f"{env}: v{a['version']} ({share}) from {began} to "
                          f"{'now' if i['open'] else ended}; event {i['event_id']} by "
                          f"{i['actor']}" + (f", approved by {i['approved_by']}"
                                             if i["approved_by"] else "")
                          + (" (backfill)" if i["backfill"] else ""))  # fmt: skip
-                dash = ' stroke="#111" stroke-dasharray="3,2"' if i["backfill"] else ""
-                parts.append(
-                    f'<rect x="{x0:.1f}" y="{y + 2 + offset:.1f}" width="{max(x1 - x0, 1):.1f}" '
-                    f'height="{h:.1f}" fill="{colors.get(a["version"], "#888")}"{dash}>'
-                    f"<title>{_e(title)}</title></rect>"
-                )
-                if x1 - x0 > 28 and h >= 10:
-                    parts.append(
-                        f'<text x="{x0 + 4:.1f}" y="{y + 2 + offset + h / 2 + 4:.1f}" '
-                        f'fill="#fff">{_e(label)}</text>'
-                    )
+                bars.append({
+                    "x": f"{x0:.1f}",
+                    "y": f"{y + 2 + offset:.1f}",
+                    "width": f"{max(x1 - x0, 1):.1f}",
+                    "height": f"{h:.1f}",
+                    "fill": colors.get(a["version"], "#888"),
+                    "backfill": i["backfill"],
+                    "title": title,
+                    "label": f"v{a['version']}" + (f" {share}" if a["weight"] < 1 else ""),
+                    "label_at": (f"{x0 + 4:.1f}", f"{y + 2 + offset + h / 2 + 4:.1f}")
+                    if x1 - x0 > 28 and h >= 10
+                    else None,
+                })  # fmt: skip
                 offset += h
             if i["approved_by"]:
-                parts.append(f'<text x="{x0 + 1:.1f}" y="{y - 1}" fill="#15803d">&#10003;</text>')
-    if doc.get("marker"):
-        mx = x(doc["marker"])
-        parts.append(
-            f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="8" y2="{height - 14}" stroke="#b91c1c" '
-            f'stroke-width="2"><title>{_e(doc["marker"])}</title></line>'
-        )
-    parts.append("</svg>")
-    return "".join(parts) + _legend(doc)
+                approvals.append(f"{x0 + 1:.1f}")
+        lanes.append({"environment": env, "y": y, "bars": bars, "approvals": approvals})
+    marker = doc.get("marker")
+    return {
+        "view_width": left + width + 20,
+        "height": height,
+        "axis": height - 14,
+        "left": left,
+        "right": left + width,
+        "ticks": [
+            {"x": f"{left + width * (t - start).total_seconds() / span:.1f}", "label": label}
+            for t, label in _ticks(start, end)
+        ],
+        "lanes": lanes,
+        "marker": {"x": f"{x(marker):.1f}", "at": marker} if marker else None,
+        "legend": [
+            {"color": PALETTE[k % len(PALETTE)], "version": v["version"]}
+            for k, v in enumerate(doc["versions"])
+        ],
+    }
 
 
 def render_html(doc: dict[str, Any]) -> str:
-    audit = doc["audit"]
-    cp = audit["checkpoint"]
-    status = (
-        '<span class="ok">verified</span>'
-        if audit["verified"]
-        else '<span class="bad">FAILED: ' + _e("; ".join(audit["problems"])) + "</span>"
-    )
-    rows = []
+    """The model report (`model_report`'s document) as one self-contained HTML page."""
+    events = []
     for e in doc["events"]:
         proof = e.get("audit") or {}
-        mark = proof.get("status", "no entry")
-        css = "ok" if mark == "proved" else "bad"
         shares = ", ".join(f"v{a['version']} {a['weight']:.0%}" for a in e["versions"]) or "-"
-        rows.append(
-            f"<tr><td>{_e(e['event_id'])}</td><td>{_e(e['effective_at'])}"
-            f"{'<br><span class=muted>backfill, recorded ' + _e(e['recorded_at']) + '</span>' if e['backfill'] else ''}"  # noqa: E501
-            f"</td><td>{_e(e['environment'])}</td><td>{_e(e['kind'])}</td><td>{_e(shares)}</td>"
-            f"<td>{_e(e['actor'])}</td><td>{_e(e['approved_by'] or '-')}"
-            f"{' (request ' + _e(e['request_id']) + ')' if e['request_id'] else ''}</td>"
-            f"<td>{_e(e['reason'] or '')}</td>"
-            f"<td class={css}>{_e(mark)} (entry {_e(proof.get('seq'))})</td></tr>"
-        )
-    versions = []
-    for v in doc["versions"]:
-        lineage = v["lineage"]
-        data = "<br>".join(
-            f"{_e(d['uri'])} <code>{_e(d['digest'])}</code>" for d in lineage["data"]
-        )
-        code = lineage["code"]
-        code_text = (f"{_e(code['remote'] or '(no remote)')} <code>{_e(code['commit'])}</code>"
-                     f"{' (dirty)' if code['dirty'] else ''}" if code else "-")  # fmt: skip
-        versions.append(
-            f"<tr><td>v{_e(v['version'])}</td><td><code>{_e(v['digest'])}</code><br>"
-            f"{_e(v['created_at'])} by {_e(v['created_by'])}</td><td>{data or '-'}</td>"
-            f"<td>{code_text}<br>Python {_e(lineage['python'])}, {_e(lineage['packages'])} "
-            f"packages</td><td><code>{_e(json.dumps(v['params'], sort_keys=True))}</code></td>"
-            f"<td><code>{_e(json.dumps(v['metrics'], sort_keys=True))}</code></td></tr>"
-        )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Evidence report: {_e(doc["model"])}</title><style>{CSS}</style></head><body>
-<h1>Evidence report: {_e(doc["model"])}</h1>
-<p class="muted">Period {_e(doc["period"]["from"])} to {_e(doc["period"]["to"])};
-generated {_e(doc["generated_at"])} by modelrepo.</p>
-<h2>What was live when</h2>
-{_timeline_svg(doc)}
-<p class="muted">Hover a bar for its event and the interval it was live.</p>
-<h2>Deployment events</h2>
-<table><tr><th>event</th><th>effective</th><th>environment</th><th>kind</th><th>versions</th>
-<th>actor</th><th>approved by</th><th>reason</th><th>audit</th></tr>
-{"".join(rows) or "<tr><td colspan=9>none in this period</td></tr>"}</table>
-<h2>Versions and their lineage</h2>
-<table><tr><th>version</th><th>digest, created</th><th>data</th><th>code, environment</th>
-<th>params</th><th>metrics</th></tr>{"".join(versions)}</table>
-<h2>Audit log</h2>
-<p>Log of {_e(audit["size"])} entries, root <code>{_e(audit["root_hash"])}</code>: {status}.</p>
-<p>Proofs above are checked against the checkpoint of size {_e(cp["size"])} signed at
-{_e(cp["timestamp"])} by key <code>{_e(cp["key_id"])}</code>, root
-<code>{_e(cp["root_hash"])}</code>.</p>
-<details><summary>Public key</summary><pre>{_e(audit["public_key"])}</pre></details>
-</body></html>
-"""
+        mark = proof.get("status", "no entry")
+        events.append({**e, "shares": shares, "mark": mark, "entry": proof.get("seq")})
+    page = _templates().get_template("model_report.html")
+    return page.render(doc=doc, events=events, chart=_chart(doc))
 
 
 # -- decisions ---------------------------------------------------------------------------------
@@ -465,79 +405,6 @@ def _proved(reg: Registry, seq: int, checkpoint: dict[str, Any], signed: bool) -
 
 
 def render_decision_html(doc: dict[str, Any]) -> str:
-    story = doc["decision"]
-    audit = doc["audit"]
-    cp = audit["checkpoint"]
-    batch = audit["decision_batch"]
-    deployment = story.get("deployment") or {}
-    approval = story.get("approval") or {}
-    lineage = story.get("lineage") or {}
-    flags = ", ".join(story["flags"]) or "none"
-    agree = (
-        '<span class="ok">yes</span>' if story["matches_history"] else '<span class="bad">NO</span>'
-    )
-    verified = (
-        '<span class="ok">verified</span>'
-        if audit["verified"]
-        else '<span class="bad">FAILED: ' + _e("; ".join(audit["problems"])) + "</span>"
-    )
-    chart_doc = {
-        "period": doc["timeline"]["period"],
-        "intervals": doc["timeline"]["intervals"],
-        "versions": doc["timeline"]["versions"],
-        "marker": story["decided_at"],
-    }
-    data = "".join(
-        f"<li>{_e(d['uri'])} <code>{_e(d['digest'])}</code></li>" for d in lineage.get("data") or []
-    )
-    code = lineage.get("code")
-    rows = [
-        ("decision", f"<code>{_e(story['decision_id'])}</code> at {_e(story['decided_at'])}"),
-        ("model and version", f"{_e(story['model'])} v{_e(story['version'])} "
-                              f"({_e(story['version_source'])})"),
-        ("version digest", f"<code>{_e(story['digest'])}</code>"),
-        ("environment", _e(story["environment"] or "-")),
-        ("output", f"<code>{_e(json.dumps(story['output']))}</code>"),
-        ("inputs", f"<code>{_e(story['inputs_digest'])}</code> (kept {_e(story['inputs_mode'])})"),
-        ("deployed by", f"{_e(deployment.get('actor', '-'))} (event "
-                        f"{_e(deployment.get('event_id', '-'))}, effective "
-                        f"{_e(deployment.get('effective_at', '-'))})"),
-        ("approved by", _e(approval.get("approved_by") or "-")),
-        ("matches the deployment history", agree),
-        ("flags", _e(flags)),
-        ("code", (f"{_e(code['remote'] or '(no remote)')} <code>{_e(code['commit'])}</code>"
-                  if code else "-")),
-        ("data", f"<ul>{data}</ul>" if data else "-"),
-    ]  # fmt: skip
-    table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    batch_text = (
-        f"entry {_e(batch.get('seq'))}: {_e(batch.get('status'))}; the batch of "
-        f"{_e(batch.get('count'))} decisions recomputes to the recorded digest: "
-        f"{'yes' if batch.get('rows_match') else 'NO'}"
-        if "seq" in batch
-        else "not found"
-    )
-    dep_entry = audit.get("deployment_entry") or {}
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Evidence report: decision {_e(story["decision_id"])}</title><style>{CSS}</style></head>
-<body>
-<h1>Why was decision {_e(story["decision_id"])} made?</h1>
-<p class="muted">Generated {_e(doc["generated_at"])} by modelrepo.</p>
-<table>{table}</table>
-<h2>What was live around the decision</h2>
-{_timeline_svg(chart_doc)}
-<p class="muted">The decision was made at {_e(story["decided_at"])} (the red line). Chart from
-{_e(chart_doc["period"]["from"])} to {_e(chart_doc["period"]["to"])}; hover a bar for its event and
-the interval it was live.</p>
-<h2>Audit proofs</h2>
-<p>Audit log: {verified}.</p>
-<ul><li>Decision record: {batch_text}.</li>
-<li>Deployment event: entry {_e(dep_entry.get("seq", "-"))}: {_e(dep_entry.get("status", "-"))}.
-</li></ul>
-<p>Checked against the checkpoint of size {_e(cp["size"])} signed at {_e(cp["timestamp"])} by
-key <code>{_e(cp["key_id"])}</code>, root <code>{_e(cp["root_hash"])}</code>.</p>
-<details><summary>Public key</summary><pre>{_e(audit["public_key"])}</pre></details>
-</body></html>
-"""
+    """The decision report (`decision_report`'s document) as one self-contained HTML page."""
+    chart = _chart({**doc["timeline"], "marker": doc["decision"]["decided_at"]})
+    return _templates().get_template("decision_report.html").render(doc=doc, chart=chart)

@@ -42,7 +42,7 @@ class Ed25519Signer:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        from .stores.permissions import open_new
+        from .disk.modes import open_new
 
         fd = open_new(tmp, os.O_WRONLY | os.O_EXCL, mode)
         try:

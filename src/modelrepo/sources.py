@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .domain.errors import Forbidden, InvalidInput, StorageError
 from .domain.manifest import check_file_name
 from .domain.urls import split_url
 from .domain.webhooks import check_url as check_https_url
+
+if TYPE_CHECKING:
+    from .outbound import Resolver
 
 CHUNK = 1 << 20
 MAX_URI = 2048
@@ -98,9 +101,6 @@ def _parse_prefix(prefix: str) -> Source:
     return Source(base.scheme, base.host, base.port, path, base.uri[:-1])
 
 
-Resolver = Callable[[str, int], list[str]]
-
-
 @dataclass(frozen=True)
 class SourcePolicy:
     """Which sources the server fetches (none by default) and how much it takes.
@@ -150,9 +150,9 @@ class SourcePolicy:
     def _fetch_https(self, source: Source, out: Any) -> None:
         import httpx
 
-        from .webhooks import _client, system_resolver
+        from .outbound import outbound_client, system_resolver
 
-        client = _client(
+        client = outbound_client(
             allow_private=self.allow_private,
             resolver=self.resolver or system_resolver,
             timeout=self.timeout,

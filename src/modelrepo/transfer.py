@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from .ports import BlobStore
-    from .service import Registry
+    from .registry import Registry
     from .stores.sql import SqlMetadataStore
 
 BATCH_ROWS = 1000
@@ -189,8 +189,7 @@ def migrate(
 
     from .blobs import open_blob_store
     from .stores import AUDIT_KEY_FILE, DATABASE_FILE, open_server_backend
-    from .stores.sql import SqlMetadataStore
-    from .stores.sql.store import redact_url
+    from .stores.sql import SqlMetadataStore, redact_url
 
     if batch_rows < 1:
         raise InvalidInput("a batch needs at least one row")
@@ -230,7 +229,7 @@ def migrate(
         target.close()
 
     from .domain.audit import root_hash
-    from .service import Registry
+    from .registry import Registry
 
     size = counts["audit_entries"]
     expected_root = root_hash(size, metadata.audit_node).hex()
@@ -250,8 +249,9 @@ def migrate(
                 f"fsck on the target: {ref.model}@{ref.version} {ref.path} ({ref.sha256}) "
                 "is missing or corrupt"
             )
-        engine = migrated.backend.metadata.engine  # type: ignore[attr-defined]
-        with engine.connect() as conn:
+        migrated_store = migrated.backend.metadata
+        assert isinstance(migrated_store, SqlMetadataStore)
+        with migrated_store.engine.connect() as conn:
             for spec in SPECS:
                 have = conn.execute(_count(spec.name)).scalar_one()
                 if have != counts[spec.name]:
@@ -336,9 +336,9 @@ def _snapshot(database: Path) -> Iterator[_Snapshot]:
 def _count(name: str) -> sa.Select[Any]:
     import sqlalchemy as sa
 
-    from .stores.sql.tables import metadata
+    from .stores.sql import SCHEMA
 
-    return sa.select(sa.func.count()).select_from(metadata.tables[name])
+    return sa.select(sa.func.count()).select_from(SCHEMA.tables[name])
 
 
 # -- the target: checks before anything is written --------------------------------------
@@ -347,10 +347,9 @@ def _count(name: str) -> sa.Select[Any]:
 @contextmanager
 def _write(engine: sa.Engine) -> Iterator[sa.Connection]:
     """One transaction on the target holding its write lock (as every registry write does)."""
-    from .stores.sql.store import WRITE_LOCK
+    from .stores.sql import write_transaction
 
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    with write_transaction(engine) as conn:
         yield conn
 
 
@@ -515,9 +514,9 @@ def _copy_table(
 ) -> TableCopy:
     import sqlalchemy as sa
 
-    from .stores.sql.tables import metadata
+    from .stores.sql import SCHEMA
 
-    cols = _Columns(metadata.tables[spec.name], spec)
+    cols = _Columns(SCHEMA.tables[spec.name], spec)
     table = cols.table
     done = TableCopy()
     last: Row | None = None
@@ -580,24 +579,18 @@ def _copy_decisions(
     its ids in `decision_keys`, kept inputs apart and purges as ranges (see
     `stores/sql/partitions.py`): each batch is compared with the target's decisions as the
     single table shows them, then written in that layout."""
-    import psycopg
+    from .stores.sql import SCHEMA, DecisionLog
 
-    from .stores.sql import partitions as pg
-    from .stores.sql.raw import Tx
-    from .stores.sql.tables import metadata
-
-    cols = _Columns(metadata.tables[spec.name], spec)
+    cols = _Columns(SCHEMA.tables[spec.name], spec)
     at = {name: i for i, name in enumerate(cols.names)}
     done = TableCopy()
     last: Row | None = None
     while True:
         batch = [cols.normal(r) for r in snap.page(cols, last, batch_rows)]
         with _write(engine) as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            tx = Tx(cursor, "postgresql", (psycopg.Error,))
+            log = DecisionLog(conn, cols.names)
             upto = batch[-1][0] if batch and len(batch) == batch_rows else 2**63 - 1
-            found = tx.sql(pg.AFTER_ID, {"after": last[0] if last else -(2**63), "upto": upto})
-            present = {r[0]: tuple(r[: len(cols.names)]) for r in found}
+            present = log.rows(last[0] if last else -(2**63), upto)
             inserts: list[Row] = []
             purged: list[Row] = []  # purged in the source since an earlier copy
             for row in batch:
@@ -621,14 +614,9 @@ def _copy_decisions(
                     f"the target's {spec.name} row {_show((min(present),))} is not in the "
                     "source: the target diverged; refusing to overwrite it"
                 )
-            _write_decisions(tx, inserts, at)
-            for row in purged:
-                tx.sql(
-                    "DELETE FROM decision_inputs WHERE model_id = %(m)s AND decided_at = %(t)s "
-                    "AND id = %(id)s",
-                    {"m": row[at["model_id"]], "t": row[at["decided_at"]], "id": row[0]},
-                )
-            _purge_ranges(tx, [*purged, *(r for r in inserts if r[at["inputs_purged_at"]])], at)
+            log.insert(inserts)
+            log.forget_inputs(purged)
+            log.record_purges([*purged, *(r for r in inserts if r[at["inputs_purged_at"]])])
             done.copied += len(inserts)
             done.updated += len(purged)
         if after_batch is not None and batch:
@@ -636,43 +624,6 @@ def _copy_decisions(
         if len(batch) < batch_rows:
             return done
         last = cols.key(batch[-1])
-
-
-def _write_decisions(tx: Any, rows: list[Row], at: dict[str, int]) -> None:
-    """Decisions into PostgreSQL's layout: keys, records, and inputs still kept."""
-    from .stores.sql import partitions as pg
-
-    if not rows:
-        return
-    kept = [r for r in rows if r[at["inputs_mode"]] != "digest" and not r[at["inputs_purged_at"]]]
-    times: dict[int, list[int]] = {}
-    for r in kept:
-        times.setdefault(r[at["model_id"]], []).append(r[at["decided_at"]])
-    months = pg.months([r[at["decided_at"]] for r in rows])
-    pg.create(tx, pg.missing(tx, months, {m: pg.months(t) for m, t in times.items()}))
-
-    def columns(names: tuple[str, ...], chosen: list[Row]) -> Iterator[Row]:
-        places = [at[n] for n in names]
-        return (tuple([r[i] for i in places]) for r in chosen)
-
-    tx.copy_rows("decision_keys", pg.KEY_COLUMNS, columns(pg.KEY_COLUMNS, rows))
-    tx.copy_rows("decisions", pg.RECORD_COLUMNS, columns(pg.RECORD_COLUMNS, rows))
-    tx.copy_rows("decision_inputs", pg.INPUT_COLUMNS, columns(pg.INPUT_COLUMNS, kept))
-
-
-def _purge_ranges(tx: Any, purged: list[Row], at: dict[str, int]) -> None:
-    """The purges that removed these decisions' inputs, as PostgreSQL records them: each
-    purge removed every older kept input of its model already recorded, so (made before the
-    newest it removed, up to the highest id it removed) covers exactly what it removed."""
-    from .stores.sql import partitions as pg
-
-    runs: dict[tuple[int, int], tuple[int, int]] = {}
-    for r in purged:
-        key = (r[at["model_id"]], r[at["inputs_purged_at"]])
-        newest, top = runs.get(key, (r[at["decided_at"]], r[0]))
-        runs[key] = (max(newest, r[at["decided_at"]]), max(top, r[0]))
-    for (model, when), (newest, top) in sorted(runs.items(), key=lambda kv: kv[0][1]):
-        tx.sql(pg.NEW_PURGE, {"model_id": model, "cutoff": newest + 1, "last_id": top, "at": when})
 
 
 def _show(key: Row) -> str:
@@ -684,11 +635,11 @@ def _reset_sequences(engine: sa.Engine) -> None:
     collide with a copied row."""
     import sqlalchemy as sa
 
-    from .stores.sql.tables import metadata
+    from .stores.sql import SCHEMA
 
     with _write(engine) as conn:
         for name in SEQUENCED:
-            table = metadata.tables[name]
+            table = SCHEMA.tables[name]
             top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
             if top is not None:
                 sequence = sa.func.pg_get_serial_sequence(name, "id")

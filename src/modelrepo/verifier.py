@@ -137,7 +137,9 @@ def verify_consistency(
 
 
 def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the bytes that are hashed and signed."""
+    """Sorted keys, no whitespace, UTF-8: the bytes that are hashed and signed. The same bytes
+    as `modelrepo.domain.canonical.canonical_bytes` (a test pins both), written again here so
+    this file runs alone; NaN is accepted, to check whatever a log holds."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

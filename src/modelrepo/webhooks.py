@@ -10,11 +10,9 @@ Deliveries are claimed with a lease in the store's write transaction, so several
 replicas share the work without sending one delivery at the same time. Each attempt is
 logged; a failure is retried with exponential backoff and jitter, up to `max_attempts`.
 
-Every connection goes through `CheckedBackend`: the host is resolved at connect time and
-every address it resolves to is checked (no loopback, private, link-local, multicast or
-unspecified addresses, IPv4 inside IPv6 included) unless the subscription allows private
-targets; the connection is then made to the address that was checked. Redirects are never
-followed and proxy settings from the environment are ignored.
+Deliveries are sent by `modelrepo.outbound`'s client: every address the target's host
+resolves to is checked at connect time (no private networks unless the subscription allows
+them) and the connection made to the address that was checked; no redirects, no proxy.
 
 Needs httpx (the `server` extra).
 """
@@ -29,10 +27,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .domain.errors import InvalidInput
 from .domain.webhooks import (
@@ -43,7 +40,6 @@ from .domain.webhooks import (
     Delivery,
     Webhook,
     backoff,
-    check_address,
     check_url,
     fan_out,
     signature,
@@ -51,80 +47,11 @@ from .domain.webhooks import (
 from .ports import Clock, MetadataStore
 
 if TYPE_CHECKING:
-    import ssl
-
-    import httpx
+    from .outbound import Resolver
 
 log = logging.getLogger(__name__)
 
-Resolver = Callable[[str, int], list[str]]
-"""(host, port) -> the addresses it resolves to (injected in tests)."""
-
 FAN_OUT_BATCH = 1000
-USER_AGENT = "modelrepo-webhooks/1"
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def checked_addresses(
-    host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
-) -> list[str]:
-    """The addresses of `host`, each checked; InvalidInput if any is refused."""
-    try:
-        addresses = resolver(host, port)
-    except OSError as exc:
-        raise InvalidInput(f"cannot resolve {host}: {exc}") from None
-    if not addresses:
-        raise InvalidInput(f"{host} resolves to no address")
-    for address in addresses:
-        check_address(address, allow_private=allow_private)
-    return addresses
-
-
-def _client(
-    *,
-    allow_private: bool,
-    resolver: Resolver,
-    timeout: float,
-    ssl_context: ssl.SSLContext | None = None,
-) -> httpx.Client:
-    """An httpx client whose every TCP connection goes to a checked address (`ssl_context`:
-    the certificate authorities to trust, default the usual ones)."""
-    import httpcore
-    import httpx
-
-    class CheckedBackend(httpcore.SyncBackend):
-        def connect_tcp(
-            self,
-            host: str,
-            port: int,
-            timeout: float | None = None,
-            local_address: str | None = None,
-            socket_options: Iterable[Any] | None = None,
-        ) -> httpcore.NetworkStream:
-            address = checked_addresses(host, port, allow_private=allow_private, resolver=resolver)[
-                0
-            ]
-            return super().connect_tcp(address, port, timeout, local_address, socket_options)
-
-    transport = httpx.HTTPTransport(retries=0)
-    # The TLS handshake still names the URL's host (SNI, certificate check): only the TCP
-    # connection is pinned to the address that was checked.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(),
-        max_connections=10,
-        network_backend=CheckedBackend(),
-    )
-    return httpx.Client(
-        transport=transport,
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": USER_AGENT},
-    )
 
 
 def new_secret() -> str:
@@ -157,7 +84,7 @@ class Deliverer:
         store: MetadataStore,
         clock: Clock,
         *,
-        resolver: Resolver = system_resolver,
+        resolver: Resolver | None = None,  # default: the system's
         max_attempts: int = 8,
         base_delay: float = 2.0,
         max_delay: float = 3600.0,
@@ -271,10 +198,15 @@ class Deliverer:
             EVENT_HEADER: delivery.kind,
             DELIVERY_HEADER: delivery.event_id,
         }
+        from .outbound import outbound_client, system_resolver
+
+        client = outbound_client(
+            allow_private=hook.allow_private,
+            resolver=self.resolver or system_resolver,
+            timeout=self.timeout,
+        )
         with (
-            _client(
-                allow_private=hook.allow_private, resolver=self.resolver, timeout=self.timeout
-            ) as client,
+            client,
             client.stream("POST", target.url, content=body, headers=headers) as response,
         ):
             return response.status_code

@@ -38,7 +38,7 @@ NEVER_AT_START = (
 )
 """Imported by no read of an embedded store, nor by `import modelrepo` or `--help`."""
 
-NOT_FOR_HELP = (*NEVER_AT_START, "apsw", "modelrepo.service", "modelrepo.stores")
+NOT_FOR_HELP = (*NEVER_AT_START, "apsw", "modelrepo.api", "modelrepo.registry", "modelrepo.stores")
 """`import modelrepo` and `modelrepo --help` open no store."""
 
 REPORT = """

@@ -1,4 +1,5 @@
-"""Every backend passes the same contract suites."""
+"""Every backend passes the same contract suites: each metadata suite on memory, SQLite and
+PostgreSQL, each blob suite on memory and a local folder (S3: test_s3_blobs.py)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,45 @@ from modelrepo.blobs import LocalBlobStore, MemoryBlobStore
 from modelrepo.ports import BlobStore, MetadataStore
 from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.stores.sql import SqlMetadataStore
+from modelrepo.testing import metadata_suites
 from modelrepo.testing.blobs import BlobStoreContract
-from modelrepo.testing.decisions import DecisionStoreContract
-from modelrepo.testing.denials import DenialStoreContract
-from modelrepo.testing.deployments import DeploymentStoreContract
-from modelrepo.testing.metadata import MetadataStoreContract
-from modelrepo.testing.tokens import TokenStoreContract
-from modelrepo.testing.webhooks import WebhookStoreContract
+
+from .known_bugs import MEMORY_METADATA, expecting_failures
 
 
-class TestMemoryMetadata(MetadataStoreContract):
+class Memory:
+    """The reference store."""
+
     @pytest.fixture
     def store(self) -> MetadataStore:
         return MemoryMetadataStore()
 
 
-class TestSqliteMetadata(MetadataStoreContract):
+class Sqlite:
+    """A new database file per test."""
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+    def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
+        yield store
+        store.close()
+
+
+class Postgres:
+    """A new database per test, made from the migrated template."""
+
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[MetadataStore]:
+        store = SqlMetadataStore.open_postgresql(pg_url)
+        yield store
+        store.close()
+
+
+for _backend in (Memory, Sqlite, Postgres):
+    for _concept, _suite in metadata_suites().items():
+        _name = f"Test{_backend.__name__}{_concept}"
+        _known = expecting_failures(_suite, MEMORY_METADATA) if _backend is Memory else {}
+        globals()[_name] = type(_name, (_backend, _suite), {"__module__": __name__, **_known})
 
 
 class TestMemoryBlobs(BlobStoreContract):
@@ -42,111 +63,3 @@ class TestLocalBlobs(BlobStoreContract):
     @pytest.fixture
     def blobs(self, tmp_path: Path) -> BlobStore:
         return LocalBlobStore(tmp_path / "blobs")
-
-
-class TestMemoryDeployments(DeploymentStoreContract):
-    @pytest.fixture
-    def store(self) -> MetadataStore:
-        return MemoryMetadataStore()
-
-
-class TestSqliteDeployments(DeploymentStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
-
-
-class TestMemoryDecisions(DecisionStoreContract):
-    @pytest.fixture
-    def store(self) -> MetadataStore:
-        return MemoryMetadataStore()
-
-
-class TestSqliteDecisions(DecisionStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
-
-
-class TestPostgresMetadata(MetadataStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()
-
-
-class TestPostgresDeployments(DeploymentStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()
-
-
-class TestPostgresDecisions(DecisionStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()
-
-
-class TestMemoryTokens(TokenStoreContract):
-    @pytest.fixture
-    def store(self) -> MetadataStore:
-        return MemoryMetadataStore()
-
-
-class TestSqliteTokens(TokenStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
-
-
-class TestPostgresTokens(TokenStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()
-
-
-class TestMemoryWebhooks(WebhookStoreContract):
-    @pytest.fixture
-    def store(self) -> MetadataStore:
-        return MemoryMetadataStore()
-
-
-class TestSqliteWebhooks(WebhookStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
-
-
-class TestPostgresWebhooks(WebhookStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()
-
-
-class TestMemoryDenials(DenialStoreContract):
-    @pytest.fixture
-    def store(self) -> MetadataStore:
-        return MemoryMetadataStore()
-
-
-class TestSqliteDenials(DenialStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> MetadataStore:
-        return SqlMetadataStore.open_sqlite(tmp_path / "modelrepo.db")
-
-
-class TestPostgresDenials(DenialStoreContract):
-    @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[MetadataStore]:
-        store = SqlMetadataStore.open_postgresql(pg_url)
-        yield store
-        store.close()

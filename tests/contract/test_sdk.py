@@ -1,5 +1,6 @@
-"""One SDK contract, three ways of opening a registry: the embedded store (SQLite), the
-scale-out store (PostgreSQL + S3), and a server through the remote registry."""
+"""One SDK contract, four ways of opening a registry: the embedded store (SQLite), the
+scale-out store (PostgreSQL + S3), the in-memory store, and a server through the remote
+registry."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from modelrepo import Registry
+from modelrepo import ManualClock, Registry
 from modelrepo.remote import RemoteRegistry
 from modelrepo.server import create_app
 from modelrepo.testing.registry import RegistryContract
@@ -25,6 +26,20 @@ class TestEmbedded(RegistryContract):
     @pytest.fixture
     def bob(self, registry: Registry) -> Registry:
         return registry.as_user("bob")
+
+
+class TestInMemory(RegistryContract):
+    """On the memory store, the reference the others are compared with."""
+
+    @pytest.fixture
+    def reg(self, clock: ManualClock) -> Iterator[Registry]:
+        reg = Registry.in_memory(user="alice", clock=clock)
+        yield reg
+        reg.close()
+
+    @pytest.fixture
+    def bob(self, reg: Registry) -> Registry:
+        return reg.as_user("bob")
 
 
 @pytest.mark.sqlite_only  # the transport is under test here; the stores are covered above

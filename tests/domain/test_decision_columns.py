@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from modelrepo import InvalidInput
 from modelrepo.domain.audit import DecisionsDigest, decisions_change, rows_digest
+from modelrepo.domain.canonical import CANONICAL
 from modelrepo.domain.decisions import (
-    CANONICAL,
     DecisionColumns,
     canonical_json,
     check_decision_id,

@@ -17,7 +17,7 @@ from modelrepo.domain.webhooks import (
     signature,
     verify_signature,
 )
-from modelrepo.webhooks import checked_addresses
+from modelrepo.outbound import checked_addresses
 
 REFUSED = [
     "127.0.0.1",

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from ..disk.faults import full, missing_blob_folder, read_only
+from ..disk.modes import make_folder, store_mode
 from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..domain.permissions import StoreMode
 from ..ports import BlobInfo, Progress
-from ..stores.disk import full, missing_blob_folder, read_only
-from ..stores.permissions import make_folder, store_mode
 from ._streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from ..domain.errors import MissingBlobError
+from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
 from ._streams import PipelinedBlobWriter, copy_hashing
@@ -18,6 +19,7 @@ class MemoryBlobStore:
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._uploads: dict[str, bytearray] = {}  # handle -> bytes of a writer not committed
         self._lock = threading.Lock()
 
     def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
@@ -55,10 +57,15 @@ class MemoryBlobStore:
             yield BlobInfo(sha, len(data))
 
     def partials(self) -> Iterator[BlobInfo]:
-        return iter(())
+        """Writers neither committed nor aborted, as a folder's temporary files are."""
+        with self._lock:
+            items = sorted((handle, len(data)) for handle, data in self._uploads.items())
+        for handle, size in items:
+            yield BlobInfo(handle, size)
 
     def delete_partial(self, handle: str) -> None:
-        return None
+        with self._lock:
+            self._uploads.pop(handle, None)
 
     def corrupt(self, sha256: str, data: bytes) -> None:
         """Overwrite a blob's bytes without changing its address (for integrity tests)."""
@@ -67,9 +74,14 @@ class MemoryBlobStore:
 
 
 class _MemoryWriter(PipelinedBlobWriter):
+    """Bytes are staged in the store under an upload handle until commit or abort."""
+
     def __init__(self, store: MemoryBlobStore, progress: Progress | None) -> None:
         self._store = store
+        self._handle = f"upload-{uuid.uuid4().hex}"
         self._buffer = bytearray()
+        with store._lock:
+            store._uploads[self._handle] = self._buffer
         super().__init__(progress)
 
     def _sink(self, data: memoryview) -> None:
@@ -77,8 +89,12 @@ class _MemoryWriter(PipelinedBlobWriter):
 
     def _publish(self, info: BlobInfo) -> None:
         with self._store._lock:
+            if self._store._uploads.pop(self._handle, None) is None:
+                raise StorageError(f"upload {self._handle} was removed before it was committed")
             self._store._blobs[info.sha256] = bytes(self._buffer)
         self._buffer = bytearray()
 
     def _discard(self) -> None:
+        with self._store._lock:
+            self._store._uploads.pop(self._handle, None)
         self._buffer = bytearray()

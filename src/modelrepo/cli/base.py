@@ -18,7 +18,8 @@ from ..domain.names import VersionRef
 from .lazy import LazyGroup
 
 if TYPE_CHECKING:
-    from ..service import ProgressFactory, Registry
+    from ..api.types import ProgressFactory
+    from ..registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +51,8 @@ class Context:
         """The store the options name. Only a command that writes passes `create`: its first
         write then creates a store that does not exist yet (said on stderr when it ends)."""
         # Loaded on first use: `--help` and usage errors need no registry.
-        from ..service import Registry, is_remote
+        from ..api.arguments import is_remote
+        from ..registry import Registry
 
         if self.database_url and self.store:
             raise InvalidInput("give either --store or --database-url, not both")

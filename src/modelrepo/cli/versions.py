@@ -13,7 +13,7 @@ from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
 from ..domain.times import format_time
 from ..flavors import FLAVORS
-from ..service import Registry
+from ..registry import Registry
 from .base import (
     EXIT_ERROR,
     Context,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..verifier import EMPTY_ROOT, CompactRange, canonical_json, leaf_hash, node_hash
+from ..verifier import EMPTY_ROOT, CompactRange, leaf_hash, node_hash
+from .canonical import canonical_bytes
 from .decisions import DecisionColumns
 from .deployments import DeploymentRequest
 from .model import ModelVersion
@@ -52,7 +53,7 @@ class AuditEntry:
         }
 
     def canonical(self) -> bytes:
-        return canonical_json(self.document())
+        return canonical_bytes(self.document())
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())
@@ -73,7 +74,7 @@ class EntryColumns:
     escaped, so `,"at":"` and that ending occur only where those members are."""
 
     def __init__(self, store: str) -> None:
-        self._store = canonical_json(store)
+        self._store = canonical_bytes(store)
         self._endings: dict[tuple[str, str], tuple[bytes, bytes]] = {}
         self._second = -1
         self._prefix = b""
@@ -85,8 +86,8 @@ class EntryColumns:
             if len(self._endings) > 100_000:
                 self._endings.clear()
             found = self._endings[(kind, subject)] = (
-                b',"kind":' + canonical_json(kind) + b',"seq":',
-                b',"store":' + self._store + b',"subject":' + canonical_json(subject) + b"}",
+                b',"kind":' + canonical_bytes(kind) + b',"seq":',
+                b',"store":' + self._store + b',"subject":' + canonical_bytes(subject) + b"}",
             )
         return found
 

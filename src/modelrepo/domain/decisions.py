@@ -16,9 +16,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
 from typing import Any, NamedTuple
 
+from .canonical import canonical_bytes, canonical_text, canonical_texts
 from .errors import Conflict, HistoryMoved, InvalidInput
 from .times import format_time, parse_time, to_micros
 
@@ -31,51 +31,8 @@ NOT_LIVE = "not_live"  # the version was not live in the environment at the deci
 NO_ENVIRONMENT = "no_environment"  # no environment given: liveness could not be checked
 
 
-CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-"""One encoder, made once: building one per call costs more than encoding a small record."""
-
-
-def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], list[str]]]:
-    """`CANONICAL.encode` of one value and of each value of a list, without building an
-    encoder per call (the C encoder, made once, and checked to give the same text; the
-    pure-Python encoder where it is unavailable)."""
-    try:
-        from json.encoder import (  # type: ignore[attr-defined]
-            c_make_encoder,
-            encode_basestring,
-        )
-
-        if c_make_encoder is None:
-            raise ImportError
-        # No circular-reference markers: a shared marker dict would be left dirty by a failed
-        # call; a circular value then raises RecursionError, which `encode_json` reports.
-        made = c_make_encoder(None, CANONICAL.default, encode_basestring, None, ":", ",",
-                              True, False, False)  # fmt: skip
-        join = "".join
-
-        def encode(value: Any) -> str:
-            return join(made(value, 0))
-
-        def encode_each(values: list[Any]) -> list[str]:
-            # No Python frame per value: the C encoder and the join, mapped.
-            return list(map(join, map(made, values, repeat(0, len(values)))))
-
-        sample = {"b": [1.5, -0.0, 10**20, 'é\n"', None, True], "a": {"z": 1, "y": 2}}
-        if encode(sample) != CANONICAL.encode(sample) or encode_each([sample, 1]) != [
-            CANONICAL.encode(sample),
-            "1",
-        ]:
-            raise ImportError
-        return encode, encode_each
-    except (ImportError, TypeError):  # another Python's C encoder signature
-        return CANONICAL.encode, lambda values: list(map(CANONICAL.encode, values))
-
-
-encode_canonical, encode_canonical_each = _one_shot_encoder()
-"""Canonical JSON text of a value, and of each value of a list (either may raise TypeError,
-ValueError or RecursionError)."""
+# The names the stores know the canonical encoder by (`domain.canonical` holds it).
+encode_canonical, encode_canonical_each = canonical_text, canonical_texts
 
 
 def canonical_json(value: Any, what: str = "decision record") -> str:
@@ -89,7 +46,7 @@ def canonical_json(value: Any, what: str = "decision record") -> str:
 def canonical_inputs(inputs: Any) -> bytes:
     """The bytes an input payload is hashed and stored as (sorted keys, no whitespace)."""
     try:
-        return encode_canonical(inputs).encode()
+        return canonical_bytes(inputs)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision inputs are not JSON: {exc}") from None
 

@@ -10,7 +10,6 @@ answers about the past only for questions asked after it was recorded.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .canonical import canonical_text
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .names import MAX_NUMBER, MODEL_NAME_PATTERN, check_version
 from .times import format_time, parse_time
@@ -507,9 +507,7 @@ def check_importable(change: DeploymentChange) -> None:
 @functools.lru_cache(maxsize=4096)
 def allocations_json(allocations: tuple[Allocation, ...]) -> str:
     """The stored text of an allocation (cached: the same few allocations recur endlessly)."""
-    return json.dumps(
-        [{"version": a.version, "weight": a.weight} for a in allocations], separators=(",", ":")
-    )
+    return canonical_text([{"version": a.version, "weight": a.weight} for a in allocations])
 
 
 def check_decidable(request: DeploymentRequest, actor: str, approve: bool) -> None:

@@ -11,12 +11,12 @@ lowercase hex SHA-256 of those bytes. See docs/concepts.md for a one-line recomp
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .canonical import canonical_bytes
 from .errors import InvalidInput
 
 MANIFEST_FORMAT = "modelrepo.manifest/1"
@@ -138,9 +138,7 @@ def canonical_manifest(files: Iterable[FileEntry]) -> bytes:
         "files": [entry.to_dict() for entry in sorted_entries(files)],
         "format": MANIFEST_FORMAT,
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return canonical_bytes(document)
 
 
 def manifest_digest(files: Iterable[FileEntry]) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .canonical import canonical_bytes
 from .errors import Conflict, InvalidInput, NotFound
 from .manifest import FileEntry
 from .names import validate_key
@@ -239,15 +240,13 @@ class ModelVersion:
     def record_digest(self) -> str:
         """sha256 of everything recorded at registration that may never change."""
         import hashlib
-        import json
 
         fixed = {
             k: v
             for k, v in self.to_dict().items()
             if k not in ("tags", "deprecated", "deleted_at", "deleted_by")
         }
-        raw = json.dumps(fixed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(canonical_bytes(fixed)).hexdigest()
 
     @property
     def size(self) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .access import check_pattern, in_scope
+from .canonical import canonical_ascii
 from .errors import Conflict, InvalidInput, NotFound
 from .times import format_time, parse_time
 from .urls import split_url
@@ -446,7 +446,7 @@ def fan_out(entries: Iterable[Mapping[str, Any]], hooks: Sequence[Webhook]) -> l
         for hook in hooks:
             if seq > hook.after_seq and hook.wants(kind, model):
                 body = {"id": event_id, "kind": kind, "audit_seq": seq, **fields}
-                payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
+                payload = canonical_ascii(body)
                 found.append(NewDelivery(hook.webhook_id, seq, event_id, kind, payload))
     return found
 

@@ -26,7 +26,7 @@ from ..domain.names import MODEL_NAME_PATTERN
 from ..domain.times import format_time
 
 if TYPE_CHECKING:
-    from ..service import Registry
+    from ..registry import Registry
 
 REF_TAG = "import.ref"
 """Tag holding the source's own reference to an imported version."""

@@ -63,7 +63,7 @@ from ..gitrepo import (
 from ..lineage import redact_remote
 
 if TYPE_CHECKING:
-    from ..service import Registry
+    from ..registry import Registry
 
 _NAME = r"[a-z0-9](?:[a-z0-9/-]*[a-z0-9])?"
 _NUM = r"(?:0|[1-9][0-9]*)"

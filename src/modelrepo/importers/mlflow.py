@@ -48,7 +48,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..service import Registry
+    from ..registry import Registry
 
 SCHEMES = ("file", "sqlite", "postgresql", "mysql", "mssql", "http", "https")
 """Tracking URI schemes accepted (SQL schemes may name a driver, e.g. postgresql+psycopg)."""

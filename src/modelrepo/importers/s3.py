@@ -46,7 +46,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..service import Registry
+    from ..registry import Registry
 
 POINTER_MAX = 64 * 1024
 """The largest pointer content read; a pointer names a version, it does not hold one."""

@@ -18,7 +18,7 @@ from ..archives import ArchiveLimits
 from ..domain.access import ApiToken
 from ..domain.errors import ModelrepoError
 from ..domain.urls import check_public_url
-from ..service import Registry
+from ..registry import Registry
 from ..sources import SourcePolicy
 from . import errors
 from .auth import (

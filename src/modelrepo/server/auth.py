@@ -33,7 +33,7 @@ from ..domain.access import (
     operation,
 )
 from ..domain.errors import ModelrepoError, Unauthenticated
-from ..service import Registry
+from ..registry import Registry
 from .errors import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])

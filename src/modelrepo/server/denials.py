@@ -26,7 +26,7 @@ from ..domain.denials import (
     short_reason,
 )
 from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
-from ..service import Registry
+from ..registry import Registry
 from .auth import credentials, route_operation
 from .errors import status_of
 

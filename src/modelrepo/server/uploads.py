@@ -28,11 +28,13 @@ from pydantic import ValidationError
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from ..api.types import StagedFile
 from ..domain.errors import InvalidInput
 from ..domain.manifest import PathTree, validate_relative_path
 from ..domain.model import ModelVersion
 from ..ports import BlobWriter
-from ..service import INLINE_MAX, INLINE_TOTAL_MAX, Registry, StagedFile
+from ..registry import Registry
+from ..registry.core import INLINE_MAX, INLINE_TOTAL_MAX
 from .schemas import RegisterIn
 
 UPLOAD_THREADS = 16

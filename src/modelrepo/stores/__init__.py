@@ -16,12 +16,12 @@ from pathlib import Path
 
 from ..blobs import open_blob_store
 from ..blobs.local import LocalBlobStore, fsync_dir
+from ..disk.faults import full, missing_blob_folder, read_only
+from ..disk.modes import create_file, make_folder, store_mode
 from ..domain.errors import InvalidInput, StorageError, StoreNotFound
 from ..domain.permissions import GROUP, StoreMode
 from ..ports import BlobStore, MetadataStore, Signer, StoreLock
-from .disk import full, missing_blob_folder, read_only
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
-from .permissions import create_file, make_folder, store_mode
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"

@@ -10,8 +10,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..disk.modes import open_new
 from ..domain.errors import StorageError
-from .permissions import open_new
 
 
 class FileStoreLock:

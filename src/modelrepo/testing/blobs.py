@@ -141,3 +141,18 @@ class BlobStoreContract:
         writer.write(data)
         writer.commit()
         assert sum(seen) == len(data)
+
+    def test_an_upload_never_committed_is_a_partial_until_removed(self, blobs: BlobStore) -> None:
+        data = b"u" * (6 << 20)
+        writer = blobs.writer()
+        writer.write(data)
+        info = writer.finish()  # the uploading process dies here: no commit, no abort
+        partials = list(blobs.partials())
+        assert partials and sum(p.size for p in partials) <= len(data)
+        assert not blobs.exists(info.sha256)
+        assert info.sha256 not in {b.sha256 for b in blobs.list()}
+        for partial in partials:
+            blobs.delete_partial(partial.sha256)
+        assert list(blobs.partials()) == []
+        blobs.delete_partial(partials[0].sha256)  # already gone: not an error
+        assert not blobs.exists(info.sha256)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ..clock import ManualClock
-from ..domain.audit import rows_digest
+from ..domain.audit import purge_change, rows_digest
 from ..domain.decisions import DecisionColumns, NewDecision, inputs_digest
 from ..domain.errors import Conflict, NotFound
 from ..domain.times import to_micros
@@ -165,3 +165,71 @@ class DecisionStoreContract:
         )
         seeded.record_decision_columns(never, actor="svc", clock=clock)  # no events: 0
         assert seeded.get_decision("w").decision_id == "w"
+
+    def test_a_batch_reads_back_whole_from_its_first_to_its_last(
+        self, seeded: MetadataStore
+    ) -> None:
+        clock = ManualClock(T0 + timedelta(days=1))
+        seeded.record_decisions([decision("x")], actor="svc", clock=clock)
+        seeded.record_decisions([decision(f"b-{i}", i) for i in range(4)], actor="svc", clock=clock)
+        seeded.record_decisions([decision("y")], actor="svc", clock=clock)
+        batch = seeded.decision_batch("b-0", "b-3")
+        assert [d.decision_id for d in batch] == ["b-0", "b-1", "b-2", "b-3"]
+        assert batch == [seeded.get_decision(d.decision_id) for d in batch]
+        assert [d.decision_id for d in seeded.decision_batch("b-1", "b-2")] == ["b-1", "b-2"]
+        assert seeded.decision_batch("b-0", "absent") == []
+
+    def test_the_input_policy_is_kept_with_its_retention(self, seeded: MetadataStore) -> None:
+        assert seeded.input_policy("credit-risk") == ("inline", None)
+        size = seeded.audit_size()
+        seeded.set_input_mode("credit-risk", "blob", actor="dpo", at=T0, retention_days=30)
+        assert seeded.input_policy("credit-risk") == ("blob", 30)
+        assert seeded.input_mode("credit-risk") == "blob"
+        seeded.set_input_mode("credit-risk", "blob", actor="dpo", at=T0, retention_days=30)
+        assert seeded.audit_size() == size + 1  # the same policy again records nothing
+        entry = json.loads(seeded.audit_entry(size + 1) or b"{}")
+        assert (entry["kind"], entry["actor"], entry["change"]["retention_days"]) == (
+            "decisions.policy_set",
+            "dpo",
+            30,
+        )
+        seeded.set_input_mode("credit-risk", "inline", actor="dpo", at=T0)
+        assert seeded.input_policy("credit-risk") == ("inline", None)
+        with pytest.raises(NotFound):
+            seeded.input_policy("absent")
+
+    def test_purging_drops_old_inputs_and_keeps_the_records(self, seeded: MetadataStore) -> None:
+        blob = "sha256:" + "b" * 64
+        items = [
+            decision("old-inline", 0),
+            decision("old-blob", 1, inputs_mode="blob", inputs=None, inputs_digest=blob),
+            decision("old-digest", 2, inputs_mode="digest", inputs=None),
+            decision("new-blob", 60, inputs_mode="blob", inputs=None, inputs_digest="sha256:"
+                     + "c" * 64),
+        ]  # fmt: skip
+        seeded.record_decisions(items, actor="svc", clock=ManualClock(T0 + timedelta(days=1)))
+        assert seeded.decision_input_blobs() == {"b" * 64, "c" * 64}
+        size = seeded.audit_size()
+        at = T0 + timedelta(days=2)
+        cutoff = T0 + timedelta(minutes=30)
+        purged = seeded.purge_inputs("credit-risk", cutoff, actor="dpo", at=at)
+        assert sorted(purged) == [
+            ("old-blob", "blob", blob),
+            ("old-inline", "inline", inputs_digest({"income": 0})),
+        ]
+        old = seeded.get_decision("old-inline")
+        assert (old.inputs, old.inputs_purged_at, old.inputs_digest, old.output) == (
+            None,
+            at,
+            inputs_digest({"income": 0}),
+            {"refused": True},
+        )
+        assert seeded.get_decision("old-digest").inputs_purged_at is None
+        assert seeded.decision_input_blobs() == {"c" * 64}  # gc may now collect the old one
+        entry = json.loads(seeded.audit_entry(size + 1) or b"{}")
+        assert (entry["kind"], entry["actor"]) == ("decisions.inputs_purged", "dpo")
+        assert entry["change"] == purge_change("credit-risk", cutoff, ["old-inline", "old-blob"])
+        assert seeded.purge_inputs("credit-risk", cutoff, actor="dpo", at=at) == []
+        assert seeded.audit_size() == size + 1  # nothing purged, nothing recorded
+        with pytest.raises(NotFound):
+            seeded.purge_inputs("absent", cutoff, actor="dpo", at=at)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..service import Registry
+from ..registry import Registry
 
 
 def coefficients(root: Path, intercept: float) -> Path:

@@ -12,6 +12,7 @@ import pytest
 from ..domain.errors import Conflict, NotFound
 from ..domain.manifest import FileEntry, manifest_digest
 from ..domain.model import CodeRef, DataRef, Lineage, NewVersion, PythonEnvironment
+from ..domain.times import to_micros
 from ..ports import MetadataStore
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -275,3 +276,37 @@ class MetadataStoreContract:
         assert not errors, errors
         assert made == [1, 1, 1, 1]
         assert [v.version for v in store.list_versions("fresh")] == [1]
+
+    def test_inline_files_are_kept_listed_and_removed(self, store: MetadataStore) -> None:
+        store.create_version(new_version(), inline={"b" * 64: b"z", "a" * 64: b"xy"})
+        assert store.inline_blob("a" * 64) == b"xy"
+        assert sorted(store.inline_blobs()) == [("a" * 64, 2), ("b" * 64, 1)]
+        store.delete_inline_blob("a" * 64)
+        assert store.inline_blob("a" * 64) is None
+        assert list(store.inline_blobs()) == [("b" * 64, 1)]
+        store.delete_inline_blob("a" * 64)  # gone already: gc may run twice
+        assert store.inline_blob("b" * 64) == b"z"
+
+    def test_a_digest_reads_alone(self, store: MetadataStore) -> None:
+        created = store.create_version(new_version(seed=4))
+        assert store.digest("credit-risk", 1) == created.digest
+        with pytest.raises(NotFound):
+            store.digest("credit-risk", 2)
+        with pytest.raises(NotFound):
+            store.digest("nope", 1)
+
+    def test_registration_keys_name_what_each_key_made(self, store: MetadataStore) -> None:
+        assert store.registration_keys() == []
+        first = store.create_version(new_version(seed=1), key="run-1")
+        store.create_version(new_version(seed=2))  # no key: nothing to answer a retry with
+        other = store.create_version(new_version("fraud", 3, created_by="bob"), key="run-1")
+        store.create_version(new_version(seed=1), key="run-1")  # a retry adds nothing
+        assert sorted(store.registration_keys()) == [
+            ("alice", "run-1", "credit-risk", 1, first.digest, to_micros(first.created_at)),
+            ("bob", "run-1", "fraud", 1, other.digest, to_micros(other.created_at)),
+        ]
+
+    def test_closing_releases_the_store_once(self, store: MetadataStore) -> None:
+        store.create_version(new_version())
+        store.close()
+        store.close()  # again: harmless

@@ -23,7 +23,7 @@ from ..domain.errors import (
     NotFound,
 )
 from ..domain.manifest import manifest_digest
-from ..service import Registry
+from ..registry import Registry
 from .lifecycle import LifecycleContract, tar_of
 from .registry_records import RecordsContract
 

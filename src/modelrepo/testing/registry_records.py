@@ -13,7 +13,7 @@ import pytest
 
 from ..domain.decisions import NO_ENVIRONMENT, NOT_LIVE, VERSION_UNKNOWN, inputs_digest
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..service import Registry
+from ..registry import Registry
 from ..verifier import canonical_json, leaf_hash, root_from_leaf_hashes, verify_consistency
 
 

@@ -74,3 +74,10 @@ class TokenStoreContract:
         ]
         assert entries[0]["change"]["user"] == "bob"
         assert "a" * 64 not in json.dumps(entries)
+
+    def test_hashes_are_listed_by_token_id_for_authentication(self, store: MetadataStore) -> None:
+        assert store.token_hashes() == {}
+        store.create_token(token(), "a" * 64)
+        store.create_token(token("ba9876543210"), "c" * 64)
+        store.revoke_token("ba9876543210", actor="carol", at=T0 + timedelta(seconds=1))
+        assert store.token_hashes() == {"0123456789ab": "a" * 64, "ba9876543210": "c" * 64}

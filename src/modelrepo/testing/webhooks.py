@@ -77,6 +77,16 @@ class WebhookStoreContract:
         assert store.enqueue_deliveries(3, 4, [_new("wh_0123456789ab", 2)], at=T0)
         assert [d.seq for d in store.deliveries()] == [2]
 
+    def test_a_delivery_for_an_unknown_subscription_is_refused_whole(
+        self, store: MetadataStore
+    ) -> None:
+        store.add_webhook(webhook())
+        news = [_new("wh_0123456789ab", 1), _new("wh_ffffffffffff", 1)]
+        with pytest.raises(NotFound, match="wh_ffffffffffff"):
+            store.enqueue_deliveries(0, 1, news, at=T0)
+        assert (store.webhook_cursor(), store.deliveries()) == (0, [])
+        assert store.claim_deliveries("a", now=T0, lease_until=T0, limit=5) == []
+
     def test_claims_lease_due_deliveries_of_active_subscriptions(
         self, store: MetadataStore
     ) -> None:

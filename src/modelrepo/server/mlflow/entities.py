@@ -13,7 +13,7 @@ from typing import Any
 from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import Model, ModelVersion
 from ...domain.names import check_version
-from ...service import Registry
+from ...registry import Registry
 
 DESCRIPTION_TAG = "mlflow.description"
 """A version's description as last set through MLflow (the one given at registration is part

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ...service import Registry
+from ...registry import Registry
 from ..auth import Caller, needs, public
 from ..schemas import Error, Health, Ready, WhoAmI
 from .common import ERRORS

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ...disk.faults import LOW_SPACE, free_space, full, read_only, why_read_only, writable
 from ...domain.errors import StorageError, StoreDamaged, StoreFull, StoreReadOnly, StoreUnreachable
-from ..disk import LOW_SPACE, free_space, full, read_only, why_read_only, writable
 
 Fault = Callable[[BaseException, bool], StorageError]
 """(the driver's error, whether it arose while connecting) -> the error to raise."""

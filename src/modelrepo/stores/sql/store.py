@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import apsw
 
 from ...domain.audit import model_event_change, registration_change
+from ...domain.canonical import canonical_text
 from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import (
@@ -63,9 +64,8 @@ SQLITE_PRAGMAS = (
 )
 
 
-def dumps(value: Any) -> str:
-    """Canonical JSON text, so equal values are equal bytes on every database."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+dumps = canonical_text
+"""Canonical JSON text, so equal values are equal bytes on every database."""
 
 
 def sqlite_engine(path: str | os.PathLike[str]) -> sa.Engine:

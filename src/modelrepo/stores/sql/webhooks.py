@@ -84,6 +84,9 @@ class SqlWebhooks(SqlAudit):
         with self._raw.write() as tx:
             if int(tx.scalar(Q.WEBHOOK_CURSOR) or 0) != after:
                 return False  # another process fanned these entries out meanwhile
+            for webhook_id in sorted({d.webhook_id for d in deliveries}):  # one per subscription
+                if tx.one(Q.WEBHOOK_BY_ID, webhook_id=webhook_id) is None:
+                    raise NotFound(f"webhook {webhook_id} not found")
             tx.executemany(
                 Q.NEW_DELIVERY,
                 [

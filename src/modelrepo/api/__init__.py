@@ -1,0 +1,107 @@
+"""The registry's public API, as typed protocols: what the embedded `Registry` and the
+server's `RemoteRegistry` both offer (the remote one raises `NotSupported` for the few it
+cannot do yet), one protocol per concept. The public methods' docstrings are written here,
+once, so the two cannot drift apart; the implementations inherit them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from .access import AccessAPI
+from .audit import AuditAPI
+from .decisions import DecisionsAPI
+from .deployments import DeploymentsAPI
+from .evidence import EvidenceAPI
+from .integrity import IntegrityAPI
+from .serving import ServingAPI
+from .versions import VersionsAPI
+from .webhooks import WebhooksAPI
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from ..ports import BlobStore, Clock, MetadataStore
+
+
+class StorePorts(Protocol):
+    """The ports of the store an embedded registry works on, as code outside it uses them."""
+
+    @property
+    def metadata(self) -> MetadataStore: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+
+class RegistryAPI(
+    VersionsAPI,
+    DeploymentsAPI,
+    DecisionsAPI,
+    ServingAPI,
+    AuditAPI,
+    AccessAPI,
+    WebhooksAPI,
+    IntegrityAPI,
+    EvidenceAPI,
+    Protocol,
+):
+    """A versioned model registry: every concept's API, and the store it works on."""
+
+    user: str
+    """The identity every change is recorded under."""
+    clock: Clock
+
+    @property
+    def backend(self) -> StorePorts:
+        """The store's ports; a store that does not exist yet is created by a write only."""
+        ...
+
+    @property
+    def created_store(self) -> bool:
+        """Whether this registry created its store (a new store, on its first write)."""
+        ...
+
+    def create_store(self) -> bool:
+        """Create the store now if it does not exist yet (what `modelrepo init` does);
+        True if this call created it."""
+        ...
+
+    @property
+    def location(self) -> str: ...
+
+    def ready(self) -> int:
+        """Ask the store a question (the audit log's size) to show it answers."""
+        ...
+
+    def as_user(self, user: str) -> RegistryAPI:
+        """The same store acting as another identity (e.g. the user of a server's API token).
+
+        Shares the backend, clock and caches, so a server answers many identities without
+        opening a store per request; closing the copy leaves the store open."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> RegistryAPI: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+__all__ = [
+    "AccessAPI",
+    "AuditAPI",
+    "DecisionsAPI",
+    "DeploymentsAPI",
+    "EvidenceAPI",
+    "IntegrityAPI",
+    "RegistryAPI",
+    "ServingAPI",
+    "StorePorts",
+    "VersionsAPI",
+    "WebhooksAPI",
+]

@@ -1,0 +1,31 @@
+"""The API of API tokens (who may use a server), as both registries offer it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..domain.access import ApiToken
+
+
+class AccessAPI(Protocol):
+    """API tokens: who may use a server."""
+
+    def create_token(
+        self, user: str, role: str, *, model_pattern: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new API token for `user` with `role` (on models matching `model_pattern`, or
+        all). Returns the record and the token itself, which is never stored or shown again."""
+        ...
+
+    def tokens(self, *, include_revoked: bool = True) -> list[ApiToken]:
+        """API tokens, oldest first (never the tokens themselves)."""
+        ...
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """Revoke an API token for good; the revocation is recorded with who and when."""
+        ...
+
+    def authenticate(self, secret: str) -> ApiToken:
+        """The active token `secret` is, or Unauthenticated (unknown, malformed or revoked)."""
+        ...

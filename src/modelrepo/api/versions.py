@@ -1,0 +1,174 @@
+"""The versions API (register, read, annotate, delete), as both registries offer it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from ..domain.diff import VersionDiff
+    from ..domain.filters import Filter
+    from ..domain.manifest import FileEntry
+    from ..domain.model import CodeRef, JSONValue, Model, ModelEvent, ModelVersion, VersionEvent
+    from .types import DataInput, ProgressFactory, StagedFile
+
+
+class VersionsAPI(Protocol):
+    """Registering, reading and annotating versions."""
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = True,
+        environment: bool = True,
+        progress: ProgressFactory | None = None,
+        idempotency_key: str | None = None,
+        if_changed: bool = False,
+    ) -> ModelVersion:
+        """Store the file or folder at `path` as the next version of model `name`.
+
+        `flavor` is recorded for ever, so it must be one of `modelrepo.flavors.FLAVORS` and
+        the files must hold what its loader needs (else InvalidInput, before anything is
+        stored). `code=True` records the Git commit of the working directory's work tree (if any);
+        pass a CodeRef to state it, or False to record none. Blobs are durable before the
+        version is committed, so an interrupted register leaves no visible version.
+        `idempotency_key`: a register repeated with the same key (by the same user) returns
+        the version the first one made instead of making another; with other files, or for
+        another model, it raises Conflict.
+        `if_changed=True`: when the latest version holds exactly these files, return it
+        instead of making a new version with the same content.
+        """
+        ...
+
+    def register_stored(
+        self,
+        name: str,
+        files: Sequence[StagedFile],
+        *,
+        params: Mapping[str, JSONValue] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        data: Iterable[DataInput] = (),
+        description: str = "",
+        flavor: str = "generic",
+        signature: Mapping[str, JSONValue] | None = None,
+        code: CodeRef | bool = False,
+        environment: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ModelVersion:
+        """Register files a transport has already streamed into this store's blobs (the
+        server's upload): small files as bytes, the others as writers of this store, staged
+        but not yet committed. The writers are committed here, under the store lock, and
+        aborted if anything fails. The caller must hold the store lock shared while it
+        writes them, as `gc` removes staged uploads. `code` and `environment` default to
+        False: the files were not made here. `idempotency_key` as for `register`."""
+        ...
+
+    def register_archive(
+        self, name: str, archive: str | os.PathLike[str], **options: Any
+    ) -> ModelVersion:
+        """Register the files of a tar or zip archive, unpacked with the checks a server
+        applies to an uploaded one (no links, absolute paths or `..`; bounded size).
+        `options` as for `register`, `idempotency_key` included."""
+        ...
+
+    def models(self) -> list[Model]:
+        """Every model, by name."""
+        ...
+
+    def model(self, name: str) -> Model: ...
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        """One version's full record."""
+        ...
+
+    def versions(
+        self,
+        name: str,
+        where: Sequence[str | Filter] = (),
+        *,
+        include_deleted: bool = False,
+    ) -> list[ModelVersion]:
+        """A model's versions, oldest first, that satisfy every filter in `where`."""
+        ...
+
+    def events(self, name: str, version: int) -> list[VersionEvent]:
+        """Tag, deprecation and deletion changes of a version, oldest first."""
+        ...
+
+    def read_file(self, name: str, version: int, path: str) -> bytes:
+        """One file of a version, verified against its digest (for small files)."""
+        ...
+
+    def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
+        """One file of a version as a stream, for serving it in pieces (HTTP ranges).
+
+        The bytes are not verified here: whoever reads them whole compares them with
+        `entry.sha256`, as the server does before ending a full download."""
+        ...
+
+    def download(
+        self,
+        name: str,
+        version: int,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressFactory | None = None,
+    ) -> Path:
+        """Materialise a version's files under `dest`, every byte verified, atomically.
+
+        The tree is built next to `dest` and renamed into place only when complete; `dest`
+        must not exist or be an empty folder.
+        """
+        ...
+
+    def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
+        """Compare two versions, with unified diffs of changed text files (JSON, CSV, ...)."""
+        ...
+
+    def tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
+        """Set a tag on a version; the change is recorded with who and when."""
+        ...
+
+    def untag(self, name: str, version: int, key: str) -> ModelVersion:
+        """Remove a tag from a version; the removal is recorded."""
+        ...
+
+    def tag_model(self, name: str, key: str, value: str) -> Model:
+        """Set a tag on the model itself; the change is recorded with who and when."""
+        ...
+
+    def untag_model(self, name: str, key: str) -> Model:
+        """Remove a tag from the model itself; the removal is recorded."""
+        ...
+
+    def describe_model(self, name: str, text: str) -> Model:
+        """Replace the model's description; the change is recorded with who and when."""
+        ...
+
+    def model_events(self, name: str) -> list[ModelEvent]:
+        """Changes to the model's own tags and description, oldest first."""
+        ...
+
+    def deprecate(
+        self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
+    ) -> ModelVersion:
+        """Flag a version as deprecated (or, with deprecated=False, lift the flag)."""
+        ...
+
+    def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
+        """Tombstone a version: its record stays, its files become collectable by `gc`.
+        `reason` is required: the files cannot come back, so the record says why."""
+        ...

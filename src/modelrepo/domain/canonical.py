@@ -1,0 +1,84 @@
+"""Canonical JSON: the one text every digest, signature, audit entry and JSON column is made of.
+
+Keys sorted, no whitespace, Python's number forms (`1.0`, `1e+20`, integers of any size
+exactly). Two forms, because two kinds of bytes already exist and must keep verifying:
+
+- `canonical_text` / `canonical_bytes`: non-ASCII characters as themselves (UTF-8 bytes), NaN
+  and infinities refused. Version and manifest digests, audit entries, decision inputs and
+  outputs, and the SQL store's JSON columns have always been this (their values are checked
+  finite before they get here, so refusing NaN changes no byte ever written).
+- `canonical_ascii`: non-ASCII characters as `\\uXXXX`, NaN written as `NaN`. Webhook bodies
+  have always been this: receivers check an HMAC over the exact bytes, and the bodies are
+  made from entries already in the log, which must never be refused.
+
+The standalone verifier (`modelrepo.verifier`) keeps its own copy of the first form, so an
+auditor can run that one file alone; a test pins both to the same bytes. RFC 8785 (JCS) is
+not used: it writes `1.0` as `1` and refuses integers beyond 2**53, so every stored metric
+would hash differently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import repeat
+from typing import Any
+
+CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+"""One encoder, made once: building one per call costs more than encoding a small record."""
+
+_ASCII = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], list[str]]]:
+    """`CANONICAL.encode` of one value and of each value of a list, without building an
+    encoder per call (the C encoder, made once, and checked to give the same text; the
+    pure-Python encoder where it is unavailable)."""
+    try:
+        from json.encoder import (  # type: ignore[attr-defined]
+            c_make_encoder,
+            encode_basestring,
+        )
+
+        if c_make_encoder is None:
+            raise ImportError
+        # No circular-reference markers: a shared marker dict would be left dirty by a failed
+        # call; a circular value then raises RecursionError, which callers report.
+        made = c_make_encoder(None, CANONICAL.default, encode_basestring, None, ":", ",",
+                              True, False, False)  # fmt: skip
+        join = "".join
+
+        def encode(value: Any) -> str:
+            return join(made(value, 0))
+
+        def encode_each(values: list[Any]) -> list[str]:
+            # No Python frame per value: the C encoder and the join, mapped.
+            return list(map(join, map(made, values, repeat(0, len(values)))))
+
+        sample = {"b": [1.5, -0.0, 10**20, 'é\n"', None, True], "a": {"z": 1, "y": 2}}
+        if encode(sample) != CANONICAL.encode(sample) or encode_each([sample, 1]) != [
+            CANONICAL.encode(sample),
+            "1",
+        ]:
+            raise ImportError
+        return encode, encode_each
+    except (ImportError, TypeError):  # another Python's C encoder signature
+        return CANONICAL.encode, lambda values: list(map(CANONICAL.encode, values))
+
+
+canonical_text, canonical_texts = _one_shot_encoder()
+"""Canonical JSON text of a value, and of each value of a list (UTF-8 form; either may raise
+TypeError, ValueError for NaN or infinities, or RecursionError for a circular value)."""
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """`canonical_text` as UTF-8 bytes: what digests and signatures are computed over."""
+    return canonical_text(value).encode()
+
+
+def canonical_ascii(value: Any) -> str:
+    """Canonical JSON with non-ASCII characters escaped and NaN written as `NaN`: the bytes
+    webhook bodies have always been signed as."""
+    return _ASCII.encode(value)

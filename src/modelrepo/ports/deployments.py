@@ -1,0 +1,64 @@
+"""The deployment history: append-only, bitemporal, with four-eyes approval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from .clock import Clock
+
+if TYPE_CHECKING:
+    from ..domain.deployments import (
+        DeploymentChange,
+        DeploymentEvent,
+        DeploymentRequest,
+        Environment,
+    )
+
+
+class DeploymentStore(Protocol):
+    """Deployment history (append-only, bitemporal) and the requests that wait for approval."""
+
+    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+        """Append one event. `recorded_at` is read from `clock` inside the transaction and is
+        strictly increasing; a protected environment refuses a change without an approval
+        (ApprovalRequired); a rollback without versions gets its target computed here."""
+        ...
+
+    def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
+        """Record many deploys/undeploys atomically (all or none), for imported history;
+        refused for a protected environment. Returns how many were recorded."""
+        ...
+
+    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment: ...
+
+    def request_deployment(
+        self, change: DeploymentChange, *, clock: Clock
+    ) -> DeploymentRequest: ...
+
+    def decide_request(
+        self, request_id: int, *, approve: bool, actor: str, reason: str | None, clock: Clock
+    ) -> DeploymentRequest:
+        """Approve (and carry out) or reject a pending request; never by its requester."""
+        ...
+
+    def get_request(self, request_id: int) -> DeploymentRequest: ...
+
+    def list_requests(
+        self, model: str | None = None, status: str | None = None
+    ) -> list[DeploymentRequest]: ...
+
+    def environment(self, model: str, env: str) -> Environment: ...
+
+    def environments(self, model: str) -> list[Environment]: ...
+
+    def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
+        """Events in recording order."""
+        ...
+
+    def live(
+        self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
+    ) -> DeploymentEvent | None:
+        """The event in force at `at` as known at `as_known_at` (None: nothing ever was)."""
+        ...

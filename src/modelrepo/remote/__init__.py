@@ -1,0 +1,211 @@
+"""A registry on a modelrepo server: the embedded registry's methods, over the HTTP API.
+
+`Registry("https://registry.example.com", token=...)` returns a `RemoteRegistry`. Answers
+are parsed back into the same domain objects and errors into the same exception classes.
+Nothing the server sends is taken on trust where it can be checked: every downloaded file
+is hashed locally against the manifest, and the manifest against the version's digest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..api.arguments import is_remote
+from ..clock import SystemClock
+from ..domain.errors import InvalidInput, NotSupported
+from ..domain.model import ModelVersion
+from ..ports import Clock
+from .access import Access
+from .audit import Audit
+from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
+from .decisions import Decisions
+from .deployments import Deployments
+from .evidence import Evidence
+from .files import CACHE_ENV, CHUNK, VersionFiles, default_cache_dir
+from .integrity import Integrity
+from .serving import Serving
+from .versions import Versions
+from .webhooks import Webhooks
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..handles import ModelHandle
+    from ..stores import Backend
+
+__all__ = [
+    "API",
+    "CACHE_ENV",
+    "CHUNK",
+    "EMBEDDED_ONLY",
+    "INSECURE_ENV",
+    "PAGE",
+    "RemoteRegistry",
+    "check_url",
+    "default_cache_dir",
+    "error_from_response",
+]
+
+EMBEDDED_ONLY = ("authenticate", "register_stored", "record_denials")
+"""Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
+
+
+class RemoteRegistry(
+    Versions,
+    VersionFiles,
+    Deployments,
+    Decisions,
+    Serving,
+    Audit,
+    Access,
+    Webhooks,
+    Evidence,
+    Integrity,
+):
+    """A registry served by `modelrepo serve`, used through its HTTP API.
+
+    The identity is the API token's user (`token=`, else $MODELREPO_TOKEN); every change is
+    recorded under it by the server. GETs are retried on connection errors; changes are
+    retried only when the connection could not be made at all (nothing was sent), except
+    registrations: each carries an idempotency key (`Idempotency-Key`), so one whose answer
+    was lost is sent again with the same key, and the server answers the version the first
+    attempt made rather than making a second.
+    Loading (`load`, `load_live`) downloads the version's files, verified, into `cache_dir`
+    (default $MODELREPO_CACHE_DIR, else ~/.cache/modelrepo) and loads them here.
+    Operations the server does not offer raise `NotSupported`."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Backend | None = None,
+        *,
+        database_url: str | None = None,
+        blob_url: str | None = None,
+        user: str | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
+        checkpoint_every: int = 1000,
+        checkpoint_interval: float = 3600.0,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        token: str | None = None,
+        allow_insecure_http: bool = False,
+        timeout: float = 60.0,
+        retries: int = 3,
+        client: httpx.Client | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if store is None:
+            store = os.environ.get("MODELREPO_STORE")
+        if not is_remote(store):
+            raise InvalidInput(f"not a server URL: {store!r}")
+        if database_url or blob_url or checkpoint_dir:
+            raise InvalidInput(
+                "a remote registry keeps its own store: no database, blob or checkpoint settings"
+            )
+        assert isinstance(store, str)
+        self.clock = clock or SystemClock()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        super().__init__(
+            store,
+            token=token,
+            allow_insecure_http=allow_insecure_http,
+            timeout=timeout,
+            retries=retries,
+            client=client,
+        )
+        if user is not None and user != self.user:
+            self.close()
+            raise InvalidInput(
+                f"the identity on a remote registry is its API token's user ({self.user}), "
+                f"not {user!r}: use a token of {user}"
+            )
+
+    # -- the store, which lives on the server ---------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        raise self._no_store()
+
+    @backend.setter
+    def backend(self, value: Backend) -> None:
+        raise NotSupported("a remote registry has no backend")
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    @property
+    def created_store(self) -> bool:
+        return False
+
+    def create_store(self) -> bool:
+        """A server's store is made where it runs (`modelrepo init` there): nothing to do."""
+        return False
+
+    @classmethod
+    def in_memory(cls, *, user: str | None = None, clock: Clock | None = None) -> RemoteRegistry:
+        """A registry in this process is an embedded one: `Registry.in_memory()`."""
+        raise InvalidInput("a remote registry lives on its server: use Registry.in_memory()")
+
+    # -- loading: a verified copy in the local cache, loaded here --------------------------
+
+    def load(
+        self,
+        name: str,
+        version: int,
+        *,
+        trust_pickle: bool = False,
+        trusted_types: Sequence[str] = (),
+        module: Any = None,
+        environment: str | None = None,
+    ) -> ModelHandle:
+        """Load a version here, from a verified copy in `cache_dir`, as the embedded
+        `load` does; a pickled version is refused, since its trust could not be recorded."""
+        from ..flavors import LoadOptions, loader_for
+        from ..handles import ModelHandle
+
+        found = self._readable(name, version)
+        loader = loader_for(found.flavor)
+        folder = self._materialise(found)
+        if found.flavor == "pickle" and trust_pickle:
+            self._record_pickle_trust(found)
+        predictor = loader(
+            folder,
+            LoadOptions(
+                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
+            ),
+        )
+        return ModelHandle(
+            self, found.model, found.version, found.digest, found.flavor, folder, predictor,
+            environment,
+        )  # fmt: skip
+
+    def load_live(
+        self, name: str, *, env: str, instance_id: str | None = None, **options: Any
+    ) -> ModelHandle:
+        """Load the version live in `env` now; its decisions are stamped with that version,
+        and the handle reports itself as a serving instance (see `serving`)."""
+        import socket
+        import uuid
+
+        model, version = self.resolve(f"{name}@{env}")
+        handle = self.load(model, version, environment=env, **options)
+        handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
+        handle.host = socket.gethostname()
+        self.serving_start(
+            model,
+            env=env,
+            instance_id=handle.instance_id,
+            host=handle.host,
+            version=version,
+            digest=handle.digest,
+        )
+        return handle
+
+    def _record_pickle_trust(self, found: ModelVersion) -> None:
+        raise NotSupported(
+            "loading a pickled version through a server is refused: the trust could not be "
+            "recorded in its audit trail; replay it on the server (serve --trust-pickle)"
+        )

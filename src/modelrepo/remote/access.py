@@ -1,0 +1,45 @@
+"""API tokens over HTTP (admins; never beyond the calling token's own rights), and the
+identity a remote registry acts as."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..domain.access import ApiToken, check_pattern, check_role, check_token_id, check_user
+from ..domain.errors import NotSupported
+from .client import API, ServerClient
+
+if TYPE_CHECKING:
+    from . import RemoteRegistry
+
+
+class Access(ServerClient):
+    """Who may do what: tokens are made and revoked by the server, which alone checks them."""
+
+    def create_token(
+        self, user: str, role: str, *, model_pattern: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """A token made by the server, with no more rights than this registry's own token
+        (its role and model scope); the token itself is in this answer only."""
+        body = {
+            "user": check_user(user),
+            "role": check_role(role),
+            "model_pattern": check_pattern(model_pattern),
+        }
+        found = self._post(f"{API}/tokens", body)
+        return ApiToken.from_dict(found), str(found["token"])
+
+    def tokens(self, *, include_revoked: bool = True) -> list[ApiToken]:
+        found = self._get(f"{API}/tokens", include_revoked=include_revoked)
+        return [ApiToken.from_dict(t) for t in found]
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        path = f"{API}/tokens/{check_token_id(token_id)}/revoke"
+        return ApiToken.from_dict(self._post(path))
+
+    def authenticate(self, secret: str) -> ApiToken:
+        """Not available on a remote registry yet (`Registry.authenticate`)."""
+        self._unsupported("authenticate")
+
+    def as_user(self, user: str) -> RemoteRegistry:
+        raise NotSupported("a remote registry acts as its token's user: open it with that token")

@@ -1,0 +1,329 @@
+"""Files moving between here and the server: downloads verified as they arrive, files read
+over HTTP with byte ranges, uploads that report progress, and the local cache of loaded
+versions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..domain.errors import (
+    Conflict,
+    CorruptBlobError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
+from ..domain.manifest import FileEntry, manifest_digest
+from ..domain.model import ModelVersion
+from ..ports import Progress
+from .client import ServerClient, error_from_response
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..api.types import ProgressFactory
+
+CACHE_ENV = "MODELREPO_CACHE_DIR"
+CHUNK = 1 << 20
+
+_VERIFIED_HERE = {"verify": "false"}
+"""Downloads are hashed here, so the server need not hash them as it sends them."""
+
+
+def default_cache_dir() -> Path:
+    """Where a remote registry keeps the versions it loads: $MODELREPO_CACHE_DIR, else the
+    user's cache folder ($XDG_CACHE_HOME or ~/.cache) /modelrepo."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "modelrepo"
+
+
+def _cached_copy_matches(folder: Path, files: Sequence[FileEntry]) -> bool:
+    """Whether `folder` holds exactly the manifest's files, byte for byte."""
+    wanted = {f.path: f for f in files}
+    found = {
+        "/".join(p.relative_to(folder).parts)
+        for p in folder.rglob("*")
+        if p.is_file() or p.is_symlink()
+    }
+    if found != set(wanted):
+        return False
+    for rel, entry in wanted.items():
+        path = folder.joinpath(*rel.split("/"))
+        if path.is_symlink() or path.stat().st_size != entry.size:
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as stream:
+            while block := stream.read(CHUNK):
+                digest.update(block)
+        if digest.hexdigest() != entry.sha256:
+            return False
+    return True
+
+
+class _RangeReader(io.RawIOBase):
+    """A file of a version read over HTTP: sequential reads stream one response, a seek
+    starts a new one at that offset (`Range: bytes=N-`)."""
+
+    def __init__(self, remote: ServerClient, url: str, size: int) -> None:
+        super().__init__()
+        self._remote = remote
+        self._url = url
+        self._size = size
+        self._pos = 0
+        self._reply: httpx.Response | None = None
+        self._blocks: Iterator[bytes] | None = None
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        target = base + offset
+        if target < 0:
+            raise ValueError("negative seek position")
+        if target != self._pos:
+            self._drop()
+            self._pos = target
+        return self._pos
+
+    def _open(self) -> None:
+        headers = dict(self._remote._headers)
+        if self._pos:
+            headers["Range"] = f"bytes={self._pos}-"
+        client = self._remote._client
+        reply = client.send(client.build_request("GET", self._url, headers=headers), stream=True)
+        if reply.status_code >= 400:
+            reply.read()
+            reply.close()
+            raise error_from_response(reply.status_code, reply.text)
+        if self._pos and reply.status_code != 206:
+            reply.close()
+            raise StorageError(f"{self._url}: the server ignored the byte range")
+        self._reply, self._blocks = reply, reply.iter_bytes(CHUNK)
+
+    def _drop(self) -> None:
+        if self._reply is not None:
+            self._reply.close()
+        self._reply, self._blocks, self._pending = None, None, b""
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size:
+            return 0
+        if not self._pending:
+            if self._blocks is None:
+                self._open()
+            assert self._blocks is not None
+            self._pending = next(self._blocks, b"")
+            if not self._pending:
+                raise StorageError(f"{self._url}: the server sent fewer bytes than the file has")
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self._pos += count
+        return count
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
+class _Counting:
+    """A file opened for upload that reports bytes read to a progress callback."""
+
+    def __init__(self, stream: BinaryIO, progress: Progress) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._stream.read(size)
+        if block:
+            self._progress(len(block))
+        return block
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+
+class VersionFiles(ServerClient):
+    """A version's files read from the server, every byte checked here against the
+    manifest, and the manifest against the version's digest."""
+
+    cache_dir: Path
+
+    def _readable(self, name: str, version: int) -> ModelVersion:
+        found = ModelVersion.from_dict(self._get(self._version_path(name, version)))
+        if found.deleted_at is not None:
+            raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
+        if manifest_digest(found.files) != found.digest:
+            raise IntegrityError(
+                f"{found.ref}: the manifest {self.url} sent does not hash to the version's "
+                f"digest {found.digest}"
+            )
+        return found
+
+    def _file_stream(
+        self, found: ModelVersion, entry: FileEntry
+    ) -> contextlib.AbstractContextManager[httpx.Response]:
+        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
+        url += urllib.parse.quote(entry.path, safe="/")
+        return self._client.stream("GET", url, params=_VERIFIED_HERE, headers=self._headers)
+
+    def _fetch(
+        self,
+        found: ModelVersion,
+        entry: FileEntry,
+        start: Callable[[], Callable[[memoryview], object]],
+        progress: Progress | None,
+    ) -> None:
+        """Stream one file into the sink `start()` gives (called again, to start over, if the
+        connection breaks), hashing it on one thread while the sink takes it on another
+        (SHA-256 is the slowest step); the bytes must match the manifest."""
+        import httpx
+
+        from ..blobs._streams import PipelinedWriter
+
+        for attempt in range(1, self.retries + 1):
+            pipe = PipelinedWriter(start(), progress=progress)
+            try:
+                with self._file_stream(found, entry) as reply:
+                    if reply.status_code >= 400:
+                        reply.read()
+                        raise error_from_response(reply.status_code, reply.text)
+                    for block in reply.iter_bytes():
+                        pipe.write(block)
+                sha, size = pipe.finish()
+            except httpx.TransportError as exc:
+                pipe.abort()
+                if attempt == self.retries:
+                    raise StorageError(
+                        f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
+                    ) from exc
+                time.sleep(0.1 * 2**attempt)
+                continue
+            except BaseException:
+                pipe.abort()
+                raise
+            self._check_fetched(found, entry, sha, size)
+            return
+
+    def _check_fetched(self, found: ModelVersion, entry: FileEntry, sha: str, size: int) -> None:
+        if sha != entry.sha256 or size != entry.size:
+            raise CorruptBlobError(
+                f"{found.ref}: file {entry.path!r} from {self.url} does not match its manifest "
+                f"(expected sha256 {entry.sha256}, got {sha})",
+                path=entry.path,
+                digest=entry.sha256,
+            )
+
+    def read_file(self, name: str, version: int, path: str) -> bytes:
+        """One file of a version, verified here against its digest (for small files)."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise InvalidInput(f"version {found.ref} has no file {path!r}")
+        chunks: list[bytes] = []
+
+        def start() -> Callable[[memoryview], object]:
+            chunks.clear()
+            return lambda piece: chunks.append(bytes(piece))  # the pipeline reuses its buffers
+
+        self._fetch(found, entry, start, None)
+        return b"".join(chunks)
+
+    def download(
+        self,
+        name: str,
+        version: int,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressFactory | None = None,
+    ) -> Path:
+        """Materialise a version's files under `dest`, every byte verified here, atomically."""
+        import shutil
+        import tempfile
+
+        from ..blobs._streams import FileSink
+
+        found = self._readable(name, version)
+        target = Path(dest).absolute()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise Conflict(f"destination {target} already exists and is not an empty folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            for entry in found.files:
+                out_path = staging.joinpath(*entry.path.split("/"))
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                callback = progress(entry.path, entry.size) if progress else None
+                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+
+                    def start(fd: int = fd) -> Callable[[memoryview], object]:
+                        os.ftruncate(fd, 0)
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        return FileSink(fd)
+
+                    self._fetch(found, entry, start, callback)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                if entry.executable:
+                    out_path.chmod(out_path.stat().st_mode | 0o111)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+    def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
+        """One file as a stream read over HTTP (seeking uses byte ranges). As with the
+        embedded store, whoever reads it whole compares the bytes with `entry.sha256`."""
+        found = self._readable(name, version)
+        entry = next((f for f in found.files if f.path == path), None)
+        if entry is None:
+            raise NotFound(f"version {found.ref} has no file {path!r}")
+        url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
+        url += urllib.parse.quote(entry.path, safe="/")
+        return entry, io.BufferedReader(_RangeReader(self, url, entry.size), CHUNK)
+
+    def _materialise(self, version: ModelVersion) -> Path:
+        """A verified copy of the version's files in the local cache, by digest; a copy
+        found there is checked against the manifest again before it is used."""
+        import shutil
+
+        cache = self.cache_dir.absolute() / version.digest.replace(":", "-")
+        if cache.exists():
+            if _cached_copy_matches(cache, version.files):
+                return cache
+            shutil.rmtree(cache)  # damaged or changed since: fetch it again
+        try:
+            self.download(version.model, version.version, cache)
+        except Conflict:
+            if not cache.exists():  # a concurrent loader won the race; anything else is real
+                raise
+        return cache
