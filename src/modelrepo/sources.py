@@ -179,7 +179,7 @@ class SourcePolicy:
 
             import boto3
 
-            from .blobs.s3 import ENDPOINT_ENV
+            from .blobs.s3_client import ENDPOINT_ENV
 
             client = boto3.client("s3", endpoint_url=os.environ.get(ENDPOINT_ENV) or None)
         try:

@@ -191,7 +191,7 @@ def test_crashed_uploads_are_partials_until_removed(
     # One part at a time, so the two parts are sent (not still in flight) when the source fails.
     store = S3BlobStore(bucket, "p", part_size=5 * MiB, concurrency=1)
     # A process killed mid-upload never cleans up: two parts sent, nothing completed.
-    monkeypatch.setattr("modelrepo.blobs.s3._Upload.discard", lambda self: None)
+    monkeypatch.setattr("modelrepo.blobs.s3_transfers.StagingUpload.discard", lambda self: None)
     with pytest.raises(OSError):
         store.put(_Generated(20 * MiB, fail_after=11 * MiB))
     # ... and one killed between the upload and the copy leaves a staging object.

@@ -11,20 +11,16 @@ crash or an error leaves at worst a staging object or an unfinished multipart up
 Every part, and every small blob, is sent with its SHA-256 so that the service refuses bytes
 damaged in transit; `open` returns a stream that checks the blob's digest when fully read.
 
-boto3 is an optional dependency (`pip install 'modelrepo[s3]'`), imported only here.
+boto3 is an optional dependency (`pip install 'modelrepo[s3]'`), imported only by this module
+and its two helpers: `s3_client` (the client and its endpoint) and `s3_transfers` (the bytes).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import io
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NoReturn, TypeVar, cast
 from urllib.parse import urlsplit
@@ -33,13 +29,13 @@ from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, St
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
 from ..streams import PipelinedBlobWriter, copy_hashing
+from .s3_client import ENDPOINT_ENV as ENDPOINT_ENV  # where it was first published
+from .s3_client import RetryMode, make_client
+from .s3_transfers import StagingUpload, StagingWriter, VerifyingReader, b64
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
-
-ENDPOINT_ENV = "MODELREPO_S3_ENDPOINT_URL"
-"""Environment variable naming the S3 endpoint; unset means the standard AWS configuration."""
 
 MiB = 1 << 20
 MIN_PART_SIZE = 5 * MiB
@@ -57,7 +53,6 @@ _HEX62 = re.compile(r"[0-9a-f]{62}")
 _UPLOAD = "upload:"
 
 T = TypeVar("T")
-RetryMode = Literal["standard", "adaptive"]
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
 
 _MISSING_BUCKET = {"NoSuchBucket", "404", "NotFound"}
@@ -83,15 +78,6 @@ def _error_code(exc: Exception) -> str:
         if status:
             return str(status)
     return ""
-
-
-def _version(version_id: str | None) -> str | None:
-    """An object's version id; None when the bucket is not versioned ("null")."""
-    return None if version_id in (None, "", "null") else version_id
-
-
-def _b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode("ascii")
 
 
 class S3BlobStore:
@@ -163,8 +149,8 @@ class S3BlobStore:
         self._objects = base + "sha256/"
         self._staging = base + "staging/"
         if client is None:
-            client = _make_client(
-                endpoint_url=endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
+            client = make_client(
+                endpoint=endpoint_url,
                 region=region,
                 profile=profile,
                 max_attempts=max_attempts,
@@ -268,7 +254,7 @@ class S3BlobStore:
 
     def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
         staging = f"{self._staging}{uuid.uuid4().hex}"
-        upload = _Upload(self, staging)
+        upload = StagingUpload(self, staging)
         try:
             sha, size = copy_hashing(source, lambda chunk: upload.write(chunk, progress))
             upload.finish(progress)
@@ -280,9 +266,9 @@ class S3BlobStore:
         return BlobInfo(sha, size)
 
     def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
-        return _S3Writer(self, progress)
+        return StagingWriter(self, progress)
 
-    def _publish(self, upload: _Upload, sha: str, size: int) -> None:
+    def _publish(self, upload: StagingUpload, sha: str, size: int) -> None:
         """Make `sha256/<sha>` exist with the staging object's bytes."""
         final = self._key(sha)
         existing = self._head(final, "check")
@@ -298,7 +284,7 @@ class S3BlobStore:
                 raise StorageError(
                     f"S3 copy to {self._where(final)} produced {got} bytes, expected {size}"
                 )
-            if checksum is not None and checksum != _b64(bytes.fromhex(sha)):
+            if checksum is not None and checksum != b64(bytes.fromhex(sha)):
                 self._drop(final)
                 raise CorruptBlobError(
                     f"S3 object {self._where(final)} does not hash to its address "
@@ -427,7 +413,7 @@ class S3BlobStore:
             self._fail(exc, "read", key)
         except BotoCoreError as exc:
             self._fail(exc, "read", key)
-        stream = _VerifyingReader(self, key, sha256, response["Body"], response["ContentLength"])
+        stream = VerifyingReader(self, key, sha256, response["Body"], response["ContentLength"])
         return cast(BinaryIO, stream)
 
     def exists(self, sha256: str) -> bool:
@@ -561,293 +547,3 @@ class S3BlobStore:
         except BotoCoreError as exc:
             self._fail(exc, "list the parts of the multipart upload to", key)
         return total
-
-
-class _Upload:
-    """One blob streamed to its staging key: a single PutObject if it fits in one part,
-    else a multipart upload whose parts are sent as soon as they are full, up to
-    `store.concurrency` at a time (memory: that many parts in flight plus the one filling)."""
-
-    def __init__(self, store: S3BlobStore, key: str) -> None:
-        self.store = store
-        self.key = key
-        self.buffer = bytearray()
-        self.upload_id: str | None = None
-        self.parts: list[CompletedPartTypeDef] = []
-        self.version_id: str | None = None
-        self.sent = False  # whether anything may have reached S3
-        self._pool: ThreadPoolExecutor | None = None
-        self._flight: list[Future[tuple[CompletedPartTypeDef, int]]] = []
-        self._numbered = 0
-
-    def _checksum(self, data: bytearray) -> dict[str, str]:
-        if not self.store.checksums:
-            return {}
-        return {"ChecksumSHA256": _b64(hashlib.sha256(data).digest())}
-
-    def write(self, chunk: memoryview, progress: Progress | None) -> None:
-        self.buffer += chunk
-        if len(self.buffer) >= self.store.part_size:
-            self._send_part(progress)
-
-    def _send_part(self, progress: Progress | None) -> None:
-        store = self.store
-        if self.upload_id is None:
-            self.sent = True
-            extra = {"ChecksumAlgorithm": "SHA256"} if store.checksums else {}
-            created = store._call(
-                "start an upload to",
-                self.key,
-                store.client.create_multipart_upload,
-                Key=self.key,
-                **extra,
-            )
-            self.upload_id = created["UploadId"]
-        self._numbered += 1
-        data, self.buffer = self.buffer, bytearray()
-        if store.concurrency == 1:
-            part, moved = self._part(self._numbered, data)
-            self.parts.append(part)
-            if progress is not None:
-                progress(moved)
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(store.concurrency, thread_name_prefix="s3-part")
-        while len(self._flight) >= store.concurrency:  # bounded: wait for one to land
-            done, _ = wait(self._flight, return_when=FIRST_COMPLETED)
-            self._land(done, progress)
-        self._flight.append(self._pool.submit(self._part, self._numbered, data))
-
-    def _part(self, number: int, data: bytearray) -> tuple[CompletedPartTypeDef, int]:
-        store = self.store
-        checksum = self._checksum(data)
-        sent = store._call(
-            "upload a part to",
-            self.key,
-            store.client.upload_part,
-            Key=self.key,
-            UploadId=self.upload_id,
-            PartNumber=number,
-            Body=data,
-            **checksum,
-        )
-        part: CompletedPartTypeDef = {"PartNumber": number, "ETag": sent["ETag"]}
-        if checksum:
-            part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
-        return part, len(data)
-
-    def _land(
-        self, done: set[Future[tuple[CompletedPartTypeDef, int]]], progress: Progress | None
-    ) -> None:
-        for future in done:
-            self._flight.remove(future)
-            part, moved = future.result()  # a failed part raises here
-            self.parts.append(part)
-            if progress is not None:
-                progress(moved)
-
-    def _drain(self, progress: Progress | None) -> None:
-        """Wait for every part in flight; the first failure is raised."""
-        if self._flight:
-            done, _ = wait(self._flight)
-            self._land(done, progress)
-        self.parts.sort(key=lambda p: p["PartNumber"])
-
-    def _stop(self) -> None:
-        if self._pool is not None:
-            for future in self._flight:
-                future.cancel()
-            self._pool.shutdown(wait=True)
-            self._pool = None
-            self._flight = []
-
-    def finish(self, progress: Progress | None) -> None:
-        """Complete the staging object (durable and whole when this returns)."""
-        store = self.store
-        if self.upload_id is None:
-            moved = len(self.buffer)
-            self.sent = True
-            put = store._call(
-                "upload",
-                self.key,
-                store.client.put_object,
-                Key=self.key,
-                Body=self.buffer,
-                **self._checksum(self.buffer),
-            )
-            self.version_id = _version(put.get("VersionId"))
-            self.buffer = bytearray()
-            if progress is not None and moved:
-                progress(moved)
-            return
-        if self.buffer:
-            self._send_part(progress)
-        try:
-            self._drain(progress)
-        finally:
-            self._stop()
-        done = store._call(
-            "complete the upload to",
-            self.key,
-            store.client.complete_multipart_upload,
-            Key=self.key,
-            UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts},
-        )
-        self.upload_id = None
-        self.version_id = _version(done.get("VersionId"))
-
-    def source(self) -> CopySourceTypeDef:
-        """The staging object as a copy source (the exact version written, if versioned)."""
-        source: CopySourceTypeDef = {"Bucket": self.store.bucket, "Key": self.key}
-        if self.version_id:
-            source["VersionId"] = self.version_id
-        return source
-
-    def remove(self) -> None:
-        """Delete the staging object; in a versioned bucket its version, leaving no trace."""
-        store = self.store
-        version = {"VersionId": self.version_id} if self.version_id else {}
-        store._call(
-            "remove the staging object",
-            self.key,
-            store.client.delete_object,
-            Key=self.key,
-            **version,
-        )
-
-    def discard(self) -> None:
-        """Undo whatever reached S3; best effort, as the original error is what matters."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        self.buffer = bytearray()
-        self._stop()  # parts still in flight end (or are cancelled) before the abort
-        if not self.sent:
-            return
-        if self.upload_id is not None:
-            self.store._abort(self.key, self.upload_id)
-        with contextlib.suppress(ClientError, BotoCoreError, StorageError):
-            self.remove()
-
-
-class _S3Writer(PipelinedBlobWriter):
-    """Bytes go to a staging upload (parts sent as they fill); commit copies it to its
-    address, as `put` does."""
-
-    def __init__(self, store: S3BlobStore, progress: Progress | None) -> None:
-        self._store = store
-        self._upload = _Upload(store, f"{store._staging}{uuid.uuid4().hex}")
-        super().__init__(progress)
-
-    def _sink(self, data: memoryview) -> None:
-        self._upload.write(data, None)
-
-    def _staged(self, sha256: str, size: int) -> None:
-        self._upload.finish(None)
-
-    def _publish(self, info: BlobInfo) -> None:
-        self._store._publish(self._upload, info.sha256, info.size)
-        self._upload.discard()  # the blob is stored: a staging object left is only a partial
-
-    def _discard(self) -> None:
-        self._upload.discard()
-
-
-class _VerifyingReader(io.RawIOBase):
-    """The body of a GET, streamed; raises CorruptBlobError at the end if the bytes read do
-    not hash to the blob's address."""
-
-    def __init__(self, store: S3BlobStore, key: str, sha256: str, body: Any, length: int) -> None:
-        super().__init__()
-        self._store = store
-        self._key = key
-        self._sha256 = sha256
-        self._body = body
-        self._length = length
-        self._digest = hashlib.sha256()
-        self._seen = 0
-        self._checked = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        view = memoryview(buffer).cast("B")
-        if not len(view) or self._checked:
-            return 0
-        try:
-            data = self._body.read(len(view))
-        except (ClientError, BotoCoreError) as exc:
-            self._store._fail(exc, "read", self._key)
-        n = len(data)
-        if n:
-            view[:n] = data
-            self._digest.update(data)
-            self._seen += n
-            return n
-        self._checked = True
-        if self._seen != self._length or self._digest.hexdigest() != self._sha256:
-            raise CorruptBlobError(
-                f"blob {self._sha256} is corrupt in {self._store.url} "
-                f"(read {self._seen} bytes hashing to {self._digest.hexdigest()})",
-                digest=self._sha256,
-            )
-        return 0
-
-    def readall(self) -> bytes:
-        chunks = []
-        buffer = bytearray(1 << 20)
-        while n := self.readinto(buffer):
-            chunks.append(bytes(buffer[:n]))
-        return b"".join(chunks)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
-
-
-_LOADER: Any = None
-"""botocore's loader of service descriptions, shared so that each new store skips re-reading
-the S3 model (most of the cost of making a client)."""
-
-
-def _make_client(
-    *,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
-    max_attempts: int,
-    retry_mode: RetryMode,
-    connect_timeout: float,
-    read_timeout: float,
-) -> S3Client:
-    """An S3 client resolved the standard AWS way (environment, config and credential files,
-    profiles, instance roles), with the store's retry and timeout settings."""
-    global _LOADER
-    try:
-        import botocore.session
-        from botocore.config import Config
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise StorageError("S3 blob stores need boto3: pip install 'modelrepo[s3]'") from exc
-    from botocore.exceptions import BotoCoreError
-
-    config = Config(
-        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-    )
-    try:
-        session = botocore.session.Session(profile=profile)
-        if _LOADER is None:
-            _LOADER = session.get_component("data_loader")
-        else:
-            session.register_component("data_loader", _LOADER)
-        client = session.create_client(
-            "s3", region_name=region, endpoint_url=endpoint_url, config=config
-        )
-    except BotoCoreError as exc:
-        raise StorageError(f"cannot configure the S3 client: {exc}") from exc
-    return cast("S3Client", client)

@@ -8,12 +8,20 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from . import wildcards
-from .errors import Forbidden, InvalidInput, OutOfScope, model_not_found
+from .errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+    model_not_found,
+    token_not_found,
+)
 from .times import format_time, parse_time
 
 READ = "read"
@@ -256,6 +264,22 @@ class ApiToken:
             revoked_at=parse_time(revoked) if revoked else None,
             revoked_by=raw.get("revoked_by"),
         )
+
+
+def check_new_token(token: ApiToken, taken: bool) -> None:
+    """A token's id and its hash are used once (`taken`: either is already stored)."""
+    if taken:
+        raise Conflict(f"token {token.token_id} already exists")
+
+
+def revoked_token(token: ApiToken | None, token_id: str, *, actor: str, at: datetime) -> ApiToken:
+    """`token` (None: no such token) revoked by `actor` at `at`; revoked once, as the audit
+    trail records one revocation."""
+    if token is None:
+        raise NotFound(token_not_found(token_id))
+    if token.revoked_at is not None:
+        raise Conflict(f"token {token_id} is already revoked")
+    return replace(token, revoked_at=at, revoked_by=actor)
 
 
 def allows(role: str, action: str) -> bool:

@@ -13,13 +13,13 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from .canonical import canonical_bytes, canonical_text, canonical_texts
-from .errors import InvalidInput
+from .errors import Conflict, HistoryMoved, InvalidInput
 from .times import format_time, parse_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
@@ -241,3 +241,36 @@ class Decision:
             flags=tuple(raw.get("flags") or ()),
             inputs_purged_at=parse_time(purged) if purged else None,
         )
+
+
+def check_history_unmoved(
+    histories: Mapping[tuple[str, str], int], latest: Callable[[str, str], int | None]
+) -> None:
+    """Each decision names the environment's newest deployment event its client saw
+    (`histories`: (model, environment) -> event id, 0 for none); if `latest` (the store's
+    newest now) differs, a deployment slipped in between and the batch is refused."""
+    for (model, env), newest in histories.items():
+        if (latest(model, env) or 0) != newest:
+            raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
+
+
+def check_new_decision(decision_id: str, taken: bool) -> None:
+    """A decision id is recorded once (`taken`: already stored or earlier in the batch)."""
+    if taken:
+        raise Conflict(f"decision {decision_id!r} is already recorded")
+
+
+def input_policy_change(
+    model: str, mode: str, retention_days: int | None, current: tuple[str, int | None] | None
+) -> dict[str, Any] | None:
+    """The audit change of setting `model`'s input policy (`current`: None if never set), or
+    None when it is already so; a first explicit choice is recorded even if it is the default
+    ("inline", kept for ever), so the record shows someone chose it."""
+    if current is not None and (current[0], current[1]) == (mode, retention_days):
+        return None
+    return {
+        "model": model,
+        "inputs": mode,
+        "retention_days": retention_days,
+        "was": "inline" if current is None else current[0],
+    }

@@ -42,6 +42,22 @@ def model_not_found(name: str) -> str:
     return f"model {name!r} not found"
 
 
+def version_not_found(model: str, version: int) -> str:
+    return f"version {model}@{version} not found"
+
+
+def environment_not_found(model: str, env: str) -> str:
+    return f"environment {env!r} of {model} not found"
+
+
+def serving_instance_not_found(instance_id: str, model: str, environment: str) -> str:
+    return f"no serving instance {instance_id!r} in {model}@{environment}"
+
+
+def delivery_not_found(delivery_id: int) -> str:
+    return f"delivery {delivery_id} not found"
+
+
 def request_not_found(request_id: int) -> str:
     return f"request {request_id} not found"
 

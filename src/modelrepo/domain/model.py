@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .canonical import canonical_bytes
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 from .manifest import FileEntry
 from .names import validate_key
 from .times import format_time, parse_time
@@ -451,3 +451,31 @@ class VersionEvent:
             at=parse_time(raw["at"]),
             reason=raw.get("reason"),
         )
+
+
+def check_not_deleted(model: str, version: int, deleted: bool) -> None:
+    """A deleted version keeps its history but takes no new tags or deprecation."""
+    if deleted:
+        raise Conflict(f"version {model}@{version} is deleted")
+
+
+def _tag_change(current: str | None, value: str | None, absent: str) -> str | None:
+    if value is None:
+        if current is None:
+            raise NotFound(absent)
+        return "tag_removed"
+    return None if current == value else "tag_set"
+
+
+def version_tag_change(
+    model: str, version: int, key: str, current: str | None, value: str | None
+) -> str | None:
+    """The history event of setting a version's tag `key` from `current` to `value` (None:
+    remove it): "tag_set", "tag_removed", or None when nothing changes, so a repeated
+    request records nothing; removing an absent tag is NotFound."""
+    return _tag_change(current, value, f"version {model}@{version} has no tag {key!r}")
+
+
+def model_tag_change(model: str, key: str, current: str | None, value: str | None) -> str | None:
+    """As `version_tag_change`, for a tag of the model itself."""
+    return _tag_change(current, value, f"model {model!r} has no tag {key!r}")

@@ -16,13 +16,13 @@ import ipaddress
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from .access import check_pattern, in_scope
 from .canonical import canonical_ascii
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 from .times import format_time, parse_time
 from .urls import split_url
 
@@ -122,6 +122,22 @@ class Webhook:
         }
 
 
+def check_new_webhook(webhook_id: str, taken: bool) -> None:
+    """A webhook id is used once (`taken`: already stored)."""
+    if taken:
+        raise Conflict(f"webhook {webhook_id} already exists")
+
+
+def disabled_webhook(hook: Webhook | None, webhook_id: str, *, actor: str, at: datetime) -> Webhook:
+    """`hook` (None: no such webhook) disabled by `actor` at `at`; disabled once, as the audit
+    trail records one."""
+    if hook is None:
+        raise NotFound(f"webhook {webhook_id} not found")
+    if hook.disabled_at is not None:
+        raise Conflict(f"webhook {webhook_id} is already disabled")
+    return replace(hook, disabled_at=at, disabled_by=actor)
+
+
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
     """One event to send to one subscription (made by `fan_out`)."""
@@ -218,6 +234,22 @@ class Attempt:
             error=raw.get("error"),
             duration_ms=int(raw["duration_ms"]),
         )
+
+
+def after_attempt(
+    delivery: Delivery, attempt: Attempt, next_attempt_at: datetime | None
+) -> Delivery:
+    """`delivery` once `attempt` is over: delivered if it succeeded, else pending until
+    `next_attempt_at`, or failed when no retry is left (`next_attempt_at` None)."""
+    status = DELIVERED if attempt.ok else PENDING if next_attempt_at else FAILED
+    return replace(
+        delivery,
+        status=status,
+        attempts=max(delivery.attempts, attempt.attempt),
+        next_attempt_at=next_attempt_at or attempt.at,
+        last_error=None if attempt.ok else attempt.error,
+        delivered_at=attempt.at if attempt.ok else None,
+    )
 
 
 # -- subscriptions ---------------------------------------------------------------------------

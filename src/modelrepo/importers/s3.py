@@ -24,7 +24,6 @@ The client is configured like the S3 blob store's: the endpoint from
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -242,17 +241,9 @@ class _Bucket:
 
     def __init__(self, client: Any) -> None:
         if client is None:
-            from ..blobs.s3 import ENDPOINT_ENV, _make_client
+            from ..blobs.s3_client import make_client
 
-            client = _make_client(
-                endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
-                region=None,
-                profile=None,
-                max_attempts=8,
-                retry_mode="standard",
-                connect_timeout=10.0,
-                read_timeout=60.0,
-            )
+            client = make_client()
         self.client = client
 
     def _fail(self, exc: Exception, action: str) -> StorageError:

@@ -9,8 +9,15 @@ from itertools import repeat
 from typing import Any
 
 from ...domain.audit import DecisionRow, decisions_change, purge_change
-from ...domain.decisions import Decision, DecisionColumns, NewDecision
-from ...domain.errors import Conflict, HistoryMoved, NotFound, StorageError, decision_not_found
+from ...domain.decisions import (
+    Decision,
+    DecisionColumns,
+    NewDecision,
+    check_history_unmoved,
+    check_new_decision,
+    input_policy_change,
+)
+from ...domain.errors import NotFound, StorageError, decision_not_found
 from ...domain.times import from_micros, to_micros
 from ...ports import Clock
 from . import partitions as pg
@@ -52,11 +59,12 @@ class SqlDecisions(SqlAudit):
             recorded = to_micros(clock.now())
             if not count:
                 return from_micros(recorded)
-            for (model, env), newest in c.histories.items():
+
+            def latest(model: str, env: str) -> int | None:
                 env_id = known_env_id(tx, self._env_ids, model, env)
-                current = 0 if env_id is None else tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
-                if (current or 0) != newest:
-                    raise HistoryMoved(f"{model} in {env} was deployed meanwhile")
+                return None if env_id is None else tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
+
+            check_history_unmoved(c.histories, latest)
             ids = {m: model_id(tx, m) for m in dict.fromkeys(c.models)}
             if len(ids) == 1:
                 model_ids: list[int] = [next(iter(ids.values()))] * count
@@ -136,12 +144,15 @@ class SqlDecisions(SqlAudit):
         seen: set[str] = set()
         postgresql = self._raw.dialect_name == "postgresql"
         for decision_id in decision_ids:
-            if decision_id in seen or (
-                tx.sql(pg.KEY, {"decision_id": decision_id})
-                if postgresql
-                else tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id)
-            ):
-                raise Conflict(f"decision {decision_id!r} is already recorded")
+            check_new_decision(
+                decision_id,
+                decision_id in seen
+                or bool(
+                    tx.sql(pg.KEY, {"decision_id": decision_id})
+                    if postgresql
+                    else tx.scalar(Q.DECISION_EXISTS, decision_id=decision_id)
+                ),
+            )
             seen.add(decision_id)
 
     def get_decision(self, decision_id: str) -> Decision:
@@ -253,7 +264,9 @@ class SqlDecisions(SqlAudit):
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             row = tx.one(Q.INPUT_POLICY, model_id=mid)
-            if row is not None and (row[0], row[1]) == (mode, retention_days):
+            current = None if row is None else (row[0], row[1])
+            change = input_policy_change(model, mode, retention_days, current)
+            if change is None:
                 return
             statement = Q.NEW_INPUT_POLICY if row is None else Q.SET_INPUT_POLICY
             tx.execute(statement, model_id=mid, mode=mode, days=retention_days)
@@ -263,12 +276,7 @@ class SqlDecisions(SqlAudit):
                 f"model:{model}",
                 actor=actor,
                 at=at,
-                change={
-                    "model": model,
-                    "inputs": mode,
-                    "retention_days": retention_days,
-                    "was": row[0] if row is not None else "inline",
-                },
+                change=change,
             )
 
     def purge_inputs(

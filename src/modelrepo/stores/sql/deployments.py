@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from ...domain.audit import decision_change, import_batch_change
+from ...domain.deployment_rules import (
+    EnvironmentState,
+    VersionLookup,
+    decide_event,
+    decide_import,
+    needs_history,
+    open_request,
+    protection,
+    request_decision,
+)
 from ...domain.deployments import (
-    DEPLOY,
     Allocation,
     DeploymentChange,
     DeploymentEvent,
@@ -24,17 +33,11 @@ from ...domain.deployments import (
     Environment,
     EnvironmentChange,
     allocations_json,
-    approved_change,
-    change_target,
-    check_decidable,
-    check_importable,
-    check_not_stale,
     unknown_environment,
 )
 from ...domain.errors import (
-    ApprovalRequired,
-    Conflict,
     NotFound,
+    environment_not_found,
     model_not_found,
     request_not_found,
 )
@@ -65,13 +68,22 @@ def model_id(tx: Tx, model: str) -> int:
     return int(found)
 
 
-def ever_deployed(tx: Tx, model_id: int, version: int) -> bool:
-    """Whether any event or request of the model names `version` (checked on delete)."""
+def named_allocations(tx: Tx, model_id: int) -> Iterator[tuple[Allocation, ...]]:
+    """The allocation of every event and request of the model, read as they are consumed
+    (the delete check stops at the first that names its version)."""
     for statement in (Q.EVENT_ALLOCATIONS, Q.REQUEST_ALLOCATIONS):
         for (text,) in tx.all(statement, model_id=model_id):
-            if any(a.version == version for a in load_allocations(text)):
-                return True
-    return False
+            yield load_allocations(text)
+
+
+def _version_lookup(tx: Tx, model_id: int) -> VersionLookup:
+    """Whether each version of the model is deleted (None: no such version), read on demand."""
+
+    def deleted(number: int) -> bool | None:
+        state = tx.one(Q.VERSION_STATE, model_id=model_id, number=number)
+        return None if state is None else state.deleted_at is not None
+
+    return deleted
 
 
 def known_env_id(tx: Tx, cache: dict[tuple[str, str], int], model: str, env: str) -> int | None:
@@ -105,80 +117,62 @@ class SqlDeployments(SqlAudit):
         env_id = tx.scalar(Q.NEW_ENVIRONMENT, model_id=model_id, name=env, at=at, actor=actor)
         return int(env_id), False
 
-    def _recorded_at(self, tx: Tx, clock: Clock) -> int:
-        """Now, but strictly after every recording so far: recording order is time order."""
-        now = to_micros(clock.now())
-        last = tx.scalar(Q.LAST_RECORDED)
-        return now if last is None or now > last else int(last) + 1
+    def _env_id(self, tx: Tx, model_id: int, name: str, row: Any, *, actor: str, at: int) -> int:
+        """The id of the environment read as `row`, created now if `row` is None: only once
+        the rules accepted the change."""
+        if row is not None:
+            return int(row.id)
+        return int(tx.scalar(Q.NEW_ENVIRONMENT, model_id=model_id, name=name, at=at, actor=actor))
 
-    def _check_versions(
-        self, tx: Tx, model: str, model_id: int, allocations: Sequence[Allocation]
-    ) -> None:
-        for allocation in allocations:
-            number = allocation.version
-            state = tx.one(Q.VERSION_STATE, model_id=model_id, number=number)
-            if state is None:
-                raise NotFound(f"version {model}@{number} not found")
-            if state.deleted_at is not None:
-                raise Conflict(f"version {model}@{number} is deleted and cannot be deployed")
+    def _last_recorded(self, tx: Tx) -> datetime | None:
+        return _micros(tx.scalar(Q.LAST_RECORDED))
 
-    def _target(
-        self, tx: Tx, change: DeploymentChange, env_id: int, at: int
-    ) -> tuple[Allocation, ...]:
-        events = [
+    def _env_state(
+        self, tx: Tx, change: DeploymentChange, env: Any, *, for_request: bool = False
+    ) -> EnvironmentState:
+        """What the rules read about the environment (`env`: its row, None if new)."""
+        if env is None:
+            return EnvironmentState()
+        history = [
             _to_event(r, change.model, change.environment)
-            for r in (tx.all(Q.ENV_EVENTS, env_id=env_id) if change.kind != DEPLOY else ())
+            for r in (tx.all(Q.ENV_EVENTS, env_id=env.id) if needs_history(change) else ())
         ]
-        return change_target(change, events, from_micros(at))
+        latest = tx.scalar(Q.LAST_ENV_EVENT, env_id=env.id) if for_request else None
+        return EnvironmentState(bool(env.protected), history, latest)
 
     def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
         mid = model_id(tx, change.model)
-        recorded = self._recorded_at(tx, clock)
-        env_id, protected = self._environment(
-            tx, mid, change.environment, actor=change.actor, at=recorded
+        now = clock.now()
+        env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
+        new = decide_event(
+            change,
+            self._env_state(tx, change, env),
+            _version_lookup(tx, mid),
+            now=now,
+            last_recorded=self._last_recorded(tx),
         )
-        if protected and change.approval is None:
-            raise ApprovalRequired(
-                f"environment {change.environment!r} of {change.model} is protected: "
-                "the change needs approval by a second identity"
-            )
-        effective = recorded if change.effective_at is None else to_micros(change.effective_at)
-        allocations = self._target(tx, change, env_id, min(effective, recorded))
-        self._check_versions(tx, change.model, mid, allocations)
-        approval = change.approval
+        recorded = to_micros(new.recorded_at)
+        env_id = self._env_id(tx, mid, change.environment, env, actor=new.actor, at=recorded)
         event_id = tx.scalar(
             Q.NEW_EVENT,
             model_id=mid,
             env_id=env_id,
-            kind=change.kind,
-            versions=dump_allocations(allocations),
-            effective_at=effective,
+            kind=new.kind,
+            versions=dump_allocations(new.versions),
+            effective_at=to_micros(new.effective_at),
             recorded_at=recorded,
-            actor=change.actor,
-            reason=change.reason,
-            request_id=approval.request_id if approval else None,
-            approved_by=approval.approved_by if approval else None,
-            approved_at=recorded if approval else None,
+            actor=new.actor,
+            reason=new.reason,
+            request_id=new.request_id,
+            approved_by=new.approved_by,
+            approved_at=recorded if new.approved_by is not None else None,
         )
-        event = DeploymentEvent(
-            event_id=int(event_id),
-            model=change.model,
-            environment=change.environment,
-            kind=change.kind,
-            versions=allocations,
-            effective_at=from_micros(effective),
-            recorded_at=from_micros(recorded),
-            actor=change.actor,
-            reason=change.reason,
-            request_id=approval.request_id if approval else None,
-            approved_by=approval.approved_by if approval else None,
-            approved_at=from_micros(recorded) if approval else None,
-        )
+        event = new.numbered(int(event_id))
         self._audit(
             tx,
             "deployment.recorded",
             f"model:{change.model}",
-            actor=approval.approved_by if approval else change.actor,
+            actor=new.approved_by or change.actor,
             at=event.recorded_at,
             change=event.to_dict(),
         )
@@ -193,41 +187,52 @@ class SqlDeployments(SqlAudit):
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         """Record many deploys/undeploys in one transaction, checks batched (imported history)."""
         with self._raw.write() as tx:
-            recorded = self._recorded_at(tx, clock)
             model_ids: dict[str, int] = {}
+            envs: dict[tuple[str, str], Any] = {}  # (model, env) -> its row, None if new
+
+            def mid_of(model: str) -> int:
+                mid = model_ids.get(model)
+                if mid is None:
+                    mid = model_ids[model] = model_id(tx, model)
+                return mid
+
+            def protected(model: str, env: str) -> bool:
+                key = (model, env)
+                if key not in envs:
+                    envs[key] = tx.one(Q.ENVIRONMENT, model_id=mid_of(model), name=env)
+                return envs[key] is not None and bool(envs[key].protected)
+
+            def deleted(model: str, number: int) -> bool | None:
+                return _version_lookup(tx, mid_of(model))(number)
+
+            plan = decide_import(
+                changes,
+                protected,
+                deleted,
+                now=clock.now(),
+                last_recorded=self._last_recorded(tx),
+            )
+            if not plan:
+                return 0
+            first = to_micros(plan.recorded_from)
             env_ids: dict[tuple[str, str], int] = {}
-            checked: set[tuple[str, int]] = set()
             rows: list[dict[str, Any]] = []
             portable: list[tuple[Any, ...]] = []
-            for change in changes:
-                check_importable(change)
-                mid = model_ids.get(change.model)
-                if mid is None:
-                    mid = model_ids[change.model] = model_id(tx, change.model)
+            recorded = first
+            for change, effective_at in zip(plan.changes, plan.effective_at, strict=True):
                 key = (change.model, change.environment)
                 env_id = env_ids.get(key)
                 if env_id is None:
-                    env_id, protected = self._environment(
-                        tx, mid, change.environment, actor=change.actor, at=recorded
+                    mid = model_ids[change.model]
+                    env_id = self._env_id(
+                        tx, mid, change.environment, envs[key], actor=change.actor, at=first
                     )
-                    if protected:
-                        raise ApprovalRequired(
-                            f"environment {change.environment!r} of {change.model} is protected:"
-                            " history cannot be imported into it"
-                        )
                     env_ids[key] = env_id
-                allocations = tuple(change.versions or ())
-                for a in allocations:
-                    if (change.model, a.version) not in checked:
-                        self._check_versions(tx, change.model, mid, (a,))
-                        checked.add((change.model, a.version))
-                effective = (
-                    recorded if change.effective_at is None else to_micros(change.effective_at)
-                )
-                versions_text = dump_allocations(allocations)
+                versions_text = dump_allocations(change.versions or ())
+                effective = to_micros(effective_at)
                 rows.append(
                     {
-                        "model_id": mid,
+                        "model_id": model_ids[change.model],
                         "env_id": env_id,
                         "kind": change.kind,
                         "versions": versions_text,
@@ -252,42 +257,42 @@ class SqlDeployments(SqlAudit):
                         change.reason,
                     )
                 )
-                recorded += 1
+                recorded += 1  # the plan's recording times are a microsecond apart
             tx.executemany(Q.NEW_EVENT_BULK, rows)
-            if rows:
-                change_doc = import_batch_change(portable)
-                self._audit(
-                    tx,
-                    "deployment.imported",
-                    "models:" + ",".join(change_doc["models"]),
-                    actor=changes[0].actor,
-                    at=from_micros(recorded - 1),
-                    change=change_doc,
-                )
+            change_doc = import_batch_change(portable)
+            self._audit(
+                tx,
+                "deployment.imported",
+                "models:" + ",".join(change_doc["models"]),
+                actor=changes[0].actor,
+                at=from_micros(recorded - 1),
+                change=change_doc,
+            )
             return len(rows)
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
         with self._raw.write() as tx:
             mid = model_id(tx, model)
-            at = to_micros(clock.now())
-            env_id, protected = self._environment(tx, mid, env, actor=actor, at=at)
-            if not protected:
+            now = clock.now()
+            env_id, protected = self._environment(tx, mid, env, actor=actor, at=to_micros(now))
+            change = protection(protected, actor=actor, at=now)
+            if change is not None:
                 tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=True)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
-                    kind="protected",
-                    actor=actor,
-                    at=at,
-                    request_id=None,
-                    reason=None,
+                    kind=change.kind,
+                    actor=change.actor,
+                    at=to_micros(change.at),
+                    request_id=change.request_id,
+                    reason=change.reason,
                 )
                 self._audit(
                     tx,
                     "environment.protected",
                     f"model:{model}",
                     actor=actor,
-                    at=from_micros(at),
+                    at=change.at,
                     change={"model": model, "environment": env},
                 )
         return self.environment(model, env)
@@ -295,27 +300,32 @@ class SqlDeployments(SqlAudit):
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         with self._raw.write() as tx:
             mid = model_id(tx, change.model)
-            now = to_micros(clock.now())
-            env_id, _ = self._environment(tx, mid, change.environment, actor=change.actor, at=now)
-            if change.kind == "unprotect":
-                allocations: tuple[Allocation, ...] = ()
+            now = clock.now()
+            env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
+            new = open_request(
+                change,
+                self._env_state(tx, change, env, for_request=True),
+                _version_lookup(tx, mid),
+                now=now,
+            )
+            at = to_micros(new.requested_at)
+            if env is None:
+                env_id, _ = self._environment(
+                    tx, mid, change.environment, actor=new.requested_by, at=at
+                )
             else:
-                allocations = self._target(tx, change, env_id, now)
-                self._check_versions(tx, change.model, mid, allocations)
-            base = tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id)
+                env_id = int(env.id)
             request_id = tx.scalar(
                 Q.NEW_REQUEST,
-                base_event_id=base,
+                base_event_id=new.base_event_id,
                 model_id=mid,
                 env_id=env_id,
-                kind=change.kind,
-                versions=dump_allocations(allocations),
-                effective_at=None
-                if change.effective_at is None
-                else to_micros(change.effective_at),
-                actor=change.actor,
-                at=now,
-                reason=change.reason,
+                kind=new.kind,
+                versions=dump_allocations(new.versions),
+                effective_at=None if new.effective_at is None else to_micros(new.effective_at),
+                actor=new.requested_by,
+                at=at,
+                reason=new.reason,
             )
             request = self._request(tx, int(request_id))
             self._audit(
@@ -339,38 +349,39 @@ class SqlDeployments(SqlAudit):
     ) -> DeploymentRequest:
         with self._raw.write() as tx:
             request = self._request(tx, request_id)
-            check_decidable(request, actor, approve)
             now = clock.now()
             event_id = None
             mid = model_id(tx, request.model)
             env_id, _ = self._environment(
                 tx, mid, request.environment, actor=actor, at=to_micros(now)
             )
-            if approve:
-                check_not_stale(request, tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id))
-            if approve and request.kind == "unprotect":
+            decision = request_decision(
+                request,
+                approve=approve,
+                actor=actor,
+                latest_event_id=tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id),
+                now=now,
+            )
+            lifted = decision.unprotected
+            if lifted is not None:
                 tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=False)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
-                    kind="unprotected",
-                    actor=actor,
-                    at=to_micros(now),
-                    request_id=request_id,
-                    reason=request.reason,
+                    kind=lifted.kind,
+                    actor=lifted.actor,
+                    at=to_micros(lifted.at),
+                    request_id=lifted.request_id,
+                    reason=lifted.reason,
                 )
-            elif approve:
-                event = self._append(
-                    tx,
-                    approved_change(request, actor, now),
-                    clock,
-                )
+            elif decision.change is not None:
+                event = self._append(tx, decision.change, clock)
                 event_id = event.event_id
                 now = event.recorded_at  # the approval and the event share one instant
             tx.execute(
                 Q.NEW_DECISION,
                 request_id=request_id,
-                decision="approved" if approve else "rejected",
+                decision=decision.status,
                 actor=actor,
                 at=to_micros(now),
                 reason=reason,
@@ -412,7 +423,7 @@ class SqlDeployments(SqlAudit):
     def environment(self, model: str, env: str) -> Environment:
         found = [e for e in self.environments(model) if e.name == env]
         if not found:
-            raise NotFound(f"environment {env!r} of {model} not found")
+            raise NotFound(environment_not_found(model, env))
         return found[0]
 
     def environments(self, model: str) -> list[Environment]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ...domain.errors import NotFound
+from ...domain.errors import NotFound, serving_instance_not_found
 from ...domain.times import from_micros, to_micros
 from .deployments import model_id
 from .raw import Q, RawConnections, Tx
@@ -82,5 +82,5 @@ def _open_periods(tx: Tx, model: str, environment: str, instance_id: str) -> lis
         for (p,) in tx.tuples(Q.OPEN_PERIODS_OF_INSTANCE_IN, instance_id=instance_id, **where)
     ]
     if not found and tx.scalar(Q.INSTANCE_SERVED_IN, instance_id=instance_id, **where) is None:
-        raise NotFound(f"no serving instance {instance_id!r} in {model}@{environment}")
+        raise NotFound(serving_instance_not_found(instance_id, model, environment))
     return found

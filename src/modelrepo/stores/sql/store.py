@@ -19,14 +19,15 @@ import apsw
 
 from ...domain.audit import model_event_change, registration_change
 from ...domain.canonical import canonical_text
+from ...domain.deployment_rules import check_deletable
 from ...domain.deployments import DeploymentEvent
 from ...domain.errors import (
-    Conflict,
     InvalidInput,
     NotFound,
     StorageError,
     StoreNotFound,
     model_not_found,
+    version_not_found,
 )
 from ...domain.manifest import FileEntry
 from ...domain.model import (
@@ -36,14 +37,17 @@ from ...domain.model import (
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_not_deleted,
     check_replay,
+    model_tag_change,
+    version_tag_change,
 )
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
-from .deployments import SqlDeployments, ever_deployed, model_id
+from .deployments import SqlDeployments, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -434,13 +438,12 @@ class SqlMetadataStore(
         row = tx.one(Q.LOCATE_VERSION, model=model, number=version)
         if row is None:
             model_id(tx, model)
-            raise NotFound(f"version {model}@{version} not found")
+            raise NotFound(version_not_found(model, version))
         return row
 
     def _live_version(self, tx: Tx, model: str, version: int) -> Any:
         row = self._locate(tx, model, version)
-        if row.deleted_at is not None:
-            raise Conflict(f"version {model}@{version} is deleted")
+        check_not_deleted(model, version, row.deleted_at is not None)
         return row
 
     def _event(
@@ -472,20 +475,18 @@ class SqlMetadataStore(
         with self._raw.write() as tx:
             vid = self._live_version(tx, model, version).id
             current = tx.scalar(Q.TAG_VALUE, version_id=vid, key=key)
+            kind = version_tag_change(model, version, key, current, value)
+            if kind is None:
+                return self.get_version(model, version)
             if value is None:
-                if current is None:
-                    raise NotFound(f"version {model}@{version} has no tag {key!r}")
                 tx.execute(Q.DELETE_TAG, version_id=vid, key=key)
-                self._event(tx, vid, "tag_removed", actor=actor, at=at, key=key)
-            elif current != value:
+            else:
                 statement = Q.NEW_TAG if current is None else Q.UPDATE_TAG
                 tx.execute(statement, version_id=vid, key=key, value=value)
-                self._event(tx, vid, "tag_set", actor=actor, at=at, key=key, value=value)
-            else:
-                return self.get_version(model, version)
+            self._event(tx, vid, kind, actor=actor, at=at, key=key, value=value)
             self._audit(
                 tx,
-                "version.tag_removed" if value is None else "version.tag_set",
+                f"version.{kind}",
                 f"model:{model}",
                 actor=actor,
                 at=at,
@@ -499,16 +500,14 @@ class SqlMetadataStore(
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             current = tx.scalar(Q.OWN_TAG_VALUE, model_id=mid, key=key)
+            kind = model_tag_change(model, key, current, value)
+            if kind is None:
+                return self.get_model(model)
             if value is None:
-                if current is None:
-                    raise NotFound(f"model {model!r} has no tag {key!r}")
                 tx.execute(Q.DELETE_OWN_TAG, model_id=mid, key=key)
-            elif current != value:
+            else:
                 statement = Q.NEW_OWN_TAG if current is None else Q.UPDATE_OWN_TAG
                 tx.execute(statement, model_id=mid, key=key, value=value)
-            else:
-                return self.get_model(model)
-            kind = "tag_removed" if value is None else "tag_set"
             self._model_event(tx, mid, model, kind, actor=actor, at=at, key=key, value=value)
         return self.get_model(model)
 
@@ -592,12 +591,12 @@ class SqlMetadataStore(
     ) -> ModelVersion:
         with self._raw.write() as tx:
             row = self._locate(tx, model, version)
-            if row.deleted_at is not None:
-                raise Conflict(f"version {model}@{version} is already deleted")
-            if ever_deployed(tx, row.model_id, version):
-                raise Conflict(
-                    f"version {model}@{version} has been deployed and can never be deleted"
-                )
+            check_deletable(
+                model,
+                version,
+                deleted=row.deleted_at is not None,
+                named=named_allocations(tx, row.model_id),
+            )
             tx.execute(Q.SET_DELETED, version_id=row.id, at=to_micros(at), actor=actor)
             self._event(tx, row.id, "deleted", actor=actor, at=at, reason=reason)
             self._audit(
@@ -631,7 +630,7 @@ class SqlMetadataStore(
         row = tx.one(Q.VERSION, model=model, number=version)
         if row is None:
             model_id(tx, model)
-            raise NotFound(f"version {model}@{version} not found")
+            raise NotFound(version_not_found(model, version))
         files = [_to_file(f) for f in tx.all(Q.VERSION_FILES, version_id=row.id)]
         tags = {t.key: t.value for t in tx.all(Q.VERSION_TAGS, version_id=row.id)}
         return _to_version(row, files, tags, self._load_lineage(tx, row.lineage))
@@ -656,7 +655,7 @@ class SqlMetadataStore(
         if found is None:
             found = self._raw.reader().scalar(Q.VERSION_DIGEST, model=model, number=version)
             if found is None:
-                raise NotFound(f"version {model}@{version} not found")
+                raise NotFound(version_not_found(model, version))
             self._digests[key] = found  # digests never change
         return found
 

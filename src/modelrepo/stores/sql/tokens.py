@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...domain.access import ApiToken, credential_change, token_change
-from ...domain.errors import Conflict, NotFound, token_not_found
+from ...domain.access import (
+    ApiToken,
+    check_new_token,
+    credential_change,
+    revoked_token,
+    token_change,
+)
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -17,8 +22,8 @@ class SqlTokens(SqlAudit):
 
     def create_token(self, token: ApiToken, token_hash: str) -> ApiToken:
         with self._raw.write() as tx:
-            if tx.one(Q.TOKEN_HASH_IN_USE, token_id=token.token_id, token_hash=token_hash):
-                raise Conflict(f"token {token.token_id} already exists")
+            taken = tx.one(Q.TOKEN_HASH_IN_USE, token_id=token.token_id, token_hash=token_hash)
+            check_new_token(token, taken is not None)
             tx.execute(
                 Q.NEW_TOKEN,
                 token_id=token.token_id,
@@ -52,12 +57,9 @@ class SqlTokens(SqlAudit):
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         with self._raw.write() as tx:
             row = tx.one(Q.TOKEN_BY_ID, token_id=token_id)
-            if row is None:
-                raise NotFound(token_not_found(token_id))
-            if row.revoked_at is not None:
-                raise Conflict(f"token {token_id} is already revoked")
+            found = None if row is None else _to_token(row)
+            revoked = revoked_token(found, token_id, actor=actor, at=at)
             tx.execute(Q.REVOKE_TOKEN, token_id=token_id, at=to_micros(at), actor=actor)
-            revoked = _to_token(tx.one(Q.TOKEN_BY_ID, token_id=token_id))
             self._audit(
                 tx,
                 "token.revoked",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.errors import Conflict, NotFound
+from ...domain.errors import NotFound, delivery_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -26,9 +26,11 @@ class SqlWebhooks(SqlAudit):
     """The webhook half of `SqlMetadataStore` (mixed into it)."""
 
     def add_webhook(self, hook: Webhook) -> Webhook:
+        from ...domain.webhooks import check_new_webhook
+
         with self._raw.write() as tx:
-            if tx.one(Q.WEBHOOK_BY_ID, webhook_id=hook.webhook_id):
-                raise Conflict(f"webhook {hook.webhook_id} already exists")
+            taken = tx.one(Q.WEBHOOK_BY_ID, webhook_id=hook.webhook_id)
+            check_new_webhook(hook.webhook_id, taken is not None)
             entry = self._audit(
                 tx,
                 "webhook.created",
@@ -56,14 +58,13 @@ class SqlWebhooks(SqlAudit):
         return [_to_webhook(r) for r in self._raw.reader().all(Q.WEBHOOKS)]
 
     def disable_webhook(self, webhook_id: str, *, actor: str, at: datetime) -> Webhook:
+        from ...domain.webhooks import disabled_webhook
+
         with self._raw.write() as tx:
             row = tx.one(Q.WEBHOOK_BY_ID, webhook_id=webhook_id)
-            if row is None:
-                raise NotFound(f"webhook {webhook_id} not found")
-            if row.disabled_at is not None:
-                raise Conflict(f"webhook {webhook_id} is already disabled")
+            found = None if row is None else _to_webhook(row)
+            disabled = disabled_webhook(found, webhook_id, actor=actor, at=at)
             tx.execute(Q.DISABLE_WEBHOOK, webhook_id=webhook_id, at=to_micros(at), actor=actor)
-            disabled = _to_webhook(tx.one(Q.WEBHOOK_BY_ID, webhook_id=webhook_id))
             self._audit(
                 tx,
                 "webhook.disabled",
@@ -115,12 +116,13 @@ class SqlWebhooks(SqlAudit):
     def record_delivery_attempt(
         self, attempt: Attempt, *, owner: str, next_attempt_at: datetime | None
     ) -> Delivery:
-        from ...domain.webhooks import DELIVERED, FAILED, PENDING
+        from ...domain.webhooks import after_attempt
 
         with self._raw.write() as tx:
             row = tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id)
             if row is None:
-                raise NotFound(f"delivery {attempt.delivery_id} not found")
+                raise NotFound(delivery_not_found(attempt.delivery_id))
+            updated = after_attempt(_to_delivery(row), attempt, next_attempt_at)
             tx.execute(
                 Q.NEW_ATTEMPT,
                 delivery_id=attempt.delivery_id,
@@ -132,17 +134,17 @@ class SqlWebhooks(SqlAudit):
                 duration_ms=attempt.duration_ms,
                 owner=owner,
             )
-            status = DELIVERED if attempt.ok else PENDING if next_attempt_at else FAILED
+            delivered = updated.delivered_at
             tx.execute(
                 Q.FINISH_ATTEMPT,
                 id=attempt.delivery_id,
-                status=status,
-                attempts=max(int(row.attempts), attempt.attempt),
-                next_attempt_at=to_micros(next_attempt_at or attempt.at),
-                last_error=None if attempt.ok else attempt.error,
-                delivered_at=to_micros(attempt.at) if attempt.ok else None,
+                status=updated.status,
+                attempts=updated.attempts,
+                next_attempt_at=to_micros(updated.next_attempt_at),
+                last_error=updated.last_error,
+                delivered_at=None if delivered is None else to_micros(delivered),
             )
-            return _to_delivery(tx.one(Q.DELIVERY_BY_ID, id=attempt.delivery_id))
+            return updated
 
     def deliveries(self, webhook_id: str | None = None, *, limit: int = 100) -> list[Delivery]:
         reader = self._raw.reader()

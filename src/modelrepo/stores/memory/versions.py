@@ -1,0 +1,300 @@
+"""Models and their versions in memory: registration, tags, deprecation, deletion."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from ...domain.audit import model_event_change, registration_change
+from ...domain.deployment_rules import check_deletable
+from ...domain.deployments import DeploymentEvent, DeploymentRequest
+from ...domain.errors import NotFound, model_not_found, version_not_found
+from ...domain.model import (
+    Model,
+    ModelEvent,
+    ModelVersion,
+    NewVersion,
+    VersionEvent,
+    check_not_deleted,
+    check_replay,
+    model_tag_change,
+    version_tag_change,
+)
+from ...domain.times import to_micros
+from ...ports import FileReference
+from .audit import MemoryAudit
+
+
+@dataclass
+class _ModelState:
+    model: Model
+    versions: dict[int, ModelVersion] = field(default_factory=dict)
+
+
+class MemoryVersions(MemoryAudit):
+    """Models, versions, tags and inline blobs in dicts (the reference for the SQL store's)."""
+
+    _deployments: list[DeploymentEvent]
+    _requests: list[DeploymentRequest]
+
+    def __init__(self) -> None:
+        self._models: dict[str, _ModelState] = {}
+        self._events: list[VersionEvent] = []
+        self._model_events: list[ModelEvent] = []
+        self._lock = threading.RLock()
+        self._inline: dict[str, bytes] = {}
+        # (actor, idempotency key) -> (model, number, digest) of the version it made
+        self._registration_keys: dict[tuple[str, str], tuple[str, int, str]] = {}
+
+    def create_version(
+        self,
+        new: NewVersion,
+        *,
+        inline: Mapping[str, bytes] | None = None,
+        key: str | None = None,
+    ) -> ModelVersion:
+        with self._lock:
+            if key is not None:
+                found = self._registration_keys.get((new.created_by, key))
+                if found is not None:  # a retried request: nothing is written
+                    number = check_replay(new, key, *found)
+                    return self._models[new.model].versions[number]
+            self._inline.update(inline or {})
+            state = self._models.get(new.model)
+            if state is None:
+                state = _ModelState(Model(new.model, new.created_at, new.created_by, 0, 0))
+                self._models[new.model] = state
+            number = state.model.latest_version + 1
+            version = new.numbered(number, new.created_at)
+            state.versions[number] = version
+            state.model = replace(
+                state.model, latest_version=number, version_count=state.model.version_count + 1
+            )
+            if key is not None:
+                self._registration_keys[(new.created_by, key)] = (new.model, number, new.digest)
+            self._audit(
+                "version.registered",
+                f"model:{new.model}",
+                actor=new.created_by,
+                at=new.created_at,
+                change=registration_change(version, key),
+            )
+            return version
+
+    def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
+        with self._lock:
+            return [
+                (actor, key, model, number, digest,
+                 to_micros(self._models[model].versions[number].created_at))
+                for (actor, key), (model, number, digest) in self._registration_keys.items()
+            ]  # fmt: skip
+
+    def _state(self, name: str) -> _ModelState:
+        state = self._models.get(name)
+        if state is None:
+            raise NotFound(model_not_found(name))
+        return state
+
+    def _live(self, model: str, version: int) -> ModelVersion:
+        found = self.get_version(model, version)
+        check_not_deleted(model, version, found.deleted_at is not None)
+        return found
+
+    def _record(
+        self,
+        found: ModelVersion,
+        kind: str,
+        actor: str,
+        at: datetime,
+        key: str | None = None,
+        value: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._events.append(
+            VersionEvent(
+                len(self._events) + 1,
+                found.model,
+                found.version,
+                kind,
+                key,
+                value,
+                actor,
+                at,
+                reason,
+            )
+        )
+
+    def _store(self, version: ModelVersion) -> ModelVersion:
+        self._models[version.model].versions[version.version] = version
+        return version
+
+    def get_model(self, name: str) -> Model:
+        with self._lock:
+            return self._state(name).model
+
+    def list_models(self) -> list[Model]:
+        with self._lock:
+            return [self._models[name].model for name in sorted(self._models)]
+
+    def get_version(self, model: str, version: int) -> ModelVersion:
+        with self._lock:
+            found = self._state(model).versions.get(version)
+            if found is None:
+                raise NotFound(version_not_found(model, version))
+            return found
+
+    def inline_blob(self, sha256: str) -> bytes | None:
+        with self._lock:
+            return self._inline.get(sha256)
+
+    def inline_blobs(self) -> Iterator[tuple[str, int]]:
+        with self._lock:
+            items = sorted((k, len(v)) for k, v in self._inline.items())
+        return iter(items)
+
+    def delete_inline_blob(self, sha256: str) -> None:
+        with self._lock:
+            self._inline.pop(sha256, None)
+
+    def digest(self, model: str, version: int) -> str:
+        return self.get_version(model, version).digest
+
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        with self._lock:
+            versions = self._state(model).versions
+            return [versions[n] for n in sorted(versions)]
+
+    def set_tag(
+        self, model: str, version: int, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> ModelVersion:
+        with self._lock:
+            found = self._live(model, version)
+            tags = dict(found.tags)
+            kind = version_tag_change(model, version, key, tags.get(key), value)
+            if kind is None:
+                return found
+            if value is None:
+                del tags[key]
+            else:
+                tags[key] = value
+            self._record(found, kind, actor, at, key=key, value=value)
+            self._audit(
+                f"version.{kind}",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "key": key, "value": value},
+            )
+            return self._store(replace(found, tags=tags))
+
+    def set_model_tag(
+        self, model: str, key: str, value: str | None, *, actor: str, at: datetime
+    ) -> Model:
+        with self._lock:
+            state = self._state(model)
+            tags = dict(state.model.tags)
+            kind = model_tag_change(model, key, tags.get(key), value)
+            if kind is None:
+                return state.model
+            if value is None:
+                del tags[key]
+            else:
+                tags[key] = value
+            state.model = replace(state.model, tags=tags)
+            self._model_event(model, kind, actor, at, key=key, value=value)
+            return state.model
+
+    def set_model_description(self, model: str, text: str, *, actor: str, at: datetime) -> Model:
+        with self._lock:
+            state = self._state(model)
+            if state.model.description != text:
+                state.model = replace(state.model, description=text)
+                self._model_event(model, "described", actor, at, value=text)
+            return state.model
+
+    def _model_event(
+        self,
+        model: str,
+        kind: str,
+        actor: str,
+        at: datetime,
+        *,
+        key: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        seq = len(self._model_events) + 1
+        self._model_events.append(ModelEvent(seq, model, kind, key, value, actor, at))
+        change = model_event_change(model, kind, key, value)
+        self._audit(f"model.{kind}", f"model:{model}", actor=actor, at=at, change=change)
+
+    def model_events(self, model: str) -> list[ModelEvent]:
+        with self._lock:
+            self._state(model)
+            return [e for e in self._model_events if e.model == model]
+
+    def set_deprecated(
+        self,
+        model: str,
+        version: int,
+        deprecated: bool,
+        *,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> ModelVersion:
+        with self._lock:
+            found = self._live(model, version)
+            if found.deprecated == deprecated:
+                return found
+            kind = "deprecated" if deprecated else "undeprecated"
+            self._record(found, kind, actor, at, reason=reason)
+            self._audit(
+                f"version.{kind}",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "reason": reason},
+            )
+            return self._store(replace(found, deprecated=deprecated))
+
+    def delete_version(
+        self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        with self._lock:
+            found = self.get_version(model, version)
+            named = [e.versions for e in self._deployments if e.model == model] + [
+                r.versions for r in self._requests if r.model == model
+            ]
+            check_deletable(model, version, deleted=found.deleted_at is not None, named=named)
+            self._record(found, "deleted", actor, at, reason=reason)
+            self._audit(
+                "version.deleted",
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change={"model": model, "version": version, "reason": reason},
+            )
+            state = self._models[model]
+            state.model = replace(state.model, version_count=state.model.version_count - 1)
+            return self._store(replace(found, deleted_at=at, deleted_by=actor))
+
+    def version_events(self, model: str, version: int) -> list[VersionEvent]:
+        with self._lock:
+            self.get_version(model, version)
+            return [e for e in self._events if e.model == model and e.version == version]
+
+    def file_references(self) -> Iterator[FileReference]:
+        with self._lock:
+            refs = [
+                FileReference(name, v.version, f.path, f.sha256, f.size)
+                for name in sorted(self._models)
+                for v in self.list_versions(name)
+                if v.deleted_at is None
+                for f in v.files
+            ]
+        return iter(refs)
+
+    def close(self) -> None:
+        pass
