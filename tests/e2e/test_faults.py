@@ -22,10 +22,10 @@ import pytest
 
 from modelrepo import ModelrepoError, Registry
 from modelrepo.domain.errors import StoreFull, StoreUnreachable
-from modelrepo.testing.faults import FaultyProxy
 from modelrepo.testing.s3server import aws_test_environment, new_bucket
 
 from ..cli.conftest import MODELREPO
+from ..faults import FaultyProxy
 from ..serving import serve
 
 
