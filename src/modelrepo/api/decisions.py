@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ..domain.decisions import Decision
+    from ..domain.pages import Page
 
 
 class DecisionsAPI(Protocol):
@@ -82,7 +83,24 @@ class DecisionsAPI(Protocol):
         until: datetime | str | None = None,
         limit: int = 1000,
     ) -> list[Decision]:
-        """A model's decisions in decision-time order, optionally filtered."""
+        """A model's decisions in decision-time order, optionally filtered: the first
+        `limit` of them (`decisions_page` pages through all of them)."""
+        ...
+
+    def decisions_page(
+        self,
+        model: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Decision]:
+        """One page of `decisions` and the `next_cursor` to pass for the next page, None on
+        the last: a long list never ends without saying so. A page holds up to 100,000
+        decisions (1,000 through a server)."""
         ...
 
     def set_decision_inputs(

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..domain.pages import cursor_offset, paginate
 from ..domain.times import format_time
 from .base import Context, cli, command, emit, more_notice, pass_ctx
 
@@ -100,12 +99,11 @@ def decisions_list(
     Example:
       modelrepo decisions list credit-risk --env production --since 2026-03-01T00:00:00Z
     """
-    offset = cursor_offset(cursor)
     with ctx.registry() as reg:
-        everything = reg.decisions(name, env=env, version=version, since=since, until=until,
-                                   limit=offset + limit + 1)  # fmt: skip
-    page = paginate(everything, limit, cursor)
-    found, next_cursor = page["items"], page["next_cursor"]
+        page = reg.decisions_page(
+            name, env=env, version=version, since=since, until=until, limit=limit, cursor=cursor
+        )
+    found, next_cursor = page.items, page.next_cursor
 
     def human() -> None:
         for d in found:

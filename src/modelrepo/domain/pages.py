@@ -6,7 +6,7 @@ understood by the other."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import InvalidInput
 
@@ -27,3 +27,30 @@ def paginate(items: Sequence[T], limit: int, cursor: str | None) -> dict[str, An
     offset = cursor_offset(cursor)
     end = offset + limit
     return {"items": list(items[offset:end]), "next_cursor": str(end) if end < len(items) else None}
+
+
+class Page(Generic[T]):
+    """One page of a long list, and the cursor of the next one (None: this is the last)."""
+
+    __slots__ = ("items", "next_cursor")
+
+    def __init__(self, items: list[T], next_cursor: str | None) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+
+    def __repr__(self) -> str:
+        return f"Page({len(self.items)} items, next_cursor={self.next_cursor!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Page):
+            return NotImplemented
+        return (self.items, self.next_cursor) == (other.items, other.next_cursor)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def check_page_size(limit: int, most: int = 1000) -> int:
+    """A page size the caller may ask for: 1 to `most` items."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidInput(f"a page holds 1 to {most} items, not {limit!r}")
+    return limit

@@ -44,8 +44,20 @@ class DecisionStore(Protocol):
         ...
 
     def list_decisions(
-        self, model: str, since: datetime | None, until: datetime | None, limit: int
-    ) -> list[Decision]: ...
+        self,
+        model: str,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        offset: int = 0,
+    ) -> list[Decision]:
+        """A model's decisions in decision-time order (ties in recording order), those of
+        `env` and `version` only when given: `limit` of them after skipping `offset`. The
+        store filters, so a page is never short for matches beyond what it read."""
+        ...
 
     def input_mode(self, model: str) -> str: ...
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from ..api.arguments import optional_time
 from ..api.decisions import DecisionsAPI
 from ..domain.errors import HistoryMoved, InvalidInput
-from ..domain.names import validate_model_name
+from ..domain.names import check_version, validate_model_name
 from .core import Core, writes
 
 if TYPE_CHECKING:
     from ..domain.decisions import Decision, DecisionColumns
+    from ..domain.pages import Page
 
 DECISION_ATTEMPTS = 20
 """Tries to append a decision batch while deployments keep landing between check and write."""
@@ -141,18 +142,41 @@ class Decisions(Core, DecisionsAPI):
         until: datetime | str | None = None,
         limit: int = 1000,
     ) -> list[Decision]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInput(f"limit must be a positive number, not {limit!r}")
+        return self.backend.metadata.list_decisions(
+            validate_model_name(model),
+            optional_time(since, "since"),
+            optional_time(until, "until"),
+            limit,
+            env=env,
+            version=None if version is None else check_version(version),
+        )
+
+    def decisions_page(
+        self,
+        model: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Decision]:
+        from ..domain.pages import Page, check_page_size, cursor_offset
+
+        size, offset = check_page_size(limit, 100_000), cursor_offset(cursor)
         found = self.backend.metadata.list_decisions(
             validate_model_name(model),
             optional_time(since, "since"),
             optional_time(until, "until"),
-            limit if env is None and version is None else 10 * limit,
+            size + 1,  # one more tells whether another page follows
+            env=env,
+            version=None if version is None else check_version(version),
+            offset=offset,
         )
-        chosen = [
-            d
-            for d in found
-            if (env is None or d.environment == env) and (version is None or d.version == version)
-        ]
-        return chosen[:limit]
+        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     @writes
     def set_decision_inputs(

@@ -16,6 +16,7 @@ from ..domain.decisions import Decision
 from ..domain.deployments import check_environment_name
 from ..domain.errors import InvalidInput
 from ..domain.names import validate_model_name
+from ..domain.pages import Page, check_page_size
 from .client import API, ServerClient, _quote, _time_param, _wire_time
 
 _IMPORT_TYPES = {
@@ -94,6 +95,28 @@ class Decisions(ServerClient, DecisionsAPI):
             until=_time_param(until, "until"),
         )
         return [Decision.from_dict(d) for d in found]
+
+    def decisions_page(
+        self,
+        model: str,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Decision]:
+        page = self._get(
+            f"{self._model_path(model)}/decisions",
+            env=env,
+            version=version,
+            since=_time_param(since, "since"),
+            until=_time_param(until, "until"),
+            limit=check_page_size(limit),
+            cursor=cursor,
+        )
+        return Page([Decision.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     # -- decision data: columns, imports, stored inputs, policy ---------------------------
 

@@ -70,6 +70,28 @@ class DecisionStoreContract:
         with pytest.raises(NotFound):
             seeded.get_decision("zzz")
 
+    def test_the_store_filters_by_environment_and_version_and_pages(
+        self, seeded: MetadataStore
+    ) -> None:
+        """Filters apply before the limit: matches far down the log are never missed."""
+        seeded.create_version(new_version(seed=2))
+        many = [decision(f"s{i}", i, environment="staging") for i in range(30)]
+        late = [decision(f"p{i}", 100 + i, version=2) for i in range(3)]
+        seeded.record_decisions([*many, *late], actor="svc", clock=ManualClock(T0))
+
+        def ids(**query: Any) -> list[str]:
+            limit = query.pop("limit", 10)
+            found = seeded.list_decisions("credit-risk", None, None, limit, **query)
+            return [d.decision_id for d in found]
+
+        assert ids(env="production") == ["p0", "p1", "p2"]
+        assert ids(env="production", limit=2) == ["p0", "p1"]
+        assert ids(env="production", limit=2, offset=2) == ["p2"]
+        assert ids(version=2, env="staging") == []
+        assert ids(version=1, limit=3, offset=28) == ["s28", "s29"]
+        assert ids(env="nowhere") == []
+        assert ids(limit=2, offset=33) == []
+
     def test_duplicates_refuse_the_whole_batch(self, seeded: MetadataStore) -> None:
         clock = ManualClock(T0)
         seeded.record_decisions([decision("a")], actor="svc", clock=clock)

@@ -88,6 +88,38 @@ class RecordsContract:
             two.log_decision_columns("credit-risk", outputs=[{1, 2}], version=2, inputs=[1])
         assert len(two.decisions("credit-risk")) == 6
 
+    def test_decisions_are_filtered_by_the_store_and_paged_to_the_end(self, two: Registry) -> None:
+        """A filter never hides matches beyond what a page read, and the last page says it is
+        the last."""
+        two.log_decision_columns(
+            "credit-risk", outputs=list(range(40)), version=1, environment="staging",
+            inputs=[[i] for i in range(40)], decision_ids=[f"s{i}" for i in range(40)],
+        )  # fmt: skip
+        two.log_decision_columns(
+            "credit-risk", outputs=[1, 2, 3], version=2, environment="production",
+            inputs=[[1], [2], [3]], decision_ids=["p1", "p2", "p3"],
+        )  # fmt: skip
+        production = two.decisions("credit-risk", env="production", limit=2)
+        assert [d.decision_id for d in production] == ["p1", "p2"]
+        assert [d.decision_id for d in two.decisions("credit-risk", version=2)] == [
+            "p1", "p2", "p3",
+        ]  # fmt: skip
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = two.decisions_page("credit-risk", env="staging", limit=15, cursor=cursor)
+            seen += [d.decision_id for d in page.items]
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert (seen, pages) == ([f"s{i}" for i in range(40)], 3)
+        last = two.decisions_page("credit-risk", version=2, limit=3)
+        assert len(last.items) == 3 and last.next_cursor is None
+        with pytest.raises(InvalidInput):
+            two.decisions_page("credit-risk", limit=0)
+        with pytest.raises(InvalidInput):
+            two.decisions_page("credit-risk", cursor="not-a-cursor")
+
     def test_decisions_are_imported_from_json_lines_and_parquet_all_or_none(
         self, two: Registry, tmp_path: Path
     ) -> None:

@@ -14,7 +14,7 @@ from ...domain.errors import decision_not_found
 from ..auth import Caller, needs
 from ..params import Name
 from ..schemas import DECISION_BATCH, BatchOut, DecisionBatchIn, DecisionIn, DecisionOut, Page
-from .common import ERRORS, Cursor, Limit, json_body, paginate, read_json
+from .common import ERRORS, Cursor, Limit, json_body, read_json
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"], responses=ERRORS)
 
@@ -101,8 +101,7 @@ def list_decisions(
     caller: Caller = needs("decision.list"),
 ) -> dict[str, Any]:
     """A model's decisions in decision-time order."""
-    offset = int(cursor) if cursor and cursor.isdigit() and len(cursor) <= 9 else 0
-    found = caller.registry.decisions(
-        name, env=env, version=version, since=since, until=until, limit=offset + limit + 1
+    page = caller.registry.decisions_page(
+        name, env=env, version=version, since=since, until=until, limit=limit, cursor=cursor
     )
-    return paginate([d.to_dict() for d in found], limit, cursor)
+    return {"items": [d.to_dict() for d in page.items], "next_cursor": page.next_cursor}

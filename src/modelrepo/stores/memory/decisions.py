@@ -114,7 +114,15 @@ class MemoryDecisions(MemoryDeployments):
         ]  # fmt: skip
 
     def list_decisions(
-        self, model: str, since: datetime | None, until: datetime | None, limit: int
+        self,
+        model: str,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        offset: int = 0,
     ) -> list[Decision]:
         with self._lock:
             self._state(model)
@@ -124,8 +132,10 @@ class MemoryDecisions(MemoryDeployments):
                 if d.model == model
                 and (since is None or d.decided_at >= since)
                 and (until is None or d.decided_at <= until)
+                and (env is None or d.environment == env)
+                and (version is None or d.version == version)
             ]
-        return sorted(found, key=lambda d: d.decided_at)[:limit]
+        return sorted(found, key=lambda d: d.decided_at)[offset : offset + limit]
 
     def input_mode(self, model: str) -> str:
         return self.input_policy(model)[0]

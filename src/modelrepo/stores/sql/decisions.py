@@ -229,14 +229,25 @@ class SqlDecisions(SqlAudit):
             ]
 
     def list_decisions(
-        self, model: str, since: datetime | None, until: datetime | None, limit: int
+        self,
+        model: str,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        *,
+        env: str | None = None,
+        version: int | None = None,
+        offset: int = 0,
     ) -> list[Decision]:
         tx = self._raw.reader()
         bounds = {
             "model_id": model_id(tx, model),
             "since": to_micros(since) if since else -(2**62),
             "until": to_micros(until) if until else 2**62,
+            "environment": env,
+            "version": version,
             "limit": limit,
+            "offset": offset,
         }
         if self._raw.dialect_name == "postgresql":
             return [_to_decision(pg.Row._make(r)) for r in tx.sql(pg.OF_MODEL, bounds)]

@@ -222,7 +222,10 @@ def purged_at(
 
 OF_MODEL = _ROWS + (
     "WHERE d.model_id = %(model_id)s AND d.decided_at >= %(since)s "
-    "AND d.decided_at <= %(until)s ORDER BY d.decided_at, d.id LIMIT %(limit)s"
+    "AND d.decided_at <= %(until)s "
+    "AND (%(environment)s::text IS NULL OR d.environment = %(environment)s::text) "
+    "AND (%(version)s::bigint IS NULL OR d.version = %(version)s::bigint) "
+    "ORDER BY d.decided_at, d.id LIMIT %(limit)s OFFSET %(offset)s"
 )
 EXPIRED = (
     "SELECT id, decision_id, inputs IS NULL, inputs_digest FROM decision_inputs "

@@ -318,9 +318,9 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('name', 'created_at', 'created_by', 'last_version', 'description', 'live'),
     ),
     'MODEL_DECISIONS': (
-        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
-        ('model_id', 'since', 'until', 'limit', 'param_1'),
-        {'param_1': 0},
+        'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? AND (? IS NULL OR decisions.environment = ?) AND (? IS NULL OR decisions.version = ?) ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
+        ('model_id', 'since', 'until', 'environment', 'environment', 'version', 'version', 'limit', 'offset'),
+        {},
         ('id', 'decision_id', 'model_id', 'environment', 'version', 'version_source', 'decided_at', 'recorded_at', 'inputs_digest', 'inputs_mode', 'inputs', 'output', 'metadata', 'flags', 'inputs_purged_at', 'model_name'),
     ),
     'MODEL_DESCRIPTION': (

@@ -480,10 +480,15 @@ DECISION_ROWS = (
 the next page)."""
 MODEL_DECISIONS = (
     _DECISIONS.where(
-        D.model_id == p("model_id"), D.decided_at >= p("since"), D.decided_at <= p("until")
+        D.model_id == p("model_id"),
+        D.decided_at >= p("since"),
+        D.decided_at <= p("until"),
+        sa.or_(p("environment").is_(None), D.environment == p("environment")),
+        sa.or_(p("version").is_(None), D.version == p("version")),
     )
     .order_by(D.decided_at, D.id)
     .limit(p("limit"))
+    .offset(p("offset"))
 )
 INPUT_POLICY = sa.select(decision_policies.c.inputs_mode, decision_policies.c.retention_days).where(
     decision_policies.c.model_id == p("model_id")
