@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .disk.modes import make_folder, open_new
 from .domain.audit import (
@@ -46,14 +46,16 @@ from .domain.evidence import (
     version_fields,
     webhook_fields,
 )
-from .domain.permissions import StoreMode
 from .domain.times import format_time, from_micros, parse_time, to_micros
-from .ports import Clock, MetadataStore, Signer
 from .verifier import (
     CHECKPOINT_FORMAT,
     checkpoint_body,
     verify_checkpoint,
 )
+
+if TYPE_CHECKING:
+    from .domain.permissions import StoreMode
+    from .ports import Clock, MetadataStore, Signer
 
 GENESIS = "store.created"
 

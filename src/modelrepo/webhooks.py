@@ -44,10 +44,10 @@ from .domain.webhooks import (
     fan_out,
     signature,
 )
-from .ports import Clock, MetadataStore
 
 if TYPE_CHECKING:
     from .outbound import Resolver
+    from .ports import Clock, MetadataStore
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,14 @@ S3-compatible bucket (the `s3` extra); `open_blob_store` picks one from a path o
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import InvalidInput
-from ..ports import BlobStore
 from .local import LocalBlobStore
 from .memory import MemoryBlobStore
+
+if TYPE_CHECKING:
+    from ..ports import BlobStore
 
 __all__ = ["LocalBlobStore", "MemoryBlobStore", "open_blob_store"]
 

@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..disk.faults import full, missing_blob_folder, read_only
 from ..disk.modes import make_folder, store_mode
 from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
-from ..domain.permissions import StoreMode
 from ..ports import BlobInfo, Progress
 from ..streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_hashing
+
+if TYPE_CHECKING:
+    from ..domain.permissions import StoreMode
 
 
 def fsync_dir(path: Path) -> None:

@@ -16,12 +16,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import CorruptBlobError, StorageError
-from ..ports import BlobInfo, Progress
 from ..streams import PipelinedBlobWriter
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
+    from ..ports import BlobInfo, Progress
     from .s3 import S3BlobStore
 
 

@@ -4,26 +4,31 @@ A new backend implements one of these and passes the matching contract suite in
 `modelrepo.testing`; nothing above this layer changes. See docs/backends.md.
 
 One module per concept; `MetadataStore` is every metadata port at once, which is what the
-stores implement and the service is given. A use-case that needs less may ask for less.
+stores implement and the registry is given. A use-case that needs less may ask for less.
+Each module is imported when one of its names is first asked for: a command that reads
+needs few of them.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .access import TokenStore
-from .audit import AuditStore
-from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
-from .clock import Clock
-from .decisions import DecisionStore
-from .denials import DenialStore
-from .deployments import DeploymentStore
-from .lock import StoreLock
-from .serving import ServingStore
-from .signer import Signer
-from .store import StoreHandle
-from .versions import FileReference, VersionStore
-from .webhooks import WebhookStore
+if TYPE_CHECKING:
+    from .access import TokenStore
+    from .audit import AuditStore
+    from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
+    from .clock import Clock
+    from .decisions import DecisionStore
+    from .denials import DenialStore
+    from .deployments import DeploymentStore
+    from .lock import StoreLock
+    from .metadata import MetadataStore
+    from .serving import ServingStore
+    from .signer import Signer
+    from .store import StoreHandle
+    from .versions import FileReference, VersionStore
+    from .webhooks import WebhookStore
 
 __all__ = [
     "AuditStore",
@@ -47,16 +52,32 @@ __all__ = [
 ]
 
 
-class MetadataStore(
-    VersionStore,
-    DeploymentStore,
-    DecisionStore,
-    ServingStore,
-    TokenStore,
-    WebhookStore,
-    DenialStore,
-    AuditStore,
-    StoreHandle,
-    Protocol,
-):
-    """Models, versions and their recorded changes. Writes are atomic and durable."""
+_MODULE_OF = {
+    "AuditStore": "audit",
+    "BlobInfo": "blobs",
+    "BlobStore": "blobs",
+    "BlobWriter": "blobs",
+    "Clock": "clock",
+    "DecisionStore": "decisions",
+    "DenialStore": "denials",
+    "DeploymentStore": "deployments",
+    "FileReference": "versions",
+    "MetadataStore": "metadata",
+    "Progress": "blobs",
+    "ServingStore": "serving",
+    "Signer": "signer",
+    "StoreHandle": "store",
+    "StoreLock": "lock",
+    "TokenStore": "access",
+    "VersionStore": "versions",
+    "WebhookStore": "webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

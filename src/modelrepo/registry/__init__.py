@@ -7,12 +7,11 @@ import copy
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api.arguments import is_remote
 from ..clock import SystemClock
 from ..domain.errors import InvalidInput, StoreNotFound
-from ..ports import Clock
 from ..stores import Backend, memory_backend
 from .access import Access
 from .audit import Audit
@@ -24,6 +23,9 @@ from .opening import Opening, default_user, opener, remote_default
 from .serving import Serving
 from .versions import Versions
 from .webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from ..ports import Clock
 
 
 class Registry(

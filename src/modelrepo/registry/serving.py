@@ -12,12 +12,12 @@ from ..api.arguments import optional_time
 from ..api.serving import ServingAPI
 from ..domain.deployments import Interval, check_environment_name, timeline
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.model import ModelVersion
 from ..domain.names import validate_model_name
 from ..domain.times import format_time
 from .core import Core
 
 if TYPE_CHECKING:
+    from ..domain.model import ModelVersion
     from ..handles import ModelHandle
 
 

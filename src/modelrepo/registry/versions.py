@@ -41,13 +41,13 @@ from ..domain.names import (
     validate_model_name,
 )
 from ..flavors import check_files
-from ..ports import BlobStore, BlobWriter, Progress, StoreLock
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, may_create, opening_of, writes
 
 if TYPE_CHECKING:
     from ..api.types import DataInput, ProgressFactory, StagedFile
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter
+    from ..ports import BlobStore, BlobWriter, Progress, StoreLock
 
 
 class Versions(Core, VersionsAPI):

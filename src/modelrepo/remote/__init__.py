@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from ..api.arguments import is_remote
 from ..clock import SystemClock
 from ..domain.errors import InvalidInput, NotSupported
-from ..domain.model import ModelVersion
-from ..ports import Clock
 from .access import Access
 from .audit import Audit
 from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
@@ -33,7 +31,9 @@ from .webhooks import Webhooks
 if TYPE_CHECKING:
     import httpx
 
+    from ..domain.model import ModelVersion
     from ..handles import ModelHandle
+    from ..ports import Clock
     from ..stores import Backend
 
 __all__ = [

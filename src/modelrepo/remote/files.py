@@ -25,13 +25,13 @@ from ..domain.errors import (
 )
 from ..domain.manifest import FileEntry, manifest_digest
 from ..domain.model import ModelVersion
-from ..ports import Progress
 from .client import ServerClient, error_from_response
 
 if TYPE_CHECKING:
     import httpx
 
     from ..api.types import ProgressFactory
+    from ..ports import Progress
 
 CACHE_ENV = "MODELREPO_CACHE_DIR"
 CHUNK = 1 << 20

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..api.arguments import check_signature, collect_files, files_digest, parse_data_ref
-from ..api.types import DataInput, ProgressFactory
 from ..api.versions import VersionsAPI
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import (
@@ -42,7 +41,7 @@ from .files import _Counting
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from ..api.types import StagedFile
+    from ..api.types import DataInput, ProgressFactory, StagedFile
     from ..domain.diff import VersionDiff
     from ..domain.filters import Filter
     from ..ports import BlobWriter

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..blobs import open_blob_store
 from ..blobs.local import LocalBlobStore, fsync_dir
@@ -20,8 +21,10 @@ from ..disk.faults import full, missing_blob_folder, read_only
 from ..disk.modes import create_file, make_folder, store_mode
 from ..domain.errors import InvalidInput, StorageError, StoreNotFound
 from ..domain.permissions import GROUP, StoreMode
-from ..ports import BlobStore, MetadataStore, Signer, StoreLock
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
+
+if TYPE_CHECKING:
+    from ..ports import BlobStore, MetadataStore, Signer, StoreLock
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"

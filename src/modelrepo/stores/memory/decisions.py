@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...domain.audit import DecisionRow, decisions_change, purge_change
 from ...domain.decisions import (
@@ -21,8 +22,10 @@ from ...domain.decisions import (
 )
 from ...domain.errors import NotFound, decision_not_found
 from ...domain.times import from_micros, to_micros
-from ...ports import Clock
 from .deployments import MemoryDeployments
+
+if TYPE_CHECKING:
+    from ...ports import Clock
 
 
 class MemoryDecisions(MemoryDeployments):

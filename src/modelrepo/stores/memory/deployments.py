@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployment_rules import (
@@ -29,8 +30,10 @@ from ...domain.deployments import (
 )
 from ...domain.errors import NotFound, environment_not_found, request_not_found
 from ...domain.times import to_micros
-from ...ports import Clock
 from .versions import MemoryVersions
+
+if TYPE_CHECKING:
+    from ...ports import Clock
 
 
 class MemoryDeployments(MemoryVersions):

@@ -6,10 +6,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...domain.audit import model_event_change, registration_change
 from ...domain.deployment_rules import check_deletable
-from ...domain.deployments import DeploymentEvent, DeploymentRequest
 from ...domain.errors import NotFound, model_not_found, version_not_found
 from ...domain.model import (
     Model,
@@ -25,6 +25,9 @@ from ...domain.model import (
 from ...domain.times import to_micros
 from ...ports import FileReference
 from .audit import MemoryAudit
+
+if TYPE_CHECKING:
+    from ...domain.deployments import DeploymentEvent, DeploymentRequest
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.audit import DecisionRow, decisions_change, purge_change
 from ...domain.decisions import (
@@ -19,11 +19,13 @@ from ...domain.decisions import (
 )
 from ...domain.errors import NotFound, StorageError, decision_not_found
 from ...domain.times import from_micros, to_micros
-from ...ports import Clock
 from . import partitions as pg
 from .audit import SqlAudit
 from .deployments import known_env_id, model_id
 from .raw import Q, RawConnections, Tx
+
+if TYPE_CHECKING:
+    from ...ports import Clock
 
 ROWS_PAGE = 20_000  # decisions read at a time when a batch is checked against its entry
 

@@ -12,7 +12,7 @@ import functools
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployment_rules import (
@@ -42,9 +42,11 @@ from ...domain.errors import (
     request_not_found,
 )
 from ...domain.times import from_micros, to_micros
-from ...ports import Clock
 from .audit import SqlAudit
 from .raw import Q, RawConnections, Tx
+
+if TYPE_CHECKING:
+    from ...ports import Clock
 
 EVENT_CACHE_SIZE = 100_000
 

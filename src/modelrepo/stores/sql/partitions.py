@@ -26,8 +26,10 @@ import re
 from collections import namedtuple
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from .raw import Tx
+if TYPE_CHECKING:
+    from .raw import Tx
 
 _INPUTS_PARTITION = re.compile(r"decision_inputs_m[0-9]+_[0-9]{4}_[0-9]{2}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

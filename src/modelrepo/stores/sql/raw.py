@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain.errors import StorageError
-from .faults import Fault
+
+if TYPE_CHECKING:
+    from .faults import Fault
 
 
 def plain_fault(exc: BaseException, connecting: bool) -> StorageError:

@@ -20,7 +20,6 @@ import apsw
 from ...domain.audit import model_event_change, registration_change
 from ...domain.canonical import canonical_text
 from ...domain.deployment_rules import check_deletable
-from ...domain.deployments import DeploymentEvent
 from ...domain.errors import (
     InvalidInput,
     NotFound,
@@ -56,6 +55,8 @@ from .webhooks import SqlWebhooks
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+
+    from ...domain.deployments import DeploymentEvent
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
