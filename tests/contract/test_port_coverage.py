@@ -19,9 +19,10 @@ SUITES_BY_PORT = {"MetadataStore", "BlobStore", "BlobWriter", "StoreLock", "Sign
 
 
 def protocols() -> dict[str, type]:
+    every = {name: getattr(ports, name) for name in ports.__all__}  # loaded on first use
     return {
         name: value
-        for name, value in vars(ports).items()
+        for name, value in every.items()
         if inspect.isclass(value) and getattr(value, "_is_protocol", False)
     }
 
