@@ -166,6 +166,7 @@ def main() -> None:
         out["deploy_ms_without_log"] = without * 1000
         out["log_overhead"] = with_log / without - 1
         reg = Registry(folder / "store", user="bench", checkpoint_every=10**9)
+        reg.create_store()
         out["append_per_s"] = entries / grow_log(reg, entries)
         checkpoint = make_checkpoint(reg.backend.metadata, reg.backend.signer, reg.clock)
         start = time.perf_counter()

@@ -14,14 +14,14 @@ from ..domain.deployments import Interval, check_environment_name, timeline
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.names import validate_model_name
 from ..domain.times import format_time
+from ..handles import Loading
 from .core import Core
 
 if TYPE_CHECKING:
     from ..domain.model import ModelVersion
-    from ..handles import ModelHandle
 
 
-class Serving(Core, ServingAPI):
+class Serving(Loading, Core, ServingAPI):
     def _materialise(self, version: ModelVersion) -> Path:
         """A verified copy of the version's files, cached by digest inside the store."""
         if self.backend.location == ":memory:" or not Path(self.backend.location).is_dir():
@@ -43,55 +43,6 @@ class Serving(Core, ServingAPI):
             if mode is not None:
                 seal_tree(cache, mode)  # as private as the rest of the store
         return cache
-
-    def load(
-        self,
-        name: str,
-        version: int,
-        *,
-        trust_pickle: bool = False,
-        trusted_types: Sequence[str] = (),
-        module: Any = None,
-        environment: str | None = None,
-    ) -> ModelHandle:
-        from ..flavors import LoadOptions, loader_for
-        from ..handles import ModelHandle
-
-        found = self._readable(name, version)
-        loader = loader_for(found.flavor)
-        folder = self._materialise(found)
-        if found.flavor == "pickle" and trust_pickle:
-            self._record_pickle_trust(found)
-        predictor = loader(
-            folder,
-            LoadOptions(
-                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
-            ),
-        )
-        return ModelHandle(
-            self, found.model, found.version, found.digest, found.flavor, folder, predictor,
-            environment,
-        )  # fmt: skip
-
-    def load_live(
-        self, name: str, *, env: str, instance_id: str | None = None, **options: Any
-    ) -> ModelHandle:
-        import socket
-        import uuid
-
-        model, version = self.resolve(f"{name}@{env}")
-        handle = self.load(model, version, environment=env, **options)
-        handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
-        handle.host = socket.gethostname()
-        self.serving_start(
-            model,
-            env=env,
-            instance_id=handle.instance_id,
-            host=handle.host,
-            version=version,
-            digest=handle.digest,
-        )
-        return handle
 
     def _record_pickle_trust(self, found: ModelVersion) -> None:
         self.backend.metadata.record_audit(

@@ -9,13 +9,13 @@ is hashed locally against the manifest, and the manifest against the version's d
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..api.arguments import is_remote
 from ..clock import SystemClock
 from ..domain.errors import InvalidInput, NotSupported
+from ..handles import Loading
 from .access import Access
 from .audit import Audit
 from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     import httpx
 
     from ..domain.model import ModelVersion
-    from ..handles import ModelHandle
     from ..ports import Clock
     from ..stores import Backend
 
@@ -54,6 +53,7 @@ EMBEDDED_ONLY = ("authenticate", "register_stored", "staging", "record_denials")
 
 
 class RemoteRegistry(
+    Loading,
     Versions,
     VersionFiles,
     Deployments,
@@ -156,58 +156,7 @@ class RemoteRegistry(
         """A registry in this process is an embedded one: `Registry.in_memory()`."""
         raise InvalidInput("a remote registry lives on its server: use Registry.in_memory()")
 
-    # -- loading: a verified copy in the local cache, loaded here --------------------------
-
-    def load(
-        self,
-        name: str,
-        version: int,
-        *,
-        trust_pickle: bool = False,
-        trusted_types: Sequence[str] = (),
-        module: Any = None,
-        environment: str | None = None,
-    ) -> ModelHandle:
-        # Loaded here, from a verified copy in `cache_dir`; a pickled version is refused,
-        # since its trust could not be recorded in the server's audit trail.
-        from ..flavors import LoadOptions, loader_for
-        from ..handles import ModelHandle
-
-        found = self._readable(name, version)
-        loader = loader_for(found.flavor)
-        folder = self._materialise(found)
-        if found.flavor == "pickle" and trust_pickle:
-            self._record_pickle_trust(found)
-        predictor = loader(
-            folder,
-            LoadOptions(
-                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
-            ),
-        )
-        return ModelHandle(
-            self, found.model, found.version, found.digest, found.flavor, folder, predictor,
-            environment,
-        )  # fmt: skip
-
-    def load_live(
-        self, name: str, *, env: str, instance_id: str | None = None, **options: Any
-    ) -> ModelHandle:
-        import socket
-        import uuid
-
-        model, version = self.resolve(f"{name}@{env}")
-        handle = self.load(model, version, environment=env, **options)
-        handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
-        handle.host = socket.gethostname()
-        self.serving_start(
-            model,
-            env=env,
-            instance_id=handle.instance_id,
-            host=handle.host,
-            version=version,
-            digest=handle.digest,
-        )
-        return handle
+    # -- loading: a verified copy in the local cache, loaded here (`handles.Loading`) ----
 
     def _record_pickle_trust(self, found: ModelVersion) -> None:
         raise NotSupported(
