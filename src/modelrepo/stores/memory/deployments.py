@@ -128,11 +128,9 @@ class MemoryDeployments(MemoryVersions):
                 now=clock.now(),
                 last_recorded=self._last_recorded(),
             )
-            return (
-                self._open_request(decided)
-                if isinstance(decided, NewRequest)
-                else self._record_event(decided)
-            )
+            if isinstance(decided, NewRequest):
+                return self._open_request(decided)
+            return self._record_event(decided)
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         def protected(model: str, env: str) -> bool:
