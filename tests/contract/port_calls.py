@@ -25,8 +25,6 @@ from modelrepo.testing.clocks import ClockContract
 from modelrepo.testing.locks import StoreLockContract
 from modelrepo.testing.signing import SignerContract
 
-from .known_bugs import MEMORY_METADATA, expecting_failures
-
 CALLED: set[str] = set()
 _LOCK = threading.Lock()
 RESULTS = {"writer": "BlobWriter"}  # methods whose result is itself a port
@@ -70,8 +68,7 @@ for _concept, _suite in metadata_suites().items():
     def _store(self: Any) -> Any:
         return Recorder(MemoryMetadataStore(), "MetadataStore")
 
-    _known = expecting_failures(_suite, MEMORY_METADATA)
-    globals()[_name] = type(_name, (_suite,), {"store": pytest.fixture(_store), **_known})
+    globals()[_name] = type(_name, (_suite,), {"store": pytest.fixture(_store)})
 
 
 class TestBlobs(BlobStoreContract):

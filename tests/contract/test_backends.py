@@ -15,8 +15,6 @@ from modelrepo.stores.sql import SqlMetadataStore
 from modelrepo.testing import metadata_suites
 from modelrepo.testing.blobs import BlobStoreContract
 
-from .known_bugs import MEMORY_METADATA, expecting_failures
-
 
 class Memory:
     """The reference store."""
@@ -49,8 +47,7 @@ class Postgres:
 for _backend in (Memory, Sqlite, Postgres):
     for _concept, _suite in metadata_suites().items():
         _name = f"Test{_backend.__name__}{_concept}"
-        _known = expecting_failures(_suite, MEMORY_METADATA) if _backend is Memory else {}
-        globals()[_name] = type(_name, (_backend, _suite), {"__module__": __name__, **_known})
+        globals()[_name] = type(_name, (_backend, _suite), {"__module__": __name__})
 
 
 class TestMemoryBlobs(BlobStoreContract):

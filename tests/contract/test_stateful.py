@@ -118,8 +118,9 @@ class StoresAgree(RuleBasedStateMachine):
     # -- deployments -----------------------------------------------------------------------
 
     def change(self, change: DeploymentChange) -> None:
-        event = self.both("record_deployment", change, clock=self.clock())
-        if event is not None:
+        event = self.both("apply_deployment", change, clock=self.clock())
+        if event is not None:  # no environment is protected here: never a request
+            assert isinstance(event, DeploymentEvent)
             self.events.append(event)
 
     @rule(which=SEEDED | st.tuples(MODELS, VERSIONS), env=ENVS, effective=EFFECTIVE)

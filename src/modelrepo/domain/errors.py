@@ -58,6 +58,10 @@ def delivery_not_found(delivery_id: int) -> str:
     return f"delivery {delivery_id} not found"
 
 
+def webhook_not_found(webhook_id: str) -> str:
+    return f"webhook {webhook_id} not found"
+
+
 def request_not_found(request_id: int) -> str:
     return f"request {request_id} not found"
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .access import check_pattern, in_scope
 from .canonical import canonical_ascii
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, webhook_not_found
 from .times import format_time, parse_time
 from .urls import split_url
 
@@ -132,7 +132,7 @@ def disabled_webhook(hook: Webhook | None, webhook_id: str, *, actor: str, at: d
     """`hook` (None: no such webhook) disabled by `actor` at `at`; disabled once, as the audit
     trail records one."""
     if hook is None:
-        raise NotFound(f"webhook {webhook_id} not found")
+        raise NotFound(webhook_not_found(webhook_id))
     if hook.disabled_at is not None:
         raise Conflict(f"webhook {webhook_id} is already disabled")
     return replace(hook, disabled_at=at, disabled_by=actor)

@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class DeploymentStore(Protocol):
     """Deployment history (append-only, bitemporal) and the requests that wait for approval."""
 
-    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
-        """Append one event. `recorded_at` is read from `clock` inside the transaction and is
-        strictly increasing; a protected environment refuses a change without an approval
-        (ApprovalRequired); a rollback without versions gets its target computed here."""
+    def apply_deployment(
+        self, change: DeploymentChange, *, clock: Clock
+    ) -> DeploymentEvent | DeploymentRequest:
+        """Decide a deploy, undeploy or rollback with `decide_deployment` and persist the
+        result in one write transaction, so protection and history cannot change between
+        the decision and the write: the event (`recorded_at` read from `clock` inside the
+        transaction, strictly increasing; a rollback's target computed here) or, in a
+        protected environment without an approval, the request for one. A refusal raises
+        and writes nothing."""
         ...
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
@@ -33,9 +38,10 @@ class DeploymentStore(Protocol):
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment: ...
 
-    def request_deployment(
-        self, change: DeploymentChange, *, clock: Clock
-    ) -> DeploymentRequest: ...
+    def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
+        """Open a request for approval whatever the environment's protection (lifting
+        protection is one, and is never applied directly)."""
+        ...
 
     def decide_request(
         self, request_id: int, *, approve: bool, actor: str, reason: str | None, clock: Clock

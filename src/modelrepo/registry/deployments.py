@@ -26,7 +26,7 @@ from ..domain.deployments import (
     normalise_split,
     timeline,
 )
-from ..domain.errors import ApprovalRequired, Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
 from ..domain.names import check_version, parse_ref, validate_model_name
 from .core import Core, writes
@@ -57,15 +57,11 @@ class Deployments(Core, DeploymentsAPI):
             require_reason(
                 change.reason, "an effective time in the past records a backfill and needs a reason"
             )
-        store = self.backend.metadata
-        try:
-            event = store.record_deployment(change, clock=self.clock)
-        except ApprovalRequired:
-            return DeploymentOutcome(
-                "pending", request=store.request_deployment(change, clock=self.clock)
-            )
-        status = "scheduled" if event.effective_at > event.recorded_at else "live"
-        return DeploymentOutcome(status, event=event)
+        result = self.backend.metadata.apply_deployment(change, clock=self.clock)
+        if isinstance(result, DeploymentRequest):
+            return DeploymentOutcome("pending", request=result)
+        status = "scheduled" if result.effective_at > result.recorded_at else "live"
+        return DeploymentOutcome(status, event=result)
 
     def deploy(
         self,

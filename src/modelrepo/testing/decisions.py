@@ -159,9 +159,11 @@ class DecisionStoreContract:
 
         from ..domain.deployments import Allocation, DeploymentChange
         from ..domain.errors import HistoryMoved
+        from .deployments import record
 
         clock = ManualClock(T0 + timedelta(days=1))
-        first = seeded.record_deployment(
+        first = record(
+            seeded,
             DeploymentChange("credit-risk", "production", "deploy", (Allocation(1, 1.0),), "a"),
             clock=clock,
         )
@@ -170,7 +172,8 @@ class DecisionStoreContract:
             histories={("credit-risk", "production"): first.event_id},
         )
         seeded.record_decision_columns(checked, actor="svc", clock=clock)  # still the newest
-        seeded.record_deployment(
+        record(
+            seeded,
             DeploymentChange("credit-risk", "production", "deploy", (Allocation(1, 1.0),), "a"),
             clock=clock,
         )

@@ -8,9 +8,15 @@ from typing import Any
 import pytest
 
 from ..clock import ManualClock
-from ..domain.deployments import Allocation, Approval, DeploymentChange
+from ..domain.deployments import (
+    Allocation,
+    Approval,
+    DeploymentChange,
+    DeploymentEvent,
+    DeploymentRequest,
+)
 from ..domain.errors import ApprovalRequired, Conflict, Forbidden, InvalidInput, NotFound
-from ..ports import MetadataStore
+from ..ports import Clock, MetadataStore
 from .metadata import T0, new_version
 
 V = {n: (Allocation(n, 1.0),) for n in range(1, 6)}
@@ -26,6 +32,17 @@ def change(kind: str = "deploy", versions: Any = None, **kw: Any) -> DeploymentC
     }
     fields.update(kw)
     return DeploymentChange(**fields)
+
+
+def record(store: MetadataStore, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+    """Apply a change the store must record as an event (not open a request for)."""
+    done = store.apply_deployment(change, clock=clock)
+    assert isinstance(done, DeploymentEvent), done
+    return done
+
+
+def audit_kinds(store: MetadataStore, start: int) -> list[str]:
+    return [row[4] for row in store.audit_rows(start)]
 
 
 class DeploymentStoreContract:
@@ -46,8 +63,8 @@ class DeploymentStoreContract:
         return store
 
     def test_live_follows_effective_time(self, seeded: MetadataStore, clock: ManualClock) -> None:
-        first = seeded.record_deployment(change(versions=V[1]), clock=clock)
-        second = seeded.record_deployment(change(versions=V[2]), clock=clock)
+        first = record(seeded, change(versions=V[1]), clock=clock)
+        second = record(seeded, change(versions=V[2]), clock=clock)
         assert first.effective_at == first.recorded_at
         assert seeded.live("credit-risk", "production", first.effective_at) == first
         assert seeded.live("credit-risk", "production", second.effective_at) == second
@@ -58,7 +75,7 @@ class DeploymentStoreContract:
 
     def test_recording_times_strictly_increase(self, seeded: MetadataStore) -> None:
         frozen = ManualClock(T0)  # every reading is the same instant
-        events = [seeded.record_deployment(change(), clock=frozen) for _ in range(3)]
+        events = [record(seeded, change(), clock=frozen) for _ in range(3)]
         times = [e.recorded_at for e in events]
         assert times == sorted(set(times))
         assert [e.event_id for e in events] == sorted(e.event_id for e in events)
@@ -66,10 +83,10 @@ class DeploymentStoreContract:
     def test_backfill_changes_only_later_knowledge(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
-        current = seeded.record_deployment(change(versions=V[2]), clock=clock)
+        current = record(seeded, change(versions=V[2]), clock=clock)
         past = current.effective_at - timedelta(days=30)
-        backfill = seeded.record_deployment(
-            change(versions=V[1], effective_at=past, reason="imported"), clock=clock
+        backfill = record(
+            seeded, change(versions=V[1], effective_at=past, reason="imported"), clock=clock
         )
         assert backfill.backfill
         probe = past + timedelta(days=1)
@@ -82,45 +99,45 @@ class DeploymentStoreContract:
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
         at = T0 + timedelta(days=1)
-        seeded.record_deployment(change(versions=V[1], effective_at=at), clock=clock)
-        last = seeded.record_deployment(change(versions=V[3], effective_at=at), clock=clock)
+        record(seeded, change(versions=V[1], effective_at=at), clock=clock)
+        last = record(seeded, change(versions=V[3], effective_at=at), clock=clock)
         assert seeded.live("credit-risk", "production", at) == last
 
     def test_split_and_undeploy(self, seeded: MetadataStore, clock: ManualClock) -> None:
         split = (Allocation(2, 0.9), Allocation(3, 0.1))
-        e = seeded.record_deployment(change(versions=split), clock=clock)
+        e = record(seeded, change(versions=split), clock=clock)
         assert seeded.live("credit-risk", "production", e.effective_at).versions == split  # type: ignore[union-attr]
-        gone = seeded.record_deployment(change("undeploy", ()), clock=clock)
+        gone = record(seeded, change("undeploy", ()), clock=clock)
         assert gone.versions == ()
         assert seeded.live("credit-risk", "production", gone.effective_at) == gone
 
     def test_rollback_walks_back(self, seeded: MetadataStore, clock: ManualClock) -> None:
         for n in (1, 2, 3):
-            seeded.record_deployment(change(versions=V[n]), clock=clock)
-        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[2]
-        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[1]
+            record(seeded, change(versions=V[n]), clock=clock)
+        assert record(seeded, change("rollback"), clock=clock).versions == V[2]
+        assert record(seeded, change("rollback"), clock=clock).versions == V[1]
         with pytest.raises(Conflict, match="nothing to roll back"):
-            seeded.record_deployment(change("rollback"), clock=clock)
-        seeded.record_deployment(change("undeploy", ()), clock=clock)
-        assert seeded.record_deployment(change("rollback"), clock=clock).versions == V[1]
+            record(seeded, change("rollback"), clock=clock)
+        record(seeded, change("undeploy", ()), clock=clock)
+        assert record(seeded, change("rollback"), clock=clock).versions == V[1]
 
     def test_unknown_and_deleted_versions_are_refused(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
         with pytest.raises(NotFound, match="credit-risk@9"):
-            seeded.record_deployment(change(versions=(Allocation(9, 1.0),)), clock=clock)
+            record(seeded, change(versions=(Allocation(9, 1.0),)), clock=clock)
         with pytest.raises(NotFound):
-            seeded.record_deployment(change(model="absent"), clock=clock)
+            record(seeded, change(model="absent"), clock=clock)
         seeded.delete_version("credit-risk", 5, actor="a", at=T0, reason=None)
         with pytest.raises(Conflict, match="deleted"):
-            seeded.record_deployment(change(versions=V[5]), clock=clock)
+            record(seeded, change(versions=V[5]), clock=clock)
         assert seeded.deployment_events("credit-risk") == []
 
     def test_deployed_versions_can_never_be_deleted(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
-        seeded.record_deployment(change(versions=V[1]), clock=clock)
-        seeded.record_deployment(change("undeploy", ()), clock=clock)
+        record(seeded, change(versions=V[1]), clock=clock)
+        record(seeded, change("undeploy", ()), clock=clock)
         with pytest.raises(Conflict, match="can never be deleted"):
             seeded.delete_version("credit-risk", 1, actor="a", at=T0, reason=None)
         seeded.protect("credit-risk", "production", actor="alice", clock=clock)
@@ -133,9 +150,6 @@ class DeploymentStoreContract:
     ) -> None:
         seeded.protect("credit-risk", "production", actor="alice", clock=clock)
         assert seeded.environment("credit-risk", "production").protected
-        for kind, versions in (("deploy", V[2]), ("undeploy", ()), ("rollback", None)):
-            with pytest.raises(ApprovalRequired):
-                seeded.record_deployment(change(kind, versions), clock=clock)
         request = seeded.request_deployment(change(versions=V[2]), clock=clock)
         assert request.status == "pending"
         with pytest.raises(Forbidden):
@@ -154,6 +168,67 @@ class DeploymentStoreContract:
             seeded.decide_request(1, approve=False, actor="carol", reason=None, clock=clock)
         with pytest.raises(NotFound):
             seeded.get_request(99)
+
+    def test_apply_records_an_event_or_opens_a_request(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        before = seeded.audit_size()
+        for n in (1, 2):
+            record(seeded, change(versions=V[n]), clock=clock)
+        assert audit_kinds(seeded, before + 1) == ["deployment.recorded"] * 2
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        latest = seeded.deployment_events("credit-risk")[-1]
+        before = seeded.audit_size()
+        opened = []
+        for kind, versions, target in (
+            ("deploy", V[3], V[3]),
+            ("undeploy", (), ()),
+            ("rollback", None, V[1]),  # its target computed when requested
+        ):
+            r = seeded.apply_deployment(change(kind, versions, reason="why"), clock=clock)
+            assert isinstance(r, DeploymentRequest)
+            assert (r.kind, r.versions, r.status) == (kind, target, "pending")
+            assert (r.requested_by, r.reason, r.base_event_id) == ("alice", "why", latest.event_id)
+            opened.append(r)
+        assert seeded.deployment_events("credit-risk")[-1] == latest
+        assert seeded.list_requests("credit-risk") == opened
+        assert audit_kinds(seeded, before + 1) == ["deployment.requested"] * 3
+        approved = change(versions=V[3], approval=Approval(opened[0].request_id, "bob"))
+        event = record(seeded, approved, clock=clock)
+        assert (event.approved_by, event.request_id) == ("bob", opened[0].request_id)
+
+    def test_a_refused_change_writes_nothing(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        record(seeded, change(versions=V[1]), clock=clock)
+        seeded.delete_version("credit-risk", 5, actor="a", at=T0, reason=None)
+        refusals: list[tuple[DeploymentChange, type[Exception], str]] = [
+            (change(versions=(Allocation(9, 1.0),)), NotFound, "version credit-risk@9 not found"),
+            (change(versions=V[5]), Conflict, "version credit-risk@5 is deleted and cannot be"),
+            (change(model="absent"), NotFound, "model 'absent' not found"),
+            (change("rollback"), Conflict, "nothing to roll back to"),
+            (
+                change("undeploy", (), environment="staging"),
+                Conflict,
+                "nothing was ever deployed to credit-risk@staging",
+            ),
+        ]
+
+        def check_refused() -> None:
+            size, events = seeded.audit_size(), seeded.deployment_events("credit-risk")
+            requests = seeded.list_requests()
+            for refused, error, message in refusals:
+                with pytest.raises(error, match=message):
+                    seeded.apply_deployment(refused, clock=clock)
+            assert seeded.audit_size() == size
+            assert seeded.deployment_events("credit-risk") == events
+            assert seeded.list_requests() == requests
+            assert [e.name for e in seeded.environments("credit-risk")] == ["production"]
+
+        check_refused()
+        seeded.protect("credit-risk", "production", actor="alice", clock=clock)
+        refusals.append((change("rollback", approval=Approval(1, "bob")), Conflict, "roll back"))
+        check_refused()
 
     def test_rejected_requests_change_nothing(
         self, seeded: MetadataStore, clock: ManualClock
@@ -201,7 +276,7 @@ class DeploymentStoreContract:
         assert seeded.environment("credit-risk", "production").protected
         seeded.decide_request(r.request_id, approve=True, actor="bob", reason=None, clock=clock)
         assert not seeded.environment("credit-risk", "production").protected
-        seeded.record_deployment(change(versions=V[1]), clock=clock)
+        record(seeded, change(versions=V[1]), clock=clock)
 
     def test_import_is_all_or_nothing(self, seeded: MetadataStore, clock: ManualClock) -> None:
         good = [
@@ -230,15 +305,15 @@ class DeploymentStoreContract:
         """What `audit verify` re-checks: events and imported batches, as each store reads them."""
         from ..auditing import VerifyReport, check_records
 
-        seeded.record_deployment(change(versions=V[1], reason="go"), clock=clock)
-        seeded.record_deployment(change(versions=(Allocation(1, 0.9), Allocation(2, 0.1))),
+        record(seeded, change(versions=V[1], reason="go"), clock=clock)
+        record(seeded, change(versions=(Allocation(1, 0.9), Allocation(2, 0.1))),
                                  clock=clock)  # fmt: skip
         seeded.import_deployments(
             [change(versions=V[n], effective_at=T0 - timedelta(days=10 - n), reason="import",
                     environment="legacy") for n in (1, 2, 3)],
             clock=clock,
         )  # fmt: skip
-        seeded.record_deployment(change("undeploy", versions=()), clock=clock)
+        record(seeded, change("undeploy", versions=()), clock=clock)
         report = VerifyReport()
         check_records(seeded, report)
         assert report.problems == []
@@ -246,8 +321,8 @@ class DeploymentStoreContract:
     def test_events_and_environments_are_listed(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
-        seeded.record_deployment(change(versions=V[1]), clock=clock)
-        seeded.record_deployment(change(versions=V[2], environment="staging"), clock=clock)
+        record(seeded, change(versions=V[1]), clock=clock)
+        record(seeded, change(versions=V[2], environment="staging"), clock=clock)
         assert [e.environment for e in seeded.deployment_events("credit-risk")] == [
             "production",
             "staging",
@@ -260,5 +335,5 @@ class DeploymentStoreContract:
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
         """A change that claims an approval still needs the environment to exist as protected."""
-        e = seeded.record_deployment(change(approval=Approval(7, "bob")), clock=clock)
+        e = record(seeded, change(approval=Approval(7, "bob")), clock=clock)
         assert e.approved_by == "bob"

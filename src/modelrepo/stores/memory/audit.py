@@ -72,7 +72,8 @@ class MemoryAudit:
     def audit_entries(
         self, start: int = 1, end: int | None = None
     ) -> Iterator[tuple[int, bytes, bytes | None]]:
-        last = len(self._audit_bodies) if end is None else end
+        size = len(self._audit_bodies)
+        last = size if end is None else min(end, size)  # a range past the end: what there is
         for seq in range(start, last + 1):
             yield seq, self._audit_bodies[seq - 1], self._audit_nodes.get((0, seq - 1))
 

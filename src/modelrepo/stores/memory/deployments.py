@@ -11,7 +11,9 @@ from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployment_rules import (
     EnvironmentState,
     NewEvent,
+    NewRequest,
     VersionLookup,
+    decide_deployment,
     decide_event,
     decide_import,
     open_request,
@@ -82,6 +84,32 @@ class MemoryDeployments(MemoryVersions):
         self._deployments.append(event)
         return event
 
+    def _record_event(self, new: NewEvent) -> DeploymentEvent:
+        """Store an event the rules accepted, with its audit entry."""
+        event = self._append(new)
+        self._audit(
+            "deployment.recorded",
+            f"model:{new.model}",
+            actor=new.approved_by or new.actor,
+            at=event.recorded_at,
+            change=event.to_dict(),
+        )
+        return event
+
+    def _open_request(self, new: NewRequest) -> DeploymentRequest:
+        """Store a request the rules opened, with its audit entry."""
+        self._environment(new.model, new.environment, new.requested_by, new.requested_at)
+        request = new.numbered(len(self._requests) + 1)
+        self._requests.append(request)
+        self._audit(
+            "deployment.requested",
+            f"model:{new.model}",
+            actor=new.requested_by,
+            at=request.requested_at,
+            change=request.to_dict(),
+        )
+        return request
+
     def _record_change(self, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
         new = decide_event(
             change,
@@ -90,19 +118,22 @@ class MemoryDeployments(MemoryVersions):
             now=clock.now(),
             last_recorded=self._last_recorded(),
         )
-        event = self._append(new)
-        self._audit(
-            "deployment.recorded",
-            f"model:{change.model}",
-            actor=new.approved_by or change.actor,
-            at=event.recorded_at,
-            change=event.to_dict(),
-        )
-        return event
+        return self._record_event(new)
 
-    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+    def apply_deployment(
+        self, change: DeploymentChange, *, clock: Clock
+    ) -> DeploymentEvent | DeploymentRequest:
         with self._lock:
-            return self._record_change(change, clock)
+            decided = decide_deployment(
+                change,
+                self._env_state(change),
+                self._deleted(change.model),
+                now=clock.now(),
+                last_recorded=self._last_recorded(),
+            )
+            if isinstance(decided, NewRequest):
+                return self._open_request(decided)
+            return self._record_event(decided)
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         def protected(model: str, env: str) -> bool:
@@ -176,20 +207,11 @@ class MemoryDeployments(MemoryVersions):
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         with self._lock:
             self._state(change.model)
-            new = open_request(
-                change, self._env_state(change), self._deleted(change.model), now=clock.now()
+            return self._open_request(
+                open_request(
+                    change, self._env_state(change), self._deleted(change.model), now=clock.now()
+                )
             )
-            self._environment(change.model, change.environment, change.actor, new.requested_at)
-            request = new.numbered(len(self._requests) + 1)
-            self._requests.append(request)
-            self._audit(
-                "deployment.requested",
-                f"model:{change.model}",
-                actor=change.actor,
-                at=request.requested_at,
-                change=request.to_dict(),
-            )
-            return request
 
     def decide_request(
         self,

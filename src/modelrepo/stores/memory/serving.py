@@ -9,10 +9,11 @@ from typing import Any
 
 from ...domain.errors import NotFound, serving_instance_not_found
 from ...domain.serving import ServingPeriod
+from .versions import MemoryVersions
 
 
-class MemoryServing:
-    """Observed serving periods in a list."""
+class MemoryServing(MemoryVersions):
+    """Observed serving periods in a list, of the models `MemoryVersions` holds."""
 
     def __init__(self) -> None:
         self._periods: list[ServingPeriod] = []
@@ -30,6 +31,7 @@ class MemoryServing:
         at: datetime,
     ) -> None:
         with self._serving_lock:
+            self._state(model)  # NotFound for an unknown model, before the switch ends anything
             self._end(instance_id, at)
             self._periods.append(
                 ServingPeriod(instance_id, host, model, environment, version, digest, at, at, None)
@@ -68,5 +70,6 @@ class MemoryServing:
 
     def serving_periods(self, model: str, environment: str) -> list[ServingPeriod]:
         with self._serving_lock:
+            self._state(model)
             found = [p for p in self._periods if p.model == model and p.environment == environment]
         return sorted(found, key=lambda p: p.since)

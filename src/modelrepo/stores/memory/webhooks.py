@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ...domain.errors import NotFound, delivery_not_found
+from ...domain.errors import NotFound, delivery_not_found, webhook_not_found
 from ...domain.webhooks import (
     PENDING,
     Attempt,
@@ -72,6 +72,9 @@ class MemoryWebhooks(MemoryAudit):
         with self._audit_lock:
             if self._webhook_cursor != after:
                 return False
+            for webhook_id in sorted({d.webhook_id for d in deliveries}):  # before any write
+                if webhook_id not in self._webhooks:
+                    raise NotFound(webhook_not_found(webhook_id))
             known = {(d.webhook_id, d.seq) for d in self._deliveries}
             for new in deliveries:
                 if (new.webhook_id, new.seq) in known:

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from ...domain.audit import decision_change, import_batch_change
 from ...domain.deployment_rules import (
     EnvironmentState,
+    NewEvent,
+    NewRequest,
     VersionLookup,
+    decide_deployment,
     decide_event,
     decide_import,
     needs_history,
@@ -132,15 +135,17 @@ class SqlDeployments(SqlAudit):
     def _env_state(
         self, tx: Tx, change: DeploymentChange, env: Any, *, for_request: bool = False
     ) -> EnvironmentState:
-        """What the rules read about the environment (`env`: its row, None if new)."""
+        """What the rules read about the environment (`env`: its row, None if new); its
+        newest event only where a request may be opened, which spares a deploy the read."""
         if env is None:
             return EnvironmentState()
         history = [
             _to_event(r, change.model, change.environment)
             for r in (tx.all(Q.ENV_EVENTS, env_id=env.id) if needs_history(change) else ())
         ]
-        latest = tx.scalar(Q.LAST_ENV_EVENT, env_id=env.id) if for_request else None
-        return EnvironmentState(bool(env.protected), history, latest)
+        protected = bool(env.protected)
+        latest = tx.scalar(Q.LAST_ENV_EVENT, env_id=env.id) if for_request or protected else None
+        return EnvironmentState(protected, history, latest)
 
     def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
         mid = model_id(tx, change.model)
@@ -153,8 +158,13 @@ class SqlDeployments(SqlAudit):
             now=now,
             last_recorded=self._last_recorded(tx),
         )
+        return self._write_event(tx, mid, env, new)
+
+    def _write_event(self, tx: Tx, mid: int, env: Any, new: NewEvent) -> DeploymentEvent:
+        """Store an event the rules accepted, with its audit entry (`env`: its environment's
+        row, None to create the environment now)."""
         recorded = to_micros(new.recorded_at)
-        env_id = self._env_id(tx, mid, change.environment, env, actor=new.actor, at=recorded)
+        env_id = self._env_id(tx, mid, new.environment, env, actor=new.actor, at=recorded)
         event_id = tx.scalar(
             Q.NEW_EVENT,
             model_id=mid,
@@ -173,18 +183,59 @@ class SqlDeployments(SqlAudit):
         self._audit(
             tx,
             "deployment.recorded",
-            f"model:{change.model}",
-            actor=new.approved_by or change.actor,
+            f"model:{new.model}",
+            actor=new.approved_by or new.actor,
             at=event.recorded_at,
             change=event.to_dict(),
         )
         return event
 
+    def _write_request(self, tx: Tx, mid: int, env: Any, new: NewRequest) -> DeploymentRequest:
+        """Store a request the rules opened, with its audit entry (`env` as `_write_event`)."""
+        at = to_micros(new.requested_at)
+        env_id = self._env_id(tx, mid, new.environment, env, actor=new.requested_by, at=at)
+        request_id = tx.scalar(
+            Q.NEW_REQUEST,
+            base_event_id=new.base_event_id,
+            model_id=mid,
+            env_id=env_id,
+            kind=new.kind,
+            versions=dump_allocations(new.versions),
+            effective_at=None if new.effective_at is None else to_micros(new.effective_at),
+            actor=new.requested_by,
+            at=at,
+            reason=new.reason,
+        )
+        request = self._request(tx, int(request_id))
+        self._audit(
+            tx,
+            "deployment.requested",
+            f"model:{new.model}",
+            actor=new.requested_by,
+            at=request.requested_at,
+            change=request.to_dict(),
+        )
+        return request
+
     # -- writes -----------------------------------------------------------------------------
 
-    def record_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentEvent:
+    def apply_deployment(
+        self, change: DeploymentChange, *, clock: Clock
+    ) -> DeploymentEvent | DeploymentRequest:
         with self._raw.write() as tx:
-            return self._append(tx, change, clock)
+            mid = model_id(tx, change.model)
+            now = clock.now()
+            env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
+            decided = decide_deployment(
+                change,
+                self._env_state(tx, change, env),
+                _version_lookup(tx, mid),
+                now=now,
+                last_recorded=self._last_recorded(tx),
+            )
+            if isinstance(decided, NewRequest):
+                return self._write_request(tx, mid, env, decided)
+            return self._write_event(tx, mid, env, decided)
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         """Record many deploys/undeploys in one transaction, checks batched (imported history)."""
@@ -310,35 +361,7 @@ class SqlDeployments(SqlAudit):
                 _version_lookup(tx, mid),
                 now=now,
             )
-            at = to_micros(new.requested_at)
-            if env is None:
-                env_id, _ = self._environment(
-                    tx, mid, change.environment, actor=new.requested_by, at=at
-                )
-            else:
-                env_id = int(env.id)
-            request_id = tx.scalar(
-                Q.NEW_REQUEST,
-                base_event_id=new.base_event_id,
-                model_id=mid,
-                env_id=env_id,
-                kind=new.kind,
-                versions=dump_allocations(new.versions),
-                effective_at=None if new.effective_at is None else to_micros(new.effective_at),
-                actor=new.requested_by,
-                at=at,
-                reason=new.reason,
-            )
-            request = self._request(tx, int(request_id))
-            self._audit(
-                tx,
-                "deployment.requested",
-                f"model:{change.model}",
-                actor=change.actor,
-                at=request.requested_at,
-                change=request.to_dict(),
-            )
-            return request
+            return self._write_request(tx, mid, env, new)
 
     def decide_request(
         self,

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.errors import NotFound, delivery_not_found
+from ...domain.errors import NotFound, delivery_not_found, webhook_not_found
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -86,7 +86,7 @@ class SqlWebhooks(SqlAudit):
                 return False  # another process fanned these entries out meanwhile
             for webhook_id in sorted({d.webhook_id for d in deliveries}):  # one per subscription
                 if tx.one(Q.WEBHOOK_BY_ID, webhook_id=webhook_id) is None:
-                    raise NotFound(f"webhook {webhook_id} not found")
+                    raise NotFound(webhook_not_found(webhook_id))
             tx.executemany(
                 Q.NEW_DELIVERY,
                 [
