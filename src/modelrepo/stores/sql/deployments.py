@@ -15,19 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...domain.audit import decision_change, import_batch_change
-from ...domain.deployment_rules import (
-    EnvironmentState,
-    NewEvent,
-    NewRequest,
-    VersionLookup,
-    decide_deployment,
-    decide_event,
-    decide_import,
-    needs_history,
-    open_request,
-    protection,
-    request_decision,
-)
 from ...domain.deployments import (
     Allocation,
     DeploymentChange,
@@ -49,6 +36,7 @@ from .audit import SqlAudit
 from .raw import Q, RawConnections, Tx
 
 if TYPE_CHECKING:
+    from ...domain.deployment_rules import EnvironmentState, NewEvent, NewRequest, VersionLookup
     from ...ports import Clock
 
 EVENT_CACHE_SIZE = 100_000
@@ -137,6 +125,8 @@ class SqlDeployments(SqlAudit):
     ) -> EnvironmentState:
         """What the rules read about the environment (`env`: its row, None if new); its
         newest event only where a request may be opened, which spares a deploy the read."""
+        from ...domain.deployment_rules import EnvironmentState, needs_history
+
         if env is None:
             return EnvironmentState()
         history = [
@@ -148,6 +138,8 @@ class SqlDeployments(SqlAudit):
         return EnvironmentState(protected, history, latest)
 
     def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
+        from ...domain.deployment_rules import decide_event
+
         mid = model_id(tx, change.model)
         now = clock.now()
         env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
@@ -222,6 +214,8 @@ class SqlDeployments(SqlAudit):
     def apply_deployment(
         self, change: DeploymentChange, *, clock: Clock
     ) -> DeploymentEvent | DeploymentRequest:
+        from ...domain.deployment_rules import NewRequest, decide_deployment
+
         with self._raw.write() as tx:
             mid = model_id(tx, change.model)
             now = clock.now()
@@ -239,6 +233,8 @@ class SqlDeployments(SqlAudit):
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         """Record many deploys/undeploys in one transaction, checks batched (imported history)."""
+        from ...domain.deployment_rules import decide_import
+
         with self._raw.write() as tx:
             model_ids: dict[str, int] = {}
             envs: dict[tuple[str, str], Any] = {}  # (model, env) -> its row, None if new
@@ -324,6 +320,8 @@ class SqlDeployments(SqlAudit):
             return len(rows)
 
     def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
+        from ...domain.deployment_rules import protection
+
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             now = clock.now()
@@ -351,6 +349,8 @@ class SqlDeployments(SqlAudit):
         return self.environment(model, env)
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
+        from ...domain.deployment_rules import open_request
+
         with self._raw.write() as tx:
             mid = model_id(tx, change.model)
             now = clock.now()
@@ -372,6 +372,8 @@ class SqlDeployments(SqlAudit):
         reason: str | None,
         clock: Clock,
     ) -> DeploymentRequest:
+        from ...domain.deployment_rules import request_decision
+
         with self._raw.write() as tx:
             request = self._request(tx, request_id)
             now = clock.now()

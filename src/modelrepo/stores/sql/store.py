@@ -19,7 +19,6 @@ import apsw
 
 from ...domain.audit import model_event_change, registration_change
 from ...domain.canonical import canonical_text
-from ...domain.deployment_rules import check_deletable
 from ...domain.errors import (
     InvalidInput,
     NotFound,
@@ -590,6 +589,8 @@ class SqlMetadataStore(
     def delete_version(
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
     ) -> ModelVersion:
+        from ...domain.deployment_rules import check_deletable
+
         with self._raw.write() as tx:
             row = self._locate(tx, model, version)
             check_deletable(
