@@ -536,3 +536,22 @@ def test_files_staged_for_register_stored_outlive_a_gc_that_starts_meanwhile(
         assert reports[0].partials_removed == 0
         with reg.open_file("m", version.version, "weights.bin")[1] as stream:
             assert stream.read() == big
+
+
+def test_changing_what_does_not_exist_on_a_mistyped_path_makes_no_store(tmp_path: Path) -> None:
+    """Only a write that makes something new (a version, a token, a webhook) creates a store;
+    deploying, tagging or logging a decision on a path with no store names the path."""
+    typo = tmp_path / "stroe"
+    with Registry(typo, user="alice") as reg:
+        for change in (
+            lambda: reg.deploy("m", 1, env="production"),
+            lambda: reg.rollback("m", env="production"),
+            lambda: reg.tag("m", 1, "stage", "qa"),
+            lambda: reg.describe_model("m", "a model"),
+            lambda: reg.delete("m", 1, reason="typo"),
+            lambda: reg.log_decision("m", inputs={"x": 1}, output=1, version=1),
+            lambda: reg.protect("m", env="production"),
+        ):
+            with pytest.raises(StoreNotFound, match=f"no modelrepo store at {typo}"):
+                change()
+        assert not typo.exists() and not reg.created_store

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..api.access import AccessAPI
 from ..domain.errors import Unauthenticated
-from .core import Core, writes
+from .core import Core, changes, writes
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
@@ -45,7 +45,7 @@ class Access(Core, AccessAPI):
         found = self.backend.metadata.list_tokens()
         return found if include_revoked else [t for t in found if t.active]
 
-    @writes
+    @changes
     def revoke_token(self, token_id: str) -> ApiToken:
         from ..domain.access import check_token_id
 

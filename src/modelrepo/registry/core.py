@@ -31,14 +31,25 @@ T = TypeVar("T")
 
 
 def writes(method: Callable[..., T]) -> Callable[..., T]:
-    """A mutation: the store it needs is created when it first touches it (not before, so a
-    call refused while checking its arguments leaves no store behind); after it, a checkpoint
-    is signed if one is due (every N entries, or on schedule)."""
+    """A mutation that makes something new (a version, a token): the store it needs is
+    created when it first touches it (not before, so a call refused while checking its
+    arguments leaves no store behind); after it, a checkpoint is signed if one is due (every
+    N entries, or on schedule)."""
+    return _mutation(method, creates=True)
 
+
+def changes(method: Callable[..., T]) -> Callable[..., T]:
+    """A mutation of what must already exist (deploy a version, tag it): on a path with no
+    store it raises StoreNotFound and makes none, so a mistyped path is named as such
+    instead of becoming a new, empty store; otherwise as `writes`."""
+    return _mutation(method, creates=False)
+
+
+def _mutation(method: Callable[..., T], *, creates: bool) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(self: Core, *args: Any, **kwargs: Any) -> T:
         opening = opening_of(self)
-        with opening.writing() if opening else contextlib.nullcontext():
+        with opening.writing() if opening and creates else contextlib.nullcontext():
             result = method(self, *args, **kwargs)
         if opening is not None and opening.backend is None:  # nothing written: no store yet
             return result

@@ -13,7 +13,7 @@ from ..api.arguments import optional_time
 from ..api.decisions import DecisionsAPI
 from ..domain.errors import HistoryMoved, InvalidInput
 from ..domain.names import check_version, validate_model_name
-from .core import Core, writes
+from .core import Core, changes
 
 if TYPE_CHECKING:
     from ..domain.decisions import Decision, DecisionColumns
@@ -24,7 +24,7 @@ DECISION_ATTEMPTS = 20
 
 
 class Decisions(Core, DecisionsAPI):
-    @writes
+    @changes
     def log_decisions(self, records: Iterable[Mapping[str, Any]]) -> int:
         from ..decisioning import prepare
 
@@ -47,7 +47,7 @@ class Decisions(Core, DecisionsAPI):
             return columns
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @writes
+    @changes
     def log_decision_columns(
         self,
         model: str,
@@ -94,7 +94,7 @@ class Decisions(Core, DecisionsAPI):
             given.decision_ids = as_column(decision_ids, "decision_ids")
         return len(self._append_decisions(lambda: prepare_columns(self, given)))
 
-    @writes
+    @changes
     def log_decision(
         self,
         model: str,
@@ -178,7 +178,7 @@ class Decisions(Core, DecisionsAPI):
         )
         return Page(found[:size], str(offset + size) if len(found) > size else None)
 
-    @writes
+    @changes
     def set_decision_inputs(
         self, model: str, mode: str, *, retention_days: int | None = None
     ) -> None:
@@ -197,7 +197,7 @@ class Decisions(Core, DecisionsAPI):
             retention_days=retention_days,
         )
 
-    @writes
+    @changes
     def purge_decision_inputs(self, model: str | None = None) -> dict[str, int]:
         from datetime import timedelta
 
@@ -230,6 +230,6 @@ class Decisions(Core, DecisionsAPI):
             return self.log_decisions(found)
         return self._log_columns(lambda: prepare_columns(self, found))
 
-    @writes
+    @changes
     def _log_columns(self, make: Callable[[], DecisionColumns]) -> int:
         return len(self._append_decisions(make))

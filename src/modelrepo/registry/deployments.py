@@ -29,7 +29,7 @@ from ..domain.deployments import (
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
 from ..domain.names import check_version, parse_ref, validate_model_name
-from .core import Core, writes
+from .core import Core, changes
 
 
 class Deployments(Core, DeploymentsAPI):
@@ -76,7 +76,7 @@ class Deployments(Core, DeploymentsAPI):
             name, {check_version(version): 1.0}, env=env, reason=reason, effective_at=effective_at
         )
 
-    @writes
+    @changes
     def deploy_split(
         self,
         name: str,
@@ -98,7 +98,7 @@ class Deployments(Core, DeploymentsAPI):
             )
         )
 
-    @writes
+    @changes
     def undeploy(
         self,
         name: str,
@@ -119,7 +119,7 @@ class Deployments(Core, DeploymentsAPI):
             )
         )
 
-    @writes
+    @changes
     def rollback(self, name: str, *, env: str, reason: str | None = None) -> DeploymentOutcome:
         return self._apply(
             DeploymentChange(
@@ -132,7 +132,7 @@ class Deployments(Core, DeploymentsAPI):
             )
         )
 
-    @writes
+    @changes
     def import_deployments(
         self, name: str, records: Iterable[Mapping[str, Any]], *, source: str
     ) -> int:
@@ -170,7 +170,7 @@ class Deployments(Core, DeploymentsAPI):
             )
         return self.backend.metadata.import_deployments(changes, clock=self.clock)
 
-    @writes
+    @changes
     def approve(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
         return self.backend.metadata.decide_request(
             check_version(request_id),
@@ -180,7 +180,7 @@ class Deployments(Core, DeploymentsAPI):
             clock=self.clock,
         )
 
-    @writes
+    @changes
     def reject(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
         return self.backend.metadata.decide_request(
             check_version(request_id),
@@ -202,7 +202,7 @@ class Deployments(Core, DeploymentsAPI):
     def request(self, request_id: int) -> DeploymentRequest:
         return self.backend.metadata.get_request(check_version(request_id))
 
-    @writes
+    @changes
     def protect(self, name: str, *, env: str) -> Environment:
         return self.backend.metadata.protect(
             validate_model_name(name),
@@ -211,7 +211,7 @@ class Deployments(Core, DeploymentsAPI):
             clock=self.clock,
         )
 
-    @writes
+    @changes
     def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:
         validate_model_name(name)
         if not self.backend.metadata.environment(name, check_environment_name(env)).protected:

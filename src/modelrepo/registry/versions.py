@@ -41,7 +41,7 @@ from ..domain.names import (
     validate_model_name,
 )
 from ..flavors import check_files
-from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, may_create, opening_of, writes
+from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, changes, may_create, opening_of, writes
 
 if TYPE_CHECKING:
     from ..api.types import DataInput, ProgressFactory, StagedFile
@@ -401,7 +401,7 @@ class Versions(Core, VersionsAPI):
                     result.text_diffs[path] = text
         return result
 
-    @writes
+    @changes
     def tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
         validate_key(key, "tag name")
         check_tags({key: value})
@@ -414,7 +414,7 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
         )
 
-    @writes
+    @changes
     def untag(self, name: str, version: int, key: str) -> ModelVersion:
         return self.backend.metadata.set_tag(
             validate_model_name(name),
@@ -425,7 +425,7 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
         )
 
-    @writes
+    @changes
     def tag_model(self, name: str, key: str, value: str) -> Model:
         validate_key(key, "tag name")
         check_tags({key: value})
@@ -433,7 +433,7 @@ class Versions(Core, VersionsAPI):
             validate_model_name(name), key, value, actor=self.user, at=self.clock.now()
         )
 
-    @writes
+    @changes
     def untag_model(self, name: str, key: str) -> Model:
         return self.backend.metadata.set_model_tag(
             validate_model_name(name),
@@ -443,7 +443,7 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
         )
 
-    @writes
+    @changes
     def describe_model(self, name: str, text: str) -> Model:
         return self.backend.metadata.set_model_description(
             validate_model_name(name), check_description(text), actor=self.user, at=self.clock.now()
@@ -452,7 +452,7 @@ class Versions(Core, VersionsAPI):
     def model_events(self, name: str) -> list[ModelEvent]:
         return self.backend.metadata.model_events(validate_model_name(name))
 
-    @writes
+    @changes
     def deprecate(
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
     ) -> ModelVersion:
@@ -465,7 +465,7 @@ class Versions(Core, VersionsAPI):
             reason=reason,
         )
 
-    @writes
+    @changes
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         return self.backend.metadata.delete_version(
             validate_model_name(name),

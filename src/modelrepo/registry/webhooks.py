@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.webhooks import WebhooksAPI
 from ..domain.errors import InvalidInput
-from .core import Core, writes
+from .core import Core, changes, writes
 
 if TYPE_CHECKING:
     from ..domain.webhooks import Attempt, Delivery, Webhook
@@ -47,7 +47,7 @@ class Webhooks(Core, WebhooksAPI):
         found = self.backend.metadata.webhooks()
         return found if include_disabled else [h for h in found if h.active]
 
-    @writes
+    @changes
     def disable_webhook(self, webhook_id: str) -> Webhook:
         from ..domain.webhooks import check_webhook_id
 
