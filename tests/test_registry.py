@@ -555,3 +555,25 @@ def test_changing_what_does_not_exist_on_a_mistyped_path_makes_no_store(tmp_path
             with pytest.raises(StoreNotFound, match=f"no modelrepo store at {typo}"):
                 change()
         assert not typo.exists() and not reg.created_store
+
+
+def test_a_models_audit_log_shows_bulk_imports_and_batches_that_touched_it(
+    tmp_path: Path,
+) -> None:
+    artifact = tmp_path / "m.json"
+    artifact.write_text("{}")
+    with Registry(tmp_path / "s", user="alice") as reg:
+        for name in ("a", "b"):
+            reg.register(name, artifact, code=False)
+        reg.import_deployments(
+            "a",
+            [{"environment": "production", "effective_at": "2026-01-05T00:00:00Z",
+              "versions": {1: 100}}],
+            source="mlflow",
+        )  # fmt: skip
+        reg.log_decisions(
+            [{"model": m, "inputs": {"x": 1}, "output": 1, "version": 1} for m in ("a", "b")]
+        )
+        kinds = {m: [e["kind"] for e in reg.audit_log(f"model:{m}")] for m in ("a", "b")}
+        assert "deployment.imported" in kinds["a"] and "deployment.imported" not in kinds["b"]
+        assert all(any(k.startswith("decision") for k in kinds[m]) for m in ("a", "b")), kinds

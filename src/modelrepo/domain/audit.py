@@ -11,7 +11,8 @@ lookups and appending a leaf adds one node per subtree it completes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -252,6 +253,35 @@ def consistency_proof(old_size: int, new_size: int, lookup: NodeLookup) -> list[
             start, m, complete = start + k, m - k, False
     path.reverse()
     return path
+
+
+MANY_MODELS = "models"
+"""The subject of an entry about several models at once (a bulk import of deployments,
+`models:a,b`; a batch of decisions across models, `models`): its body lists them."""
+
+
+def entries_of_subject(
+    subject: str,
+    exact: list[tuple[int, bytes]],
+    shared: Iterable[tuple[int, str, bytes]],
+) -> list[tuple[int, bytes]]:
+    """The entries about `subject`, in log order: those filed under it, and, for a model,
+    those filed under several models (`shared`: seq, subject, body) whose body names it, so
+    that a model's record misses no bulk change that touched it."""
+    if not subject.startswith("model:"):
+        return exact
+    name = subject.removeprefix("model:")
+    found = list(exact)
+    for seq, filed, body in shared:
+        if filed != MANY_MODELS and not filed.startswith(MANY_MODELS + ":"):
+            continue
+        try:
+            models = json.loads(body).get("change", {}).get("models", ())
+        except (ValueError, AttributeError):
+            continue  # a damaged body: `audit verify` names it
+        if isinstance(models, list) and name in models:
+            found.append((seq, body))
+    return sorted(found)
 
 
 def rows_digest(rows: list[tuple[Any, ...]]) -> str:

@@ -73,6 +73,26 @@ class AuditStoreContract:
         assert store.subject_entries("model:x") == [(2, bodies[1])]
         assert store.subject_entries("model:y") == []
 
+    def test_a_models_record_includes_entries_filed_under_several_models(
+        self, store: MetadataStore
+    ) -> None:
+        """A bulk import (`models:a,b`) or a batch of decisions across models (`models`)
+        belongs to the record of each model it names, and only theirs."""
+        note = store.record_audit("test.noted", "model:a", actor="al", at=T0, change={})
+        bulk = store.record_audit(
+            "deployment.imported", "models:a,b", actor="al", at=T0, change={"models": ["a", "b"]}
+        )
+        batch = store.record_audit(
+            "decisions.logged", "models", actor="al", at=T0, change={"models": ["b", "c_d"]}
+        )
+        other = store.record_audit("test.noted", "models:x", actor="al", at=T0, change={})
+        assert note and bulk and batch and other
+        seqs = {name: [seq for seq, _ in store.subject_entries(f"model:{name}")] for name in
+                ("a", "b", "c_d", "cxd", "x")}  # fmt: skip
+        assert seqs == {"a": [note.seq, bulk.seq], "b": [bulk.seq, batch.seq],
+                        "c_d": [batch.seq], "cxd": [], "x": []}  # fmt: skip
+        assert [seq for seq, _ in store.subject_entries("models:a,b")] == [bulk.seq]
+
     def test_a_range_past_the_end_reads_what_there_is(self, store: MetadataStore) -> None:
         _append(store, 3)
         assert [seq for seq, _, _ in store.audit_entries(2, 10)] == [2, 3]

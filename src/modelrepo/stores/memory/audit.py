@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import AuditEntry, new_nodes, node_position
+from ...domain.audit import AuditEntry, entries_of_subject, new_nodes, node_position
 from ...domain.times import parse_time, to_micros
 
 
@@ -94,11 +94,11 @@ class MemoryAudit:
         return self._audit_bodies[seq - 1] if 1 <= seq <= len(self._audit_bodies) else None
 
     def subject_entries(self, subject: str) -> list[tuple[int, bytes]]:
-        return [
-            (i + 1, body)
-            for i, body in enumerate(self._audit_bodies)
-            if json.loads(body)["subject"] == subject
+        filed = [
+            (i + 1, json.loads(body)["subject"], body) for i, body in enumerate(self._audit_bodies)
         ]
+        exact = [(seq, body) for seq, under, body in filed if under == subject]
+        return entries_of_subject(subject, exact, filed)
 
     def add_checkpoint(self, size: int, at: datetime, body: str) -> None:
         self._checkpoints.append((size, at, body))

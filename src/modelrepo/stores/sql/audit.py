@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import AuditEntry, frontier, new_nodes, node_position
+from ...domain.audit import AuditEntry, entries_of_subject, frontier, new_nodes, node_position
 from ...domain.times import to_micros
 from ...verifier import leaf_hash
 from .raw import Q, RawConnections, Tx
@@ -155,10 +155,12 @@ class SqlAudit:
         return None if row is None else bytes(row.body)
 
     def subject_entries(self, subject: str) -> list[tuple[int, bytes]]:
-        return [
-            (r.seq, bytes(r.body))
-            for r in self._raw.reader().all(Q.SUBJECT_ENTRIES, subject=subject)
-        ]
+        reader = self._raw.reader()
+        exact = [(r.seq, bytes(r.body)) for r in reader.all(Q.SUBJECT_ENTRIES, subject=subject)]
+        if not subject.startswith("model:"):
+            return exact
+        shared = ((r.seq, r.subject, bytes(r.body)) for r in reader.all(Q.SHARED_SUBJECT_ENTRIES))
+        return entries_of_subject(subject, exact, shared)
 
     def add_checkpoint(self, size: int, at: datetime, body: str) -> None:
         with self._raw.write() as tx:

@@ -659,6 +659,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {'name_1': 'fanout'},
         (),
     ),
+    'SHARED_SUBJECT_ENTRIES': (
+        "SELECT audit_entries.seq, audit_entries.subject, audit_entries.body \nFROM audit_entries \nWHERE audit_entries.subject = ? OR (audit_entries.subject LIKE ? || '%' ESCAPE '/') ORDER BY audit_entries.seq",
+        ('subject_1', 'subject_2'),
+        {'subject_1': 'models', 'subject_2': 'models:'},
+        ('seq', 'subject', 'body'),
+    ),
     'SQLITE_VERSION': (
         'SELECT sqlite_version() AS sqlite_version_1',
         (),

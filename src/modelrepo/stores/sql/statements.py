@@ -420,6 +420,11 @@ AUDIT_TREE = (
 )
 AUDIT_ENTRY = sa.select(AE.seq, AE.body).where(AE.seq == p("seq"))
 SUBJECT_ENTRIES = sa.select(AE.seq, AE.body).where(AE.subject == p("subject")).order_by(AE.seq)
+SHARED_SUBJECT_ENTRIES = (
+    sa.select(AE.seq, AE.subject, AE.body)
+    .where(sa.or_(AE.subject == "models", AE.subject.startswith("models:", autoescape=True)))
+    .order_by(AE.seq)
+)
 NEW_CHECKPOINT = sa.insert(audit_checkpoints).values(size=p("size"), at=p("at"), body=p("body"))
 CHECKPOINTS = sa.select(
     audit_checkpoints.c.size, audit_checkpoints.c.at, audit_checkpoints.c.body
