@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  describeVersions, formatInstant, lanes, layout, liveAt, parseInstant, ticks,
+  counted, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks,
 } from "../../../src/modelrepo/server/ui/timeline.mjs";
 
 const T = Date.UTC(2025, 0, 1);
@@ -77,4 +77,21 @@ test("ticks are round and inside the range; splits are described with weights", 
   assert.ok(marks.every((t) => t >= T && t <= T + 10 * 86400000 && t % step === 0));
   assert.equal(describeVersions([{ version: 3, weight: 0.7 }, { version: 4, weight: 0.3 }]), "v3 70% · v4 30%");
   assert.equal(describeVersions([]), "nothing");
+});
+
+test("counts agree with their nouns", () => {
+  assert.equal(counted(1, "version"), "1 version");
+  assert.equal(counted(0, "version"), "0 versions");
+  assert.equal(counted(3, "file"), "3 files");
+  assert.equal(counted(2, "entry", "entries"), "2 entries");
+});
+
+test("the first window fits the changes, or runs to now after a single one", () => {
+  const now = T + 72 * H;
+  const one = lanes([interval("production", T, null, 1)], now);
+  const [a0, a1] = initialWindow(one);
+  assert.ok(a0 <= T && a1 >= now, "one deployment three days ago: shown up to now");
+  const two = lanes([interval("production", T, T + H, 1), interval("production", T + H, null, 2)], now);
+  const [b0, b1] = initialWindow(two);
+  assert.ok(b0 <= T && b1 >= T + H && b1 - b0 < 2 * H, "two changes an hour apart fill the chart");
 });

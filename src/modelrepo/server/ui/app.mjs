@@ -3,7 +3,7 @@
 // Every value from the API is put in the page as text (textContent), never as HTML.
 
 import {
-  describeVersions, formatInstant, lanes, layout, liveAt, parseInstant, ticks, versionColor,
+  counted, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks, versionColor,
 } from "./timeline.mjs";
 
 const TOKEN_KEY = "modelrepo.token";
@@ -205,7 +205,7 @@ async function modelPage(name, query) {
       h("td", {}, h("details", {}, h("summary", {}, lineageSummary(v.lineage)), tree(v.lineage))));
   });
   show(h("h1", {}, name),
-    h("p", { class: "muted" }, `${model.version_count} versions · created ${model.created_at} by ${model.created_by} · `,
+    h("p", { class: "muted" }, `${counted(model.version_count, "version")} · created ${model.created_at} by ${model.created_by} · `,
       h("a", { href: `#/decisions?model=${enc(name)}` }, "its decisions"), " · ",
       h("a", { href: `#/audit?subject=${enc(`model:${name}`)}` }, "its audit log")),
     h("h2", {}, "Environments over time"), chartBox,
@@ -245,7 +245,7 @@ async function showDiff(name, a, b, box) {
       h("h3", {}, "Files"),
       h("table", { class: "kv" }, ["added", "removed", "modified"].map((k) =>
         h("tr", {}, h("td", {}, k), h("td", { class: "mono" }, (f[k] || []).join(", ") || "—"))),
-        h("tr", {}, h("td", {}, "unchanged"), h("td", {}, `${f.unchanged} files`))),
+        h("tr", {}, h("td", {}, "unchanged"), h("td", {}, counted(f.unchanged, "file")))),
       Object.entries(d.text_diffs || {}).map(([path, text]) => [h("h3", {}, path), h("pre", {}, text)]));
   } catch (err) {
     fill(box, errorBox(err));
@@ -310,17 +310,14 @@ async function timelineChart(name, box, query) {
       return;
     }
     data = lanes(intervals, Date.now());
-    // The changes fill the chart; open intervals run on past its right edge ("Fit": up to now).
-    const detail = Math.max(data.lastChange - data.start, 60000);
-    view.t0 = data.start - detail * 0.01;
-    view.t1 = Math.min(data.lastChange + detail * 0.05, data.end + detail * 0.02);
+    [view.t0, view.t1] = initialWindow(data); // "Fit": the whole extent, up to now
     const seen = new Set(intervals.flatMap((i) => i.versions.map((a) => a.version)));
     fill(legend, ...[...seen].sort((a, b) => a - b).map((v) => h("span", {}, h("span", { class: "swatch", "data-v": v }), `v${v}`)),
       h("span", {}, h("span", { class: "swatch", "data-k": "bf" }), "backfilled"), h("span", { class: "ok" }, "▲ approved"));
     for (const sw of legend.querySelectorAll(".swatch[data-v]")) sw.style.background = versionColor(sw.dataset.v);
     for (const sw of legend.querySelectorAll(".swatch[data-k]")) sw.style.background = "#92400e";
     const drawn = draw();
-    stats.textContent = `${intervals.length} intervals · fetched in ${Math.round(fetched - started)} ms · drawn in ${drawn} ms`;
+    stats.textContent = `${counted(intervals.length, "interval")} · fetched in ${Math.round(fetched - started)} ms · drawn in ${drawn} ms`;
     const t = parseInstant(atInput.value);
     if (t !== null) setCursor(t, true);
   }

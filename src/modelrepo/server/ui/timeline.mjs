@@ -149,3 +149,22 @@ export function describeVersions(versions) {
   if (!versions || versions.length === 0) return "nothing";
   return versions.map((a) => (a.weight < 1 ? `v${a.version} ${Math.round(a.weight * 100)}%` : `v${a.version}`)).join(" · ");
 }
+
+/** `1 version`, `3 versions`: a count with its noun (`many` for irregular plurals). */
+export function counted(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The chart's first window [t0, t1] over `lanes(...)`: the changes fill it and open
+ * intervals run on past its right edge; with a single change (nothing to fill it with), from
+ * that change to now, so one deployment is not shown as one minute.
+ */
+export function initialWindow(data) {
+  const detail = data.lastChange - data.start;
+  if (detail < 60000) {
+    const width = Math.max(data.end - data.start, 60000);
+    return [data.start - width * 0.01, data.start + width * 1.02];
+  }
+  return [data.start - detail * 0.01, Math.min(data.lastChange + detail * 0.05, data.end + detail * 0.02)];
+}
