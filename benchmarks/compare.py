@@ -51,6 +51,11 @@ def main() -> int:
     parser.add_argument("--base", required=True, help="the git revision to compare against")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each side (median)")
     parser.add_argument("--quick", action="store_true", help="pass --quick where supported")
+    parser.add_argument(
+        "--head-scripts",
+        action="store_true",
+        help="run this tree's benchmark scripts on both sides (where the base's own is broken)",
+    )
     parser.add_argument("names", nargs="*", help=f"benchmarks (default all: {BENCHMARKS})")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
@@ -64,7 +69,8 @@ def main() -> int:
             failed = False
             for _ in range(args.rounds):
                 for side, root in (("base", base), ("head", REPO_ROOT)):
-                    figures = _run(root, name, args.quick, extra)
+                    script = REPO_ROOT if args.head_scripts else root
+                    figures = _run(root, script, name, args.quick, extra)
                     if figures is None:
                         failed = True
                         break
@@ -105,11 +111,13 @@ def _worktree(revision: str) -> Iterator[Path]:
             )
 
 
-def _run(root: Path, name: str, quick: bool, extra: list[str]) -> dict[str, float] | str | None:
-    """One run of `root`'s own benchmark script against `root`'s own source: its numeric
+def _run(
+    root: Path, scripts: Path, name: str, quick: bool, extra: list[str]
+) -> dict[str, float] | str | None:
+    """One run of the benchmark script in `scripts` against `root`'s source: its numeric
     figures, flattened to dotted names, or its printed report if it has no `--json` (None if
     it failed)."""
-    script = root / "benchmarks" / f"{name}_bench.py"
+    script = scripts / "benchmarks" / f"{name}_bench.py"
     if not script.exists():
         print(f"   {script} does not exist on that side", file=sys.stderr)
         return None
