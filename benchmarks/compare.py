@@ -57,8 +57,10 @@ def main() -> int:
         help="run this tree's benchmark scripts on both sides (where the base's own is broken)",
     )
     parser.add_argument("names", nargs="*", help=f"benchmarks (default all: {BENCHMARKS})")
-    args, extra = parser.parse_known_args()
-    extra = [a for a in extra if a != "--"]
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    extra = argv[cut + 1 :]
     names = args.names or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
