@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import queue
-from collections.abc import Callable
-from typing import BinaryIO, cast
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
 
+from .domain.errors import Conflict
 from .ports import BlobInfo, Progress
+
+if TYPE_CHECKING:
+    from .domain.manifest import FileEntry
 
 CHUNK = 1 << 20
 
@@ -410,3 +416,35 @@ class PipelinedBlobWriter:
 
     def _discard(self) -> None:
         raise NotImplementedError
+
+
+def write_folder(
+    files: Sequence[FileEntry],
+    dest: str | os.PathLike[str],
+    write: Callable[[FileEntry, Path, Progress | None], None],
+    progress: Callable[[str, int], Progress] | None = None,
+) -> Path:
+    """Write a version's files into `dest` (absent, or an empty folder) all or nothing:
+    `write(entry, path, progress)` writes and verifies each into a staging folder beside
+    `dest`, which is renamed into place once every file is there, and removed if anything
+    fails, so no half-written copy is ever seen at `dest`."""
+    import shutil
+    import tempfile
+
+    target = Path(dest).absolute()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise Conflict(f"destination {target} already exists and is not an empty folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        for entry in files:
+            out_path = staging.joinpath(*entry.path.split("/"))
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            write(entry, out_path, progress(entry.path, entry.size) if progress else None)
+            if entry.executable:
+                out_path.chmod(out_path.stat().st_mode | 0o111)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

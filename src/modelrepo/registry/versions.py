@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..api.arguments import check_signature, collect_files, parse_data_ref
 from ..api.versions import VersionsAPI
-from ..domain.errors import Conflict, CorruptBlobError, InvalidInput, MissingBlobError, NotFound
+from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, NotFound
 from ..domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from ..domain.model import (
     CodeRef,
@@ -347,30 +347,15 @@ class Versions(Core, VersionsAPI):
         *,
         progress: ProgressFactory | None = None,
     ) -> Path:
+        from ..streams import write_folder
+
         found = self._readable(name, version)
-        target = Path(dest).absolute()
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise Conflict(f"destination {target} already exists and is not an empty folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile
 
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-        try:
-            for entry in found.files:
-                out_path = staging.joinpath(*entry.path.split("/"))
-                out_path.parent.mkdir(parents=True, exist_ok=True)
-                callback = progress(entry.path, entry.size) if progress else None
-                with open(out_path, "x+b", buffering=0) as out:
-                    self._copy_verified(found, entry, out.write, callback, out.fileno())
-                if entry.executable:
-                    out_path.chmod(out_path.stat().st_mode | 0o111)
-            os.replace(staging, target)
-        except BaseException:
-            import shutil
+        def write(entry: FileEntry, path: Path, callback: Progress | None) -> None:
+            with open(path, "x+b", buffering=0) as out:
+                self._copy_verified(found, entry, out.write, callback, out.fileno())
 
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return target
+        return write_folder(found.files, dest, write, progress)
 
     def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
         from ..domain.diff import (

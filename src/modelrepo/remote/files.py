@@ -265,41 +265,25 @@ class VersionFiles(ServerClient, VersionsAPI):
         progress: ProgressFactory | None = None,
     ) -> Path:
         # Every byte is verified here, as it arrives, against the manifest the server sent.
-        import shutil
-        import tempfile
-
-        from ..streams import FileSink
+        from ..streams import FileSink, write_folder
 
         found = self._readable(name, version)
-        target = Path(dest).absolute()
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise Conflict(f"destination {target} already exists and is not an empty folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-        try:
-            for entry in found.files:
-                out_path = staging.joinpath(*entry.path.split("/"))
-                out_path.parent.mkdir(parents=True, exist_ok=True)
-                callback = progress(entry.path, entry.size) if progress else None
-                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                try:
 
-                    def start(fd: int = fd) -> Callable[[memoryview], object]:
-                        os.ftruncate(fd, 0)
-                        os.lseek(fd, 0, os.SEEK_SET)
-                        return FileSink(fd)
+        def write(entry: FileEntry, path: Path, callback: Progress | None) -> None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
 
-                    self._fetch(found, entry, start, callback)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                if entry.executable:
-                    out_path.chmod(out_path.stat().st_mode | 0o111)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return target
+                def start(fd: int = fd) -> Callable[[memoryview], object]:
+                    os.ftruncate(fd, 0)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    return FileSink(fd)
+
+                self._fetch(found, entry, start, callback)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        return write_folder(found.files, dest, write, progress)
 
     def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
         # Read over HTTP as the caller reads; a seek starts a new request at that byte range.
