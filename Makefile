@@ -23,7 +23,7 @@ demo: $(VENV)/.demo-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/ruff format --check src tests benchmarks examples scripts
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
