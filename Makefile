@@ -47,4 +47,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/cli_bench.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
