@@ -8,13 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .api.serving import ServingAPI
 from .flavors import Predictor
 
 if TYPE_CHECKING:
     from .api.decisions import DecisionsAPI
     from .api.deployments import DeploymentsAPI
-    from .domain.model import ModelVersion
 
     class _Registry(DecisionsAPI, DeploymentsAPI, Protocol):
         """What a handle asks of the registry (embedded or remote) that loaded it."""
@@ -26,75 +24,6 @@ if TYPE_CHECKING:
         def load_live(
             self, name: str, *, env: str, instance_id: str | None = None, **options: Any
         ) -> ModelHandle: ...
-
-
-class Loading(ServingAPI):
-    """`load` and `load_live`, the same for the embedded and the remote registry: each gives
-    a readable version, a verified local folder of its files, and its own way of recording
-    trust in a pickle."""
-
-    if TYPE_CHECKING:
-
-        def _readable(self, name: str, version: int) -> ModelVersion: ...
-
-        def _materialise(self, version: ModelVersion) -> Path: ...
-
-        def _record_pickle_trust(self, found: ModelVersion) -> None: ...
-
-        def resolve(self, ref: str) -> tuple[str, int]: ...
-
-        def serving_start(
-            self, name: str, *, env: str, instance_id: str, host: str, version: int, digest: str
-        ) -> None: ...
-
-    def load(
-        self,
-        name: str,
-        version: int,
-        *,
-        trust_pickle: bool = False,
-        trusted_types: Sequence[str] = (),
-        module: Any = None,
-        environment: str | None = None,
-    ) -> ModelHandle:
-        from .flavors import LoadOptions, loader_for
-
-        found = self._readable(name, version)
-        loader = loader_for(found.flavor)
-        folder = self._materialise(found)
-        if found.flavor == "pickle" and trust_pickle:
-            self._record_pickle_trust(found)
-        predictor = loader(
-            folder,
-            LoadOptions(
-                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
-            ),
-        )
-        return ModelHandle(
-            self,  # type: ignore[arg-type]  # mixed into a whole registry
-            found.model, found.version, found.digest, found.flavor, folder, predictor,
-            environment,
-        )  # fmt: skip
-
-    def load_live(
-        self, name: str, *, env: str, instance_id: str | None = None, **options: Any
-    ) -> ModelHandle:
-        import socket
-        import uuid
-
-        model, version = self.resolve(f"{name}@{env}")
-        handle = self.load(model, version, environment=env, **options)
-        handle.instance_id = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
-        handle.host = socket.gethostname()
-        self.serving_start(
-            model,
-            env=env,
-            instance_id=handle.instance_id,
-            host=handle.host,
-            version=version,
-            digest=handle.digest,
-        )
-        return handle
 
 
 class ModelHandle:

@@ -12,17 +12,43 @@ import contextlib
 import hashlib
 import io
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from ..domain.errors import CorruptBlobError, StorageError
 from ..streams import PipelinedBlobWriter
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
     from ..ports import BlobInfo, Progress
-    from .s3 import S3BlobStore
+
+T = TypeVar("T")
+
+
+class S3BlobStore(Protocol):
+    """What a transfer uses of its store (`s3.S3BlobStore`), declared here so that this
+    module, which the store imports, does not import the store back."""
+
+    bucket: str
+    client: S3Client
+    part_size: int
+    concurrency: int
+    checksums: bool
+    _staging: str
+
+    @property
+    def url(self) -> str: ...
+
+    def _call(self, action: str, key: str | None, fn: Callable[..., T], **kwargs: Any) -> T: ...
+
+    def _fail(self, exc: Exception, action: str, key: str | None = None) -> NoReturn: ...
+
+    def _publish(self, upload: StagingUpload, sha: str, size: int) -> None: ...
+
+    def _abort(self, key: str, upload_id: str) -> None: ...
 
 
 def object_version(version_id: str | None) -> str | None:

@@ -14,7 +14,7 @@ from ..domain.deployments import Interval, check_environment_name, timeline
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.names import validate_model_name
 from ..domain.times import format_time
-from ..handles import Loading
+from ..loading import Loading
 from .core import Core
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..api.arguments import is_remote
 from ..clock import SystemClock
 from ..domain.errors import InvalidInput, NotSupported
-from ..handles import Loading
+from ..loading import Loading
 from .access import Access
 from .audit import Audit
 from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
