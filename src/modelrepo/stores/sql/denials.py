@@ -67,9 +67,7 @@ class SqlDenials(SqlAudit):
         if model is None:
             rows = tx.all(Q.DENIALS, since=after, limit=limit, offset=offset)
         else:
-            rows = tx.all(
-                Q.DENIALS_OF_MODEL, model=model, since=after, limit=limit, offset=offset
-            )
+            rows = tx.all(Q.DENIALS_OF_MODEL, model=model, since=after, limit=limit, offset=offset)
         return [_to_denial(r) for r in rows]
 
     def denials_between(self, first: int, last: int) -> list[Denial]:
