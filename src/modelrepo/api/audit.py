@@ -91,7 +91,7 @@ class AuditAPI(Protocol):
     ) -> Page[Denial]:
         """One page of `audit_denied` (newest first) and the `next_cursor` to pass for the
         next page, None on the last: a long list never ends without saying so. A page holds
-        up to 1,000 records."""
+        up to 10,000 records (1,000 through a server)."""
         ...
 
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:

@@ -49,7 +49,7 @@ class WebhooksAPI(Protocol):
     ) -> Page[Delivery]:
         """One page of `webhook_deliveries` (newest first) and the `next_cursor` to pass for
         the next page, None on the last: a long list never ends without saying so. A page
-        holds up to 1,000 deliveries."""
+        holds up to 10,000 deliveries (1,000 through a server)."""
         ...
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:

@@ -137,7 +137,7 @@ class Audit(Core, AuditAPI):
     ) -> Page[Denial]:
         from ..domain.pages import Page, check_page_size, cursor_offset
 
-        size, offset = check_page_size(limit), cursor_offset(cursor)
+        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
         found = self.backend.metadata.denials(
             since=optional_time(since, "since"),
             model=None if model is None else validate_model_name(model),

@@ -75,7 +75,7 @@ class Webhooks(Core, WebhooksAPI):
 
         if webhook_id is not None:
             check_webhook_id(webhook_id)
-        size, offset = check_page_size(limit), cursor_offset(cursor)
+        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
         found = self.backend.metadata.deliveries(
             webhook_id,
             limit=size + 1,  # one more tells whether another page follows

@@ -299,7 +299,7 @@ class RecordsContract:
         with pytest.raises(InvalidInput):
             two.webhook_deliveries_page(limit=0)
         with pytest.raises(InvalidInput):
-            two.webhook_deliveries_page(limit=1001)
+            two.webhook_deliveries_page(limit=10_001)
         with pytest.raises(InvalidInput):
             two.webhook_deliveries_page(cursor="not-a-cursor")
 
@@ -329,6 +329,8 @@ class RecordsContract:
         assert len(whole.items) == 8 and whole.next_cursor is None
         with pytest.raises(InvalidInput):
             two.audit_denied_page(limit=0)
+        with pytest.raises(InvalidInput):
+            two.audit_denied_page(limit=10_001)
         with pytest.raises(InvalidInput):
             two.audit_denied_page(cursor="not-a-cursor")
 
