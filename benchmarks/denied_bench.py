@@ -107,6 +107,18 @@ def admin_get(port: int, token: str, path: str) -> Any:
     return body
 
 
+def all_denied(port: int, token: str) -> list[dict[str, Any]]:
+    """Every refused-request record, a page of 1,000 at a time."""
+    records: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        page = admin_get(port, token, f"/api/v1/audit/denied?limit=1000{cursor}")
+        records += page["items"]
+        if page["next_cursor"] is None:
+            return records
+        cursor = f"&cursor={page['next_cursor']}"
+
+
 @contextlib.contextmanager
 def server(
     store: Path, work: Path, *, record: bool
@@ -159,7 +171,7 @@ def flood(
         during: list[float] = done.get()
         for p in [*floods, prober]:
             p.join()
-        records = admin_get(port, admin, "/api/v1/audit/denied?limit=1000") if record else []
+        records = all_denied(port, admin) if record else []
         size_after = admin_get(port, admin, "/readyz")["audit_size"]
     return {
         "requests": clients * each,

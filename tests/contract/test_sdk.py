@@ -62,6 +62,10 @@ class TestRemote(RegistryContract):
         )
 
     @pytest.fixture
+    def behind(self, registry: Registry) -> Registry:
+        return registry
+
+    @pytest.fixture
     def reg(self, registry: Registry, client: TestClient, tmp_path: Path) -> Iterator[Registry]:
         with self._open(registry, client, "alice", tmp_path / "cache") as remote:
             yield remote

@@ -25,7 +25,9 @@ DENIED = "/api/v1/audit/denied"
 def denied(api: Api, **params: Any) -> list[dict[str, Any]]:
     reply = api.client.get(DENIED, headers=api.as_("admin"), params=params)
     assert reply.status_code == 200, reply.text
-    found: list[dict[str, Any]] = reply.json()
+    page: dict[str, Any] = reply.json()
+    assert set(page) == {"items", "next_cursor"}
+    found: list[dict[str, Any]] = page["items"]
     return found
 
 
@@ -127,7 +129,7 @@ def test_an_out_of_scope_answer_is_recorded_as_a_refusal(registry: Registry) -> 
         assert reply.status_code == 404 and reply.json()["code"] == "not_found"
         root = {"Authorization": f"Bearer {admin}"}
         assert client.get("/api/v1/hidden/x", headers=root).status_code == 200
-        found = client.get(DENIED, headers={"Authorization": f"Bearer {admin}"}).json()
+        found = client.get(DENIED, headers={"Authorization": f"Bearer {admin}"}).json()["items"]
     [record] = found
     assert (record["user"], record["status"], record["model"]) == ("scoped", 404, "credit-risk")
     assert record["reason"].startswith("outside the token's model scope")
@@ -157,7 +159,7 @@ def test_the_cap_bounds_what_a_flood_of_distinct_refusals_adds(registry: Registr
             token = f"mr_{n:012x}_whatever"
             client.get("/api/v1/models", headers={"Authorization": f"Bearer {token}"})
         assert len(recorder.pending) == 4
-        found = client.get(DENIED, headers={"Authorization": f"Bearer {admin}"}).json()
+        found = client.get(DENIED, headers={"Authorization": f"Bearer {admin}"}).json()["items"]
     assert len(found) == 4
     other = only(found, route="*")
     assert (other["count"], other["status"], other["token_id"]) == (37, 0, None)
@@ -175,6 +177,23 @@ def test_only_administrators_read_them_and_a_refused_read_is_recorded(api: Api) 
     assert denied(api, since="2999-01-01T00:00:00Z") == []
     bad = api.client.get(DENIED, headers=api.as_("admin"), params={"since": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_they_are_read_in_pages_that_say_when_more_follow(api: Api) -> None:
+    for who in ("viewer", "approver", "fraud-admin"):
+        assert api.client.get(DENIED, headers=api.as_(who)).status_code == 403
+    whole = denied(api)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.client.get(DENIED, headers=api.as_("admin"), params=params).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == whole and len(whole) == 3
+    for wrong in ({"limit": 0}, {"limit": 1001}, {"cursor": "x"}):
+        assert api.client.get(DENIED, headers=api.as_("admin"), params=wrong).status_code == 422
 
 
 def test_each_batch_is_bound_by_an_audit_entry_that_verify_checks(api: Api) -> None:

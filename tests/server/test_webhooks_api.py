@@ -46,7 +46,8 @@ def test_add_list_disable_and_the_delivery_log(api: Api) -> None:
         params={"webhook_id": created["webhook_id"]},
         headers=api.as_("admin"),
     ).json()
-    assert [(d["kind"], d["status"], d["attempts_log"]) for d in log] == [
+    assert log["next_cursor"] is None
+    assert [(d["kind"], d["status"], d["attempts_log"]) for d in log["items"]] == [
         ("deployed", "pending", [])
     ]
 
@@ -90,7 +91,7 @@ def test_each_delivery_has_its_payload_and_its_attempts(api: Api) -> None:
         "/api/v1/webhooks/deliveries",
         params={"webhook_id": created["webhook_id"], "attempts": False},
         headers=api.as_("admin"),
-    ).json()
+    ).json()["items"]
     assert "attempts_log" not in delivery
     assert json.loads(delivery["payload"])["kind"] == "deployed"
     url = f"/api/v1/webhooks/deliveries/{delivery['delivery_id']}/attempts"
@@ -102,3 +103,28 @@ def test_each_delivery_has_its_payload_and_its_attempts(api: Api) -> None:
         "/api/v1/webhooks", headers=api.as_("admin"), params={"include_disabled": False}
     )
     assert [h["webhook_id"] for h in hidden.json()] == [created["webhook_id"]]
+
+
+def test_the_delivery_log_is_read_in_pages_that_say_when_more_follow(api: Api) -> None:
+    api.client.post("/api/v1/webhooks", headers=api.as_("admin"), json=BODY)
+    api.upload("fraud-a", who="admin")
+    for env in ("prod", "staging", "dev"):
+        api.client.post(
+            f"/api/v1/models/fraud-a/environments/{env}/deploy",
+            headers=api.as_("admin"),
+            json={"version": 1},
+        )
+    assert api.registry.deliverer().fan_out() == 3
+    url = "/api/v1/webhooks/deliveries"
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, "attempts": False, **({"cursor": cursor} if cursor else {})}
+        page = api.client.get(url, headers=api.as_("admin"), params=params).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids = [d["delivery_id"] for d in seen]
+    assert len(ids) == 3 and ids == sorted(ids, reverse=True)
+    for wrong in ({"limit": 0}, {"limit": 1001}, {"cursor": "x"}):
+        assert api.client.get(url, headers=api.as_("admin"), params=wrong).status_code == 422

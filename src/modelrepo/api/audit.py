@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from .. import auditing
     from ..domain.denials import Denial
+    from ..domain.pages import Page
 
 
 class AuditAPI(Protocol):
@@ -76,7 +77,21 @@ class AuditAPI(Protocol):
     ) -> list[Denial]:
         """Refused requests to the server (missing or bad tokens, roles or scopes that do not
         permit the action, self-approvals), newest first: each a record of one refusal or of
-        its repeats within a window, with a count. `since`: last seen at or after it."""
+        its repeats within a window, with a count. `since`: last seen at or after it. At most
+        `limit` of them (`audit_denied_page` pages through all of them)."""
+        ...
+
+    def audit_denied_page(
+        self,
+        *,
+        since: datetime | str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Denial]:
+        """One page of `audit_denied` (newest first) and the `next_cursor` to pass for the
+        next page, None on the last: a long list never ends without saying so. A page holds
+        up to 10,000 records (1,000 through a server)."""
         ...
 
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ..domain.pages import Page
     from ..domain.webhooks import Attempt, Delivery, Webhook
     from ..webhooks import Deliverer
 
@@ -39,7 +40,16 @@ class WebhooksAPI(Protocol):
     def webhook_deliveries(
         self, webhook_id: str | None = None, *, limit: int = 100
     ) -> list[Delivery]:
-        """The delivery log, newest first (of one subscription, or of all)."""
+        """The delivery log, newest first (of one subscription, or of all): at most `limit`
+        deliveries (`webhook_deliveries_page` pages through all of them)."""
+        ...
+
+    def webhook_deliveries_page(
+        self, webhook_id: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[Delivery]:
+        """One page of `webhook_deliveries` (newest first) and the `next_cursor` to pass for
+        the next page, None on the last: a long list never ends without saying so. A page
+        holds up to 10,000 deliveries (1,000 through a server)."""
         ...
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:

@@ -11,7 +11,7 @@ import click
 
 from ..domain.errors import InvalidInput
 from ..domain.times import format_time
-from .base import EXIT_ERROR, Context, cli, command, emit, pass_ctx
+from .base import EXIT_ERROR, Context, cli, command, emit, more_notice, pass_ctx
 
 
 @cli.group()
@@ -180,21 +180,31 @@ def audit_log(ctx: Context, model: str | None, as_json: bool) -> None:
 @click.option("--model", help="Only refusals about this model.")
 @click.option(
     "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
-    help="At most this many records, newest first.",
+    help="Records per page, newest first.",
 )  # fmt: skip
+@click.option("--cursor", help="Start where a previous page ended (its next_cursor).")
 @pass_ctx
 def audit_denied(
-    ctx: Context, since: str | None, model: str | None, limit: int, as_json: bool
+    ctx: Context,
+    since: str | None,
+    model: str | None,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
 ) -> None:
     """List refused requests to the server: who (token user or token id), from where, what,
-    why. Repeats within a minute are one record with a count.
+    why. Repeats within a minute are one record with a count. Newest first, a page at a time.
+
+    When more records follow, the list ends with a note on stderr giving the --cursor of the
+    next page; --json gives it as "next_cursor" (null on the last page).
 
     \b
     Example:
       modelrepo audit denied --since 2026-03-01T00:00:00Z --model credit-risk
     """
     with ctx.registry() as reg:
-        found = reg.audit_denied(since=since, model=model, limit=limit)
+        page = reg.audit_denied_page(since=since, model=model, limit=limit, cursor=cursor)
+    found, next_cursor = page.items, page.next_cursor
 
     def human() -> None:
         for d in found:
@@ -205,4 +215,5 @@ def audit_denied(
                 f"{d.client or '-':<15}  {d.method} {d.route}{about}  {d.reason}"
             )
 
-    emit(as_json, {"denied": [d.to_dict() for d in found]}, human)
+    emit(as_json, {"denied": [d.to_dict() for d in found], "next_cursor": next_cursor}, human)
+    more_notice(len(found), next_cursor, in_document=as_json)

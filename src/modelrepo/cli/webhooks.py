@@ -6,7 +6,6 @@ import threading
 
 import click
 
-from ..domain.pages import cursor_offset, paginate
 from ..domain.times import format_time
 from ..domain.webhooks import EVENT_KINDS, Webhook
 from .base import Context, cli, command, emit, more_notice, pass_ctx
@@ -140,9 +139,8 @@ def webhook_deliveries(
       modelrepo webhook deliveries wh_3f9a1c0b7d2e --attempts --json
     """
     with ctx.registry() as reg:
-        offset = cursor_offset(cursor)
-        page = paginate(reg.webhook_deliveries(webhook_id, limit=offset + limit + 1), limit, cursor)
-        found, next_cursor = page["items"], page["next_cursor"]
+        page = reg.webhook_deliveries_page(webhook_id, limit=limit, cursor=cursor)
+        found, next_cursor = page.items, page.next_cursor
         documents = [
             {
                 **d.to_dict(),

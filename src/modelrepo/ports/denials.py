@@ -19,9 +19,15 @@ class DenialStore(Protocol):
         ...
 
     def denials(
-        self, *, since: datetime | None = None, model: str | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Denial]:
-        """Refused requests last seen at or after `since` (of `model`), newest first."""
+        """Refused requests last seen at or after `since` (of `model`), newest first: at most
+        `limit` of them after skipping the first `offset`."""
         ...
 
     def denials_between(self, first: int, last: int) -> list[Denial]:

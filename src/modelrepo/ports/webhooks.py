@@ -52,8 +52,11 @@ class WebhookStore(Protocol):
         `next_attempt_at`, or failed for good when that is None."""
         ...
 
-    def deliveries(self, webhook_id: str | None = None, *, limit: int = 100) -> list[Delivery]:
-        """The delivery log, newest first."""
+    def deliveries(
+        self, webhook_id: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Delivery]:
+        """The delivery log, newest first: at most `limit` deliveries after skipping the
+        first `offset`."""
         ...
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]: ...

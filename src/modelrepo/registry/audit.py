@@ -16,6 +16,7 @@ from .core import Core, writes
 if TYPE_CHECKING:
     from .. import auditing
     from ..domain.denials import Denial
+    from ..domain.pages import Page
 
 
 class Audit(Core, AuditAPI):
@@ -125,6 +126,25 @@ class Audit(Core, AuditAPI):
             model=None if model is None else validate_model_name(model),
             limit=check_limit(limit),
         )
+
+    def audit_denied_page(
+        self,
+        *,
+        since: datetime | str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Denial]:
+        from ..domain.pages import Page, check_page_size, cursor_offset
+
+        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
+        found = self.backend.metadata.denials(
+            since=optional_time(since, "since"),
+            model=None if model is None else validate_model_name(model),
+            limit=size + 1,  # one more tells whether another page follows
+            offset=offset,
+        )
+        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     @writes
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:

@@ -10,6 +10,7 @@ from ..domain.errors import InvalidInput
 from .core import Core, changes, writes
 
 if TYPE_CHECKING:
+    from ..domain.pages import Page
     from ..domain.webhooks import Attempt, Delivery, Webhook
     from ..webhooks import Deliverer
 
@@ -65,6 +66,22 @@ class Webhooks(Core, WebhooksAPI):
         if not 1 <= limit <= 10_000:
             raise InvalidInput("limit must be between 1 and 10000")
         return self.backend.metadata.deliveries(webhook_id, limit=limit)
+
+    def webhook_deliveries_page(
+        self, webhook_id: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[Delivery]:
+        from ..domain.pages import Page, check_page_size, cursor_offset
+        from ..domain.webhooks import check_webhook_id
+
+        if webhook_id is not None:
+            check_webhook_id(webhook_id)
+        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
+        found = self.backend.metadata.deliveries(
+            webhook_id,
+            limit=size + 1,  # one more tells whether another page follows
+            offset=offset,
+        )
+        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
         return self.backend.metadata.delivery_attempts(delivery_id)

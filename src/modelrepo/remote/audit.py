@@ -12,6 +12,7 @@ from ..api.audit import AuditAPI
 from ..domain.denials import Denial
 from ..domain.errors import InvalidInput, NotSupported
 from ..domain.names import check_version, validate_model_name
+from ..domain.pages import Page, check_page_size
 from .client import API, PAGE, ServerClient, _time_param
 
 
@@ -87,13 +88,30 @@ class Audit(ServerClient, AuditAPI):
     ) -> list[Denial]:
         from ..domain.denials import check_limit
 
-        found = self._get(
+        found = self._pages(
+            f"{API}/audit/denied",
+            check_limit(limit),
+            since=_time_param(since, "since"),
+            model=None if model is None else validate_model_name(model),
+        )
+        return [Denial.from_dict(d) for d in found]
+
+    def audit_denied_page(
+        self,
+        *,
+        since: datetime | str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Denial]:
+        page = self._get(
             f"{API}/audit/denied",
             since=_time_param(since, "since"),
             model=None if model is None else validate_model_name(model),
-            limit=check_limit(limit),
+            limit=check_page_size(limit),
+            cursor=cursor,
         )
-        return [Denial.from_dict(d) for d in found]
+        return Page([Denial.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.webhooks import WebhooksAPI
 from ..domain.errors import InvalidInput
 from ..domain.names import check_version
+from ..domain.pages import Page, check_page_size
 from ..domain.webhooks import Attempt, Delivery, Webhook
 from .client import API, ServerClient
 
@@ -58,10 +59,26 @@ class Webhooks(ServerClient, WebhooksAPI):
             check_webhook_id(webhook_id)
         if not 1 <= limit <= 10_000:
             raise InvalidInput("limit must be between 1 and 10000")
-        found = self._get(
-            f"{API}/webhooks/deliveries", webhook_id=webhook_id, limit=limit, attempts=False
+        found = self._pages(
+            f"{API}/webhooks/deliveries", limit, webhook_id=webhook_id, attempts=False
         )
         return [Delivery.from_dict(d) for d in found]
+
+    def webhook_deliveries_page(
+        self, webhook_id: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[Delivery]:
+        from ..domain.webhooks import check_webhook_id
+
+        if webhook_id is not None:
+            check_webhook_id(webhook_id)
+        page = self._get(
+            f"{API}/webhooks/deliveries",
+            webhook_id=webhook_id,
+            limit=check_page_size(limit),
+            cursor=cursor,
+            attempts=False,
+        )
+        return Page([Delivery.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
         path = f"{API}/webhooks/deliveries/{check_version(delivery_id)}/attempts"

@@ -65,6 +65,24 @@ class DenialStoreContract:
         assert store.denials(since=T0 + timedelta(seconds=131), model="fraud") == []
         assert store.denials(model="nothing") == []
 
+    def test_the_store_pages_newest_first_by_offset(self, store: MetadataStore) -> None:
+        at = T0 + timedelta(hours=1)
+        kept = store.record_denials(
+            [denial(i * 10, model="fraud" if i % 2 else "credit-risk") for i in range(7)],
+            actor="srv",
+            at=at,
+        )
+        newest = kept[::-1]
+        assert store.denials(limit=3, offset=0) == newest[:3]
+        assert store.denials(limit=3, offset=3) == newest[3:6]
+        assert store.denials(limit=3, offset=6) == newest[6:]
+        assert store.denials(limit=3, offset=7) == []
+        fraud = [d for d in newest if d.model == "fraud"]
+        assert store.denials(model="fraud", limit=2, offset=1) == fraud[1:3]
+        since = T0 + timedelta(seconds=60)
+        recent = [d for d in newest if d.last_at >= since]
+        assert store.denials(since=since, limit=2, offset=2) == recent[2:4]
+
     def test_each_batch_is_one_audit_entry_with_its_digest(self, store: MetadataStore) -> None:
         before = store.audit_size()
         at = T0 + timedelta(minutes=2)

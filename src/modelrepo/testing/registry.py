@@ -52,6 +52,13 @@ class RegistryContract(LifecycleContract, RecordsContract):
         raise NotImplementedError
 
     @pytest.fixture
+    def behind(self, reg: Registry) -> Registry:
+        """The embedded registry on the store behind `reg` (`reg` itself unless it is reached
+        through a transport), to arrange what `reg` only reads: refused requests and webhook
+        deliveries."""
+        return reg
+
+    @pytest.fixture
     def model_dir(self, tmp_path: Path) -> Path:
         return make_artifact(tmp_path / "artifact")
 

@@ -269,6 +269,71 @@ class RecordsContract:
             reg.webhook_deliveries(limit=0)
         assert secret not in json.dumps(reg.audit_log())
 
+    def test_webhook_deliveries_are_paged_newest_first_to_the_end(
+        self, two: Registry, behind: Registry
+    ) -> None:
+        """The last page says it is the last, and the old list reads the first `limit`."""
+        hook, _ = two.add_webhook(
+            "https://hooks.example/mr", model_pattern="credit-*", events=["deployed"]
+        )
+        for version in (1, 2, 1, 2, 1):
+            two.deploy("credit-risk", version, env="staging")
+        assert behind.deliverer().fan_out() == 5
+        newest = two.webhook_deliveries()
+        assert len(newest) == 5 and [d.seq for d in newest] == sorted(
+            (d.seq for d in newest), reverse=True
+        )
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = two.webhook_deliveries_page(hook.webhook_id, limit=2, cursor=cursor)
+            seen += page.items
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert ([d.delivery_id for d in seen], pages) == ([d.delivery_id for d in newest], 3)
+        assert two.webhook_deliveries(limit=2) == newest[:2]
+        whole = two.webhook_deliveries_page(limit=5)
+        assert len(whole.items) == 5 and whole.next_cursor is None
+        assert two.webhook_deliveries_page("wh_ffffffffffff").items == []
+        with pytest.raises(InvalidInput):
+            two.webhook_deliveries_page(limit=0)
+        with pytest.raises(InvalidInput):
+            two.webhook_deliveries_page(limit=10_001)
+        with pytest.raises(InvalidInput):
+            two.webhook_deliveries_page(cursor="not-a-cursor")
+
+    def test_refused_requests_are_paged_newest_first_to_the_end(
+        self, two: Registry, behind: Registry
+    ) -> None:
+        """The last page says it is the last; filters apply before the page is cut."""
+        from .denials import denial
+
+        behind.record_denials(
+            [denial(i * 10, model="fraud" if i % 3 == 0 else "credit-risk") for i in range(8)]
+        )
+        newest = two.audit_denied()
+        assert len(newest) == 8
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = two.audit_denied_page(model="credit-risk", limit=2, cursor=cursor)
+            seen += page.items
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert (seen, pages) == ([d for d in newest if d.model == "credit-risk"], 3)
+        assert two.audit_denied(limit=3) == newest[:3]
+        assert two.audit_denied_page(since=newest[1].last_at, limit=5).items == newest[:2]
+        whole = two.audit_denied_page(limit=8)
+        assert len(whole.items) == 8 and whole.next_cursor is None
+        with pytest.raises(InvalidInput):
+            two.audit_denied_page(limit=0)
+        with pytest.raises(InvalidInput):
+            two.audit_denied_page(limit=10_001)
+        with pytest.raises(InvalidInput):
+            two.audit_denied_page(cursor="not-a-cursor")
+
     # -- the audit log --------------------------------------------------------------------
 
     def test_the_audit_log_reads_in_pages_and_proves_consistency(self, two: Registry) -> None:

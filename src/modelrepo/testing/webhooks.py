@@ -112,6 +112,19 @@ class WebhookStoreContract:
         )
         assert {d.webhook_id for d in again} == {"wh_0123456789ab"}
 
+    def test_the_delivery_log_pages_newest_first_by_offset(self, store: MetadataStore) -> None:
+        store.add_webhook(webhook())
+        store.add_webhook(webhook("wh_ba9876543210"))
+        hooks = ["wh_0123456789ab", "wh_ba9876543210"]
+        store.enqueue_deliveries(0, 7, [_new(hooks[s % 2], s) for s in range(1, 8)], at=T0)
+        newest = store.deliveries()
+        assert [d.seq for d in newest] == [7, 6, 5, 4, 3, 2, 1]
+        assert store.deliveries(limit=3, offset=0) == newest[:3]
+        assert store.deliveries(limit=3, offset=3) == newest[3:6]
+        assert store.deliveries(limit=3, offset=6) == newest[6:]
+        assert store.deliveries(limit=3, offset=7) == []
+        assert [d.seq for d in store.deliveries(hooks[1], limit=2, offset=1)] == [5, 3]
+
     def test_attempts_are_logged_and_settle_the_delivery(self, store: MetadataStore) -> None:
         store.add_webhook(webhook())
         store.enqueue_deliveries(

@@ -102,11 +102,6 @@ const ROUTES = {
   "/api/v1/models/empty/versions": { items: [], next_cursor: null },
   "/api/v1/models/empty/timeline": [],
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
-  "/api/v1/audit/denied": [{
-    id: 7, first_at: iso(T0), last_at: iso(T0 + 60000), count: 31, user: null, token_id: "ffffffffffff", client: "10.0.0.9",
-    method: "POST", route: "/api/v1/models/{name}/deployments", action: "deploy", model: "credit-risk",
-    reason: "<img src=x onerror=alert(1)>unknown API token", status: 401,
-  }],
 };
 // Paginated like the API: `limit` items after `cursor`, `next_cursor` while more remain.
 const decisions = Array.from({ length: 120 }, (_, k) => ({
@@ -116,6 +111,12 @@ const decisions = Array.from({ length: 120 }, (_, k) => ({
 const entries = Array.from({ length: 70 }, (_, k) => ({
   seq: k + 1, at: iso(T0 + k * 1000), actor: "alice", kind: k % 2 ? "deploy" : "register",
   subject: k % 10 ? "model:credit-risk" : "model:<b>fraud</b>", change: { version: k }, store: "s",
+}));
+const denials = Array.from({ length: 55 }, (_, k) => ({
+  id: 55 - k, first_at: iso(T0 - k * 60000), last_at: iso(T0 + 60000 - k * 60000), count: k ? 1 : 31, user: null,
+  token_id: "ffffffffffff", client: "10.0.0.9", method: "POST", route: "/api/v1/models/{name}/deployments",
+  action: "deploy", model: k % 5 === 4 ? "fraud" : "credit-risk",
+  reason: k ? "unknown API token" : "<img src=x onerror=alert(1)>unknown API token", status: 401,
 }));
 function paged(items, query) {
   const after = Number(query.get("cursor") || 0);
@@ -127,6 +128,7 @@ const PAGED = {
   "/api/v1/models/credit-risk/decisions": (q) => paged(decisions.filter((d) =>
     (!q.get("env") || d.environment === q.get("env")) && (!q.get("version") || d.version === Number(q.get("version")))), q),
   "/api/v1/audit/log": (q) => paged(entries.filter((e) => !q.get("subject") || e.subject === q.get("subject")), q),
+  "/api/v1/audit/denied": (q) => paged(denials.filter((d) => !q.get("model") || d.model === q.get("model")), q),
 };
 let slow = null; // a token whose answers take a while, to look at the page meanwhile
 const requests = [];
@@ -291,7 +293,19 @@ test("the pages, end to end against a canned API", async () => {
   assert.match(text(), /POST \/api\/v1\/models\/\{name\}\/deployments/);
   assert.match(text(), /<img src=x onerror=alert\(1\)>unknown API token/); // as text
   assert.equal(all((n) => n.tagName === "img").length, 0);
-  assert.ok(requests.some(({ url }) => url.startsWith("/api/v1/audit/denied?model=credit-risk")));
+  assert.ok(requests.some(({ url }) => url === "/api/v1/audit/denied?model=credit-risk&limit=50"));
+  const deniedRows = () => all((n) => n.attrs["data-testid"] === "denied-row");
+
+  location.hash = "#/denied";
+  await settle();
+  assert.equal(deniedRows().length, 50);
+  const [moreDenied] = all((n) => n.attrs["data-testid"] === "denied-more");
+  assert.equal(moreDenied.hidden, false);
+  await moreDenied.fire("click");
+  await settle();
+  assert.equal(deniedRows().length, 55);
+  assert.equal(moreDenied.hidden, true);
+  assert.ok(requests.some(({ url }) => url === "/api/v1/audit/denied?limit=50&cursor=50"));
 
   await ids.logout.fire("click");
   await settle();

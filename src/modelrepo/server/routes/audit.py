@@ -84,7 +84,7 @@ def consistency(
 # -- refused requests ----------------------------------------------------------------------
 
 
-@router.get("/denied", response_model=list[DenialOut])
+@router.get("/denied", response_model=Page[DenialOut])
 def denied(
     request: Request,
     since: Annotated[
@@ -92,10 +92,11 @@ def denied(
     ] = None,
     model: Annotated[str | None, Query(max_length=128, description="Only this model.")] = None,
     limit: Limit = 100,
+    cursor: Cursor = None,
     caller: Caller = needs("audit.denied"),
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Refused requests, newest first (administrators only): each one refusal, or its
     repeats within a window with a count. Those this server holds are written first."""
     request.app.state.denials.flush()
-    found = caller.registry.audit_denied(since=since, model=model, limit=limit)
-    return [d.to_dict() for d in found]
+    page = caller.registry.audit_denied_page(since=since, model=model, limit=limit, cursor=cursor)
+    return {"items": [d.to_dict() for d in page.items], "next_cursor": page.next_cursor}

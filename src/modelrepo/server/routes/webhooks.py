@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
 from ..auth import Caller, needs
-from ..schemas import AttemptOut, DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
-from .common import ERRORS
+from ..schemas import AttemptOut, DeliveryOut, Page, WebhookCreatedOut, WebhookIn, WebhookOut
+from .common import ERRORS, Cursor, Limit
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
@@ -39,17 +39,18 @@ def disable(webhook_id: str, caller: Caller = needs("webhook.disable")) -> dict[
     return caller.registry.disable_webhook(webhook_id).to_dict()
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
+@router.get("/deliveries", response_model=Page[DeliveryOut])
 def deliveries(
     webhook_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Limit = 100,
+    cursor: Cursor = None,
     attempts: Annotated[bool, Query(description="Each with its attempts.")] = True,
     caller: Caller = needs("webhook.deliveries"),
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """The delivery log, newest first, each with its payload (and its attempts)."""
     reg = caller.registry
-    found = reg.webhook_deliveries(webhook_id, limit=limit)
-    return [
+    page = reg.webhook_deliveries_page(webhook_id, limit=limit, cursor=cursor)
+    items = [
         {
             **d.to_dict(),
             "payload": d.payload,
@@ -59,8 +60,9 @@ def deliveries(
                 else {}
             ),
         }
-        for d in found
+        for d in page.items
     ]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 @router.get("/deliveries/{delivery_id}/attempts", response_model=list[AttemptOut])

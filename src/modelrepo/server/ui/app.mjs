@@ -614,21 +614,20 @@ async function deniedPage(query) {
     if (since.value.trim()) params.set("since", since.value.trim());
     location.hash = `#/denied?${params.toString()}`;
   });
-  const items = await api("/audit/denied", { model: query.get("model"), since: query.get("since"), limit: 1000 });
   const head = ["last seen", "first seen", "count", "status", "who", "client", "request", "model", "reason"];
+  const refused = await pagedTable("/audit/denied", { model: query.get("model"), since: query.get("since") }, head,
+    (d) => h("tr", { "data-testid": "denied-row" },
+      h("td", {}, d.last_at), h("td", {}, d.first_at), h("td", {}, d.count), h("td", {}, d.status || "mixed"),
+      h("td", {}, d.user || (d.token_id ? `token ${d.token_id}` : "no token")),
+      h("td", {}, d.client || "—"),
+      h("td", { class: "mono" }, `${d.method} ${d.route}`, d.operation ? h("span", { class: "muted" }, ` (${d.operation})`) : null),
+      h("td", {}, d.model ? h("a", { href: `#/models/${enc(d.model)}` }, d.model) : "—"),
+      h("td", {}, d.reason)),
+    "denied");
   show(h("h1", {}, "Denied attempts"),
     h("p", { class: "muted" }, "Refused requests, newest first; repeats within a window are one row with a count."),
     form,
-    items.length === 0 ? h("p", { class: "muted" }, "None recorded.") :
-      h("table", { id: "denied" },
-        h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
-        h("tbody", {}, items.map((d) => h("tr", {},
-          h("td", {}, d.last_at), h("td", {}, d.first_at), h("td", {}, d.count), h("td", {}, d.status || "mixed"),
-          h("td", {}, d.user || (d.token_id ? `token ${d.token_id}` : "no token")),
-          h("td", {}, d.client || "—"),
-          h("td", { class: "mono" }, `${d.method} ${d.route}`, d.operation ? h("span", { class: "muted" }, ` (${d.operation})`) : null),
-          h("td", {}, d.model ? h("a", { href: `#/models/${enc(d.model)}` }, d.model) : "—"),
-          h("td", {}, d.reason))))));
+    refused);
 }
 
 // -- routing -------------------------------------------------------------------------------------

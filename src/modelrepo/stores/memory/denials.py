@@ -31,7 +31,12 @@ class MemoryDenials(MemoryAudit):
             return stored
 
     def denials(
-        self, *, since: datetime | None = None, model: str | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Denial]:
         with self._audit_lock:
             found = [
@@ -40,7 +45,7 @@ class MemoryDenials(MemoryAudit):
                 if (since is None or d.last_at >= since) and (model is None or d.model == model)
             ]
         found.sort(key=lambda d: (d.last_at, d.id or 0), reverse=True)
-        return found[:limit]
+        return found[offset : offset + limit]
 
     def denials_between(self, first: int, last: int) -> list[Denial]:
         with self._audit_lock:

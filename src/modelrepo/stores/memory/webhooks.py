@@ -127,10 +127,12 @@ class MemoryWebhooks(MemoryAudit):
             self._deliveries[attempt.delivery_id - 1] = updated
             return updated
 
-    def deliveries(self, webhook_id: str | None = None, *, limit: int = 100) -> list[Delivery]:
+    def deliveries(
+        self, webhook_id: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Delivery]:
         with self._audit_lock:
             found = [d for d in self._deliveries if webhook_id in (None, d.webhook_id)]
-            return found[::-1][:limit]
+            return found[::-1][offset : offset + limit]
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
         with self._audit_lock:

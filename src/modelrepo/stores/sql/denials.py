@@ -55,14 +55,19 @@ class SqlDenials(SqlAudit):
         return stored
 
     def denials(
-        self, *, since: datetime | None = None, model: str | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Denial]:
         after = to_micros(since) if since is not None else 0
         tx = self._raw.reader()
         if model is None:
-            rows = tx.all(Q.DENIALS, since=after, limit=limit)
+            rows = tx.all(Q.DENIALS, since=after, limit=limit, offset=offset)
         else:
-            rows = tx.all(Q.DENIALS_OF_MODEL, model=model, since=after, limit=limit)
+            rows = tx.all(Q.DENIALS_OF_MODEL, model=model, since=after, limit=limit, offset=offset)
         return [_to_denial(r) for r in rows]
 
     def denials_between(self, first: int, last: int) -> list[Denial]:

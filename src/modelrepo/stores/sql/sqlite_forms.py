@@ -115,14 +115,14 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     ),
     'DELIVERIES': (
         'SELECT webhook_deliveries.id, webhook_deliveries.webhook_id, webhook_deliveries.seq, webhook_deliveries.event_id, webhook_deliveries.kind, webhook_deliveries.payload, webhook_deliveries.status, webhook_deliveries.attempts, webhook_deliveries.created_at, webhook_deliveries.next_attempt_at, webhook_deliveries.last_error, webhook_deliveries.delivered_at \nFROM webhook_deliveries ORDER BY webhook_deliveries.id DESC\n LIMIT ? OFFSET ?',
-        ('limit', 'param_1'),
-        {'param_1': 0},
+        ('limit', 'offset'),
+        {},
         ('id', 'webhook_id', 'seq', 'event_id', 'kind', 'payload', 'status', 'attempts', 'created_at', 'next_attempt_at', 'last_error', 'delivered_at'),
     ),
     'DELIVERIES_OF_WEBHOOK': (
         'SELECT webhook_deliveries.id, webhook_deliveries.webhook_id, webhook_deliveries.seq, webhook_deliveries.event_id, webhook_deliveries.kind, webhook_deliveries.payload, webhook_deliveries.status, webhook_deliveries.attempts, webhook_deliveries.created_at, webhook_deliveries.next_attempt_at, webhook_deliveries.last_error, webhook_deliveries.delivered_at \nFROM webhook_deliveries \nWHERE webhook_deliveries.webhook_id = ? ORDER BY webhook_deliveries.id DESC\n LIMIT ? OFFSET ?',
-        ('webhook_id', 'limit', 'param_1'),
-        {'param_1': 0},
+        ('webhook_id', 'limit', 'offset'),
+        {},
         ('id', 'webhook_id', 'seq', 'event_id', 'kind', 'payload', 'status', 'attempts', 'created_at', 'next_attempt_at', 'last_error', 'delivered_at'),
     ),
     'DELIVERY_BY_ID': (
@@ -133,8 +133,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     ),
     'DENIALS': (
         'SELECT access_denials.id, access_denials.first_at, access_denials.last_at, access_denials.count, access_denials.user_name, access_denials.token_id, access_denials.client, access_denials.method, access_denials.route, access_denials.operation, access_denials.model, access_denials.reason, access_denials.status \nFROM access_denials \nWHERE access_denials.last_at >= ? ORDER BY access_denials.last_at DESC, access_denials.id DESC\n LIMIT ? OFFSET ?',
-        ('since', 'limit', 'param_1'),
-        {'param_1': 0},
+        ('since', 'limit', 'offset'),
+        {},
         ('id', 'first_at', 'last_at', 'count', 'user_name', 'token_id', 'client', 'method', 'route', 'operation', 'model', 'reason', 'status'),
     ),
     'DENIALS_BETWEEN': (
@@ -145,8 +145,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     ),
     'DENIALS_OF_MODEL': (
         'SELECT access_denials.id, access_denials.first_at, access_denials.last_at, access_denials.count, access_denials.user_name, access_denials.token_id, access_denials.client, access_denials.method, access_denials.route, access_denials.operation, access_denials.model, access_denials.reason, access_denials.status \nFROM access_denials \nWHERE access_denials.model = ? AND access_denials.last_at >= ? ORDER BY access_denials.last_at DESC, access_denials.id DESC\n LIMIT ? OFFSET ?',
-        ('model', 'since', 'limit', 'param_1'),
-        {'param_1': 0},
+        ('model', 'since', 'limit', 'offset'),
+        {},
         ('id', 'first_at', 'last_at', 'count', 'user_name', 'token_id', 'client', 'method', 'route', 'operation', 'model', 'reason', 'status'),
     ),
     'DISABLE_WEBHOOK': (

@@ -630,11 +630,13 @@ DENIALS = (
     _DENIALS.where(AD.last_at >= p("since"))
     .order_by(AD.last_at.desc(), AD.id.desc())
     .limit(p("limit"))
+    .offset(p("offset"))
 )
 DENIALS_OF_MODEL = (
     _DENIALS.where(AD.model == p("model"), AD.last_at >= p("since"))
     .order_by(AD.last_at.desc(), AD.id.desc())
     .limit(p("limit"))
+    .offset(p("offset"))
 )
 DENIALS_BETWEEN = _DENIALS.where(AD.id >= p("first"), AD.id <= p("last")).order_by(AD.id)
 
@@ -711,9 +713,12 @@ LEASE_DELIVERY = (
     .values(lease_owner=p("owner"), lease_until=p("until"))
 )
 DELIVERY_BY_ID = _DELIVERIES.where(WD.id == p("id"))
-DELIVERIES = _DELIVERIES.order_by(WD.id.desc()).limit(p("limit"))
+DELIVERIES = _DELIVERIES.order_by(WD.id.desc()).limit(p("limit")).offset(p("offset"))
 DELIVERIES_OF_WEBHOOK = (
-    _DELIVERIES.where(WD.webhook_id == p("webhook_id")).order_by(WD.id.desc()).limit(p("limit"))
+    _DELIVERIES.where(WD.webhook_id == p("webhook_id"))
+    .order_by(WD.id.desc())
+    .limit(p("limit"))
+    .offset(p("offset"))
 )
 FINISH_ATTEMPT = (
     sa.update(webhook_deliveries)

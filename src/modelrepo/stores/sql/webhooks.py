@@ -146,12 +146,16 @@ class SqlWebhooks(SqlAudit):
             )
             return updated
 
-    def deliveries(self, webhook_id: str | None = None, *, limit: int = 100) -> list[Delivery]:
+    def deliveries(
+        self, webhook_id: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Delivery]:
         reader = self._raw.reader()
         if webhook_id is None:
-            rows = reader.all(Q.DELIVERIES, limit=limit)
+            rows = reader.all(Q.DELIVERIES, limit=limit, offset=offset)
         else:
-            rows = reader.all(Q.DELIVERIES_OF_WEBHOOK, webhook_id=webhook_id, limit=limit)
+            rows = reader.all(
+                Q.DELIVERIES_OF_WEBHOOK, webhook_id=webhook_id, limit=limit, offset=offset
+            )
         return [_to_delivery(r) for r in rows]
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
