@@ -197,7 +197,15 @@ def test_the_first_hour_docs_offline_home_navigation_decisions_and_audit_log(
         page.get_by_test_id("filter-subject").fill(f"model:{MODEL}")
         page.get_by_test_id("filter-audit").get_by_role("button").click()
         page.wait_for_url("**/ui/#/audit?subject=model%3Acredit-risk")
-        page.get_by_test_id("audit-log-count").wait_for()
+        # The page is drawn again once the log is verified: wait for the filtered rows (the
+        # unfiltered ones, or none, may still be there a moment after the address changes).
+        page.wait_for_function(
+            """(model) => {
+                const rows = [...document.querySelectorAll('[data-testid="audit-row"]')];
+                return rows.length > 0 && rows.every((r) => r.innerText.includes(model));
+            }""",
+            arg=MODEL,
+        )
         texts = entries.all_inner_texts()
         # Filed under the model, or under several models that include it (a bulk import).
         assert texts and all(f"model:{MODEL}" in t or "models" in t for t in texts)
