@@ -302,3 +302,49 @@ def test_models_that_would_share_a_name_are_reported(open_registry, source: Sour
             "why": "'CREDIT RISK' becomes model credit-risk too: the names must differ",
         }
     ]
+
+
+def test_the_import_leaves_its_source_as_it_found_it(tmp_path: Path) -> None:
+    """MLflow's client upgrades an SQLite store whose schema is older than its own (here,
+    one migration back, as the MLflow release before it left it); the import reads a copy,
+    so the team's own registry is never written to."""
+    import hashlib
+    import subprocess
+    import sys
+    import textwrap
+
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    # Made in another process, as a team's registry is: MLflow keeps the stores it opened.
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import pathlib, sys
+            from alembic import command
+            from mlflow import MlflowClient
+            from mlflow.store.db.utils import _get_alembic_config
+            uri, root = sys.argv[1], pathlib.Path(sys.argv[2])
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            experiment = client.create_experiment("e", artifact_location=(root / "runs").as_uri())
+            folder = root / "model"
+            folder.mkdir()
+            (folder / "MLmodel").write_text("flavors:\\n  generic: {}\\n")
+            run = client.create_run(experiment).info.run_id
+            client.log_artifacts(run, str(folder), "model")
+            client.create_registered_model("churn")
+            client.create_model_version("churn", f"runs:/{run}/model", run_id=run)
+            command.downgrade(_get_alembic_config(uri), "-1")  # as the release before left it
+            """
+        ), uri, str(tmp_path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    before = hashlib.sha256(db.read_bytes()).hexdigest(), sorted(p.name for p in tmp_path.iterdir())
+
+    with Registry(tmp_path / "store", user="alice") as reg:
+        report = import_mlflow(reg, uri)
+        assert [v["version"] for v in report.versions] == [1]
+    after = (
+        hashlib.sha256(db.read_bytes()).hexdigest(),
+        sorted(p.name for p in tmp_path.iterdir() if p.name != "store"),
+    )
+    assert after == before, "the source is byte for byte what it was, with nothing beside it"

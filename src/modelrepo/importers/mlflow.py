@@ -24,6 +24,7 @@ source's artifact store through MLflow's artifact repositories.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -101,7 +102,7 @@ def import_mlflow(reg: Registry, tracking_uri: str, *, models: Sequence[str] = (
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
     try:
-        with _use_tracking_uri(client_uri):
+        with _read_only(client_uri) as client_uri, _use_tracking_uri(client_uri):
             client = MlflowClient(tracking_uri=client_uri, registry_uri=client_uri)
             names = list(models) or [m.name for m in _registered_models(client)]
             taken: dict[str, str] = {}
@@ -121,6 +122,39 @@ def import_mlflow(reg: Registry, tracking_uri: str, *, models: Sequence[str] = (
     except MlflowException as exc:
         raise InvalidInput(f"MLflow at {location}: {exc.message}") from None
     return report
+
+
+@contextlib.contextmanager
+def _read_only(client_uri: str) -> Iterator[str]:
+    """The URI to read the source through, such that the import leaves it as it found it.
+
+    MLflow's client upgrades an SQLite store in place when its schema is older than the
+    client (or lacks a table the client knows), after which the team's own MLflow may refuse
+    it: an SQLite source is therefore read from a consistent copy (SQLite's online backup,
+    opened read-only), removed afterwards."""
+    scheme, sep, rest = client_uri.partition(":///")
+    if scheme.lower() != "sqlite" or not sep or rest.startswith(":memory:") or "?" in rest:
+        yield client_uri
+        return
+    import sqlite3
+
+    source = Path(rest)  # `sqlite:////abs/path`, or relative to here as SQLAlchemy reads it
+    if not source.is_file():
+        raise InvalidInput(f"no MLflow SQLite store at {source}")
+    with tempfile.TemporaryDirectory(prefix="modelrepo-mlflow-") as folder:
+        copy = Path(folder) / "mlflow.db"
+        reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            writer = sqlite3.connect(copy)
+            try:
+                reader.backup(writer)
+            finally:
+                writer.close()
+        except sqlite3.Error as exc:
+            raise InvalidInput(f"cannot read the MLflow SQLite store at {source}: {exc}") from None
+        finally:
+            reader.close()
+        yield f"sqlite:///{copy}"
 
 
 def _registered_models(client: Any) -> Iterator[Any]:
