@@ -5,7 +5,7 @@ understood by the other."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from .errors import InvalidInput
@@ -47,6 +47,20 @@ class Page(Generic[T]):
         return (self.items, self.next_cursor) == (other.items, other.next_cursor)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def document(self, item: Callable[[T], Any]) -> dict[str, Any]:
+        """`{"items": [...], "next_cursor": ...}`, each item as `item` writes it."""
+        return {"items": [item(i) for i in self.items], "next_cursor": self.next_cursor}
+
+
+def read_page(
+    read: Callable[[int, int], list[T]], limit: int, cursor: str | None, *, most: int
+) -> Page[T]:
+    """One page from a store: `read(count, offset)` is asked for one item more than the
+    page holds, which tells whether another page follows."""
+    size, offset = check_page_size(limit, most), cursor_offset(cursor)
+    found = read(size + 1, offset)
+    return Page(found[:size], str(offset + size) if len(found) > size else None)
 
 
 def check_page_size(limit: int, most: int = 1000) -> int:

@@ -135,16 +135,18 @@ class Audit(Core, AuditAPI):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Denial]:
-        from ..domain.pages import Page, check_page_size, cursor_offset
+        from ..domain.pages import read_page
 
-        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
-        found = self.backend.metadata.denials(
-            since=optional_time(since, "since"),
-            model=None if model is None else validate_model_name(model),
-            limit=size + 1,  # one more tells whether another page follows
-            offset=offset,
+        after = optional_time(since, "since")
+        name = None if model is None else validate_model_name(model)
+        return read_page(
+            lambda count, offset: self.backend.metadata.denials(
+                since=after, model=name, limit=count, offset=offset
+            ),
+            limit,
+            cursor,
+            most=10_000,
         )
-        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     @writes
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:

@@ -164,19 +164,19 @@ class Decisions(Core, DecisionsAPI):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Decision]:
-        from ..domain.pages import Page, check_page_size, cursor_offset
+        from ..domain.pages import read_page
 
-        size, offset = check_page_size(limit, 100_000), cursor_offset(cursor)
-        found = self.backend.metadata.list_decisions(
-            validate_model_name(model),
-            optional_time(since, "since"),
-            optional_time(until, "until"),
-            size + 1,  # one more tells whether another page follows
-            env=env,
-            version=None if version is None else check_version(version),
-            offset=offset,
+        name = validate_model_name(model)
+        first, last = optional_time(since, "since"), optional_time(until, "until")
+        number = None if version is None else check_version(version)
+        return read_page(
+            lambda count, offset: self.backend.metadata.list_decisions(
+                name, first, last, count, env=env, version=number, offset=offset
+            ),
+            limit,
+            cursor,
+            most=100_000,
         )
-        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     @changes
     def set_decision_inputs(

@@ -70,18 +70,19 @@ class Webhooks(Core, WebhooksAPI):
     def webhook_deliveries_page(
         self, webhook_id: str | None = None, *, limit: int = 100, cursor: str | None = None
     ) -> Page[Delivery]:
-        from ..domain.pages import Page, check_page_size, cursor_offset
+        from ..domain.pages import read_page
         from ..domain.webhooks import check_webhook_id
 
         if webhook_id is not None:
             check_webhook_id(webhook_id)
-        size, offset = check_page_size(limit, 10_000), cursor_offset(cursor)
-        found = self.backend.metadata.deliveries(
-            webhook_id,
-            limit=size + 1,  # one more tells whether another page follows
-            offset=offset,
+        return read_page(
+            lambda count, offset: self.backend.metadata.deliveries(
+                webhook_id, limit=count, offset=offset
+            ),
+            limit,
+            cursor,
+            most=10_000,
         )
-        return Page(found[:size], str(offset + size) if len(found) > size else None)
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
         return self.backend.metadata.delivery_attempts(delivery_id)

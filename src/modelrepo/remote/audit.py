@@ -12,7 +12,7 @@ from ..api.audit import AuditAPI
 from ..domain.denials import Denial
 from ..domain.errors import InvalidInput, NotSupported
 from ..domain.names import check_version, validate_model_name
-from ..domain.pages import Page, check_page_size
+from ..domain.pages import Page
 from .client import API, PAGE, ServerClient, _time_param
 
 
@@ -104,14 +104,14 @@ class Audit(ServerClient, AuditAPI):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Denial]:
-        page = self._get(
+        return self._page(
             f"{API}/audit/denied",
+            Denial.from_dict,
+            limit,
+            cursor,
             since=_time_param(since, "since"),
             model=None if model is None else validate_model_name(model),
-            limit=check_page_size(limit),
-            cursor=cursor,
         )
-        return Page([Denial.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     def record_denials(self, batch: Sequence[Denial]) -> list[Denial]:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).

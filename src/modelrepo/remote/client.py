@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 from ..api import RegistryAPI
 from ..api.arguments import optional_time
@@ -32,10 +32,13 @@ from ..domain.errors import (
     Unauthenticated,
 )
 from ..domain.names import check_version, validate_idempotency_key, validate_model_name
+from ..domain.pages import Page, check_page_size
 from ..domain.times import format_time
 
 if TYPE_CHECKING:
     import httpx
+
+T = TypeVar("T")
 
 API = "/api/v1"
 PAGE = 1000
@@ -276,6 +279,18 @@ class ServerClient(RegistryAPI):
             if not cursor:
                 break
         return items
+
+    def _page(
+        self,
+        path: str,
+        item: Callable[[Any], T],
+        limit: int,
+        cursor: str | None,
+        **params: Any,
+    ) -> Page[T]:
+        """One page of a server's list (1 to 1,000 items) and its `next_cursor`."""
+        found = self._get(path, **params, limit=check_page_size(limit), cursor=cursor)
+        return Page([item(i) for i in found["items"]], found.get("next_cursor"))
 
     @staticmethod
     def _model_path(name: str) -> str:

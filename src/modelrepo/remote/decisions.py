@@ -16,7 +16,7 @@ from ..domain.decisions import Decision
 from ..domain.deployments import check_environment_name
 from ..domain.errors import InvalidInput
 from ..domain.names import validate_model_name
-from ..domain.pages import Page, check_page_size
+from ..domain.pages import Page
 from .client import API, ServerClient, _quote, _time_param, _wire_time
 
 _IMPORT_TYPES = {
@@ -107,16 +107,16 @@ class Decisions(ServerClient, DecisionsAPI):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Decision]:
-        page = self._get(
+        return self._page(
             f"{self._model_path(model)}/decisions",
+            Decision.from_dict,
+            limit,
+            cursor,
             env=env,
             version=version,
             since=_time_param(since, "since"),
             until=_time_param(until, "until"),
-            limit=check_page_size(limit),
-            cursor=cursor,
         )
-        return Page([Decision.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     # -- decision data: columns, imports, stored inputs, policy ---------------------------
 

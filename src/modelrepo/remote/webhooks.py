@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.webhooks import WebhooksAPI
 from ..domain.errors import InvalidInput
 from ..domain.names import check_version
-from ..domain.pages import Page, check_page_size
+from ..domain.pages import Page
 from ..domain.webhooks import Attempt, Delivery, Webhook
 from .client import API, ServerClient
 
@@ -71,14 +71,14 @@ class Webhooks(ServerClient, WebhooksAPI):
 
         if webhook_id is not None:
             check_webhook_id(webhook_id)
-        page = self._get(
+        return self._page(
             f"{API}/webhooks/deliveries",
+            Delivery.from_dict,
+            limit,
+            cursor,
             webhook_id=webhook_id,
-            limit=check_page_size(limit),
-            cursor=cursor,
             attempts=False,
         )
-        return Page([Delivery.from_dict(d) for d in page["items"]], page.get("next_cursor"))
 
     def delivery_attempts(self, delivery_id: int) -> list[Attempt]:
         path = f"{API}/webhooks/deliveries/{check_version(delivery_id)}/attempts"

@@ -99,4 +99,4 @@ def denied(
     repeats within a window with a count. Those this server holds are written first."""
     request.app.state.denials.flush()
     page = caller.registry.audit_denied_page(since=since, model=model, limit=limit, cursor=cursor)
-    return {"items": [d.to_dict() for d in page.items], "next_cursor": page.next_cursor}
+    return page.document(lambda d: d.to_dict())

@@ -104,4 +104,4 @@ def list_decisions(
     page = caller.registry.decisions_page(
         name, env=env, version=version, since=since, until=until, limit=limit, cursor=cursor
     )
-    return {"items": [d.to_dict() for d in page.items], "next_cursor": page.next_cursor}
+    return page.document(lambda d: d.to_dict())

@@ -50,8 +50,8 @@ def deliveries(
     """The delivery log, newest first, each with its payload (and its attempts)."""
     reg = caller.registry
     page = reg.webhook_deliveries_page(webhook_id, limit=limit, cursor=cursor)
-    items = [
-        {
+    return page.document(
+        lambda d: {
             **d.to_dict(),
             "payload": d.payload,
             **(
@@ -60,9 +60,7 @@ def deliveries(
                 else {}
             ),
         }
-        for d in page.items
-    ]
-    return {"items": items, "next_cursor": page.next_cursor}
+    )
 
 
 @router.get("/deliveries/{delivery_id}/attempts", response_model=list[AttemptOut])
