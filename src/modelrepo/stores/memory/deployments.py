@@ -14,7 +14,6 @@ from ...domain.deployment_rules import (
     NewRequest,
     VersionLookup,
     decide_deployment,
-    decide_event,
     decide_import,
     open_request,
     protection,
@@ -110,30 +109,24 @@ class MemoryDeployments(MemoryVersions):
         )
         return request
 
-    def _record_change(self, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
-        new = decide_event(
+    def _apply(self, change: DeploymentChange, clock: Clock) -> DeploymentEvent | DeploymentRequest:
+        """Decide `change` by the rules and store what they decide (the lock held)."""
+        decided = decide_deployment(
             change,
             self._env_state(change),
             self._deleted(change.model),
             now=clock.now(),
             last_recorded=self._last_recorded(),
         )
-        return self._record_event(new)
+        if isinstance(decided, NewRequest):
+            return self._open_request(decided)
+        return self._record_event(decided)
 
     def apply_deployment(
         self, change: DeploymentChange, *, clock: Clock
     ) -> DeploymentEvent | DeploymentRequest:
         with self._lock:
-            decided = decide_deployment(
-                change,
-                self._env_state(change),
-                self._deleted(change.model),
-                now=clock.now(),
-                last_recorded=self._last_recorded(),
-            )
-            if isinstance(decided, NewRequest):
-                return self._open_request(decided)
-            return self._record_event(decided)
+            return self._apply(change, clock)
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         def protected(model: str, env: str) -> bool:
@@ -236,7 +229,8 @@ class MemoryDeployments(MemoryVersions):
             if decision.unprotected is not None:
                 self._set_protected(request.model, request.environment, False, decision.unprotected)
             elif decision.change is not None:
-                event = self._record_change(decision.change, clock)
+                event = self._apply(decision.change, clock)
+                assert isinstance(event, DeploymentEvent)  # approved: carried out, not requested
                 event_id, now = event.event_id, event.recorded_at
             decided = replace(
                 request,

@@ -137,20 +137,24 @@ class SqlDeployments(SqlAudit):
         latest = tx.scalar(Q.LAST_ENV_EVENT, env_id=env.id) if for_request or protected else None
         return EnvironmentState(protected, history, latest)
 
-    def _append(self, tx: Tx, change: DeploymentChange, clock: Clock) -> DeploymentEvent:
-        from ...domain.deployment_rules import decide_event
+    def _apply(
+        self, tx: Tx, change: DeploymentChange, clock: Clock
+    ) -> DeploymentEvent | DeploymentRequest:
+        """Decide `change` by the rules and store what they decide, inside `tx`."""
+        from ...domain.deployment_rules import NewRequest, decide_deployment
 
         mid = model_id(tx, change.model)
-        now = clock.now()
         env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
-        new = decide_event(
+        decided = decide_deployment(
             change,
             self._env_state(tx, change, env),
             _version_lookup(tx, mid),
-            now=now,
+            now=clock.now(),
             last_recorded=self._last_recorded(tx),
         )
-        return self._write_event(tx, mid, env, new)
+        if isinstance(decided, NewRequest):
+            return self._write_request(tx, mid, env, decided)
+        return self._write_event(tx, mid, env, decided)
 
     def _write_event(self, tx: Tx, mid: int, env: Any, new: NewEvent) -> DeploymentEvent:
         """Store an event the rules accepted, with its audit entry (`env`: its environment's
@@ -214,22 +218,8 @@ class SqlDeployments(SqlAudit):
     def apply_deployment(
         self, change: DeploymentChange, *, clock: Clock
     ) -> DeploymentEvent | DeploymentRequest:
-        from ...domain.deployment_rules import NewRequest, decide_deployment
-
         with self._raw.write() as tx:
-            mid = model_id(tx, change.model)
-            now = clock.now()
-            env = tx.one(Q.ENVIRONMENT, model_id=mid, name=change.environment)
-            decided = decide_deployment(
-                change,
-                self._env_state(tx, change, env),
-                _version_lookup(tx, mid),
-                now=now,
-                last_recorded=self._last_recorded(tx),
-            )
-            if isinstance(decided, NewRequest):
-                return self._write_request(tx, mid, env, decided)
-            return self._write_event(tx, mid, env, decided)
+            return self._apply(tx, change, clock)
 
     def import_deployments(self, changes: Sequence[DeploymentChange], *, clock: Clock) -> int:
         """Record many deploys/undeploys in one transaction, checks batched (imported history)."""
@@ -402,7 +392,8 @@ class SqlDeployments(SqlAudit):
                     reason=lifted.reason,
                 )
             elif decision.change is not None:
-                event = self._append(tx, decision.change, clock)
+                event = self._apply(tx, decision.change, clock)
+                assert isinstance(event, DeploymentEvent)  # approved: carried out, not requested
                 event_id = event.event_id
                 now = event.recorded_at  # the approval and the event share one instant
             tx.execute(
