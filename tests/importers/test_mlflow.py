@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modelrepo import Registry
+from modelrepo import NotFound, Registry
 from modelrepo.importers.mlflow import import_mlflow
 
 from ..cli.conftest import Run
@@ -118,8 +118,8 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
         ("mlflow:fraud/3", 2),
     }
     assert {v["source_ref"] for v in report.versions if v["renumbered"]} == {"mlflow:fraud/3"}
-    local = {("Credit Risk", 1): ("credit-risk", 1), ("Credit Risk", 2): ("credit-risk", 2)}
-    local |= {("Credit Risk", 3): ("credit-risk", 3), ("fraud", 1): ("fraud", 1)}
+    local = {("Credit Risk", 1): ("Credit Risk", 1), ("Credit Risk", 2): ("Credit Risk", 2)}
+    local |= {("Credit Risk", 3): ("Credit Risk", 3), ("fraud", 1): ("fraud", 1)}
     local |= {("fraud", 3): ("fraud", 2)}
     for (name, number), (model, version) in local.items():
         got = reg.get(model, version)
@@ -138,10 +138,10 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
         )
         assert got.tags["trained-by"] == f"job-{number}"
         assert got.tags["mlflow.run_id"]
-    credit = reg.model("credit-risk")
+    credit = reg.model("Credit Risk")
     assert (credit.tags, credit.description) == ({"team": "risk"}, "Scores loan applications")
-    assert not any(k.startswith("mlflow.model.") for k in reg.get("credit-risk", 1).tags)
-    assert [(e.kind, e.actor) for e in reg.model_events("credit-risk")] == [
+    assert not any(k.startswith("mlflow.model.") for k in reg.get("Credit Risk", 1).tags)
+    assert [(e.kind, e.actor) for e in reg.model_events("Credit Risk")] == [
         ("described", "alice"),
         ("tag_set", "alice"),
     ]
@@ -151,7 +151,7 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
     staged = source.updated[("Credit Risk", 1)]
     v3_created = source.created[("Credit Risk", 3)]
     assert staged < v3_created
-    production = reg.history("credit-risk", env="production")
+    production = reg.history("Credit Risk", env="production")
     assert [(e.effective_at, [a.version for a in e.versions]) for e in production] == [
         (staged, [1]),
         (v3_created, [3]),
@@ -160,13 +160,13 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
     assert "stage Production" in production[0].reason
     assert "alias production" in production[1].reason
     assert "keeps no alias times" in production[1].reason
-    assert _plain(reg, "credit-risk", "production", staged - MS) == []
-    assert _plain(reg, "credit-risk", "production", staged) == [1]
-    assert _plain(reg, "credit-risk", "production", v3_created - MS) == [1]
-    assert _plain(reg, "credit-risk", "production", v3_created) == [3]
+    assert _plain(reg, "Credit Risk", "production", staged - MS) == []
+    assert _plain(reg, "Credit Risk", "production", staged) == [1]
+    assert _plain(reg, "Credit Risk", "production", v3_created - MS) == [1]
+    assert _plain(reg, "Credit Risk", "production", v3_created) == [3]
     v2_created = source.created[("Credit Risk", 2)]
-    assert _plain(reg, "credit-risk", "champion", v2_created - MS) == []
-    assert _plain(reg, "credit-risk", "champion", v2_created) == [2]
+    assert _plain(reg, "Credit Risk", "champion", v2_created - MS) == []
+    assert _plain(reg, "Credit Risk", "champion", v2_created) == [2]
     assert _plain(reg, "fraud", "live", source.created[("fraud", 3)]) == [2]
     assert len(report.events) == 4
 
@@ -175,8 +175,8 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
     assert any("free text key" in what for what in unmapped)
 
     before = (
-        [v.digest for m in ("credit-risk", "fraud") for v in reg.versions(m)],
-        [e.event_id for m in ("credit-risk", "fraud") for e in reg.history(m)],
+        [v.digest for m in ("Credit Risk", "fraud") for v in reg.versions(m)],
+        [e.event_id for m in ("Credit Risk", "fraud") for e in reg.history(m)],
         len(reg.audit_log()),
     )
     again = import_mlflow(reg, source.uri, models=["Credit Risk", "fraud"])
@@ -188,8 +188,8 @@ def test_import_maps_every_version_and_event_once(open_registry, source: Source)
         "unmapped": len(report.unmapped),
     }
     after = (
-        [v.digest for m in ("credit-risk", "fraud") for v in reg.versions(m)],
-        [e.event_id for m in ("credit-risk", "fraud") for e in reg.history(m)],
+        [v.digest for m in ("Credit Risk", "fraud") for v in reg.versions(m)],
+        [e.event_id for m in ("Credit Risk", "fraud") for e in reg.history(m)],
         len(reg.audit_log()),
     )
     assert after == before
@@ -278,7 +278,7 @@ def test_a_file_store_given_as_a_folder(
     doc = run("import", "mlflow", "--tracking-uri", str(folder), "--json").json
     assert [(v["version"], v["digest"]) for v in doc["versions"]] == [(1, folder_digest(model))]
     assert [(e["environment"], e["versions"]) for e in doc["events"]] == [
-        ("prod", [{"version": 1, "weight": 1.0}])
+        ("Prod", [{"version": 1, "weight": 1.0}])
     ]
     assert doc["source"] == f"mlflow {folder.as_uri()}"
     assert list(cwd.iterdir()) == []  # no default MLflow store appeared beside the import
@@ -292,16 +292,15 @@ def test_a_file_store_given_as_a_folder(
 
 
 @pytest.mark.sqlite_only
-def test_models_that_would_share_a_name_are_reported(open_registry, source: Source) -> None:
+def test_names_that_differ_only_in_case_stay_two_models(open_registry, source: Source) -> None:
+    """As in MLflow, `CREDIT RISK` and `Credit Risk` are two models, both kept as named."""
     reg = open_registry(user="alice")
     report = import_mlflow(reg, source.uri, models=["CREDIT RISK", "Credit Risk"])
-    assert report.versions == []
-    assert report.unmapped == [
-        {
-            "what": "registered model 'Credit Risk'",
-            "why": "'CREDIT RISK' becomes model credit-risk too: the names must differ",
-        }
-    ]
+    assert {v["model"] for v in report.versions} == {"Credit Risk"}
+    assert not [u for u in report.unmapped if "registered model" in u["what"]]
+    assert [v.version for v in reg.versions("Credit Risk")] == [1, 2, 3]
+    with pytest.raises(NotFound):
+        reg.model("credit-risk")
 
 
 def test_the_import_leaves_its_source_as_it_found_it(tmp_path: Path) -> None:
