@@ -292,8 +292,10 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
     ):
         reply = ml.client.request(method, path, headers=ml.as_("admin"), json=body)
         _error(reply, 400, "NOT_IMPLEMENTED")
-    _error(_call(ml, "viewer", "GET", f"{RM}/get", name="Credit Risk"), 400,
+    _error(_call(ml, "viewer", "GET", f"{RM}/get", name="risk/eu"), 400,
            "INVALID_PARAMETER_VALUE")  # fmt: skip
+    _error(_call(ml, "viewer", "GET", f"{RM}/get", name="Credit Risk"), 404,
+           "RESOURCE_DOES_NOT_EXIST")  # fmt: skip
     _error(_call(ml, "viewer", "GET", f"{MV}/get", name="credit", version="x"), 400,
            "INVALID_PARAMETER_VALUE")  # fmt: skip
     _error(_call(ml, "viewer", "GET", f"{MV}/get", name="credit", version="7"), 404,

@@ -22,6 +22,7 @@ from .errors import (
     model_not_found,
     token_not_found,
 )
+from .names import MAX_NAME_LENGTH, name_text_problem
 from .times import format_time, parse_time
 
 READ = "read"
@@ -175,7 +176,8 @@ def roles_for(name: str) -> tuple[str, ...]:
 
 TOKEN_PREFIX = "mr_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
 _TOKEN_ID = re.compile(r"[0-9a-f]{12}")
-_PATTERN = re.compile(r"[a-z0-9._*?\[\]!-]{1,128}")
+MAX_PATTERN_LENGTH = MAX_NAME_LENGTH
+"""A model-name glob is as long as a name at most."""
 
 
 def check_role(role: str) -> str:
@@ -201,9 +203,11 @@ def check_pattern(pattern: str | None) -> str | None:
     """A model-name glob (`fraud-*`), or None for every model."""
     if pattern is None:
         return None
-    if not _PATTERN.fullmatch(pattern):
+    problem = name_text_problem(pattern)
+    if problem is not None:
         raise InvalidInput(
-            f"invalid model pattern {pattern!r}: a glob of model-name characters and * ? [ ]"
+            f"invalid model pattern {pattern!r}: a glob of model-name characters and * ? [ ] "
+            f"({problem})"
         )
     return pattern
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,10 +18,11 @@ from typing import Any
 
 from .canonical import canonical_text
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .names import MAX_NUMBER, MODEL_NAME_PATTERN, check_version
+from .names import ENVIRONMENT_PATTERN as ENVIRONMENT_PATTERN  # the rule lives in names
+from .names import MAX_NUMBER, check_version
+from .names import check_environment_name as check_environment_name
 from .times import format_time, parse_time
 
-ENVIRONMENT_PATTERN = MODEL_NAME_PATTERN
 DEPLOY, UNDEPLOY, ROLLBACK = "deploy", "undeploy", "rollback"
 KINDS = (DEPLOY, UNDEPLOY, ROLLBACK)
 
@@ -388,19 +388,6 @@ class DeploymentChange:
     reason: str | None = None
     effective_at: datetime | None = None
     approval: Approval | None = None
-
-
-_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
-
-
-def check_environment_name(name: str) -> str:
-    """Environment names follow the model-name rules."""
-    if not isinstance(name, str) or not _ENVIRONMENT.fullmatch(name):
-        raise InvalidInput(
-            f"invalid environment name {name!r}: use 1-128 characters of a-z, 0-9, '.', '_' "
-            "or '-', starting with a letter or digit"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)

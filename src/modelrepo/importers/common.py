@@ -18,11 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..domain.deployments import ENVIRONMENT_PATTERN, OBSERVE, DeploymentEvent
+from ..domain.deployments import OBSERVE, DeploymentEvent
 from ..domain.errors import ApprovalRequired, InvalidInput, NotFound
 from ..domain.manifest import FileEntry, manifest_digest, validate_relative_path
 from ..domain.model import ModelVersion
-from ..domain.names import MODEL_NAME_PATTERN
+from ..domain.names import ENVIRONMENT_PATTERN, MAX_NAME_LENGTH, model_name_problem
 from ..domain.times import format_time
 
 if TYPE_CHECKING:
@@ -35,9 +35,8 @@ FROM_TAG = "import.from"
 CREATED_TAG = "import.created_at"
 """Tag holding when the source says the version was created."""
 
-_NAME = re.compile(MODEL_NAME_PATTERN)
 _ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
-_UNSAFE_RUN = re.compile(r"[^a-z0-9._-]+")
+_UNSAFE_RUN = re.compile(r"[^\w.-]+")
 
 
 def check_source_path(path: str) -> str:
@@ -49,12 +48,21 @@ def check_source_path(path: str) -> str:
         raise InvalidInput(f"unsafe path from the source: {exc}") from None
 
 
+def is_local_name(text: str, what: str = "model name") -> bool:
+    """Whether `text` is a valid model name (or environment name) as it is."""
+    if what == "model name":
+        return model_name_problem(text) is None
+    return _ENVIRONMENT.fullmatch(text) is not None
+
+
 def local_name(text: str, what: str = "model name") -> str:
-    """A source's name as a modelrepo name (lowercase, other characters as '-'); refused if
-    nothing usable is left."""
-    pattern = _NAME if what == "model name" else _ENVIRONMENT
-    name = _UNSAFE_RUN.sub("-", text.strip().lower()).strip("-._")[:128]
-    if not pattern.fullmatch(name):
+    """A source's name as a modelrepo name: unchanged when it is one (case, spaces and
+    accents kept, as MLflow has them); otherwise its runs of other characters as '-',
+    refused if nothing usable is left."""
+    if is_local_name(text, what):
+        return text
+    name = _UNSAFE_RUN.sub("-", text.strip()).strip("-._")[:MAX_NAME_LENGTH]
+    if not is_local_name(name, what):
         raise InvalidInput(f"cannot make a {what} of {text!r}")
     return name
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Generic, NotRequired, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from ..domain.access import ROLES
-from ..domain.names import MAX_NUMBER
+from ..domain.access import MAX_PATTERN_LENGTH, ROLES
+from ..domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NUMBER
 
 T = TypeVar("T")
 
@@ -466,7 +466,7 @@ class ImportRecordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    environment: str = Field(min_length=1, max_length=128)
+    environment: str = Field(min_length=1, max_length=MAX_ENVIRONMENT_LENGTH)
     effective_at: str = Field(max_length=64, description="ISO-8601 with a zone.")
     versions: dict[str, float] = Field(default_factory=dict)
     reason: str | None = None
@@ -490,7 +490,7 @@ class DecisionColumnsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outputs: list[JSON]
-    environment: str | None = Field(default=None, max_length=128)
+    environment: str | None = Field(default=None, max_length=MAX_ENVIRONMENT_LENGTH)
     version: int | None = Field(default=None, ge=1, le=MAX_NUMBER, strict=True)
     decided_at: list[str | None] | str | None = Field(
         default=None, description="ISO-8601 with a zone (default: now)."
@@ -504,7 +504,7 @@ class DecisionColumnsIn(BaseModel):
 @with_config(ConfigDict(extra="forbid"))
 class DecisionColumnsRows(TypedDict):
     outputs: list[JSON]
-    environment: NotRequired[Annotated[str | None, Field(max_length=128)]]
+    environment: NotRequired[Annotated[str | None, Field(max_length=MAX_ENVIRONMENT_LENGTH)]]
     version: NotRequired[Annotated[int | None, Field(ge=1, le=MAX_NUMBER, strict=True)]]
     decided_at: NotRequired[list[str | None] | str | None]
     inputs: NotRequired[list[JSON] | None]
@@ -645,7 +645,7 @@ class TokenIn(BaseModel):
 
     user: str = Field(min_length=1, max_length=256)
     role: str = Field(pattern=f"^({'|'.join(ROLES)})$")
-    model_pattern: str | None = Field(default=None, min_length=1, max_length=128)
+    model_pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN_LENGTH)
 
 
 class TokenOut(BaseModel):

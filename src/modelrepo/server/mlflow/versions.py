@@ -5,6 +5,7 @@ its tags are version tags, a legacy stage is the environment of that name."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 
@@ -192,7 +193,8 @@ def download_uri(
     if found.deleted_at is not None:
         raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
     base = request.app.state.public_url  # never the request's Host header
-    return {"artifact_uri": f"{base}{ARTIFACTS}/models/{name}/versions/{found.version}"}
+    folder = f"models/{quote(name, safe='')}/versions/{found.version}"
+    return {"artifact_uri": f"{base}{ARTIFACTS}/{folder}"}
 
 
 @router.post("/transition-stage", responses=PENDING)

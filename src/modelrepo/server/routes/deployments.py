@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.deployments import DeploymentOutcome, DeploymentRequest
 from ...domain.errors import InvalidInput, request_not_found
 from ..auth import Caller, needs
-from ..params import Name
+from ..params import Env, Name
 from ..schemas import (
     ChangeIn,
     DeployIn,
@@ -29,7 +29,6 @@ from .common import ERRORS, Cursor, Limit, compact_json, large_json, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"], responses=ERRORS)
 
-Env = Annotated[str, PathParam(min_length=1, max_length=128, description="Environment.")]
 RequestId = Annotated[int, PathParam(ge=1, le=2**62)]
 Time = Annotated[str | None, Query(max_length=64, description="ISO-8601 with a zone.")]
 OUTCOME = {

@@ -107,7 +107,7 @@ def delete_version(
 
 @router.get("/resolve/{ref}", response_model=ResolveOut)
 def resolve(
-    ref: Annotated[str, PathParam(min_length=3, max_length=300, description="NAME@N|NAME@ENV")],
+    ref: Annotated[str, PathParam(min_length=3, max_length=520, description="NAME@N|NAME@ENV")],
     caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
     """`NAME@N`, or `NAME@ENV`: the one version live in ENV now (409 when it is split)."""

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import AfterValidator
 
 from ...domain.model import ModelVersion
-from ...domain.names import MODEL_NAME_PATTERN
+from ...domain.names import MAX_NAME_LENGTH
 from ..auth import Caller, needs
 from ..files import send_file
-from ..params import IdempotencyKey, Name, Number
+from ..params import IdempotencyKey, Name, Number, model_name
 from ..schemas import (
     DeprecateIn,
     DescriptionIn,
@@ -107,8 +108,8 @@ def diff_versions(
     a: Annotated[int, Query(ge=1, le=2**62, description="The older version.")],
     b: Annotated[int, Query(ge=1, le=2**62, description="The newer version.")],
     b_model: Annotated[
-        str | None,
-        Query(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model of `b` (default: `name`)."),
+        Annotated[str, AfterValidator(model_name)] | None,
+        Query(max_length=MAX_NAME_LENGTH, description="Model of `b` (default: `name`)."),
     ] = None,
     caller: Caller = needs("version.diff"),
 ) -> dict[str, Any]:
