@@ -26,12 +26,13 @@ from .domain.audit import (
     EntryColumns,
     TreeRebuild,
     consistency_proof,
+    event_import_row,
     inclusion_proof,
     node_at,
     root_hash,
     rows_digest,
 )
-from .domain.deployments import DeploymentEvent, allocations_json
+from .domain.deployments import DeploymentEvent
 from .domain.errors import InvalidInput, NotFound
 from .domain.evidence import (
     DEFAULT_POLICY,
@@ -513,11 +514,7 @@ def _check_import(
 ) -> None:
     """An imported batch must still hash, row by row, to the digest its entry carries."""
     events.sort(key=lambda e: e.recorded_at)
-    rows = [
-        (e.model, e.environment, e.kind, allocations_json(e.versions),
-         to_micros(e.effective_at), to_micros(e.recorded_at), e.actor, e.reason)
-        for e in events
-    ]  # fmt: skip
+    rows = [event_import_row(e) for e in events]
     if len(rows) != entry["count"] or rows_digest(rows) != entry["rows_sha256"]:
         problems.append(
             (

@@ -42,7 +42,9 @@ def model_report(
         parse_time(until) if until else None,
     )
     intervals = [
-        i for i in reg.timeline(name) if i.start < end and (i.end is None or i.end > start)
+        i
+        for i in reg.timeline(name)
+        if (i.start is None or i.start < end) and (i.end is None or i.end > start)
     ]
     shown = sorted({a.version for i in intervals for a in i.versions})
     versions = [reg.get(name, n) for n in shown]
@@ -115,9 +117,9 @@ def _clip(interval: Interval, start: datetime, end: datetime) -> dict[str, Any]:
     """An interval as drawn in the period (`from`, `to`: clipped to it), with its own
     extent beside (`started_at`, `ended_at`, null while it is still live)."""
     doc = interval.to_dict()
-    doc["started_at"] = format_time(interval.start)
+    doc["started_at"] = format_time(interval.start) if interval.start else None
     doc["ended_at"] = format_time(interval.end) if interval.end else None
-    doc["from"] = format_time(max(interval.start, start))
+    doc["from"] = format_time(max(interval.start or start, start))
     doc["to"] = format_time(min(interval.end or end, end))
     doc["open"] = interval.end is None
     return doc

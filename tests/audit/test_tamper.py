@@ -176,6 +176,8 @@ def test_changing_a_version_record(store: Path) -> None:
         ("UPDATE deployment_events SET actor = 'mallory' WHERE id = 3", "(actor)"),
         ("UPDATE deployment_events SET reason = 'benign' WHERE id = 3", "(reason)"),
         ("DELETE FROM deployment_events WHERE id = 3", "is gone"),
+        ("UPDATE deployment_events SET unknown_from = 0 WHERE id = 3", "(unknown_from)"),
+        ("UPDATE deployment_events SET earliest_at = 0 WHERE id = 3", "(earliest_at)"),
     ],
 )
 def test_changing_the_deployment_history(store: Path, sql: str, expected: str) -> None:
@@ -208,6 +210,50 @@ def test_changing_an_imported_deployment(store: Path) -> None:
         "UPDATE deployment_events SET actor = 'mallory' WHERE id = "
         "(SELECT max(id) FROM deployment_events)"
     )
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert "the 3 deployments imported by entry" in done.stdout
+
+
+def observed(store: Path) -> None:
+    """Two imported observations after three imported deploys, verified clean."""
+    with Registry(store, user="alice") as reg:
+        reg.import_deployments(
+            "credit-risk",
+            [
+                {"environment": "legacy", "effective_at": "2025-01-01T00:00:00Z",
+                 "versions": {1: 1.0}},
+                {"kind": "observe", "environment": "mlflow", "versions": {2: 1.0},
+                 "effective_at": "2025-02-01T00:00:00Z", "earliest_at": "2025-01-15T00:00:00Z"},
+                {"kind": "observe", "environment": "mlflow", "versions": {},
+                 "effective_at": "2025-03-01T00:00:00Z", "unknown_from": "2025-02-01T00:00:00Z",
+                 "reason": "alias deleted"},
+            ],
+            source="MLflow (sqlite:///mlflow.db)",
+        )  # fmt: skip
+        assert reg.audit_verify().ok
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE deployment_events SET unknown_from = NULL WHERE id = (SELECT max(id) FROM "
+        "deployment_events)",
+        "UPDATE deployment_events SET earliest_at = earliest_at + 1 WHERE earliest_at IS NOT NULL",
+        "UPDATE deployment_events SET unknown_from = 0 WHERE kind = 'deploy' AND environment_id = "
+        "(SELECT environment_id FROM deployment_events ORDER BY id DESC LIMIT 1 OFFSET 2)",
+        "UPDATE deployment_events SET kind = 'deploy' WHERE kind = 'observe' AND unknown_from "
+        "IS NULL",
+    ],
+    ids=["widen-unknown", "move-bound", "unknown-on-a-deploy", "observation-made-a-deploy"],
+)
+def test_changing_an_imported_observation(store: Path, sql: str) -> None:
+    """Widening or narrowing what is unknown, or passing an observation off as a deploy, is
+    named like any other change to imported history."""
+    observed(store)
+    conn = db(store)
+    conn.execute("DROP TRIGGER IF EXISTS deployment_events_no_update")
+    assert conn.execute(sql) is not None and conn.changes() == 1
     done = verify(store)
     assert done.returncode == 1, done.stdout
     assert "the 3 deployments imported by entry" in done.stdout

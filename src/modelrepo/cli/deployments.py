@@ -360,6 +360,10 @@ def history(
 
 def _interval_line(i: Interval) -> str:
     end = format_time(i.end) if i.end else "now"
+    if i.unknown is not None:
+        start = format_time(i.start) if i.start else "the beginning"
+        return f"{i.environment:<12}  {start:<27} -> {end:<27}  {i.unknown.describe()}"
+    assert i.start is not None  # only an unknown stretch runs from the beginning of time
     marks = " (backfill)" if i.event.backfill else ""
     marks += f" approved by {i.event.approved_by}" if i.event.approved_by else ""
     return (

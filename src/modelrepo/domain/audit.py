@@ -20,9 +20,9 @@ from typing import Any
 from ..verifier import EMPTY_ROOT, CompactRange, leaf_hash, node_hash
 from .canonical import canonical_bytes
 from .decisions import DecisionColumns
-from .deployments import DeploymentRequest
+from .deployments import DeploymentEvent, DeploymentRequest, allocations_json
 from .model import ModelVersion
-from .times import format_time, from_micros
+from .times import format_time, from_micros, to_micros
 
 _sha256 = hashlib.sha256
 
@@ -296,11 +296,48 @@ def rows_digest(rows: list[tuple[Any, ...]]) -> str:
     return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
 
 
+def import_row(
+    model: str,
+    environment: str,
+    kind: str,
+    versions: str,
+    effective_at: int,
+    recorded_at: int,
+    actor: str,
+    reason: str | None,
+    unknown_from: int | None = None,
+    earliest_at: int | None = None,
+) -> tuple[Any, ...]:
+    """One row of an imported batch's digest (instants in microseconds): an observation's
+    row also carries its `unknown_from` and `earliest_at` (so does any row where either is
+    set: a value written into another kind's row changes the digest); other rows are as they
+    always were, so batches imported before observations existed still verify."""
+    row = (model, environment, kind, versions, effective_at, recorded_at, actor, reason)
+    if kind == "observe" or unknown_from is not None or earliest_at is not None:
+        return (*row, unknown_from, earliest_at)
+    return row
+
+
+def event_import_row(e: DeploymentEvent) -> tuple[Any, ...]:
+    """The row of a stored event in its import batch's digest."""
+    return import_row(
+        e.model,
+        e.environment,
+        e.kind,
+        allocations_json(e.versions),
+        to_micros(e.effective_at),
+        to_micros(e.recorded_at),
+        e.actor,
+        e.reason,
+        None if e.unknown_from is None else to_micros(e.unknown_from),
+        None if e.earliest_at is None else to_micros(e.earliest_at),
+    )
+
+
 def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     """The audit change of an imported batch of deployments: what, how many, and a digest.
 
-    Each row is `(model, environment, kind, versions JSON, effective_at, recorded_at, actor,
-    reason)`, instants in microseconds, the same on every store. `environments` (the
+    Each row is `import_row(...)`, the same on every store. `environments` (the
     environments the batch made or used) is absent from entries written before it was added.
     """
     return {

@@ -67,6 +67,8 @@ class NewEvent:
     reason: str | None = None
     request_id: int | None = None
     approved_by: str | None = None
+    unknown_from: datetime | None = None
+    earliest_at: datetime | None = None
 
     @property
     def approved_at(self) -> datetime | None:
@@ -87,6 +89,8 @@ class NewEvent:
             request_id=self.request_id,
             approved_by=self.approved_by,
             approved_at=self.approved_at,
+            unknown_from=self.unknown_from,
+            earliest_at=self.earliest_at,
         )
 
 
@@ -253,6 +257,8 @@ class ImportPlan:
                 recorded_at=recorded,
                 actor=change.actor,
                 reason=change.reason,
+                unknown_from=change.unknown_from,
+                earliest_at=change.earliest_at,
             )
             recorded += ONE_MICRO
 
@@ -265,11 +271,11 @@ def decide_import(
     now: datetime,
     last_recorded: datetime | None,
 ) -> ImportPlan:
-    """The events imported history records, all or none: plain deploys and undeploys, as
-    recorded elsewhere (no target is computed), never into a protected environment, each
-    recorded a microsecond after the one before and, unless told otherwise, taking effect
-    then. `protected(model, env)` is False for an environment not created yet;
-    `deleted(model, n)` is as `VersionLookup`."""
+    """The events imported history records, all or none: plain deploys, undeploys and
+    observations (see `check_importable`), as recorded elsewhere (no target is computed),
+    never into a protected environment, each recorded a microsecond after the one before
+    and, unless told otherwise, taking effect then. `protected(model, env)` is False for an
+    environment not created yet; `deleted(model, n)` is as `VersionLookup`."""
     recorded = recording_time(now, last_recorded)
     effective_at: list[datetime] = []
     append = effective_at.append  # an import runs this loop a million times

@@ -332,7 +332,9 @@ def _model_changed(kind: str) -> Handler:
 def _deployed(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     model, env = ch["model"], ch["environment"]
     ev._environment(seq, model, env, ch["recorded_at"], ch["actor"])
-    ev.rows[("deployment event", model, env, ch["event_id"])] = Expected(seq, dict(ch))
+    # An entry written before observations existed names neither column: both were empty.
+    fields = {"unknown_from": None, "earliest_at": None, **ch}
+    ev.rows[("deployment event", model, env, ch["event_id"])] = Expected(seq, fields)
 
 
 def _imported(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:

@@ -109,6 +109,9 @@ class Serving(Loading, Core, ServingAPI):
         for period in periods:
             end = min(period.until(keep), when)
             for interval in intervals:
+                if interval.unknown is not None:
+                    continue  # what was expected then is unknown: no drift can be shown
+                assert interval.start is not None  # only an unknown stretch has none
                 start = max(period.since, interval.start)
                 stop = min(end, interval.end or end)
                 if start < stop and all(a.version != period.version for a in interval.versions):
@@ -166,12 +169,14 @@ class Serving(Loading, Core, ServingAPI):
 def _uncovered(
     start: datetime, stop: datetime, intervals: Sequence[Interval]
 ) -> list[tuple[datetime, datetime]]:
-    """The parts of [start, stop) during which nothing was live at all."""
+    """The parts of [start, stop) during which nothing was live at all (a stretch whose
+    answer is unknown is not one: something may have been)."""
     gaps = []
     cursor = start
-    for interval in sorted(intervals, key=lambda i: i.start):
-        if interval.start > cursor:
-            gaps.append((cursor, min(interval.start, stop)))
+    for interval in sorted(intervals, key=lambda i: (i.start is not None, i.start or start)):
+        begin = interval.start or start
+        if begin > cursor:
+            gaps.append((cursor, min(begin, stop)))
         cursor = max(cursor, interval.end or stop)
         if cursor >= stop:
             break

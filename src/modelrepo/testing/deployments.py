@@ -318,6 +318,96 @@ class DeploymentStoreContract:
         check_records(seeded, report)
         assert report.problems == []
 
+    def test_an_observation_leaves_the_time_before_it_unknown(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        """Before an observation (back to its `unknown_from`) the answer is the observation
+        itself, effective after the instant asked; at and after it, what it saw."""
+        first_at, second_at = T0 - timedelta(days=10), T0 - timedelta(days=5)
+        created = T0 - timedelta(days=30)
+        seeded.import_deployments(
+            [
+                change("observe", V[2], effective_at=first_at, earliest_at=created,
+                       reason="seen"),
+                change("observe", (), effective_at=second_at, unknown_from=first_at,
+                       reason="seen again"),
+            ],
+            clock=clock,
+        )  # fmt: skip
+        first, second = seeded.deployment_events("credit-risk")
+        assert (first.kind, first.unknown_from, first.earliest_at) == ("observe", None, created)
+        assert (second.unknown_from, second.earliest_at, second.versions) == (first_at, None, ())
+
+        def answer(at: Any, known: Any = None) -> DeploymentEvent | None:
+            return seeded.live("credit-risk", "production", at, known)
+
+        tick = timedelta(microseconds=1)
+        assert answer(first_at - timedelta(days=100)) == first  # unknown: before the first
+        assert answer(first_at - tick) == first
+        assert answer(first_at) == first  # observed: v2
+        assert answer(first_at + tick) == second  # unknown again, until the second
+        assert answer(second_at - tick) == second
+        assert answer(second_at) == second  # observed: nothing
+        assert answer(second_at + timedelta(days=1)) == second
+        # As known before the second was recorded, the first's answer held on.
+        assert answer(first_at + tick, first.recorded_at) == first
+        assert answer(first_at - tick, first.recorded_at - tick) is None
+
+    def test_an_observation_after_known_events_hides_them_only_in_its_stretch(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        deployed = record(seeded, change(versions=V[1]), clock=clock)
+        at = deployed.effective_at
+        seeded.import_deployments(
+            [change("observe", V[3], effective_at=at + timedelta(hours=2),
+                    unknown_from=at + timedelta(hours=1))],
+            clock=clock,
+        )  # fmt: skip
+        observed = seeded.deployment_events("credit-risk")[-1]
+        assert seeded.live("credit-risk", "production", at + timedelta(minutes=30)) == deployed
+        assert seeded.live("credit-risk", "production", at + timedelta(hours=1)) == deployed
+        assert seeded.live("credit-risk", "production", at + timedelta(minutes=90)) == observed
+        assert seeded.live("credit-risk", "production", at + timedelta(hours=3)) == observed
+
+    def test_observations_are_imported_with_their_bounds_checked(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        at = T0 - timedelta(days=1)
+        with pytest.raises(InvalidInput, match="unknown_from"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=at, unknown_from=at)], clock=clock
+            )
+        with pytest.raises(InvalidInput, match="earliest_at"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=at, earliest_at=at + timedelta(days=1))],
+                clock=clock,
+            )
+        with pytest.raises(InvalidInput, match="only an observation"):
+            seeded.import_deployments(
+                [change(versions=V[1], effective_at=at, unknown_from=at - timedelta(days=1))],
+                clock=clock,
+            )
+        assert seeded.deployment_events("credit-risk") == []
+
+    def test_observations_read_back_as_their_audit_entries_carry_them(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        from ..auditing import VerifyReport, check_records
+
+        seeded.import_deployments(
+            [
+                change("observe", V[1], effective_at=T0 - timedelta(days=3),
+                       earliest_at=T0 - timedelta(days=9), reason="seen"),
+                change("observe", V[2], effective_at=T0 - timedelta(days=1),
+                       unknown_from=T0 - timedelta(days=3), reason="seen"),
+                change(versions=V[3], effective_at=T0 - timedelta(hours=1), reason="import"),
+            ],
+            clock=clock,
+        )  # fmt: skip
+        report = VerifyReport()
+        check_records(seeded, report)
+        assert report.problems == []
+
     def test_events_and_environments_are_listed(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.audit import decision_change, import_batch_change
+from ...domain.audit import decision_change, import_batch_change, import_row
 from ...domain.deployments import (
     Allocation,
     DeploymentChange,
@@ -52,6 +52,10 @@ def load_allocations(text: str) -> tuple[Allocation, ...]:
 
 def _micros(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
+
+
+def _opt_micros(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
 
 
 def model_id(tx: Tx, model: str) -> int:
@@ -174,6 +178,8 @@ class SqlDeployments(SqlAudit):
             request_id=new.request_id,
             approved_by=new.approved_by,
             approved_at=recorded if new.approved_by is not None else None,
+            unknown_from=_opt_micros(new.unknown_from),
+            earliest_at=_opt_micros(new.earliest_at),
         )
         event = new.numbered(int(event_id))
         self._audit(
@@ -269,6 +275,8 @@ class SqlDeployments(SqlAudit):
                     env_ids[key] = env_id
                 versions_text = dump_allocations(change.versions or ())
                 effective = to_micros(effective_at)
+                unknown_from = _opt_micros(change.unknown_from)
+                earliest_at = _opt_micros(change.earliest_at)
                 rows.append(
                     {
                         "model_id": model_ids[change.model],
@@ -282,10 +290,12 @@ class SqlDeployments(SqlAudit):
                         "request_id": None,
                         "approved_by": None,
                         "approved_at": None,
+                        "unknown_from": unknown_from,
+                        "earliest_at": earliest_at,
                     }
                 )
                 portable.append(
-                    (
+                    import_row(
                         change.model,
                         change.environment,
                         change.kind,
@@ -294,6 +304,8 @@ class SqlDeployments(SqlAudit):
                         recorded,
                         change.actor,
                         change.reason,
+                        unknown_from,
+                        earliest_at,
                     )
                 )
                 recorded += 1  # the plan's recording times are a microsecond apart
@@ -470,6 +482,7 @@ class SqlDeployments(SqlAudit):
     def live(
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
+        """As `domain.deployments.live_event` (one statement asks it: see `Q.LIVE`)."""
         tx = self._raw.reader()
         env_id = known_env_id(tx, self._env_ids, model, env)
         if env_id is None:
@@ -526,4 +539,6 @@ def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
         request_id=row.request_id,
         approved_by=row.approved_by,
         approved_at=_micros(row.approved_at),
+        unknown_from=_micros(row.unknown_from),
+        earliest_at=_micros(row.earliest_at),
     )

@@ -192,10 +192,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'environment_id', 'kind', 'actor', 'at', 'request_id', 'reason'),
     ),
     'ENV_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
         ('env_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
     ),
     'ENV_ID': (
         'SELECT environments.id \nFROM environments JOIN models ON models.id = environments.model_id \nWHERE models.name = ? AND environments.name = ?',
@@ -204,10 +204,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'EVENT': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at \nFROM deployment_events \nWHERE deployment_events.id = ?',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.id = ?',
         ('event_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
     ),
     'EVENT_ALLOCATIONS': (
         'SELECT deployment_events.versions \nFROM deployment_events \nWHERE deployment_events.model_id = ?',
@@ -288,16 +288,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'LIVE': (
-        'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
-        ('env_id', 'at', 'param_1', 'param_2'),
-        {'param_1': 1, 'param_2': 0},
-        ('id',),
+        "SELECT coalesce((SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.kind = 'observe' AND deployment_events.effective_at > ? AND (deployment_events.unknown_from IS NULL OR deployment_events.unknown_from < ?) ORDER BY deployment_events.effective_at, deployment_events.id\n LIMIT ? OFFSET ?), (SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?)) AS coalesce_1",
+        ('env_id', 'at', 'at', 'param_1', 'param_2', 'env_id', 'at', 'param_3', 'param_4'),
+        {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
+        ('c0',),
     ),
     'LIVE_KNOWN': (
-        'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
-        ('env_id', 'at', 'known', 'param_1', 'param_2'),
-        {'param_1': 1, 'param_2': 0},
-        ('id',),
+        "SELECT coalesce((SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.kind = 'observe' AND deployment_events.effective_at > ? AND (deployment_events.unknown_from IS NULL OR deployment_events.unknown_from < ?) AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at, deployment_events.id\n LIMIT ? OFFSET ?), (SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?)) AS coalesce_1",
+        ('env_id', 'at', 'at', 'known', 'param_1', 'param_2', 'env_id', 'at', 'known', 'param_3', 'param_4'),
+        {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
+        ('c0',),
     ),
     'LOCATE_VERSION': (
         'SELECT versions.id, versions.model_id, versions.deleted_at, versions.deprecated \nFROM versions JOIN models ON models.id = versions.model_id \nWHERE models.name = ? AND versions.number = ?',
@@ -336,10 +336,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'model_id', 'name', 'protected', 'created_at', 'created_by'),
     ),
     'MODEL_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
         ('model_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'env_name'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'env_name'),
     ),
     'MODEL_FILES': (
         'SELECT version_files.version_id, version_files.path, version_files.size, version_files.sha256, version_files.executable \nFROM version_files JOIN versions ON versions.id = version_files.version_id \nWHERE versions.model_id = ? ORDER BY version_files.version_id, version_files.path',
@@ -438,14 +438,14 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'NEW_EVENT': (
-        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at, unknown_from, earliest_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
         {},
         ('id',),
     ),
     'NEW_EVENT_BULK': (
-        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at, unknown_from, earliest_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
         {},
         (),
     ),

@@ -309,6 +309,8 @@ NEW_EVENT = (
         request_id=p("request_id"),
         approved_by=p("approved_by"),
         approved_at=p("approved_at"),
+        unknown_from=p("unknown_from"),
+        earliest_at=p("earliest_at"),
     )
     .returning(E.id)
 )
@@ -324,16 +326,44 @@ NEW_EVENT_BULK = sa.insert(deployment_events).values(
     request_id=p("request_id"),
     approved_by=p("approved_by"),
     approved_at=p("approved_at"),
+    unknown_from=p("unknown_from"),
+    earliest_at=p("earliest_at"),
 )
-_LIVE = (  # answered from the covering index (environment, effective, id, recorded)
+# "What was live at `at`" is `domain.deployments.live_event` in one statement: the earliest
+# observation that leaves `at` unknown, else the latest event in force. Each half is answered
+# from its own covering index: (environment, effective, id, recorded) for the event in force,
+# and the partial index of observations for the unknown stretch (its `kind` is a literal so
+# both engines match the index's condition).
+_IN_FORCE = (
     sa.select(E.id)
     .where(E.environment_id == p("env_id"), E.effective_at <= p("at"))
     .order_by(E.effective_at.desc(), E.id.desc())
     .limit(1)
 )
+_COVERING = (
+    sa.select(E.id)
+    .where(
+        E.environment_id == p("env_id"),
+        E.kind == sa.literal_column("'observe'"),
+        E.effective_at > p("at"),
+        sa.or_(E.unknown_from.is_(None), E.unknown_from < p("at")),
+    )
+    .order_by(E.effective_at, E.id)
+    .limit(1)
+)
+
+
+def _live(known: bool) -> sa.Select[tuple[int]]:
+    in_force, covering = _IN_FORCE, _COVERING
+    if known:
+        in_force = in_force.where(E.recorded_at <= p("known"))
+        covering = covering.where(E.recorded_at <= p("known"))
+    return sa.select(sa.func.coalesce(covering.scalar_subquery(), in_force.scalar_subquery()))
+
+
 EVENT = sa.select(deployment_events).where(E.id == p("event_id"))
-LIVE = _LIVE
-LIVE_KNOWN = _LIVE.where(E.recorded_at <= p("known"))
+LIVE = _live(known=False)
+LIVE_KNOWN = _live(known=True)
 MODEL_EVENTS = (
     sa.select(deployment_events, environments.c.name.label("env_name"))
     .join(environments, environments.c.id == E.environment_id)
