@@ -531,3 +531,55 @@ def test_changing_decisions_on_either_database(
         "the decision log was changed after it was recorded",
     ]
     assert report.first_bad_seq == first
+
+
+@pytest.fixture
+def renumbered(store: Path, artifact: Path) -> Path:
+    """The store with `fraud`: @2 recorded as deleted (another registry's tombstone), then
+    @3 registered with its number given."""
+    with Registry(store, user="alice") as reg:
+        reg.record_deleted_version("fraud", 2, reason="deleted in MLflow")
+        (artifact / "features.csv").write_text("fraud\n")
+        reg.register("fraud", artifact, code=False, number=3)
+        assert reg.audit_verify().ok
+    return store
+
+
+FRAUD = "(SELECT id FROM models WHERE name = 'fraud')"
+TOMBSTONE = f"(SELECT id FROM versions WHERE model_id = {FRAUD} AND number = 2)"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (f"UPDATE versions SET deleted_at = NULL, deleted_by = NULL WHERE id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (deleted_at, deleted_by)"),
+        (f"UPDATE version_events SET reason = 'benign' WHERE version_id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (events)"),
+        (f"DELETE FROM version_events WHERE version_id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (events)"),
+        (f"UPDATE versions SET number = 1 WHERE id = {TOMBSTONE}",
+         "version fraud@1 has no audit entry"),
+        (f"UPDATE versions SET number = 4 WHERE model_id = {FRAUD} AND number = 3",
+         "version fraud@3 of entry 16 is gone"),
+        (f"UPDATE models SET last_version = 9 WHERE id = {FRAUD}",
+         "model 'fraud' no longer matches entry 16 (latest_version)"),
+        (f"INSERT INTO versions (model_id, number, digest, created_at, created_by, description,"
+         f" flavor, params, metrics, lineage, deprecated, deleted_at, deleted_by) SELECT "
+         f"model_id, 7, digest, created_at, created_by, description, flavor, params, metrics,"
+         f" lineage, deprecated, deleted_at, deleted_by FROM versions WHERE id = {TOMBSTONE}",
+         "version fraud@7 has no audit entry"),
+    ],
+)  # fmt: skip
+def test_changing_a_recorded_deletion_or_a_given_number(
+    renumbered: Path, sql: str, expected: str
+) -> None:
+    """A tombstone recorded for another registry's deleted version, and a number given at
+    registration, are checked against their entries both ways."""
+    conn = db(renumbered)
+    for trigger in ("version_events_no_update", "version_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(renumbered)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout

@@ -66,6 +66,7 @@ SPEC: dict[str, list[str]] = {
                          f"GET {ART}/models/{{name}}/versions/{{version}}/{{path:path}}"],
     "version.register": [f"POST {N}/versions", f"POST {N}/versions/archive",
                          f"POST {N}/versions/source", f"POST {MV}/create"],
+    "version.record_deleted": [f"POST {N}/deleted-versions"],
     "version.tag": [f"PUT {N}/versions/{{version}}/tags/{{key}}",
                     f"DELETE {N}/versions/{{version}}/tags/{{key}}", f"POST {MV}/set-tag",
                     f"DELETE {MV}/delete-tag"],
@@ -173,6 +174,7 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         ("POST", f"{M}/versions/1/deprecation"): {"json": {}},
         ("POST", f"{M}/versions/archive"): {"files": [("archive", ("a.tar", _archive()))]},
         ("POST", f"{M}/versions/source"): {"json": {"source": "https://u:p@ci.example/a.tar"}},
+        ("POST", f"{M}/deleted-versions"): {"json": {"number": 9, "reason": "gone elsewhere"}},
         ("POST", f"{M}/deployments/import"): {
             "json": {
                 "source": "old",

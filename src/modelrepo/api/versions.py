@@ -38,6 +38,7 @@ class VersionsAPI(Protocol):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -51,6 +52,10 @@ class VersionsAPI(Protocol):
         another model, it raises Conflict.
         `if_changed=True`: when the latest version holds exactly these files, return it
         instead of making a new version with the same content.
+        `number`: the version's number, instead of the next one (to keep another registry's
+        numbers when importing from it). It must be above every number the model ever had,
+        kept or deleted, else Conflict: numbers are never reused. Numbers skipped stay free
+        only until a higher one is taken.
         """
         ...
 
@@ -69,13 +74,14 @@ class VersionsAPI(Protocol):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here. `idempotency_key` as for `register`."""
+        False: the files were not made here. `idempotency_key` and `number` as for `register`."""
         ...
 
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
@@ -89,7 +95,15 @@ class VersionsAPI(Protocol):
     ) -> ModelVersion:
         """Register the files of a tar or zip archive, unpacked with the checks a server
         applies to an uploaded one (no links, absolute paths or `..`; bounded size).
-        `options` as for `register`, `idempotency_key` included."""
+        `options` as for `register`, `idempotency_key` and `number` included."""
+        ...
+
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        """Record version `number` of `name` as deleted, with no files: a tombstone, as
+        `delete` leaves one, for a version another registry deleted before its history came
+        here. The number is then taken for good; `versions(include_deleted=True)` and
+        `events` show it deleted with `reason` (required: it is recorded). The model is
+        created if it has no version yet. Same number rule as `register`'s `number`."""
         ...
 
     def models(self) -> list[Model]:

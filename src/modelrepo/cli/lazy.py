@@ -106,6 +106,13 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("versions",),
         "List models.",
     ),
+    "record-deleted": (
+        ("versions",),
+        (
+            "Record version N of NAME as deleted, with no files: a tombstone for a version "
+            "another registry deleted before its history came here, so the number stays taken."
+        ),
+    ),
     "register": (
         ("versions",),
         "Register the file or folder PATH as the next version of model NAME.",

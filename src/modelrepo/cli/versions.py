@@ -99,6 +99,13 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     is_flag=True,
     help="When the latest version holds exactly these files, print it and make no new version.",
 )
+@click.option(
+    "--number",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Give the version number N instead of the next one (to keep another registry's "
+    "numbers); N must be above every number the model ever had.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -115,6 +122,7 @@ def register(
     dvc: bool,
     idempotency_key: str | None,
     if_changed: bool,
+    number: int | None,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -127,11 +135,14 @@ def register(
     user with the same KEY gets back the version the first run made; other files are refused.
     A new version with the same files as an earlier one is made, with a note on stderr;
     --if-changed makes none when the latest version holds exactly these files.
+    --number keeps a number given elsewhere; numbers are never reused, so it must be above
+    every number the model ever had, kept or deleted.
 
     \b
-    Example:
+    Examples:
       modelrepo register credit-risk ./out --param C=0.5 --metric auc=0.91 \\
           --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn
+      modelrepo register credit-risk ./out --number 7
     """
     sig = None
     if signature is not None:
@@ -162,6 +173,7 @@ def register(
             progress=progress,
             idempotency_key=idempotency_key,
             if_changed=if_changed,
+            number=number,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
@@ -536,6 +548,29 @@ def delete(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
         parsed = resolve_ref(reg, ref)
         version = reg.delete(parsed.model, parsed.version, reason=reason)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Deleted {version.ref}"))
+
+
+@command(cli, name="record-deleted")
+@click.argument("ref", metavar="NAME@N")
+@click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
+@pass_ctx
+def record_deleted(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
+    """Record version N of NAME as deleted, with no files: a tombstone for a version another
+    registry deleted before its history came here, so the number stays taken.
+
+    N must be above every number the model ever had; the model is created if it has no
+    version yet.
+
+    \b
+    Example:
+      modelrepo record-deleted credit-risk@5 --reason "deleted in MLflow on 2026-03-02"
+    """
+    from ..domain.names import parse_version_ref
+
+    parsed = parse_version_ref(ref)
+    with ctx.registry(create=True) as reg:
+        version = reg.record_deleted_version(parsed.model, parsed.version, reason=reason)
+    emit(as_json, version.to_dict(), lambda: click.echo(f"Recorded {version.ref} as deleted"))
 
 
 @command(cli)

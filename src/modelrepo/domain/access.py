@@ -115,6 +115,9 @@ OPERATIONS: dict[str, Operation] = {
     "version.resolve": Operation(READ, MODEL, "the version a reference or alias names"),
     "version.download": Operation(READ, MODEL, "a version's files"),
     "version.register": Operation(REGISTER, MODEL, "register a version"),
+    "version.record_deleted": Operation(
+        REGISTER, MODEL, "record a version another registry deleted (a tombstone, no files)"
+    ),
     "version.tag": Operation(TAG, MODEL, "set or remove a version tag"),
     "version.describe": Operation(TAG, MODEL, "describe a version anew"),
     "version.deprecate": Operation(TAG, MODEL, "flag a version deprecated, or lift the flag"),

@@ -525,6 +525,22 @@ def registration_change(version: ModelVersion, key: str | None) -> dict[str, Any
     }
 
 
+RECORDED_DELETED = "version.recorded_deleted"
+"""The entry of a version recorded as deleted without its files (another registry's deleted
+version, kept with its number)."""
+
+
+def recorded_deleted_change(version: ModelVersion, reason: str | None) -> dict[str, Any]:
+    """The audit change of a version recorded as deleted: its (empty) record by digest, and
+    why it is recorded so."""
+    return {
+        "model": version.model,
+        "version": version.version,
+        "record": version.record_digest(),
+        "reason": reason,
+    }
+
+
 def decision_change(
     request: DeploymentRequest, reason: str | None, event_id: int | None
 ) -> dict[str, Any]:

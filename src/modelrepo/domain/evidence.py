@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import ApiToken, credential_digest
-from .audit import DecisionRow, DecisionsDigest
+from .audit import RECORDED_DELETED, DecisionRow, DecisionsDigest
 from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
@@ -256,8 +256,9 @@ DEFAULT_POLICY = policy_fields("inline", None)
 Handler = Callable[[Evidence, int, str, str, Mapping[str, Any]], None]
 
 
-def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-    model, number = ch["model"], ch["version"]
+def _model_row(ev: Evidence, seq: int, model: str, at: str, actor: str) -> dict[str, Any]:
+    """The model's expected row, made by the first entry that names it (as the stores make
+    it: by its first version, or created on its own)."""
     found = ev._row(seq, ("model", model))
     if found is None:
         found = {
@@ -265,6 +266,12 @@ def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, An
             "tags": {}, "description": "", "events": [],
         }  # fmt: skip
         ev.rows[("model", model)] = Expected(seq, found)
+    return found
+
+
+def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, number = ch["model"], ch["version"]
+    found = _model_row(ev, seq, model, at, actor)
     found["latest_version"] = max(found["latest_version"], number)
     found["version_count"] += 1
     if "key" not in ch:
@@ -278,6 +285,19 @@ def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, An
         {
             "record": ch["record"], "tags": dict(ch["tags"]), "deprecated": False,
             "deleted_at": None, "deleted_by": None, "events": [],
+        },
+    )  # fmt: skip
+
+
+def _recorded_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, number = ch["model"], ch["version"]
+    found = _model_row(ev, seq, model, at, actor)
+    found["latest_version"] = max(found["latest_version"], number)
+    ev.rows[("version", model, number)] = Expected(
+        seq,
+        {
+            "record": ch["record"], "tags": {}, "deprecated": False, "deleted_at": at,
+            "deleted_by": actor, "events": [["deleted", None, None, actor, at, ch["reason"]]],
         },
     )  # fmt: skip
 
@@ -449,6 +469,7 @@ _HANDLERS: dict[str, Handler] = {
     "version.deprecated": _version_state("deprecated"),
     "version.undeprecated": _version_state("undeprecated"),
     "version.deleted": _version_state("deleted"),
+    RECORDED_DELETED: _recorded_deleted,
     "model.tag_set": _model_changed("tag_set"),
     "model.tag_removed": _model_changed("tag_removed"),
     "model.described": _model_changed("described"),

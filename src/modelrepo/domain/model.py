@@ -10,8 +10,8 @@ from typing import Any
 
 from .canonical import canonical_bytes
 from .errors import Conflict, InvalidInput, NotFound
-from .manifest import FileEntry
-from .names import validate_key
+from .manifest import FileEntry, manifest_digest
+from .names import check_version, validate_key
 from .times import format_time, parse_time
 
 JSONValue = Any  # str | int | float | bool | None | list | dict, checked by `check_json`
@@ -193,6 +193,35 @@ class NewVersion:
             signature=self.signature,
             lineage=self.lineage,
         )
+
+
+GIVEN_NUMBER_MAX = 2**31 - 1
+"""The highest version number that may be given (what every store's column holds)."""
+
+
+def next_number(model: str, last: int, wanted: int | None) -> int:
+    """The number a new version (or a recorded deletion) of `model` takes: `wanted` when
+    given, else `last` + 1. `last` is the highest number the model ever had, kept or
+    deleted: numbers are never reused, so a given number must be above it (gaps are allowed,
+    as in a registry whose versions were deleted before they were imported)."""
+    if wanted is None:
+        return last + 1
+    if check_version(wanted, "version number") > GIVEN_NUMBER_MAX:
+        raise InvalidInput(f"a given version number must be at most {GIVEN_NUMBER_MAX}")
+    if wanted <= last:
+        raise Conflict(
+            f"version {model}@{wanted} cannot be created: {model} already had version {last} "
+            "(kept or deleted), and numbers are never reused; give a number above it"
+        )
+    return wanted
+
+
+def deleted_record(model: str, actor: str, at: datetime) -> NewVersion:
+    """What a version recorded as deleted holds (a tombstone with no files, as another
+    registry's deleted version leaves one): no content, created and deleted at `at`."""
+    return NewVersion(
+        model=model, digest=manifest_digest(()), files=(), created_at=at, created_by=actor
+    )
 
 
 def check_replay(new: NewVersion, key: str, model: str, number: int, digest: str) -> int:

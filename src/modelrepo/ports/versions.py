@@ -31,8 +31,10 @@ class VersionStore(Protocol):
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
-        """Create the model if needed and add version N+1 (gap-free, never reused).
+        """Create the model if needed and add version N+1, or version `number` when given
+        (above every number the model ever had, else Conflict: numbers are never reused).
 
         `inline` maps sha256 -> bytes of small files stored in the same transaction.
         `key`, a client's idempotency key, is recorded with the version under
@@ -97,6 +99,14 @@ class VersionStore(Protocol):
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
     ) -> ModelVersion:
         """Tombstone a version: its record stays as evidence, its files become collectable."""
+        ...
+
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        """Record version `number` as deleted, with no files (creating the model if needed):
+        the number is taken, as a deleted version's is, and the tombstone says why. The
+        number must be above every number the model ever had, as for `create_version`."""
         ...
 
     def version_events(self, model: str, version: int) -> list[VersionEvent]: ...

@@ -69,8 +69,10 @@ class Versions(Core, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+        number = check_number(number)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
@@ -102,7 +104,7 @@ class Versions(Core, VersionsAPI):
                 same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
                 if same is not None:
                     return same
-            return self._create_version(details, entries, inline, key)
+            return self._create_version(details, entries, inline, key, number)
 
     def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
         """The latest version when it holds exactly `digest` (for `if_changed`)."""
@@ -133,10 +135,12 @@ class Versions(Core, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
             key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+            number = check_number(number)
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
@@ -164,7 +168,7 @@ class Versions(Core, VersionsAPI):
                         entries.append(
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
-                return self._create_version(details, entries, inline, key)
+                return self._create_version(details, entries, inline, key, number)
         except BaseException:
             for writer in writers:
                 writer.abort()
@@ -218,9 +222,11 @@ class Versions(Core, VersionsAPI):
         entries: Sequence[FileEntry],
         inline: Mapping[str, bytes],
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
-        """Version N+1 with these files; its time is when it is created, after its blobs.
-        With `key`, the version an earlier request with that key made, if there was one."""
+        """Version N+1 (or `number`) with these files; its time is when it is created, after
+        its blobs. With `key`, the version an earlier request with that key made, if there was
+        one."""
         manifest = sorted_entries(entries)
         return self.backend.metadata.create_version(
             NewVersion(
@@ -232,6 +238,7 @@ class Versions(Core, VersionsAPI):
             ),
             inline=inline,
             key=key,
+            number=number,
         )
 
     def register_archive(
@@ -459,6 +466,23 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
             reason=require_reason(reason, "deleting a version needs a reason (it is recorded)"),
         )
+
+    @writes
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        return self.backend.metadata.record_deleted_version(
+            validate_model_name(name),
+            check_version(number),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=require_reason(
+                reason, "recording a deleted version needs a reason (it is recorded)"
+            ),
+        )
+
+
+def check_number(number: int | None) -> int | None:
+    """A version number asked for, or None for the next one."""
+    return None if number is None else check_version(number)
 
 
 def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlobError:

@@ -25,6 +25,7 @@ from ..domain.model import (
     check_metrics,
     check_params,
     check_tags,
+    require_reason,
     unchanged_latest,
 )
 from ..domain.names import (
@@ -69,6 +70,7 @@ class Versions(ServerClient, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
@@ -100,7 +102,7 @@ class Versions(ServerClient, VersionsAPI):
         from ..lineage import capture_code
 
         code_ref = capture_code() if code is True else (code or None)
-        metadata = {
+        metadata: dict[str, Any] = {
             "params": dict(check_params(params)),
             "metrics": dict(check_metrics(metrics)),
             "tags": dict(check_tags(tags)),
@@ -111,6 +113,8 @@ class Versions(ServerClient, VersionsAPI):
             "code": code_ref.to_dict() if code_ref else None,
             "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
         }
+        if number is not None:
+            metadata["number"] = check_version(number, "version number")
 
         def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
             uploads: list[tuple[str, tuple[str, Any, str]]] = []
@@ -166,7 +170,10 @@ class Versions(ServerClient, VersionsAPI):
 
     @staticmethod
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
-        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
+        known = {
+            "params", "metrics", "tags", "data", "description", "flavor", "signature", "code",
+            "number",
+        }  # fmt: skip
         unknown = set(options) - known
         if unknown:
             raise InvalidInput(f"unknown options {sorted(unknown)}")
@@ -176,7 +183,9 @@ class Versions(ServerClient, VersionsAPI):
             from ..lineage import capture_code
 
             code = capture_code()
+        number = options.get("number")
         return {
+            **({} if number is None else {"number": check_version(number, "version number")}),
             "params": dict(check_params(options.get("params"))),
             "metrics": dict(check_metrics(options.get("metrics"))),
             "tags": dict(check_tags(options.get("tags"))),
@@ -203,6 +212,7 @@ class Versions(ServerClient, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
@@ -285,6 +295,17 @@ class Versions(ServerClient, VersionsAPI):
             "DELETE", self._version_path(name, version), params={"reason": reason}
         )
         return ModelVersion.from_dict(reply.json())
+
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        body = {
+            "number": check_version(number, "version number"),
+            "reason": require_reason(
+                reason, "recording a deleted version needs a reason (it is recorded)"
+            ),
+        }
+        return ModelVersion.from_dict(
+            self._post(f"{self._model_path(name)}/deleted-versions", body)
+        )
 
     def resolve(self, ref: str) -> tuple[str, int]:
         parse_ref(ref)  # a malformed reference is refused here, in the same words

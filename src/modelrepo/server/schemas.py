@@ -158,6 +158,13 @@ class RegisterIn(BaseModel):
     executable: list[str] = Field(
         default_factory=list, description="Paths of uploaded files to mark executable."
     )
+    number: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The version's number instead of the next one (to keep another "
+        "registry's numbers); above every number the model ever had, else 409.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -172,7 +179,17 @@ class RegisterIn(BaseModel):
             "flavor": self.flavor,
             "signature": self.signature,
             "code": CodeRef(**self.code.model_dump()) if self.code else False,
+            "number": self.number,
         }
+
+
+class DeletedVersionIn(BaseModel):
+    """A version another registry deleted, recorded here by its number with no files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=1, max_length=10_000)
 
 
 class TagIn(BaseModel):

@@ -183,6 +183,59 @@ class MetadataStoreContract:
             store.set_tag("credit-risk", 2, "k", "v", actor="bob", at=at)
         assert store.create_version(new_version(seed=3)).version == 3
 
+    def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
+        assert store.create_version(new_version(seed=1), number=3).version == 3
+        assert store.get_model("credit-risk").latest_version == 3
+        assert store.create_version(new_version(seed=2)).version == 4  # after the highest
+        assert store.create_version(new_version(seed=3), number=9).version == 9
+        for taken in (9, 4, 5):  # kept, or skipped below the highest: never given again
+            with pytest.raises(Conflict, match="never reused"):
+                store.create_version(new_version(seed=4), number=taken)
+        assert [v.version for v in store.list_versions("credit-risk")] == [3, 4, 9]
+        assert store.get_model("credit-risk").version_count == 3
+        store.delete_version("credit-risk", 9, actor="bob", at=T0, reason=None)
+        with pytest.raises(Conflict):  # a deleted number stays taken
+            store.create_version(new_version(seed=4), number=9)
+        assert store.create_version(new_version(seed=4)).version == 10
+
+    def test_a_number_given_with_a_used_key_answers_the_first_registration(
+        self, store: MetadataStore
+    ) -> None:
+        first = store.create_version(new_version(seed=1), key="run-1", number=5)
+        assert store.create_version(new_version(seed=1), key="run-1", number=5) == first
+        assert store.get_model("credit-risk").latest_version == 5
+
+    def test_a_deleted_version_is_recorded_with_its_number(self, store: MetadataStore) -> None:
+        at = T0 + timedelta(hours=1)
+        gone = store.record_deleted_version(
+            "fraud", 2, actor="bob", at=at, reason="deleted in MLflow"
+        )  # the model is made by it
+        assert (gone.model, gone.version, gone.files, gone.deleted_at, gone.deleted_by) == (
+            "fraud", 2, (), at, "bob",
+        )  # fmt: skip
+        assert store.get_version("fraud", 2) == gone
+        model = store.get_model("fraud")
+        assert (model.latest_version, model.version_count, model.created_by) == (2, 0, "bob")
+        events = store.version_events("fraud", 2)
+        assert [(e.kind, e.actor, e.at, e.reason) for e in events] == [
+            ("deleted", "bob", at, "deleted in MLflow")
+        ]
+        assert list(store.file_references()) == []
+        with pytest.raises(Conflict, match="never reused"):
+            store.record_deleted_version("fraud", 2, actor="bob", at=at, reason="again")
+        with pytest.raises(Conflict, match="never reused"):
+            store.create_version(new_version("fraud"), number=1)
+        with pytest.raises(Conflict):  # a tombstone takes no tags
+            store.set_tag("fraud", 2, "k", "v", actor="bob", at=at)
+        assert store.create_version(new_version("fraud")).version == 3
+        store.create_version(new_version("fraud", seed=1), number=5)
+        store.record_deleted_version("fraud", 7, actor="bob", at=at, reason=None)
+        assert [(v.version, v.deleted_at is None) for v in store.list_versions("fraud")] == [
+            (2, False), (3, True), (5, True), (7, False),
+        ]  # fmt: skip
+        assert store.get_model("fraud").latest_version == 7
+        assert store.get_model("fraud").version_count == 2
+
     def test_file_references_name_every_live_file(self, store: MetadataStore) -> None:
         store.create_version(new_version("a", 1))
         store.create_version(new_version("b", 2))

@@ -25,6 +25,7 @@ from ..domain.errors import (
 from ..domain.manifest import manifest_digest
 from ..registry import Registry
 from .lifecycle import LifecycleContract, tar_of
+from .model_life import ModelLifeContract
 from .registry_records import RecordsContract
 
 
@@ -40,7 +41,7 @@ def make_artifact(root: Path) -> Path:
     return root
 
 
-class RegistryContract(LifecycleContract, RecordsContract):
+class RegistryContract(LifecycleContract, ModelLifeContract, RecordsContract):
     """What a registry user can count on, whichever store or transport is behind it."""
 
     @pytest.fixture

@@ -19,6 +19,7 @@ from ..auth import Caller, needs
 from ..files import CHUNK
 from ..params import IdempotencyKey, Name, Number
 from ..schemas import (
+    DeletedVersionIn,
     ImportDeploymentsIn,
     ImportedOut,
     ResolveOut,
@@ -103,6 +104,16 @@ def delete_version(
     """Tombstone a version: its record stays as evidence (who, when, why), its files are no
     longer served and become collectable by `gc`. `reason` is required (422 without)."""
     return caller.registry.delete(name, version, reason=reason).to_dict()
+
+
+@router.post("/models/{name}/deleted-versions", response_model=VersionOut, status_code=201)
+def record_deleted_version(
+    name: Name, body: DeletedVersionIn, caller: Caller = needs("version.record_deleted")
+) -> dict[str, Any]:
+    """Record version `number` as deleted, with no files and the `reason`: a tombstone for a
+    version another registry deleted before its history came here, so its number stays
+    taken. The number must be above every number the model ever had (409 otherwise)."""
+    return caller.registry.record_deleted_version(name, body.number, reason=body.reason).to_dict()
 
 
 @router.get("/resolve/{ref}", response_model=ResolveOut)

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ...domain.audit import model_event_change, registration_change
+from ...domain.audit import (
+    RECORDED_DELETED,
+    model_event_change,
+    recorded_deleted_change,
+    registration_change,
+)
 from ...domain.deployment_rules import check_deletable
 from ...domain.errors import NotFound, model_not_found, version_not_found
 from ...domain.model import (
@@ -19,7 +24,9 @@ from ...domain.model import (
     VersionEvent,
     check_not_deleted,
     check_replay,
+    deleted_record,
     model_tag_change,
+    next_number,
     version_tag_change,
 )
 from ...domain.times import to_micros
@@ -57,6 +64,7 @@ class MemoryVersions(MemoryAudit):
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         with self._lock:
             if key is not None:
@@ -64,12 +72,11 @@ class MemoryVersions(MemoryAudit):
                 if found is not None:  # a retried request: nothing is written
                     number = check_replay(new, key, *found)
                     return self._models[new.model].versions[number]
-            self._inline.update(inline or {})
             state = self._models.get(new.model)
-            if state is None:
-                state = _ModelState(Model(new.model, new.created_at, new.created_by, 0, 0))
-                self._models[new.model] = state
-            number = state.model.latest_version + 1
+            last = 0 if state is None else state.model.latest_version
+            number = next_number(new.model, last, number)
+            self._inline.update(inline or {})
+            state = self._model_state(new.model, new.created_at, new.created_by)
             version = new.numbered(number, new.created_at)
             state.versions[number] = version
             state.model = replace(
@@ -83,6 +90,38 @@ class MemoryVersions(MemoryAudit):
                 actor=new.created_by,
                 at=new.created_at,
                 change=registration_change(version, key),
+            )
+            return version
+
+    def _model_state(self, name: str, at: datetime, actor: str) -> _ModelState:
+        """The model's state, made now if it has none yet."""
+        state = self._models.get(name)
+        if state is None:
+            state = _ModelState(Model(name, at, actor, 0, 0))
+            self._models[name] = state
+        return state
+
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        with self._lock:
+            state = self._models.get(model)
+            number = next_number(model, 0 if state is None else state.model.latest_version, number)
+            state = self._model_state(model, at, actor)
+            version = replace(
+                deleted_record(model, actor, at).numbered(number, at),
+                deleted_at=at,
+                deleted_by=actor,
+            )
+            state.versions[number] = version
+            state.model = replace(state.model, latest_version=number)
+            self._record(version, "deleted", actor, at, reason=reason)
+            self._audit(
+                RECORDED_DELETED,
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change=recorded_deleted_change(version, reason),
             )
             return version
 

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from ...domain.audit import model_event_change, registration_change
+from ...domain.audit import (
+    RECORDED_DELETED,
+    model_event_change,
+    recorded_deleted_change,
+    registration_change,
+)
 from ...domain.canonical import canonical_text
 from ...domain.errors import (
     InvalidInput,
@@ -37,7 +42,9 @@ from ...domain.model import (
     VersionEvent,
     check_not_deleted,
     check_replay,
+    deleted_record,
     model_tag_change,
+    next_number,
     version_tag_change,
 )
 from ...domain.times import from_micros, to_micros
@@ -317,6 +324,7 @@ class SqlMetadataStore(
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         at = to_micros(new.created_at)
         with self._raw.write() as tx:
@@ -327,7 +335,7 @@ class SqlMetadataStore(
                 None if key is None else tx.one(Q.REGISTRATION_KEY, actor=new.created_by, key=key)
             )
             if found is None:
-                mid, created = self._insert_version(tx, new, row, at, inline, key)
+                mid, created = self._insert_version(tx, new, row, at, inline, key, number)
                 if key is not None:
                     tx.execute(
                         Q.NEW_REGISTRATION_KEY,
@@ -351,35 +359,18 @@ class SqlMetadataStore(
         at: int,
         inline: Mapping[str, bytes] | None,
         key: str | None,
+        wanted: int | None = None,
     ) -> tuple[int, ModelVersion]:
-        """Version N+1 of the model (`row`: its id and last number, None for a new model),
-        its files, tags and audit entry; (model id, version)."""
+        """Version N+1 of the model, or `wanted` (`row`: its id and last number, None for a
+        new model), its files, tags and audit entry; (model id, version)."""
+        number = next_number(new.model, 0 if row is None else row[1], wanted)
         if inline:
             tx.executemany(
                 Q.NEW_INLINE_BLOB,
                 [{"sha256": k, "size": len(v), "data": v} for k, v in inline.items()],
             )
-        if row is None:
-            mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
-            last = 0
-        else:
-            mid, last = row
-        number = last + 1
-        tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
-        version_id = tx.scalar(
-            Q.NEW_VERSION,
-            model_id=mid,
-            number=number,
-            digest=new.digest,
-            created_at=at,
-            created_by=new.created_by,
-            description=new.description,
-            flavor=new.flavor,
-            params=dumps(dict(new.params)),
-            metrics=dumps(dict(new.metrics)),
-            signature=None if new.signature is None else dumps(new.signature),
-            lineage=self._store_lineage(tx, new.lineage),
-        )
+        mid = self._numbered(tx, new, row, at, number)
+        version_id = self._version_row(tx, mid, number, new, at)
         tx.executemany(
             Q.NEW_FILE,
             [
@@ -407,6 +398,58 @@ class SqlMetadataStore(
             change=registration_change(created, key),
         )
         return mid, created
+
+    def _numbered(self, tx: Tx, new: NewVersion, row: Any, at: int, number: int) -> int:
+        """The model's id (made now for a new model, `row` None), its last number set to
+        `number`."""
+        if row is None:
+            mid = int(tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by))
+        else:
+            mid = int(row[0])
+        tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
+        return mid
+
+    def _version_row(self, tx: Tx, mid: int, number: int, new: NewVersion, at: int) -> int:
+        """The version's own row; its id."""
+        return int(
+            tx.scalar(
+                Q.NEW_VERSION,
+                model_id=mid,
+                number=number,
+                digest=new.digest,
+                created_at=at,
+                created_by=new.created_by,
+                description=new.description,
+                flavor=new.flavor,
+                params=dumps(dict(new.params)),
+                metrics=dumps(dict(new.metrics)),
+                signature=None if new.signature is None else dumps(new.signature),
+                lineage=self._store_lineage(tx, new.lineage),
+            )
+        )
+
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=model)
+            number = next_number(model, 0 if row is None else row[1], number)
+            new = deleted_record(model, actor, from_micros(micros))
+            mid = self._numbered(tx, new, row, micros, number)
+            version_id = self._version_row(tx, mid, number, new, micros)
+            tx.execute(Q.SET_DELETED, version_id=version_id, at=micros, actor=actor)
+            self._event(tx, version_id, "deleted", actor=actor, at=at, reason=reason)
+            recorded = new.numbered(number, from_micros(micros))
+            self._audit(
+                tx,
+                RECORDED_DELETED,
+                f"model:{model}",
+                actor=actor,
+                at=recorded.created_at,
+                change=recorded_deleted_change(recorded, reason),
+            )
+        return self.get_version(model, number)
 
     def _store_lineage(self, tx: Tx, lineage: Lineage) -> str:
         """Lineage JSON; the Python environment (hundreds of packages, the same for most

@@ -1,0 +1,71 @@
+"""The SDK contract for a model's own life, the same embedded and through a server: versions
+with given numbers, versions recorded as deleted. Mixed into `RegistryContract`; uses its
+`reg` and `model_dir`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..domain.errors import Conflict, InvalidInput
+from ..registry import Registry
+from .lifecycle import tar_of
+
+
+class ModelLifeContract:
+    """Numbers kept from another registry; tombstones of versions deleted there."""
+
+    def test_a_version_takes_the_number_it_is_given(
+        self, reg: Registry, model_dir: Path, tmp_path: Path
+    ) -> None:
+        five = reg.register("credit-risk", model_dir, code=False, number=5)
+        assert five.ref == "credit-risk@5"
+        assert reg.get("credit-risk", 5) == five
+        model = reg.model("credit-risk")
+        assert (model.latest_version, model.version_count) == (5, 1)
+        assert reg.register("credit-risk", model_dir, code=False).version == 6
+        packed = reg.register_archive(
+            "credit-risk", tar_of(model_dir, tmp_path / "v.tar.gz"), code=False, number=9
+        )
+        assert packed.version == 9
+        for taken in (9, 7, 1):
+            with pytest.raises(Conflict, match=r"had version 9.*never reused"):
+                reg.register("credit-risk", model_dir, code=False, number=taken)
+        for bad in (0, -1, True, 2**31):
+            with pytest.raises(InvalidInput):
+                reg.register("credit-risk", model_dir, code=False, number=bad)
+        assert [v.version for v in reg.versions("credit-risk")] == [5, 6, 9]
+        assert reg.audit_verify().ok
+
+    def test_a_deleted_version_is_recorded_with_its_number(
+        self, reg: Registry, model_dir: Path
+    ) -> None:
+        gone = reg.record_deleted_version("fraud", 1, reason="deleted in MLflow")
+        assert (gone.ref, gone.files, gone.deleted_by) == ("fraud@1", (), "alice")
+        assert gone.deleted_at is not None
+        assert reg.versions("fraud") == []
+        assert reg.versions("fraud", include_deleted=True) == [gone]
+        assert [(e.kind, e.reason) for e in reg.events("fraud", 1)] == [
+            ("deleted", "deleted in MLflow")
+        ]
+        assert (reg.model("fraud").latest_version, reg.model("fraud").version_count) == (1, 0)
+        assert reg.register("fraud", model_dir, code=False, number=2).version == 2
+        reg.record_deleted_version("fraud", 4, reason="deleted in MLflow too")
+        with pytest.raises(Conflict, match="never reused"):
+            reg.record_deleted_version("fraud", 3, reason="below the highest")
+        with pytest.raises(Conflict, match="never reused"):
+            reg.register("fraud", model_dir, code=False, number=4)
+        with pytest.raises(InvalidInput, match="needs a reason"):
+            reg.record_deleted_version("fraud", 5, reason=" ")
+        assert reg.register("fraud", model_dir, code=False).version == 5
+        assert [(v.version, v.deleted_at is not None) for v in reg.versions(
+            "fraud", include_deleted=True
+        )] == [(1, True), (2, False), (4, True), (5, False)]  # fmt: skip
+        kinds = [e["kind"] for e in reg.audit_log("model:fraud")]
+        assert kinds == [
+            "version.recorded_deleted", "version.registered", "version.recorded_deleted",
+            "version.registered",
+        ]  # fmt: skip
+        report = reg.audit_verify()
+        assert report.ok, report.problems
