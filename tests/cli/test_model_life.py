@@ -15,9 +15,10 @@ def test_register_with_a_number_and_record_a_deleted_one(run: Run, artifact: Pat
     assert done.code == 1
     assert done.err.startswith("error: version credit-risk@1 cannot be created")
     assert "never reused" in done.err and done.err.count("\n") == 1
-    assert "Registered credit-risk@5" in run(
-        "register", "credit-risk", str(artifact), "--no-code", "--number", "5"
-    ).out
+    assert (
+        "Registered credit-risk@5"
+        in run("register", "credit-risk", str(artifact), "--no-code", "--number", "5").out
+    )
     taken = run("register", "credit-risk", str(artifact), "--no-code", "--number", "4", ok=False)
     assert taken.code == 1 and "had version 5" in taken.err
     bad = run("register", "credit-risk", str(artifact), "--number", "0", ok=False)

@@ -146,7 +146,11 @@ def test_import_keeps_names_numbers_and_states_only_what_mlflow_says(
         )
         assert got.tags["trained-by"] == f"job-{number}"
     deleted = reg.versions("fraud", include_deleted=True)
-    assert [(v.version, v.deleted) for v in deleted] == [(1, False), (2, True), (3, False)]
+    assert [(v.version, v.deleted_at is not None) for v in deleted] == [
+        (1, False),
+        (2, True),
+        (3, False),
+    ]
     assert [v.version for v in reg.versions("fraud")] == [1, 3]
 
     credit = reg.model("Credit Risk")

@@ -94,7 +94,7 @@ def timeline(tmp_path: Path) -> Timeline:
         run = client.create_run(experiment).info.run_id
         client.log_artifacts(run, str(folder), "model")
         mv = client.create_model_version(model, f"runs:/{run}/model", run_id=run)
-        assert mv.version == str(i)
+        assert int(mv.version) == i
         made.folders[(model, i)] = folder
 
     def stage(version: int, to: str, archive: bool = False) -> Callable[[], Any]:
@@ -145,7 +145,9 @@ def test_every_answer_is_true_or_unknown_and_a_second_import_adds_nothing(
     client = _client(timeline.uri)
 
     # Numbers as MLflow has them; the deleted v3 is a deleted version with its number.
-    assert [(v.version, v.deleted) for v in reg.versions(NAME, include_deleted=True)] == [
+    assert [
+        (v.version, v.deleted_at is not None) for v in reg.versions(NAME, include_deleted=True)
+    ] == [
         (1, False),
         (2, False),
         (3, True),
@@ -160,7 +162,7 @@ def test_every_answer_is_true_or_unknown_and_a_second_import_adds_nothing(
         for alias, version in client.get_registered_model(model).aliases.items():
             assert [v.version for v in reg.live(model, env=alias).versions] == [int(version)]
     (production,) = client.get_latest_versions(NAME, stages=["Production"])
-    assert production.version == "4"
+    assert int(production.version) == 4
     assert [v.version for v in reg.live(NAME, env="production").versions] == [4]
     assert reg.get(NAME, 2).tags["mlflow.stage"] == "Production"
 

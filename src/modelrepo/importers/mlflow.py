@@ -296,9 +296,10 @@ def _import_model(
     from mlflow.exceptions import MlflowException
 
     name = registered.name
-    _model_metadata(reg, report, registered)
-    known = {v.version: v for v in reg.versions(name, include_deleted=True)}
-    latest = max(known, default=0)
+    try:
+        latest = max((v.version for v in reg.versions(name, include_deleted=True)), default=0)
+    except NotFound:
+        latest = 0
     imported: dict[int, Any] = {}
     for mv in versions.get(name, []):
         number, what = int(mv.version), f"{name} version {mv.version}"
@@ -333,6 +334,7 @@ def _import_model(
             continue
         imported[number] = mv
         _keep_stage(reg, name, number, mv.current_stage or NONE)
+    _model_metadata(reg, report, registered)
     _forget_deleted(reg, report, name, location, imported)
     record_observations(
         reg, report, name, report.source, _observations(report, name, registered, imported)
@@ -356,7 +358,11 @@ def _forget_deleted(
 ) -> None:
     """A version an earlier import brought from this source that MLflow no longer has is
     deleted here too (its record is kept, as for any deleted version)."""
-    for version in reg.versions(name):
+    try:
+        kept = reg.versions(name)
+    except NotFound:
+        return
+    for version in kept:
         ref = version.tags.get(REF_TAG, "")
         if version.tags.get(FROM_TAG) != location or not ref.startswith(f"mlflow:{name}/"):
             continue
