@@ -583,3 +583,28 @@ def test_changing_a_recorded_deletion_or_a_given_number(
     done = verify(renumbered)
     assert done.returncode == 1, done.stdout
     assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE models SET created_by = 'mallory' WHERE name = 'fresh'",
+         "model 'fresh' no longer matches entry 17 (created_by)"),
+        ("DELETE FROM model_events WHERE kind = 'created'",
+         "model 'fresh' no longer matches entry 17 (events)"),
+        ("INSERT INTO models (name, created_at, created_by, last_version, description) "
+         "VALUES ('forged', 0, 'mallory', 0, '')", "model 'forged' has no audit entry"),
+    ],
+)  # fmt: skip
+def test_changing_a_model_created_before_its_versions(store: Path, sql: str, expected: str) -> None:
+    with Registry(store, user="alice") as reg:
+        reg.create_model("fresh", description="d", tags={"k": "v"})
+        assert [e["seq"] for e in reg.audit_log("model:fresh")] == [15, 16, 17]
+        assert reg.audit_verify().ok
+    conn = db(store)
+    for trigger in ("model_events_no_update", "model_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout

@@ -31,3 +31,26 @@ def test_register_with_a_number_and_record_a_deleted_one(run: Run, artifact: Pat
     ]
     assert run("record-deleted", "credit-risk@x", "--reason", "r", ok=False).code == 1
     assert run("audit", "verify").code == 0
+
+
+def test_create_a_model_then_show_it(run: Run, artifact: Path) -> None:
+    made = run("model", "create", "fraud", "--description", "flags card fraud",
+               "--tag", "team=risk", "--tag", "tier=1", "--json").json  # fmt: skip
+    assert (made["model"], made["created_by"], made["latest_version"]) == ("fraud", "alice", 0)
+    assert made["tags"] == {"team": "risk", "tier": "1"}
+    assert run("model", "create", "plain").out == "Created model plain\n"
+    again = run("model", "create", "fraud", ok=False)
+    assert again.code == 1 and again.err == "error: model 'fraud' already exists\n"
+    bad = run("model", "create", "fraud2", "--tag", "no-equals", ok=False)
+    assert bad.code != 0 and bad.err.count("\n") == 1
+    shown = run("model", "fraud").out
+    assert shown.startswith("fraud  latest 0, 0 live\n") and "description flags card fraud" in shown
+    assert "alice: created" in shown and "alice: tag_set team=risk" in shown
+    assert run("model", "show", "fraud", "--json").json["changes"][0]["kind"] == "created"
+    assert run("model", "fraud", "--json").json["description"] == "flags card fraud"
+    listed = run("models", "--json").json["models"]
+    assert [m["model"] for m in listed] == ["fraud", "plain"]
+    run("register", "fraud", str(artifact), "--no-code")
+    assert run("model", "fraud", "--json").json["latest_version"] == 1
+    assert run("model", "nope", ok=False).err == "error: model 'nope' not found\n"
+    assert run("audit", "verify").code == 0

@@ -42,3 +42,27 @@ def test_numbers_given_and_deleted_versions_recorded(api: Api) -> None:
     events = c.get("/api/v1/models/credit-risk/versions/2/events", headers=api.as_("viewer"))
     assert [(e["kind"], e["reason"]) for e in events.json()] == [("deleted", "deleted in MLflow")]
     assert c.get("/api/v1/audit/verify", headers=api.as_("viewer")).json()["ok"]
+
+
+def test_a_model_is_created_before_its_first_version(api: Api) -> None:
+    c = api.client
+    body = {"name": "fraud", "description": "flags card fraud", "tags": {"team": "risk"}}
+    made = c.post("/api/v1/models", json=body, headers=api.as_("contributor"))
+    assert made.status_code == 201, made.text
+    assert (made.json()["model"], made.json()["created_by"]) == ("fraud", "contributor-user")
+    assert made.json()["tags"] == {"team": "risk"} and made.json()["latest_version"] == 0
+    again = c.post("/api/v1/models", json={"name": "fraud"}, headers=api.as_("contributor"))
+    assert again.status_code == 409 and again.json()["code"] == "already_exists"
+    assert (
+        c.post("/api/v1/models", json={"name": "x"}, headers=api.as_("viewer")).status_code == 403
+    )
+    outside = c.post("/api/v1/models", json={"name": "credit"}, headers=api.as_("fraud-admin"))
+    assert outside.status_code == 404
+    for bad in ({"name": "bad name!"}, {"name": "x", "tags": {"a b": "v"}}, {"name": "x", "y": 1}):
+        reply = c.post("/api/v1/models", json=bad, headers=api.as_("contributor"))
+        assert reply.status_code == 422, reply.text
+    shown = c.get("/api/v1/models/fraud", headers=api.as_("viewer")).json()
+    assert shown == made.json()
+    events = c.get("/api/v1/models/fraud/events", headers=api.as_("viewer")).json()
+    assert [e["kind"] for e in events] == ["created", "described", "tag_set"]
+    assert c.get("/api/v1/audit/verify", headers=api.as_("viewer")).json()["ok"]

@@ -106,6 +106,14 @@ class VersionsAPI(Protocol):
         created if it has no version yet. Same number rule as `register`'s `number`."""
         ...
 
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        """Create model `name` before its first version, with its description and tags (kept
+        as changes of the model, with who and when); AlreadyExists if it exists. Registering
+        a version still creates the model when it has none."""
+        ...
+
     def models(self) -> list[Model]:
         """Every model, by name."""
         ...

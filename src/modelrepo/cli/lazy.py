@@ -99,7 +99,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("Copy the embedded store (--store) into PostgreSQL + S3, keeping everything as it is."),
     ),
     "model": (
-        ("versions",),
+        ("model",),
         "Show model NAME: its versions, description, tags and the changes to them.",
     ),
     "models": (

@@ -481,38 +481,6 @@ def describe(ctx: Context, name: str, text: str, as_json: bool) -> None:
 
 
 @command(cli)
-@click.argument("name")
-@pass_ctx
-def model(ctx: Context, name: str, as_json: bool) -> None:
-    """Show model NAME: its versions, description, tags and the changes to them.
-
-    \b
-    Example:
-      modelrepo model credit-risk
-    """
-    with ctx.registry() as reg:
-        found = reg.model(name)
-        changes = reg.model_events(name)
-    doc = found.to_dict()
-    doc["changes"] = [e.to_dict() for e in changes]
-
-    def human() -> None:
-        click.echo(f"{found.name}  latest {found.latest_version}, {found.version_count} live")
-        click.echo(f"  created     {format_time(found.created_at)} by {found.created_by}")
-        if found.description:
-            click.echo(f"  description {found.description}")
-        if found.tags:
-            click.echo("  tags")
-            for key in sorted(found.tags):
-                click.echo(f"    {key} = {json.dumps(found.tags[key])}")
-        for e in changes:
-            what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
-            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
-
-    emit(as_json, doc, human)
-
-
-@command(cli)
 @click.argument("ref", metavar="NAME@N")
 @click.option("--reason", help="Why (recorded).")
 @click.option("--undo", is_flag=True, help="Lift the deprecation instead.")

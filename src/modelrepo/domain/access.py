@@ -103,7 +103,7 @@ OPERATIONS: dict[str, Operation] = {
     "identity.read": Operation(READ, SCOPE, "the token's user, role, scope and id"),
     "model.list": Operation(READ, SCOPE, "list or search models (those in scope)"),
     "model.read": Operation(READ, MODEL, "a model, its changes, its newest versions"),
-    "model.create": Operation(REGISTER, MODEL, "check a new model's name (MLflow)"),
+    "model.create": Operation(REGISTER, MODEL, "create a model before its first version"),
     "model.tag": Operation(TAG, MODEL, "set or remove a tag of the model itself"),
     "model.describe": Operation(TAG, MODEL, "replace the model's description"),
     "model.rename": Operation(DELETE, MODEL, "rename a model (not supported)"),

@@ -525,6 +525,10 @@ def registration_change(version: ModelVersion, key: str | None) -> dict[str, Any
     }
 
 
+MODEL_CREATED = "model.created"
+"""The entry of a model created on its own, before any version (its description and tags
+follow as `model.described` and `model.tag_set` entries)."""
+
 RECORDED_DELETED = "version.recorded_deleted"
 """The entry of a version recorded as deleted without its files (another registry's deleted
 version, kept with its number)."""

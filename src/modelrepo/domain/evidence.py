@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import ApiToken, credential_digest
-from .audit import RECORDED_DELETED, DecisionRow, DecisionsDigest
+from .audit import MODEL_CREATED, RECORDED_DELETED, DecisionRow, DecisionsDigest
 from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
@@ -302,6 +302,11 @@ def _recorded_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[s
     )  # fmt: skip
 
 
+def _created(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    found = _model_row(ev, seq, ch["model"], at, actor)
+    found["events"].append(["created", None, None, actor, at])
+
+
 def _tagged(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     row = ev._row(seq, ("version", ch["model"], ch["version"]))
     if row is None:
@@ -470,6 +475,7 @@ _HANDLERS: dict[str, Handler] = {
     "version.undeprecated": _version_state("undeprecated"),
     "version.deleted": _version_state("deleted"),
     RECORDED_DELETED: _recorded_deleted,
+    MODEL_CREATED: _created,
     "model.tag_set": _model_changed("tag_set"),
     "model.tag_removed": _model_changed("tag_removed"),
     "model.described": _model_changed("described"),

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .canonical import canonical_bytes
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from .manifest import FileEntry, manifest_digest
 from .names import check_version, validate_key
 from .times import format_time, parse_time
@@ -410,7 +410,7 @@ class ModelEvent:
 
     seq: int
     model: str
-    kind: str  # tag_set | tag_removed | described
+    kind: str  # created | tag_set | tag_removed | described
     key: str | None
     value: str | None
     actor: str
@@ -480,6 +480,11 @@ class VersionEvent:
             at=parse_time(raw["at"]),
             reason=raw.get("reason"),
         )
+
+
+def model_exists(name: str) -> AlreadyExists:
+    """What creating a model whose name is taken answers."""
+    return AlreadyExists(f"model {name!r} already exists")
 
 
 def check_not_deleted(model: str, version: int, deleted: bool) -> None:

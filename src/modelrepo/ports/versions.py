@@ -44,6 +44,20 @@ class VersionStore(Protocol):
         requests with one key never both create."""
         ...
 
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        """Create a model with no version yet, with its description and tags (each kept as a
+        change of the model, as `set_model_description` and `set_model_tag` keep them), in one
+        transaction; `AlreadyExists` if a model of that name exists."""
+        ...
+
     def inline_blob(self, sha256: str) -> bytes | None: ...
 
     def inline_blobs(self) -> Iterator[tuple[str, int]]:

@@ -258,6 +258,21 @@ class Versions(Core, VersionsAPI):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    @writes
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        clean_tags = check_tags(tags)
+        for key in clean_tags:
+            validate_key(key, "tag name")
+        return self.backend.metadata.create_model(
+            validate_model_name(name),
+            actor=self.user,
+            at=self.clock.now(),
+            description=check_description(description),
+            tags=clean_tags,
+        )
+
     def models(self) -> list[Model]:
         return self.backend.metadata.list_models()
 

@@ -221,6 +221,19 @@ class Versions(ServerClient, VersionsAPI):
         # Not available on a remote registry (one of `EMBEDDED_ONLY`).
         self._unsupported("staging")
 
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        clean_tags = check_tags(tags)
+        for key in clean_tags:
+            validate_key(key, "tag name")
+        body = {
+            "name": validate_model_name(name),
+            "description": check_description(description),
+            "tags": clean_tags,
+        }
+        return Model.from_dict(self._post(f"{API}/models", body))
+
     # -- reading --------------------------------------------------------------------------
 
     def models(self) -> list[Model]:

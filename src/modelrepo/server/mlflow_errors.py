@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..domain.errors import (
+    AlreadyExists,
     Conflict,
     Forbidden,
     IntegrityError,
@@ -73,18 +74,13 @@ PENDING: dict[int | str, dict[str, Any]] = {
 }
 
 
-class AlreadyExists(Conflict):
-    """MLflow's RESOURCE_ALREADY_EXISTS (HTTP 400), which `mlflow.register_model` expects when
-    the registered model is already there."""
-
-    code = "already_exists"
-
-
 def is_mlflow_path(path: str) -> bool:
     return path.startswith(PREFIXES)
 
 
 def mlflow_error(exc: ModelrepoError) -> JSONResponse:
+    # MLflow's RESOURCE_ALREADY_EXISTS is HTTP 400: `mlflow.register_model` expects it when
+    # the registered model is already there.
     if isinstance(exc, AlreadyExists):
         code, status = "RESOURCE_ALREADY_EXISTS", 400
     else:

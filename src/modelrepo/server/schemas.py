@@ -198,6 +198,16 @@ class TagIn(BaseModel):
     value: str
 
 
+class ModelIn(BaseModel):
+    """A model created before its first version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=256)
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class DescriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import AlreadyExists, Conflict, NotFound
 from ..domain.manifest import FileEntry, manifest_digest
 from ..domain.model import CodeRef, DataRef, Lineage, NewVersion, PythonEnvironment
 from ..domain.times import to_micros
@@ -182,6 +182,31 @@ class MetadataStoreContract:
         with pytest.raises(Conflict):
             store.set_tag("credit-risk", 2, "k", "v", actor="bob", at=at)
         assert store.create_version(new_version(seed=3)).version == 3
+
+    def test_a_model_is_created_before_its_first_version(self, store: MetadataStore) -> None:
+        at = T0 + timedelta(hours=1)
+        made = store.create_model(
+            "fraud", actor="bob", at=at, description="flags card fraud", tags={"b": "2", "a": "1"}
+        )
+        assert (made.name, made.created_at, made.created_by) == ("fraud", at, "bob")
+        assert (made.latest_version, made.version_count) == (0, 0)
+        assert (made.description, dict(made.tags)) == ("flags card fraud", {"a": "1", "b": "2"})
+        assert store.get_model("fraud") == made and store.list_models() == [made]
+        assert store.list_versions("fraud") == []
+        events = [(e.kind, e.key, e.value, e.actor) for e in store.model_events("fraud")]
+        assert events == [
+            ("created", None, None, "bob"), ("described", None, "flags card fraud", "bob"),
+            ("tag_set", "a", "1", "bob"), ("tag_set", "b", "2", "bob"),
+        ]  # fmt: skip
+        with pytest.raises(AlreadyExists, match="model 'fraud' already exists"):
+            store.create_model("fraud", actor="bob", at=at)
+        assert store.create_version(new_version("fraud")).version == 1
+        store.create_version(new_version())
+        with pytest.raises(AlreadyExists):
+            store.create_model("credit-risk", actor="bob", at=at)
+        plain = store.create_model("plain", actor="bob", at=at)
+        assert (plain.description, dict(plain.tags)) == ("", {})
+        assert [e.kind for e in store.model_events("plain")] == ["created"]
 
     def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
         assert store.create_version(new_version(seed=1), number=3).version == 3

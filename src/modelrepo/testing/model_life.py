@@ -8,13 +8,38 @@ from pathlib import Path
 
 import pytest
 
-from ..domain.errors import Conflict, InvalidInput
+from ..domain.errors import AlreadyExists, Conflict, InvalidInput
 from ..registry import Registry
 from .lifecycle import tar_of
 
 
 class ModelLifeContract:
-    """Numbers kept from another registry; tombstones of versions deleted there."""
+    """Models created before their first version; numbers kept from another registry;
+    tombstones of versions deleted there."""
+
+    def test_a_model_is_created_before_its_first_version(
+        self, reg: Registry, bob: Registry, model_dir: Path
+    ) -> None:
+        made = reg.create_model("fraud", description="flags card fraud", tags={"team": "risk"})
+        assert (made.name, made.created_by, made.latest_version, made.version_count) == (
+            "fraud", "alice", 0, 0,
+        )  # fmt: skip
+        assert (made.description, dict(made.tags)) == ("flags card fraud", {"team": "risk"})
+        assert reg.model("fraud") == made and reg.models() == [made]
+        assert reg.versions("fraud") == []
+        with pytest.raises(AlreadyExists, match="model 'fraud' already exists"):
+            bob.create_model("fraud")
+        assert reg.tag_model("fraud", "tier", "1").tags == {"team": "risk", "tier": "1"}
+        assert reg.describe_model("fraud", "v2").description == "v2"
+        assert reg.register("fraud", model_dir, code=False).version == 1
+        assert reg.model("fraud").tags == {"team": "risk", "tier": "1"}
+        for bad in ({"name": "bad name!"}, {"name": "x", "tags": {"two words": "v"}}):
+            with pytest.raises(InvalidInput):
+                reg.create_model(**bad)
+        kinds = [e["kind"] for e in reg.audit_log("model:fraud")]
+        assert kinds[:3] == ["model.created", "model.described", "model.tag_set"]
+        report = reg.audit_verify()
+        assert report.ok, report.problems
 
     def test_a_version_takes_the_number_it_is_given(
         self, reg: Registry, model_dir: Path, tmp_path: Path

@@ -9,16 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from ...domain.errors import InvalidInput, NotFound, NotSupported
+from ...domain.errors import InvalidInput, NotSupported
 from ..auth import Caller, needs
-from ..mlflow_errors import ERRORS, PENDING, AlreadyExists
+from ..mlflow_errors import ERRORS, PENDING
 from . import search
 from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
 from .entities import (
     Aliases,
     latest_per_stage,
     live_version,
-    millis,
     model_doc,
     number,
     version_doc,
@@ -58,29 +57,13 @@ class AliasIn(Named):
 
 @router.post("/create")
 def create(body: CreateIn, caller: Caller = needs("model.create")) -> dict[str, Any]:
-    """A model comes into being with its first version, so this records nothing: it checks
-    the name and answers the model as it will be (`mlflow.register_model` calls it first).
-    A description or tags can only be kept once the model exists: they are refused here, and
-    set with `update` and `set-tag` after the first version is created."""
+    """Create the registered model before its first version, with its description and tags
+    (kept as changes of the model); RESOURCE_ALREADY_EXISTS if it exists, as MLflow answers
+    (`mlflow.register_model` calls this first and goes on to create the version then)."""
     name = scoped(caller, body.name)
-    _tags(body.tags)
-    try:
-        caller.registry.model(name)
-    except NotFound:
-        if body.description or body.tags:
-            raise NotSupported(
-                "a registered model is kept from its first version on: create a version, then "
-                "set its description (update) and tags (set-tag)"
-            ) from None
-        now = millis(caller.registry.clock.now())
-        doc = {
-            "name": name,
-            "creation_timestamp": now,
-            "last_updated_timestamp": now,
-            "user_id": caller.user,
-        }
-        return {"registered_model": doc}
-    raise AlreadyExists(f"registered model {name!r} already exists")
+    reg = caller.registry
+    created = reg.create_model(name, description=body.description or "", tags=_tags(body.tags))
+    return {"registered_model": model_doc(reg, created)}
 
 
 def _tags(given: list[dict[str, Any]] | None) -> dict[str, str]:

@@ -19,6 +19,7 @@ from ..schemas import (
     DescriptionIn,
     DiffOut,
     ModelEventOut,
+    ModelIn,
     ModelOut,
     Page,
     RegisterIn,
@@ -39,6 +40,15 @@ def list_models(
     """Models the token may see, by name."""
     found = [m.to_dict() for m in caller.registry.models() if caller.sees(m.name)]
     return paginate(found, limit, cursor)
+
+
+@router.post("/models", response_model=ModelOut, status_code=201)
+def create_model(body: ModelIn, caller: Caller = needs("model.create")) -> dict[str, Any]:
+    """Create a model before its first version, with its description and tags (each kept
+    as a change of the model, with who and when); 409 if a model of that name exists."""
+    caller.check(body.name)
+    created = caller.registry.create_model(body.name, description=body.description, tags=body.tags)
+    return created.to_dict()
 
 
 @router.get("/models/{name}", response_model=ModelOut)

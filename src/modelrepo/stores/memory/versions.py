@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ...domain.audit import (
+    MODEL_CREATED,
     RECORDED_DELETED,
     model_event_change,
     recorded_deleted_change,
@@ -25,6 +26,7 @@ from ...domain.model import (
     check_not_deleted,
     check_replay,
     deleted_record,
+    model_exists,
     model_tag_change,
     next_number,
     version_tag_change,
@@ -100,6 +102,28 @@ class MemoryVersions(MemoryAudit):
             state = _ModelState(Model(name, at, actor, 0, 0))
             self._models[name] = state
         return state
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        with self._lock:
+            if name in self._models:
+                raise model_exists(name)
+            state = self._model_state(name, at, actor)
+            seq = len(self._model_events) + 1
+            self._model_events.append(ModelEvent(seq, name, "created", None, None, actor, at))
+            self._audit(MODEL_CREATED, f"model:{name}", actor=actor, at=at, change={"model": name})
+            if description:
+                self.set_model_description(name, description, actor=actor, at=at)
+            for key in sorted(tags or {}):
+                self.set_model_tag(name, key, (tags or {})[key], actor=actor, at=at)
+            return state.model
 
     def record_deleted_version(
         self, model: str, number: int, *, actor: str, at: datetime, reason: str | None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import apsw
 
 from ...domain.audit import (
+    MODEL_CREATED,
     RECORDED_DELETED,
     model_event_change,
     recorded_deleted_change,
@@ -43,6 +44,7 @@ from ...domain.model import (
     check_not_deleted,
     check_replay,
     deleted_record,
+    model_exists,
     model_tag_change,
     next_number,
     version_tag_change,
@@ -427,6 +429,37 @@ class SqlMetadataStore(
                 lineage=self._store_lineage(tx, new.lineage),
             )
         )
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            if tx.one(Q.MODEL_FOR_UPDATE, name=name) is not None:
+                raise model_exists(name)
+            mid = int(tx.scalar(Q.NEW_MODEL, name=name, at=micros, actor=actor))
+            tx.execute(
+                Q.NEW_MODEL_EVENT, model_id=mid, kind="created", key=None, value=None,
+                actor=actor, at=micros,
+            )  # fmt: skip
+            self._audit(tx, MODEL_CREATED, f"model:{name}", actor=actor, at=at,
+                        change={"model": name})  # fmt: skip
+            if description:
+                tx.execute(Q.SET_MODEL_DESCRIPTION, model_id=mid, text=description)
+                self._model_event(tx, mid, name, "described", actor=actor, at=at, value=description)
+            for key in sorted(tags or {}):
+                value = (tags or {})[key]
+                tx.execute(Q.NEW_OWN_TAG, model_id=mid, key=key, value=value)
+                self._model_event(
+                    tx, mid, name, "tag_set", actor=actor, at=at, key=key, value=value
+                )
+        return self.get_model(name)
 
     def record_deleted_version(
         self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
