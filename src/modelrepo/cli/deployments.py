@@ -290,6 +290,10 @@ def live(
 ) -> None:
     """What was live in an environment at an instant, and the event that made it so.
 
+    Where history was imported from a registry that keeps none, an instant before what it
+    observed is answered "unknown before T (...)" or "unknown between S and T (...)": an
+    answer, exit 0 (with --json, the "unknown" object).
+
     \b
     Examples:
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z
