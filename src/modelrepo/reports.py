@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .domain.deployments import DeploymentEvent, Interval
+from .domain.deployments import OBSERVE, DeploymentEvent, Interval, Unknown
 from .domain.times import format_time, parse_time
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
     from .api import RegistryAPI as Registry
 
+UNKNOWN_FILL = "#d4d4d4"  # a stretch an observation leaves unknown
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
 
 
@@ -249,6 +250,7 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         return left + width * (parse_time(at) - start).total_seconds() / span
 
     lanes = []
+    unknown = False
     for r, env in enumerate(envs):
         y = 20 + r * row
         bars: list[dict[str, Any]] = []
@@ -256,6 +258,17 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         for i in (i for i in doc["intervals"] if i["environment"] == env):
             x0, x1 = x(i["from"]), x(i["to"])
             offset = 0.0
+            if i.get("unknown"):  # a grey band: what served then is not known
+                told = Unknown.from_dict(i["unknown"]).describe()
+                bars.append({
+                    "x": f"{x0:.1f}", "y": f"{y + 2:.1f}", "width": f"{max(x1 - x0, 1):.1f}",
+                    "height": "24.0", "fill": UNKNOWN_FILL, "backfill": False,
+                    "title": f"{env}: {told}; event {i['event_id']} (observe)",
+                    "label": "unknown",
+                    "label_at": (f"{x0 + 4:.1f}", f"{y + 18:.1f}") if x1 - x0 > 60 else None,
+                })  # fmt: skip
+                unknown = True
+                continue
             for a in i["versions"]:
                 h, share = 24 * a["weight"], f"{a['weight']:.0%}"
                 # The deployment's own interval, not the part of it inside the chart.
@@ -295,6 +308,7 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         ],
         "lanes": lanes,
         "marker": {"x": f"{x(marker):.1f}", "at": marker} if marker else None,
+        "unknown": unknown,
         "legend": [
             {"color": PALETTE[k % len(PALETTE)], "version": v["version"]}
             for k, v in enumerate(doc["versions"])
@@ -309,7 +323,14 @@ def render_html(doc: dict[str, Any]) -> str:
         proof = e.get("audit") or {}
         shares = ", ".join(f"v{a['version']} {a['weight']:.0%}" for a in e["versions"]) or "-"
         mark = proof.get("status", "no entry")
-        events.append({**e, "shares": shares, "mark": mark, "entry": proof.get("seq")})
+        bounds = None
+        if e["kind"] == OBSERVE:  # what it does not know, said beside what it saw
+            bounds = f"unknown from {e.get('unknown_from') or 'the beginning'}"
+            if e.get("earliest_at"):
+                bounds += f"; serving from {e['earliest_at']} at the earliest"
+        events.append(
+            {**e, "shares": shares, "mark": mark, "entry": proof.get("seq"), "bounds": bounds}
+        )
     page = _templates().get_template("model_report.html")
     return page.render(doc=doc, events=events, chart=_chart(doc))
 

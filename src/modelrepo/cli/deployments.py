@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import click
 
 from ..domain.deployments import (
+    OBSERVE,
     Allocation,
     DeploymentEvent,
     DeploymentOutcome,
@@ -289,6 +290,10 @@ def live(
 ) -> None:
     """What was live in an environment at an instant, and the event that made it so.
 
+    Where history was imported from a registry that keeps none, an instant before what it
+    observed is answered "unknown before T (...)" or "unknown between S and T (...)": an
+    answer, exit 0 (with --json, the "unknown" object).
+
     \b
     Examples:
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z
@@ -301,6 +306,12 @@ def live(
     def human() -> None:
         known = f" as known at {format_time(state.as_known_at)}" if state.as_known_at else ""
         click.echo(f"{name}@{env} at {format_time(state.at)}{known}:")
+        if state.unknown is not None:  # an answer, not an error: exit 0
+            click.echo(f"  {state.unknown.describe()}")
+            if state.event is not None:
+                e = state.event
+                click.echo(f"  observed at {format_time(e.effective_at)} [event {e.event_id}]")
+            return
         if not state.versions:
             click.echo("  nothing was live")
         for v in state.versions:
@@ -320,9 +331,18 @@ def _event_line(e: DeploymentEvent) -> str:
     approved = f" approved by {e.approved_by}" if e.approved_by else ""
     backfill = f" (backfill, recorded {format_time(e.recorded_at)})" if e.backfill else ""
     reason = f"  {e.reason}" if e.reason else ""
+    bounds = ""
+    if e.kind == OBSERVE:
+        since = format_time(e.unknown_from) if e.unknown_from else "the beginning"
+        earliest = (
+            f"; serving from {format_time(e.earliest_at)} at the earliest"
+            if (e.earliest_at)
+            else ""
+        )
+        bounds = f" (unknown from {since}{earliest})"
     return (
         f"{e.event_id:>6}  {format_time(e.effective_at)}  {e.environment:<12}  {e.kind:<8}  "
-        f"{_versions(e.versions):<16}  by {e.actor}{approved}{backfill}{reason}"
+        f"{_versions(e.versions):<16}  by {e.actor}{approved}{backfill}{bounds}{reason}"
     )
 
 

@@ -29,6 +29,9 @@ _DECISION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 VERSION_UNKNOWN = "version_unknown"  # the version does not exist
 NOT_LIVE = "not_live"  # the version was not live in the environment at the decision time
 NO_ENVIRONMENT = "no_environment"  # no environment given: liveness could not be checked
+# What served the environment at the decision time is unknown (an imported observation
+# leaves it so): liveness could not be checked, so the decision is neither live nor not_live.
+LIVE_UNKNOWN = "live_unknown"
 
 
 # The names the stores know the canonical encoder by (`domain.canonical` holds it).

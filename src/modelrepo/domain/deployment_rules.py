@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .deployments import (
+    OBSERVE,
     ROLLBACK,
     UNDEPLOY,
     Allocation,
@@ -31,7 +32,8 @@ from .deployments import (
     check_importable,
     check_not_stale,
 )
-from .errors import ApprovalRequired, Conflict, NotFound, version_not_found
+from .errors import ApprovalRequired, Conflict, InvalidInput, NotFound, version_not_found
+from .times import format_time
 
 UNPROTECT = "unprotect"
 """The kind of a request to lift an environment's protection (it records no event)."""
@@ -297,6 +299,11 @@ def decide_import(
                 check_deployable(model, (a,), functools.partial(deleted, model))
                 checked.add((model, a.version))
         effective = change.effective_at
+        if change.kind == OBSERVE and effective is not None and effective > recorded:
+            raise InvalidInput(  # so what serves now is never unknown
+                f"an observation of {model}@{env} is dated {format_time(effective)}, after "
+                f"it is recorded ({format_time(recorded)}): an observation is of the past"
+            )
         append(recorded + len(effective_at) * ONE_MICRO if effective is None else effective)
     return ImportPlan(changes, effective_at, recorded)
 

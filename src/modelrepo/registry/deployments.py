@@ -41,6 +41,10 @@ class Deployments(Core, DeploymentsAPI):
             return parsed.model, parsed.version
         assert parsed.environment is not None
         state = self.live(parsed.model, env=parsed.environment)
+        if state.unknown is not None:  # never now, unless the clock went back: say so
+            raise Conflict(
+                f"what serves {parsed.model}@{parsed.environment} now is {state.unknown.describe()}"
+            )
         if not state.versions:
             raise NotFound(f"nothing is live in {parsed.model}@{parsed.environment}")
         if len(state.versions) > 1:
@@ -181,6 +185,10 @@ class Deployments(Core, DeploymentsAPI):
                     )
                 )
                 continue
+            if record.get("unknown_from") is not None or record.get("earliest_at") is not None:
+                raise InvalidInput(
+                    "only an observation (kind 'observe') has an unknown_from or an earliest_at"
+                )
             changes.append(
                 DeploymentChange(
                     name,

@@ -96,8 +96,10 @@ class Serving(Loading, Core, ServingAPI):
         when = optional_time(at, "time") or self.clock.now()
         keep = timedelta(seconds=ttl)
         periods = self.backend.metadata.serving_periods(name, env)
+        unknown = None
         try:
-            expected = [v.version for v in self.live(name, env=env, at=when).versions]
+            state = self.live(name, env=env, at=when)
+            expected, unknown = [v.version for v in state.versions], state.unknown
         except NotFound:
             if not periods:
                 raise  # a misspelt environment is an error, not "nothing was serving"
@@ -129,7 +131,13 @@ class Serving(Loading, Core, ServingAPI):
             "at": format_time(when),
             "ttl_seconds": ttl,
             "expected": expected,
-            "serving": [{**p.to_dict(keep), "drift": p.version not in expected} for p in active],
+            # What should have served is unknown (an imported observation leaves it so): no
+            # instance is said to drift from it.
+            "unknown": unknown.to_dict() if unknown else None,
+            "serving": [
+                {**p.to_dict(keep), "drift": unknown is None and p.version not in expected}
+                for p in active
+            ],
             "aged_out": [
                 p.to_dict(keep) for p in periods if p.aged_out(when, keep) and p.since <= when
             ],

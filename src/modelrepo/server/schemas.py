@@ -6,7 +6,7 @@ with `--json`; these models describe them, they do not replace them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, NotRequired, TypeVar
+from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -271,6 +271,15 @@ class EventOut(BaseModel):
     request_id: int | None
     approved_by: str | None
     approved_at: str | None
+    unknown_from: str | None = Field(
+        default=None,
+        description="An observation's: what served between this instant (null: the beginning "
+        "of time) and effective_at is unknown.",
+    )
+    earliest_at: str | None = Field(
+        default=None,
+        description="An observation's bound: the earliest its versions could have started serving.",
+    )
 
 
 class RequestOut(BaseModel):
@@ -306,7 +315,20 @@ class OutcomeOut(BaseModel):
     recorded_at: str | None
 
 
+class UnknownOut(BaseModel):
+    """Why what served is unknown: an observation at `until` saw the environment, and
+    nothing says what served between `since` (null: the beginning of time) and it."""
+
+    since: str | None
+    until: str
+    reason: str
+    earliest_at: str | None
+
+
 class LiveOut(BaseModel):
+    """What served; when that is unknown, `unknown` says why, `versions` is empty and `event`
+    is the observation that leaves it unknown."""
+
     model: str
     environment: str
     at: str
@@ -314,6 +336,7 @@ class LiveOut(BaseModel):
     versions: list[LiveVersionOut]
     event_id: int | None
     event: EventOut | None
+    unknown: UnknownOut | None = None
 
 
 class IntervalOut(BaseModel):
@@ -321,13 +344,16 @@ class IntervalOut(BaseModel):
 
     environment: str
     versions: list[AllocationOut]
-    from_: str = Field(alias="from")
+    from_: str | None = Field(alias="from", description="null: from the beginning of time")
     to: str | None
     event_id: int
     kind: str
     backfill: bool
     actor: str
     approved_by: str | None
+    unknown: UnknownOut | None = Field(
+        default=None, description="Set on a stretch during which what served is unknown."
+    )
 
 
 class EnvironmentOut(BaseModel):
@@ -489,14 +515,23 @@ class SourceIn(BaseModel):
 
 
 class ImportRecordIn(BaseModel):
-    """One past deployment: `versions` {"7": 1.0} (empty for an undeploy)."""
+    """One past deployment: `versions` {"7": 1.0} (empty for an undeploy); or, with `kind`
+    "observe", what a source that keeps no history served when it was looked at
+    (`effective_at`), what it served before that being unknown back to `unknown_from`."""
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["observe"] | None = None
     environment: str = Field(min_length=1, max_length=MAX_ENVIRONMENT_LENGTH)
     effective_at: str = Field(max_length=64, description="ISO-8601 with a zone.")
     versions: dict[str, float] = Field(default_factory=dict)
     reason: str | None = None
+    unknown_from: str | None = Field(
+        default=None, max_length=64, description="An observation's: null, the beginning of time."
+    )
+    earliest_at: str | None = Field(
+        default=None, max_length=64, description="An observation's bound."
+    )
 
 
 class ImportDeploymentsIn(BaseModel):

@@ -369,6 +369,63 @@ class DeploymentStoreContract:
         assert seeded.live("credit-risk", "production", at + timedelta(minutes=90)) == observed
         assert seeded.live("credit-risk", "production", at + timedelta(hours=3)) == observed
 
+    @pytest.mark.parametrize("seed", range(4))
+    def test_live_with_observations_is_the_domain_rule(
+        self, seeded: MetadataStore, clock: ManualClock, seed: int
+    ) -> None:
+        """Random imports of observations (chained, each unknown back to the one before, or
+        from the beginning of time) and deploys, each effective in the past: every `live`
+        answer, at any instant and as known at any recording, is `live_event`'s."""
+        import random
+
+        from ..domain.deployments import live_event
+
+        rng = random.Random(seed)  # noqa: S311  (a reproducible history, not a secret)
+        minute = timedelta(minutes=1)
+        base = T0 - timedelta(days=1)
+        for env in ("production", "staging"):
+            last: Any = None
+            looks = sorted(rng.sample(range(0, 1200), 6))
+            for at in looks:
+                batch = []
+                if rng.random() < 0.4:
+                    batch.append(
+                        change(
+                            versions=V[rng.randint(1, 5)],
+                            environment=env,
+                            effective_at=base + rng.randint(0, 1200) * minute,
+                        )
+                    )
+                seen = tuple(Allocation(v, 1.0) for v in rng.sample(range(1, 6), rng.randint(0, 1)))
+                unknown_from = last if rng.random() < 0.8 else None
+                batch.append(
+                    change(
+                        "observe",
+                        seen,
+                        environment=env,
+                        effective_at=base + at * minute,
+                        unknown_from=unknown_from,
+                        earliest_at=base - timedelta(days=rng.randint(0, 3)),
+                    )
+                )
+                seeded.import_deployments(batch, clock=clock)
+                last = base + at * minute
+        events = seeded.deployment_events("credit-risk")
+        knowns = [None, *sorted({e.recorded_at for e in events})]
+        for env in ("production", "staging"):
+            mine = [e for e in events if e.environment == env]
+            instants = {e.effective_at for e in mine} | {
+                e.unknown_from for e in mine if e.unknown_from is not None
+            }
+            probes = [base + rng.randint(-60, 1300) * minute for _ in range(40)]
+            for t in instants:
+                probes += [t - timedelta(microseconds=1), t, t + timedelta(microseconds=1)]
+            for known in knowns:
+                for t in probes:
+                    assert seeded.live("credit-risk", env, t, known) == live_event(
+                        mine, t, known
+                    ), (env, t, known)
+
     def test_observations_are_imported_with_their_bounds_checked(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
