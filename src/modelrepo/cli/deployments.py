@@ -13,7 +13,7 @@ from ..domain.deployments import (
     DeploymentRequest,
     Interval,
 )
-from ..domain.names import parse_ref
+from ..domain.names import ref_or_name
 from ..domain.times import format_time, parse_time
 from .base import Context, cli, command, emit, pass_ctx
 
@@ -98,7 +98,7 @@ def deploy(
       modelrepo deploy credit-risk@5 --env production \\
           --effective-at 2026-01-10T09:00:00Z --reason "imported from change log"
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         if split:
             if parsed is not None:
@@ -382,7 +382,7 @@ def timeline(
       modelrepo timeline credit-risk --env production
       modelrepo timeline credit-risk@7
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         name = parsed.model if parsed else ref
         version = None
