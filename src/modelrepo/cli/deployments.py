@@ -294,6 +294,7 @@ def live(
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z \\
           --as-known-at 2026-03-02T00:00:00Z
+      modelrepo live "Credit Risk" --env champion
     """
     with ctx.registry() as reg:
         state = reg.live(name, env=env, at=at, as_known_at=as_known_at)

@@ -274,11 +274,13 @@ def versions(
 @click.argument("ref", metavar="NAME@N")
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
-    """Show everything recorded about one version.
+    """Show everything recorded about one version (NAME@ENV: the one ENV serves now). A
+    name with spaces is quoted; the reference splits at its last '@'.
 
     \b
-    Example:
+    Examples:
       modelrepo show credit-risk@3
+      modelrepo show "Credit Risk@production"
     """
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
