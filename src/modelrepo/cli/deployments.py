@@ -14,7 +14,7 @@ from ..domain.deployments import (
     DeploymentRequest,
     Interval,
 )
-from ..domain.names import parse_ref
+from ..domain.names import ref_or_name
 from ..domain.times import format_time, parse_time
 from .base import Context, cli, command, emit, pass_ctx
 
@@ -99,7 +99,7 @@ def deploy(
       modelrepo deploy credit-risk@5 --env production \\
           --effective-at 2026-01-10T09:00:00Z --reason "imported from change log"
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         if split:
             if parsed is not None:
@@ -299,6 +299,7 @@ def live(
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z \\
           --as-known-at 2026-03-02T00:00:00Z
+      modelrepo live "Credit Risk" --env champion
     """
     with ctx.registry() as reg:
         state = reg.live(name, env=env, at=at, as_known_at=as_known_at)
@@ -406,7 +407,7 @@ def timeline(
       modelrepo timeline credit-risk --env production
       modelrepo timeline credit-risk@7
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         name = parsed.model if parsed else ref
         version = None

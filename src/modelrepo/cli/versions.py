@@ -11,6 +11,7 @@ import click
 from ..domain.errors import NotFound
 from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
+from ..domain.names import ref_or_name
 from ..domain.times import format_time
 from ..flavors import FLAVORS
 from ..registry import Registry
@@ -285,11 +286,13 @@ def versions(
 @click.argument("ref", metavar="NAME@N")
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
-    """Show everything recorded about one version.
+    """Show everything recorded about one version (NAME@ENV: the one ENV serves now). A
+    name with spaces is quoted; the reference splits at its last '@'.
 
     \b
-    Example:
+    Examples:
       modelrepo show credit-risk@3
+      modelrepo show "Credit Risk@production"
     """
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
@@ -429,7 +432,7 @@ def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
       modelrepo tag credit-risk owner=risk-team
     """
     key, value = next(iter(parse_pairs((assignment,), "tag").items()))
-    if "@" not in ref:
+    if ref_or_name(ref) is None:
         with ctx.registry() as reg:
             model = reg.tag_model(ref, key, value)
         emit(as_json, model.to_dict(), lambda: click.echo(f"Tagged {model.name} {key}={value}"))
@@ -453,7 +456,7 @@ def untag(ctx: Context, ref: str, key: str, as_json: bool) -> None:
       modelrepo untag credit-risk@3 validated
       modelrepo untag credit-risk owner
     """
-    if "@" not in ref:
+    if ref_or_name(ref) is None:
         with ctx.registry() as reg:
             model = reg.untag_model(ref, key)
         emit(as_json, model.to_dict(), lambda: click.echo(f"Removed tag {key} from {model.name}"))

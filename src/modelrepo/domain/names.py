@@ -183,3 +183,15 @@ def parse_ref(text: str) -> Ref:
     if not _ENVIRONMENT.fullmatch(rest):
         raise InvalidInput(f"invalid version or environment {rest!r} in {text!r}")
     return Ref(name, environment=rest)
+
+
+def ref_or_name(text: str) -> Ref | None:
+    """`text` as a reference when it reads as one (`NAME@N`, `NAME@ENV`), None when it is a
+    bare name: `Credit Risk`, or `risk@v2 (EU)`, whose part after its last `@` is neither
+    a version nor an environment."""
+    if "@" not in text:
+        return None
+    try:
+        return parse_ref(text)
+    except InvalidInput:
+        return None

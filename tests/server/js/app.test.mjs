@@ -81,6 +81,8 @@ const version = (n) => ({
   deprecated: false, deleted_at: null, deleted_by: null, size: 10, files: [],
 });
 const UNKNOWN = { since: null, until: iso(T0 + 48 * 3600000), reason: "imported from MLflow (sqlite:///m.db), which keeps no history", earliest_at: iso(T0) };
+// A model name as MLflow allows it: spaces, '@', parentheses, '?', '#', '%', accents.
+const ODD = "risk@v2 (EU)?#% modèle";
 const event = { event_id: 1501, environment: "staging", kind: "deploy", versions: [{ version: 2, weight: 1 }], effective_at: iso(T0), actor: "alice", backfill: false, approved_by: "bob" };
 const ROUTES = {
   "/api/v1/models": { items: [{ model: "credit-risk", created_at: iso(T0), created_by: "alice", latest_version: 2, version_count: 2 }], next_cursor: null },
@@ -99,6 +101,9 @@ const ROUTES = {
     decided_at: iso(T0 + 1500 * 3600000), recorded_at: iso(T0 + 1500 * 3600000), deployment: event,
     approval: { approved_by: "bob", approved_at: iso(T0 + 3600000), request_id: null }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  [`/api/v1/models/${encodeURIComponent(ODD)}`]: { model: ODD, created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
+  [`/api/v1/models/${encodeURIComponent(ODD)}/versions`]: { items: [], next_cursor: null },
+  [`/api/v1/models/${encodeURIComponent(ODD)}/timeline`]: [],
   "/api/v1/models/empty": { model: "empty", created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
   "/api/v1/models/empty/versions": { items: [], next_cursor: null },
   "/api/v1/models/empty/timeline": [],
@@ -254,6 +259,18 @@ test("the pages, end to end against a canned API", async () => {
   const [unknownDeployment] = all((n) => n.attrs["data-testid"] === "deployment-unknown");
   assert.match(unknownDeployment.textContent, /^unknown before /);
   assert.match(text(), /matches the history\s+unknown/);
+  location.hash = `#/models/${encodeURIComponent(ODD)}`;
+  await settle();
+  assert.match(text(), /Never deployed/);
+  assert.ok(text().includes(ODD), "the name is shown as it is");
+  const [auditLink] = all((n) => n.tagName === "a" && /its audit log/.test(n.textContent));
+  assert.equal(auditLink.attrs.href, `#/audit?subject=${encodeURIComponent(`model:${ODD}`)}`);
+  const [decisionsLink] = all((n) => n.tagName === "a" && /its decisions/.test(n.textContent));
+  assert.equal(decisionsLink.attrs.href, `#/decisions?model=${encodeURIComponent(ODD)}`);
+  for (const what of ["", "/versions", "/timeline"]) {
+    const path = `/api/v1/models/${encodeURIComponent(ODD)}${what}`;
+    assert.ok(requests.some((r) => r.url.split("?")[0] === path), path);
+  }
 
   location.hash = "#/decisions/d-1";
   await settle();
