@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from modelrepo import Registry
 from modelrepo.importers.mlflow import import_mlflow
@@ -219,7 +220,7 @@ def test_live_before_the_import_says_unknown_on_the_command_line(
     ((at, _),) = timeline.changes[(OTHER, "Champion")]
     when = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out = run("live", OTHER, "--env", "Champion", "--at", when).out
-    assert out.startswith("unknown before ") and "which keeps no history" in out, out
+    assert "unknown before " in out and "which keeps no history" in out, out
     assert run("live", OTHER, "--env", "Champion", "--json").json["versions"][0]["version"] == 1
 
 
@@ -243,15 +244,27 @@ def test_an_unmodified_client_loads_the_same_bytes_from_both(
         f"models:/{OTHER}@Champion",
         f"models:/{OTHER}/1",
     ]
-    digests = {}
-    for uri in uris:
-        target = tmp_path / "from-mlflow" / str(len(digests))
-        mlflow.artifacts.download_artifacts(uri, dst_path=str(target), tracking_uri=timeline.uri)
-        digests[uri] = folder_digest(target)
+
+    def fetched(target: Path) -> tuple[str, dict[str, str]]:
+        """The files' digest, and the `registered_model_meta` the client writes beside them
+        (from the server's answer: a version is a number from a store, a string over REST)."""
+        meta = target / "registered_model_meta"
+        written = yaml.safe_load(meta.read_text())
+        meta.unlink()
+        return folder_digest(target), {k: str(v) for k, v in written.items()}
+
+    expected = {}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", timeline.uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", timeline.uri)
+    for i, uri in enumerate(uris):
+        target = tmp_path / "from-mlflow" / str(i)
+        mlflow.artifacts.download_artifacts(uri, dst_path=str(target))
+        expected[uri] = fetched(target)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", admin["token"])
     with serve(["--store", str(store_dir)], {}, tmp_path / "log") as (base, _):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", base)
         monkeypatch.setenv("MLFLOW_REGISTRY_URI", base)
         for i, uri in enumerate(uris):
             target = tmp_path / "from-modelrepo" / str(i)
-            mlflow.artifacts.download_artifacts(uri, dst_path=str(target), tracking_uri=base)
-            assert folder_digest(target) == digests[uri], uri
+            mlflow.artifacts.download_artifacts(uri, dst_path=str(target))
+            assert fetched(target) == expected[uri], uri

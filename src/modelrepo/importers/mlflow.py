@@ -198,12 +198,13 @@ def _file_store_copy(client_uri: str) -> Iterator[str]:
         raise InvalidInput(f"no MLflow file store at {source}")
     with tempfile.TemporaryDirectory(prefix="modelrepo-mlflow-") as folder:
         copy = Path(folder) / "mlruns"
-        # Metadata only: artifacts are read where the source's records say they are.
+        # Metadata only: a run's `artifacts` folder is copied empty (MLflow checks it is
+        # there), its files are read where the source's records say they are.
         shutil.copytree(
             source,
             copy,
             symlinks=True,
-            ignore=lambda _dir, names: [n for n in names if n == "artifacts"],
+            ignore=lambda folder, names: names if Path(folder).name == "artifacts" else [],
         )
         yield copy.as_uri()
 
@@ -231,7 +232,7 @@ def _check_sql_schema(uri: str) -> None:
     try:
         from alembic.script import ScriptDirectory
 
-        config = _get_alembic_config(uri)
+        config = _get_alembic_config(uri)  # type: ignore[no-untyped-call]
         expected = ScriptDirectory.from_config(config).get_current_head()
         engine = sqlalchemy.create_engine(uri)
         try:
