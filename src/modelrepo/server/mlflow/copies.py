@@ -13,6 +13,7 @@ from ...domain.model import ModelVersion
 from ...domain.stages import canonical_stage
 from ...ports.blobs import BlobWriter
 from ...registry import Registry
+from ...registry.core import INLINE_MAX, INLINE_TOTAL_MAX
 from ..auth import Caller
 from .common import scoped
 from .entities import LATEST, latest_per_stage, live_version
@@ -73,16 +74,23 @@ def _kept(found: ModelVersion) -> ModelVersion:
 def copy(
     registry: Registry, found: ModelVersion, name: str, params: dict[str, Any], **details: Any
 ) -> ModelVersion:
-    """Register `found`'s files as the next version of `name`. Each file is written again
-    into the content-addressed store, which keeps one blob per digest; a file whose bytes no
-    longer match its recorded digest stops the copy before anything is registered."""
+    """Register `found`'s files as the next version of `name`. Small files are kept in the
+    record as a registration keeps them; the others are written again into the
+    content-addressed store, which keeps one blob per digest. A file whose bytes no longer
+    match its recorded digest stops the copy before anything is registered."""
     params = {**params, COPIED_FROM_PARAM: {"version": found.ref, "digest": found.digest}}
     with ExitStack() as stack:
         open_writer = stack.enter_context(registry.staging())
         writers: list[BlobWriter] = []
         try:
             files = []
+            inline = 0
             for entry in found.files:
+                if entry.size <= INLINE_MAX and inline + entry.size <= INLINE_TOTAL_MAX:
+                    inline += entry.size  # kept in the record, as a registration keeps it
+                    content = registry.read_file(found.model, found.version, entry.path)
+                    files.append(StagedFile(entry.path, content, entry.executable))
+                    continue
                 writer = open_writer()
                 writers.append(writer)
                 _, stream = registry.open_file(found.model, found.version, entry.path)

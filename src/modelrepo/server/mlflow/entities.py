@@ -58,13 +58,15 @@ class Aliases:
         return [{"alias": a, "version": str(v)} for a, v in sorted(self.by_alias.items())]
 
 
-def updated_at(registry: Registry, found: ModelVersion) -> datetime:
+def updated_at(
+    registry: Registry, found: ModelVersion, keys: frozenset[str] = UPDATING_TAGS
+) -> datetime:
     """When MLflow would say the version was last updated: its creation, or the latest change
-    of its description or stage."""
+    of its description or stage (of the tags in `keys`)."""
     changes = [
         e.at
         for e in registry.events(found.model, found.version)
-        if e.kind in ("tag_set", "tag_removed") and e.key in UPDATING_TAGS
+        if e.kind in ("tag_set", "tag_removed") and e.key in keys
     ]
     return max([found.created_at, *changes])
 
@@ -111,7 +113,8 @@ def model_doc(registry: Registry, model: Model) -> dict[str, Any]:
     versions = registry.versions(model.name)
     aliases = Aliases.of(registry, model.name)
     described = [e.at for e in registry.model_events(model.name) if e.kind == "described"]
-    updated = max([model.created_at, *described, *(updated_at(registry, v) for v in versions)])
+    staged = (updated_at(registry, v, frozenset({STAGE_TAG})) for v in versions)
+    updated = max([model.created_at, *described, *staged])  # as MLflow: not a description
     latest = latest_per_stage(versions)
     return {
         "name": model.name,
