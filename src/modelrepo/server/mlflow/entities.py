@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ...domain.errors import Conflict, InvalidInput
+from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.model import Model, ModelVersion
 from ...domain.names import check_version
 from ...domain.stages import STAGE_TAG, STAGES, canonical_stage, stage_of
@@ -132,8 +132,16 @@ def has_environment(registry: Registry, name: str, env: str) -> bool:
     return any(e.name == env for e in registry.environments(name))
 
 
+_NOT_POSITIVE = re.compile(r"-[0-9]{1,19}|0+")
+
+
 def number(version: str | int) -> int:
-    """MLflow sends version numbers as strings."""
+    """MLflow sends version numbers as strings. An integer below 1 names no version: MLflow
+    answers it as a missing one (404), anything else that is not an integer as invalid."""
+    if isinstance(version, str) and _NOT_POSITIVE.fullmatch(version):
+        raise NotFound(f"model version {version} not found")
+    if isinstance(version, int) and not isinstance(version, bool) and version < 1:
+        raise NotFound(f"model version {version} not found")
     if isinstance(version, str) and not (version.isascii() and version.isdigit()):
         raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
     if isinstance(version, str) and len(version) > 19:

@@ -1,0 +1,29 @@
+"""Each mistake an MLflow client can make is answered with the status and `error_code`
+MLflow's own server gives it (`tests/mlflow_cases.py`), but for the deliberate differences
+listed there; a mistake, or a call that finds nothing to do, records nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ..mlflow_cases import CASES, Case, modelrepo_answer
+from .conftest import Api
+from .test_mlflow_api import MODEL_ID, MV, _ok, ml, sources
+
+__all__ = ["ml", "sources"]  # the fixtures, shared
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.mistake)
+def test_a_mistake_is_answered_as_mlflow_answers_it(ml: Api, case: Case) -> None:
+    _ok(ml, "admin", "POST", f"{MV}/create", name="probe", source=f"models:/{MODEL_ID}")
+    audited = ml.registry.ready()
+
+    def request(method: str, path: str, **kwargs: Any) -> Any:
+        return ml.client.request(method, path, headers=ml.as_("admin"), **kwargs)
+
+    assert case.send(request) == modelrepo_answer(case)
+    assert ml.registry.ready() == audited, (
+        "a mistake (or a call that finds nothing to do) was recorded"
+    )
