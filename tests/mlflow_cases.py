@@ -45,7 +45,7 @@ CASES = (
         {"name": "nope", "description": "d"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing model (set tag)",
         "POST",
@@ -53,7 +53,7 @@ CASES = (
         {"name": "nope", "key": "k", "value": "v"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing model (latest versions)",
         "POST",
@@ -61,7 +61,7 @@ CASES = (
         {"name": "nope"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case("missing version", "GET", f"{MV}/get", {"name": "probe", "version": "9"}, 404, MISSING),
     Case(
         "version of a missing model",
@@ -70,7 +70,7 @@ CASES = (
         {"name": "nope", "version": "1"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing version (update)",
         "PATCH",
@@ -78,7 +78,7 @@ CASES = (
         {"name": "probe", "version": "9", "description": "d"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing version (download uri)",
         "GET",
@@ -86,7 +86,7 @@ CASES = (
         {"name": "probe", "version": "9"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing version (stage)",
         "POST",
@@ -94,7 +94,7 @@ CASES = (
         {"name": "probe", "version": "9", "stage": "Staging", "archive_existing_versions": False},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "missing version (alias)",
         "POST",
@@ -102,14 +102,10 @@ CASES = (
         {"name": "probe", "alias": "champion", "version": "9"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case("version 0", "GET", f"{MV}/get", {"name": "probe", "version": "0"}, 404, MISSING),
-    Case(
-        "negative version", "GET", f"{MV}/get", {"name": "probe", "version": "-1"}, 404, MISSING
-    ),  # fmt: skip
-    Case(
-        "bad version string", "GET", f"{MV}/get", {"name": "probe", "version": "x"}, 400, INVALID
-    ),  # fmt: skip
+    Case("negative version", "GET", f"{MV}/get", {"name": "probe", "version": "-1"}, 404, MISSING),
+    Case("bad version string", "GET", f"{MV}/get", {"name": "probe", "version": "x"}, 400, INVALID),
     Case("missing alias", "GET", f"{RM}/alias", {"name": "probe", "alias": "nope"}, 400, INVALID),
     Case(
         "alias of a missing model",
@@ -118,10 +114,8 @@ CASES = (
         {"name": "nope", "alias": "a"},
         404,
         MISSING,
-    ),  # fmt: skip
-    Case(
-        "the latest alias", "GET", f"{RM}/alias", {"name": "probe", "alias": "latest"}, 200, None
-    ),  # fmt: skip
+    ),
+    Case("the latest alias", "GET", f"{RM}/alias", {"name": "probe", "alias": "latest"}, 200, None),
     Case(
         "deleting a missing alias",
         "DELETE",
@@ -129,7 +123,7 @@ CASES = (
         {"name": "probe", "alias": "nope"},
         200,
         None,
-    ),  # fmt: skip
+    ),
     Case(
         "reserved alias latest",
         "POST",
@@ -137,7 +131,7 @@ CASES = (
         {"name": "probe", "alias": "Latest", "version": "1"},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "reserved alias v1",
         "POST",
@@ -145,7 +139,7 @@ CASES = (
         {"name": "probe", "alias": "v1", "version": "1"},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "reserved alias V12",
         "POST",
@@ -153,7 +147,7 @@ CASES = (
         {"name": "probe", "alias": "V12", "version": "1"},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "alias with a space",
         "POST",
@@ -161,7 +155,7 @@ CASES = (
         {"name": "probe", "alias": "a b", "version": "1"},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "deleting a missing model tag",
         "DELETE",
@@ -169,7 +163,7 @@ CASES = (
         {"name": "probe", "key": "nope"},
         200,
         None,
-    ),  # fmt: skip
+    ),
     Case(
         "deleting a missing version tag",
         "DELETE",
@@ -177,7 +171,7 @@ CASES = (
         {"name": "probe", "version": "1", "key": "nope"},
         200,
         None,
-    ),  # fmt: skip
+    ),
     Case(
         "deleting a tag of a missing model",
         "DELETE",
@@ -185,7 +179,7 @@ CASES = (
         {"name": "nope", "key": "k"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case(
         "deleting a tag of a missing version",
         "DELETE",
@@ -193,7 +187,7 @@ CASES = (
         {"name": "probe", "version": "9", "key": "k"},
         404,
         MISSING,
-    ),  # fmt: skip
+    ),
     Case("empty name", "GET", f"{RM}/get", {"name": ""}, 400, INVALID),
     Case("duplicate", "POST", f"{RM}/create", {"name": "probe"}, 400, "RESOURCE_ALREADY_EXISTS"),
     Case(
@@ -203,7 +197,7 @@ CASES = (
         {"name": "probe", "version": "1", "stage": "Shipped", "archive_existing_versions": False},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "invalid stage (latest versions)",
         "POST",
@@ -211,7 +205,7 @@ CASES = (
         {"name": "probe", "stages": ["Shipped"]},
         400,
         INVALID,
-    ),  # fmt: skip
+    ),
     Case(
         "archiving others into a stage that does not serve",
         "POST",
@@ -219,10 +213,10 @@ CASES = (
         {"name": "probe", "version": "1", "stage": "Archived", "archive_existing_versions": True},
         500,
         "INTERNAL_ERROR",
-    ),  # fmt: skip
+    ),
     Case(
         "a tracking endpoint", "GET", "/api/2.0/mlflow/runs/get", {"run_id": "0a1b"}, 404, MISSING
-    ),  # fmt: skip
+    ),
     Case(
         "a tracking search",
         "POST",
@@ -230,23 +224,26 @@ CASES = (
         {"max_results": 1},
         200,
         None,
-    ),  # fmt: skip
+    ),
 )
 
 DELIBERATE: dict[str, tuple[int, str, str]] = {
     "archiving others into a stage that does not serve": (
-        400, INVALID,
+        400,
+        INVALID,
         "a mistake of the caller, refused as one: MLflow's 500 would make its client retry",
     ),
     "a tracking endpoint": (
-        404, "ENDPOINT_NOT_FOUND",
+        404,
+        "ENDPOINT_NOT_FOUND",
         "tracking is not served here: the message says so and where to go",
     ),
     "a tracking search": (
-        404, "ENDPOINT_NOT_FOUND",
+        404,
+        "ENDPOINT_NOT_FOUND",
         "tracking is not served here: the message says so and where to go",
     ),
-}  # fmt: skip
+}
 """Mistakes modelrepo answers otherwise than MLflow: (status, error_code, why)."""
 
 
