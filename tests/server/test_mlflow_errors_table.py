@@ -4,11 +4,12 @@ listed there; a mistake, or a call that finds nothing to do, records nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..mlflow_cases import CASES, Case, modelrepo_answer
+from ..mlflow_cases import CASES, DELIBERATE, Case, modelrepo_answer
 from .conftest import Api
 from .test_mlflow_api import MODEL_ID, MV, _ok, ml, sources
 
@@ -27,3 +28,14 @@ def test_a_mistake_is_answered_as_mlflow_answers_it(ml: Api, case: Case) -> None
     assert ml.registry.ready() == audited, (
         "a mistake (or a call that finds nothing to do) was recorded"
     )
+
+
+def test_the_docs_list_every_deliberate_difference_and_no_other() -> None:
+    """docs/interop.md's table of deliberate differences is the one the tests hold."""
+    docs = (Path(__file__).parents[2] / "docs" / "interop.md").read_text()
+    table = docs.split("The deliberate differences:", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in table.splitlines() if line.strip().startswith("|")][2:]
+    listed = list(dict.fromkeys(DELIBERATE.values()))  # one row for mistakes of one kind
+    assert len(rows) == len(listed)
+    for row, (status, code, why) in zip(rows, listed, strict=True):
+        assert f"`{status} {code}`" in row and row.rstrip().endswith(f"| {why} |"), row
