@@ -24,7 +24,8 @@ API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
 """Where MLflow serves its REST API (`ajax-api` is the one its web UI calls)."""
 PREFIXES = (*API_PREFIXES, "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
 NOT_SERVED = (
-    "{path} is not served: modelrepo serves MLflow's model registry API only; tracking "
+    "{path} is not served: modelrepo serves MLflow's model registry API only "
+    "(/api/2.0/mlflow/registered-models/..., /api/2.0/mlflow/model-versions/...); tracking "
     "(runs, experiments, metrics, logged models, traces) is not served here: keep your MLflow "
     "tracking server for it (see docs/interop.md#what-an-mlflow-client-is-answered)"
 )
