@@ -170,7 +170,7 @@ def test_deleting_a_tag_that_is_not_there_succeeds_and_records_nothing(ml: Api) 
     _error(nomodel, 404, "RESOURCE_DOES_NOT_EXIST")
 
 
-def test_copy_model_version_registers_the_same_files_by_digest(ml: Api) -> None:
+def test_copy_model_version_registers_the_same_files_by_digest(ml: Api, sources: Path) -> None:
     _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}",
         run_id="run-1", tags=[{"key": "team", "value": "risk"}], description="first")  # fmt: skip
     _ok(ml, "deployer", "POST", f"{RM}/alias", name="credit", alias="champion", version="1")
@@ -200,11 +200,20 @@ def test_copy_model_version_registers_the_same_files_by_digest(ml: Api) -> None:
     ):
         reply = _call(ml, "contributor", "POST", f"{MV}/create", name="credit-prod", source=bad)
         _error(reply, status, code)
+    # A file too large to keep in the record is a blob: the copy names the same one.
+    big = _logged_model(sources, "4", "m-0b16", '{"w": 5}')
+    (big / "data" / "weights.bin").write_bytes(bytes(range(256)) * 1024)  # 256 KiB
+    _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source="models:/m-0b16")
+    blobs = sorted(b.sha256 for b in ml.registry.backend.blobs.list())
+    assert len(blobs) == 1
+    _ok(ml, "contributor", "POST", f"{MV}/create", name="credit-prod", source="models:/credit/2")
+    assert ml.registry.get("credit-prod", 3).files == ml.registry.get("credit", 2).files
+    assert sorted(b.sha256 for b in ml.registry.backend.blobs.list()) == blobs
     # A model outside the token's scope is a missing one, as the source too.
     hidden = _call(ml, "fraud-admin", "POST", f"{MV}/create", name="fraud-x",
                    source="models:/credit/1")  # fmt: skip
     assert _error(hidden, 404, "RESOURCE_DOES_NOT_EXIST") == "model 'credit' not found"
-    assert [v.version for v in ml.registry.versions("credit-prod")] == [1, 2]
+    assert [v.version for v in ml.registry.versions("credit-prod")] == [1, 2, 3]
 
 
 def test_the_run_id_is_read_from_the_logged_model(ml: Api, sources: Path) -> None:
@@ -247,3 +256,24 @@ def test_tracking_endpoints_say_they_are_not_served_here(ml: Api, prefix: str) -
         message = _error(reply, 404, "ENDPOINT_NOT_FOUND")
         assert "model registry API only" in message and "docs/interop.md" in message
         assert f"{prefix}{path}" in message
+
+
+@pytest.mark.sqlite_only  # corrupts a blob in the local folder
+def test_a_copy_of_a_file_that_no_longer_matches_its_digest_registers_nothing(
+    ml: Api, sources: Path
+) -> None:
+    big = _logged_model(sources, "4", "m-0b16", '{"w": 5}')
+    (big / "data" / "weights.bin").write_bytes(bytes(range(256)) * 1024)
+    _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source="models:/m-0b16")
+    entry = next(f for f in ml.registry.get("credit", 1).files if f.path == "data/weights.bin")
+    blob = ml.registry.backend.blobs._path(entry.sha256)  # type: ignore[attr-defined]
+    blob.chmod(0o644)
+    blob.write_bytes(b"X" + blob.read_bytes()[1:])
+    audited = ml.registry.ready()
+    reply = _call(ml, "contributor", "POST", f"{MV}/create", name="credit-prod",
+                  source="models:/credit/1")  # fmt: skip
+    assert "no longer matches its digest" in _error(reply, 500, "DATA_LOSS")
+    assert ml.registry.ready() == audited and "credit-prod" not in [
+        m.name for m in ml.registry.models()
+    ]
+    assert list(ml.registry.backend.blobs.partials()) == []
