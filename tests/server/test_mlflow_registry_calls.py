@@ -122,6 +122,29 @@ def test_last_updated_moves_with_the_description_and_the_stage_only(
     assert updated() == (changed(2), changed(2))
 
 
+def test_searches_order_by_last_update_and_build_only_the_page(ml: Api, clock: ManualClock) -> None:
+    for name in ("credit", "fraud"):
+        _versions(ml, name, 2)
+        clock.advance(timedelta(minutes=1))
+    assert _stage(ml, 1, "Staging").status_code == 200  # credit@1, and so credit, updated last
+
+    def names(**query: Any) -> list[str]:
+        found = _ok(ml, "viewer", "GET", f"{RM}/search", **query)["registered_models"]
+        return [m["name"] for m in found]
+
+    assert names(order_by=["last_updated_timestamp DESC"]) == ["credit", "fraud"]
+    assert names(order_by=["creation_timestamp DESC"]) == ["fraud", "credit"]
+    assert names(order_by=["last_updated_timestamp DESC"], max_results=1) == ["credit"]
+    found = _ok(ml, "viewer", "GET", f"{MV}/search", order_by=["last_updated_timestamp DESC"],
+                max_results=3)  # fmt: skip
+    rows = [(v["name"], v["version"], v["current_stage"]) for v in found["model_versions"]]
+    assert rows[0] == ("credit", "1", "Staging") and len(rows) == 3
+    assert found["next_page_token"] == "3"
+    rest = _ok(ml, "viewer", "GET", f"{MV}/search", order_by=["last_updated_timestamp DESC"],
+               max_results=3, page_token="3")  # fmt: skip
+    assert len(rest["model_versions"]) == 1 and "next_page_token" not in rest
+
+
 def test_a_stage_on_a_protected_environment_awaits_approval_and_changes_nothing(ml: Api) -> None:
     _versions(ml, "credit", 1)
     ml.registry.protect("credit", env="production")

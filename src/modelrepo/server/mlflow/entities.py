@@ -109,12 +109,22 @@ def latest_per_stage(
     return sorted(latest.values(), key=lambda v: v.version)
 
 
+def model_updated_at(
+    registry: Registry, model: Model, versions: list[ModelVersion] | None = None
+) -> datetime:
+    """When MLflow would say the model was last updated: its creation, a description, a new
+    version or a stage change (not a version's description, nor a tag)."""
+    if versions is None:
+        versions = registry.versions(model.name)
+    described = [e.at for e in registry.model_events(model.name) if e.kind == "described"]
+    staged = (updated_at(registry, v, frozenset({STAGE_TAG})) for v in versions)
+    return max([model.created_at, *described, *staged])
+
+
 def model_doc(registry: Registry, model: Model) -> dict[str, Any]:
     versions = registry.versions(model.name)
     aliases = Aliases.of(registry, model.name)
-    described = [e.at for e in registry.model_events(model.name) if e.kind == "described"]
-    staged = (updated_at(registry, v, frozenset({STAGE_TAG})) for v in versions)
-    updated = max([model.created_at, *described, *staged])  # as MLflow: not a description
+    updated = model_updated_at(registry, model, versions)
     latest = latest_per_stage(versions)
     return {
         "name": model.name,

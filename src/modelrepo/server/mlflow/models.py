@@ -13,7 +13,16 @@ from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING, AlreadyExists
 from . import search
-from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
+from .common import (
+    MaxResults,
+    Named,
+    PageToken,
+    VersionValue,
+    orders_by,
+    page,
+    pending,
+    scoped,
+)
 from .entities import (
     LATEST,
     Aliases,
@@ -23,6 +32,7 @@ from .entities import (
     live_version,
     millis,
     model_doc,
+    model_updated_at,
     number,
     version_doc,
 )
@@ -160,9 +170,18 @@ def search_models(
     records = [
         {"name": m.name, "tags": m.tags, "model": m} for m in reg.models() if caller.sees(m.name)
     ]
-    chosen = search.select(records, conditions)
-    docs = [model_doc(reg, r["model"]) for r in chosen]
-    return page(docs, "registered_models", order_by, ORDER_FIELDS, max_results, page_token)
+    by_update = orders_by(order_by, "last_updated_timestamp")
+    rows = [
+        {
+            "name": r["model"].name,
+            "creation_timestamp": millis(r["model"].created_at),
+            "last_updated_timestamp": millis(model_updated_at(reg, r["model"])) if by_update else 0,
+            "model": r["model"],
+        }
+        for r in search.select(records, conditions)
+    ]
+    return page(rows, "registered_models", order_by, ORDER_FIELDS, max_results, page_token,
+                build=lambda row: model_doc(reg, row["model"]))  # fmt: skip
 
 
 @router.post("/get-latest-versions")

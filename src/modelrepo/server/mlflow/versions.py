@@ -24,7 +24,16 @@ from ...registry import Registry
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING
 from . import copies, search
-from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
+from .common import (
+    MaxResults,
+    Named,
+    PageToken,
+    VersionValue,
+    orders_by,
+    page,
+    pending,
+    scoped,
+)
 from .entities import (
     DESCRIPTION_TAG,
     MODEL_ID_PARAM,
@@ -33,7 +42,9 @@ from .entities import (
     SOURCE_PARAM,
     Aliases,
     has_environment,
+    millis,
     number,
+    updated_at,
     version_doc,
 )
 from .sources import Sources, source_run_id
@@ -197,15 +208,30 @@ def search_versions(
     reg = caller.registry
     names = {c.value for c in conditions if c.field == "name" and c.op == "="}
     models = [m.name for m in reg.models() if caller.sees(m.name)]
-    docs: list[dict[str, Any]] = []
+    by_update = orders_by(order_by, "last_updated_timestamp")
+    rows: list[dict[str, Any]] = []
     for model in sorted(set(models) & names if names else models):
-        aliases = Aliases.of(reg, model)
         records = [_record(v) for v in reg.versions(model)]
-        chosen = search.select(records, conditions)
-        docs.extend(version_doc(reg, r["found"], aliases) for r in chosen)
+        rows.extend(
+            {
+                "name": model,
+                "version": r["found"].version,
+                "creation_timestamp": millis(r["found"].created_at),
+                "last_updated_timestamp": millis(updated_at(reg, r["found"])) if by_update else 0,
+                "found": r["found"],
+            }
+            for r in search.select(records, conditions)
+        )
+    aliases: dict[str, Aliases] = {}  # of the models on the page only
+
+    def build(row: dict[str, Any]) -> dict[str, Any]:
+        if row["name"] not in aliases:
+            aliases[row["name"]] = Aliases.of(reg, row["name"])
+        return version_doc(reg, row["found"], aliases[row["name"]])
+
     return page(
-        docs, "model_versions", order_by or ["name", "version DESC"], ORDER_FIELDS,
-        max_results, page_token,
+        rows, "model_versions", order_by or ["name", "version DESC"], ORDER_FIELDS,
+        max_results, page_token, build,
     )  # fmt: skip
 
 
