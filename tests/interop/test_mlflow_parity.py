@@ -69,14 +69,13 @@ def test_both_servers_answer_each_mistake_alike(run: Run, store_dir: Path, tmp_p
     (model / "MLmodel").write_text("flavors: {}\n")
     (tmp_path / "mlflow").mkdir()
     sources = ["--mlflow-source", (tmp_path / "artifacts-root").as_uri()]
+    bearer = {"Authorization": f"Bearer {token}"}
     with (
         mlflow_server(tmp_path / "mlflow") as reference,
         serve(["--store", str(store_dir)], {}, tmp_path / "log", sources) as (ours, _),
+        httpx.Client(base_url=reference, timeout=30) as theirs_client,
+        httpx.Client(base_url=ours, timeout=30, headers=bearer) as ours_client,
     ):
-        theirs_client = httpx.Client(base_url=reference, timeout=30)
-        ours_client = httpx.Client(
-            base_url=ours, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
         # The same registry on both: `probe` with version 1.
         assert theirs_client.post(f"{RM}/create", json={"name": "probe"}).is_success
         made = theirs_client.post(f"{MV}/create", json={"name": "probe", "source": "s3://b/m"})
