@@ -13,12 +13,25 @@ from ...domain.errors import InvalidInput, NotSupported
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING
 from . import search
-from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
+from .common import (
+    MaxResults,
+    Named,
+    PageToken,
+    VersionValue,
+    orders_by,
+    page,
+    pending,
+    scoped,
+)
 from .entities import (
+    LATEST,
     Aliases,
+    AliasNotFound,
+    check_alias,
     latest_per_stage,
     live_version,
     model_doc,
+    model_updated_at,
     number,
     version_doc,
 )
@@ -117,8 +130,11 @@ def set_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
 
 @router.delete("/delete-tag")
 def delete_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
-    """Remove a tag of the model itself (the removal is recorded)."""
-    caller.registry.untag_model(scoped(caller, body.name), body.key)
+    """Remove a tag of the model itself (the removal is recorded); a tag the model does not
+    have is already gone, as MLflow answers."""
+    name = scoped(caller, body.name)
+    if body.key in caller.registry.model(name).tags:
+        caller.registry.untag_model(name, body.key)
     return {}
 
 
@@ -137,9 +153,18 @@ def search_models(
     records = [
         {"name": m.name, "tags": m.tags, "model": m} for m in reg.models() if caller.sees(m.name)
     ]
-    chosen = search.select(records, conditions)
-    docs = [model_doc(reg, r["model"]) for r in chosen]
-    return page(docs, "registered_models", order_by, ORDER_FIELDS, max_results, page_token)
+    by_update = orders_by(order_by, "last_updated_timestamp")
+    rows = [
+        {
+            "name": r["model"].name,
+            "creation_timestamp": millis(r["model"].created_at),
+            "last_updated_timestamp": millis(model_updated_at(reg, r["model"])) if by_update else 0,
+            "model": r["model"],
+        }
+        for r in search.select(records, conditions)
+    ]
+    return page(rows, "registered_models", order_by, ORDER_FIELDS, max_results, page_token,
+                build=lambda row: model_doc(reg, row["model"]))  # fmt: skip
 
 
 @router.post("/get-latest-versions")
@@ -161,8 +186,8 @@ def _latest(caller: Caller, name: str, stages: list[str] | None) -> dict[str, An
     reg = caller.registry
     reg.model(scoped(caller, name))
     aliases = Aliases.of(reg, name)
-    found = latest_per_stage(reg.versions(name), aliases, stages)
-    return {"model_versions": [version_doc(v, aliases) for v in found]}
+    found = latest_per_stage(reg.versions(name), stages)
+    return {"model_versions": [version_doc(reg, v, aliases) for v in found]}
 
 
 @router.post("/alias", responses=PENDING)
@@ -170,6 +195,7 @@ def set_alias(body: AliasIn, caller: Caller = needs("deployment.deploy")) -> Any
     """Point `alias` at a version: deploy it to the environment of that name (recorded in
     the deployment history and the audit trail as the token's user)."""
     name = scoped(caller, body.name)
+    check_alias(body.alias, setting=True)
     if body.version is None:
         raise InvalidInput("give the version the alias points at")
     outcome = caller.registry.deploy(
@@ -180,9 +206,14 @@ def set_alias(body: AliasIn, caller: Caller = needs("deployment.deploy")) -> Any
 
 @router.delete("/alias", responses=PENDING)
 def delete_alias(body: AliasIn, caller: Caller = needs("deployment.undeploy")) -> Any:
-    """Remove `alias`: undeploy the environment of that name."""
+    """Remove `alias`: undeploy the environment of that name. An alias the model does not
+    have is already gone, as MLflow answers."""
     name = scoped(caller, body.name)
-    live_version(caller.registry, name, body.alias)
+    check_alias(body.alias)
+    try:
+        live_version(caller.registry, name, body.alias)
+    except AliasNotFound:
+        return {}
     outcome = caller.registry.undeploy(name, env=body.alias, reason="MLflow alias deleted")
     return pending(outcome) or {}
 
@@ -193,7 +224,15 @@ def get_by_alias(
     alias: Annotated[str, Query(max_length=256)],
     caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
-    """The version the environment `alias` serves now."""
+    """The version the environment `alias` serves now; `latest` is the highest-numbered
+    version, as in MLflow."""
     reg = caller.registry
-    version = live_version(reg, scoped(caller, name), alias)
-    return {"model_version": version_doc(reg.get(name, version), Aliases.of(reg, name))}
+    name = scoped(caller, name)
+    if check_alias(alias).lower() == LATEST:
+        versions = reg.versions(name)
+        if not versions:
+            raise NotFound(f"Latest version not found for model {name}.")
+        found = max(versions, key=lambda v: v.version)
+    else:
+        found = reg.get(name, live_version(reg, name, alias))
+    return {"model_version": version_doc(reg, found, Aliases.of(reg, name))}
