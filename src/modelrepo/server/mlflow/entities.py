@@ -14,17 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.errors import Conflict, InvalidInput, NotFound
+from ...domain.mlflow_fields import DESCRIPTION_TAG, MODEL_ID_PARAM, RUN_ID_PARAM, SOURCE_PARAM
 from ...domain.model import Model, ModelVersion
 from ...domain.names import check_version
 from ...domain.stages import STAGE_TAG, STAGES, canonical_stage, stage_of
 from ...registry import Registry
 
-DESCRIPTION_TAG = "mlflow.description"
-"""A version's description as last set through MLflow (the one given at registration is part
-of the immutable record; later ones are a tag, so each change is recorded)."""
-SOURCE_PARAM = "mlflow.source"
-RUN_ID_PARAM = "mlflow.run_id"
-MODEL_ID_PARAM = "mlflow.model_id"
 RESERVED_TAGS = frozenset({DESCRIPTION_TAG, STAGE_TAG})
 """Version tags kept for MLflow's own fields, hidden from the tags MLflow clients see."""
 UPDATING_TAGS = RESERVED_TAGS

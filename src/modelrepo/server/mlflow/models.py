@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from ...domain.errors import InvalidInput, NotSupported
+from ...domain.errors import InvalidInput, NotFound, NotSupported
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING
 from . import search
@@ -30,6 +30,7 @@ from .entities import (
     check_alias,
     latest_per_stage,
     live_version,
+    millis,
     model_doc,
     model_updated_at,
     number,

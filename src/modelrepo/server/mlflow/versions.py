@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 
 from ...domain.errors import Conflict, InvalidInput, NotFound
+from ...domain.mlflow_fields import DESCRIPTION_TAG, MODEL_ID_PARAM, RUN_ID_PARAM, SOURCE_PARAM
 from ...domain.model import ModelVersion
 from ...domain.stages import (
     ARCHIVED,
@@ -36,11 +37,7 @@ from .common import (
     scoped,
 )
 from .entities import (
-    DESCRIPTION_TAG,
-    MODEL_ID_PARAM,
     RESERVED_TAGS,
-    RUN_ID_PARAM,
-    SOURCE_PARAM,
     Aliases,
     has_environment,
     millis,
