@@ -1,0 +1,161 @@
+"""The stock MLflow client, call by call, against a real `mlflow server` and against
+`modelrepo serve`: every difference must be one tests/interop/mlflow_differences.toml lists,
+with why, and every listed difference must still occur.
+
+The client and `mlflow server` come from the pinned side environment `.compat-venv`
+(tests/interop/mlflow-compat.txt, built by `make compat-venv`, which `make test` runs).
+The run's results go to tests/interop/mlflow_compat_results.json, from which
+scripts/mlflow_compat_table.py writes the table of docs/interop.md.
+$MODELREPO_COMPAT_STRICT=1 also fails on differences still marked `TODO`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from modelrepo.testing.s3server import free_port
+
+from ..cli.conftest import Run
+from ..serving import serve
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(os.environ.get("MODELREPO_COMPAT_VENV", ROOT / ".compat-venv"))
+SCENARIO = Path(__file__).with_name("mlflow_scenario.py")
+TABLE = runpy.run_path(str(ROOT / "scripts" / "mlflow_compat_table.py"))
+
+pytestmark = pytest.mark.slow
+
+
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without MLflow settings that would redirect the client."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+
+
+@contextmanager
+def mlflow_server(folder: Path) -> Iterator[str]:
+    """A real `mlflow server` (SQLite store, artifacts in a local folder) on a free loopback
+    port: its URL once it answers /health; the server and its workers stopped afterwards."""
+    port = free_port()
+    log = open(folder / "mlflow-server.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            str(VENV / "bin" / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--default-artifact-root",
+            str(folder / "artifacts"),
+            "--no-serve-artifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_clean_environment(),
+        cwd=folder,
+        start_new_session=True,  # its own process group: the workers stop with it
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (folder / "mlflow-server.log").read_text()
+            assert time.monotonic() < deadline, "mlflow server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+def _scenario(uri: str, work: Path, token: str | None = None) -> subprocess.Popen[str]:
+    env = _clean_environment()
+    if token is not None:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    with open(work.with_suffix(".log"), "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [str(VENV / "bin" / "python"), str(SCENARIO), "--uri", uri, "--work", str(work)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+            cwd=work.parent,
+        )
+
+
+def _document(process: subprocess.Popen[str], work: Path) -> dict[str, Any]:
+    out, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, work.with_suffix(".log").read_text()
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def test_the_mlflow_client_finds_only_the_listed_differences(
+    run: Run, store_dir: Path, tmp_path: Path
+) -> None:
+    if not (VENV / "bin" / "mlflow").exists():
+        pytest.skip(f"no MLflow side environment at {VENV}: run `make compat-venv`")
+    run("init")
+    admin = run("token", "create", "--user", "ml-lead", "--role", "admin", "--json").json
+    for name in ("mlflow", "modelrepo"):
+        (tmp_path / name).mkdir()
+    # The scenario logs runs to a local store when the server serves no tracking; the server
+    # may fetch version files from there.
+    mlruns = tmp_path / "modelrepo" / "work" / "mlruns"
+    mlruns.mkdir(parents=True)
+    sources = ["--mlflow-source", mlruns.as_uri()]
+    with (
+        mlflow_server(tmp_path / "mlflow") as reference,
+        serve(["--store", str(store_dir)], {}, tmp_path / "serve.log", sources) as (ours, _),
+    ):
+        theirs = _scenario(reference, tmp_path / "mlflow" / "work")
+        mine = _scenario(ours, tmp_path / "modelrepo" / "work", admin["token"])
+        results = {
+            "mlflow": _document(theirs, tmp_path / "mlflow" / "work"),
+            "modelrepo": _document(mine, tmp_path / "modelrepo" / "work"),
+        }
+    assert results["mlflow"]["tracking_served"], "the reference run logged no runs to MLflow"
+    assert all(
+        "result" in step
+        for step in results["mlflow"]["steps"]
+        if step["step"].startswith(("create model version ", "download "))
+        and "missing" not in step["step"]
+    ), "the reference run could not create or download versions"
+
+    current = TABLE["dump_results"](results)
+    if not TABLE["RESULTS"].exists() or TABLE["RESULTS"].read_text() != current:
+        TABLE["RESULTS"].write_text(current)
+    strict = os.environ.get("MODELREPO_COMPAT_STRICT") == "1"
+    problems = TABLE["compare"](results, TABLE["load_differences"](), strict)
+    assert not problems, "\n".join(problems)
+    doc = TABLE["DOC"].read_text()
+    assert TABLE["generated"](doc) == TABLE["render"](results, TABLE["load_differences"]()), (
+        "the table in docs/interop.md is stale: run python scripts/mlflow_compat_table.py --write"
+    )
