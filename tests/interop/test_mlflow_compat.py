@@ -35,8 +35,6 @@ VENV = Path(os.environ.get("MODELREPO_COMPAT_VENV", ROOT / ".compat-venv"))
 SCENARIO = Path(__file__).with_name("mlflow_scenario.py")
 TABLE = runpy.run_path(str(ROOT / "scripts" / "mlflow_compat_table.py"))
 
-pytestmark = pytest.mark.slow
-
 
 def _clean_environment() -> dict[str, str]:
     """This process's environment without MLflow settings that would redirect the client."""
@@ -111,12 +109,18 @@ def _scenario(uri: str, work: Path, token: str | None = None) -> subprocess.Pope
 
 
 def _document(process: subprocess.Popen[str], work: Path) -> dict[str, Any]:
-    out, _ = process.communicate(timeout=600)
+    try:
+        out, _ = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
     assert process.returncode == 0, work.with_suffix(".log").read_text()
     document: dict[str, Any] = json.loads(out)
     return document
 
 
+@pytest.mark.slow
 def test_the_mlflow_client_finds_only_the_listed_differences(
     run: Run, store_dir: Path, tmp_path: Path
 ) -> None:
@@ -159,3 +163,43 @@ def test_the_mlflow_client_finds_only_the_listed_differences(
     assert TABLE["generated"](doc) == TABLE["render"](results, TABLE["load_differences"]()), (
         "the table in docs/interop.md is stale: run python scripts/mlflow_compat_table.py --write"
     )
+
+
+def _steps(*outcomes: tuple[str, Any]) -> dict[str, Any]:
+    return {"steps": [{"step": name, "result": result} for name, result in outcomes]}
+
+
+def test_the_comparison_fails_on_unlisted_stale_unknown_and_strict_todo_differences() -> None:
+    compare = TABLE["compare"]
+    results = {
+        "mlflow": _steps(("a", 1), ("b", 2), ("c", 3)),
+        "modelrepo": _steps(("a", 1), ("b", 20), ("c", 30)),
+    }
+    listed = {"b": "deliberate: why", "c": "TODO: fix it"}
+    assert compare(results, listed, False) == []
+    strict = compare(results, listed, True)
+    assert len(strict) == 1 and "'c' still differs (TODO: fix it)" in strict[0]
+    unlisted = compare(results, {"b": "why"}, False)
+    assert len(unlisted) == 1 and "step 'c' differs and is not listed" in unlisted[0]
+    assert '"result": 30' in unlisted[0] and '"result": 3' in unlisted[0]
+    stale = compare(results, {**listed, "a": "why"}, False)
+    assert stale == ["step 'a' no longer differs: remove it from mlflow_differences.toml"]
+    unknown = compare(results, {**listed, "z": "why"}, False)
+    assert unknown == ["mlflow_differences.toml lists 'z', which is no step of the scenario"]
+    shifted = {**results, "modelrepo": _steps(("a", 1), ("c", 30), ("b", 20))}
+    assert compare(shifted, listed, False) == ["the two runs did not run the same steps"]
+
+
+def test_the_differences_file_needs_a_step_and_a_why_once_each(tmp_path: Path) -> None:
+    load = TABLE["load_differences"]
+    path = tmp_path / "differences.toml"
+    path.write_text('[[difference]]\nstep = "a"\nwhy = "because"\n')
+    assert load(path) == {"a": "because"}
+    path.write_text('[[difference]]\nstep = "a"\n')
+    with pytest.raises(ValueError, match="needs a step and a why"):
+        load(path)
+    path.write_text(
+        '[[difference]]\nstep = "a"\nwhy = "x"\n[[difference]]\nstep = "a"\nwhy = "y"\n'
+    )
+    with pytest.raises(ValueError, match="listed twice"):
+        load(path)
