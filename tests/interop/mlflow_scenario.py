@@ -51,6 +51,7 @@ NAMED = "Credit Risk"  # names MLflow takes: capitals and spaces
 OTHER = "CreditRisk"
 RENAMED = "Credit Risk Copy"
 LOGGED = "logged-model"
+REGISTERED = "scorecard"
 MISSING = "No Such Model"
 # The files of each run's `model` folder: three runs, three different contents.
 CONTENTS = [
@@ -93,6 +94,7 @@ class Scenario:
         self.sources: dict[str, str] = {}  # a source URI sent -> its name in results
         self.logged_models: dict[str, str] = {}  # a logged model id -> its name in results
         self.tracking_served = True
+        self.logged_files: dict[str, str] | None = None  # the logged model's file digests
         self.steps: list[dict[str, Any]] = []
 
     # normalising -------------------------------------------------------------------------
@@ -153,6 +155,10 @@ class Scenario:
             }
             if got == expected:
                 return {"files": f"those of run-{index + 1}"}
+        # A registered model's download adds MLflow's note of the name and version.
+        got_model = {k: v for k, v in got.items() if k != "registered_model_meta"}
+        if self.logged_files is not None and got_model == self.logged_files:
+            return {"files": "those of the logged model"}
         return {"files": got}
 
     # running -----------------------------------------------------------------------------
@@ -207,6 +213,12 @@ class Scenario:
                 registered_model_name=LOGGED,
             )
         self.logged_models[info.model_id] = "<logged model>"
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=info.model_uri, dst_path=str(self.work / "logged")
+        )
+        self.logged_files = {
+            k: v for k, v in _digests(Path(local)).items() if k != "registered_model_meta"
+        }
         return self.version(self.client.get_model_version(LOGGED, info.registered_model_version))
 
     def run(self) -> dict[str, Any]:
@@ -410,6 +422,19 @@ class Scenario:
             ),
         )
         s(
+            "search registered models by tag",
+            lambda: [
+                m.name for m in c.search_registered_models(filter_string="tags.team = 'risk'")
+            ],
+        )
+        s(
+            "search model versions by tag",
+            lambda: sorted(
+                (v.name, v.version)
+                for v in c.search_model_versions(f"name = '{MODEL}' AND tags.checked = 'yes'")
+            ),
+        )
+        s(
             "search model versions with a bad filter",
             lambda: [self.version(v) for v in c.search_model_versions("name === 'x'")],
         )
@@ -420,6 +445,7 @@ class Scenario:
             "download models:/NAME/Production after archiving",
             lambda: self.files(f"models:/{MODEL}/Production"),
         )
+        s("download models:/NAME/latest", lambda: self.files(f"models:/{MODEL}/latest"))
         s("download models:/NAME@missing", lambda: self.files(f"models:/{MODEL}@nope"))
 
         s(
@@ -475,6 +501,14 @@ class Scenario:
             lambda: [
                 self.version(v) for v in c.search_model_versions(f"run_id = '{self.runs[-1]}'")
             ],
+        )
+        s(
+            "register_model from a runs:/ URI",
+            lambda: self.version(mlflow.register_model(f"runs:/{self.runs[-1]}/model", REGISTERED)),
+        )
+        s(
+            "download the version registered from runs:/",
+            lambda: self.files(f"models:/{REGISTERED}/1"),
         )
         return {
             "mlflow_version": mlflow.__version__,
