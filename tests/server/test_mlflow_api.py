@@ -48,6 +48,7 @@ def ml(registry: Registry, sources: Path) -> Iterator[Api]:
     for role in ("viewer", "contributor", "deployer", "admin"):
         api.token(role, f"{role}-user", role)
     api.token("fraud-admin", "fraud-lead", "admin", "fraud-*")
+    registry.create_model("credit")  # as `mlflow.register_model` does before a version
     with api.client:
         yield api
 
@@ -184,6 +185,8 @@ def test_an_alias_on_a_protected_environment_awaits_approval(ml: Api) -> None:
 
 def test_search_tags_descriptions_and_deletion(ml: Api) -> None:
     for name in ("credit", "credit-eu", "fraud-cards"):
+        if name != "credit":
+            _ok(ml, "admin", "POST", f"{RM}/create", name=name)
         _ok(ml, "admin", "POST", f"{MV}/create", name=name, source=f"models:/{MODEL_ID}",
             run_id=f"run-{name}")  # fmt: skip
     _ok(ml, "admin", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}")

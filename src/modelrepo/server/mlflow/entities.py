@@ -17,7 +17,7 @@ from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...domain.mlflow_fields import DESCRIPTION_TAG, MODEL_ID_PARAM, RUN_ID_PARAM, SOURCE_PARAM
 from ...domain.model import Model, ModelVersion
 from ...domain.names import check_version
-from ...domain.stages import STAGE_TAG, STAGES, canonical_stage, stage_of
+from ...domain.stages import STAGE_ENVIRONMENTS, STAGE_TAG, STAGES, canonical_stage, stage_of
 from ...registry import Registry
 
 RESERVED_TAGS = frozenset({DESCRIPTION_TAG, STAGE_TAG})
@@ -39,8 +39,21 @@ class Aliases:
 
     @classmethod
     def of(cls, registry: Registry, name: str) -> Aliases:
+        """The model's aliases. The environment of a serving stage (`staging`,
+        `production`) is that stage's while some version holds the stage: it is then no
+        alias, as in MLflow, where stages and aliases are apart."""
+        environments = registry.environments(name)
+        held: set[str] = set()
+        if any(e.name in STAGE_ENVIRONMENTS.values() for e in environments):
+            held = {
+                STAGE_ENVIRONMENTS[stage]
+                for v in registry.versions(name)
+                if (stage := stage_of(v.tags)) in STAGE_ENVIRONMENTS
+            }
         found = {}
-        for env in registry.environments(name):
+        for env in environments:
+            if env.name in held:
+                continue
             live = registry.live(name, env=env.name).versions
             if len(live) == 1:
                 found[env.name] = live[0].version

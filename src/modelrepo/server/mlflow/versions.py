@@ -99,6 +99,7 @@ def create(
     `copy_model_version`). MLflow's source, run id and logged-model id are kept as its
     params; a run id the client does not send is read from the logged model's metadata."""
     name = scoped(caller, body.name)
+    caller.registry.model(name)  # as in MLflow: the registered model must exist first
     tags = {}
     for tag in body.tags or []:
         key, value = tag.get("key"), tag.get("value")
