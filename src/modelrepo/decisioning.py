@@ -31,6 +31,7 @@ from .domain.decisions import (
 from .domain.deployments import DeploymentEvent, check_environment_name
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
+from .domain.outputs import canonical_outputs
 from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
     try:
-        outputs = canonical_texts(given.outputs)
+        outputs = canonical_texts(canonical_outputs(given.outputs, "decision output"))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata
