@@ -38,6 +38,7 @@ class VersionsAPI(Protocol):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -51,6 +52,9 @@ class VersionsAPI(Protocol):
         another model, it raises Conflict.
         `if_changed=True`: when the latest version holds exactly these files, return it
         instead of making a new version with the same content.
+        `trusted_types`: the types its files need trusted to load (a skops file's
+        `sklearn.tree._tree.Tree`, say), recorded with the version as `trust` records them
+        (over HTTP, the token needs the `trust` permission too).
         """
         ...
 
@@ -69,13 +73,15 @@ class VersionsAPI(Protocol):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here. `idempotency_key` as for `register`."""
+        False: the files were not made here. `idempotency_key` and `trusted_types` as for
+        `register`."""
         ...
 
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
@@ -176,6 +182,15 @@ class VersionsAPI(Protocol):
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
     ) -> ModelVersion:
         """Flag a version as deprecated (or, with deprecated=False, lift the flag)."""
+        ...
+
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        """Record that `types` may be loaded from this version's files (skops refuses types
+        it does not know to be safe): one `trusted` event per type not yet trusted, with who,
+        when and `reason` (required), and an audit entry. `load`, `load_live` and `replay`
+        read the record, so no caller retypes it; trust is never taken back (what a decision
+        was made with stays loadable). Over HTTP: the `trust` permission (admin). Returns every
+        type now trusted for the version."""
         ...
 
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:

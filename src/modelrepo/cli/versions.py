@@ -99,6 +99,13 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     is_flag=True,
     help="When the latest version holds exactly these files, print it and make no new version.",
 )
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    metavar="TYPE",
+    help="A type the files need trusted to load (skops), recorded with the version; repeatable.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -115,6 +122,7 @@ def register(
     dvc: bool,
     idempotency_key: str | None,
     if_changed: bool,
+    trusted: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -127,11 +135,14 @@ def register(
     user with the same KEY gets back the version the first run made; other files are refused.
     A new version with the same files as an earlier one is made, with a note on stderr;
     --if-changed makes none when the latest version holds exactly these files.
+    --trust records, with the version, a type its skops file holds that skops does not trust
+    by default (see `modelrepo trust`): loads and replays then use it.
 
     \b
     Example:
       modelrepo register credit-risk ./out --param C=0.5 --metric auc=0.91 \\
-          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn
+          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn \\
+          --trust sklearn.tree._tree.Tree
     """
     sig = None
     if signature is not None:
@@ -162,6 +173,7 @@ def register(
             progress=progress,
             idempotency_key=idempotency_key,
             if_changed=if_changed,
+            trusted_types=trusted,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
@@ -517,6 +529,34 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
         version = reg.deprecate(parsed.model, parsed.version, reason=reason, deprecated=not undo)
     state = "deprecated" if version.deprecated else "not deprecated"
     emit(as_json, version.to_dict(), lambda: click.echo(f"{version.ref} is {state}"))
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.argument("types", nargs=-1, required=True, metavar="TYPE...")
+@click.option("--reason", required=True, help="Why they are trusted (required; recorded).")
+@pass_ctx
+def trust(ctx: Context, ref: str, types: tuple[str, ...], reason: str, as_json: bool) -> None:
+    """Trust types a version's files need to load, recorded with the version.
+
+    A skops file names every type it holds; those skops does not know to be safe (a random
+    forest's sklearn.tree._tree.Tree) load only when trusted. The grant is recorded as
+    evidence (who, when, why; the audit log), and `load`, `load_live` and `decision replay`
+    use it: no one retypes it. Trust is never taken back. Over a server, admin only.
+
+    \b
+    Example:
+      modelrepo trust credit-risk@3 sklearn.tree._tree.Tree --reason "our own forest"
+    """
+    with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
+        trusted = reg.trust(parsed.model, parsed.version, list(types), reason=reason)
+    ref_text = f"{parsed.model}@{parsed.version}"
+    emit(
+        as_json,
+        {"model": parsed.model, "version": parsed.version, "trusted_types": trusted},
+        lambda: click.echo(f"{ref_text} trusts {', '.join(trusted)}"),
+    )
 
 
 @command(cli)

@@ -40,6 +40,12 @@ from ..domain.names import (
     validate_key,
     validate_model_name,
 )
+from ..domain.trust import (
+    REGISTRATION_REASON,
+    check_trust_reason,
+    check_trusted_types,
+    trusted_of,
+)
 from ..flavors import check_files
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, changes, may_create, opening_of, writes
 
@@ -69,8 +75,10 @@ class Versions(Core, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+        trusting = check_trusted_types(trusted_types)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
@@ -101,8 +109,21 @@ class Versions(Core, VersionsAPI):
             if if_changed:
                 same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
                 if same is not None:
-                    return same
-            return self._create_version(details, entries, inline, key)
+                    return self._trusting(same, trusting)
+            return self._trusting(self._create_version(details, entries, inline, key), trusting)
+
+    def _trusting(self, version: ModelVersion, types: Sequence[str]) -> ModelVersion:
+        """Record the types a registration trusts with the version it made (or found)."""
+        if types:
+            self.backend.metadata.trust_types(
+                version.model,
+                version.version,
+                types,
+                actor=self.user,
+                at=self.clock.now(),
+                reason=REGISTRATION_REASON,
+            )
+        return version
 
     def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
         """The latest version when it holds exactly `digest` (for `if_changed`)."""
@@ -133,10 +154,12 @@ class Versions(Core, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
             key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+            trusting = check_trusted_types(trusted_types)
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
@@ -164,7 +187,8 @@ class Versions(Core, VersionsAPI):
                         entries.append(
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
-                return self._create_version(details, entries, inline, key)
+                made = self._create_version(details, entries, inline, key)
+            return self._trusting(made, trusting)
         except BaseException:
             for writer in writers:
                 writer.abort()
@@ -449,6 +473,18 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
             reason=reason,
         )
+
+    @changes
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        model, number = validate_model_name(name), check_version(version)
+        self.backend.metadata.trust_types(
+            model, number, asked, actor=self.user, at=self.clock.now(),
+            reason=check_trust_reason(reason),
+        )  # fmt: skip
+        return list(trusted_of(self.backend.metadata.version_events(model, number)))
 
     @changes
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:

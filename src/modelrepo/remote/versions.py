@@ -34,6 +34,7 @@ from ..domain.names import (
     validate_key,
     validate_model_name,
 )
+from ..domain.trust import check_trust_reason, check_trusted_types
 from ..flavors import check_files
 from .client import API, ServerClient, _idempotency_key, _quote
 from .files import _Counting
@@ -69,6 +70,7 @@ class Versions(ServerClient, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
@@ -79,6 +81,7 @@ class Versions(ServerClient, VersionsAPI):
         key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
+        trusting = check_trusted_types(trusted_types)
         if not isinstance(description, str):
             raise InvalidInput("description must be a string")
         refs = [parse_data_ref(d) for d in data]
@@ -110,6 +113,7 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(signature),
             "code": code_ref.to_dict() if code_ref else None,
             "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
+            "trusted_types": list(trusting),
         }
 
         def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
@@ -166,7 +170,8 @@ class Versions(ServerClient, VersionsAPI):
 
     @staticmethod
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
-        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
+        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code",
+                 "trusted_types"}  # fmt: skip
         unknown = set(options) - known
         if unknown:
             raise InvalidInput(f"unknown options {sorted(unknown)}")
@@ -186,6 +191,7 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(options.get("signature")),
             "code": code.to_dict() if code else None,
             "executable": executable,
+            "trusted_types": list(check_trusted_types(options.get("trusted_types"))),
         }
 
     def register_stored(
@@ -203,6 +209,7 @@ class Versions(ServerClient, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
@@ -279,6 +286,14 @@ class Versions(ServerClient, VersionsAPI):
         return ModelVersion.from_dict(
             self._post(f"{self._version_path(name, version)}/deprecation", body)
         )
+
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        body = {"types": list(asked), "reason": check_trust_reason(reason)}
+        found = self._post(f"{self._version_path(name, version)}/trust", body)
+        return [str(t) for t in found["trusted_types"]]
 
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         reply = self._request(

@@ -158,6 +158,11 @@ class RegisterIn(BaseModel):
     executable: list[str] = Field(
         default_factory=list, description="Paths of uploaded files to mark executable."
     )
+    trusted_types: list[str] = Field(
+        default_factory=list,
+        description="Types the files need trusted to load (skops), recorded with the version; "
+        "the token needs the `trust` permission too.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -172,7 +177,23 @@ class RegisterIn(BaseModel):
             "flavor": self.flavor,
             "signature": self.signature,
             "code": CodeRef(**self.code.model_dump()) if self.code else False,
+            "trusted_types": self.trusted_types,
         }
+
+
+class TrustIn(BaseModel):
+    """Types to trust for a version, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: list[str] = Field(min_length=1, description="Dotted type names, as skops names them.")
+    reason: str = Field(description="Why they are trusted (recorded).")
+
+
+class TrustOut(BaseModel):
+    model: str
+    version: int
+    trusted_types: list[str] = Field(description="Every type now trusted for the version.")
 
 
 class TagIn(BaseModel):
