@@ -71,6 +71,7 @@ SPEC: dict[str, list[str]] = {
                     f"DELETE {MV}/delete-tag"],
     "version.describe": [f"PATCH {MV}/update"],
     "version.deprecate": [f"POST {N}/versions/{{version}}/deprecation"],
+    "version.trust": [f"POST {N}/versions/{{version}}/trust"],
     "version.delete": [f"DELETE {N}/versions/{{version}}", f"DELETE {MV}/delete"],
     "deployment.read": [f"GET {N}/environments", f"GET {E}/live", f"GET {N}/history",
                         f"GET {N}/timeline"],
@@ -171,6 +172,7 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         ("POST", f"{M}/versions"): {"files": [("files", ("a.txt", b"x"))]},
         ("PUT", f"{M}/versions/1/tags/k3"): {"json": {"value": "v"}},
         ("POST", f"{M}/versions/1/deprecation"): {"json": {}},
+        ("POST", f"{M}/versions/1/trust"): {"json": {"types": ["numpy.dtype"], "reason": "r"}},
         ("POST", f"{M}/versions/archive"): {"files": [("archive", ("a.tar", _archive()))]},
         ("POST", f"{M}/versions/source"): {"json": {"source": "https://u:p@ci.example/a.tar"}},
         ("POST", f"{M}/deployments/import"): {
