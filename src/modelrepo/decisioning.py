@@ -280,8 +280,12 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
         inputs_modes = [modes[m] for m in models]
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
+    try:  # each in its canonical form first, refused (InvalidInput) naming where it is not JSON
+        plain = canonical_outputs(given.outputs, "decision output")
+    except RecursionError:
+        raise InvalidInput("a decision output is nested too deeply") from None
     try:
-        outputs = canonical_texts(canonical_outputs(given.outputs, "decision output"))
+        outputs = canonical_texts(plain)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata

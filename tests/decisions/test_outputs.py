@@ -100,7 +100,7 @@ def test_a_recorded_output_replays_to_itself_and_a_wrong_one_does_not(
     bad=st.sampled_from([math.nan, math.inf, -math.inf, np.float32("nan"), np.float64("-inf")]),
 )
 def test_nan_and_infinities_are_refused_naming_where(reg: Registry, output: Any, bad: Any) -> None:
-    with pytest.raises(InvalidInput, match=r"decision output 1\[0\]\['score'\] is .*JSON cannot"):
+    with pytest.raises(InvalidInput, match=r"^decision output 1\[0\]\['score'\] is .*JSON cannot"):
         reg.log_decision("m", version=1, inputs={}, output=[{"score": bad}, output])
 
 
@@ -138,5 +138,10 @@ def test_a_batch_of_numpy_outputs_is_recorded_in_json_form(tmp_path: Path) -> No
         == 2
     )
     assert [reg.decision(d)["output"] for d in "ab"] == [0.5, 0.25]
-    with pytest.raises(InvalidInput, match="decision output 2 is nan"):
+    with pytest.raises(InvalidInput, match="^decision output 2 is nan"):
         reg.log_decision_columns("m", version=1, inputs=[[1], [2]], outputs=[0.5, math.nan])
+    deep: Any = 1.0
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(InvalidInput, match="nested"):
+        reg.log_decision("m", version=1, inputs=[1], output=deep)

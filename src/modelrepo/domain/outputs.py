@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 from .errors import InvalidInput
@@ -43,13 +44,56 @@ def canonical_output(value: Any, what: str = "output") -> Any:
 
 
 def canonical_outputs(values: list[Any], what: str = "output") -> list[Any]:
-    """`canonical_output` of each value (the usual column of plain numbers costs one pass)."""
-    kinds = set(map(type, values))
-    if kinds <= _PLAIN and (
-        float not in kinds or all(math.isfinite(v) for v in values if type(v) is float)
-    ):
+    """`canonical_output` of each value. A column already in canonical form (the usual one:
+    numbers, or objects or lists of numbers and text) is checked with a few passes in C and
+    returned as it is; only a column that needs changing is walked value by value."""
+    if _already_plain(values):
         return values
-    return [canonical_output(v, f"{what} {n + 1}") for n, v in enumerate(values)]
+    return [
+        v if _plain(v) else canonical_output(v, f"{what} {n + 1}") for n, v in enumerate(values)
+    ]
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is its own canonical form (checked without building anything)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all([type(k) is str and _plain(v) for k, v in value.items()])
+    if kind is list:
+        return all(map(_plain, value))
+    return False
+
+
+def _already_plain(values: list[Any]) -> bool:
+    """Whether every value is a plain scalar, or every value a dict (text keys) or every value
+    a list, of plain scalars, finite floats only: then each is its own canonical form."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN:
+        return _finite(values, kinds)
+    if kinds == {dict}:
+        if not set(map(type, chain.from_iterable(values))) <= {str}:
+            return False
+        values = list(chain.from_iterable(map(dict.values, values)))
+    elif kinds == {list}:
+        values = list(chain.from_iterable(values))
+    else:
+        return False
+    kinds = set(map(type, values))
+    return kinds <= _PLAIN and _finite(values, kinds)
+
+
+def _finite(values: list[Any], kinds: set[type]) -> bool:
+    if float not in kinds:
+        return True
+    return all(map(math.isfinite, values if kinds == {float} else _floats(values)))
+
+
+def _floats(values: list[Any]) -> list[float]:
+    return [v for v in values if type(v) is float]
 
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
