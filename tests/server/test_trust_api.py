@@ -106,6 +106,15 @@ def test_a_remote_client_registers_trusts_decides_and_replays(
     handle.close()
     replayed = remote.replay("remote-1")  # on the server, with the recorded trust
     assert replayed["match"] is True and replayed["max_abs_diff"] == 0.0
+    zipmap = {0: np.float32(0.25), 1: np.float64(0.75)}  # NumPy values travel in JSON form
+    logged = remote.log_decision("forest", version=1, inputs=ROW, output=zipmap)
+    assert logged.output == {"0": 0.25, "1": 0.75}
+    assert (
+        remote.log_decision_columns(
+            "forest", version=1, inputs=[ROW], outputs=np.asarray([0.5], dtype=np.float32)
+        )
+        == 1
+    )
     viewer = RemoteRegistry("http://testserver", token=api.tokens["viewer"], client=api.client,
                             allow_insecure_http=True, cache_dir=tmp_path / "c2")  # fmt: skip
     with pytest.raises(Forbidden):
