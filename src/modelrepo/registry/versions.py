@@ -188,11 +188,11 @@ class Versions(Core, VersionsAPI):
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
                 made = self._create_version(details, entries, inline, key)
-            return self._trusting(made, trusting)
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
+        return self._trusting(made, trusting)
 
     def _version_details(
         self,
