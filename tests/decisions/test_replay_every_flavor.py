@@ -100,6 +100,10 @@ def test_random_forest_with_its_tree_type_trusted_at_registration(
     assert output == pytest.approx(forest.predict_proba(np.asarray(ROWS))[:, 1].tolist())
     shown = run("decision", "show", "forest-live", "--json").json
     assert shown["version"] == 1
+    assert run("show", "forest@1", "--json").json["trusted_types"] == [TREE]
+    described = run("show", "forest@1").out
+    assert f"trusts      {TREE}" in described
+    assert f"alice: trusted {TREE} (trusted at registration)" in described
     with Registry(store_dir, user="svc") as reg:
         trusted = [(e.kind, e.key, e.actor, e.reason) for e in reg.events("forest", 1)]
         assert trusted == [("trusted", TREE, "alice", "trusted at registration")]

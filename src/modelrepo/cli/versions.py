@@ -12,6 +12,7 @@ from ..domain.errors import NotFound
 from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
 from ..domain.times import format_time
+from ..domain.trust import trusted_of
 from ..flavors import FLAVORS
 from ..registry import Registry
 from .base import (
@@ -297,11 +298,14 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         changes = reg.events(parsed.model, parsed.version)
     doc = version.to_dict()
     doc["changes"] = [e.to_dict() for e in changes]
+    doc["trusted_types"] = list(trusted_of(changes))
 
     def human() -> None:
         click.echo(f"{version.ref}  {version.digest}")
         click.echo(f"  created     {format_time(version.created_at)} by {version.created_by}")
         click.echo(f"  flavor      {version.flavor}")
+        if doc["trusted_types"]:
+            click.echo(f"  trusts      {', '.join(doc['trusted_types'])}")
         if version.description:
             click.echo(f"  description {version.description}")
         if version.deprecated:
@@ -338,7 +342,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
             click.echo(f"    {mode} {f.sha256[:16]}  {human_size(f.size):>10}  {f.path}")
         for e in changes:
             what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
-            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
+            why = f" ({e.reason})" if e.reason else ""
+            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip() + why)
 
     emit(as_json, doc, human)
 
