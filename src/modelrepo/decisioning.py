@@ -39,6 +39,7 @@ from .domain.deployments import (
 )
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
+from .domain.outputs import canonical_outputs
 from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
@@ -310,8 +311,12 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
         inputs_modes = [modes[m] for m in models]
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
+    try:  # each in its canonical form first, refused (InvalidInput) naming where it is not JSON
+        plain = canonical_outputs(given.outputs, "decision output")
+    except RecursionError:
+        raise InvalidInput("a decision output is nested too deeply") from None
     try:
-        outputs = canonical_texts(given.outputs)
+        outputs = canonical_texts(plain)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .domain.deployments import OBSERVE, DeploymentEvent, Interval, Unknown
 from .domain.times import format_time, parse_time
+from .domain.trust import trust_record
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def model_report(
                 "description": v.description,
                 "params": dict(v.params),
                 "metrics": dict(v.metrics),
+                "trusted_types": trust_record(reg.events(name, v.version)),
                 "lineage": {
                     "data": [d.to_dict() for d in v.lineage.data],
                     "code": v.lineage.code.to_dict() if v.lineage.code else None,
@@ -399,6 +401,7 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
         "format": "modelrepo.report.decision/1",
         "generated_at": format_time(reg.clock.now()),
         "decision": story,
+        "trusted_types": trust_record(reg.events(decision.model, decision.version)),
         "audit": {
             "verified": verification.ok,
             "problems": verification.problems,

@@ -47,6 +47,8 @@ def everything(reg: Registry, artifact: Path) -> None:
     reg.deprecate("credit-risk", 2, reason="superseded")
     reg.deprecate("credit-risk", 2, deprecated=False)
     reg.delete("credit-risk", 4, reason="bad build")
+    reg.trust("credit-risk", 3, ["sklearn.tree._tree.Tree"], reason="our own forest")
+    reg.trust("credit-risk", 3, ["numpy.dtype", "sklearn.tree._tree.Tree"], reason="dtypes")
     reg.tag_model("credit-risk", "owner", "risk-team")
     reg.tag_model("credit-risk", "tier", "1")
     reg.untag_model("credit-risk", "tier")
@@ -169,7 +171,8 @@ def test_a_store_with_every_kind_of_change_verifies(full: Registry) -> None:
     assert report.ok, report.problems
     kinds = {e["kind"] for e in full.audit_log()}
     assert {"version.registered", "version.tag_set", "version.tag_removed",
-            "version.deprecated", "version.undeprecated", "version.deleted", "model.tag_set",
+            "version.deprecated", "version.undeprecated", "version.deleted", "version.trusted",
+            "model.tag_set",
             "model.tag_removed", "model.described", "deployment.recorded",
             "deployment.imported", "environment.protected", "deployment.requested",
             "request.approved", "request.rejected", "decisions.logged",
@@ -410,6 +413,17 @@ TABLES: dict[str, list[tuple[str, str]]] = {
          "credit-risk@2 no longer matches entry"),
         ("UPDATE version_events SET reason = 'benign' WHERE kind = 'deleted'",
          "credit-risk@4 no longer matches entry"),
+    ],
+    "version_events (trust)": [
+        # Trust forged for a version, a grant removed, and who gave it rewritten: each a
+        # version whose record no longer reads as its entries.
+        ("INSERT INTO version_events (version_id, kind, key, value, actor, at, reason) SELECT "
+         f"{V1}, 'trusted', 'builtins.eval', NULL, actor, at, reason FROM version_events "
+         "WHERE kind = 'trusted'", "credit-risk@1 no longer matches entry"),
+        ("DELETE FROM version_events WHERE kind = 'trusted' AND key = 'numpy.dtype'",
+         "credit-risk@3 no longer matches entry"),
+        ("UPDATE version_events SET actor = 'mallory' WHERE kind = 'trusted'",
+         "credit-risk@3 no longer matches entry"),
     ],
     "models": [
         ("INSERT INTO models (name, created_at, created_by, last_version, description) "

@@ -226,6 +226,7 @@ def _mutations(request_id: int, token_id: str) -> list[tuple[str, str, str, dict
         ("tag", "PUT", f"{m}/versions/1/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/versions/1/tags/k", {}),
         ("tag", "POST", f"{m}/versions/1/deprecation", {"json": {}}),
+        ("trust", "POST", f"{m}/versions/1/trust", {"json": {"types": ["x.Y"], "reason": "r"}}),
         ("tag", "PUT", f"{m}/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/tags/k", {}),
         ("tag", "PUT", f"{m}/description", {"json": {"description": "d"}}),

@@ -39,6 +39,7 @@ class VersionsAPI(Protocol):
         idempotency_key: str | None = None,
         if_changed: bool = False,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -56,6 +57,9 @@ class VersionsAPI(Protocol):
         numbers when importing from it). It must be above every number the model ever had,
         kept or deleted, else Conflict: numbers are never reused. Numbers skipped stay free
         only until a higher one is taken.
+        `trusted_types`: the types its files need trusted to load (a skops file's
+        `sklearn.tree._tree.Tree`, say), recorded with the version as `trust` records them
+        (over HTTP, the token needs the `trust` permission too).
         """
         ...
 
@@ -75,13 +79,15 @@ class VersionsAPI(Protocol):
         environment: bool = False,
         idempotency_key: str | None = None,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here. `idempotency_key` and `number` as for `register`."""
+        False: the files were not made here. `idempotency_key`, `number` and `trusted_types`
+        as for `register`."""
         ...
 
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
@@ -198,6 +204,15 @@ class VersionsAPI(Protocol):
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
     ) -> ModelVersion:
         """Flag a version as deprecated (or, with deprecated=False, lift the flag)."""
+        ...
+
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        """Record that `types` may be loaded from this version's files (skops refuses types
+        it does not know to be safe): one `trusted` event per type not yet trusted, with who,
+        when and `reason` (required), and an audit entry. `load`, `load_live` and `replay`
+        read the record, so no caller retypes it; trust is never taken back (what a decision
+        was made with stays loadable). Over HTTP: the `trust` permission (admin). Returns every
+        type now trusted for the version."""
         ...
 
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:

@@ -167,6 +167,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("server",),
         ("API tokens of the server: stored only as hashes, each with a role and a model scope."),
     ),
+    "trust": (
+        ("versions",),
+        "Trust types a version's files need to load, recorded with the version.",
+    ),
     "undeploy": (
         ("deployments",),
         "Stop serving anything from an environment.",

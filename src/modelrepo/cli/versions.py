@@ -13,6 +13,7 @@ from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
 from ..domain.names import ref_or_name
 from ..domain.times import format_time
+from ..domain.trust import trusted_of
 from ..flavors import FLAVORS
 from ..registry import Registry
 from .base import (
@@ -107,6 +108,13 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     help="Give the version number N instead of the next one (to keep another registry's "
     "numbers); N must be above every number the model ever had.",
 )
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    metavar="TYPE",
+    help="A type the files need trusted to load (skops), recorded with the version; repeatable.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -124,6 +132,7 @@ def register(
     idempotency_key: str | None,
     if_changed: bool,
     number: int | None,
+    trusted: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -138,11 +147,14 @@ def register(
     --if-changed makes none when the latest version holds exactly these files.
     --number keeps a number given elsewhere; numbers are never reused, so it must be above
     every number the model ever had, kept or deleted.
+    --trust records, with the version, a type its skops file holds that skops does not trust
+    by default (see `modelrepo trust`): loads and replays then use it.
 
     \b
     Examples:
       modelrepo register credit-risk ./out --param C=0.5 --metric auc=0.91 \\
-          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn
+          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn \\
+          --trust sklearn.tree._tree.Tree
       modelrepo register credit-risk ./out --number 7
     """
     sig = None
@@ -175,6 +187,7 @@ def register(
             idempotency_key=idempotency_key,
             if_changed=if_changed,
             number=number,
+            trusted_types=trusted,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
@@ -300,11 +313,14 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         changes = reg.events(parsed.model, parsed.version)
     doc = version.to_dict()
     doc["changes"] = [e.to_dict() for e in changes]
+    doc["trusted_types"] = list(trusted_of(changes))
 
     def human() -> None:
         click.echo(f"{version.ref}  {version.digest}")
         click.echo(f"  created     {format_time(version.created_at)} by {version.created_by}")
         click.echo(f"  flavor      {version.flavor}")
+        if doc["trusted_types"]:
+            click.echo(f"  trusts      {', '.join(doc['trusted_types'])}")
         if version.description:
             click.echo(f"  description {version.description}")
         if version.deprecated:
@@ -341,7 +357,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
             click.echo(f"    {mode} {f.sha256[:16]}  {human_size(f.size):>10}  {f.path}")
         for e in changes:
             what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
-            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
+            why = f" ({e.reason})" if e.reason else ""
+            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip() + why)
 
     emit(as_json, doc, human)
 
@@ -500,6 +517,34 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
         version = reg.deprecate(parsed.model, parsed.version, reason=reason, deprecated=not undo)
     state = "deprecated" if version.deprecated else "not deprecated"
     emit(as_json, version.to_dict(), lambda: click.echo(f"{version.ref} is {state}"))
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
+@click.argument("types", nargs=-1, required=True, metavar="TYPE...")
+@click.option("--reason", required=True, help="Why they are trusted (required; recorded).")
+@pass_ctx
+def trust(ctx: Context, ref: str, types: tuple[str, ...], reason: str, as_json: bool) -> None:
+    """Trust types a version's files need to load, recorded with the version.
+
+    A skops file names every type it holds; those skops does not know to be safe (a random
+    forest's sklearn.tree._tree.Tree) load only when trusted. The grant is recorded as
+    evidence (who, when, why; the audit log), and `load`, `load_live` and `decision replay`
+    use it: no one retypes it. Trust is never taken back. Over a server, admin only.
+
+    \b
+    Example:
+      modelrepo trust credit-risk@3 sklearn.tree._tree.Tree --reason "our own forest"
+    """
+    with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
+        trusted = reg.trust(parsed.model, parsed.version, list(types), reason=reason)
+    ref_text = f"{parsed.model}@{parsed.version}"
+    emit(
+        as_json,
+        {"model": parsed.model, "version": parsed.version, "trusted_types": trusted},
+        lambda: click.echo(f"{ref_text} trusts {', '.join(trusted)}"),
+    )
 
 
 @command(cli)

@@ -38,10 +38,11 @@ DELETE = "delete"
 MAINTAIN = "maintain"
 TOKENS = "tokens"
 DECISION_POLICY = "decision_policy"
+TRUST = "trust"
 
 ACTIONS = (
     READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS, DELETE,
-    MAINTAIN, TOKENS, DECISION_POLICY,
+    MAINTAIN, TOKENS, DECISION_POLICY, TRUST,
 )  # fmt: skip
 """Every action a route can require."""
 
@@ -59,6 +60,7 @@ ACTION_SUMMARIES: dict[str, str] = {
     MAINTAIN: "`fsck`, `gc`; the record of refused requests",
     TOKENS: "create, list, revoke API tokens",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
+    TRUST: "trust the types a version's files need to load (at registration or later)",
 }
 """What each action covers, in the documentation's words."""
 
@@ -67,7 +69,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "contributor": frozenset({READ, REGISTER, TAG}),
     "deployer": frozenset({READ, DEPLOY, LOG_DECISION}),
     "approver": frozenset({READ, APPROVE, CHECKPOINT}),
-    "admin": frozenset(ACTIONS),  # the only role that deletes versions or runs fsck and gc
+    "admin": frozenset(ACTIONS),  # the only role that deletes versions, trusts types, runs gc
 }
 """Roles are not cumulative (a deployer cannot register, an approver cannot deploy): duties
 stay separate. Give one user several tokens to combine roles."""
@@ -122,6 +124,7 @@ OPERATIONS: dict[str, Operation] = {
     "version.describe": Operation(TAG, MODEL, "describe a version anew"),
     "version.deprecate": Operation(TAG, MODEL, "flag a version deprecated, or lift the flag"),
     "version.delete": Operation(DELETE, MODEL, "tombstone a version"),
+    "version.trust": Operation(TRUST, MODEL, "trust the types a version needs to load"),
     "deployment.read": Operation(READ, MODEL, "environments, what is live, history, timeline"),
     "deployment.deploy": Operation(DEPLOY, MODEL, "deploy a version or a split"),
     "deployment.undeploy": Operation(DEPLOY, MODEL, "undeploy an environment"),

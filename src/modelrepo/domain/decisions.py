@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from .canonical import canonical_bytes, canonical_text, canonical_texts
 from .errors import Conflict, HistoryMoved, InvalidInput
+from .outputs import canonical_output
 from .times import format_time, parse_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
@@ -175,7 +176,7 @@ class DecisionColumns:
             [d.inputs_digest for d in items],
             [None if d.inputs is None else canonical_json(d.inputs) for d in items],
             [d.inputs_mode for d in items],
-            [canonical_json(d.output) for d in items],
+            [canonical_json(canonical_output(d.output, "decision output")) for d in items],
             [canonical_json(dict(d.metadata)) if d.metadata else "{}" for d in items],
             [flags_json(tuple(d.flags)) for d in items],
         )

@@ -24,6 +24,7 @@ from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
 from .times import format_time, parse_time, to_micros
+from .trust import TRUSTED
 from .webhooks import Webhook
 
 UNCHECKED: Any = "<not in the entry>"
@@ -337,6 +338,14 @@ def _version_state(kind: str) -> Handler:
     return handle
 
 
+def _trusted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    row = ev._row(seq, ("version", ch["model"], ch["version"]))
+    if row is None:
+        return
+    reason = ch["reason"]
+    row["events"].extend([TRUSTED, str(name), None, actor, at, reason] for name in ch["types"])
+
+
 def _model_changed(kind: str) -> Handler:
     def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
         row = ev._row(seq, ("model", ch["model"]))
@@ -476,6 +485,7 @@ _HANDLERS: dict[str, Handler] = {
     "version.deleted": _version_state("deleted"),
     RECORDED_DELETED: _recorded_deleted,
     MODEL_CREATED: _created,
+    "version.trusted": _trusted,
     "model.tag_set": _model_changed("tag_set"),
     "model.tag_removed": _model_changed("tag_removed"),
     "model.described": _model_changed("described"),

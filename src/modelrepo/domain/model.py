@@ -447,8 +447,8 @@ class VersionEvent:
     seq: int
     model: str
     version: int
-    kind: str  # tag_set | tag_removed | deprecated | undeprecated | deleted
-    key: str | None
+    kind: str  # tag_set | tag_removed | deprecated | undeprecated | deleted | trusted
+    key: str | None  # the tag, or the trusted type
     value: str | None
     actor: str
     at: datetime

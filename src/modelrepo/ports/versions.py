@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -124,6 +124,21 @@ class VersionStore(Protocol):
         ...
 
     def version_events(self, model: str, version: int) -> list[VersionEvent]: ...
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        """Record the `types` not yet trusted for a (not deleted) version: a `trusted` event
+        each and one `version.trusted` audit entry, in one transaction; returns them (none:
+        nothing is written)."""
+        ...
 
     def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
         """(actor, idempotency key, model, version, digest, created_at in microseconds) of

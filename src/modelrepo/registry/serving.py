@@ -152,7 +152,7 @@ class Serving(Loading, Core, ServingAPI):
         trust_pickle: bool = False,
         module: Any = None,
     ) -> dict[str, Any]:
-        from ..handles import compare
+        from ..domain.outputs import compare
 
         decision = self.backend.metadata.get_decision(decision_id)
         inputs = self.decision_inputs(decision_id)

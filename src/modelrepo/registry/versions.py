@@ -40,6 +40,12 @@ from ..domain.names import (
     validate_key,
     validate_model_name,
 )
+from ..domain.trust import (
+    REGISTRATION_REASON,
+    check_trust_reason,
+    check_trusted_types,
+    trusted_of,
+)
 from ..flavors import check_files
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, changes, may_create, opening_of, writes
 
@@ -70,9 +76,11 @@ class Versions(Core, VersionsAPI):
         idempotency_key: str | None = None,
         if_changed: bool = False,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         number = check_number(number)
+        trusting = check_trusted_types(trusted_types)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
@@ -103,8 +111,22 @@ class Versions(Core, VersionsAPI):
             if if_changed:
                 same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
                 if same is not None:
-                    return same
-            return self._create_version(details, entries, inline, key, number)
+                    return self._trusting(same, trusting)
+            made = self._create_version(details, entries, inline, key, number)
+            return self._trusting(made, trusting)
+
+    def _trusting(self, version: ModelVersion, types: Sequence[str]) -> ModelVersion:
+        """Record the types a registration trusts with the version it made (or found)."""
+        if types:
+            self.backend.metadata.trust_types(
+                version.model,
+                version.version,
+                types,
+                actor=self.user,
+                at=self.clock.now(),
+                reason=REGISTRATION_REASON,
+            )
+        return version
 
     def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
         """The latest version when it holds exactly `digest` (for `if_changed`)."""
@@ -136,11 +158,13 @@ class Versions(Core, VersionsAPI):
         environment: bool = False,
         idempotency_key: str | None = None,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
             key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
             number = check_number(number)
+            trusting = check_trusted_types(trusted_types)
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
@@ -168,11 +192,12 @@ class Versions(Core, VersionsAPI):
                         entries.append(
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
-                return self._create_version(details, entries, inline, key, number)
+                made = self._create_version(details, entries, inline, key, number)
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
+        return self._trusting(made, trusting)
 
     def _version_details(
         self,
@@ -471,6 +496,18 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
             reason=reason,
         )
+
+    @changes
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        model, number = validate_model_name(name), check_version(version)
+        self.backend.metadata.trust_types(
+            model, number, asked, actor=self.user, at=self.clock.now(),
+            reason=check_trust_reason(reason),
+        )  # fmt: skip
+        return list(trusted_of(self.backend.metadata.version_events(model, number)))
 
     @changes
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:

@@ -35,6 +35,7 @@ from ..domain.names import (
     validate_key,
     validate_model_name,
 )
+from ..domain.trust import check_trust_reason, check_trusted_types
 from ..flavors import check_files
 from .client import API, ServerClient, _idempotency_key, _quote
 from .files import _Counting
@@ -71,6 +72,7 @@ class Versions(ServerClient, VersionsAPI):
         idempotency_key: str | None = None,
         if_changed: bool = False,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
@@ -81,6 +83,7 @@ class Versions(ServerClient, VersionsAPI):
         key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
+        trusting = check_trusted_types(trusted_types)
         if not isinstance(description, str):
             raise InvalidInput("description must be a string")
         refs = [parse_data_ref(d) for d in data]
@@ -112,6 +115,7 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(signature),
             "code": code_ref.to_dict() if code_ref else None,
             "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
+            "trusted_types": list(trusting),
         }
         if number is not None:
             metadata["number"] = check_version(number, "version number")
@@ -172,7 +176,7 @@ class Versions(ServerClient, VersionsAPI):
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
         known = {
             "params", "metrics", "tags", "data", "description", "flavor", "signature", "code",
-            "number",
+            "number", "trusted_types",
         }  # fmt: skip
         unknown = set(options) - known
         if unknown:
@@ -195,6 +199,7 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(options.get("signature")),
             "code": code.to_dict() if code else None,
             "executable": executable,
+            "trusted_types": list(check_trusted_types(options.get("trusted_types"))),
         }
 
     def register_stored(
@@ -213,6 +218,7 @@ class Versions(ServerClient, VersionsAPI):
         environment: bool = False,
         idempotency_key: str | None = None,
         number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
@@ -302,6 +308,14 @@ class Versions(ServerClient, VersionsAPI):
         return ModelVersion.from_dict(
             self._post(f"{self._version_path(name, version)}/deprecation", body)
         )
+
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        body = {"types": list(asked), "reason": check_trust_reason(reason)}
+        found = self._post(f"{self._version_path(name, version)}/trust", body)
+        return [str(t) for t in found["trusted_types"]]
 
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         reply = self._request(

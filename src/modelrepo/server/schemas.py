@@ -165,6 +165,11 @@ class RegisterIn(BaseModel):
         description="The version's number instead of the next one (to keep another "
         "registry's numbers); above every number the model ever had, else 409.",
     )
+    trusted_types: list[str] = Field(
+        default_factory=list,
+        description="Types the files need trusted to load (skops), recorded with the version; "
+        "the token needs the `trust` permission too.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -180,6 +185,7 @@ class RegisterIn(BaseModel):
             "signature": self.signature,
             "code": CodeRef(**self.code.model_dump()) if self.code else False,
             "number": self.number,
+            "trusted_types": self.trusted_types,
         }
 
 
@@ -190,6 +196,21 @@ class DeletedVersionIn(BaseModel):
 
     number: int = Field(ge=1, le=2**31 - 1)
     reason: str = Field(min_length=1, max_length=10_000)
+
+
+class TrustIn(BaseModel):
+    """Types to trust for a version, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: list[str] = Field(min_length=1, description="Dotted type names, as skops names them.")
+    reason: str = Field(description="Why they are trusted (recorded).")
+
+
+class TrustOut(BaseModel):
+    model: str
+    version: int
+    trusted_types: list[str] = Field(description="Every type now trusted for the version.")
 
 
 class TagIn(BaseModel):

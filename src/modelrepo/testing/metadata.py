@@ -167,6 +167,37 @@ class MetadataStoreContract:
         kinds = [(e.kind, e.reason) for e in store.version_events("credit-risk", 1)]
         assert kinds == [("deprecated", "old data"), ("undeprecated", None)]
 
+    def test_trusted_types_are_recorded_once_each_with_one_entry_per_grant(
+        self, store: MetadataStore
+    ) -> None:
+        store.create_version(new_version())
+        at = T0 + timedelta(hours=2)
+        tree = "sklearn.tree._tree.Tree"
+        new = store.trust_types("credit-risk", 1, [tree], actor="ann", at=at, reason="a forest")
+        assert new == [tree]
+        again = store.trust_types(
+            "credit-risk", 1, [tree, "numpy.dtype"], actor="bob", at=at, reason="dtypes"
+        )
+        assert again == ["numpy.dtype"]  # the tree was already trusted
+        assert store.trust_types("credit-risk", 1, [tree], actor="bob", at=at, reason="x") == []
+        events = store.version_events("credit-risk", 1)
+        assert [(e.kind, e.key, e.value, e.actor, e.at, e.reason) for e in events] == [
+            ("trusted", tree, None, "ann", at, "a forest"),
+            ("trusted", "numpy.dtype", None, "bob", at, "dtypes"),
+        ]
+        audited = [json.loads(body) for _, body in store.subject_entries("model:credit-risk")]
+        assert [(a["actor"], a["change"]) for a in audited if a["kind"] == "version.trusted"] == [
+            ("ann", {"model": "credit-risk", "version": 1, "types": [tree], "reason": "a forest"}),
+            ("bob", {"model": "credit-risk", "version": 1, "types": ["numpy.dtype"],
+                     "reason": "dtypes"}),
+        ]  # fmt: skip
+        with pytest.raises(NotFound):
+            store.trust_types("credit-risk", 9, [tree], actor="ann", at=at, reason="r")
+        store.create_version(new_version(seed=1))
+        store.delete_version("credit-risk", 2, actor="ann", at=at, reason="mistake")
+        with pytest.raises(Conflict):
+            store.trust_types("credit-risk", 2, [tree], actor="ann", at=at, reason="r")
+
     def test_delete_tombstones_and_never_reuses_numbers(self, store: MetadataStore) -> None:
         store.create_version(new_version(seed=1))
         store.create_version(new_version(seed=2))

@@ -194,6 +194,38 @@ class RegistryContract(LifecycleContract, ModelLifeContract, RecordsContract):
         assert flagged.deprecated
         assert not two.deprecate("credit-risk", 1, deprecated=False).deprecated
 
+    def test_trusted_types_are_recorded_with_the_version(
+        self, reg: Registry, bob: Registry, model_dir: Path
+    ) -> None:
+        tree = "sklearn.tree._tree.Tree"
+        made = reg.register("forest", model_dir, code=False, trusted_types=[tree, tree])
+        assert [(e.kind, e.key, e.actor, e.reason) for e in reg.events("forest", 1)] == [
+            ("trusted", tree, "alice", "trusted at registration")
+        ]
+        assert bob.trust("forest", 1, ["numpy.dtype", tree], reason="its dtypes") == [
+            "numpy.dtype", tree,
+        ]  # fmt: skip
+        assert bob.trust("forest", 1, [tree], reason="again") == ["numpy.dtype", tree]
+        events = bob.events("forest", 1)
+        assert [(e.key, e.actor, e.reason) for e in events] == [
+            (tree, "alice", "trusted at registration"),
+            ("numpy.dtype", "bob", "its dtypes"),
+        ]  # a repeated grant records nothing
+        grants = [e for e in reg.audit_log("model:forest") if e["kind"] == "version.trusted"]
+        assert [(g["actor"], g["change"]["types"]) for g in grants] == [
+            ("alice", [tree]), ("bob", ["numpy.dtype"]),
+        ]  # fmt: skip
+        assert reg.get("forest", 1).digest == made.digest  # the version itself is unchanged
+        with pytest.raises(InvalidInput, match="needs a reason"):
+            reg.trust("forest", 1, [tree], reason=" ")
+        with pytest.raises(InvalidInput, match="invalid trusted type"):
+            reg.trust("forest", 1, ["rm -rf"], reason="r")
+        with pytest.raises(InvalidInput, match="at least one type"):
+            reg.trust("forest", 1, [], reason="r")
+        with pytest.raises(NotFound):
+            reg.trust("forest", 7, [tree], reason="r")
+        assert reg.audit_verify().ok
+
     def test_model_tags_and_description(self, two: Registry) -> None:
         tagged = two.tag_model("credit-risk", "owner", "risk-team")
         assert tagged.tags == {"owner": "risk-team"}

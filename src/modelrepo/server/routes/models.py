@@ -24,6 +24,8 @@ from ..schemas import (
     Page,
     RegisterIn,
     TagIn,
+    TrustIn,
+    TrustOut,
     VersionEventOut,
     VersionOut,
 )
@@ -175,7 +177,9 @@ async def register(
     must be relative, without `..`, and unique. Data references must be remote URIs: the
     server never reads its own files on a client's behalf. With an `Idempotency-Key`, a
     repeated request answers the version the first one made."""
-    upload = VersionUpload(caller.registry, name, idempotency_key)
+    upload = VersionUpload(
+        caller.registry, name, idempotency_key, check=lambda meta: check_trust(caller, name, meta)
+    )
     try:
         created = await upload.receive(request.headers.get("content-type"), request.stream())
     except UnsupportedBody as exc:
@@ -185,10 +189,17 @@ async def register(
     return created.to_dict()
 
 
+def check_trust(caller: Caller, name: str, meta: RegisterIn) -> None:
+    """A registration that trusts types also needs the `version.trust` operation."""
+    if meta.trusted_types:
+        caller.may("version.trust", name)
+
+
 def register_folder(
     caller: Caller, name: str, root: Path, meta: RegisterIn, idempotency_key: str | None = None
 ) -> ModelVersion:
     """Register the staged folder `root` as the next version of `name`."""
+    check_trust(caller, name, meta)
     return caller.registry.register(
         name,
         root,
@@ -240,6 +251,16 @@ def untag(
     name: Name, version: Number, key: str, caller: Caller = needs("version.tag")
 ) -> dict[str, Any]:
     return caller.registry.untag(name, version, key).to_dict()
+
+
+@router.post("/models/{name}/versions/{version}/trust", response_model=TrustOut)
+def trust(
+    name: Name, version: Number, body: TrustIn, caller: Caller = needs("version.trust")
+) -> dict[str, Any]:
+    """Trust types the version's files need to load (skops), with a reason: recorded with
+    the version (its events) and in the audit log, and used by every load and replay."""
+    trusted = caller.registry.trust(name, version, body.types, reason=body.reason)
+    return {"model": name, "version": version, "trusted_types": trusted}
 
 
 @router.post("/models/{name}/versions/{version}/deprecation", response_model=VersionOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -32,6 +32,7 @@ from ...domain.model import (
     version_tag_change,
 )
 from ...domain.times import to_micros
+from ...domain.trust import TRUSTED, new_trust, trust_change, trusted_of
 from ...ports import FileReference
 from .audit import MemoryAudit
 
@@ -350,6 +351,31 @@ class MemoryVersions(MemoryAudit):
         with self._lock:
             self.get_version(model, version)
             return [e for e in self._events if e.model == model and e.version == version]
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        with self._lock:
+            found = self._live(model, version)
+            new = new_trust(trusted_of(self.version_events(model, version)), types)
+            for name in new:
+                self._record(found, TRUSTED, actor, at, key=name, reason=reason)
+            if new:
+                self._audit(
+                    "version.trusted",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=trust_change(model, version, new, reason),
+                )
+            return new
 
     def file_references(self) -> Iterator[FileReference]:
         with self._lock:

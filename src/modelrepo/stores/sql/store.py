@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -661,6 +661,35 @@ class SqlMetadataStore(
                     change={"model": model, "version": version, "reason": reason},
                 )
         return self.get_version(model, version)
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        from ...domain.trust import TRUSTED, new_trust, trust_change
+
+        with self._raw.write() as tx:
+            vid = self._live_version(tx, model, version).id
+            trusted = [r.key for r in tx.all(Q.VERSION_EVENTS, version_id=vid) if r.kind == TRUSTED]
+            new = new_trust(trusted, types)
+            for name in new:
+                self._event(tx, vid, TRUSTED, actor=actor, at=at, key=name, reason=reason)
+            if new:
+                self._audit(
+                    tx,
+                    "version.trusted",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=trust_change(model, version, new, reason),
+                )
+        return new
 
     def delete_version(
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
