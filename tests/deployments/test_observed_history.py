@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelrepo import Registry
-from modelrepo.domain.errors import InvalidInput
+from modelrepo import ManualClock, Registry
+from modelrepo.domain.errors import Conflict, InvalidInput
 from modelrepo.domain.times import format_time
 
 SOURCE = "MLflow (sqlite:///tmp/mlflow.db)"
@@ -155,3 +155,16 @@ def test_a_decision_in_an_unknown_stretch_is_neither_live_nor_not_live(
     story = registry.decision(given.decision_id)
     assert story["live_unknown"]["until"] == format_time(first)  # type: ignore[arg-type]
     assert story["deployment"] is None and story["matches_history"] is False
+
+
+def test_load_live_refuses_an_unknown_now(
+    registry: Registry, artifact: Path, clock: ManualClock
+) -> None:
+    """Only a clock set back can make "now" fall before an observation: then what serves is
+    unknown, and loading it is refused with the reason, rather than loading a guess."""
+    t = observe(registry, artifact)
+    clock.set(t["first"] - timedelta(days=1))  # type: ignore[operator]
+    with pytest.raises(Conflict, match=r"what serves credit-risk@production now is unknown before"):
+        registry.load_live("credit-risk", env="production")
+    with pytest.raises(Conflict, match="unknown before"):
+        registry.resolve("credit-risk@production")
