@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelrepo import Registry
-from modelrepo.domain.errors import InvalidInput
+from modelrepo import ManualClock, Registry
+from modelrepo.domain.errors import Conflict, InvalidInput
 from modelrepo.domain.times import format_time
 
 SOURCE = "MLflow (sqlite:///tmp/mlflow.db)"
@@ -155,3 +155,45 @@ def test_a_decision_in_an_unknown_stretch_is_neither_live_nor_not_live(
     story = registry.decision(given.decision_id)
     assert story["live_unknown"]["until"] == format_time(first)  # type: ignore[arg-type]
     assert story["deployment"] is None and story["matches_history"] is False
+
+
+def test_load_live_refuses_an_unknown_now(
+    registry: Registry, artifact: Path, clock: ManualClock
+) -> None:
+    """Only a clock set back can make "now" fall before an observation: then what serves is
+    unknown, and loading it is refused with the reason, rather than loading a guess."""
+    t = observe(registry, artifact)
+    clock.set(t["first"] - timedelta(days=1))  # type: ignore[operator]
+    with pytest.raises(Conflict, match=r"what serves credit-risk@production now is unknown before"):
+        registry.load_live("credit-risk", env="production")
+    with pytest.raises(Conflict, match="unknown before"):
+        registry.resolve("credit-risk@production")
+
+
+@pytest.mark.sqlite_only
+def test_an_observation_another_writer_imports_is_seen_at_once(
+    store_dir: Path, artifact: Path
+) -> None:
+    """SQLite's `live` asks only for the event in force while an environment has no
+    observation, and learns that it has one from the database's data version: an import by
+    another connection (another process, here another store object) is answered right away."""
+    reader = Registry(store_dir, user="reader")
+    reader.register("credit-risk", artifact, code=False)
+    reader.deploy("credit-risk", 1, env="production", effective_at="2026-01-01T00:00:00Z",
+                  reason="backfilled")  # fmt: skip
+    probe = "2026-02-01T00:00:00Z"
+    for _ in range(3):  # the reader settles on "no observation here"
+        assert [v.version for v in reader.live("credit-risk", env="production", at=probe)
+                .versions] == [1]  # fmt: skip
+    with Registry(store_dir, user="importer") as writer:
+        writer.import_deployments(
+            "credit-risk",
+            [{"kind": "observe", "environment": "production", "versions": {1: 1.0},
+              "effective_at": "2026-03-01T00:00:00Z", "unknown_from": "2026-01-15T00:00:00Z"}],
+            source=SOURCE,
+        )  # fmt: skip
+    state = reader.live("credit-risk", env="production", at=probe)
+    assert state.versions == () and state.unknown is not None
+    assert [v.version for v in reader.live("credit-risk", env="production",
+                                           at="2026-01-10T00:00:00Z").versions] == [1]  # fmt: skip
+    reader.close()

@@ -356,7 +356,8 @@ class DeploymentStoreContract:
     def test_an_observation_after_known_events_hides_them_only_in_its_stretch(
         self, seeded: MetadataStore, clock: ManualClock
     ) -> None:
-        deployed = record(seeded, change(versions=V[1]), clock=clock)
+        past = T0 - timedelta(days=1)  # an observation is of the past
+        deployed = record(seeded, change(versions=V[1], effective_at=past), clock=clock)
         at = deployed.effective_at
         seeded.import_deployments(
             [change("observe", V[3], effective_at=at + timedelta(hours=2),
@@ -442,6 +443,11 @@ class DeploymentStoreContract:
         with pytest.raises(InvalidInput, match="only an observation"):
             seeded.import_deployments(
                 [change(versions=V[1], effective_at=at, unknown_from=at - timedelta(days=1))],
+                clock=clock,
+            )
+        with pytest.raises(InvalidInput, match="an observation is of the past"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=clock.now() + timedelta(days=1))],
                 clock=clock,
             )
         assert seeded.deployment_events("credit-risk") == []

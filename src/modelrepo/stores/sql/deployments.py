@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,7 @@ class SqlDeployments(SqlAudit):
     _raw: RawConnections
     _env_ids: dict[tuple[str, str], int]
     _event_cache: dict[int, DeploymentEvent]
+    _observed: Observed
 
     # -- helpers inside a transaction -------------------------------------------------------
 
@@ -479,6 +481,21 @@ class SqlDeployments(SqlAudit):
         rows = tx.all(Q.MODEL_EVENTS, model_id=model_id(tx, model))
         return [_to_event(r, model, r.env_name) for r in rows if env is None or r.env_name == env]
 
+    def _may_be_observed(self, tx: Tx, env_id: int) -> bool:
+        """Whether, in the snapshot the statement just run on `tx` read (SQLite), environment
+        `env_id` may have an observation. Most never do, and then the event in force is the
+        whole answer: `live` is one index seek, not two. What environments have one is read
+        again whenever the database changed since it was read (SQLite's data version, checked
+        after the statement: equal versions mean the same snapshot); until then it is known."""
+        memo = self._observed
+        version = self._raw.data_version()
+        if memo.version != version or memo.conn is not self._raw.connection():
+            memo.envs = frozenset(r[0] for r in tx.tuples(Q.OBSERVED_ENVS))
+            memo.version, memo.conn = self._raw.data_version(), self._raw.connection()
+            if memo.version != version:
+                return True  # changed meanwhile: ask the whole question
+        return env_id in memo.envs
+
     def live(
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
@@ -488,12 +505,18 @@ class SqlDeployments(SqlAudit):
         if env_id is None:
             model_id(tx, model)  # NotFound for an unknown model
             raise unknown_environment(model, env, [e.name for e in self.environments(model)])
+        params = {"env_id": env_id, "at": to_micros(at)}
         if as_known_at is None:
-            event_id = tx.scalar(Q.LIVE, env_id=env_id, at=to_micros(at))
+            full, in_force = Q.LIVE, Q.LIVE_IN_FORCE
         else:
-            event_id = tx.scalar(
-                Q.LIVE_KNOWN, env_id=env_id, at=to_micros(at), known=to_micros(as_known_at)
-            )
+            params["known"] = to_micros(as_known_at)
+            full, in_force = Q.LIVE_KNOWN, Q.LIVE_KNOWN_IN_FORCE
+        if self._raw.data_version() is None:
+            event_id = tx.scalar(full, **params)
+        else:
+            event_id = tx.scalar(in_force, **params)
+            if self._may_be_observed(tx, env_id):
+                event_id = tx.scalar(full, **params)
         if event_id is None:
             return None
         event = self._event_cache.get(event_id)
@@ -503,6 +526,15 @@ class SqlDeployments(SqlAudit):
                 self._event_cache.clear()
             self._event_cache[event_id] = event  # events are immutable
         return event
+
+
+class Observed(threading.local):
+    """Per thread (so per connection): the environments with an observation, and the data
+    version of the snapshot they were read in."""
+
+    conn: Any = None
+    version: int | None = None
+    envs: frozenset[int] = frozenset()
 
 
 def _to_request(r: Any) -> DeploymentRequest:

@@ -293,11 +293,23 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
         ('c0',),
     ),
+    'LIVE_IN_FORCE': (
+        'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
+        ('env_id', 'at', 'param_1', 'param_2'),
+        {'param_1': 1, 'param_2': 0},
+        ('id',),
+    ),
     'LIVE_KNOWN': (
         "SELECT coalesce((SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.kind = 'observe' AND deployment_events.effective_at > ? AND (deployment_events.unknown_from IS NULL OR deployment_events.unknown_from < ?) AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at, deployment_events.id\n LIMIT ? OFFSET ?), (SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?)) AS coalesce_1",
         ('env_id', 'at', 'at', 'known', 'param_1', 'param_2', 'env_id', 'at', 'known', 'param_3', 'param_4'),
         {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
         ('c0',),
+    ),
+    'LIVE_KNOWN_IN_FORCE': (
+        'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
+        ('env_id', 'at', 'known', 'param_1', 'param_2'),
+        {'param_1': 1, 'param_2': 0},
+        ('id',),
     ),
     'LOCATE_VERSION': (
         'SELECT versions.id, versions.model_id, versions.deleted_at, versions.deprecated \nFROM versions JOIN models ON models.id = versions.model_id \nWHERE models.name = ? AND versions.number = ?',
@@ -532,6 +544,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('webhook_id', 'url', 'model_pattern', 'events', 'allow_private', 'secret', 'after_seq', 'created_at', 'created_by'),
         {},
         (),
+    ),
+    'OBSERVED_ENVS': (
+        "SELECT DISTINCT deployment_events.environment_id \nFROM deployment_events \nWHERE deployment_events.kind = 'observe'",
+        (),
+        {},
+        ('environment_id',),
     ),
     'OPEN_PERIODS_OF_INSTANCE': (
         'SELECT serving_periods.id \nFROM serving_periods \nWHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',

@@ -364,6 +364,12 @@ def _live(known: bool) -> sa.Select[tuple[int]]:
 EVENT = sa.select(deployment_events).where(E.id == p("event_id"))
 LIVE = _live(known=False)
 LIVE_KNOWN = _live(known=True)
+# Only the event in force: exact for an environment with no observation (see `OBSERVED_ENVS`).
+LIVE_IN_FORCE = _IN_FORCE
+LIVE_KNOWN_IN_FORCE = _IN_FORCE.where(E.recorded_at <= p("known"))
+OBSERVED_ENVS = (
+    sa.select(E.environment_id).where(E.kind == sa.literal_column("'observe'")).distinct()
+)
 MODEL_EVENTS = (
     sa.select(deployment_events, environments.c.name.label("env_name"))
     .join(environments, environments.c.id == E.environment_id)

@@ -54,7 +54,7 @@ from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
-from .deployments import SqlDeployments, model_id, named_allocations
+from .deployments import Observed, SqlDeployments, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -188,6 +188,7 @@ class SqlMetadataStore(
         self._engine: sa.Engine | None = None
         self._env_ids: dict[tuple[str, str], int] = {}
         self._event_cache: dict[int, DeploymentEvent] = {}
+        self._observed = Observed()
         self._digests: dict[tuple[str, int], str] = {}
         self._environments: dict[str, str] = {}  # snapshot digest -> body (immutable)
 
