@@ -100,6 +100,9 @@ def test_http_the_remote_sdk_and_the_ui_against_a_real_server(
     run("init")
     token = run("token", "create", "--user", "ml-lead", "--role", "admin", "--json").json["token"]
     headers = {"Authorization": f"Bearer {token}"}
+    scoped = run(
+        "token", "create", "--user", "risk", "--role", "viewer", "--model", "Credit *", "--json"
+    ).json["token"]
     with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (base, _):
         with Registry(base, token=token) as remote:
             for name in NAMES:
@@ -139,6 +142,11 @@ def test_http_the_remote_sdk_and_the_ui_against_a_real_server(
                     "version": 1,
                 }
             assert http.get("/ui/").status_code == 200
+            mine = {"Authorization": f"Bearer {scoped}"}
+            assert http.get("/api/v1/models/Credit%20Risk", headers=mine).status_code == 200
+            assert http.get("/api/v1/models/CreditRisk", headers=mine).status_code == 404
+            listed = http.get("/api/v1/models", headers=mine).json()["items"]
+            assert [m["model"] for m in listed] == ["Credit Risk"]
             for name in ["a%00b", "x" * 257, "rtl%E2%80%AEexe", "%20", ".."]:
                 reply = http.get(f"/api/v1/models/{name}")
                 assert 400 <= reply.status_code < 500, (name, reply.text)

@@ -299,8 +299,10 @@ def versions(
 @click.argument("ref", metavar="NAME@N")
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
-    """Show everything recorded about one version (NAME@ENV: the one ENV serves now). A
-    name with spaces is quoted; the reference splits at its last '@'.
+    """Show everything recorded about one version.
+
+    NAME@ENV shows the one ENV serves now. A name with spaces is quoted; the reference
+    splits at its last '@'.
 
     \b
     Examples:

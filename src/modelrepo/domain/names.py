@@ -68,11 +68,18 @@ def name_text_problem(text: object) -> str | None:
     return None
 
 
+def shown(text: object, limit: int = 80) -> str:
+    """`text` as an error message quotes it: its repr, cut short when it is long."""
+    if isinstance(text, str) and len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text)} characters)"
+    return repr(text)
+
+
 def validate_model_name(name: str) -> str:
     """Return `name` if it is a valid model name, else raise InvalidInput saying why."""
     problem = model_name_problem(name)
     if problem is not None:
-        raise InvalidInput(f"invalid model name {name!r}: {problem}")
+        raise InvalidInput(f"invalid model name {shown(name)}: {problem}")
     return name
 
 
@@ -96,8 +103,8 @@ def check_environment_name(name: str) -> str:
     """Return `name` if it is a valid environment name, else raise InvalidInput saying why."""
     if not isinstance(name, str) or not _ENVIRONMENT.fullmatch(name):
         raise InvalidInput(
-            f"invalid environment name {name!r}: use 1-{MAX_ENVIRONMENT_LENGTH} letters, digits, "
-            "'_', '-' or '.', not starting with '.' (no spaces)"
+            f"invalid environment name {shown(name)}: use 1-{MAX_ENVIRONMENT_LENGTH} letters, "
+            "digits, '_', '-' or '.', not starting with '.' (no spaces)"
         )
     return name
 

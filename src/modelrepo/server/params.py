@@ -15,6 +15,7 @@ from ..domain.names import (
     MAX_NAME_LENGTH,
     check_environment_name,
     model_name_problem,
+    shown,
 )
 
 
@@ -22,7 +23,7 @@ def model_name(value: str) -> str:
     """A model name from a request, checked by the one rule (`domain/names.py`)."""
     problem = model_name_problem(value)
     if problem is not None:
-        raise ValueError(f"invalid model name {value!r}: {problem}")
+        raise ValueError(f"invalid model name {shown(value)}: {problem}")
     return value
 
 

@@ -171,7 +171,7 @@ class RegistryContract(LifecycleContract, ModelLifeContract, RecordsContract):
         with pytest.raises(NotFound):
             reg.get("credit-risk", 99)
         with pytest.raises(InvalidInput):
-            reg.get("Not A Name!", 1)
+            reg.get("not/a name", 1)
         with pytest.raises(NotFound):
             reg.live("credit-risk", env="nowhere")
         with pytest.raises(Conflict):
@@ -365,7 +365,7 @@ class RegistryContract(LifecycleContract, ModelLifeContract, RecordsContract):
         assert isinstance(found, list) and len(found) <= 5
         assert all(isinstance(d, Denial) for d in found)
         wrongs: list[dict[str, Any]] = [
-            {"limit": 0}, {"limit": 10_001}, {"since": "yesterday"}, {"model": "A B"},
+            {"limit": 0}, {"limit": 10_001}, {"since": "yesterday"}, {"model": "a/b"},
         ]  # fmt: skip
         for wrong in wrongs:
             with pytest.raises(InvalidInput):
