@@ -248,26 +248,6 @@ class MetadataStoreContract:
         assert store.create_version(new_version("fraud", 4)).version == 4  # made again by it
         assert store.get_model("fraud").deleted_at is None
 
-    def test_a_model_deployed_or_decided_is_not_deleted(self, store: MetadataStore) -> None:
-        from ..clock import ManualClock
-        from .deployments import change, record
-
-        clock = ManualClock(T0)
-        for name in ("deployed", "protected", "decided"):
-            store.create_version(new_version(name))
-        record(store, change(model="deployed"), clock=clock)
-        record(store, change("undeploy", model="deployed"), clock=clock)  # ever is enough
-        store.protect("protected", "production", actor="bob", clock=clock)
-        for name in ("deployed", "protected"):
-            with pytest.raises(Conflict, match="were deployed; they are kept as evidence"):
-                store.delete_model(name, actor="bob", at=T0, reason=None)
-            assert store.get_model(name).deleted_at is None
-        from .decisions import decision
-
-        store.record_decisions([decision("d-1", model="decided")], actor="bob", clock=clock)
-        with pytest.raises(Conflict, match="decisions were logged with its versions"):
-            store.delete_model("decided", actor="bob", at=T0, reason=None)
-
     def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
         assert store.create_version(new_version(seed=1), number=3).version == 3
         assert store.get_model("credit-risk").latest_version == 3
