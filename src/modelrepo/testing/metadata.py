@@ -247,6 +247,12 @@ class MetadataStoreContract:
         store.delete_model("fraud", actor="carol", at=at, reason=None)
         assert store.create_version(new_version("fraud", 4)).version == 4  # made again by it
         assert store.get_model("fraud").deleted_at is None
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        store.record_deleted_version("fraud", 6, actor="erin", at=at, reason="elsewhere")
+        assert (store.get_model("fraud").deleted_at, store.get_model("fraud").created_by) == (
+            None, "erin",
+        )  # fmt: skip
+        assert [e.kind for e in store.model_events("fraud")][-2:] == ["deleted", "created"]
 
     def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
         assert store.create_version(new_version(seed=1), number=3).version == 3

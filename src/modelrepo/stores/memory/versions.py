@@ -175,6 +175,8 @@ class MemoryVersions(MemoryAudit):
             state = self._models.get(model)
             number = next_number(model, 0 if state is None else state.model.latest_version, number)
             state = self._model_state(model, at, actor)
+            if state.model.deleted_at is not None:
+                self._created(state, actor, at)
             version = replace(
                 deleted_record(model, actor, at).numbered(number, at),
                 deleted_at=at,
