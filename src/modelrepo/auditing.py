@@ -410,6 +410,8 @@ def check_records(
         for version in store.list_versions(name):
             events = store.version_events(name, version.version)
             compare(("version", name, version.version), version_fields(version, events))
+        if model.deleted_at is not None:
+            continue  # deleted: it had no deployment, environment or policy (refused else)
         environments_used: set[str] = set()
         for event in store.deployment_events(name):
             batch = _import_of(evidence, event)

@@ -608,3 +608,37 @@ def test_changing_a_model_created_before_its_versions(store: Path, sql: str, exp
     done = verify(store)
     assert done.returncode == 1, done.stdout
     assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE models SET deleted_at = NULL, deleted_by = NULL WHERE name = 'scratch'",
+         "model 'scratch' no longer matches entry 17 (deleted_at, deleted_by)"),
+        ("UPDATE models SET deleted_by = 'mallory' WHERE name = 'scratch'",
+         "model 'scratch' no longer matches entry 17 (deleted_by)"),
+        ("UPDATE versions SET deleted_at = NULL, deleted_by = NULL WHERE number = 1 AND "
+         "model_id = (SELECT id FROM models WHERE name = 'scratch')",
+         "version scratch@1 no longer matches entry 17 (deleted_at, deleted_by)"),
+        ("DELETE FROM model_events WHERE kind = 'deleted'",
+         "model 'scratch' no longer matches entry 17 (events)"),
+        ("INSERT INTO model_tags (model_id, key, value) SELECT id, 'k', 'v' FROM models "
+         "WHERE name = 'scratch'", "model 'scratch' no longer matches entry 17 (tags)"),
+    ],
+)  # fmt: skip
+def test_changing_a_deleted_model(store: Path, artifact: Path, sql: str, expected: str) -> None:
+    """A deleted model and its versions are kept, and checked against their entries."""
+    with Registry(store, user="alice") as reg:
+        (artifact / "features.csv").write_text("scratch\n")
+        reg.register("scratch", artifact, code=False, tags={"t": "1"})
+        reg.tag_model("scratch", "k", "v")
+        reg.delete_model("scratch", reason="a trial")
+        assert [e["seq"] for e in reg.audit_log("model:scratch")] == [15, 16, 17]
+        assert reg.audit_verify().ok
+    conn = db(store)
+    for trigger in ("model_events_no_update", "model_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout

@@ -54,3 +54,22 @@ def test_create_a_model_then_show_it(run: Run, artifact: Path) -> None:
     assert run("model", "fraud", "--json").json["latest_version"] == 1
     assert run("model", "nope", ok=False).err == "error: model 'nope' not found\n"
     assert run("audit", "verify").code == 0
+
+
+def test_delete_a_model_never_deployed(run: Run, artifact: Path) -> None:
+    run("register", "scratch", str(artifact), "--no-code")
+    run("register", "served", str(artifact), "--no-code")
+    run("deploy", "served@1", "--env", "staging")
+    refused = run("model", "delete", "served", "--reason", "unused", ok=False)
+    assert refused.code == 1 and refused.err == (
+        "error: model 'served' cannot be deleted: versions of this model were deployed; "
+        "they are kept as evidence\n"
+    )
+    assert run("model", "delete", "scratch", ok=False).code == 2  # --reason is required
+    gone = run("model", "delete", "scratch", "--reason", "a trial", "--json").json
+    assert gone["model"] == "scratch" and gone["version_count"] == 0
+    assert run("model", "scratch", ok=False).err == "error: model 'scratch' not found\n"
+    assert run("versions", "scratch", ok=False).err == "error: model 'scratch' not found\n"
+    assert [m["model"] for m in run("models", "--json").json["models"]] == ["served"]
+    assert "Registered scratch@2" in run("register", "scratch", str(artifact), "--no-code").out
+    assert run("audit", "verify").code == 0

@@ -279,6 +279,9 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
     started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
     return [
         ("delete", "DELETE", f"{m}/versions/1", {"params": {"reason": "withdrawn"}}),
+        ("delete", "DELETE", m, {"params": {"reason": "withdrawn"}}),
+        ("register", "POST", "/api/v1/models", {"json": {"name": "credit-risk"}}),
+        ("register", "POST", f"{m}/deleted-versions", {"json": {"number": 9, "reason": "r"}}),
         ("register", "POST", f"{m}/versions/archive", archive),
         ("register", "POST", f"{m}/versions/source", {"json": {"source": "s3://b/k"}}),
         ("deploy", "POST", f"{m}/deployments/import", {"json": imported}),

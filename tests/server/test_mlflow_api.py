@@ -290,7 +290,6 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
     _error(again, 400, "RESOURCE_ALREADY_EXISTS")
     for method, path, body in (
         ("POST", f"{RM}/rename", {"name": "credit", "new_name": "credit2"}),
-        ("DELETE", f"{RM}/delete", {"name": "credit"}),
     ):
         reply = ml.client.request(method, path, headers=ml.as_("admin"), json=body)
         _error(reply, 400, "NOT_IMPLEMENTED")

@@ -44,3 +44,32 @@ def test_a_registered_model_is_created_with_its_description_and_tags(ml: Api) ->
     bad = _call(ml, "contributor", "POST", f"{RM}/create", name="x", tags=[{"key": "k"}])
     _error(bad, 400, "INVALID_PARAMETER_VALUE")
     assert ml.registry.audit_verify().ok
+
+
+def test_a_registered_model_is_deleted_unless_it_was_deployed(ml: Api) -> None:
+    for name in ("scratch", "served"):
+        _ok(ml, "contributor", "POST", f"{MV}/create", name=name, source=f"models:/{MODEL_ID}")
+    _ok(ml, "deployer", "POST", f"{RM}/alias", name="served", alias="champion", version="1")
+    _ok(ml, "deployer", "DELETE", f"{RM}/alias", name="served", alias="champion")
+    refused = _call(ml, "admin", "DELETE", f"{RM}/delete", name="served")
+    message = _error(refused, 409, "RESOURCE_CONFLICT")
+    assert message == (
+        "model 'served' cannot be deleted: versions of this model were deployed; they are "
+        "kept as evidence"
+    )
+    _error(_call(ml, "contributor", "DELETE", f"{RM}/delete", name="scratch"), 403,
+           "PERMISSION_DENIED")  # fmt: skip
+    assert _ok(ml, "admin", "DELETE", f"{RM}/delete", name="scratch") == {}
+    _error(_call(ml, "viewer", "GET", f"{RM}/get", name="scratch"), 404, "RESOURCE_DOES_NOT_EXIST")
+    _error(_call(ml, "viewer", "GET", f"{MV}/get", name="scratch", version="1"), 404,
+           "RESOURCE_DOES_NOT_EXIST")  # fmt: skip
+    _error(_call(ml, "admin", "DELETE", f"{RM}/delete", name="scratch"), 404,
+           "RESOURCE_DOES_NOT_EXIST")  # fmt: skip
+    found = _ok(ml, "viewer", "GET", f"{RM}/search")["registered_models"]
+    assert [m["name"] for m in found] == ["served"]
+    # MLflow lets the name be used again: here the new model's numbers follow the old one's
+    _ok(ml, "contributor", "POST", f"{RM}/create", name="scratch")
+    again = _ok(ml, "contributor", "POST", f"{MV}/create", name="scratch",
+                source=f"models:/{MODEL_ID}")["model_version"]  # fmt: skip
+    assert again["version"] == "2"
+    assert ml.registry.audit_verify().ok

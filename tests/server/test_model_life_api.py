@@ -66,3 +66,25 @@ def test_a_model_is_created_before_its_first_version(api: Api) -> None:
     events = c.get("/api/v1/models/fraud/events", headers=api.as_("viewer")).json()
     assert [e["kind"] for e in events] == ["created", "described", "tag_set"]
     assert c.get("/api/v1/audit/verify", headers=api.as_("viewer")).json()["ok"]
+
+
+def test_a_model_is_deleted_unless_it_was_deployed(api: Api) -> None:
+    c = api.client
+    api.upload("scratch")
+    api.upload("served")
+    deployed = c.post("/api/v1/models/served/environments/staging/deploy", json={"version": 1},
+                      headers=api.as_("deployer"))  # fmt: skip
+    assert deployed.status_code == 200, deployed.text
+    refused = c.delete("/api/v1/models/served?reason=unused", headers=api.as_("admin"))
+    assert refused.status_code == 409 and "kept as evidence" in refused.json()["message"]
+    assert c.delete("/api/v1/models/scratch", headers=api.as_("admin")).status_code == 422
+    denied = c.delete("/api/v1/models/scratch?reason=r", headers=api.as_("contributor"))
+    assert denied.status_code == 403
+    gone = c.delete("/api/v1/models/scratch?reason=a%20trial", headers=api.as_("admin"))
+    assert gone.status_code == 200 and gone.json()["version_count"] == 0
+    for url in ("/api/v1/models/scratch", "/api/v1/models/scratch/versions",
+                "/api/v1/models/scratch/versions/1", "/api/v1/models/scratch/events"):  # fmt: skip
+        assert c.get(url, headers=api.as_("viewer")).status_code == 404, url
+    missing = c.delete("/api/v1/models/scratch?reason=r", headers=api.as_("admin"))
+    assert missing.status_code == 404
+    assert c.get("/api/v1/audit/verify", headers=api.as_("viewer")).json()["ok"]

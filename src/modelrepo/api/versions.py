@@ -120,6 +120,16 @@ class VersionsAPI(Protocol):
         a version still creates the model when it has none."""
         ...
 
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        """Delete model `name`: refused (Conflict) if any version of it was ever deployed or
+        asked to be, in any environment, or a decision names it: they are kept as evidence.
+        Else its versions are tombstoned with `reason` (required: it is recorded), its tags
+        and description dropped, and the model and its versions answer as missing (NotFound)
+        from then on; their records stay for the audit log. The name may be taken again
+        (`create_model`, or a new version): the new model's numbers follow the old one's,
+        and `versions(name, include_deleted=True)` shows the deleted ones before them."""
+        ...
+
     def models(self) -> list[Model]:
         """Every model, by name."""
         ...

@@ -1,4 +1,4 @@
-"""Commands about a model itself: show it, create it before its first version."""
+"""Commands about a model itself: show it, create it before its first version, delete it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def model() -> None:
     """Show model NAME: its versions, description, tags and the changes to them.
 
     `modelrepo model NAME` is `modelrepo model show NAME`; `modelrepo model create NAME`
-    creates a model before its first version.
+    creates a model before its first version, `modelrepo model delete NAME` deletes one
+    never deployed.
     """
 
 
@@ -82,3 +83,22 @@ def model_create(
     with ctx.registry(create=True) as reg:
         made = reg.create_model(name, description=description, tags=parse_pairs(tags, "tag"))
     emit(as_json, made.to_dict(), lambda: click.echo(f"Created model {made.name}"))
+
+
+@command(model, "delete")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
+@pass_ctx
+def model_delete(ctx: Context, name: str, reason: str, as_json: bool) -> None:
+    """Delete model NAME and its versions: refused if any version was ever deployed or a
+    decision names it (they are kept as evidence). Otherwise the model and its versions
+    answer as missing from then on, their records kept for the audit log; the name may be
+    taken again, its numbers following the deleted model's.
+
+    \b
+    Example:
+      modelrepo model delete credit-risk-test --reason "made by mistake"
+    """
+    with ctx.registry() as reg:
+        gone = reg.delete_model(name, reason=reason)
+    emit(as_json, gone.to_dict(), lambda: click.echo(f"Deleted model {gone.name}"))

@@ -529,6 +529,9 @@ MODEL_CREATED = "model.created"
 """The entry of a model created on its own, before any version (its description and tags
 follow as `model.described` and `model.tag_set` entries)."""
 
+MODEL_DELETED = "model.deleted"
+"""The entry of a deleted model: it and its versions answer as missing, their records kept."""
+
 RECORDED_DELETED = "version.recorded_deleted"
 """The entry of a version recorded as deleted without its files (another registry's deleted
 version, kept with its number)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import ApiToken, credential_digest
-from .audit import MODEL_CREATED, RECORDED_DELETED, DecisionRow, DecisionsDigest
+from .audit import MODEL_CREATED, MODEL_DELETED, RECORDED_DELETED, DecisionRow, DecisionsDigest
 from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
@@ -183,6 +183,8 @@ def model_fields(model: Model, events: Sequence[ModelEvent]) -> dict[str, Any]:
     return {
         "created_at": format_time(model.created_at),
         "created_by": model.created_by,
+        "deleted_at": format_time(model.deleted_at) if model.deleted_at else None,
+        "deleted_by": model.deleted_by,
         "latest_version": model.latest_version,
         "version_count": model.version_count,
         "tags": dict(model.tags),
@@ -263,8 +265,8 @@ def _model_row(ev: Evidence, seq: int, model: str, at: str, actor: str) -> dict[
     found = ev._row(seq, ("model", model))
     if found is None:
         found = {
-            "created_at": at, "created_by": actor, "latest_version": 0, "version_count": 0,
-            "tags": {}, "description": "", "events": [],
+            "created_at": at, "created_by": actor, "deleted_at": None, "deleted_by": None,
+            "latest_version": 0, "version_count": 0, "tags": {}, "description": "", "events": [],
         }  # fmt: skip
         ev.rows[("model", model)] = Expected(seq, found)
     return found
@@ -305,7 +307,24 @@ def _recorded_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[s
 
 def _created(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     found = _model_row(ev, seq, ch["model"], at, actor)
+    if found["deleted_at"] is not None:  # the name of a deleted model, taken again
+        found.update(created_at=at, created_by=actor, deleted_at=None, deleted_by=None)
     found["events"].append(["created", None, None, actor, at])
+
+
+def _model_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, reason = ch["model"], ch["reason"]
+    found = ev._row(seq, ("model", model))
+    if found is None:
+        return
+    found.update(deleted_at=at, deleted_by=actor, version_count=0, tags={}, description="")
+    found["events"].append(["deleted", None, reason, actor, at])
+    for number in ch["versions"]:
+        row = ev._row(seq, ("version", model, number))
+        if row is not None:
+            row["deleted_at"], row["deleted_by"] = at, actor
+            row["events"].append(["deleted", None, None, actor, at, reason])
+    ev.rows.pop(("policy", model), None)
 
 
 def _tagged(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
@@ -486,6 +505,7 @@ _HANDLERS: dict[str, Handler] = {
     RECORDED_DELETED: _recorded_deleted,
     MODEL_CREATED: _created,
     "version.trusted": _trusted,
+    MODEL_DELETED: _model_deleted,
     "model.tag_set": _model_changed("tag_set"),
     "model.tag_removed": _model_changed("tag_removed"),
     "model.described": _model_changed("described"),

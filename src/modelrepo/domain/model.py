@@ -328,7 +328,8 @@ class ModelVersion:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A named series of versions. Only its `tags` and `description` ever change."""
+    """A named series of versions. Only its `tags` and `description` ever change, and its
+    deletion: a deleted model (`deleted_at`) is kept as evidence but answers as missing."""
 
     name: str
     created_at: datetime
@@ -337,6 +338,8 @@ class Model:
     version_count: int
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -359,6 +362,22 @@ class Model:
             version_count=int(raw["version_count"]),
             tags=dict(raw.get("tags") or {}),
             description=raw.get("description") or "",
+        )
+
+
+def check_model_deletable(model: str, *, deployed: bool, decided: bool) -> None:
+    """A model may be deleted only if nothing it holds is evidence of use: no version was
+    ever deployed or asked to be (in any environment, an environment protected included) and
+    no decision names it."""
+    if deployed:
+        raise Conflict(
+            f"model {model!r} cannot be deleted: versions of this model were deployed; they "
+            "are kept as evidence"
+        )
+    if decided:
+        raise Conflict(
+            f"model {model!r} cannot be deleted: decisions were logged with its versions; they "
+            "are kept as evidence"
         )
 
 
@@ -410,7 +429,7 @@ class ModelEvent:
 
     seq: int
     model: str
-    kind: str  # created | tag_set | tag_removed | described
+    kind: str  # created | tag_set | tag_removed | described | deleted
     key: str | None
     value: str | None
     actor: str

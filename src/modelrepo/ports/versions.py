@@ -58,6 +58,15 @@ class VersionStore(Protocol):
         transaction; `AlreadyExists` if a model of that name exists."""
         ...
 
+    def delete_model(self, name: str, *, actor: str, at: datetime, reason: str | None) -> Model:
+        """Delete a model: refused (`Conflict`) if it was ever deployed (an environment of it
+        exists) or a decision names it; else its kept versions are tombstoned, its tags,
+        description and decision inputs policy dropped, and the model kept with `deleted_at`:
+        `get_model`, `list_models`, `list_versions` and `model_events` still answer it (as
+        evidence), every other method answers as for a missing model. `create_model`, or a
+        new version, takes the name again, numbering after the deleted model's numbers."""
+        ...
+
     def inline_blob(self, sha256: str) -> bytes | None: ...
 
     def inline_blobs(self) -> Iterator[tuple[str, int]]:

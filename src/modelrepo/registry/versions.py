@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..api.arguments import check_signature, collect_files, parse_data_ref
 from ..api.versions import VersionsAPI
-from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, NotFound
+from ..domain.errors import (
+    CorruptBlobError,
+    InvalidInput,
+    MissingBlobError,
+    NotFound,
+    model_not_found,
+)
 from ..domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from ..domain.model import (
     CodeRef,
@@ -298,14 +304,26 @@ class Versions(Core, VersionsAPI):
             tags=clean_tags,
         )
 
+    @changes
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        return self.backend.metadata.delete_model(
+            validate_model_name(name),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=require_reason(reason, "deleting a model needs a reason (it is recorded)"),
+        )
+
     def models(self) -> list[Model]:
-        return self.backend.metadata.list_models()
+        return [m for m in self.backend.metadata.list_models() if m.deleted_at is None]
 
     def model(self, name: str) -> Model:
-        return self.backend.metadata.get_model(validate_model_name(name))
+        return kept_model(self.backend.metadata.get_model(validate_model_name(name)))
 
     def get(self, name: str, version: int) -> ModelVersion:
-        return self.backend.metadata.get_version(validate_model_name(name), check_version(version))
+        found = self.backend.metadata.get_version(validate_model_name(name), check_version(version))
+        if found.deleted_at is not None:  # a deleted model's versions are all deleted
+            self.model(name)
+        return found
 
     def versions(
         self,
@@ -317,12 +335,14 @@ class Versions(Core, VersionsAPI):
         from ..domain.filters import Filter, parse_filter, select
 
         filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]
+        self.model(name)  # a deleted model's versions answer as missing, as the model does
         found = self.backend.metadata.list_versions(validate_model_name(name))
         if not include_deleted:
             found = [v for v in found if v.deleted_at is None]
         return select(found, filters)
 
     def events(self, name: str, version: int) -> list[VersionEvent]:
+        self.model(name)
         return self.backend.metadata.version_events(
             validate_model_name(name), check_version(version)
         )
@@ -482,6 +502,7 @@ class Versions(Core, VersionsAPI):
         )
 
     def model_events(self, name: str) -> list[ModelEvent]:
+        self.model(name)
         return self.backend.metadata.model_events(validate_model_name(name))
 
     @changes
@@ -530,6 +551,13 @@ class Versions(Core, VersionsAPI):
                 reason, "recording a deleted version needs a reason (it is recorded)"
             ),
         )
+
+
+def kept_model(found: Model) -> Model:
+    """`found`, unless it was deleted: a deleted model answers as a missing one."""
+    if found.deleted_at is not None:
+        raise NotFound(model_not_found(found.name))
+    return found
 
 
 def check_number(number: int | None) -> int | None:

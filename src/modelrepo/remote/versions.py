@@ -240,6 +240,11 @@ class Versions(ServerClient, VersionsAPI):
         }
         return Model.from_dict(self._post(f"{API}/models", body))
 
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        reason = require_reason(reason, "deleting a model needs a reason (it is recorded)")
+        reply = self._request("DELETE", self._model_path(name), params={"reason": reason})
+        return Model.from_dict(reply.json())
+
     # -- reading --------------------------------------------------------------------------
 
     def models(self) -> list[Model]:

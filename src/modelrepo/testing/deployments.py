@@ -62,6 +62,19 @@ class DeploymentStoreContract:
             store.create_version(new_version(seed=i))
         return store
 
+    def test_a_model_ever_deployed_is_not_deleted(
+        self, store: MetadataStore, clock: ManualClock
+    ) -> None:
+        for name in ("deployed", "protected"):
+            store.create_version(new_version(name))
+        record(store, change(model="deployed"), clock=clock)
+        record(store, change("undeploy", model="deployed"), clock=clock)  # ever is enough
+        store.protect("protected", "production", actor="bob", clock=clock)
+        for name in ("deployed", "protected"):
+            with pytest.raises(Conflict, match="were deployed; they are kept as evidence"):
+                store.delete_model(name, actor="bob", at=T0, reason=None)
+            assert store.get_model(name).deleted_at is None
+
     def test_live_follows_effective_time(self, seeded: MetadataStore, clock: ManualClock) -> None:
         first = record(seeded, change(versions=V[1]), clock=clock)
         second = record(seeded, change(versions=V[2]), clock=clock)

@@ -239,6 +239,52 @@ class MetadataStoreContract:
         assert (plain.description, dict(plain.tags)) == ("", {})
         assert [e.kind for e in store.model_events("plain")] == ["created"]
 
+    def test_a_model_never_deployed_is_deleted_and_kept(self, store: MetadataStore) -> None:
+        store.create_model("fraud", actor="bob", at=T0, description="d", tags={"k": "v"})
+        store.create_version(new_version("fraud", 1))
+        store.create_version(new_version("fraud", 2))
+        store.delete_version("fraud", 1, actor="bob", at=T0, reason="first")
+        at = T0 + timedelta(hours=1)
+        gone = store.delete_model("fraud", actor="carol", at=at, reason="a test model")
+        assert (gone.deleted_at, gone.deleted_by, gone.version_count) == (at, "carol", 0)
+        assert (dict(gone.tags), gone.description, gone.latest_version) == ({}, "", 2)
+        assert store.get_model("fraud") == gone and store.list_models() == [gone]
+        versions = store.list_versions("fraud")  # kept, as evidence
+        assert [(v.deleted_at, v.deleted_by) for v in versions] == [(T0, "bob"), (at, "carol")]
+        assert [e.reason for e in store.version_events("fraud", 2)] == ["a test model"]
+        assert [(e.kind, e.value) for e in store.model_events("fraud")][-1] == (
+            "deleted", "a test model",
+        )  # fmt: skip
+        with pytest.raises(NotFound, match="model 'fraud' not found"):
+            store.set_model_tag("fraud", "k", "v", actor="bob", at=at)
+        with pytest.raises(NotFound):
+            store.delete_model("fraud", actor="bob", at=at, reason=None)
+        with pytest.raises(NotFound):
+            store.delete_model("nope", actor="bob", at=at, reason=None)
+        assert list(store.file_references()) == []
+        # the name taken again: a new model whose numbers follow the deleted one's
+        again = store.create_model("fraud", actor="dave", at=at, tags={"new": "1"})
+        assert (again.created_by, again.deleted_at, dict(again.tags)) == (
+            "dave",
+            None,
+            {"new": "1"},
+        )
+        assert store.create_version(new_version("fraud", 3)).version == 3
+        assert [e.kind for e in store.model_events("fraud")][-3:] == [
+            "deleted",
+            "created",
+            "tag_set",
+        ]
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        assert store.create_version(new_version("fraud", 4)).version == 4  # made again by it
+        assert store.get_model("fraud").deleted_at is None
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        store.record_deleted_version("fraud", 6, actor="erin", at=at, reason="elsewhere")
+        assert (store.get_model("fraud").deleted_at, store.get_model("fraud").created_by) == (
+            None, "erin",
+        )  # fmt: skip
+        assert [e.kind for e in store.model_events("fraud")][-2:] == ["deleted", "created"]
+
     def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
         assert store.create_version(new_version(seed=1), number=3).version == 3
         assert store.get_model("credit-risk").latest_version == 3

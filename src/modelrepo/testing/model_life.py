@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..domain.errors import AlreadyExists, Conflict, InvalidInput
+from ..domain.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..registry import Registry
 from .lifecycle import tar_of
 
@@ -94,3 +94,45 @@ class ModelLifeContract:
         ]  # fmt: skip
         report = reg.audit_verify()
         assert report.ok, report.problems
+
+    def test_a_model_never_deployed_is_deleted_and_its_name_may_be_taken_again(
+        self, reg: Registry, model_dir: Path
+    ) -> None:
+        reg.create_model("scratch", description="a trial", tags={"k": "v"})
+        reg.register("scratch", model_dir, code=False)
+        reg.register("scratch", model_dir, code=False)
+        gone = reg.delete_model("scratch", reason="a trial run")
+        assert gone.name == "scratch" and gone.version_count == 0
+        for read in (
+            lambda: reg.model("scratch"),
+            lambda: reg.versions("scratch", include_deleted=True),
+            lambda: reg.get("scratch", 1),
+            lambda: reg.events("scratch", 1),
+            lambda: reg.model_events("scratch"),
+            lambda: reg.tag_model("scratch", "k", "w"),
+            lambda: reg.delete_model("scratch", reason="again"),
+        ):
+            with pytest.raises(NotFound, match="model 'scratch' not found"):
+                read()
+        assert "scratch" not in [m.name for m in reg.models()]
+        with pytest.raises(InvalidInput, match="deleting a model needs a reason"):
+            reg.delete_model("nope", reason=" ")
+        again = reg.create_model("scratch")
+        assert (again.latest_version, dict(again.tags), again.description) == (2, {}, "")
+        assert reg.register("scratch", model_dir, code=False).version == 3
+        assert [(v.version, v.deleted_at is not None) for v in reg.versions(
+            "scratch", include_deleted=True
+        )] == [(1, True), (2, True), (3, False)]  # fmt: skip
+        assert [e.reason for e in reg.events("scratch", 2)] == ["a trial run"]
+        kinds = [e.kind for e in reg.model_events("scratch")]
+        assert kinds == ["created", "described", "tag_set", "deleted", "created"]
+        report = reg.audit_verify()
+        assert report.ok, report.problems
+
+    def test_a_model_ever_deployed_is_not_deleted(self, reg: Registry, model_dir: Path) -> None:
+        reg.register("served", model_dir, code=False)
+        reg.deploy("served", 1, env="staging")
+        reg.undeploy("served", env="staging")
+        with pytest.raises(Conflict, match="versions of this model were deployed; they are kept"):
+            reg.delete_model("served", reason="no longer needed")
+        assert reg.model("served").version_count == 1

@@ -116,8 +116,14 @@ def update(body: UpdateIn, caller: Caller = needs("model.describe")) -> dict[str
 
 @router.delete("/delete")
 def delete(body: Named, caller: Caller = needs("model.delete")) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("a model's versions are kept as evidence; delete versions one at a time")
+    """Delete the registered model and its versions (recorded, with the reason `MLflow
+    registered model deleted`): they answer RESOURCE_DOES_NOT_EXIST from then on, as in
+    MLflow, their records kept for the audit log. Refused with RESOURCE_CONFLICT if any
+    version was ever deployed (an alias or stage set) or a decision names it."""
+    caller.registry.delete_model(
+        scoped(caller, body.name), reason="MLflow registered model deleted"
+    )
+    return {}
 
 
 @router.post("/set-tag")

@@ -58,6 +58,18 @@ def show_model(name: Name, caller: Caller = needs("model.read")) -> dict[str, An
     return caller.registry.model(name).to_dict()
 
 
+@router.delete("/models/{name}", response_model=ModelOut)
+def delete_model(
+    name: Name,
+    reason: Annotated[str | None, Query(max_length=10_000)] = None,
+    caller: Caller = needs("model.delete"),
+) -> dict[str, Any]:
+    """Delete a model: refused (409) if any version of it was ever deployed or a decision
+    names it; else it and its versions answer 404 from then on, their records kept for the
+    audit log. A non-empty `reason` is required (422 without)."""
+    return caller.registry.delete_model(name, reason=reason or "").to_dict()
+
+
 @router.get("/models/{name}/events", response_model=list[ModelEventOut])
 def model_events(name: Name, caller: Caller = needs("model.read")) -> list[dict[str, Any]]:
     """Changes to the model's own tags and description, oldest first: who, when, what."""

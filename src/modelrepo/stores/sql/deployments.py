@@ -66,6 +66,14 @@ def model_id(tx: Tx, model: str) -> int:
     return int(found)
 
 
+def any_model_id(tx: Tx, model: str) -> int:
+    """The model's id, a deleted model's too (to read its records back)."""
+    found = tx.scalar(Q.MODEL_ID_ANY, name=model)
+    if found is None:
+        raise NotFound(model_not_found(model))
+    return int(found)
+
+
 def named_allocations(tx: Tx, model_id: int) -> Iterator[tuple[Allocation, ...]]:
     """The allocation of every event and request of the model, read as they are consumed
     (the delete check stops at the first that names its version)."""

@@ -101,9 +101,21 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'DELETE_INPUT_POLICY': (
+        'DELETE FROM decision_policies WHERE decision_policies.model_id = ?',
+        ('model_id',),
+        {},
+        (),
+    ),
     'DELETE_OWN_TAG': (
         'DELETE FROM model_tags WHERE model_tags.model_id = ? AND model_tags."key" = ?',
         ('model_id', 'key'),
+        {},
+        (),
+    ),
+    'DELETE_OWN_TAGS': (
+        'DELETE FROM model_tags WHERE model_tags.model_id = ?',
+        ('model_id',),
         {},
         (),
     ),
@@ -257,6 +269,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {'param_1': 1, 'param_2': 0},
         ('id',),
     ),
+    'KEPT_VERSIONS': (
+        'SELECT versions.id, versions.number \nFROM versions \nWHERE versions.model_id = ? AND versions.deleted_at IS NULL ORDER BY versions.number',
+        ('model_id',),
+        {},
+        ('id', 'number'),
+    ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
         ('param_1', 'param_2'),
@@ -318,16 +336,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'model_id', 'deleted_at', 'deprecated'),
     ),
     'MODEL': (
-        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id \nWHERE models.name = ? GROUP BY models.id ORDER BY models.name',
+        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, models.deleted_at, models.deleted_by, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id \nWHERE models.name = ? GROUP BY models.id ORDER BY models.name',
         ('name',),
         {},
-        ('name', 'created_at', 'created_by', 'last_version', 'description', 'live'),
+        ('name', 'created_at', 'created_by', 'last_version', 'description', 'deleted_at', 'deleted_by', 'live'),
     ),
     'MODELS': (
-        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id GROUP BY models.id ORDER BY models.name',
+        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, models.deleted_at, models.deleted_by, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id GROUP BY models.id ORDER BY models.name',
         (),
         {},
-        ('name', 'created_at', 'created_by', 'last_version', 'description', 'live'),
+        ('name', 'created_at', 'created_by', 'last_version', 'description', 'deleted_at', 'deleted_by', 'live'),
     ),
     'MODEL_DECISIONS': (
         'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? AND (? IS NULL OR decisions.environment = ?) AND (? IS NULL OR decisions.version = ?) ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
@@ -360,12 +378,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('version_id', 'path', 'size', 'sha256', 'executable'),
     ),
     'MODEL_FOR_UPDATE': (
-        'SELECT models.id, models.last_version \nFROM models \nWHERE models.name = ?',
+        'SELECT models.id, models.last_version, models.deleted_at \nFROM models \nWHERE models.name = ?',
         ('name',),
         {},
-        ('id', 'last_version'),
+        ('id', 'last_version', 'deleted_at'),
     ),
     'MODEL_ID': (
+        'SELECT models.id \nFROM models \nWHERE models.name = ? AND models.deleted_at IS NULL',
+        ('name',),
+        {},
+        ('id',),
+    ),
+    'MODEL_ID_ANY': (
         'SELECT models.id \nFROM models \nWHERE models.name = ?',
         ('name',),
         {},
@@ -382,6 +406,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('model_id',),
         {},
         ('version_id', 'key', 'value'),
+    ),
+    'MODEL_USED': (
+        'SELECT EXISTS (SELECT * \nFROM environments \nWHERE environments.model_id = ?) AS deployed, EXISTS (SELECT * \nFROM decisions \nWHERE decisions.model_id = ?) AS decided',
+        ('model_id', 'model_id'),
+        {},
+        ('deployed', 'decided'),
     ),
     'MODEL_VERSIONS': (
         'SELECT versions.id, versions.model_id, versions.number, versions.digest, versions.created_at, versions.created_by, versions.description, versions.flavor, versions.params, versions.metrics, versions.signature, versions.lineage, versions.deprecated, versions.deleted_at, versions.deleted_by, models.name AS model_name \nFROM versions JOIN models ON models.id = versions.model_id \nWHERE versions.model_id = ? ORDER BY versions.number',
@@ -657,6 +687,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         'UPDATE models SET last_version=? WHERE models.id = ?',
         ('number', 'model_id'),
         {},
+        (),
+    ),
+    'SET_MODEL_CREATED_AGAIN': (
+        'UPDATE models SET created_at=?, created_by=?, deleted_at=?, deleted_by=? WHERE models.id = ?',
+        ('at', 'actor', 'deleted_at', 'deleted_by', 'model_id'),
+        {'deleted_at': None, 'deleted_by': None},
+        (),
+    ),
+    'SET_MODEL_DELETED': (
+        'UPDATE models SET description=?, deleted_at=?, deleted_by=? WHERE models.id = ?',
+        ('description', 'at', 'actor', 'model_id'),
+        {'description': ''},
         (),
     ),
     'SET_MODEL_DESCRIPTION': (

@@ -55,9 +55,25 @@ SQLITE_VERSION = sa.select(sa.func.sqlite_version())
 # -- models and versions -------------------------------------------------------------------
 
 MODEL_FOR_UPDATE = (
-    sa.select(models.c.id, models.c.last_version)
+    sa.select(models.c.id, models.c.last_version, models.c.deleted_at)
     .where(models.c.name == p("name"))
     .with_for_update()
+)
+SET_MODEL_DELETED = (
+    sa.update(models)
+    .where(models.c.id == p("model_id"))
+    .values(deleted_at=p("at"), deleted_by=p("actor"), description="")
+)
+SET_MODEL_CREATED_AGAIN = (
+    sa.update(models)
+    .where(models.c.id == p("model_id"))
+    .values(deleted_at=None, deleted_by=None, created_at=p("at"), created_by=p("actor"))
+)
+DELETE_OWN_TAGS = sa.delete(model_tags).where(model_tags.c.model_id == p("model_id"))
+KEPT_VERSIONS = (
+    sa.select(versions.c.id, versions.c.number)
+    .where(versions.c.model_id == p("model_id"), versions.c.deleted_at.is_(None))
+    .order_by(versions.c.number)
 )
 NEW_MODEL = (
     sa.insert(models)
@@ -159,6 +175,8 @@ _MODELS = (
         models.c.created_by,
         models.c.last_version,
         models.c.description,
+        models.c.deleted_at,
+        models.c.deleted_by,
         sa.func.count(V.id).filter(V.deleted_at.is_(None)).label("live"),
     )
     .select_from(models.outerjoin(versions, V.model_id == models.c.id))
@@ -253,7 +271,9 @@ VERSION_DIGEST = (
 # -- deployments ---------------------------------------------------------------------------
 
 E = deployment_events.c
-MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"))
+MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"), models.c.deleted_at.is_(None))
+MODEL_ID_ANY = sa.select(models.c.id).where(models.c.name == p("name"))
+"""A deleted model's too: what its records are read by, for `audit verify`."""
 ENVIRONMENT = sa.select(environments.c.id, environments.c.protected).where(
     environments.c.model_id == p("model_id"), environments.c.name == p("name")
 )
@@ -530,6 +550,15 @@ MODEL_DECISIONS = (
     .order_by(D.decided_at, D.id)
     .limit(p("limit"))
     .offset(p("offset"))
+)
+MODEL_USED = sa.select(
+    sa.exists().where(environments.c.model_id == p("model_id")).label("deployed"),
+    sa.exists().where(D.model_id == p("model_id")).label("decided"),
+)
+"""Whether a model was ever deployed (an environment of it exists: a deployment, a request
+or a protection made it) and whether any decision names it."""
+DELETE_INPUT_POLICY = sa.delete(decision_policies).where(
+    decision_policies.c.model_id == p("model_id")
 )
 INPUT_POLICY = sa.select(decision_policies.c.inputs_mode, decision_policies.c.retention_days).where(
     decision_policies.c.model_id == p("model_id")

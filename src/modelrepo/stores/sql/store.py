@@ -19,6 +19,7 @@ import apsw
 
 from ...domain.audit import (
     MODEL_CREATED,
+    MODEL_DELETED,
     RECORDED_DELETED,
     model_event_change,
     recorded_deleted_change,
@@ -41,6 +42,7 @@ from ...domain.model import (
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_model_deletable,
     check_not_deleted,
     check_replay,
     deleted_record,
@@ -54,7 +56,7 @@ from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
-from .deployments import Observed, SqlDeployments, model_id, named_allocations
+from .deployments import Observed, SqlDeployments, any_model_id, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -403,10 +405,12 @@ class SqlMetadataStore(
         return mid, created
 
     def _numbered(self, tx: Tx, new: NewVersion, row: Any, at: int, number: int) -> int:
-        """The model's id (made now for a new model, `row` None), its last number set to
-        `number`."""
+        """The model's id (made now for a new model, `row` None, or taken again after it
+        was deleted), its last number set to `number`."""
         if row is None:
             mid = int(tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by))
+        elif row.deleted_at is not None:
+            mid = self._created(tx, new.model, row, new.created_by, at)
         else:
             mid = int(row[0])
         tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
@@ -442,15 +446,10 @@ class SqlMetadataStore(
     ) -> Model:
         micros = to_micros(at)
         with self._raw.write() as tx:
-            if tx.one(Q.MODEL_FOR_UPDATE, name=name) is not None:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is not None and row.deleted_at is None:
                 raise model_exists(name)
-            mid = int(tx.scalar(Q.NEW_MODEL, name=name, at=micros, actor=actor))
-            tx.execute(
-                Q.NEW_MODEL_EVENT, model_id=mid, kind="created", key=None, value=None,
-                actor=actor, at=micros,
-            )  # fmt: skip
-            self._audit(tx, MODEL_CREATED, f"model:{name}", actor=actor, at=at,
-                        change={"model": name})  # fmt: skip
+            mid = self._created(tx, name, row, actor, micros)
             if description:
                 tx.execute(Q.SET_MODEL_DESCRIPTION, model_id=mid, text=description)
                 self._model_event(tx, mid, name, "described", actor=actor, at=at, value=description)
@@ -460,6 +459,49 @@ class SqlMetadataStore(
                 self._model_event(
                     tx, mid, name, "tag_set", actor=actor, at=at, key=key, value=value
                 )
+        return self.get_model(name)
+
+    def _created(self, tx: Tx, name: str, row: Any, actor: str, at: int) -> int:
+        """Model `name` made now (`row` None), or taken again after it was deleted (`row`
+        its tombstone: numbering goes on after its numbers), with its `created` change and
+        audit entry; its id."""
+        if row is None:
+            mid = int(tx.scalar(Q.NEW_MODEL, name=name, at=at, actor=actor))
+        else:
+            mid = int(row.id)
+            tx.execute(Q.SET_MODEL_CREATED_AGAIN, model_id=mid, at=at, actor=actor)
+        tx.execute(
+            Q.NEW_MODEL_EVENT, model_id=mid, kind="created", key=None, value=None, actor=actor,
+            at=at,
+        )  # fmt: skip
+        self._audit(tx, MODEL_CREATED, f"model:{name}", actor=actor, at=from_micros(at),
+                    change={"model": name})  # fmt: skip
+        return mid
+
+    def delete_model(self, name: str, *, actor: str, at: datetime, reason: str | None) -> Model:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is None or row.deleted_at is not None:
+                raise NotFound(model_not_found(name))
+            mid = int(row.id)
+            used = tx.one(Q.MODEL_USED, model_id=mid)
+            assert used is not None  # one row, of two EXISTS
+            deployed = bool(used.deployed) or any(True for _ in named_allocations(tx, mid))
+            check_model_deletable(name, deployed=deployed, decided=bool(used.decided))
+            kept = tx.all(Q.KEPT_VERSIONS, model_id=mid)
+            for version in kept:
+                tx.execute(Q.SET_DELETED, version_id=version.id, at=micros, actor=actor)
+                self._event(tx, version.id, "deleted", actor=actor, at=at, reason=reason)
+            tx.execute(Q.SET_MODEL_DELETED, model_id=mid, at=micros, actor=actor)
+            tx.execute(Q.DELETE_OWN_TAGS, model_id=mid)
+            tx.execute(Q.DELETE_INPUT_POLICY, model_id=mid)
+            tx.execute(
+                Q.NEW_MODEL_EVENT, model_id=mid, kind="deleted", key=None, value=reason,
+                actor=actor, at=micros,
+            )  # fmt: skip
+            change = {"model": name, "reason": reason, "versions": [v.number for v in kept]}
+            self._audit(tx, MODEL_DELETED, f"model:{name}", actor=actor, at=at, change=change)
         return self.get_model(name)
 
     def record_deleted_version(
@@ -623,7 +665,7 @@ class SqlMetadataStore(
 
     def model_events(self, model: str) -> list[ModelEvent]:
         tx = self._raw.reader()
-        mid = model_id(tx, model)
+        mid = any_model_id(tx, model)
         return [
             ModelEvent(
                 seq=r.id,
@@ -745,7 +787,7 @@ class SqlMetadataStore(
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         tx = self._raw.reader()
-        mid = model_id(tx, model)
+        mid = any_model_id(tx, model)
         rows = tx.all(Q.MODEL_VERSIONS, model_id=mid)
         files: dict[int, list[FileEntry]] = defaultdict(list)
         for f in tx.all(Q.MODEL_FILES, model_id=mid):
@@ -826,6 +868,8 @@ def _to_model(r: Any, tags: Mapping[str, str]) -> Model:
         version_count=r.live,
         tags=dict(tags),
         description=r.description,
+        deleted_at=None if r.deleted_at is None else from_micros(r.deleted_at),
+        deleted_by=r.deleted_by,
     )
 
 

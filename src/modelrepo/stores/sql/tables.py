@@ -29,6 +29,8 @@ models = sa.Table(
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("last_version", sa.Integer, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
+    sa.Column("deleted_by", sa.String(256), nullable=True),
 )
 
 versions = sa.Table(
