@@ -33,7 +33,7 @@ class ModelLifeContract:
         assert reg.describe_model("fraud", "v2").description == "v2"
         assert reg.register("fraud", model_dir, code=False).version == 1
         assert reg.model("fraud").tags == {"team": "risk", "tier": "1"}
-        for bad in ({"name": "bad name!"}, {"name": "x", "tags": {"two words": "v"}}):
+        for bad in ({"name": "bad/name"}, {"name": "x", "tags": {"two words": "v"}}):
             with pytest.raises(InvalidInput):
                 reg.create_model(**bad)
         kinds = [e["kind"] for e in reg.audit_log("model:fraud")]
