@@ -72,6 +72,14 @@ CASES = (
         MISSING,
     ),
     Case(
+        "version of a missing model (create)",
+        "POST",
+        f"{MV}/create",
+        {"name": "nope", "source": "s3://b/m"},
+        404,
+        MISSING,
+    ),
+    Case(
         "missing version (update)",
         "PATCH",
         f"{MV}/update",

@@ -81,7 +81,7 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
         assert [v.version for v in found] == ["1"]
         models = client.search_registered_models(filter_string="name LIKE 'credit%'")
         assert [m.name for m in models] == ["credit-risk"]
-        assert models[0].aliases == {"champion": "2", "production": "1"}
+        assert models[0].aliases == {"champion": "2"}  # a stage is no alias, as in MLflow
         client.update_registered_model("credit-risk", description="Scores loan applications.")
         client.set_registered_model_tag("credit-risk", "owner", "risk-team")
         client.set_registered_model_tag("credit-risk", "tier", "1")

@@ -76,8 +76,9 @@ def test_both_servers_answer_each_mistake_alike(run: Run, store_dir: Path, tmp_p
         httpx.Client(base_url=reference, timeout=30) as theirs_client,
         httpx.Client(base_url=ours, timeout=30, headers=bearer) as ours_client,
     ):
-        # The same registry on both: `probe` with version 1.
-        assert theirs_client.post(f"{RM}/create", json={"name": "probe"}).is_success
+        # The same registry on both: `probe` with version 1, the model created first.
+        for client in (theirs_client, ours_client):
+            assert client.post(f"{RM}/create", json={"name": "probe"}).is_success
         made = theirs_client.post(f"{MV}/create", json={"name": "probe", "source": "s3://b/m"})
         assert made.is_success, made.text
         made = ours_client.post(f"{MV}/create", json={"name": "probe", "source": model.as_uri()})

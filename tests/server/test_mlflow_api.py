@@ -48,8 +48,9 @@ def ml(registry: Registry, sources: Path) -> Iterator[Api]:
     for role in ("viewer", "contributor", "deployer", "admin"):
         api.token(role, f"{role}-user", role)
     api.token("fraud-admin", "fraud-lead", "admin", "fraud-*")
-    registry.create_model("credit")  # as `mlflow.register_model` does before a version
     with api.client:
+        # as `mlflow.register_model` does before a version: MLflow needs the model first
+        _ok(api, "admin", "POST", f"{RM}/create", name="credit")
         yield api
 
 
@@ -118,6 +119,7 @@ def test_versions_are_copied_only_from_the_allowed_sources(
 
 
 def test_a_server_without_sources_fetches_nothing(api: Api) -> None:
+    _ok(api, "admin", "POST", f"{RM}/create", name="credit")
     reply = api.client.post(f"{MV}/create", headers=api.as_("admin"),
                             json={"name": "credit", "source": f"models:/{MODEL_ID}"})  # fmt: skip
     assert "--mlflow-source" in _error(reply, 400, "INVALID_PARAMETER_VALUE")
@@ -146,11 +148,8 @@ def test_aliases_are_deployments_and_stages_are_environments(ml: Api, clock: Man
                 stage="Production", archive_existing_versions=False)  # fmt: skip
     assert moved["model_version"]["current_stage"] == "Production"
     model = _ok(ml, "viewer", "GET", f"{RM}/get", name="credit")["registered_model"]
-    assert model["aliases"] == [
-        {"alias": "champion", "version": "2"},
-        {"alias": "production", "version": "2"},
-        {"alias": "staging", "version": "1"},
-    ]
+    # as in MLflow, a stage is no alias: its environment is not listed while a version holds it
+    assert model["aliases"] == [{"alias": "champion", "version": "2"}]
     assert [(v["version"], v["current_stage"]) for v in model["latest_versions"]] == [
         ("1", "Staging"),
         ("2", "Production"),
@@ -282,10 +281,14 @@ def test_downloads_through_the_artifact_routes(ml: Api) -> None:
 
 
 def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
-    created = _ok(ml, "contributor", "POST", f"{RM}/create", name="credit")
-    assert created["registered_model"]["name"] == "credit"
-    assert _call(ml, "viewer", "GET", f"{RM}/get", name="credit").status_code == 200
+    created = _ok(ml, "contributor", "POST", f"{RM}/create", name="credit-eu")
+    assert created["registered_model"]["name"] == "credit-eu"
+    assert _call(ml, "viewer", "GET", f"{RM}/get", name="credit-eu").status_code == 200
     _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}")
+    unknown = _call(ml, "contributor", "POST", f"{MV}/create", name="credit-us",
+                    source=f"models:/{MODEL_ID}")  # fmt: skip
+    _error(unknown, 404, "RESOURCE_DOES_NOT_EXIST")  # as MLflow: the model comes first
+    assert "credit-us" not in [m.name for m in ml.registry.models()]
     again = _call(ml, "contributor", "POST", f"{RM}/create", name="credit")
     _error(again, 400, "RESOURCE_ALREADY_EXISTS")
     for method, path, body in (
@@ -343,6 +346,7 @@ def test_registered_model_description_and_tags_are_kept_and_recorded(ml: Api) ->
     _error(missing, 404, "RESOURCE_DOES_NOT_EXIST")
     events = ml.registry.model_events("credit")
     assert [(e.kind, e.key, e.actor) for e in events] == [
+        ("created", None, "admin-user"),
         ("described", None, "contributor-user"),
         ("tag_set", "owner", "contributor-user"),
         ("tag_set", "tier", "contributor-user"),

@@ -11,13 +11,14 @@ import pytest
 
 from ..mlflow_cases import CASES, DELIBERATE, Case, modelrepo_answer
 from .conftest import Api
-from .test_mlflow_api import MODEL_ID, MV, _ok, ml, sources
+from .test_mlflow_api import MODEL_ID, MV, RM, _ok, ml, sources
 
 __all__ = ["ml", "sources"]  # the fixtures, shared
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.mistake)
 def test_a_mistake_is_answered_as_mlflow_answers_it(ml: Api, case: Case) -> None:
+    _ok(ml, "admin", "POST", f"{RM}/create", name="probe")
     _ok(ml, "admin", "POST", f"{MV}/create", name="probe", source=f"models:/{MODEL_ID}")
     audited = ml.registry.ready()
 

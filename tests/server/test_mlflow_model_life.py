@@ -12,27 +12,31 @@ ml = base.ml
 
 def test_a_registered_model_is_created_with_its_description_and_tags(ml: Api) -> None:
     tags = [{"key": "team", "value": "risk"}, {"key": "tier", "value": "1"}]
-    created = _ok(ml, "contributor", "POST", f"{RM}/create", name="credit", description="d",
+    created = _ok(ml, "contributor", "POST", f"{RM}/create", name="credit-eu", description="d",
                   tags=tags)  # fmt: skip
     doc = created["registered_model"]
-    assert (doc["name"], doc["description"], doc["user_id"]) == ("credit", "d", "contributor-user")
+    assert (doc["name"], doc["description"], doc["user_id"]) == (
+        "credit-eu",
+        "d",
+        "contributor-user",
+    )
     assert doc["tags"] == [{"key": "team", "value": "risk"}, {"key": "tier", "value": "1"}]
     assert doc["latest_versions"] == []
-    got = _ok(ml, "viewer", "GET", f"{RM}/get", name="credit")["registered_model"]
+    got = _ok(ml, "viewer", "GET", f"{RM}/get", name="credit-eu")["registered_model"]
     assert got == doc
     found = _ok(ml, "viewer", "GET", f"{RM}/search", filter="tags.team = 'risk'")
-    assert [m["name"] for m in found["registered_models"]] == ["credit"]
-    again = _call(ml, "contributor", "POST", f"{RM}/create", name="credit")
+    assert [m["name"] for m in found["registered_models"]] == ["credit-eu"]
+    again = _call(ml, "contributor", "POST", f"{RM}/create", name="credit-eu")
     assert "already exists" in _error(again, 400, "RESOURCE_ALREADY_EXISTS")
     # what `mlflow.register_model` does next: the version, into the model as it was created
-    version = _ok(ml, "contributor", "POST", f"{MV}/create", name="credit",
+    version = _ok(ml, "contributor", "POST", f"{MV}/create", name="credit-eu",
                   source=f"models:/{MODEL_ID}")["model_version"]  # fmt: skip
     assert version["version"] == "1"
-    model = ml.registry.model("credit")
+    model = ml.registry.model("credit-eu")
     assert (model.description, model.tags, model.latest_version) == (
         "d", {"team": "risk", "tier": "1"}, 1,
     )  # fmt: skip
-    kinds = [(e.kind, e.key, e.actor) for e in ml.registry.model_events("credit")]
+    kinds = [(e.kind, e.key, e.actor) for e in ml.registry.model_events("credit-eu")]
     assert {e[2] for e in kinds} == {"contributor-user"}
     assert [e[:2] for e in kinds] == [
         ("created", None), ("described", None), ("tag_set", "team"), ("tag_set", "tier"),

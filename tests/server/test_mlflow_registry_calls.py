@@ -124,6 +124,8 @@ def test_last_updated_moves_with_the_description_and_the_stage_only(
 
 def test_searches_order_by_last_update_and_build_only_the_page(ml: Api, clock: ManualClock) -> None:
     for name in ("credit", "fraud"):
+        if name != "credit":
+            _ok(ml, "admin", "POST", f"{RM}/create", name=name)
         _versions(ml, name, 2)
         clock.advance(timedelta(minutes=1))
     assert _stage(ml, 1, "Staging").status_code == 200  # credit@1, and so credit, updated last
@@ -183,9 +185,11 @@ def test_aliases_as_mlflow_checks_them(ml: Api) -> None:
 
 def test_deleting_a_tag_that_is_not_there_succeeds_and_records_nothing(ml: Api) -> None:
     _versions(ml, "credit", 1)
+    created = ml.registry.model_events("credit")  # the model's creation, and nothing since
+    assert [e.kind for e in created] == ["created"]
     _ok(ml, "contributor", "DELETE", f"{MV}/delete-tag", name="credit", version="1", key="nope")
     _ok(ml, "contributor", "DELETE", f"{RM}/delete-tag", name="credit", key="nope")
-    assert ml.registry.events("credit", 1) == [] and ml.registry.model_events("credit") == []
+    assert ml.registry.events("credit", 1) == [] and ml.registry.model_events("credit") == created
     gone = _call(ml, "contributor", "DELETE", f"{MV}/delete-tag", name="credit", version="7",
                  key="nope")  # fmt: skip
     _error(gone, 404, "RESOURCE_DOES_NOT_EXIST")
@@ -198,7 +202,9 @@ def test_copy_model_version_registers_the_same_files_by_digest(ml: Api, sources:
         run_id="run-1", tags=[{"key": "team", "value": "risk"}], description="first")  # fmt: skip
     _ok(ml, "deployer", "POST", f"{RM}/alias", name="credit", alias="champion", version="1")
     blobs = sorted(b.sha256 for b in ml.registry.backend.blobs.list())
-    # What MlflowClient.copy_model_version sends: the source version's fields.
+    # What MlflowClient.copy_model_version sends: it creates the registered model first,
+    # then the version with the source version's fields.
+    _ok(ml, "contributor", "POST", f"{RM}/create", name="credit-prod")
     copied = _ok(ml, "contributor", "POST", f"{MV}/create", name="credit-prod",
                  source="models:/credit/1", run_id="run-1",
                  tags=[{"key": "team", "value": "risk"}], description="first")  # fmt: skip
@@ -233,6 +239,7 @@ def test_copy_model_version_registers_the_same_files_by_digest(ml: Api, sources:
     assert ml.registry.get("credit-prod", 3).files == ml.registry.get("credit", 2).files
     assert sorted(b.sha256 for b in ml.registry.backend.blobs.list()) == blobs
     # A model outside the token's scope is a missing one, as the source too.
+    _ok(ml, "fraud-admin", "POST", f"{RM}/create", name="fraud-x")
     hidden = _call(ml, "fraud-admin", "POST", f"{MV}/create", name="fraud-x",
                    source="models:/credit/1")  # fmt: skip
     assert _error(hidden, 404, "RESOURCE_DOES_NOT_EXIST") == "model 'credit' not found"
@@ -292,11 +299,10 @@ def test_a_copy_of_a_file_that_no_longer_matches_its_digest_registers_nothing(
     blob = ml.registry.backend.blobs._path(entry.sha256)  # type: ignore[attr-defined]
     blob.chmod(0o644)
     blob.write_bytes(b"X" + blob.read_bytes()[1:])
+    _ok(ml, "contributor", "POST", f"{RM}/create", name="credit-prod")
     audited = ml.registry.ready()
     reply = _call(ml, "contributor", "POST", f"{MV}/create", name="credit-prod",
                   source="models:/credit/1")  # fmt: skip
     assert "no longer matches its digest" in _error(reply, 500, "DATA_LOSS")
-    assert ml.registry.ready() == audited and "credit-prod" not in [
-        m.name for m in ml.registry.models()
-    ]
+    assert ml.registry.ready() == audited and ml.registry.versions("credit-prod") == []
     assert list(ml.registry.backend.blobs.partials()) == []
