@@ -1,8 +1,8 @@
 """Deleted models: a model may be deleted (never one whose versions were deployed), kept as
 a tombstone with who deleted it and when; it answers as missing until its name is taken again.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -23,6 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("models") as batch:
-        batch.drop_column("deleted_by")
-        batch.drop_column("deleted_at")
+    # Plain ALTER TABLE on both databases (SQLite 3.35+): a batch rebuild would drop and
+    # recreate `models`, which the tables that refer to it do not allow.
+    op.execute("ALTER TABLE models DROP COLUMN deleted_by")
+    op.execute("ALTER TABLE models DROP COLUMN deleted_at")
