@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -408,7 +408,9 @@ def check_records(
         compare(("model", name), model_fields(model, store.model_events(name)))
         for version in store.list_versions(name):
             events = store.version_events(name, version.version)
-            compare(("version", name, version.version), version_fields(version, events))
+            then = evidence.record_names.get((name, version.version))
+            recorded = version if then is None else replace(version, model=then)
+            compare(("version", name, version.version), version_fields(recorded, events))
         if model.deleted_at is not None:
             continue  # deleted: it had no deployment, environment or policy (refused else)
         environments_used: set[str] = set()
@@ -447,8 +449,10 @@ def check_records(
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
     problems.extend(evidence.missing())
     for seq, change in evidence.imports:
-        _check_import(seq, change, imported[seq], problems)
-    walk = DecisionWalk(evidence.batches, evidence.purges)
+        _check_import(seq, change, imported[seq], problems, evidence)
+    walk = DecisionWalk(
+        evidence.batches, evidence.purges, evidence.name_then if evidence.renames else None
+    )
     for page in store.decision_rows():
         walk.feed(page)
     problems.extend(walk.finish())
@@ -500,7 +504,7 @@ def _import_of(evidence: Evidence, event: DeploymentEvent) -> int | None:
     recorded = to_micros(event.recorded_at)
     for seq, change in evidence.imports:
         if (
-            event.model in change["models"]
+            evidence.name_then(event.model, seq) in change["models"]
             and change["recorded_from"] <= recorded <= change["recorded_to"]
         ):
             return seq
@@ -512,11 +516,13 @@ def _check_import(
     entry: Mapping[str, Any],
     events: list[DeploymentEvent],
     problems: list[tuple[str, int | None]],
+    evidence: Evidence,
 ) -> None:
-    """An imported batch must still hash, row by row, to the digest its entry carries."""
+    """An imported batch must still hash, row by row, to the digest its entry carries (with
+    each model named as it was then)."""
     events.sort(key=lambda e: e.recorded_at)
     rows = [
-        (e.model, e.environment, e.kind, allocations_json(e.versions),
+        (evidence.name_then(e.model, seq), e.environment, e.kind, allocations_json(e.versions),
          to_micros(e.effective_at), to_micros(e.recorded_at), e.actor, e.reason)
         for e in events
     ]  # fmt: skip

@@ -495,6 +495,46 @@ follow as `model.described` and `model.tag_set` entries)."""
 MODEL_DELETED = "model.deleted"
 """The entry of a deleted model: it and its versions answer as missing, their records kept."""
 
+MODEL_RENAMED = "model.renamed"
+"""The entry of a renamed model, filed under both names (`MANY_MODELS`): the model's record
+reads on from the old name's entries before it to the new name's after it."""
+
+
+def renamed_change(old: str, new: str, reason: str | None) -> dict[str, Any]:
+    return {"model": old, "new_name": new, "models": [old, new], "reason": reason}
+
+
+def model_record(
+    name: str, entries_of: Callable[[str], list[tuple[int, bytes]]]
+) -> list[tuple[int, bytes]]:
+    """The entries about the model named `name` now, in log order: those filed under its
+    name since it took it, and, if it took it by a rename, those of its earlier names before
+    (`entries_of(name)`: the entries filed under a name, `entries_of_subject`'s). Entries
+    under the name from before another model gave it up by a rename are not its own."""
+    found: list[tuple[int, bytes]] = []
+    upto: int | None = None
+    seen = 0
+    while seen < 64:  # renames of one model, bounded against a damaged log
+        seen += 1
+        own = [(seq, body) for seq, body in entries_of(name) if upto is None or seq < upto]
+        last: tuple[int, Mapping[str, Any]] | None = None
+        for seq, body in own:
+            try:
+                entry = json.loads(body)
+            except ValueError:
+                continue  # a damaged body: `audit verify` names it
+            if isinstance(entry, dict) and entry.get("kind") == MODEL_RENAMED:
+                last = (seq, entry.get("change") or {})
+        if last is None:
+            return own + found
+        seq, change = last
+        if change.get("new_name") != name:  # the name given up then: its holder came after
+            return [e for e in own if e[0] > seq] + found
+        found = [e for e in own if e[0] >= seq] + found
+        name, upto = str(change.get("model")), seq
+    return found
+
+
 RECORDED_DELETED = "version.recorded_deleted"
 """The entry of a version recorded as deleted without its files (another registry's deleted
 version, kept with its number)."""
