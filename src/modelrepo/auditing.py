@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -474,7 +474,12 @@ class StoredBatch:
 
 
 def read_batch(
-    store: MetadataStore, first: str, last: str, holding: str | None = None, layout: int = 1
+    store: MetadataStore,
+    first: str,
+    last: str,
+    holding: str | None = None,
+    layout: int = 1,
+    name_then: Callable[[str], str] | None = None,
 ) -> StoredBatch:
     """Read the batch from `first` to `last` back a page at a time (each read once, never all
     of it at once) and hash its rows as they were hashed when it was recorded (`layout`: the
@@ -482,6 +487,8 @@ def read_batch(
     digest = DecisionsDigest(layout)
     holds = False
     for page in store.decision_rows(first, last):
+        if name_then is not None:  # a model renamed since: hashed as it was named then
+            page = [(r[0], name_then(r[1]), *r[2:]) for r in page]
         digest.update_rows(page)
         holds = holds or (holding is not None and any(row[0] == holding for row in page))
     return StoredBatch(digest.count, digest.hexdigest(), holds)

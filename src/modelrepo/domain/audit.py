@@ -504,6 +504,25 @@ def renamed_change(old: str, new: str, reason: str | None) -> dict[str, Any]:
     return {"model": old, "new_name": new, "models": [old, new], "reason": reason}
 
 
+def name_at(name: str, seq: int, renames: Sequence[tuple[int, str, str]]) -> str:
+    """The name at entry `seq` of the model named `name` after `renames` ((seq, old, new),
+    in log order): rows read back name their model as it is called now, entries as it was
+    called when they were written."""
+    for at, old, new in reversed(renames):
+        if at > seq and name == new:
+            name = old
+    return name
+
+
+def renames_in(entries: Iterable[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    """(seq, old, new) of the `model.renamed` entries among `entries`, in log order."""
+    return [
+        (int(e["seq"]), str(e["change"]["model"]), str(e["change"]["new_name"]))
+        for e in entries
+        if e.get("kind") == MODEL_RENAMED and isinstance(e.get("change"), dict)
+    ]
+
+
 def model_record(
     name: str, entries_of: Callable[[str], list[tuple[int, bytes]]]
 ) -> list[tuple[int, bytes]]:

@@ -26,6 +26,7 @@ from .audit import (
     RECORDED_DELETED,
     DecisionRow,
     DecisionsDigest,
+    name_at,
 )
 from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
@@ -102,10 +103,7 @@ class Evidence:
     def name_then(self, name: str, seq: int) -> str:
         """The name at entry `seq` of the model named `name` now (rows read back name their
         model as it is called now; entries, as it was called then)."""
-        for at, old, new in reversed(self.renames):
-            if at > seq and name == new:
-                name = old
-        return name
+        return name_at(name, seq, self.renames)
 
     def apply(self, seq: int, entry: Any) -> Problem | None:
         """Fold one entry (its parsed canonical JSON) into the expected state; a finding if

@@ -168,6 +168,8 @@ class ModelLifeContract:
         bob.approve(pending.request_id, reason="four eyes")  # approved under the new name
         assert [v.version for v in reg.live("credit-retail", env="production").versions] == [2]
         assert reg.decision("before-rename")["model"] == "credit-retail"
+        audit = reg.report_decision("before-rename")["audit"]
+        assert audit["decision_batch"]["rows_match"] and audit["verified"], audit
         kinds = [e.kind for e in reg.model_events("credit-retail")]
         assert kinds[0] == "created" and "renamed" in kinds
         record = [e["seq"] for e in reg.audit_log("model:credit-retail")]
