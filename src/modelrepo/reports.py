@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -344,6 +344,7 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     """Why a decision was made, with the proof that its record and the deployment behind it
     are in the signed audit log."""
     from .auditing import read_batch
+    from .domain.audit import name_at, renames_in
 
     story = reg.decision(decision_id)
     store = reg.backend.metadata
@@ -356,16 +357,23 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     signed = verify_checkpoint(checkpoint, key)
     batch: dict[str, Any] = {"status": "not found"}
     recorded = format_time(decision.recorded_at)
-    # A batch of one model is filed under it; a batch of several, under "models".
-    for entry in itertools.chain(reg.audit_log(f"model:{decision.model}"), reg.audit_log("models")):
+    # A batch of one model is filed under it; a batch of several, under "models". A model
+    # renamed since is named in its batch as it was called then.
+    record = reg.audit_log(f"model:{decision.model}")
+    renames = renames_in(record)
+    for entry in itertools.chain(record, reg.audit_log("models")):
         if entry.get("kind") != "decisions.logged" or entry.get("at") != recorded:
             continue
         change = entry["change"]
-        if decision.model not in change.get("models", ()):
+        seq = int(entry["seq"])
+        if name_at(decision.model, seq, renames) not in change.get("models", ()):
             continue
         stored = read_batch(
             store, change["first"], change["last"], holding=decision_id,
             layout=change.get("rows", 1),
+            name_then=functools.partial(_renamed_then, seq=seq, renames=renames)
+            if renames
+            else None,
         )  # fmt: skip
         if not stored.holds:
             continue
@@ -434,3 +442,9 @@ def render_decision_html(doc: dict[str, Any]) -> str:
     """The decision report (`decision_report`'s document) as one self-contained HTML page."""
     chart = _chart({**doc["timeline"], "marker": doc["decision"]["decided_at"]})
     return _templates().get_template("decision_report.html").render(doc=doc, chart=chart)
+
+
+def _renamed_then(name: str, *, seq: int, renames: Sequence[tuple[int, str, str]]) -> str:
+    from .domain.audit import name_at
+
+    return name_at(name, seq, renames)

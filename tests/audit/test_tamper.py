@@ -642,3 +642,38 @@ def test_changing_a_deleted_model(store: Path, artifact: Path, sql: str, expecte
     done = verify(store)
     assert done.returncode == 1, done.stdout
     assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE deployment_events SET actor = 'mallory' WHERE id = 3",
+         "deployment event 3 of credit-risk-retail@production"),
+        ("UPDATE versions SET description = 'forged' WHERE number = 2",
+         "version credit-risk-retail@2 no longer matches"),
+        ("UPDATE decisions SET output = '1' WHERE decision_id = 'before'",
+         "decisions recorded by entry"),
+        ("UPDATE models SET name = 'credit-risk-other' WHERE name = 'credit-risk-retail'",
+         "model 'credit-risk-other' has no audit entry"),
+        ("DELETE FROM model_events WHERE kind = 'renamed'",
+         "model 'credit-risk-retail' no longer matches"),
+    ],
+)  # fmt: skip
+def test_a_renamed_model_still_verifies_and_still_catches_tampering(
+    store: Path, sql: str, expected: str
+) -> None:
+    with Registry(store, user="alice") as reg:
+        reg.log_decision("credit-risk", environment="production", inputs={"x": 1}, output=0,
+                         decision_id="before")  # fmt: skip
+        reg.rename_model("credit-risk", "credit-risk-retail", reason="split by segment")
+        report = reg.audit_verify()
+        assert report.ok, report.problems
+    assert verify(store).returncode == 0
+    conn = db(store)
+    for trigger in ("deployment_events_no_update", "model_events_no_delete",
+                    "decisions_immutable"):  # fmt: skip
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout

@@ -73,3 +73,22 @@ def test_delete_a_model_never_deployed(run: Run, artifact: Path) -> None:
     assert [m["model"] for m in run("models", "--json").json["models"]] == ["served"]
     assert "Registered scratch@2" in run("register", "scratch", str(artifact), "--no-code").out
     assert run("audit", "verify").code == 0
+
+
+def test_rename_a_model(run: Run, artifact: Path) -> None:
+    run("register", "credit", str(artifact), "--no-code")
+    run("deploy", "credit@1", "--env", "production")
+    done = run("model", "rename", "credit", "credit-retail", "--reason", "split by segment")
+    assert done.out == "Renamed model credit to credit-retail\n"
+    assert (
+        run("live", "credit-retail", "--env", "production", "--json").json["versions"][0]["version"]
+        == 1
+    )
+    assert run("model", "credit", ok=False).err == "error: model 'credit' not found\n"
+    kinds = [e["kind"] for e in run("audit", "log", "--model", "credit-retail", "--json").json[
+        "entries"
+    ]]  # fmt: skip
+    assert kinds[:2] == ["version.registered", "deployment.recorded"] and "model.renamed" in kinds
+    taken = run("model", "rename", "credit-retail", "credit-retail", ok=False)
+    assert taken.code == 1 and taken.err.count("\n") == 1
+    assert run("audit", "verify").code == 0

@@ -1,6 +1,6 @@
 """An unmodified MLflow client against a real `modelrepo serve`: a registered model created
 with its description and tags before any version, deleted when never deployed, refused
-deletion when it was; the name used again."""
+deletion when it was; the name used again; a model renamed, its alias following it."""
 
 from __future__ import annotations
 
@@ -67,4 +67,13 @@ def test_create_and_delete_registered_models_with_the_mlflow_client(
         assert [m.name for m in client.search_registered_models()] == ["served"]
         again = mlflow.register_model(logged.model_uri, "fraud")
         assert again.version == "2"  # after the deleted model's numbers
+
+        client.rename_registered_model("served", "served-retail")
+        assert client.get_registered_model("served-retail").aliases == {"champion": "1"}
+        assert client.get_model_version_by_alias("served-retail", "champion").version == "1"
+        with pytest.raises(MlflowException) as old:
+            client.get_registered_model("served")
+        assert old.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+        loaded = mlflow.pyfunc.load_model("models:/served-retail@champion")
+        assert loaded is not None
     assert run("audit", "verify").code == 0

@@ -280,6 +280,7 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
     return [
         ("delete", "DELETE", f"{m}/versions/1", {"params": {"reason": "withdrawn"}}),
         ("delete", "DELETE", m, {"params": {"reason": "withdrawn"}}),
+        ("delete", "POST", f"{m}/rename", {"json": {"new_name": "credit-risk-2"}}),
         ("register", "POST", "/api/v1/models", {"json": {"name": "credit-risk"}}),
         ("register", "POST", f"{m}/deleted-versions", {"json": {"number": 9, "reason": "r"}}),
         ("register", "POST", f"{m}/versions/archive", archive),

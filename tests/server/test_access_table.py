@@ -53,7 +53,7 @@ SPEC: dict[str, list[str]] = {
     "model.tag": [f"PUT {N}/tags/{{key}}", f"DELETE {N}/tags/{{key}}", f"POST {RM}/set-tag",
                   f"DELETE {RM}/delete-tag"],
     "model.describe": [f"PUT {N}/description", f"PATCH {RM}/update"],
-    "model.rename": [f"POST {RM}/rename"],
+    "model.rename": [f"POST {N}/rename", f"POST {RM}/rename"],
     "model.delete": [f"DELETE {N}", f"DELETE {RM}/delete"],
     "version.list": [f"GET {N}/versions"],
     "version.search": [f"GET {MV}/search"],
@@ -213,7 +213,8 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         },
         ("POST", f"{RM}/create"): {"json": name},
         ("POST", "/api/v1/models"): {"json": name},
-        ("POST", f"{RM}/rename"): {"json": {**name, "new_name": "c"}},
+        ("POST", f"{M}/rename"): {"json": {"new_name": MODEL_NAME}},  # refused: no change
+        ("POST", f"{RM}/rename"): {"json": {**name, "new_name": MODEL_NAME}},
         ("PATCH", f"{RM}/update"): {"json": {**name, "description": "d"}},
         ("DELETE", f"{RM}/delete"): {"json": name},
         ("POST", f"{RM}/set-tag"): {"json": {**name, "key": "k3", "value": "v"}},

@@ -291,11 +291,6 @@ def test_unsupported_operations_and_errors_in_mlflow_shape(ml: Api) -> None:
     assert "credit-us" not in [m.name for m in ml.registry.models()]
     again = _call(ml, "contributor", "POST", f"{RM}/create", name="credit")
     _error(again, 400, "RESOURCE_ALREADY_EXISTS")
-    for method, path, body in (
-        ("POST", f"{RM}/rename", {"name": "credit", "new_name": "credit2"}),
-    ):
-        reply = ml.client.request(method, path, headers=ml.as_("admin"), json=body)
-        _error(reply, 400, "NOT_IMPLEMENTED")
     _error(_call(ml, "viewer", "GET", f"{RM}/get", name="risk/eu"), 400,
            "INVALID_PARAMETER_VALUE")  # fmt: skip
     _error(_call(ml, "viewer", "GET", f"{RM}/get", name="Credit Risk"), 404,

@@ -78,3 +78,23 @@ def test_a_registered_model_is_deleted_unless_it_was_deployed(ml: Api) -> None:
                 source=f"models:/{MODEL_ID}")["model_version"]  # fmt: skip
     assert again["version"] == "2"
     assert ml.registry.audit_verify().ok
+
+
+def test_a_registered_model_is_renamed_with_its_history(ml: Api) -> None:
+    _ok(ml, "contributor", "POST", f"{MV}/create", name="credit", source=f"models:/{MODEL_ID}")
+    _ok(ml, "deployer", "POST", f"{RM}/alias", name="credit", alias="champion", version="1")
+    renamed = _ok(ml, "admin", "POST", f"{RM}/rename", name="credit", new_name="credit-retail")
+    doc = renamed["registered_model"]
+    assert doc["name"] == "credit-retail"
+    assert doc["aliases"] == [{"alias": "champion", "version": "1"}]
+    _error(_call(ml, "viewer", "GET", f"{RM}/get", name="credit"), 404, "RESOURCE_DOES_NOT_EXIST")
+    got = _ok(ml, "viewer", "GET", f"{MV}/get", name="credit-retail", version="1")
+    assert got["model_version"]["name"] == "credit-retail"
+    _error(_call(ml, "contributor", "POST", f"{RM}/rename", name="credit-retail", new_name="x"),
+           403, "PERMISSION_DENIED")  # fmt: skip
+    _ok(ml, "contributor", "POST", f"{RM}/create", name="credit")  # the old name is free
+    taken = _call(ml, "admin", "POST", f"{RM}/rename", name="credit-retail", new_name="credit")
+    _error(taken, 400, "RESOURCE_ALREADY_EXISTS")
+    outside = _call(ml, "fraud-admin", "POST", f"{RM}/rename", name="fraud-x", new_name="credit9")
+    _error(outside, 404, "RESOURCE_DOES_NOT_EXIST")
+    assert ml.registry.audit_verify().ok

@@ -130,6 +130,14 @@ class VersionsAPI(Protocol):
         and `versions(name, include_deleted=True)` shows the deleted ones before them."""
         ...
 
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        """Rename model `name` to `new_name`, recorded with who, when and `reason`. Its whole
+        history follows it: versions, tags, deployments and what is live, requests,
+        protections, decisions, reports; `audit_log("model:NEW")` reads on from the entries
+        made under the old name. `name` answers NotFound afterwards and may be taken by a new
+        model. AlreadyExists if a model, kept or deleted, has `new_name`."""
+        ...
+
     def models(self) -> list[Model]:
         """Every model, by name."""
         ...

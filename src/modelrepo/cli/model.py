@@ -1,4 +1,5 @@
-"""Commands about a model itself: show it, create it before its first version, delete it."""
+"""Commands about a model itself: show it, create it before its first version, rename it,
+delete it."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def model() -> None:
     """Show model NAME: its versions, description, tags and the changes to them.
 
     `modelrepo model NAME` is `modelrepo model show NAME`; `modelrepo model create NAME`
-    creates a model before its first version, `modelrepo model delete NAME` deletes one
-    never deployed.
+    creates a model before its first version, `modelrepo model rename NAME NEW_NAME` renames
+    one, `modelrepo model delete NAME` deletes one never deployed.
     """
 
 
@@ -102,3 +103,22 @@ def model_delete(ctx: Context, name: str, reason: str, as_json: bool) -> None:
     with ctx.registry() as reg:
         gone = reg.delete_model(name, reason=reason)
     emit(as_json, gone.to_dict(), lambda: click.echo(f"Deleted model {gone.name}"))
+
+
+@command(model, "rename")
+@click.argument("name")
+@click.argument("new_name")
+@click.option("--reason", help="Why (recorded).")
+@pass_ctx
+def model_rename(ctx: Context, name: str, new_name: str, reason: str | None, as_json: bool) -> None:
+    """Rename model NAME to NEW_NAME: its whole history follows it (versions, deployments,
+    requests, decisions, its audit record); NAME answers as missing from then on and may be
+    taken by a new model.
+
+    \b
+    Example:
+      modelrepo model rename credit-risk credit-risk-retail --reason "split by segment"
+    """
+    with ctx.registry() as reg:
+        renamed = reg.rename_model(name, new_name, reason=reason)
+    emit(as_json, renamed.to_dict(), lambda: click.echo(f"Renamed model {name} to {renamed.name}"))

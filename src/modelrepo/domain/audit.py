@@ -318,10 +318,11 @@ def import_row(
     return row
 
 
-def event_import_row(e: DeploymentEvent) -> tuple[Any, ...]:
-    """The row of a stored event in its import batch's digest."""
+def event_import_row(e: DeploymentEvent, model: str | None = None) -> tuple[Any, ...]:
+    """The row of a stored event in its import batch's digest (`model`: the model's name
+    when the batch was recorded, if it was renamed since)."""
     return import_row(
-        e.model,
+        e.model if model is None else model,
         e.environment,
         e.kind,
         allocations_json(e.versions),
@@ -531,6 +532,65 @@ follow as `model.described` and `model.tag_set` entries)."""
 
 MODEL_DELETED = "model.deleted"
 """The entry of a deleted model: it and its versions answer as missing, their records kept."""
+
+MODEL_RENAMED = "model.renamed"
+"""The entry of a renamed model, filed under both names (`MANY_MODELS`): the model's record
+reads on from the old name's entries before it to the new name's after it."""
+
+
+def renamed_change(old: str, new: str, reason: str | None) -> dict[str, Any]:
+    return {"model": old, "new_name": new, "models": [old, new], "reason": reason}
+
+
+def name_at(name: str, seq: int, renames: Sequence[tuple[int, str, str]]) -> str:
+    """The name at entry `seq` of the model named `name` after `renames` ((seq, old, new),
+    in log order): rows read back name their model as it is called now, entries as it was
+    called when they were written."""
+    for at, old, new in reversed(renames):
+        if at > seq and name == new:
+            name = old
+    return name
+
+
+def renames_in(entries: Iterable[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    """(seq, old, new) of the `model.renamed` entries among `entries`, in log order."""
+    return [
+        (int(e["seq"]), str(e["change"]["model"]), str(e["change"]["new_name"]))
+        for e in entries
+        if e.get("kind") == MODEL_RENAMED and isinstance(e.get("change"), dict)
+    ]
+
+
+def model_record(
+    name: str, entries_of: Callable[[str], list[tuple[int, bytes]]]
+) -> list[tuple[int, bytes]]:
+    """The entries about the model named `name` now, in log order: those filed under its
+    name since it took it, and, if it took it by a rename, those of its earlier names before
+    (`entries_of(name)`: the entries filed under a name, `entries_of_subject`'s). Entries
+    under the name from before another model gave it up by a rename are not its own."""
+    found: list[tuple[int, bytes]] = []
+    upto: int | None = None
+    seen = 0
+    while seen < 64:  # renames of one model, bounded against a damaged log
+        seen += 1
+        own = [(seq, body) for seq, body in entries_of(name) if upto is None or seq < upto]
+        last: tuple[int, Mapping[str, Any]] | None = None
+        for seq, body in own:
+            try:
+                entry = json.loads(body)
+            except ValueError:
+                continue  # a damaged body: `audit verify` names it
+            if isinstance(entry, dict) and entry.get("kind") == MODEL_RENAMED:
+                last = (seq, entry.get("change") or {})
+        if last is None:
+            return own + found
+        seq, change = last
+        if change.get("new_name") != name:  # the name given up then: its holder came after
+            return [e for e in own if e[0] > seq] + found
+        found = [e for e in own if e[0] >= seq] + found
+        name, upto = str(change.get("model")), seq
+    return found
+
 
 RECORDED_DELETED = "version.recorded_deleted"
 """The entry of a version recorded as deleted without its files (another registry's deleted

@@ -429,7 +429,7 @@ class ModelEvent:
 
     seq: int
     model: str
-    kind: str  # created | tag_set | tag_removed | described | deleted
+    kind: str  # created | tag_set | tag_removed | described | deleted | renamed (key: old)
     key: str | None
     value: str | None
     actor: str
@@ -504,6 +504,19 @@ class VersionEvent:
 def model_exists(name: str) -> AlreadyExists:
     """What creating a model whose name is taken answers."""
     return AlreadyExists(f"model {name!r} already exists")
+
+
+def check_rename(name: str, new_name: str, *, taken: bool, deleted: bool) -> None:
+    """A model may take `new_name` only if no model, kept or deleted, has it: a deleted
+    model keeps its name, so the audit log names one model by it at any time."""
+    if new_name == name:
+        raise InvalidInput(f"model {name!r} already has that name")
+    if deleted:
+        raise AlreadyExists(
+            f"model {new_name!r} was deleted and keeps its name as evidence: choose another name"
+        )
+    if taken:
+        raise model_exists(new_name)
 
 
 def check_not_deleted(model: str, version: int, deleted: bool) -> None:

@@ -67,6 +67,15 @@ class VersionStore(Protocol):
         new version, takes the name again, numbering after the deleted model's numbers."""
         ...
 
+    def rename_model(
+        self, name: str, new_name: str, *, actor: str, at: datetime, reason: str | None
+    ) -> Model:
+        """Rename a model in one transaction: everything it holds (versions, tags, events,
+        deployments, requests, decisions, policies, serving reports) is answered under
+        `new_name` from then on, and `name` as missing (it may be taken by a new model).
+        `AlreadyExists` if a model, deleted or not, has `new_name`."""
+        ...
+
     def inline_blob(self, sha256: str) -> bytes | None: ...
 
     def inline_blobs(self) -> Iterator[tuple[str, int]]:

@@ -313,6 +313,18 @@ class Versions(Core, VersionsAPI):
             reason=require_reason(reason, "deleting a model needs a reason (it is recorded)"),
         )
 
+    @changes
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput("reason must be a string")
+        return self.backend.metadata.rename_model(
+            validate_model_name(name),
+            validate_model_name(new_name),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=reason,
+        )
+
     def models(self) -> list[Model]:
         return [m for m in self.backend.metadata.list_models() if m.deleted_at is None]
 

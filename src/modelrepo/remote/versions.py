@@ -245,6 +245,10 @@ class Versions(ServerClient, VersionsAPI):
         reply = self._request("DELETE", self._model_path(name), params={"reason": reason})
         return Model.from_dict(reply.json())
 
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        body = {"new_name": validate_model_name(new_name), "reason": reason}
+        return Model.from_dict(self._post(f"{self._model_path(name)}/rename", body))
+
     # -- reading --------------------------------------------------------------------------
 
     def models(self) -> list[Model]:

@@ -229,6 +229,13 @@ class ModelIn(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class RenameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_name: str = Field(min_length=1, max_length=256)
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
 class DescriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -285,6 +285,37 @@ class MetadataStoreContract:
         )  # fmt: skip
         assert [e.kind for e in store.model_events("fraud")][-2:] == ["deleted", "created"]
 
+    def test_a_renamed_model_takes_its_records_along(self, store: MetadataStore) -> None:
+        store.create_model("fraud", actor="bob", at=T0, tags={"k": "v"})
+        first = store.create_version(new_version("fraud", 1), key="run-1")
+        store.set_tag("fraud", 1, "stage", "gold", actor="bob", at=T0)
+        at = T0 + timedelta(hours=1)
+        renamed = store.rename_model("fraud", "fraud-cards", actor="carol", at=at, reason="r")
+        assert (renamed.name, renamed.latest_version, dict(renamed.tags)) == (
+            "fraud-cards", 1, {"k": "v"},
+        )  # fmt: skip
+        with pytest.raises(NotFound):
+            store.set_model_tag("fraud", "k", "w", actor="bob", at=at)
+        moved = store.get_version("fraud-cards", 1)
+        assert (moved.ref, moved.digest, dict(moved.tags)) == (
+            "fraud-cards@1", first.digest, {"team": "risk", "stage": "gold"},
+        )  # fmt: skip
+        assert store.digest("fraud-cards", 1) == first.digest
+        assert [e.model for e in store.version_events("fraud-cards", 1)] == ["fraud-cards"]
+        events = [(e.kind, e.key, e.value, e.actor) for e in store.model_events("fraud-cards")]
+        assert events[-1] == ("renamed", "fraud", "fraud-cards", "carol")
+        assert store.create_version(new_version("fraud-cards", 1), key="run-1").ref == (
+            "fraud-cards@1"
+        )  # a retry with the key answers the version under its new name
+        assert store.create_version(new_version("fraud", 2)).ref == "fraud@1"  # the name is free
+        with pytest.raises(AlreadyExists):
+            store.rename_model("fraud-cards", "fraud", actor="carol", at=at, reason=None)
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        with pytest.raises(AlreadyExists, match="was deleted and keeps its name"):
+            store.rename_model("fraud-cards", "fraud", actor="carol", at=at, reason=None)
+        with pytest.raises(NotFound):
+            store.rename_model("nope", "other", actor="carol", at=at, reason=None)
+
     def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
         assert store.create_version(new_version(seed=1), number=3).version == 3
         assert store.get_model("credit-risk").latest_version == 3

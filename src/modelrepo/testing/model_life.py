@@ -136,3 +136,51 @@ class ModelLifeContract:
         with pytest.raises(Conflict, match="versions of this model were deployed; they are kept"):
             reg.delete_model("served", reason="no longer needed")
         assert reg.model("served").version_count == 1
+
+    def test_a_renamed_model_keeps_its_whole_history(
+        self, reg: Registry, bob: Registry, model_dir: Path
+    ) -> None:
+        reg.create_model("credit", description="scores", tags={"team": "risk"})
+        reg.register("credit", model_dir, code=False, tags={"stage": "candidate"})
+        reg.register("credit", model_dir, code=False)
+        reg.deploy("credit", 1, env="production", reason="first")
+        reg.protect("credit", env="production")
+        pending = reg.deploy("credit", 2, env="production", reason="better").request
+        assert pending is not None
+        reg.log_decision("credit", environment="staging", version=1, inputs={"x": 1}, output=1,
+                         decision_id="before-rename")  # fmt: skip
+        before = [e["seq"] for e in reg.audit_log("model:credit")]
+        renamed = reg.rename_model("credit", "credit-retail", reason="split by segment")
+        assert (renamed.name, renamed.latest_version, dict(renamed.tags)) == (
+            "credit-retail", 2, {"team": "risk"},
+        )  # fmt: skip
+        with pytest.raises(NotFound, match="model 'credit' not found"):
+            reg.model("credit")
+        assert [v.ref for v in reg.versions("credit-retail")] == [
+            "credit-retail@1", "credit-retail@2",
+        ]  # fmt: skip
+        assert reg.get("credit-retail", 1).tags == {"stage": "candidate"}
+        live = reg.live("credit-retail", env="production")
+        assert [v.version for v in live.versions] == [1]
+        assert [e.model for e in reg.history("credit-retail")] == ["credit-retail"]
+        assert reg.environments("credit-retail")[0].protected
+        assert reg.requests("credit-retail")[0].request_id == pending.request_id
+        bob.approve(pending.request_id, reason="four eyes")  # approved under the new name
+        assert [v.version for v in reg.live("credit-retail", env="production").versions] == [2]
+        assert reg.decision("before-rename")["model"] == "credit-retail"
+        audit = reg.report_decision("before-rename")["audit"]
+        assert audit["decision_batch"]["rows_match"] and audit["verified"], audit
+        kinds = [e.kind for e in reg.model_events("credit-retail")]
+        assert kinds[0] == "created" and "renamed" in kinds
+        record = [e["seq"] for e in reg.audit_log("model:credit-retail")]
+        assert record[: len(before)] == before and len(record) > len(before)
+        # the old name is free: a new model takes it, with a record of its own
+        reg.register("credit", model_dir, code=False)
+        assert reg.model("credit").latest_version == 1
+        assert [e["kind"] for e in reg.audit_log("model:credit")] == ["version.registered"]
+        with pytest.raises(AlreadyExists):
+            reg.rename_model("credit-retail", "credit")
+        with pytest.raises(NotFound):
+            reg.rename_model("nope", "other")
+        report = reg.audit_verify()
+        assert report.ok, report.problems

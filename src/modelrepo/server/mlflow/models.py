@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from ...domain.errors import InvalidInput, NotFound, NotSupported
+from ...domain.errors import InvalidInput, NotFound
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING
 from . import search
@@ -101,8 +101,16 @@ def get(
 
 @router.post("/rename")
 def rename(body: RenameIn, caller: Caller = needs("model.rename")) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("a model cannot be renamed: its name is how its evidence refers to it")
+    """Rename the registered model (recorded): its versions, aliases and history follow it;
+    the old name answers RESOURCE_DOES_NOT_EXIST from then on, as in MLflow."""
+    name = scoped(caller, body.name)
+    if not body.new_name:
+        raise InvalidInput("give the new name")
+    reg = caller.registry
+    renamed = reg.rename_model(
+        name, scoped(caller, body.new_name), reason="MLflow registered model renamed"
+    )
+    return {"registered_model": model_doc(reg, renamed)}
 
 
 @router.patch("/update")

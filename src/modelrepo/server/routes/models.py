@@ -23,6 +23,7 @@ from ..schemas import (
     ModelOut,
     Page,
     RegisterIn,
+    RenameIn,
     TagIn,
     TrustIn,
     TrustOut,
@@ -68,6 +69,16 @@ def delete_model(
     names it; else it and its versions answer 404 from then on, their records kept for the
     audit log. A non-empty `reason` is required (422 without)."""
     return caller.registry.delete_model(name, reason=reason or "").to_dict()
+
+
+@router.post("/models/{name}/rename", response_model=ModelOut)
+def rename_model(
+    name: Name, body: RenameIn, caller: Caller = needs("model.rename")
+) -> dict[str, Any]:
+    """Rename a model: its whole history follows it; the old name answers 404 from then on
+    and may be taken by a new model. 409 if a model, kept or deleted, has the new name."""
+    caller.check(body.new_name)
+    return caller.registry.rename_model(name, body.new_name, reason=body.reason).to_dict()
 
 
 @router.get("/models/{name}/events", response_model=list[ModelEventOut])

@@ -8,6 +8,7 @@ hot paths, so they run as precompiled statements on the raw connection (see `raw
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import threading
@@ -532,7 +533,9 @@ class SqlDeployments(SqlAudit):
             event = _to_event(tx.one(Q.EVENT, event_id=event_id), model, env)
             if len(self._event_cache) >= EVENT_CACHE_SIZE:
                 self._event_cache.clear()
-            self._event_cache[event_id] = event  # events are immutable
+            self._event_cache[event_id] = event  # events are immutable, but for the name
+        elif event.model != model:  # its model renamed (by another process) since
+            event = dataclasses.replace(event, model=model)
         return event
 
 

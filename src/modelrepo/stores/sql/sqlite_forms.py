@@ -629,6 +629,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('actor', 'key', 'name', 'number', 'digest', 'created_at'),
     ),
+    'RENAME_MODEL': (
+        'UPDATE models SET name=? WHERE models.id = ?',
+        ('name', 'model_id'),
+        {},
+        (),
+    ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),

@@ -69,6 +69,7 @@ SET_MODEL_CREATED_AGAIN = (
     .where(models.c.id == p("model_id"))
     .values(deleted_at=None, deleted_by=None, created_at=p("at"), created_by=p("actor"))
 )
+RENAME_MODEL = sa.update(models).where(models.c.id == p("model_id")).values(name=p("name"))
 DELETE_OWN_TAGS = sa.delete(model_tags).where(model_tags.c.model_id == p("model_id"))
 KEPT_VERSIONS = (
     sa.select(versions.c.id, versions.c.number)

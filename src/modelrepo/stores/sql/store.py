@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 import apsw
 
 from ...domain.audit import (
+    MANY_MODELS,
     MODEL_CREATED,
     MODEL_DELETED,
+    MODEL_RENAMED,
     RECORDED_DELETED,
     model_event_change,
     recorded_deleted_change,
     registration_change,
+    renamed_change,
 )
 from ...domain.canonical import canonical_text
 from ...domain.errors import (
@@ -44,6 +47,7 @@ from ...domain.model import (
     VersionEvent,
     check_model_deletable,
     check_not_deleted,
+    check_rename,
     check_replay,
     deleted_record,
     model_exists,
@@ -503,6 +507,34 @@ class SqlMetadataStore(
             change = {"model": name, "reason": reason, "versions": [v.number for v in kept]}
             self._audit(tx, MODEL_DELETED, f"model:{name}", actor=actor, at=at, change=change)
         return self.get_model(name)
+
+    def rename_model(
+        self, name: str, new_name: str, *, actor: str, at: datetime, reason: str | None
+    ) -> Model:
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is None or row.deleted_at is not None:
+                raise NotFound(model_not_found(name))
+            other = tx.one(Q.MODEL_FOR_UPDATE, name=new_name)
+            check_rename(
+                name,
+                new_name,
+                taken=other is not None,
+                deleted=other is not None and other.deleted_at is not None,
+            )
+            # Every row refers to the model by its id: the name is in this one row only.
+            tx.execute(Q.RENAME_MODEL, model_id=row.id, name=new_name)
+            tx.execute(
+                Q.NEW_MODEL_EVENT, model_id=row.id, kind="renamed", key=name, value=new_name,
+                actor=actor, at=to_micros(at),
+            )  # fmt: skip
+            self._audit(tx, MODEL_RENAMED, MANY_MODELS, actor=actor, at=at,
+                        change=renamed_change(name, new_name, reason))  # fmt: skip
+        # Caches naming the model: digests and environment ids by name, events with theirs.
+        self._digests.clear()
+        self._env_ids.clear()
+        self._event_cache.clear()
+        return self.get_model(new_name)
 
     def record_deleted_version(
         self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
