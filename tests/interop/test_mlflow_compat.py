@@ -6,7 +6,8 @@ The client and `mlflow server` come from the pinned side environment `.compat-ve
 (tests/interop/mlflow-compat.txt, built by `make compat-venv`, which `make test` runs).
 The run's results go to tests/interop/mlflow_compat_results.json, from which
 scripts/mlflow_compat_table.py writes the table of docs/interop.md.
-$MODELREPO_COMPAT_STRICT=1 also fails on differences still marked `TODO`.
+It also fails on a difference still marked `TODO` (`MODELREPO_COMPAT_STRICT=0` lets those
+pass while a change is in progress).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def test_the_mlflow_client_finds_only_the_listed_differences(
     current = TABLE["dump_results"](results)
     if not TABLE["RESULTS"].exists() or TABLE["RESULTS"].read_text() != current:
         TABLE["RESULTS"].write_text(current)
-    strict = os.environ.get("MODELREPO_COMPAT_STRICT") == "1"
+    strict = os.environ.get("MODELREPO_COMPAT_STRICT", "1") != "0"
     problems = TABLE["compare"](results, TABLE["load_differences"](), strict)
     assert not problems, "\n".join(problems)
     doc = TABLE["DOC"].read_text()
