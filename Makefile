@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean compat-venv
+
+# The stock MLflow (client and `mlflow server`) that tests/interop/test_mlflow_compat.py runs,
+# in a side environment of its own: the pin lives in $(COMPAT_PIN) alone, and changing it
+# rebuilds the environment from scratch.
+COMPAT_VENV := .compat-venv
+COMPAT_PIN := tests/interop/mlflow-compat.txt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +23,14 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(COMPAT_VENV)/.installed: $(COMPAT_PIN)
+	rm -rf $(COMPAT_VENV)
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(COMPAT_PIN)
+	touch $@
+
+compat-venv: $(COMPAT_VENV)/.installed
+
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/demo.py
 
@@ -28,7 +42,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed
+pytest: $(VENV)/.dev-installed $(COMPAT_VENV)/.installed
 	$(BIN)/pytest -n 2 --durations=15
 
 test: lint typecheck pytest
@@ -47,4 +61,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/cli_bench.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(COMPAT_VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

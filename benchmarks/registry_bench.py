@@ -45,6 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TMP_PARENT = REPO_ROOT / ".bench-tmp"
 MLFLOW_ENV = "MODELREPO_BENCH_MLFLOW_PYTHON"
 MLFLOW_VENV_PYTHON = REPO_ROOT / ".bench-venv" / "mlflow" / "bin" / "python"
+# The pinned MLflow of the compatibility test (`make compat-venv`), when there is no other.
+COMPAT_VENV_PYTHON = REPO_ROOT / ".compat-venv" / "bin" / "python"
 MLFLOW_SCRIPT = REPO_ROOT / "benchmarks" / "mlflow_baseline.py"
 MLFLOW_VERSIONS = 300
 
@@ -450,14 +452,15 @@ def bench_big(work: Path, mib: int, rounds: int) -> dict[str, list[float]]:
 
 
 def mlflow_python() -> Path | None:
-    """The side venv's interpreter: $MODELREPO_BENCH_MLFLOW_PYTHON, else .bench-venv/mlflow."""
+    """The side venv's interpreter: $MODELREPO_BENCH_MLFLOW_PYTHON, else .bench-venv/mlflow,
+    else .compat-venv (the compatibility test's)."""
     named = os.environ.get(MLFLOW_ENV)
     if named:
         path = Path(named).expanduser()
         if not path.is_file():
             raise SystemExit(f"error: ${MLFLOW_ENV}={named} is not a file")
         return path
-    return MLFLOW_VENV_PYTHON if MLFLOW_VENV_PYTHON.is_file() else None
+    return next((p for p in (MLFLOW_VENV_PYTHON, COMPAT_VENV_PYTHON) if p.is_file()), None)
 
 
 def bench_mlflow(python: Path, directory: Path, versions: int) -> dict[str, Any]:
@@ -603,9 +606,9 @@ def run(opts: Options, work: Path) -> dict[str, Any]:
         mlflow_note = (
             "MLflow baseline skipped (--skip-mlflow)"
             if opts.skip_mlflow
-            else "MLflow baseline not run: create the side venv (python3 -m venv "
-            ".bench-venv/mlflow && .bench-venv/mlflow/bin/pip install 'mlflow>=3.17,<4') "
-            f"or set ${MLFLOW_ENV}; see benchmarks/README.md"
+            else "MLflow baseline not run: create the side venv (make compat-venv, or "
+            "python3 -m venv .bench-venv/mlflow && .bench-venv/mlflow/bin/pip install "
+            f"'mlflow>=3.17,<4') or set ${MLFLOW_ENV}; see benchmarks/README.md"
         )
         _log(mlflow_note)
         figures.append(

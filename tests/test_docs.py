@@ -203,3 +203,16 @@ def test_the_docs_examples_marked_runnable_run_as_written(tmp_path: Path) -> Non
         folder = tmp_path / path.stem
         folder.mkdir()
         run_examples(path, folder, every=False)
+
+
+def test_the_mlflow_compatibility_table_is_generated_from_the_last_results() -> None:
+    """docs/interop.md's table is the one scripts/mlflow_compat_table.py writes from the
+    committed results and differences (tests/interop/test_mlflow_compat.py makes the results
+    and checks them against both servers), and those results break no rule of the list."""
+    script = runpy.run_path(str(ROOT / "scripts" / "mlflow_compat_table.py"))
+    results, differences = script["load_results"](), script["load_differences"]()
+    current = (ROOT / "docs" / "interop.md").read_text()
+    assert script["generated"](current) == script["render"](results, differences), (
+        "run: python scripts/mlflow_compat_table.py --write"
+    )
+    assert script["compare"](results, differences, False) == []

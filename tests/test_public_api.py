@@ -14,6 +14,7 @@ EXPECTED = {
     "Interval",
     "LiveState",
     "LiveVersion",
+    "AlreadyExists",
     "ApprovalRequired",
     "Forbidden",
     "StorageError",

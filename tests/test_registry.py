@@ -167,7 +167,7 @@ def test_bad_input_is_refused_and_nothing_is_written(
     registry: Registry, artifact: Path, tmp_path: Path
 ) -> None:
     cases = [
-        ({"name": "Bad Name"}, "invalid model name"),
+        ({"name": "team/model"}, "invalid model name"),
         ({"params": {"C": float("nan")}}, "finite"),
         ({"metrics": {"auc": "high"}}, "not a number"),
         ({"tags": {"k": 3}}, "must be a string"),

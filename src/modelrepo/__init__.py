@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from .domain.errors import (
+    AlreadyExists,
     ApprovalRequired,
     Conflict,
     CorruptBlobError,
@@ -84,6 +85,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Allocation",
+    "AlreadyExists",
     "ApprovalRequired",
     "CodeRef",
     "Conflict",

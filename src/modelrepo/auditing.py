@@ -14,8 +14,8 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +26,13 @@ from .domain.audit import (
     EntryColumns,
     TreeRebuild,
     consistency_proof,
+    event_import_row,
     inclusion_proof,
     node_at,
     root_hash,
     rows_digest,
 )
-from .domain.deployments import DeploymentEvent, allocations_json
+from .domain.deployments import DeploymentEvent
 from .domain.errors import InvalidInput, NotFound
 from .domain.evidence import (
     DEFAULT_POLICY,
@@ -408,7 +409,11 @@ def check_records(
         compare(("model", name), model_fields(model, store.model_events(name)))
         for version in store.list_versions(name):
             events = store.version_events(name, version.version)
-            compare(("version", name, version.version), version_fields(version, events))
+            then = evidence.record_names.get((name, version.version))
+            recorded = version if then is None else replace(version, model=then)
+            compare(("version", name, version.version), version_fields(recorded, events))
+        if model.deleted_at is not None:
+            continue  # deleted: it had no deployment, environment or policy (refused else)
         environments_used: set[str] = set()
         for event in store.deployment_events(name):
             batch = _import_of(evidence, event)
@@ -445,8 +450,10 @@ def check_records(
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
     problems.extend(evidence.missing())
     for seq, change in evidence.imports:
-        _check_import(seq, change, imported[seq], problems)
-    walk = DecisionWalk(evidence.batches, evidence.purges)
+        _check_import(seq, change, imported[seq], problems, evidence)
+    walk = DecisionWalk(
+        evidence.batches, evidence.purges, evidence.name_then if evidence.renames else None
+    )
     for page in store.decision_rows():
         walk.feed(page)
     problems.extend(walk.finish())
@@ -468,7 +475,12 @@ class StoredBatch:
 
 
 def read_batch(
-    store: MetadataStore, first: str, last: str, holding: str | None = None, layout: int = 1
+    store: MetadataStore,
+    first: str,
+    last: str,
+    holding: str | None = None,
+    layout: int = 1,
+    name_then: Callable[[str], str] | None = None,
 ) -> StoredBatch:
     """Read the batch from `first` to `last` back a page at a time (each read once, never all
     of it at once) and hash its rows as they were hashed when it was recorded (`layout`: the
@@ -476,6 +488,8 @@ def read_batch(
     digest = DecisionsDigest(layout)
     holds = False
     for page in store.decision_rows(first, last):
+        if name_then is not None:  # a model renamed since: hashed as it was named then
+            page = [(r[0], name_then(r[1]), *r[2:]) for r in page]
         digest.update_rows(page)
         holds = holds or (holding is not None and any(row[0] == holding for row in page))
     return StoredBatch(digest.count, digest.hexdigest(), holds)
@@ -498,7 +512,7 @@ def _import_of(evidence: Evidence, event: DeploymentEvent) -> int | None:
     recorded = to_micros(event.recorded_at)
     for seq, change in evidence.imports:
         if (
-            event.model in change["models"]
+            evidence.name_then(event.model, seq) in change["models"]
             and change["recorded_from"] <= recorded <= change["recorded_to"]
         ):
             return seq
@@ -510,14 +524,12 @@ def _check_import(
     entry: Mapping[str, Any],
     events: list[DeploymentEvent],
     problems: list[tuple[str, int | None]],
+    evidence: Evidence,
 ) -> None:
-    """An imported batch must still hash, row by row, to the digest its entry carries."""
+    """An imported batch must still hash, row by row, to the digest its entry carries (with
+    each model named as it was then)."""
     events.sort(key=lambda e: e.recorded_at)
-    rows = [
-        (e.model, e.environment, e.kind, allocations_json(e.versions),
-         to_micros(e.effective_at), to_micros(e.recorded_at), e.actor, e.reason)
-        for e in events
-    ]  # fmt: skip
+    rows = [event_import_row(e, model=evidence.name_then(e.model, seq)) for e in events]
     if len(rows) != entry["count"] or rows_digest(rows) != entry["rows_sha256"]:
         problems.append(
             (

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .domain.canonical import canonical_text, canonical_texts
 from .domain.decisions import (
+    LIVE_UNKNOWN,
     NO_ENVIRONMENT,
     NOT_LIVE,
     VERSION_UNKNOWN,
@@ -28,9 +29,17 @@ from .domain.decisions import (
     flags_json,
     inputs_digest,
 )
-from .domain.deployments import DeploymentEvent, check_environment_name
+from .domain.deployments import (
+    OBSERVE,
+    DeploymentEvent,
+    Unknown,
+    check_environment_name,
+    live_event,
+    unknown_at,
+)
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
+from .domain.outputs import canonical_outputs
 from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
@@ -52,6 +61,14 @@ class _History:
         self.starts = [to_micros(e.effective_at) for e in ordered]
         self.versions = [tuple(a.version for a in e.versions) for e in ordered]
         self.newest = max((e.event_id for e in ordered), default=0)
+        # What observations leave unknown (`DeploymentEvent.covers`): open (from, to) stretches.
+        self.observations = [e for e in ordered if e.kind == OBSERVE]
+
+    def unknown(self, micros: int) -> Unknown | None:
+        """Why what served at `micros` is unknown, or None when it is known."""
+        if not self.observations:
+            return None
+        return unknown_at(live_event(self.observations, from_micros(micros)), from_micros(micros))
 
     def position(self, micros: int) -> int:
         """1 + the index of the event in force at `micros` (0: before any event)."""
@@ -62,9 +79,10 @@ class _History:
 
     def positions(self, times: list[int]) -> list[int] | int:
         """The event position of each time; one number when a single event spans them all
-        (the usual batch: found from its first and last time, not row by row)."""
+        (the usual batch: found from its first and last time, not row by row) and no
+        observation leaves any of them unknown."""
         first = self.position(min(times))
-        if first == self.position(max(times)):
+        if not self.observations and first == self.position(max(times)):
             return first
         return [bisect.bisect_right(self.starts, t) for t in times]
 
@@ -115,6 +133,12 @@ class _Batch:
             positions = [found] * count if isinstance(found, int) else found
             resolved = []
             for position, when in zip(positions, times, strict=True):
+                unknown = history.unknown(when)
+                if unknown is not None:
+                    raise InvalidInput(
+                        f"what was live in {model}@{env} at {format_time(from_micros(when))} is "
+                        f"{unknown.describe()}: give the version"
+                    )
                 live = history.live(position)
                 if len(live) != 1:
                     what = "nothing was live" if not live else "traffic was split"
@@ -131,6 +155,7 @@ class _Batch:
             return [version] * count, "given", [flags_json((*base, NO_ENVIRONMENT))] * count
         history = self.history(model, env)
         was_live, not_live = flags_json(base), flags_json((*base, NOT_LIVE))
+        unchecked = flags_json((*base, LIVE_UNKNOWN))
         found = history.positions(times)
         if isinstance(found, int):
             flags = was_live if version in history.live(found) else not_live
@@ -138,7 +163,14 @@ class _Batch:
         return (
             [version] * count,
             "given",
-            [was_live if version in history.live(p) else not_live for p in found],
+            [
+                unchecked
+                if history.unknown(t) is not None
+                else was_live
+                if version in history.live(p)
+                else not_live
+                for p, t in zip(found, times, strict=True)
+            ],
         )
 
 
@@ -279,8 +311,12 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
         inputs_modes = [modes[m] for m in models]
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
+    try:  # each in its canonical form first, refused (InvalidInput) naming where it is not JSON
+        plain = canonical_outputs(given.outputs, "decision output")
+    except RecursionError:
+        raise InvalidInput("a decision output is nested too deeply") from None
     try:
-        outputs = canonical_texts(given.outputs)
+        outputs = canonical_texts(plain)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata
@@ -446,11 +482,15 @@ def explain(reg: RegistryAPI, decision_id: str) -> dict[str, Any]:
         else None
     )
     event = None
+    unknown = None
     if decision.environment is not None:
         try:
-            event = reg.live(decision.model, env=decision.environment, at=decision.decided_at).event
+            state = reg.live(decision.model, env=decision.environment, at=decision.decided_at)
         except NotFound:
-            event = None
+            pass
+        else:  # an unknown answer names no deployment: the observation came after
+            event, unknown = (state.event, None) if state.unknown is None else (None, state.unknown)
+    story["live_unknown"] = unknown.to_dict() if unknown else None
     story["deployment_event_id"] = event.event_id if event else None
     story["deployment"] = event.to_dict() if event else None
     story["approval"] = (

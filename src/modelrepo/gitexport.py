@@ -1,6 +1,8 @@
 """`export --git`: the registry as a Git-friendly text tree, committed when it changed.
 
-One folder per model under `models/`: `model.json`, one `versions/N.json` per version (its
+One folder per model under `models/` (named by `domain.names.file_name`: the model's name
+when it is a plain lowercase one, else a safe name with a hash of it; `model.json` holds the
+name itself): `model.json`, one `versions/N.json` per version (its
 full record and its tag and deprecation history), the files of a `text-coefficients`
 version as text under `versions/N/`, `deployments.json` (every event, in effective order),
 `environments.json` and `requests.json`. Everything is JSON with sorted keys and two-space
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .domain.errors import InvalidInput
+from .domain.names import file_name
 from .flavors.coefficients import FILE as COEFFICIENTS_FILE
 from .gitrepo import git
 
@@ -40,7 +43,7 @@ def export_tree(reg: Registry) -> dict[str, bytes]:
     models = reg.models()
     files[INDEX] = _json({"format": FORMAT, "models": [m.name for m in models]})
     for model in models:
-        base = f"models/{model.name}"
+        base = f"models/{file_name(model.name)}"
         record = model.to_dict()
         record["changes"] = [e.to_dict() for e in reg.model_events(model.name)]
         files[f"{base}/model.json"] = _json(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -131,33 +130,3 @@ class ModelHandle:
     def rerun(self, inputs: Any) -> Any:
         """Predict without recording anything (for replay)."""
         return self._predictor.predict(inputs)
-
-
-def compare(recorded: Any, replayed: Any, tolerance: float) -> tuple[bool, float]:
-    """Equal, with floats within `tolerance` (absolute or relative); returns (match, max diff).
-
-    A recorded output that is an object with a `prediction` key is compared on that key, so
-    applications can wrap the model's output in their own record."""
-    if (
-        isinstance(recorded, Mapping)
-        and "prediction" in recorded
-        and not isinstance(replayed, Mapping)
-    ):
-        recorded = recorded["prediction"]
-    worst = 0.0
-
-    def same(a: Any, b: Any) -> bool:
-        nonlocal worst
-        if isinstance(a, bool) or isinstance(b, bool):
-            return bool(a == b)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            diff = abs(float(a) - float(b))
-            worst = max(worst, diff)
-            return math.isclose(float(a), float(b), rel_tol=tolerance, abs_tol=tolerance)
-        if isinstance(a, list) and isinstance(b, (list, tuple)):
-            return len(a) == len(b) and all([same(x, y) for x, y in zip(a, b, strict=True)])
-        if isinstance(a, Mapping) and isinstance(b, Mapping):
-            return a.keys() == b.keys() and all([same(a[k], b[k]) for k in a])
-        return bool(a == b)
-
-    return same(recorded, replayed), worst

@@ -12,7 +12,7 @@ from .api.serving import ServingAPI
 from .handles import ModelHandle
 
 if TYPE_CHECKING:
-    from .domain.model import ModelVersion
+    from .domain.model import ModelVersion, VersionEvent
 
 
 class Loading(ServingAPI):
@@ -21,6 +21,8 @@ class Loading(ServingAPI):
     if TYPE_CHECKING:
 
         def _readable(self, name: str, version: int) -> ModelVersion: ...
+
+        def events(self, name: str, version: int) -> list[VersionEvent]: ...
 
         def _materialise(self, version: ModelVersion) -> Path: ...
 
@@ -42,17 +44,25 @@ class Loading(ServingAPI):
         module: Any = None,
         environment: str | None = None,
     ) -> ModelHandle:
-        from .flavors import LoadOptions, loader_for
+        from .domain.trust import check_trusted_types, trusted_of
+        from .flavors import LoadOptions, loader_for, reads_trust
 
         found = self._readable(name, version)
         loader = loader_for(found.flavor)
+        extra = check_trusted_types(trusted_types)
+        # The types trusted with the version, read from its record; a caller may add more.
+        recorded = trusted_of(self.events(found.model, found.version)) if reads_trust(
+            found.flavor
+        ) else ()  # fmt: skip
         folder = self._materialise(found)
         if found.flavor == "pickle" and trust_pickle:
             self._record_pickle_trust(found)
         predictor = loader(
             folder,
             LoadOptions(
-                trust_pickle=trust_pickle, trusted_types=tuple(trusted_types), module=module
+                trust_pickle=trust_pickle,
+                trusted_types=tuple(dict.fromkeys((*recorded, *extra))),
+                module=module,
             ),
         )
         return ModelHandle(

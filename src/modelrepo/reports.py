@@ -12,17 +12,19 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .domain.deployments import DeploymentEvent, Interval
+from .domain.deployments import OBSERVE, DeploymentEvent, Interval, Unknown
 from .domain.times import format_time, parse_time
+from .domain.trust import trust_record
 from .verifier import canonical_json, leaf_hash, verify_checkpoint, verify_inclusion
 
 if TYPE_CHECKING:
     from .api import RegistryAPI as Registry
 
+UNKNOWN_FILL = "#d4d4d4"  # a stretch an observation leaves unknown
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d")
 
 
@@ -42,7 +44,9 @@ def model_report(
         parse_time(until) if until else None,
     )
     intervals = [
-        i for i in reg.timeline(name) if i.start < end and (i.end is None or i.end > start)
+        i
+        for i in reg.timeline(name)
+        if (i.start is None or i.start < end) and (i.end is None or i.end > start)
     ]
     shown = sorted({a.version for i in intervals for a in i.versions})
     versions = [reg.get(name, n) for n in shown]
@@ -66,6 +70,7 @@ def model_report(
                 "description": v.description,
                 "params": dict(v.params),
                 "metrics": dict(v.metrics),
+                "trusted_types": trust_record(reg.events(name, v.version)),
                 "lineage": {
                     "data": [d.to_dict() for d in v.lineage.data],
                     "code": v.lineage.code.to_dict() if v.lineage.code else None,
@@ -115,9 +120,9 @@ def _clip(interval: Interval, start: datetime, end: datetime) -> dict[str, Any]:
     """An interval as drawn in the period (`from`, `to`: clipped to it), with its own
     extent beside (`started_at`, `ended_at`, null while it is still live)."""
     doc = interval.to_dict()
-    doc["started_at"] = format_time(interval.start)
+    doc["started_at"] = format_time(interval.start) if interval.start else None
     doc["ended_at"] = format_time(interval.end) if interval.end else None
-    doc["from"] = format_time(max(interval.start, start))
+    doc["from"] = format_time(max(interval.start or start, start))
     doc["to"] = format_time(min(interval.end or end, end))
     doc["open"] = interval.end is None
     return doc
@@ -247,6 +252,7 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         return left + width * (parse_time(at) - start).total_seconds() / span
 
     lanes = []
+    unknown = False
     for r, env in enumerate(envs):
         y = 20 + r * row
         bars: list[dict[str, Any]] = []
@@ -254,6 +260,17 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         for i in (i for i in doc["intervals"] if i["environment"] == env):
             x0, x1 = x(i["from"]), x(i["to"])
             offset = 0.0
+            if i.get("unknown"):  # a grey band: what served then is not known
+                told = Unknown.from_dict(i["unknown"]).describe()
+                bars.append({
+                    "x": f"{x0:.1f}", "y": f"{y + 2:.1f}", "width": f"{max(x1 - x0, 1):.1f}",
+                    "height": "24.0", "fill": UNKNOWN_FILL, "backfill": False,
+                    "title": f"{env}: {told}; event {i['event_id']} (observe)",
+                    "label": "unknown",
+                    "label_at": (f"{x0 + 4:.1f}", f"{y + 18:.1f}") if x1 - x0 > 60 else None,
+                })  # fmt: skip
+                unknown = True
+                continue
             for a in i["versions"]:
                 h, share = 24 * a["weight"], f"{a['weight']:.0%}"
                 # The deployment's own interval, not the part of it inside the chart.
@@ -293,6 +310,7 @@ def _chart(doc: dict[str, Any]) -> dict[str, Any]:
         ],
         "lanes": lanes,
         "marker": {"x": f"{x(marker):.1f}", "at": marker} if marker else None,
+        "unknown": unknown,
         "legend": [
             {"color": PALETTE[k % len(PALETTE)], "version": v["version"]}
             for k, v in enumerate(doc["versions"])
@@ -307,7 +325,14 @@ def render_html(doc: dict[str, Any]) -> str:
         proof = e.get("audit") or {}
         shares = ", ".join(f"v{a['version']} {a['weight']:.0%}" for a in e["versions"]) or "-"
         mark = proof.get("status", "no entry")
-        events.append({**e, "shares": shares, "mark": mark, "entry": proof.get("seq")})
+        bounds = None
+        if e["kind"] == OBSERVE:  # what it does not know, said beside what it saw
+            bounds = f"unknown from {e.get('unknown_from') or 'the beginning'}"
+            if e.get("earliest_at"):
+                bounds += f"; serving from {e['earliest_at']} at the earliest"
+        events.append(
+            {**e, "shares": shares, "mark": mark, "entry": proof.get("seq"), "bounds": bounds}
+        )
     page = _templates().get_template("model_report.html")
     return page.render(doc=doc, events=events, chart=_chart(doc))
 
@@ -319,6 +344,7 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     """Why a decision was made, with the proof that its record and the deployment behind it
     are in the signed audit log."""
     from .auditing import read_batch
+    from .domain.audit import name_at, renames_in
 
     story = reg.decision(decision_id)
     store = reg.backend.metadata
@@ -331,16 +357,23 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
     signed = verify_checkpoint(checkpoint, key)
     batch: dict[str, Any] = {"status": "not found"}
     recorded = format_time(decision.recorded_at)
-    # A batch of one model is filed under it; a batch of several, under "models".
-    for entry in itertools.chain(reg.audit_log(f"model:{decision.model}"), reg.audit_log("models")):
+    # A batch of one model is filed under it; a batch of several, under "models". A model
+    # renamed since is named in its batch as it was called then.
+    record = reg.audit_log(f"model:{decision.model}")
+    renames = renames_in(record)
+    for entry in itertools.chain(record, reg.audit_log("models")):
         if entry.get("kind") != "decisions.logged" or entry.get("at") != recorded:
             continue
         change = entry["change"]
-        if decision.model not in change.get("models", ()):
+        seq = int(entry["seq"])
+        if name_at(decision.model, seq, renames) not in change.get("models", ()):
             continue
         stored = read_batch(
             store, change["first"], change["last"], holding=decision_id,
             layout=change.get("rows", 1),
+            name_then=functools.partial(_renamed_then, seq=seq, renames=renames)
+            if renames
+            else None,
         )  # fmt: skip
         if not stored.holds:
             continue
@@ -376,6 +409,7 @@ def decision_report(reg: Registry, decision_id: str) -> dict[str, Any]:
         "format": "modelrepo.report.decision/1",
         "generated_at": format_time(reg.clock.now()),
         "decision": story,
+        "trusted_types": trust_record(reg.events(decision.model, decision.version)),
         "audit": {
             "verified": verification.ok,
             "problems": verification.problems,
@@ -408,3 +442,9 @@ def render_decision_html(doc: dict[str, Any]) -> str:
     """The decision report (`decision_report`'s document) as one self-contained HTML page."""
     chart = _chart({**doc["timeline"], "marker": doc["decision"]["decided_at"]})
     return _templates().get_template("decision_report.html").render(doc=doc, chart=chart)
+
+
+def _renamed_then(name: str, *, seq: int, renames: Sequence[tuple[int, str, str]]) -> str:
+    from .domain.audit import name_at
+
+    return name_at(name, seq, renames)

@@ -74,7 +74,13 @@ class _Spec:
 
 SPECS = (
     _Spec("store_info", ("key",)),
-    _Spec("models", ("id",), frozenset({"last_version", "description"})),
+    _Spec(
+        "models",
+        ("id",),
+        frozenset(
+            {"last_version", "description", "deleted_at", "deleted_by", "created_at", "created_by"}
+        ),
+    ),
     _Spec("model_tags", ("model_id", "key"), frozenset({"value"}), deletable=True),
     _Spec("model_events", ("id",)),
     _Spec("environment_snapshots", ("digest",)),
@@ -93,7 +99,12 @@ SPECS = (
     _Spec("audit_checkpoints", ("id",)),
     _Spec("inline_blobs", ("sha256",), deletable=True),
     _Spec("decisions", ("id",), frozenset({"inputs", "inputs_purged_at"})),
-    _Spec("decision_policies", ("model_id",), frozenset({"inputs_mode", "retention_days"})),
+    _Spec(
+        "decision_policies",
+        ("model_id",),
+        frozenset({"inputs_mode", "retention_days"}),
+        deletable=True,  # a deleted model's goes with it
+    ),
     _Spec("serving_periods", ("id",), frozenset({"last_seen", "ended_at"})),
     _Spec("access_denials", ("id",)),
 )

@@ -47,6 +47,8 @@ def everything(reg: Registry, artifact: Path) -> None:
     reg.deprecate("credit-risk", 2, reason="superseded")
     reg.deprecate("credit-risk", 2, deprecated=False)
     reg.delete("credit-risk", 4, reason="bad build")
+    reg.trust("credit-risk", 3, ["sklearn.tree._tree.Tree"], reason="our own forest")
+    reg.trust("credit-risk", 3, ["numpy.dtype", "sklearn.tree._tree.Tree"], reason="dtypes")
     reg.tag_model("credit-risk", "owner", "risk-team")
     reg.tag_model("credit-risk", "tier", "1")
     reg.untag_model("credit-risk", "tier")
@@ -101,6 +103,16 @@ def everything(reg: Registry, artifact: Path) -> None:
     ]  # fmt: skip
     reg.record_denials(refused[:2])
     reg.record_denials(refused[2:])
+    # a model's own life: numbers kept from elsewhere, created before a version, deleted
+    reg.record_deleted_version("imported", 2, reason="deleted in MLflow")
+    reg.register("imported", artifact, code=False, environment=False, number=5)
+    reg.create_model("scratch", description="a trial", tags={"k": "v"})
+    reg.register("scratch", artifact, code=False, environment=False)
+    reg.set_decision_inputs("scratch", "digest")
+    reg.delete_model("scratch", reason="trial over")
+    reg.create_model("scratch", tags={"k": "again"})
+    reg.create_model("retired")
+    reg.delete_model("retired", reason="never used")
 
 
 @pytest.fixture
@@ -169,17 +181,20 @@ def test_a_store_with_every_kind_of_change_verifies(full: Registry) -> None:
     assert report.ok, report.problems
     kinds = {e["kind"] for e in full.audit_log()}
     assert {"version.registered", "version.tag_set", "version.tag_removed",
-            "version.deprecated", "version.undeprecated", "version.deleted", "model.tag_set",
+            "version.deprecated", "version.undeprecated", "version.deleted", "version.trusted",
+            "model.tag_set",
             "model.tag_removed", "model.described", "deployment.recorded",
             "deployment.imported", "environment.protected", "deployment.requested",
             "request.approved", "request.rejected", "decisions.logged",
             "decisions.policy_set", "decisions.inputs_purged", "token.created",
-            "token.revoked", "webhook.created", "webhook.disabled"} <= kinds  # fmt: skip
+            "token.revoked", "webhook.created", "webhook.disabled", "model.created",
+            "model.deleted", "version.recorded_deleted"} <= kinds  # fmt: skip
     changes = {e["kind"]: e["change"] for e in full.audit_log()}
     assert changes["decisions.logged"]["rows"] == 2  # metadata and flags in the digest
     assert changes["deployment.imported"]["environments"] == [["credit-risk", "legacy"]]
     assert changes["token.created"]["credential"].startswith("sha256:")
-    assert changes["version.registered"]["key"] == "fraud-2"
+    keys = {e["change"]["key"] for e in full.audit_log() if e["kind"] == "version.registered"}
+    assert "fraud-2" in keys
 
 
 def test_the_memory_store_writes_the_same_entries(artifact: Path) -> None:
@@ -410,6 +425,17 @@ TABLES: dict[str, list[tuple[str, str]]] = {
          "credit-risk@2 no longer matches entry"),
         ("UPDATE version_events SET reason = 'benign' WHERE kind = 'deleted'",
          "credit-risk@4 no longer matches entry"),
+    ],
+    "version_events (trust)": [
+        # Trust forged for a version, a grant removed, and who gave it rewritten: each a
+        # version whose record no longer reads as its entries.
+        ("INSERT INTO version_events (version_id, kind, key, value, actor, at, reason) SELECT "
+         f"{V1}, 'trusted', 'builtins.eval', NULL, actor, at, reason FROM version_events "
+         "WHERE kind = 'trusted'", "credit-risk@1 no longer matches entry"),
+        ("DELETE FROM version_events WHERE kind = 'trusted' AND key = 'numpy.dtype'",
+         "credit-risk@3 no longer matches entry"),
+        ("UPDATE version_events SET actor = 'mallory' WHERE kind = 'trusted'",
+         "credit-risk@3 no longer matches entry"),
     ],
     "models": [
         ("INSERT INTO models (name, created_at, created_by, last_version, description) "

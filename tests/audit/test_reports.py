@@ -160,3 +160,40 @@ def test_ticks_step_by_the_calendar() -> None:
     assert [label for _, label in months][:3] == ["2025-03", "2025-05", "2025-07"]
     years = _ticks(at("2001-06-01T00:00:00+00:00"), at("2026-01-01T00:00:00+00:00"))
     assert [label for _, label in years] == ["2005", "2010", "2015", "2020", "2025"]
+
+
+def test_reports_say_unknown_where_an_observation_leaves_it(artifact: Path) -> None:
+    """Imported from a registry that keeps no history: the chart draws the stretch before the
+    first look as a grey 'unknown' band, the events list the observations with their bounds,
+    and a decision made in it is reported as neither matching nor contradicting."""
+    reg = Registry.in_memory(user="alice", clock=ManualClock(NOW, step=timedelta(seconds=1)))
+    reg.register("credit-risk", artifact, code=False, environment=False)
+    seen = FIRST + timedelta(days=30)
+    source = "MLflow (sqlite:///mlflow.db)"
+    reg.import_deployments(
+        "credit-risk",
+        [{"kind": "observe", "environment": "production", "versions": {1: 1.0},
+          "effective_at": seen, "earliest_at": FIRST}],
+        source=source,
+    )  # fmt: skip
+    reg.log_decision(
+        "credit-risk", inputs={"k": 1}, output=1, environment="production", version=1,
+        decision_id="d-1", decided_at=seen - timedelta(days=2),
+    )  # fmt: skip
+    told = f"unknown before {format_time(seen)} (imported from {source}, which keeps no history)"
+    doc = reg.report_model("credit-risk", since=format_time(FIRST))
+    assert [i["unknown"] is not None for i in doc["intervals"]] == [True, False]
+    assert doc["intervals"][0]["started_at"] is None
+    page = render_html(doc)
+    assert any(t.startswith(f"production: {told}") for t in tooltips(page))
+    assert 'fill="#d4d4d4"' in page and "unknown (imported from a registry" in page
+    assert f"unknown from the beginning; serving from {format_time(FIRST)} at the earliest" in (
+        page
+    )
+    decision = reg.report_decision("d-1")
+    assert decision["decision"]["flags"] == ["live_unknown"]
+    assert decision["decision"]["live_unknown"]["until"] == format_time(seen)
+    page = html.unescape(render_decision_html(decision))
+    assert f"<tr><th>what was live</th><td>{told[: -len(')')]})</td></tr>" in page
+    assert "<th>matches the deployment history</th><td>unknown</td>" in page
+    assert "deployed by" not in page

@@ -176,6 +176,8 @@ def test_changing_a_version_record(store: Path) -> None:
         ("UPDATE deployment_events SET actor = 'mallory' WHERE id = 3", "(actor)"),
         ("UPDATE deployment_events SET reason = 'benign' WHERE id = 3", "(reason)"),
         ("DELETE FROM deployment_events WHERE id = 3", "is gone"),
+        ("UPDATE deployment_events SET unknown_from = 0 WHERE id = 3", "(unknown_from)"),
+        ("UPDATE deployment_events SET earliest_at = 0 WHERE id = 3", "(earliest_at)"),
     ],
 )
 def test_changing_the_deployment_history(store: Path, sql: str, expected: str) -> None:
@@ -208,6 +210,50 @@ def test_changing_an_imported_deployment(store: Path) -> None:
         "UPDATE deployment_events SET actor = 'mallory' WHERE id = "
         "(SELECT max(id) FROM deployment_events)"
     )
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert "the 3 deployments imported by entry" in done.stdout
+
+
+def observed(store: Path) -> None:
+    """Two imported observations after three imported deploys, verified clean."""
+    with Registry(store, user="alice") as reg:
+        reg.import_deployments(
+            "credit-risk",
+            [
+                {"environment": "legacy", "effective_at": "2025-01-01T00:00:00Z",
+                 "versions": {1: 1.0}},
+                {"kind": "observe", "environment": "mlflow", "versions": {2: 1.0},
+                 "effective_at": "2025-02-01T00:00:00Z", "earliest_at": "2025-01-15T00:00:00Z"},
+                {"kind": "observe", "environment": "mlflow", "versions": {},
+                 "effective_at": "2025-03-01T00:00:00Z", "unknown_from": "2025-02-01T00:00:00Z",
+                 "reason": "alias deleted"},
+            ],
+            source="MLflow (sqlite:///mlflow.db)",
+        )  # fmt: skip
+        assert reg.audit_verify().ok
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE deployment_events SET unknown_from = NULL WHERE id = (SELECT max(id) FROM "
+        "deployment_events)",
+        "UPDATE deployment_events SET earliest_at = earliest_at + 1 WHERE earliest_at IS NOT NULL",
+        "UPDATE deployment_events SET unknown_from = 0 WHERE kind = 'deploy' AND environment_id = "
+        "(SELECT environment_id FROM deployment_events ORDER BY id DESC LIMIT 1 OFFSET 2)",
+        "UPDATE deployment_events SET kind = 'deploy' WHERE kind = 'observe' AND unknown_from "
+        "IS NULL",
+    ],
+    ids=["widen-unknown", "move-bound", "unknown-on-a-deploy", "observation-made-a-deploy"],
+)
+def test_changing_an_imported_observation(store: Path, sql: str) -> None:
+    """Widening or narrowing what is unknown, or passing an observation off as a deploy, is
+    named like any other change to imported history."""
+    observed(store)
+    conn = db(store)
+    conn.execute("DROP TRIGGER IF EXISTS deployment_events_no_update")
+    assert conn.execute(sql) is not None and conn.changes() == 1
     done = verify(store)
     assert done.returncode == 1, done.stdout
     assert "the 3 deployments imported by entry" in done.stdout
@@ -485,3 +531,149 @@ def test_changing_decisions_on_either_database(
         "the decision log was changed after it was recorded",
     ]
     assert report.first_bad_seq == first
+
+
+@pytest.fixture
+def renumbered(store: Path, artifact: Path) -> Path:
+    """The store with `fraud`: @2 recorded as deleted (another registry's tombstone), then
+    @3 registered with its number given."""
+    with Registry(store, user="alice") as reg:
+        reg.record_deleted_version("fraud", 2, reason="deleted in MLflow")
+        (artifact / "features.csv").write_text("fraud\n")
+        reg.register("fraud", artifact, code=False, number=3)
+        assert reg.audit_verify().ok
+    return store
+
+
+FRAUD = "(SELECT id FROM models WHERE name = 'fraud')"
+TOMBSTONE = f"(SELECT id FROM versions WHERE model_id = {FRAUD} AND number = 2)"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (f"UPDATE versions SET deleted_at = NULL, deleted_by = NULL WHERE id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (deleted_at, deleted_by)"),
+        (f"UPDATE version_events SET reason = 'benign' WHERE version_id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (events)"),
+        (f"DELETE FROM version_events WHERE version_id = {TOMBSTONE}",
+         "version fraud@2 no longer matches entry 15 (events)"),
+        (f"UPDATE versions SET number = 1 WHERE id = {TOMBSTONE}",
+         "version fraud@1 has no audit entry"),
+        (f"UPDATE versions SET number = 4 WHERE model_id = {FRAUD} AND number = 3",
+         "version fraud@3 of entry 16 is gone"),
+        (f"UPDATE models SET last_version = 9 WHERE id = {FRAUD}",
+         "model 'fraud' no longer matches entry 16 (latest_version)"),
+        (f"INSERT INTO versions (model_id, number, digest, created_at, created_by, description,"
+         f" flavor, params, metrics, lineage, deprecated, deleted_at, deleted_by) SELECT "
+         f"model_id, 7, digest, created_at, created_by, description, flavor, params, metrics,"
+         f" lineage, deprecated, deleted_at, deleted_by FROM versions WHERE id = {TOMBSTONE}",
+         "version fraud@7 has no audit entry"),
+    ],
+)  # fmt: skip
+def test_changing_a_recorded_deletion_or_a_given_number(
+    renumbered: Path, sql: str, expected: str
+) -> None:
+    """A tombstone recorded for another registry's deleted version, and a number given at
+    registration, are checked against their entries both ways."""
+    conn = db(renumbered)
+    for trigger in ("version_events_no_update", "version_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(renumbered)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE models SET created_by = 'mallory' WHERE name = 'fresh'",
+         "model 'fresh' no longer matches entry 17 (created_by)"),
+        ("DELETE FROM model_events WHERE kind = 'created'",
+         "model 'fresh' no longer matches entry 17 (events)"),
+        ("INSERT INTO models (name, created_at, created_by, last_version, description) "
+         "VALUES ('forged', 0, 'mallory', 0, '')", "model 'forged' has no audit entry"),
+    ],
+)  # fmt: skip
+def test_changing_a_model_created_before_its_versions(store: Path, sql: str, expected: str) -> None:
+    with Registry(store, user="alice") as reg:
+        reg.create_model("fresh", description="d", tags={"k": "v"})
+        assert [e["seq"] for e in reg.audit_log("model:fresh")] == [15, 16, 17]
+        assert reg.audit_verify().ok
+    conn = db(store)
+    for trigger in ("model_events_no_update", "model_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE models SET deleted_at = NULL, deleted_by = NULL WHERE name = 'scratch'",
+         "model 'scratch' no longer matches entry 17 (deleted_at, deleted_by)"),
+        ("UPDATE models SET deleted_by = 'mallory' WHERE name = 'scratch'",
+         "model 'scratch' no longer matches entry 17 (deleted_by)"),
+        ("UPDATE versions SET deleted_at = NULL, deleted_by = NULL WHERE number = 1 AND "
+         "model_id = (SELECT id FROM models WHERE name = 'scratch')",
+         "version scratch@1 no longer matches entry 17 (deleted_at, deleted_by)"),
+        ("DELETE FROM model_events WHERE kind = 'deleted'",
+         "model 'scratch' no longer matches entry 17 (events)"),
+        ("INSERT INTO model_tags (model_id, key, value) SELECT id, 'k', 'v' FROM models "
+         "WHERE name = 'scratch'", "model 'scratch' no longer matches entry 17 (tags)"),
+    ],
+)  # fmt: skip
+def test_changing_a_deleted_model(store: Path, artifact: Path, sql: str, expected: str) -> None:
+    """A deleted model and its versions are kept, and checked against their entries."""
+    with Registry(store, user="alice") as reg:
+        (artifact / "features.csv").write_text("scratch\n")
+        reg.register("scratch", artifact, code=False, tags={"t": "1"})
+        reg.tag_model("scratch", "k", "v")
+        reg.delete_model("scratch", reason="a trial")
+        assert [e["seq"] for e in reg.audit_log("model:scratch")] == [15, 16, 17]
+        assert reg.audit_verify().ok
+    conn = db(store)
+    for trigger in ("model_events_no_update", "model_events_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE deployment_events SET actor = 'mallory' WHERE id = 3",
+         "deployment event 3 of credit-risk-retail@production"),
+        ("UPDATE versions SET description = 'forged' WHERE number = 2",
+         "version credit-risk-retail@2 no longer matches"),
+        ("UPDATE decisions SET output = '1' WHERE decision_id = 'before'",
+         "decisions recorded by entry"),
+        ("UPDATE models SET name = 'credit-risk-other' WHERE name = 'credit-risk-retail'",
+         "model 'credit-risk-other' has no audit entry"),
+        ("DELETE FROM model_events WHERE kind = 'renamed'",
+         "model 'credit-risk-retail' no longer matches"),
+    ],
+)  # fmt: skip
+def test_a_renamed_model_still_verifies_and_still_catches_tampering(
+    store: Path, sql: str, expected: str
+) -> None:
+    with Registry(store, user="alice") as reg:
+        reg.log_decision("credit-risk", environment="production", inputs={"x": 1}, output=0,
+                         decision_id="before")  # fmt: skip
+        reg.rename_model("credit-risk", "credit-risk-retail", reason="split by segment")
+        report = reg.audit_verify()
+        assert report.ok, report.problems
+    assert verify(store).returncode == 0
+    conn = db(store)
+    for trigger in ("deployment_events_no_update", "model_events_no_delete",
+                    "decisions_immutable"):  # fmt: skip
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout

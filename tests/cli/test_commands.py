@@ -194,7 +194,7 @@ def test_init(run: Run, store_dir: Path) -> None:
         (["show", "nope@1"], "model 'nope' not found"),
         (["show", "credit-risk"], "expected NAME@VERSION"),
         (["show", "credit-risk@0"], "invalid version"),
-        (["register", "Bad", "ARTIFACT"], "invalid model name"),
+        (["register", "a:b", "ARTIFACT"], "invalid model name"),
         (["register", "m", "ARTIFACT", "--metric", "auc=high"], "not a number"),
         (["register", "m", "ARTIFACT", "--param", "novalue"], "expected KEY=VALUE"),
         (["register", "m", "ARTIFACT", "--param", "C=1", "--param", "C=2"], "given twice"),

@@ -111,6 +111,14 @@ class StoresAgree(RuleBasedStateMachine):
     def deprecate(self, model: str, version: int, flag: bool) -> None:
         self.both("set_deprecated", model, version, flag, actor="bob", at=self.now(), reason="r")
 
+    @rule(
+        model=MODELS,
+        version=VERSIONS,
+        types=st.lists(st.sampled_from(["numpy.dtype", "sklearn.tree._tree.Tree"]), max_size=2),
+    )
+    def trust(self, model: str, version: int, types: list[str]) -> None:
+        self.both("trust_types", model, version, types, actor="bob", at=self.now(), reason="r")
+
     @rule(model=MODELS, version=VERSIONS)
     def delete(self, model: str, version: int) -> None:
         self.both("delete_version", model, version, actor="bob", at=self.now(), reason=None)

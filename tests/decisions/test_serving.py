@@ -10,6 +10,7 @@ import pytest
 
 from modelrepo import ManualClock, Registry
 from modelrepo.domain.errors import NotFound
+from modelrepo.domain.times import format_time
 
 from ..conftest import T0
 
@@ -114,3 +115,30 @@ def test_an_instance_is_touched_only_through_what_it_serves(
     registry.serving_stop("score", env="production", instance_id="pod-1")  # already ended
     handle.heartbeat()  # a late heartbeat does not reopen it
     assert registry.serving("score", env="production")["serving"] == []
+
+
+def test_no_drift_is_claimed_where_what_should_serve_is_unknown(tmp_path: Path) -> None:
+    """An instance serving before the first observation of imported history: what it should
+    have served then is unknown, so it neither drifts nor matches; after, it is checked."""
+    reg, clock = setup(tmp_path)
+    old = reg.get("score", 1)
+    reg.serving_start("score", env="production", instance_id="pod-old", host="h", version=1,
+                      digest=old.digest)  # fmt: skip
+    started = clock.now()
+    clock.advance(timedelta(hours=1))
+    seen = clock.now() - timedelta(minutes=30)
+    reg.serving_heartbeat("score", env="production", instance_id="pod-old")
+    reg.import_deployments(
+        "score",
+        [{"kind": "observe", "environment": "production", "versions": {2: 1.0},
+          "effective_at": seen}],
+        source="MLflow (sqlite:///mlflow.db)",
+    )  # fmt: skip
+    then = reg.serving("score", env="production", at=started + timedelta(minutes=5), ttl=7200)
+    assert then["expected"] == [] and then["unknown"]["until"] == format_time(seen)
+    assert [(s["instance_id"], s["drift"]) for s in then["serving"]] == [("pod-old", False)]
+    now = reg.serving("score", env="production", ttl=7200)
+    assert now["unknown"] is None and now["expected"] == [2]
+    assert [(s["instance_id"], s["drift"]) for s in now["serving"]] == [("pod-old", True)]
+    # Drift only from the observation on: before it, nobody knows what should have served.
+    assert [(d["version"], d["from"]) for d in now["drift"]] == [(1, format_time(seen))]

@@ -346,12 +346,14 @@ def test_each_environment_is_asked_about_once() -> None:
     assert asked == [("credit-risk", "production")]
 
 
-def test_imported_history_is_plain_deploys_and_undeploys() -> None:
+def test_imported_history_is_plain_deploys_undeploys_and_observations() -> None:
     for refused in (change("rollback", None), change(approval=Approval(1, "bob"))):
         kind = refused.kind
         with pytest.raises(
             InvalidInput,
-            match=re.escape(f"cannot import a {kind} event: import deploys and undeploys"),
+            match=re.escape(
+                f"cannot import a {kind} event: import deploys, undeploys and observations"
+            ),
         ):
             decide_import(
                 [refused], lambda m, e: False, lambda m, n: False, now=NOW, last_recorded=None

@@ -33,7 +33,13 @@ def test_links_in_a_downloaded_tree_are_refused(tmp_path: Path) -> None:
 
 
 def test_source_names_become_modelrepo_names() -> None:
-    assert local_name("Credit Risk") == "credit-risk"
-    assert local_name("Champion", "environment name") == "champion"
-    with pytest.raises(InvalidInput):
-        local_name("!!!")
+    assert local_name("Credit Risk") == "Credit Risk"  # kept as the source has it
+    assert local_name("modèle-crédit") == "modèle-crédit"
+    assert local_name("Champion", "environment name") == "Champion"
+    assert local_name("team/credit:v2") == "team-credit-v2"  # '/' and ':' are no name's
+    assert local_name("Go Live", "environment name") == "Go-Live"
+    assert local_name("!!!") == "!!!"
+    assert local_name("a" * 300) == "a" * 256
+    for hopeless in ("///", "...", ":/:"):
+        with pytest.raises(InvalidInput):
+            local_name(hopeless)

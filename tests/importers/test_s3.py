@@ -114,6 +114,7 @@ def test_object_versions_and_pointer_history(open_registry, s3: Any, bucket: str
     assert again.counts() == {
         "versions_imported": 0,
         "versions_existing": 3,
+        "versions_deleted": 0,
         "events_imported": 0,
         "events_existing": 6,
         "unmapped": 1,

@@ -81,7 +81,7 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
         assert [v.version for v in found] == ["1"]
         models = client.search_registered_models(filter_string="name LIKE 'credit%'")
         assert [m.name for m in models] == ["credit-risk"]
-        assert models[0].aliases == {"champion": "2", "production": "1"}
+        assert models[0].aliases == {"champion": "2"}  # a stage is no alias, as in MLflow
         client.update_registered_model("credit-risk", description="Scores loan applications.")
         client.set_registered_model_tag("credit-risk", "owner", "risk-team")
         client.set_registered_model_tag("credit-risk", "tier", "1")
@@ -117,3 +117,84 @@ def test_register_alias_search_and_load_with_the_mlflow_client(
     assert [v["version"] for v in live["versions"]] == [1]
     after = run("live", "credit-risk", "--env", "champion", "--json").json
     assert [v["version"] for v in after["versions"]] == [2]
+
+
+def test_stages_copies_run_ids_and_refusals_with_the_mlflow_client(
+    run: Run, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Legacy stages as MLflow has them (two versions in Production: the higher one serves),
+    `copy_model_version`, run ids of logged models, reserved aliases, tracking calls."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    run("init")
+    admin = run("token", "create", "--user", "ml-lead", "--role", "admin", "--json").json
+    tracking = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    logged = [_log(float(intercept)) for intercept in (0, 10, 20)]
+    sources = ["--mlflow-source", tracking]
+    with serve(["--store", str(store_dir)], {}, tmp_path / "log", sources) as (base, _):
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", base)
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", admin["token"])
+        client = MlflowClient(registry_uri=base)
+        for info in logged:
+            mlflow.register_model(info.model_uri, "credit-risk")
+        # The run id comes from the logged model, so a search by run finds the version.
+        for version, info in enumerate(logged, start=1):
+            assert info.run_id
+            found = client.search_model_versions(f"run_id = '{info.run_id}'")
+            assert [(v.name, v.version) for v in found] == [("credit-risk", str(version))]
+            assert found[0].source == info.model_uri
+        from sklearn.linear_model import LinearRegression
+
+        with mlflow.start_run() as active:  # logged and registered in one call
+            mlflow.sklearn.log_model(
+                LinearRegression().fit(X, X[:, 0]), name="model", pip_requirements=[],
+                serialization_format="cloudpickle", registered_model_name="credit-risk-lm",
+            )  # fmt: skip
+        found = client.search_model_versions(f"run_id = '{active.info.run_id}'")
+        assert [(v.name, v.version) for v in found] == [("credit-risk-lm", "1")]
+
+        client.transition_model_version_stage("credit-risk", "3", "Production")
+        client.transition_model_version_stage("credit-risk", "2", "Production")
+        production = mlflow.pyfunc.load_model("models:/credit-risk/Production")
+        assert production.predict(X[:1]).tolist() == pytest.approx([20.0])  # the highest
+        client.transition_model_version_stage("credit-risk", "3", "Archived")
+        assert client.get_model_version("credit-risk", "3").current_stage == "Archived"
+        production = mlflow.pyfunc.load_model("models:/credit-risk/Production")
+        assert production.predict(X[:1]).tolist() == pytest.approx([10.0])
+        client.transition_model_version_stage(
+            "credit-risk", "1", "Production", archive_existing_versions=True
+        )
+        stages = {
+            v.version: v.current_stage for v in client.search_model_versions("name = 'credit-risk'")
+        }
+        assert stages == {"1": "Production", "2": "Archived", "3": "Archived"}
+        latest = client.get_latest_versions("credit-risk", stages=["Production"])
+        assert [v.version for v in latest] == ["1"]
+
+        copied = client.copy_model_version("models:/credit-risk/2", "credit-risk-eu")
+        assert (copied.name, copied.version, copied.run_id) == (
+            "credit-risk-eu", "1", logged[1].run_id,
+        )  # fmt: skip
+        eu = mlflow.pyfunc.load_model("models:/credit-risk-eu/1")
+        assert eu.predict(X[:1]).tolist() == pytest.approx([10.0])
+
+        with pytest.raises(MlflowException) as reserved:
+            client.set_registered_model_alias("credit-risk", "latest", "1")
+        assert reserved.value.error_code == "INVALID_PARAMETER_VALUE"
+        with pytest.raises(MlflowException) as missing:
+            client.get_model_version_by_alias("credit-risk", "champion")
+        assert missing.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert client.get_model_version_by_alias("credit-risk", "latest").version == "3"
+        client.delete_model_version_tag("credit-risk", "1", "no-such-tag")  # as MLflow: no error
+
+        with pytest.raises(MlflowException) as tracking_call:
+            MlflowClient(tracking_uri=base).get_run("0123456789abcdef")
+        assert tracking_call.value.error_code == "ENDPOINT_NOT_FOUND"
+        assert "model registry API only" in tracking_call.value.message
+
+    copied_record = run("show", "credit-risk-eu@1", "--json").json
+    source_record = run("show", "credit-risk@2", "--json").json
+    assert copied_record["digest"] == source_record["digest"]

@@ -226,6 +226,7 @@ def _mutations(request_id: int, token_id: str) -> list[tuple[str, str, str, dict
         ("tag", "PUT", f"{m}/versions/1/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/versions/1/tags/k", {}),
         ("tag", "POST", f"{m}/versions/1/deprecation", {"json": {}}),
+        ("trust", "POST", f"{m}/versions/1/trust", {"json": {"types": ["x.Y"], "reason": "r"}}),
         ("tag", "PUT", f"{m}/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/tags/k", {}),
         ("tag", "PUT", f"{m}/description", {"json": {"description": "d"}}),
@@ -278,6 +279,10 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
     started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
     return [
         ("delete", "DELETE", f"{m}/versions/1", {"params": {"reason": "withdrawn"}}),
+        ("delete", "DELETE", m, {"params": {"reason": "withdrawn"}}),
+        ("delete", "POST", f"{m}/rename", {"json": {"new_name": "credit-risk-2"}}),
+        ("register", "POST", "/api/v1/models", {"json": {"name": "credit-risk"}}),
+        ("register", "POST", f"{m}/deleted-versions", {"json": {"number": 9, "reason": "r"}}),
         ("register", "POST", f"{m}/versions/archive", archive),
         ("register", "POST", f"{m}/versions/source", {"json": {"source": "s3://b/k"}}),
         ("deploy", "POST", f"{m}/deployments/import", {"json": imported}),

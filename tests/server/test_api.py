@@ -269,8 +269,10 @@ def test_audit_verify_checkpoint_prove_key_metrics(api: Api) -> None:
 def test_errors_are_json_with_a_code(api: Api) -> None:
     c = api.client
     assert c.get("/api/v1/models/nope", headers=api.as_("viewer")).json()["code"] == "not_found"
-    bad_name = c.get("/api/v1/models/NOT_A_NAME", headers=api.as_("viewer"))
+    assert c.get("/api/v1/models/NOT_A_NAME", headers=api.as_("viewer")).status_code == 404
+    bad_name = c.get("/api/v1/models/a%3Ab", headers=api.as_("viewer"))
     assert bad_name.status_code == 422 and bad_name.json()["code"] == "invalid_input"
+    assert "cannot contain ':'" in bad_name.json()["message"]
     wrong_method = c.patch("/api/v1/models", headers=api.as_("viewer"))
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
     unknown = c.get("/api/v1/nothing-here", headers=api.as_("viewer"))

@@ -7,7 +7,19 @@ import pytest
 
 from .conftest import Api
 
-NAMES = ["..", "../etc", "%2e%2e%2f", "a%00b", "a/../../b", "/abs", "x" * 300, "Ünï"]
+NAMES = [
+    "..",
+    "../etc",
+    "%2e%2e%2f",
+    "a%00b",
+    "a/../../b",
+    "/abs",
+    "x" * 300,
+    "a%3Ab",
+    "rtl%E2%80%AEexe",
+    "%0A",
+    "%20%20",
+]
 PATHS = ["../escape", "/etc/passwd", "a/../../b", "..", "a//b", "", "./a", "a\\..\\b"]
 
 

@@ -23,7 +23,7 @@ from .test_lifecycle_api import inbox  # noqa: F401 - the fixture, used by name
 
 pytestmark = pytest.mark.sqlite_only  # the HTTP layer is under test
 
-MV = "/api/2.0/mlflow/model-versions"
+RM, MV = "/api/2.0/mlflow/registered-models", "/api/2.0/mlflow/model-versions"
 LONG = "a" * 300  # longer than any file system's name limit (255 bytes)
 
 
@@ -59,7 +59,14 @@ def mlruns(tmp_path: Path) -> Path:
 def ml(registry: Registry, mlruns: Path) -> Iterator[Api]:
     api = _api(registry, mlflow_sources=Sources.parse([mlruns.as_uri()]))
     with api.client:
+        _create_model(api)
         yield api
+
+
+def _create_model(api: Api) -> None:
+    """The model `m`, created first, as MLflow's clients do before a version."""
+    reply = api.client.post(f"{RM}/create", headers=api.as_("admin"), json={"name": "m"})
+    assert reply.status_code == 200, reply.text
 
 
 def _create(api: Api, source: str) -> object:
@@ -72,7 +79,7 @@ def test_mlflow_sources_with_a_nul_or_an_over_long_name(ml: Api, mlruns: Path) -
     for source in (f"{mlruns.as_uri()}/a%00b", f"{mlruns.as_uri()}/{LONG}", f"{mlruns}/{LONG}"):
         message = _refused(_create(ml, source))
         assert message.startswith(f"source {source[:80]!r}"[:-1]), message
-    assert ml.registry.models() == []
+    assert ml.registry.versions("m") == []
 
 
 def test_a_hard_link_in_a_source_is_refused_as_a_symbolic_link_is(
@@ -183,6 +190,7 @@ def test_download_uris_come_from_the_public_url_never_from_the_host_header(
         api = _api(registry, **options)
         with api.client:
             if not registry.models():
+                _create_model(api)
                 assert _create(api, "models:/m-1").status_code == 200  # type: ignore[attr-defined]
             reply = api.client.get(
                 f"{MV}/get-download-uri",

@@ -3,6 +3,7 @@ it uses, and a 10,000-event timeline (correctness here; its timing is in benchma
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -177,3 +178,57 @@ def test_a_10000_event_timeline_through_the_api() -> None:
     assert all(i["backfill"] for i in intervals)
     assert sum(i["to"] is None for i in intervals) == 5
     assert any(len(i["versions"]) == 2 for i in intervals)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
+def test_the_ui_says_unknown_from_the_real_timeline_and_live_answers(
+    api: Api, tmp_path: Path
+) -> None:
+    """The page's own functions (timeline.mjs, under Node) on what the real API answers for
+    history imported from a registry that keeps none: the chart's answer before the first
+    observation, and the registry's, both read "unknown before …", never a version."""
+    api.upload("credit-risk")
+    now = api.registry.clock.now()
+    seen = now - timedelta(days=3)
+    api.registry.import_deployments(
+        "credit-risk",
+        [{"kind": "observe", "environment": "production", "versions": {1: 1.0},
+          "effective_at": seen, "earliest_at": seen - timedelta(days=2)}],
+        source="MLflow (sqlite:///mlflow.db)",
+    )  # fmt: skip
+    headers = api.as_("viewer")
+    intervals = api.client.get("/api/v1/models/credit-risk/timeline", headers=headers).json()
+    before = (seen - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    live = api.client.get(
+        "/api/v1/models/credit-risk/environments/production/live",
+        params={"at": before},
+        headers=headers,
+    ).json()
+    (tmp_path / "timeline.json").write_text(json.dumps(intervals))
+    (tmp_path / "live.json").write_text(json.dumps(live))
+    script = tmp_path / "check.mjs"
+    spans, answer = (
+        json.dumps(str(tmp_path / "timeline.json")),
+        json.dumps(str(tmp_path / "live.json")),
+    )
+    script.write_text(
+        f"import {{ readFileSync }} from 'node:fs';\n"
+        f"import {{ describeServing, lanes, liveAt, parseInstant }} from "
+        f"{json.dumps((UI / 'timeline.mjs').as_uri())};\n"
+        f"const intervals = JSON.parse(readFileSync({spans}));\n"
+        f"const live = JSON.parse(readFileSync({answer}));\n"
+        f"const data = lanes(intervals, Date.now());\n"
+        f"const prod = data.byEnv.get('production');\n"
+        f"const chart = liveAt(prod, parseInstant({json.dumps(before)}));\n"
+        f"console.log(JSON.stringify([describeServing(chart), describeServing(live),\n"
+        f"  describeServing(liveAt(prod, Date.now())), data.start]));\n"
+    )
+    done = subprocess.run(
+        ["node", str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    chart, registry, current, start = json.loads(done.stdout)
+    told = "unknown before {} (imported from MLflow (sqlite:///mlflow.db), which keeps no history)"
+    assert chart == registry == told.format(intervals[0]["to"])
+    assert current == "v1"
+    assert start == int((seen - timedelta(days=2)).timestamp() * 1000)  # drawn from its bound

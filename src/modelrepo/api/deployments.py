@@ -72,6 +72,15 @@ class DeploymentsAPI(Protocol):
 
         Each record has `environment`, `effective_at`, and `versions` ({version: weight}, or
         empty for an undeploy); `reason` is optional and prefixed with the source.
+
+        A record with `"kind": "observe"` is an observation of a source that keeps no
+        history (MLflow's aliases and stages): at `effective_at` (not after now) the
+        environment served `versions` (empty: nothing); what it served between
+        `unknown_from` (optional, before `effective_at`; absent: the beginning of time) and
+        then is unknown, so `live` answers "unknown" there; `earliest_at` (optional, not
+        after `effective_at`) is kept as a bound: the earliest the versions could have
+        started serving. Its reason reads "imported from SOURCE, which keeps no history",
+        followed by ": REASON" when one is given.
         """
         ...
 
@@ -114,7 +123,11 @@ class DeploymentsAPI(Protocol):
         at: datetime | str | None = None,
         as_known_at: datetime | str | None = None,
     ) -> LiveState:
-        """What served `env` at `at` (default now), as the registry knew it at `as_known_at`."""
+        """What served `env` at `at` (default now), as the registry knew it at `as_known_at`.
+
+        When an observation leaves `at` unknown (see `import_deployments`), the state's
+        `unknown` says between which instants and why, its `versions` are empty and its
+        `event` is the observation; what serves now is never unknown."""
         ...
 
     def history(
@@ -136,5 +149,7 @@ class DeploymentsAPI(Protocol):
         version: int | None = None,
         as_known_at: datetime | str | None = None,
     ) -> list[Interval]:
-        """Intervals of what served where; with `version`, only the intervals it served in."""
+        """Intervals of what served where; with `version`, only the intervals it served in.
+        A stretch an observation leaves unknown is an interval with `unknown` set (and no
+        `start` when it runs from the beginning of time)."""
         ...

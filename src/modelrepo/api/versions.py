@@ -38,6 +38,8 @@ class VersionsAPI(Protocol):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -51,6 +53,13 @@ class VersionsAPI(Protocol):
         another model, it raises Conflict.
         `if_changed=True`: when the latest version holds exactly these files, return it
         instead of making a new version with the same content.
+        `number`: the version's number, instead of the next one (to keep another registry's
+        numbers when importing from it). It must be above every number the model ever had,
+        kept or deleted, else Conflict: numbers are never reused. Numbers skipped stay free
+        only until a higher one is taken.
+        `trusted_types`: the types its files need trusted to load (a skops file's
+        `sklearn.tree._tree.Tree`, say), recorded with the version as `trust` records them
+        (over HTTP, the token needs the `trust` permission too).
         """
         ...
 
@@ -69,13 +78,16 @@ class VersionsAPI(Protocol):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here. `idempotency_key` as for `register`."""
+        False: the files were not made here. `idempotency_key`, `number` and `trusted_types`
+        as for `register`."""
         ...
 
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
@@ -89,7 +101,41 @@ class VersionsAPI(Protocol):
     ) -> ModelVersion:
         """Register the files of a tar or zip archive, unpacked with the checks a server
         applies to an uploaded one (no links, absolute paths or `..`; bounded size).
-        `options` as for `register`, `idempotency_key` included."""
+        `options` as for `register`, `idempotency_key` and `number` included."""
+        ...
+
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        """Record version `number` of `name` as deleted, with no files: a tombstone, as
+        `delete` leaves one, for a version another registry deleted before its history came
+        here. The number is then taken for good; `versions(include_deleted=True)` and
+        `events` show it deleted with `reason` (required: it is recorded). The model is
+        created if it has no version yet. Same number rule as `register`'s `number`."""
+        ...
+
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        """Create model `name` before its first version, with its description and tags (kept
+        as changes of the model, with who and when); AlreadyExists if it exists. Registering
+        a version still creates the model when it has none."""
+        ...
+
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        """Delete model `name`: refused (Conflict) if any version of it was ever deployed or
+        asked to be, in any environment, or a decision names it: they are kept as evidence.
+        Else its versions are tombstoned with `reason` (required: it is recorded), its tags
+        and description dropped, and the model and its versions answer as missing (NotFound)
+        from then on; their records stay for the audit log. The name may be taken again
+        (`create_model`, or a new version): the new model's numbers follow the old one's,
+        and `versions(name, include_deleted=True)` shows the deleted ones before them."""
+        ...
+
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        """Rename model `name` to `new_name`, recorded with who, when and `reason`. Its whole
+        history follows it: versions, tags, deployments and what is live, requests,
+        protections, decisions, reports; `audit_log("model:NEW")` reads on from the entries
+        made under the old name. `name` answers NotFound afterwards and may be taken by a new
+        model. AlreadyExists if a model, kept or deleted, has `new_name`."""
         ...
 
     def models(self) -> list[Model]:
@@ -176,6 +222,15 @@ class VersionsAPI(Protocol):
         self, name: str, version: int, *, reason: str | None = None, deprecated: bool = True
     ) -> ModelVersion:
         """Flag a version as deprecated (or, with deprecated=False, lift the flag)."""
+        ...
+
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        """Record that `types` may be loaded from this version's files (skops refuses types
+        it does not know to be safe): one `trusted` event per type not yet trusted, with who,
+        when and `reason` (required), and an audit entry. `load`, `load_live` and `replay`
+        read the record, so no caller retypes it; trust is never taken back (what a decision
+        was made with stays loadable). Over HTTP: the `trust` permission (admin). Returns every
+        type now trusted for the version."""
         ...
 
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:

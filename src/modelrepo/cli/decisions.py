@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..domain.deployments import Unknown
 from ..domain.times import format_time
 from .base import Context, cli, command, emit, more_notice, pass_ctx
 
@@ -45,8 +46,13 @@ def decision_show(ctx: Context, decision_id: str, as_json: bool) -> None:
                 f"  deployed    event {deployment['event_id']} ({deployment['kind']}) effective "
                 f"{deployment['effective_at']} by {deployment['actor']}{by}"
             )
-        agree = "yes" if story["matches_history"] else "NO"
-        click.echo(f"  matches the deployment history: {agree}")
+        unknown = story.get("live_unknown")
+        if unknown:
+            click.echo(f"  deployed    {Unknown.from_dict(unknown).describe()}")
+            click.echo("  matches the deployment history: unknown")
+        else:
+            agree = "yes" if story["matches_history"] else "NO"
+            click.echo(f"  matches the deployment history: {agree}")
         for flag in story["flags"]:
             click.echo(f"  FLAG {flag}")
         lineage = story["lineage"] or {}

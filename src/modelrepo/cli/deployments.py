@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import click
 
 from ..domain.deployments import (
+    OBSERVE,
     Allocation,
     DeploymentEvent,
     DeploymentOutcome,
     DeploymentRequest,
     Interval,
 )
-from ..domain.names import parse_ref
+from ..domain.names import ref_or_name
 from ..domain.times import format_time, parse_time
 from .base import Context, cli, command, emit, pass_ctx
 
@@ -98,7 +99,7 @@ def deploy(
       modelrepo deploy credit-risk@5 --env production \\
           --effective-at 2026-01-10T09:00:00Z --reason "imported from change log"
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         if split:
             if parsed is not None:
@@ -289,11 +290,16 @@ def live(
 ) -> None:
     """What was live in an environment at an instant, and the event that made it so.
 
+    Where history was imported from a registry that keeps none, an instant before what it
+    observed is answered "unknown before T (...)" or "unknown between S and T (...)": an
+    answer, exit 0 (with --json, the "unknown" object).
+
     \b
     Examples:
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z
       modelrepo live credit-risk --env production --at 2026-03-01T10:00:00Z \\
           --as-known-at 2026-03-02T00:00:00Z
+      modelrepo live "Credit Risk" --env champion
     """
     with ctx.registry() as reg:
         state = reg.live(name, env=env, at=at, as_known_at=as_known_at)
@@ -301,6 +307,12 @@ def live(
     def human() -> None:
         known = f" as known at {format_time(state.as_known_at)}" if state.as_known_at else ""
         click.echo(f"{name}@{env} at {format_time(state.at)}{known}:")
+        if state.unknown is not None:  # an answer, not an error: exit 0
+            click.echo(f"  {state.unknown.describe()}")
+            if state.event is not None:
+                e = state.event
+                click.echo(f"  observed at {format_time(e.effective_at)} [event {e.event_id}]")
+            return
         if not state.versions:
             click.echo("  nothing was live")
         for v in state.versions:
@@ -320,9 +332,18 @@ def _event_line(e: DeploymentEvent) -> str:
     approved = f" approved by {e.approved_by}" if e.approved_by else ""
     backfill = f" (backfill, recorded {format_time(e.recorded_at)})" if e.backfill else ""
     reason = f"  {e.reason}" if e.reason else ""
+    bounds = ""
+    if e.kind == OBSERVE:
+        since = format_time(e.unknown_from) if e.unknown_from else "the beginning"
+        earliest = (
+            f"; serving from {format_time(e.earliest_at)} at the earliest"
+            if (e.earliest_at)
+            else ""
+        )
+        bounds = f" (unknown from {since}{earliest})"
     return (
         f"{e.event_id:>6}  {format_time(e.effective_at)}  {e.environment:<12}  {e.kind:<8}  "
-        f"{_versions(e.versions):<16}  by {e.actor}{approved}{backfill}{reason}"
+        f"{_versions(e.versions):<16}  by {e.actor}{approved}{backfill}{bounds}{reason}"
     )
 
 
@@ -360,6 +381,10 @@ def history(
 
 def _interval_line(i: Interval) -> str:
     end = format_time(i.end) if i.end else "now"
+    if i.unknown is not None:
+        start = format_time(i.start) if i.start else "the beginning"
+        return f"{i.environment:<12}  {start:<27} -> {end:<27}  {i.unknown.describe()}"
+    assert i.start is not None  # only an unknown stretch runs from the beginning of time
     marks = " (backfill)" if i.event.backfill else ""
     marks += f" approved by {i.event.approved_by}" if i.event.approved_by else ""
     return (
@@ -382,7 +407,7 @@ def timeline(
       modelrepo timeline credit-risk --env production
       modelrepo timeline credit-risk@7
     """
-    parsed = parse_ref(ref) if "@" in ref else None
+    parsed = ref_or_name(ref)
     with ctx.registry() as reg:
         name = parsed.model if parsed else ref
         version = None

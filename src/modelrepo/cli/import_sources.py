@@ -20,9 +20,18 @@ def show_report(as_json: bool, report: ImportReport) -> None:
         for row in report.versions:
             if row["status"] == "imported":
                 click.echo(f"Registered {row['model']}@{row['version']} from {row['source_ref']}")
+            elif row["status"] == "deleted":
+                click.echo(f"Recorded {row['model']}@{row['version']} as deleted in the source")
         for row in report.events:
-            if row["status"] == "imported":
-                what = ", ".join(f"v{v['version']}" for v in row["versions"]) or "nothing"
+            if row["status"] != "imported":
+                continue
+            what = ", ".join(f"v{v['version']}" for v in row["versions"]) or "nothing"
+            if "observed_at" in row:  # a source that keeps no history: what it says now
+                click.echo(
+                    f"{row['model']}@{row['environment']}: {what} observed at "
+                    f"{row['observed_at']} ({row['reason']})"
+                )
+            else:
                 click.echo(
                     f"{row['model']}@{row['environment']}: {what} from {row['effective_at']} "
                     f"({row['source_ref']})"
@@ -57,11 +66,13 @@ def show_report(as_json: bool, report: ImportReport) -> None:
 def mlflow(ctx: Context, tracking_uri: str, models: tuple[str, ...], as_json: bool) -> None:
     """Import registered models, versions, aliases and stages from an MLflow registry.
 
-    Each version becomes a version with its artifacts, description, tags and its run's params
-    and metrics; each alias a deployment to the environment named like it (effective at the
-    creation of the version it names: MLflow keeps no alias times); each Staging or
-    Production stage a deployment to `staging` or `production` (effective at the version's
-    last update). Running it again imports nothing twice. What could not be mapped is listed.
+    Models keep their names and versions their numbers; each version comes with its
+    artifacts, description, tags and its run's params and metrics. MLflow keeps no history of
+    aliases and stages, so what they name now is recorded as observed now: each alias in the
+    environment named like it, Staging and Production in `staging` and `production`. Before
+    the first import, what was live there is unknown, and `live --at` says so. Running it
+    again records only what changed. The source is only read. What could not be mapped is
+    listed.
 
     \b
     Examples:

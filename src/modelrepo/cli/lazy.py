@@ -99,12 +99,19 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("Copy the embedded store (--store) into PostgreSQL + S3, keeping everything as it is."),
     ),
     "model": (
-        ("versions",),
+        ("model",),
         "Show model NAME: its versions, description, tags and the changes to them.",
     ),
     "models": (
         ("versions",),
         "List models.",
+    ),
+    "record-deleted": (
+        ("versions",),
+        (
+            "Record version N of NAME as deleted, with no files: a tombstone for a version "
+            "another registry deleted before its history came here, so the number stays taken."
+        ),
     ),
     "register": (
         ("versions",),
@@ -159,6 +166,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "token": (
         ("server",),
         ("API tokens of the server: stored only as hashes, each with a role and a model scope."),
+    ),
+    "trust": (
+        ("versions",),
+        "Trust types a version's files need to load, recorded with the version.",
     ),
     "undeploy": (
         ("deployments",),

@@ -21,7 +21,10 @@ def decision_replay(
 ) -> None:
     """Load the version that made a decision, re-run it on the stored inputs, compare.
 
-    Exits 1 on a mismatch; refused when only a digest of the inputs was kept.
+    Exits 1 on a mismatch; refused when only a digest of the inputs was kept. The types a
+    skops file needs trusted come from the version's record (`modelrepo trust`), and the
+    re-run output is put in the canonical JSON form its decision was recorded in before the
+    comparison (integer keys as text, NumPy values as numbers and lists).
 
     \b
     Example:

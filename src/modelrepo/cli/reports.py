@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..domain.names import file_name
 from .base import Context, cli, command, emit, pass_ctx
 
 
@@ -48,7 +49,7 @@ def report_model(
 
     with ctx.registry() as reg:
         document = reg.report_model(name, since=since, until=until)
-    target = out or Path(f"{name}-report.html")
+    target = out or Path(f"{file_name(name)}-report.html")
     _write(target, render_html(document), document)
     emit(
         as_json,

@@ -11,7 +11,9 @@ import click
 from ..domain.errors import NotFound
 from ..domain.filters import missing_keys, parse_filter, parse_value
 from ..domain.model import DataRef, same_content_before
+from ..domain.names import ref_or_name
 from ..domain.times import format_time
+from ..domain.trust import trusted_of
 from ..flavors import FLAVORS
 from ..registry import Registry
 from .base import (
@@ -99,6 +101,20 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     is_flag=True,
     help="When the latest version holds exactly these files, print it and make no new version.",
 )
+@click.option(
+    "--number",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Give the version number N instead of the next one (to keep another registry's "
+    "numbers); N must be above every number the model ever had.",
+)
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    metavar="TYPE",
+    help="A type the files need trusted to load (skops), recorded with the version; repeatable.",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -115,6 +131,8 @@ def register(
     dvc: bool,
     idempotency_key: str | None,
     if_changed: bool,
+    number: int | None,
+    trusted: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -127,11 +145,17 @@ def register(
     user with the same KEY gets back the version the first run made; other files are refused.
     A new version with the same files as an earlier one is made, with a note on stderr;
     --if-changed makes none when the latest version holds exactly these files.
+    --number keeps a number given elsewhere; numbers are never reused, so it must be above
+    every number the model ever had, kept or deleted.
+    --trust records, with the version, a type its skops file holds that skops does not trust
+    by default (see `modelrepo trust`): loads and replays then use it.
 
     \b
-    Example:
+    Examples:
       modelrepo register credit-risk ./out --param C=0.5 --metric auc=0.91 \\
-          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn
+          --data s3://bucket/train.parquet#sha256:9f86d0... --flavor sklearn \\
+          --trust sklearn.tree._tree.Tree
+      modelrepo register credit-risk ./out --number 7
     """
     sig = None
     if signature is not None:
@@ -162,6 +186,8 @@ def register(
             progress=progress,
             idempotency_key=idempotency_key,
             if_changed=if_changed,
+            number=number,
+            trusted_types=trusted,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
@@ -275,9 +301,13 @@ def versions(
 def show(ctx: Context, ref: str, as_json: bool) -> None:
     """Show everything recorded about one version.
 
+    NAME@ENV shows the one ENV serves now. A name with spaces is quoted; the reference
+    splits at its last '@'.
+
     \b
-    Example:
+    Examples:
       modelrepo show credit-risk@3
+      modelrepo show "Credit Risk@production"
     """
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
@@ -285,11 +315,14 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         changes = reg.events(parsed.model, parsed.version)
     doc = version.to_dict()
     doc["changes"] = [e.to_dict() for e in changes]
+    doc["trusted_types"] = list(trusted_of(changes))
 
     def human() -> None:
         click.echo(f"{version.ref}  {version.digest}")
         click.echo(f"  created     {format_time(version.created_at)} by {version.created_by}")
         click.echo(f"  flavor      {version.flavor}")
+        if doc["trusted_types"]:
+            click.echo(f"  trusts      {', '.join(doc['trusted_types'])}")
         if version.description:
             click.echo(f"  description {version.description}")
         if version.deprecated:
@@ -326,7 +359,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
             click.echo(f"    {mode} {f.sha256[:16]}  {human_size(f.size):>10}  {f.path}")
         for e in changes:
             what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
-            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
+            why = f" ({e.reason})" if e.reason else ""
+            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip() + why)
 
     emit(as_json, doc, human)
 
@@ -417,7 +451,7 @@ def tag(ctx: Context, ref: str, assignment: str, as_json: bool) -> None:
       modelrepo tag credit-risk owner=risk-team
     """
     key, value = next(iter(parse_pairs((assignment,), "tag").items()))
-    if "@" not in ref:
+    if ref_or_name(ref) is None:
         with ctx.registry() as reg:
             model = reg.tag_model(ref, key, value)
         emit(as_json, model.to_dict(), lambda: click.echo(f"Tagged {model.name} {key}={value}"))
@@ -441,7 +475,7 @@ def untag(ctx: Context, ref: str, key: str, as_json: bool) -> None:
       modelrepo untag credit-risk@3 validated
       modelrepo untag credit-risk owner
     """
-    if "@" not in ref:
+    if ref_or_name(ref) is None:
         with ctx.registry() as reg:
             model = reg.untag_model(ref, key)
         emit(as_json, model.to_dict(), lambda: click.echo(f"Removed tag {key} from {model.name}"))
@@ -469,38 +503,6 @@ def describe(ctx: Context, name: str, text: str, as_json: bool) -> None:
 
 
 @command(cli)
-@click.argument("name")
-@pass_ctx
-def model(ctx: Context, name: str, as_json: bool) -> None:
-    """Show model NAME: its versions, description, tags and the changes to them.
-
-    \b
-    Example:
-      modelrepo model credit-risk
-    """
-    with ctx.registry() as reg:
-        found = reg.model(name)
-        changes = reg.model_events(name)
-    doc = found.to_dict()
-    doc["changes"] = [e.to_dict() for e in changes]
-
-    def human() -> None:
-        click.echo(f"{found.name}  latest {found.latest_version}, {found.version_count} live")
-        click.echo(f"  created     {format_time(found.created_at)} by {found.created_by}")
-        if found.description:
-            click.echo(f"  description {found.description}")
-        if found.tags:
-            click.echo("  tags")
-            for key in sorted(found.tags):
-                click.echo(f"    {key} = {json.dumps(found.tags[key])}")
-        for e in changes:
-            what = f"{e.key}={e.value}" if e.kind == "tag_set" else (e.key or "")
-            click.echo(f"  {format_time(e.at)} {e.actor}: {e.kind} {what}".rstrip())
-
-    emit(as_json, doc, human)
-
-
-@command(cli)
 @click.argument("ref", metavar="NAME@N")
 @click.option("--reason", help="Why (recorded).")
 @click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
@@ -521,6 +523,34 @@ def deprecate(ctx: Context, ref: str, reason: str | None, undo: bool, as_json: b
 
 @command(cli)
 @click.argument("ref", metavar="NAME@N")
+@click.argument("types", nargs=-1, required=True, metavar="TYPE...")
+@click.option("--reason", required=True, help="Why they are trusted (required; recorded).")
+@pass_ctx
+def trust(ctx: Context, ref: str, types: tuple[str, ...], reason: str, as_json: bool) -> None:
+    """Trust types a version's files need to load, recorded with the version.
+
+    A skops file names every type it holds; those skops does not know to be safe (a random
+    forest's sklearn.tree._tree.Tree) load only when trusted. The grant is recorded as
+    evidence (who, when, why; the audit log), and `load`, `load_live` and `decision replay`
+    use it: no one retypes it. Trust is never taken back. Over a server, admin only.
+
+    \b
+    Example:
+      modelrepo trust credit-risk@3 sklearn.tree._tree.Tree --reason "our own forest"
+    """
+    with ctx.registry() as reg:
+        parsed = resolve_ref(reg, ref)
+        trusted = reg.trust(parsed.model, parsed.version, list(types), reason=reason)
+    ref_text = f"{parsed.model}@{parsed.version}"
+    emit(
+        as_json,
+        {"model": parsed.model, "version": parsed.version, "trusted_types": trusted},
+        lambda: click.echo(f"{ref_text} trusts {', '.join(trusted)}"),
+    )
+
+
+@command(cli)
+@click.argument("ref", metavar="NAME@N")
 @click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
 @pass_ctx
 def delete(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
@@ -536,6 +566,29 @@ def delete(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
         parsed = resolve_ref(reg, ref)
         version = reg.delete(parsed.model, parsed.version, reason=reason)
     emit(as_json, version.to_dict(), lambda: click.echo(f"Deleted {version.ref}"))
+
+
+@command(cli, name="record-deleted")
+@click.argument("ref", metavar="NAME@N")
+@click.option("--reason", required=True, help="Why (required; recorded with the tombstone).")
+@pass_ctx
+def record_deleted(ctx: Context, ref: str, reason: str, as_json: bool) -> None:
+    """Record version N of NAME as deleted, with no files: a tombstone for a version another
+    registry deleted before its history came here, so the number stays taken.
+
+    N must be above every number the model ever had; the model is created if it has no
+    version yet.
+
+    \b
+    Example:
+      modelrepo record-deleted credit-risk@5 --reason "deleted in MLflow on 2026-03-02"
+    """
+    from ..domain.names import parse_version_ref
+
+    parsed = parse_version_ref(ref)
+    with ctx.registry(create=True) as reg:
+        version = reg.record_deleted_version(parsed.model, parsed.version, reason=reason)
+    emit(as_json, version.to_dict(), lambda: click.echo(f"Recorded {version.ref} as deleted"))
 
 
 @command(cli)

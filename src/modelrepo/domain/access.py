@@ -22,6 +22,7 @@ from .errors import (
     model_not_found,
     token_not_found,
 )
+from .names import MAX_NAME_LENGTH, name_text_problem
 from .times import format_time, parse_time
 
 READ = "read"
@@ -37,10 +38,11 @@ DELETE = "delete"
 MAINTAIN = "maintain"
 TOKENS = "tokens"
 DECISION_POLICY = "decision_policy"
+TRUST = "trust"
 
 ACTIONS = (
     READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS, DELETE,
-    MAINTAIN, TOKENS, DECISION_POLICY,
+    MAINTAIN, TOKENS, DECISION_POLICY, TRUST,
 )  # fmt: skip
 """Every action a route can require."""
 
@@ -54,10 +56,11 @@ ACTION_SUMMARIES: dict[str, str] = {
     CHECKPOINT: "sign an audit checkpoint",
     PROTECT: "protect, ask to unprotect",
     WEBHOOKS: "add, list, disable webhooks; the delivery log",
-    DELETE: "tombstone a version; delete or rename a model, which is not supported",
+    DELETE: "tombstone a version or a model never deployed; rename a model",
     MAINTAIN: "`fsck`, `gc`; the record of refused requests",
     TOKENS: "create, list, revoke API tokens",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
+    TRUST: "trust the types a version's files need to load (at registration or later)",
 }
 """What each action covers, in the documentation's words."""
 
@@ -66,7 +69,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "contributor": frozenset({READ, REGISTER, TAG}),
     "deployer": frozenset({READ, DEPLOY, LOG_DECISION}),
     "approver": frozenset({READ, APPROVE, CHECKPOINT}),
-    "admin": frozenset(ACTIONS),  # the only role that deletes versions or runs fsck and gc
+    "admin": frozenset(ACTIONS),  # the only role that deletes versions, trusts types, runs gc
 }
 """Roles are not cumulative (a deployer cannot register, an approver cannot deploy): duties
 stay separate. Give one user several tokens to combine roles."""
@@ -102,11 +105,11 @@ OPERATIONS: dict[str, Operation] = {
     "identity.read": Operation(READ, SCOPE, "the token's user, role, scope and id"),
     "model.list": Operation(READ, SCOPE, "list or search models (those in scope)"),
     "model.read": Operation(READ, MODEL, "a model, its changes, its newest versions"),
-    "model.create": Operation(REGISTER, MODEL, "check a new model's name (MLflow)"),
+    "model.create": Operation(REGISTER, MODEL, "create a model before its first version"),
     "model.tag": Operation(TAG, MODEL, "set or remove a tag of the model itself"),
     "model.describe": Operation(TAG, MODEL, "replace the model's description"),
-    "model.rename": Operation(DELETE, MODEL, "rename a model (not supported)"),
-    "model.delete": Operation(DELETE, MODEL, "delete a model (not supported)"),
+    "model.rename": Operation(DELETE, MODEL, "rename a model; its history follows it"),
+    "model.delete": Operation(DELETE, MODEL, "delete a model never deployed (a tombstone)"),
     "version.list": Operation(READ, MODEL, "a model's versions"),
     "version.search": Operation(READ, SCOPE, "search versions (of models in scope)"),
     "version.read": Operation(READ, MODEL, "a version and its changes"),
@@ -114,10 +117,14 @@ OPERATIONS: dict[str, Operation] = {
     "version.resolve": Operation(READ, MODEL, "the version a reference or alias names"),
     "version.download": Operation(READ, MODEL, "a version's files"),
     "version.register": Operation(REGISTER, MODEL, "register a version"),
+    "version.record_deleted": Operation(
+        REGISTER, MODEL, "record a version another registry deleted (a tombstone, no files)"
+    ),
     "version.tag": Operation(TAG, MODEL, "set or remove a version tag"),
     "version.describe": Operation(TAG, MODEL, "describe a version anew"),
     "version.deprecate": Operation(TAG, MODEL, "flag a version deprecated, or lift the flag"),
     "version.delete": Operation(DELETE, MODEL, "tombstone a version"),
+    "version.trust": Operation(TRUST, MODEL, "trust the types a version needs to load"),
     "deployment.read": Operation(READ, MODEL, "environments, what is live, history, timeline"),
     "deployment.deploy": Operation(DEPLOY, MODEL, "deploy a version or a split"),
     "deployment.undeploy": Operation(DEPLOY, MODEL, "undeploy an environment"),
@@ -175,7 +182,8 @@ def roles_for(name: str) -> tuple[str, ...]:
 
 TOKEN_PREFIX = "mr_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
 _TOKEN_ID = re.compile(r"[0-9a-f]{12}")
-_PATTERN = re.compile(r"[a-z0-9._*?\[\]!-]{1,128}")
+MAX_PATTERN_LENGTH = MAX_NAME_LENGTH
+"""A model-name glob is as long as a name at most."""
 
 
 def check_role(role: str) -> str:
@@ -201,9 +209,11 @@ def check_pattern(pattern: str | None) -> str | None:
     """A model-name glob (`fraud-*`), or None for every model."""
     if pattern is None:
         return None
-    if not _PATTERN.fullmatch(pattern):
+    problem = name_text_problem(pattern)
+    if problem is not None:
         raise InvalidInput(
-            f"invalid model pattern {pattern!r}: a glob of model-name characters and * ? [ ]"
+            f"invalid model pattern {pattern!r}: a glob of model-name characters and * ? [ ] "
+            f"({problem})"
         )
     return pattern
 

@@ -20,9 +20,9 @@ from typing import Any
 from ..verifier import EMPTY_ROOT, CompactRange, leaf_hash, node_hash
 from .canonical import canonical_bytes
 from .decisions import DecisionColumns
-from .deployments import DeploymentRequest
+from .deployments import DeploymentEvent, DeploymentRequest, allocations_json
 from .model import ModelVersion
-from .times import format_time, from_micros
+from .times import format_time, from_micros, to_micros
 
 _sha256 = hashlib.sha256
 
@@ -296,11 +296,49 @@ def rows_digest(rows: list[tuple[Any, ...]]) -> str:
     return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
 
 
+def import_row(
+    model: str,
+    environment: str,
+    kind: str,
+    versions: str,
+    effective_at: int,
+    recorded_at: int,
+    actor: str,
+    reason: str | None,
+    unknown_from: int | None = None,
+    earliest_at: int | None = None,
+) -> tuple[Any, ...]:
+    """One row of an imported batch's digest (instants in microseconds): an observation's
+    row also carries its `unknown_from` and `earliest_at` (so does any row where either is
+    set: a value written into another kind's row changes the digest); other rows are as they
+    always were, so batches imported before observations existed still verify."""
+    row = (model, environment, kind, versions, effective_at, recorded_at, actor, reason)
+    if kind == "observe" or unknown_from is not None or earliest_at is not None:
+        return (*row, unknown_from, earliest_at)
+    return row
+
+
+def event_import_row(e: DeploymentEvent, model: str | None = None) -> tuple[Any, ...]:
+    """The row of a stored event in its import batch's digest (`model`: the model's name
+    when the batch was recorded, if it was renamed since)."""
+    return import_row(
+        e.model if model is None else model,
+        e.environment,
+        e.kind,
+        allocations_json(e.versions),
+        to_micros(e.effective_at),
+        to_micros(e.recorded_at),
+        e.actor,
+        e.reason,
+        None if e.unknown_from is None else to_micros(e.unknown_from),
+        None if e.earliest_at is None else to_micros(e.earliest_at),
+    )
+
+
 def import_batch_change(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     """The audit change of an imported batch of deployments: what, how many, and a digest.
 
-    Each row is `(model, environment, kind, versions JSON, effective_at, recorded_at, actor,
-    reason)`, instants in microseconds, the same on every store. `environments` (the
+    Each row is `import_row(...)`, the same on every store. `environments` (the
     environments the batch made or used) is absent from entries written before it was added.
     """
     return {
@@ -485,6 +523,88 @@ def registration_change(version: ModelVersion, key: str | None) -> dict[str, Any
         "record": version.record_digest(),
         "tags": dict(version.tags),
         "key": key,
+    }
+
+
+MODEL_CREATED = "model.created"
+"""The entry of a model created on its own, before any version (its description and tags
+follow as `model.described` and `model.tag_set` entries)."""
+
+MODEL_DELETED = "model.deleted"
+"""The entry of a deleted model: it and its versions answer as missing, their records kept."""
+
+MODEL_RENAMED = "model.renamed"
+"""The entry of a renamed model, filed under both names (`MANY_MODELS`): the model's record
+reads on from the old name's entries before it to the new name's after it."""
+
+
+def renamed_change(old: str, new: str, reason: str | None) -> dict[str, Any]:
+    return {"model": old, "new_name": new, "models": [old, new], "reason": reason}
+
+
+def name_at(name: str, seq: int, renames: Sequence[tuple[int, str, str]]) -> str:
+    """The name at entry `seq` of the model named `name` after `renames` ((seq, old, new),
+    in log order): rows read back name their model as it is called now, entries as it was
+    called when they were written."""
+    for at, old, new in reversed(renames):
+        if at > seq and name == new:
+            name = old
+    return name
+
+
+def renames_in(entries: Iterable[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    """(seq, old, new) of the `model.renamed` entries among `entries`, in log order."""
+    return [
+        (int(e["seq"]), str(e["change"]["model"]), str(e["change"]["new_name"]))
+        for e in entries
+        if e.get("kind") == MODEL_RENAMED and isinstance(e.get("change"), dict)
+    ]
+
+
+def model_record(
+    name: str, entries_of: Callable[[str], list[tuple[int, bytes]]]
+) -> list[tuple[int, bytes]]:
+    """The entries about the model named `name` now, in log order: those filed under its
+    name since it took it, and, if it took it by a rename, those of its earlier names before
+    (`entries_of(name)`: the entries filed under a name, `entries_of_subject`'s). Entries
+    under the name from before another model gave it up by a rename are not its own."""
+    found: list[tuple[int, bytes]] = []
+    upto: int | None = None
+    seen = 0
+    while seen < 64:  # renames of one model, bounded against a damaged log
+        seen += 1
+        own = [(seq, body) for seq, body in entries_of(name) if upto is None or seq < upto]
+        last: tuple[int, Mapping[str, Any]] | None = None
+        for seq, body in own:
+            try:
+                entry = json.loads(body)
+            except ValueError:
+                continue  # a damaged body: `audit verify` names it
+            if isinstance(entry, dict) and entry.get("kind") == MODEL_RENAMED:
+                last = (seq, entry.get("change") or {})
+        if last is None:
+            return own + found
+        seq, change = last
+        if change.get("new_name") != name:  # the name given up then: its holder came after
+            return [e for e in own if e[0] > seq] + found
+        found = [e for e in own if e[0] >= seq] + found
+        name, upto = str(change.get("model")), seq
+    return found
+
+
+RECORDED_DELETED = "version.recorded_deleted"
+"""The entry of a version recorded as deleted without its files (another registry's deleted
+version, kept with its number)."""
+
+
+def recorded_deleted_change(version: ModelVersion, reason: str | None) -> dict[str, Any]:
+    """The audit change of a version recorded as deleted: its (empty) record by digest, and
+    why it is recorded so."""
+    return {
+        "model": version.model,
+        "version": version.version,
+        "record": version.record_digest(),
+        "reason": reason,
     }
 
 

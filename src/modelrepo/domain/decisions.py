@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from .canonical import canonical_bytes, canonical_text, canonical_texts
 from .errors import Conflict, HistoryMoved, InvalidInput
+from .outputs import canonical_output
 from .times import format_time, parse_time, to_micros
 
 INPUT_MODES = ("inline", "blob", "digest")
@@ -29,6 +30,9 @@ _DECISION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 VERSION_UNKNOWN = "version_unknown"  # the version does not exist
 NOT_LIVE = "not_live"  # the version was not live in the environment at the decision time
 NO_ENVIRONMENT = "no_environment"  # no environment given: liveness could not be checked
+# What served the environment at the decision time is unknown (an imported observation
+# leaves it so): liveness could not be checked, so the decision is neither live nor not_live.
+LIVE_UNKNOWN = "live_unknown"
 
 
 # The names the stores know the canonical encoder by (`domain.canonical` holds it).
@@ -172,7 +176,7 @@ class DecisionColumns:
             [d.inputs_digest for d in items],
             [None if d.inputs is None else canonical_json(d.inputs) for d in items],
             [d.inputs_mode for d in items],
-            [canonical_json(d.output) for d in items],
+            [canonical_json(canonical_output(d.output, "decision output")) for d in items],
             [canonical_json(dict(d.metadata)) if d.metadata else "{}" for d in items],
             [flags_json(tuple(d.flags)) for d in items],
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .deployments import (
+    OBSERVE,
     ROLLBACK,
     UNDEPLOY,
     Allocation,
@@ -31,7 +32,8 @@ from .deployments import (
     check_importable,
     check_not_stale,
 )
-from .errors import ApprovalRequired, Conflict, NotFound, version_not_found
+from .errors import ApprovalRequired, Conflict, InvalidInput, NotFound, version_not_found
+from .times import format_time
 
 UNPROTECT = "unprotect"
 """The kind of a request to lift an environment's protection (it records no event)."""
@@ -67,6 +69,8 @@ class NewEvent:
     reason: str | None = None
     request_id: int | None = None
     approved_by: str | None = None
+    unknown_from: datetime | None = None
+    earliest_at: datetime | None = None
 
     @property
     def approved_at(self) -> datetime | None:
@@ -87,6 +91,8 @@ class NewEvent:
             request_id=self.request_id,
             approved_by=self.approved_by,
             approved_at=self.approved_at,
+            unknown_from=self.unknown_from,
+            earliest_at=self.earliest_at,
         )
 
 
@@ -253,6 +259,8 @@ class ImportPlan:
                 recorded_at=recorded,
                 actor=change.actor,
                 reason=change.reason,
+                unknown_from=change.unknown_from,
+                earliest_at=change.earliest_at,
             )
             recorded += ONE_MICRO
 
@@ -265,11 +273,11 @@ def decide_import(
     now: datetime,
     last_recorded: datetime | None,
 ) -> ImportPlan:
-    """The events imported history records, all or none: plain deploys and undeploys, as
-    recorded elsewhere (no target is computed), never into a protected environment, each
-    recorded a microsecond after the one before and, unless told otherwise, taking effect
-    then. `protected(model, env)` is False for an environment not created yet;
-    `deleted(model, n)` is as `VersionLookup`."""
+    """The events imported history records, all or none: plain deploys, undeploys and
+    observations (see `check_importable`), as recorded elsewhere (no target is computed),
+    never into a protected environment, each recorded a microsecond after the one before
+    and, unless told otherwise, taking effect then. `protected(model, env)` is False for an
+    environment not created yet; `deleted(model, n)` is as `VersionLookup`."""
     recorded = recording_time(now, last_recorded)
     effective_at: list[datetime] = []
     append = effective_at.append  # an import runs this loop a million times
@@ -291,6 +299,11 @@ def decide_import(
                 check_deployable(model, (a,), functools.partial(deleted, model))
                 checked.add((model, a.version))
         effective = change.effective_at
+        if change.kind == OBSERVE and effective is not None and effective > recorded:
+            raise InvalidInput(  # so what serves now is never unknown
+                f"an observation of {model}@{env} is dated {format_time(effective)}, after "
+                f"it is recorded ({format_time(recorded)}): an observation is of the past"
+            )
         append(recorded + len(effective_at) * ONE_MICRO if effective is None else effective)
     return ImportPlan(changes, effective_at, recorded)
 

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from .canonical import canonical_text
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .names import MAX_NUMBER, MODEL_NAME_PATTERN, check_version
+from .names import ENVIRONMENT_PATTERN as ENVIRONMENT_PATTERN  # the rule lives in names
+from .names import MAX_NUMBER, check_version
+from .names import check_environment_name as check_environment_name
 from .times import format_time, parse_time
 
-ENVIRONMENT_PATTERN = MODEL_NAME_PATTERN
-DEPLOY, UNDEPLOY, ROLLBACK = "deploy", "undeploy", "rollback"
-KINDS = (DEPLOY, UNDEPLOY, ROLLBACK)
+DEPLOY, UNDEPLOY, ROLLBACK, OBSERVE = "deploy", "undeploy", "rollback", "observe"
+KINDS = (DEPLOY, UNDEPLOY, ROLLBACK, OBSERVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,12 @@ class DeploymentEvent:
     request_id: int | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    unknown_from: datetime | None = None
+    """An observation's: what served in (`unknown_from`, `effective_at`) is unknown (None:
+    from the beginning of time). None on every other kind."""
+    earliest_at: datetime | None = None
+    """An observation's bound: the earliest instant its versions could have started serving
+    (their creation). Kept as information; None on every other kind."""
 
     @property
     def backfill(self) -> bool:
@@ -117,7 +123,18 @@ class DeploymentEvent:
             "request_id": self.request_id,
             "approved_by": self.approved_by,
             "approved_at": format_time(self.approved_at) if self.approved_at else None,
+            "unknown_from": format_time(self.unknown_from) if self.unknown_from else None,
+            "earliest_at": format_time(self.earliest_at) if self.earliest_at else None,
         }
+
+    def covers(self, at: datetime) -> bool:
+        """Whether this is an observation that leaves `at` unknown: `at` lies in the open
+        interval (`unknown_from`, `effective_at`)."""
+        return (
+            self.kind == OBSERVE
+            and at < self.effective_at
+            and (self.unknown_from is None or self.unknown_from < at)
+        )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DeploymentEvent:
@@ -135,6 +152,8 @@ class DeploymentEvent:
             request_id=raw.get("request_id"),
             approved_by=raw.get("approved_by"),
             approved_at=_time(raw.get("approved_at")),
+            unknown_from=_time(raw.get("unknown_from")),
+            earliest_at=_time(raw.get("earliest_at")),
         )
 
 
@@ -262,26 +281,79 @@ class Environment:
 
 
 @dataclass(frozen=True, slots=True)
+class Unknown:
+    """Why an instant's answer is unknown: it lies between `since` (None: the beginning of
+    time) and `until`, the instant an observation first saw the environment; `earliest_at`
+    is that observation's bound (the earliest its versions could have started serving)."""
+
+    since: datetime | None
+    until: datetime
+    reason: str
+    earliest_at: datetime | None = None
+
+    def describe(self) -> str:
+        """One line: `unknown before T (why)` or `unknown between S and T (why)`."""
+        until = format_time(self.until)
+        span = (
+            f"before {until}"
+            if self.since is None
+            else f"between {format_time(self.since)} and {until}"
+        )
+        return f"unknown {span} ({self.reason})" if self.reason else f"unknown {span}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": format_time(self.since) if self.since else None,
+            "until": format_time(self.until),
+            "reason": self.reason,
+            "earliest_at": format_time(self.earliest_at) if self.earliest_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Unknown:
+        return cls(
+            since=_time(raw.get("since")),
+            until=parse_time(raw["until"]),
+            reason=raw.get("reason") or "",
+            earliest_at=_time(raw.get("earliest_at")),
+        )
+
+    @classmethod
+    def of(cls, observation: DeploymentEvent) -> Unknown:
+        """The unknown stretch an observation leaves before it."""
+        return cls(
+            observation.unknown_from,
+            observation.effective_at,
+            observation.reason or "",
+            observation.earliest_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Interval:
-    """A stretch of time during which an environment served one allocation."""
+    """A stretch of time during which an environment served one allocation, or (`unknown`
+    set, no versions, `event` the observation) during which what it served is unknown; an
+    unknown stretch from the beginning of time has no `start`."""
 
     environment: str
     versions: tuple[Allocation, ...]
-    start: datetime
+    start: datetime | None
     end: datetime | None
     event: DeploymentEvent
+    unknown: Unknown | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment": self.environment,
             "versions": [a.to_dict() for a in self.versions],
-            "from": format_time(self.start),
+            "from": format_time(self.start) if self.start else None,
             "to": format_time(self.end) if self.end else None,
             "event_id": self.event.event_id,
             "kind": self.event.kind,
             "backfill": self.event.backfill,
             "actor": self.event.actor,
             "approved_by": self.event.approved_by,
+            "unknown": self.unknown.to_dict() if self.unknown else None,
         }
 
 
@@ -294,28 +366,48 @@ def known(events: Iterable[DeploymentEvent], as_known_at: datetime | None) -> li
 def live_event(
     events: Iterable[DeploymentEvent], at: datetime, as_known_at: datetime | None = None
 ) -> DeploymentEvent | None:
-    """The event whose allocation was in force at `at`, as known at `as_known_at`."""
+    """The event that answers "what was live at `at`, as known at `as_known_at`".
+
+    `at` is unknown when an observation known then leaves it unknown (`DeploymentEvent.covers`):
+    the answer is that observation (the earliest by effective time, if several), whose
+    `effective_at` is after `at` (`unknown_at` tells). Otherwise it is the event in force: the
+    latest with `effective_at <= at` (an observation then acts as a deploy of what it saw, or an
+    undeploy if it saw nothing). The SQL store asks the same in one statement (`Q.LIVE`)."""
     best: DeploymentEvent | None = None
+    covering: DeploymentEvent | None = None
     for event in events:
-        if event.effective_at > at:
-            continue
         if as_known_at is not None and event.recorded_at > as_known_at:
+            continue
+        if event.effective_at > at:
+            if event.covers(at) and (covering is None or event.order < covering.order):
+                covering = event
             continue
         if best is None or event.order > best.order:
             best = event
-    return best
+    return covering or best
+
+
+def unknown_at(event: DeploymentEvent | None, at: datetime) -> Unknown | None:
+    """Whether the answer `live_event` gave for `at` is "unknown", and why."""
+    if event is None or not event.covers(at):
+        return None
+    return Unknown.of(event)
 
 
 def timeline(
     events: Iterable[DeploymentEvent], as_known_at: datetime | None = None
 ) -> list[Interval]:
-    """Intervals per environment, in effective order; empty allocations are gaps, not intervals."""
+    """Intervals per environment, in effective order; empty allocations are gaps, not intervals,
+    and a stretch an observation leaves unknown is an interval marked `unknown`."""
     by_env: dict[str, list[DeploymentEvent]] = {}
     for event in known(events, as_known_at):
         by_env.setdefault(event.environment, []).append(event)
     intervals: list[Interval] = []
     for env in sorted(by_env):
         ordered = by_env[env]
+        if any(e.kind == OBSERVE for e in ordered):
+            intervals.extend(_observed_timeline(env, ordered))
+            continue
         current: Interval | None = None
         for i, event in enumerate(ordered):
             end = ordered[i + 1].effective_at if i + 1 < len(ordered) else None
@@ -327,6 +419,52 @@ def timeline(
                 intervals.append(current)
             else:
                 current = None
+    return intervals
+
+
+def _observed_timeline(env: str, ordered: list[DeploymentEvent]) -> list[Interval]:
+    """The timeline of one environment with observations: the answer of `live_event` is
+    constant between consecutive instants at which an event takes effect or an unknown stretch
+    begins, so each such segment is asked once (inside it) and equal neighbours merge."""
+    observations = [e for e in ordered if e.kind == OBSERVE]
+    cuts = sorted(
+        {e.effective_at for e in ordered}
+        | {o.unknown_from for o in observations if o.unknown_from is not None}
+    )
+    bounds: list[datetime | None] = [None, *cuts]
+    intervals: list[Interval] = []
+    last_key: object = None
+    index = 0  # events with effective_at <= start: ordered[:index]
+    for i, start in enumerate(bounds):
+        end = cuts[i] if i < len(cuts) else None
+        if start is not None:
+            while index < len(ordered) and ordered[index].effective_at <= start:
+                index += 1
+        covering = [
+            o
+            for o in observations
+            if end is not None
+            and o.effective_at >= end
+            and (o.unknown_from is None or (start is not None and o.unknown_from <= start))
+        ]
+        if covering:
+            first = min(covering, key=lambda o: o.order)
+            key: object = ("unknown", first.event_id)
+            if key == last_key:
+                intervals[-1] = replace(intervals[-1], end=end)
+            else:
+                intervals.append(Interval(env, (), start, end, first, Unknown.of(first)))
+        else:
+            event = ordered[index - 1] if index else None
+            if event is None or not event.versions:
+                last_key = None
+                continue
+            key = ("live", event.versions)
+            if key == last_key:
+                intervals[-1] = replace(intervals[-1], end=end)
+            else:
+                intervals.append(Interval(env, event.versions, start, end, event))
+        last_key = key
     return intervals
 
 
@@ -388,19 +526,10 @@ class DeploymentChange:
     reason: str | None = None
     effective_at: datetime | None = None
     approval: Approval | None = None
-
-
-_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
-
-
-def check_environment_name(name: str) -> str:
-    """Environment names follow the model-name rules."""
-    if not isinstance(name, str) or not _ENVIRONMENT.fullmatch(name):
-        raise InvalidInput(
-            f"invalid environment name {name!r}: use 1-128 characters of a-z, 0-9, '.', '_' "
-            "or '-', starting with a letter or digit"
-        )
-    return name
+    unknown_from: datetime | None = None
+    """An observation's start of the unknown stretch before it (see `DeploymentEvent`)."""
+    earliest_at: datetime | None = None
+    """An observation's bound (see `DeploymentEvent`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +546,9 @@ class LiveVersion:
 
 @dataclass(frozen=True, slots=True)
 class LiveState:
-    """The answer to 'what was live in ENV at T (as known at R)', with the event behind it."""
+    """The answer to 'what was live in ENV at T (as known at R)', with the event behind it;
+    when the answer is unknown, `unknown` says why, `versions` is empty and `event` is the
+    observation that leaves T unknown."""
 
     model: str
     environment: str
@@ -425,6 +556,7 @@ class LiveState:
     as_known_at: datetime | None
     versions: tuple[LiveVersion, ...]
     event: DeploymentEvent | None
+    unknown: Unknown | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -435,11 +567,13 @@ class LiveState:
             "versions": [v.to_dict() for v in self.versions],
             "event_id": self.event.event_id if self.event else None,
             "event": self.event.to_dict() if self.event else None,
+            "unknown": self.unknown.to_dict() if self.unknown else None,
         }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> LiveState:
         event = raw.get("event")
+        unknown = raw.get("unknown")
         return cls(
             model=raw["model"],
             environment=raw["environment"],
@@ -450,6 +584,7 @@ class LiveState:
                 for v in raw["versions"]
             ),
             event=DeploymentEvent.from_dict(event) if event else None,
+            unknown=Unknown.from_dict(unknown) if unknown else None,
         )
 
 
@@ -499,9 +634,29 @@ def unknown_environment(model: str, env: str, known: Sequence[str]) -> NotFound:
 
 
 def check_importable(change: DeploymentChange) -> None:
-    """Imported history is plain deploys and undeploys with no approval attached."""
-    if change.kind not in (DEPLOY, UNDEPLOY) or change.approval is not None:
-        raise InvalidInput(f"cannot import a {change.kind} event: import deploys and undeploys")
+    """Imported history is plain deploys, undeploys and observations with no approval
+    attached; only an observation has an unknown stretch or a bound, and both precede it."""
+    if change.kind not in (DEPLOY, UNDEPLOY, OBSERVE) or change.approval is not None:
+        raise InvalidInput(
+            f"cannot import a {change.kind} event: import deploys, undeploys and observations"
+        )
+    if change.kind != OBSERVE:
+        if change.unknown_from is not None or change.earliest_at is not None:
+            raise InvalidInput("only an observation has an unknown_from or an earliest_at")
+        return
+    effective = change.effective_at
+    if effective is None:
+        raise InvalidInput("an observation needs the instant it was made (effective_at)")
+    if change.unknown_from is not None and not change.unknown_from < effective:
+        raise InvalidInput(
+            f"an observation's unknown_from ({format_time(change.unknown_from)}) must be "
+            f"before its effective_at ({format_time(effective)})"
+        )
+    if change.earliest_at is not None and not change.earliest_at <= effective:
+        raise InvalidInput(
+            f"an observation's earliest_at ({format_time(change.earliest_at)}) must not be "
+            f"after its effective_at ({format_time(effective)})"
+        )
 
 
 @functools.lru_cache(maxsize=4096)

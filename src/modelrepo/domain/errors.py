@@ -86,6 +86,12 @@ class Conflict(ModelrepoError):
     code = "conflict"
 
 
+class AlreadyExists(Conflict):
+    """What is to be created exists already (a model of that name)."""
+
+    code = "already_exists"
+
+
 class IntegrityError(ModelrepoError):
     """Stored content does not match its recorded digest: the store is damaged."""
 

@@ -19,11 +19,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import ApiToken, credential_digest
-from .audit import DecisionRow, DecisionsDigest
+from .audit import (
+    MODEL_CREATED,
+    MODEL_DELETED,
+    MODEL_RENAMED,
+    RECORDED_DELETED,
+    DecisionRow,
+    DecisionsDigest,
+    name_at,
+)
 from .denials import AUDIT_KIND as REFUSALS_KIND
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
 from .times import format_time, parse_time, to_micros
+from .trust import TRUSTED
 from .webhooks import Webhook
 
 UNCHECKED: Any = "<not in the entry>"
@@ -88,6 +97,14 @@ class Evidence:
         self.batches: list[Batch] = []
         self.purges: dict[tuple[str, int], Purge] = {}
         self.unkeyed: set[tuple[str, int]] = set()  # registrations whose entry has no `key`
+        self.renames: list[tuple[int, str, str]] = []  # (seq, old name, new name)
+        # (model, number) -> the name its record was hashed with, for versions since renamed
+        self.record_names: dict[tuple[str, int], str] = {}
+
+    def name_then(self, name: str, seq: int) -> str:
+        """The name at entry `seq` of the model named `name` now (rows read back name their
+        model as it is called now; entries, as it was called then)."""
+        return name_at(name, seq, self.renames)
 
     def apply(self, seq: int, entry: Any) -> Problem | None:
         """Fold one entry (its parsed canonical JSON) into the expected state; a finding if
@@ -182,6 +199,8 @@ def model_fields(model: Model, events: Sequence[ModelEvent]) -> dict[str, Any]:
     return {
         "created_at": format_time(model.created_at),
         "created_by": model.created_by,
+        "deleted_at": format_time(model.deleted_at) if model.deleted_at else None,
+        "deleted_by": model.deleted_by,
         "latest_version": model.latest_version,
         "version_count": model.version_count,
         "tags": dict(model.tags),
@@ -256,15 +275,22 @@ DEFAULT_POLICY = policy_fields("inline", None)
 Handler = Callable[[Evidence, int, str, str, Mapping[str, Any]], None]
 
 
-def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-    model, number = ch["model"], ch["version"]
+def _model_row(ev: Evidence, seq: int, model: str, at: str, actor: str) -> dict[str, Any]:
+    """The model's expected row, made by the first entry that names it (as the stores make
+    it: by its first version, or created on its own)."""
     found = ev._row(seq, ("model", model))
     if found is None:
         found = {
-            "created_at": at, "created_by": actor, "latest_version": 0, "version_count": 0,
-            "tags": {}, "description": "", "events": [],
+            "created_at": at, "created_by": actor, "deleted_at": None, "deleted_by": None,
+            "latest_version": 0, "version_count": 0, "tags": {}, "description": "", "events": [],
         }  # fmt: skip
         ev.rows[("model", model)] = Expected(seq, found)
+    return found
+
+
+def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, number = ch["model"], ch["version"]
+    found = _model_row(ev, seq, model, at, actor)
     found["latest_version"] = max(found["latest_version"], number)
     found["version_count"] += 1
     if "key" not in ch:
@@ -280,6 +306,63 @@ def _registered(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, An
             "deleted_at": None, "deleted_by": None, "events": [],
         },
     )  # fmt: skip
+
+
+def _recorded_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, number = ch["model"], ch["version"]
+    found = _model_row(ev, seq, model, at, actor)
+    found["latest_version"] = max(found["latest_version"], number)
+    ev.rows[("version", model, number)] = Expected(
+        seq,
+        {
+            "record": ch["record"], "tags": {}, "deprecated": False, "deleted_at": at,
+            "deleted_by": actor, "events": [["deleted", None, None, actor, at, ch["reason"]]],
+        },
+    )  # fmt: skip
+
+
+def _created(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    found = _model_row(ev, seq, ch["model"], at, actor)
+    if found["deleted_at"] is not None:  # the name of a deleted model, taken again
+        found.update(created_at=at, created_by=actor, deleted_at=None, deleted_by=None)
+    found["events"].append(["created", None, None, actor, at])
+
+
+def _model_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    model, reason = ch["model"], ch["reason"]
+    found = ev._row(seq, ("model", model))
+    if found is None:
+        return
+    found.update(deleted_at=at, deleted_by=actor, version_count=0, tags={}, description="")
+    found["events"].append(["deleted", None, reason, actor, at])
+    for number in ch["versions"]:
+        row = ev._row(seq, ("version", model, number))
+        if row is not None:
+            row["deleted_at"], row["deleted_by"] = at, actor
+            row["events"].append(["deleted", None, None, actor, at, reason])
+    ev.rows.pop(("policy", model), None)
+
+
+_NAMED_BY_MODEL = ("model", "version", "deployment event", "environment", "policy")
+"""Kinds of rows whose key holds their model's name right after the kind."""
+
+
+def _renamed(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    old, new = ch["model"], ch["new_name"]
+    ev.renames.append((seq, old, new))
+    for key in [k for k in ev.rows if k[0] in _NAMED_BY_MODEL and k[1] == old]:
+        ev.rows[(key[0], new, *key[2:])] = ev.rows.pop(key)
+        if key[0] == "version":
+            ev.record_names[(new, key[2])] = ev.record_names.pop((old, key[2]), old)
+    for expected in ev.rows.values():  # deployment events, requests, registration keys
+        if expected.fields.get("model") == old:
+            expected.fields["model"] = new
+    ev.unkeyed = {(new if m == old else m, n) for m, n in ev.unkeyed}
+    for key in [k for k in ev.purges if k[0] == old]:
+        ev.purges[(new, key[1])] = ev.purges.pop(key)
+    row = ev._row(seq, ("model", new))
+    if row is not None:
+        row["events"].append(["renamed", old, new, actor, at])
 
 
 def _tagged(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
@@ -312,6 +395,14 @@ def _version_state(kind: str) -> Handler:
     return handle
 
 
+def _trusted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    row = ev._row(seq, ("version", ch["model"], ch["version"]))
+    if row is None:
+        return
+    reason = ch["reason"]
+    row["events"].extend([TRUSTED, str(name), None, actor, at, reason] for name in ch["types"])
+
+
 def _model_changed(kind: str) -> Handler:
     def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
         row = ev._row(seq, ("model", ch["model"]))
@@ -332,7 +423,9 @@ def _model_changed(kind: str) -> Handler:
 def _deployed(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     model, env = ch["model"], ch["environment"]
     ev._environment(seq, model, env, ch["recorded_at"], ch["actor"])
-    ev.rows[("deployment event", model, env, ch["event_id"])] = Expected(seq, dict(ch))
+    # An entry written before observations existed names neither column: both were empty.
+    fields = {"unknown_from": None, "earliest_at": None, **ch}
+    ev.rows[("deployment event", model, env, ch["event_id"])] = Expected(seq, fields)
 
 
 def _imported(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
@@ -447,6 +540,11 @@ _HANDLERS: dict[str, Handler] = {
     "version.deprecated": _version_state("deprecated"),
     "version.undeprecated": _version_state("undeprecated"),
     "version.deleted": _version_state("deleted"),
+    RECORDED_DELETED: _recorded_deleted,
+    MODEL_CREATED: _created,
+    "version.trusted": _trusted,
+    MODEL_DELETED: _model_deleted,
+    MODEL_RENAMED: _renamed,
     "model.tag_set": _model_changed("tag_set"),
     "model.tag_removed": _model_changed("tag_removed"),
     "model.described": _model_changed("described"),
@@ -484,7 +582,13 @@ class DecisionWalk:
     instant; a decision outside every batch, or purged at an instant no purge entry records,
     is a finding. Memory holds one batch's running digest, not its rows."""
 
-    def __init__(self, batches: Sequence[Batch], purges: Mapping[tuple[str, int], Purge]) -> None:
+    def __init__(
+        self,
+        batches: Sequence[Batch],
+        purges: Mapping[tuple[str, int], Purge],
+        name_then: Callable[[str, int], str] | None = None,
+    ) -> None:
+        self._name_then = name_then  # a renamed model's rows are hashed as they were named
         self._batches = batches
         self._firsts = {b.first: n for n, b in enumerate(batches)}
         self._purges = purges
@@ -506,10 +610,10 @@ class DecisionWalk:
                 if begins is None or begins <= opened.index:
                     opened.recorded_ok &= row[9] == opened.batch.recorded
                     if decision_id == opened.batch.last:
-                        opened.digest.update_rows(page[start : n + 1])
+                        self._hash(opened, page[start : n + 1])
                         self._close()
                     continue
-                opened.digest.update_rows(page[start:n])  # the next batch begins: its end is gone
+                self._hash(opened, page[start:n])  # the next batch begins: its end is gone
                 self._close()
             begins = self._firsts.get(decision_id)
             if begins is not None and begins >= self._next:
@@ -522,12 +626,19 @@ class DecisionWalk:
                 self._open.recorded_ok = row[9] == batch.recorded
                 start = n
                 if decision_id == batch.last:
-                    self._open.digest.update_rows(page[n : n + 1])
+                    self._hash(self._open, page[n : n + 1])
                     self._close()
                 continue
             self._add_stray(row)
         if self._open is not None:
-            self._open.digest.update_rows(page[start:])
+            self._hash(self._open, page[start:])
+
+    def _hash(self, opened: _Open, rows: Sequence[DecisionRow]) -> None:
+        then = self._name_then
+        if then is not None:
+            seq = opened.batch.seq
+            rows = [(r[0], then(r[1], seq), *r[2:]) for r in rows]
+        opened.digest.update_rows(rows)
 
     def finish(self) -> list[Problem]:
         if self._open is not None:

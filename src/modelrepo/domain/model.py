@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from .canonical import canonical_bytes
-from .errors import Conflict, InvalidInput, NotFound
-from .manifest import FileEntry
-from .names import validate_key
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from .manifest import FileEntry, manifest_digest
+from .names import check_version, validate_key
 from .times import format_time, parse_time
 
 JSONValue = Any  # str | int | float | bool | None | list | dict, checked by `check_json`
@@ -195,6 +195,35 @@ class NewVersion:
         )
 
 
+GIVEN_NUMBER_MAX = 2**31 - 1
+"""The highest version number that may be given (what every store's column holds)."""
+
+
+def next_number(model: str, last: int, wanted: int | None) -> int:
+    """The number a new version (or a recorded deletion) of `model` takes: `wanted` when
+    given, else `last` + 1. `last` is the highest number the model ever had, kept or
+    deleted: numbers are never reused, so a given number must be above it (gaps are allowed,
+    as in a registry whose versions were deleted before they were imported)."""
+    if wanted is None:
+        return last + 1
+    if check_version(wanted, "version number") > GIVEN_NUMBER_MAX:
+        raise InvalidInput(f"a given version number must be at most {GIVEN_NUMBER_MAX}")
+    if wanted <= last:
+        raise Conflict(
+            f"version {model}@{wanted} cannot be created: {model} already had version {last} "
+            "(kept or deleted), and numbers are never reused; give a number above it"
+        )
+    return wanted
+
+
+def deleted_record(model: str, actor: str, at: datetime) -> NewVersion:
+    """What a version recorded as deleted holds (a tombstone with no files, as another
+    registry's deleted version leaves one): no content, created and deleted at `at`."""
+    return NewVersion(
+        model=model, digest=manifest_digest(()), files=(), created_at=at, created_by=actor
+    )
+
+
 def check_replay(new: NewVersion, key: str, model: str, number: int, digest: str) -> int:
     """The version number a registration made earlier with idempotency `key` (`model`@
     `number`, `digest`) answers `new` with, if `new` is that same registration again;
@@ -299,7 +328,8 @@ class ModelVersion:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A named series of versions. Only its `tags` and `description` ever change."""
+    """A named series of versions. Only its `tags` and `description` ever change, and its
+    deletion: a deleted model (`deleted_at`) is kept as evidence but answers as missing."""
 
     name: str
     created_at: datetime
@@ -308,6 +338,8 @@ class Model:
     version_count: int
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,6 +362,22 @@ class Model:
             version_count=int(raw["version_count"]),
             tags=dict(raw.get("tags") or {}),
             description=raw.get("description") or "",
+        )
+
+
+def check_model_deletable(model: str, *, deployed: bool, decided: bool) -> None:
+    """A model may be deleted only if nothing it holds is evidence of use: no version was
+    ever deployed or asked to be (in any environment, an environment protected included) and
+    no decision names it."""
+    if deployed:
+        raise Conflict(
+            f"model {model!r} cannot be deleted: versions of this model were deployed; they "
+            "are kept as evidence"
+        )
+    if decided:
+        raise Conflict(
+            f"model {model!r} cannot be deleted: decisions were logged with its versions; they "
+            "are kept as evidence"
         )
 
 
@@ -381,7 +429,7 @@ class ModelEvent:
 
     seq: int
     model: str
-    kind: str  # tag_set | tag_removed | described
+    kind: str  # created | tag_set | tag_removed | described | deleted | renamed (key: old)
     key: str | None
     value: str | None
     actor: str
@@ -418,8 +466,8 @@ class VersionEvent:
     seq: int
     model: str
     version: int
-    kind: str  # tag_set | tag_removed | deprecated | undeprecated | deleted
-    key: str | None
+    kind: str  # tag_set | tag_removed | deprecated | undeprecated | deleted | trusted
+    key: str | None  # the tag, or the trusted type
     value: str | None
     actor: str
     at: datetime
@@ -451,6 +499,24 @@ class VersionEvent:
             at=parse_time(raw["at"]),
             reason=raw.get("reason"),
         )
+
+
+def model_exists(name: str) -> AlreadyExists:
+    """What creating a model whose name is taken answers."""
+    return AlreadyExists(f"model {name!r} already exists")
+
+
+def check_rename(name: str, new_name: str, *, taken: bool, deleted: bool) -> None:
+    """A model may take `new_name` only if no model, kept or deleted, has it: a deleted
+    model keeps its name, so the audit log names one model by it at any time."""
+    if new_name == name:
+        raise InvalidInput(f"model {name!r} already has that name")
+    if deleted:
+        raise AlreadyExists(
+            f"model {new_name!r} was deleted and keeps its name as evidence: choose another name"
+        )
+    if taken:
+        raise model_exists(new_name)
 
 
 def check_not_deleted(model: str, version: int, deleted: bool) -> None:

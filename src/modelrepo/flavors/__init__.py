@@ -2,7 +2,8 @@
 
 A flavor is a name and a loader. `generic` hands back the files; `text-coefficients` scores a
 linear or logistic model kept as JSON; `sklearn` loads a skops file with an explicit list of
-trusted types; `xgboost`, `lightgbm` and `onnx` load their native formats; `pytorch` loads
+trusted types (those recorded with the version, see `domain.trust`, and any the caller
+adds); `xgboost`, `lightgbm` and `onnx` load their native formats; `pytorch` loads
 safetensors weights into a module the caller passes (or a recorded nn.Module subclass);
 `pickle` is refused unless the caller passes `trust_pickle=True` (and that trust is recorded in
 the audit log).
@@ -127,16 +128,18 @@ def _all_of(*names: str) -> Callable[[Sequence[str]], str | None]:
 
 
 class Flavor(NamedTuple):
-    """A flavor: how its versions load, and what its files must hold to be loadable."""
+    """A flavor: how its versions load, what its files must hold to be loadable, and whether
+    its loader reads the types trusted for the version (`LoadOptions.trusted_types`)."""
 
     load: Loader
     check: Callable[[Sequence[str]], str | None]
+    trusts: bool = False
 
 
 FLAVORS: dict[str, Flavor] = {
     "generic": Flavor(_generic, _anything),
     "text-coefficients": Flavor(_text_coefficients, _all_of("coefficients.json")),
-    "sklearn": Flavor(_sklearn, _exactly_one(".skops")),
+    "sklearn": Flavor(_sklearn, _exactly_one(".skops"), trusts=True),
     "pickle": Flavor(_pickle, _exactly_one(".pkl")),
     "xgboost": Flavor(_xgboost, _exactly_one(".json", ".ubj")),
     "lightgbm": Flavor(_lightgbm, _exactly_one(".txt")),
@@ -169,3 +172,8 @@ def check_files(flavor: str, paths: Sequence[str]) -> None:
 
 def loader_for(flavor: str) -> Loader:
     return _known(flavor).load
+
+
+def reads_trust(flavor: str) -> bool:
+    """Whether loading a version of `flavor` needs the types trusted for it."""
+    return _known(flavor).trusts

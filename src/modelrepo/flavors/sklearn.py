@@ -46,8 +46,9 @@ def load_skops(folder: Path, trusted_types: tuple[str, ...]) -> _Estimator:
     untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in trusted_types]
     if untrusted:
         raise InvalidInput(
-            f"{path.name} contains types that are not trusted: {', '.join(untrusted)}; list "
-            "them in trusted_types if you trust them"
+            f"{path.name} contains types that are not trusted: {', '.join(untrusted)}; if you "
+            "trust them, record it with the version (modelrepo trust NAME@N TYPE... --reason "
+            "WHY, or trusted_types when registering), so every load and replay uses it"
         )
     return _Estimator(sio.load(path, trusted=list(trusted_types) or None))
 

@@ -18,11 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..domain.deployments import ENVIRONMENT_PATTERN
+from ..domain.deployments import OBSERVE, DeploymentEvent
 from ..domain.errors import ApprovalRequired, InvalidInput, NotFound
 from ..domain.manifest import FileEntry, manifest_digest, validate_relative_path
 from ..domain.model import ModelVersion
-from ..domain.names import MODEL_NAME_PATTERN
+from ..domain.names import ENVIRONMENT_PATTERN, MAX_NAME_LENGTH, model_name_problem
 from ..domain.times import format_time
 
 if TYPE_CHECKING:
@@ -35,9 +35,8 @@ FROM_TAG = "import.from"
 CREATED_TAG = "import.created_at"
 """Tag holding when the source says the version was created."""
 
-_NAME = re.compile(MODEL_NAME_PATTERN)
 _ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
-_UNSAFE_RUN = re.compile(r"[^a-z0-9._-]+")
+_UNSAFE_RUN = re.compile(r"[^\w.-]+")
 
 
 def check_source_path(path: str) -> str:
@@ -49,12 +48,21 @@ def check_source_path(path: str) -> str:
         raise InvalidInput(f"unsafe path from the source: {exc}") from None
 
 
+def is_local_name(text: str, what: str = "model name") -> bool:
+    """Whether `text` is a valid model name (or environment name) as it is."""
+    if what == "model name":
+        return model_name_problem(text) is None
+    return _ENVIRONMENT.fullmatch(text) is not None
+
+
 def local_name(text: str, what: str = "model name") -> str:
-    """A source's name as a modelrepo name (lowercase, other characters as '-'); refused if
-    nothing usable is left."""
-    pattern = _NAME if what == "model name" else _ENVIRONMENT
-    name = _UNSAFE_RUN.sub("-", text.strip().lower()).strip("-._")[:128]
-    if not pattern.fullmatch(name):
+    """A source's name as a modelrepo name: unchanged when it is one (case, spaces and
+    accents kept, as MLflow has them); otherwise its runs of other characters as '-',
+    refused if nothing usable is left."""
+    if is_local_name(text, what):
+        return text
+    name = _UNSAFE_RUN.sub("-", text.strip()).strip("-._")[:MAX_NAME_LENGTH]
+    if not is_local_name(name, what):
         raise InvalidInput(f"cannot make a {what} of {text!r}")
     return name
 
@@ -143,6 +151,7 @@ class ImportReport:
         return {
             "versions_imported": count(self.versions, "imported"),
             "versions_existing": count(self.versions, "existing"),
+            "versions_deleted": count(self.versions, "deleted"),
             "events_imported": count(self.events, "imported"),
             "events_existing": count(self.events, "existing"),
             "unmapped": len(self.unmapped),
@@ -184,9 +193,11 @@ def record_version(
     metrics: Mapping[str, float] | None = None,
     description: str = "",
     created_at: datetime | None = None,
+    number: int | None = None,
 ) -> int | None:
-    """Register the file or tree at `path` as `model`'s next version unless an earlier run
-    did; returns the modelrepo version number, or None when it could not be mapped."""
+    """Register the file or tree at `path` as `model`'s next version (or as version `number`,
+    to keep the source's numbering) unless an earlier run did; returns the modelrepo version
+    number, or None when it could not be mapped."""
     manifest = tree_manifest(path) if path.is_dir() else None
     if manifest is None:
         manifest = _single_file(path)
@@ -218,6 +229,7 @@ def record_version(
         description=description,
         code=False,
         environment=False,
+        number=number,
     )
     if version.digest != digest:  # the files changed under us between hashing and storing
         raise InvalidInput(f"{ref} changed while it was being imported")
@@ -312,3 +324,89 @@ def _recorded_identities(reg: Registry, model: str, env: str, source: str) -> se
         for e in history
         if e.reason and e.reason.startswith(prefix) and e.reason.endswith("]")
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a source that keeps no history says serves an environment now: `versions` (empty:
+    nothing), with `earliest_at`, the earliest instant they can have started serving (their
+    creation), and a note saying where the source says it."""
+
+    environment: str
+    versions: Mapping[int, float]
+    earliest_at: datetime | None
+    note: str
+
+
+def record_observations(
+    reg: Registry,
+    report: ImportReport,
+    model: str,
+    source: str,
+    observations: Iterable[Observation],
+) -> None:
+    """Record what the source says serves now, as observations at this instant: only where
+    it differs from what the last observation from `source` recorded, so that an unchanged
+    source records nothing. An environment an earlier observation from `source` saw serving
+    that the source no longer names is observed serving nothing. Before the first observation
+    of an environment, and between two observations that differ, what served is unknown
+    (the source keeps no history); the observation says so."""
+    now = reg.clock.now()
+    wanted = {o.environment: o for o in observations}
+    try:
+        environments = {e.name for e in reg.environments(model)}
+    except NotFound:
+        environments = set()
+    records: list[dict[str, Any]] = []
+    for env in sorted(environments | set(wanted)):
+        history = reg.history(model, env=env) if env in environments else []
+        previous = _last_observation(history, source)
+        seen = wanted.get(env)
+        if seen is None:
+            if previous is None or not previous.versions:
+                continue  # the source never said anything served here, or said nothing did
+            seen = Observation(env, {}, None, "no longer named by the source")
+        versions = {v: float(w) for v, w in seen.versions.items()}
+        entry = {
+            "model": model,
+            "environment": env,
+            "observed_at": format_time(now),
+            "versions": [{"version": v, "weight": w} for v, w in versions.items()],
+            "reason": seen.note,
+        }
+        if previous is not None and _split(previous) == versions:
+            report.events.append({**entry, "status": "existing"})
+            continue
+        latest = max((e.effective_at for e in history if e.effective_at <= now), default=None)
+        records.append(
+            {
+                "kind": OBSERVE,
+                "environment": env,
+                "effective_at": now,
+                "versions": versions,
+                "unknown_from": latest,
+                "earliest_at": seen.earliest_at,
+                "reason": seen.note,
+            }
+        )
+        report.events.append({**entry, "status": "imported"})
+    if not records:
+        return
+    try:
+        reg.import_deployments(model, records, source=source)
+    except ApprovalRequired as exc:
+        for item in report.events:
+            if item["model"] == model and item["status"] == "imported":
+                item["status"] = "refused"
+        report.skip(f"{model} observations", str(exc))
+
+
+def _last_observation(history: Iterable[DeploymentEvent], source: str) -> DeploymentEvent | None:
+    """The latest observation an import from `source` recorded, if any."""
+    prefix = f"imported from {source},"
+    found = [e for e in history if e.kind == OBSERVE and (e.reason or "").startswith(prefix)]
+    return max(found, key=lambda e: e.order) if found else None
+
+
+def _split(event: DeploymentEvent) -> dict[int, float]:
+    return {a.version: float(a.weight) for a in event.versions}

@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..domain.deployments import ENVIRONMENT_PATTERN
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import CodeRef, DataRef
-from ..domain.names import MODEL_NAME_PATTERN
+from ..domain.names import ENVIRONMENT_PATTERN, model_name_problem
 from ..domain.times import format_time
 from ..dvcfiles import (
     DvcEntry,
@@ -338,7 +337,7 @@ def import_gto(
     for tag_name, events in sorted(by_artifact.items()):
         name = tag_name.replace("=", ":")  # GTO writes FOLDER:NAME as FOLDER=NAME in tags
         model = renames.get(name, name)
-        if not re.fullmatch(MODEL_NAME_PATTERN, model):
+        if model_name_problem(model) is not None:
             report.unmapped.append(
                 f"artifact {name}: not a valid model name; give --model {name}=NAME"
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -31,8 +31,10 @@ class VersionStore(Protocol):
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
-        """Create the model if needed and add version N+1 (gap-free, never reused).
+        """Create the model if needed and add version N+1, or version `number` when given
+        (above every number the model ever had, else Conflict: numbers are never reused).
 
         `inline` maps sha256 -> bytes of small files stored in the same transaction.
         `key`, a client's idempotency key, is recorded with the version under
@@ -40,6 +42,38 @@ class VersionStore(Protocol):
         made is returned when it is of the same model with the same manifest digest (a
         retried request), else `Conflict` is raised. Checked under the model's lock, so two
         requests with one key never both create."""
+        ...
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        """Create a model with no version yet, with its description and tags (each kept as a
+        change of the model, as `set_model_description` and `set_model_tag` keep them), in one
+        transaction; `AlreadyExists` if a model of that name exists."""
+        ...
+
+    def delete_model(self, name: str, *, actor: str, at: datetime, reason: str | None) -> Model:
+        """Delete a model: refused (`Conflict`) if it was ever deployed (an environment of it
+        exists) or a decision names it; else its kept versions are tombstoned, its tags,
+        description and decision inputs policy dropped, and the model kept with `deleted_at`:
+        `get_model`, `list_models`, `list_versions` and `model_events` still answer it (as
+        evidence), every other method answers as for a missing model. `create_model`, or a
+        new version, takes the name again, numbering after the deleted model's numbers."""
+        ...
+
+    def rename_model(
+        self, name: str, new_name: str, *, actor: str, at: datetime, reason: str | None
+    ) -> Model:
+        """Rename a model in one transaction: everything it holds (versions, tags, events,
+        deployments, requests, decisions, policies, serving reports) is answered under
+        `new_name` from then on, and `name` as missing (it may be taken by a new model).
+        `AlreadyExists` if a model, deleted or not, has `new_name`."""
         ...
 
     def inline_blob(self, sha256: str) -> bytes | None: ...
@@ -99,7 +133,30 @@ class VersionStore(Protocol):
         """Tombstone a version: its record stays as evidence, its files become collectable."""
         ...
 
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        """Record version `number` as deleted, with no files (creating the model if needed):
+        the number is taken, as a deleted version's is, and the tombstone says why. The
+        number must be above every number the model ever had, as for `create_version`."""
+        ...
+
     def version_events(self, model: str, version: int) -> list[VersionEvent]: ...
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        """Record the `types` not yet trusted for a (not deleted) version: a `trusted` event
+        each and one `version.trusted` audit entry, in one transaction; returns them (none:
+        nothing is written)."""
+        ...
 
     def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
         """(actor, idempotency key, model, version, digest, created_at in microseconds) of

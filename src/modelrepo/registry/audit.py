@@ -102,7 +102,16 @@ class Audit(Core, AuditAPI):
             end = size if limit is None else min(size, after + limit)
             bodies = [(seq, body) for seq, body, _ in store.audit_entries(after + 1, end)]
         else:
-            bodies = [(seq, body) for seq, body in store.subject_entries(subject) if seq > after]
+            if subject.startswith("model:"):  # a renamed model's record reads on from before
+                from ..domain.audit import model_record
+
+                record = model_record(
+                    subject.removeprefix("model:"),
+                    lambda name: store.subject_entries(f"model:{name}"),
+                )
+            else:
+                record = store.subject_entries(subject)
+            bodies = [(seq, body) for seq, body in record if seq > after]
             bodies = bodies if limit is None else bodies[:limit]
         entries = []
         for seq, body in bodies:

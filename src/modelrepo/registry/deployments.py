@@ -11,6 +11,7 @@ from ..api.arguments import optional_time
 from ..api.deployments import DeploymentsAPI
 from ..domain.deployments import (
     DEPLOY,
+    OBSERVE,
     ROLLBACK,
     UNDEPLOY,
     Allocation,
@@ -25,6 +26,7 @@ from ..domain.deployments import (
     check_environment_name,
     normalise_split,
     timeline,
+    unknown_at,
 )
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
@@ -39,6 +41,10 @@ class Deployments(Core, DeploymentsAPI):
             return parsed.model, parsed.version
         assert parsed.environment is not None
         state = self.live(parsed.model, env=parsed.environment)
+        if state.unknown is not None:  # never now, unless the clock went back: say so
+            raise Conflict(
+                f"what serves {parsed.model}@{parsed.environment} now is {state.unknown.describe()}"
+            )
         if not state.versions:
             raise NotFound(f"nothing is live in {parsed.model}@{parsed.environment}")
         if len(state.versions) > 1:
@@ -141,7 +147,14 @@ class Deployments(Core, DeploymentsAPI):
         checked_envs: set[str] = set()
         splits: dict[tuple[tuple[Any, Any], ...], tuple[Allocation, ...]] = {}
         prefix = f"imported from {source}"
+        observed = f"{prefix}, which keeps no history"
         for record in records:
+            kind = record.get("kind")
+            if kind not in (None, OBSERVE):
+                raise InvalidInput(
+                    f"invalid kind {kind!r} of an imported record: use 'observe', or leave it "
+                    "out for a deploy (an undeploy if its versions are empty)"
+                )
             split = record.get("versions") or {}
             effective = optional_time(record.get("effective_at"), "effective time")
             if effective is None:
@@ -157,6 +170,25 @@ class Deployments(Core, DeploymentsAPI):
                     found = splits[key] = normalise_split({int(k): v for k, v in key})
                 allocations = found
             note = record.get("reason")
+            if kind == OBSERVE:
+                changes.append(
+                    DeploymentChange(
+                        name,
+                        str(env),
+                        OBSERVE,
+                        allocations,
+                        self.user,
+                        f"{observed}: {note}" if note else observed,
+                        effective,
+                        unknown_from=optional_time(record.get("unknown_from"), "unknown_from"),
+                        earliest_at=optional_time(record.get("earliest_at"), "earliest_at"),
+                    )
+                )
+                continue
+            if record.get("unknown_from") is not None or record.get("earliest_at") is not None:
+                raise InvalidInput(
+                    "only an observation (kind 'observe') has an unknown_from or an earliest_at"
+                )
             changes.append(
                 DeploymentChange(
                     name,
@@ -240,6 +272,8 @@ class Deployments(Core, DeploymentsAPI):
         event = self.backend.metadata.live(name, env, when, known)
         if event is None:
             return LiveState(name, env, when, known, (), None)
+        if event.effective_at > when:  # an observation that leaves `when` unknown
+            return LiveState(name, env, when, known, (), event, unknown_at(event, when))
         versions = self._live_versions.get(event.event_id)
         if versions is None:
             digest = self.backend.metadata.digest

@@ -96,8 +96,10 @@ class Serving(Loading, Core, ServingAPI):
         when = optional_time(at, "time") or self.clock.now()
         keep = timedelta(seconds=ttl)
         periods = self.backend.metadata.serving_periods(name, env)
+        unknown = None
         try:
-            expected = [v.version for v in self.live(name, env=env, at=when).versions]
+            state = self.live(name, env=env, at=when)
+            expected, unknown = [v.version for v in state.versions], state.unknown
         except NotFound:
             if not periods:
                 raise  # a misspelt environment is an error, not "nothing was serving"
@@ -109,6 +111,9 @@ class Serving(Loading, Core, ServingAPI):
         for period in periods:
             end = min(period.until(keep), when)
             for interval in intervals:
+                if interval.unknown is not None:
+                    continue  # what was expected then is unknown: no drift can be shown
+                assert interval.start is not None  # only an unknown stretch has none
                 start = max(period.since, interval.start)
                 stop = min(end, interval.end or end)
                 if start < stop and all(a.version != period.version for a in interval.versions):
@@ -126,7 +131,13 @@ class Serving(Loading, Core, ServingAPI):
             "at": format_time(when),
             "ttl_seconds": ttl,
             "expected": expected,
-            "serving": [{**p.to_dict(keep), "drift": p.version not in expected} for p in active],
+            # What should have served is unknown (an imported observation leaves it so): no
+            # instance is said to drift from it.
+            "unknown": unknown.to_dict() if unknown else None,
+            "serving": [
+                {**p.to_dict(keep), "drift": unknown is None and p.version not in expected}
+                for p in active
+            ],
             "aged_out": [
                 p.to_dict(keep) for p in periods if p.aged_out(when, keep) and p.since <= when
             ],
@@ -141,7 +152,7 @@ class Serving(Loading, Core, ServingAPI):
         trust_pickle: bool = False,
         module: Any = None,
     ) -> dict[str, Any]:
-        from ..handles import compare
+        from ..domain.outputs import compare
 
         decision = self.backend.metadata.get_decision(decision_id)
         inputs = self.decision_inputs(decision_id)
@@ -166,12 +177,14 @@ class Serving(Loading, Core, ServingAPI):
 def _uncovered(
     start: datetime, stop: datetime, intervals: Sequence[Interval]
 ) -> list[tuple[datetime, datetime]]:
-    """The parts of [start, stop) during which nothing was live at all."""
+    """The parts of [start, stop) during which nothing was live at all (a stretch whose
+    answer is unknown is not one: something may have been)."""
     gaps = []
     cursor = start
-    for interval in sorted(intervals, key=lambda i: i.start):
-        if interval.start > cursor:
-            gaps.append((cursor, min(interval.start, stop)))
+    for interval in sorted(intervals, key=lambda i: (i.start is not None, i.start or start)):
+        begin = interval.start or start
+        if begin > cursor:
+            gaps.append((cursor, min(begin, stop)))
         cursor = max(cursor, interval.end or stop)
         if cursor >= stop:
             break

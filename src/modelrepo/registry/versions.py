@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..api.arguments import check_signature, collect_files, parse_data_ref
 from ..api.versions import VersionsAPI
-from ..domain.errors import CorruptBlobError, InvalidInput, MissingBlobError, NotFound
+from ..domain.errors import (
+    CorruptBlobError,
+    InvalidInput,
+    MissingBlobError,
+    NotFound,
+    model_not_found,
+)
 from ..domain.manifest import FileEntry, manifest_digest, sorted_entries, validate_relative_path
 from ..domain.model import (
     CodeRef,
@@ -39,6 +45,12 @@ from ..domain.names import (
     validate_idempotency_key,
     validate_key,
     validate_model_name,
+)
+from ..domain.trust import (
+    REGISTRATION_REASON,
+    check_trust_reason,
+    check_trusted_types,
+    trusted_of,
 )
 from ..flavors import check_files
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, changes, may_create, opening_of, writes
@@ -69,8 +81,12 @@ class Versions(Core, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+        number = check_number(number)
+        trusting = check_trusted_types(trusted_types)
         details = self._version_details(
             name, params, metrics, tags, data, description, flavor, signature, code, environment
         )
@@ -101,8 +117,22 @@ class Versions(Core, VersionsAPI):
             if if_changed:
                 same = self._unchanged(name, manifest_digest(sorted_entries(entries)))
                 if same is not None:
-                    return same
-            return self._create_version(details, entries, inline, key)
+                    return self._trusting(same, trusting)
+            made = self._create_version(details, entries, inline, key, number)
+            return self._trusting(made, trusting)
+
+    def _trusting(self, version: ModelVersion, types: Sequence[str]) -> ModelVersion:
+        """Record the types a registration trusts with the version it made (or found)."""
+        if types:
+            self.backend.metadata.trust_types(
+                version.model,
+                version.version,
+                types,
+                actor=self.user,
+                at=self.clock.now(),
+                reason=REGISTRATION_REASON,
+            )
+        return version
 
     def _unchanged(self, name: str, digest: str) -> ModelVersion | None:
         """The latest version when it holds exactly `digest` (for `if_changed`)."""
@@ -133,10 +163,14 @@ class Versions(Core, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
             key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
+            number = check_number(number)
+            trusting = check_trusted_types(trusted_types)
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
@@ -164,11 +198,12 @@ class Versions(Core, VersionsAPI):
                         entries.append(
                             FileEntry(staged.path, info.size, info.sha256, staged.executable)
                         )
-                return self._create_version(details, entries, inline, key)
+                made = self._create_version(details, entries, inline, key, number)
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
+        return self._trusting(made, trusting)
 
     def _version_details(
         self,
@@ -218,9 +253,11 @@ class Versions(Core, VersionsAPI):
         entries: Sequence[FileEntry],
         inline: Mapping[str, bytes],
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
-        """Version N+1 with these files; its time is when it is created, after its blobs.
-        With `key`, the version an earlier request with that key made, if there was one."""
+        """Version N+1 (or `number`) with these files; its time is when it is created, after
+        its blobs. With `key`, the version an earlier request with that key made, if there was
+        one."""
         manifest = sorted_entries(entries)
         return self.backend.metadata.create_version(
             NewVersion(
@@ -232,6 +269,7 @@ class Versions(Core, VersionsAPI):
             ),
             inline=inline,
             key=key,
+            number=number,
         )
 
     def register_archive(
@@ -251,14 +289,53 @@ class Versions(Core, VersionsAPI):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    @writes
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        clean_tags = check_tags(tags)
+        for key in clean_tags:
+            validate_key(key, "tag name")
+        return self.backend.metadata.create_model(
+            validate_model_name(name),
+            actor=self.user,
+            at=self.clock.now(),
+            description=check_description(description),
+            tags=clean_tags,
+        )
+
+    @changes
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        return self.backend.metadata.delete_model(
+            validate_model_name(name),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=require_reason(reason, "deleting a model needs a reason (it is recorded)"),
+        )
+
+    @changes
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput("reason must be a string")
+        return self.backend.metadata.rename_model(
+            validate_model_name(name),
+            validate_model_name(new_name),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=reason,
+        )
+
     def models(self) -> list[Model]:
-        return self.backend.metadata.list_models()
+        return [m for m in self.backend.metadata.list_models() if m.deleted_at is None]
 
     def model(self, name: str) -> Model:
-        return self.backend.metadata.get_model(validate_model_name(name))
+        return kept_model(self.backend.metadata.get_model(validate_model_name(name)))
 
     def get(self, name: str, version: int) -> ModelVersion:
-        return self.backend.metadata.get_version(validate_model_name(name), check_version(version))
+        found = self.backend.metadata.get_version(validate_model_name(name), check_version(version))
+        if found.deleted_at is not None:  # a deleted model's versions are all deleted
+            self.model(name)
+        return found
 
     def versions(
         self,
@@ -270,12 +347,14 @@ class Versions(Core, VersionsAPI):
         from ..domain.filters import Filter, parse_filter, select
 
         filters = [w if isinstance(w, Filter) else parse_filter(w) for w in where]
+        self.model(name)  # a deleted model's versions answer as missing, as the model does
         found = self.backend.metadata.list_versions(validate_model_name(name))
         if not include_deleted:
             found = [v for v in found if v.deleted_at is None]
         return select(found, filters)
 
     def events(self, name: str, version: int) -> list[VersionEvent]:
+        self.model(name)
         return self.backend.metadata.version_events(
             validate_model_name(name), check_version(version)
         )
@@ -435,6 +514,7 @@ class Versions(Core, VersionsAPI):
         )
 
     def model_events(self, name: str) -> list[ModelEvent]:
+        self.model(name)
         return self.backend.metadata.model_events(validate_model_name(name))
 
     @changes
@@ -451,6 +531,18 @@ class Versions(Core, VersionsAPI):
         )
 
     @changes
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        model, number = validate_model_name(name), check_version(version)
+        self.backend.metadata.trust_types(
+            model, number, asked, actor=self.user, at=self.clock.now(),
+            reason=check_trust_reason(reason),
+        )  # fmt: skip
+        return list(trusted_of(self.backend.metadata.version_events(model, number)))
+
+    @changes
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         return self.backend.metadata.delete_version(
             validate_model_name(name),
@@ -459,6 +551,30 @@ class Versions(Core, VersionsAPI):
             at=self.clock.now(),
             reason=require_reason(reason, "deleting a version needs a reason (it is recorded)"),
         )
+
+    @writes
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        return self.backend.metadata.record_deleted_version(
+            validate_model_name(name),
+            check_version(number),
+            actor=self.user,
+            at=self.clock.now(),
+            reason=require_reason(
+                reason, "recording a deleted version needs a reason (it is recorded)"
+            ),
+        )
+
+
+def kept_model(found: Model) -> Model:
+    """`found`, unless it was deleted: a deleted model answers as a missing one."""
+    if found.deleted_at is not None:
+        raise NotFound(model_not_found(found.name))
+    return found
+
+
+def check_number(number: int | None) -> int | None:
+    """A version number asked for, or None for the next one."""
+    return None if number is None else check_version(number)
 
 
 def _corrupt_file(found: ModelVersion, entry: FileEntry, why: str) -> CorruptBlobError:

@@ -18,6 +18,7 @@ from ..api import RegistryAPI
 from ..api.arguments import optional_time
 from ..domain.deployments import check_environment_name
 from ..domain.errors import (
+    AlreadyExists,
     ApprovalRequired,
     Conflict,
     Forbidden,
@@ -52,6 +53,7 @@ _BY_CODE: dict[str, type[ModelrepoError]] = {
         NotFound,
         StoreNotFound,
         Conflict,
+        AlreadyExists,
         ApprovalRequired,
         HistoryMoved,
         Unauthenticated,

@@ -16,6 +16,7 @@ from ..domain.decisions import Decision
 from ..domain.deployments import check_environment_name
 from ..domain.errors import InvalidInput
 from ..domain.names import validate_model_name
+from ..domain.outputs import canonical_output, canonical_outputs
 from ..domain.pages import Page
 from .client import API, ServerClient, _quote, _time_param, _wire_time
 
@@ -35,6 +36,8 @@ class Decisions(ServerClient, DecisionsAPI):
     @staticmethod
     def _decision_body(record: Mapping[str, Any]) -> dict[str, Any]:
         body = dict(record)
+        if "output" in body:  # in its JSON form here: NumPy values cannot travel otherwise
+            body["output"] = canonical_output(body["output"], "decision output")
         body["decided_at"] = _time_param(body.get("decided_at"), "decision time")
         return {k: v for k, v in body.items() if v is not None or k in ("inputs", "output")}
 
@@ -145,7 +148,9 @@ class Decisions(ServerClient, DecisionsAPI):
             isinstance(version, bool) or not isinstance(version, int) or version < 1
         ):
             raise InvalidInput(f"invalid version {version!r}: expected a positive integer")
-        body: dict[str, Any] = {"outputs": as_column(outputs, "outputs")}
+        body: dict[str, Any] = {
+            "outputs": canonical_outputs(as_column(outputs, "outputs"), "decision output")
+        }
         if environment is not None:
             body["environment"] = check_environment_name(environment)
         if version is not None:

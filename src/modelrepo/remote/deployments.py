@@ -174,14 +174,19 @@ class Deployments(ServerClient, DeploymentsAPI):
                 split = {str(int(k)): float(v) for k, v in (record.get("versions") or {}).items()}
             except (TypeError, ValueError):
                 raise InvalidInput("versions are {version number: weight}") from None
-            body.append(
-                {
-                    "environment": str(record.get("environment")),
-                    "effective_at": effective,
-                    "versions": split,
-                    "reason": record.get("reason"),
-                }
-            )
+            item: dict[str, Any] = {
+                "environment": str(record.get("environment")),
+                "effective_at": effective,
+                "versions": split,
+                "reason": record.get("reason"),
+            }
+            if record.get("kind") is not None:
+                item["kind"] = record["kind"]
+            for bound in ("unknown_from", "earliest_at"):  # an observation's
+                value = _time_param(record.get(bound), bound)
+                if value is not None:
+                    item[bound] = value
+            body.append(item)
         found = self._post(
             f"{self._model_path(name)}/deployments/import", {"source": source, "records": body}
         )

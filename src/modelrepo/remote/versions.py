@@ -25,6 +25,7 @@ from ..domain.model import (
     check_metrics,
     check_params,
     check_tags,
+    require_reason,
     unchanged_latest,
 )
 from ..domain.names import (
@@ -34,6 +35,7 @@ from ..domain.names import (
     validate_key,
     validate_model_name,
 )
+from ..domain.trust import check_trust_reason, check_trusted_types
 from ..flavors import check_files
 from .client import API, ServerClient, _idempotency_key, _quote
 from .files import _Counting
@@ -69,6 +71,8 @@ class Versions(ServerClient, VersionsAPI):
         progress: ProgressFactory | None = None,
         idempotency_key: str | None = None,
         if_changed: bool = False,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
@@ -79,6 +83,7 @@ class Versions(ServerClient, VersionsAPI):
         key = _idempotency_key(idempotency_key)
         validate_model_name(name)
         validate_flavor(flavor)
+        trusting = check_trusted_types(trusted_types)
         if not isinstance(description, str):
             raise InvalidInput("description must be a string")
         refs = [parse_data_ref(d) for d in data]
@@ -100,7 +105,7 @@ class Versions(ServerClient, VersionsAPI):
         from ..lineage import capture_code
 
         code_ref = capture_code() if code is True else (code or None)
-        metadata = {
+        metadata: dict[str, Any] = {
             "params": dict(check_params(params)),
             "metrics": dict(check_metrics(metrics)),
             "tags": dict(check_tags(tags)),
@@ -110,7 +115,10 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(signature),
             "code": code_ref.to_dict() if code_ref else None,
             "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
+            "trusted_types": list(trusting),
         }
+        if number is not None:
+            metadata["number"] = check_version(number, "version number")
 
         def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
             uploads: list[tuple[str, tuple[str, Any, str]]] = []
@@ -166,7 +174,10 @@ class Versions(ServerClient, VersionsAPI):
 
     @staticmethod
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
-        known = {"params", "metrics", "tags", "data", "description", "flavor", "signature", "code"}
+        known = {
+            "params", "metrics", "tags", "data", "description", "flavor", "signature", "code",
+            "number", "trusted_types",
+        }  # fmt: skip
         unknown = set(options) - known
         if unknown:
             raise InvalidInput(f"unknown options {sorted(unknown)}")
@@ -176,7 +187,9 @@ class Versions(ServerClient, VersionsAPI):
             from ..lineage import capture_code
 
             code = capture_code()
+        number = options.get("number")
         return {
+            **({} if number is None else {"number": check_version(number, "version number")}),
             "params": dict(check_params(options.get("params"))),
             "metrics": dict(check_metrics(options.get("metrics"))),
             "tags": dict(check_tags(options.get("tags"))),
@@ -186,6 +199,7 @@ class Versions(ServerClient, VersionsAPI):
             "signature": check_signature(options.get("signature")),
             "code": code.to_dict() if code else None,
             "executable": executable,
+            "trusted_types": list(check_trusted_types(options.get("trusted_types"))),
         }
 
     def register_stored(
@@ -203,6 +217,8 @@ class Versions(ServerClient, VersionsAPI):
         code: CodeRef | bool = False,
         environment: bool = False,
         idempotency_key: str | None = None,
+        number: int | None = None,
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")
@@ -210,6 +226,28 @@ class Versions(ServerClient, VersionsAPI):
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:
         # Not available on a remote registry (one of `EMBEDDED_ONLY`).
         self._unsupported("staging")
+
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Model:
+        clean_tags = check_tags(tags)
+        for key in clean_tags:
+            validate_key(key, "tag name")
+        body = {
+            "name": validate_model_name(name),
+            "description": check_description(description),
+            "tags": clean_tags,
+        }
+        return Model.from_dict(self._post(f"{API}/models", body))
+
+    def delete_model(self, name: str, *, reason: str) -> Model:
+        reason = require_reason(reason, "deleting a model needs a reason (it is recorded)")
+        reply = self._request("DELETE", self._model_path(name), params={"reason": reason})
+        return Model.from_dict(reply.json())
+
+    def rename_model(self, name: str, new_name: str, *, reason: str | None = None) -> Model:
+        body = {"new_name": validate_model_name(new_name), "reason": reason}
+        return Model.from_dict(self._post(f"{self._model_path(name)}/rename", body))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -280,11 +318,30 @@ class Versions(ServerClient, VersionsAPI):
             self._post(f"{self._version_path(name, version)}/deprecation", body)
         )
 
+    def trust(self, name: str, version: int, types: Sequence[str], *, reason: str) -> list[str]:
+        asked = check_trusted_types(types)
+        if not asked:
+            raise InvalidInput("name at least one type to trust")
+        body = {"types": list(asked), "reason": check_trust_reason(reason)}
+        found = self._post(f"{self._version_path(name, version)}/trust", body)
+        return [str(t) for t in found["trusted_types"]]
+
     def delete(self, name: str, version: int, *, reason: str) -> ModelVersion:
         reply = self._request(
             "DELETE", self._version_path(name, version), params={"reason": reason}
         )
         return ModelVersion.from_dict(reply.json())
+
+    def record_deleted_version(self, name: str, number: int, *, reason: str) -> ModelVersion:
+        body = {
+            "number": check_version(number, "version number"),
+            "reason": require_reason(
+                reason, "recording a deleted version needs a reason (it is recorded)"
+            ),
+        }
+        return ModelVersion.from_dict(
+            self._post(f"{self._model_path(name)}/deleted-versions", body)
+        )
 
     def resolve(self, ref: str) -> tuple[str, int]:
         parse_ref(ref)  # a malformed reference is refused here, in the same words

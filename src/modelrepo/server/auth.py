@@ -122,6 +122,11 @@ class Caller:
     def sees(self, model: str) -> bool:
         return in_scope(self.token.model_pattern, model)
 
+    def may(self, name: str, model: str) -> None:
+        """Refuse (403) unless the token may also perform operation `name` on `model` (a
+        request that does two things: register a version and trust its types)."""
+        authorize(self.token, name, model)
+
 
 def needs(name: str) -> Any:
     """A dependency: the caller, if its token may perform operation `name`.

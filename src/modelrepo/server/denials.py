@@ -26,6 +26,7 @@ from ..domain.denials import (
     short_reason,
 )
 from ..domain.errors import Forbidden, ModelrepoError, OutOfScope, Unauthenticated
+from ..domain.names import MAX_NAME_LENGTH
 from ..registry import Registry
 from .auth import credentials, route_operation
 from .errors import status_of
@@ -176,4 +177,4 @@ def route_of(scope: Scope) -> tuple[str, str | None, str | None]:
 
 def _model(name: object) -> str | None:
     """A model name as a request gave it (unchecked: it may be anything), made printable."""
-    return printable(name[:128]) if isinstance(name, str) and name else None
+    return printable(name[:MAX_NAME_LENGTH]) if isinstance(name, str) and name else None

@@ -87,7 +87,7 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if mlflow_errors.is_mlflow_path(request.url.path):
-        return mlflow_errors.http_error(exc.status_code, str(exc.detail))
+        return mlflow_errors.http_error(exc.status_code, str(exc.detail), request.url.path)
     code = HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
         body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..domain.errors import (
+    AlreadyExists,
     Conflict,
     Forbidden,
     IntegrityError,
@@ -20,7 +21,15 @@ from ..domain.errors import (
     Unauthenticated,
 )
 
-PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")
+API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
+"""Where MLflow serves its REST API (`ajax-api` is the one its web UI calls)."""
+PREFIXES = (*API_PREFIXES, "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
+NOT_SERVED = (
+    "{path} is not served: modelrepo serves MLflow's model registry API only "
+    "(/api/2.0/mlflow/registered-models/..., /api/2.0/mlflow/model-versions/...); tracking "
+    "(runs, experiments, metrics, logged models, traces) is not served here: keep your MLflow "
+    "tracking server for it (see docs/interop.md#what-an-mlflow-client-is-answered)"
+)
 
 CODES: tuple[tuple[type[ModelrepoError], str, int], ...] = (
     (Unauthenticated, "UNAUTHENTICATED", 401),
@@ -73,18 +82,13 @@ PENDING: dict[int | str, dict[str, Any]] = {
 }
 
 
-class AlreadyExists(Conflict):
-    """MLflow's RESOURCE_ALREADY_EXISTS (HTTP 400), which `mlflow.register_model` expects when
-    the registered model is already there."""
-
-    code = "already_exists"
-
-
 def is_mlflow_path(path: str) -> bool:
     return path.startswith(PREFIXES)
 
 
 def mlflow_error(exc: ModelrepoError) -> JSONResponse:
+    # MLflow's RESOURCE_ALREADY_EXISTS is HTTP 400: `mlflow.register_model` expects it when
+    # the registered model is already there.
     if isinstance(exc, AlreadyExists):
         code, status = "RESOURCE_ALREADY_EXISTS", 400
     else:
@@ -101,8 +105,12 @@ def response(code: str, message: str, status: int) -> JSONResponse:
     )
 
 
-def http_error(status: int, message: str) -> JSONResponse:
+def http_error(status: int, message: str, path: str = "") -> JSONResponse:
     """A routing or protocol error (no such endpoint, a malformed body) in MLflow's shape;
-    validation errors are MLflow's 400 INVALID_PARAMETER_VALUE."""
+    validation errors are MLflow's 400 INVALID_PARAMETER_VALUE. An endpoint of MLflow's API
+    this server does not serve (tracking) answers `ENDPOINT_NOT_FOUND` with 404, as MLflow
+    names an endpoint it lacks (its clients fall back on that code), saying where to go."""
+    if status == 404 and path.startswith(API_PREFIXES):
+        return response("ENDPOINT_NOT_FOUND", NOT_SERVED.format(path=path), 404)
     code = HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
     return response(code, message, 400 if status == 422 else status)

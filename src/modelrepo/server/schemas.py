@@ -6,13 +6,13 @@ with `--json`; these models describe them, they do not replace them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, NotRequired, TypeVar
+from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from ..domain.access import ROLES
-from ..domain.names import MAX_NUMBER
+from ..domain.access import MAX_PATTERN_LENGTH, ROLES
+from ..domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NUMBER
 
 T = TypeVar("T")
 
@@ -158,6 +158,18 @@ class RegisterIn(BaseModel):
     executable: list[str] = Field(
         default_factory=list, description="Paths of uploaded files to mark executable."
     )
+    number: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The version's number instead of the next one (to keep another "
+        "registry's numbers); above every number the model ever had, else 409.",
+    )
+    trusted_types: list[str] = Field(
+        default_factory=list,
+        description="Types the files need trusted to load (skops), recorded with the version; "
+        "the token needs the `trust` permission too.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -172,13 +184,56 @@ class RegisterIn(BaseModel):
             "flavor": self.flavor,
             "signature": self.signature,
             "code": CodeRef(**self.code.model_dump()) if self.code else False,
+            "number": self.number,
+            "trusted_types": self.trusted_types,
         }
+
+
+class DeletedVersionIn(BaseModel):
+    """A version another registry deleted, recorded here by its number with no files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class TrustIn(BaseModel):
+    """Types to trust for a version, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: list[str] = Field(min_length=1, description="Dotted type names, as skops names them.")
+    reason: str = Field(description="Why they are trusted (recorded).")
+
+
+class TrustOut(BaseModel):
+    model: str
+    version: int
+    trusted_types: list[str] = Field(description="Every type now trusted for the version.")
 
 
 class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: str
+
+
+class ModelIn(BaseModel):
+    """A model created before its first version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=256)
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RenameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_name: str = Field(min_length=1, max_length=256)
+    reason: str | None = Field(default=None, max_length=10_000)
 
 
 class DescriptionIn(BaseModel):
@@ -244,6 +299,15 @@ class EventOut(BaseModel):
     request_id: int | None
     approved_by: str | None
     approved_at: str | None
+    unknown_from: str | None = Field(
+        default=None,
+        description="An observation's: what served between this instant (null: the beginning "
+        "of time) and effective_at is unknown.",
+    )
+    earliest_at: str | None = Field(
+        default=None,
+        description="An observation's bound: the earliest its versions could have started serving.",
+    )
 
 
 class RequestOut(BaseModel):
@@ -279,7 +343,20 @@ class OutcomeOut(BaseModel):
     recorded_at: str | None
 
 
+class UnknownOut(BaseModel):
+    """Why what served is unknown: an observation at `until` saw the environment, and
+    nothing says what served between `since` (null: the beginning of time) and it."""
+
+    since: str | None
+    until: str
+    reason: str
+    earliest_at: str | None
+
+
 class LiveOut(BaseModel):
+    """What served; when that is unknown, `unknown` says why, `versions` is empty and `event`
+    is the observation that leaves it unknown."""
+
     model: str
     environment: str
     at: str
@@ -287,6 +364,7 @@ class LiveOut(BaseModel):
     versions: list[LiveVersionOut]
     event_id: int | None
     event: EventOut | None
+    unknown: UnknownOut | None = None
 
 
 class IntervalOut(BaseModel):
@@ -294,13 +372,16 @@ class IntervalOut(BaseModel):
 
     environment: str
     versions: list[AllocationOut]
-    from_: str = Field(alias="from")
+    from_: str | None = Field(alias="from", description="null: from the beginning of time")
     to: str | None
     event_id: int
     kind: str
     backfill: bool
     actor: str
     approved_by: str | None
+    unknown: UnknownOut | None = Field(
+        default=None, description="Set on a stretch during which what served is unknown."
+    )
 
 
 class EnvironmentOut(BaseModel):
@@ -462,14 +543,23 @@ class SourceIn(BaseModel):
 
 
 class ImportRecordIn(BaseModel):
-    """One past deployment: `versions` {"7": 1.0} (empty for an undeploy)."""
+    """One past deployment: `versions` {"7": 1.0} (empty for an undeploy); or, with `kind`
+    "observe", what a source that keeps no history served when it was looked at
+    (`effective_at`), what it served before that being unknown back to `unknown_from`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    environment: str = Field(min_length=1, max_length=128)
+    kind: Literal["observe"] | None = None
+    environment: str = Field(min_length=1, max_length=MAX_ENVIRONMENT_LENGTH)
     effective_at: str = Field(max_length=64, description="ISO-8601 with a zone.")
     versions: dict[str, float] = Field(default_factory=dict)
     reason: str | None = None
+    unknown_from: str | None = Field(
+        default=None, max_length=64, description="An observation's: null, the beginning of time."
+    )
+    earliest_at: str | None = Field(
+        default=None, max_length=64, description="An observation's bound."
+    )
 
 
 class ImportDeploymentsIn(BaseModel):
@@ -490,7 +580,7 @@ class DecisionColumnsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outputs: list[JSON]
-    environment: str | None = Field(default=None, max_length=128)
+    environment: str | None = Field(default=None, max_length=MAX_ENVIRONMENT_LENGTH)
     version: int | None = Field(default=None, ge=1, le=MAX_NUMBER, strict=True)
     decided_at: list[str | None] | str | None = Field(
         default=None, description="ISO-8601 with a zone (default: now)."
@@ -504,7 +594,7 @@ class DecisionColumnsIn(BaseModel):
 @with_config(ConfigDict(extra="forbid"))
 class DecisionColumnsRows(TypedDict):
     outputs: list[JSON]
-    environment: NotRequired[Annotated[str | None, Field(max_length=128)]]
+    environment: NotRequired[Annotated[str | None, Field(max_length=MAX_ENVIRONMENT_LENGTH)]]
     version: NotRequired[Annotated[int | None, Field(ge=1, le=MAX_NUMBER, strict=True)]]
     decided_at: NotRequired[list[str | None] | str | None]
     inputs: NotRequired[list[JSON] | None]
@@ -645,7 +735,7 @@ class TokenIn(BaseModel):
 
     user: str = Field(min_length=1, max_length=256)
     role: str = Field(pattern=f"^({'|'.join(ROLES)})$")
-    model_pattern: str | None = Field(default=None, min_length=1, max_length=128)
+    model_pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN_LENGTH)
 
 
 class TokenOut(BaseModel):

@@ -69,10 +69,18 @@ class VersionUpload:
     With `idempotency_key`, an upload repeated with that key answers the version the first
     made (see `Registry.register`)."""
 
-    def __init__(self, registry: Registry, name: str, idempotency_key: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        name: str,
+        idempotency_key: str | None = None,
+        *,
+        check: Callable[[RegisterIn], None] | None = None,
+    ) -> None:
         self.registry = registry
         self.name = name
         self.idempotency_key = idempotency_key
+        self.check = check  # what the caller may not ask for, refused before registering
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._backlog = 0
@@ -247,6 +255,8 @@ class VersionUpload:
                     current = None
                 elif kind == "complete":
                     meta = parse_metadata(_decode(bytes(metadata), "utf-8") if metadata else "{}")
+                    if self.check is not None:
+                        self.check(meta)
                     return self._register(parts, meta)
                 else:  # abort: the body failed on the loop's side
                     raise _Abandoned()

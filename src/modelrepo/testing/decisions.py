@@ -48,6 +48,13 @@ class DecisionStoreContract:
         store.create_version(new_version())
         return store
 
+    def test_a_model_a_decision_names_is_not_deleted(self, seeded: MetadataStore) -> None:
+        clock = ManualClock(T0)
+        seeded.record_decisions([decision("d-1")], actor="bob", clock=clock)
+        with pytest.raises(Conflict, match="decisions were logged with its versions"):
+            seeded.delete_model("credit-risk", actor="bob", at=T0, reason=None)
+        assert seeded.get_model("credit-risk").deleted_at is None
+
     def test_decisions_read_back(self, seeded: MetadataStore) -> None:
         clock = ManualClock(T0 + timedelta(days=1))
         recorded = seeded.record_decisions(

@@ -62,6 +62,19 @@ class DeploymentStoreContract:
             store.create_version(new_version(seed=i))
         return store
 
+    def test_a_model_ever_deployed_is_not_deleted(
+        self, store: MetadataStore, clock: ManualClock
+    ) -> None:
+        for name in ("deployed", "protected"):
+            store.create_version(new_version(name))
+        record(store, change(model="deployed"), clock=clock)
+        record(store, change("undeploy", model="deployed"), clock=clock)  # ever is enough
+        store.protect("protected", "production", actor="bob", clock=clock)
+        for name in ("deployed", "protected"):
+            with pytest.raises(Conflict, match="were deployed; they are kept as evidence"):
+                store.delete_model(name, actor="bob", at=T0, reason=None)
+            assert store.get_model(name).deleted_at is None
+
     def test_live_follows_effective_time(self, seeded: MetadataStore, clock: ManualClock) -> None:
         first = record(seeded, change(versions=V[1]), clock=clock)
         second = record(seeded, change(versions=V[2]), clock=clock)
@@ -314,6 +327,159 @@ class DeploymentStoreContract:
             clock=clock,
         )  # fmt: skip
         record(seeded, change("undeploy", versions=()), clock=clock)
+        report = VerifyReport()
+        check_records(seeded, report)
+        assert report.problems == []
+
+    def test_an_observation_leaves_the_time_before_it_unknown(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        """Before an observation (back to its `unknown_from`) the answer is the observation
+        itself, effective after the instant asked; at and after it, what it saw."""
+        first_at, second_at = T0 - timedelta(days=10), T0 - timedelta(days=5)
+        created = T0 - timedelta(days=30)
+        seeded.import_deployments(
+            [
+                change("observe", V[2], effective_at=first_at, earliest_at=created,
+                       reason="seen"),
+                change("observe", (), effective_at=second_at, unknown_from=first_at,
+                       reason="seen again"),
+            ],
+            clock=clock,
+        )  # fmt: skip
+        first, second = seeded.deployment_events("credit-risk")
+        assert (first.kind, first.unknown_from, first.earliest_at) == ("observe", None, created)
+        assert (second.unknown_from, second.earliest_at, second.versions) == (first_at, None, ())
+
+        def answer(at: Any, known: Any = None) -> DeploymentEvent | None:
+            return seeded.live("credit-risk", "production", at, known)
+
+        tick = timedelta(microseconds=1)
+        assert answer(first_at - timedelta(days=100)) == first  # unknown: before the first
+        assert answer(first_at - tick) == first
+        assert answer(first_at) == first  # observed: v2
+        assert answer(first_at + tick) == second  # unknown again, until the second
+        assert answer(second_at - tick) == second
+        assert answer(second_at) == second  # observed: nothing
+        assert answer(second_at + timedelta(days=1)) == second
+        # As known before the second was recorded, the first's answer held on.
+        assert answer(first_at + tick, first.recorded_at) == first
+        assert answer(first_at - tick, first.recorded_at - tick) is None
+
+    def test_an_observation_after_known_events_hides_them_only_in_its_stretch(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        past = T0 - timedelta(days=1)  # an observation is of the past
+        deployed = record(seeded, change(versions=V[1], effective_at=past), clock=clock)
+        at = deployed.effective_at
+        seeded.import_deployments(
+            [change("observe", V[3], effective_at=at + timedelta(hours=2),
+                    unknown_from=at + timedelta(hours=1))],
+            clock=clock,
+        )  # fmt: skip
+        observed = seeded.deployment_events("credit-risk")[-1]
+        assert seeded.live("credit-risk", "production", at + timedelta(minutes=30)) == deployed
+        assert seeded.live("credit-risk", "production", at + timedelta(hours=1)) == deployed
+        assert seeded.live("credit-risk", "production", at + timedelta(minutes=90)) == observed
+        assert seeded.live("credit-risk", "production", at + timedelta(hours=3)) == observed
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_live_with_observations_is_the_domain_rule(
+        self, seeded: MetadataStore, clock: ManualClock, seed: int
+    ) -> None:
+        """Random imports of observations (chained, each unknown back to the one before, or
+        from the beginning of time) and deploys, each effective in the past: every `live`
+        answer, at any instant and as known at any recording, is `live_event`'s."""
+        import random
+
+        from ..domain.deployments import live_event
+
+        rng = random.Random(seed)  # noqa: S311  (a reproducible history, not a secret)
+        minute = timedelta(minutes=1)
+        base = T0 - timedelta(days=1)
+        for env in ("production", "staging"):
+            last: Any = None
+            looks = sorted(rng.sample(range(0, 1200), 6))
+            for at in looks:
+                batch = []
+                if rng.random() < 0.4:
+                    batch.append(
+                        change(
+                            versions=V[rng.randint(1, 5)],
+                            environment=env,
+                            effective_at=base + rng.randint(0, 1200) * minute,
+                        )
+                    )
+                seen = tuple(Allocation(v, 1.0) for v in rng.sample(range(1, 6), rng.randint(0, 1)))
+                unknown_from = last if rng.random() < 0.8 else None
+                batch.append(
+                    change(
+                        "observe",
+                        seen,
+                        environment=env,
+                        effective_at=base + at * minute,
+                        unknown_from=unknown_from,
+                        earliest_at=base - timedelta(days=rng.randint(0, 3)),
+                    )
+                )
+                seeded.import_deployments(batch, clock=clock)
+                last = base + at * minute
+        events = seeded.deployment_events("credit-risk")
+        knowns = [None, *sorted({e.recorded_at for e in events})]
+        for env in ("production", "staging"):
+            mine = [e for e in events if e.environment == env]
+            instants = {e.effective_at for e in mine} | {
+                e.unknown_from for e in mine if e.unknown_from is not None
+            }
+            probes = [base + rng.randint(-60, 1300) * minute for _ in range(40)]
+            for t in instants:
+                probes += [t - timedelta(microseconds=1), t, t + timedelta(microseconds=1)]
+            for known in knowns:
+                for t in probes:
+                    assert seeded.live("credit-risk", env, t, known) == live_event(
+                        mine, t, known
+                    ), (env, t, known)
+
+    def test_observations_are_imported_with_their_bounds_checked(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        at = T0 - timedelta(days=1)
+        with pytest.raises(InvalidInput, match="unknown_from"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=at, unknown_from=at)], clock=clock
+            )
+        with pytest.raises(InvalidInput, match="earliest_at"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=at, earliest_at=at + timedelta(days=1))],
+                clock=clock,
+            )
+        with pytest.raises(InvalidInput, match="only an observation"):
+            seeded.import_deployments(
+                [change(versions=V[1], effective_at=at, unknown_from=at - timedelta(days=1))],
+                clock=clock,
+            )
+        with pytest.raises(InvalidInput, match="an observation is of the past"):
+            seeded.import_deployments(
+                [change("observe", V[1], effective_at=clock.now() + timedelta(days=1))],
+                clock=clock,
+            )
+        assert seeded.deployment_events("credit-risk") == []
+
+    def test_observations_read_back_as_their_audit_entries_carry_them(
+        self, seeded: MetadataStore, clock: ManualClock
+    ) -> None:
+        from ..auditing import VerifyReport, check_records
+
+        seeded.import_deployments(
+            [
+                change("observe", V[1], effective_at=T0 - timedelta(days=3),
+                       earliest_at=T0 - timedelta(days=9), reason="seen"),
+                change("observe", V[2], effective_at=T0 - timedelta(days=1),
+                       unknown_from=T0 - timedelta(days=3), reason="seen"),
+                change(versions=V[3], effective_at=T0 - timedelta(hours=1), reason="import"),
+            ],
+            clock=clock,
+        )  # fmt: skip
         report = VerifyReport()
         check_records(seeded, report)
         assert report.problems == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import AlreadyExists, Conflict, NotFound
 from ..domain.manifest import FileEntry, manifest_digest
 from ..domain.model import CodeRef, DataRef, Lineage, NewVersion, PythonEnvironment
 from ..domain.times import to_micros
@@ -167,6 +167,37 @@ class MetadataStoreContract:
         kinds = [(e.kind, e.reason) for e in store.version_events("credit-risk", 1)]
         assert kinds == [("deprecated", "old data"), ("undeprecated", None)]
 
+    def test_trusted_types_are_recorded_once_each_with_one_entry_per_grant(
+        self, store: MetadataStore
+    ) -> None:
+        store.create_version(new_version())
+        at = T0 + timedelta(hours=2)
+        tree = "sklearn.tree._tree.Tree"
+        new = store.trust_types("credit-risk", 1, [tree], actor="ann", at=at, reason="a forest")
+        assert new == [tree]
+        again = store.trust_types(
+            "credit-risk", 1, [tree, "numpy.dtype"], actor="bob", at=at, reason="dtypes"
+        )
+        assert again == ["numpy.dtype"]  # the tree was already trusted
+        assert store.trust_types("credit-risk", 1, [tree], actor="bob", at=at, reason="x") == []
+        events = store.version_events("credit-risk", 1)
+        assert [(e.kind, e.key, e.value, e.actor, e.at, e.reason) for e in events] == [
+            ("trusted", tree, None, "ann", at, "a forest"),
+            ("trusted", "numpy.dtype", None, "bob", at, "dtypes"),
+        ]
+        audited = [json.loads(body) for _, body in store.subject_entries("model:credit-risk")]
+        assert [(a["actor"], a["change"]) for a in audited if a["kind"] == "version.trusted"] == [
+            ("ann", {"model": "credit-risk", "version": 1, "types": [tree], "reason": "a forest"}),
+            ("bob", {"model": "credit-risk", "version": 1, "types": ["numpy.dtype"],
+                     "reason": "dtypes"}),
+        ]  # fmt: skip
+        with pytest.raises(NotFound):
+            store.trust_types("credit-risk", 9, [tree], actor="ann", at=at, reason="r")
+        store.create_version(new_version(seed=1))
+        store.delete_version("credit-risk", 2, actor="ann", at=at, reason="mistake")
+        with pytest.raises(Conflict):
+            store.trust_types("credit-risk", 2, [tree], actor="ann", at=at, reason="r")
+
     def test_delete_tombstones_and_never_reuses_numbers(self, store: MetadataStore) -> None:
         store.create_version(new_version(seed=1))
         store.create_version(new_version(seed=2))
@@ -182,6 +213,161 @@ class MetadataStoreContract:
         with pytest.raises(Conflict):
             store.set_tag("credit-risk", 2, "k", "v", actor="bob", at=at)
         assert store.create_version(new_version(seed=3)).version == 3
+
+    def test_a_model_is_created_before_its_first_version(self, store: MetadataStore) -> None:
+        at = T0 + timedelta(hours=1)
+        made = store.create_model(
+            "fraud", actor="bob", at=at, description="flags card fraud", tags={"b": "2", "a": "1"}
+        )
+        assert (made.name, made.created_at, made.created_by) == ("fraud", at, "bob")
+        assert (made.latest_version, made.version_count) == (0, 0)
+        assert (made.description, dict(made.tags)) == ("flags card fraud", {"a": "1", "b": "2"})
+        assert store.get_model("fraud") == made and store.list_models() == [made]
+        assert store.list_versions("fraud") == []
+        events = [(e.kind, e.key, e.value, e.actor) for e in store.model_events("fraud")]
+        assert events == [
+            ("created", None, None, "bob"), ("described", None, "flags card fraud", "bob"),
+            ("tag_set", "a", "1", "bob"), ("tag_set", "b", "2", "bob"),
+        ]  # fmt: skip
+        with pytest.raises(AlreadyExists, match="model 'fraud' already exists"):
+            store.create_model("fraud", actor="bob", at=at)
+        assert store.create_version(new_version("fraud")).version == 1
+        store.create_version(new_version())
+        with pytest.raises(AlreadyExists):
+            store.create_model("credit-risk", actor="bob", at=at)
+        plain = store.create_model("plain", actor="bob", at=at)
+        assert (plain.description, dict(plain.tags)) == ("", {})
+        assert [e.kind for e in store.model_events("plain")] == ["created"]
+
+    def test_a_model_never_deployed_is_deleted_and_kept(self, store: MetadataStore) -> None:
+        store.create_model("fraud", actor="bob", at=T0, description="d", tags={"k": "v"})
+        store.create_version(new_version("fraud", 1))
+        store.create_version(new_version("fraud", 2))
+        store.delete_version("fraud", 1, actor="bob", at=T0, reason="first")
+        at = T0 + timedelta(hours=1)
+        gone = store.delete_model("fraud", actor="carol", at=at, reason="a test model")
+        assert (gone.deleted_at, gone.deleted_by, gone.version_count) == (at, "carol", 0)
+        assert (dict(gone.tags), gone.description, gone.latest_version) == ({}, "", 2)
+        assert store.get_model("fraud") == gone and store.list_models() == [gone]
+        versions = store.list_versions("fraud")  # kept, as evidence
+        assert [(v.deleted_at, v.deleted_by) for v in versions] == [(T0, "bob"), (at, "carol")]
+        assert [e.reason for e in store.version_events("fraud", 2)] == ["a test model"]
+        assert [(e.kind, e.value) for e in store.model_events("fraud")][-1] == (
+            "deleted", "a test model",
+        )  # fmt: skip
+        with pytest.raises(NotFound, match="model 'fraud' not found"):
+            store.set_model_tag("fraud", "k", "v", actor="bob", at=at)
+        with pytest.raises(NotFound):
+            store.delete_model("fraud", actor="bob", at=at, reason=None)
+        with pytest.raises(NotFound):
+            store.delete_model("nope", actor="bob", at=at, reason=None)
+        assert list(store.file_references()) == []
+        # the name taken again: a new model whose numbers follow the deleted one's
+        again = store.create_model("fraud", actor="dave", at=at, tags={"new": "1"})
+        assert (again.created_by, again.deleted_at, dict(again.tags)) == (
+            "dave",
+            None,
+            {"new": "1"},
+        )
+        assert store.create_version(new_version("fraud", 3)).version == 3
+        assert [e.kind for e in store.model_events("fraud")][-3:] == [
+            "deleted",
+            "created",
+            "tag_set",
+        ]
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        assert store.create_version(new_version("fraud", 4)).version == 4  # made again by it
+        assert store.get_model("fraud").deleted_at is None
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        store.record_deleted_version("fraud", 6, actor="erin", at=at, reason="elsewhere")
+        assert (store.get_model("fraud").deleted_at, store.get_model("fraud").created_by) == (
+            None, "erin",
+        )  # fmt: skip
+        assert [e.kind for e in store.model_events("fraud")][-2:] == ["deleted", "created"]
+
+    def test_a_renamed_model_takes_its_records_along(self, store: MetadataStore) -> None:
+        store.create_model("fraud", actor="bob", at=T0, tags={"k": "v"})
+        first = store.create_version(new_version("fraud", 1), key="run-1")
+        store.set_tag("fraud", 1, "stage", "gold", actor="bob", at=T0)
+        at = T0 + timedelta(hours=1)
+        renamed = store.rename_model("fraud", "fraud-cards", actor="carol", at=at, reason="r")
+        assert (renamed.name, renamed.latest_version, dict(renamed.tags)) == (
+            "fraud-cards", 1, {"k": "v"},
+        )  # fmt: skip
+        with pytest.raises(NotFound):
+            store.set_model_tag("fraud", "k", "w", actor="bob", at=at)
+        moved = store.get_version("fraud-cards", 1)
+        assert (moved.ref, moved.digest, dict(moved.tags)) == (
+            "fraud-cards@1", first.digest, {"team": "risk", "stage": "gold"},
+        )  # fmt: skip
+        assert store.digest("fraud-cards", 1) == first.digest
+        assert [e.model for e in store.version_events("fraud-cards", 1)] == ["fraud-cards"]
+        events = [(e.kind, e.key, e.value, e.actor) for e in store.model_events("fraud-cards")]
+        assert events[-1] == ("renamed", "fraud", "fraud-cards", "carol")
+        assert store.create_version(new_version("fraud-cards", 1), key="run-1").ref == (
+            "fraud-cards@1"
+        )  # a retry with the key answers the version under its new name
+        assert store.create_version(new_version("fraud", 2)).ref == "fraud@1"  # the name is free
+        with pytest.raises(AlreadyExists):
+            store.rename_model("fraud-cards", "fraud", actor="carol", at=at, reason=None)
+        store.delete_model("fraud", actor="carol", at=at, reason=None)
+        with pytest.raises(AlreadyExists, match="was deleted and keeps its name"):
+            store.rename_model("fraud-cards", "fraud", actor="carol", at=at, reason=None)
+        with pytest.raises(NotFound):
+            store.rename_model("nope", "other", actor="carol", at=at, reason=None)
+
+    def test_a_given_number_is_kept_and_never_reused(self, store: MetadataStore) -> None:
+        assert store.create_version(new_version(seed=1), number=3).version == 3
+        assert store.get_model("credit-risk").latest_version == 3
+        assert store.create_version(new_version(seed=2)).version == 4  # after the highest
+        assert store.create_version(new_version(seed=3), number=9).version == 9
+        for taken in (9, 4, 5):  # kept, or skipped below the highest: never given again
+            with pytest.raises(Conflict, match="never reused"):
+                store.create_version(new_version(seed=4), number=taken)
+        assert [v.version for v in store.list_versions("credit-risk")] == [3, 4, 9]
+        assert store.get_model("credit-risk").version_count == 3
+        store.delete_version("credit-risk", 9, actor="bob", at=T0, reason=None)
+        with pytest.raises(Conflict):  # a deleted number stays taken
+            store.create_version(new_version(seed=4), number=9)
+        assert store.create_version(new_version(seed=4)).version == 10
+
+    def test_a_number_given_with_a_used_key_answers_the_first_registration(
+        self, store: MetadataStore
+    ) -> None:
+        first = store.create_version(new_version(seed=1), key="run-1", number=5)
+        assert store.create_version(new_version(seed=1), key="run-1", number=5) == first
+        assert store.get_model("credit-risk").latest_version == 5
+
+    def test_a_deleted_version_is_recorded_with_its_number(self, store: MetadataStore) -> None:
+        at = T0 + timedelta(hours=1)
+        gone = store.record_deleted_version(
+            "fraud", 2, actor="bob", at=at, reason="deleted in MLflow"
+        )  # the model is made by it
+        assert (gone.model, gone.version, gone.files, gone.deleted_at, gone.deleted_by) == (
+            "fraud", 2, (), at, "bob",
+        )  # fmt: skip
+        assert store.get_version("fraud", 2) == gone
+        model = store.get_model("fraud")
+        assert (model.latest_version, model.version_count, model.created_by) == (2, 0, "bob")
+        events = store.version_events("fraud", 2)
+        assert [(e.kind, e.actor, e.at, e.reason) for e in events] == [
+            ("deleted", "bob", at, "deleted in MLflow")
+        ]
+        assert list(store.file_references()) == []
+        with pytest.raises(Conflict, match="never reused"):
+            store.record_deleted_version("fraud", 2, actor="bob", at=at, reason="again")
+        with pytest.raises(Conflict, match="never reused"):
+            store.create_version(new_version("fraud"), number=1)
+        with pytest.raises(Conflict):  # a tombstone takes no tags
+            store.set_tag("fraud", 2, "k", "v", actor="bob", at=at)
+        assert store.create_version(new_version("fraud")).version == 3
+        store.create_version(new_version("fraud", seed=1), number=5)
+        store.record_deleted_version("fraud", 7, actor="bob", at=at, reason=None)
+        assert [(v.version, v.deleted_at is None) for v in store.list_versions("fraud")] == [
+            (2, False), (3, True), (5, True), (7, False),
+        ]  # fmt: skip
+        assert store.get_model("fraud").latest_version == 7
+        assert store.get_model("fraud").version_count == 2
 
     def test_file_references_name_every_live_file(self, store: MetadataStore) -> None:
         store.create_version(new_version("a", 1))

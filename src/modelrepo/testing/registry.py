@@ -25,6 +25,7 @@ from ..domain.errors import (
 from ..domain.manifest import manifest_digest
 from ..registry import Registry
 from .lifecycle import LifecycleContract, tar_of
+from .model_life import ModelLifeContract
 from .registry_records import RecordsContract
 
 
@@ -40,7 +41,7 @@ def make_artifact(root: Path) -> Path:
     return root
 
 
-class RegistryContract(LifecycleContract, RecordsContract):
+class RegistryContract(LifecycleContract, ModelLifeContract, RecordsContract):
     """What a registry user can count on, whichever store or transport is behind it."""
 
     @pytest.fixture
@@ -170,7 +171,7 @@ class RegistryContract(LifecycleContract, RecordsContract):
         with pytest.raises(NotFound):
             reg.get("credit-risk", 99)
         with pytest.raises(InvalidInput):
-            reg.get("Not A Name!", 1)
+            reg.get("not/a name", 1)
         with pytest.raises(NotFound):
             reg.live("credit-risk", env="nowhere")
         with pytest.raises(Conflict):
@@ -192,6 +193,38 @@ class RegistryContract(LifecycleContract, RecordsContract):
         flagged = two.deprecate("credit-risk", 1, reason="superseded")
         assert flagged.deprecated
         assert not two.deprecate("credit-risk", 1, deprecated=False).deprecated
+
+    def test_trusted_types_are_recorded_with_the_version(
+        self, reg: Registry, bob: Registry, model_dir: Path
+    ) -> None:
+        tree = "sklearn.tree._tree.Tree"
+        made = reg.register("forest", model_dir, code=False, trusted_types=[tree, tree])
+        assert [(e.kind, e.key, e.actor, e.reason) for e in reg.events("forest", 1)] == [
+            ("trusted", tree, "alice", "trusted at registration")
+        ]
+        assert bob.trust("forest", 1, ["numpy.dtype", tree], reason="its dtypes") == [
+            "numpy.dtype", tree,
+        ]  # fmt: skip
+        assert bob.trust("forest", 1, [tree], reason="again") == ["numpy.dtype", tree]
+        events = bob.events("forest", 1)
+        assert [(e.key, e.actor, e.reason) for e in events] == [
+            (tree, "alice", "trusted at registration"),
+            ("numpy.dtype", "bob", "its dtypes"),
+        ]  # a repeated grant records nothing
+        grants = [e for e in reg.audit_log("model:forest") if e["kind"] == "version.trusted"]
+        assert [(g["actor"], g["change"]["types"]) for g in grants] == [
+            ("alice", [tree]), ("bob", ["numpy.dtype"]),
+        ]  # fmt: skip
+        assert reg.get("forest", 1).digest == made.digest  # the version itself is unchanged
+        with pytest.raises(InvalidInput, match="needs a reason"):
+            reg.trust("forest", 1, [tree], reason=" ")
+        with pytest.raises(InvalidInput, match="invalid trusted type"):
+            reg.trust("forest", 1, ["rm -rf"], reason="r")
+        with pytest.raises(InvalidInput, match="at least one type"):
+            reg.trust("forest", 1, [], reason="r")
+        with pytest.raises(NotFound):
+            reg.trust("forest", 7, [tree], reason="r")
+        assert reg.audit_verify().ok
 
     def test_model_tags_and_description(self, two: Registry) -> None:
         tagged = two.tag_model("credit-risk", "owner", "risk-team")
@@ -332,7 +365,7 @@ class RegistryContract(LifecycleContract, RecordsContract):
         assert isinstance(found, list) and len(found) <= 5
         assert all(isinstance(d, Denial) for d in found)
         wrongs: list[dict[str, Any]] = [
-            {"limit": 0}, {"limit": 10_001}, {"since": "yesterday"}, {"model": "A B"},
+            {"limit": 0}, {"limit": 10_001}, {"since": "yesterday"}, {"model": "a/b"},
         ]  # fmt: skip
         for wrong in wrongs:
             with pytest.raises(InvalidInput):

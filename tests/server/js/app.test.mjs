@@ -80,6 +80,9 @@ const version = (n) => ({
   signature: null, lineage: { data: ["s3://bucket/train.csv"], code: { commit: "abcdef1234567" }, environment: null },
   deprecated: false, deleted_at: null, deleted_by: null, size: 10, files: [],
 });
+const UNKNOWN = { since: null, until: iso(T0 + 48 * 3600000), reason: "imported from MLflow (sqlite:///m.db), which keeps no history", earliest_at: iso(T0) };
+// A model name as MLflow allows it: spaces, '@', parentheses, '?', '#', '%', accents.
+const ODD = "risk@v2 (EU)?#% modèle";
 const event = { event_id: 1501, environment: "staging", kind: "deploy", versions: [{ version: 2, weight: 1 }], effective_at: iso(T0), actor: "alice", backfill: false, approved_by: "bob" };
 const ROUTES = {
   "/api/v1/models": { items: [{ model: "credit-risk", created_at: iso(T0), created_by: "alice", latest_version: 2, version_count: 2 }], next_cursor: null },
@@ -98,9 +101,30 @@ const ROUTES = {
     decided_at: iso(T0 + 1500 * 3600000), recorded_at: iso(T0 + 1500 * 3600000), deployment: event,
     approval: { approved_by: "bob", approved_at: iso(T0 + 3600000), request_id: null }, matches_history: true, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  [`/api/v1/models/${encodeURIComponent(ODD)}`]: { model: ODD, created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
+  [`/api/v1/models/${encodeURIComponent(ODD)}/versions`]: { items: [], next_cursor: null },
+  [`/api/v1/models/${encodeURIComponent(ODD)}/timeline`]: [],
   "/api/v1/models/empty": { model: "empty", created_at: iso(T0), created_by: "alice", latest_version: 0, version_count: 0 },
   "/api/v1/models/empty/versions": { items: [], next_cursor: null },
   "/api/v1/models/empty/timeline": [],
+  // Imported from a registry that keeps no history: unknown before the first observation.
+  "/api/v1/models/observed": { model: "observed", created_at: iso(T0), created_by: "alice", latest_version: 1, version_count: 1 },
+  "/api/v1/models/observed/versions": { items: [version(1)], next_cursor: null },
+  "/api/v1/models/observed/timeline": [
+    { environment: "production", versions: [], from: null, to: iso(T0 + 48 * 3600000), event_id: 7, kind: "observe",
+      backfill: true, actor: "importer", approved_by: null, unknown: UNKNOWN },
+    { environment: "production", versions: [{ version: 1, weight: 1 }], from: iso(T0 + 48 * 3600000), to: null, event_id: 7,
+      kind: "observe", backfill: true, actor: "importer", approved_by: null, unknown: null },
+  ],
+  "/api/v1/models/observed/environments/production/live": {
+    environment: "production", versions: [], unknown: UNKNOWN,
+    event: { event_id: 7, environment: "production", kind: "observe", versions: [{ version: 1, weight: 1 }], effective_at: iso(T0 + 48 * 3600000), actor: "importer", backfill: true, approved_by: null },
+  },
+  "/api/v1/decisions/d-unknown": {
+    decision_id: "d-unknown", model: "observed", version: 1, version_source: "given", environment: "production",
+    decided_at: iso(T0 + 3600000), recorded_at: iso(T0 + 3600000), deployment: null, live_unknown: UNKNOWN, flags: ["live_unknown"],
+    approval: null, matches_history: false, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
+  },
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
 };
 // Paginated like the API: `limit` items after `cursor`, `next_cursor` while more remain.
@@ -217,6 +241,36 @@ test("the pages, end to end against a canned API", async () => {
   instant.value = "2024-01-01";
   await all((n) => n.tagName === "form" && n.attrs.class === "toolbar")[0].fire("submit");
   assert.match(text(), /Never deployed/);
+
+  // An unknown stretch is a grey band and says "unknown", never a version.
+  location.hash = "#/models/observed?at=2024-01-01T12:00:00Z";
+  await settle(300);
+  const [observedSvg] = all((n) => n.tagName === "svg");
+  const bands = [...observedSvg.walk()].filter((n) => n.attrs && n.attrs.class === "unknown");
+  assert.equal(bands.length, 1);
+  assert.match(bands[0].textContent, /^production: unknown before 2024-01-03T00:00:00\.000000Z \(imported from MLflow/);
+  assert.equal(all((n) => n.attrs["data-testid"] === "legend-unknown").length, 1);
+  const [answer] = all((n) => n.attrs["data-testid"] === "live-versions");
+  assert.equal(answer.textContent, `unknown before ${iso(T0 + 48 * 3600000)} (imported from MLflow (sqlite:///m.db), which keeps no history)`);
+  assert.doesNotMatch(answer.textContent, /v1/);
+
+  location.hash = "#/decisions/d-unknown";
+  await settle();
+  const [unknownDeployment] = all((n) => n.attrs["data-testid"] === "deployment-unknown");
+  assert.match(unknownDeployment.textContent, /^unknown before /);
+  assert.match(text(), /matches the history\s+unknown/);
+  location.hash = `#/models/${encodeURIComponent(ODD)}`;
+  await settle();
+  assert.match(text(), /Never deployed/);
+  assert.ok(text().includes(ODD), "the name is shown as it is");
+  const [auditLink] = all((n) => n.tagName === "a" && /its audit log/.test(n.textContent));
+  assert.equal(auditLink.attrs.href, `#/audit?subject=${encodeURIComponent(`model:${ODD}`)}`);
+  const [decisionsLink] = all((n) => n.tagName === "a" && /its decisions/.test(n.textContent));
+  assert.equal(decisionsLink.attrs.href, `#/decisions?model=${encodeURIComponent(ODD)}`);
+  for (const what of ["", "/versions", "/timeline"]) {
+    const path = `/api/v1/models/${encodeURIComponent(ODD)}${what}`;
+    assert.ok(requests.some((r) => r.url.split("?")[0] === path), path);
+  }
 
   location.hash = "#/decisions/d-1";
   await settle();

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  counted, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks,
+  counted, describeServing, describeUnknown, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks,
 } from "../../../src/modelrepo/server/ui/timeline.mjs";
 
 const T = Date.UTC(2025, 0, 1);
@@ -94,4 +94,24 @@ test("the first window fits the changes, or runs to now after a single one", () 
   const two = lanes([interval("production", T, T + H, 1), interval("production", T + H, null, 2)], now);
   const [b0, b1] = initialWindow(two);
   assert.ok(b0 <= T && b1 >= T + H && b1 - b0 < 2 * H, "two changes an hour apart fill the chart");
+});
+
+test("an unknown stretch from the beginning of time covers everything before its end", () => {
+  const unknown = { since: null, until: formatInstant(T + 2 * H), reason: "imported from MLflow, which keeps no history", earliest_at: null };
+  const gap = { ...interval("prod", T, T + 2 * H, 1), from: null, versions: [], kind: "observe", unknown };
+  const data = lanes([gap, interval("prod", T + 2 * H, null, 1, { kind: "observe" })], T + 5 * H);
+  assert.equal(data.start, T + 2 * H - 24 * H, "no bound: the extent shows a day of it");
+  const bounded = lanes([{ ...gap, unknown: { ...unknown, earliest_at: formatInstant(T - 5 * H) } }], T + 5 * H);
+  assert.equal(bounded.start, T - 5 * H, "the extent shows it from its bound");
+  const prod = data.byEnv.get("prod");
+  assert.equal(prod[0].start, -Infinity);
+  assert.equal(liveAt(prod, T - 1000 * H).unknown, unknown);
+  assert.equal(liveAt(prod, T + 2 * H).unknown, null);
+  const bars = layout(prod, T, T + 4 * H, 400);
+  assert.ok(Math.abs(bars[0].x0) < 1e-9 && Math.abs(bars[0].x1 - 200) < 1e-9 && bars[0].main.unknown);
+  assert.equal(describeUnknown(unknown), `unknown before ${formatInstant(T + 2 * H)} (imported from MLflow, which keeps no history)`);
+  assert.equal(describeUnknown({ ...unknown, since: formatInstant(T), reason: "" }),
+    `unknown between ${formatInstant(T)} and ${formatInstant(T + 2 * H)}`);
+  assert.equal(describeServing({ versions: [], unknown }), describeUnknown(unknown));
+  assert.equal(describeServing({ versions: [{ version: 2, weight: 1 }], unknown: null }), "v2");
 });

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ...domain.errors import Conflict, NotFound
 from ...domain.manifest import validate_relative_path
-from ...domain.names import MODEL_NAME_PATTERN
 from ..auth import Caller, needs
 from ..files import send_file
 from ..mlflow_errors import ERRORS
@@ -21,7 +21,8 @@ from .common import scoped
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", tags=["mlflow"], responses=ERRORS)
 
-_VERSION_PATH = re.compile(rf"models/({MODEL_NAME_PATTERN})/versions/([1-9][0-9]{{0,17}})/?(.*)")
+_VERSION_PATH = re.compile(r"models/([^/]+)/versions/([1-9][0-9]{0,17})/?(.*)", re.DOTALL)
+"""A version's folder: a model name holds no `/` (`scoped` checks the rest of the rule)."""
 
 
 @router.get("/artifacts")
@@ -32,7 +33,8 @@ def list_artifacts(
     match = _VERSION_PATH.fullmatch(path.strip("/"))
     if match is None:
         raise NotFound(f"no artifacts at {path!r}: expected models/<name>/versions/<n>/...")
-    name, version, inner = match[1], int(match[2]), match[3].rstrip("/")
+    # the name is percent-encoded in the URI `get-download-uri` answers, and comes back so
+    name, version, inner = unquote(match[1]), int(match[2]), match[3].rstrip("/")
     found = caller.registry.get(scoped(caller, name), version)
     if found.deleted_at is not None:
         raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")

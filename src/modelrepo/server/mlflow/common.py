@@ -3,6 +3,7 @@ approvals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -61,8 +62,11 @@ def page(
     fields: tuple[str, ...],
     max_results: int,
     token: str | None,
+    build: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One page of `docs` in MLflow's shape, ordered by `order_by` (`name DESC`, ...)."""
+    """One page of `docs` in MLflow's shape, ordered by `order_by` (`name DESC`, ...).
+    With `build`, `docs` are rows holding only what is ordered by, and `build` makes the
+    document of each row on the page (so the rest are never built)."""
     for clause in reversed(order_by or [fields[0]]):
         field, _, direction = clause.strip().partition(" ")
         field = {"version_number": "version"}.get(field, field)
@@ -75,7 +79,13 @@ def page(
         )
     start = int(token) if token else 0
     end = start + max_results
-    result: dict[str, Any] = {key: docs[start:end]}
+    chosen = docs[start:end]
+    result: dict[str, Any] = {key: [build(d) for d in chosen] if build else chosen}
     if end < len(docs):
         result["next_page_token"] = str(end)
     return result
+
+
+def orders_by(order_by: list[str] | None, field: str) -> bool:
+    """Whether `order_by` names `field` (so rows must hold it before a page is chosen)."""
+    return any(clause.strip().partition(" ")[0] == field for clause in order_by or [])

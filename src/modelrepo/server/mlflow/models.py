@@ -9,17 +9,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from ...domain.errors import InvalidInput, NotFound, NotSupported
+from ...domain.errors import InvalidInput, NotFound
 from ..auth import Caller, needs
-from ..mlflow_errors import ERRORS, PENDING, AlreadyExists
+from ..mlflow_errors import ERRORS, PENDING
 from . import search
-from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
+from .common import (
+    MaxResults,
+    Named,
+    PageToken,
+    VersionValue,
+    orders_by,
+    page,
+    pending,
+    scoped,
+)
 from .entities import (
+    LATEST,
     Aliases,
+    AliasNotFound,
+    check_alias,
     latest_per_stage,
     live_version,
     millis,
     model_doc,
+    model_updated_at,
     number,
     version_doc,
 )
@@ -58,29 +71,13 @@ class AliasIn(Named):
 
 @router.post("/create")
 def create(body: CreateIn, caller: Caller = needs("model.create")) -> dict[str, Any]:
-    """A model comes into being with its first version, so this records nothing: it checks
-    the name and answers the model as it will be (`mlflow.register_model` calls it first).
-    A description or tags can only be kept once the model exists: they are refused here, and
-    set with `update` and `set-tag` after the first version is created."""
+    """Create the registered model before its first version, with its description and tags
+    (kept as changes of the model); RESOURCE_ALREADY_EXISTS if it exists, as MLflow answers
+    (`mlflow.register_model` calls this first and goes on to create the version then)."""
     name = scoped(caller, body.name)
-    _tags(body.tags)
-    try:
-        caller.registry.model(name)
-    except NotFound:
-        if body.description or body.tags:
-            raise NotSupported(
-                "a registered model is kept from its first version on: create a version, then "
-                "set its description (update) and tags (set-tag)"
-            ) from None
-        now = millis(caller.registry.clock.now())
-        doc = {
-            "name": name,
-            "creation_timestamp": now,
-            "last_updated_timestamp": now,
-            "user_id": caller.user,
-        }
-        return {"registered_model": doc}
-    raise AlreadyExists(f"registered model {name!r} already exists")
+    reg = caller.registry
+    created = reg.create_model(name, description=body.description or "", tags=_tags(body.tags))
+    return {"registered_model": model_doc(reg, created)}
 
 
 def _tags(given: list[dict[str, Any]] | None) -> dict[str, str]:
@@ -104,8 +101,16 @@ def get(
 
 @router.post("/rename")
 def rename(body: RenameIn, caller: Caller = needs("model.rename")) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("a model cannot be renamed: its name is how its evidence refers to it")
+    """Rename the registered model (recorded): its versions, aliases and history follow it;
+    the old name answers RESOURCE_DOES_NOT_EXIST from then on, as in MLflow."""
+    name = scoped(caller, body.name)
+    if not body.new_name:
+        raise InvalidInput("give the new name")
+    reg = caller.registry
+    renamed = reg.rename_model(
+        name, scoped(caller, body.new_name), reason="MLflow registered model renamed"
+    )
+    return {"registered_model": model_doc(reg, renamed)}
 
 
 @router.patch("/update")
@@ -119,8 +124,14 @@ def update(body: UpdateIn, caller: Caller = needs("model.describe")) -> dict[str
 
 @router.delete("/delete")
 def delete(body: Named, caller: Caller = needs("model.delete")) -> dict[str, Any]:
-    scoped(caller, body.name)
-    raise NotSupported("a model's versions are kept as evidence; delete versions one at a time")
+    """Delete the registered model and its versions (recorded, with the reason `MLflow
+    registered model deleted`): they answer RESOURCE_DOES_NOT_EXIST from then on, as in
+    MLflow, their records kept for the audit log. Refused with RESOURCE_CONFLICT if any
+    version was ever deployed (an alias or stage set) or a decision names it."""
+    caller.registry.delete_model(
+        scoped(caller, body.name), reason="MLflow registered model deleted"
+    )
+    return {}
 
 
 @router.post("/set-tag")
@@ -134,8 +145,11 @@ def set_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
 
 @router.delete("/delete-tag")
 def delete_tag(body: TagIn, caller: Caller = needs("model.tag")) -> dict[str, Any]:
-    """Remove a tag of the model itself (the removal is recorded)."""
-    caller.registry.untag_model(scoped(caller, body.name), body.key)
+    """Remove a tag of the model itself (the removal is recorded); a tag the model does not
+    have is already gone, as MLflow answers."""
+    name = scoped(caller, body.name)
+    if body.key in caller.registry.model(name).tags:
+        caller.registry.untag_model(name, body.key)
     return {}
 
 
@@ -154,9 +168,18 @@ def search_models(
     records = [
         {"name": m.name, "tags": m.tags, "model": m} for m in reg.models() if caller.sees(m.name)
     ]
-    chosen = search.select(records, conditions)
-    docs = [model_doc(reg, r["model"]) for r in chosen]
-    return page(docs, "registered_models", order_by, ORDER_FIELDS, max_results, page_token)
+    by_update = orders_by(order_by, "last_updated_timestamp")
+    rows = [
+        {
+            "name": r["model"].name,
+            "creation_timestamp": millis(r["model"].created_at),
+            "last_updated_timestamp": millis(model_updated_at(reg, r["model"])) if by_update else 0,
+            "model": r["model"],
+        }
+        for r in search.select(records, conditions)
+    ]
+    return page(rows, "registered_models", order_by, ORDER_FIELDS, max_results, page_token,
+                build=lambda row: model_doc(reg, row["model"]))  # fmt: skip
 
 
 @router.post("/get-latest-versions")
@@ -178,8 +201,8 @@ def _latest(caller: Caller, name: str, stages: list[str] | None) -> dict[str, An
     reg = caller.registry
     reg.model(scoped(caller, name))
     aliases = Aliases.of(reg, name)
-    found = latest_per_stage(reg.versions(name), aliases, stages)
-    return {"model_versions": [version_doc(v, aliases) for v in found]}
+    found = latest_per_stage(reg.versions(name), stages)
+    return {"model_versions": [version_doc(reg, v, aliases) for v in found]}
 
 
 @router.post("/alias", responses=PENDING)
@@ -187,6 +210,7 @@ def set_alias(body: AliasIn, caller: Caller = needs("deployment.deploy")) -> Any
     """Point `alias` at a version: deploy it to the environment of that name (recorded in
     the deployment history and the audit trail as the token's user)."""
     name = scoped(caller, body.name)
+    check_alias(body.alias, setting=True)
     if body.version is None:
         raise InvalidInput("give the version the alias points at")
     outcome = caller.registry.deploy(
@@ -197,9 +221,14 @@ def set_alias(body: AliasIn, caller: Caller = needs("deployment.deploy")) -> Any
 
 @router.delete("/alias", responses=PENDING)
 def delete_alias(body: AliasIn, caller: Caller = needs("deployment.undeploy")) -> Any:
-    """Remove `alias`: undeploy the environment of that name."""
+    """Remove `alias`: undeploy the environment of that name. An alias the model does not
+    have is already gone, as MLflow answers."""
     name = scoped(caller, body.name)
-    live_version(caller.registry, name, body.alias)
+    check_alias(body.alias)
+    try:
+        live_version(caller.registry, name, body.alias)
+    except AliasNotFound:
+        return {}
     outcome = caller.registry.undeploy(name, env=body.alias, reason="MLflow alias deleted")
     return pending(outcome) or {}
 
@@ -210,7 +239,15 @@ def get_by_alias(
     alias: Annotated[str, Query(max_length=256)],
     caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
-    """The version the environment `alias` serves now."""
+    """The version the environment `alias` serves now; `latest` is the highest-numbered
+    version, as in MLflow."""
     reg = caller.registry
-    version = live_version(reg, scoped(caller, name), alias)
-    return {"model_version": version_doc(reg.get(name, version), Aliases.of(reg, name))}
+    name = scoped(caller, name)
+    if check_alias(alias).lower() == LATEST:
+        versions = reg.versions(name)
+        if not versions:
+            raise NotFound(f"Latest version not found for model {name}.")
+        found = max(versions, key=lambda v: v.version)
+    else:
+        found = reg.get(name, live_version(reg, name, alias))
+    return {"model_version": version_doc(reg, found, Aliases.of(reg, name))}

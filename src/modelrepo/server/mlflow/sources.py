@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import yaml
+
 from ...domain.errors import InvalidInput
 from ...domain.manifest import check_file_name
 
@@ -104,6 +106,31 @@ class Sources:
         except OSError as exc:  # named by the client's URI, never by the server's path
             raise InvalidInput(f"source {source!r} cannot be read: {exc.strerror}") from None
         raise InvalidInput(f"source {source!r} is outside the server's allowed MLflow sources")
+
+
+_METADATA_MAX = 1 << 20
+
+
+def source_run_id(folder: Path) -> str | None:
+    """The run that logged the model whose files are in `folder` (a folder already resolved
+    inside an allowed root), as MLflow records it: `source_run_id` in the logged model's
+    `meta.yaml` beside its `artifacts` folder, else `run_id` in its `MLmodel`. None when
+    neither says (a plain folder of files)."""
+    candidates = [(folder / "MLmodel", "run_id")]
+    if folder.name == "artifacts":
+        candidates.insert(0, (folder.parent / "meta.yaml", "source_run_id"))
+    for path, key in candidates:
+        try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _METADATA_MAX:
+                continue
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        value = loaded.get(key) if isinstance(loaded, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def check_path(path: str, source: str) -> str:

@@ -1,31 +1,51 @@
 """MLflow's model-version endpoints (`/api/2.0/mlflow/model-versions/...`) over the registry:
 a model version is a version (its files copied from an allowed source and content-addressed),
-its tags are version tags, a legacy stage is the environment of that name."""
+its tags are version tags, a legacy stage is the reserved version tag `mlflow.stage`, and the
+environment named after a serving stage serves its highest-numbered holder."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 
 from ...domain.errors import Conflict, InvalidInput, NotFound
+from ...domain.mlflow_fields import DESCRIPTION_TAG, MODEL_ID_PARAM, RUN_ID_PARAM, SOURCE_PARAM
 from ...domain.model import ModelVersion
+from ...domain.stages import (
+    ARCHIVED,
+    NONE,
+    STAGE_ENVIRONMENTS,
+    STAGE_TAG,
+    canonical_stage,
+    serving_in_stage,
+    stage_of,
+)
+from ...registry import Registry
 from ..auth import Caller, needs
 from ..mlflow_errors import ERRORS, PENDING
-from . import search
-from .common import MaxResults, Named, PageToken, VersionValue, page, pending, scoped
+from . import copies, search
+from .common import (
+    MaxResults,
+    Named,
+    PageToken,
+    VersionValue,
+    orders_by,
+    page,
+    pending,
+    scoped,
+)
 from .entities import (
-    DESCRIPTION_TAG,
-    MODEL_ID_PARAM,
     RESERVED_TAGS,
-    RUN_ID_PARAM,
-    SOURCE_PARAM,
-    STAGES,
     Aliases,
+    has_environment,
+    millis,
     number,
+    updated_at,
     version_doc,
 )
-from .sources import Sources
+from .sources import Sources, source_run_id
 
 router = APIRouter(prefix="/api/2.0/mlflow/model-versions", tags=["mlflow"], responses=ERRORS)
 
@@ -66,40 +86,51 @@ def _one(caller: Caller, name: str, version: str | int) -> dict[str, Any]:
     found = reg.get(scoped(caller, name), number(version))
     if found.deleted_at is not None:
         raise NotFound(f"model version {found.ref} was deleted")
-    return {"model_version": version_doc(found, Aliases.of(reg, name))}
+    return {"model_version": version_doc(reg, found, Aliases.of(reg, name))}
 
 
 @router.post("/create")
 def create(
     body: CreateIn, request: Request, caller: Caller = needs("version.register")
 ) -> dict[str, Any]:
-    """Register the files at `source` (fetched only from the server's allowed locations) as
-    the next version; MLflow's source, run id and logged-model id are kept as its params."""
+    """Register the files at `source` as the next version: a logged model or folder is
+    fetched only from the server's allowed locations; `models:/NAME/N` (or `@alias`, or a
+    stage) is a version of this registry, whose files are registered again by digest (MLflow's
+    `copy_model_version`). MLflow's source, run id and logged-model id are kept as its
+    params; a run id the client does not send is read from the logged model's metadata."""
     name = scoped(caller, body.name)
-    sources: Sources = request.app.state.mlflow_sources
-    folder = sources.resolve(body.source)
-    params = {SOURCE_PARAM: body.source}
-    if body.run_id:
-        params[RUN_ID_PARAM] = body.run_id
-    if body.model_id:
-        params[MODEL_ID_PARAM] = body.model_id
+    caller.registry.model(name)  # as in MLflow: the registered model must exist first
     tags = {}
     for tag in body.tags or []:
         key, value = tag.get("key"), tag.get("value")
         if not isinstance(key, str) or not isinstance(value, str) or key in RESERVED_TAGS:
             raise InvalidInput(f"invalid tag {tag!r}")
         tags[key] = value
-    created = caller.registry.register(
-        name,
-        folder,
-        params=params,
-        tags=tags,
-        description=body.description or "",
-        flavor="mlflow",
-        code=False,
-        environment=False,
-    )
-    return {"model_version": version_doc(created, Aliases.of(caller.registry, name))}
+    params = {SOURCE_PARAM: body.source}
+    if body.model_id:
+        params[MODEL_ID_PARAM] = body.model_id
+    details: dict[str, Any] = {
+        "tags": tags,
+        "description": body.description or "",
+        "code": False,
+        "environment": False,
+    }
+    if copies.is_registered(body.source):
+        found = copies.resolve(caller, body.source)
+        run_id = body.run_id or found.params.get(RUN_ID_PARAM)
+        if run_id:
+            params[RUN_ID_PARAM] = str(run_id)
+        created = copies.copy(caller.registry, found, name, params, **details)
+    else:
+        sources: Sources = request.app.state.mlflow_sources
+        folder = sources.resolve(body.source)
+        run_id = body.run_id or source_run_id(folder)
+        if run_id:
+            params[RUN_ID_PARAM] = run_id
+        created = caller.registry.register(name, folder, params=params, flavor="mlflow", **details)
+    return {
+        "model_version": version_doc(caller.registry, created, Aliases.of(caller.registry, name))
+    }
 
 
 @router.get("/get")
@@ -128,8 +159,7 @@ def delete(body: VersionIn, caller: Caller = needs("version.delete")) -> dict[st
 @router.post("/set-tag")
 def set_tag(body: TagIn, caller: Caller = needs("version.tag")) -> dict[str, Any]:
     name = scoped(caller, body.name)
-    if body.key in RESERVED_TAGS:
-        raise InvalidInput(f"tag {body.key!r} is reserved: update the description instead")
+    _not_reserved(body.key)
     if body.value is None:
         raise InvalidInput("give the tag's value")
     caller.registry.tag(name, number(body.version), body.key, body.value)
@@ -138,11 +168,28 @@ def set_tag(body: TagIn, caller: Caller = needs("version.tag")) -> dict[str, Any
 
 @router.delete("/delete-tag")
 def delete_tag(body: TagIn, caller: Caller = needs("version.tag")) -> dict[str, Any]:
+    """Remove a tag of the version (recorded); a tag it does not have is already gone, as
+    MLflow answers."""
     name = scoped(caller, body.name)
-    if body.key in RESERVED_TAGS:
-        raise InvalidInput(f"tag {body.key!r} is reserved: update the description instead")
-    caller.registry.untag(name, number(body.version), body.key)
+    _not_reserved(body.key)
+    found = _live(caller.registry, name, number(body.version))
+    if body.key in found.tags:
+        caller.registry.untag(name, found.version, body.key)
     return {}
+
+
+def _not_reserved(key: str) -> None:
+    if key in RESERVED_TAGS:
+        what = "its stage (transition-stage)" if key == STAGE_TAG else "its description (update)"
+        raise InvalidInput(f"tag {key!r} is reserved: change {what} instead")
+
+
+def _live(registry: Registry, name: str, version: int) -> ModelVersion:
+    """The version, unless deleted (MLflow answers a deleted version as a missing one)."""
+    found = registry.get(name, version)
+    if found.deleted_at is not None:
+        raise NotFound(f"model version {found.ref} was deleted")
+    return found
 
 
 @router.get("/search")
@@ -160,14 +207,30 @@ def search_versions(
     reg = caller.registry
     names = {c.value for c in conditions if c.field == "name" and c.op == "="}
     models = [m.name for m in reg.models() if caller.sees(m.name)]
-    docs: list[dict[str, Any]] = []
+    by_update = orders_by(order_by, "last_updated_timestamp")
+    rows: list[dict[str, Any]] = []
     for model in sorted(set(models) & names if names else models):
-        aliases = Aliases.of(reg, model)
         records = [_record(v) for v in reg.versions(model)]
-        docs.extend(version_doc(r["found"], aliases) for r in search.select(records, conditions))
+        rows.extend(
+            {
+                "name": model,
+                "version": r["found"].version,
+                "creation_timestamp": millis(r["found"].created_at),
+                "last_updated_timestamp": millis(updated_at(reg, r["found"])) if by_update else 0,
+                "found": r["found"],
+            }
+            for r in search.select(records, conditions)
+        )
+    aliases: dict[str, Aliases] = {}  # of the models on the page only
+
+    def build(row: dict[str, Any]) -> dict[str, Any]:
+        if row["name"] not in aliases:
+            aliases[row["name"]] = Aliases.of(reg, row["name"])
+        return version_doc(reg, row["found"], aliases[row["name"]])
+
     return page(
-        docs, "model_versions", order_by or ["name", "version DESC"], ORDER_FIELDS,
-        max_results, page_token,
+        rows, "model_versions", order_by or ["name", "version DESC"], ORDER_FIELDS,
+        max_results, page_token, build,
     )  # fmt: skip
 
 
@@ -192,28 +255,55 @@ def download_uri(
     if found.deleted_at is not None:
         raise Conflict(f"version {found.ref} was deleted; its files are no longer kept")
     base = request.app.state.public_url  # never the request's Host header
-    return {"artifact_uri": f"{base}{ARTIFACTS}/models/{name}/versions/{found.version}"}
+    folder = f"models/{quote(name, safe='')}/versions/{found.version}"
+    return {"artifact_uri": f"{base}{ARTIFACTS}/{folder}"}
 
 
 @router.post("/transition-stage", responses=PENDING)
 def transition_stage(body: StageIn, caller: Caller = needs("deployment.deploy")) -> Any:
-    """Legacy stages: `Staging` and `Production` deploy to the environment of that name
-    (replacing what served there); `Archived` and `None` undeploy the version from the stage
-    it serves."""
+    """Give a version a legacy stage, kept as its `mlflow.stage` tag. With
+    `archive_existing_versions`, the other versions in that (serving) stage become
+    `Archived`. The environment named after each serving stage whose holder changes is
+    deployed to its new highest-numbered holder, or undeployed when none is left, through
+    the normal deploy path: a protected environment answers that a request awaits approval,
+    and then no stage changes (transition again once it is approved)."""
     name = scoped(caller, body.name)
     reg = caller.registry
     version = number(body.version)
-    stage = body.stage.strip().lower()
-    if stage in STAGES:
-        outcome = reg.deploy(name, version, env=stage, reason=f"MLflow stage {STAGES[stage]}")
-    elif stage in ("archived", "none"):
-        reg.get(name, version)
-        current = Aliases.of(reg, name).stage(version).lower()
-        if current not in STAGES:
-            return _one(caller, name, version)
-        outcome = reg.undeploy(name, env=current, reason=f"MLflow stage {body.stage}")
-    else:
+    stage = canonical_stage(body.stage)
+    if body.archive_existing_versions and stage not in STAGE_ENVIRONMENTS:
         raise InvalidInput(
-            f"invalid stage {body.stage!r}: use None, Staging, Production or Archived"
+            "Model version transition cannot archive existing model versions because "
+            f"{stage!r} is not an Active stage. Valid stages are "
+            f"{', '.join(STAGE_ENVIRONMENTS)}"
         )
-    return pending(outcome) or _one(caller, name, version)
+    _live(reg, name, version)
+    before = {v.version: stage_of(v.tags) for v in reg.versions(name)}
+    after = dict(before)
+    after[version] = stage
+    if body.archive_existing_versions:
+        for other, held in before.items():
+            if other != version and held == stage:
+                after[other] = ARCHIVED
+    reason = f"MLflow stage {stage} for version {version}"
+    for held, env in STAGE_ENVIRONMENTS.items():
+        target = serving_in_stage(after, held)
+        if target == serving_in_stage(before, held):
+            continue
+        live = reg.live(name, env=env).versions if has_environment(reg, name, env) else ()
+        if [v.version for v in live] == ([target] if target is not None else []):
+            continue
+        if target is None:
+            outcome = reg.undeploy(name, env=env, reason=reason)
+        else:
+            outcome = reg.deploy(name, target, env=env, reason=reason)
+        if (answer := pending(outcome)) is not None:
+            return answer
+    for changed, held in sorted(after.items()):
+        if held == before[changed]:
+            continue
+        if held == NONE:
+            reg.untag(name, changed, STAGE_TAG)
+        else:
+            reg.tag(name, changed, STAGE_TAG, held)
+    return _one(caller, name, version)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 
 from ...domain.errors import NotFound
+from ...domain.names import MAX_NAME_LENGTH
 from ..auth import Caller, needs
 from ..schemas import CheckpointOut, ConsistencyOut, DenialOut, Page, ProofOut, VerifyOut
 from .common import ERRORS, Cursor, Limit
@@ -90,7 +91,9 @@ def denied(
     since: Annotated[
         str | None, Query(max_length=64, description="Last seen at or after this time.")
     ] = None,
-    model: Annotated[str | None, Query(max_length=128, description="Only this model.")] = None,
+    model: Annotated[
+        str | None, Query(max_length=MAX_NAME_LENGTH, description="Only this model.")
+    ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
     caller: Caller = needs("audit.denied"),

@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...domain.errors import decision_not_found
+from ...domain.names import MAX_ENVIRONMENT_LENGTH
 from ..auth import Caller, needs
 from ..params import Name
 from ..schemas import DECISION_BATCH, BatchOut, DecisionBatchIn, DecisionIn, DecisionOut, Page
@@ -92,7 +93,7 @@ def show_decision(
 @router.get("/models/{name}/decisions", response_model=Page[DecisionOut])
 def list_decisions(
     name: Name,
-    env: Annotated[str | None, Query(max_length=128)] = None,
+    env: Annotated[str | None, Query(max_length=MAX_ENVIRONMENT_LENGTH)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     since: Time = None,
     until: Time = None,

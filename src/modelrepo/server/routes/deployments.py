@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ...domain.deployments import DeploymentOutcome, DeploymentRequest
 from ...domain.errors import InvalidInput, request_not_found
+from ...domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NAME_LENGTH
 from ..auth import Caller, needs
-from ..params import Name
+from ..params import Env, Name
 from ..schemas import (
     ChangeIn,
     DeployIn,
@@ -29,7 +30,6 @@ from .common import ERRORS, Cursor, Limit, compact_json, large_json, paginate
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"], responses=ERRORS)
 
-Env = Annotated[str, PathParam(min_length=1, max_length=128, description="Environment.")]
 RequestId = Annotated[int, PathParam(ge=1, le=2**62)]
 Time = Annotated[str | None, Query(max_length=64, description="ISO-8601 with a zone.")]
 OUTCOME = {
@@ -149,7 +149,7 @@ async def live(
 @router.get("/models/{name}/history", response_model=Page[EventOut])
 def history(
     name: Name,
-    env: Annotated[str | None, Query(max_length=128)] = None,
+    env: Annotated[str | None, Query(max_length=MAX_ENVIRONMENT_LENGTH)] = None,
     since: Time = None,
     until: Time = None,
     limit: Limit = 100,
@@ -165,7 +165,7 @@ def history(
 def timeline(
     name: Name,
     request: Request,
-    env: Annotated[str | None, Query(max_length=128)] = None,
+    env: Annotated[str | None, Query(max_length=MAX_ENVIRONMENT_LENGTH)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     as_known_at: Time = None,
     caller: Caller = needs("deployment.read"),
@@ -178,7 +178,7 @@ def timeline(
 
 @router.get("/requests", response_model=Page[RequestOut])
 def list_requests(
-    model: Annotated[str | None, Query(max_length=128)] = None,
+    model: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,

@@ -19,6 +19,7 @@ from ..auth import Caller, needs
 from ..files import CHUNK
 from ..params import IdempotencyKey, Name, Number
 from ..schemas import (
+    DeletedVersionIn,
     ImportDeploymentsIn,
     ImportedOut,
     ResolveOut,
@@ -105,9 +106,19 @@ def delete_version(
     return caller.registry.delete(name, version, reason=reason).to_dict()
 
 
+@router.post("/models/{name}/deleted-versions", response_model=VersionOut, status_code=201)
+def record_deleted_version(
+    name: Name, body: DeletedVersionIn, caller: Caller = needs("version.record_deleted")
+) -> dict[str, Any]:
+    """Record version `number` as deleted, with no files and the `reason`: a tombstone for a
+    version another registry deleted before its history came here, so its number stays
+    taken. The number must be above every number the model ever had (409 otherwise)."""
+    return caller.registry.record_deleted_version(name, body.number, reason=body.reason).to_dict()
+
+
 @router.get("/resolve/{ref}", response_model=ResolveOut)
 def resolve(
-    ref: Annotated[str, PathParam(min_length=3, max_length=300, description="NAME@N|NAME@ENV")],
+    ref: Annotated[str, PathParam(min_length=3, max_length=520, description="NAME@N|NAME@ENV")],
     caller: Caller = needs("version.resolve"),
 ) -> dict[str, Any]:
     """`NAME@N`, or `NAME@ENV`: the one version live in ENV now (409 when it is split)."""

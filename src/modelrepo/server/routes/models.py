@@ -7,21 +7,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import AfterValidator
 
 from ...domain.model import ModelVersion
-from ...domain.names import MODEL_NAME_PATTERN
+from ...domain.names import MAX_NAME_LENGTH
 from ..auth import Caller, needs
 from ..files import send_file
-from ..params import IdempotencyKey, Name, Number
+from ..params import IdempotencyKey, Name, Number, model_name
 from ..schemas import (
     DeprecateIn,
     DescriptionIn,
     DiffOut,
     ModelEventOut,
+    ModelIn,
     ModelOut,
     Page,
     RegisterIn,
+    RenameIn,
     TagIn,
+    TrustIn,
+    TrustOut,
     VersionEventOut,
     VersionOut,
 )
@@ -40,9 +45,40 @@ def list_models(
     return paginate(found, limit, cursor)
 
 
+@router.post("/models", response_model=ModelOut, status_code=201)
+def create_model(body: ModelIn, caller: Caller = needs("model.create")) -> dict[str, Any]:
+    """Create a model before its first version, with its description and tags (each kept
+    as a change of the model, with who and when); 409 if a model of that name exists."""
+    caller.check(body.name)
+    created = caller.registry.create_model(body.name, description=body.description, tags=body.tags)
+    return created.to_dict()
+
+
 @router.get("/models/{name}", response_model=ModelOut)
 def show_model(name: Name, caller: Caller = needs("model.read")) -> dict[str, Any]:
     return caller.registry.model(name).to_dict()
+
+
+@router.delete("/models/{name}", response_model=ModelOut)
+def delete_model(
+    name: Name,
+    reason: Annotated[str | None, Query(max_length=10_000)] = None,
+    caller: Caller = needs("model.delete"),
+) -> dict[str, Any]:
+    """Delete a model: refused (409) if any version of it was ever deployed or a decision
+    names it; else it and its versions answer 404 from then on, their records kept for the
+    audit log. A non-empty `reason` is required (422 without)."""
+    return caller.registry.delete_model(name, reason=reason or "").to_dict()
+
+
+@router.post("/models/{name}/rename", response_model=ModelOut)
+def rename_model(
+    name: Name, body: RenameIn, caller: Caller = needs("model.rename")
+) -> dict[str, Any]:
+    """Rename a model: its whole history follows it; the old name answers 404 from then on
+    and may be taken by a new model. 409 if a model, kept or deleted, has the new name."""
+    caller.check(body.new_name)
+    return caller.registry.rename_model(name, body.new_name, reason=body.reason).to_dict()
 
 
 @router.get("/models/{name}/events", response_model=list[ModelEventOut])
@@ -107,8 +143,8 @@ def diff_versions(
     a: Annotated[int, Query(ge=1, le=2**62, description="The older version.")],
     b: Annotated[int, Query(ge=1, le=2**62, description="The newer version.")],
     b_model: Annotated[
-        str | None,
-        Query(pattern=f"^{MODEL_NAME_PATTERN}$", description="Model of `b` (default: `name`)."),
+        Annotated[str, AfterValidator(model_name)] | None,
+        Query(max_length=MAX_NAME_LENGTH, description="Model of `b` (default: `name`)."),
     ] = None,
     caller: Caller = needs("version.diff"),
 ) -> dict[str, Any]:
@@ -164,7 +200,9 @@ async def register(
     must be relative, without `..`, and unique. Data references must be remote URIs: the
     server never reads its own files on a client's behalf. With an `Idempotency-Key`, a
     repeated request answers the version the first one made."""
-    upload = VersionUpload(caller.registry, name, idempotency_key)
+    upload = VersionUpload(
+        caller.registry, name, idempotency_key, check=lambda meta: check_trust(caller, name, meta)
+    )
     try:
         created = await upload.receive(request.headers.get("content-type"), request.stream())
     except UnsupportedBody as exc:
@@ -174,10 +212,17 @@ async def register(
     return created.to_dict()
 
 
+def check_trust(caller: Caller, name: str, meta: RegisterIn) -> None:
+    """A registration that trusts types also needs the `version.trust` operation."""
+    if meta.trusted_types:
+        caller.may("version.trust", name)
+
+
 def register_folder(
     caller: Caller, name: str, root: Path, meta: RegisterIn, idempotency_key: str | None = None
 ) -> ModelVersion:
     """Register the staged folder `root` as the next version of `name`."""
+    check_trust(caller, name, meta)
     return caller.registry.register(
         name,
         root,
@@ -229,6 +274,16 @@ def untag(
     name: Name, version: Number, key: str, caller: Caller = needs("version.tag")
 ) -> dict[str, Any]:
     return caller.registry.untag(name, version, key).to_dict()
+
+
+@router.post("/models/{name}/versions/{version}/trust", response_model=TrustOut)
+def trust(
+    name: Name, version: Number, body: TrustIn, caller: Caller = needs("version.trust")
+) -> dict[str, Any]:
+    """Trust types the version's files need to load (skops), with a reason: recorded with
+    the version (its events) and in the audit log, and used by every load and replay."""
+    trusted = caller.registry.trust(name, version, body.types, reason=body.reason)
+    return {"model": name, "version": version, "trusted_types": trusted}
 
 
 @router.post("/models/{name}/versions/{version}/deprecation", response_model=VersionOut)

@@ -10,11 +10,11 @@ from fastapi import Path as PathParam
 
 from ...domain.errors import Forbidden, decision_not_found
 from ..auth import Caller, needs
-from ..params import Name
+from ..params import Env, Name
 from ..schemas import ReplayIn, ReplayOut, ServingOut, ServingStartIn
 from .common import ERRORS
 from .decisions import DecisionId
-from .deployments import Env, Time
+from .deployments import Time
 
 router = APIRouter(prefix="/api/v1", tags=["serving"], responses=ERRORS)
 

@@ -3,7 +3,7 @@
 // Every value from the API is put in the page as text (textContent), never as HTML.
 
 import {
-  counted, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks, versionColor,
+  counted, describeServing, describeUnknown, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks, versionColor,
 } from "./timeline.mjs";
 
 const TOKEN_KEY = "modelrepo.token";
@@ -312,8 +312,10 @@ async function timelineChart(name, box, query) {
     data = lanes(intervals, Date.now());
     [view.t0, view.t1] = initialWindow(data); // "Fit": the whole extent, up to now
     const seen = new Set(intervals.flatMap((i) => i.versions.map((a) => a.version)));
+    const unknown = intervals.some((i) => i.unknown);
     fill(legend, ...[...seen].sort((a, b) => a - b).map((v) => h("span", {}, h("span", { class: "swatch", "data-v": v }), `v${v}`)),
-      h("span", {}, h("span", { class: "swatch", "data-k": "bf" }), "backfilled"), h("span", { class: "ok" }, "▲ approved"));
+      h("span", {}, h("span", { class: "swatch", "data-k": "bf" }), "backfilled"), h("span", { class: "ok" }, "▲ approved"),
+      unknown ? h("span", { "data-testid": "legend-unknown" }, h("span", { class: "swatch unknown" }), "unknown (imported from a registry that keeps no history)") : null);
     for (const sw of legend.querySelectorAll(".swatch[data-v]")) sw.style.background = versionColor(sw.dataset.v);
     for (const sw of legend.querySelectorAll(".swatch[data-k]")) sw.style.background = "#92400e";
     const drawn = draw();
@@ -348,6 +350,19 @@ async function timelineChart(name, box, query) {
         const bx = LEFT + bar.x0;
         const bw = Math.max(bar.x1 - bar.x0, 1);
         const versions = bar.main.versions;
+        if (bar.main.unknown) { // what served then is not known: a grey band, never a version
+          const band = s("rect", { x: bx, y: y + 2, width: bw, height: LANE - 12, class: "unknown", "data-unknown": "1" });
+          const title = s("title", {});
+          title.textContent = `${env}: ${describeUnknown(bar.main.unknown)}`;
+          band.append(title);
+          svg.append(band);
+          if (bw > 60) {
+            const t = s("text", { x: bx + 3, y: y + LANE / 2 + 2, class: "unknown-label" });
+            t.textContent = "unknown";
+            svg.append(t);
+          }
+          continue;
+        }
         if (versions.length === 0) {
           svg.append(s("rect", { x: bx, y: y + LANE / 2 - 1, width: bw, height: 2, fill: "#9ca3af" }));
         }
@@ -406,7 +421,7 @@ async function timelineChart(name, box, query) {
   function localLive(t) {
     return data.envs.map((env) => {
       const item = liveAt(data.byEnv.get(env), t);
-      return { environment: env, versions: item ? item.versions : [], event: item };
+      return { environment: env, versions: item ? item.versions : [], event: item, unknown: item ? item.unknown : null };
     });
   }
 
@@ -433,9 +448,9 @@ async function timelineChart(name, box, query) {
       h("h3", {}, `Live at ${atInput.value} `, h("span", { class: "muted" }, `(${source})`)),
       h("table", {}, h("tr", {}, ["environment", "versions", "since", "event", "by", "approved by"].map((t) => h("th", {}, t))),
         rows.map((r) => {
-          const e = r.event || {};
+          const e = r.unknown ? {} : r.event || {}; // an unknown answer's event is the later observation
           return h("tr", { "data-testid": "live-row", "data-environment": r.environment },
-            h("td", {}, r.environment), h("td", { "data-testid": "live-versions" }, describeVersions(r.versions)),
+            h("td", {}, r.environment), h("td", { "data-testid": "live-versions", class: r.unknown ? "muted" : null }, describeServing(r)),
             h("td", {}, e.effective_at || e.from || ""), h("td", {}, e.event_id ?? "", e.backfill ? h("span", { class: "bad" }, " backfill") : null),
             h("td", {}, e.actor || ""), h("td", {}, e.approved_by || ""));
         })));
@@ -456,7 +471,9 @@ async function timelineChart(name, box, query) {
     const row = Math.floor((event.clientY - top - TOP) / LANE);
     const env = data.envs[row];
     const item = env && t >= view.t0 ? liveAt(data.byEnv.get(env), t) : null;
-    hover.textContent = item
+    hover.textContent = item && item.unknown
+      ? `${env}: ${describeUnknown(item.unknown)} · event ${item.event_id} (${item.kind})`
+      : item
       ? `${env}: ${describeVersions(item.versions)} from ${item.from} to ${item.to ?? "now"} · event ${item.event_id} (${item.kind}) by ${item.actor}`
         + (item.approved_by ? ` · approved by ${item.approved_by}` : "") + (item.backfill ? " · backfilled" : "")
       : formatInstant(Math.round(t));
@@ -565,10 +582,12 @@ async function decisionsPage(id, query = new URLSearchParams()) {
         row("environment", story.environment || "—"),
         row("decided at", at || "—", at ? [" · ", h("a", { href: `${model}?at=${enc(at)}` }, "what was live then")] : null),
         row("recorded at", story.recorded_at || "—"),
-        row("deployment", dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${dep.actor}`
+        row("deployment", story.live_unknown ? h("span", { "data-testid": "deployment-unknown" }, describeUnknown(story.live_unknown))
+          : dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${dep.actor}`
           + (dep.backfill ? " (backfilled)" : "") : "—"),
         row("approval", approval ? approvalTable(approval) : (dep && dep.approved_by ? `approved by ${dep.approved_by}` : "none recorded")),
-        row("matches the history", story.matches_history === false ? h("span", { class: "bad" }, "no") : h("span", { class: "ok" }, "yes")),
+        row("matches the history", story.live_unknown ? h("span", { class: "muted" }, "unknown")
+          : story.matches_history === false ? h("span", { class: "bad" }, "no") : h("span", { class: "ok" }, "yes")),
         row("output", short(story.output)),
         row("inputs", `${story.inputs_mode || ""} ${story.inputs_digest || ""}`)),
       h("details", {}, h("summary", {}, "The whole record"), tree(story)));

@@ -45,17 +45,22 @@ export function lanes(intervals, now) {
   let end = -Infinity;
   let lastChange = -Infinity;
   for (const i of intervals) {
-    const s = parseInstant(i.from);
+    // An unknown stretch from the beginning of time has no `from`: it starts at -Infinity,
+    // and the extent shows it from its bound (the earliest the versions seen at its end could
+    // have started serving), or for a day when it has none.
+    const s = i.from === null || i.from === undefined ? -Infinity : parseInstant(i.from);
     const open = i.to === null || i.to === undefined;
     const e = open ? Math.max(now, s) : parseInstant(i.to);
     const item = {
       environment: i.environment, versions: i.versions, from: i.from, to: i.to,
       event_id: i.event_id, kind: i.kind, backfill: i.backfill, actor: i.actor,
-      approved_by: i.approved_by, start: s, end: e, open,
+      approved_by: i.approved_by, start: s, end: e, open, unknown: i.unknown ?? null,
     };
     if (!byEnv.has(i.environment)) byEnv.set(i.environment, []);
     byEnv.get(i.environment).push(item);
-    if (s < start) start = s;
+    const bound = i.unknown && i.unknown.earliest_at ? parseInstant(i.unknown.earliest_at) : null;
+    const known = s === -Infinity ? Math.min(bound ?? e - 86400000, e - 60000) : s;
+    if (known < start) start = known;
     if (e > end) end = e;
     const changed = open ? s : e;
     if (changed > lastChange) lastChange = changed;
@@ -148,6 +153,20 @@ export function versionColor(version) {
 export function describeVersions(versions) {
   if (!versions || versions.length === 0) return "nothing";
   return versions.map((a) => (a.weight < 1 ? `v${a.version} ${Math.round(a.weight * 100)}%` : `v${a.version}`)).join(" · ");
+}
+
+/**
+ * `unknown before T (why)` or `unknown between S and T (why)`: the API's `unknown` object,
+ * said as the CLI says it (what served then was not recorded by the source it came from).
+ */
+export function describeUnknown(unknown) {
+  const span = unknown.since ? `between ${unknown.since} and ${unknown.until}` : `before ${unknown.until}`;
+  return unknown.reason ? `unknown ${span} (${unknown.reason})` : `unknown ${span}`;
+}
+
+/** What served: `describeUnknown` when that is unknown, else `describeVersions`. */
+export function describeServing(row) {
+  return row && row.unknown ? describeUnknown(row.unknown) : describeVersions(row ? row.versions : []);
 }
 
 /** `1 version`, `3 versions`: a count with its noun (`many` for irregular plurals). */

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ...domain.audit import decision_change, import_batch_change
+from ...domain.audit import decision_change, event_import_row, import_batch_change
 from ...domain.deployment_rules import (
     EnvironmentState,
     NewEvent,
@@ -25,12 +25,10 @@ from ...domain.deployments import (
     DeploymentRequest,
     Environment,
     EnvironmentChange,
-    allocations_json,
     live_event,
     unknown_environment,
 )
 from ...domain.errors import NotFound, environment_not_found, request_not_found
-from ...domain.times import to_micros
 from .versions import MemoryVersions
 
 if TYPE_CHECKING:
@@ -144,21 +142,7 @@ class MemoryDeployments(MemoryVersions):
             )
             events = [self._append(new) for new in plan.events()]
             if events:
-                change_doc = import_batch_change(
-                    [
-                        (
-                            e.model,
-                            e.environment,
-                            e.kind,
-                            allocations_json(e.versions),
-                            to_micros(e.effective_at),
-                            to_micros(e.recorded_at),
-                            e.actor,
-                            e.reason,
-                        )
-                        for e in events
-                    ]
-                )
+                change_doc = import_batch_change([event_import_row(e) for e in events])
                 self._audit(
                     "deployment.imported",
                     "models:" + ",".join(change_doc["models"]),

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ...domain.audit import model_event_change, registration_change
+from ...domain.audit import (
+    MODEL_CREATED,
+    MODEL_DELETED,
+    RECORDED_DELETED,
+    model_event_change,
+    recorded_deleted_change,
+    registration_change,
+)
 from ...domain.deployment_rules import check_deletable
 from ...domain.errors import NotFound, model_not_found, version_not_found
 from ...domain.model import (
@@ -17,17 +24,23 @@ from ...domain.model import (
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_model_deletable,
     check_not_deleted,
     check_replay,
+    deleted_record,
+    model_exists,
     model_tag_change,
+    next_number,
     version_tag_change,
 )
 from ...domain.times import to_micros
+from ...domain.trust import TRUSTED, new_trust, trust_change, trusted_of
 from ...ports import FileReference
 from .audit import MemoryAudit
 
 if TYPE_CHECKING:
-    from ...domain.deployments import DeploymentEvent, DeploymentRequest
+    from ...domain.decisions import Decision
+    from ...domain.deployments import DeploymentEvent, DeploymentRequest, Environment
 
 
 @dataclass
@@ -41,6 +54,9 @@ class MemoryVersions(MemoryAudit):
 
     _deployments: list[DeploymentEvent]
     _requests: list[DeploymentRequest]
+    _environments: dict[tuple[str, str], Environment]
+    _decisions: dict[str, Decision]
+    _input_modes: dict[str, tuple[str, int | None]]
 
     def __init__(self) -> None:
         self._models: dict[str, _ModelState] = {}
@@ -57,6 +73,7 @@ class MemoryVersions(MemoryAudit):
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         with self._lock:
             if key is not None:
@@ -64,12 +81,13 @@ class MemoryVersions(MemoryAudit):
                 if found is not None:  # a retried request: nothing is written
                     number = check_replay(new, key, *found)
                     return self._models[new.model].versions[number]
-            self._inline.update(inline or {})
             state = self._models.get(new.model)
-            if state is None:
-                state = _ModelState(Model(new.model, new.created_at, new.created_by, 0, 0))
-                self._models[new.model] = state
-            number = state.model.latest_version + 1
+            last = 0 if state is None else state.model.latest_version
+            number = next_number(new.model, last, number)
+            self._inline.update(inline or {})
+            state = self._model_state(new.model, new.created_at, new.created_by)
+            if state.model.deleted_at is not None:
+                self._created(state, new.created_by, new.created_at)
             version = new.numbered(number, new.created_at)
             state.versions[number] = version
             state.model = replace(
@@ -86,6 +104,97 @@ class MemoryVersions(MemoryAudit):
             )
             return version
 
+    def _model_state(self, name: str, at: datetime, actor: str) -> _ModelState:
+        """The model's state, made now if it has none yet."""
+        state = self._models.get(name)
+        if state is None:
+            state = _ModelState(Model(name, at, actor, 0, 0))
+            self._models[name] = state
+        return state
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        with self._lock:
+            found = self._models.get(name)
+            if found is not None and found.model.deleted_at is None:
+                raise model_exists(name)
+            state = self._model_state(name, at, actor)
+            self._created(state, actor, at)
+            if description:
+                self.set_model_description(name, description, actor=actor, at=at)
+            for key in sorted(tags or {}):
+                self.set_model_tag(name, key, (tags or {})[key], actor=actor, at=at)
+            return state.model
+
+    def _created(self, state: _ModelState, actor: str, at: datetime) -> None:
+        """The model's `created` change and audit entry; a deleted model's name taken again
+        (numbering goes on after its numbers)."""
+        name = state.model.name
+        state.model = replace(
+            state.model, created_at=at, created_by=actor, deleted_at=None, deleted_by=None
+        )
+        seq = len(self._model_events) + 1
+        self._model_events.append(ModelEvent(seq, name, "created", None, None, actor, at))
+        self._audit(MODEL_CREATED, f"model:{name}", actor=actor, at=at, change={"model": name})
+
+    def delete_model(self, name: str, *, actor: str, at: datetime, reason: str | None) -> Model:
+        with self._lock:
+            state = self._state(name)
+            deployed = (
+                any(m == name for m, _ in self._environments)
+                or any(e.model == name for e in self._deployments)
+                or any(r.model == name for r in self._requests)
+            )
+            decided = any(d.model == name for d in self._decisions.values())
+            check_model_deletable(name, deployed=deployed, decided=decided)
+            kept = [v for n, v in sorted(state.versions.items()) if v.deleted_at is None]
+            for version in kept:
+                self._record(version, "deleted", actor, at, reason=reason)
+                self._store(replace(version, deleted_at=at, deleted_by=actor))
+            state.model = replace(
+                state.model, tags={}, description="", version_count=0, deleted_at=at,
+                deleted_by=actor,
+            )  # fmt: skip
+            self._input_modes.pop(name, None)
+            seq = len(self._model_events) + 1
+            self._model_events.append(ModelEvent(seq, name, "deleted", None, reason, actor, at))
+            change = {"model": name, "reason": reason, "versions": [v.version for v in kept]}
+            self._audit(MODEL_DELETED, f"model:{name}", actor=actor, at=at, change=change)
+            return state.model
+
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        with self._lock:
+            state = self._models.get(model)
+            number = next_number(model, 0 if state is None else state.model.latest_version, number)
+            state = self._model_state(model, at, actor)
+            if state.model.deleted_at is not None:
+                self._created(state, actor, at)
+            version = replace(
+                deleted_record(model, actor, at).numbered(number, at),
+                deleted_at=at,
+                deleted_by=actor,
+            )
+            state.versions[number] = version
+            state.model = replace(state.model, latest_version=number)
+            self._record(version, "deleted", actor, at, reason=reason)
+            self._audit(
+                RECORDED_DELETED,
+                f"model:{model}",
+                actor=actor,
+                at=at,
+                change=recorded_deleted_change(version, reason),
+            )
+            return version
+
     def registration_keys(self) -> list[tuple[str, str, str, int, str, int]]:
         with self._lock:
             return [
@@ -95,6 +204,13 @@ class MemoryVersions(MemoryAudit):
             ]  # fmt: skip
 
     def _state(self, name: str) -> _ModelState:
+        state = self._any_state(name)
+        if state.model.deleted_at is not None:
+            raise NotFound(model_not_found(name))
+        return state
+
+    def _any_state(self, name: str) -> _ModelState:
+        """The model's state, a deleted model's too (to read its records back)."""
         state = self._models.get(name)
         if state is None:
             raise NotFound(model_not_found(name))
@@ -135,7 +251,7 @@ class MemoryVersions(MemoryAudit):
 
     def get_model(self, name: str) -> Model:
         with self._lock:
-            return self._state(name).model
+            return self._any_state(name).model
 
     def list_models(self) -> list[Model]:
         with self._lock:
@@ -143,7 +259,7 @@ class MemoryVersions(MemoryAudit):
 
     def get_version(self, model: str, version: int) -> ModelVersion:
         with self._lock:
-            found = self._state(model).versions.get(version)
+            found = self._any_state(model).versions.get(version)
             if found is None:
                 raise NotFound(version_not_found(model, version))
             return found
@@ -166,7 +282,7 @@ class MemoryVersions(MemoryAudit):
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         with self._lock:
-            versions = self._state(model).versions
+            versions = self._any_state(model).versions
             return [versions[n] for n in sorted(versions)]
 
     def set_tag(
@@ -234,7 +350,7 @@ class MemoryVersions(MemoryAudit):
 
     def model_events(self, model: str) -> list[ModelEvent]:
         with self._lock:
-            self._state(model)
+            self._any_state(model)
             return [e for e in self._model_events if e.model == model]
 
     def set_deprecated(
@@ -287,6 +403,31 @@ class MemoryVersions(MemoryAudit):
         with self._lock:
             self.get_version(model, version)
             return [e for e in self._events if e.model == model and e.version == version]
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        with self._lock:
+            found = self._live(model, version)
+            new = new_trust(trusted_of(self.version_events(model, version)), types)
+            for name in new:
+                self._record(found, TRUSTED, actor, at, key=name, reason=reason)
+            if new:
+                self._audit(
+                    "version.trusted",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=trust_change(model, version, new, reason),
+                )
+            return new
 
     def file_references(self) -> Iterator[FileReference]:
         with self._lock:

@@ -8,13 +8,15 @@ hot paths, so they run as precompiled statements on the raw connection (see `raw
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.audit import decision_change, import_batch_change
+from ...domain.audit import decision_change, import_batch_change, import_row
 from ...domain.deployments import (
     Allocation,
     DeploymentChange,
@@ -54,8 +56,20 @@ def _micros(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+def _opt_micros(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
 def model_id(tx: Tx, model: str) -> int:
     found = tx.scalar(Q.MODEL_ID, name=model)
+    if found is None:
+        raise NotFound(model_not_found(model))
+    return int(found)
+
+
+def any_model_id(tx: Tx, model: str) -> int:
+    """The model's id, a deleted model's too (to read its records back)."""
+    found = tx.scalar(Q.MODEL_ID_ANY, name=model)
     if found is None:
         raise NotFound(model_not_found(model))
     return int(found)
@@ -97,6 +111,7 @@ class SqlDeployments(SqlAudit):
     _raw: RawConnections
     _env_ids: dict[tuple[str, str], int]
     _event_cache: dict[int, DeploymentEvent]
+    _observed: Observed
 
     # -- helpers inside a transaction -------------------------------------------------------
 
@@ -174,6 +189,8 @@ class SqlDeployments(SqlAudit):
             request_id=new.request_id,
             approved_by=new.approved_by,
             approved_at=recorded if new.approved_by is not None else None,
+            unknown_from=_opt_micros(new.unknown_from),
+            earliest_at=_opt_micros(new.earliest_at),
         )
         event = new.numbered(int(event_id))
         self._audit(
@@ -269,6 +286,8 @@ class SqlDeployments(SqlAudit):
                     env_ids[key] = env_id
                 versions_text = dump_allocations(change.versions or ())
                 effective = to_micros(effective_at)
+                unknown_from = _opt_micros(change.unknown_from)
+                earliest_at = _opt_micros(change.earliest_at)
                 rows.append(
                     {
                         "model_id": model_ids[change.model],
@@ -282,10 +301,12 @@ class SqlDeployments(SqlAudit):
                         "request_id": None,
                         "approved_by": None,
                         "approved_at": None,
+                        "unknown_from": unknown_from,
+                        "earliest_at": earliest_at,
                     }
                 )
                 portable.append(
-                    (
+                    import_row(
                         change.model,
                         change.environment,
                         change.kind,
@@ -294,6 +315,8 @@ class SqlDeployments(SqlAudit):
                         recorded,
                         change.actor,
                         change.reason,
+                        unknown_from,
+                        earliest_at,
                     )
                 )
                 recorded += 1  # the plan's recording times are a microsecond apart
@@ -467,20 +490,42 @@ class SqlDeployments(SqlAudit):
         rows = tx.all(Q.MODEL_EVENTS, model_id=model_id(tx, model))
         return [_to_event(r, model, r.env_name) for r in rows if env is None or r.env_name == env]
 
+    def _may_be_observed(self, tx: Tx, env_id: int) -> bool:
+        """Whether, in the snapshot the statement just run on `tx` read (SQLite), environment
+        `env_id` may have an observation. Most never do, and then the event in force is the
+        whole answer: `live` is one index seek, not two. What environments have one is read
+        again whenever the database changed since it was read (SQLite's data version, checked
+        after the statement: equal versions mean the same snapshot); until then it is known."""
+        memo = self._observed
+        version = self._raw.data_version()
+        if memo.version != version or memo.conn is not self._raw.connection():
+            memo.envs = frozenset(r[0] for r in tx.tuples(Q.OBSERVED_ENVS))
+            memo.version, memo.conn = self._raw.data_version(), self._raw.connection()
+            if memo.version != version:
+                return True  # changed meanwhile: ask the whole question
+        return env_id in memo.envs
+
     def live(
         self, model: str, env: str, at: datetime, as_known_at: datetime | None = None
     ) -> DeploymentEvent | None:
+        """As `domain.deployments.live_event` (one statement asks it: see `Q.LIVE`)."""
         tx = self._raw.reader()
         env_id = known_env_id(tx, self._env_ids, model, env)
         if env_id is None:
             model_id(tx, model)  # NotFound for an unknown model
             raise unknown_environment(model, env, [e.name for e in self.environments(model)])
+        params = {"env_id": env_id, "at": to_micros(at)}
         if as_known_at is None:
-            event_id = tx.scalar(Q.LIVE, env_id=env_id, at=to_micros(at))
+            full, in_force = Q.LIVE, Q.LIVE_IN_FORCE
         else:
-            event_id = tx.scalar(
-                Q.LIVE_KNOWN, env_id=env_id, at=to_micros(at), known=to_micros(as_known_at)
-            )
+            params["known"] = to_micros(as_known_at)
+            full, in_force = Q.LIVE_KNOWN, Q.LIVE_KNOWN_IN_FORCE
+        if self._raw.data_version() is None:
+            event_id = tx.scalar(full, **params)
+        else:
+            event_id = tx.scalar(in_force, **params)
+            if self._may_be_observed(tx, env_id):
+                event_id = tx.scalar(full, **params)
         if event_id is None:
             return None
         event = self._event_cache.get(event_id)
@@ -488,8 +533,19 @@ class SqlDeployments(SqlAudit):
             event = _to_event(tx.one(Q.EVENT, event_id=event_id), model, env)
             if len(self._event_cache) >= EVENT_CACHE_SIZE:
                 self._event_cache.clear()
-            self._event_cache[event_id] = event  # events are immutable
+            self._event_cache[event_id] = event  # events are immutable, but for the name
+        elif event.model != model:  # its model renamed (by another process) since
+            event = dataclasses.replace(event, model=model)
         return event
+
+
+class Observed(threading.local):
+    """Per thread (so per connection): the environments with an observation, and the data
+    version of the snapshot they were read in."""
+
+    conn: Any = None
+    version: int | None = None
+    envs: frozenset[int] = frozenset()
 
 
 def _to_request(r: Any) -> DeploymentRequest:
@@ -526,4 +582,6 @@ def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
         request_id=row.request_id,
         approved_by=row.approved_by,
         approved_at=_micros(row.approved_at),
+        unknown_from=_micros(row.unknown_from),
+        earliest_at=_micros(row.earliest_at),
     )

@@ -392,6 +392,14 @@ class RawConnections:
         with contextlib.suppress(Exception):
             conn.close()
 
+    def data_version(self) -> int | None:
+        """SQLite's data version of this thread's connection: it changes whenever the database
+        changed (by any connection) between two snapshots this connection read, and read after
+        a statement it names that statement's snapshot. None where the driver has none."""
+        conn = getattr(self._local, "conn", None)
+        version = getattr(getattr(conn, "apsw", conn), "data_version", None)  # APSW's
+        return None if version is None else int(version())
+
     def reader(self) -> Tx:
         """Statements that each see the latest committed state (autocommit)."""
         tx: Tx | None = getattr(self._local, "reader", None)

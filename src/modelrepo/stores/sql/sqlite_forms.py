@@ -101,9 +101,21 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'DELETE_INPUT_POLICY': (
+        'DELETE FROM decision_policies WHERE decision_policies.model_id = ?',
+        ('model_id',),
+        {},
+        (),
+    ),
     'DELETE_OWN_TAG': (
         'DELETE FROM model_tags WHERE model_tags.model_id = ? AND model_tags."key" = ?',
         ('model_id', 'key'),
+        {},
+        (),
+    ),
+    'DELETE_OWN_TAGS': (
+        'DELETE FROM model_tags WHERE model_tags.model_id = ?',
+        ('model_id',),
         {},
         (),
     ),
@@ -192,10 +204,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'environment_id', 'kind', 'actor', 'at', 'request_id', 'reason'),
     ),
     'ENV_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
         ('env_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
     ),
     'ENV_ID': (
         'SELECT environments.id \nFROM environments JOIN models ON models.id = environments.model_id \nWHERE models.name = ? AND environments.name = ?',
@@ -204,10 +216,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'EVENT': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at \nFROM deployment_events \nWHERE deployment_events.id = ?',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.id = ?',
         ('event_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
     ),
     'EVENT_ALLOCATIONS': (
         'SELECT deployment_events.versions \nFROM deployment_events \nWHERE deployment_events.model_id = ?',
@@ -257,6 +269,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {'param_1': 1, 'param_2': 0},
         ('id',),
     ),
+    'KEPT_VERSIONS': (
+        'SELECT versions.id, versions.number \nFROM versions \nWHERE versions.model_id = ? AND versions.deleted_at IS NULL ORDER BY versions.number',
+        ('model_id',),
+        {},
+        ('id', 'number'),
+    ),
     'LAST_CHECKPOINT': (
         'SELECT audit_checkpoints.size, audit_checkpoints.at \nFROM audit_checkpoints ORDER BY audit_checkpoints.id DESC\n LIMIT ? OFFSET ?',
         ('param_1', 'param_2'),
@@ -288,12 +306,24 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'LIVE': (
+        "SELECT coalesce((SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.kind = 'observe' AND deployment_events.effective_at > ? AND (deployment_events.unknown_from IS NULL OR deployment_events.unknown_from < ?) ORDER BY deployment_events.effective_at, deployment_events.id\n LIMIT ? OFFSET ?), (SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?)) AS coalesce_1",
+        ('env_id', 'at', 'at', 'param_1', 'param_2', 'env_id', 'at', 'param_3', 'param_4'),
+        {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
+        ('c0',),
+    ),
+    'LIVE_IN_FORCE': (
         'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
         ('env_id', 'at', 'param_1', 'param_2'),
         {'param_1': 1, 'param_2': 0},
         ('id',),
     ),
     'LIVE_KNOWN': (
+        "SELECT coalesce((SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.kind = 'observe' AND deployment_events.effective_at > ? AND (deployment_events.unknown_from IS NULL OR deployment_events.unknown_from < ?) AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at, deployment_events.id\n LIMIT ? OFFSET ?), (SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?)) AS coalesce_1",
+        ('env_id', 'at', 'at', 'known', 'param_1', 'param_2', 'env_id', 'at', 'known', 'param_3', 'param_4'),
+        {'param_1': 1, 'param_2': 0, 'param_3': 1, 'param_4': 0},
+        ('c0',),
+    ),
+    'LIVE_KNOWN_IN_FORCE': (
         'SELECT deployment_events.id \nFROM deployment_events \nWHERE deployment_events.environment_id = ? AND deployment_events.effective_at <= ? AND deployment_events.recorded_at <= ? ORDER BY deployment_events.effective_at DESC, deployment_events.id DESC\n LIMIT ? OFFSET ?',
         ('env_id', 'at', 'known', 'param_1', 'param_2'),
         {'param_1': 1, 'param_2': 0},
@@ -306,16 +336,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'model_id', 'deleted_at', 'deprecated'),
     ),
     'MODEL': (
-        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id \nWHERE models.name = ? GROUP BY models.id ORDER BY models.name',
+        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, models.deleted_at, models.deleted_by, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id \nWHERE models.name = ? GROUP BY models.id ORDER BY models.name',
         ('name',),
         {},
-        ('name', 'created_at', 'created_by', 'last_version', 'description', 'live'),
+        ('name', 'created_at', 'created_by', 'last_version', 'description', 'deleted_at', 'deleted_by', 'live'),
     ),
     'MODELS': (
-        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id GROUP BY models.id ORDER BY models.name',
+        'SELECT models.name, models.created_at, models.created_by, models.last_version, models.description, models.deleted_at, models.deleted_by, count(versions.id) FILTER (WHERE versions.deleted_at IS NULL) AS live \nFROM models LEFT OUTER JOIN versions ON versions.model_id = models.id GROUP BY models.id ORDER BY models.name',
         (),
         {},
-        ('name', 'created_at', 'created_by', 'last_version', 'description', 'live'),
+        ('name', 'created_at', 'created_by', 'last_version', 'description', 'deleted_at', 'deleted_by', 'live'),
     ),
     'MODEL_DECISIONS': (
         'SELECT decisions.id, decisions.decision_id, decisions.model_id, decisions.environment, decisions.version, decisions.version_source, decisions.decided_at, decisions.recorded_at, decisions.inputs_digest, decisions.inputs_mode, decisions.inputs, decisions.output, decisions.metadata, decisions.flags, decisions.inputs_purged_at, models.name AS model_name \nFROM decisions JOIN models ON models.id = decisions.model_id \nWHERE decisions.model_id = ? AND decisions.decided_at >= ? AND decisions.decided_at <= ? AND (? IS NULL OR decisions.environment = ?) AND (? IS NULL OR decisions.version = ?) ORDER BY decisions.decided_at, decisions.id\n LIMIT ? OFFSET ?',
@@ -336,10 +366,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id', 'model_id', 'name', 'protected', 'created_at', 'created_by'),
     ),
     'MODEL_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
         ('model_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'env_name'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'env_name'),
     ),
     'MODEL_FILES': (
         'SELECT version_files.version_id, version_files.path, version_files.size, version_files.sha256, version_files.executable \nFROM version_files JOIN versions ON versions.id = version_files.version_id \nWHERE versions.model_id = ? ORDER BY version_files.version_id, version_files.path',
@@ -348,12 +378,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('version_id', 'path', 'size', 'sha256', 'executable'),
     ),
     'MODEL_FOR_UPDATE': (
-        'SELECT models.id, models.last_version \nFROM models \nWHERE models.name = ?',
+        'SELECT models.id, models.last_version, models.deleted_at \nFROM models \nWHERE models.name = ?',
         ('name',),
         {},
-        ('id', 'last_version'),
+        ('id', 'last_version', 'deleted_at'),
     ),
     'MODEL_ID': (
+        'SELECT models.id \nFROM models \nWHERE models.name = ? AND models.deleted_at IS NULL',
+        ('name',),
+        {},
+        ('id',),
+    ),
+    'MODEL_ID_ANY': (
         'SELECT models.id \nFROM models \nWHERE models.name = ?',
         ('name',),
         {},
@@ -370,6 +406,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('model_id',),
         {},
         ('version_id', 'key', 'value'),
+    ),
+    'MODEL_USED': (
+        'SELECT EXISTS (SELECT * \nFROM environments \nWHERE environments.model_id = ?) AS deployed, EXISTS (SELECT * \nFROM decisions \nWHERE decisions.model_id = ?) AS decided',
+        ('model_id', 'model_id'),
+        {},
+        ('deployed', 'decided'),
     ),
     'MODEL_VERSIONS': (
         'SELECT versions.id, versions.model_id, versions.number, versions.digest, versions.created_at, versions.created_by, versions.description, versions.flavor, versions.params, versions.metrics, versions.signature, versions.lineage, versions.deprecated, versions.deleted_at, versions.deleted_by, models.name AS model_name \nFROM versions JOIN models ON models.id = versions.model_id \nWHERE versions.model_id = ? ORDER BY versions.number',
@@ -438,14 +480,14 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'NEW_EVENT': (
-        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at, unknown_from, earliest_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
         {},
         ('id',),
     ),
     'NEW_EVENT_BULK': (
-        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at'),
+        'INSERT INTO deployment_events (model_id, environment_id, kind, versions, effective_at, recorded_at, actor, reason, request_id, approved_by, approved_at, unknown_from, earliest_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ('model_id', 'env_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
         {},
         (),
     ),
@@ -533,6 +575,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'OBSERVED_ENVS': (
+        "SELECT DISTINCT deployment_events.environment_id \nFROM deployment_events \nWHERE deployment_events.kind = 'observe'",
+        (),
+        {},
+        ('environment_id',),
+    ),
     'OPEN_PERIODS_OF_INSTANCE': (
         'SELECT serving_periods.id \nFROM serving_periods \nWHERE serving_periods.instance_id = ? AND serving_periods.ended_at IS NULL',
         ('instance_id',),
@@ -580,6 +628,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
         {},
         ('actor', 'key', 'name', 'number', 'digest', 'created_at'),
+    ),
+    'RENAME_MODEL': (
+        'UPDATE models SET name=? WHERE models.id = ?',
+        ('name', 'model_id'),
+        {},
+        (),
     ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
@@ -639,6 +693,18 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         'UPDATE models SET last_version=? WHERE models.id = ?',
         ('number', 'model_id'),
         {},
+        (),
+    ),
+    'SET_MODEL_CREATED_AGAIN': (
+        'UPDATE models SET created_at=?, created_by=?, deleted_at=?, deleted_by=? WHERE models.id = ?',
+        ('at', 'actor', 'deleted_at', 'deleted_by', 'model_id'),
+        {'deleted_at': None, 'deleted_by': None},
+        (),
+    ),
+    'SET_MODEL_DELETED': (
+        'UPDATE models SET description=?, deleted_at=?, deleted_by=? WHERE models.id = ?',
+        ('description', 'at', 'actor', 'model_id'),
+        {'description': ''},
         (),
     ),
     'SET_MODEL_DESCRIPTION': (

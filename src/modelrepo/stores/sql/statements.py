@@ -55,9 +55,26 @@ SQLITE_VERSION = sa.select(sa.func.sqlite_version())
 # -- models and versions -------------------------------------------------------------------
 
 MODEL_FOR_UPDATE = (
-    sa.select(models.c.id, models.c.last_version)
+    sa.select(models.c.id, models.c.last_version, models.c.deleted_at)
     .where(models.c.name == p("name"))
     .with_for_update()
+)
+SET_MODEL_DELETED = (
+    sa.update(models)
+    .where(models.c.id == p("model_id"))
+    .values(deleted_at=p("at"), deleted_by=p("actor"), description="")
+)
+SET_MODEL_CREATED_AGAIN = (
+    sa.update(models)
+    .where(models.c.id == p("model_id"))
+    .values(deleted_at=None, deleted_by=None, created_at=p("at"), created_by=p("actor"))
+)
+RENAME_MODEL = sa.update(models).where(models.c.id == p("model_id")).values(name=p("name"))
+DELETE_OWN_TAGS = sa.delete(model_tags).where(model_tags.c.model_id == p("model_id"))
+KEPT_VERSIONS = (
+    sa.select(versions.c.id, versions.c.number)
+    .where(versions.c.model_id == p("model_id"), versions.c.deleted_at.is_(None))
+    .order_by(versions.c.number)
 )
 NEW_MODEL = (
     sa.insert(models)
@@ -159,6 +176,8 @@ _MODELS = (
         models.c.created_by,
         models.c.last_version,
         models.c.description,
+        models.c.deleted_at,
+        models.c.deleted_by,
         sa.func.count(V.id).filter(V.deleted_at.is_(None)).label("live"),
     )
     .select_from(models.outerjoin(versions, V.model_id == models.c.id))
@@ -253,7 +272,9 @@ VERSION_DIGEST = (
 # -- deployments ---------------------------------------------------------------------------
 
 E = deployment_events.c
-MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"))
+MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"), models.c.deleted_at.is_(None))
+MODEL_ID_ANY = sa.select(models.c.id).where(models.c.name == p("name"))
+"""A deleted model's too: what its records are read by, for `audit verify`."""
 ENVIRONMENT = sa.select(environments.c.id, environments.c.protected).where(
     environments.c.model_id == p("model_id"), environments.c.name == p("name")
 )
@@ -309,6 +330,8 @@ NEW_EVENT = (
         request_id=p("request_id"),
         approved_by=p("approved_by"),
         approved_at=p("approved_at"),
+        unknown_from=p("unknown_from"),
+        earliest_at=p("earliest_at"),
     )
     .returning(E.id)
 )
@@ -324,16 +347,50 @@ NEW_EVENT_BULK = sa.insert(deployment_events).values(
     request_id=p("request_id"),
     approved_by=p("approved_by"),
     approved_at=p("approved_at"),
+    unknown_from=p("unknown_from"),
+    earliest_at=p("earliest_at"),
 )
-_LIVE = (  # answered from the covering index (environment, effective, id, recorded)
+# "What was live at `at`" is `domain.deployments.live_event` in one statement: the earliest
+# observation that leaves `at` unknown, else the latest event in force. Each half is answered
+# from its own covering index: (environment, effective, id, recorded) for the event in force,
+# and the partial index of observations for the unknown stretch (its `kind` is a literal so
+# both engines match the index's condition).
+_IN_FORCE = (
     sa.select(E.id)
     .where(E.environment_id == p("env_id"), E.effective_at <= p("at"))
     .order_by(E.effective_at.desc(), E.id.desc())
     .limit(1)
 )
+_COVERING = (
+    sa.select(E.id)
+    .where(
+        E.environment_id == p("env_id"),
+        E.kind == sa.literal_column("'observe'"),
+        E.effective_at > p("at"),
+        sa.or_(E.unknown_from.is_(None), E.unknown_from < p("at")),
+    )
+    .order_by(E.effective_at, E.id)
+    .limit(1)
+)
+
+
+def _live(known: bool) -> sa.Select[tuple[int]]:
+    in_force, covering = _IN_FORCE, _COVERING
+    if known:
+        in_force = in_force.where(E.recorded_at <= p("known"))
+        covering = covering.where(E.recorded_at <= p("known"))
+    return sa.select(sa.func.coalesce(covering.scalar_subquery(), in_force.scalar_subquery()))
+
+
 EVENT = sa.select(deployment_events).where(E.id == p("event_id"))
-LIVE = _LIVE
-LIVE_KNOWN = _LIVE.where(E.recorded_at <= p("known"))
+LIVE = _live(known=False)
+LIVE_KNOWN = _live(known=True)
+# Only the event in force: exact for an environment with no observation (see `OBSERVED_ENVS`).
+LIVE_IN_FORCE = _IN_FORCE
+LIVE_KNOWN_IN_FORCE = _IN_FORCE.where(E.recorded_at <= p("known"))
+OBSERVED_ENVS = (
+    sa.select(E.environment_id).where(E.kind == sa.literal_column("'observe'")).distinct()
+)
 MODEL_EVENTS = (
     sa.select(deployment_events, environments.c.name.label("env_name"))
     .join(environments, environments.c.id == E.environment_id)
@@ -494,6 +551,15 @@ MODEL_DECISIONS = (
     .order_by(D.decided_at, D.id)
     .limit(p("limit"))
     .offset(p("offset"))
+)
+MODEL_USED = sa.select(
+    sa.exists().where(environments.c.model_id == p("model_id")).label("deployed"),
+    sa.exists().where(D.model_id == p("model_id")).label("decided"),
+)
+"""Whether a model was ever deployed (an environment of it exists: a deployment, a request
+or a protection made it) and whether any decision names it."""
+DELETE_INPUT_POLICY = sa.delete(decision_policies).where(
+    decision_policies.c.model_id == p("model_id")
 )
 INPUT_POLICY = sa.select(decision_policies.c.inputs_mode, decision_policies.c.retention_days).where(
     decision_policies.c.model_id == p("model_id")

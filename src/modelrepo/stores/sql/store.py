@@ -10,14 +10,24 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from ...domain.audit import model_event_change, registration_change
+from ...domain.audit import (
+    MANY_MODELS,
+    MODEL_CREATED,
+    MODEL_DELETED,
+    MODEL_RENAMED,
+    RECORDED_DELETED,
+    model_event_change,
+    recorded_deleted_change,
+    registration_change,
+    renamed_change,
+)
 from ...domain.canonical import canonical_text
 from ...domain.errors import (
     InvalidInput,
@@ -35,9 +45,14 @@ from ...domain.model import (
     ModelVersion,
     NewVersion,
     VersionEvent,
+    check_model_deletable,
     check_not_deleted,
+    check_rename,
     check_replay,
+    deleted_record,
+    model_exists,
     model_tag_change,
+    next_number,
     version_tag_change,
 )
 from ...domain.times import from_micros, to_micros
@@ -45,7 +60,7 @@ from ...ports import FileReference
 from . import apsw_dbapi, schema
 from .decisions import SqlDecisions
 from .denials import SqlDenials
-from .deployments import SqlDeployments, model_id, named_allocations
+from .deployments import Observed, SqlDeployments, any_model_id, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
@@ -179,6 +194,7 @@ class SqlMetadataStore(
         self._engine: sa.Engine | None = None
         self._env_ids: dict[tuple[str, str], int] = {}
         self._event_cache: dict[int, DeploymentEvent] = {}
+        self._observed = Observed()
         self._digests: dict[tuple[str, int], str] = {}
         self._environments: dict[str, str] = {}  # snapshot digest -> body (immutable)
 
@@ -317,6 +333,7 @@ class SqlMetadataStore(
         *,
         inline: Mapping[str, bytes] | None = None,
         key: str | None = None,
+        number: int | None = None,
     ) -> ModelVersion:
         at = to_micros(new.created_at)
         with self._raw.write() as tx:
@@ -327,7 +344,7 @@ class SqlMetadataStore(
                 None if key is None else tx.one(Q.REGISTRATION_KEY, actor=new.created_by, key=key)
             )
             if found is None:
-                mid, created = self._insert_version(tx, new, row, at, inline, key)
+                mid, created = self._insert_version(tx, new, row, at, inline, key, number)
                 if key is not None:
                     tx.execute(
                         Q.NEW_REGISTRATION_KEY,
@@ -351,35 +368,18 @@ class SqlMetadataStore(
         at: int,
         inline: Mapping[str, bytes] | None,
         key: str | None,
+        wanted: int | None = None,
     ) -> tuple[int, ModelVersion]:
-        """Version N+1 of the model (`row`: its id and last number, None for a new model),
-        its files, tags and audit entry; (model id, version)."""
+        """Version N+1 of the model, or `wanted` (`row`: its id and last number, None for a
+        new model), its files, tags and audit entry; (model id, version)."""
+        number = next_number(new.model, 0 if row is None else row[1], wanted)
         if inline:
             tx.executemany(
                 Q.NEW_INLINE_BLOB,
                 [{"sha256": k, "size": len(v), "data": v} for k, v in inline.items()],
             )
-        if row is None:
-            mid = tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by)
-            last = 0
-        else:
-            mid, last = row
-        number = last + 1
-        tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
-        version_id = tx.scalar(
-            Q.NEW_VERSION,
-            model_id=mid,
-            number=number,
-            digest=new.digest,
-            created_at=at,
-            created_by=new.created_by,
-            description=new.description,
-            flavor=new.flavor,
-            params=dumps(dict(new.params)),
-            metrics=dumps(dict(new.metrics)),
-            signature=None if new.signature is None else dumps(new.signature),
-            lineage=self._store_lineage(tx, new.lineage),
-        )
+        mid = self._numbered(tx, new, row, at, number)
+        version_id = self._version_row(tx, mid, number, new, at)
         tx.executemany(
             Q.NEW_FILE,
             [
@@ -407,6 +407,157 @@ class SqlMetadataStore(
             change=registration_change(created, key),
         )
         return mid, created
+
+    def _numbered(self, tx: Tx, new: NewVersion, row: Any, at: int, number: int) -> int:
+        """The model's id (made now for a new model, `row` None, or taken again after it
+        was deleted), its last number set to `number`."""
+        if row is None:
+            mid = int(tx.scalar(Q.NEW_MODEL, name=new.model, at=at, actor=new.created_by))
+        elif row.deleted_at is not None:
+            mid = self._created(tx, new.model, row, new.created_by, at)
+        else:
+            mid = int(row[0])
+        tx.execute(Q.SET_LAST_VERSION, model_id=mid, number=number)
+        return mid
+
+    def _version_row(self, tx: Tx, mid: int, number: int, new: NewVersion, at: int) -> int:
+        """The version's own row; its id."""
+        return int(
+            tx.scalar(
+                Q.NEW_VERSION,
+                model_id=mid,
+                number=number,
+                digest=new.digest,
+                created_at=at,
+                created_by=new.created_by,
+                description=new.description,
+                flavor=new.flavor,
+                params=dumps(dict(new.params)),
+                metrics=dumps(dict(new.metrics)),
+                signature=None if new.signature is None else dumps(new.signature),
+                lineage=self._store_lineage(tx, new.lineage),
+            )
+        )
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        at: datetime,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> Model:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is not None and row.deleted_at is None:
+                raise model_exists(name)
+            mid = self._created(tx, name, row, actor, micros)
+            if description:
+                tx.execute(Q.SET_MODEL_DESCRIPTION, model_id=mid, text=description)
+                self._model_event(tx, mid, name, "described", actor=actor, at=at, value=description)
+            for key in sorted(tags or {}):
+                value = (tags or {})[key]
+                tx.execute(Q.NEW_OWN_TAG, model_id=mid, key=key, value=value)
+                self._model_event(
+                    tx, mid, name, "tag_set", actor=actor, at=at, key=key, value=value
+                )
+        return self.get_model(name)
+
+    def _created(self, tx: Tx, name: str, row: Any, actor: str, at: int) -> int:
+        """Model `name` made now (`row` None), or taken again after it was deleted (`row`
+        its tombstone: numbering goes on after its numbers), with its `created` change and
+        audit entry; its id."""
+        if row is None:
+            mid = int(tx.scalar(Q.NEW_MODEL, name=name, at=at, actor=actor))
+        else:
+            mid = int(row.id)
+            tx.execute(Q.SET_MODEL_CREATED_AGAIN, model_id=mid, at=at, actor=actor)
+        tx.execute(
+            Q.NEW_MODEL_EVENT, model_id=mid, kind="created", key=None, value=None, actor=actor,
+            at=at,
+        )  # fmt: skip
+        self._audit(tx, MODEL_CREATED, f"model:{name}", actor=actor, at=from_micros(at),
+                    change={"model": name})  # fmt: skip
+        return mid
+
+    def delete_model(self, name: str, *, actor: str, at: datetime, reason: str | None) -> Model:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is None or row.deleted_at is not None:
+                raise NotFound(model_not_found(name))
+            mid = int(row.id)
+            used = tx.one(Q.MODEL_USED, model_id=mid)
+            assert used is not None  # one row, of two EXISTS
+            deployed = bool(used.deployed) or any(True for _ in named_allocations(tx, mid))
+            check_model_deletable(name, deployed=deployed, decided=bool(used.decided))
+            kept = tx.all(Q.KEPT_VERSIONS, model_id=mid)
+            for version in kept:
+                tx.execute(Q.SET_DELETED, version_id=version.id, at=micros, actor=actor)
+                self._event(tx, version.id, "deleted", actor=actor, at=at, reason=reason)
+            tx.execute(Q.SET_MODEL_DELETED, model_id=mid, at=micros, actor=actor)
+            tx.execute(Q.DELETE_OWN_TAGS, model_id=mid)
+            tx.execute(Q.DELETE_INPUT_POLICY, model_id=mid)
+            tx.execute(
+                Q.NEW_MODEL_EVENT, model_id=mid, kind="deleted", key=None, value=reason,
+                actor=actor, at=micros,
+            )  # fmt: skip
+            change = {"model": name, "reason": reason, "versions": [v.number for v in kept]}
+            self._audit(tx, MODEL_DELETED, f"model:{name}", actor=actor, at=at, change=change)
+        return self.get_model(name)
+
+    def rename_model(
+        self, name: str, new_name: str, *, actor: str, at: datetime, reason: str | None
+    ) -> Model:
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=name)
+            if row is None or row.deleted_at is not None:
+                raise NotFound(model_not_found(name))
+            other = tx.one(Q.MODEL_FOR_UPDATE, name=new_name)
+            check_rename(
+                name,
+                new_name,
+                taken=other is not None,
+                deleted=other is not None and other.deleted_at is not None,
+            )
+            # Every row refers to the model by its id: the name is in this one row only.
+            tx.execute(Q.RENAME_MODEL, model_id=row.id, name=new_name)
+            tx.execute(
+                Q.NEW_MODEL_EVENT, model_id=row.id, kind="renamed", key=name, value=new_name,
+                actor=actor, at=to_micros(at),
+            )  # fmt: skip
+            self._audit(tx, MODEL_RENAMED, MANY_MODELS, actor=actor, at=at,
+                        change=renamed_change(name, new_name, reason))  # fmt: skip
+        # Caches naming the model: digests and environment ids by name, events with theirs.
+        self._digests.clear()
+        self._env_ids.clear()
+        self._event_cache.clear()
+        return self.get_model(new_name)
+
+    def record_deleted_version(
+        self, model: str, number: int, *, actor: str, at: datetime, reason: str | None
+    ) -> ModelVersion:
+        micros = to_micros(at)
+        with self._raw.write() as tx:
+            row = tx.one(Q.MODEL_FOR_UPDATE, name=model)
+            number = next_number(model, 0 if row is None else row[1], number)
+            new = deleted_record(model, actor, from_micros(micros))
+            mid = self._numbered(tx, new, row, micros, number)
+            version_id = self._version_row(tx, mid, number, new, micros)
+            tx.execute(Q.SET_DELETED, version_id=version_id, at=micros, actor=actor)
+            self._event(tx, version_id, "deleted", actor=actor, at=at, reason=reason)
+            recorded = new.numbered(number, from_micros(micros))
+            self._audit(
+                tx,
+                RECORDED_DELETED,
+                f"model:{model}",
+                actor=actor,
+                at=recorded.created_at,
+                change=recorded_deleted_change(recorded, reason),
+            )
+        return self.get_version(model, number)
 
     def _store_lineage(self, tx: Tx, lineage: Lineage) -> str:
         """Lineage JSON; the Python environment (hundreds of packages, the same for most
@@ -546,7 +697,7 @@ class SqlMetadataStore(
 
     def model_events(self, model: str) -> list[ModelEvent]:
         tx = self._raw.reader()
-        mid = model_id(tx, model)
+        mid = any_model_id(tx, model)
         return [
             ModelEvent(
                 seq=r.id,
@@ -585,6 +736,35 @@ class SqlMetadataStore(
                     change={"model": model, "version": version, "reason": reason},
                 )
         return self.get_version(model, version)
+
+    def trust_types(
+        self,
+        model: str,
+        version: int,
+        types: Sequence[str],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str,
+    ) -> list[str]:
+        from ...domain.trust import TRUSTED, new_trust, trust_change
+
+        with self._raw.write() as tx:
+            vid = self._live_version(tx, model, version).id
+            trusted = [r.key for r in tx.all(Q.VERSION_EVENTS, version_id=vid) if r.kind == TRUSTED]
+            new = new_trust(trusted, types)
+            for name in new:
+                self._event(tx, vid, TRUSTED, actor=actor, at=at, key=name, reason=reason)
+            if new:
+                self._audit(
+                    tx,
+                    "version.trusted",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=trust_change(model, version, new, reason),
+                )
+        return new
 
     def delete_version(
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None
@@ -639,7 +819,7 @@ class SqlMetadataStore(
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         tx = self._raw.reader()
-        mid = model_id(tx, model)
+        mid = any_model_id(tx, model)
         rows = tx.all(Q.MODEL_VERSIONS, model_id=mid)
         files: dict[int, list[FileEntry]] = defaultdict(list)
         for f in tx.all(Q.MODEL_FILES, model_id=mid):
@@ -720,6 +900,8 @@ def _to_model(r: Any, tags: Mapping[str, str]) -> Model:
         version_count=r.live,
         tags=dict(tags),
         description=r.description,
+        deleted_at=None if r.deleted_at is None else from_micros(r.deleted_at),
+        deleted_by=r.deleted_by,
     )
 
 
