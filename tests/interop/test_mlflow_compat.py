@@ -15,19 +15,14 @@ from __future__ import annotations
 import json
 import os
 import runpy
-import signal
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from modelrepo.testing.s3server import free_port
-
+from .. import serving
 from ..cli.conftest import Run
 from ..serving import serve
 
@@ -42,56 +37,10 @@ def _clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
 
 
-@contextmanager
-def mlflow_server(folder: Path) -> Iterator[str]:
-    """A real `mlflow server` (SQLite store, artifacts in a local folder) on a free loopback
-    port: its URL once it answers /health; the server and its workers stopped afterwards."""
-    port = free_port()
-    log = open(folder / "mlflow-server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            str(VENV / "bin" / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(folder / "artifacts"),
-            "--no-serve-artifacts",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=_clean_environment(),
-        cwd=folder,
-        start_new_session=True,  # its own process group: the workers stop with it
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (folder / "mlflow-server.log").read_text()
-            assert time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+def mlflow_server(folder: Path) -> AbstractContextManager[str]:
+    """The pinned `mlflow server` (SQLite store, artifacts in a local folder)."""
+    mlflow = [str(VENV / "bin" / "mlflow")]
+    return serving.mlflow_server(folder, mlflow, _clean_environment(), str(folder / "artifacts"))
 
 
 def _scenario(uri: str, work: Path, token: str | None = None) -> subprocess.Popen[str]:

@@ -5,18 +5,14 @@ each answers with the same status and `error_code`, but for the deliberate diffe
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from modelrepo.testing.s3server import free_port
-
+from .. import serving
 from ..cli.conftest import Run
 from ..mlflow_cases import CASES, MV, RM, modelrepo_answer
 from ..serving import serve
@@ -26,39 +22,11 @@ pytest.importorskip("mlflow")
 pytestmark = [pytest.mark.slow]
 
 
-@contextmanager
-def mlflow_server(folder: Path) -> Iterator[str]:
-    """A real `mlflow server` on a free loopback port, SQLite-backed, in `folder`."""
-    port = free_port()
-    log = open(folder / "mlflow.log", "wb")  # noqa: SIM115 - closed below, after the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-         "--default-artifact-root", (folder / "artifacts").as_uri()],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (folder / "mlflow.log").read_text()
-            assert time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def mlflow_server(folder: Path) -> AbstractContextManager[str]:
+    """MLflow's own server, as installed beside this package."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+    mlflow = [sys.executable, "-m", "mlflow"]
+    return serving.mlflow_server(folder, mlflow, env, (folder / "artifacts").as_uri())
 
 
 def test_both_servers_answer_each_mistake_alike(run: Run, store_dir: Path, tmp_path: Path) -> None:
