@@ -549,6 +549,18 @@ FRAUD = "(SELECT id FROM models WHERE name = 'fraud')"
 TOMBSTONE = f"(SELECT id FROM versions WHERE model_id = {FRAUD} AND number = 2)"
 
 
+def _tampered_then_verified(store: Path, sql: str, expected: str, table: str) -> None:
+    """Run `sql` on the store with the append-only guards of `table` dropped too: verify
+    must fail and say `expected`."""
+    conn = db(store)
+    for trigger in (f"{table}_no_update", f"{table}_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.execute(sql)
+    done = verify(store)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stdout, done.stdout
+
+
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
@@ -576,13 +588,7 @@ def test_changing_a_recorded_deletion_or_a_given_number(
 ) -> None:
     """A tombstone recorded for another registry's deleted version, and a number given at
     registration, are checked against their entries both ways."""
-    conn = db(renumbered)
-    for trigger in ("version_events_no_update", "version_events_no_delete"):
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    conn.execute(sql)
-    done = verify(renumbered)
-    assert done.returncode == 1, done.stdout
-    assert expected in done.stdout, done.stdout
+    _tampered_then_verified(renumbered, sql, expected, "version_events")
 
 
 @pytest.mark.parametrize(
@@ -601,13 +607,7 @@ def test_changing_a_model_created_before_its_versions(store: Path, sql: str, exp
         reg.create_model("fresh", description="d", tags={"k": "v"})
         assert [e["seq"] for e in reg.audit_log("model:fresh")] == [15, 16, 17]
         assert reg.audit_verify().ok
-    conn = db(store)
-    for trigger in ("model_events_no_update", "model_events_no_delete"):
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    conn.execute(sql)
-    done = verify(store)
-    assert done.returncode == 1, done.stdout
-    assert expected in done.stdout, done.stdout
+    _tampered_then_verified(store, sql, expected, "model_events")
 
 
 @pytest.mark.parametrize(
@@ -635,13 +635,7 @@ def test_changing_a_deleted_model(store: Path, artifact: Path, sql: str, expecte
         reg.delete_model("scratch", reason="a trial")
         assert [e["seq"] for e in reg.audit_log("model:scratch")] == [15, 16, 17]
         assert reg.audit_verify().ok
-    conn = db(store)
-    for trigger in ("model_events_no_update", "model_events_no_delete"):
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    conn.execute(sql)
-    done = verify(store)
-    assert done.returncode == 1, done.stdout
-    assert expected in done.stdout, done.stdout
+    _tampered_then_verified(store, sql, expected, "model_events")
 
 
 @pytest.mark.parametrize(

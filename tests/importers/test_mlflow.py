@@ -309,35 +309,14 @@ def test_the_import_leaves_its_source_as_it_found_it(tmp_path: Path) -> None:
     one migration back, as the MLflow release before it left it); the import reads a copy,
     so the team's own registry is never written to."""
     import hashlib
-    import subprocess
-    import sys
-    import textwrap
 
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
-    # Made in another process, as a team's registry is: MLflow keeps the stores it opened.
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(
-            """
-            import pathlib, sys
-            from alembic import command
-            from mlflow import MlflowClient
-            from mlflow.store.db.utils import _get_alembic_config
-            uri, root = sys.argv[1], pathlib.Path(sys.argv[2])
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            experiment = client.create_experiment("e", artifact_location=(root / "runs").as_uri())
-            folder = root / "model"
-            folder.mkdir()
-            (folder / "MLmodel").write_text("flavors:\\n  generic: {}\\n")
-            run = client.create_run(experiment).info.run_id
-            client.log_artifacts(run, str(folder), "model")
-            client.create_registered_model("churn")
-            client.create_model_version("churn", f"runs:/{run}/model", run_id=run)
-            command.downgrade(_get_alembic_config(uri), "-1")  # as the release before left it
-            """
-        ), uri, str(tmp_path)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    _build_in_a_process(uri, tmp_path, extra="""
+        from alembic import command
+        from mlflow.store.db.utils import _get_alembic_config
+        command.downgrade(_get_alembic_config(uri), "-1")  # as the release before left it
+        """)  # fmt: skip
     before = hashlib.sha256(db.read_bytes()).hexdigest(), sorted(p.name for p in tmp_path.iterdir())
 
     with Registry(tmp_path / "store", user="alice") as reg:
@@ -352,14 +331,15 @@ def test_the_import_leaves_its_source_as_it_found_it(tmp_path: Path) -> None:
 
 def _build_in_a_process(uri: str, root: Path, extra: str = "") -> None:
     """A registry with one version of `churn` (alias `champion`), made by MLflow's client in
-    another process, as a team's registry is (MLflow keeps the stores it opened)."""
+    another process, as a team's registry is (MLflow keeps the stores it opened); `extra` is
+    more of the script, run after it."""
     import subprocess
     import sys
     import textwrap
 
     script = textwrap.dedent(
         """
-        import os, pathlib, sys
+        import pathlib, sys
         from mlflow import MlflowClient
         uri, root = sys.argv[1], pathlib.Path(sys.argv[2])
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)

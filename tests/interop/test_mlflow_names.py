@@ -5,13 +5,13 @@ and loads `models:/<name>@champion` and `models:/<name>/1`; the CLI then reads t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from ..cli.conftest import Run
 from ..serving import serve
+from .test_mlflow_client import _log
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -24,16 +24,6 @@ pytestmark = [
 
 X = np.array([[0.0], [1.0], [2.0]])
 NAMES = ["Credit Risk", "CreditRisk", "risk@v2 (EU)", "modèle-crédit"]
-
-
-def _log(intercept: float) -> Any:
-    from sklearn.linear_model import LinearRegression
-
-    model = LinearRegression().fit(X, X[:, 0] + intercept)
-    with mlflow.start_run():
-        return mlflow.sklearn.log_model(
-            model, name="model", serialization_format="cloudpickle", pip_requirements=[]
-        )
 
 
 def test_mlflow_names_through_an_unmodified_client(
