@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -136,6 +136,7 @@ environments = sa.Table(
     sa.Column("protected", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("require_sso", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("model_id", "name", name="uq_environments_model_name"),
 )
 
@@ -149,6 +150,7 @@ environment_events = sa.Table(
     sa.Column("at", sa.BigInteger, nullable=False),
     sa.Column("request_id", Id, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("actor_auth", sa.Text, nullable=True),
 )
 
 deployment_events = sa.Table(
@@ -168,6 +170,8 @@ deployment_events = sa.Table(
     sa.Column("approved_at", sa.BigInteger, nullable=True),
     sa.Column("unknown_from", sa.BigInteger, nullable=True),
     sa.Column("earliest_at", sa.BigInteger, nullable=True),
+    sa.Column("actor_auth", sa.Text, nullable=True),
+    sa.Column("approved_auth", sa.Text, nullable=True),
     sa.Index("ix_deployment_events_live", "environment_id", "effective_at", "id", "recorded_at"),
     sa.Index(
         "ix_deployment_events_observed",
@@ -196,6 +200,7 @@ deployment_requests = sa.Table(
     sa.Column("requested_at", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("base_event_id", Id, nullable=True),
+    sa.Column("requested_auth", sa.Text, nullable=True),
 )
 
 request_decisions = sa.Table(
@@ -207,6 +212,7 @@ request_decisions = sa.Table(
     sa.Column("decided_at", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("event_id", Id, nullable=True),
+    sa.Column("decided_auth", sa.Text, nullable=True),
 )
 
 audit_entries = sa.Table(
@@ -304,6 +310,38 @@ api_tokens = sa.Table(
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
     sa.Column("revoked_by", sa.String(256), nullable=True),
+    sa.Column("minted_auth", sa.Text, nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="person"),
+)
+
+role_bindings = sa.Table(
+    "role_bindings",
+    metadata,
+    sa.Column("binding_id", sa.String(32), primary_key=True),
+    sa.Column("issuer", sa.String(2048), nullable=False),
+    sa.Column("principal", sa.String(256), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("model_pattern", sa.String(256), nullable=True),
+    sa.Column("granted_at", sa.BigInteger, nullable=False),
+    sa.Column("granted_by", sa.String(256), nullable=False),
+    sa.Column("granted_auth", sa.Text, nullable=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sa.Column("revoked_by", sa.String(256), nullable=True),
+    sa.Index("ix_role_bindings_principal", "principal", "issuer"),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("principal", sa.String(256), nullable=False),
+    sa.Column("issuer", sa.String(2048), nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("groups", sa.Text, nullable=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
 )
 
 webhooks = sa.Table(
