@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Access(Core, AccessAPI):
     @writes
     def create_token(
-        self, user: str, role: str, *, model_pattern: str | None = None
+        self, user: str | None, role: str, *, model_pattern: str | None = None
     ) -> tuple[ApiToken, str]:
         import secrets
 
@@ -28,16 +28,21 @@ class Access(Core, AccessAPI):
             check_user,
             hash_token,
         )
+        from ..domain.principals import check_minted_for, is_service_account, local_principal
 
+        minter = self.principal or local_principal(self.user)
+        who = check_user(check_minted_for(minter, None if user is None else check_user(user)))
         token_id = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         record = ApiToken(
             token_id=token_id,
-            user=check_user(user),
+            user=who,
             role=check_role(role),
             model_pattern=check_pattern(model_pattern),
             created_at=self.clock.now(),
             created_by=self.user,
+            kind="service" if is_service_account(who) else "person",
+            minted_auth=self.auth,
         )
         return self.backend.metadata.create_token(record, hash_token(secret)), secret
 
