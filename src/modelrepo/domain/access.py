@@ -103,6 +103,9 @@ OPERATIONS: dict[str, Operation] = {
     "service.health": Operation(None, PUBLIC, "liveness and readiness probes"),
     "service.describe": Operation(None, PUBLIC, "the API description and its interactive docs"),
     "ui.static": Operation(None, PUBLIC, "the web UI's page, stylesheet and scripts (no data)"),
+    "ui.signin": Operation(
+        None, PUBLIC, "sign in to the web UI through the identity provider, and out (no data)"
+    ),
     "service.metrics": Operation(READ, STORE, "Prometheus metrics"),
     "identity.read": Operation(READ, SCOPE, "the token's user, role, scope and id"),
     "model.list": Operation(READ, SCOPE, "list or search models (those in scope)"),

@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .access import TokenStore
+    from .access import TokenStore, WebSessionStore
     from .audit import AuditStore
     from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
     from .clock import Clock
@@ -48,6 +48,7 @@ __all__ = [
     "StoreLock",
     "TokenStore",
     "VersionStore",
+    "WebSessionStore",
     "WebhookStore",
 ]
 
@@ -70,6 +71,7 @@ _MODULE_OF = {
     "StoreLock": "lock",
     "TokenStore": "access",
     "VersionStore": "versions",
+    "WebSessionStore": "access",
     "WebhookStore": "webhooks",
 }
 

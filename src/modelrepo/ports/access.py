@@ -1,4 +1,5 @@
-"""API tokens: only their SHA-256 is kept; revoking is the one change."""
+"""API tokens (only their SHA-256 is kept; revoking is the one change) and the web UI's
+sessions (only the SHA-256 of their cookie is kept; ending is the one change)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
+    from ..domain.sessions import WebSession
 
 
 class TokenStore(Protocol):
@@ -28,4 +30,22 @@ class TokenStore(Protocol):
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         """Revoke a token for good, with an audit entry; NotFound, or Conflict if revoked."""
+        ...
+
+
+class WebSessionStore(Protocol):
+    """The web UI's signed-in sessions, by the SHA-256 of their cookie (ending is the one
+    change; an ended session is kept and never signs anyone in again)."""
+
+    def create_web_session(self, session: WebSession) -> WebSession:
+        """Keep a new session; Conflict if its hash is taken."""
+        ...
+
+    def web_session(self, session_hash: str) -> WebSession | None:
+        """The session kept under `session_hash`, ended or not (None: no such session)."""
+        ...
+
+    def end_web_session(self, session_hash: str, at: datetime) -> WebSession | None:
+        """End a session at `at` (one ended already keeps its first end); the session, or
+        None if there is no such session."""
         ...

@@ -53,6 +53,7 @@ from .routes import (
     lifecycle,
     models,
     serving,
+    signin,
     tokens,
     ui,
     webhooks,
@@ -145,7 +146,7 @@ def create_app(
     # A decision's report and replay before the decision itself, whose id may hold a '/'.
     modules = (health, models, lifecycle, deployments, serving, evidence, decisions, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
-    for module in (*modules, decision_data, tokens, admin, webhooks, ui, docs, *mlflow):
+    for module in (*modules, decision_data, tokens, admin, webhooks, signin, ui, docs, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)

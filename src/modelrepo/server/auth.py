@@ -1,16 +1,18 @@
 """Authentication and authorization, deny by default.
 
 Every request to a path that is not explicitly public must carry a valid API token
-(`Authorization: Bearer mr_...`): `TokenGate` refuses it otherwise, before any routing or body
-parsing. Each route then declares the operation it performs (`domain.access.OPERATIONS`):
-with `needs(...)`, or `public(...)` for the few open to anyone; the app refuses to start if a
-route declares none.
+(`Authorization: Bearer mr_...`), an identity provider's token, or the cookie of a web session
+signed in through that provider: `TokenGate` refuses it otherwise, before any routing or body
+parsing; a change made with the cookie must also repeat the session's CSRF token. Each route
+then declares the operation it performs (`domain.access.OPERATIONS`): with `needs(...)`, or
+`public(...)` for the few open to anyone; the app refuses to start if a route declares none.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,9 +34,11 @@ from ..domain.access import (
     operation,
     sees,
 )
-from ..domain.errors import ModelrepoError, Unauthenticated
+from ..domain.errors import Forbidden, ModelrepoError, Unauthenticated
 from ..domain.principals import LOCAL_AUTH, OIDC, Authentication, Grant, Principal
+from ..domain.sessions import SESSION_COOKIE, WebSession, hash_session
 from ..registry import Registry
+from ..registry.sessions import WebSessions
 from .errors import error_response
 
 if TYPE_CHECKING:
@@ -44,6 +48,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ATTRIBUTE = "__modelrepo_public__"
 OPERATION_ATTRIBUTE = "__modelrepo_operation__"
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing: the only ones a session's cookie alone may make."""
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modelrepo token create`.")
 
@@ -215,6 +223,33 @@ def credentials(scope: Scope) -> tuple[str, str | None]:
     return secret.strip(), None
 
 
+def session_secret(scope: Scope) -> str | None:
+    """The web session's secret a request without an Authorization header carries in its
+    cookie (None: it carries none, or carries a header, which then decides alone)."""
+    if any(k == b"authorization" for k, _ in scope["headers"]):
+        return None
+    for key, value in scope["headers"]:
+        if key != b"cookie":
+            continue
+        text: str = value.decode("latin-1")
+        for pair in text.split(";"):
+            name, sep, secret = pair.strip().partition("=")
+            if sep and name == SESSION_COOKIE and secret:
+                return secret
+    return None
+
+
+def check_csrf(scope: Scope, session: WebSession) -> None:
+    """Refuse a change made with a session's cookie that does not repeat its CSRF token: a
+    page of another site can make the browser send the cookie, never read the token."""
+    if scope["method"] in SAFE_METHODS:
+        return
+    wanted = CSRF_HEADER.lower().encode()
+    sent = next((v for k, v in scope["headers"] if k == wanted), b"")
+    if not hmac.compare_digest(sent, session.csrf.encode()):
+        raise Forbidden(f"a change made with the web session's cookie needs its {CSRF_HEADER}")
+
+
 def _basic(encoded: str) -> tuple[str, str | None]:
     try:
         user, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
@@ -257,6 +292,8 @@ class TokenGate:
         self.anonymous = anonymous  # --no-auth: every request acts as this (loopback only)
         self.cache = cache or TokenCache()
         self.oidc = oidc
+        self.sessions = WebSessions(registry)
+        self._session_of: dict[str, WebSession] = {}  # beside `cache`, by the same keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.public_paths:
@@ -274,6 +311,9 @@ class TokenGate:
         await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Principal:
+        cookie = session_secret(scope) if self.oidc is not None else None
+        if cookie is not None:
+            return await self._by_session(scope, cookie)
         secret, user = credentials(scope)
         token_hash = hash_token(secret)
         principal = self.cache.get(token_hash)
@@ -288,6 +328,54 @@ class TokenGate:
         if user is not None and user != principal.name:
             raise Unauthenticated("the user name does not match the API token's user")
         return principal
+
+    async def _by_session(self, scope: Scope, secret: str) -> Principal:
+        """The principal of a web session's cookie (cached like a token's); the session
+        is kept in the request's state, for its CSRF token."""
+        key = "session:" + hash_session(secret)
+        cached = self.cache.get(key)
+        kept = self._session_of.get(key)
+        if cached is not None and kept is not None:
+            principal, session = cached, kept
+        else:
+            checked_at = self.cache.clock()
+            try:
+                principal, session = await anyio.to_thread.run_sync(self._session, secret)
+            except ModelrepoError:
+                self.cache.forget(key)
+                self._session_of.pop(key, None)
+                raise
+            self.cache.put(key, principal, checked_at)
+            if len(self._session_of) >= self.cache.size:
+                self._session_of.clear()
+            self._session_of[key] = session
+        if not session.active(self.registry.clock.now()):  # expired while cached
+            raise Unauthenticated("the web session has expired: sign in again")
+        state = scope.setdefault("state", {})
+        state["principal"] = principal  # a refusal below is recorded as this user's
+        check_csrf(scope, session)
+        state["web_session"] = session
+        return principal
+
+    def _session(self, secret: str) -> tuple[Principal, WebSession]:
+        """An active session and its principal (in a worker thread: it reads the store)."""
+        from .oidc import VerifiedIdentity
+
+        assert self.oidc is not None
+        found = self.sessions.find(secret)
+        if found is None:
+            raise Unauthenticated("no such web session, or it has ended: sign in again")
+        if found.issuer != self.oidc.settings.issuer:
+            raise Unauthenticated("the web session was signed in through another provider")
+        identity = VerifiedIdentity(
+            issuer=found.issuer,
+            subject=found.subject,
+            user=found.principal,
+            groups=found.groups,
+            expires_at=found.expires_at,
+            claims={},
+        )
+        return identity_principal(self.registry, self.oidc, identity), found
 
     def _verify(self, secret: str) -> Principal:
         """The principal a credential proves (in a worker thread: it may read the store and

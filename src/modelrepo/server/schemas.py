@@ -54,6 +54,27 @@ class WhoAmI(BaseModel):
     grants: list[dict[str, Any]]
 
 
+class SignOnOut(BaseModel):
+    """The identity provider the web UI and `modelrepo login` sign in through."""
+
+    issuer: str
+    client_id: str
+    scopes: str
+
+
+class AuthConfigOut(BaseModel):
+    oidc: SignOnOut | None = Field(description="null: the server trusts no identity provider.")
+
+
+class SessionOut(BaseModel):
+    """Who the request acts as and, when a web session's cookie authenticated it, the CSRF
+    token every change made with that cookie repeats (`X-CSRF-Token`)."""
+
+    principal: dict[str, Any]
+    csrf_token: str | None
+    expires_at: str | None
+
+
 # -- models and versions -------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ def metadata_suites() -> dict[str, type]:
     from .deployments import DeploymentStoreContract
     from .metadata import MetadataStoreContract
     from .serving import ServingStoreContract
+    from .sessions import WebSessionStoreContract
     from .tokens import TokenStoreContract
     from .webhooks import WebhookStoreContract
 
@@ -29,6 +30,7 @@ def metadata_suites() -> dict[str, type]:
         "Decisions": DecisionStoreContract,
         "Serving": ServingStoreContract,
         "Tokens": TokenStoreContract,
+        "WebSessions": WebSessionStoreContract,
         "Webhooks": WebhookStoreContract,
         "Denials": DenialStoreContract,
         "Audit": AuditStoreContract,

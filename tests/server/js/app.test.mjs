@@ -42,7 +42,7 @@ class FakeElement extends FakeNode {
   getBoundingClientRect() { return { left: 0, top: 0, width: 1200 }; }
 }
 
-const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), logout: new FakeElement("button") };
+const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), who: new FakeElement("span"), logout: new FakeElement("button") };
 const stored = {};
 const listeners = {};
 let hash = "";

@@ -1,6 +1,9 @@
-// The web UI: hash routes over the JSON API of the same origin. The token lives in
-// sessionStorage (gone when the tab closes) and goes only into the Authorization header.
-// Every value from the API is put in the page as text (textContent), never as HTML.
+// The web UI: hash routes over the JSON API of the same origin. Signed in either with a pasted
+// token, which lives in sessionStorage (gone when the tab closes) and goes only into the
+// Authorization header, or through the identity provider, whose session the server keeps in an
+// HttpOnly cookie this script never sees; every change made with that cookie repeats the
+// session's CSRF token in X-CSRF-Token. Every value from the API is put in the page as text
+// (textContent), never as HTML.
 
 import {
   counted, describeServing, describeUnknown, describeVersions, formatInstant, initialWindow, lanes, layout, liveAt, parseInstant, ticks, versionColor,
@@ -12,10 +15,39 @@ const SVG = "http://www.w3.org/2000/svg"; // an XML namespace name, not a reques
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
+const whoBox = document.getElementById("who");
 
-/** The navigation shows once the API has accepted the token, not merely when one is stored. */
+/** How this tab is signed in through the identity provider (null: it is not): the principal
+ * and the CSRF token the server gave for its session cookie. */
+let webSession = null;
+/** The identity provider the server trusts ({issuer, client_id, scopes}), or null. */
+let signOn = null;
+
+/** The navigation shows once the API has accepted the credential, not merely when one is stored. */
 function signedIn(yes) {
   nav.hidden = !yes;
+  if (!yes) webSession = null;
+  showWho();
+}
+
+function showWho() {
+  if (!whoBox) return;
+  if (!webSession) { fill(whoBox); whoBox.hidden = true; return; }
+  const p = webSession.principal;
+  const issuer = (p.authentication || {}).issuer;
+  fill(whoBox, h("span", { "data-testid": "who-name" }, p.user),
+    issuer ? h("span", { class: "muted", "data-testid": "who-issuer" }, ` · identity provider ${issuer}`) : null);
+  whoBox.hidden = false;
+}
+
+/** An actor as the records name it: with the identity provider that vouched for it, the
+ * token it used, or the warning that nobody checked the name (`who()` on the server). */
+function who(name, auth) {
+  if (!name) return "";
+  if (!auth) return name;
+  if (auth.method === "oidc") return `${name} (identity provider ${auth.issuer})`;
+  if (auth.method === "token") return `${name} (API token ${auth.token_id})`;
+  return `${name} (asserted, not authenticated)`;
 }
 
 // -- small DOM helpers -------------------------------------------------------------------------
@@ -103,27 +135,61 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, params = {}, { redirect = true } = {}) {
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Every request the page makes, to this origin only, never from the browser's cache. */
+function send(url, init) {
+  return fetch(url, { cache: "no-store", ...init });
+}
+
+async function api(path, params = {}, { redirect = true, method = "GET", body = undefined } = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") query.set(k, v);
   const text = query.toString();
   const url = API + path + (text ? "?" + text : "");
-  const reply = await fetch(url, {
-    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
-    credentials: "omit",
-    cache: "no-store",
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  else if (webSession && !SAFE_METHODS.has(method)) headers["X-CSRF-Token"] = webSession.csrf_token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const reply = await send(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // A pasted token needs no cookie; a session signed in through the identity provider is one.
+    credentials: token ? "omit" : "same-origin",
   });
-  const body = await reply.json().catch(() => ({}));
+  const answer = await reply.json().catch(() => ({}));
   if (reply.status === 401) signedIn(false);
-  else if (reply.ok) signedIn(true);
+  else if (reply.ok) nav.hidden = false;
   if (reply.status === 401 && redirect) {
     sessionStorage.removeItem(TOKEN_KEY);
     location.hash = "#/login";
-    throw new ApiError(401, body);
+    throw new ApiError(401, answer);
   }
-  if (!reply.ok) throw new ApiError(reply.status, body);
-  return body;
+  if (!reply.ok) throw new ApiError(reply.status, answer);
+  return answer;
+}
+
+/** The identity provider's sign-in, if the server trusts one (asked once). */
+async function loadSignOn() {
+  try {
+    const reply = await send(`${API}/auth/config`, { credentials: "omit", headers: { Accept: "application/json" } });
+    signOn = reply.ok ? (await reply.json()).oidc : null;
+  } catch {
+    signOn = null;
+  }
+}
+
+/** Whether the browser holds a live session cookie: if so, keep who it is and its CSRF token. */
+async function loadSession() {
+  if (!signOn) return false;
+  const reply = await send(`${API}/session`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!reply.ok) { webSession = null; return false; }
+  const found = await reply.json();
+  webSession = found.csrf_token ? found : null;
+  showWho();
+  return Boolean(webSession);
 }
 
 async function all(path, params = {}) {
@@ -141,19 +207,34 @@ const enc = encodeURIComponent;
 
 // -- pages -------------------------------------------------------------------------------------
 
+/** What the login page says once, after signing out: how it went, and where to sign out of
+ * the identity provider too. */
+let notice = null;
+
 function loginPage(message) {
+  const said = notice || {};
+  notice = null;
+  message = message || said.message;
   const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "mr_…", required: true, "data-testid": "token" });
   const status = h("p", { class: "muted" }, message || "");
+  const next = "/ui/" + (location.hash && !location.hash.startsWith("#/login") ? location.hash : "");
+  const sso = signOn ? h("div", { class: "sso" },
+    h("p", {}, h("a", { class: "button primary", href: `/ui/login?next=${enc(next)}`, "data-testid": "sso" }, "Sign in with single sign-on")),
+    h("p", { class: "muted" }, `Through the identity provider ${signOn.issuer}.`),
+    h("p", { class: "muted" }, "Or paste an API token:")) : null;
   const form = h("form", { class: "card login" },
-    h("h1", {}, "Log in"),
+    h("h1", {}, "Log in"), sso,
     h("p", {}, "Paste an API token (", h("code", {}, "modelrepo token create"), "). It is kept in this tab only."),
-    input, h("p", {}, h("button", { class: "primary", type: "submit", "data-testid": "login" }, "Log in")), status);
+    input, h("p", {}, h("button", { class: "primary", type: "submit", "data-testid": "login" }, "Log in")), status,
+    said.endSession ? h("p", {}, h("a", { href: said.endSession, "data-testid": "provider-sign-out" }, "Also sign out of the identity provider")) : null);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     status.textContent = "Checking…";
     try {
       await api("/models", { limit: 1 }, { redirect: false });
+      webSession = null;
+      showWho();
       location.hash = "#/models";
     } catch (err) {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -182,6 +263,7 @@ async function modelPage(name, query) {
   ]);
   const chartBox = h("div", {});
   const diffBox = h("div", {});
+  const historyBox = h("div", {});
   const picked = new Set();
   const diffButton = h("button", { type: "button", disabled: true }, "Compare the two checked versions");
   diffButton.addEventListener("click", () => {
@@ -202,7 +284,8 @@ async function modelPage(name, query) {
       h("td", {}, v.created_at, h("div", { class: "muted" }, v.created_by)),
       h("td", {}, v.flavor, h("div", { class: "muted mono", title: v.digest }, v.digest.slice(0, 19) + "…")),
       h("td", {}, pills(v.params)), h("td", {}, pills(v.metrics)), h("td", {}, pills(v.tags)),
-      h("td", {}, h("details", {}, h("summary", {}, lineageSummary(v.lineage)), tree(v.lineage))));
+      h("td", {}, h("details", {}, h("summary", {}, lineageSummary(v.lineage)), tree(v.lineage))),
+      h("td", {}, v.deleted_at ? "" : requestForm(name, v.version)));
   });
   show(h("h1", {}, name),
     h("p", { class: "muted" }, `${counted(model.version_count, "version")} · created ${model.created_at} by ${model.created_by} · `,
@@ -211,10 +294,55 @@ async function modelPage(name, query) {
     h("h2", {}, "Environments over time"), chartBox,
     h("h2", {}, "Versions"),
     h("div", { class: "toolbar" }, diffButton),
-    h("table", {}, h("tr", {}, ["", "version", "created", "flavor · digest", "params", "metrics", "tags", "lineage"].map((t) => h("th", {}, t))), rows),
-    diffBox);
+    h("table", {}, h("tr", {}, ["", "version", "created", "flavor · digest", "params", "metrics", "tags", "lineage", "deploy"].map((t) => h("th", {}, t))), rows),
+    diffBox,
+    h("h2", {}, "History"), historyBox);
   for (const sw of main.querySelectorAll(".swatch[data-version]")) sw.style.background = versionColor(sw.dataset.version);
-  await timelineChart(name, chartBox, query);
+  await Promise.all([timelineChart(name, chartBox, query), historyTable(name, historyBox)]);
+}
+
+/** A version's "Request deployment": deploys at once, or (in a protected environment) files
+ * a request that another person approves in the Requests view. */
+function requestForm(name, version) {
+  const env = h("input", { type: "text", name: "environment", placeholder: "environment", required: true,
+    "aria-label": `environment for v${version}`, "data-testid": `deploy-env-${version}` });
+  const status = h("div", { class: "muted", "data-testid": `deploy-status-${version}` });
+  const form = h("form", { class: "toolbar", "data-testid": `deploy-form-${version}` }, env,
+    h("button", { type: "submit", "data-testid": `deploy-${version}` }, "Request deployment"), status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const target = env.value.trim();
+    if (!target) return;
+    fill(status, "Sending…");
+    try {
+      const outcome = await api(`/models/${enc(name)}/environments/${enc(target)}/deploy`, {},
+        { method: "POST", body: { version } });
+      fill(status, outcome.status === "pending"
+        ? h("span", { "data-testid": "deploy-outcome" }, `request ${outcome.request_id} awaits approval · `,
+          h("a", { href: "#/requests" }, "requests"))
+        : h("span", { class: "ok", "data-testid": "deploy-outcome" }, `${outcome.status} in ${target} (event ${outcome.event_id})`));
+    } catch (err) {
+      if (err.status !== 401) fill(status, errorBox(err));
+    }
+  });
+  return form;
+}
+
+/** The model's deployment events, newest last, each with who did it and how they proved it. */
+async function historyTable(name, box) {
+  try {
+    fill(box, await pagedTable(`/models/${enc(name)}/history`, {},
+      ["event", "environment", "kind", "versions", "effective", "by", "approved by", "reason"],
+      (e) => h("tr", { "data-testid": "history-row", "data-event": e.event_id },
+        h("td", {}, e.event_id), h("td", {}, e.environment), h("td", {}, e.kind, e.backfill ? h("span", { class: "bad" }, " backfill") : null),
+        h("td", {}, describeVersions(e.versions)), h("td", {}, e.effective_at),
+        h("td", { "data-testid": "history-actor" }, who(e.actor, e.actor_auth)),
+        h("td", { "data-testid": "history-approver" }, e.approved_by ? who(e.approved_by, e.approved_auth) : "—"),
+        h("td", {}, e.reason || "")), "history"));
+  } catch (err) {
+    if (err.status === 401) throw err;
+    fill(box, errorBox(err));
+  }
 }
 
 function lineageSummary(lineage) {
@@ -452,7 +580,8 @@ async function timelineChart(name, box, query) {
           return h("tr", { "data-testid": "live-row", "data-environment": r.environment },
             h("td", {}, r.environment), h("td", { "data-testid": "live-versions", class: r.unknown ? "muted" : null }, describeServing(r)),
             h("td", {}, e.effective_at || e.from || ""), h("td", {}, e.event_id ?? "", e.backfill ? h("span", { class: "bad" }, " backfill") : null),
-            h("td", {}, e.actor || ""), h("td", {}, e.approved_by || ""));
+            h("td", { "data-testid": "live-actor" }, who(e.actor, e.actor_auth)),
+            h("td", { "data-testid": "live-approver" }, who(e.approved_by, e.approved_auth)));
         })));
   }
 
@@ -474,8 +603,8 @@ async function timelineChart(name, box, query) {
     hover.textContent = item && item.unknown
       ? `${env}: ${describeUnknown(item.unknown)} · event ${item.event_id} (${item.kind})`
       : item
-      ? `${env}: ${describeVersions(item.versions)} from ${item.from} to ${item.to ?? "now"} · event ${item.event_id} (${item.kind}) by ${item.actor}`
-        + (item.approved_by ? ` · approved by ${item.approved_by}` : "") + (item.backfill ? " · backfilled" : "")
+      ? `${env}: ${describeVersions(item.versions)} from ${item.from} to ${item.to ?? "now"} · event ${item.event_id} (${item.kind}) by ${who(item.actor, item.actor_auth)}`
+        + (item.approved_by ? ` · approved by ${who(item.approved_by, item.approved_auth)}` : "") + (item.backfill ? " · backfilled" : "")
       : formatInstant(Math.round(t));
   });
   chart.addEventListener("pointerup", (event) => {
@@ -583,9 +712,9 @@ async function decisionsPage(id, query = new URLSearchParams()) {
         row("decided at", at || "—", at ? [" · ", h("a", { href: `${model}?at=${enc(at)}` }, "what was live then")] : null),
         row("recorded at", story.recorded_at || "—"),
         row("deployment", story.live_unknown ? h("span", { "data-testid": "deployment-unknown" }, describeUnknown(story.live_unknown))
-          : dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${dep.actor}`
+          : dep ? `event ${dep.event_id}: ${describeVersions(dep.versions)} from ${dep.effective_at} by ${who(dep.actor, dep.actor_auth)}`
           + (dep.backfill ? " (backfilled)" : "") : "—"),
-        row("approval", approval ? approvalTable(approval) : (dep && dep.approved_by ? `approved by ${dep.approved_by}` : "none recorded")),
+        row("approval", approval ? approvalTable(approval) : (dep && dep.approved_by ? `approved by ${who(dep.approved_by, dep.approved_auth)}` : "none recorded")),
         row("matches the history", story.live_unknown ? h("span", { class: "muted" }, "unknown")
           : story.matches_history === false ? h("span", { class: "bad" }, "no") : h("span", { class: "ok" }, "yes")),
         row("output", short(story.output)),
@@ -649,6 +778,49 @@ async function deniedPage(query) {
     refused);
 }
 
+// -- four eyes: deployment requests ------------------------------------------------------------
+
+async function requestsPage(query) {
+  const status = query.get("status") || "pending";
+  const items = await all("/requests", { status: status === "all" ? null : status, model: query.get("model") });
+  const choose = h("div", { class: "toolbar" }, ["pending", "approved", "rejected", "all"].map((s) =>
+    s === status ? h("b", {}, s) : h("a", { href: `#/requests?status=${s}` }, s)));
+  const row = (r) => {
+    const note = h("div", { class: "muted", "data-testid": "request-note" });
+    const reason = h("input", { type: "text", placeholder: "reason (optional)", "aria-label": `reason for request ${r.request_id}` });
+    const decide = (verb) => async () => {
+      for (const b of actions.querySelectorAll("button")) b.disabled = true;
+      fill(note, "Sending…");
+      try {
+        const done = await api(`/requests/${r.request_id}/${verb}`, {}, { method: "POST", body: { reason: reason.value.trim() || null } });
+        fill(note, h("span", { class: "ok", "data-testid": "request-decided" }, `${done.status} by ${who(done.decided_by, done.decided_auth)}`));
+      } catch (err) {
+        for (const b of actions.querySelectorAll("button")) b.disabled = false;
+        if (err.status !== 401) fill(note, errorBox(err));
+      }
+    };
+    const actions = r.status === "pending" ? h("div", { class: "toolbar" }, reason,
+      h("button", { type: "button", class: "primary", onclick: decide("approve"), "data-testid": `approve-${r.request_id}` }, "Approve"),
+      h("button", { type: "button", onclick: decide("reject"), "data-testid": `reject-${r.request_id}` }, "Reject")) : null;
+    return h("tr", { "data-testid": "request-row", "data-request": r.request_id },
+      h("td", {}, r.request_id),
+      h("td", {}, h("a", { href: `#/models/${enc(r.model)}` }, r.model)),
+      h("td", {}, r.environment), h("td", {}, r.kind, " ", describeVersions(r.versions)),
+      h("td", { "data-testid": "request-by" }, who(r.requested_by, r.requested_auth), h("div", { class: "muted" }, r.requested_at)),
+      h("td", {}, r.reason || ""),
+      h("td", {}, r.status, r.decided_by ? h("div", { class: "muted", "data-testid": "request-decider" },
+        `by ${who(r.decided_by, r.decided_auth)} at ${r.decided_at}`) : null),
+      h("td", {}, actions, note));
+  };
+  show(h("h1", {}, "Deployment requests"),
+    h("p", { class: "muted" }, "Changes to protected environments wait here for a second person: one who did not ask for them."),
+    choose,
+    items.length === 0 ? h("p", { class: "muted", "data-testid": "requests-none" }, `No ${status === "all" ? "" : status + " "}request.`) :
+      h("table", { "data-testid": "requests" },
+        h("tr", {}, ["#", "model", "environment", "change", "requested by", "reason", "status", ""].map((t) => h("th", {}, t))),
+        items.map(row)));
+}
+
 // -- routing -------------------------------------------------------------------------------------
 
 async function route() {
@@ -659,12 +831,15 @@ async function route() {
     try { return decodeURIComponent(p); } catch { return p; } // a mistyped %-escape
   });
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) signedIn(false);
-  if (!token || parts[0] === "login") { loginPage(); return; }
+  const signed = Boolean(token || webSession);
+  if (!signed) signedIn(false);
+  logoutButton.textContent = webSession && !token ? "Sign out" : "Log out";
+  if (!signed || parts[0] === "login") { loginPage(); return; }
   show(h("p", { class: "muted" }, "Loading…"));
   try {
     if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
     else if (parts[0] === "decisions") await decisionsPage(parts[1], query);
+    else if (parts[0] === "requests") await requestsPage(query);
     else if (parts[0] === "audit") await auditPage(query);
     else if (parts[0] === "denied") await deniedPage(query);
     else await modelsPage();
@@ -673,10 +848,39 @@ async function route() {
   }
 }
 
-document.getElementById("logout").addEventListener("click", () => {
+const logoutButton = document.getElementById("logout");
+
+/** Forget the pasted token, or end the session at the server (which forgets the cookie). */
+async function logOut() {
+  const session = sessionStorage.getItem(TOKEN_KEY) ? null : webSession;
   sessionStorage.removeItem(TOKEN_KEY);
+  let message = "Signed out.";
+  let endSession = null;
+  if (session) {
+    try {
+      const reply = await send("/ui/logout", {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": session.csrf_token },
+      });
+      const answer = await reply.json().catch(() => ({}));
+      if (!reply.ok) message = new ApiError(reply.status, answer).message;
+      endSession = answer.end_session_endpoint || null;
+    } catch (err) {
+      message = err.message || String(err);
+    }
+  }
   signedIn(false);
-  location.hash = "#/login";
-});
-window.addEventListener("hashchange", route);
-route();
+  notice = { message, endSession };
+  if (location.hash === "#/login") route();
+  else location.hash = "#/login";
+}
+
+async function start() {
+  await loadSignOn();
+  if (!sessionStorage.getItem(TOKEN_KEY)) await loadSession().catch(() => false);
+  logoutButton.addEventListener("click", () => { logOut(); });
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+start();

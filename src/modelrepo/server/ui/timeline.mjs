@@ -53,8 +53,8 @@ export function lanes(intervals, now) {
     const e = open ? Math.max(now, s) : parseInstant(i.to);
     const item = {
       environment: i.environment, versions: i.versions, from: i.from, to: i.to,
-      event_id: i.event_id, kind: i.kind, backfill: i.backfill, actor: i.actor,
-      approved_by: i.approved_by, start: s, end: e, open, unknown: i.unknown ?? null,
+      event_id: i.event_id, kind: i.kind, backfill: i.backfill, actor: i.actor, actor_auth: i.actor_auth ?? null,
+      approved_by: i.approved_by, approved_auth: i.approved_auth ?? null, start: s, end: e, open, unknown: i.unknown ?? null,
     };
     if (!byEnv.has(i.environment)) byEnv.set(i.environment, []);
     byEnv.get(i.environment).push(item);

@@ -13,19 +13,21 @@ from .decisions import MemoryDecisions
 from .denials import MemoryDenials
 from .deployments import MemoryDeployments
 from .serving import MemoryServing
+from .sessions import MemoryWebSessions
 from .tokens import MemoryTokens
 from .versions import MemoryVersions
 from .webhooks import MemoryWebhooks
 
 
 class MemoryMetadataStore(
-    MemoryDecisions, MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDenials
+    MemoryDecisions, MemoryTokens, MemoryWebSessions, MemoryServing, MemoryWebhooks, MemoryDenials
 ):
     """Thread-safe, in-process, gone when the process ends."""
 
     def __init__(self) -> None:
         MemoryAudit.__init__(self)
         MemoryTokens.__init__(self)
+        MemoryWebSessions.__init__(self)
         MemoryServing.__init__(self)
         MemoryWebhooks.__init__(self)
         MemoryDenials.__init__(self)

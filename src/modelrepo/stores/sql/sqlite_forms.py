@@ -179,6 +179,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'END_WEB_SESSION': (
+        'UPDATE web_sessions SET ended_at=? WHERE web_sessions.session_hash = ? AND web_sessions.ended_at IS NULL',
+        ('at', 'session_hash'),
+        {},
+        (),
+    ),
     'ENVIRONMENT': (
         'SELECT environments.id, environments.protected, environments.require_sso \nFROM environments \nWHERE environments.model_id = ? AND environments.name = ?',
         ('model_id', 'name'),
@@ -575,6 +581,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'NEW_WEB_SESSION': (
+        'INSERT INTO web_sessions (session_hash, principal, issuer, subject, groups, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ('session_hash', 'principal', 'issuer', 'subject', 'groups', 'csrf', 'created_at', 'expires_at'),
+        {},
+        (),
+    ),
     'OBSERVED_ENVS': (
         "SELECT DISTINCT deployment_events.environment_id \nFROM deployment_events \nWHERE deployment_events.kind = 'observe'",
         (),
@@ -850,5 +862,11 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('name_1',),
         {'name_1': 'fanout'},
         ('seq',),
+    ),
+    'WEB_SESSION': (
+        'SELECT web_sessions.session_hash, web_sessions.principal, web_sessions.issuer, web_sessions.subject, web_sessions.groups, web_sessions.csrf, web_sessions.created_at, web_sessions.expires_at, web_sessions.ended_at \nFROM web_sessions \nWHERE web_sessions.session_hash = ?',
+        ('session_hash',),
+        {},
+        ('session_hash', 'principal', 'issuer', 'subject', 'groups', 'csrf', 'created_at', 'expires_at', 'ended_at'),
     ),
 }

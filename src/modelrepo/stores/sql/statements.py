@@ -39,6 +39,7 @@ from .tables import (
     version_files,
     version_tags,
     versions,
+    web_sessions,
     webhook_attempts,
     webhook_cursor,
     webhook_deliveries,
@@ -678,6 +679,26 @@ REVOKE_TOKEN = (
     sa.update(api_tokens)
     .where(TK.token_id == p("token_id"), TK.revoked_at.is_(None))
     .values(revoked_at=p("at"), revoked_by=p("actor"))
+)
+
+# -- web sessions --------------------------------------------------------------------------
+
+WS = web_sessions.c
+NEW_WEB_SESSION = sa.insert(web_sessions).values(
+    session_hash=p("session_hash"),
+    principal=p("principal"),
+    issuer=p("issuer"),
+    subject=p("subject"),
+    groups=p("groups"),
+    csrf=p("csrf"),
+    created_at=p("created_at"),
+    expires_at=p("expires_at"),
+)
+WEB_SESSION = sa.select(web_sessions).where(WS.session_hash == p("session_hash"))
+END_WEB_SESSION = (
+    sa.update(web_sessions)
+    .where(WS.session_hash == p("session_hash"), WS.ended_at.is_(None))
+    .values(ended_at=p("at"))
 )
 
 # -- refused requests ----------------------------------------------------------------------

@@ -64,6 +64,7 @@ from .deployments import Observed, SqlDeployments, any_model_id, model_id, named
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
 from .serving import SqlServing
+from .sessions import SqlWebSessions
 from .tokens import SqlTokens
 from .webhooks import SqlWebhooks
 
@@ -184,7 +185,7 @@ def usable_postgresql(conn: Any) -> bool:
 
 
 class SqlMetadataStore(
-    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebhooks, SqlDenials
+    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebSessions, SqlWebhooks, SqlDenials
 ):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
