@@ -171,11 +171,11 @@ async def callback(
     pending = _unpack(request.cookies.get(SIGNIN_COOKIE))
     if pending is None or not {"state", "nonce", "verifier", "next"} <= pending.keys():
         raise HTTPException(400, "no sign-in was started in this browser: sign in again")
-    if state is None or not hmac.compare_digest(state.encode(), pending["state"].encode()):
-        raise HTTPException(400, "the sign-in's state does not match: sign in again")
-    if error is not None:
+    if error is not None:  # nothing starts either way: said even without the state
         said = f": {error_description}" if error_description else ""
         raise HTTPException(400, f"the identity provider refused the sign-in ({error}{said})")
+    if state is None or not hmac.compare_digest(state.encode(), pending["state"].encode()):
+        raise HTTPException(400, "the sign-in's state does not match: sign in again")
     if not code:
         raise HTTPException(400, "the identity provider sent no authorization code")
     redirect_uri = _public_url(request) + "/ui/callback"
