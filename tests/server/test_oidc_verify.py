@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -284,6 +285,21 @@ def test_a_token_naming_an_unknown_key_is_refused(
     assert "bad signature" in refusal(verifier, with_header(token, {"alg": "RS256", "kid": kid}))
 
 
+def test_odd_tokens_the_provider_signed_are_refused(idp: Provider, verifier: OidcVerifier) -> None:
+    # The provider copies a user's custom claims into the token it signs.
+    idp.add_user("far-future", {"exp": 10**20})
+    assert "claim 'exp' is out of range" in refusal(
+        verifier, idp.id_token("far-future", client_id=CLIENT)
+    )
+    idp.add_user("odd-groups", {"groups": {"ml-admins": True}})
+    message = refusal(verifier, idp.id_token("odd-groups", client_id=CLIENT))
+    assert "claim 'groups' is neither a list of names nor a string" in message
+    critical = with_header(
+        idp.id_token("olga", client_id=CLIENT), {"alg": "RS256", "crit": ["exp"]}
+    )
+    assert "critical header extensions are not supported" in refusal(verifier, critical)
+
+
 def _published_kid(idp: Provider) -> str:
     keys = idp.http.get(f"{idp.url}/jwks").json()["keys"]
     return str(keys[0]["kid"])
@@ -327,6 +343,11 @@ def test_an_hmac_token_keyed_with_the_public_key_is_refused_before_any_key_looku
         "a.b.c.d",
         f"{b64(b'{}')}.{b64(b'{}')}.",  # a header without alg
         f"{b64(b'[1]')}.{b64(b'{}')}.",
+        f"{b64(json.dumps(['alg']).encode())}.{b64(b'{}')}.c2ln",  # a list naming alg
+        f"{b64(json.dumps('alg').encode())}.{b64(b'{}')}.c2ln",
+        f"{b64(json.dumps({'alg': 5}).encode())}.{b64(b'{}')}.c2ln",
+        f"{b64(json.dumps({'alg': 'RS256', 'b64': False}).encode())}.{b64(b'{}')}.c2ln",
+        "é.é.é",
         f"{b64(json.dumps({'alg': 'RS256'}).encode())}.{b64(b'not json')}.c2ln",
         f"{b64(json.dumps({'alg': 'RS256'}).encode())}.{b64(b'[1, 2]')}.c2ln",
         "x" * 20000,
@@ -353,6 +374,21 @@ def test_an_unreachable_provider_is_said_so_and_retried_later(
         clock.offset = 6  # ...and no longer.
         assert verifier.verify(fresh).user == "liam"
         assert verifier.discovery()["issuer"] == oidc_provider.url
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(idp: Provider) -> None:
+    """The provider names itself after the host it was asked for (as one behind a proxy
+    that rewrites Host would): not the issuer configured, so nothing it signs is trusted."""
+    token = idp.id_token("mona", client_id=CLIENT)
+    other_name = idp.url.replace("127.0.0.1", "localhost")
+    with httpx.Client(headers={"Host": other_name.removeprefix("http://")}) as http:
+        with OidcVerifier(settings(idp.url), http=http) as verifier:
+            message = refusal(verifier, token)
+            assert message == (
+                f"identity provider's discovery document names issuer '{other_name}', "
+                f"not the configured '{idp.url}'"
+            )
+        assert not http.is_closed  # the caller's client stays the caller's
 
 
 # Settings

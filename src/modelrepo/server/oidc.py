@@ -230,9 +230,11 @@ def _extract(token: str) -> CompactSignature:
         raise refused("not a JWT")
     try:
         found = extract_compact(token.encode("ascii"))
-    except (JoseError, ValueError, TypeError):
+    except Exception:  # whatever the parser trips on: a stranger wrote it
         raise refused("not a JWT") from None
-    if not isinstance(found.headers().get("alg"), str) or "b64" in found.headers():
+    header = found.headers()
+    # A JWT's payload is base64url-encoded: an RFC 7797 `b64` header is no JWT's.
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str) or "b64" in header:
         raise refused("not a JWT")
     return found
 
@@ -317,8 +319,7 @@ class OidcVerifier:
         self._retry_seconds = retry_seconds
         self._lock = threading.Lock()  # held while fetching, so threads wait for one fetch
         self._discovery: Mapping[str, Any] | None = None
-        self._keys: KeySet | None = None
-        self._keys_at = float("-inf")
+        self._keys: tuple[KeySet, float] | None = None  # the set, and when it was fetched
         self._failure: tuple[float, str] | None = None
 
     def close(self) -> None:
@@ -336,6 +337,9 @@ class OidcVerifier:
     def discovery(self) -> Mapping[str, Any]:
         """The provider's discovery document (fetched once), refused unless its `issuer` is
         the configured one."""
+        found = self._discovery  # once fetched, read without waiting for the lock
+        if found is not None:
+            return found
         with self._lock:
             return self._discovered()
 
@@ -350,6 +354,8 @@ class OidcVerifier:
         header = found.headers()
         alg: str = header["alg"]
         _check_algorithm(alg)
+        if "crit" in header:
+            raise refused("critical header extensions are not supported")
         unverified_issuer = _payload(found).get("iss")
         issuer = str(self.discovery()["issuer"])
         # Checked before the signature: a token of another issuer is not ours to look up
@@ -364,13 +370,13 @@ class OidcVerifier:
     def _verified_claims(self, token: str, kid: object, alg: str) -> dict[str, Any]:
         if kid is not None and not isinstance(kid, str):
             raise refused("not a JWT: its key id is not a string")
-        keys, generation = self._key_snapshot()
+        keys = self._key_snapshot()
         claims = _try_keys(token, keys, kid, alg)
         if claims is not None:
             return claims
         if kid is not None and any(key.kid == kid for key in keys):
             raise refused("bad signature")
-        fresh = self._refetched_keys(generation)
+        fresh = self._refetched_keys(keys)
         claims = _try_keys(token, fresh, kid, alg) if fresh is not None else None
         if claims is not None:
             return claims
@@ -378,26 +384,27 @@ class OidcVerifier:
             raise refused(f"unknown signing key {_shown(kid)}")
         raise refused("bad signature")
 
-    def _key_snapshot(self) -> tuple[KeySet, float]:
+    def _key_snapshot(self) -> KeySet:
+        found = self._keys  # once fetched, read without waiting for the lock
+        if found is not None:
+            return found[0]
         with self._lock:
-            if self._keys is None:
-                self._fetch_keys()
-            assert self._keys is not None
-            return self._keys, self._keys_at
+            return (self._keys or self._fetch_keys())[0]
 
-    def _refetched_keys(self, seen: float) -> KeySet | None:
-        """The keys fetched again for a token none of `seen`'s keys verified: the ones
+    def _refetched_keys(self, tried: KeySet) -> KeySet | None:
+        """The keys fetched again for a token none of the `tried` keys verified: those
         another thread fetched since, or fresh ones if the last fetch is old enough; None
         when it is too soon to ask the provider again."""
         with self._lock:
-            if self._keys_at != seen:
-                return self._keys
-            if self._clock() - self._keys_at < self._refetch_seconds:
+            assert self._keys is not None
+            keys, fetched_at = self._keys
+            if keys is not tried:
+                return keys
+            if self._clock() - fetched_at < self._refetch_seconds:
                 return None
-            self._fetch_keys()
-            return self._keys
+            return self._fetch_keys()[0]
 
-    def _fetch_keys(self) -> None:  # with the lock held
+    def _fetch_keys(self) -> tuple[KeySet, float]:  # with the lock held
         uri = self._discovered().get("jwks_uri")
         if not isinstance(uri, str):
             raise self._failed("identity provider publishes no jwks_uri")
@@ -411,8 +418,8 @@ class OidcVerifier:
         except (JoseError, ValueError, TypeError, KeyError):
             raise self._failed("identity provider's signing keys are unreadable") from None
         # A new set replaces the old one: a key the provider dropped no longer verifies.
-        self._keys = keys
-        self._keys_at = self._clock()
+        self._keys = (keys, self._clock())
+        return self._keys
 
     def _discovered(self) -> Mapping[str, Any]:  # with the lock held
         if self._discovery is None:
@@ -492,12 +499,16 @@ class OidcVerifier:
             check_user(user)
         except InvalidInput:
             raise refused(f"claim {claim!r} is not a usable user name: {_shown(user)}") from None
+        try:
+            expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+        except (OverflowError, OSError, ValueError):
+            raise refused(f"claim 'exp' is out of range: {_shown(claims['exp'])}") from None
         return VerifiedIdentity(
             issuer=issuer,
             subject=subject,
             user=user,
             groups=_groups(claims, self.settings.roles_claim),
-            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            expires_at=expires_at,
             claims=claims,
         )
 
