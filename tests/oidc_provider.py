@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import select
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -40,7 +42,7 @@ def _serve(port: int, token_max_age: float) -> None:
     import warnings
 
     warnings.simplefilter("ignore")  # authlib's notices about its own deprecated modules
-    import oidc_provider_mock
+    import oidc_provider_mock  # type: ignore[import-untyped]
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
@@ -52,9 +54,16 @@ def _serve(port: int, token_max_age: float) -> None:
     app = oidc_provider_mock.app(access_token_max_age=timedelta(seconds=token_max_age))
     # The mock wraps itself in werkzeug's interactive debugger: unwrap it.
     app.debug = False
-    app.wsgi_app = app.wsgi_app.app  # type: ignore[attr-defined]
+    app.wsgi_app = app.wsgi_app.app
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
     print(server.server_port, flush=True)
+
+    def orphaned() -> None:
+        """End with the tests' process, however it ends: it holds our stdin open."""
+        sys.stdin.buffer.read()
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     server.serve_forever()
 
 
@@ -80,6 +89,7 @@ class Provider:
         max_age = self.token_max_age.total_seconds()
         process = subprocess.Popen(
             [sys.executable, "-W", "ignore", __file__, str(self.port), str(max_age)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
         )
@@ -99,8 +109,9 @@ class Provider:
 
         if self._process is not None:
             stop(self._process)
-            assert self._process.stdout is not None
-            self._process.stdout.close()
+            for pipe in (self._process.stdin, self._process.stdout):
+                if pipe is not None:
+                    pipe.close()
         output = b""
         if self._log is not None:
             self._log.seek(0)
