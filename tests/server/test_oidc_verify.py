@@ -452,6 +452,7 @@ def test_settings_defaults() -> None:
         ({"ISSUER": "idp.example.com"}, "give https://HOST[/PATH]"),
         ({"ISSUER": "https://user:pw@idp.example.com"}, "no credentials, query or fragment"),
         ({"ISSUER": "https://idp.example.com/?x=1"}, "no credentials, query or fragment"),
+        ({"ISSUER": "https://idp.example.com:99999"}, "Port out of range"),
         ({"AUDIENCE": ""}, "MODELREPO_OIDC_AUDIENCE (or _CLIENT_ID) is required"),
         ({"LEEWAY": "soon"}, "invalid MODELREPO_OIDC_LEEWAY 'soon': 0-600 seconds"),
         ({"LEEWAY": "-1"}, "invalid OIDC leeway -1: 0-600 seconds"),

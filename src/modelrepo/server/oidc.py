@@ -87,6 +87,10 @@ def check_provider_url(url: str, what: str) -> str:
         raise InvalidInput(f"invalid {what} {url!r}: give https://HOST[/PATH]")
     if parts.query or parts.fragment or "@" in parts.netloc:
         raise InvalidInput(f"invalid {what} {url!r}: no credentials, query or fragment")
+    try:
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:
+        raise InvalidInput(f"invalid {what} {url!r}: {exc}") from None
     if parts.scheme != "https" and not _is_loopback(parts.hostname):
         raise InvalidInput(f"invalid {what} {url!r}: use https:// (http only on a loopback host)")
     return url.rstrip("/")
