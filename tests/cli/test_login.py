@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -293,6 +293,13 @@ def test_the_sdk_and_the_cli_send_the_stored_sign_in(config: Path) -> None:
             Registry(server.url)
         assert len(server.seen) == 5
 
+        # A process renewing from the token another has just renewed takes that one, without
+        # asking the provider (which has by now ended every session of hers).
+        store = CredentialStore()
+        latest = store.get(server.url)
+        httpx.post(f"{issuer}/users/{ALICE}/revoke-tokens").raise_for_status()
+        assert store.refresh(server.url, replace(latest, id_token=token)) == latest  # type: ignore[type-var]
+
         # $MODELREPO_TOKEN still comes first.
         os.environ["MODELREPO_TOKEN"] = "mr_api_token"
         try:
@@ -391,6 +398,9 @@ def test_login_with_an_explicit_provider_and_errors(config: Path) -> None:
         )
         result = runner.invoke(cli, ["login", "--no-browser"])
         assert result.exit_code == 1 and "which server?" in result.stderr
+        result = runner.invoke(cli, ["login", "--server", server.url, "--issuer",
+                                     "http://login.example.com", "--client-id", "x"])  # fmt: skip
+        assert result.stderr.startswith("error: refusing plain http to login.example.com")
 
         args = ("--server", server.url, "--issuer", issuer, "--client-id", CLIENT_ID,
                 "--client-secret", "any", "--json")  # fmt: skip

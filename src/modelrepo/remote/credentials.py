@@ -104,7 +104,24 @@ class CredentialStore:
         return self.refresh(server_url, credential).id_token
 
     def refresh(self, server_url: str, credential: Credential) -> Credential:
-        """The next ID token, from the refresh token at the provider's token endpoint, saved."""
+        """The next ID token, from the refresh token at the provider's token endpoint, saved.
+        Under the file's lock: a process that finds another has just renewed it uses that
+        one (a provider that rotates refresh tokens would refuse the old one twice)."""
+        with self._lock():
+            current = self.get(server_url)
+            if (
+                current is not None
+                and current.id_token != credential.id_token
+                and current.expires_at - self._now() > REFRESH_MARGIN
+            ):
+                return current
+            renewed = self._renew(server_url, current or credential)
+            servers = self._read()
+            servers[server_url] = asdict(renewed)
+            self._write(servers)
+        return renewed
+
+    def _renew(self, server_url: str, credential: Credential) -> Credential:
         import httpx
 
         again = f"run `modelrepo login --server {server_url}` again"
@@ -130,21 +147,19 @@ class CredentialStore:
             raise Unauthenticated(
                 f"could not renew the sign-in to {server_url} ({exc}): {again}"
             ) from exc
-        renewed = replace(
+        return replace(
             credential,
             id_token=id_token,
             refresh_token=answer.get("refresh_token") or credential.refresh_token,
             expires_at=float(claims["exp"]),
         )
-        self.save(server_url, renewed)
-        return renewed
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
     def _lock(self) -> AbstractContextManager[None]:
-        """Held while the file is read, changed and replaced, so two processes renewing at
-        once do not lose each other's change."""
+        """Held while the file is read, changed and replaced (and while a token is renewed),
+        so two processes do not lose each other's change. Not re-entrant."""
         self._make_directory()
         return FileStoreLock(self.directory / ".credentials.lock").exclusive()
 

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import InvalidInput, NotSupported, Unauthenticated
@@ -106,8 +106,6 @@ def login(
     server_url = check_url(server, allow_insecure_http=allow_insecure_http)
     if (issuer is None) != (client_id is None):
         raise InvalidInput("give both --issuer and --client-id, or neither")
-    if issuer is not None:  # the provider gets the code and the refresh token: same rule
-        check_url(issuer, allow_insecure_http=allow_insecure_http)
     store = store or CredentialStore()
     with httpx.Client(timeout=TIMEOUT) as http:
         if issuer is not None and client_id is not None:
@@ -115,9 +113,9 @@ def login(
         else:
             settings = server_settings(http, server_url)
         if client_secret is not None:
-            settings = OidcSettings(
-                settings.issuer, settings.client_id, settings.scopes, client_secret
-            )
+            settings = replace(settings, client_secret=client_secret)
+        # The provider gets the code and the refresh token: the server's rule for plain http.
+        check_url(settings.issuer, allow_insecure_http=allow_insecure_http)
         provider = discover(http, settings.issuer)
         if device or provider.device_authorization_endpoint:
             answer, nonce = _device_grant(http, provider, settings, tell, wait), None
