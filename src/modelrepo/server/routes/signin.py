@@ -31,6 +31,7 @@ from ...domain.times import format_time
 from ...registry.sessions import WebSessions
 from ..auth import CSRF_HEADER, Caller, needs, public
 from ..schemas import AuthConfigOut, SessionOut
+from .common import ERRORS
 
 if TYPE_CHECKING:
     from ..oidc import OidcVerifier
@@ -296,7 +297,7 @@ async def logout(request: Request) -> Response:
     return reply
 
 
-@router.get("/api/v1/session", response_model=SessionOut, tags=["identity"])
+@router.get("/api/v1/session", response_model=SessionOut, tags=["identity"], responses=ERRORS)
 def session(request: Request, caller: Caller = needs("identity.read")) -> dict[str, Any]:
     """Who the request acts as, and, when a web session's cookie authenticated it, that
     session's CSRF token and expiry (what the web UI sends back on every change)."""
