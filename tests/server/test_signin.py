@@ -152,6 +152,18 @@ def test_the_cookies_are_http_only_lax_and_secure_over_https(
                 assert client.get("/api/v1/session").status_code == 200
 
 
+def test_signing_in_again_ends_the_browsers_previous_session(
+    registry: Registry, verifier: OidcVerifier, shared_oidc_provider: Provider
+) -> None:
+    with browser(registry, verifier) as client:
+        first = cookies_set(sign_in(client, shared_oidc_provider, "rita"))[SESSION_COOKIE].value
+        second = cookies_set(sign_in(client, shared_oidc_provider, "alice"))[SESSION_COOKIE].value
+        assert first != second
+        assert client.get("/api/v1/session").json()["principal"]["user"] == "alice@example.com"
+    ended = registry.backend.metadata.web_session(hash_session(first))
+    assert ended is not None and ended.ended_at is not None
+
+
 def test_a_callback_without_the_sign_ins_state_is_refused(
     registry: Registry, verifier: OidcVerifier, shared_oidc_provider: Provider
 ) -> None:

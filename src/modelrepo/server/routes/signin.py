@@ -187,6 +187,9 @@ async def callback(
         lambda: oidc.verify(id_token, nonce=pending["nonce"], audience=oidc.settings.client_id)
     )
     sessions = WebSessions(request.app.state.registry)
+    earlier = request.cookies.get(SESSION_COOKIE)
+    if earlier:  # the browser's previous session, whoever's: its cookie is replaced now
+        await anyio.to_thread.run_sync(sessions.end, earlier)
     _, secret = await anyio.to_thread.run_sync(
         lambda: sessions.start(
             user=identity.user,
