@@ -185,8 +185,13 @@ async function loadSignOn() {
 async function loadSession() {
   if (!signOn) return false;
   const reply = await send(`${API}/session`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!reply.ok) { webSession = null; return false; }
-  const found = await reply.json();
+  const found = await reply.json().catch(() => ({}));
+  if (!reply.ok) {
+    webSession = null;
+    // Signed in, but refused (a user the provider knows and nobody gave a role): say why.
+    if (reply.status === 403) notice = { message: new ApiError(reply.status, found).message };
+    return false;
+  }
   webSession = found.csrf_token ? found : null;
   showWho();
   return Boolean(webSession);
