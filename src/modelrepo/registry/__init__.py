@@ -119,7 +119,7 @@ class Registry(
         other = copy.copy(self)
         other.user = check_user(principal.name)
         other.auth = principal.auth
-        other.principal = principal
+        other._principal = principal
         other._owns_backend = False
         return other
 

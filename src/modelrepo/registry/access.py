@@ -30,7 +30,7 @@ class Access(Core, AccessAPI):
         )
         from ..domain.principals import check_minted_for, is_service_account, local_principal
 
-        minter = self.principal or local_principal(self.user)
+        minter = self._principal or local_principal(self.user)
         who = check_user(check_minted_for(minter, None if user is None else check_user(user)))
         token_id = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"

@@ -93,7 +93,7 @@ class Core(RegistryAPI):
     user: str
     auth: Authentication
     """How `user` was authenticated, recorded beside what it does (embedded: asserted)."""
-    principal: Principal | None = None
+    _principal: Principal | None = None
     """The authenticated principal a server's request acts as (None: `user`, asserted)."""
     clock: Clock
     checkpoint_every: int
