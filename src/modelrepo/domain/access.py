@@ -58,7 +58,7 @@ ACTION_SUMMARIES: dict[str, str] = {
     WEBHOOKS: "add, list, disable webhooks; the delivery log",
     DELETE: "tombstone a version or a model never deployed; rename a model",
     MAINTAIN: "`fsck`, `gc`; the record of refused requests",
-    TOKENS: "create, list, revoke API tokens",
+    TOKENS: "create, list, revoke API tokens and the role bindings of identity-provider users",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
     TRUST: "trust the types a version's files need to load (at registration or later)",
 }
@@ -160,6 +160,13 @@ OPERATIONS: dict[str, Operation] = {
     "token.create": Operation(TOKENS, SCOPE, "make a token (never beyond the caller's own)"),
     "token.list": Operation(TOKENS, SCOPE, "list tokens (those inside the caller's scope)"),
     "token.revoke": Operation(TOKENS, MODEL, "revoke a token (one the caller could have made)"),
+    "role.grant": Operation(
+        TOKENS, SCOPE, "bind a role to an identity-provider user (never beyond the caller's own)"
+    ),
+    "role.list": Operation(TOKENS, SCOPE, "list role bindings (those inside the caller's scope)"),
+    "role.revoke": Operation(
+        TOKENS, MODEL, "revoke a role binding (one the caller could have granted)"
+    ),
 }
 """Every operation a route may perform, and what it needs. Every route of every API (native,
 MLflow-compatible, web UI) declares one, so the same operation needs the same role
@@ -358,10 +365,16 @@ def pattern_within(inner: str | None, outer: str | None) -> bool:
 
 
 def check_grant(
-    creator: ApiToken, role: str, model_pattern: str | None, *, verb: str = "grant"
+    creator: ApiToken,
+    role: str,
+    model_pattern: str | None,
+    *,
+    verb: str = "grant",
+    what: str = "a token",
 ) -> None:
-    """Least privilege when a token makes (or revokes) another: never a role that may do
-    something the creator's may not, never a scope wider than the creator's."""
+    """Least privilege when a token makes (or revokes) another, or a role binding (`what`):
+    never a role that may do something the creator's may not, never a scope wider than the
+    creator's."""
     extra = ROLE_ACTIONS[check_role(role)] - ROLE_ACTIONS.get(creator.role, frozenset())
     if extra:
         raise Forbidden(
@@ -371,7 +384,7 @@ def check_grant(
     if not pattern_within(check_pattern(model_pattern), creator.model_pattern):
         wanted = repr(model_pattern) if model_pattern else "every model"
         raise Forbidden(
-            f"this token is scoped to {creator.model_pattern!r}: it cannot {verb} a token "
+            f"this token is scoped to {creator.model_pattern!r}: it cannot {verb} {what} "
             f"on {wanted}"
         )
 

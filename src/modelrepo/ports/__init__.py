@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .access import TokenStore
+    from .access import RoleBindingStore, TokenStore
     from .audit import AuditStore
     from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
     from .clock import Clock
@@ -42,6 +42,7 @@ __all__ = [
     "FileReference",
     "MetadataStore",
     "Progress",
+    "RoleBindingStore",
     "ServingStore",
     "Signer",
     "StoreHandle",
@@ -64,6 +65,7 @@ _MODULE_OF = {
     "FileReference": "versions",
     "MetadataStore": "metadata",
     "Progress": "blobs",
+    "RoleBindingStore": "access",
     "ServingStore": "serving",
     "Signer": "signer",
     "StoreHandle": "store",

@@ -19,6 +19,7 @@ def metadata_suites() -> dict[str, type]:
     from .denials import DenialStoreContract
     from .deployments import DeploymentStoreContract
     from .metadata import MetadataStoreContract
+    from .roles import RoleBindingStoreContract
     from .serving import ServingStoreContract
     from .tokens import TokenStoreContract
     from .webhooks import WebhookStoreContract
@@ -29,6 +30,7 @@ def metadata_suites() -> dict[str, type]:
         "Decisions": DecisionStoreContract,
         "Serving": ServingStoreContract,
         "Tokens": TokenStoreContract,
+        "Roles": RoleBindingStoreContract,
         "Webhooks": WebhookStoreContract,
         "Denials": DenialStoreContract,
         "Audit": AuditStoreContract,

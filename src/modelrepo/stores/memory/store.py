@@ -12,6 +12,7 @@ from .audit import MemoryAudit
 from .decisions import MemoryDecisions
 from .denials import MemoryDenials
 from .deployments import MemoryDeployments
+from .roles import MemoryRoles
 from .serving import MemoryServing
 from .tokens import MemoryTokens
 from .versions import MemoryVersions
@@ -19,13 +20,14 @@ from .webhooks import MemoryWebhooks
 
 
 class MemoryMetadataStore(
-    MemoryDecisions, MemoryTokens, MemoryServing, MemoryWebhooks, MemoryDenials
+    MemoryDecisions, MemoryTokens, MemoryRoles, MemoryServing, MemoryWebhooks, MemoryDenials
 ):
     """Thread-safe, in-process, gone when the process ends."""
 
     def __init__(self) -> None:
         MemoryAudit.__init__(self)
         MemoryTokens.__init__(self)
+        MemoryRoles.__init__(self)
         MemoryServing.__init__(self)
         MemoryWebhooks.__init__(self)
         MemoryDenials.__init__(self)

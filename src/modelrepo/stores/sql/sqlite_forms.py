@@ -198,16 +198,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('body',),
     ),
     'ENV_CHANGES': (
-        'SELECT environment_events.id, environment_events.environment_id, environment_events.kind, environment_events.actor, environment_events.at, environment_events.request_id, environment_events.reason \nFROM environment_events \nWHERE environment_events.environment_id = ? ORDER BY environment_events.id',
+        'SELECT environment_events.id, environment_events.environment_id, environment_events.kind, environment_events.actor, environment_events.at, environment_events.request_id, environment_events.reason, environment_events.actor_auth \nFROM environment_events \nWHERE environment_events.environment_id = ? ORDER BY environment_events.id',
         ('env_id',),
         {},
-        ('id', 'environment_id', 'kind', 'actor', 'at', 'request_id', 'reason'),
+        ('id', 'environment_id', 'kind', 'actor', 'at', 'request_id', 'reason', 'actor_auth'),
     ),
     'ENV_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, deployment_events.actor_auth, deployment_events.approved_auth \nFROM deployment_events \nWHERE deployment_events.environment_id = ? ORDER BY deployment_events.id',
         ('env_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'actor_auth', 'approved_auth'),
     ),
     'ENV_ID': (
         'SELECT environments.id \nFROM environments JOIN models ON models.id = environments.model_id \nWHERE models.name = ? AND environments.name = ?',
@@ -216,10 +216,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'EVENT': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at \nFROM deployment_events \nWHERE deployment_events.id = ?',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, deployment_events.actor_auth, deployment_events.approved_auth \nFROM deployment_events \nWHERE deployment_events.id = ?',
         ('event_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'actor_auth', 'approved_auth'),
     ),
     'EVENT_ALLOCATIONS': (
         'SELECT deployment_events.versions \nFROM deployment_events \nWHERE deployment_events.model_id = ?',
@@ -360,16 +360,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('description',),
     ),
     'MODEL_ENVIRONMENTS': (
-        'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by \nFROM environments \nWHERE environments.model_id = ? ORDER BY environments.name',
+        'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by, environments.require_sso \nFROM environments \nWHERE environments.model_id = ? ORDER BY environments.name',
         ('model_id',),
         {},
-        ('id', 'model_id', 'name', 'protected', 'created_at', 'created_by'),
+        ('id', 'model_id', 'name', 'protected', 'created_at', 'created_by', 'require_sso'),
     ),
     'MODEL_EVENTS': (
-        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
+        'SELECT deployment_events.id, deployment_events.model_id, deployment_events.environment_id, deployment_events.kind, deployment_events.versions, deployment_events.effective_at, deployment_events.recorded_at, deployment_events.actor, deployment_events.reason, deployment_events.request_id, deployment_events.approved_by, deployment_events.approved_at, deployment_events.unknown_from, deployment_events.earliest_at, deployment_events.actor_auth, deployment_events.approved_auth, environments.name AS env_name \nFROM deployment_events JOIN environments ON environments.id = deployment_events.environment_id \nWHERE deployment_events.model_id = ? ORDER BY deployment_events.id',
         ('model_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'env_name'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'recorded_at', 'actor', 'reason', 'request_id', 'approved_by', 'approved_at', 'unknown_from', 'earliest_at', 'actor_auth', 'approved_auth', 'env_name'),
     ),
     'MODEL_FILES': (
         'SELECT version_files.version_id, version_files.path, version_files.size, version_files.sha256, version_files.executable \nFROM version_files JOIN versions ON versions.id = version_files.version_id \nWHERE versions.model_id = ? ORDER BY version_files.version_id, version_files.path',
@@ -396,10 +396,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('id',),
     ),
     'MODEL_REQUESTS': (
-        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.model_id = ? ORDER BY deployment_requests.id',
+        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, deployment_requests.requested_auth, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.model_id = ? ORDER BY deployment_requests.id',
         ('model_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'requested_auth', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
     ),
     'MODEL_TAGS': (
         'SELECT version_tags.version_id, version_tags."key", version_tags.value \nFROM version_tags JOIN versions ON versions.id = version_tags.version_id \nWHERE versions.model_id = ?',
@@ -539,6 +539,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'NEW_ROLE_BINDING': (
+        'INSERT INTO role_bindings (binding_id, issuer, principal, role, model_pattern, granted_at, granted_by, granted_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth'),
+        {},
+        (),
+    ),
     'NEW_SERVING_PERIOD': (
         'INSERT INTO serving_periods (instance_id, host, model_id, environment, version, digest, since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         ('instance_id', 'host', 'model_id', 'environment', 'version', 'digest', 'at', 'at'),
@@ -636,16 +642,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'REQUEST': (
-        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
+        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, deployment_requests.requested_auth, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'requested_auth', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
     ),
     'REQUESTS': (
-        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id ORDER BY deployment_requests.id',
+        'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, deployment_requests.requested_auth, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id ORDER BY deployment_requests.id',
         (),
         {},
-        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
+        ('id', 'model_id', 'environment_id', 'kind', 'versions', 'effective_at', 'requested_by', 'requested_at', 'reason', 'base_event_id', 'requested_auth', 'model_name', 'env_name', 'decision', 'decided_by', 'decided_at', 'decision_reason', 'event_id'),
     ),
     'REQUEST_ALLOCATIONS': (
         'SELECT deployment_requests.versions \nFROM deployment_requests \nWHERE deployment_requests.model_id = ?',
@@ -653,11 +659,41 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('versions',),
     ),
+    'REVOKE_ROLE_BINDING': (
+        'UPDATE role_bindings SET revoked_at=?, revoked_by=? WHERE role_bindings.binding_id = ? AND role_bindings.revoked_at IS NULL',
+        ('at', 'actor', 'binding_id'),
+        {},
+        (),
+    ),
     'REVOKE_TOKEN': (
         'UPDATE api_tokens SET revoked_at=?, revoked_by=? WHERE api_tokens.token_id = ? AND api_tokens.revoked_at IS NULL',
         ('at', 'actor', 'token_id'),
         {},
         (),
+    ),
+    'ROLE_BINDINGS': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings ORDER BY role_bindings.granted_at, role_bindings.binding_id',
+        (),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDINGS_OF': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.principal = ? AND role_bindings.issuer = ? ORDER BY role_bindings.granted_at, role_bindings.binding_id',
+        ('principal', 'issuer'),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDING_BY_ID': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.binding_id = ?',
+        ('binding_id',),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDING_CLASHES': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.binding_id = ? OR role_bindings.principal = ? AND role_bindings.issuer = ?',
+        ('binding_id', 'principal', 'issuer'),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
     ),
     'SERVING_HEARTBEAT': (
         'UPDATE serving_periods SET last_seen=? WHERE serving_periods.id = ?',

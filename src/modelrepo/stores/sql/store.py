@@ -63,6 +63,7 @@ from .denials import SqlDenials
 from .deployments import Observed, SqlDeployments, any_model_id, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
+from .roles import SqlRoles
 from .serving import SqlServing
 from .tokens import SqlTokens
 from .webhooks import SqlWebhooks
@@ -184,7 +185,7 @@ def usable_postgresql(conn: Any) -> bool:
 
 
 class SqlMetadataStore(
-    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebhooks, SqlDenials
+    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlRoles, SqlWebhooks, SqlDenials
 ):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
