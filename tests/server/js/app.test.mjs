@@ -154,6 +154,28 @@ const PAGED = {
   "/api/v1/audit/log": (q) => paged(entries.filter((e) => !q.get("subject") || e.subject === q.get("subject")), q),
   "/api/v1/audit/denied": (q) => paged(denials.filter((d) => !q.get("model") || d.model === q.get("model")), q),
 };
+// Role bindings, kept like the server keeps them: granted and revoked by POST.
+const IDP = "https://idp.bank.example";
+const roles = [{
+  binding_id: "0123456789ab", issuer: IDP, principal: "<i>erin</i>@bank.example", role: "deployer", model_pattern: "fraud-*",
+  granted_at: iso(T0), granted_by: "alice", granted_auth: { method: "oidc", issuer: IDP, subject: "00u1" }, revoked_at: null, revoked_by: null,
+}];
+function rolesPost(path, init) {
+  if (path === "/api/v1/roles") {
+    const body = JSON.parse(init.body);
+    if (body.principal.startsWith("svc:")) return [422, { code: "invalid_input", message: `${body.principal} is a service account` }];
+    const made = { binding_id: `00000000000${roles.length}`, issuer: body.issuer || IDP, principal: body.principal, role: body.role,
+      model_pattern: body.model_pattern ?? null, granted_at: iso(T0 + 1000), granted_by: "alice",
+      granted_auth: { method: "token", token_id: "0123456789ab", minted_by: "root" }, revoked_at: null, revoked_by: null };
+    roles.push(made);
+    return [201, made];
+  }
+  const found = roles.find((b) => path === `/api/v1/roles/${b.binding_id}/revoke`);
+  if (!found) return [404, { code: "not_found", message: `no ${path}` }];
+  Object.assign(found, { revoked_at: iso(T0 + 2000), revoked_by: "alice" });
+  return [200, found];
+}
+
 let slow = null; // a token whose answers take a while, to look at the page meanwhile
 const requests = [];
 globalThis.fetch = async (url, init) => {
@@ -164,6 +186,11 @@ globalThis.fetch = async (url, init) => {
   if (slow && auth === `Bearer ${slow}`) await settle(150);
   if (auth === `Bearer ${TOKEN}` && path in PAGED) return reply(200, PAGED[path](new URLSearchParams(url.split("?")[1] || "")));
   if (auth !== `Bearer ${TOKEN}`) return reply(401, { code: "unauthenticated", message: "unknown API token" });
+  if (init.method === "POST") return reply(...rolesPost(path, init));
+  if (path === "/api/v1/roles") {
+    const active = new URLSearchParams(url.split("?")[1] || "").get("include_revoked") === "false";
+    return reply(200, structuredClone(roles.filter((b) => !active || !b.revoked_at)));
+  }
   if (!(path in ROUTES)) return reply(404, { code: "not_found", message: `no ${path}` });
   return reply(200, structuredClone(ROUTES[path]));
 };
@@ -360,6 +387,42 @@ test("the pages, end to end against a canned API", async () => {
   assert.equal(deniedRows().length, 55);
   assert.equal(moreDenied.hidden, true);
   assert.ok(requests.some(({ url }) => url === "/api/v1/audit/denied?limit=50&cursor=50"));
+
+  // Role bindings: listed as text, granted through the form, revoked with a button.
+  location.hash = "#/roles";
+  await settle();
+  assert.match(text(), /Role bindings/);
+  const roleRows = () => all((n) => n.attrs["data-testid"] === "role-row");
+  assert.equal(roleRows().length, 1);
+  assert.match(roleRows()[0].textContent, /<i>erin<\/i>@bank\.example deployer fraud-\* .* identity provider https:\/\/idp\.bank\.example \(subject 00u1\) active Revoke/);
+  assert.equal(all((n) => n.tagName === "i").length, 0);
+  const field = (name) => all((n) => n.attrs["data-testid"] === `role-${name}`)[0];
+  field("principal").value = " frank@bank.example ";
+  field("role").value = "approver";
+  field("pattern").value = "fraud-cards";
+  await field("grant").fire("submit");
+  await settle();
+  assert.equal(roleRows().length, 2);
+  assert.match(text(), /Granted approver to frank@bank\.example \(binding 000000000001\)/);
+  const granted = requests.filter(({ init }) => init.method === "POST").at(-1);
+  assert.equal(granted.url, "/api/v1/roles");
+  assert.equal(granted.init.headers["Content-Type"], "application/json");
+  assert.deepEqual(JSON.parse(granted.init.body), { principal: "frank@bank.example", role: "approver", model_pattern: "fraud-cards" });
+  assert.match(roleRows()[1].textContent, /API token 0123456789ab minted by root/);
+  field("principal").value = "svc:scorer";
+  await field("grant").fire("submit");
+  await settle();
+  assert.match(text(), /422 invalid_input: svc:scorer is a service account/);
+  assert.equal(roleRows().length, 2);
+  await field("revoke").fire("click");
+  await settle();
+  assert.match(text(), /Revoked binding 0123456789ab/);
+  assert.match(roleRows()[0].textContent, /revoked \S+ by alice/);
+  assert.equal(all((n) => n.attrs["data-testid"] === "role-revoke").length, 1);
+  location.hash = "#/roles?active=1";
+  await settle();
+  assert.equal(roleRows().length, 1);
+  assert.ok(requests.some(({ url }) => url === "/api/v1/roles?include_revoked=false"));
 
   await ids.logout.fire("click");
   await settle();
