@@ -42,7 +42,8 @@ class FakeElement extends FakeNode {
   getBoundingClientRect() { return { left: 0, top: 0, width: 1200 }; }
 }
 
-const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), logout: new FakeElement("button") };
+const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), logout: new FakeElement("button"), "nav-roles": new FakeElement("a") };
+ids["nav-roles"].hidden = true;
 const stored = {};
 const listeners = {};
 let hash = "";
@@ -125,6 +126,7 @@ const ROUTES = {
     decided_at: iso(T0 + 3600000), recorded_at: iso(T0 + 3600000), deployment: null, live_unknown: UNKNOWN, flags: ["live_unknown"],
     approval: null, matches_history: false, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  "/api/v1/whoami": { user: "alice", role: "admin", model_pattern: null, token_id: "0123456789ab" },
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
 };
 // Paginated like the API: `limit` items after `cursor`, `next_cursor` while more remain.
@@ -220,6 +222,8 @@ test("the pages, end to end against a canned API", async () => {
   await settle();
   assert.equal(hash, "#/models");
   assert.equal(ids.nav.hidden, false);
+  await settle();
+  assert.equal(ids["nav-roles"].hidden, false, "an admin's token is shown the Roles page");
   assert.match(text(), /credit-risk/);
 
   location.hash = "#/models/credit-risk?at=2024-02-01T00:30:00Z";
@@ -438,6 +442,7 @@ test("the pages, end to end against a canned API", async () => {
   assert.equal(ids.nav.hidden, true, "the navigation waits for the API's answer");
   await settle(300);
   assert.equal(ids.nav.hidden, true);
+  assert.equal(ids["nav-roles"].hidden, true);
   assert.match(text(), /Log in/);
 
   for (const { url, init } of requests) {

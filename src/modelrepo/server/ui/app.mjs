@@ -719,6 +719,22 @@ async function rolesPage(query, message = "") {
     bindings.length === 0 ? h("p", { class: "muted" }, "No role bindings.") : table);
 }
 
+let checkedToken = null;
+
+/** Show the administrators' links (Roles) to a token whose role is admin; the server refuses
+ * anyone else whatever the page shows, so this only spares them a dead end. */
+async function adminLinks(token) {
+  const link = document.getElementById("nav-roles");
+  if (!link || checkedToken === token) return;
+  checkedToken = token;
+  try {
+    const me = await api("/whoami", {}, { redirect: false });
+    link.hidden = me.role !== "admin";
+  } catch {
+    link.hidden = true;
+  }
+}
+
 // -- routing -------------------------------------------------------------------------------------
 
 async function route() {
@@ -731,6 +747,7 @@ async function route() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) signedIn(false);
   if (!token || parts[0] === "login") { loginPage(); return; }
+  adminLinks(token);
   show(h("p", { class: "muted" }, "Loading…"));
   try {
     if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
