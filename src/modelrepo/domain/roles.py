@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from .access import check_pattern, check_role, check_user
+from .access import check_user
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Grant, is_service_account
 from .times import format_time, parse_time
@@ -118,16 +118,6 @@ class RoleBinding:
             revoked_at=parse_time(revoked) if revoked else None,
             revoked_by=raw.get("revoked_by"),
         )
-
-
-def check_binding(binding: RoleBinding) -> RoleBinding:
-    """Refuse a binding no store should keep: its fields each checked as on input."""
-    check_binding_id(binding.binding_id)
-    check_issuer(binding.issuer)
-    check_bound_principal(binding.principal)
-    check_role(binding.role)
-    check_pattern(binding.model_pattern)
-    return binding
 
 
 def check_new_binding(binding: RoleBinding, existing: Iterable[RoleBinding]) -> None:
