@@ -124,7 +124,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own store or identity."""
     monkeypatch.delenv("MODELREPO_STORE", raising=False)
     monkeypatch.delenv("MODELREPO_USER", raising=False)
-    for name in ("MODELREPO_DATABASE_URL", "MODELREPO_BLOB_URL", "MODELREPO_AUDIT_KEY_FILE"):
+    for name in ("MODELREPO_DATABASE_URL", "MODELREPO_BLOB_URL", "MODELREPO_AUDIT_KEY_FILE",
+                 "MODELREPO_CONFIG_DIR"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", os.fspath(tmp_path / "home"))
 

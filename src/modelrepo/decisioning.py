@@ -495,6 +495,7 @@ def explain(reg: RegistryAPI, decision_id: str) -> dict[str, Any]:
     story["deployment"] = event.to_dict() if event else None
     story["approval"] = (
         {"approved_by": event.approved_by, "request_id": event.request_id,
+         "approved_auth": event.approved_auth.to_dict() if event.approved_auth else None,
          "approved_at": format_time(event.approved_at) if event.approved_at else None}
         if event and event.approved_by
         else None

@@ -180,7 +180,17 @@ def _templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["json"] = lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys)
+    env.filters["who"] = _who
     return env
+
+
+def _who(name: str | None, auth: Any = None) -> str:
+    """An actor with how it authenticated (the `who` filter of the templates)."""
+    from .domain.principals import Authentication, who
+
+    if not name:
+        return "-"
+    return who(name, Authentication.from_dict(auth) if isinstance(auth, dict) else auth)
 
 
 TICK_STEPS: tuple[tuple[str, int], ...] = (

@@ -509,7 +509,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
          f"event_id) VALUES ({PENDING}, 'approved', 'mallory', 0, NULL, NULL)",
          "(decided_at, decided_by, status)"),
         ("DELETE FROM request_decisions WHERE decision = 'rejected'",
-         "(decided_at, decided_by, decision_reason, status)"),
+         "(decided_at, decided_auth, decided_by, decision_reason, status)"),
         ("UPDATE request_decisions SET decided_by = 'alice' WHERE decision = 'approved'",
          "(decided_by)"),
     ],

@@ -41,7 +41,7 @@ def test_deleting_is_for_admins_whatever_the_api() -> None:
 
 
 def test_the_role_is_refused_before_the_scope_and_the_scope_answers_as_absent() -> None:
-    scoped = token(role="viewer", model_pattern="fraud-*")
+    scoped = token(role="viewer", model_pattern="fraud-*").principal()
     with pytest.raises(Forbidden, match="^role viewer may not delete$"):
         authorize(scoped, "version.delete", "credit-risk")
     with pytest.raises(OutOfScope, match="^model 'credit-risk' not found$") as hidden:
@@ -50,5 +50,5 @@ def test_the_role_is_refused_before_the_scope_and_the_scope_answers_as_absent() 
     authorize(scoped, "version.read", "fraud-cards")
     with pytest.raises(Forbidden, match="cannot act on the whole store"):
         authorize(scoped, "audit.read")
-    authorize(token(role="viewer", model_pattern=None), "audit.read")
+    authorize(token(role="viewer", model_pattern=None).principal(), "audit.read")
     authorize(scoped, "service.health")  # public: nothing to refuse

@@ -43,14 +43,14 @@ def test_known_cases() -> None:
 
 
 def test_grants_never_exceed_the_granting_token() -> None:
-    scoped_admin = token(role="admin", model_pattern="fraud-*")
+    scoped_admin = token(role="admin", model_pattern="fraud-*").principal()
     for role in ROLE_ACTIONS:
         check_grant(scoped_admin, role, "fraud-cards")
     with pytest.raises(Forbidden, match="every model"):
         check_grant(scoped_admin, "viewer", None)
     with pytest.raises(Forbidden, match="cannot revoke"):
         check_grant(scoped_admin, "viewer", "credit-*", verb="revoke")
-    approver = token(role="approver", model_pattern=None)
+    approver = token(role="approver", model_pattern=None).principal()
     with pytest.raises(Forbidden, match="may also deploy, log decision"):
         check_grant(approver, "deployer", None)
     with pytest.raises(InvalidInput):

@@ -69,25 +69,29 @@ def test_decisions_tokens_and_audit_through_a_real_server(
         listed = json.loads(cli("decisions", "list", "credit-risk", "--json").out)
         assert len(listed["decisions"]) == 20
 
-        # tokens: shown once, listed without secrets, revoked; never beyond the caller's rights
+        # tokens: shown once, listed without secrets, revoked; never beyond the caller's rights;
+        # for oneself or a service account, never for another person
         made = json.loads(
-            cli("token", "create", "--user", "bob", "--role", "deployer", "--model", "fraud-*",
+            cli("token", "create", "--user", "svc:bob", "--role", "deployer", "--model", "fraud-*",
                 "--json").out
         )  # fmt: skip
         assert made["token"].startswith(f"mr_{made['token_id']}_") and made["created_by"] == "alice"
-        human = cli("token", "create", "--user", "carol", "--role", "viewer")
+        human = cli("token", "create", "--role", "viewer")
         assert human.out.strip().startswith("mr_") and "not shown again" in human.err
+        assert "for alice" in human.err
+        refused = cli("token", "create", "--user", "carol", "--role", "viewer", ok=False)
+        assert "acts as the identity that mints it" in refused.err
         tokens = cli("token", "list", "--json").out
         assert made["token"] not in tokens and human.out.strip() not in tokens
-        assert {t["user"] for t in json.loads(tokens)} == {"alice", "fraud-lead", "bob", "carol"}
+        assert {t["user"] for t in json.loads(tokens)} == {"alice", "fraud-lead", "svc:bob"}
         assert "revoked" in cli("token", "revoke", made["token_id"]).out
         assert "already revoked" in cli("token", "revoke", made["token_id"], ok=False).err
         active = json.loads(cli("token", "list", "--active", "--json").out)
         assert made["token_id"] not in {t["token_id"] for t in active}
-        wider = cli("token", "create", "--user", "eve", "--role", "viewer", token=scoped, ok=False)
+        wider = cli("token", "create", "--role", "viewer", token=scoped, ok=False)
         assert "scoped to 'fraud-*'" in wider.err
         inside = cli(
-            "token", "create", "--user", "eve", "--role", "viewer", "--model", "fraud-cards",
+            "token", "create", "--user", "svc:eve", "--role", "viewer", "--model", "fraud-cards",
             token=scoped,
         )  # fmt: skip
         assert inside.out.startswith("mr_")

@@ -417,6 +417,7 @@ def test_no_token_names_the_variable_to_set(
     with TestClient(create_app(registry)) as client, pytest.raises(Unauthenticated) as refused:
         RemoteRegistry("http://testserver", client=client, allow_insecure_http=True)
     assert str(refused.value) == (
-        "the server at http://testserver needs an API token: set $MODELREPO_TOKEN (an admin "
-        "makes one with `modelrepo token create`), or pass token="
+        "the server at http://testserver needs a sign-in: `modelrepo login --server "
+        "http://testserver`, or an API token in $MODELREPO_TOKEN (an admin makes one with "
+        "`modelrepo token create`), or pass token="
     )

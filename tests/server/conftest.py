@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
 
 from modelrepo import Registry
 from modelrepo.server import create_app
+
+if TYPE_CHECKING:
+    from ..oidc_provider import Provider
 
 
 @dataclass
@@ -56,3 +60,23 @@ def api(registry: Registry) -> Iterator[Api]:
     api.token("fraud-admin", "fraud-lead", "admin", "fraud-*")
     with api.client:
         yield api
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[Provider]:
+    """A real OpenID provider on a loopback port (tests/oidc_provider.py), of this test
+    alone: free to stop, restart, rotate its key. Takes a few seconds to start."""
+    from ..oidc_provider import provider
+
+    with provider() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_oidc_provider() -> Iterator[Provider]:
+    """One provider for a module's tests that only add users and sign them in (each with
+    users of its own): never stopped or rotated by a test."""
+    from ..oidc_provider import provider
+
+    with provider() as running:
+        yield running

@@ -144,7 +144,6 @@ def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
     for pod in ("pod-1", "pod-2"):
         reg.serving_start(MODEL_NAME, env="production", instance_id=pod, host="h",
                           version=1, digest=versions[0].digest)  # fmt: skip
-    spare, _ = reg.create_token("spare", "viewer", model_pattern="credit-*")
     binding = reg.grant_role(
         "spare@bank.example", "viewer", issuer="https://idp.example", model_pattern="credit-*"
     )
@@ -155,7 +154,7 @@ def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
         "digest": versions[0].digest,
         "webhook": hook.webhook_id,
         "delivery": reg.webhook_deliveries()[0].delivery_id,
-        "token": spare.token_id,
+        "token": "",  # set per role: see the test
         "binding": binding.binding_id,
     }
 
@@ -216,7 +215,7 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
             "json": {"url": "https://hooks.example/b", "events": ["deployed"]}
         },
         ("POST", "/api/v1/tokens"): {
-            "json": {"user": "eve", "role": "viewer", "model_pattern": pattern}
+            "json": {"role": "viewer", "model_pattern": pattern}  # one's own, within one's grant
         },
         ("POST", "/api/v1/roles"): {
             "json": {
@@ -328,7 +327,14 @@ def test_every_route_answers_every_role_and_scope_as_the_table_says(
             tmp_path / f"store-{i}", user="seeder", clock=ManualClock(T0, step=timedelta(seconds=1))
         )
         seeded = _seed(reg, tmp_path / f"seed-{i}")
-        _, secret = reg.create_token(f"{role}-user", role, model_pattern=pattern)
+        # Minted on the server's host by an operator, not by the seeder who asked for the
+        # changes an approver decides (a token its requester minted is no second pair of eyes).
+        ops = reg.as_user("ops")
+        _, secret = ops.create_token(f"{role}-user", role, model_pattern=pattern)
+        # The token the revocation route revokes: one of the caller's own, which every role
+        # may revoke (an admin, any inside its scope).
+        spare, _ = ops.create_token(f"{role}-user", role, model_pattern=pattern)
+        seeded["token"] = spare.token_id
         headers = {"Authorization": f"Bearer {secret}"}
         with TestClient(create_app(reg)) as client:
             routes = _walk(client.app.routes)  # type: ignore[attr-defined]

@@ -104,10 +104,10 @@ def test_a_scoped_admin_grants_only_inside_its_scope(
 def test_nobody_binds_a_role_wider_than_their_own() -> None:
     from modelrepo.domain.access import check_grant
     from modelrepo.domain.errors import Forbidden
-    from modelrepo.testing.tokens import token
+    from modelrepo.domain.principals import Grant, Principal
 
     # Over HTTP only admins may bind (no other role has `tokens`); the rule compares actions.
-    deployer = token(role="deployer", model_pattern="fraud-*")
+    deployer = Principal("dan", grants=(Grant("deployer", "fraud-*"),))
     check_grant(deployer, "viewer", "fraud-cards", what="a role binding")
     for role in ("contributor", "approver", "admin"):
         with pytest.raises(Forbidden, match=f"cannot grant role {role}"):

@@ -1,5 +1,6 @@
-"""/api/v1/tokens: admins only; a token never makes a token that may do more than itself or
-reach models outside its own scope; secrets are shown once, hashes never."""
+"""/api/v1/tokens: a token acts as whoever mints it (admins also mint service accounts');
+it never may do more than its minter or reach models outside its minter's scope; secrets are
+shown once, hashes never."""
 
 from __future__ import annotations
 
@@ -14,27 +15,39 @@ from .conftest import Api
 URL = "/api/v1/tokens"
 
 
-def test_only_admins_manage_tokens(api: Api) -> None:
+def test_only_admins_mint_for_service_accounts_and_nobody_for_another_person(api: Api) -> None:
     for role in [r for r, actions in ROLE_ACTIONS.items() if "tokens" not in actions]:
-        created = api.client.post(
-            URL, headers=api.as_(role), json={"user": "eve", "role": "viewer"}
-        )
-        assert created.status_code == 403, role
-        assert api.client.get(URL, headers=api.as_(role)).status_code == 403, role
+        for user in ("eve", "svc:eve"):
+            created = api.client.post(
+                URL, headers=api.as_(role), json={"user": user, "role": "viewer"}
+            )
+            assert created.status_code == 403, (role, user)
+        listed = api.client.get(URL, headers=api.as_(role))
+        assert listed.status_code == 200, role
+        assert {t["user"] for t in listed.json()} == {f"{role}-user"}
     assert api.client.get(URL).status_code == 401
 
 
 def test_a_created_token_is_shown_once_and_works_with_its_role_and_scope(api: Api) -> None:
-    body = {"user": "carol@bank.example", "role": "deployer", "model_pattern": "fraud-*"}
+    body = {"user": "svc:carol-ci", "role": "deployer", "model_pattern": "fraud-*"}
     reply = api.client.post(URL, headers=api.as_("admin"), json=body)
     assert reply.status_code == 201, reply.text
     created = reply.json()
     secret = created.pop("token")
     assert secret.startswith(f"mr_{created['token_id']}_")
     assert (created["created_by"], created["revoked_at"]) == ("admin-user", None)
+    assert created["kind"] == "service"
     me = api.client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {secret}"}).json()
-    assert me == {"user": "carol@bank.example", "role": "deployer", "model_pattern": "fraud-*",
-                  "token_id": created["token_id"]}  # fmt: skip
+    assert (me["user"], me["role"], me["model_pattern"], me["token_id"]) == (
+        "svc:carol-ci", "deployer", "fraud-*", created["token_id"]
+    )  # fmt: skip
+    assert me["service_account"] is True
+    assert me["authentication"] == {
+        "method": "token",
+        "token_id": created["token_id"],
+        "minted_by": "admin-user",
+        "minted_via": f"API token {created['minted_auth']['token_id']}",
+    }
     listed = api.client.get(URL, headers=api.as_("admin"))
     assert created in listed.json()
     digest = hashlib.sha256(secret.encode()).hexdigest()
@@ -64,28 +77,28 @@ def test_a_scoped_admin_grants_only_inside_its_scope(
     reply = api.client.post(
         URL,
         headers=api.as_("fraud-admin"),
-        json={"user": "dave", "role": "admin", "model_pattern": pattern},
+        json={"user": "svc:dave", "role": "admin", "model_pattern": pattern},
     )
     assert reply.status_code == (201 if allowed else 403), reply.text
     if not allowed:
         assert "scoped to 'fraud-*'" in reply.json()["message"]
-    assert any(t.user == "dave" for t in api.registry.tokens()) == allowed
+    assert any(t.user == "svc:dave" for t in api.registry.tokens()) == allowed
 
 
 def test_a_token_cannot_grant_more_than_its_own_role(api: Api) -> None:
-    from modelrepo.domain.access import ApiToken, check_grant
+    from modelrepo.domain.access import check_grant
     from modelrepo.domain.errors import Forbidden
     from modelrepo.testing.tokens import token
 
     # Every role but admin lacks `tokens`, so over HTTP only admins get this far; the rule
     # itself compares actions, whatever the roles become.
-    deployer: ApiToken = token(role="deployer", model_pattern=None)
+    deployer = token(role="deployer", model_pattern=None).principal()
     check_grant(deployer, "viewer", "fraud-*")
     check_grant(deployer, "deployer", None)
     for role in ("contributor", "approver", "admin"):
         with pytest.raises(Forbidden, match=f"cannot grant role {role}"):
             check_grant(deployer, role, None)
-    admin = token(role="admin", model_pattern=None)
+    admin = token(role="admin", model_pattern=None).principal()
     for role in ROLE_ACTIONS:
         check_grant(admin, role, None)
 

@@ -15,10 +15,13 @@ class AccessAPI(Protocol):
     """API tokens and role bindings: who may use a server."""
 
     def create_token(
-        self, user: str, role: str, *, model_pattern: str | None = None
+        self, user: str | None, role: str, *, model_pattern: str | None = None
     ) -> tuple[ApiToken, str]:
-        """A new API token for `user` with `role` (on models matching `model_pattern`, or
-        all). Returns the record and the token itself, which is never stored or shown again."""
+        """A new API token with `role` (on models matching `model_pattern`, or all) that acts
+        as its minter (`user` None or the minter's own name) or as a service account
+        (`svc:NAME`); never as another person, except when minted by a command on the
+        server's host (how the first admin is made; recorded as such). Returns the record
+        and the token itself, which is never stored or shown again."""
         ...
 
     def tokens(self, *, include_revoked: bool = True) -> list[ApiToken]:

@@ -102,8 +102,9 @@ class DeploymentsAPI(Protocol):
         """One deployment request, whatever its status (NotFound if there is none)."""
         ...
 
-    def protect(self, name: str, *, env: str) -> Environment:
-        """Require a second identity's approval for every change to `env`."""
+    def protect(self, name: str, *, env: str, require_sso: bool = False) -> Environment:
+        """Require a second person's approval for every change to `env`; `require_sso`: and
+        accept requests and approvals only from identity-provider users."""
         ...
 
     def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:

@@ -19,6 +19,7 @@ __all__ = [
     "deployments",
     "export_git",
     "imports",
+    "login",
     "main",
     "replay",
     "reports",

@@ -15,6 +15,7 @@ from ..domain.deployments import (
     Interval,
 )
 from ..domain.names import ref_or_name
+from ..domain.principals import who
 from ..domain.times import format_time, parse_time
 from .base import Context, cli, command, emit, pass_ctx
 
@@ -47,10 +48,14 @@ def _outcome(outcome: DeploymentOutcome) -> None:
 
 
 def _request_line(r: DeploymentRequest) -> str:
-    decided = f" by {r.decided_by} at {format_time(r.decided_at)}" if r.decided_at else ""
+    decided = (
+        f" by {who(r.decided_by, r.decided_auth)} at {format_time(r.decided_at)}"
+        if r.decided_at and r.decided_by
+        else ""
+    )
     return (
         f"{r.request_id:>6}  {r.status:<8}  {r.model}@{r.environment}  {r.kind} "
-        f"{_versions(r.versions)}  requested by {r.requested_by} at "
+        f"{_versions(r.versions)}  requested by {who(r.requested_by, r.requested_auth)} at "
         f"{format_time(r.requested_at)}{decided}"
     )
 
@@ -219,20 +224,34 @@ def env() -> None:
 @command(env, "protect")
 @click.argument("name")
 @click.option("--env", "environment", required=True, help="Environment to protect.")
+@click.option(
+    "--require-sso",
+    is_flag=True,
+    help="Accept requests and approvals only from identity-provider users (single sign-on).",
+)
 @pass_ctx
-def env_protect(ctx: Context, name: str, environment: str, as_json: bool) -> None:
-    """Require a second identity's approval for every change to an environment.
+def env_protect(
+    ctx: Context, name: str, environment: str, require_sso: bool, as_json: bool
+) -> None:
+    """Require a second person's approval for every change to an environment.
+
+    A request and its approval must come from two different people: never the same
+    identity, a service account, or a token one of them minted for the other. With
+    --require-sso, both must also be identity-provider users (on a server with
+    --oidc-issuer); given to an environment already protected, it tightens it.
 
     \b
-    Example:
+    Examples:
       modelrepo env protect credit-risk --env production
+      modelrepo env protect credit-risk --env production --require-sso
     """
     with ctx.registry() as reg:
-        found = reg.protect(name, env=environment)
+        found = reg.protect(name, env=environment, require_sso=require_sso)
+    sso = " (single sign-on required)" if found.require_sso else ""
     emit(
         as_json,
         found.to_dict(),
-        lambda: click.echo(f"{name}@{environment} is protected"),
+        lambda: click.echo(f"{name}@{environment} is protected{sso}"),
     )
 
 
@@ -319,9 +338,11 @@ def live(
             click.echo(f"  v{v.version}  {v.weight:.0%}  {v.digest}")
         if state.event is not None:
             e = state.event
-            approved = f", approved by {e.approved_by}" if e.approved_by else ""
+            approved = (
+                f", approved by {who(e.approved_by, e.approved_auth)}" if e.approved_by else ""
+            )
             click.echo(
-                f"  since {format_time(e.effective_at)} by {e.actor}{approved} "
+                f"  since {format_time(e.effective_at)} by {who(e.actor, e.actor_auth)}{approved} "
                 f"[event {e.event_id}, {e.kind}{', backfill' if e.backfill else ''}]"
             )
 
@@ -329,7 +350,7 @@ def live(
 
 
 def _event_line(e: DeploymentEvent) -> str:
-    approved = f" approved by {e.approved_by}" if e.approved_by else ""
+    approved = f" approved by {who(e.approved_by, e.approved_auth)}" if e.approved_by else ""
     backfill = f" (backfill, recorded {format_time(e.recorded_at)})" if e.backfill else ""
     reason = f"  {e.reason}" if e.reason else ""
     bounds = ""
@@ -343,7 +364,8 @@ def _event_line(e: DeploymentEvent) -> str:
         bounds = f" (unknown from {since}{earliest})"
     return (
         f"{e.event_id:>6}  {format_time(e.effective_at)}  {e.environment:<12}  {e.kind:<8}  "
-        f"{_versions(e.versions):<16}  by {e.actor}{approved}{backfill}{bounds}{reason}"
+        f"{_versions(e.versions):<16}  by {who(e.actor, e.actor_auth)}{approved}{backfill}{bounds}"
+        f"{reason}"
     )
 
 

@@ -94,6 +94,14 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("deployments",),
         "What was live in an environment at an instant, and the event that made it so.",
     ),
+    "login": (
+        ("login",),
+        "Sign in to a server through its identity provider (OpenID Connect).",
+    ),
+    "logout": (
+        ("login",),
+        "Forget this machine's sign-in to a server (`modelrepo login`).",
+    ),
     "migrate": (
         ("transfer",),
         ("Copy the embedded store (--store) into PostgreSQL + S3, keeping everything as it is."),

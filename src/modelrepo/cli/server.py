@@ -29,12 +29,24 @@ def _token_line(t: ApiToken) -> str:
 
 
 @command(token, "create")
-@click.option("--user", "user", required=True, help="The identity the token acts as.")
+@click.option(
+    "--user",
+    "user",
+    help="Whom it acts as: yourself (the default), or a service account svc:NAME (admins). "
+    "Only a command on the server's host (an embedded store) names anyone else: how the "
+    "first admin is made, recorded as such.",
+)
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What it may do.")
 @click.option("--model", "pattern", metavar="PATTERN", help="Only models matching this glob.")
 @pass_ctx
-def token_create(ctx: Context, user: str, role: str, pattern: str | None, as_json: bool) -> None:
+def token_create(
+    ctx: Context, user: str | None, role: str, pattern: str | None, as_json: bool
+) -> None:
     """Create an API token; it is shown once and only its hash is kept.
+
+    A token acts as the identity that mints it, with no more than its own role and scope;
+    machines get service accounts (svc:NAME), which never request or approve changes to a
+    protected environment. The record keeps who minted it and how they authenticated.
 
     Roles: viewer (read), contributor (register, tag), deployer (deploy, log decisions),
     approver (approve or reject requests), admin (everything). The creation is recorded in
@@ -42,8 +54,9 @@ def token_create(ctx: Context, user: str, role: str, pattern: str | None, as_jso
 
     \b
     Examples:
-      modelrepo token create --user alice@bank.example --role deployer --model 'fraud-*'
-      modelrepo token create --user ci --role contributor --json
+      modelrepo token create --user alice@bank.example --role admin   # on the server's host
+      modelrepo token create --role deployer --model 'fraud-*'       # for yourself
+      modelrepo token create --user svc:ci --role contributor --json
     """
     with ctx.registry() as reg:
         record, secret = reg.create_token(user, role, model_pattern=pattern)
@@ -185,6 +198,44 @@ def is_loopback(host: str) -> bool:
     metavar="SIZE",
     help="Largest decisions file to import (read whole by the server); default 256MiB.",
 )
+@click.option(
+    "--oidc-issuer",
+    envvar="MODELREPO_OIDC_ISSUER",
+    metavar="URL",
+    help="Trust this OpenID Connect identity provider: its signed tokens are accepted as "
+    "bearer credentials and the web UI signs in through it.",
+)
+@click.option(
+    "--oidc-audience",
+    envvar="MODELREPO_OIDC_AUDIENCE",
+    metavar="AUD",
+    help="The audience its tokens must name (the client id registered for modelrepo).",
+)
+@click.option(
+    "--oidc-user-claim",
+    envvar="MODELREPO_OIDC_USER_CLAIM",
+    metavar="CLAIM",
+    help="The claim that names a user in the records [default: email, else sub].",
+)
+@click.option(
+    "--oidc-roles-claim",
+    envvar="MODELREPO_OIDC_ROLES_CLAIM",
+    metavar="CLAIM",
+    help="A claim listing the user's groups (e.g. groups), mapped by --oidc-role-map.",
+)
+@click.option(
+    "--oidc-role-map",
+    "oidc_role_map",
+    multiple=True,
+    metavar="GROUP=ROLE[:PATTERN]",
+    help="A group of --oidc-roles-claim and the role it grants (repeatable).",
+)
+@click.option(
+    "--oidc-client-id",
+    envvar="MODELREPO_OIDC_CLIENT_ID",
+    metavar="ID",
+    help="The client id the web UI signs in with [default: the audience].",
+)
 @pass_ctx
 def serve(
     ctx: Context,
@@ -200,15 +251,25 @@ def serve(
     json_limit: int | None,
     upload_limit: int | None,
     import_limit: int | None,
+    oidc_issuer: str | None,
+    oidc_audience: str | None,
+    oidc_user_claim: str | None,
+    oidc_roles_claim: str | None,
+    oidc_role_map: tuple[str, ...],
+    oidc_client_id: str | None,
     as_json: bool,
 ) -> None:
     """Serve the store over HTTP: the JSON API under /api/v1, docs at /docs, the web UI at
     /ui/ (and /), and MLflow's model registry API under /api/2.0/mlflow for unmodified MLflow
     clients.
 
-    Every request needs an API token (`modelrepo token create`) unless --no-auth is given
-    with a loopback host. A request body over its limit is answered 413 before it is read
-    (sizes: 65536, 64KiB, 64MiB, 1GiB, 64MB). Needs the `server` extra:
+    Every request needs an API token (`modelrepo token create`), or, with --oidc-issuer, a
+    token of that identity provider (its users get roles from `modelrepo role grant`), unless
+    --no-auth is given with a loopback host. The client secret of a confidential web client
+    is read from $MODELREPO_OIDC_CLIENT_SECRET only (never a command-line argument).
+
+    A request body over its limit is answered 413 before it is read (sizes: 65536, 64KiB,
+    64MiB, 1GiB, 64MB). Needs the `server` extra:
     pip install 'modelrepo[server]'.
 
     \b
@@ -221,6 +282,9 @@ def serve(
       modelrepo serve --allow-source s3://models-inbox/ --allow-source https://ci.example/a/
       modelrepo serve --json-limit 16MiB --import-limit 1GiB
       modelrepo serve --host 0.0.0.0 --public-url https://models.bank.example
+      modelrepo serve --oidc-issuer https://login.bank.example/realms/ml \\
+          --oidc-audience modelrepo --oidc-roles-claim groups \\
+          --oidc-role-map ml-approvers=approver --oidc-role-map ml-admins=admin
     """
     if no_auth and not is_loopback(host):
         raise InvalidInput(
@@ -241,8 +305,25 @@ def serve(
     from ..server.mlflow.sources import ENVIRONMENT_VARIABLE, Sources
 
     sources = Sources.parse(mlflow_sources)  # refuse a bad location now, not in each worker
+    oidc = {
+        "ISSUER": oidc_issuer,
+        "AUDIENCE": oidc_audience,
+        "USER_CLAIM": oidc_user_claim,
+        "ROLES_CLAIM": oidc_roles_claim,
+        "ROLE_MAP": "\n".join(oidc_role_map) or os.environ.get("MODELREPO_OIDC_ROLE_MAP"),
+        "CLIENT_ID": oidc_client_id,
+    }
+    for key, value in oidc.items():  # the workers read them back (`OidcSettings`)
+        os.environ.pop(f"MODELREPO_OIDC_{key}", None)
+        if value:
+            os.environ[f"MODELREPO_OIDC_{key}"] = value
+    from ..server.oidc import OidcSettings
+
+    settings = OidcSettings.from_environment(os.environ)  # refuse bad settings now
+    if settings is None and oidc_audience:
+        raise InvalidInput("--oidc-audience needs --oidc-issuer")
     with ctx.registry() as reg:
-        if not no_auth and not reg.tokens(include_revoked=False):
+        if not no_auth and settings is None and not reg.tokens(include_revoked=False):
             raise InvalidInput(
                 "no API token exists, so nobody could use the server: create one with "
                 "'modelrepo token create --user NAME --role admin' (or use --no-auth on "

@@ -23,6 +23,8 @@ from .errors import (
     token_not_found,
 )
 from .names import MAX_NAME_LENGTH, name_text_problem
+from .principals import TOKEN as TOKEN_METHOD
+from .principals import Authentication, Grant, Principal, minted_via
 from .times import format_time, parse_time
 
 READ = "read"
@@ -58,7 +60,7 @@ ACTION_SUMMARIES: dict[str, str] = {
     WEBHOOKS: "add, list, disable webhooks; the delivery log",
     DELETE: "tombstone a version or a model never deployed; rename a model",
     MAINTAIN: "`fsck`, `gc`; the record of refused requests",
-    TOKENS: "create, list, revoke API tokens and the role bindings of identity-provider users",
+    TOKENS: "service accounts' tokens; every token and role binding within scope",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
     TRUST: "trust the types a version's files need to load (at registration or later)",
 }
@@ -157,9 +159,11 @@ OPERATIONS: dict[str, Operation] = {
     "webhook.list": Operation(WEBHOOKS, STORE, "list webhooks"),
     "webhook.disable": Operation(WEBHOOKS, STORE, "disable a webhook"),
     "webhook.deliveries": Operation(WEBHOOKS, STORE, "the delivery log and its attempts"),
-    "token.create": Operation(TOKENS, SCOPE, "make a token (never beyond the caller's own)"),
-    "token.list": Operation(TOKENS, SCOPE, "list tokens (those inside the caller's scope)"),
-    "token.revoke": Operation(TOKENS, MODEL, "revoke a token (one the caller could have made)"),
+    "token.create": Operation(
+        READ, SCOPE, "make a token acting as oneself (admins: a service account's too)"
+    ),
+    "token.list": Operation(READ, SCOPE, "one's own tokens (admins: those inside their scope)"),
+    "token.revoke": Operation(READ, SCOPE, "revoke one's own token (admins: one they could make)"),
     "role.grant": Operation(
         TOKENS, SCOPE, "bind a role to an identity-provider user (never beyond the caller's own)"
     ),
@@ -251,10 +255,23 @@ class ApiToken:
     created_by: str
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    kind: str = "person"
+    """`person`: it acts as the identity that minted it; `service`: as a service account."""
+    minted_auth: Authentication | None = None
+    """How its minter was authenticated (None: minted before this was kept)."""
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def principal(self) -> Principal:
+        """Who a request carrying this token is: its user, authenticated by this token
+        (which names its minter and how the minter was authenticated), with its grant."""
+        via = minted_via(self.minted_auth) if self.minted_auth is not None else None
+        auth = Authentication(
+            TOKEN_METHOD, token_id=self.token_id, minted_by=self.created_by, minted_via=via
+        )
+        return Principal(self.user, auth, (Grant(self.role, self.model_pattern),))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -266,6 +283,8 @@ class ApiToken:
             "created_by": self.created_by,
             "revoked_at": format_time(self.revoked_at) if self.revoked_at else None,
             "revoked_by": self.revoked_by,
+            "kind": self.kind,
+            "minted_auth": None if self.minted_auth is None else self.minted_auth.to_dict(),
         }
 
     @classmethod
@@ -280,6 +299,8 @@ class ApiToken:
             created_by=raw["created_by"],
             revoked_at=parse_time(revoked) if revoked else None,
             revoked_by=raw.get("revoked_by"),
+            kind=raw.get("kind", "person"),
+            minted_auth=Authentication.from_dict(raw.get("minted_auth")),
         )
 
 
@@ -308,37 +329,70 @@ def in_scope(pattern: str | None, model: str) -> bool:
     return pattern is None or wildcards.glob(pattern).matches(model)
 
 
-def authorize(token: ApiToken, name: str, model: str | None = None) -> None:
-    """Refuse unless the token may perform operation `name` (on `model`, if given).
+def _granting(principal: Principal, action: str | None) -> list[Grant]:
+    """The principal's grants whose role permits `action` (every grant for None)."""
+    return [g for g in principal.grants if action is None or allows(g.role, action)]
 
-    A revoked token, a role without the operation's action, or a scoped token on a
-    store-wide operation is Forbidden; a model outside the scope is OutOfScope, answered as
-    a missing model. The role is checked first: it reveals nothing about what exists."""
+
+def _roles(principal: Principal) -> str:
+    return ", ".join(sorted({g.role for g in principal.grants})) or "no role"
+
+
+def authorize(principal: Principal, name: str, model: str | None = None) -> None:
+    """Refuse unless the principal may perform operation `name` (on `model`, if given).
+
+    A principal holds one grant per API token, or several (an identity-provider user's role
+    bindings); one grant must permit the whole operation. No role with the operation's
+    action, or only scoped grants on a store-wide operation, is Forbidden; a model outside
+    every scope is OutOfScope, answered as a missing model. The role is checked first: it
+    reveals nothing about what exists."""
     op = operation(name)
     if op.action is None:
         return
-    if not token.active:
-        raise Forbidden(f"token {token.token_id} was revoked", model=model)
-    if not allows(token.role, op.action):
-        raise Forbidden(f"role {token.role} may not {op.action.replace('_', ' ')}", model=model)
+    if not principal.grants:
+        raise Forbidden(
+            f"{principal.name} holds no role: an admin grants one "
+            "(modelrepo role grant NAME --role ROLE)",
+            model=model,
+        )
+    granting = _granting(principal, op.action)
+    if not granting:
+        raise Forbidden(
+            f"role {_roles(principal)} may not {op.action.replace('_', ' ')}", model=model
+        )
     if op.target == STORE:
-        check_whole_store(token)
+        check_whole_store(principal, op.action)
     if model is not None:
-        check_scope(token, model)
+        check_scope(principal, model, action=op.action)
 
 
-def check_whole_store(token: ApiToken) -> None:
-    """Refuse a token scoped to a model pattern: the operation concerns every model."""
-    if token.model_pattern is not None:
-        raise Forbidden(f"a token scoped to {token.model_pattern!r} cannot act on the whole store")
+def check_whole_store(principal: Principal, action: str | None = None) -> None:
+    """Refuse a principal whose grants (for `action`) are all scoped to model patterns: the
+    operation concerns every model."""
+    granting = _granting(principal, action)
+    if not any(g.model_pattern is None for g in granting):
+        scopes = ", ".join(repr(g.model_pattern) for g in granting) or "no model"
+        raise Forbidden(f"a token scoped to {scopes} cannot act on the whole store")
 
 
-def check_scope(token: ApiToken, model: str, *, absent: str | None = None) -> None:
-    """Raise OutOfScope unless the token's scope covers `model`. `absent`: the message a
-    missing resource of that model answers (by default, a missing model's), so that what
-    lies outside the scope cannot be told from what does not exist."""
-    if not in_scope(token.model_pattern, model):
+def sees(principal: Principal, model: str, action: str | None = None) -> bool:
+    """Whether a grant (permitting `action`) covers `model`."""
+    return any(in_scope(g.model_pattern, model) for g in _granting(principal, action))
+
+
+def check_scope(
+    principal: Principal, model: str, *, absent: str | None = None, action: str | None = None
+) -> None:
+    """Raise OutOfScope unless a grant (permitting `action`) covers `model`. `absent`: the
+    message a missing resource of that model answers (by default, a missing model's), so
+    that what lies outside the scope cannot be told from what does not exist."""
+    if not sees(principal, model, action):
         raise OutOfScope(absent if absent is not None else model_not_found(model), model=model)
+
+
+def may_administer(principal: Principal) -> bool:
+    """Whether the principal holds a role that manages tokens and role bindings (admin)."""
+    return bool(_granting(principal, TOKENS))
 
 
 _GLOB = frozenset("*?[")
@@ -365,37 +419,51 @@ def pattern_within(inner: str | None, outer: str | None) -> bool:
 
 
 def check_grant(
-    creator: ApiToken,
+    creator: Principal,
     role: str,
     model_pattern: str | None,
     *,
     verb: str = "grant",
     what: str = "a token",
 ) -> None:
-    """Least privilege when a token makes (or revokes) another, or a role binding (`what`):
-    never a role that may do something the creator's may not, never a scope wider than the
-    creator's."""
-    extra = ROLE_ACTIONS[check_role(role)] - ROLE_ACTIONS.get(creator.role, frozenset())
-    if extra:
-        raise Forbidden(
-            f"role {creator.role} cannot {verb} role {role}, which may also "
-            f"{', '.join(sorted(a.replace('_', ' ') for a in extra))}"
+    """Least privilege when a principal makes (or revokes) a token or a role binding: one of
+    its grants must hold a role that may do everything `role` may, over a scope at least as
+    wide as `model_pattern`."""
+    wanted = ROLE_ACTIONS[check_role(role)]
+    pattern = check_pattern(model_pattern)
+    roles = [g for g in creator.grants if wanted <= ROLE_ACTIONS.get(g.role, frozenset())]
+    if not roles:
+        extra = wanted - frozenset().union(
+            *(ROLE_ACTIONS.get(g.role, frozenset()) for g in creator.grants)
         )
-    if not pattern_within(check_pattern(model_pattern), creator.model_pattern):
-        wanted = repr(model_pattern) if model_pattern else "every model"
         raise Forbidden(
-            f"this token is scoped to {creator.model_pattern!r}: it cannot {verb} {what} "
-            f"on {wanted}"
+            f"role {_roles(creator)} cannot {verb} role {role}, which may also "
+            f"{', '.join(sorted(a.replace('_', ' ') for a in extra)) or 'do more together'}"
         )
+    if not any(pattern_within(pattern, g.model_pattern) for g in roles):
+        wanted_scope = repr(model_pattern) if model_pattern else "every model"
+        scopes = ", ".join(repr(g.model_pattern) for g in roles)
+        raise Forbidden(
+            f"this token is scoped to {scopes}: it cannot {verb} {what} on {wanted_scope}"
+        )
+
+
+def within_reach(principal: Principal, pattern: str | None) -> bool:
+    """Whether a token or binding scoped to `pattern` lies inside one of the principal's
+    administering grants (what it may list and revoke)."""
+    return any(pattern_within(pattern, g.model_pattern) for g in _granting(principal, TOKENS))
 
 
 def token_change(token: ApiToken) -> dict[str, Any]:
-    """What the audit entry of a token's creation or revocation says about it."""
+    """What the audit entry of a token's creation or revocation says about it: whom it acts
+    as, how far, and how its minter was authenticated."""
     return {
         "token_id": token.token_id,
         "user": token.user,
         "role": token.role,
         "model_pattern": token.model_pattern,
+        "kind": token.kind,
+        "minted_auth": None if token.minted_auth is None else token.minted_auth.to_dict(),
     }
 
 

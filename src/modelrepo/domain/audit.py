@@ -20,8 +20,9 @@ from typing import Any
 from ..verifier import EMPTY_ROOT, CompactRange, leaf_hash, node_hash
 from .canonical import canonical_bytes
 from .decisions import DecisionColumns
-from .deployments import DeploymentEvent, DeploymentRequest, allocations_json
+from .deployments import DeploymentEvent, DeploymentRequest, EnvironmentChange, allocations_json
 from .model import ModelVersion
+from .principals import Authentication
 from .times import format_time, from_micros, to_micros
 
 _sha256 = hashlib.sha256
@@ -608,10 +609,25 @@ def recorded_deleted_change(version: ModelVersion, reason: str | None) -> dict[s
     }
 
 
+def protection_change(model: str, env: str, change: EnvironmentChange) -> dict[str, Any]:
+    """The audit change of protecting an environment (`kind`: `protected`, or `sso_required`
+    when it also, or now, accepts only identity-provider users), with who did it and how
+    they authenticated."""
+    return {
+        "model": model,
+        "environment": env,
+        "kind": change.kind,
+        "auth": None if change.actor_auth is None else change.actor_auth.to_dict(),
+    }
+
+
 def decision_change(
-    request: DeploymentRequest, reason: str | None, event_id: int | None
+    request: DeploymentRequest,
+    reason: str | None,
+    event_id: int | None,
+    auth: Authentication | None = None,
 ) -> dict[str, Any]:
-    """The audit change of an approval or rejection."""
+    """The audit change of an approval or rejection, with how the decider authenticated."""
     return {
         "request_id": request.request_id,
         "kind": request.kind,
@@ -619,4 +635,5 @@ def decision_change(
         "requested_by": request.requested_by,
         "reason": reason,
         "event_id": event_id,
+        "auth": None if auth is None else auth.to_dict(),
     }

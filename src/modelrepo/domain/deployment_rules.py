@@ -31,8 +31,10 @@ from .deployments import (
     check_decidable,
     check_importable,
     check_not_stale,
+    check_requester,
 )
 from .errors import ApprovalRequired, Conflict, InvalidInput, NotFound, version_not_found
+from .principals import Authentication
 from .times import format_time
 
 UNPROTECT = "unprotect"
@@ -50,6 +52,7 @@ class EnvironmentState:
 
     protected: bool = False
     events: Sequence[DeploymentEvent] = ()
+    require_sso: bool = False
     """Its events; read only when `needs_history` says so, which spares a deploy the read."""
     latest_event_id: int | None = None
     """Its newest event: the base a request is checked against when approved."""
@@ -71,6 +74,8 @@ class NewEvent:
     approved_by: str | None = None
     unknown_from: datetime | None = None
     earliest_at: datetime | None = None
+    actor_auth: Authentication | None = None
+    approved_auth: Authentication | None = None
 
     @property
     def approved_at(self) -> datetime | None:
@@ -93,6 +98,8 @@ class NewEvent:
             approved_at=self.approved_at,
             unknown_from=self.unknown_from,
             earliest_at=self.earliest_at,
+            actor_auth=self.actor_auth,
+            approved_auth=self.approved_auth,
         )
 
 
@@ -109,6 +116,7 @@ class NewRequest:
     requested_at: datetime
     reason: str | None
     base_event_id: int | None
+    requested_auth: Authentication | None = None
 
     def numbered(self, request_id: int) -> DeploymentRequest:
         return DeploymentRequest(
@@ -122,6 +130,7 @@ class NewRequest:
             requested_at=self.requested_at,
             reason=self.reason,
             base_event_id=self.base_event_id,
+            requested_auth=self.requested_auth,
         )
 
 
@@ -188,6 +197,8 @@ def decide_event(
         reason=change.reason,
         request_id=approval.request_id if approval else None,
         approved_by=approval.approved_by if approval else None,
+        actor_auth=change.actor_auth,
+        approved_auth=approval.approved_auth if approval else None,
     )
 
 
@@ -200,6 +211,7 @@ def open_request(
 ) -> NewRequest:
     """The request for approval of `change`, its target computed now (so the approver sees
     what will go live), or a refusal; an unprotect request names no versions."""
+    check_requester(change, require_sso=environment.require_sso)
     if change.kind == UNPROTECT:
         allocations: tuple[Allocation, ...] = ()
     else:
@@ -215,6 +227,7 @@ def open_request(
         requested_at=now,
         reason=change.reason,
         base_event_id=environment.latest_event_id,
+        requested_auth=change.actor_auth,
     )
 
 
@@ -308,10 +321,29 @@ def decide_import(
     return ImportPlan(changes, effective_at, recorded)
 
 
-def protection(protected: bool, *, actor: str, at: datetime) -> EnvironmentChange | None:
-    """What protecting an environment records: the change, or None if it is protected
-    already (protecting twice records nothing). Lifting it takes an approved request."""
-    return None if protected else EnvironmentChange("protected", actor, at)
+REQUIRE_SSO = "sso_required"
+"""The kind of the environment change that makes it accept only identity-provider users."""
+
+
+def protection(
+    protected: bool,
+    *,
+    actor: str,
+    at: datetime,
+    require_sso: bool = False,
+    sso_already: bool = False,
+    auth: Authentication | None = None,
+) -> EnvironmentChange | None:
+    """What protecting an environment records: the change, or None if nothing tightens
+    (protecting twice records nothing). Requiring single sign-on of an environment already
+    protected is a change of its own. Lifting either takes an approved request (which lifts
+    both)."""
+    if not protected:
+        kind = REQUIRE_SSO if require_sso else "protected"
+        return EnvironmentChange(kind, actor, at, actor_auth=auth)
+    if require_sso and not sso_already:
+        return EnvironmentChange(REQUIRE_SSO, actor, at, actor_auth=auth)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,18 +367,22 @@ def request_decision(
     actor: str,
     latest_event_id: int | None,
     now: datetime,
+    auth: Authentication | None = None,
+    require_sso: bool = False,
 ) -> RequestDecision:
     """Approve or reject `request` (`latest_event_id`: its environment's newest event now):
     decided once, by another identity than its requester, and an approved rollback only if
     the environment has not changed since it was requested."""
-    check_decidable(request, actor, approve)
+    check_decidable(request, actor, approve, auth, require_sso=require_sso)
     if not approve:
         return RequestDecision(False)
     check_not_stale(request, latest_event_id)
     if request.kind == UNPROTECT:
-        lifted = EnvironmentChange("unprotected", actor, now, request.request_id, request.reason)
+        lifted = EnvironmentChange(
+            "unprotected", actor, now, request.request_id, request.reason, actor_auth=auth
+        )
         return RequestDecision(True, unprotected=lifted)
-    return RequestDecision(True, change=approved_change(request, actor, now))
+    return RequestDecision(True, change=approved_change(request, actor, now, auth))
 
 
 def check_deletable(

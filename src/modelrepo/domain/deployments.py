@@ -21,6 +21,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .names import ENVIRONMENT_PATTERN as ENVIRONMENT_PATTERN  # the rule lives in names
 from .names import MAX_NUMBER, check_version
 from .names import check_environment_name as check_environment_name
+from .principals import Authentication, auth_dict, is_service_account, sso_problem, ties
 from .times import format_time, parse_time
 
 DEPLOY, UNDEPLOY, ROLLBACK, OBSERVE = "deploy", "undeploy", "rollback", "observe"
@@ -97,6 +98,10 @@ class DeploymentEvent:
     earliest_at: datetime | None = None
     """An observation's bound: the earliest instant its versions could have started serving
     (their creation). Kept as information; None on every other kind."""
+    actor_auth: Authentication | None = None
+    """How the actor was authenticated (None: recorded before this was kept)."""
+    approved_auth: Authentication | None = None
+    """How the approver was authenticated."""
 
     @property
     def backfill(self) -> bool:
@@ -125,6 +130,8 @@ class DeploymentEvent:
             "approved_at": format_time(self.approved_at) if self.approved_at else None,
             "unknown_from": format_time(self.unknown_from) if self.unknown_from else None,
             "earliest_at": format_time(self.earliest_at) if self.earliest_at else None,
+            "actor_auth": auth_dict(self.actor_auth),
+            "approved_auth": auth_dict(self.approved_auth),
         }
 
     def covers(self, at: datetime) -> bool:
@@ -154,6 +161,8 @@ class DeploymentEvent:
             approved_at=_time(raw.get("approved_at")),
             unknown_from=_time(raw.get("unknown_from")),
             earliest_at=_time(raw.get("earliest_at")),
+            actor_auth=Authentication.from_dict(raw.get("actor_auth")),
+            approved_auth=Authentication.from_dict(raw.get("approved_auth")),
         )
 
 
@@ -176,6 +185,8 @@ class DeploymentRequest:
     decision_reason: str | None = None
     event_id: int | None = None
     base_event_id: int | None = None  # the environment's latest event when requested
+    requested_auth: Authentication | None = None
+    decided_auth: Authentication | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +205,8 @@ class DeploymentRequest:
             "decision_reason": self.decision_reason,
             "event_id": self.event_id,
             "base_event_id": self.base_event_id,
+            "requested_auth": auth_dict(self.requested_auth),
+            "decided_auth": auth_dict(self.decided_auth),
         }
 
     @classmethod
@@ -214,6 +227,8 @@ class DeploymentRequest:
             decision_reason=raw.get("decision_reason"),
             event_id=raw.get("event_id"),
             base_event_id=raw.get("base_event_id"),
+            requested_auth=Authentication.from_dict(raw.get("requested_auth")),
+            decided_auth=Authentication.from_dict(raw.get("decided_auth")),
         )
 
 
@@ -226,6 +241,7 @@ class EnvironmentChange:
     at: datetime
     request_id: int | None = None
     reason: str | None = None
+    actor_auth: Authentication | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +250,7 @@ class EnvironmentChange:
             "at": format_time(self.at),
             "request_id": self.request_id,
             "reason": self.reason,
+            "actor_auth": auth_dict(self.actor_auth),
         }
 
     @classmethod
@@ -244,6 +261,7 @@ class EnvironmentChange:
             at=parse_time(raw["at"]),
             request_id=raw.get("request_id"),
             reason=raw.get("reason"),
+            actor_auth=Authentication.from_dict(raw.get("actor_auth")),
         )
 
 
@@ -257,12 +275,15 @@ class Environment:
     created_at: datetime
     created_by: str
     changes: tuple[EnvironmentChange, ...] = ()
+    require_sso: bool = False
+    """Requests and approvals only from identity-provider users (`protect --require-sso`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "environment": self.name,
             "protected": self.protected,
+            "require_sso": self.require_sso,
             "created_at": format_time(self.created_at),
             "created_by": self.created_by,
             "changes": [c.to_dict() for c in self.changes],
@@ -277,6 +298,7 @@ class Environment:
             created_at=parse_time(raw["created_at"]),
             created_by=raw["created_by"],
             changes=tuple(EnvironmentChange.from_dict(c) for c in raw.get("changes") or ()),
+            require_sso=bool(raw.get("require_sso", False)),
         )
 
 
@@ -353,6 +375,8 @@ class Interval:
             "backfill": self.event.backfill,
             "actor": self.event.actor,
             "approved_by": self.event.approved_by,
+            "actor_auth": auth_dict(self.event.actor_auth),
+            "approved_auth": auth_dict(self.event.approved_auth),
             "unknown": self.unknown.to_dict() if self.unknown else None,
         }
 
@@ -512,6 +536,7 @@ class Approval:
 
     request_id: int
     approved_by: str
+    approved_auth: Authentication | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,6 +555,8 @@ class DeploymentChange:
     """An observation's start of the unknown stretch before it (see `DeploymentEvent`)."""
     earliest_at: datetime | None = None
     """An observation's bound (see `DeploymentEvent`)."""
+    actor_auth: Authentication | None = None
+    """How the actor was authenticated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,19 +692,69 @@ def allocations_json(allocations: tuple[Allocation, ...]) -> str:
     return canonical_text([{"version": a.version, "weight": a.weight} for a in allocations])
 
 
-def check_decidable(request: DeploymentRequest, actor: str, approve: bool) -> None:
-    """One decision per request, and never by the identity that asked for it."""
+def check_decidable(
+    request: DeploymentRequest,
+    actor: str,
+    approve: bool,
+    auth: Authentication | None = None,
+    *,
+    require_sso: bool = False,
+) -> None:
+    """One decision per request, by a second real person: never the identity that asked for
+    it, nor one tied to it (a service account, the same identity-provider subject, a token
+    one minted for the other); in an environment that requires single sign-on, only an
+    identity-provider user."""
     if request.status != "pending":
         raise Conflict(f"request {request.request_id} is already {request.status}")
+    verb = "approve" if approve else "reject"
     if actor == request.requested_by:
         raise Forbidden(
             f"{actor} requested change {request.request_id} and cannot also "
-            f"{'approve' if approve else 'reject'} it: a second identity must decide",
+            f"{verb} it: a second identity must decide",
             model=request.model,
         )
+    tie = ties(request.requested_by, request.requested_auth, actor, auth)
+    if tie is not None:
+        raise Forbidden(
+            f"{actor} cannot {verb} change {request.request_id} requested by "
+            f"{request.requested_by}: {tie}, so it is no second pair of eyes",
+            model=request.model,
+        )
+    if require_sso:
+        problem = sso_problem(auth)
+        if problem is not None:
+            raise Forbidden(
+                f"environment {request.environment!r} of {request.model} requires single "
+                f"sign-on: {problem}",
+                model=request.model,
+            )
 
 
-def approved_change(request: DeploymentRequest, approver: str, now: datetime) -> DeploymentChange:
+def check_requester(change: DeploymentChange, *, require_sso: bool) -> None:
+    """Who may ask for a change to a protected environment: a person (never a service
+    account), and only an identity-provider user where single sign-on is required."""
+    if is_service_account(change.actor):
+        raise Forbidden(
+            f"{change.actor} is a service account: it cannot request a change to the "
+            f"protected environment {change.environment!r} of {change.model}",
+            model=change.model,
+        )
+    if require_sso:
+        problem = sso_problem(change.actor_auth)
+        if problem is not None:
+            raise Forbidden(
+                f"environment {change.environment!r} of {change.model} requires single "
+                f"sign-on: {problem}",
+                model=change.model,
+            )
+
+
+def approved_change(
+    request: DeploymentRequest,
+    approver: str,
+    now: datetime,
+    approver_auth: Authentication | None = None,
+) -> DeploymentChange:
     """The change an approval carries out; a schedule that passed while the request waited
     takes effect at the approval (a backfill request keeps its past time)."""
     effective = request.effective_at
@@ -691,5 +768,6 @@ def approved_change(request: DeploymentRequest, approver: str, now: datetime) ->
         actor=request.requested_by,
         reason=request.reason,
         effective_at=effective,
-        approval=Approval(request.request_id, approver),
+        approval=Approval(request.request_id, approver, approver_auth),
+        actor_auth=request.requested_auth,
     )

@@ -29,8 +29,10 @@ from .audit import (
     name_at,
 )
 from .denials import AUDIT_KIND as REFUSALS_KIND
+from .deployment_rules import REQUIRE_SSO
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
+from .principals import auth_dict
 from .roles import RoleBinding
 from .times import format_time, parse_time, to_micros
 from .trust import TRUSTED
@@ -169,7 +171,14 @@ class Evidence:
         found = self.rows.get(key)
         if found is None:
             found = self.rows[key] = Expected(
-                seq, {"protected": False, "created_at": at, "created_by": actor, "changes": []}
+                seq,
+                {
+                    "protected": False,
+                    "require_sso": False,
+                    "created_at": at,
+                    "created_by": actor,
+                    "changes": [],
+                },
             )
         elif changed:
             found.seq = seq
@@ -225,10 +234,12 @@ def version_fields(version: ModelVersion, events: Sequence[VersionEvent]) -> dic
 def environment_fields(env: Environment) -> dict[str, Any]:
     return {
         "protected": env.protected,
+        "require_sso": env.require_sso,
         "created_at": format_time(env.created_at),
         "created_by": env.created_by,
         "changes": [
-            [c.kind, c.actor, format_time(c.at), c.request_id, c.reason] for c in env.changes
+            [c.kind, c.actor, format_time(c.at), c.request_id, c.reason, auth_dict(c.actor_auth)]
+            for c in env.changes
         ],
     }
 
@@ -244,6 +255,8 @@ def token_fields(token: ApiToken, token_hash: str | None) -> dict[str, Any]:
         "created_by": token.created_by,
         "revoked_at": format_time(token.revoked_at) if token.revoked_at else None,
         "revoked_by": token.revoked_by,
+        "kind": token.kind,
+        "minted_auth": auth_dict(token.minted_auth),
     }
 
 
@@ -449,8 +462,10 @@ def _refused(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any])
 
 def _protected(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     row = ev._environment(seq, ch["model"], ch["environment"], at, actor, changed=True)
+    kind = ch.get("kind", "protected")  # entries before single sign-on named no kind
     row["protected"] = True
-    row["changes"].append(["protected", actor, at, None, None])
+    row["require_sso"] = row["require_sso"] or kind == REQUIRE_SSO
+    row["changes"].append([kind, actor, at, None, None, ch.get("auth")])
 
 
 def _requested(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
@@ -469,11 +484,14 @@ def _decided(status: str) -> Handler:
             decided_at=at,
             decision_reason=ch["reason"],
             event_id=ch["event_id"],
+            decided_auth=ch.get("auth"),
         )
         if status == "approved" and row["kind"] == "unprotect":
             env = ev._environment(seq, row["model"], row["environment"], at, actor, changed=True)
-            env["protected"] = False
-            env["changes"].append(["unprotected", actor, at, ch["request_id"], row["reason"]])
+            env["protected"] = env["require_sso"] = False
+            env["changes"].append(
+                ["unprotected", actor, at, ch["request_id"], row["reason"], ch.get("auth")]
+            )
 
     return handle
 
@@ -492,6 +510,8 @@ def _token(revoked: bool) -> Handler:
                 "user": ch["user"], "role": ch["role"], "model_pattern": ch["model_pattern"],
                 "created_at": at, "created_by": actor, "revoked_at": None, "revoked_by": None,
                 "credential": ch.get("credential", UNCHECKED),  # entries before it had none
+                # Entries before identities were kept named neither: a person's, unrecorded.
+                "kind": ch.get("kind", "person"), "minted_auth": ch.get("minted_auth"),
             },
         )  # fmt: skip
 

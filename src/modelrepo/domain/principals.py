@@ -167,7 +167,9 @@ def check_minted_for(minter: Principal, user: str | None) -> str:
     )
 
 
-def ties(a_name: str, a_auth: Authentication | None, b_name: str, b_auth: Authentication | None) -> str | None:
+def ties(
+    a_name: str, a_auth: Authentication | None, b_name: str, b_auth: Authentication | None
+) -> str | None:
     """Why `b` is no second pair of eyes for `a` (None: they are two people): the same
     name, the same identity-provider subject, a service account on either side, or one
     having minted the other's token."""
@@ -176,13 +178,13 @@ def ties(a_name: str, a_auth: Authentication | None, b_name: str, b_auth: Authen
     for name in (a_name, b_name):
         if is_service_account(name):
             return f"{name} is a service account"
-    if a_auth is not None and b_auth is not None:
-        if (
-            a_auth.method == OIDC
-            and b_auth.method == OIDC
-            and (a_auth.issuer, a_auth.subject) == (b_auth.issuer, b_auth.subject)
-        ):
-            return "the same identity-provider subject"
+    if (
+        a_auth is not None
+        and b_auth is not None
+        and a_auth.method == OIDC == b_auth.method
+        and (a_auth.issuer, a_auth.subject) == (b_auth.issuer, b_auth.subject)
+    ):
+        return "the same identity-provider subject"
     if b_auth is not None and b_auth.minted_by == a_name:
         return f"{b_name}'s token was minted by {a_name}"
     if a_auth is not None and a_auth.minted_by == b_name:
@@ -201,3 +203,32 @@ def sso_problem(auth: Authentication | None) -> str | None:
 
 def grants_of(pairs: Iterable[tuple[str, str | None]]) -> tuple[Grant, ...]:
     return tuple(Grant(role, pattern) for role, pattern in pairs)
+
+
+def auth_text(auth: Authentication | None) -> str | None:
+    """How an authentication is stored: canonical JSON text (None: not recorded)."""
+    from .canonical import canonical_text
+
+    return None if auth is None else canonical_text(auth.to_dict())
+
+
+def auth_from_text(text: str | None) -> Authentication | None:
+    import json
+
+    return None if not text else Authentication.from_dict(json.loads(text))
+
+
+def auth_dict(auth: Authentication | None) -> dict[str, Any] | None:
+    return None if auth is None else auth.to_dict()
+
+
+def who(name: str, auth: Authentication | None) -> str:
+    """An actor as lines of output name it: with the identity provider that vouched for it,
+    the token it used, or the warning that nobody checked the name."""
+    if auth is None:
+        return name
+    if auth.method == OIDC:
+        return f"{name} (identity provider {auth.issuer})"
+    if auth.method == TOKEN:
+        return f"{name} (API token {auth.token_id})"
+    return f"{name} ({ASSERTED})"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         DeploymentRequest,
         Environment,
     )
+    from ..domain.principals import Authentication
 
 
 class DeploymentStore(Protocol):
@@ -36,7 +37,19 @@ class DeploymentStore(Protocol):
         refused for a protected environment. Returns how many were recorded."""
         ...
 
-    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment: ...
+    def protect(
+        self,
+        model: str,
+        env: str,
+        *,
+        actor: str,
+        clock: Clock,
+        require_sso: bool = False,
+        auth: Authentication | None = None,
+    ) -> Environment:
+        """Protect an environment (and require single sign-on of it), with an audit entry;
+        nothing is recorded when it is already as tight."""
+        ...
 
     def request_deployment(self, change: DeploymentChange, *, clock: Clock) -> DeploymentRequest:
         """Open a request for approval whatever the environment's protection (lifting
@@ -44,7 +57,14 @@ class DeploymentStore(Protocol):
         ...
 
     def decide_request(
-        self, request_id: int, *, approve: bool, actor: str, reason: str | None, clock: Clock
+        self,
+        request_id: int,
+        *,
+        approve: bool,
+        actor: str,
+        reason: str | None,
+        clock: Clock,
+        auth: Authentication | None = None,
     ) -> DeploymentRequest:
         """Approve (and carry out) or reject a pending request; never by its requester."""
         ...

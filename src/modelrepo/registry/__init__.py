@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.arguments import is_remote
 from ..clock import SystemClock
 from ..domain.errors import InvalidInput, StoreNotFound
+from ..domain.principals import LOCAL_AUTH
 from ..stores import Backend, memory_backend
 from .access import Access
 from .audit import Audit
@@ -25,6 +26,7 @@ from .versions import Versions
 from .webhooks import Webhooks
 
 if TYPE_CHECKING:
+    from ..domain.principals import Principal
     from ..ports import Clock
 
 
@@ -72,6 +74,7 @@ class Registry(
             raise InvalidInput("an API token is for a modelrepo server (http:// or https://)")
         open_store = opener(store, database_url, blob_url, group_access)
         self.user = user or default_user()
+        self.auth = LOCAL_AUTH  # a name given here is asserted: nothing checked it
         self._owns_backend = True
         self.clock = clock or SystemClock()
         self._checked_names = set()
@@ -104,6 +107,19 @@ class Registry(
 
         other = copy.copy(self)
         other.user = check_user(user)
+        other.auth = LOCAL_AUTH
+        other._owns_backend = False
+        return other
+
+    def as_principal(self, principal: Principal) -> Registry:
+        """This registry acting as an authenticated principal: its name is the actor of what
+        it does, and how it authenticated is recorded beside it."""
+        from ..domain.access import check_user
+
+        other = copy.copy(self)
+        other.user = check_user(principal.name)
+        other.auth = principal.auth
+        other._principal = principal
         other._owns_backend = False
         return other
 

@@ -11,14 +11,14 @@ from .core import Core, changes, writes
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
-    from ..domain.principals import Authentication, Grant
+    from ..domain.principals import Grant
     from ..domain.roles import RoleBinding
 
 
 class Access(Core, AccessAPI):
     @writes
     def create_token(
-        self, user: str, role: str, *, model_pattern: str | None = None
+        self, user: str | None, role: str, *, model_pattern: str | None = None
     ) -> tuple[ApiToken, str]:
         import secrets
 
@@ -30,16 +30,21 @@ class Access(Core, AccessAPI):
             check_user,
             hash_token,
         )
+        from ..domain.principals import check_minted_for, is_service_account, local_principal
 
+        minter = self._principal or local_principal(self.user)
+        who = check_user(check_minted_for(minter, None if user is None else check_user(user)))
         token_id = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         record = ApiToken(
             token_id=token_id,
-            user=check_user(user),
+            user=who,
             role=check_role(role),
             model_pattern=check_pattern(model_pattern),
             created_at=self.clock.now(),
             created_by=self.user,
+            kind="service" if is_service_account(who) else "person",
+            minted_auth=self.auth,
         )
         return self.backend.metadata.create_token(record, hash_token(secret)), secret
 
@@ -66,14 +71,6 @@ class Access(Core, AccessAPI):
         if not found.active:
             raise Unauthenticated(f"API token {found.token_id} was revoked")
         return found
-
-    def _auth(self) -> Authentication:
-        """How this registry's user authenticated: set by whoever authenticated it (the
-        server), else a name given to an embedded store, which nobody verified."""
-        from ..domain.principals import LOCAL_AUTH
-
-        found: Authentication | None = getattr(self, "auth", None)
-        return found if found is not None else LOCAL_AUTH
 
     @writes
     def grant_role(
@@ -102,7 +99,7 @@ class Access(Core, AccessAPI):
             model_pattern=check_pattern(model_pattern),
             granted_at=self.clock.now(),
             granted_by=self.user,
-            granted_auth=self._auth().to_dict(),
+            granted_auth=self.auth.to_dict(),
         )
         return self.backend.metadata.grant_role(record)
 
@@ -114,7 +111,7 @@ class Access(Core, AccessAPI):
             check_binding_id(binding_id),
             actor=self.user,
             at=self.clock.now(),
-            auth=self._auth().to_dict(),
+            auth=self.auth.to_dict(),
         )
 
     def role_bindings(self, *, include_revoked: bool = True) -> list[RoleBinding]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..domain.deployments import LiveVersion
     from ..domain.model import ModelVersion
     from ..domain.permissions import StoreMode
+    from ..domain.principals import Authentication, Principal
     from ..ports import Clock
     from ..stores import Backend
 
@@ -90,6 +91,10 @@ class Core(RegistryAPI):
     """The state every concept's use cases work over; `Registry.__init__` sets it."""
 
     user: str
+    auth: Authentication
+    """How `user` was authenticated, recorded beside what it does (embedded: asserted)."""
+    _principal: Principal | None = None
+    """The authenticated principal a server's request acts as (None: `user`, asserted)."""
     clock: Clock
     checkpoint_every: int
     checkpoint_interval: float

@@ -99,6 +99,7 @@ class Deployments(Core, DeploymentsAPI):
                 kind=DEPLOY,
                 versions=normalise_split(split),
                 actor=self.user,
+                actor_auth=self.auth,
                 reason=reason,
                 effective_at=optional_time(effective_at, "effective time"),
             )
@@ -120,6 +121,7 @@ class Deployments(Core, DeploymentsAPI):
                 kind=UNDEPLOY,
                 versions=(),
                 actor=self.user,
+                actor_auth=self.auth,
                 reason=reason,
                 effective_at=optional_time(effective_at, "effective time"),
             )
@@ -134,6 +136,7 @@ class Deployments(Core, DeploymentsAPI):
                 kind=ROLLBACK,
                 versions=None,
                 actor=self.user,
+                actor_auth=self.auth,
                 reason=reason,
             )
         )
@@ -210,6 +213,7 @@ class Deployments(Core, DeploymentsAPI):
             actor=self.user,
             reason=reason,
             clock=self.clock,
+            auth=self.auth,
         )
 
     @changes
@@ -220,6 +224,7 @@ class Deployments(Core, DeploymentsAPI):
             actor=self.user,
             reason=reason,
             clock=self.clock,
+            auth=self.auth,
         )
 
     def requests(
@@ -235,12 +240,14 @@ class Deployments(Core, DeploymentsAPI):
         return self.backend.metadata.get_request(check_version(request_id))
 
     @changes
-    def protect(self, name: str, *, env: str) -> Environment:
+    def protect(self, name: str, *, env: str, require_sso: bool = False) -> Environment:
         return self.backend.metadata.protect(
             validate_model_name(name),
             check_environment_name(env),
             actor=self.user,
             clock=self.clock,
+            require_sso=require_sso,
+            auth=self.auth,
         )
 
     @changes
@@ -249,7 +256,8 @@ class Deployments(Core, DeploymentsAPI):
         if not self.backend.metadata.environment(name, check_environment_name(env)).protected:
             raise Conflict(f"environment {env!r} of {name} is not protected")
         return self.backend.metadata.request_deployment(
-            DeploymentChange(name, env, "unprotect", (), self.user, reason), clock=self.clock
+            DeploymentChange(name, env, "unprotect", (), self.user, reason, actor_auth=self.auth),
+            clock=self.clock,
         )
 
     def environments(self, name: str) -> list[Environment]:

@@ -20,12 +20,12 @@ class Access(ServerClient, AccessAPI):
     """Who may do what: tokens are made and revoked by the server, which alone checks them."""
 
     def create_token(
-        self, user: str, role: str, *, model_pattern: str | None = None
+        self, user: str | None, role: str, *, model_pattern: str | None = None
     ) -> tuple[ApiToken, str]:
-        # Made by the server, with no more rights than this registry's own token (its role
-        # and model scope).
+        # Made by the server, with no more rights than this registry's own principal (its
+        # role and model scope), acting as that principal or as a service account.
         body = {
-            "user": check_user(user),
+            "user": None if user is None else check_user(user),
             "role": check_role(role),
             "model_pattern": check_pattern(model_pattern),
         }

@@ -35,6 +35,7 @@ from ..domain.errors import (
 from ..domain.names import check_version, validate_idempotency_key, validate_model_name
 from ..domain.pages import Page, check_page_size
 from ..domain.times import format_time
+from .credentials import CredentialStore
 
 if TYPE_CHECKING:
     import httpx
@@ -176,8 +177,16 @@ class ServerClient(RegistryAPI):
 
         self.url = check_url(url, allow_insecure_http=allow_insecure_http)
         self.retries = max(1, retries)
+        # An API token (or any JWT) given or in the environment, else this machine's
+        # sign-in to the server (`modelrepo login`), renewed as it nears its expiry.
         secret = token or os.environ.get("MODELREPO_TOKEN")
-        self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._token = secret
+        self._signed_in: CredentialStore | None = None
+        if not secret:
+            stored = CredentialStore()
+            secret = stored.bearer_for(self.url)
+            if secret:
+                self._signed_in = stored
         self._owns_client = client is None
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))
@@ -190,8 +199,9 @@ class ServerClient(RegistryAPI):
                 raise
             # The server speaks of HTTP headers; here the token comes from the environment.
             raise Unauthenticated(
-                f"the server at {self.url} needs an API token: set $MODELREPO_TOKEN (an admin "
-                "makes one with `modelrepo token create`), or pass token="
+                f"the server at {self.url} needs a sign-in: `modelrepo login --server "
+                f"{self.url}`, or an API token in $MODELREPO_TOKEN (an admin makes one with "
+                "`modelrepo token create`), or pass token="
             ) from exc
         except BaseException:
             self.close()
@@ -199,6 +209,14 @@ class ServerClient(RegistryAPI):
         self.user = str(me["user"])
         self.role = me["role"]
         self.model_pattern = me.get("model_pattern")
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        """The `Authorization` header: the API token, or the sign-in's current ID token
+        (read anew each time, so it is renewed before it expires and a later `modelrepo
+        login` is picked up)."""
+        secret = self._signed_in.bearer_for(self.url) if self._signed_in else self._token
+        return {"Authorization": f"Bearer {secret}"} if secret else {}
 
     def close(self) -> None:
         if self._owns_client:
@@ -233,11 +251,13 @@ class ServerClient(RegistryAPI):
         body: Any = None,
         send: Callable[[contextlib.ExitStack[Any]], dict[str, Any]] | None = None,
         idempotency_key: str | None = None,
+        renewed: bool = False,
     ) -> httpx.Response:
         """One call, errors mapped to the registry's exceptions. A GET is retried on any
         connection error, and so is a change sent with an `idempotency_key` (the server
         answers a repeat with what the first attempt did); any other change only if the
-        connection was never made. `send` gives each attempt its body anew."""
+        connection was never made. `send` gives each attempt its body anew; a 401 with a
+        stored sign-in is tried once more with a renewed ID token (`renewed`)."""
         import httpx
 
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -258,6 +278,14 @@ class ServerClient(RegistryAPI):
                         time.sleep(0.1 * 2**attempt)
                         continue
                     raise StorageError(f"cannot reach the server at {self.url}: {exc}") from exc
+            if reply.status_code == 401 and self._signed_in is not None and not renewed:
+                # The provider may have ended the ID token early, or the clocks disagree:
+                # renew it once and try again.
+                self._signed_in.bearer_for(self.url, force_refresh=True)
+                return self._request(
+                    method, path, params=params, body=body, send=send,
+                    idempotency_key=idempotency_key, renewed=True,
+                )  # fmt: skip
             if reply.status_code >= 400:
                 raise error_from_response(reply.status_code, reply.text)
             return reply

@@ -101,8 +101,11 @@ class Deployments(ServerClient, DeploymentsAPI):
     def request(self, request_id: int) -> DeploymentRequest:
         return DeploymentRequest.from_dict(self._get(f"{API}/requests/{check_version(request_id)}"))
 
-    def protect(self, name: str, *, env: str) -> Environment:
-        return Environment.from_dict(self._post(f"{self._env_path(name, env)}/protect"))
+    def protect(self, name: str, *, env: str, require_sso: bool = False) -> Environment:
+        path = f"{self._env_path(name, env)}/protect"
+        if require_sso:
+            path += "?require_sso=true"
+        return Environment.from_dict(self._post(path))
 
     def unprotect(self, name: str, *, env: str, reason: str | None = None) -> DeploymentRequest:
         path = f"{self._env_path(name, env)}/unprotect"

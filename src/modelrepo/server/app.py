@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -59,6 +59,9 @@ from .routes import (
     webhooks,
 )
 from .routes.common import BODY_MODELS
+
+if TYPE_CHECKING:
+    from .oidc import OidcVerifier
 from .routes.decisions import EscapedDecisionIds
 
 PUBLIC_URL_VARIABLE = "MODELREPO_PUBLIC_URL"
@@ -89,6 +92,7 @@ def create_app(
     token_cache: TokenCache | None = None,
     denials: DenialRecorder | None = None,
     public_url: str = DEFAULT_PUBLIC_URL,
+    oidc: OidcVerifier | None = None,
 ) -> FastAPI:
     """The API over `registry`, which is shared by every request (each acts as its token's
     user through `Registry.as_user`). `anonymous`: the identity every request takes when
@@ -104,7 +108,8 @@ def create_app(
     revocation takes effect). `denials`: what records refused requests (by default in
     windows of `DEFAULT_WINDOW_SECONDS`), written while the application is up. `public_url`:
     where clients reach the server; every absolute URL it hands out starts with it (never
-    with a request's `Host` header)."""
+    with a request's `Host` header). `oidc`: the identity provider whose tokens (and web
+    sign-ins) the server accepts besides its API tokens."""
 
     public_url = check_public_url(public_url)
     check_limit(json_limit, "the JSON body limit")
@@ -158,6 +163,8 @@ def create_app(
     app.state.trust_pickle = trust_pickle
     app.state.sources = sources or SourcePolicy(max_bytes=upload_limit)
     app.state.archive_limits = archive_limits or ArchiveLimits(total_bytes=upload_limit)
+    app.state.oidc = oidc
+    app.state.oidc_issuer = None if oidc is None else oidc.settings.issuer
     app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(HTTPException, errors.on_http_error)
@@ -169,6 +176,7 @@ def create_app(
         public_paths=public_paths,
         anonymous=anonymous,
         cache=token_cache or TokenCache(),
+        oidc=oidc,
     )
     # Outside the token gate: a body over the limit is refused before anything reads it.
     app.add_middleware(
@@ -214,6 +222,7 @@ def from_environment() -> FastAPI:
     $MODELREPO_STORE or $MODELREPO_DATABASE_URL + $MODELREPO_BLOB_URL; with
     $MODELREPO_SERVER_NO_AUTH set, every request acts as $MODELREPO_USER (or the OS user);
     $MODELREPO_MLFLOW_SOURCES: the folders MLflow version sources may be copied from;
+    $MODELREPO_OIDC_* (`OidcSettings.from_environment`): the identity provider trusted;
     $MODELREPO_SERVER_TRUST_PICKLE and $MODELREPO_SERVER_ALLOW_SOURCE (prefixes, one a line)
     as `serve --trust-pickle` and `--allow-source`; body limits in bytes from
     $MODELREPO_SERVER_JSON_LIMIT, _UPLOAD_LIMIT, _IMPORT_LIMIT; the public address from
@@ -235,9 +244,13 @@ def from_environment() -> FastAPI:
         value = os.environ.get(f"MODELREPO_SERVER_{name}_LIMIT")
         return int(value) if value else default
 
+    from .oidc import OidcSettings, OidcVerifier
+
+    settings = OidcSettings.from_environment(os.environ)
     return create_app(
         registry,
         anonymous=anonymous,
+        oidc=None if settings is None else OidcVerifier(settings),
         deliver_webhooks=bool(os.environ.get("MODELREPO_SERVER_WEBHOOKS")),
         mlflow_sources=Sources.from_environment(),
         trust_pickle=bool(os.environ.get("MODELREPO_SERVER_TRUST_PICKLE")),

@@ -14,7 +14,7 @@ import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
@@ -29,12 +29,16 @@ from ..domain.access import (
     check_scope,
     check_whole_store,
     hash_token,
-    in_scope,
     operation,
+    sees,
 )
 from ..domain.errors import ModelrepoError, Unauthenticated
+from ..domain.principals import LOCAL_AUTH, OIDC, Authentication, Grant, Principal
 from ..registry import Registry
 from .errors import error_response
+
+if TYPE_CHECKING:
+    from .oidc import OidcVerifier, VerifiedIdentity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,32 +104,36 @@ def check_routes(routes: list[BaseRoute]) -> None:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated identity of a request, and the registry acting as it."""
+    """The authenticated principal of a request, and the registry acting as it."""
 
-    token: ApiToken
+    principal: Principal
     registry: Registry
     operation: str
 
     @property
     def user(self) -> str:
-        return self.token.user
+        return self.principal.name
+
+    @property
+    def _action(self) -> str | None:
+        return operation(self.operation).action
 
     def check(self, model: str, *, absent: str | None = None) -> None:
-        """Answer as missing (404, OutOfScope) if the token's scope does not cover `model`:
-        `absent` is the message of the missing resource (by default, the model's)."""
-        check_scope(self.token, model, absent=absent)
+        """Answer as missing (404, OutOfScope) if no grant for this operation covers
+        `model`: `absent` is the message of the missing resource (by default, the model's)."""
+        check_scope(self.principal, model, absent=absent, action=self._action)
 
     def whole_store(self) -> None:
-        """Refuse (403) a token scoped to a model pattern: this concerns every model."""
-        check_whole_store(self.token)
+        """Refuse (403) a principal scoped to model patterns: this concerns every model."""
+        check_whole_store(self.principal, self._action)
 
     def sees(self, model: str) -> bool:
-        return in_scope(self.token.model_pattern, model)
+        return sees(self.principal, model, self._action)
 
     def may(self, name: str, model: str) -> None:
-        """Refuse (403) unless the token may also perform operation `name` on `model` (a
+        """Refuse (403) unless the principal may also perform operation `name` on `model` (a
         request that does two things: register a version and trust its types)."""
-        authorize(self.token, name, model)
+        authorize(self.principal, name, model)
 
 
 def needs(name: str) -> Any:
@@ -140,12 +148,12 @@ def needs(name: str) -> Any:
         request: Request,
         _credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Caller:
-        token: ApiToken | None = request.scope.get("state", {}).get("token")
-        if token is None:  # TokenGate lets nothing through without one; this is belt and braces
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        if principal is None:  # TokenGate lets nothing through without one: belt and braces
             raise Unauthenticated("an API token is required")
-        authorize(token, name, request.path_params.get("name"))
+        authorize(principal, name, request.path_params.get("name"))
         registry: Registry = request.app.state.registry
-        return Caller(token, registry.as_user(token.user), name)
+        return Caller(principal, registry.as_principal(principal), name)
 
     setattr(dependency, OPERATION_ATTRIBUTE, name)
     return Depends(dependency)
@@ -172,15 +180,15 @@ class TokenCache:
         self.seconds = seconds
         self.size = size
         self.clock = clock
-        self._verified: dict[str, tuple[float, ApiToken]] = {}
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
-    def get(self, token_hash: str) -> ApiToken | None:
+    def get(self, token_hash: str) -> Principal | None:
         found = self._verified.get(token_hash)
         if found is None or self.clock() - found[0] >= self.seconds:
             return None
         return found[1]
 
-    def put(self, token_hash: str, token: ApiToken, checked_at: float) -> None:
+    def put(self, token_hash: str, token: Principal, checked_at: float) -> None:
         if self.seconds <= 0:
             return
         if len(self._verified) >= self.size:
@@ -217,11 +225,19 @@ def _basic(encoded: str) -> tuple[str, str | None]:
     return secret, user or None
 
 
+def anonymous_principal(token: ApiToken) -> Principal:
+    """The identity of every request when authentication is off (`serve --no-auth`,
+    loopback only): the server's user with the token's grant, recorded as asserted."""
+    return Principal(token.user, LOCAL_AUTH, (Grant(token.role, token.model_pattern),))
+
+
 class TokenGate:
     """ASGI middleware: authenticates every request to a non-public path, or answers 401.
 
-    A token verified less than `cache.seconds` ago is taken from `cache`, on the event loop;
-    otherwise the store is asked, in a worker thread."""
+    A credential is an API token (`mr_...`), or, when the server trusts an identity provider
+    (`oidc`), a JWT it signed; either way the request then acts as a `Principal`. One
+    verified less than `cache.seconds` ago is taken from `cache`, on the event loop;
+    otherwise the store (and the provider's keys) are asked, in a worker thread."""
 
     def __init__(
         self,
@@ -229,42 +245,66 @@ class TokenGate:
         *,
         registry: Registry,
         public_paths: frozenset[str],
-        anonymous: ApiToken | None = None,
+        anonymous: ApiToken | Principal | None = None,
         cache: TokenCache | None = None,
+        oidc: OidcVerifier | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
         self.public_paths = public_paths
+        if isinstance(anonymous, ApiToken):
+            anonymous = anonymous_principal(anonymous)
         self.anonymous = anonymous  # --no-auth: every request acts as this (loopback only)
         self.cache = cache or TokenCache()
+        self.oidc = oidc
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.public_paths:
             await self.app(scope, receive, send)
             return
         try:
-            token = self.anonymous or await self._authenticate(scope)
+            principal = self.anonymous or await self._authenticate(scope)
         except ModelrepoError as exc:
             recorder = getattr(getattr(scope.get("app"), "state", None), "denials", None)
             if recorder is not None:  # refusals are recorded (`denials.DenialRecorder`)
                 recorder.refused(scope, exc)
             await error_response(exc, scope["path"])(scope, receive, send)
             return
-        scope.setdefault("state", {})["token"] = token
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
-    async def _authenticate(self, scope: Scope) -> ApiToken:
+    async def _authenticate(self, scope: Scope) -> Principal:
         secret, user = credentials(scope)
         token_hash = hash_token(secret)
-        token = self.cache.get(token_hash)
-        if token is None:
+        principal = self.cache.get(token_hash)
+        if principal is None:
             checked_at = self.cache.clock()  # before the read: the entry never outlives it
             try:
-                token = await anyio.to_thread.run_sync(self.registry.authenticate, secret)
+                principal = await anyio.to_thread.run_sync(self._verify, secret)
             except ModelrepoError:
                 self.cache.forget(token_hash)  # revoked: refused from now on
                 raise
-            self.cache.put(token_hash, token, checked_at)
-        if user is not None and user != token.user:
+            self.cache.put(token_hash, principal, checked_at)
+        if user is not None and user != principal.name:
             raise Unauthenticated("the user name does not match the API token's user")
-        return token
+        return principal
+
+    def _verify(self, secret: str) -> Principal:
+        """The principal a credential proves (in a worker thread: it may read the store and
+        fetch the provider's keys)."""
+        if self.oidc is not None:
+            from .oidc import looks_like_jwt
+
+            if looks_like_jwt(secret):
+                return identity_principal(self.registry, self.oidc, self.oidc.verify(secret))
+        return self.registry.authenticate(secret).principal()
+
+
+def identity_principal(
+    registry: Registry, oidc: OidcVerifier, identity: VerifiedIdentity
+) -> Principal:
+    """An identity-provider user as a principal: named by its identity claim, authenticated
+    by issuer and subject, granted its role bindings and what its groups map to."""
+    auth = Authentication(OIDC, issuer=identity.issuer, subject=identity.subject)
+    bound = registry.grants_for(identity.issuer, identity.user)
+    return Principal(identity.user, auth, (*bound, *identity.grants(oidc.settings)))

@@ -84,15 +84,15 @@ class DenialRecorder:
         """Count one refused request (on the event loop: no I/O, a lock held for a dict
         update). `token_id`: the public id of a token the gate did not accept; `secret`: the
         credential presented, kept out of the reason should the message quote it."""
-        token = scope.get("state", {}).get("token")
+        principal = scope.get("state", {}).get("principal")
         route, operation, model = self._route_of(scope)
         reason = str(exc)
         if isinstance(exc, OutOfScope):
             reason = f"outside the token's model scope: {reason}"
         client = scope.get("client")
         key = (
-            None if token is None else token.user,
-            token_id if token is None else token.token_id,
+            None if principal is None else principal.name,
+            token_id if principal is None else principal.auth.token_id,
             None if not client else str(client[0])[:256],
             str(scope.get("method", ""))[:16],
             route,

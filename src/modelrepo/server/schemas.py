@@ -46,9 +46,13 @@ class Ready(BaseModel):
 
 class WhoAmI(BaseModel):
     user: str
-    role: str
+    role: str | None
     model_pattern: str | None
-    token_id: str
+    token_id: str | None
+    authentication: dict[str, Any]
+    authenticated_as: str
+    service_account: bool
+    grants: list[dict[str, Any]]
 
 
 # -- models and versions -------------------------------------------------------------------
@@ -286,6 +290,17 @@ class LiveVersionOut(AllocationOut):
     digest: str
 
 
+AUTH_DESCRIPTION = (
+    "How the actor authenticated: `method` oidc (with `issuer`, `subject`), token (with "
+    "`token_id`, `minted_by`, `minted_via`) or local (asserted, not authenticated); null: "
+    "recorded before this was kept."
+)
+
+
+def _auth_field() -> Any:
+    return Field(default=None, description=AUTH_DESCRIPTION)
+
+
 class EventOut(BaseModel):
     event_id: int
     model: str
@@ -309,6 +324,8 @@ class EventOut(BaseModel):
         default=None,
         description="An observation's bound: the earliest its versions could have started serving.",
     )
+    actor_auth: dict[str, str] | None = _auth_field()
+    approved_auth: dict[str, str] | None = _auth_field()
 
 
 class RequestOut(BaseModel):
@@ -327,6 +344,8 @@ class RequestOut(BaseModel):
     decision_reason: str | None
     event_id: int | None
     base_event_id: int | None
+    requested_auth: dict[str, str] | None = _auth_field()
+    decided_auth: dict[str, str] | None = _auth_field()
 
 
 class OutcomeOut(BaseModel):
@@ -380,6 +399,8 @@ class IntervalOut(BaseModel):
     backfill: bool
     actor: str
     approved_by: str | None
+    actor_auth: dict[str, str] | None = _auth_field()
+    approved_auth: dict[str, str] | None = _auth_field()
     unknown: UnknownOut | None = Field(
         default=None, description="Set on a stretch during which what served is unknown."
     )
@@ -389,6 +410,9 @@ class EnvironmentOut(BaseModel):
     model: str
     environment: str
     protected: bool
+    require_sso: bool = Field(
+        default=False, description="Requests and approvals only from identity-provider users."
+    )
     created_at: str
     created_by: str
     changes: list[dict[str, JSON]]
@@ -729,12 +753,13 @@ class PurgedOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    """A token for `user` with `role`, on models matching `model_pattern` (null: every
-    model); never more than the calling token may do itself."""
+    """A token with `role`, on models matching `model_pattern` (null: every model); never
+    more than the caller may do itself. It acts as the caller (`user` null or the caller's
+    own name), or as a service account (`svc:NAME`, admins only): never as another person."""
 
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=256)
+    user: str | None = Field(default=None, min_length=1, max_length=256)
     role: str = Field(pattern=f"^({'|'.join(ROLES)})$")
     model_pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN_LENGTH)
 
@@ -748,6 +773,10 @@ class TokenOut(BaseModel):
     created_by: str
     revoked_at: str | None
     revoked_by: str | None
+    kind: str = Field(description="`person`: acts as its minter; `service`: a service account.")
+    minted_auth: dict[str, Any] | None = Field(
+        description="How its minter was authenticated (null: not recorded)."
+    )
 
 
 class TokenCreatedOut(TokenOut):

@@ -210,10 +210,13 @@ class RecordsContract:
     def test_api_tokens_are_shown_once_listed_without_secrets_and_revoked(
         self, reg: Registry
     ) -> None:
-        record, secret = reg.create_token("carol", "deployer", model_pattern="fraud-*")
+        # A service account's: a person's token acts as its minter, and only a command on the
+        # server's host names someone else.
+        record, secret = reg.create_token("svc:carol", "deployer", model_pattern="fraud-*")
         assert secret.startswith(f"mr_{record.token_id}_")
+        assert record.kind == "service"
         assert (record.user, record.role, record.model_pattern, record.created_by) == (
-            "carol",
+            "svc:carol",
             "deployer",
             "fraud-*",
             "alice",
@@ -233,7 +236,7 @@ class RecordsContract:
         with pytest.raises(NotFound):
             reg.revoke_token("ffffffffffff")
         with pytest.raises(InvalidInput, match="unknown role"):
-            reg.create_token("carol", "boss")
+            reg.create_token("svc:carol", "boss")
         with pytest.raises(InvalidInput, match="invalid token id"):
             reg.revoke_token("../../x")
         kinds = [e["kind"] for e in reg.audit_log(f"token:{record.token_id}")]

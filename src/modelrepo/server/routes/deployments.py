@@ -102,9 +102,17 @@ def rollback(
 
 
 @router.post("/models/{name}/environments/{env}/protect", response_model=EnvironmentOut)
-def protect(name: Name, env: Env, caller: Caller = needs("environment.protect")) -> dict[str, Any]:
-    """Require a second identity's approval for every change to `env`."""
-    return caller.registry.protect(name, env=env).to_dict()
+def protect(
+    name: Name,
+    env: Env,
+    require_sso: Annotated[
+        bool, Query(description="Accept requests and approvals only from identity-provider users.")
+    ] = False,
+    caller: Caller = needs("environment.protect"),
+) -> dict[str, Any]:
+    """Require a second person's approval for every change to `env` (and, with
+    `require_sso`, only from identity-provider users)."""
+    return caller.registry.protect(name, env=env, require_sso=require_sso).to_dict()
 
 
 @router.post(

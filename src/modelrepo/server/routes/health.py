@@ -47,10 +47,13 @@ def metrics(request: Request, _caller: Caller = needs("service.metrics")) -> Res
 
 @router.get("/api/v1/whoami", response_model=WhoAmI, responses=ERRORS)
 def whoami(caller: Caller = needs("identity.read")) -> dict[str, Any]:
-    """The identity the token acts as (recorded on every change it makes), its role and scope."""
+    """Who the request acts as (recorded on every change it makes), how it authenticated,
+    and its grants (`role`, `model_pattern`: the first one's)."""
+    principal = caller.principal
+    first = principal.grants[0] if principal.grants else None
     return {
-        "user": caller.user,
-        "role": caller.token.role,
-        "model_pattern": caller.token.model_pattern,
-        "token_id": caller.token.token_id,
+        **principal.to_dict(),
+        "role": None if first is None else first.role,
+        "model_pattern": None if first is None else first.model_pattern,
+        "token_id": principal.auth.token_id,
     }

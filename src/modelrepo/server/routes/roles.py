@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from starlette.exceptions import HTTPException
 
-from ...domain.access import check_grant, pattern_within
+from ...domain.access import check_grant, within_reach
 from ...domain.errors import NotFound, OutOfScope
 from ...domain.roles import RoleBinding, role_binding_not_found
 from ..auth import Caller, needs
@@ -23,15 +23,15 @@ BINDING = "a role binding"
 
 
 def _visible(caller: Caller, binding: RoleBinding) -> bool:
-    """A token scoped to a pattern sees (and may revoke) only bindings inside its scope."""
-    return pattern_within(binding.model_pattern, caller.token.model_pattern)
+    """A caller scoped to a pattern sees (and may revoke) only bindings inside its scope."""
+    return within_reach(caller.principal, binding.model_pattern)
 
 
 @router.post("", response_model=RoleBindingOut, status_code=201)
 def grant(body: RoleIn, request: Request, caller: Caller = needs("role.grant")) -> dict[str, Any]:
     """Bind a role to an identity-provider user; it may do nothing the calling token may
     not (role and model scope). Without `issuer`, the server's own identity provider."""
-    check_grant(caller.token, body.role, body.model_pattern, what=BINDING)
+    check_grant(caller.principal, body.role, body.model_pattern, what=BINDING)
     issuer = body.issuer or getattr(request.app.state, "oidc_issuer", None)
     if issuer is None:
         raise HTTPException(
@@ -64,5 +64,5 @@ def revoke(binding_id: BindingId, caller: Caller = needs("role.revoke")) -> dict
         raise NotFound(role_binding_not_found(binding_id))
     if not _visible(caller, found):
         raise OutOfScope(role_binding_not_found(binding_id))
-    check_grant(caller.token, found.role, found.model_pattern, verb="revoke", what=BINDING)
+    check_grant(caller.principal, found.role, found.model_pattern, verb="revoke", what=BINDING)
     return caller.registry.revoke_role(binding_id).to_dict()

@@ -1,5 +1,7 @@
 """API tokens: create (the token is in the answer, once), list (never a token or its hash),
-revoke. Admins only, and never beyond the calling token's own role and model scope."""
+revoke. Anyone authenticated mints tokens that act as themselves, never beyond their own
+role and model scope; admins also mint service accounts' (`svc:NAME`) and see and revoke
+the tokens inside their scope; everyone else sees and revokes only their own."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from ...domain.access import ApiToken, check_grant, pattern_within
-from ...domain.errors import NotFound, OutOfScope, token_not_found
+from ...domain.access import ApiToken, check_grant, may_administer, within_reach
+from ...domain.errors import Forbidden, NotFound, OutOfScope, token_not_found
+from ...domain.principals import check_minted_for, is_service_account
 from ..auth import Caller, needs
 from ..schemas import TokenCreatedOut, TokenIn, TokenOut
 from .common import ERRORS
@@ -20,15 +23,22 @@ TokenId = Annotated[str, PathParam(pattern="^[0-9a-f]{12}$", description="A toke
 
 
 def _visible(caller: Caller, token: ApiToken) -> bool:
-    """A token scoped to a pattern sees (and may revoke) only tokens inside its scope."""
-    return pattern_within(token.model_pattern, caller.token.model_pattern)
+    """One's own tokens; for an admin, also every token inside its scope."""
+    if token.user == caller.user and token.kind == "person":
+        return True
+    return may_administer(caller.principal) and within_reach(caller.principal, token.model_pattern)
 
 
 @router.post("", response_model=TokenCreatedOut, status_code=201)
 def create(body: TokenIn, caller: Caller = needs("token.create")) -> dict[str, Any]:
-    """A new token; it may do nothing the calling token may not (role and model scope).
-    The answer carries the token itself, which is never shown again."""
-    check_grant(caller.token, body.role, body.model_pattern)
+    """A new token that acts as the caller (or, minted by an admin, as a service account);
+    it may do nothing the caller may not (role and model scope). The answer carries the
+    token itself, which is never shown again."""
+    check_minted_for(caller.principal, body.user)  # whom it acts as, before how far
+    service = body.user is not None and is_service_account(body.user)
+    if service and not may_administer(caller.principal):
+        raise Forbidden("only an admin mints a service account's token")
+    check_grant(caller.principal, body.role, body.model_pattern)
     record, secret = caller.registry.create_token(
         body.user, body.role, model_pattern=body.model_pattern
     )
@@ -40,19 +50,20 @@ def list_tokens(
     include_revoked: Annotated[bool, Query(description="Also revoked tokens.")] = True,
     caller: Caller = needs("token.list"),
 ) -> list[dict[str, Any]]:
-    """Tokens inside the caller's scope, oldest first: ids, users, roles, scopes."""
+    """The caller's own tokens, and for an admin those inside its scope, oldest first."""
     found = caller.registry.tokens(include_revoked=include_revoked)
     return [t.to_dict() for t in found if _visible(caller, t)]
 
 
 @router.post("/{token_id}/revoke", response_model=TokenOut)
 def revoke(token_id: TokenId, caller: Caller = needs("token.revoke")) -> dict[str, Any]:
-    """Revoke a token for good (audited): only one the caller could have created. One
-    outside the caller's scope answers as a missing one: the caller cannot list it either."""
+    """Revoke a token for good (audited): one's own, or for an admin one it could have
+    made. One the caller cannot list answers as a missing one."""
     found = next((t for t in caller.registry.tokens() if t.token_id == token_id), None)
     if found is None:
         raise NotFound(token_not_found(token_id))
     if not _visible(caller, found):
         raise OutOfScope(token_not_found(token_id))
-    check_grant(caller.token, found.role, found.model_pattern, verb="revoke")
+    if found.user != caller.user:
+        check_grant(caller.principal, found.role, found.model_pattern, verb="revoke")
     return caller.registry.revoke_token(token_id).to_dict()

@@ -7,8 +7,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ...domain.audit import decision_change, event_import_row, import_batch_change
+from ...domain.audit import (
+    decision_change,
+    event_import_row,
+    import_batch_change,
+    protection_change,
+)
 from ...domain.deployment_rules import (
+    REQUIRE_SSO,
     EnvironmentState,
     NewEvent,
     NewRequest,
@@ -32,6 +38,7 @@ from ...domain.errors import NotFound, environment_not_found, request_not_found
 from .versions import MemoryVersions
 
 if TYPE_CHECKING:
+    from ...domain.principals import Authentication
     from ...ports import Clock
 
 
@@ -72,6 +79,7 @@ class MemoryDeployments(MemoryVersions):
             protected=known is not None and known.protected,
             events=events,
             latest_event_id=max((e.event_id for e in events), default=None),
+            require_sso=known is not None and known.require_sso,
         )
 
     def _append(self, new: NewEvent) -> DeploymentEvent:
@@ -156,8 +164,9 @@ class MemoryDeployments(MemoryVersions):
         self, model: str, env: str, flag: bool, change: EnvironmentChange
     ) -> Environment:
         environment = self._environments[(model, env)]
+        sso = flag and (environment.require_sso or change.kind == REQUIRE_SSO)
         self._environments[(model, env)] = replace(
-            environment, protected=flag, changes=(*environment.changes, change)
+            environment, protected=flag, require_sso=sso, changes=(*environment.changes, change)
         )
         return self._environments[(model, env)]
 
@@ -165,11 +174,27 @@ class MemoryDeployments(MemoryVersions):
         ids = [e.event_id for e in self._env_events(model, env)]
         return max(ids) if ids else None
 
-    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
+    def protect(
+        self,
+        model: str,
+        env: str,
+        *,
+        actor: str,
+        clock: Clock,
+        require_sso: bool = False,
+        auth: Authentication | None = None,
+    ) -> Environment:
         with self._lock:
             at = clock.now()
             environment = self._environment(model, env, actor, at)
-            change = protection(environment.protected, actor=actor, at=at)
+            change = protection(
+                environment.protected,
+                actor=actor,
+                at=at,
+                require_sso=require_sso,
+                sso_already=environment.require_sso,
+                auth=auth,
+            )
             if change is None:
                 return environment
             self._audit(
@@ -177,7 +202,7 @@ class MemoryDeployments(MemoryVersions):
                 f"model:{model}",
                 actor=actor,
                 at=at,
-                change={"model": model, "environment": env},
+                change=protection_change(model, env, change),
             )
             return self._set_protected(model, env, True, change)
 
@@ -198,16 +223,20 @@ class MemoryDeployments(MemoryVersions):
         actor: str,
         reason: str | None,
         clock: Clock,
+        auth: Authentication | None = None,
     ) -> DeploymentRequest:
         with self._lock:
             request = self.get_request(request_id)
             now = clock.now()
+            known = self._environments.get((request.model, request.environment))
             decision = request_decision(
                 request,
                 approve=approve,
                 actor=actor,
                 latest_event_id=self._latest_event_id(request.model, request.environment),
                 now=now,
+                auth=auth,
+                require_sso=known is not None and known.require_sso,
             )
             event_id = None
             if decision.unprotected is not None:
@@ -223,6 +252,7 @@ class MemoryDeployments(MemoryVersions):
                 decided_at=now,
                 decision_reason=reason,
                 event_id=event_id,
+                decided_auth=auth,
             )
             self._requests[request_id - 1] = decided
             self._audit(
@@ -230,7 +260,7 @@ class MemoryDeployments(MemoryVersions):
                 f"model:{request.model}",
                 actor=actor,
                 at=now,
-                change=decision_change(request, reason, event_id),
+                change=decision_change(request, reason, event_id, auth),
             )
             return decided
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.audit import decision_change, import_batch_change, import_row
+from ...domain.audit import decision_change, import_batch_change, import_row, protection_change
 from ...domain.deployments import (
     Allocation,
     DeploymentChange,
@@ -33,6 +33,7 @@ from ...domain.errors import (
     model_not_found,
     request_not_found,
 )
+from ...domain.principals import Authentication, auth_from_text, auth_text
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q, RawConnections, Tx
@@ -117,13 +118,13 @@ class SqlDeployments(SqlAudit):
 
     def _environment(
         self, tx: Tx, model_id: int, env: str, *, actor: str, at: int
-    ) -> tuple[int, bool]:
-        """(id, protected) of an environment, created on first use."""
+    ) -> tuple[int, bool, bool]:
+        """(id, protected, requires single sign-on) of an environment, created on first use."""
         row = tx.one(Q.ENVIRONMENT, model_id=model_id, name=env)
         if row is not None:
-            return int(row.id), bool(row.protected)
+            return int(row.id), bool(row.protected), bool(row.require_sso)
         env_id = tx.scalar(Q.NEW_ENVIRONMENT, model_id=model_id, name=env, at=at, actor=actor)
-        return int(env_id), False
+        return int(env_id), False, False
 
     def _env_id(self, tx: Tx, model_id: int, name: str, row: Any, *, actor: str, at: int) -> int:
         """The id of the environment read as `row`, created now if `row` is None: only once
@@ -150,7 +151,9 @@ class SqlDeployments(SqlAudit):
         ]
         protected = bool(env.protected)
         latest = tx.scalar(Q.LAST_ENV_EVENT, env_id=env.id) if for_request or protected else None
-        return EnvironmentState(protected, history, latest)
+        return EnvironmentState(
+            protected, history, latest_event_id=latest, require_sso=bool(env.require_sso)
+        )
 
     def _apply(
         self, tx: Tx, change: DeploymentChange, clock: Clock
@@ -191,6 +194,8 @@ class SqlDeployments(SqlAudit):
             approved_at=recorded if new.approved_by is not None else None,
             unknown_from=_opt_micros(new.unknown_from),
             earliest_at=_opt_micros(new.earliest_at),
+            actor_auth=auth_text(new.actor_auth),
+            approved_auth=auth_text(new.approved_auth),
         )
         event = new.numbered(int(event_id))
         self._audit(
@@ -218,6 +223,7 @@ class SqlDeployments(SqlAudit):
             actor=new.requested_by,
             at=at,
             reason=new.reason,
+            auth=auth_text(new.requested_auth),
         )
         request = self._request(tx, int(request_id))
         self._audit(
@@ -332,16 +338,32 @@ class SqlDeployments(SqlAudit):
             )
             return len(rows)
 
-    def protect(self, model: str, env: str, *, actor: str, clock: Clock) -> Environment:
+    def protect(
+        self,
+        model: str,
+        env: str,
+        *,
+        actor: str,
+        clock: Clock,
+        require_sso: bool = False,
+        auth: Authentication | None = None,
+    ) -> Environment:
         from ...domain.deployment_rules import protection
 
         with self._raw.write() as tx:
             mid = model_id(tx, model)
             now = clock.now()
-            env_id, protected = self._environment(tx, mid, env, actor=actor, at=to_micros(now))
-            change = protection(protected, actor=actor, at=now)
+            env_id, protected, sso = self._environment(tx, mid, env, actor=actor, at=to_micros(now))
+            change = protection(
+                protected,
+                actor=actor,
+                at=now,
+                require_sso=require_sso,
+                sso_already=sso,
+                auth=auth,
+            )
             if change is not None:
-                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=True)
+                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=True, sso=sso or require_sso)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
@@ -350,6 +372,7 @@ class SqlDeployments(SqlAudit):
                     at=to_micros(change.at),
                     request_id=change.request_id,
                     reason=change.reason,
+                    auth=auth_text(change.actor_auth),
                 )
                 self._audit(
                     tx,
@@ -357,7 +380,7 @@ class SqlDeployments(SqlAudit):
                     f"model:{model}",
                     actor=actor,
                     at=change.at,
-                    change={"model": model, "environment": env},
+                    change=protection_change(model, env, change),
                 )
         return self.environment(model, env)
 
@@ -384,6 +407,7 @@ class SqlDeployments(SqlAudit):
         actor: str,
         reason: str | None,
         clock: Clock,
+        auth: Authentication | None = None,
     ) -> DeploymentRequest:
         from ...domain.deployment_rules import request_decision
 
@@ -392,7 +416,7 @@ class SqlDeployments(SqlAudit):
             now = clock.now()
             event_id = None
             mid = model_id(tx, request.model)
-            env_id, _ = self._environment(
+            env_id, _, sso = self._environment(
                 tx, mid, request.environment, actor=actor, at=to_micros(now)
             )
             decision = request_decision(
@@ -401,10 +425,12 @@ class SqlDeployments(SqlAudit):
                 actor=actor,
                 latest_event_id=tx.scalar(Q.LAST_ENV_EVENT, env_id=env_id),
                 now=now,
+                auth=auth,
+                require_sso=sso,
             )
             lifted = decision.unprotected
             if lifted is not None:
-                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=False)
+                tx.execute(Q.SET_PROTECTED, env_id=env_id, flag=False, sso=False)
                 tx.execute(
                     Q.ENVIRONMENT_EVENT,
                     env_id=env_id,
@@ -413,6 +439,7 @@ class SqlDeployments(SqlAudit):
                     at=to_micros(lifted.at),
                     request_id=lifted.request_id,
                     reason=lifted.reason,
+                    auth=auth_text(lifted.actor_auth),
                 )
             elif decision.change is not None:
                 event = self._apply(tx, decision.change, clock)
@@ -427,6 +454,7 @@ class SqlDeployments(SqlAudit):
                 at=to_micros(now),
                 reason=reason,
                 event_id=event_id,
+                auth=auth_text(auth),
             )
             decided = self._request(tx, request_id)
             self._audit(
@@ -435,7 +463,7 @@ class SqlDeployments(SqlAudit):
                 f"model:{request.model}",
                 actor=actor,
                 at=now,
-                change=decision_change(request, reason, event_id),
+                change=decision_change(request, reason, event_id, auth),
             )
             return decided
 
@@ -478,9 +506,17 @@ class SqlDeployments(SqlAudit):
                 from_micros(r.created_at),
                 r.created_by,
                 tuple(
-                    EnvironmentChange(c.kind, c.actor, from_micros(c.at), c.request_id, c.reason)
+                    EnvironmentChange(
+                        c.kind,
+                        c.actor,
+                        from_micros(c.at),
+                        c.request_id,
+                        c.reason,
+                        auth_from_text(c.actor_auth),
+                    )
                     for c in tx.all(Q.ENV_CHANGES, env_id=r.id)
                 ),
+                bool(r.require_sso),
             )
             for r in rows
         ]
@@ -565,6 +601,8 @@ def _to_request(r: Any) -> DeploymentRequest:
         decision_reason=r.decision_reason,
         event_id=r.event_id,
         base_event_id=r.base_event_id,
+        requested_auth=auth_from_text(r.requested_auth),
+        decided_auth=auth_from_text(r.decided_auth),
     )
 
 
@@ -584,4 +622,6 @@ def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
         approved_at=_micros(row.approved_at),
         unknown_from=_micros(row.unknown_from),
         earliest_at=_micros(row.earliest_at),
+        actor_auth=auth_from_text(row.actor_auth),
+        approved_auth=auth_from_text(row.approved_auth),
     )

@@ -276,9 +276,9 @@ E = deployment_events.c
 MODEL_ID = sa.select(models.c.id).where(models.c.name == p("name"), models.c.deleted_at.is_(None))
 MODEL_ID_ANY = sa.select(models.c.id).where(models.c.name == p("name"))
 """A deleted model's too: what its records are read by, for `audit verify`."""
-ENVIRONMENT = sa.select(environments.c.id, environments.c.protected).where(
-    environments.c.model_id == p("model_id"), environments.c.name == p("name")
-)
+ENVIRONMENT = sa.select(
+    environments.c.id, environments.c.protected, environments.c.require_sso
+).where(environments.c.model_id == p("model_id"), environments.c.name == p("name"))
 ENV_ID = (
     sa.select(environments.c.id)
     .join(models, models.c.id == environments.c.model_id)
@@ -296,7 +296,9 @@ NEW_ENVIRONMENT = (
     .returning(environments.c.id)
 )
 SET_PROTECTED = (
-    sa.update(environments).where(environments.c.id == p("env_id")).values(protected=p("flag"))
+    sa.update(environments)
+    .where(environments.c.id == p("env_id"))
+    .values(protected=p("flag"), require_sso=p("sso"))
 )
 ENVIRONMENT_EVENT = sa.insert(environment_events).values(
     environment_id=p("env_id"),
@@ -305,6 +307,7 @@ ENVIRONMENT_EVENT = sa.insert(environment_events).values(
     at=p("at"),
     request_id=p("request_id"),
     reason=p("reason"),
+    actor_auth=p("auth"),
 )
 LAST_RECORDED = sa.select(sa.func.max(E.recorded_at))
 LAST_ENV_EVENT = sa.select(sa.func.max(E.id)).where(E.environment_id == p("env_id"))
@@ -333,6 +336,8 @@ NEW_EVENT = (
         approved_at=p("approved_at"),
         unknown_from=p("unknown_from"),
         earliest_at=p("earliest_at"),
+        actor_auth=p("actor_auth"),
+        approved_auth=p("approved_auth"),
     )
     .returning(E.id)
 )
@@ -415,6 +420,7 @@ NEW_REQUEST = (
         requested_at=p("at"),
         reason=p("reason"),
         base_event_id=p("base_event_id"),
+        requested_auth=p("auth"),
     )
     .returning(deployment_requests.c.id)
 )
@@ -428,6 +434,7 @@ _REQUESTS = (
         request_decisions.c.decided_at,
         request_decisions.c.reason.label("decision_reason"),
         request_decisions.c.event_id,
+        request_decisions.c.decided_auth,
     )
     .join(models, models.c.id == deployment_requests.c.model_id)
     .join(environments, environments.c.id == deployment_requests.c.environment_id)
@@ -444,6 +451,7 @@ NEW_DECISION = sa.insert(request_decisions).values(
     decided_at=p("at"),
     reason=p("reason"),
     event_id=p("event_id"),
+    decided_auth=p("auth"),
 )
 EVENT_ALLOCATIONS = sa.select(E.versions).where(E.model_id == p("model_id"))
 REQUEST_ALLOCATIONS = sa.select(deployment_requests.c.versions).where(
@@ -645,6 +653,8 @@ NEW_TOKEN = sa.insert(api_tokens).values(
     model_pattern=p("model_pattern"),
     created_at=p("created_at"),
     created_by=p("created_by"),
+    kind=p("kind"),
+    minted_auth=p("minted_auth"),
 )
 _TOKENS = sa.select(
     TK.token_id,
@@ -655,6 +665,8 @@ _TOKENS = sa.select(
     TK.created_by,
     TK.revoked_at,
     TK.revoked_by,
+    TK.kind,
+    TK.minted_auth,
 )
 TOKEN_HASHES = sa.select(TK.token_id, TK.token_hash)
 TOKEN_BY_HASH = _TOKENS.where(TK.token_hash == p("token_hash"))

@@ -12,6 +12,7 @@ from ...domain.access import (
     revoked_token,
     token_change,
 )
+from ...domain.principals import auth_from_text, auth_text
 from ...domain.times import from_micros, to_micros
 from .audit import SqlAudit
 from .raw import Q
@@ -33,6 +34,8 @@ class SqlTokens(SqlAudit):
                 model_pattern=token.model_pattern,
                 created_at=to_micros(token.created_at),
                 created_by=token.created_by,
+                kind=token.kind,
+                minted_auth=auth_text(token.minted_auth),
             )
             self._audit(
                 tx,
@@ -81,4 +84,6 @@ def _to_token(row: Any) -> ApiToken:
         created_by=row.created_by,
         revoked_at=None if row.revoked_at is None else from_micros(row.revoked_at),
         revoked_by=row.revoked_by,
+        kind=row.kind,
+        minted_auth=auth_from_text(row.minted_auth),
     )
