@@ -43,6 +43,7 @@ from .domain.evidence import (
     model_fields,
     policy_fields,
     registration_key_fields,
+    role_binding_fields,
     token_fields,
     version_fields,
     webhook_fields,
@@ -446,6 +447,8 @@ def check_records(
     hashes = store.token_hashes()
     for token in store.list_tokens():
         compare(("token", token.token_id), token_fields(token, hashes.get(token.token_id)))
+    for binding in store.list_role_bindings():
+        compare(("role binding", binding.binding_id), role_binding_fields(binding))
     for hook in store.webhooks():
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
     problems.extend(evidence.missing())

@@ -90,6 +90,10 @@ def everything(reg: Registry, artifact: Path) -> None:
     reg.create_token("carol", "deployer", model_pattern="credit-*")
     revoked, _ = reg.create_token("dave", "viewer")
     reg.revoke_token(revoked.token_id)
+    idp = "https://idp.bank.example"
+    reg.grant_role("erin@bank.example", "deployer", issuer=idp, model_pattern="credit-*")
+    gone = reg.grant_role("frank@bank.example", "viewer", issuer=idp)
+    reg.revoke_role(gone.binding_id)
     reg.add_webhook("http://127.0.0.1:9/kept", events=["deployed"], allow_private=True)
     hook, _ = reg.add_webhook("http://127.0.0.1:9/gone", events=["approved"], allow_private=True)
     reg.disable_webhook(hook.webhook_id)
@@ -528,6 +532,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("DELETE FROM api_tokens WHERE user_name = 'dave'", "is gone"),
         ("UPDATE api_tokens SET role = 'admin', token_hash = 'cd' WHERE user_name = 'carol'",
          "(credential, role)"),
+    ],
+    "role_bindings": [
+        ("INSERT INTO role_bindings (binding_id, issuer, principal, role, model_pattern, "
+         "granted_at, granted_by) VALUES ('f0f0f0f0f0f0', 'https://idp.bank.example', "
+         "'mallory@bank.example', 'admin', NULL, 0, 'mallory')",
+         "role binding f0f0f0f0f0f0 has no audit entry"),
+        ("DELETE FROM role_bindings WHERE principal = 'frank@bank.example'", "is gone"),
+        ("UPDATE role_bindings SET role = 'admin', model_pattern = NULL "
+         "WHERE principal = 'erin@bank.example'", "(model_pattern, role)"),
     ],
     "webhooks": [
         ("INSERT INTO webhooks (webhook_id, url, model_pattern, events, allow_private, secret, "

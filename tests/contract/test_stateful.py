@@ -1,6 +1,7 @@
 """Random operations on a SQL store (SQLite, PostgreSQL) and the memory store must agree
-step by step: versions and tags, deployments and decisions; and what is live at any instant,
-as known at any instant, must be what a plain list of the recorded events says."""
+step by step: versions and tags, deployments and decisions, role bindings; and what is live
+at any instant, as known at any instant, must be what a plain list of the recorded events
+says."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from hypothesis.stateful import (
 from modelrepo.clock import ManualClock
 from modelrepo.domain.deployments import Allocation, DeploymentChange, DeploymentEvent
 from modelrepo.domain.errors import ModelrepoError
+from modelrepo.domain.roles import RoleBinding
 from modelrepo.ports import MetadataStore
 from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.stores.sql import SqlMetadataStore
@@ -39,6 +41,9 @@ KEYS = st.sampled_from(["stage", "team", "owner"])
 ENVS = st.sampled_from(["production", "staging"])
 EFFECTIVE = st.sampled_from([None, timedelta(minutes=-5), timedelta(days=-1)])  # None: now
 SEEDED = st.sampled_from([("a", 1), ("a", 2), ("b", 1)])  # versions `seed` registers
+BINDING_IDS = st.sampled_from([f"00000000000{c}" for c in "abc"])  # few: ids clash
+PRINCIPALS = ("erin@bank.example", "frank@bank.example")
+IDP = "https://idp.bank.example"
 DECISION_IDS = st.lists(st.sampled_from([f"d-{i}" for i in range(20)]), min_size=1, max_size=3)
 
 
@@ -200,6 +205,23 @@ class StoresAgree(RuleBasedStateMachine):
             ids = st.sampled_from(self.decided) | ids
         self.both("get_decision", data.draw(ids))
 
+    # -- role bindings ---------------------------------------------------------------------
+
+    @rule(
+        binding_id=BINDING_IDS,
+        principal=st.sampled_from(PRINCIPALS),
+        role=st.sampled_from(["viewer", "admin"]),
+        pattern=st.sampled_from([None, "a*"]),
+    )
+    def grant_role(self, binding_id: str, principal: str, role: str, pattern: str | None) -> None:
+        auth = {"method": "oidc", "issuer": IDP, "subject": "00u1"}
+        binding = RoleBinding(binding_id, IDP, principal, role, pattern, self.now(), "root", auth)
+        self.both("grant_role", binding)
+
+    @rule(binding_id=BINDING_IDS)
+    def revoke_role(self, binding_id: str) -> None:
+        self.both("revoke_role", binding_id, actor="root", at=self.now(), auth=None)
+
     # -- the same state --------------------------------------------------------------------
 
     @invariant()
@@ -238,6 +260,9 @@ class StoresAgree(RuleBasedStateMachine):
             return sorted((r.model, r.version, r.path) for r in store.file_references())
 
         assert refs(self.sql) == refs(self.memory)
+        assert self.sql.list_role_bindings() == self.memory.list_role_bindings()
+        for principal in PRINCIPALS:
+            assert self.sql.bindings_for(IDP, principal) == self.memory.bindings_for(IDP, principal)
 
         def audit(store: Any) -> list[dict[str, Any]]:
             entries = [json.loads(body) for _, body, _ in store.audit_entries()]

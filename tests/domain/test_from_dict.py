@@ -93,6 +93,13 @@ def test_tokens_webhooks_and_deliveries_survive_a_round_trip() -> None:
     revoked = reg.revoke_token(reg.create_token("carol", "viewer")[0].token_id)
     for record in (token, revoked):
         assert ApiToken.from_dict(record.to_dict()) == record
+    from modelrepo.domain.roles import RoleBinding
+
+    idp = "https://idp.bank.example"
+    granted = reg.grant_role("erin@bank.example", "deployer", issuer=idp, model_pattern="f*")
+    ended = reg.revoke_role(reg.grant_role("frank@bank.example", "viewer", issuer=idp).binding_id)
+    for binding in (granted, ended):
+        assert RoleBinding.from_dict(binding.to_dict()) == binding
     hook, _ = reg.add_webhook("https://hooks.example/", events=["deployed"], model_pattern="a*")
     disabled = reg.disable_webhook(hook.webhook_id)
     for record in (hook, disabled):  # the document leaves out the secret and the audit place

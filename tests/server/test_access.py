@@ -180,6 +180,7 @@ READS_BY_POST = {
 
 WHOLE_STORE_OR_GRANT = {
     "/api/v1/tokens",  # a token for every model: beyond a scoped caller's grant
+    "/api/v1/roles",  # a role binding for every model: likewise
     "/api/v1/webhooks",
     "/api/v1/webhooks/wh_0123456789ab/disable",
     "/api/v1/admin/fsck",
@@ -201,9 +202,11 @@ def _seed(api: Api) -> int:
     return int(reply.json()["request_id"])
 
 
-def _mutations(request_id: int, token_id: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+def _mutations(
+    request_id: int, token_id: str, binding_id: str
+) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(action, method, url, request kwargs) of every mutating endpoint, on credit-risk (and
-    `token_id`, a token for every model)."""
+    `token_id`, a token for every model, `binding_id`, a role binding for every model)."""
     m = "/api/v1/models/credit-risk"
     env = f"{m}/environments/production"
     decision = {"model": "credit-risk", "version": 1, "inputs": 1, "output": 1}
@@ -222,6 +225,13 @@ def _mutations(request_id: int, token_id: str) -> list[tuple[str, str, str, dict
         ("decision_policy", "POST", "/api/v1/decisions/purge", {"json": {"model": "credit-risk"}}),
         ("tokens", "POST", "/api/v1/tokens", {"json": {"user": "eve", "role": "viewer"}}),
         ("tokens", "POST", f"/api/v1/tokens/{token_id}/revoke", {}),
+        (
+            "tokens",
+            "POST",
+            "/api/v1/roles",
+            {"json": {"principal": "eve", "role": "viewer", "issuer": "https://idp.example"}},
+        ),
+        ("tokens", "POST", f"/api/v1/roles/{binding_id}/revoke", {}),
         ("register", "POST", f"{m}/versions", {"files": [("files", ("a", b"x"))]}),
         ("tag", "PUT", f"{m}/versions/1/tags/k", {"json": {"value": "v"}}),
         ("tag", "DELETE", f"{m}/versions/1/tags/k", {}),
@@ -297,9 +307,10 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
 def test_each_mutating_endpoint_refuses_other_roles_and_other_scopes(api: Api) -> None:
     request_id = _seed(api)
     admin = next(t for t in api.registry.tokens() if t.user == "admin-user")
+    binding = api.registry.grant_role("erin@bank.example", "admin", issuer="https://idp.example")
     size = api.registry.ready()
     checked = set()
-    for action, method, url, kwargs in _mutations(request_id, admin.token_id):
+    for action, method, url, kwargs in _mutations(request_id, admin.token_id, binding.binding_id):
         denied = [r for r, allowed in ROLE_ACTIONS.items() if action not in allowed]
         assert "viewer" in denied
         sent = dict(kwargs)

@@ -113,6 +113,9 @@ SPEC: dict[str, list[str]] = {
     "token.create": [f"POST {V}/tokens"],
     "token.list": [f"GET {V}/tokens"],
     "token.revoke": [f"POST {V}/tokens/{{token_id}}/revoke"],
+    "role.grant": [f"POST {V}/roles"],
+    "role.list": [f"GET {V}/roles"],
+    "role.revoke": [f"POST {V}/roles/{{binding_id}}/revoke"],
 }  # fmt: skip
 """What each route does, as the review states it (not as the routes declare it): the
 expectations below come from here and the table, so a route that declares another operation
@@ -123,7 +126,7 @@ EXPECTED = {route: operation for operation, routes in SPEC.items() for route in 
 def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
     """credit-risk@1..5 with tags, live in production (then protected, two requests pending)
     and champion, a decision, two serving instances, a webhook with a delivery, a spare
-    token in scope: something real behind every route."""
+    token and role binding in scope: something real behind every route."""
     folder = tmp / "artifact"
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "coefficients.json").write_text('{"income": 0.25}\n')
@@ -143,6 +146,9 @@ def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
     for pod in ("pod-1", "pod-2"):
         reg.serving_start(MODEL_NAME, env="production", instance_id=pod, host="h",
                           version=1, digest=versions[0].digest)  # fmt: skip
+    binding = reg.grant_role(
+        "spare@bank.example", "viewer", issuer="https://idp.example", model_pattern="credit-*"
+    )
     assert reg.deliverer().fan_out() >= 1
     return {
         "request": first.request_id,
@@ -151,6 +157,7 @@ def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
         "webhook": hook.webhook_id,
         "delivery": reg.webhook_deliveries()[0].delivery_id,
         "token": "",  # set per role: see the test
+        "binding": binding.binding_id,
     }
 
 
@@ -212,6 +219,14 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         ("POST", "/api/v1/tokens"): {
             "json": {"role": "viewer", "model_pattern": pattern}  # one's own, within one's grant
         },
+        ("POST", "/api/v1/roles"): {
+            "json": {
+                "principal": "eve@bank.example",
+                "role": "viewer",
+                "issuer": "https://idp.example",
+                "model_pattern": pattern,
+            }
+        },
         ("POST", f"{RM}/create"): {"json": name},
         ("POST", "/api/v1/models"): {"json": name},
         ("POST", f"{M}/rename"): {"json": {"new_name": MODEL_NAME}},  # refused: no change
@@ -259,6 +274,7 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         "webhook_id": seeded["webhook"],
         "delivery_id": str(seeded["delivery"]),
         "token_id": seeded["token"],
+        "binding_id": seeded["binding"],
         "instance_id": "pod-2" if path.endswith("stop") else "pod-1",
     }
     url = re.sub(r"\{([^}]+)\}", lambda m: values[m[1]], path)

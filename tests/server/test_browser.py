@@ -211,3 +211,45 @@ def test_the_first_hour_docs_offline_home_navigation_decisions_and_audit_log(
         assert texts and all(f"model:{MODEL}" in t or "models" in t for t in texts)
         assert any("models" in t for t in texts), "the bulk import shows in the model's record"
         assert elsewhere == []
+
+
+def test_an_admin_grants_and_revokes_a_role_binding_in_the_browser(
+    chromium: Any, store_dir: Path, tmp_path: Path
+) -> None:
+    """The Roles page against a real server: a grant the server refuses says why, one it
+    accepts is what the SDK then lists, and revoking it is recorded."""
+    with Registry(store_dir, user="alice") as reg:
+        _, token = reg.create_token("alice", "admin")
+
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/ui/")
+        page.get_by_test_id("token").fill(token)
+        page.get_by_test_id("login").click()
+        page.locator("#nav").get_by_text("Roles").click()
+        page.get_by_text("No role bindings.").wait_for()
+
+        page.get_by_test_id("role-principal").fill("erin@bank.example")
+        page.get_by_test_id("role-role").select_option("deployer")
+        page.get_by_test_id("role-pattern").fill("fraud-*")
+        page.get_by_test_id("role-grant").get_by_role("button").click()
+        page.get_by_role("alert").filter(has_text="no identity provider configured").wait_for()
+
+        page.get_by_test_id("role-issuer").fill("https://idp.bank.example")
+        page.get_by_test_id("role-grant").get_by_role("button").click()
+        rows = page.get_by_test_id("role-row")
+        rows.first.wait_for()
+        with Registry(url, token=token) as sdk:
+            [binding] = sdk.role_bindings()
+        assert (binding.principal, binding.role, binding.model_pattern) == (
+            "erin@bank.example", "deployer", "fraud-*",
+        )  # fmt: skip
+        assert binding.binding_id in rows.first.inner_text()
+
+        page.get_by_test_id("role-revoke").click()
+        page.get_by_test_id("roles-status").filter(has_text="Revoked binding").wait_for()
+        assert "revoked" in rows.first.inner_text()
+        with Registry(url, token=token) as sdk:
+            assert [b.active for b in sdk.role_bindings()] == [False]
+            assert sdk.audit_verify().ok

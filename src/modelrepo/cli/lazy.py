@@ -137,6 +137,13 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("deployments",),
         "List deployment requests, optionally of one model or status.",
     ),
+    "role": (
+        ("roles",),
+        (
+            "Role bindings: the roles and model scopes of identity-provider users, who carry "
+            "no API token."
+        ),
+    ),
     "rollback": (
         ("deployments",),
         "Restore what served an environment before its current deployment.",

@@ -167,6 +167,13 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "token.list": Operation(READ, SCOPE, "one's own tokens (admins: those inside their scope)"),
     "token.revoke": Operation(READ, SCOPE, "revoke one's own token (admins: one they could make)"),
+    "role.grant": Operation(
+        TOKENS, SCOPE, "bind a role to an identity-provider user (never beyond the caller's own)"
+    ),
+    "role.list": Operation(TOKENS, SCOPE, "list role bindings (those inside the caller's scope)"),
+    "role.revoke": Operation(
+        TOKENS, MODEL, "revoke a role binding (one the caller could have granted)"
+    ),
 }
 """Every operation a route may perform, and what it needs. Every route of every API (native,
 MLflow-compatible, web UI) declares one, so the same operation needs the same role
@@ -415,7 +422,12 @@ def pattern_within(inner: str | None, outer: str | None) -> bool:
 
 
 def check_grant(
-    creator: Principal, role: str, model_pattern: str | None, *, verb: str = "grant"
+    creator: Principal,
+    role: str,
+    model_pattern: str | None,
+    *,
+    verb: str = "grant",
+    what: str = "a token",
 ) -> None:
     """Least privilege when a principal makes (or revokes) a token or a role binding: one of
     its grants must hold a role that may do everything `role` may, over a scope at least as
@@ -435,7 +447,7 @@ def check_grant(
         wanted_scope = repr(model_pattern) if model_pattern else "every model"
         scopes = ", ".join(repr(g.model_pattern) for g in roles)
         raise Forbidden(
-            f"this token is scoped to {scopes}: it cannot {verb} a token on {wanted_scope}"
+            f"this token is scoped to {scopes}: it cannot {verb} {what} on {wanted_scope}"
         )
 
 

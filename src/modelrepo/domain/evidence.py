@@ -33,6 +33,7 @@ from .deployment_rules import REQUIRE_SSO
 from .deployments import Environment
 from .model import Model, ModelEvent, ModelVersion, VersionEvent
 from .principals import auth_dict
+from .roles import RoleBinding
 from .times import format_time, parse_time, to_micros
 from .trust import TRUSTED
 from .webhooks import Webhook
@@ -257,6 +258,11 @@ def token_fields(token: ApiToken, token_hash: str | None) -> dict[str, Any]:
         "kind": token.kind,
         "minted_auth": auth_dict(token.minted_auth),
     }
+
+
+def role_binding_fields(binding: RoleBinding) -> dict[str, Any]:
+    """A role binding as answers show it (its id is its key)."""
+    return {k: v for k, v in binding.to_dict().items() if k != "binding_id"}
 
 
 def webhook_fields(hook: Webhook) -> dict[str, Any]:
@@ -512,6 +518,26 @@ def _token(revoked: bool) -> Handler:
     return handle
 
 
+def _role(revoked: bool) -> Handler:
+    def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+        key = ("role binding", ch["binding_id"])
+        if revoked:
+            row = ev._row(seq, key)
+            if row is not None:
+                row["revoked_at"], row["revoked_by"] = at, actor
+            return
+        ev.rows[key] = Expected(
+            seq,
+            {
+                "issuer": ch["issuer"], "principal": ch["principal"], "role": ch["role"],
+                "model_pattern": ch["model_pattern"], "granted_at": at, "granted_by": actor,
+                "granted_auth": ch["auth"], "revoked_at": None, "revoked_by": None,
+            },
+        )  # fmt: skip
+
+    return handle
+
+
 def _webhook(disabled: bool) -> Handler:
     def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
         key = ("webhook", ch["webhook_id"])
@@ -576,6 +602,8 @@ _HANDLERS: dict[str, Handler] = {
     "request.rejected": _decided("rejected"),
     "token.created": _token(revoked=False),
     "token.revoked": _token(revoked=True),
+    "role.granted": _role(revoked=False),
+    "role.revoked": _role(revoked=True),
     "webhook.created": _webhook(disabled=False),
     "webhook.disabled": _webhook(disabled=True),
     "decisions.policy_set": _policy,

@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .access import TokenStore, WebSessionStore
+    from .access import RoleBindingStore, TokenStore, WebSessionStore
     from .audit import AuditStore
     from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
     from .clock import Clock
@@ -42,6 +42,7 @@ __all__ = [
     "FileReference",
     "MetadataStore",
     "Progress",
+    "RoleBindingStore",
     "ServingStore",
     "Signer",
     "StoreHandle",
@@ -65,6 +66,7 @@ _MODULE_OF = {
     "FileReference": "versions",
     "MetadataStore": "metadata",
     "Progress": "blobs",
+    "RoleBindingStore": "access",
     "ServingStore": "serving",
     "Signer": "signer",
     "StoreHandle": "store",

@@ -1,13 +1,15 @@
-"""API tokens (only their SHA-256 is kept; revoking is the one change) and the web UI's
-sessions (only the SHA-256 of their cookie is kept; ending is the one change)."""
+"""API tokens (only their SHA-256 is kept) and role bindings (the roles of identity-provider
+users): revoking is the one change of either. The web UI's sessions (only the SHA-256 of
+their cookie is kept): ending is the one change."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
+    from ..domain.roles import RoleBinding
     from ..domain.sessions import WebSession
 
 
@@ -30,6 +32,30 @@ class TokenStore(Protocol):
 
     def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> ApiToken:
         """Revoke a token for good, with an audit entry; NotFound, or Conflict if revoked."""
+        ...
+
+
+class RoleBindingStore(Protocol):
+    """The roles of identity-provider users, who carry no token (revoking is the one change)."""
+
+    def grant_role(self, binding: RoleBinding) -> RoleBinding:
+        """Keep a new binding, with an audit entry (`role.granted`); Conflict if its id is
+        taken or the principal already holds that role over that pattern."""
+        ...
+
+    def revoke_role(
+        self, binding_id: str, *, actor: str, at: datetime, auth: dict[str, Any] | None
+    ) -> RoleBinding:
+        """Revoke a binding for good, with an audit entry (`role.revoked`) that records how
+        `actor` authenticated (`auth`); NotFound, or Conflict if revoked already."""
+        ...
+
+    def list_role_bindings(self) -> list[RoleBinding]:
+        """Every binding ever granted, oldest first, revoked ones included."""
+        ...
+
+    def bindings_for(self, issuer: str, principal: str) -> list[RoleBinding]:
+        """The active bindings of `principal` at `issuer` (compared exactly), oldest first."""
         ...
 
 

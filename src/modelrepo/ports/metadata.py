@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .access import TokenStore, WebSessionStore
+from .access import RoleBindingStore, TokenStore, WebSessionStore
 from .audit import AuditStore
 from .decisions import DecisionStore
 from .denials import DenialStore
@@ -22,6 +22,7 @@ class MetadataStore(
     DecisionStore,
     ServingStore,
     TokenStore,
+    RoleBindingStore,
     WebSessionStore,
     WebhookStore,
     DenialStore,

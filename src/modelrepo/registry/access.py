@@ -1,16 +1,18 @@
-"""API tokens: who may use a server, and checking the token a request carries, over an embedded
-store."""
+"""API tokens and role bindings: who may use a server, and checking the token a request
+carries, over an embedded store."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..api.access import AccessAPI
-from ..domain.errors import Unauthenticated
+from ..domain.errors import InvalidInput, Unauthenticated
 from .core import Core, changes, writes
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
+    from ..domain.principals import Grant
+    from ..domain.roles import RoleBinding
 
 
 class Access(Core, AccessAPI):
@@ -69,3 +71,54 @@ class Access(Core, AccessAPI):
         if not found.active:
             raise Unauthenticated(f"API token {found.token_id} was revoked")
         return found
+
+    @writes
+    def grant_role(
+        self,
+        principal: str,
+        role: str,
+        *,
+        issuer: str | None = None,
+        model_pattern: str | None = None,
+    ) -> RoleBinding:
+        import secrets
+
+        from ..domain.access import check_pattern, check_role
+        from ..domain.roles import RoleBinding, check_bound_principal, check_issuer
+
+        if issuer is None:
+            raise InvalidInput(
+                "a role binding names the identity provider's issuer URL (--issuer): "
+                "an embedded store knows of none"
+            )
+        record = RoleBinding(
+            binding_id=secrets.token_hex(6),
+            issuer=check_issuer(issuer),
+            principal=check_bound_principal(principal),
+            role=check_role(role),
+            model_pattern=check_pattern(model_pattern),
+            granted_at=self.clock.now(),
+            granted_by=self.user,
+            granted_auth=self.auth.to_dict(),
+        )
+        return self.backend.metadata.grant_role(record)
+
+    @changes
+    def revoke_role(self, binding_id: str) -> RoleBinding:
+        from ..domain.roles import check_binding_id
+
+        return self.backend.metadata.revoke_role(
+            check_binding_id(binding_id),
+            actor=self.user,
+            at=self.clock.now(),
+            auth=self.auth.to_dict(),
+        )
+
+    def role_bindings(self, *, include_revoked: bool = True) -> list[RoleBinding]:
+        found = self.backend.metadata.list_role_bindings()
+        return found if include_revoked else [b for b in found if b.active]
+
+    def grants_for(self, issuer: str, principal: str) -> tuple[Grant, ...]:
+        from ..domain.roles import grants_of_bindings
+
+        return grants_of_bindings(self.backend.metadata.bindings_for(issuer, principal))

@@ -48,7 +48,13 @@ __all__ = [
     "error_from_response",
 ]
 
-EMBEDDED_ONLY = ("authenticate", "register_stored", "staging", "record_denials")
+EMBEDDED_ONLY = (
+    "authenticate",
+    "grants_for",
+    "register_stored",
+    "staging",
+    "record_denials",
+)
 """Registry methods a remote registry does not offer yet: each raises `NotSupported`."""
 
 

@@ -52,6 +52,7 @@ from .routes import (
     health,
     lifecycle,
     models,
+    roles,
     serving,
     signin,
     tokens,
@@ -146,7 +147,8 @@ def create_app(
     # A decision's report and replay before the decision itself, whose id may hold a '/'.
     modules = (health, models, lifecycle, deployments, serving, evidence, decisions, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
-    for module in (*modules, decision_data, tokens, admin, webhooks, signin, ui, docs, *mlflow):
+    access = (tokens, roles, admin, webhooks, signin)
+    for module in (*modules, decision_data, *access, ui, docs, *mlflow):
         # The routes themselves (their paths carry the router's prefix), not an included
         # router: every route stays visible in `app.routes` for the start-up check below.
         app.router.routes.extend(module.router.routes)

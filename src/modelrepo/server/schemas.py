@@ -13,6 +13,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from ..domain.access import MAX_PATTERN_LENGTH, ROLES
 from ..domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NUMBER
+from ..domain.roles import MAX_ISSUER_LENGTH
 
 T = TypeVar("T")
 
@@ -801,6 +802,35 @@ class TokenOut(BaseModel):
 
 class TokenCreatedOut(TokenOut):
     token: str = Field(description="The API token itself; shown only in this answer.")
+
+
+class RoleIn(BaseModel):
+    """A role for the identity-provider user `principal` (their identity claim, e.g. an
+    email), on models matching `model_pattern` (null: every model); never more than the
+    calling token may do itself. `issuer` null: the server's identity provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    principal: str = Field(min_length=1, max_length=256)
+    role: str = Field(pattern=f"^({'|'.join(ROLES)})$")
+    issuer: str | None = Field(default=None, min_length=1, max_length=MAX_ISSUER_LENGTH)
+    model_pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN_LENGTH)
+
+
+class RoleBindingOut(BaseModel):
+    binding_id: str
+    issuer: str
+    principal: str
+    role: str
+    model_pattern: str | None
+    granted_at: str
+    granted_by: str
+    granted_auth: dict[str, Any] | None = Field(
+        description="How the granter authenticated (method, and issuer and subject, or "
+        "the API token's id); null if not recorded."
+    )
+    revoked_at: str | None
+    revoked_by: str | None
 
 
 # -- audit log -----------------------------------------------------------------------------

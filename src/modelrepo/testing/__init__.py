@@ -19,6 +19,7 @@ def metadata_suites() -> dict[str, type]:
     from .denials import DenialStoreContract
     from .deployments import DeploymentStoreContract
     from .metadata import MetadataStoreContract
+    from .roles import RoleBindingStoreContract
     from .serving import ServingStoreContract
     from .sessions import WebSessionStoreContract
     from .tokens import TokenStoreContract
@@ -30,6 +31,7 @@ def metadata_suites() -> dict[str, type]:
         "Decisions": DecisionStoreContract,
         "Serving": ServingStoreContract,
         "Tokens": TokenStoreContract,
+        "Roles": RoleBindingStoreContract,
         "WebSessions": WebSessionStoreContract,
         "Webhooks": WebhookStoreContract,
         "Denials": DenialStoreContract,

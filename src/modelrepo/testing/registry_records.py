@@ -242,6 +242,43 @@ class RecordsContract:
         kinds = [e["kind"] for e in reg.audit_log(f"token:{record.token_id}")]
         assert kinds == ["token.created", "token.revoked"]
 
+    # -- role bindings --------------------------------------------------------------------
+
+    def test_role_bindings_are_granted_listed_and_revoked(self, reg: Registry) -> None:
+        idp = "https://idp.bank.example"
+        made = reg.grant_role("erin@bank.example", "deployer", issuer=idp, model_pattern="f*")
+        assert (made.principal, made.role, made.model_pattern, made.issuer, made.granted_by) == (
+            "erin@bank.example",
+            "deployer",
+            "f*",
+            idp,
+            "alice",
+        )
+        assert made.granted_auth is not None and made.active
+        assert reg.role_bindings() == [made]
+        with pytest.raises(Conflict, match="already holds role deployer"):
+            reg.grant_role("erin@bank.example", "deployer", issuer=idp, model_pattern="f*")
+        with pytest.raises(InvalidInput, match="service account"):
+            reg.grant_role("svc:scorer", "viewer", issuer=idp)
+        with pytest.raises(InvalidInput, match="unknown role"):
+            reg.grant_role("erin@bank.example", "boss", issuer=idp)
+        revoked = reg.revoke_role(made.binding_id)
+        assert (revoked.binding_id, revoked.revoked_by, revoked.active) == (
+            made.binding_id,
+            "alice",
+            False,
+        )
+        assert reg.role_bindings() == [revoked]
+        assert reg.role_bindings(include_revoked=False) == []
+        with pytest.raises(Conflict, match="already revoked"):
+            reg.revoke_role(made.binding_id)
+        with pytest.raises(NotFound):
+            reg.revoke_role("ffffffffffff")
+        with pytest.raises(InvalidInput, match="invalid role binding id"):
+            reg.revoke_role("../../x")
+        kinds = [e["kind"] for e in reg.audit_log(f"role:{made.binding_id}")]
+        assert kinds == ["role.granted", "role.revoked"]
+
     # -- webhooks -------------------------------------------------------------------------
 
     def test_webhooks_are_added_listed_and_disabled(self, reg: Registry) -> None:

@@ -6,7 +6,8 @@ import { test } from "node:test";
 
 import { FakeElement, FakeNode, FakeText } from "./fakedom.mjs";
 
-const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), who: new FakeElement("span"), logout: new FakeElement("button") };
+const ids = { main: new FakeElement("main"), nav: new FakeElement("nav"), who: new FakeElement("span"), logout: new FakeElement("button"), "nav-roles": new FakeElement("a") };
+ids["nav-roles"].hidden = true;
 const stored = {};
 const listeners = {};
 let hash = "";
@@ -89,6 +90,7 @@ const ROUTES = {
     decided_at: iso(T0 + 3600000), recorded_at: iso(T0 + 3600000), deployment: null, live_unknown: UNKNOWN, flags: ["live_unknown"],
     approval: null, matches_history: false, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  "/api/v1/whoami": { user: "alice", role: "admin", model_pattern: null, token_id: "0123456789ab" },
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
 };
 // Paginated like the API: `limit` items after `cursor`, `next_cursor` while more remain.
@@ -118,6 +120,28 @@ const PAGED = {
   "/api/v1/audit/log": (q) => paged(entries.filter((e) => !q.get("subject") || e.subject === q.get("subject")), q),
   "/api/v1/audit/denied": (q) => paged(denials.filter((d) => !q.get("model") || d.model === q.get("model")), q),
 };
+// Role bindings, kept like the server keeps them: granted and revoked by POST.
+const IDP = "https://idp.bank.example";
+const roles = [{
+  binding_id: "0123456789ab", issuer: IDP, principal: "<i>erin</i>@bank.example", role: "deployer", model_pattern: "fraud-*",
+  granted_at: iso(T0), granted_by: "alice", granted_auth: { method: "oidc", issuer: IDP, subject: "00u1" }, revoked_at: null, revoked_by: null,
+}];
+function rolesPost(path, init) {
+  if (path === "/api/v1/roles") {
+    const body = JSON.parse(init.body);
+    if (body.principal.startsWith("svc:")) return [422, { code: "invalid_input", message: `${body.principal} is a service account` }];
+    const made = { binding_id: `00000000000${roles.length}`, issuer: body.issuer || IDP, principal: body.principal, role: body.role,
+      model_pattern: body.model_pattern ?? null, granted_at: iso(T0 + 1000), granted_by: "alice",
+      granted_auth: { method: "token", token_id: "0123456789ab", minted_by: "root" }, revoked_at: null, revoked_by: null };
+    roles.push(made);
+    return [201, made];
+  }
+  const found = roles.find((b) => path === `/api/v1/roles/${b.binding_id}/revoke`);
+  if (!found) return [404, { code: "not_found", message: `no ${path}` }];
+  Object.assign(found, { revoked_at: iso(T0 + 2000), revoked_by: "alice" });
+  return [200, found];
+}
+
 let slow = null; // a token whose answers take a while, to look at the page meanwhile
 const requests = [];
 globalThis.fetch = async (url, init) => {
@@ -128,6 +152,11 @@ globalThis.fetch = async (url, init) => {
   if (slow && auth === `Bearer ${slow}`) await settle(150);
   if (auth === `Bearer ${TOKEN}` && path in PAGED) return reply(200, PAGED[path](new URLSearchParams(url.split("?")[1] || "")));
   if (auth !== `Bearer ${TOKEN}`) return reply(401, { code: "unauthenticated", message: "unknown API token" });
+  if (init.method === "POST") return reply(...rolesPost(path, init));
+  if (path === "/api/v1/roles") {
+    const active = new URLSearchParams(url.split("?")[1] || "").get("include_revoked") === "false";
+    return reply(200, structuredClone(roles.filter((b) => !active || !b.revoked_at)));
+  }
   if (!(path in ROUTES)) return reply(404, { code: "not_found", message: `no ${path}` });
   return reply(200, structuredClone(ROUTES[path]));
 };
@@ -157,6 +186,8 @@ test("the pages, end to end against a canned API", async () => {
   await settle();
   assert.equal(hash, "#/models");
   assert.equal(ids.nav.hidden, false);
+  await settle();
+  assert.equal(ids["nav-roles"].hidden, false, "an admin's token is shown the Roles page");
   assert.match(text(), /credit-risk/);
 
   location.hash = "#/models/credit-risk?at=2024-02-01T00:30:00Z";
@@ -325,6 +356,42 @@ test("the pages, end to end against a canned API", async () => {
   assert.equal(moreDenied.hidden, true);
   assert.ok(requests.some(({ url }) => url === "/api/v1/audit/denied?limit=50&cursor=50"));
 
+  // Role bindings: listed as text, granted through the form, revoked with a button.
+  location.hash = "#/roles";
+  await settle();
+  assert.match(text(), /Role bindings/);
+  const roleRows = () => all((n) => n.attrs["data-testid"] === "role-row");
+  assert.equal(roleRows().length, 1);
+  assert.match(roleRows()[0].textContent, /<i>erin<\/i>@bank\.example deployer fraud-\* .* identity provider https:\/\/idp\.bank\.example \(subject 00u1\) active Revoke/);
+  assert.equal(all((n) => n.tagName === "i").length, 0);
+  const field = (name) => all((n) => n.attrs["data-testid"] === `role-${name}`)[0];
+  field("principal").value = " frank@bank.example ";
+  field("role").value = "approver";
+  field("pattern").value = "fraud-cards";
+  await field("grant").fire("submit");
+  await settle();
+  assert.equal(roleRows().length, 2);
+  assert.match(text(), /Granted approver to frank@bank\.example \(binding 000000000001\)/);
+  const granted = requests.filter(({ init }) => init.method === "POST").at(-1);
+  assert.equal(granted.url, "/api/v1/roles");
+  assert.equal(granted.init.headers["Content-Type"], "application/json");
+  assert.deepEqual(JSON.parse(granted.init.body), { principal: "frank@bank.example", role: "approver", model_pattern: "fraud-cards" });
+  assert.match(roleRows()[1].textContent, /API token 0123456789ab minted by root/);
+  field("principal").value = "svc:scorer";
+  await field("grant").fire("submit");
+  await settle();
+  assert.match(text(), /422 invalid_input: svc:scorer is a service account/);
+  assert.equal(roleRows().length, 2);
+  await field("revoke").fire("click");
+  await settle();
+  assert.match(text(), /Revoked binding 0123456789ab/);
+  assert.match(roleRows()[0].textContent, /revoked \S+ by alice/);
+  assert.equal(all((n) => n.attrs["data-testid"] === "role-revoke").length, 1);
+  location.hash = "#/roles?active=1";
+  await settle();
+  assert.equal(roleRows().length, 1);
+  assert.ok(requests.some(({ url }) => url === "/api/v1/roles?include_revoked=false"));
+
   await ids.logout.fire("click");
   await settle();
   assert.deepEqual(stored, {});
@@ -339,6 +406,7 @@ test("the pages, end to end against a canned API", async () => {
   assert.equal(ids.nav.hidden, true, "the navigation waits for the API's answer");
   await settle(300);
   assert.equal(ids.nav.hidden, true);
+  assert.equal(ids["nav-roles"].hidden, true);
   assert.match(text(), /Log in/);
 
   for (const { url, init } of requests) {

@@ -142,7 +142,7 @@ function send(url, init) {
   return fetch(url, { cache: "no-store", ...init });
 }
 
-async function api(path, params = {}, { redirect = true, method = "GET", body = undefined } = {}) {
+async function api(path, params = {}, { redirect = true, method = "GET", json = undefined } = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") query.set(k, v);
@@ -151,11 +151,11 @@ async function api(path, params = {}, { redirect = true, method = "GET", body = 
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   else if (webSession && !SAFE_METHODS.has(method)) headers["X-CSRF-Token"] = webSession.csrf_token;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (json !== undefined) headers["Content-Type"] = "application/json";
   const reply = await send(url, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: json === undefined ? undefined : JSON.stringify(json),
     // A pasted token needs no cookie; a session signed in through the identity provider is one.
     credentials: token ? "omit" : "same-origin",
   });
@@ -321,7 +321,7 @@ function requestForm(name, version) {
     fill(status, "Sending…");
     try {
       const outcome = await api(`/models/${enc(name)}/environments/${enc(target)}/deploy`, {},
-        { method: "POST", body: { version } });
+        { method: "POST", json: { version } });
       fill(status, outcome.status === "pending"
         ? h("span", { "data-testid": "deploy-outcome" }, `request ${outcome.request_id} awaits approval · `,
           h("a", { href: "#/requests" }, "requests"))
@@ -797,7 +797,7 @@ async function requestsPage(query) {
       for (const b of actions.querySelectorAll("button")) b.disabled = true;
       fill(note, "Sending…");
       try {
-        const done = await api(`/requests/${r.request_id}/${verb}`, {}, { method: "POST", body: { reason: reason.value.trim() || null } });
+        const done = await api(`/requests/${r.request_id}/${verb}`, {}, { method: "POST", json: { reason: reason.value.trim() || null } });
         fill(note, h("span", { class: "ok", "data-testid": "request-decided" }, `${done.status} by ${who(done.decided_by, done.decided_auth)}`));
       } catch (err) {
         for (const b of actions.querySelectorAll("button")) b.disabled = false;
@@ -826,6 +826,88 @@ async function requestsPage(query) {
         items.map(row)));
 }
 
+/** How a recorded actor proved who they were, as `domain.principals.auth_label` says it. */
+function authLabel(auth) {
+  if (!auth) return "not recorded";
+  if (auth.method === "oidc") return `identity provider ${auth.issuer} (subject ${auth.subject})`;
+  if (auth.method === "token") return `API token ${auth.token_id} minted by ${auth.minted_by}`;
+  return "asserted, not authenticated";
+}
+
+/** Role bindings (administrators): who signs in through the identity provider with which
+ * role over which models; grant one, revoke one. The server refuses anything beyond the
+ * caller's own token, and says why. */
+async function rolesPage(query, message = "") {
+  const activeOnly = query.get("active") === "1";
+  const bindings = await api("/roles", { include_revoked: activeOnly ? "false" : "true" });
+  const status = h("p", { class: "muted", "data-testid": "roles-status" }, message);
+  const principal = h("input", { type: "text", placeholder: "user, e.g. alice@bank.example", "aria-label": "principal", required: true, "data-testid": "role-principal" });
+  const role = h("select", { "aria-label": "role", "data-testid": "role-role" },
+    ["viewer", "contributor", "deployer", "approver", "admin"].map((r) => h("option", { value: r }, r)));
+  role.value = "viewer";
+  const pattern = h("input", { type: "text", placeholder: "models (all), e.g. fraud-*", "aria-label": "model pattern", "data-testid": "role-pattern" });
+  const issuer = h("input", { type: "text", placeholder: "issuer (the server's identity provider)", "aria-label": "issuer", "data-testid": "role-issuer" });
+  const form = h("form", { class: "toolbar", "data-testid": "role-grant" }, principal, role, pattern, issuer,
+    h("button", { class: "primary", type: "submit" }, "Grant"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { principal: principal.value.trim(), role: role.value };
+    if (pattern.value.trim()) body.model_pattern = pattern.value.trim();
+    if (issuer.value.trim()) body.issuer = issuer.value.trim();
+    try {
+      const made = await api("/roles", {}, { method: "POST", json: body });
+      await rolesPage(query, `Granted ${made.role} to ${made.principal} (binding ${made.binding_id}).`);
+    } catch (err) {
+      if (err.status !== 401) fill(status, errorBox(err));
+    }
+  });
+  const revoke = (b) => {
+    const button = h("button", { type: "button", "data-testid": "role-revoke" }, "Revoke");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api(`/roles/${enc(b.binding_id)}/revoke`, {}, { method: "POST" });
+        await rolesPage(query, `Revoked binding ${b.binding_id} (${b.principal}, ${b.role}).`);
+      } catch (err) {
+        button.disabled = false;
+        if (err.status !== 401) fill(status, errorBox(err));
+      }
+    });
+    return button;
+  };
+  const head = ["binding", "user", "role", "models", "issuer", "granted", "granted by", "how", "state", ""];
+  const table = h("table", { "data-testid": "roles" },
+    h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
+    h("tbody", {}, bindings.map((b) => h("tr", { "data-testid": "role-row" },
+      h("td", { class: "mono" }, b.binding_id), h("td", {}, b.principal), h("td", {}, b.role),
+      h("td", {}, b.model_pattern || "*"), h("td", { class: "wrap" }, b.issuer), h("td", {}, b.granted_at),
+      h("td", {}, b.granted_by), h("td", {}, authLabel(b.granted_auth)),
+      h("td", {}, b.revoked_at ? h("span", { class: "muted" }, `revoked ${b.revoked_at} by ${b.revoked_by}`) : h("span", { class: "ok" }, "active")),
+      h("td", {}, b.revoked_at ? null : revoke(b))))));
+  show(h("h1", {}, "Role bindings"),
+    h("p", { class: "muted" }, "People who sign in through the identity provider carry no API token: their roles come from here. "
+      + "Nobody grants more than their own token may do; every grant and revocation is in the audit trail."),
+    form, status,
+    h("p", {}, activeOnly ? h("a", { href: "#/roles" }, "Show revoked bindings too") : h("a", { href: "#/roles?active=1" }, "Show active bindings only")),
+    bindings.length === 0 ? h("p", { class: "muted" }, "No role bindings.") : table);
+}
+
+let checkedToken = null;
+
+/** Show the administrators' links (Roles) to a token whose role is admin; the server refuses
+ * anyone else whatever the page shows, so this only spares them a dead end. */
+async function adminLinks(token) {
+  const link = document.getElementById("nav-roles");
+  if (!link || checkedToken === token) return;
+  checkedToken = token;
+  try {
+    const me = await api("/whoami", {}, { redirect: false });
+    link.hidden = me.role !== "admin";
+  } catch {
+    link.hidden = true;
+  }
+}
+
 // -- routing -------------------------------------------------------------------------------------
 
 async function route() {
@@ -840,6 +922,7 @@ async function route() {
   if (!signed) signedIn(false);
   logoutButton.textContent = webSession && !token ? "Sign out" : "Log out";
   if (!signed || parts[0] === "login") { loginPage(); return; }
+  adminLinks(token || "web session");
   show(h("p", { class: "muted" }, "Loading…"));
   try {
     if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
@@ -847,6 +930,7 @@ async function route() {
     else if (parts[0] === "requests") await requestsPage(query);
     else if (parts[0] === "audit") await auditPage(query);
     else if (parts[0] === "denied") await deniedPage(query);
+    else if (parts[0] === "roles") await rolesPage(query);
     else await modelsPage();
   } catch (err) {
     if (err.status !== 401) show(errorBox(err));

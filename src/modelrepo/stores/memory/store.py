@@ -12,6 +12,7 @@ from .audit import MemoryAudit
 from .decisions import MemoryDecisions
 from .denials import MemoryDenials
 from .deployments import MemoryDeployments
+from .roles import MemoryRoles
 from .serving import MemoryServing
 from .sessions import MemoryWebSessions
 from .tokens import MemoryTokens
@@ -20,13 +21,20 @@ from .webhooks import MemoryWebhooks
 
 
 class MemoryMetadataStore(
-    MemoryDecisions, MemoryTokens, MemoryWebSessions, MemoryServing, MemoryWebhooks, MemoryDenials
+    MemoryDecisions,
+    MemoryTokens,
+    MemoryRoles,
+    MemoryWebSessions,
+    MemoryServing,
+    MemoryWebhooks,
+    MemoryDenials,
 ):
     """Thread-safe, in-process, gone when the process ends."""
 
     def __init__(self) -> None:
         MemoryAudit.__init__(self)
         MemoryTokens.__init__(self)
+        MemoryRoles.__init__(self)
         MemoryWebSessions.__init__(self)
         MemoryServing.__init__(self)
         MemoryWebhooks.__init__(self)

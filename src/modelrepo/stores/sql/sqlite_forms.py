@@ -545,6 +545,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('id',),
     ),
+    'NEW_ROLE_BINDING': (
+        'INSERT INTO role_bindings (binding_id, issuer, principal, role, model_pattern, granted_at, granted_by, granted_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth'),
+        {},
+        (),
+    ),
     'NEW_SERVING_PERIOD': (
         'INSERT INTO serving_periods (instance_id, host, model_id, environment, version, digest, since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         ('instance_id', 'host', 'model_id', 'environment', 'version', 'digest', 'at', 'at'),
@@ -665,11 +671,41 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('versions',),
     ),
+    'REVOKE_ROLE_BINDING': (
+        'UPDATE role_bindings SET revoked_at=?, revoked_by=? WHERE role_bindings.binding_id = ? AND role_bindings.revoked_at IS NULL',
+        ('at', 'actor', 'binding_id'),
+        {},
+        (),
+    ),
     'REVOKE_TOKEN': (
         'UPDATE api_tokens SET revoked_at=?, revoked_by=? WHERE api_tokens.token_id = ? AND api_tokens.revoked_at IS NULL',
         ('at', 'actor', 'token_id'),
         {},
         (),
+    ),
+    'ROLE_BINDINGS': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings ORDER BY role_bindings.granted_at, role_bindings.binding_id',
+        (),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDINGS_OF': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.principal = ? AND role_bindings.issuer = ? ORDER BY role_bindings.granted_at, role_bindings.binding_id',
+        ('principal', 'issuer'),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDING_BY_ID': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.binding_id = ?',
+        ('binding_id',),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
+    ),
+    'ROLE_BINDING_CLASHES': (
+        'SELECT role_bindings.binding_id, role_bindings.issuer, role_bindings.principal, role_bindings.role, role_bindings.model_pattern, role_bindings.granted_at, role_bindings.granted_by, role_bindings.granted_auth, role_bindings.revoked_at, role_bindings.revoked_by \nFROM role_bindings \nWHERE role_bindings.binding_id = ? OR role_bindings.principal = ? AND role_bindings.issuer = ?',
+        ('binding_id', 'principal', 'issuer'),
+        {},
+        ('binding_id', 'issuer', 'principal', 'role', 'model_pattern', 'granted_at', 'granted_by', 'granted_auth', 'revoked_at', 'revoked_by'),
     ),
     'SERVING_HEARTBEAT': (
         'UPDATE serving_periods SET last_seen=? WHERE serving_periods.id = ?',

@@ -33,6 +33,7 @@ from .tables import (
     models,
     registration_keys,
     request_decisions,
+    role_bindings,
     serving_periods,
     store_info,
     version_events,
@@ -678,6 +679,48 @@ TOKENS = _TOKENS.order_by(TK.created_at, TK.token_id)
 REVOKE_TOKEN = (
     sa.update(api_tokens)
     .where(TK.token_id == p("token_id"), TK.revoked_at.is_(None))
+    .values(revoked_at=p("at"), revoked_by=p("actor"))
+)
+
+# -- role bindings -------------------------------------------------------------------------
+
+RB = role_bindings.c
+NEW_ROLE_BINDING = sa.insert(role_bindings).values(
+    binding_id=p("binding_id"),
+    issuer=p("issuer"),
+    principal=p("principal"),
+    role=p("role"),
+    model_pattern=p("model_pattern"),
+    granted_at=p("granted_at"),
+    granted_by=p("granted_by"),
+    granted_auth=p("granted_auth"),
+)
+_ROLE_BINDINGS = sa.select(
+    RB.binding_id,
+    RB.issuer,
+    RB.principal,
+    RB.role,
+    RB.model_pattern,
+    RB.granted_at,
+    RB.granted_by,
+    RB.granted_auth,
+    RB.revoked_at,
+    RB.revoked_by,
+)
+ROLE_BINDINGS = _ROLE_BINDINGS.order_by(RB.granted_at, RB.binding_id)
+ROLE_BINDING_BY_ID = _ROLE_BINDINGS.where(RB.binding_id == p("binding_id"))
+ROLE_BINDINGS_OF = _ROLE_BINDINGS.where(
+    RB.principal == p("principal"), RB.issuer == p("issuer")
+).order_by(RB.granted_at, RB.binding_id)
+ROLE_BINDING_CLASHES = _ROLE_BINDINGS.where(
+    sa.or_(
+        RB.binding_id == p("binding_id"),
+        sa.and_(RB.principal == p("principal"), RB.issuer == p("issuer")),
+    )
+)
+REVOKE_ROLE_BINDING = (
+    sa.update(role_bindings)
+    .where(RB.binding_id == p("binding_id"), RB.revoked_at.is_(None))
     .values(revoked_at=p("at"), revoked_by=p("actor"))
 )
 

@@ -63,6 +63,7 @@ from .denials import SqlDenials
 from .deployments import Observed, SqlDeployments, any_model_id, model_id, named_allocations
 from .faults import postgresql_fault, sqlite_fault
 from .raw import Q, RawConnections, Tx
+from .roles import SqlRoles
 from .serving import SqlServing
 from .sessions import SqlWebSessions
 from .tokens import SqlTokens
@@ -185,7 +186,14 @@ def usable_postgresql(conn: Any) -> bool:
 
 
 class SqlMetadataStore(
-    SqlDeployments, SqlDecisions, SqlServing, SqlTokens, SqlWebSessions, SqlWebhooks, SqlDenials
+    SqlDeployments,
+    SqlDecisions,
+    SqlServing,
+    SqlTokens,
+    SqlRoles,
+    SqlWebSessions,
+    SqlWebhooks,
+    SqlDenials,
 ):
     """Models, versions, deployments and their history in SQLite or PostgreSQL."""
 
