@@ -531,3 +531,58 @@ def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
 def leftovers(folder: Path) -> list[str]:
     """Temporary files a write left behind (none: each is renamed or removed)."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_signed_in_commands_act_as_the_person_on_a_real_server(
+    config: Path, tmp_path: Path
+) -> None:
+    """The whole path: `modelrepo serve --oidc-issuer` trusting the provider, an operator
+    binding a role on the server's host, `modelrepo login --server URL` (settings read from
+    the server), then commands acting as the person, with the stored sign-in or with the ID
+    token in $MODELREPO_TOKEN."""
+    from ..serving import serve
+
+    store = tmp_path / "store"
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.json").write_text('{"w": 1}')
+
+    def local(*args: str) -> None:
+        result = CliRunner().invoke(cli, ["--store", str(store), "--user", "ops", *args])
+        assert result.exit_code == 0, result.output
+
+    with identity_provider() as issuer:
+        local("register", "credit-risk", str(model), "--no-code")
+        local("role", "grant", ALICE, "--role", "viewer", "--issuer", issuer)
+        options = ["--oidc-issuer", issuer, "--oidc-audience", CLIENT_ID]
+        secret = {"MODELREPO_OIDC_CLIENT_SECRET": "any"}
+        with serve(["--store", str(store)], secret, tmp_path / "server.log", options) as (url, _):
+            # The mock provider takes no public client: a secret, as a confidential client.
+            with login_process("--server", url, "--client-secret", "any") as (process, sign_url):
+                assert sign_in_as(sign_url, ALICE).status_code == 200
+                code, out, err = finish(process)
+            assert code == 0, err
+            assert out.strip() == f"signed in as {ALICE} at {url}"
+
+            def remote(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+                environment = {**os.environ, **env}
+                return subprocess.run(
+                    [sys.executable, "-m", "modelrepo", "--store", url, *args],
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                )
+
+            listed = remote("versions", "credit-risk", "--json")
+            assert listed.returncode == 0, listed.stderr
+            assert "credit-risk" in listed.stdout
+            refused = remote("tag", "credit-risk@1", "stage=champion")
+            assert refused.returncode != 0
+            assert refused.stderr.startswith("error: role viewer may not tag")
+            # The same person's ID token, given as $MODELREPO_TOKEN, is accepted as it is.
+            saved = json.loads((config / "credentials.json").read_text())["servers"]
+            id_token = next(iter(saved.values()))["id_token"]
+            as_token = remote("versions", "credit-risk", "--json", MODELREPO_TOKEN=id_token)
+            assert as_token.returncode == 0, as_token.stderr
+            forged = remote("versions", "credit-risk", MODELREPO_TOKEN=id_token[:-8] + "AAAAAAAA")
+            assert forged.returncode != 0 and "refused" in forged.stderr
