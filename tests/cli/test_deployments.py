@@ -260,3 +260,23 @@ def test_deployment_errors(run: Run, three: None, args: list[str], message: str)
     assert message in result.err
     assert run("history", "credit-risk", "--json").json["events"] == []
     assert run("env", "list", "credit-risk", "--json").json["environments"] == []
+
+
+def test_an_embedded_store_labels_its_actors_as_asserted(run: Run, three: None) -> None:
+    """On an embedded store nobody checks `--user`: every line that names an actor says so,
+    and an environment that requires single sign-on takes no request from such a name."""
+    run("env", "protect", "credit-risk", "--env", "production")
+    tightened = run("env", "protect", "credit-risk", "--env", "production", "--require-sso")
+    assert tightened.out.strip() == "credit-risk@production is protected (single sign-on required)"
+    listed = run("env", "list", "credit-risk").out.splitlines()
+    assert listed[0] == "production  (protected, single sign-on)"
+    assert listed[1].startswith("  protected at ")
+    assert listed[1].endswith("by alice (asserted, not authenticated)")
+    assert listed[2].startswith("  sso_required at ")
+    refused = run("deploy", "credit-risk@1", "--env", "production", ok=False)
+    assert refused.code == 1 and "requires single sign-on" in refused.err
+    run("deploy", "credit-risk@1", "--env", "staging")
+    history = run("history", "credit-risk", "--env", "staging").out
+    assert "by alice (asserted, not authenticated)" in history
+    live = run("live", "credit-risk", "--env", "staging").out
+    assert "by alice (asserted, not authenticated)" in live

@@ -278,7 +278,7 @@ def env_unprotect(
 @click.argument("name")
 @pass_ctx
 def env_list(ctx: Context, name: str, as_json: bool) -> None:
-    """List a model's environments and whether they are protected.
+    """List a model's environments, whether they are protected, and who changed that.
 
     \b
     Example:
@@ -289,7 +289,14 @@ def env_list(ctx: Context, name: str, as_json: bool) -> None:
 
     def human() -> None:
         for e in found:
-            click.echo(f"{e.name}{'  (protected)' if e.protected else ''}")
+            state = "  (protected, single sign-on)" if e.require_sso else ""
+            state = state or ("  (protected)" if e.protected else "")
+            click.echo(f"{e.name}{state}")
+            for c in e.changes:
+                request = f" (request {c.request_id})" if c.request_id else ""
+                click.echo(
+                    f"  {c.kind} at {format_time(c.at)} by {who(c.actor, c.actor_auth)}{request}"
+                )
 
     emit(as_json, {"model": name, "environments": [e.to_dict() for e in found]}, human)
 
