@@ -30,6 +30,9 @@ PUBLIC |= {f"/docs/assets/{name}" for name in (
 # The web UI's static shell: HTML, CSS and JavaScript without data (each datum it shows comes
 # from /api/v1 with the user's token), each file its own route, no catch-all.
 PUBLIC |= {"/", "/ui", "/ui/", "/ui/app.css", "/ui/app.mjs", "/ui/timeline.mjs"}
+# Signing in through the identity provider: which provider, the way there and back, and the
+# way out (it ends the session its cookie names, and checks that session's CSRF token).
+PUBLIC |= {"/api/v1/auth/config", "/ui/login", "/ui/callback", "/ui/logout"}
 
 
 def test_every_route_without_the_public_marker_refuses_a_request_without_a_token() -> None:
