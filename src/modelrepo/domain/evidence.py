@@ -496,66 +496,61 @@ def _decided(status: str) -> Handler:
     return handle
 
 
-def _token(revoked: bool) -> Handler:
-    def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-        key = ("token", ch["token_id"])
-        if revoked:
-            row = ev._row(seq, key)
-            if row is not None:
-                row["revoked_at"], row["revoked_by"] = at, actor
-            return
-        ev.rows[key] = Expected(
-            seq,
-            {
-                "user": ch["user"], "role": ch["role"], "model_pattern": ch["model_pattern"],
-                "created_at": at, "created_by": actor, "revoked_at": None, "revoked_by": None,
-                "credential": ch.get("credential", UNCHECKED),  # entries before it had none
-                # Entries before identities were kept named neither: a person's, unrecorded.
-                "kind": ch.get("kind", "person"), "minted_auth": ch.get("minted_auth"),
-            },
-        )  # fmt: skip
+def _created_and_ended(
+    what: str,
+    id_key: str,
+    ended: str,
+    fields: Callable[[Mapping[str, Any], str, str, int], dict[str, Any]],
+) -> tuple[Handler, Handler]:
+    """The two handlers of a record made once and ended once (a token or a role binding
+    revoked, a webhook disabled), keyed by `(what, change[id_key])`: the first expects the
+    row `fields` says, not yet ended; the second sets its `<ended>_at` and `<ended>_by`."""
+    at_key, by_key = f"{ended}_at", f"{ended}_by"
 
-    return handle
+    def created(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+        ev.rows[(what, ch[id_key])] = Expected(
+            seq, {**fields(ch, at, actor, seq), at_key: None, by_key: None}
+        )
 
+    def ended_(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+        row = ev._row(seq, (what, ch[id_key]))
+        if row is not None:
+            row[at_key], row[by_key] = at, actor
 
-def _role(revoked: bool) -> Handler:
-    def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-        key = ("role binding", ch["binding_id"])
-        if revoked:
-            row = ev._row(seq, key)
-            if row is not None:
-                row["revoked_at"], row["revoked_by"] = at, actor
-            return
-        ev.rows[key] = Expected(
-            seq,
-            {
-                "issuer": ch["issuer"], "principal": ch["principal"], "role": ch["role"],
-                "model_pattern": ch["model_pattern"], "granted_at": at, "granted_by": actor,
-                "granted_auth": ch["auth"], "revoked_at": None, "revoked_by": None,
-            },
-        )  # fmt: skip
-
-    return handle
+    return created, ended_
 
 
-def _webhook(disabled: bool) -> Handler:
-    def handle(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
-        key = ("webhook", ch["webhook_id"])
-        if disabled:
-            row = ev._row(seq, key)
-            if row is not None:
-                row["disabled_at"], row["disabled_by"] = at, actor
-            return
-        ev.rows[key] = Expected(
-            seq,
-            {
-                **{k: v for k, v in ch.items() if k != "webhook_id"},
-                "created_at": at, "created_by": actor, "after_seq": seq,
-                "disabled_at": None, "disabled_by": None,
-            },
-        )  # fmt: skip
-
-    return handle
+_TOKEN = _created_and_ended(
+    "token",
+    "token_id",
+    "revoked",
+    lambda ch, at, actor, seq: {
+        "user": ch["user"], "role": ch["role"], "model_pattern": ch["model_pattern"],
+        "created_at": at, "created_by": actor,
+        "credential": ch.get("credential", UNCHECKED),  # entries before it had none
+        # Entries before identities were kept named neither: a person's, unrecorded.
+        "kind": ch.get("kind", "person"), "minted_auth": ch.get("minted_auth"),
+    },
+)  # fmt: skip
+_ROLE = _created_and_ended(
+    "role binding",
+    "binding_id",
+    "revoked",
+    lambda ch, at, actor, seq: {
+        "issuer": ch["issuer"], "principal": ch["principal"], "role": ch["role"],
+        "model_pattern": ch["model_pattern"], "granted_at": at, "granted_by": actor,
+        "granted_auth": ch["auth"],
+    },
+)  # fmt: skip
+_WEBHOOK = _created_and_ended(
+    "webhook",
+    "webhook_id",
+    "disabled",
+    lambda ch, at, actor, seq: {
+        **{k: v for k, v in ch.items() if k != "webhook_id"},
+        "created_at": at, "created_by": actor, "after_seq": seq,
+    },
+)  # fmt: skip
 
 
 def _policy(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
@@ -600,12 +595,12 @@ _HANDLERS: dict[str, Handler] = {
     "deployment.requested": _requested,
     "request.approved": _decided("approved"),
     "request.rejected": _decided("rejected"),
-    "token.created": _token(revoked=False),
-    "token.revoked": _token(revoked=True),
-    "role.granted": _role(revoked=False),
-    "role.revoked": _role(revoked=True),
-    "webhook.created": _webhook(disabled=False),
-    "webhook.disabled": _webhook(disabled=True),
+    "token.created": _TOKEN[0],
+    "token.revoked": _TOKEN[1],
+    "role.granted": _ROLE[0],
+    "role.revoked": _ROLE[1],
+    "webhook.created": _WEBHOOK[0],
+    "webhook.disabled": _WEBHOOK[1],
     "decisions.policy_set": _policy,
     "decisions.logged": _logged,
     "decisions.inputs_purged": _purged,

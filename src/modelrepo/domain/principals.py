@@ -10,7 +10,7 @@ on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,6 @@ TOKEN = "token"  # noqa: S105 - a method's name, not a secret
 """Authenticated by an API token (`mr_...`)."""
 LOCAL = "local"
 """Named on the command line of an embedded store (`--user`): asserted, not authenticated."""
-METHODS = (OIDC, TOKEN, LOCAL)
 
 SERVICE_PREFIX = "svc:"
 """Service accounts live in their own namespace (`svc:scorer`): a machine, never a person."""
@@ -199,10 +198,6 @@ def sso_problem(auth: Authentication | None) -> str | None:
         how = auth.label() if auth is not None else "not recorded"
         return f"only identity-provider users may act here, not one authenticated by {how}"
     return None
-
-
-def grants_of(pairs: Iterable[tuple[str, str | None]]) -> tuple[Grant, ...]:
-    return tuple(Grant(role, pattern) for role, pattern in pairs)
 
 
 def auth_text(auth: Authentication | None) -> str | None:
