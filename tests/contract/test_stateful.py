@@ -26,6 +26,7 @@ from hypothesis.stateful import (
 from modelrepo.clock import ManualClock
 from modelrepo.domain.deployments import Allocation, DeploymentChange, DeploymentEvent
 from modelrepo.domain.errors import ModelrepoError
+from modelrepo.domain.principals import Authentication
 from modelrepo.domain.roles import RoleBinding
 from modelrepo.ports import MetadataStore
 from modelrepo.stores.memory import MemoryMetadataStore
@@ -214,7 +215,7 @@ class StoresAgree(RuleBasedStateMachine):
         pattern=st.sampled_from([None, "a*"]),
     )
     def grant_role(self, binding_id: str, principal: str, role: str, pattern: str | None) -> None:
-        auth = {"method": "oidc", "issuer": IDP, "subject": "00u1"}
+        auth = Authentication("oidc", issuer=IDP, subject="00u1")
         binding = RoleBinding(binding_id, IDP, principal, role, pattern, self.now(), "root", auth)
         self.both("grant_role", binding)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .access import check_user
 from .errors import Conflict, InvalidInput, NotFound
-from .principals import Grant, is_service_account
+from .principals import Authentication, Grant, auth_dict, is_service_account
 from .times import format_time, parse_time
 
 _BINDING_ID = re.compile(r"[0-9a-f]{12}")
@@ -67,7 +67,7 @@ def check_bound_principal(principal: str) -> str:
 @dataclass(frozen=True, slots=True)
 class RoleBinding:
     """A role over the models a pattern names (None: every model), for one identity-provider
-    user; `granted_auth` is how the granter authenticated (`Authentication.to_dict()`)."""
+    user; `granted_auth` is how the granter authenticated."""
 
     binding_id: str
     issuer: str
@@ -76,7 +76,7 @@ class RoleBinding:
     model_pattern: str | None
     granted_at: datetime
     granted_by: str
-    granted_auth: dict[str, Any] | None = None
+    granted_auth: Authentication | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
 
@@ -97,7 +97,7 @@ class RoleBinding:
             "model_pattern": self.model_pattern,
             "granted_at": format_time(self.granted_at),
             "granted_by": self.granted_by,
-            "granted_auth": self.granted_auth,
+            "granted_auth": auth_dict(self.granted_auth),
             "revoked_at": format_time(self.revoked_at) if self.revoked_at else None,
             "revoked_by": self.revoked_by,
         }
@@ -105,7 +105,6 @@ class RoleBinding:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> RoleBinding:
         revoked = raw.get("revoked_at")
-        auth = raw.get("granted_auth")
         return cls(
             binding_id=raw["binding_id"],
             issuer=raw["issuer"],
@@ -114,7 +113,7 @@ class RoleBinding:
             model_pattern=raw.get("model_pattern"),
             granted_at=parse_time(raw["granted_at"]),
             granted_by=raw["granted_by"],
-            granted_auth=dict(auth) if auth else None,
+            granted_auth=Authentication.from_dict(raw.get("granted_auth")),
             revoked_at=parse_time(revoked) if revoked else None,
             revoked_by=raw.get("revoked_by"),
         )
@@ -150,7 +149,7 @@ def revoked_binding(
     return replace(binding, revoked_at=at, revoked_by=actor)
 
 
-def role_change(binding: RoleBinding, auth: Mapping[str, Any] | None) -> dict[str, Any]:
+def role_change(binding: RoleBinding, auth: Authentication | None) -> dict[str, Any]:
     """What the audit entry of a grant or a revocation says: the binding, and how its actor
     (the granter, or the revoker) authenticated."""
     return {
@@ -159,7 +158,7 @@ def role_change(binding: RoleBinding, auth: Mapping[str, Any] | None) -> dict[st
         "issuer": binding.issuer,
         "role": binding.role,
         "model_pattern": binding.model_pattern,
-        "auth": dict(auth) if auth is not None else None,
+        "auth": auth_dict(auth),
     }
 
 

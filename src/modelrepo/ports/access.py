@@ -5,10 +5,11 @@ their cookie is kept): ending is the one change."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..domain.access import ApiToken
+    from ..domain.principals import Authentication
     from ..domain.roles import RoleBinding
     from ..domain.sessions import WebSession
 
@@ -44,7 +45,7 @@ class RoleBindingStore(Protocol):
         ...
 
     def revoke_role(
-        self, binding_id: str, *, actor: str, at: datetime, auth: dict[str, Any] | None
+        self, binding_id: str, *, actor: str, at: datetime, auth: Authentication | None
     ) -> RoleBinding:
         """Revoke a binding for good, with an audit entry (`role.revoked`) that records how
         `actor` authenticated (`auth`); NotFound, or Conflict if revoked already."""

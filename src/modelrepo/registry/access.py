@@ -99,7 +99,7 @@ class Access(Core, AccessAPI):
             model_pattern=check_pattern(model_pattern),
             granted_at=self.clock.now(),
             granted_by=self.user,
-            granted_auth=self.auth.to_dict(),
+            granted_auth=self.auth,
         )
         return self.backend.metadata.grant_role(record)
 
@@ -111,7 +111,7 @@ class Access(Core, AccessAPI):
             check_binding_id(binding_id),
             actor=self.user,
             at=self.clock.now(),
-            auth=self.auth.to_dict(),
+            auth=self.auth,
         )
 
     def role_bindings(self, *, include_revoked: bool = True) -> list[RoleBinding]:

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from ..domain.errors import Conflict, NotFound
+from ..domain.principals import Authentication
 from ..domain.roles import RoleBinding
 from ..ports import MetadataStore
 from .metadata import T0
 
 ISSUER = "https://idp.bank.example"
-ADMIN_AUTH = {"method": "oidc", "issuer": ISSUER, "subject": "00u1"}
+ADMIN_AUTH = Authentication("oidc", issuer=ISSUER, subject="00u1")
 
 
 def binding(binding_id: str = "0123456789ab", **overrides: Any) -> RoleBinding:
@@ -89,7 +90,7 @@ class RoleBindingStoreContract:
         self, store: MetadataStore
     ) -> None:
         store.grant_role(binding())
-        revoker = {"method": "token", "token_id": "0123456789ab", "minted_by": "root"}
+        revoker = Authentication("token", token_id="0123456789ab", minted_by="root")  # noqa: S106
         store.revoke_role("0123456789ab", actor="carol", at=T0 + timedelta(seconds=1), auth=revoker)
         entries = [json.loads(body) for _, body in store.subject_entries("role:0123456789ab")]
         assert [(e["kind"], e["actor"]) for e in entries] == [
@@ -102,6 +103,6 @@ class RoleBindingStoreContract:
             "issuer": ISSUER,
             "role": "deployer",
             "model_pattern": "fraud-*",
-            "auth": ADMIN_AUTH,
+            "auth": ADMIN_AUTH.to_dict(),
         }
-        assert entries[1]["change"]["auth"] == revoker
+        assert entries[1]["change"]["auth"] == revoker.to_dict()

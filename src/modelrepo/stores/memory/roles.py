@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from ...domain.principals import Authentication
 from ...domain.roles import (
     RoleBinding,
     active_for,
@@ -35,7 +35,7 @@ class MemoryRoles(MemoryAudit):
             return binding
 
     def revoke_role(
-        self, binding_id: str, *, actor: str, at: datetime, auth: dict[str, Any] | None
+        self, binding_id: str, *, actor: str, at: datetime, auth: Authentication | None
     ) -> RoleBinding:
         with self._audit_lock:
             revoked = revoked_binding(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from ...domain.canonical import canonical_text
+from ...domain.principals import Authentication, auth_from_text, auth_text
 from ...domain.roles import (
     RoleBinding,
     active_for,
@@ -31,7 +30,6 @@ class SqlRoles(SqlAudit):
                 issuer=binding.issuer,
             )
             check_new_binding(binding, [_to_binding(r) for r in clashes])
-            auth = binding.granted_auth
             tx.execute(
                 Q.NEW_ROLE_BINDING,
                 binding_id=binding.binding_id,
@@ -41,7 +39,7 @@ class SqlRoles(SqlAudit):
                 model_pattern=binding.model_pattern,
                 granted_at=to_micros(binding.granted_at),
                 granted_by=binding.granted_by,
-                granted_auth=None if auth is None else canonical_text(auth),
+                granted_auth=auth_text(binding.granted_auth),
             )
             self._audit(
                 tx,
@@ -49,12 +47,12 @@ class SqlRoles(SqlAudit):
                 f"role:{binding.binding_id}",
                 actor=binding.granted_by,
                 at=binding.granted_at,
-                change=role_change(binding, auth),
+                change=role_change(binding, binding.granted_auth),
             )
         return binding
 
     def revoke_role(
-        self, binding_id: str, *, actor: str, at: datetime, auth: dict[str, Any] | None
+        self, binding_id: str, *, actor: str, at: datetime, auth: Authentication | None
     ) -> RoleBinding:
         with self._raw.write() as tx:
             row = tx.one(Q.ROLE_BINDING_BY_ID, binding_id=binding_id)
@@ -88,7 +86,7 @@ def _to_binding(row: Any) -> RoleBinding:
         model_pattern=row.model_pattern,
         granted_at=from_micros(row.granted_at),
         granted_by=row.granted_by,
-        granted_auth=None if row.granted_auth is None else json.loads(row.granted_auth),
+        granted_auth=auth_from_text(row.granted_auth),
         revoked_at=None if row.revoked_at is None else from_micros(row.revoked_at),
         revoked_by=row.revoked_by,
     )
