@@ -40,6 +40,7 @@ from .domain.deployments import (
 from .domain.errors import InvalidInput, NotFound
 from .domain.names import validate_model_name
 from .domain.outputs import canonical_outputs
+from .domain.principals import auth_dict
 from .domain.times import format_time, from_micros, parse_time, to_micros
 
 if TYPE_CHECKING:
@@ -495,7 +496,7 @@ def explain(reg: RegistryAPI, decision_id: str) -> dict[str, Any]:
     story["deployment"] = event.to_dict() if event else None
     story["approval"] = (
         {"approved_by": event.approved_by, "request_id": event.request_id,
-         "approved_auth": event.approved_auth.to_dict() if event.approved_auth else None,
+         "approved_auth": auth_dict(event.approved_auth),
          "approved_at": format_time(event.approved_at) if event.approved_at else None}
         if event and event.approved_by
         else None

@@ -24,7 +24,7 @@ from .errors import (
 )
 from .names import MAX_NAME_LENGTH, name_text_problem
 from .principals import TOKEN as TOKEN_METHOD
-from .principals import Authentication, Grant, Principal, minted_via
+from .principals import Authentication, Grant, Principal, auth_dict, minted_via
 from .times import format_time, parse_time
 
 READ = "read"
@@ -287,7 +287,7 @@ class ApiToken:
             "revoked_at": format_time(self.revoked_at) if self.revoked_at else None,
             "revoked_by": self.revoked_by,
             "kind": self.kind,
-            "minted_auth": None if self.minted_auth is None else self.minted_auth.to_dict(),
+            "minted_auth": auth_dict(self.minted_auth),
         }
 
     @classmethod
@@ -466,7 +466,7 @@ def token_change(token: ApiToken) -> dict[str, Any]:
         "role": token.role,
         "model_pattern": token.model_pattern,
         "kind": token.kind,
-        "minted_auth": None if token.minted_auth is None else token.minted_auth.to_dict(),
+        "minted_auth": auth_dict(token.minted_auth),
     }
 
 

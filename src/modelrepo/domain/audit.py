@@ -22,7 +22,7 @@ from .canonical import canonical_bytes
 from .decisions import DecisionColumns
 from .deployments import DeploymentEvent, DeploymentRequest, EnvironmentChange, allocations_json
 from .model import ModelVersion
-from .principals import Authentication
+from .principals import Authentication, auth_dict
 from .times import format_time, from_micros, to_micros
 
 _sha256 = hashlib.sha256
@@ -617,7 +617,7 @@ def protection_change(model: str, env: str, change: EnvironmentChange) -> dict[s
         "model": model,
         "environment": env,
         "kind": change.kind,
-        "auth": None if change.actor_auth is None else change.actor_auth.to_dict(),
+        "auth": auth_dict(change.actor_auth),
     }
 
 
@@ -635,5 +635,5 @@ def decision_change(
         "requested_by": request.requested_by,
         "reason": reason,
         "event_id": event_id,
-        "auth": None if auth is None else auth.to_dict(),
+        "auth": auth_dict(auth),
     }
