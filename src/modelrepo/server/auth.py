@@ -35,7 +35,7 @@ from ..domain.access import (
     sees,
 )
 from ..domain.errors import Forbidden, ModelrepoError, Unauthenticated
-from ..domain.principals import LOCAL_AUTH, OIDC, Authentication, Grant, Principal
+from ..domain.principals import LOCAL_AUTH, Grant, Principal
 from ..domain.sessions import SESSION_COOKIE, WebSession, hash_session
 from ..registry import Registry
 from ..registry.sessions import WebSessions
@@ -393,6 +393,4 @@ def identity_principal(
 ) -> Principal:
     """An identity-provider user as a principal: named by its identity claim, authenticated
     by issuer and subject, granted its role bindings and what its groups map to."""
-    auth = Authentication(OIDC, issuer=identity.issuer, subject=identity.subject)
-    bound = registry.grants_for(identity.issuer, identity.user)
-    return Principal(identity.user, auth, (*bound, *identity.grants(oidc.settings)))
+    return identity.principal(oidc.settings, registry.grants_for(identity.issuer, identity.user))

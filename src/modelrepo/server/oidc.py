@@ -224,8 +224,9 @@ class VerifiedIdentity:
     def authentication(self) -> Authentication:
         return Authentication(OIDC, issuer=self.issuer, subject=self.subject)
 
-    def principal(self, settings: OidcSettings) -> Principal:
-        return Principal(self.user, self.authentication(), self.grants(settings))
+    def principal(self, settings: OidcSettings, bound: Iterable[Grant] = ()) -> Principal:
+        """This identity as a principal: its `bound` grants (role bindings) and its groups'."""
+        return Principal(self.user, self.authentication(), (*bound, *self.grants(settings)))
 
 
 def _extract(token: str) -> CompactSignature:
