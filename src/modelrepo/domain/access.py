@@ -23,8 +23,17 @@ from .errors import (
     token_not_found,
 )
 from .names import MAX_NAME_LENGTH, name_text_problem
+from .principals import (
+    LOCAL,
+    Authentication,
+    Grant,
+    Principal,
+    auth_dict,
+    check_minted_for,
+    is_service_account,
+    minted_via,
+)
 from .principals import TOKEN as TOKEN_METHOD
-from .principals import Authentication, Grant, Principal, auth_dict, minted_via
 from .times import format_time, parse_time
 
 READ = "read"
@@ -449,6 +458,20 @@ def check_grant(
         raise Forbidden(
             f"this token is scoped to {scopes}: it cannot {verb} {what} on {wanted_scope}"
         )
+
+
+def check_mint(minter: Principal, user: str | None, role: str, model_pattern: str | None) -> str:
+    """Whom a token `minter` makes acts as (see `check_minted_for`), refused unless only an
+    admin mints a service account's and the token may do no more than its minter
+    (`check_grant`). A command on the server's host has no grants to compare: it is trusted
+    with the store itself."""
+    who = check_minted_for(minter, user)
+    if minter.auth.method == LOCAL:
+        return who
+    if is_service_account(who) and not may_administer(minter):
+        raise Forbidden("only an admin mints a service account's token")
+    check_grant(minter, role, model_pattern)
+    return who
 
 
 def within_reach(principal: Principal, pattern: str | None) -> bool:

@@ -25,15 +25,17 @@ class Access(Core, AccessAPI):
         from ..domain.access import (
             TOKEN_PREFIX,
             ApiToken,
+            check_mint,
             check_pattern,
             check_role,
             check_user,
             hash_token,
         )
-        from ..domain.principals import check_minted_for, is_service_account, local_principal
+        from ..domain.principals import is_service_account, local_principal
 
         minter = self._principal or local_principal(self.user)
-        who = check_user(check_minted_for(minter, None if user is None else check_user(user)))
+        asked = None if user is None else check_user(user)
+        who = check_user(check_mint(minter, asked, role, model_pattern))
         token_id = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         record = ApiToken(
