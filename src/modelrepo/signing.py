@@ -1,10 +1,16 @@
-"""The store's Ed25519 signing key: created with the store, kept outside the database."""
+"""The store's keys, kept outside the database: Ed25519 for audit checkpoints, an
+elliptic-curve key for versions (the OpenSSF model-signing format)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -12,9 +18,11 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
     load_pem_private_key,
+    load_pem_public_key,
 )
 
-from .domain.errors import StorageError
+from .domain import attestations
+from .domain.errors import InvalidInput, StorageError
 from .verifier import key_id
 
 
@@ -40,22 +48,8 @@ class Ed25519Signer:
         except FileNotFoundError:
             pass
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        from .disk.modes import open_new
-
-        fd = open_new(tmp, os.O_WRONLY | os.O_EXCL, mode)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.link(tmp, path)  # fails if another process created the key first
-            except FileExistsError:
-                return cls._load(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        if not _write_new_key(path, key, mode):
+            return cls._load(path)
         return cls(key)
 
     @classmethod
@@ -67,3 +61,107 @@ class Ed25519Signer:
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)
+
+
+class VersionSigner:
+    """Signs versions' statements with an elliptic-curve key (P-256, P-384 or P-521: what the
+    OpenSSF model-signing verifier accepts; it refuses Ed25519, hence a key of its own beside
+    the audit key)."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+        check_curve(private_key.public_key())
+        self._key = private_key
+        self.public_pem = private_key.public_key().public_bytes(
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        )
+        self.key_id = attestations.key_id(self.public_pem)
+
+    @classmethod
+    def load_or_create(cls, path: Path, mode: int = 0o600) -> VersionSigner:
+        """The key at `path`, or a new P-256 key written there (never overwriting a twin)."""
+        try:
+            return cls.from_file(path)
+        except FileNotFoundError:
+            pass
+        key = ec.generate_private_key(ec.SECP256R1())
+        if not _write_new_key(path, key, mode):
+            return cls.from_file(path)
+        return cls(key)
+
+    @classmethod
+    def from_file(cls, path: Path, password: bytes | None = None) -> VersionSigner:
+        try:
+            key = load_pem_private_key(path.read_bytes(), password=password)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(f"{path} is not a readable PEM private key ({exc})") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InvalidInput(
+                f"{path} does not hold an elliptic-curve private key (P-256, P-384 or P-521)"
+            )
+        return cls(key)
+
+    def sign_statement(self, statement: Mapping[str, Any]) -> str:
+        """The statement as a Sigstore bundle: a DSSE envelope signed over its PAE."""
+        payload = attestations.statement_payload(statement)
+        signature = self._key.sign(attestations.pae(payload), ec.ECDSA(_hash_of(self._key)))
+        return attestations.bundle_text(payload, signature, self.public_pem)
+
+
+def check_curve(key: ec.EllipticCurvePublicKey) -> None:
+    if key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+        raise InvalidInput(f"unsupported curve {key.curve.name}: use P-256, P-384 or P-521")
+
+
+def _hash_of(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
+    """The digest model-signing pairs with each curve."""
+    return {256: hashes.SHA256(), 384: hashes.SHA384()}.get(key.curve.key_size, hashes.SHA512())
+
+
+def public_key_pem(text: str | bytes) -> str:
+    """A PEM public key in the one form its id is computed on (SubjectPublicKeyInfo)."""
+    raw = text.encode() if isinstance(text, str) else text
+    try:
+        key = load_pem_public_key(raw)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a readable PEM public key ({exc})") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise InvalidInput(
+            "a version signing key must be an elliptic-curve key (P-256, P-384, P-521)"
+        )
+    check_curve(key)
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def verify_envelope(envelope: attestations.Envelope, public_pem: str) -> None:
+    """SignatureInvalid unless `envelope`'s signature verifies with `public_pem`."""
+    key = load_pem_public_key(public_pem.encode())
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    try:
+        key.verify(envelope.signature, attestations.pae(envelope.payload), ec.ECDSA(_hash_of(key)))
+    except InvalidSignature:
+        raise attestations.SignatureInvalid(
+            f"the signature does not verify with key {envelope.key_id[:16]}"
+        ) from None
+
+
+def _write_new_key(
+    path: Path, key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey, mode: int
+) -> bool:
+    """Write `key` to `path` durably unless a file is there (False: another process won)."""
+    from .disk.modes import open_new
+
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = open_new(tmp, os.O_WRONLY | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process created the key first
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .access import RoleBindingStore, TokenStore, WebSessionStore
+    from .attestations import AttestationStore
     from .audit import AuditStore
     from .blobs import BlobInfo, BlobStore, BlobWriter, Progress
     from .clock import Clock
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .webhooks import WebhookStore
 
 __all__ = [
+    "AttestationStore",
     "AuditStore",
     "BlobInfo",
     "BlobStore",
@@ -55,6 +57,7 @@ __all__ = [
 
 
 _MODULE_OF = {
+    "AttestationStore": "attestations",
     "AuditStore": "audit",
     "BlobInfo": "blobs",
     "BlobStore": "blobs",

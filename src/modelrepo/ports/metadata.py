@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .access import RoleBindingStore, TokenStore, WebSessionStore
+from .attestations import AttestationStore
 from .audit import AuditStore
 from .decisions import DecisionStore
 from .denials import DenialStore
@@ -25,6 +26,7 @@ class MetadataStore(
     RoleBindingStore,
     WebSessionStore,
     WebhookStore,
+    AttestationStore,
     DenialStore,
     AuditStore,
     StoreHandle,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...domain.audit import MANY_MODELS, MODEL_RENAMED, renamed_change
 from ...domain.model import Model, ModelEvent, check_rename
+from .attestations import MemoryAttestations
 from .audit import MemoryAudit
 from .decisions import MemoryDecisions
 from .denials import MemoryDenials
@@ -24,6 +25,7 @@ class MemoryMetadataStore(
     MemoryDecisions,
     MemoryTokens,
     MemoryRoles,
+    MemoryAttestations,
     MemoryWebSessions,
     MemoryServing,
     MemoryWebhooks,
@@ -35,6 +37,7 @@ class MemoryMetadataStore(
         MemoryAudit.__init__(self)
         MemoryTokens.__init__(self)
         MemoryRoles.__init__(self)
+        MemoryAttestations.__init__(self)
         MemoryWebSessions.__init__(self)
         MemoryServing.__init__(self)
         MemoryWebhooks.__init__(self)
@@ -79,6 +82,9 @@ class MemoryMetadataStore(
             self._decisions = {k: moved(d) for k, d in self._decisions.items()}
             if name in self._input_modes:
                 self._input_modes[new_name] = self._input_modes.pop(name)
+            own = self._signing_policies.pop(("model", name), None)
+            if own is not None:
+                self._signing_policies[("model", new_name)] = replace(own, name=new_name)
             with self._serving_lock:
                 self._periods = [moved(p) for p in self._periods]
             seq = len(self._model_events) + 1

@@ -429,6 +429,34 @@ class MemoryVersions(MemoryAudit):
                 )
             return new
 
+    def sign_version(
+        self,
+        model: str,
+        version: int,
+        signatures: Sequence[tuple[str, str]],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> list[str]:
+        from ...domain.attestations import SIGNED, new_signatures, signature_change
+
+        with self._lock:
+            found = self._live(model, version)
+            held = [e.key or "" for e in self.version_events(model, version) if e.kind == SIGNED]
+            new = new_signatures(held, signatures)
+            for key, bundle in new:
+                self._record(found, SIGNED, actor, at, key=key, value=bundle, reason=reason)
+            if new:
+                self._audit(
+                    "version.signed",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=signature_change(model, version, new, reason),
+                )
+            return [key for key, _ in new]
+
     def file_references(self) -> Iterator[FileReference]:
         with self._lock:
             refs = [

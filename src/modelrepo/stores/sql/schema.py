@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-HEAD_REVISION = "0015"
+HEAD_REVISION = "0016"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")

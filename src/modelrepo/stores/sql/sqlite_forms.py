@@ -557,6 +557,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'NEW_SIGNING_KEY': (
+        'INSERT INTO signing_keys (key_id, public_pem, label, added_at, added_by, added_auth) VALUES (?, ?, ?, ?, ?, ?)',
+        ('key_id', 'public_pem', 'label', 'added_at', 'added_by', 'added_auth'),
+        {},
+        (),
+    ),
     'NEW_TAG': (
         'INSERT INTO version_tags (version_id, "key", value) VALUES (?, ?, ?)',
         ('version_id', 'key', 'value'),
@@ -653,6 +659,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'RENAME_SIGNING_POLICY': (
+        'UPDATE signing_policies SET name=? WHERE signing_policies.scope = ? AND signing_policies.name = ?',
+        ('new_name', 'scope_1', 'name'),
+        {'scope_1': 'model'},
+        (),
+    ),
     'REQUEST': (
         'SELECT deployment_requests.id, deployment_requests.model_id, deployment_requests.environment_id, deployment_requests.kind, deployment_requests.versions, deployment_requests.effective_at, deployment_requests.requested_by, deployment_requests.requested_at, deployment_requests.reason, deployment_requests.base_event_id, deployment_requests.requested_auth, models.name AS model_name, environments.name AS env_name, request_decisions.decision, request_decisions.decided_by, request_decisions.decided_at, request_decisions.reason AS decision_reason, request_decisions.event_id, request_decisions.decided_auth \nFROM deployment_requests JOIN models ON models.id = deployment_requests.model_id JOIN environments ON environments.id = deployment_requests.environment_id LEFT OUTER JOIN request_decisions ON request_decisions.request_id = deployment_requests.id \nWHERE deployment_requests.id = ? ORDER BY deployment_requests.id',
         ('request_id',),
@@ -674,6 +686,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
     'REVOKE_ROLE_BINDING': (
         'UPDATE role_bindings SET revoked_at=?, revoked_by=? WHERE role_bindings.binding_id = ? AND role_bindings.revoked_at IS NULL',
         ('at', 'actor', 'binding_id'),
+        {},
+        (),
+    ),
+    'REVOKE_SIGNING_KEY': (
+        'UPDATE signing_keys SET revoked_at=?, revoked_by=?, revoked_reason=? WHERE signing_keys.key_id = ? AND signing_keys.revoked_at IS NULL',
+        ('at', 'actor', 'reason', 'key_id'),
         {},
         (),
     ),
@@ -767,6 +785,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'SET_SIGNING_POLICY': (
+        'INSERT INTO signing_policies (scope, name, enabled, set_at, set_by, set_auth) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at, set_by = excluded.set_by, set_auth = excluded.set_auth',
+        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth'),
+        {},
+        (),
+    ),
     'SET_WEBHOOK_CURSOR': (
         'UPDATE webhook_cursor SET seq=? WHERE webhook_cursor.name = ?',
         ('seq', 'name_1'),
@@ -778,6 +802,24 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('subject_1', 'subject_2'),
         {'subject_1': 'models', 'subject_2': 'models:'},
         ('seq', 'subject', 'body'),
+    ),
+    'SIGNING_KEYS': (
+        'SELECT signing_keys.key_id, signing_keys.public_pem, signing_keys.label, signing_keys.added_at, signing_keys.added_by, signing_keys.added_auth, signing_keys.revoked_at, signing_keys.revoked_by, signing_keys.revoked_reason \nFROM signing_keys ORDER BY signing_keys.added_at, signing_keys.key_id',
+        (),
+        {},
+        ('key_id', 'public_pem', 'label', 'added_at', 'added_by', 'added_auth', 'revoked_at', 'revoked_by', 'revoked_reason'),
+    ),
+    'SIGNING_KEY_BY_ID': (
+        'SELECT signing_keys.key_id, signing_keys.public_pem, signing_keys.label, signing_keys.added_at, signing_keys.added_by, signing_keys.added_auth, signing_keys.revoked_at, signing_keys.revoked_by, signing_keys.revoked_reason \nFROM signing_keys \nWHERE signing_keys.key_id = ?',
+        ('key_id',),
+        {},
+        ('key_id', 'public_pem', 'label', 'added_at', 'added_by', 'added_auth', 'revoked_at', 'revoked_by', 'revoked_reason'),
+    ),
+    'SIGNING_POLICIES': (
+        'SELECT signing_policies.scope, signing_policies.name, signing_policies.enabled, signing_policies.set_at, signing_policies.set_by, signing_policies.set_auth \nFROM signing_policies ORDER BY signing_policies.scope, signing_policies.name',
+        (),
+        {},
+        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth'),
     ),
     'SQLITE_VERSION': (
         'SELECT sqlite_version() AS sqlite_version_1',

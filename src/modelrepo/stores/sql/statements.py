@@ -35,6 +35,8 @@ from .tables import (
     request_decisions,
     role_bindings,
     serving_periods,
+    signing_keys,
+    signing_policies,
     store_info,
     version_events,
     version_files,
@@ -722,6 +724,65 @@ REVOKE_ROLE_BINDING = (
     sa.update(role_bindings)
     .where(RB.binding_id == p("binding_id"), RB.revoked_at.is_(None))
     .values(revoked_at=p("at"), revoked_by=p("actor"))
+)
+
+# -- signing keys and policies -------------------------------------------------------------
+
+SK = signing_keys.c
+NEW_SIGNING_KEY = sa.insert(signing_keys).values(
+    key_id=p("key_id"),
+    public_pem=p("public_pem"),
+    label=p("label"),
+    added_at=p("added_at"),
+    added_by=p("added_by"),
+    added_auth=p("added_auth"),
+)
+_SIGNING_KEYS = sa.select(
+    SK.key_id,
+    SK.public_pem,
+    SK.label,
+    SK.added_at,
+    SK.added_by,
+    SK.added_auth,
+    SK.revoked_at,
+    SK.revoked_by,
+    SK.revoked_reason,
+)
+SIGNING_KEYS = _SIGNING_KEYS.order_by(SK.added_at, SK.key_id)
+SIGNING_KEY_BY_ID = _SIGNING_KEYS.where(SK.key_id == p("key_id"))
+REVOKE_SIGNING_KEY = (
+    sa.update(signing_keys)
+    .where(SK.key_id == p("key_id"), SK.revoked_at.is_(None))
+    .values(revoked_at=p("at"), revoked_by=p("actor"), revoked_reason=p("reason"))
+)
+SP = signing_policies.c
+SIGNING_POLICIES = sa.select(
+    SP.scope, SP.name, SP.enabled, SP.set_at, SP.set_by, SP.set_auth
+).order_by(SP.scope, SP.name)
+SET_SIGNING_POLICY = (
+    insert(signing_policies)
+    .values(
+        scope=p("scope"),
+        name=p("name"),
+        enabled=p("enabled"),
+        set_at=p("set_at"),
+        set_by=p("set_by"),
+        set_auth=p("set_auth"),
+    )
+    .on_conflict_do_update(
+        index_elements=["scope", "name"],
+        set_={
+            "enabled": insert(signing_policies).excluded.enabled,
+            "set_at": insert(signing_policies).excluded.set_at,
+            "set_by": insert(signing_policies).excluded.set_by,
+            "set_auth": insert(signing_policies).excluded.set_auth,
+        },
+    )
+)
+RENAME_SIGNING_POLICY = (
+    sa.update(signing_policies)
+    .where(SP.scope == "model", SP.name == p("name"))
+    .values(name=p("new_name"))
 )
 
 # -- web sessions --------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from ...domain.model import (
 from ...domain.times import from_micros, to_micros
 from ...ports import FileReference
 from . import apsw_dbapi, schema
+from .attestations import SqlAttestations
 from .decisions import SqlDecisions
 from .denials import SqlDenials
 from .deployments import Observed, SqlDeployments, any_model_id, model_id, named_allocations
@@ -191,6 +192,7 @@ class SqlMetadataStore(
     SqlServing,
     SqlTokens,
     SqlRoles,
+    SqlAttestations,
     SqlWebSessions,
     SqlWebhooks,
     SqlDenials,
@@ -533,6 +535,8 @@ class SqlMetadataStore(
             )
             # Every row refers to the model by its id: the name is in this one row only.
             tx.execute(Q.RENAME_MODEL, model_id=row.id, name=new_name)
+            # A model's signing policy is the exception: it may be set before the model exists.
+            tx.execute(Q.RENAME_SIGNING_POLICY, name=name, new_name=new_name)
             tx.execute(
                 Q.NEW_MODEL_EVENT, model_id=row.id, kind="renamed", key=name, value=new_name,
                 actor=actor, at=to_micros(at),
@@ -774,6 +778,37 @@ class SqlMetadataStore(
                     change=trust_change(model, version, new, reason),
                 )
         return new
+
+    def sign_version(
+        self,
+        model: str,
+        version: int,
+        signatures: Sequence[tuple[str, str]],
+        *,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> list[str]:
+        from ...domain.attestations import SIGNED, new_signatures, signature_change
+
+        with self._raw.write() as tx:
+            vid = self._live_version(tx, model, version).id
+            held = [r.key for r in tx.all(Q.VERSION_EVENTS, version_id=vid) if r.kind == SIGNED]
+            new = new_signatures(held, signatures)
+            for key, bundle in new:
+                self._event(
+                    tx, vid, SIGNED, actor=actor, at=at, key=key, value=bundle, reason=reason
+                )
+            if new:
+                self._audit(
+                    tx,
+                    "version.signed",
+                    f"model:{model}",
+                    actor=actor,
+                    at=at,
+                    change=signature_change(model, version, new, reason),
+                )
+        return [key for key, _ in new]
 
     def delete_version(
         self, model: str, version: int, *, actor: str, at: datetime, reason: str | None

@@ -424,3 +424,28 @@ access_denials = sa.Table(
     sa.Index("ix_access_denials_last_at", "last_at"),
     sa.Index("ix_access_denials_model", "model", "last_at"),
 )
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("public_pem", sa.Text, nullable=False),
+    sa.Column("label", sa.String(256), nullable=False),
+    sa.Column("added_at", sa.BigInteger, nullable=False),
+    sa.Column("added_by", sa.String(256), nullable=False),
+    sa.Column("added_auth", sa.Text, nullable=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sa.Column("revoked_by", sa.String(256), nullable=True),
+    sa.Column("revoked_reason", sa.Text, nullable=True),
+)
+
+signing_policies = sa.Table(
+    "signing_policies",
+    metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("set_at", sa.BigInteger, nullable=False),
+    sa.Column("set_by", sa.String(256), nullable=False),
+    sa.Column("set_auth", sa.Text, nullable=True),
+)
