@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .disk.modes import make_folder, open_new
+from .domain.attestations import policy_row_fields, signing_key_fields
 from .domain.audit import (
     DecisionsDigest,
     EntryColumns,
@@ -451,6 +452,10 @@ def check_records(
         compare(("role binding", binding.binding_id), role_binding_fields(binding))
     for hook in store.webhooks():
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
+    for key in store.signing_keys():
+        compare(("signing key", key.key_id), signing_key_fields(key))
+    for rule in store.signing_policies():
+        compare((f"signing {rule.scope}", rule.name), policy_row_fields(rule))
     problems.extend(evidence.missing())
     for seq, change in evidence.imports:
         _check_import(seq, change, imported[seq], problems, evidence)

@@ -4,9 +4,9 @@ elliptic-curve key for versions (the OpenSSF model-signing format)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +24,9 @@ from cryptography.hazmat.primitives.serialization import (
 from .domain import attestations
 from .domain.errors import InvalidInput, StorageError
 from .verifier import key_id
+
+if TYPE_CHECKING:
+    from .domain.model import ModelVersion
 
 
 class Ed25519Signer:
@@ -75,6 +78,10 @@ class VersionSigner:
             Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
         )
         self.key_id = attestations.key_id(self.public_pem)
+
+    @classmethod
+    def generate(cls) -> VersionSigner:
+        return cls(ec.generate_private_key(ec.SECP256R1()))
 
     @classmethod
     def load_or_create(cls, path: Path, mode: int = 0o600) -> VersionSigner:
@@ -165,3 +172,50 @@ def _write_new_key(
     finally:
         tmp.unlink(missing_ok=True)
     return True
+
+
+def check_bundle(
+    found: ModelVersion, text: str, keys: Iterable[attestations.SigningKey]
+) -> tuple[str, str]:
+    """(kind, key id) of a bundle that verifies with a trusted, unrevoked key and states
+    exactly `found` (its files, or its provenance); SignatureInvalid naming why otherwise."""
+    envelope = attestations.read_bundle(text)
+    key = next((k for k in keys if k.key_id == envelope.key_id), None)
+    trouble = attestations.signature_trouble(key, envelope.key_id)
+    if trouble is not None:
+        raise attestations.SignatureInvalid(trouble)
+    assert key is not None
+    verify_envelope(envelope, key.public_pem)
+    statement = envelope.statement()
+    kind = statement.get("predicateType")
+    if kind == attestations.MODEL_SIGNATURE_PREDICATE:
+        attestations.check_model_statement(statement, found.files)
+        return attestations.MODEL, key.key_id
+    if kind == attestations.PROVENANCE_PREDICATE:
+        attestations.check_provenance(statement, found)
+        return attestations.PROVENANCE, key.key_id
+    raise attestations.SignatureInvalid(f"unknown statement type {kind!r}")
+
+
+def check_version_signature(
+    found: ModelVersion,
+    signatures: Sequence[attestations.VersionSignature],
+    keys: Sequence[attestations.SigningKey],
+) -> attestations.VersionSignature:
+    """The newest model signature of `found` that counts; SignatureInvalid saying why none
+    does (not signed, or each signature's trouble)."""
+    troubles = []
+    for signature in reversed(signatures):
+        if signature.kind != attestations.MODEL:
+            continue
+        try:
+            check_bundle(found, signature.bundle, keys)
+        except attestations.SignatureInvalid as exc:
+            troubles.append(str(exc))
+            continue
+        return signature
+    if not troubles:
+        raise attestations.SignatureInvalid(f"{found.ref} is not signed")
+    raise attestations.SignatureInvalid(
+        f"no signature of {found.ref} counts: {'; '.join(troubles)}"
+    )

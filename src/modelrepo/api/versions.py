@@ -40,6 +40,7 @@ class VersionsAPI(Protocol):
         if_changed: bool = False,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -60,6 +61,8 @@ class VersionsAPI(Protocol):
         `trusted_types`: the types its files need trusted to load (a skops file's
         `sklearn.tree._tree.Tree`, say), recorded with the version as `trust` records them
         (over HTTP, the token needs the `trust` permission too).
+        `sign`: sign the version with the store's key as it is registered (also done when
+        the store's or the model's signing policy says so; see `set_signing_policy`).
         """
         ...
 
@@ -80,14 +83,15 @@ class VersionsAPI(Protocol):
         idempotency_key: str | None = None,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         """Register files a transport has already streamed into this store's blobs (the
         server's upload): small files as bytes, the others as writers of this store, staged
         but not yet committed. The writers are committed here, under the store lock, and
         aborted if anything fails. The caller must hold the store lock shared while it
         writes them (`staging`), as `gc` removes staged uploads. `code` and `environment` default to
-        False: the files were not made here. `idempotency_key`, `number` and `trusted_types`
-        as for `register`."""
+        False: the files were not made here. `idempotency_key`, `number`, `trusted_types` and
+        `sign` as for `register`."""
         ...
 
     def staging(self) -> AbstractContextManager[Callable[[], BlobWriter]]:

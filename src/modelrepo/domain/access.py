@@ -50,10 +50,11 @@ MAINTAIN = "maintain"
 TOKENS = "tokens"
 DECISION_POLICY = "decision_policy"
 TRUST = "trust"
+SIGNING = "signing"
 
 ACTIONS = (
     READ, REGISTER, TAG, DEPLOY, LOG_DECISION, APPROVE, CHECKPOINT, PROTECT, WEBHOOKS, DELETE,
-    MAINTAIN, TOKENS, DECISION_POLICY, TRUST,
+    MAINTAIN, TOKENS, DECISION_POLICY, TRUST, SIGNING,
 )  # fmt: skip
 """Every action a route can require."""
 
@@ -72,6 +73,7 @@ ACTION_SUMMARIES: dict[str, str] = {
     TOKENS: "service accounts' tokens; every token and role binding within scope",
     DECISION_POLICY: "how decision inputs are kept and for how long; the retention run",
     TRUST: "trust the types a version's files need to load (at registration or later)",
+    SIGNING: "trust, revoke and rotate version signing keys; where signing is required",
 }
 """What each action covers, in the documentation's words."""
 
@@ -163,6 +165,14 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "report.model": Operation(READ, STORE, "a model's evidence report"),
     "report.decision": Operation(READ, STORE, "a decision's evidence report"),
+    "version.sign": Operation(
+        REGISTER, MODEL, "sign a version with the store's key, or keep signatures made elsewhere"
+    ),
+    "version.signatures": Operation(READ, MODEL, "a version's signatures and provenance"),
+    "signing.read": Operation(READ, SCOPE, "the keys trusted to sign versions; the policies"),
+    "signing.manage": Operation(
+        SIGNING, STORE, "trust, revoke, rotate signing keys; set signing policies"
+    ),
     "audit.read": Operation(READ, STORE, "verify the log; entries, proofs, checkpoints, key"),
     "audit.checkpoint": Operation(CHECKPOINT, STORE, "sign a checkpoint"),
     "audit.denied": Operation(MAINTAIN, STORE, "the record of refused requests"),

@@ -47,6 +47,8 @@ KINDS = (MODEL, PROVENANCE)
 SIGNED = "signed"
 """The version event that holds a signature: key `<kind>:<key id>`, value the bundle."""
 
+REGISTRATION_REASON = "signed at registration"
+
 SIGNATURE_FILE = "model.sig"
 """Where a download writes the model signature, as `model_signing` expects by default."""
 GIT_PATHS = (".git", ".gitignore", ".gitattributes", ".github")
@@ -508,6 +510,23 @@ def signs_at_registration(policies: Iterable[SigningPolicy], model: str) -> bool
 
 def requires_signature(policies: Iterable[SigningPolicy], environment: str) -> bool:
     return any(p.scope == ENVIRONMENT and p.name == environment and p.enabled for p in policies)
+
+
+def signature_trouble(key: SigningKey | None, key_hint: str) -> str | None:
+    """Why a signature by `key` (None: not among the trusted keys) does not count, or None."""
+    if key is None:
+        return f"it is signed by key {key_hint[:16]}, which is not trusted here"
+    if key.revoked_at is not None:
+        return (
+            f"key {key.key_id[:16]} that signed it was revoked on {format_time(key.revoked_at)} "
+            f"({key.revoked_reason})"
+        )
+    return None
+
+
+def check_provenance(statement: Mapping[str, Any], version: ModelVersion) -> None:
+    if statement_payload(statement) != statement_payload(provenance_statement(version)):
+        raise SignatureInvalid("the signed provenance differs from the version's recorded lineage")
 
 
 def unsigned_refusal(ref: str, environment: str, why: str) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import ApiToken, credential_digest
+from .attestations import SIGNED
 from .audit import (
     MODEL_CREATED,
     MODEL_DELETED,
@@ -362,7 +363,9 @@ def _model_deleted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str,
     ev.rows.pop(("policy", model), None)
 
 
-_NAMED_BY_MODEL = ("model", "version", "deployment event", "environment", "policy")
+_NAMED_BY_MODEL = (
+    "model", "version", "deployment event", "environment", "policy", "signing model"
+)  # fmt: skip
 """Kinds of rows whose key holds their model's name right after the kind."""
 
 
@@ -420,6 +423,16 @@ def _trusted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any])
         return
     reason = ch["reason"]
     row["events"].extend([TRUSTED, str(name), None, actor, at, reason] for name in ch["types"])
+
+
+def _signed(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    row = ev._row(seq, ("version", ch["model"], ch["version"]))
+    if row is None:
+        return
+    reason = ch["reason"]
+    row["events"].extend(
+        [SIGNED, s["key"], s["bundle"], actor, at, reason] for s in ch["signatures"]
+    )
 
 
 def _model_changed(kind: str) -> Handler:
@@ -553,6 +566,28 @@ _WEBHOOK = _created_and_ended(
 )  # fmt: skip
 
 
+def _key_trusted(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    ev.rows[("signing key", ch["key_id"])] = Expected(
+        seq,
+        {
+            "public_key": ch["public_key"], "label": ch["label"], "added_at": at,
+            "added_by": actor, "revoked_at": None, "revoked_by": None, "revoked_reason": None,
+        },
+    )  # fmt: skip
+
+
+def _key_revoked(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    row = ev._row(seq, ("signing key", ch["key_id"]))
+    if row is not None:
+        row["revoked_at"], row["revoked_by"], row["revoked_reason"] = at, actor, ch["reason"]
+
+
+def _signing_policy(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
+    ev.rows[(f"signing {ch['scope']}", ch["name"])] = Expected(
+        seq, {"enabled": ch["enabled"], "set_at": at, "set_by": actor}
+    )
+
+
 def _policy(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     ev.rows[("policy", ch["model"])] = Expected(
         seq, policy_fields(ch["inputs"], ch["retention_days"])
@@ -584,6 +619,10 @@ _HANDLERS: dict[str, Handler] = {
     RECORDED_DELETED: _recorded_deleted,
     MODEL_CREATED: _created,
     "version.trusted": _trusted,
+    "version.signed": _signed,
+    "signing_key.trusted": _key_trusted,
+    "signing_key.revoked": _key_revoked,
+    "signing.policy_set": _signing_policy,
     MODEL_DELETED: _model_deleted,
     MODEL_RENAMED: _renamed,
     "model.tag_set": _model_changed("tag_set"),

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .lock import StoreLock
     from .metadata import MetadataStore
     from .serving import ServingStore
-    from .signer import Signer
+    from .signer import Signer, StatementSigner
     from .store import StoreHandle
     from .versions import FileReference, VersionStore
     from .webhooks import WebhookStore
@@ -47,6 +47,7 @@ __all__ = [
     "RoleBindingStore",
     "ServingStore",
     "Signer",
+    "StatementSigner",
     "StoreHandle",
     "StoreLock",
     "TokenStore",
@@ -72,6 +73,7 @@ _MODULE_OF = {
     "RoleBindingStore": "access",
     "ServingStore": "serving",
     "Signer": "signer",
+    "StatementSigner": "signer",
     "StoreHandle": "store",
     "StoreLock": "lock",
     "TokenStore": "access",

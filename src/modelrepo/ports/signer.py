@@ -1,8 +1,9 @@
-"""Signs audit checkpoints."""
+"""Signs audit checkpoints, and versions' statements."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 
 class Signer(Protocol):
@@ -15,3 +16,15 @@ class Signer(Protocol):
     def public_pem(self) -> bytes: ...
 
     def sign(self, data: bytes) -> bytes: ...
+
+
+class StatementSigner(Protocol):
+    """Signs a version's in-toto statements into Sigstore bundles (an elliptic-curve key)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def public_pem(self) -> bytes: ...
+
+    def sign_statement(self, statement: Mapping[str, Any]) -> str: ...

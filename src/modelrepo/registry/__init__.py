@@ -15,6 +15,7 @@ from ..domain.errors import InvalidInput, StoreNotFound
 from ..domain.principals import LOCAL_AUTH
 from ..stores import Backend, memory_backend
 from .access import Access
+from .attestations import Attestations
 from .audit import Audit
 from .decisions import Decisions
 from .deployments import Deployments
@@ -31,7 +32,16 @@ if TYPE_CHECKING:
 
 
 class Registry(
-    Versions, Deployments, Decisions, Serving, Audit, Access, Webhooks, Integrity, Evidence
+    Versions,
+    Deployments,
+    Decisions,
+    Serving,
+    Audit,
+    Access,
+    Webhooks,
+    Integrity,
+    Evidence,
+    Attestations,
 ):
     """A versioned model registry.
 

@@ -25,12 +25,14 @@ from ..domain.deployments import (
     LiveVersion,
     check_environment_name,
     normalise_split,
+    rollback_target,
     timeline,
     unknown_at,
 )
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
 from ..domain.names import check_version, parse_ref, validate_model_name
+from .attestations import check_signed_for
 from .core import Core, changes
 
 
@@ -63,11 +65,20 @@ class Deployments(Core, DeploymentsAPI):
             require_reason(
                 change.reason, "an effective time in the past records a backfill and needs a reason"
             )
+        if change.kind != UNDEPLOY:
+            check_signed_for(self, change.model, change.environment, self._targets(change))
         result = self.backend.metadata.apply_deployment(change, clock=self.clock)
         if isinstance(result, DeploymentRequest):
             return DeploymentOutcome("pending", request=result)
         status = "scheduled" if result.effective_at > result.recorded_at else "live"
         return DeploymentOutcome(status, event=result)
+
+    def _targets(self, change: DeploymentChange) -> tuple[Allocation, ...]:
+        """The versions a change puts live (a rollback's, as the history says now)."""
+        if change.versions is not None:
+            return change.versions
+        events = self.backend.metadata.deployment_events(change.model, change.environment)
+        return rollback_target(events, self.clock.now()) if events else ()
 
     def deploy(
         self,
@@ -207,6 +218,9 @@ class Deployments(Core, DeploymentsAPI):
 
     @changes
     def approve(self, request_id: int, *, reason: str | None = None) -> DeploymentRequest:
+        asked = self.request(check_version(request_id))
+        if asked.status == "pending" and asked.kind != UNDEPLOY and asked.versions:
+            check_signed_for(self, asked.model, asked.environment, asked.versions)
         return self.backend.metadata.decide_request(
             check_version(request_id),
             approve=True,

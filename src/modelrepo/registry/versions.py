@@ -53,6 +53,7 @@ from ..domain.trust import (
     trusted_of,
 )
 from ..flavors import check_files
+from .attestations import sign_registered, signer_for_registration
 from .core import INLINE_MAX, INLINE_TOTAL_MAX, Core, changes, may_create, opening_of, writes
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Versions(Core, VersionsAPI):
         if_changed: bool = False,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         number = check_number(number)
@@ -92,6 +94,7 @@ class Versions(Core, VersionsAPI):
         )
         files = collect_files(Path(path))
         check_files(flavor, [rel for rel, _ in files])
+        signer = signer_for_registration(self, name, sign)
         with self.backend.lock.shared():
             entries = []
             inline: dict[str, bytes] = {}
@@ -119,6 +122,7 @@ class Versions(Core, VersionsAPI):
                 if same is not None:
                     return self._trusting(same, trusting)
             made = self._create_version(details, entries, inline, key, number)
+            sign_registered(self, made, signer)
             return self._trusting(made, trusting)
 
     def _trusting(self, version: ModelVersion, types: Sequence[str]) -> ModelVersion:
@@ -165,6 +169,7 @@ class Versions(Core, VersionsAPI):
         idempotency_key: str | None = None,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         writers = [f.content for f in files if not isinstance(f.content, bytes)]
         try:
@@ -174,6 +179,7 @@ class Versions(Core, VersionsAPI):
             details = self._version_details(
                 name, params, metrics, tags, data, description, flavor, signature, code, environment
             )
+            signer = signer_for_registration(self, name, sign)
             if not files:
                 raise InvalidInput("a version needs at least one file")
             for staged in files:
@@ -203,6 +209,7 @@ class Versions(Core, VersionsAPI):
             for writer in writers:
                 writer.abort()
             raise
+        sign_registered(self, made, signer)
         return self._trusting(made, trusting)
 
     def _version_details(

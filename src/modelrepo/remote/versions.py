@@ -73,6 +73,7 @@ class Versions(ServerClient, VersionsAPI):
         if_changed: bool = False,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
@@ -116,6 +117,7 @@ class Versions(ServerClient, VersionsAPI):
             "code": code_ref.to_dict() if code_ref else None,
             "executable": [rel for rel, p in files if p.stat().st_mode & stat.S_IXUSR],
             "trusted_types": list(trusting),
+            "sign": bool(sign),
         }
         if number is not None:
             metadata["number"] = check_version(number, "version number")
@@ -176,7 +178,7 @@ class Versions(ServerClient, VersionsAPI):
     def _metadata(options: Mapping[str, Any], *, executable: list[str]) -> dict[str, Any]:
         known = {
             "params", "metrics", "tags", "data", "description", "flavor", "signature", "code",
-            "number", "trusted_types",
+            "number", "trusted_types", "sign",
         }  # fmt: skip
         unknown = set(options) - known
         if unknown:
@@ -200,6 +202,7 @@ class Versions(ServerClient, VersionsAPI):
             "code": code.to_dict() if code else None,
             "executable": executable,
             "trusted_types": list(check_trusted_types(options.get("trusted_types"))),
+            "sign": bool(options.get("sign", False)),
         }
 
     def register_stored(
@@ -219,6 +222,7 @@ class Versions(ServerClient, VersionsAPI):
         idempotency_key: str | None = None,
         number: int | None = None,
         trusted_types: Sequence[str] = (),
+        sign: bool = False,
     ) -> ModelVersion:
         # Not available on a remote registry yet (one of `EMBEDDED_ONLY`).
         self._unsupported("register_stored")

@@ -196,6 +196,11 @@ class RegisterIn(BaseModel):
         description="Types the files need trusted to load (skops), recorded with the version; "
         "the token needs the `trust` permission too.",
     )
+    sign: bool = Field(
+        default=False,
+        description="Sign the version with the store's key as it is registered (also done "
+        "when a signing policy says so); the token needs the `version.sign` operation.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -212,6 +217,7 @@ class RegisterIn(BaseModel):
             "code": CodeRef(**self.code.model_dump()) if self.code else False,
             "number": self.number,
             "trusted_types": self.trusted_types,
+            "sign": self.sign,
         }
 
 

@@ -24,11 +24,12 @@ from ..domain.permissions import GROUP, StoreMode
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
 
 if TYPE_CHECKING:
-    from ..ports import BlobStore, MetadataStore, Signer, StoreLock
+    from ..ports import BlobStore, MetadataStore, Signer, StatementSigner, StoreLock
 
 DEFAULT_STORE = ".modelrepo"
 DATABASE_FILE = "modelrepo.db"
 AUDIT_KEY_FILE = "audit-signing-key.pem"
+VERSION_KEY_FILE = "version-signing-key.pem"
 
 
 @dataclass
@@ -49,7 +50,13 @@ class Backend:
     """Who may read the embedded store's files (`domain.permissions`)."""
     lost_creation: bool = False
     """Asked to create the store, this process found another had made it first."""
+    version_key_file: Path | None = None
+    """The file of the key that signs versions (None: the store has none, or keeps it in
+    memory); created on first use when the store keeps it in its own folder."""
+    version_key_generated: bool = False
+    """The version key is made by the store (so it may be rotated by the store)."""
     _signer: Signer | None = None
+    _version_signer: StatementSigner | None = None
 
     @property
     def signer(self) -> Signer:
@@ -57,6 +64,46 @@ class Backend:
         if self._signer is None:
             self._signer = self.signer_factory()
         return self._signer
+
+    @property
+    def version_signer(self) -> StatementSigner:
+        """The store's key for signing versions, loaded (or made) on first use."""
+        if self._version_signer is None:
+            from ..signing import VersionSigner
+
+            if self.version_key_file is None:
+                if self.folder is not None or self.location != ":memory:":
+                    raise InvalidInput(
+                        "this store has no key to sign versions with: set "
+                        "$MODELREPO_SIGNING_KEY_FILE to its PEM file (created if absent), "
+                        "or sign with your own key (--key FILE)"
+                    )
+                self._version_signer = VersionSigner.generate()
+            else:
+                mode = self.mode.file if self.mode is not None else 0o600
+                self._version_signer = VersionSigner.load_or_create(self.version_key_file, mode)
+        return self._version_signer
+
+    def rotate_version_key(self) -> StatementSigner:
+        """A new version key in place of the old one (kept beside it, renamed): only for a
+        key the store made itself; a key file an operator names is replaced by the operator."""
+        from ..signing import VersionSigner
+
+        if not self.version_key_generated or self.version_key_file is None:
+            if self.version_key_file is None and self.location == ":memory:":
+                self._version_signer = VersionSigner.generate()
+                return self._version_signer
+            raise InvalidInput(
+                "this store's version key is the file $MODELREPO_SIGNING_KEY_FILE names: "
+                "rotate it by replacing that file on every replica"
+            )
+        old = self.version_signer
+        retired = self.version_key_file.with_name(
+            f"{self.version_key_file.stem}.{old.key_id[:16]}.retired.pem"
+        )
+        os.replace(self.version_key_file, retired)
+        self._version_signer = None
+        return self.version_signer
 
     def close(self) -> None:
         self.metadata.close()
@@ -84,6 +131,7 @@ def open_server_backend(
     blob_url: str | None,
     *,
     audit_key_file: str | os.PathLike[str] | None = None,
+    signing_key_file: str | os.PathLike[str] | None = None,
     create: bool = True,
 ) -> Backend:
     """The scale-out store: metadata in PostgreSQL at `database_url`, blobs at `blob_url`.
@@ -99,6 +147,7 @@ def open_server_backend(
             "e.g. s3://bucket/prefix"
         )
     key_file = audit_key_file or os.environ.get("MODELREPO_AUDIT_KEY_FILE")
+    version_key = signing_key_file or os.environ.get("MODELREPO_SIGNING_KEY_FILE")
     conninfo = postgresql_conninfo(database_url)
     blobs = open_blob_store(blob_url)
     metadata = SqlMetadataStore.open_postgresql(database_url, create=create)
@@ -119,6 +168,7 @@ def open_server_backend(
         lock=PostgresStoreLock(conninfo),
         signer_factory=signer,
         location=f"{redact_url(database_url)} + {blob_url}",
+        version_key_file=Path(version_key).expanduser() if version_key else None,
     )
 
 
@@ -192,6 +242,8 @@ def open_backend(
         folder=root,
         mode=mode,
         lost_creation=lost_creation,
+        version_key_file=root / VERSION_KEY_FILE,
+        version_key_generated=True,
     )
 
 

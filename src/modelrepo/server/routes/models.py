@@ -216,6 +216,8 @@ def check_trust(caller: Caller, name: str, meta: RegisterIn) -> None:
     """A registration that trusts types also needs the `version.trust` operation."""
     if meta.trusted_types:
         caller.may("version.trust", name)
+    if meta.sign:
+        caller.may("version.sign", name)
 
 
 def register_folder(
