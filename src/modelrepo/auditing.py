@@ -452,8 +452,8 @@ def check_records(
         compare(("role binding", binding.binding_id), role_binding_fields(binding))
     for hook in store.webhooks():
         compare(("webhook", hook.webhook_id), webhook_fields(hook))
-    for key in store.signing_keys():
-        compare(("signing key", key.key_id), signing_key_fields(key))
+    for trusted in store.signing_keys():
+        compare(("signing key", trusted.key_id), signing_key_fields(trusted))
     for rule in store.signing_policies():
         compare((f"signing {rule.scope}", rule.name), policy_row_fields(rule))
     problems.extend(evidence.missing())
