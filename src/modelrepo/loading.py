@@ -12,6 +12,8 @@ from .api.serving import ServingAPI
 from .handles import ModelHandle
 
 if TYPE_CHECKING:
+    from .api.attestations import AttestationsAPI
+    from .domain.attestations import SigningPolicy, VersionSignature
     from .domain.model import ModelVersion, VersionEvent
 
 
@@ -30,6 +32,10 @@ class Loading(ServingAPI):
 
         def resolve(self, ref: str) -> tuple[str, int]: ...
 
+        def verify_signature(self, name: str, version: int) -> VersionSignature: ...
+
+        def signing_policies(self) -> list[SigningPolicy]: ...
+
         def serving_start(
             self, name: str, *, env: str, instance_id: str, host: str, version: int, digest: str
         ) -> None: ...
@@ -43,11 +49,17 @@ class Loading(ServingAPI):
         trusted_types: Sequence[str] = (),
         module: Any = None,
         environment: str | None = None,
+        verify_signature: bool = False,
     ) -> ModelHandle:
+        from .domain.attestations import requires_signature
         from .domain.trust import check_trusted_types, trusted_of
         from .flavors import LoadOptions, loader_for, reads_trust
 
         found = self._readable(name, version)
+        if verify_signature or (
+            environment is not None and requires_signature(self.signing_policies(), environment)
+        ):
+            self.verify_signature(found.model, found.version)
         loader = loader_for(found.flavor)
         extra = check_trusted_types(trusted_types)
         # The types trusted with the version, read from its record; a caller may add more.
@@ -90,3 +102,19 @@ class Loading(ServingAPI):
             digest=handle.digest,
         )
         return handle
+
+
+def signature_files(
+    reg: AttestationsAPI, found: ModelVersion, *, required: bool
+) -> dict[str, bytes]:
+    """The model signature to write beside a downloaded version (where the stock
+    `model_signing` verifier looks), if it has one that counts; `required`: refuse without."""
+    from .domain.attestations import SignatureInvalid, signature_file_name
+
+    try:
+        signature = reg.verify_signature(found.model, found.version)
+    except SignatureInvalid:
+        if required:
+            raise
+        return {}
+    return {signature_file_name(found.files): signature.bundle.encode()}

@@ -219,3 +219,18 @@ def check_version_signature(
     raise attestations.SignatureInvalid(
         f"no signature of {found.ref} counts: {'; '.join(troubles)}"
     )
+
+
+def signed_statements(signer: Any, found: ModelVersion) -> list[tuple[str, str]]:
+    """(event key, bundle) of the version's two statements signed by `signer` (a
+    `StatementSigner`): its files, and its provenance."""
+    return [
+        (
+            attestations.signature_event_key(attestations.MODEL, signer.key_id),
+            signer.sign_statement(attestations.model_statement(found.model, found.files)),
+        ),
+        (
+            attestations.signature_event_key(attestations.PROVENANCE, signer.key_id),
+            signer.sign_statement(attestations.provenance_statement(found)),
+        ),
+    ]

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import os
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -423,11 +423,13 @@ def write_folder(
     dest: str | os.PathLike[str],
     write: Callable[[FileEntry, Path, Progress | None], None],
     progress: Callable[[str, int], Progress] | None = None,
+    beside: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a version's files into `dest` (absent, or an empty folder) all or nothing:
     `write(entry, path, progress)` writes and verifies each into a staging folder beside
     `dest`, which is renamed into place once every file is there, and removed if anything
-    fails, so no half-written copy is ever seen at `dest`."""
+    fails, so no half-written copy is ever seen at `dest`. `beside`: top-level files that are
+    not the version's (its signature), written with them."""
     import shutil
     import tempfile
 
@@ -443,6 +445,12 @@ def write_folder(
             write(entry, out_path, progress(entry.path, entry.size) if progress else None)
             if entry.executable:
                 out_path.chmod(out_path.stat().st_mode | 0o111)
+        for name, content in (beside or {}).items():
+            fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(content)
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

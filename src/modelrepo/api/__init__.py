@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from .access import AccessAPI
+from .attestations import AttestationsAPI
 from .audit import AuditAPI
 from .decisions import DecisionsAPI
 from .deployments import DeploymentsAPI
@@ -43,6 +44,7 @@ class RegistryAPI(
     WebhooksAPI,
     IntegrityAPI,
     EvidenceAPI,
+    AttestationsAPI,
     Protocol,
 ):
     """A versioned model registry: every concept's API, and the store it works on."""

@@ -24,11 +24,15 @@ class ServingAPI(Protocol):
         trusted_types: Sequence[str] = (),
         module: Any = None,
         environment: str | None = None,
+        verify_signature: bool = False,
     ) -> ModelHandle:
         """Load a version for its flavor; pickle is refused unless `trust_pickle` (recorded).
 
         `module`: for a pytorch version, the `nn.Module` (or zero-argument factory of one) to
-        load the weights into; without it the recorded nn.Module subclass is built."""
+        load the weights into; without it the recorded nn.Module subclass is built.
+        `verify_signature`: refuse (`SignatureInvalid`) a version without a valid model
+        signature by a trusted key; always so for an `environment` whose name requires
+        signatures (`load_live` passes its environment)."""
         ...
 
     def load_live(

@@ -186,11 +186,15 @@ class VersionsAPI(Protocol):
         dest: str | os.PathLike[str],
         *,
         progress: ProgressFactory | None = None,
+        verify_signature: bool = False,
     ) -> Path:
         """Materialise a version's files under `dest`, every byte verified, atomically.
 
         The tree is built next to `dest` and renamed into place only when complete; `dest`
-        must not exist or be an empty folder.
+        must not exist or be an empty folder. A version signed by a trusted key gets its
+        model signature written beside its files (`model.sig`), where the stock
+        `model_signing verify key` finds it; `verify_signature`: refuse (`SignatureInvalid`)
+        a version without a valid one.
         """
         ...
 

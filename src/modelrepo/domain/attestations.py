@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import Conflict, InvalidInput, NotFound
 from .manifest import FileEntry
 from .principals import Authentication, auth_dict
-from .times import format_time
+from .times import format_time, parse_time
 
 if TYPE_CHECKING:
     from .model import ModelVersion
@@ -314,6 +314,18 @@ class VersionSignature:
             found["bundle"] = self.bundle
         return found
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> VersionSignature:
+        return cls(
+            model=str(raw["model"]),
+            version=int(raw["version"]),
+            kind=str(raw["kind"]),
+            key_id=str(raw["key_id"]),
+            bundle=str(raw.get("bundle") or ""),
+            signed_at=parse_time(raw["signed_at"]),
+            signed_by=str(raw["signed_by"]),
+        )
+
 
 def signature_event_key(kind: str, key: str) -> str:
     return f"{kind}:{key}"
@@ -385,6 +397,20 @@ class SigningKey:
             "revoked_reason": self.revoked_reason,
             "active": self.active,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SigningKey:
+        revoked = raw.get("revoked_at")
+        return cls(
+            key_id=str(raw["key_id"]),
+            public_pem=str(raw["public_key"]),
+            label=str(raw["label"]),
+            added_at=parse_time(raw["added_at"]),
+            added_by=str(raw["added_by"]),
+            revoked_at=None if revoked is None else parse_time(revoked),
+            revoked_by=raw.get("revoked_by"),
+            revoked_reason=raw.get("revoked_reason"),
+        )
 
 
 def key_not_found(key: str) -> str:
@@ -473,6 +499,16 @@ class SigningPolicy:
             "set_at": format_time(self.set_at),
             "set_by": self.set_by,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SigningPolicy:
+        return cls(
+            scope=str(raw["scope"]),
+            name=str(raw["name"]),
+            enabled=bool(raw["enabled"]),
+            set_at=parse_time(raw["set_at"]),
+            set_by=str(raw["set_by"]),
+        )
 
 
 def check_scope_name(scope: str, name: str) -> tuple[str, str]:

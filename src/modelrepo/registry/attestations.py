@@ -12,6 +12,7 @@ from ..api.attestations import AttestationsAPI
 from ..domain import attestations as att
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.names import validate_model_name
+from ..signing import signed_statements
 from .core import Core, changes, writes
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class Attestations(Core, AttestationsAPI):
         else:
             signer = VersionSigner.from_file(Path(key_file), key_password)
             _usable(self.backend.metadata.signing_keys(), signer.key_id)
-        keep_signatures(self, found, signed_bundles(signer, found), reason)
+        keep_signatures(self, found, signed_statements(signer, found), reason)
         return [s for s in self.signatures(name, version) if s.key_id == signer.key_id]
 
     @changes
@@ -182,21 +183,7 @@ def signer_for_registration(reg: Core, model: str, sign: bool) -> StatementSigne
 
 def sign_registered(reg: Core, made: ModelVersion, signer: StatementSigner | None) -> None:
     if signer is not None:
-        keep_signatures(reg, made, signed_bundles(signer, made), att.REGISTRATION_REASON)
-
-
-def signed_bundles(signer: StatementSigner, found: ModelVersion) -> list[tuple[str, str]]:
-    """The version's two statements, signed: its files and its provenance."""
-    return [
-        (
-            att.signature_event_key(att.MODEL, signer.key_id),
-            signer.sign_statement(att.model_statement(found.model, found.files)),
-        ),
-        (
-            att.signature_event_key(att.PROVENANCE, signer.key_id),
-            signer.sign_statement(att.provenance_statement(found)),
-        ),
-    ]
+        keep_signatures(reg, made, signed_statements(signer, made), att.REGISTRATION_REASON)
 
 
 def signatures_of(found: ModelVersion, events: Iterable[Any]) -> list[att.VersionSignature]:

@@ -432,16 +432,19 @@ class Versions(Core, VersionsAPI):
         dest: str | os.PathLike[str],
         *,
         progress: ProgressFactory | None = None,
+        verify_signature: bool = False,
     ) -> Path:
+        from ..loading import signature_files
         from ..streams import write_folder
 
         found = self._readable(name, version)
+        beside = signature_files(self, found, required=verify_signature)
 
         def write(entry: FileEntry, path: Path, callback: Progress | None) -> None:
             with open(path, "x+b", buffering=0) as out:
                 self._copy_verified(found, entry, out.write, callback, out.fileno())
 
-        return write_folder(found.files, dest, write, progress)
+        return write_folder(found.files, dest, write, progress, beside)
 
     def diff(self, a: tuple[str, int], b: tuple[str, int]) -> VersionDiff:
         from ..domain.diff import (

@@ -17,6 +17,7 @@ from ..clock import SystemClock
 from ..domain.errors import InvalidInput, NotSupported
 from ..loading import Loading
 from .access import Access
+from .attestations import Attestations
 from .audit import Audit
 from .client import API, INSECURE_ENV, PAGE, check_url, error_from_response
 from .decisions import Decisions
@@ -70,6 +71,7 @@ class RemoteRegistry(
     Webhooks,
     Evidence,
     Integrity,
+    Attestations,
 ):
     """A registry served by `modelrepo serve`, used through its HTTP API.
 

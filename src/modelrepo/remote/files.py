@@ -263,11 +263,15 @@ class VersionFiles(ServerClient, VersionsAPI):
         dest: str | os.PathLike[str],
         *,
         progress: ProgressFactory | None = None,
+        verify_signature: bool = False,
     ) -> Path:
-        # Every byte is verified here, as it arrives, against the manifest the server sent.
+        # Every byte is verified here, as it arrives, against the manifest the server sent;
+        # the signature here too, against the keys the server trusts.
+        from ..loading import signature_files
         from ..streams import FileSink, write_folder
 
         found = self._readable(name, version)
+        beside = signature_files(self, found, required=verify_signature)
 
         def write(entry: FileEntry, path: Path, callback: Progress | None) -> None:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -283,7 +287,7 @@ class VersionFiles(ServerClient, VersionsAPI):
             finally:
                 os.close(fd)
 
-        return write_folder(found.files, dest, write, progress)
+        return write_folder(found.files, dest, write, progress, beside)
 
     def open_file(self, name: str, version: int, path: str) -> tuple[FileEntry, BinaryIO]:
         # Read over HTTP as the caller reads; a seek starts a new request at that byte range.
