@@ -32,7 +32,9 @@ class Loading(ServingAPI):
 
         def resolve(self, ref: str) -> tuple[str, int]: ...
 
-        def verify_signature(self, name: str, version: int) -> VersionSignature: ...
+        def verify_signature(
+            self, name: str, version: int, *, environment: str | None = None
+        ) -> VersionSignature: ...
 
         def signing_policies(self) -> list[SigningPolicy]: ...
 
@@ -59,7 +61,7 @@ class Loading(ServingAPI):
         if verify_signature or (
             environment is not None and requires_signature(self.signing_policies(), environment)
         ):
-            self.verify_signature(found.model, found.version)
+            self.verify_signature(found.model, found.version, environment=environment)
         loader = loader_for(found.flavor)
         extra = check_trusted_types(trusted_types)
         # The types trusted with the version, read from its record; a caller may add more.

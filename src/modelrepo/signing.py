@@ -201,12 +201,16 @@ def check_version_signature(
     found: ModelVersion,
     signatures: Sequence[attestations.VersionSignature],
     keys: Sequence[attestations.SigningKey],
+    accepted: frozenset[str] = frozenset(),
 ) -> attestations.VersionSignature:
-    """The newest model signature of `found` that counts; SignatureInvalid saying why none
-    does (not signed, or each signature's trouble)."""
+    """The newest model signature of `found` that counts (by one of the `accepted` key ids,
+    when given); SignatureInvalid saying why none does (not signed, or each one's trouble)."""
     troubles = []
     for signature in reversed(signatures):
         if signature.kind != attestations.MODEL:
+            continue
+        if accepted and signature.key_id not in accepted:
+            troubles.append(f"key {signature.key_id[:16]} is not one this environment accepts")
             continue
         try:
             check_bundle(found, signature.bundle, keys)

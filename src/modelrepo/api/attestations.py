@@ -40,9 +40,13 @@ class AttestationsAPI(Protocol):
         """Every signature kept for the version, oldest first (whatever their keys' state)."""
         ...
 
-    def verify_signature(self, name: str, version: int) -> VersionSignature:
+    def verify_signature(
+        self, name: str, version: int, *, environment: str | None = None
+    ) -> VersionSignature:
         """The version's model signature by a trusted, unrevoked key that verifies and lists
-        exactly its files; `SignatureInvalid` (an `InvalidInput`) naming why when none does."""
+        exactly its files; `SignatureInvalid` (an `InvalidInput`) naming why when none does.
+        `environment`: by one of the keys that environment's signing policy accepts, if it
+        names some."""
         ...
 
     def provenance(self, name: str, version: int) -> dict[str, Any]:
@@ -72,10 +76,13 @@ class AttestationsAPI(Protocol):
         for the signatures it made until revoked."""
         ...
 
-    def set_signing_policy(self, scope: str, name: str = "", *, enabled: bool) -> SigningPolicy:
+    def set_signing_policy(
+        self, scope: str, name: str = "", *, enabled: bool, keys: Sequence[str] = ()
+    ) -> SigningPolicy:
         """`store`: sign every new version; `model` NAME: sign that model's new versions (over
         the store's choice); `environment` NAME: deploy only versions with a valid signature to
-        environments of that name. Audited."""
+        environments of that name (by one of `keys`, trusted key ids or unique prefixes, when
+        given). Audited."""
         ...
 
     def signing_policies(self) -> list[SigningPolicy]:

@@ -481,8 +481,8 @@ def find_key(keys: Iterable[SigningKey], wanted: str) -> SigningKey | None:
 @dataclass(frozen=True, slots=True)
 class SigningPolicy:
     """`store` (name ''): sign every version at registration; `model` NAME: sign that
-    model's versions; `environment` NAME: deploy only versions signed by a trusted key to
-    every environment of that name."""
+    model's versions; `environment` NAME: deploy only versions signed by a trusted key (one
+    of `keys`, when given) to every environment of that name."""
 
     scope: str
     name: str
@@ -490,6 +490,7 @@ class SigningPolicy:
     set_at: datetime
     set_by: str
     set_auth: Authentication | None = None
+    keys: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -498,6 +499,7 @@ class SigningPolicy:
             "enabled": self.enabled,
             "set_at": format_time(self.set_at),
             "set_by": self.set_by,
+            "keys": list(self.keys),
         }
 
     @classmethod
@@ -508,6 +510,7 @@ class SigningPolicy:
             enabled=bool(raw["enabled"]),
             set_at=parse_time(raw["set_at"]),
             set_by=str(raw["set_by"]),
+            keys=tuple(str(k) for k in raw.get("keys") or ()),
         )
 
 
@@ -526,6 +529,7 @@ def policy_change(policy: SigningPolicy) -> dict[str, Any]:
         "scope": policy.scope,
         "name": policy.name,
         "enabled": policy.enabled,
+        "keys": list(policy.keys),
         "auth": auth_dict(policy.set_auth),
     }
 
@@ -535,7 +539,26 @@ def policy_row_fields(policy: SigningPolicy) -> dict[str, Any]:
         "enabled": policy.enabled,
         "set_at": format_time(policy.set_at),
         "set_by": policy.set_by,
+        "keys": list(policy.keys),
     }
+
+
+def check_policy_keys(
+    scope: str, keys: Iterable[str], trusted: Iterable[SigningKey]
+) -> tuple[str, ...]:
+    """The full ids of the keys an environment policy names (each a trusted key's id or a
+    unique prefix of it), sorted; only an environment policy names keys."""
+    wanted = list(keys)
+    if wanted and scope != ENVIRONMENT:
+        raise InvalidInput("only an environment's signing policy names the keys it accepts")
+    known = list(trusted)
+    found = set()
+    for key in wanted:
+        match = find_key(known, key)
+        if match is None:
+            raise NotFound(key_not_found(key))
+        found.add(match.key_id)
+    return tuple(sorted(found))
 
 
 def signs_at_registration(policies: Iterable[SigningPolicy], model: str) -> bool:
@@ -544,8 +567,17 @@ def signs_at_registration(policies: Iterable[SigningPolicy], model: str) -> bool
     return found.get((MODEL_SCOPE, model), found.get((STORE, ""), False))
 
 
+def required_signers(policies: Iterable[SigningPolicy], environment: str) -> frozenset[str] | None:
+    """None if `environment` does not require signatures; else the key ids it accepts (empty:
+    any trusted key)."""
+    for p in policies:
+        if p.scope == ENVIRONMENT and p.name == environment and p.enabled:
+            return frozenset(p.keys)
+    return None
+
+
 def requires_signature(policies: Iterable[SigningPolicy], environment: str) -> bool:
-    return any(p.scope == ENVIRONMENT and p.name == environment and p.enabled for p in policies)
+    return required_signers(policies, environment) is not None
 
 
 def signature_trouble(key: SigningKey | None, key_hint: str) -> str | None:

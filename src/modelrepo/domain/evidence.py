@@ -584,7 +584,7 @@ def _key_revoked(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, A
 
 def _signing_policy(ev: Evidence, seq: int, at: str, actor: str, ch: Mapping[str, Any]) -> None:
     ev.rows[(f"signing {ch['scope']}", ch["name"])] = Expected(
-        seq, {"enabled": ch["enabled"], "set_at": at, "set_by": actor}
+        seq, {"enabled": ch["enabled"], "set_at": at, "set_by": actor, "keys": ch["keys"]}
     )
 
 

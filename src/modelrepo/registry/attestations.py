@@ -68,12 +68,20 @@ class Attestations(Core, AttestationsAPI):
             found, self.backend.metadata.version_events(found.model, found.version)
         )
 
-    def verify_signature(self, name: str, version: int) -> att.VersionSignature:
+    def verify_signature(
+        self, name: str, version: int, *, environment: str | None = None
+    ) -> att.VersionSignature:
         from ..signing import check_version_signature
 
         found = self._readable(name, version)
+        accepted = None
+        if environment is not None:
+            accepted = att.required_signers(self.backend.metadata.signing_policies(), environment)
         return check_version_signature(
-            found, self.signatures(name, version), self.backend.metadata.signing_keys()
+            found,
+            self.signatures(name, version),
+            self.backend.metadata.signing_keys(),
+            accepted or frozenset(),
         )
 
     def provenance(self, name: str, version: int) -> dict[str, Any]:
@@ -113,10 +121,13 @@ class Attestations(Core, AttestationsAPI):
         return trusted_store_key(self, self.backend.rotate_version_key())
 
     @writes
-    def set_signing_policy(self, scope: str, name: str = "", *, enabled: bool) -> att.SigningPolicy:
+    def set_signing_policy(
+        self, scope: str, name: str = "", *, enabled: bool, keys: Sequence[str] = ()
+    ) -> att.SigningPolicy:
         from ..domain.deployments import check_environment_name
 
         scope, name = att.check_scope_name(scope, name)
+        accepted = att.check_policy_keys(scope, keys, self.backend.metadata.signing_keys())
         if scope == att.MODEL_SCOPE:
             validate_model_name(name)
         elif scope == att.ENVIRONMENT:
@@ -129,6 +140,7 @@ class Attestations(Core, AttestationsAPI):
                 set_at=self.clock.now(),
                 set_by=self.user,
                 set_auth=self.auth,
+                keys=accepted,
             )
         )
 
@@ -227,8 +239,37 @@ def check_signed_for(
         return
     for allocation in versions:
         try:
-            reg.verify_signature(model, allocation.version)
+            reg.verify_signature(model, allocation.version, environment=environment)
         except att.SignatureInvalid as exc:
             raise Conflict(
                 att.unsigned_refusal(f"{model}@{allocation.version}", environment, str(exc))
             ) from None
+
+
+def sign_for_protected(
+    reg: Core, model: str, environment: str, versions: Iterable[Allocation]
+) -> None:
+    """Signing is on for protected environments: a version on its way into one is signed
+    with the store's key (once), when the store has a usable key, so that what reaches
+    production can be checked by anyone; a store without one leaves it to the policies."""
+    env = next((e for e in reg.backend.metadata.environments(model) if e.name == environment), None)
+    if env is None or not env.protected:
+        return
+    try:
+        signer = reg.backend.version_signer
+        trusted_store_key(reg, signer)
+    except (InvalidInput, Conflict):  # no key configured, or the store's key is revoked
+        return
+    for allocation in versions:
+        found = reg._readable(model, allocation.version)
+        held = {
+            s.key_id
+            for s in signatures_of(found, reg.backend.metadata.version_events(model, found.version))
+        }
+        if signer.key_id not in held:
+            keep_signatures(
+                reg,
+                found,
+                signed_statements(signer, found),
+                f"signed on its way to protected environment {environment!r}",
+            )

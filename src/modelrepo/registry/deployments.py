@@ -32,7 +32,7 @@ from ..domain.deployments import (
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import require_reason
 from ..domain.names import check_version, parse_ref, validate_model_name
-from .attestations import check_signed_for
+from .attestations import check_signed_for, sign_for_protected
 from .core import Core, changes
 
 
@@ -66,7 +66,9 @@ class Deployments(Core, DeploymentsAPI):
                 change.reason, "an effective time in the past records a backfill and needs a reason"
             )
         if change.kind != UNDEPLOY:
-            check_signed_for(self, change.model, change.environment, self._targets(change))
+            targets = self._targets(change)
+            sign_for_protected(self, change.model, change.environment, targets)
+            check_signed_for(self, change.model, change.environment, targets)
         result = self.backend.metadata.apply_deployment(change, clock=self.clock)
         if isinstance(result, DeploymentRequest):
             return DeploymentOutcome("pending", request=result)

@@ -55,11 +55,18 @@ class Attestations(ServerClient, AttestationsAPI):
         found = self._get(f"{self._version_path(name, version)}/signatures")
         return [att.VersionSignature.from_dict(s) for s in found]
 
-    def verify_signature(self, name: str, version: int) -> att.VersionSignature:
+    def verify_signature(
+        self, name: str, version: int, *, environment: str | None = None
+    ) -> att.VersionSignature:
         from ..signing import check_version_signature
 
         found = self._readable(name, version)
-        return check_version_signature(found, self.signatures(name, version), self.signing_keys())
+        accepted = None
+        if environment is not None:
+            accepted = att.required_signers(self.signing_policies(), environment)
+        return check_version_signature(
+            found, self.signatures(name, version), self.signing_keys(), accepted or frozenset()
+        )
 
     def provenance(self, name: str, version: int) -> dict[str, Any]:
         found: dict[str, Any] = self._get(f"{self._version_path(name, version)}/provenance")
@@ -85,9 +92,11 @@ class Attestations(ServerClient, AttestationsAPI):
     def rotate_signing_key(self) -> att.SigningKey:
         return att.SigningKey.from_dict(self._post(f"{API}/signing/rotate"))
 
-    def set_signing_policy(self, scope: str, name: str = "", *, enabled: bool) -> att.SigningPolicy:
+    def set_signing_policy(
+        self, scope: str, name: str = "", *, enabled: bool, keys: Sequence[str] = ()
+    ) -> att.SigningPolicy:
         scope, name = att.check_scope_name(scope, name)
-        body = {"scope": scope, "name": name, "enabled": bool(enabled)}
+        body = {"scope": scope, "name": name, "enabled": bool(enabled), "keys": list(keys)}
         found = self._request("PUT", f"{API}/signing/policies", body=body).json()
         return att.SigningPolicy.from_dict(found)
 

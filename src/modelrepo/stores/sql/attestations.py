@@ -86,6 +86,7 @@ class SqlAttestations(SqlAudit):
                 set_at=to_micros(policy.set_at),
                 set_by=policy.set_by,
                 set_auth=auth_text(policy.set_auth),
+                key_ids=",".join(policy.keys) if policy.keys else None,
             )
             self._audit(
                 tx,
@@ -106,6 +107,7 @@ class SqlAttestations(SqlAudit):
                 set_at=from_micros(r.set_at),
                 set_by=r.set_by,
                 set_auth=auth_from_text(r.set_auth),
+                keys=tuple(r.key_ids.split(",")) if r.key_ids else (),
             )
             for r in self._raw.reader().all(Q.SIGNING_POLICIES)
         ]

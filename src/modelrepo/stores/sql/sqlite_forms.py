@@ -786,8 +786,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         (),
     ),
     'SET_SIGNING_POLICY': (
-        'INSERT INTO signing_policies (scope, name, enabled, set_at, set_by, set_auth) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at, set_by = excluded.set_by, set_auth = excluded.set_auth',
-        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth'),
+        'INSERT INTO signing_policies (scope, name, enabled, set_at, set_by, set_auth, key_ids) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at, set_by = excluded.set_by, set_auth = excluded.set_auth, key_ids = excluded.key_ids',
+        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth', 'key_ids'),
         {},
         (),
     ),
@@ -816,10 +816,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         ('key_id', 'public_pem', 'label', 'added_at', 'added_by', 'added_auth', 'revoked_at', 'revoked_by', 'revoked_reason'),
     ),
     'SIGNING_POLICIES': (
-        'SELECT signing_policies.scope, signing_policies.name, signing_policies.enabled, signing_policies.set_at, signing_policies.set_by, signing_policies.set_auth \nFROM signing_policies ORDER BY signing_policies.scope, signing_policies.name',
+        'SELECT signing_policies.scope, signing_policies.name, signing_policies.enabled, signing_policies.set_at, signing_policies.set_by, signing_policies.set_auth, signing_policies.key_ids \nFROM signing_policies ORDER BY signing_policies.scope, signing_policies.name',
         (),
         {},
-        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth'),
+        ('scope', 'name', 'enabled', 'set_at', 'set_by', 'set_auth', 'key_ids'),
     ),
     'SQLITE_VERSION': (
         'SELECT sqlite_version() AS sqlite_version_1',

@@ -757,7 +757,7 @@ REVOKE_SIGNING_KEY = (
 )
 SP = signing_policies.c
 SIGNING_POLICIES = sa.select(
-    SP.scope, SP.name, SP.enabled, SP.set_at, SP.set_by, SP.set_auth
+    SP.scope, SP.name, SP.enabled, SP.set_at, SP.set_by, SP.set_auth, SP.key_ids
 ).order_by(SP.scope, SP.name)
 SET_SIGNING_POLICY = (
     insert(signing_policies)
@@ -768,6 +768,7 @@ SET_SIGNING_POLICY = (
         set_at=p("set_at"),
         set_by=p("set_by"),
         set_auth=p("set_auth"),
+        key_ids=p("key_ids"),
     )
     .on_conflict_do_update(
         index_elements=["scope", "name"],
@@ -776,6 +777,7 @@ SET_SIGNING_POLICY = (
             "set_at": insert(signing_policies).excluded.set_at,
             "set_by": insert(signing_policies).excluded.set_by,
             "set_auth": insert(signing_policies).excluded.set_auth,
+            "key_ids": insert(signing_policies).excluded.key_ids,
         },
     )
 )

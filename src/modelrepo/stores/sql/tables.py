@@ -448,4 +448,5 @@ signing_policies = sa.Table(
     sa.Column("set_at", sa.BigInteger, nullable=False),
     sa.Column("set_by", sa.String(256), nullable=False),
     sa.Column("set_auth", sa.Text, nullable=True),
+    sa.Column("key_ids", sa.Text, nullable=True),
 )

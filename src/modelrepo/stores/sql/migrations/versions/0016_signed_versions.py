@@ -5,7 +5,7 @@ the value), so they are append-only and follow the version through a rename like
 `signing_keys` lists the public keys trusted to sign versions, by the SHA-256 of their PEM
 (the key hint of a model-signing bundle); revoking is the one change. `signing_policies` says
 where versions are signed at registration (the whole store, or one model) and which
-environments deploy only signed versions.
+environments deploy only signed versions (by any trusted key, or by one of `key_ids`).
 
 Revision ID: 0016
 Revises: 0015
@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("set_at", sa.BigInteger, nullable=False),
         sa.Column("set_by", sa.String(256), nullable=False),
         sa.Column("set_auth", sa.Text, nullable=True),
+        sa.Column("key_ids", sa.Text, nullable=True),
     )
 
 
