@@ -79,7 +79,7 @@ class Attestations(Core, AttestationsAPI):
             accepted = att.required_signers(self.backend.metadata.signing_policies(), environment)
         return check_version_signature(
             found,
-            self.signatures(name, version),
+            signatures_of(found, self.backend.metadata.version_events(found.model, found.version)),
             self.backend.metadata.signing_keys(),
             accepted or frozenset(),
         )
