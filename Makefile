@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean compat-venv
+.PHONY: demo test lint typecheck pytest bench clean compat-venv signing-venv
 
 # The stock MLflow (client and `mlflow server`) that tests/interop/test_mlflow_compat.py runs,
 # in a side environment of its own: the pin lives in $(COMPAT_PIN) alone, and changing it
 # rebuilds the environment from scratch.
 COMPAT_VENV := .compat-venv
 COMPAT_PIN := tests/interop/mlflow-compat.txt
+
+# The stock OpenSSF `model_signing` CLI that tests/interop/test_model_signing.py verifies
+# downloaded versions with: a separate tool, never our code, pinned in $(SIGNING_PIN) alone.
+SIGNING_VENV := .signing-venv
+SIGNING_PIN := tests/interop/model-signing.txt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +36,14 @@ $(COMPAT_VENV)/.installed: $(COMPAT_PIN)
 
 compat-venv: $(COMPAT_VENV)/.installed
 
+$(SIGNING_VENV)/.installed: $(SIGNING_PIN)
+	rm -rf $(SIGNING_VENV)
+	$(PYTHON) -m venv $(SIGNING_VENV)
+	$(SIGNING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(SIGNING_PIN)
+	touch $@
+
+signing-venv: $(SIGNING_VENV)/.installed
+
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/demo.py
 
@@ -42,7 +55,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed $(COMPAT_VENV)/.installed
+pytest: $(VENV)/.dev-installed $(COMPAT_VENV)/.installed $(SIGNING_VENV)/.installed
 	$(BIN)/pytest -n 2 --durations=15
 
 test: lint typecheck pytest
@@ -61,4 +74,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/cli_bench.py
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(SIGNING_VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
