@@ -123,7 +123,8 @@ def _verdicts(folders: dict[str, Path], signature: str, public_pem: Path) -> dic
     for what, process in running.items():
         out, _ = process.communicate(timeout=120)
         accepted = process.returncode == 0 and ACCEPTED in out
-        verdicts[what] = "ok" if accepted else out.strip().splitlines()[-1]
+        said = out.strip().splitlines() or [f"exit status {process.returncode}"]
+        verdicts[what] = "ok" if accepted else said[-1]
     return verdicts
 
 
