@@ -419,3 +419,20 @@ def test_audit_verify_passes_after_every_signing_change(
         ("model", "scoring"),
         ("store", ""),
     ]
+
+
+def test_a_download_carries_the_signature_that_counts_beside_the_files(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
+    unsigned = register(registry, artifact)
+    with pytest.raises(SignatureInvalid, match="credit-risk@1 is not signed"):
+        registry.download("credit-risk", unsigned, tmp_path / "refused", verify_signature=True)
+    assert not (tmp_path / "refused").exists()
+    plain = registry.download("credit-risk", unsigned, tmp_path / "plain")
+    assert not (plain / "model.sig").exists()
+    [model, _] = registry.sign("credit-risk", unsigned)
+    out = registry.download("credit-risk", unsigned, tmp_path / "out", verify_signature=True)
+    assert (out / "model.sig").read_text() == model.bundle
+    registry.revoke_signing_key(model.key_id, reason="rotated out")
+    later = registry.download("credit-risk", unsigned, tmp_path / "later")
+    assert not (later / "model.sig").exists()  # a signature that no longer counts is left out
