@@ -125,7 +125,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MODELREPO_STORE", raising=False)
     monkeypatch.delenv("MODELREPO_USER", raising=False)
     for name in ("MODELREPO_DATABASE_URL", "MODELREPO_BLOB_URL", "MODELREPO_AUDIT_KEY_FILE",
-                 "MODELREPO_CONFIG_DIR"):  # fmt: skip
+                 "MODELREPO_SIGNING_KEY_FILE", "MODELREPO_CONFIG_DIR"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", os.fspath(tmp_path / "home"))
 

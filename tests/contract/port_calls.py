@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from modelrepo.clock import ManualClock
-from modelrepo.signing import Ed25519Signer
+from modelrepo.signing import Ed25519Signer, VersionSigner
 from modelrepo.stores.locks import ThreadStoreLock
 from modelrepo.stores.memory import MemoryMetadataStore
 from modelrepo.testing import metadata_suites
 from modelrepo.testing.blobs import BlobStoreContract
 from modelrepo.testing.clocks import ClockContract
 from modelrepo.testing.locks import StoreLockContract
-from modelrepo.testing.signing import SignerContract
+from modelrepo.testing.signing import SignerContract, StatementSignerContract
 
 CALLED: set[str] = set()
 _LOCK = threading.Lock()
@@ -93,6 +93,12 @@ class TestSigner(SignerContract):
     @pytest.fixture
     def signer(self) -> Any:
         return Recorder(Ed25519Signer.generate(), "Signer")
+
+
+class TestStatementSigner(StatementSignerContract):
+    @pytest.fixture
+    def statement_signer(self) -> Any:
+        return Recorder(VersionSigner.generate(), "StatementSigner")
 
 
 class TestClock(ClockContract):

@@ -1,6 +1,7 @@
 """The ports a registry holds beside its stores pass their contracts: the store lock (a
 folder's file, in-process, PostgreSQL), the audit signer (new, or from its key file) and
-the clocks."""
+the version signer (new, stored, or a key file on each curve model-signing accepts) and the
+clocks."""
 
 from __future__ import annotations
 
@@ -9,15 +10,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import (
+    BestAvailableEncryption,
+    Encoding,
+    PrivateFormat,
+)
 
 from modelrepo.clock import ManualClock, SystemClock
-from modelrepo.ports import Clock, Signer, StoreLock
-from modelrepo.signing import Ed25519Signer
+from modelrepo.ports import Clock, Signer, StatementSigner, StoreLock
+from modelrepo.signing import Ed25519Signer, VersionSigner
 from modelrepo.stores.locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
 from modelrepo.stores.sql.store import postgresql_conninfo
 from modelrepo.testing.clocks import ClockContract
 from modelrepo.testing.locks import StoreLockContract
-from modelrepo.testing.signing import SignerContract
+from modelrepo.testing.signing import SignerContract, StatementSignerContract
 
 
 class TestFileLock(StoreLockContract):
@@ -67,6 +74,32 @@ class TestSignerFromKeyFile(SignerContract):
         loaded = Ed25519Signer.load_or_create(tmp_path / "key.pem")
         assert loaded.key_id == made.key_id
         return loaded
+
+
+class TestNewVersionSigner(StatementSignerContract):
+    @pytest.fixture
+    def statement_signer(self) -> StatementSigner:
+        return VersionSigner.generate()
+
+
+class TestStoredVersionSigner(StatementSignerContract):
+    @pytest.fixture
+    def statement_signer(self, tmp_path: Path) -> StatementSigner:
+        made = VersionSigner.load_or_create(tmp_path / "version-signing-key.pem")
+        loaded = VersionSigner.load_or_create(tmp_path / "version-signing-key.pem")
+        assert loaded.key_id == made.key_id
+        return loaded
+
+
+class TestVersionSignerFromKeyFile(StatementSignerContract):
+    @pytest.fixture(params=[ec.SECP256R1, ec.SECP384R1, ec.SECP521R1])
+    def statement_signer(self, tmp_path: Path, request: pytest.FixtureRequest) -> StatementSigner:
+        key = ec.generate_private_key(request.param())
+        path = tmp_path / "signing.pem"
+        path.write_bytes(
+            key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(b"pw"))
+        )
+        return VersionSigner.from_file(path, b"pw")
 
 
 class TestSystemClock(ClockContract):

@@ -15,7 +15,15 @@ from pathlib import Path
 import modelrepo.ports as ports
 
 HERE = Path(__file__).parent
-SUITES_BY_PORT = {"MetadataStore", "BlobStore", "BlobWriter", "StoreLock", "Signer", "Clock"}
+SUITES_BY_PORT = {
+    "MetadataStore",
+    "BlobStore",
+    "BlobWriter",
+    "StoreLock",
+    "Signer",
+    "StatementSigner",
+    "Clock",
+}
 
 
 def protocols() -> dict[str, type]:

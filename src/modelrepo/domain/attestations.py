@@ -358,9 +358,15 @@ def signature_change(
 def new_signatures(
     existing: Iterable[str], wanted: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str]]:
-    """The (event key, bundle) pairs not yet held: signing again with the same key is a no-op."""
+    """The (event key, bundle) pairs not yet held: signing again with the same key is a no-op
+    (also within `wanted`: the first bundle of a key is the one kept)."""
     held = set(existing)
-    return [(key, bundle) for key, bundle in wanted if key not in held]
+    found = []
+    for key, bundle in wanted:
+        if key not in held:
+            held.add(key)
+            found.append((key, bundle))
+    return found
 
 
 # -- trusted keys -----------------------------------------------------------------------------

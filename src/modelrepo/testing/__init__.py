@@ -14,6 +14,7 @@ from __future__ import annotations
 def metadata_suites() -> dict[str, type]:
     """Every contract a `MetadataStore` passes, by concept: together they call each method
     of the metadata ports (tests/contract/test_port_coverage.py checks that they do)."""
+    from .attestations import AttestationStoreContract
     from .audit import AuditStoreContract
     from .decisions import DecisionStoreContract
     from .denials import DenialStoreContract
@@ -36,4 +37,5 @@ def metadata_suites() -> dict[str, type]:
         "Webhooks": WebhookStoreContract,
         "Denials": DenialStoreContract,
         "Audit": AuditStoreContract,
+        "Attestations": AttestationStoreContract,
     }

@@ -167,6 +167,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         (),
     ),
+    'DROP_POLICY_SET_AHEAD': (
+        'DELETE FROM signing_policies WHERE signing_policies.scope = ? AND signing_policies.name = ? AND (EXISTS (SELECT * \nFROM signing_policies AS own \nWHERE own.scope = ? AND own.name = ?))',
+        ('scope_1', 'new_name', 'scope_2', 'name'),
+        {'scope_1': 'model', 'scope_2': 'model'},
+        (),
+    ),
     'DUE_DELIVERIES': (
         'SELECT webhook_deliveries.id, webhook_deliveries.webhook_id, webhook_deliveries.seq, webhook_deliveries.event_id, webhook_deliveries.kind, webhook_deliveries.payload, webhook_deliveries.status, webhook_deliveries.attempts, webhook_deliveries.created_at, webhook_deliveries.next_attempt_at, webhook_deliveries.last_error, webhook_deliveries.delivered_at \nFROM webhook_deliveries JOIN webhooks ON webhooks.webhook_id = webhook_deliveries.webhook_id \nWHERE webhook_deliveries.status = ? AND webhook_deliveries.next_attempt_at <= ? AND (webhook_deliveries.lease_until IS NULL OR webhook_deliveries.lease_until <= ?) AND webhooks.disabled_at IS NULL ORDER BY webhook_deliveries.next_attempt_at, webhook_deliveries.id\n LIMIT ? OFFSET ?',
         ('status_1', 'now', 'now', 'limit', 'param_1'),

@@ -781,6 +781,13 @@ SET_SIGNING_POLICY = (
         },
     )
 )
+_OWN_POLICY = signing_policies.alias("own")
+DROP_POLICY_SET_AHEAD = sa.delete(signing_policies).where(
+    SP.scope == "model",
+    SP.name == p("new_name"),
+    sa.exists().where(_OWN_POLICY.c.scope == "model", _OWN_POLICY.c.name == p("name")),
+)
+"""A renamed model's own policy replaces one set ahead for its new name."""
 RENAME_SIGNING_POLICY = (
     sa.update(signing_policies)
     .where(SP.scope == "model", SP.name == p("name"))

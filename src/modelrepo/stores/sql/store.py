@@ -536,6 +536,7 @@ class SqlMetadataStore(
             # Every row refers to the model by its id: the name is in this one row only.
             tx.execute(Q.RENAME_MODEL, model_id=row.id, name=new_name)
             # A model's signing policy is the exception: it may be set before the model exists.
+            tx.execute(Q.DROP_POLICY_SET_AHEAD, name=name, new_name=new_name)
             tx.execute(Q.RENAME_SIGNING_POLICY, name=name, new_name=new_name)
             tx.execute(
                 Q.NEW_MODEL_EVENT, model_id=row.id, kind="renamed", key=name, value=new_name,

@@ -45,6 +45,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("model_events")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION model_events_no_update_delete()")
     op.drop_table("model_tags")
-    with op.batch_alter_table("models") as batch:
-        batch.drop_column("description")
+    # Plain ALTER TABLE on both databases (SQLite 3.35+): a batch rebuild would drop and
+    # recreate `models`, which the tables that refer to it do not allow.
+    op.execute("ALTER TABLE models DROP COLUMN description")
