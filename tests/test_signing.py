@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from modelrepo import Conflict, InvalidInput, Registry
+from modelrepo import Conflict, InvalidInput, NotFound, Registry
 from modelrepo.clock import ManualClock
 from modelrepo.domain.attestations import SignatureInvalid, model_statement, read_bundle
 from modelrepo.signing import VersionSigner
@@ -237,25 +237,36 @@ def test_a_rollback_to_an_unsigned_version_is_refused_until_it_is_signed(
     assert [v.version for v in registry.live("credit-risk", env="production").versions] == [1]
 
 
-def test_approving_a_request_checks_the_signature_then(registry: Registry, artifact: Path) -> None:
+def test_approving_a_request_checks_the_signature_then(
+    registry: Registry, artifact: Path, tmp_path: Path
+) -> None:
     bob = registry.as_user("bob")
-    signed = register(registry, artifact, sign=True)
+    release = key_file(tmp_path / "release.pem")
+    registry.trust_signing_key(release.public_pem.decode(), label="the release team's key")
+    signed = register(registry, artifact)
+    registry.sign("credit-risk", signed, key_file=tmp_path / "release.pem")
     unsigned = register(registry, artifact)
     registry.protect("credit-risk", env="production")
     asked = registry.deploy("credit-risk", unsigned, env="production", reason="better").request
     assert asked is not None
-    registry.set_signing_policy("environment", "production", enabled=True)
+    # Signing is on for protected environments: the request signed it with the store's key.
+    store_key = registry.store_signing_key().key_id
+    assert {s.key_id for s in registry.signatures("credit-risk", unsigned)} == {store_key}
+    registry.set_signing_policy(
+        "environment", "production", enabled=True, keys=[release.key_id[:12]]
+    )
+    assert registry.signing_policies()[0].keys == (release.key_id,)
     with pytest.raises(Conflict, match="credit-risk@2 cannot be deployed to 'production'"):
         bob.approve(asked.request_id, reason="four eyes")
     assert registry.request(asked.request_id).status == "pending"
-    with pytest.raises(Conflict, match="credit-risk@2 cannot be deployed"):
+    with pytest.raises(Conflict, match="is not one this environment accepts"):
         registry.deploy("credit-risk", unsigned, env="production")  # nor asked for again
-    registry.sign("credit-risk", unsigned)
+    registry.sign("credit-risk", unsigned, key_file=tmp_path / "release.pem")
     assert bob.approve(asked.request_id, reason="four eyes").status == "approved"
     assert [v.version for v in registry.live("credit-risk", env="production").versions] == [2]
     later = registry.deploy("credit-risk", signed, env="production").request
     assert later is not None
-    registry.revoke_signing_key(registry.store_signing_key().key_id, reason="rotated out")
+    registry.revoke_signing_key(release.key_id, reason="rotated out")
     with pytest.raises(Conflict, match="was revoked on"):
         bob.approve(later.request_id)
     assert bob.reject(later.request_id, reason="key revoked").status == "rejected"
@@ -436,3 +447,17 @@ def test_a_download_carries_the_signature_that_counts_beside_the_files(
     registry.revoke_signing_key(model.key_id, reason="rotated out")
     later = registry.download("credit-risk", unsigned, tmp_path / "later")
     assert not (later / "model.sig").exists()  # a signature that no longer counts is left out
+
+
+def test_only_an_environment_policy_names_keys_and_only_trusted_ones(
+    registry: Registry, tmp_path: Path
+) -> None:
+    outsider = key_file(tmp_path / "outsider.pem")
+    with pytest.raises(InvalidInput, match="only an environment's signing policy names"):
+        registry.set_signing_policy("model", "credit-risk", enabled=True, keys=["0" * 16])
+    with pytest.raises(NotFound, match="no signing key"):
+        registry.set_signing_policy("environment", "production", enabled=True,
+                                    keys=[outsider.key_id])  # fmt: skip
+    with pytest.raises(InvalidInput, match="at least 8 characters"):
+        registry.set_signing_policy("environment", "production", enabled=True, keys=["abc"])
+    assert registry.signing_policies() == []

@@ -202,9 +202,9 @@ class AttestationStoreContract:
         assert _log_size(store) == size + 1
         entries = _entries(store, "signing:environment:production", "signing.policy_set")
         assert [e["change"] for e in entries] == [
-            {"scope": "environment", "name": "production", "enabled": True,
+            {"scope": "environment", "name": "production", "enabled": True, "keys": [],
              "auth": ADMIN_AUTH.to_dict()},
-            {"scope": "environment", "name": "production", "enabled": False,
+            {"scope": "environment", "name": "production", "enabled": False, "keys": [],
              "auth": ADMIN_AUTH.to_dict()},
         ]  # fmt: skip
 
