@@ -83,6 +83,9 @@ def open_registry(
             else:
                 monkeypatch.setenv(name, value)
         monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", os.fspath(store_dir.parent / "audit.pem"))
+        monkeypatch.setenv(
+            "MODELREPO_SIGNING_KEY_FILE", os.fspath(store_dir.parent / "signing.pem")
+        )
         bucket = new_bucket(boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1"))
         blob_url = f"s3://{bucket}/registry"
 
@@ -125,7 +128,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MODELREPO_STORE", raising=False)
     monkeypatch.delenv("MODELREPO_USER", raising=False)
     for name in ("MODELREPO_DATABASE_URL", "MODELREPO_BLOB_URL", "MODELREPO_AUDIT_KEY_FILE",
-                 "MODELREPO_CONFIG_DIR"):  # fmt: skip
+                 "MODELREPO_SIGNING_KEY_FILE", "MODELREPO_CONFIG_DIR"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", os.fspath(tmp_path / "home"))
 
