@@ -4,11 +4,12 @@ saying where signing is required (read by every reader, changed by administrator
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
+from ...registry.attestations import described_signatures
 from ..auth import Caller, needs
 from ..params import Name, Number
 from ..schemas import (
@@ -23,9 +24,6 @@ from ..schemas import (
 )
 from .common import ERRORS
 
-if TYPE_CHECKING:
-    from ...domain.attestations import VersionSignature
-
 router = APIRouter(prefix="/api/v1", tags=["signing"], responses=ERRORS)
 
 KeyId = Annotated[
@@ -38,37 +36,15 @@ KeyId = Annotated[
 VERSION = "/models/{name}/versions/{version}"
 
 
-def _described(
-    caller: Caller, name: str, version: int, signatures: list[VersionSignature]
-) -> list[dict[str, Any]]:
-    """Each signature with its bundle, whose key it is and whether it counts now: a key
-    revoked since it signed takes the signature's worth with it."""
-    from ...signing import signature_standing
-
-    found = caller.registry.get(name, version)
-    keys = caller.registry.signing_keys()
-    labels = {k.key_id: k.label for k in keys}
-    described = []
-    for signature in signatures:
-        standing, why = signature_standing(found, signature, keys)
-        described.append(
-            {
-                **signature.to_dict(bundle=True),
-                "key_label": labels.get(signature.key_id),
-                "standing": standing,
-                "standing_reason": why,
-            }
-        )
-    return described
-
-
 @router.get(f"{VERSION}/signatures", response_model=list[VersionSignatureOut])
 def signatures(
     name: Name, version: Number, caller: Caller = needs("version.signatures")
 ) -> list[dict[str, Any]]:
     """Every signature kept for the version, oldest first, with its Sigstore bundle and
     whether it counts now (`standing`: valid, key revoked, not trusted, invalid)."""
-    return _described(caller, name, version, caller.registry.signatures(name, version))
+    return described_signatures(
+        caller.registry, name, version, caller.registry.signatures(name, version)
+    )
 
 
 @router.post(f"{VERSION}/signatures", response_model=list[VersionSignatureOut])
@@ -79,7 +55,7 @@ def add_signatures(
     and state exactly this version's files (or its provenance); otherwise 422 naming why,
     and none is kept. A bundle already held adds nothing. Returns the signatures kept."""
     kept = caller.registry.add_signatures(name, version, body.bundles, reason=body.reason)
-    return _described(caller, name, version, kept)
+    return described_signatures(caller.registry, name, version, kept)
 
 
 @router.post(f"{VERSION}/sign", response_model=list[VersionSignatureOut])
@@ -90,7 +66,7 @@ def sign(
     first use); signing again adds nothing. Returns the version's signatures by that key."""
     reason = body.reason if body is not None else None
     made = caller.registry.sign(name, version, reason=reason)
-    return _described(caller, name, version, made)
+    return described_signatures(caller.registry, name, version, made)
 
 
 @router.get(f"{VERSION}/provenance", response_model=dict[str, Any])
