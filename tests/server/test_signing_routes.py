@@ -6,7 +6,9 @@ registering with `sign` signs. Every refusal is the API's JSON error naming why.
 from __future__ import annotations
 
 import base64
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +343,23 @@ def test_registering_with_sign_through_the_upload_signs(api: Api) -> None:
     signed_entries = [e for e in entries if e["kind"] == "version.signed"]
     assert [e["change"]["reason"] for e in signed_entries] == ["signed at registration"]
     assert _signatures(api, "credit-risk", int(api.upload("credit-risk")["version"])) == []  # type: ignore[call-overload]
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("weights.bin")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    unpacked = api.client.post(
+        "/api/v1/models/credit-risk/versions/archive",
+        headers=api.as_("contributor"),
+        files=[("archive", ("model.tar", archive.getvalue()))],
+        data={"metadata": json.dumps({"sign": True})},
+    )
+    assert unpacked.status_code == 201, unpacked.text
+    from_archive = _signatures(api, "credit-risk", unpacked.json()["version"])
+    assert {(s["kind"], s["standing"]) for s in from_archive} == {
+        ("model", "valid"), ("provenance", "valid")
+    }  # fmt: skip
 
     policy = {"scope": "model", "name": "credit-risk", "enabled": True}
     assert api.client.put(POLICIES, headers=api.as_("admin"), json=policy).status_code == 200
