@@ -83,6 +83,9 @@ def open_registry(
             else:
                 monkeypatch.setenv(name, value)
         monkeypatch.setenv("MODELREPO_AUDIT_KEY_FILE", os.fspath(store_dir.parent / "audit.pem"))
+        monkeypatch.setenv(
+            "MODELREPO_SIGNING_KEY_FILE", os.fspath(store_dir.parent / "signing.pem")
+        )
         bucket = new_bucket(boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1"))
         blob_url = f"s3://{bucket}/registry"
 

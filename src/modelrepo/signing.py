@@ -228,6 +228,22 @@ def check_version_signature(
     )
 
 
+def signature_standing(
+    found: ModelVersion,
+    signature: attestations.VersionSignature,
+    keys: Sequence[attestations.SigningKey],
+) -> tuple[str, str | None]:
+    """Whether `signature` of `found` counts now (`attestations.STANDINGS`), and why not: the
+    state of its key first (revoked, not trusted), else its bundle checked again in full."""
+    key = next((k for k in keys if k.key_id == signature.key_id), None)
+    standing = attestations.key_standing(key)
+    try:
+        check_bundle(found, signature.bundle, keys)
+    except attestations.SignatureInvalid as exc:
+        return (attestations.INVALID if standing == attestations.VALID else standing), str(exc)
+    return attestations.VALID, None
+
+
 def signed_statements(signer: Any, found: ModelVersion) -> list[tuple[str, str]]:
     """(event key, bundle) of the version's two statements signed by `signer` (a
     `StatementSigner`): its files, and its provenance."""

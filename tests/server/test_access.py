@@ -188,6 +188,11 @@ WHOLE_STORE_OR_GRANT = {
     "/api/v1/webhooks/wh_0123456789ab/disable",
     "/api/v1/admin/fsck",
     "/api/v1/admin/gc",
+    "/api/v1/signing/keys",
+    f"/api/v1/signing/keys/{'a' * 16}/revoke",
+    "/api/v1/signing/store-key",
+    "/api/v1/signing/rotate",
+    "/api/v1/signing/policies",
 }
 
 
@@ -256,6 +261,22 @@ def _mutations(
         ("webhooks", "POST", "/api/v1/webhooks/wh_0123456789ab/disable", {}),
         *_mlflow_mutations(),
         *_lifecycle_mutations(),
+        *_signing_mutations(),
+    ]
+
+
+def _signing_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Signing a version (whoever may register it); keys and policies (administrators)."""
+    m = "/api/v1/models/credit-risk"
+    keys = "/api/v1/signing/keys"
+    return [
+        ("register", "POST", f"{m}/versions/1/sign", {"json": {}}),
+        ("register", "POST", f"{m}/versions/1/signatures", {"json": {"bundles": ["x"]}}),
+        ("signing", "POST", keys, {"json": {"public_key": "k", "label": "l"}}),
+        ("signing", "POST", f"{keys}/{'a' * 16}/revoke", {"json": {"reason": "r"}}),
+        ("signing", "POST", "/api/v1/signing/store-key", {}),
+        ("signing", "POST", "/api/v1/signing/rotate", {}),
+        ("signing", "PUT", "/api/v1/signing/policies", {"json": {"scope": "store", "enabled": 1}}),
     ]
 
 

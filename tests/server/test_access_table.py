@@ -75,6 +75,14 @@ SPEC: dict[str, list[str]] = {
     "version.describe": [f"PATCH {MV}/update"],
     "version.deprecate": [f"POST {N}/versions/{{version}}/deprecation"],
     "version.trust": [f"POST {N}/versions/{{version}}/trust"],
+    "version.sign": [f"POST {N}/versions/{{version}}/sign",
+                     f"POST {N}/versions/{{version}}/signatures"],
+    "version.signatures": [f"GET {N}/versions/{{version}}/signatures",
+                           f"GET {N}/versions/{{version}}/provenance"],
+    "signing.read": [f"GET {V}/signing/keys", f"GET {V}/signing/policies"],
+    "signing.manage": [f"POST {V}/signing/keys", f"POST {V}/signing/keys/{{key_id}}/revoke",
+                       f"POST {V}/signing/store-key", f"POST {V}/signing/rotate",
+                       f"PUT {V}/signing/policies"],
     "version.delete": [f"DELETE {N}/versions/{{version}}", f"DELETE {MV}/delete"],
     "deployment.read": [f"GET {N}/environments", f"GET {E}/live", f"GET {N}/history",
                         f"GET {N}/timeline"],
@@ -150,7 +158,13 @@ def _seed(reg: Registry, tmp: Path) -> dict[str, Any]:
         "spare@bank.example", "viewer", issuer="https://idp.example", model_pattern="credit-*"
     )
     assert reg.deliverer().fan_out() >= 1
+    from modelrepo.signing import VersionSigner
+
+    spare_key = reg.trust_signing_key(
+        VersionSigner.generate().public_pem.decode(), label="a spare key, to revoke"
+    )
     return {
+        "key": spare_key.key_id,
         "request": first.request_id,
         "other_request": second.request_id,
         "digest": versions[0].digest,
@@ -227,6 +241,12 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
                 "model_pattern": pattern,
             }
         },
+        ("POST", f"{M}/versions/1/signatures"): {"json": {"bundles": ["{}"]}},
+        ("POST", "/api/v1/signing/keys"): {"json": {"public_key": "k", "label": "l"}},
+        ("POST", f"/api/v1/signing/keys/{seeded['key']}/revoke"): {"json": {"reason": "r"}},
+        ("PUT", "/api/v1/signing/policies"): {
+            "json": {"scope": "environment", "name": "qa", "enabled": True}
+        },
         ("POST", f"{RM}/create"): {"json": name},
         ("POST", "/api/v1/models"): {"json": name},
         ("POST", f"{M}/rename"): {"json": {"new_name": MODEL_NAME}},  # refused: no change
@@ -275,6 +295,7 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         "delivery_id": str(seeded["delivery"]),
         "token_id": seeded["token"],
         "binding_id": seeded["binding"],
+        "key_id": seeded["key"],
         "instance_id": "pod-2" if path.endswith("stop") else "pod-1",
     }
     url = re.sub(r"\{([^}]+)\}", lambda m: values[m[1]], path)

@@ -598,6 +598,22 @@ def signature_trouble(key: SigningKey | None, key_hint: str) -> str | None:
     return None
 
 
+VALID = "valid"
+KEY_REVOKED = "key revoked"
+NOT_TRUSTED = "not trusted"
+INVALID = "invalid"
+STANDINGS = (VALID, KEY_REVOKED, NOT_TRUSTED, INVALID)
+"""Whether a kept signature counts now: its key may have been revoked (or never trusted
+here, for one kept before a store's keys were replaced) since it was checked."""
+
+
+def key_standing(key: SigningKey | None) -> str:
+    """What the state of the key that made a signature says of it (before any cryptography)."""
+    if key is None:
+        return NOT_TRUSTED
+    return VALID if key.revoked_at is None else KEY_REVOKED
+
+
 def check_provenance(statement: Mapping[str, Any], version: ModelVersion) -> None:
     if statement_payload(statement) != statement_payload(provenance_statement(version)):
         raise SignatureInvalid("the signed provenance differs from the version's recorded lineage")

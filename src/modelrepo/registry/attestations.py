@@ -218,6 +218,31 @@ def signatures_of(found: ModelVersion, events: Iterable[Any]) -> list[att.Versio
     return found_signatures
 
 
+def described_signatures(
+    reg: Attestations, name: str, version: int, signatures: Sequence[att.VersionSignature]
+) -> list[dict[str, Any]]:
+    """`signatures` of `name@version` as the API shows them: each with its bundle, whose key
+    it is (`key_label`, None for a key not trusted here) and whether it counts now
+    (`standing`, `standing_reason`), its bundle checked again against today's keys."""
+    from ..signing import signature_standing
+
+    found = reg.get(name, version)
+    keys = reg.signing_keys()
+    labels = {k.key_id: k.label for k in keys}
+    described = []
+    for signature in signatures:
+        standing, why = signature_standing(found, signature, keys)
+        described.append(
+            {
+                **signature.to_dict(bundle=True),
+                "key_label": labels.get(signature.key_id),
+                "standing": standing,
+                "standing_reason": why,
+            }
+        )
+    return described
+
+
 def _usable(keys: Iterable[att.SigningKey], key_id: str) -> att.SigningKey:
     for key in keys:
         if key.key_id == key_id:

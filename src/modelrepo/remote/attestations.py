@@ -61,12 +61,14 @@ class Attestations(ServerClient, AttestationsAPI):
         from ..signing import check_version_signature
 
         found = self._readable(name, version)
+        signatures = self.signatures(name, version)
+        # An unsigned version (most downloads) is refused without asking for the keys.
+        wanted = any(s.kind == att.MODEL for s in signatures)
+        keys = self.signing_keys() if wanted else []
         accepted = None
-        if environment is not None:
+        if environment is not None and wanted:
             accepted = att.required_signers(self.signing_policies(), environment)
-        return check_version_signature(
-            found, self.signatures(name, version), self.signing_keys(), accepted or frozenset()
-        )
+        return check_version_signature(found, signatures, keys, accepted or frozenset())
 
     def provenance(self, name: str, version: int) -> dict[str, Any]:
         found: dict[str, Any] = self._get(f"{self._version_path(name, version)}/provenance")

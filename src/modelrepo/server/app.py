@@ -55,6 +55,7 @@ from .routes import (
     roles,
     serving,
     signin,
+    signing,
     tokens,
     ui,
     webhooks,
@@ -145,7 +146,7 @@ def create_app(
         redoc_url=None,
     )
     # A decision's report and replay before the decision itself, whose id may hold a '/'.
-    modules = (health, models, lifecycle, deployments, serving, evidence, decisions, audit)
+    modules = (health, models, signing, lifecycle, deployments, serving, evidence, decisions, audit)
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
     access = (tokens, roles, admin, webhooks, signin)
     for module in (*modules, decision_data, *access, ui, docs, *mlflow):

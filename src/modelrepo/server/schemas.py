@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..domain.access import MAX_PATTERN_LENGTH, ROLES
-from ..domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NUMBER
+from ..domain.names import MAX_ENVIRONMENT_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER
 from ..domain.roles import MAX_ISSUER_LENGTH
 
 T = TypeVar("T")
@@ -874,3 +874,107 @@ class DenialOut(BaseModel):
     model: str | None
     reason: str
     status: int = Field(description="The status answered (0 in the overflow record).")
+
+
+# -- signed versions -----------------------------------------------------------------------
+
+MAX_BUNDLE_LENGTH = 32 * 1024 * 1024
+"""A model signature lists every file's digest, about 170 bytes a file once in base64 (paths
+of 20 characters): an archive's 100,000 files make a bundle of some 17 MB. The JSON body
+limit bounds a request's bundles together."""
+
+
+class SignIn(BaseModel):
+    """Sign a version with the store's key; `reason` is kept in the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
+class SignaturesIn(BaseModel):
+    """Signatures made elsewhere (Sigstore bundles v0.3, as `model_signing sign key` writes
+    them, or `modelrepo sign --key` makes them): each is kept only if it verifies with a
+    trusted, unrevoked key and states exactly this version's files, or its provenance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bundles: list[Annotated[str, Field(min_length=1, max_length=MAX_BUNDLE_LENGTH)]] = Field(
+        min_length=1, max_length=16
+    )
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
+class VersionSignatureOut(BaseModel):
+    model: str
+    version: int
+    kind: Literal["model", "provenance"] = Field(
+        description="`model`: the version's files (OpenSSF model-signing); `provenance`: "
+        "its SLSA provenance."
+    )
+    key_id: str = Field(description="SHA-256 of the signing key's PEM (the bundle's key hint).")
+    bundle_sha256: str
+    signed_at: str
+    signed_by: str
+    bundle: str = Field(description="The Sigstore bundle, as `model_signing verify` reads it.")
+    key_label: str | None = Field(
+        default=None, description="Whose key it is, as trusted here (null: not trusted)."
+    )
+    standing: Literal["valid", "key revoked", "not trusted", "invalid"] | None = Field(
+        default=None, description="Whether the signature counts now (checked again in full)."
+    )
+    standing_reason: str | None = Field(default=None, description="Why it does not count.")
+
+
+class SigningKeyOut(BaseModel):
+    key_id: str
+    public_key: str = Field(description="PEM (SubjectPublicKeyInfo).")
+    label: str
+    added_at: str
+    added_by: str
+    revoked_at: str | None
+    revoked_by: str | None
+    revoked_reason: str | None
+    active: bool
+
+
+class TrustKeyIn(BaseModel):
+    """A public key (PEM, EC P-256, P-384 or P-521) to trust for signing versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: str = Field(min_length=1, max_length=10_000)
+    label: str = Field(min_length=1, max_length=256, description="Whose key it is.")
+
+
+class RevokeKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class SigningPolicyIn(BaseModel):
+    """`store` (no name): sign every new version; `model` NAME: sign that model's new
+    versions; `environment` NAME: deploy only versions with a valid signature there (by one
+    of `keys`, when given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["store", "model", "environment"]
+    name: str = Field(default="", max_length=max(MAX_ENVIRONMENT_LENGTH, MAX_NAME_LENGTH))
+    enabled: bool
+    keys: list[Annotated[str, Field(min_length=8, max_length=64, pattern="^[0-9a-f]+$")]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="An environment's accepted keys: trusted key ids or unique prefixes "
+        "(8 hex characters or more); none: any trusted key.",
+    )
+
+
+class SigningPolicyOut(BaseModel):
+    scope: str
+    name: str
+    enabled: bool
+    set_at: str
+    set_by: str
+    keys: list[str] = Field(description="The key ids an environment accepts (none: any).")

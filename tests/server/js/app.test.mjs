@@ -90,6 +90,31 @@ const ROUTES = {
     decided_at: iso(T0 + 3600000), recorded_at: iso(T0 + 3600000), deployment: null, live_unknown: UNKNOWN, flags: ["live_unknown"],
     approval: null, matches_history: false, output: 1, inputs_mode: "inline", inputs_digest: "sha256:00",
   },
+  // Signed versions: the server says whether each signature counts now, and why not.
+  "/api/v1/models/credit-risk/versions/1": version(1),
+  "/api/v1/models/credit-risk/versions/2": version(2),
+  "/api/v1/models/credit-risk/versions/1/signatures": [
+    { model: "credit-risk", version: 1, kind: "model", key_id: "ab".repeat(32), bundle_sha256: "00", signed_at: iso(T0), signed_by: "alice",
+      bundle: "{}", key_label: "the store's version key", standing: "valid", standing_reason: null },
+    { model: "credit-risk", version: 1, kind: "provenance", key_id: "cd".repeat(32), bundle_sha256: "01", signed_at: iso(T0 + 1000), signed_by: "carl",
+      bundle: "{}", key_label: "<b>Carl</b>'s laptop", standing: "key revoked", standing_reason: "key cdcdcdcdcdcdcdcd that signed it was revoked (laptop stolen)" },
+    { model: "credit-risk", version: 1, kind: "model", key_id: "ef".repeat(32), bundle_sha256: "02", signed_at: iso(T0 + 2000), signed_by: "eve",
+      bundle: "{}", key_label: null, standing: "not trusted", standing_reason: "it is signed by key efefefefefefefef, which is not trusted here" },
+  ],
+  "/api/v1/models/credit-risk/versions/2/signatures": [],
+  "/api/v1/models/credit-risk/versions/1/provenance": {
+    _type: "https://in-toto.io/Statement/v1", predicateType: "https://slsa.dev/provenance/v1", subject: [{ name: "<script>x</script>.bin", digest: { sha256: "00" } }],
+  },
+  "/api/v1/signing/keys": [
+    { key_id: "ab".repeat(32), public_key: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", label: "the store's version key",
+      added_at: iso(T0), added_by: "alice", revoked_at: null, revoked_by: null, revoked_reason: null, active: true },
+    { key_id: "cd".repeat(32), public_key: "-----BEGIN PUBLIC KEY-----\nBBBB\n-----END PUBLIC KEY-----\n", label: "<b>Carl</b>'s laptop",
+      added_at: iso(T0), added_by: "alice", revoked_at: iso(T0 + 5000), revoked_by: "alice", revoked_reason: "laptop stolen", active: false },
+  ],
+  "/api/v1/signing/policies": [
+    { scope: "environment", name: "prod", enabled: true, set_at: iso(T0), set_by: "alice" },
+    { scope: "store", name: "", enabled: false, set_at: iso(T0), set_by: "alice" },
+  ],
   "/api/v1/whoami": { user: "alice", role: "admin", model_pattern: null, token_id: "0123456789ab" },
   "/api/v1/audit/verify": { ok: true, size: 42, root_hash: "ab".repeat(32), checkpoints_checked: 1, first_bad_seq: null, problems: [] },
 };
@@ -355,6 +380,47 @@ test("the pages, end to end against a canned API", async () => {
   assert.equal(deniedRows().length, 55);
   assert.equal(moreDenied.hidden, true);
   assert.ok(requests.some(({ url }) => url === "/api/v1/audit/denied?limit=50&cursor=50"));
+
+  // A version's page: its signatures (whose key, whether each counts now) and its provenance.
+  location.hash = "#/models/credit-risk";
+  await settle(300);
+  const versionLinks = all((n) => n.attrs["data-testid"] === "version-link");
+  assert.deepEqual(versionLinks.map((a) => a.attrs.href), ["#/models/credit-risk/versions/1", "#/models/credit-risk/versions/2"]);
+  location.hash = versionLinks[0].attrs.href;
+  await settle();
+  assert.match(text(), /credit-risk v1/);
+  const signatureRows = all((n) => n.attrs["data-testid"] === "signature-row");
+  assert.equal(signatureRows.length, 3);
+  assert.match(signatureRows[0].textContent, /^model files abababababababab the store's version key alice \S+ valid$/);
+  assert.match(signatureRows[1].textContent, /^provenance cdcdcdcdcdcdcdcd <b>Carl<\/b>'s laptop carl \S+ key revoked key cdcdcdcdcdcdcdcd that signed it was revoked \(laptop stolen\)$/);
+  assert.match(signatureRows[2].textContent, /not a trusted key eve \S+ not trusted it is signed by key efefefefefefefef/);
+  assert.equal(all((n) => n.tagName === "b" && n.textContent === "Carl").length, 0, "a label is text");
+  const standings = all((n) => n.attrs["data-testid"] === "signature-standing");
+  assert.equal(standings[0].attrs.class, "ok");
+  const [provenanceLink] = all((n) => n.attrs["data-testid"] === "provenance-link");
+  assert.equal(provenanceLink.attrs.href, "#/models/credit-risk/versions/1/provenance");
+  location.hash = provenanceLink.attrs.href;
+  await settle();
+  const [statement] = all((n) => n.attrs["data-testid"] === "provenance");
+  assert.equal(JSON.parse(statement.textContent).predicateType, "https://slsa.dev/provenance/v1");
+  assert.equal(all((n) => n.tagName === "script").length, 0);
+  location.hash = "#/models/credit-risk/versions/2";
+  await settle();
+  assert.equal(all((n) => n.attrs["data-testid"] === "no-signatures").length, 1);
+  location.hash = "#/models/credit-risk/versions/9";
+  await settle();
+  assert.match(text(), /404 not_found/);
+
+  // The trusted keys (revoked ones said so, with why) and the signing policies.
+  location.hash = "#/signing";
+  await settle();
+  const keyRows = all((n) => n.attrs["data-testid"] === "signing-key-row");
+  assert.equal(keyRows.length, 2);
+  assert.match(keyRows[0].textContent, /^abababababababab the store's version key \S+ alice trusted PEM/);
+  assert.match(keyRows[1].textContent, /<b>Carl<\/b>'s laptop .* revoked \S+ by alice: laptop stolen/);
+  const policyRows = all((n) => n.attrs["data-testid"] === "signing-policy-row");
+  assert.match(policyRows[0].textContent, /^environment prod on only signed versions deploy to prod/);
+  assert.match(policyRows[1].textContent, /^store — off every new version is signed/);
 
   // Role bindings: listed as text, granted through the form, revoked with a button.
   location.hash = "#/roles";

@@ -283,7 +283,8 @@ async function modelPage(name, query) {
     });
     return h("tr", { id: `v${v.version}` },
       h("td", {}, box),
-      h("td", {}, h("b", {}, h("span", { class: "swatch", style: null, "data-version": v.version }), `v${v.version}`),
+      h("td", {}, h("b", {}, h("span", { class: "swatch", style: null, "data-version": v.version }),
+        h("a", { href: `#/models/${enc(name)}/versions/${v.version}`, "data-testid": "version-link" }, `v${v.version}`)),
         v.deprecated ? h("div", { class: "bad" }, "deprecated") : null,
         v.deleted_at ? h("div", { class: "bad" }, `deleted ${v.deleted_at}`) : null),
       h("td", {}, v.created_at, h("div", { class: "muted" }, v.created_by)),
@@ -892,6 +893,87 @@ async function rolesPage(query, message = "") {
     bindings.length === 0 ? h("p", { class: "muted" }, "No role bindings.") : table);
 }
 
+// -- signed versions ----------------------------------------------------------------------------
+
+/** Whether a signature counts now, as the server checked it again: valid, or why not. */
+function standing(sig) {
+  if (sig.standing === "valid") return h("span", { class: "ok", "data-testid": "signature-standing" }, "valid");
+  return h("span", { "data-testid": "signature-standing" }, h("span", { class: "bad" }, sig.standing || "unknown"),
+    sig.standing_reason ? h("div", { class: "muted" }, sig.standing_reason) : null);
+}
+
+const SIGNATURE_KINDS = { model: "model files", provenance: "provenance" };
+
+/** One version: what it is, its signatures (which key, whose, whether each counts now) and a
+ * link to its provenance; `provenance`: show the SLSA provenance statement itself. */
+async function versionPage(name, number, provenance) {
+  const base = `/models/${enc(name)}/versions/${number}`;
+  const here = `#/models/${enc(name)}/versions/${number}`;
+  const back = h("p", { class: "muted" }, h("a", { href: `#/models/${enc(name)}` }, name), ` · v${number}`);
+  if (provenance) {
+    const statement = await api(`${base}/provenance`);
+    show(h("h1", {}, `${name} v${number}: provenance`), back,
+      h("p", { class: "muted" }, "The SLSA provenance v1 statement built from what the version recorded (unsigned; ",
+        "its signed form is among the ", h("a", { href: here }, "signatures"), "). The same JSON is at ",
+        h("code", {}, `${API}${base}/provenance`), "."),
+      h("pre", { "data-testid": "provenance" }, JSON.stringify(statement, null, 2)));
+    return;
+  }
+  const [v, signatures] = await Promise.all([api(base), api(`${base}/signatures`)]);
+  const rows = signatures.map((sig) => h("tr", { "data-testid": "signature-row" },
+    h("td", {}, SIGNATURE_KINDS[sig.kind] || sig.kind),
+    h("td", { class: "mono", title: sig.key_id }, sig.key_id.slice(0, 16)),
+    h("td", {}, sig.key_label === null || sig.key_label === undefined ? h("span", { class: "muted" }, "not a trusted key") : sig.key_label),
+    h("td", {}, sig.signed_by), h("td", {}, sig.signed_at), h("td", {}, standing(sig))));
+  show(h("h1", {}, `${name} v${number}`), back,
+    h("table", { class: "kv", "data-testid": "version-summary" },
+      h("tr", {}, h("td", {}, "created"), h("td", {}, `${v.created_at} by ${v.created_by}`)),
+      h("tr", {}, h("td", {}, "flavor"), h("td", {}, v.flavor)),
+      h("tr", {}, h("td", {}, "digest"), h("td", { class: "mono" }, v.digest)),
+      h("tr", {}, h("td", {}, "files"), h("td", {}, counted((v.files || []).length, "file"))),
+      v.deprecated ? h("tr", {}, h("td", {}, "state"), h("td", { class: "bad" }, "deprecated")) : null),
+    h("h2", {}, "Signatures"),
+    signatures.length === 0 ? h("p", { class: "muted", "data-testid": "no-signatures" }, "Not signed.") :
+      h("table", { "data-testid": "signatures" },
+        h("tr", {}, ["statement", "key", "whose key", "signed by", "signed at", "counts now"].map((t) => h("th", {}, t))), rows),
+    h("p", {}, h("a", { href: `${here}/provenance`, "data-testid": "provenance-link" }, "Its provenance (JSON)"), " · ",
+      h("a", { href: "#/signing" }, "trusted keys and signing policies")));
+}
+
+const POLICY_SCOPES = {
+  store: () => "every new version is signed",
+  model: (p) => `new versions of ${p.name} are signed`,
+  environment: (p) => `only signed versions deploy to ${p.name}`,
+};
+
+/** The keys trusted to sign versions (revoked ones too) and where signing is required. */
+async function signingPage() {
+  const [keys, policies] = await Promise.all([api("/signing/keys"), api("/signing/policies")]);
+  const keyRows = keys.map((k) => h("tr", { "data-testid": "signing-key-row" },
+    h("td", { class: "mono", title: k.key_id }, k.key_id.slice(0, 16)), h("td", {}, k.label),
+    h("td", {}, k.added_at, h("div", { class: "muted" }, k.added_by)),
+    h("td", {}, k.revoked_at
+      ? h("span", {}, h("span", { class: "bad" }, "revoked"), h("div", { class: "muted" }, `${k.revoked_at} by ${k.revoked_by}: ${k.revoked_reason || ""}`))
+      : h("span", { class: "ok" }, "trusted")),
+    h("td", {}, h("details", {}, h("summary", {}, "PEM"), h("pre", {}, k.public_key)))));
+  const policyRows = policies.map((p) => h("tr", { "data-testid": "signing-policy-row" },
+    h("td", {}, p.scope), h("td", {}, p.name || "—"),
+    h("td", {}, p.enabled ? h("span", { class: "ok" }, "on") : h("span", { class: "muted" }, "off")),
+    h("td", {}, (POLICY_SCOPES[p.scope] || (() => ""))(p)),
+    h("td", {}, p.set_at, h("div", { class: "muted" }, p.set_by))));
+  show(h("h1", {}, "Signing"),
+    h("p", { class: "muted" }, "Versions are signed in the OpenSSF model-signing format; a signature counts while its key is trusted here. "
+      + "Administrators trust and revoke keys and set the policies (modelrepo signing); every change is in the audit trail."),
+    h("h2", {}, "Trusted keys"),
+    keys.length === 0 ? h("p", { class: "muted" }, "No key is trusted yet.") :
+      h("table", { "data-testid": "signing-keys" },
+        h("tr", {}, ["key", "whose", "trusted since", "state", "public key"].map((t) => h("th", {}, t))), keyRows),
+    h("h2", {}, "Policies"),
+    policies.length === 0 ? h("p", { class: "muted" }, "No signing policy: nothing is signed unless asked, and every environment takes unsigned versions.") :
+      h("table", { "data-testid": "signing-policies" },
+        h("tr", {}, ["scope", "name", "", "meaning", "set"].map((t) => h("th", {}, t))), policyRows));
+}
+
 let checkedToken = null;
 
 /** Show the administrators' links (Roles) to a token whose role is admin; the server refuses
@@ -925,12 +1007,15 @@ async function route() {
   adminLinks(token || "web session");
   show(h("p", { class: "muted" }, "Loading…"));
   try {
-    if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
+    if (parts[0] === "models" && parts[1] && parts[2] === "versions" && /^[0-9]+$/.test(parts[3] || "")) {
+      await versionPage(parts[1], Number(parts[3]), parts[4] === "provenance");
+    } else if (parts[0] === "models" && parts[1]) await modelPage(parts[1], query);
     else if (parts[0] === "decisions") await decisionsPage(parts[1], query);
     else if (parts[0] === "requests") await requestsPage(query);
     else if (parts[0] === "audit") await auditPage(query);
     else if (parts[0] === "denied") await deniedPage(query);
     else if (parts[0] === "roles") await rolesPage(query);
+    else if (parts[0] === "signing") await signingPage();
     else await modelsPage();
   } catch (err) {
     if (err.status !== 401) show(errorBox(err));
