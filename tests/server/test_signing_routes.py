@@ -325,6 +325,9 @@ def test_policies_are_set_and_an_environment_refuses_unsigned_versions(api: Api)
         ({"scope": "team", "name": "x", "enabled": True}, "scope"),
         ({"scope": "store"}, "enabled"),
         ({"scope": "store", "enabled": True, "extra": 1}, "extra"),
+        ({"scope": "model", "name": "m", "enabled": True, "keys": ["0" * 16]}, "only an env"),
+        ({"scope": "environment", "name": "p", "enabled": True, "keys": ["ab"]}, "keys"),
+        ({"scope": "environment", "name": "p", "enabled": True, "keys": ["XYZ" * 4]}, "keys"),
     ],
 )
 def test_policies_that_make_no_sense_are_refused(
@@ -374,3 +377,36 @@ def test_a_deleted_or_missing_version_has_no_signatures(api: Api) -> None:
     _refused(
         api.client.post(f"{_version('credit-risk', 9)}/sign", headers=api.as_("admin")), 404, ""
     )
+
+
+def test_an_environment_accepts_only_the_keys_it_names(api: Api, tmp_path: Path) -> None:
+    api.upload("credit-risk")
+    release, public = _key_file(tmp_path, "release")
+    _trust(api, public, "the release team's key")
+    unknown = api.client.put(
+        POLICIES,
+        headers=api.as_("admin"),
+        json={"scope": "environment", "name": "prod", "enabled": True, "keys": ["f" * 64]},
+    )
+    _refused(unknown, 404, "no signing key")
+    put = api.client.put(
+        POLICIES,
+        headers=api.as_("admin"),
+        json={"scope": "environment", "name": "prod", "enabled": True,
+              "keys": [release.key_id[:10]]},
+    )  # fmt: skip
+    assert put.status_code == 200 and put.json()["keys"] == [release.key_id], put.text
+    url = "/api/v1/models/credit-risk/environments/prod/deploy"
+    api.client.post(f"{_version('credit-risk', 1)}/sign", headers=api.as_("contributor"))
+    refused = api.client.post(url, headers=api.as_("deployer"), json={"version": 1})
+    _refused(refused, 409, "is not one this environment accepts")
+    bundles = [
+        bundle for _, bundle in signed_statements(release, api.registry.get("credit-risk", 1))
+    ]
+    kept = api.client.post(
+        f"{_version('credit-risk', 1)}/signatures",
+        headers=api.as_("contributor"),
+        json={"bundles": bundles},
+    )
+    assert kept.status_code == 200, kept.text
+    assert api.client.post(url, headers=api.as_("deployer"), json={"version": 1}).status_code == 200
