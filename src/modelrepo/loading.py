@@ -120,3 +120,14 @@ def signature_files(
             raise
         return {}
     return {signature_file_name(found.files): signature.bundle.encode()}
+
+
+def signed_provenance(reg: AttestationsAPI, found: ModelVersion) -> VersionSignature:
+    """The newest signed provenance of `found` by a trusted, unrevoked key that verifies and
+    states exactly its recorded lineage; `SignatureInvalid` naming why when none does.
+    Checked here, against the keys the registry trusts, as downloads check model signatures."""
+    from .domain.attestations import PROVENANCE
+    from .signing import check_version_signature
+
+    signatures = reg.signatures(found.model, found.version)
+    return check_version_signature(found, signatures, reg.signing_keys(), kind=PROVENANCE)

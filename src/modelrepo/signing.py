@@ -205,12 +205,14 @@ def check_version_signature(
     signatures: Sequence[attestations.VersionSignature],
     keys: Sequence[attestations.SigningKey],
     accepted: frozenset[str] = frozenset(),
+    kind: str = attestations.MODEL,
 ) -> attestations.VersionSignature:
-    """The newest model signature of `found` that counts (by one of the `accepted` key ids,
-    when given); SignatureInvalid saying why none does (not signed, or each one's trouble)."""
+    """The newest signature of `found` of `kind` (its files, or its provenance) that counts
+    (by one of the `accepted` key ids, when given); SignatureInvalid saying why none does
+    (not signed, or each one's trouble)."""
     troubles = []
     for signature in reversed(signatures):
-        if signature.kind != attestations.MODEL:
+        if signature.kind != kind:
             continue
         if accepted and signature.key_id not in accepted:
             troubles.append(f"key {signature.key_id[:16]} is not one this environment accepts")
@@ -221,10 +223,11 @@ def check_version_signature(
             troubles.append(str(exc))
             continue
         return signature
+    of = "" if kind == attestations.MODEL else f" {kind}"
     if not troubles:
-        raise attestations.SignatureInvalid(f"{found.ref} is not signed")
+        raise attestations.SignatureInvalid(f"{found.ref}{of} is not signed")
     raise attestations.SignatureInvalid(
-        f"no signature of {found.ref} counts: {'; '.join(troubles)}"
+        f"no signature of {found.ref}{of} counts: {'; '.join(troubles)}"
     )
 
 

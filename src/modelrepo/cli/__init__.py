@@ -24,6 +24,7 @@ __all__ = [
     "replay",
     "reports",
     "server",
+    "signing",
     "transfer",
     "versions",
     "webhooks",

@@ -37,14 +37,35 @@ def _load_json(path: Path, what: str) -> Any:
 
 
 @command(audit, "key")
+@click.option(
+    "--versions",
+    "version_keys",
+    is_flag=True,
+    help="The public keys trusted to sign versions (not revoked) instead.",
+)
 @pass_ctx
-def audit_key(ctx: Context, as_json: bool) -> None:
+def audit_key(ctx: Context, version_keys: bool, as_json: bool) -> None:
     """Print the public key that verifies this store's checkpoints (publish it).
 
+    --versions prints instead the public keys (PEM) that verify the versions' signatures:
+    those trusted and not revoked (`modelrepo signing keys` lists all, with their labels).
+
     \b
-    Example:
+    Examples:
       modelrepo audit key > modelrepo-audit-key.pem
+      modelrepo audit key --versions > modelrepo-version-keys.pem
     """
+    if version_keys:
+        with ctx.registry() as reg:
+            keys = [k for k in reg.signing_keys() if k.active]
+        if not keys:
+            click.echo("note: no version signing key is trusted yet", err=True)
+        emit(
+            as_json,
+            [{"key_id": k.key_id, "label": k.label, "public_key": k.public_pem} for k in keys],
+            lambda: click.echo("".join(k.public_pem for k in keys), nl=False),
+        )
+        return
     with ctx.registry() as reg:
         pem, key_id = reg.audit_key(), reg.audit_key_id()
     emit(as_json, {"key_id": key_id, "public_key": pem}, lambda: click.echo(pem, nl=False))

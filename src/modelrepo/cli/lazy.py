@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("deployments",),
         "Approve a pending request; the change takes effect.",
     ),
+    "attest": (
+        ("signing",),
+        "Print the SLSA provenance of version NAME@N, built from its recorded lineage.",
+    ),
     "audit": (
         ("audit",),
         "The tamper-evident audit log: signed checkpoints, verification and proofs.",
@@ -177,6 +181,14 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "timeline": (
         ("deployments",),
         "Intervals of what served where; with NAME@N, where that version was ever live.",
+    ),
+    "sign": (
+        ("signing",),
+        "Sign NAME@N's files and provenance with the store's key or a trusted key file.",
+    ),
+    "signing": (
+        ("signing",),
+        "Signed versions: the keys trusted to sign them, and where signing is required.",
     ),
     "token": (
         ("server",),

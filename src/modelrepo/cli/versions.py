@@ -115,6 +115,11 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     metavar="TYPE",
     help="A type the files need trusted to load (skops), recorded with the version; repeatable.",
 )
+@click.option(
+    "--sign",
+    is_flag=True,
+    help="Sign the version with the store's key as it is registered (see `modelrepo sign`).",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -133,6 +138,7 @@ def register(
     if_changed: bool,
     number: int | None,
     trusted: tuple[str, ...],
+    sign: bool,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -149,6 +155,8 @@ def register(
     every number the model ever had, kept or deleted.
     --trust records, with the version, a type its skops file holds that skops does not trust
     by default (see `modelrepo trust`): loads and replays then use it.
+    --sign signs the new version with the store's key (as a signing policy may require
+    anyway, see `modelrepo signing policy`); a store that cannot sign makes no version.
 
     \b
     Examples:
@@ -188,6 +196,7 @@ def register(
             if_changed=if_changed,
             number=number,
             trusted_types=trusted,
+            sign=sign,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
@@ -208,7 +217,7 @@ def register(
         lambda: click.echo(
             f"{'Unchanged' if unchanged else 'Registered'} {version.ref} {version.digest} "
             f"({len(version.files)} file{'s' if len(version.files) != 1 else ''}, "
-            f"{human_size(version.size)})"
+            f"{human_size(version.size)}){', signed' if sign and not unchanged else ''}"
         ),
     )
 
@@ -368,20 +377,44 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
 @command(cli)
 @click.argument("ref", metavar="NAME@N")
 @click.argument("dest", type=click.Path(path_type=Path))
+@click.option(
+    "--verify-signature",
+    is_flag=True,
+    help="Refuse a version without a valid model signature by a trusted, unrevoked key.",
+)
 @pass_ctx
-def download(ctx: Context, ref: str, dest: Path, as_json: bool) -> None:
+def download(ctx: Context, ref: str, dest: Path, verify_signature: bool, as_json: bool) -> None:
     """Write the files of version NAME@N into DEST, verifying every byte.
 
-    DEST must not exist or must be an empty folder; it appears only once complete.
+    DEST must not exist or must be an empty folder; it appears only once complete. A version
+    signed by a trusted key gets its model signature beside its files (model.sig), which the
+    stock `model_signing verify key` checks with the key of `modelrepo audit key --versions`.
 
     \b
-    Example:
+    Examples:
       modelrepo download credit-risk@3 ./credit-risk-v3
+      modelrepo download credit-risk@3 ./credit-risk-v3 --verify-signature
     """
+    from ..domain.attestations import signature_file_name
+
     with ctx.registry() as reg, progress_bars(not as_json) as progress:
         parsed = resolve_ref(reg, ref)
         version = reg.get(parsed.model, parsed.version)
-        target = reg.download(parsed.model, parsed.version, dest, progress=progress)
+        target = reg.download(
+            parsed.model,
+            parsed.version,
+            dest,
+            progress=progress,
+            verify_signature=verify_signature,
+        )
+    signature = target / signature_file_name(version.files)
+    written = str(signature) if signature.is_file() else None
+
+    def human() -> None:
+        click.echo(f"Downloaded {version.ref} to {target} ({human_size(version.size)})")
+        if written is not None:
+            click.echo(f"Model signature written to {written}")
+
     emit(
         as_json,
         {
@@ -391,8 +424,9 @@ def download(ctx: Context, ref: str, dest: Path, as_json: bool) -> None:
             "path": str(target),
             "files": len(version.files),
             "size": version.size,
+            "signature": written,
         },
-        lambda: click.echo(f"Downloaded {version.ref} to {target} ({human_size(version.size)})"),
+        human,
     )
 
 
