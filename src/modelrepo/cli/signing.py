@@ -22,9 +22,7 @@ or more."""
 def _key_line(key: SigningKey) -> str:
     state = "active"
     if key.revoked_at is not None:
-        state = (
-            f"revoked {format_time(key.revoked_at)} by {key.revoked_by} ({key.revoked_reason})"
-        )
+        state = f"revoked {format_time(key.revoked_at)} by {key.revoked_by} ({key.revoked_reason})"
     return (
         f"{key.key_id[:SHOWN_ID]}  {key.label:<28} added {format_time(key.added_at)} by "
         f"{key.added_by}  {state}"
