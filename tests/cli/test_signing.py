@@ -114,6 +114,8 @@ def test_trusted_key_files_revoked_and_rotated(
     register(run, artifact)
     private, public = key_files(tmp_path, b"s3cret")
     monkeypatch.setenv("TEAM_KEY_PASSWORD", "s3cret")
+    assert run("audit", "key", "--versions", "--json").json == []
+    assert "no version signing key is trusted yet" in run("audit", "key", "--versions").err
 
     untrusted = run("sign", "credit-risk@1", "--key", str(private),
                     "--key-password-env", "TEAM_KEY_PASSWORD", ok=False)  # fmt: skip
@@ -138,6 +140,18 @@ def test_trusted_key_files_revoked_and_rotated(
     assert published == [{"key_id": team, "label": "ML team", "public_key": public.read_text()}]
     assert run("audit", "key", "--versions").out == public.read_text()
 
+    # An environment that accepts only the team's key: the store's signature does not do.
+    release = run("signing", "policy", "--env", "release", "--on", "--key", team[:10])
+    assert release.out.rstrip().endswith(f"by alice  keys {team[:16]}")
+    assert run("signing", "policies", "--json").json[0]["keys"] == [team]
+    (artifact / "features.csv").write_text("name,type\nincome,double\nage,int\n")
+    run("register", "credit-risk", str(artifact), "--no-code", "--sign")
+    other = one_line_error(run("deploy", "credit-risk@2", "--env", "release", ok=False))
+    assert "is not one this environment accepts" in other
+    run("deploy", "credit-risk@1", "--env", "release")
+    store_only = run("signing", "policy", "--store", "--on", "--key", team[:10], ok=False)
+    assert "only an environment's signing policy names" in one_line_error(store_only)
+
     short = run("signing", "revoke", team[:7], "--reason", "left", ok=False)
     assert "at least 8 characters" in one_line_error(short)
     revoked = run("signing", "revoke", team[:10], "--reason", "laptop stolen")
@@ -150,8 +164,8 @@ def test_trusted_key_files_revoked_and_rotated(
     refused = run("sign", "credit-risk@1", "--key", str(private),
                   "--key-password-env", "TEAM_KEY_PASSWORD", ok=False)  # fmt: skip
     assert "is revoked" in one_line_error(refused)
-    assert run("audit", "key", "--versions", "--json").json == []
-    assert "no version signing key is trusted yet" in run("audit", "key", "--versions").err
+    left = run("audit", "key", "--versions", "--json").json
+    assert [k["label"] for k in left] == ["the store's version key"]
 
     first_pem = run("signing", "store-key").out
     first = run("signing", "store-key", "--json").json

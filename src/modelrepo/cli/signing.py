@@ -31,9 +31,12 @@ def _key_line(key: SigningKey) -> str:
 
 def _policy_line(policy: SigningPolicy) -> str:
     scope = policy.scope if policy.scope == STORE else f"{policy.scope} {policy.name}"
+    keys = ""
+    if policy.keys:
+        keys = f"  keys {', '.join(k[:SHOWN_ID] for k in policy.keys)}"
     return (
         f"{scope:<32} {'on' if policy.enabled else 'off':<4} set {format_time(policy.set_at)} "
-        f"by {policy.set_by}"
+        f"by {policy.set_by}{keys}"
     )
 
 
@@ -274,6 +277,14 @@ def signing_store_key(ctx: Context, as_json: bool) -> None:
     help="Deploy only versions signed by a trusted key to environments named NAME.",
 )
 @click.option("--on/--off", "enabled", default=None, help="Turn the policy on or off.")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEY_ID",
+    help="With --env: accept only signatures by this trusted key (its id, or 8 or more of its "
+    "first characters); repeatable. Default: any trusted key.",
+)
 @pass_ctx
 def signing_policy(
     ctx: Context,
@@ -281,17 +292,20 @@ def signing_policy(
     model: str | None,
     environment: str | None,
     enabled: bool | None,
+    keys: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Turn a signing policy on or off: for the whole store, one model, or one environment.
 
     --store and --model sign versions as they are registered (a model's policy overrides the
     store's); --env refuses to deploy, roll back to or approve a version without a valid
-    model signature, and makes `load` of what is live there check the signature. Audited.
+    model signature (by one of the --key keys, when given), and makes `load` of what is live
+    there check the signature. Setting a policy again replaces it. Audited.
 
     \b
     Examples:
       modelrepo signing policy --env production --on
+      modelrepo signing policy --env production --on --key 3f9a1c0b7d2e4a51
       modelrepo signing policy --model credit-risk --on
       modelrepo signing policy --store --off
     """
@@ -310,7 +324,7 @@ def signing_policy(
         raise click.UsageError("give --on or --off")
     scope, name = scopes[0]
     with ctx.registry() as reg:
-        policy = reg.set_signing_policy(scope, name, enabled=enabled)
+        policy = reg.set_signing_policy(scope, name, enabled=enabled, keys=keys)
     emit(as_json, policy.to_dict(), lambda: click.echo(_policy_line(policy)))
 
 
