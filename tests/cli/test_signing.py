@@ -123,6 +123,8 @@ def test_trusted_key_files_revoked_and_rotated(
     unset = run("sign", "credit-risk@1", "--key", str(private),
                 "--key-password-env", "UNSET_PASSWORD_VARIABLE", ok=False)  # fmt: skip
     assert "$UNSET_PASSWORD_VARIABLE is not set" in one_line_error(unset)
+    alone = run("sign", "credit-risk@1", "--key-password-env", "TEAM_KEY_PASSWORD", ok=False)
+    assert "the password of a --key file" in one_line_error(alone, code=2)
 
     trusted = run("signing", "trust", str(public), "--label", "ML team", "--json").json
     team = trusted["key_id"]

@@ -89,6 +89,8 @@ def sign(
       MODELREPO_KEY_PASSWORD=... modelrepo sign credit-risk@3 --key team.pem \\
           --key-password-env MODELREPO_KEY_PASSWORD
     """
+    if key_password_env is not None and key_file is None:
+        raise click.UsageError("--key-password-env is the password of a --key file")
     password = _password(key_password_env)
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
@@ -137,11 +139,11 @@ def attest(ctx: Context, ref: str, out: Path | None, signed: bool, as_json: bool
       modelrepo attest credit-risk@3 > credit-risk-3.provenance.json
       modelrepo attest credit-risk@3 --signed --out credit-risk-3.provenance.sigstore.json
     """
-    from ..loading import signed_provenance
-
     with ctx.registry() as reg:
         parsed = resolve_ref(reg, ref)
         if signed:
+            from ..loading import signed_provenance
+
             text = signed_provenance(reg, reg.get(parsed.model, parsed.version)).bundle
         else:
             statement = reg.provenance(parsed.model, parsed.version)
