@@ -272,3 +272,69 @@ def test_download_writes_the_signature_and_can_require_one(
     for resource in statement["predicate"]["resources"]:
         content = (tmp_path / "strict" / resource["name"]).read_bytes()
         assert resource["digest"] == hashlib.sha256(content).hexdigest()
+
+
+def test_signing_commands_against_a_real_server(
+    run: Run, store_dir: Path, artifact: Path, tmp_path: Path
+) -> None:
+    """The same commands with `--store http://...`: the store's key signs on the server, a
+    key file signs here and the server keeps the bundles once they verify, and the download
+    checks the signature on this side against the keys the server trusts."""
+    from click.testing import CliRunner
+
+    from modelrepo.cli import cli as main
+
+    from ..serving import serve
+    from .conftest import Result
+
+    run("init")
+    admin = run("token", "create", "--user", "alice", "--role", "admin", "--json").json["token"]
+    viewer = run("token", "create", "--user", "vic", "--role", "viewer", "--json").json["token"]
+    register(run, artifact)
+    (artifact / "features.csv").write_text("name,type\nincome,double\nage,int\n")
+    register(run, artifact)
+    private, public = key_files(tmp_path, b"s3cret")
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+
+        def remote(*args: str, token: str = admin, ok: bool = True) -> Result:
+            done = CliRunner().invoke(
+                main, ["--store", url, *args],
+                env={"MODELREPO_TOKEN": token, "TEAM_KEY_PASSWORD": "s3cret"},
+                catch_exceptions=False,
+            )  # fmt: skip
+            result = Result(done.exit_code, done.stdout, done.stderr)
+            assert (result.code == 0) == ok, result
+            return result
+
+        store_pem = remote("signing", "store-key").out
+        assert store_pem.startswith("-----BEGIN PUBLIC KEY-----")
+        assert "Signed credit-risk@1 with key" in remote("sign", "credit-risk@1").out
+        team = remote("signing", "trust", str(public), "--label", "ML team", "--json").json
+        signed = remote("sign", "credit-risk@1", "--key", str(private),
+                        "--key-password-env", "TEAM_KEY_PASSWORD", "--json").json  # fmt: skip
+        assert (signed["key_id"], signed["label"]) == (team["key_id"], "ML team")
+        assert [k["label"] for k in remote("audit", "key", "--versions", "--json").json] == [
+            "the store's version key", "ML team",
+        ]  # fmt: skip
+
+        local_statement = json.loads(run("attest", "credit-risk@1").out)
+        assert json.loads(remote("attest", "credit-risk@1").out) == local_statement
+        bundle = remote("attest", "credit-risk@1", "--signed").out
+        assert statement_of(bundle) == local_statement
+        done = remote("download", "credit-risk@1", str(tmp_path / "v1"), "--verify-signature")
+        assert "Model signature written to" in done.out
+        assert (tmp_path / "v1" / "model.sig").is_file()
+        refused = remote("download", "credit-risk@2", str(tmp_path / "v2"), "--verify-signature",
+                         ok=False)  # fmt: skip
+        assert one_line_error(refused) == "error: credit-risk@2 is not signed\n"
+
+        remote("signing", "policy", "--env", "production", "--on")
+        unsigned = remote("deploy", "credit-risk@2", "--env", "production", ok=False)
+        assert "requires versions signed by a trusted key" in one_line_error(unsigned)
+        remote("deploy", "credit-risk@1", "--env", "production")
+        denied = remote("signing", "trust", str(public), "--label", "x", token=viewer, ok=False)
+        assert one_line_error(denied).startswith("error: role viewer may not")
+        assert [p["name"] for p in remote("signing", "policies", "--json", token=viewer).json] == [
+            "production"
+        ]
+    assert run("audit", "verify", "--json").json["ok"] is True
