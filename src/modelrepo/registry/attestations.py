@@ -12,7 +12,6 @@ from ..api.attestations import AttestationsAPI
 from ..domain import attestations as att
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.names import validate_model_name
-from ..signing import signed_statements
 from .core import Core, changes, writes
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class Attestations(Core, AttestationsAPI):
         else:
             signer = VersionSigner.from_file(Path(key_file), key_password)
             _usable(self.backend.metadata.signing_keys(), signer.key_id)
-        keep_signatures(self, found, signed_statements(signer, found), reason)
+        keep_signatures(self, found, _signed_statements(signer, found), reason)
         return [s for s in self.signatures(name, version) if s.key_id == signer.key_id]
 
     @changes
@@ -193,9 +192,17 @@ def signer_for_registration(reg: Core, model: str, sign: bool) -> StatementSigne
     return signer
 
 
+def _signed_statements(signer: StatementSigner, found: ModelVersion) -> list[tuple[str, str]]:
+    """`signing.signed_statements`, imported when something is signed: it loads
+    cryptography, which commands that only read should not pay for."""
+    from ..signing import signed_statements
+
+    return signed_statements(signer, found)
+
+
 def sign_registered(reg: Core, made: ModelVersion, signer: StatementSigner | None) -> None:
     if signer is not None:
-        keep_signatures(reg, made, signed_statements(signer, made), att.REGISTRATION_REASON)
+        keep_signatures(reg, made, _signed_statements(signer, made), att.REGISTRATION_REASON)
 
 
 def signatures_of(found: ModelVersion, events: Iterable[Any]) -> list[att.VersionSignature]:
@@ -295,6 +302,6 @@ def sign_for_protected(
             keep_signatures(
                 reg,
                 found,
-                signed_statements(signer, found),
+                _signed_statements(signer, found),
                 f"signed on its way to protected environment {environment!r}",
             )
