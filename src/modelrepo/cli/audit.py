@@ -11,7 +11,7 @@ import click
 
 from ..domain.errors import InvalidInput
 from ..domain.times import format_time
-from .base import EXIT_ERROR, Context, cli, command, emit, more_notice, pass_ctx
+from .base import EXIT_ERROR, Context, cli, command, emit, more_notice, pass_ctx, write_or_print
 
 
 @cli.group()
@@ -20,13 +20,7 @@ def audit() -> None:
 
 
 def _write_or_print(document: Any, out: Path | None) -> None:
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_or_print(json.dumps(document, indent=2, sort_keys=True) + "\n", out)
 
 
 def _load_json(path: Path, what: str) -> Any:

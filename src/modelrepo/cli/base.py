@@ -148,6 +148,21 @@ def more_notice(shown: int, next_cursor: str | None, in_document: bool) -> None:
         )
 
 
+def write_or_print(text: str, out: os.PathLike[str] | None) -> None:
+    """`text` on stdout, or into the file `out` whole or not at all (written beside it,
+    synced, then renamed into place)."""
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    target = os.fspath(out)
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

@@ -12,7 +12,7 @@ import click
 from ..domain.attestations import ENVIRONMENT, MODEL_SCOPE, STORE, SigningKey, SigningPolicy
 from ..domain.errors import InvalidInput
 from ..domain.times import format_time
-from .base import Context, cli, command, emit, pass_ctx, resolve_ref
+from .base import Context, cli, command, emit, pass_ctx, resolve_ref, write_or_print
 
 SHOWN_ID = 16
 """Characters of a key id shown (its SHA-256 in hex); commands take any unique prefix of 8
@@ -148,12 +148,9 @@ def attest(ctx: Context, ref: str, out: Path | None, signed: bool, as_json: bool
         else:
             statement = reg.provenance(parsed.model, parsed.version)
             text = json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_or_print(text, out)
     if out is None:
-        click.echo(text, nl=False)
         return
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
     what = "Signed provenance" if signed else "Provenance"
     emit(
         as_json,

@@ -459,15 +459,7 @@ def key_change(key: SigningKey, auth: Authentication | None) -> dict[str, Any]:
 
 def signing_key_fields(key: SigningKey) -> dict[str, Any]:
     """A key's row as `audit verify` compares it with the entries that made it."""
-    return {
-        "public_key": key.public_pem,
-        "label": key.label,
-        "added_at": format_time(key.added_at),
-        "added_by": key.added_by,
-        "revoked_at": None if key.revoked_at is None else format_time(key.revoked_at),
-        "revoked_by": key.revoked_by,
-        "revoked_reason": key.revoked_reason,
-    }
+    return {k: v for k, v in key.to_dict().items() if k not in ("key_id", "active")}
 
 
 def find_key(keys: Iterable[SigningKey], wanted: str) -> SigningKey | None:
