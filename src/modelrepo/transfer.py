@@ -107,6 +107,13 @@ SPECS = (
     ),
     _Spec("serving_periods", ("id",), frozenset({"last_seen", "ended_at"})),
     _Spec("access_denials", ("id",)),
+    _Spec("signing_keys", ("key_id",), frozenset({"revoked_at", "revoked_by", "revoked_reason"})),
+    _Spec(
+        "signing_policies",
+        ("scope", "name"),
+        frozenset({"enabled", "set_at", "set_by", "set_auth", "key_ids"}),
+        deletable=True,  # a rename moves a model's policy to its new name
+    ),
 )
 """Every table of the schema, parents before children."""
 
