@@ -461,3 +461,17 @@ def test_only_an_environment_policy_names_keys_and_only_trusted_ones(
     with pytest.raises(InvalidInput, match="at least 8 characters"):
         registry.set_signing_policy("environment", "production", enabled=True, keys=["abc"])
     assert registry.signing_policies() == []
+
+
+def test_signatures_still_count_after_the_model_is_renamed(
+    registry: Registry, artifact: Path
+) -> None:
+    register(registry, artifact, sign=True)
+    registry.rename_model("credit-risk", "credit-risk-eu", reason="one model per region")
+    assert registry.verify_signature("credit-risk-eu", 1).kind == "model"
+    kinds = {s.kind for s in registry.signatures("credit-risk-eu", 1)}
+    assert kinds == {"model", "provenance"}
+    registry.add_signatures(
+        "credit-risk-eu", 1, [s.bundle for s in registry.signatures("credit-risk-eu", 1)]
+    )  # the provenance signed under the old name is still this version's
+    assert registry.audit_verify().ok

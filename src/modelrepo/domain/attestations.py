@@ -607,6 +607,14 @@ def key_standing(key: SigningKey | None) -> str:
 
 
 def check_provenance(statement: Mapping[str, Any], version: ModelVersion) -> None:
+    """The signed provenance must be the version's, under the name the model had when it was
+    signed (a rename changes no content, and is in the audit log)."""
+    try:
+        named = statement["predicate"]["buildDefinition"]["externalParameters"]["model"]
+    except (KeyError, TypeError):
+        named = version.model
+    if isinstance(named, str) and named != version.model:
+        version = replace(version, model=named)
     if statement_payload(statement) != statement_payload(provenance_statement(version)):
         raise SignatureInvalid("the signed provenance differs from the version's recorded lineage")
 
