@@ -152,6 +152,19 @@ class TreeRebuild(CompactRange):
     """The tree rebuilt from leaf hashes, handing back the interior nodes each append
     completes as (position, hash): what a store must hold in its tree."""
 
+    @classmethod
+    def resumed(cls, size: int, subtrees: Sequence[bytes]) -> TreeRebuild:
+        """The tree of `size` leaves, given its right frontier (see `read_frontier`): all an
+        append needs to know of the past."""
+        tree = cls()
+        tree._stack = list(subtrees)
+        tree.size = size
+        return tree
+
+    def frontier(self) -> tuple[bytes, ...]:
+        """The perfect subtrees whose concatenation is this tree, largest (leftmost) first."""
+        return tuple(self._stack)
+
     def append_nodes(self, leaf: bytes) -> list[tuple[int, bytes]]:
         # The hot loop of verification: `node_hash` and `node_position`, inlined.
         stack = self._stack
@@ -181,18 +194,16 @@ def new_nodes(index: int, leaf: bytes, lookup: NodeLookup) -> list[tuple[int, in
     return nodes
 
 
-def frontier(size: int, nodes: Mapping[tuple[int, int], bytes]) -> dict[tuple[int, int], bytes]:
-    """The perfect subtrees whose concatenation is a tree of `size` leaves (one per set bit),
-    taken from `nodes`: all an append needs to know of the past."""
-    keep: dict[tuple[int, int], bytes] = {}
+def read_frontier(size: int, lookup: NodeLookup) -> tuple[bytes, ...]:
+    """The right frontier of a tree of `size` leaves, read through `lookup`: the perfect
+    subtrees whose concatenation it is (one per set bit of `size`), largest first."""
+    found = []
     start = 0
     for level in range(size.bit_length() - 1, -1, -1):
         if size >> level & 1:
-            key = (level, start >> level)
-            if key in nodes:
-                keep[key] = nodes[key]
+            found.append(lookup(level, start >> level))
             start += 1 << level
-    return keep
+    return tuple(found)
 
 
 def _largest_power_of_two_below(n: int) -> int:
