@@ -56,7 +56,7 @@ def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], lis
             return join(made(value, 0))
 
         def encode_each(values: list[Any]) -> list[str]:
-            records = _number_records(values, encode_basestring)
+            records = number_records(values)
             if records is not None:
                 return records
             # No Python frame per value: the C encoder and the join, mapped.
@@ -73,10 +73,10 @@ def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], lis
         return CANONICAL.encode, lambda values: list(map(CANONICAL.encode, values))
 
 
-def _number_records(values: list[Any], quote: Callable[[str], str]) -> list[str] | None:
+def number_records(values: list[Any]) -> list[str] | None:
     """The canonical text of each value when every value is a dict with the same text keys
     and every member an exact `int` or a finite `float` (a model's scores: the usual decision
-    output), else None. Written column by column: a number's JSON is its `repr`, which is what
+    output; such values are their own canonical form), else None. Written column by column: a number's JSON is its `repr`, which is what
     the encoder writes for these two types, so the text is the encoder's byte for byte; only
     the encoder's work per value (a call, a sort, a join) is saved, about half of its time."""
     if len(values) < _RECORDS_AT_LEAST or values[0].__class__ is not dict:
@@ -99,13 +99,15 @@ def _number_records(values: list[Any], quote: Callable[[str], str]) -> list[str]
             return None  # the encoder's own path (and its refusal of NaN)
     texts = [list(map(repr, column)) for column in columns]
     # The keys as the encoder writes them, '%' doubled for the template.
-    members = ",".join(quote(key).replace("%", "%%") + ":%s" for key in keys)
+    members = ",".join(_quote(key).replace("%", "%%") + ":%s" for key in keys)
     template = "{" + members + "}"
     if len(texts) == 1:
         return list(map(template.__mod__, texts[0]))
     return list(map(template.__mod__, zip(*texts, strict=True)))
 
 
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+"""A JSON string as the encoder writes it (`ensure_ascii=False`)."""
 _RECORDS_AT_LEAST = 32
 _NUMBERS = frozenset({int, float})
 _finite = math.isfinite
