@@ -312,9 +312,9 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
         inputs_modes = [modes[m] for m in models]
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
-    found = number_records(given.outputs)  # the usual outputs: checked and written at once
-    if found is not None:
-        outputs = found
+    written = number_records(given.outputs)  # the usual outputs: checked and written at once
+    if written is not None:
+        outputs = written
     else:
         try:  # each in its canonical form first, refused naming where it is not JSON
             plain = canonical_outputs(given.outputs, "decision output")

@@ -10,7 +10,6 @@ lookups and appending a leaf adds one node per subtree it completes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from .deployments import DeploymentEvent, DeploymentRequest, EnvironmentChange, 
 from .model import ModelVersion
 from .principals import Authentication, auth_dict
 from .times import format_time, from_micros, to_micros
-
 
 NodeLookup = Callable[[int, int], bytes]
 """(level, index) -> the hash of that perfect subtree."""

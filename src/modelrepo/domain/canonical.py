@@ -76,9 +76,10 @@ def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], lis
 def number_records(values: list[Any]) -> list[str] | None:
     """The canonical text of each value when every value is a dict with the same text keys
     and every member an exact `int` or a finite `float` (a model's scores: the usual decision
-    output; such values are their own canonical form), else None. Written column by column: a number's JSON is its `repr`, which is what
-    the encoder writes for these two types, so the text is the encoder's byte for byte; only
-    the encoder's work per value (a call, a sort, a join) is saved, about half of its time."""
+    output; such values are their own canonical form), else None. Written column by column: a
+    number's JSON is its `repr`, which is what the encoder writes for these two types, so the
+    text is the encoder's byte for byte; only its work per value (a call, a sort, a join) is
+    saved, about half of its time."""
     if len(values) < _RECORDS_AT_LEAST or values[0].__class__ is not dict:
         return None
     keys = sorted(values[0])
@@ -106,7 +107,7 @@ def number_records(values: list[Any]) -> list[str] | None:
     return list(map(template.__mod__, zip(*texts, strict=True)))
 
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 """A JSON string as the encoder writes it (`ensure_ascii=False`)."""
 _RECORDS_AT_LEAST = 32
 _NUMBERS = frozenset({int, float})

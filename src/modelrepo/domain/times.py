@@ -29,9 +29,7 @@ def format_time(at: datetime) -> str:
     utc = at if at.utcoffset() == _ZERO else at.astimezone(UTC)
     # `isoformat(timespec="microseconds")` of the naive time, written out: half the time of
     # making that naive copy and formatting it (every audit entry and event has a few).
-    return _ISO % (
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond
-    )
+    return _ISO % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
 
 
 _ISO = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"

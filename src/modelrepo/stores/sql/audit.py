@@ -45,7 +45,7 @@ class SqlAudit:
     ) -> AuditEntry:
         """Append one entry and the tree nodes it completes; the caller's transaction commits."""
         last = tx.one(Q.AUDIT_LAST)  # the log's size and last leaf, in one statement
-        size = 0 if last is None else int(last.seq)
+        size, last_leaf = (0, b"") if last is None else (int(last.seq), bytes(last.leaf))
         seq = size + 1
         entry = AuditEntry(seq, at, actor, kind, subject, change, self.store_id())
         body = entry.canonical()
@@ -65,7 +65,7 @@ class SqlAudit:
         # database's last leaf is the one it was computed with (entries before it are
         # committed and can never change).
         cached = self._frontier
-        if cached is not None and size and cached[0] == size and bytes(last.leaf) == cached[1]:
+        if cached is not None and size and cached[0] == size and last_leaf == cached[1]:
             subtrees = cached[2]
         else:
             subtrees = read_frontier(size, lambda level, index: self._node(tx, level, index))
