@@ -100,15 +100,16 @@ def number_records(values: list[Any]) -> list[str] | None:
             return None  # the encoder's own path (and its refusal of NaN)
     texts = [list(map(repr, column)) for column in columns]
     # The keys as the encoder writes them, '%' doubled for the template.
-    members = ",".join(_quote(key).replace("%", "%%") + ":%s" for key in keys)
+    members = ",".join(canonical_string(key).replace("%", "%%") + ":%s" for key in keys)
     template = "{" + members + "}"
     if len(texts) == 1:
         return list(map(template.__mod__, texts[0]))
     return list(map(template.__mod__, zip(*texts, strict=True)))
 
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring
-"""A JSON string as the encoder writes it (`ensure_ascii=False`)."""
+canonical_string: Callable[[str], str] = json.encoder.encode_basestring
+"""`canonical_text` of a string, without the encoder around it: the function it quotes text
+with (`ensure_ascii=False`)."""
 _RECORDS_AT_LEAST = 32
 _NUMBERS = frozenset({int, float})
 _finite = math.isfinite

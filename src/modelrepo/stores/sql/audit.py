@@ -24,7 +24,7 @@ class SqlAudit:
     """The audit half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
-    _frontier: tuple[int, bytes, tuple[bytes, ...]] | None = None
+    _frontier: tuple[int, bytes, TreeRebuild] | None = None
 
     def store_id(self) -> str:
         cached: str | None = getattr(self, "_store_id", None)
@@ -64,16 +64,18 @@ class SqlAudit:
         # been rolled back, or followed by another writer's: so it is used only if the
         # database's last leaf is the one it was computed with (entries before it are
         # committed and can never change).
-        cached = self._frontier
+        cached, self._frontier = self._frontier, None  # the tree changes below: unusable if
+        # this append fails half way
         if cached is not None and size and cached[0] == size and last_leaf == cached[1]:
-            subtrees = cached[2]
+            tree = cached[2]
         else:
-            subtrees = read_frontier(size, lambda level, index: self._node(tx, level, index))
-        tree = TreeRebuild.resumed(size, subtrees)
+            tree = TreeRebuild.resumed(
+                size, read_frontier(size, lambda level, index: self._node(tx, level, index))
+            )
         nodes = tree.append_nodes(leaf)
         if nodes:
             tx.executemany(Q.NEW_AUDIT_NODE, [{"pos": pos, "hash": h} for pos, h in nodes])
-        self._frontier = (seq, leaf, tree.frontier())
+        self._frontier = (seq, leaf, tree)
         return entry
 
     def record_audit(
