@@ -469,15 +469,9 @@ class DecisionsDigest:
         if self.layout >= 2:
             if len(metadata) != count or len(flags) != count:
                 raise ValueError("layout 2 hashes each decision's metadata and flags")
-            if count and metadata.count(metadata[0]) == count and flags.count(flags[0]) == count:
-                # The same for every decision (the usual batch): one piece, spelled out once.
-                m, f = metadata[0], flags[0]
-                pieces.append([f";{len(m)}:{m};{len(f)}:{f}"] * count)
-            else:
-                pieces += [
-                    _length_prefixes(metadata, ";"), metadata, _length_prefixes(flags, ";"),
-                    flags,
-                ]  # fmt: skip
+            pieces += [
+                _length_prefixes(metadata, ";"), metadata, _length_prefixes(flags, ";"), flags,
+            ]  # fmt: skip
         width = len(pieces)
         lines = [""] * (width * _LINES_AT_ONCE)
         for start in range(0, count, _LINES_AT_ONCE):
