@@ -13,11 +13,20 @@ and bytes on disk per decision.
 
     .venv/bin/python benchmarks/decisions_bench.py            # 10^6 decisions
     .venv/bin/python benchmarks/decisions_bench.py --quick    # 10^5
+    .venv/bin/python benchmarks/decisions_bench.py --quick --postgresql   # the COPY path
+
+With `--postgresql` the store is a scratch PostgreSQL database (on $MODELREPO_BENCH_POSTGRES,
+default postgresql://postgres@127.0.0.1:5432/postgres) and the baseline is PostgreSQL alone:
+a bare COPY of the same rows, built before its clock starts, into a bare copy of the decisions
+table (`LIKE decisions INCLUDING ALL`: its columns and indexes, unpartitioned), one
+transaction a batch, taking turns with the store as on SQLite. The store also keeps each id in
+`decision_keys` and routes rows to a monthly partition: that work is its own, not the floor's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +35,8 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,109 +92,193 @@ class SqliteFloor:
         self.rows += len(rows)
 
 
+class PostgresFloor:
+    """PostgreSQL alone: COPY of the same rows, built before the clock starts, into a bare
+    copy of the decisions table (its columns and indexes), one transaction a batch."""
+
+    COLUMNS = (
+        "id, decision_id, model_id, environment, version, version_source, decided_at, "
+        "recorded_at, inputs_digest, inputs_mode, output, metadata, flags"
+    )
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.db = psycopg.connect(url, autocommit=True)
+        self.db.execute("CREATE TABLE bare_decisions (LIKE decisions INCLUDING ALL)")
+        self.model_id = self.db.execute("SELECT id FROM models").fetchone()[0]  # type: ignore[index]
+        self.elapsed = 0.0
+        self.rows = 0
+
+    def insert(self, ids: list[str], decided: list[datetime], digests: list[str],
+               outputs: list[Any]) -> None:  # fmt: skip
+        rows = [
+            (self.rows + n, i, self.model_id, "production", 1, "given",
+             (t - EPOCH) // MICROSECOND, 1_780_000_000_000_000, d, "digest", json.dumps(o),
+             "{}", "[]")
+            for n, (i, t, d, o) in enumerate(zip(ids, decided, digests, outputs, strict=True))
+        ]  # fmt: skip
+        begin = time.perf_counter()
+        with (
+            self.db.transaction(),
+            self.db.cursor() as cursor,
+            cursor.copy(f"COPY bare_decisions ({self.COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        self.elapsed += time.perf_counter() - begin
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@contextlib.contextmanager
+def scratch_postgresql() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped at the end."""
+    import psycopg
+
+    admin = os.environ.get(
+        "MODELREPO_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"mr_decisions_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--decisions", type=int, default=None)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".bench-tmp")
+    parser.add_argument("--postgresql", action="store_true", help="the store on PostgreSQL")
     args = parser.parse_args()
     total = args.decisions or (100_000 if args.quick else 1_000_000)
     args.dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="decisions-", dir=args.dir))
     out: dict[str, Any] = {"decisions": total}
+    database = scratch_postgresql() if args.postgresql else contextlib.nullcontext(None)
     try:
-        store = folder / "store"
-        reg = Registry(store, user="bench", checkpoint_every=10**9)
-        model = folder / "coefficients.json"
-        model.write_text(json.dumps({"features": ["income", "debt"],
-                                     "coefficients": {"income": -0.5, "debt": 1.0},
-                                     "intercept": -1.0}))  # fmt: skip
-        reg.register("credit-risk", model, flavor="text-coefficients", code=False)
-        reg.deploy("credit-risk", 1, env="production", effective_at="2026-01-01T00:00:00Z",
-                   reason="live before the decisions below")  # fmt: skip
-        reg.set_decision_inputs("credit-risk", "digest")
-        start_bytes = database_bytes(store)
-        floor = SqliteFloor(store, folder)
-        t0 = datetime(2026, 3, 1, tzinfo=UTC)
-        rng = random.Random(3)
-        elapsed = {"records": 0.0, "columns": 0.0}
-        counted = {"records": 0, "columns": 0}
-        ids: list[str] = []
-        done = 0
-        while done < total:
-            size = min(BATCH, total - done)
-            numbers = range(done, done + size)
-            batch_ids = [f"loan-{i:09d}" for i in numbers]
-            decided = [t0 + timedelta(seconds=i) for i in numbers]
-            digests = ["sha256:" + hashlib.sha256(str(i).encode()).hexdigest() for i in numbers]
-            outputs = [{"p": round(rng.random(), 6)} for _ in numbers]
-            ids.extend(batch_ids)
-            path = "records" if (done // BATCH) % 2 == 0 else "columns"
-            if path == "records":
-                batch = [
-                    {"model": "credit-risk", "version": 1, "environment": "production",
-                     "decision_id": i, "decided_at": t, "inputs_digest": d, "output": o}
-                    for i, t, d, o in zip(batch_ids, decided, digests, outputs, strict=True)
-                ]  # fmt: skip
-                begin = time.perf_counter()
-                reg.log_decisions(batch)
-            else:
-                begin = time.perf_counter()
-                reg.log_decision_columns(
-                    "credit-risk", version=1, environment="production", decision_ids=batch_ids,
-                    decided_at=decided, inputs_digests=digests, outputs=outputs,
-                )  # fmt: skip
-            elapsed[path] += time.perf_counter() - begin
-            counted[path] += size
-            floor.insert(batch_ids, decided, digests, outputs)
-            done += size
-        out["batches"] = {path: -(-counted[path] // BATCH) for path in counted}
-        for path in ("records", "columns"):
-            out[f"ingest_{path}_per_s"] = counted[path] / elapsed[path] if counted[path] else None
-        out["bytes_per_decision"] = (database_bytes(store) - start_bytes) / total
-        out["sqlite_floor_per_s"] = floor.rows / floor.elapsed
-        floor.db.close()
-        samples = []
-        for decision_id in rng.sample(ids, 5_000):
-            begin = time.perf_counter()
-            reg.backend.metadata.get_decision(decision_id)
-            samples.append(time.perf_counter() - begin)
-        samples.sort()
-        out["lookup_p50_us"] = samples[len(samples) // 2] * 1e6
-        out["lookup_p99_us"] = samples[int(len(samples) * 0.99)] * 1e6
-        handle = reg.load_live("credit-risk", env="production")
-        rows = [{"income": rng.random() * 100, "debt": rng.random()} for _ in range(10_000)]
-        runs = []
-        for _ in range(3):
-            begin = time.perf_counter()
-            for row in rows:
-                handle.rerun(row)
-            alone = time.perf_counter() - begin
-            begin = time.perf_counter()
-            handle.predict_many(rows)
-            recorded = time.perf_counter() - begin
-            runs.append((recorded - alone) / len(rows) * 1e6)
-        out["record_overhead_us"] = statistics.median(runs)
-        reg.close()
+        with database as url:
+            run(args, folder, total, out, url)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    report(args, out)
+
+
+def run(args: Any, folder: Path, total: int, out: dict[str, Any], url: str | None) -> None:
+    """Fill `out` with the figures (see the module)."""
+    store = folder / "store"
+    if url is None:
+        reg = Registry(store, user="bench", checkpoint_every=10**9)
+    else:
+        os.environ.setdefault("MODELREPO_AUDIT_KEY_FILE", str(folder / "audit-key.pem"))
+        reg = Registry(database_url=url, blob_url=str(folder / "blobs"), user="bench",
+                       checkpoint_every=10**9)  # fmt: skip
+    model = folder / "coefficients.json"
+    model.write_text(json.dumps({"features": ["income", "debt"],
+                                 "coefficients": {"income": -0.5, "debt": 1.0},
+                                 "intercept": -1.0}))  # fmt: skip
+    reg.register("credit-risk", model, flavor="text-coefficients", code=False)
+    reg.deploy("credit-risk", 1, env="production", effective_at="2026-01-01T00:00:00Z",
+               reason="live before the decisions below")  # fmt: skip
+    reg.set_decision_inputs("credit-risk", "digest")
+    start_bytes = database_bytes(store)
+    floor: SqliteFloor | PostgresFloor = (
+        SqliteFloor(store, folder) if url is None else PostgresFloor(url)
+    )
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    rng = random.Random(3)
+    elapsed = {"records": 0.0, "columns": 0.0}
+    counted = {"records": 0, "columns": 0}
+    ids: list[str] = []
+    done = 0
+    while done < total:
+        size = min(BATCH, total - done)
+        numbers = range(done, done + size)
+        batch_ids = [f"loan-{i:09d}" for i in numbers]
+        decided = [t0 + timedelta(seconds=i) for i in numbers]
+        digests = ["sha256:" + hashlib.sha256(str(i).encode()).hexdigest() for i in numbers]
+        outputs = [{"p": round(rng.random(), 6)} for _ in numbers]
+        ids.extend(batch_ids)
+        path = "records" if (done // BATCH) % 2 == 0 else "columns"
+        if path == "records":
+            batch = [
+                {"model": "credit-risk", "version": 1, "environment": "production",
+                 "decision_id": i, "decided_at": t, "inputs_digest": d, "output": o}
+                for i, t, d, o in zip(batch_ids, decided, digests, outputs, strict=True)
+            ]  # fmt: skip
+            begin = time.perf_counter()
+            reg.log_decisions(batch)
+        else:
+            begin = time.perf_counter()
+            reg.log_decision_columns(
+                "credit-risk", version=1, environment="production", decision_ids=batch_ids,
+                decided_at=decided, inputs_digests=digests, outputs=outputs,
+            )  # fmt: skip
+        elapsed[path] += time.perf_counter() - begin
+        counted[path] += size
+        floor.insert(batch_ids, decided, digests, outputs)
+        done += size
+    out["batches"] = {path: -(-counted[path] // BATCH) for path in counted}
+    for path in ("records", "columns"):
+        out[f"ingest_{path}_per_s"] = counted[path] / elapsed[path] if counted[path] else None
+    if url is None:
+        out["bytes_per_decision"] = (database_bytes(store) - start_bytes) / total
+    out["database"] = "sqlite" if url is None else "postgresql"
+    out["sqlite_floor_per_s" if url is None else "postgresql_floor_per_s"] = (
+        floor.rows / floor.elapsed
+    )
+    floor.db.close()
+    samples = []
+    for decision_id in rng.sample(ids, 5_000):
+        begin = time.perf_counter()
+        reg.backend.metadata.get_decision(decision_id)
+        samples.append(time.perf_counter() - begin)
+    samples.sort()
+    out["lookup_p50_us"] = samples[len(samples) // 2] * 1e6
+    out["lookup_p99_us"] = samples[int(len(samples) * 0.99)] * 1e6
+    handle = reg.load_live("credit-risk", env="production")
+    rows = [{"income": rng.random() * 100, "debt": rng.random()} for _ in range(10_000)]
+    runs = []
+    for _ in range(3):
+        begin = time.perf_counter()
+        for row in rows:
+            handle.rerun(row)
+        alone = time.perf_counter() - begin
+        begin = time.perf_counter()
+        handle.predict_many(rows)
+        recorded = time.perf_counter() - begin
+        runs.append((recorded - alone) / len(rows) * 1e6)
+    out["record_overhead_us"] = statistics.median(runs)
+    reg.close()
+
+
+def report(args: Any, out: dict[str, Any]) -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
     verdict = {True: "PASS", False: "MISS"}
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"decisions stored: {total:,} (load average {load})")
-    floor = out["sqlite_floor_per_s"]
+    total = out["decisions"]
+    print(f"decisions stored: {total:,} on {out['database']} (load average {load})")
+    alone = "SQLite alone" if out["database"] == "sqlite" else "PostgreSQL COPY alone"
+    floor = out.get("sqlite_floor_per_s") or out["postgresql_floor_per_s"]
     for path, call in (("columns", "log_decision_columns"), ("records", "log_decisions")):
         rate = out[f"ingest_{path}_per_s"]
         if rate is None:
             continue
         print(f"bulk ingest, {call + ':':22s} {rate:10,.0f} /s  "
               f"(target >= 200,000)  {verdict[rate >= 200_000]}  "
-              f"({rate / floor:.2f}x SQLite alone)")  # fmt: skip
+              f"({rate / floor:.2f}x {alone})")  # fmt: skip
     print(
-        f"  baseline: SQLite alone      {floor:12,.0f} /s  "
+        f"  baseline: {alone + ':':22s}{floor:10,.0f} /s  "
         "(same table and indexes, rows prebuilt, batches taking turns with the above)"
     )
     ok = out["record_overhead_us"] <= 20
@@ -193,7 +288,8 @@ def main() -> None:
     print(f"lookup by id                p50 {out['lookup_p50_us']:.1f} us  "
           f"p99 {out['lookup_p99_us']:.1f} us  "
           f"(target p50 <= 100 us at 10^7)  {verdict[ok]}")  # fmt: skip
-    print(f"bytes on disk per decision  {out['bytes_per_decision']:12.0f}")
+    if "bytes_per_decision" in out:
+        print(f"bytes on disk per decision  {out['bytes_per_decision']:12.0f}")
 
 
 if __name__ == "__main__":

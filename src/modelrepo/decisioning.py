@@ -14,7 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .domain.canonical import canonical_text, canonical_texts
+from .domain.canonical import canonical_text, canonical_texts, number_records
 from .domain.decisions import (
     LIVE_UNKNOWN,
     NO_ENVIRONMENT,
@@ -312,14 +312,18 @@ def prepare_columns(reg: RegistryAPI, given: Given) -> DecisionColumns:
         inputs_modes = [modes[m] for m in models]
     digests, stored = _inputs(reg, given.inputs, given.inputs_digests, models, inputs_modes)
 
-    try:  # each in its canonical form first, refused (InvalidInput) naming where it is not JSON
-        plain = canonical_outputs(given.outputs, "decision output")
-    except RecursionError:
-        raise InvalidInput("a decision output is nested too deeply") from None
-    try:
-        outputs = canonical_texts(plain)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidInput(f"decision record is not JSON: {exc}") from None
+    written = number_records(given.outputs)  # the usual outputs: checked and written at once
+    if written is not None:
+        outputs = written
+    else:
+        try:  # each in its canonical form first, refused naming where it is not JSON
+            plain = canonical_outputs(given.outputs, "decision output")
+        except RecursionError:
+            raise InvalidInput("a decision output is nested too deeply") from None
+        try:
+            outputs = canonical_texts(plain)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidInput(f"decision record is not JSON: {exc}") from None
     sent = given.metadata
     metadata = [_metadata(m) for m in sent] if sent and any(sent) else ["{}"] * count
 

@@ -28,14 +28,25 @@ NODE_PREFIX = b"\x01"
 CHECKPOINT_FORMAT = "modelrepo.checkpoint/1"
 
 
+# Each hash starts as a copy of one that has taken its prefix: OpenSSL 3 looks the algorithm
+# up (under a lock) whenever `hashlib.sha256()` makes a new one, which costs more than
+# hashing an audit entry.
+_LEAF_START = hashlib.sha256(LEAF_PREFIX)
+_NODE_START = hashlib.sha256(NODE_PREFIX)
+
+
 def leaf_hash(entry: bytes) -> bytes:
     """RFC 9162: the hash of a leaf is SHA-256(0x00 || entry)."""
-    return hashlib.sha256(LEAF_PREFIX + entry).digest()
+    found = _LEAF_START.copy()
+    found.update(entry)
+    return found.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 9162: the hash of an interior node is SHA-256(0x01 || left || right)."""
-    return hashlib.sha256(NODE_PREFIX + left + right).digest()
+    found = _NODE_START.copy()
+    found.update(left + right)
+    return found.digest()
 
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -54,7 +65,7 @@ class CompactRange:
         size = self.size
         current = leaf
         while size & 1:
-            current = hashlib.sha256(NODE_PREFIX + stack.pop() + current).digest()
+            current = node_hash(stack.pop(), current)
             size >>= 1
         stack.append(current)
         self.size += 1

@@ -101,3 +101,41 @@ def test_the_bytes_are_those_every_earlier_copy_wrote(value: Any) -> None:
     assert canonical_bytes(value) == utf8.encode()
     assert verifier_canonical_json(value) == utf8.encode()
     assert canonical_ascii(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+numbers = st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.lists(st.text(max_size=6), min_size=1, max_size=4, unique=True),
+    st.lists(st.lists(numbers, min_size=4, max_size=4), min_size=32, max_size=64),
+    st.sampled_from([None, True, "x", float("nan"), 1.5, 7, "drop", "extra"]),
+)
+def test_records_of_numbers_are_written_as_the_encoder_writes_them(
+    keys: list[str], rows: list[list[Any]], odd: Any
+) -> None:
+    """A column of records of numbers is written column-wise (see `_number_records`); one odd
+    record (another type, NaN, a key missing or added) sends the column back to the encoder,
+    with the same text or the same refusal."""
+    values: list[Any] = [dict(zip(keys, row, strict=False)) for row in rows]
+    last = dict(values[-1])
+    if odd == "drop":
+        last.pop(keys[0])
+    elif odd == "extra":
+        last["\x00%extra"] = 1
+    else:
+        last[keys[0]] = odd
+    for column in (values, [*values[:-1], last]):
+        try:
+            expected: Any = [
+                json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False)
+                for v in column
+            ]  # fmt: skip
+        except ValueError as exc:
+            expected = str(exc)
+        try:
+            found: Any = canonical_texts(column)
+        except ValueError as exc:
+            found = str(exc)
+        assert found == expected

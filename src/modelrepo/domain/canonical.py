@@ -20,8 +20,10 @@ would hash differently.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 CANONICAL = json.JSONEncoder(
@@ -54,6 +56,9 @@ def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], lis
             return join(made(value, 0))
 
         def encode_each(values: list[Any]) -> list[str]:
+            records = number_records(values)
+            if records is not None:
+                return records
             # No Python frame per value: the C encoder and the join, mapped.
             return list(map(join, map(made, values, repeat(0, len(values)))))
 
@@ -67,6 +72,47 @@ def _one_shot_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], lis
     except (ImportError, TypeError):  # another Python's C encoder signature
         return CANONICAL.encode, lambda values: list(map(CANONICAL.encode, values))
 
+
+def number_records(values: list[Any]) -> list[str] | None:
+    """The canonical text of each value when every value is a dict with the same text keys
+    and every member an exact `int` or a finite `float` (a model's scores: the usual decision
+    output; such values are their own canonical form), else None. Written column by column: a
+    number's JSON is its `repr`, which is what the encoder writes for these two types, so the
+    text is the encoder's byte for byte; only its work per value (a call, a sort, a join) is
+    saved, about half of its time."""
+    if len(values) < _RECORDS_AT_LEAST or values[0].__class__ is not dict:
+        return None
+    keys = sorted(values[0])
+    if (
+        not keys
+        or not all(key.__class__ is str for key in keys)
+        or set(map(type, values)) != {dict}
+        or set(map(len, values)) != {len(keys)}
+    ):
+        return None
+    try:  # as many members as the first, and each of its keys: exactly its keys
+        columns = [list(map(itemgetter(key), values)) for key in keys]
+    except KeyError:
+        return None
+    for column in columns:
+        kinds = set(map(type, column))
+        if not kinds <= _NUMBERS or (float in kinds and not all(map(_finite, column))):
+            return None  # the encoder's own path (and its refusal of NaN)
+    texts = [list(map(repr, column)) for column in columns]
+    # The keys as the encoder writes them, '%' doubled for the template.
+    members = ",".join(canonical_string(key).replace("%", "%%") + ":%s" for key in keys)
+    template = "{" + members + "}"
+    if len(texts) == 1:
+        return list(map(template.__mod__, texts[0]))
+    return list(map(template.__mod__, zip(*texts, strict=True)))
+
+
+canonical_string: Callable[[str], str] = json.encoder.encode_basestring
+"""`canonical_text` of a string, without the encoder around it: the function it quotes text
+with (`ensure_ascii=False`)."""
+_RECORDS_AT_LEAST = 32
+_NUMBERS = frozenset({int, float})
+_finite = math.isfinite
 
 canonical_text, canonical_texts = _one_shot_encoder()
 """Canonical JSON text of a value, and of each value of a list (UTF-8 form; either may raise

@@ -27,7 +27,12 @@ def from_micros(micros: int) -> datetime:
 def format_time(at: datetime) -> str:
     """ISO-8601 in UTC with microseconds and a `Z`, the one textual form we emit."""
     utc = at if at.utcoffset() == _ZERO else at.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # `isoformat(timespec="microseconds")` of the naive time, written out: half the time of
+    # making that naive copy and formatting it (every audit entry and event has a few).
+    return _ISO % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+
+
+_ISO = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 def parse_time(text: str) -> datetime:

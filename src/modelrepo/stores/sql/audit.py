@@ -6,7 +6,13 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ...domain.audit import AuditEntry, entries_of_subject, frontier, new_nodes, node_position
+from ...domain.audit import (
+    AuditEntry,
+    TreeRebuild,
+    entries_of_subject,
+    node_position,
+    read_frontier,
+)
 from ...domain.times import to_micros
 from ...verifier import leaf_hash
 from .raw import Q, RawConnections, Tx
@@ -18,7 +24,7 @@ class SqlAudit:
     """The audit half of `SqlMetadataStore` (mixed into it)."""
 
     _raw: RawConnections
-    _frontier: tuple[int, bytes, dict[tuple[int, int], bytes]] | None = None
+    _frontier: tuple[int, bytes, TreeRebuild] | None = None
 
     def store_id(self) -> str:
         cached: str | None = getattr(self, "_store_id", None)
@@ -38,7 +44,8 @@ class SqlAudit:
         change: Mapping[str, Any],
     ) -> AuditEntry:
         """Append one entry and the tree nodes it completes; the caller's transaction commits."""
-        size = tx.scalar(Q.AUDIT_SIZE) or 0
+        last = tx.one(Q.AUDIT_LAST)  # the log's size and last leaf, in one statement
+        size, last_leaf = (0, b"") if last is None else (int(last.seq), bytes(last.leaf))
         seq = size + 1
         entry = AuditEntry(seq, at, actor, kind, subject, change, self.store_id())
         body = entry.canonical()
@@ -57,26 +64,18 @@ class SqlAudit:
         # been rolled back, or followed by another writer's: so it is used only if the
         # database's last leaf is the one it was computed with (entries before it are
         # committed and can never change).
-        cached = self._frontier
-        known = (
-            dict(cached[2])
-            if cached is not None
-            and cached[0] == size
-            and size
-            and bytes(tx.scalar(Q.AUDIT_LEAF, seq=size) or b"") == cached[1]
-            else {}
-        )
-
-        def lookup(level: int, index: int) -> bytes:
-            found = known.get((level, index))
-            return found if found is not None else self._node(tx, level, index)
-
-        nodes = new_nodes(seq - 1, leaf, lookup)
-        interior = [{"pos": node_position(lv, ix), "hash": h} for lv, ix, h in nodes if lv]
-        if interior:
-            tx.executemany(Q.NEW_AUDIT_NODE, interior)
-        known.update({(lv, ix): h for lv, ix, h in nodes})
-        self._frontier = (seq, leaf, frontier(seq, known))
+        cached, self._frontier = self._frontier, None  # the tree changes below: unusable if
+        # this append fails half way
+        if cached is not None and size and cached[0] == size and last_leaf == cached[1]:
+            tree = cached[2]
+        else:
+            tree = TreeRebuild.resumed(
+                size, read_frontier(size, lambda level, index: self._node(tx, level, index))
+            )
+        nodes = tree.append_nodes(leaf)
+        if nodes:
+            tx.executemany(Q.NEW_AUDIT_NODE, [{"pos": pos, "hash": h} for pos, h in nodes])
+        self._frontier = (seq, leaf, tree)
         return entry
 
     def record_audit(

@@ -29,6 +29,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('seq', 'body'),
     ),
+    'AUDIT_LAST': (
+        'SELECT audit_entries.seq, audit_entries.leaf \nFROM audit_entries \nWHERE audit_entries.seq = (SELECT max(audit_entries.seq) AS max_1 \nFROM audit_entries)',
+        (),
+        {},
+        ('seq', 'leaf'),
+    ),
     'AUDIT_LEAF': (
         'SELECT audit_entries.leaf \nFROM audit_entries \nWHERE audit_entries.seq = ?',
         ('seq',),

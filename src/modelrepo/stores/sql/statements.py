@@ -469,6 +469,9 @@ NEW_AUDIT_ENTRY = sa.insert(audit_entries).values(
     seq=p("seq"), at=p("at"), kind=p("kind"), subject=p("subject"), body=p("body"), leaf=p("leaf")
 )
 AUDIT_LEAF = sa.select(AE.leaf).where(AE.seq == p("seq"))
+AUDIT_LAST = sa.select(AE.seq, AE.leaf).where(
+    AE.seq == sa.select(sa.func.max(AE.seq)).scalar_subquery()
+)  # not ORDER BY ... LIMIT: SQLite binds the limit (LIMIT ? OFFSET ?), three times slower
 AUDIT_NODE = sa.select(audit_nodes.c.hash).where(audit_nodes.c.pos == p("pos"))
 NEW_AUDIT_NODE = sa.insert(audit_nodes).values(pos=p("pos"), hash=p("hash"))
 AUDIT_ENTRIES = (
