@@ -43,7 +43,6 @@ BUILDER_ID = "urn:modelrepo:registry"
 
 MODEL = "model"
 PROVENANCE = "provenance"
-KINDS = (MODEL, PROVENANCE)
 SIGNED = "signed"
 """The version event that holds a signature: key `<kind>:<key id>`, value the bundle."""
 
@@ -336,12 +335,6 @@ def parse_event_key(key: str) -> tuple[str, str]:
     return kind, found
 
 
-def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise InvalidInput(f"unknown signature kind {kind!r}: one of {', '.join(KINDS)}")
-    return kind
-
-
 def signature_change(
     model: str, version: int, signatures: Sequence[tuple[str, str]], reason: str | None
 ) -> dict[str, Any]:
@@ -580,9 +573,11 @@ def requires_signature(policies: Iterable[SigningPolicy], environment: str) -> b
 
 def signature_trouble(key: SigningKey | None, key_hint: str) -> str | None:
     """Why a signature by `key` (None: not among the trusted keys) does not count, or None."""
-    if key is None:
+    standing = key_standing(key)
+    if standing == NOT_TRUSTED:
         return f"it is signed by key {key_hint[:16]}, which is not trusted here"
-    if key.revoked_at is not None:
+    if standing == KEY_REVOKED:
+        assert key is not None and key.revoked_at is not None
         return (
             f"key {key.key_id[:16]} that signed it was revoked on {format_time(key.revoked_at)} "
             f"({key.revoked_reason})"

@@ -70,17 +70,11 @@ class Attestations(Core, AttestationsAPI):
     def verify_signature(
         self, name: str, version: int, *, environment: str | None = None
     ) -> att.VersionSignature:
-        from ..signing import check_version_signature
-
-        found = self._readable(name, version)
         accepted = None
         if environment is not None:
             accepted = att.required_signers(self.backend.metadata.signing_policies(), environment)
-        return check_version_signature(
-            found,
-            signatures_of(found, self.backend.metadata.version_events(found.model, found.version)),
-            self.backend.metadata.signing_keys(),
-            accepted or frozenset(),
+        return verified_signature(
+            self, name, version, accepted or frozenset(), self.backend.metadata.signing_keys()
         )
 
     def provenance(self, name: str, version: int) -> dict[str, Any]:
@@ -262,16 +256,33 @@ def _usable(keys: Iterable[att.SigningKey], key_id: str) -> att.SigningKey:
     )
 
 
+def verified_signature(
+    reg: Core,
+    name: str,
+    version: int,
+    accepted: frozenset[str],
+    keys: Sequence[att.SigningKey],
+) -> att.VersionSignature:
+    """`verify_signature` once the policy and the trusted keys are known."""
+    from ..signing import check_version_signature
+
+    found = reg._readable(name, version)
+    events = reg.backend.metadata.version_events(found.model, found.version)
+    return check_version_signature(found, signatures_of(found, events), keys, accepted)
+
+
 def check_signed_for(
-    reg: Any, model: str, environment: str, versions: Iterable[Allocation]
+    reg: Core, model: str, environment: str, versions: Iterable[Allocation]
 ) -> None:
     """Refuse to put versions live in an environment whose name requires signatures unless
-    each has a valid model signature by a trusted key (Conflict naming why)."""
-    if not att.requires_signature(reg.backend.metadata.signing_policies(), environment):
+    each has a valid model signature by a key it accepts (Conflict naming why)."""
+    accepted = att.required_signers(reg.backend.metadata.signing_policies(), environment)
+    if accepted is None:
         return
+    keys = reg.backend.metadata.signing_keys()  # read once for every version of a split
     for allocation in versions:
         try:
-            reg.verify_signature(model, allocation.version, environment=environment)
+            verified_signature(reg, model, allocation.version, accepted, keys)
         except att.SignatureInvalid as exc:
             raise Conflict(
                 att.unsigned_refusal(f"{model}@{allocation.version}", environment, str(exc))
