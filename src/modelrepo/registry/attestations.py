@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.attestations import AttestationsAPI
 from ..domain import attestations as att
-from ..domain.errors import Conflict, InvalidInput
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.names import validate_model_name
 from .core import Core, changes, writes
 
@@ -295,8 +295,11 @@ def sign_for_protected(
     """Signing is on for protected environments: a version on its way into one is signed
     with the store's key (once), when the store has a usable key, so that what reaches
     production can be checked by anyone; a store without one leaves it to the policies."""
-    env = next((e for e in reg.backend.metadata.environments(model) if e.name == environment), None)
-    if env is None or not env.protected:
+    try:
+        protected = reg.backend.metadata.environment(model, environment).protected
+    except NotFound:  # its first deployment: a new environment is never protected
+        return
+    if not protected:
         return
     try:
         signer = reg.backend.version_signer

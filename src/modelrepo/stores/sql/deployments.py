@@ -490,36 +490,16 @@ class SqlDeployments(SqlAudit):
         return [r for r in found if status is None or r.status == status]
 
     def environment(self, model: str, env: str) -> Environment:
-        found = [e for e in self.environments(model) if e.name == env]
-        if not found:
+        tx = self._raw.reader()
+        row = tx.one(Q.MODEL_ENVIRONMENT, model_id=model_id(tx, model), name=env)
+        if row is None:
             raise NotFound(environment_not_found(model, env))
-        return found[0]
+        return _to_environment(tx, model, row)
 
     def environments(self, model: str) -> list[Environment]:
         tx = self._raw.reader()
         rows = tx.all(Q.MODEL_ENVIRONMENTS, model_id=model_id(tx, model))
-        return [
-            Environment(
-                model,
-                r.name,
-                bool(r.protected),
-                from_micros(r.created_at),
-                r.created_by,
-                tuple(
-                    EnvironmentChange(
-                        c.kind,
-                        c.actor,
-                        from_micros(c.at),
-                        c.request_id,
-                        c.reason,
-                        auth_from_text(c.actor_auth),
-                    )
-                    for c in tx.all(Q.ENV_CHANGES, env_id=r.id)
-                ),
-                bool(r.require_sso),
-            )
-            for r in rows
-        ]
+        return [_to_environment(tx, model, r) for r in rows]
 
     def deployment_events(self, model: str, env: str | None = None) -> list[DeploymentEvent]:
         tx = self._raw.reader()
@@ -624,4 +604,27 @@ def _to_event(row: Any, model: str, env: str) -> DeploymentEvent:
         earliest_at=_micros(row.earliest_at),
         actor_auth=auth_from_text(row.actor_auth),
         approved_auth=auth_from_text(row.approved_auth),
+    )
+
+
+def _to_environment(tx: Tx, model: str, row: Any) -> Environment:
+    """An environment's row, with its protection changes read beside it."""
+    return Environment(
+        model,
+        row.name,
+        bool(row.protected),
+        from_micros(row.created_at),
+        row.created_by,
+        tuple(
+            EnvironmentChange(
+                c.kind,
+                c.actor,
+                from_micros(c.at),
+                c.request_id,
+                c.reason,
+                auth_from_text(c.actor_auth),
+            )
+            for c in tx.all(Q.ENV_CHANGES, env_id=row.id)
+        ),
+        bool(row.require_sso),
     )

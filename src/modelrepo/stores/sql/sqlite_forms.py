@@ -377,6 +377,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], tuple[str, .
         {},
         ('description',),
     ),
+    'MODEL_ENVIRONMENT': (
+        'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by, environments.require_sso \nFROM environments \nWHERE environments.model_id = ? AND environments.name = ?',
+        ('model_id', 'name'),
+        {},
+        ('id', 'model_id', 'name', 'protected', 'created_at', 'created_by', 'require_sso'),
+    ),
     'MODEL_ENVIRONMENTS': (
         'SELECT environments.id, environments.model_id, environments.name, environments.protected, environments.created_at, environments.created_by, environments.require_sso \nFROM environments \nWHERE environments.model_id = ? ORDER BY environments.name',
         ('model_id',),

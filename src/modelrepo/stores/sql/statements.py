@@ -411,6 +411,9 @@ MODEL_ENVIRONMENTS = (
     .where(environments.c.model_id == p("model_id"))
     .order_by(environments.c.name)
 )
+MODEL_ENVIRONMENT = sa.select(environments).where(
+    environments.c.model_id == p("model_id"), environments.c.name == p("name")
+)
 NEW_REQUEST = (
     sa.insert(deployment_requests)
     .values(
