@@ -72,7 +72,7 @@ class Backend:
             from ..signing import VersionSigner
 
             if self.version_key_file is None:
-                if self.folder is not None or self.location != ":memory:":
+                if self.location != ":memory:":  # a database store whose operator named none
                     raise InvalidInput(
                         "this store has no key to sign versions with: set "
                         "$MODELREPO_SIGNING_KEY_FILE to its PEM file (created if absent), "
