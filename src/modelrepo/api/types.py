@@ -93,6 +93,8 @@ class GcReport:
     blobs_removed: int = 0
     bytes_freed: int = 0
     partials_removed: int = 0
+    uploads_removed: int = 0
+    """Resumable upload sessions that lapsed, with everything they held."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +102,7 @@ class GcReport:
             "blobs_removed": self.blobs_removed,
             "bytes_freed": self.bytes_freed,
             "partial_uploads_removed": self.partials_removed,
+            "upload_sessions_removed": self.uploads_removed,
         }
 
     @classmethod
@@ -109,4 +112,5 @@ class GcReport:
             blobs_removed=int(data["blobs_removed"]),
             bytes_freed=int(data["bytes_freed"]),
             partials_removed=int(data["partial_uploads_removed"]),
+            uploads_removed=int(data.get("upload_sessions_removed", 0)),
         )

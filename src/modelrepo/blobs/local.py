@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..disk.faults import full, missing_blob_folder, read_only
-from ..disk.modes import make_folder, store_mode
+from ..disk.modes import fsync_dir, make_folder, store_mode
 from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
@@ -25,15 +25,7 @@ from ..streams import FileSink, PipelinedBlobWriter, copy_file_hashing, copy_has
 
 if TYPE_CHECKING:
     from ..domain.permissions import StoreMode
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (renames, new files) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    from .local_uploads import LocalUploads
 
 
 def _is_regular_file(source: BinaryIO) -> bool:
@@ -114,12 +106,12 @@ class LocalBlobStore:
                 else:
                     sha, size = copy_hashing(source, out.write, progress)
                     os.fsync(out.fileno())
-            return self._adopt(tmp, sha, size)
+            return self.adopt(tmp, sha, size)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
-    def _adopt(self, tmp: Path, sha: str, size: int) -> BlobInfo:
+    def adopt(self, tmp: Path, sha: str, size: int) -> BlobInfo:
         """Give the durable temporary file `tmp` its address (or drop it if that content is
         already stored)."""
         final = self._path(sha)
@@ -144,6 +136,12 @@ class LocalBlobStore:
 
     def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
         return _LocalWriter(self, progress)
+
+    @property
+    def uploads(self) -> LocalUploads:
+        from .local_uploads import LocalUploads
+
+        return LocalUploads(self)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -211,7 +209,7 @@ class _LocalWriter(PipelinedBlobWriter):
         self._close()
 
     def _publish(self, info: BlobInfo) -> None:
-        self._store._adopt(self._tmp, info.sha256, info.size)
+        self._store.adopt(self._tmp, info.sha256, info.size)
 
     def _discard(self) -> None:
         self._close()

@@ -6,12 +6,15 @@ import io
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..domain.errors import MissingBlobError, StorageError
 from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
 from ..streams import PipelinedBlobWriter, copy_hashing
+
+if TYPE_CHECKING:
+    from .memory_uploads import MemoryUploads
 
 
 class MemoryBlobStore:
@@ -21,6 +24,7 @@ class MemoryBlobStore:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, bytearray] = {}  # handle -> bytes of a writer not committed
         self._lock = threading.Lock()
+        self._sessions: MemoryUploads | None = None
 
     def put(self, source: BinaryIO, *, progress: Progress | None = None) -> BlobInfo:
         buffer = io.BytesIO()
@@ -31,6 +35,14 @@ class MemoryBlobStore:
 
     def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
         return _MemoryWriter(self, progress)
+
+    @property
+    def uploads(self) -> MemoryUploads:
+        if self._sessions is None:
+            from .memory_uploads import MemoryUploads
+
+            self._sessions = MemoryUploads(self)
+        return self._sessions
 
     def open(self, sha256: str) -> BinaryIO:
         validate_sha256(sha256)

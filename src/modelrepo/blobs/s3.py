@@ -30,12 +30,17 @@ from ..domain.manifest import validate_sha256
 from ..ports import BlobInfo, Progress
 from ..streams import PipelinedBlobWriter, copy_hashing
 from .s3_client import ENDPOINT_ENV as ENDPOINT_ENV  # where it was first published
+from .s3_client import MISSING_KEY as _MISSING_KEY
+from .s3_client import NO_UPLOAD as _NO_UPLOAD
 from .s3_client import RetryMode, make_client
+from .s3_client import error_code as _error_code
 from .s3_transfers import StagingUpload, StagingWriter, VerifyingReader, b64
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
+
+    from .s3_uploads import S3Uploads
 
 MiB = 1 << 20
 MIN_PART_SIZE = 5 * MiB
@@ -64,20 +69,6 @@ _BAD_CREDENTIALS = {
     "InvalidToken",
     "TokenRefreshRequired",
 }
-_MISSING_KEY = {"NoSuchKey", "404", "NotFound"}
-_NO_UPLOAD = {"NoSuchUpload", "404"}
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return str(code)
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status:
-            return str(status)
-    return ""
 
 
 class S3BlobStore:
@@ -258,7 +249,7 @@ class S3BlobStore:
         try:
             sha, size = copy_hashing(source, lambda chunk: upload.write(chunk, progress))
             upload.finish(progress)
-            self._publish(upload, sha, size)
+            self.publish_copy(upload.source(), sha, size)
         except BaseException:
             upload.discard()
             raise
@@ -268,15 +259,22 @@ class S3BlobStore:
     def writer(self, *, progress: Progress | None = None) -> PipelinedBlobWriter:
         return StagingWriter(self, progress)
 
-    def _publish(self, upload: StagingUpload, sha: str, size: int) -> None:
-        """Make `sha256/<sha>` exist with the staging object's bytes."""
+    @property
+    def uploads(self) -> S3Uploads:
+        from .s3_uploads import S3Uploads
+
+        return S3Uploads(self)
+
+    def publish_copy(self, source: CopySourceTypeDef, sha: str, size: int) -> None:
+        """Make `sha256/<sha>` exist with the bytes of the object `source` (a staging
+        object, or a complete upload session), by a server-side copy checked by S3."""
         final = self._key(sha)
         existing = self._head(final, "check")
         if existing is not None and existing.get("ContentLength") == size:
             # Same content already stored: keep the existing object, only extend its lock.
             self._retain(final, existing)
         else:
-            checksum = self._copy(upload.source(), final, size)
+            checksum = self._copy(source, final, size)
             stored = self._head(final, "check")
             got = None if stored is None else stored.get("ContentLength")
             if got != size:

@@ -68,3 +68,20 @@ def make_client(
     except BotoCoreError as exc:
         raise StorageError(f"cannot configure the S3 client: {exc}") from exc
     return cast("S3Client", client)
+
+
+MISSING_KEY = {"NoSuchKey", "404", "NotFound"}
+NO_UPLOAD = {"NoSuchUpload", "404"}
+
+
+def error_code(exc: Exception) -> str:
+    """The S3 error code of a botocore `ClientError` (else its HTTP status, else "")."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status:
+            return str(status)
+    return ""

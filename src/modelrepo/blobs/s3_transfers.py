@@ -46,7 +46,7 @@ class S3BlobStore(Protocol):
 
     def _fail(self, exc: Exception, action: str, key: str | None = None) -> NoReturn: ...
 
-    def _publish(self, upload: StagingUpload, sha: str, size: int) -> None: ...
+    def publish_copy(self, source: CopySourceTypeDef, sha: str, size: int) -> None: ...
 
     def _abort(self, key: str, upload_id: str) -> None: ...
 
@@ -244,7 +244,7 @@ class StagingWriter(PipelinedBlobWriter):
         self._upload.finish(None)
 
     def _publish(self, info: BlobInfo) -> None:
-        self._store._publish(self._upload, info.sha256, info.size)
+        self._store.publish_copy(self._upload.source(), info.sha256, info.size)
         self._upload.discard()  # the blob is stored: a staging object left is only a partial
 
     def _discard(self) -> None:

@@ -694,7 +694,8 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
         as_json,
         report.to_dict(),
         lambda: click.echo(
-            f"{verb} {report.blobs_removed} blobs and {report.partials_removed} abandoned "
-            f"uploads ({human_size(report.bytes_freed)})"
+            f"{verb} {report.blobs_removed} blobs, {report.partials_removed} abandoned "
+            f"uploads and {report.uploads_removed} lapsed upload sessions "
+            f"({human_size(report.bytes_freed)})"
         ),
     )

@@ -88,3 +88,28 @@ def too_open(root: Path, mode: StoreMode) -> Iterator[tuple[str, int]]:
             continue
         if not stat.S_ISLNK(info.st_mode) and mode.excess(info.st_mode):
             yield relative, stat.S_IMODE(info.st_mode)
+
+
+def write_whole(path: Path, data: bytes, mode: int) -> None:
+    """Replace `path` with `data` whole or not at all: written beside it with `mode`,
+    synced, renamed into place, and the rename synced."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = open_new(tmp, os.O_WRONLY | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (renames, new files) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -24,6 +24,13 @@ class InvalidInput(ModelrepoError, ValueError):
     code = "invalid_input"
 
 
+class DigestMismatch(InvalidInput):
+    """Bytes sent do not hash to the digest sent with them (damaged on the way, or the
+    digest is wrong): nothing of them is kept; send them again."""
+
+    code = "digest_mismatch"
+
+
 class NotFound(ModelrepoError, LookupError):
     """The thing asked for does not exist."""
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .serving import ServingStore
     from .signer import Signer, StatementSigner
     from .store import StoreHandle
+    from .uploads import PartSink, UploadStore
     from .versions import FileReference, VersionStore
     from .webhooks import WebhookStore
 
@@ -43,6 +44,7 @@ __all__ = [
     "DeploymentStore",
     "FileReference",
     "MetadataStore",
+    "PartSink",
     "Progress",
     "RoleBindingStore",
     "ServingStore",
@@ -51,6 +53,7 @@ __all__ = [
     "StoreHandle",
     "StoreLock",
     "TokenStore",
+    "UploadStore",
     "VersionStore",
     "WebSessionStore",
     "WebhookStore",
@@ -77,6 +80,8 @@ _MODULE_OF = {
     "StoreHandle": "store",
     "StoreLock": "lock",
     "TokenStore": "access",
+    "UploadStore": "uploads",
+    "PartSink": "uploads",
     "VersionStore": "versions",
     "WebSessionStore": "access",
     "WebhookStore": "webhooks",

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from .uploads import UploadStore
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved; used for progress bars."""
@@ -79,3 +82,8 @@ class BlobStore(Protocol):
         ...
 
     def delete_partial(self, handle: str) -> None: ...
+
+    @property
+    def uploads(self) -> UploadStore:
+        """Resumable uploads into this store (sessions of parts)."""
+        ...

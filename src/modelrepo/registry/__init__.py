@@ -23,6 +23,7 @@ from .evidence import Evidence
 from .integrity import Integrity
 from .opening import Opening, default_user, opener, remote_default
 from .serving import Serving
+from .uploads import Uploads
 from .versions import Versions
 from .webhooks import Webhooks
 
@@ -42,6 +43,7 @@ class Registry(
     Integrity,
     Evidence,
     Attestations,
+    Uploads,
 ):
     """A versioned model registry.
 

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from ..api.integrity import IntegrityAPI
 from ..domain.errors import CorruptBlobError, MissingBlobError
 from ..ports import BlobInfo, FileReference
-from .core import Core
+from .uploads import Uploads
 
 if TYPE_CHECKING:
     # Loaded where used: the reports' dataclasses cost start-up time no read needs.
     from ..api.types import FsckReport, GcReport, ProgressFactory
 
 
-class Integrity(Core, IntegrityAPI):
+class Integrity(Uploads, IntegrityAPI):
     def fsck(self, *, progress: ProgressFactory | None = None) -> FsckReport:
         from ..api.types import FsckReport
         from ..streams import copy_hashing
@@ -78,6 +78,11 @@ class Integrity(Core, IntegrityAPI):
                     report.bytes_freed += size
                     if not dry_run:
                         self.backend.metadata.delete_inline_blob(sha)
+            for session, held in list(self.lapsed_uploads(self.clock.now())):
+                report.uploads_removed += 1
+                report.bytes_freed += held
+                if not dry_run:
+                    blobs.uploads.drop(session)
             for partial in list(blobs.partials()):
                 report.partials_removed += 1
                 report.bytes_freed += partial.size

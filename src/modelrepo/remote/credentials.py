@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..blobs.local import fsync_dir
 from ..clock import SystemClock
+from ..disk.modes import fsync_dir
 from ..domain.errors import StorageError, Unauthenticated
 from ..stores.locks import FileStoreLock
 from .oidc import TIMEOUT, TokenError, check_claims, id_token_claims, token_request

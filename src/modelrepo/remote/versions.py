@@ -37,8 +37,9 @@ from ..domain.names import (
 )
 from ..domain.trust import check_trust_reason, check_trusted_types
 from ..flavors import check_files
-from .client import API, ServerClient, _idempotency_key, _quote
+from .client import API, _idempotency_key, _quote
 from .files import _Counting
+from .uploads import RESUMABLE_FROM, PartUploads
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from ..ports import BlobWriter
 
 
-class Versions(ServerClient, VersionsAPI):
+class Versions(PartUploads, VersionsAPI):
     """Registering and reading versions, and the few things about them that may change."""
 
     # -- registering ----------------------------------------------------------------------
@@ -74,9 +75,13 @@ class Versions(ServerClient, VersionsAPI):
         number: int | None = None,
         trusted_types: Sequence[str] = (),
         sign: bool = False,
+        part_size: int | None = None,
     ) -> ModelVersion:
         # Uploaded, streamed from disk. The server records the Git commit found here; it does
         # not record this machine's Python environment. Data references must be remote URIs.
+        # Files of `RESUMABLE_FROM` bytes or more go first as resumable uploads, in parts of
+        # `part_size` (the server's default if None), each resent alone if a connection
+        # drops, and resumed by a later run if this one is stopped.
         # The upload carries `idempotency_key` (a new random one if none is given) and is
         # sent again, files re-read from disk, if the connection fails before the answer
         # arrives. `if_changed`: the files are hashed here first, and nothing is uploaded
@@ -121,6 +126,19 @@ class Versions(ServerClient, VersionsAPI):
         }
         if number is not None:
             metadata["number"] = check_version(number, "version number")
+        large = [(r, p) for r, p in files if _resumable(p.stat().st_size, part_size)]
+        sent = {
+            rel: self.send_in_parts(
+                name,
+                source,
+                part_size=part_size,
+                progress=progress(rel, source.stat().st_size) if progress else None,
+            )
+            for rel, source in large
+        }
+        if sent:
+            metadata["uploads"] = sent
+            files = [(r, p) for r, p in files if r not in sent]
 
         def parts(stack: contextlib.ExitStack[Any]) -> dict[str, Any]:
             uploads: list[tuple[str, tuple[str, Any, str]]] = []
@@ -129,6 +147,8 @@ class Versions(ServerClient, VersionsAPI):
                 if progress is not None:
                     stream = _Counting(stream, progress(rel, os.fstat(stream.fileno()).st_size))
                 uploads.append(("files", (rel, stream, "application/octet-stream")))
+            if not uploads:  # every file went ahead in parts: still a multipart form
+                return {"files": {"metadata": (None, json.dumps(metadata))}}
             return {"files": uploads, "data": {"metadata": json.dumps(metadata)}}
 
         reply = self._request(
@@ -363,3 +383,9 @@ class Versions(ServerClient, VersionsAPI):
             b_model=other if other != a[0] else None,
         )
         return VersionDiff.from_dict(found)
+
+
+def _resumable(size: int, part_size: int | None) -> bool:
+    """Whether a file goes as a resumable upload: from `RESUMABLE_FROM` bytes, or when it
+    is more than one part of the size asked for."""
+    return size >= RESUMABLE_FROM or (part_size is not None and size > part_size)

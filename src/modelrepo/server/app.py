@@ -58,6 +58,7 @@ from .routes import (
     signing,
     tokens,
     ui,
+    uploads,
     webhooks,
 )
 from .routes.common import BODY_MODELS
@@ -146,7 +147,8 @@ def create_app(
         redoc_url=None,
     )
     # A decision's report and replay before the decision itself, whose id may hold a '/'.
-    modules = (health, models, signing, lifecycle, deployments, serving, evidence, decisions, audit)
+    modules = [health, models, uploads, signing, lifecycle, deployments, serving, evidence]
+    modules += [decisions, audit]
     mlflow = (mlflow_models, mlflow_versions, mlflow_artifacts)
     access = (tokens, roles, admin, webhooks, signin)
     for module in (*modules, decision_data, *access, ui, docs, *mlflow):

@@ -201,6 +201,12 @@ class RegisterIn(BaseModel):
         description="Sign the version with the store's key as it is registered (also done "
         "when a signing policy says so); the token needs the `version.sign` operation.",
     )
+    uploads: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="Files sent beforehand as resumable uploads: path in the version -> "
+        "the id of a complete upload session of this model, made by the same caller.",
+    )
 
     def options(self) -> dict[str, Any]:
         """What `Registry.register` and `register_stored` take from it, as keywords."""
@@ -743,6 +749,7 @@ class GcOut(BaseModel):
     blobs_removed: int
     bytes_freed: int
     partial_uploads_removed: int
+    upload_sessions_removed: int = 0
 
 
 class DecisionInputsOut(BaseModel):
@@ -978,3 +985,43 @@ class SigningPolicyOut(BaseModel):
     set_at: str
     set_by: str
     keys: list[str] = Field(description="The key ids an environment accepts (none: any).")
+
+
+class UploadIn(BaseModel):
+    """A resumable upload of one file: its size, and the part size wanted (by default
+    32 MiB, or larger so that the file fits in 10,000 parts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=0, le=5 << 40, description="The file's size in bytes.")
+    part_size: int | None = Field(
+        default=None, ge=1, le=1 << 30, description="Bytes per part (all but the last)."
+    )
+
+
+class UploadPartOut(BaseModel):
+    number: int
+    size: int
+    sha256: str
+
+
+class UploadOut(BaseModel):
+    """A resumable upload as it stands: the parts held, those missing, when it lapses."""
+
+    id: str
+    model: str
+    size: int
+    part_size: int
+    part_count: int
+    parts: list[UploadPartOut]
+    missing: list[int] = Field(description="Numbers of the parts still to send.")
+    complete: bool
+    sha256: str | None = Field(description="The whole file's SHA-256, once complete.")
+    created_at: str
+    expires_at: str = Field(description="When it lapses if no part arrives before.")
+
+
+class UploadCompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="The whole file's SHA-256.")

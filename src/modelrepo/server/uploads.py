@@ -279,9 +279,13 @@ class VersionUpload:
         return part
 
     def _register(self, parts: list[_Part], meta: RegisterIn) -> ModelVersion:
-        if not parts:
+        if not parts and not meta.uploads:
             raise InvalidInput(f"no files: send at least one {FILES_FIELD!r} part")
-        paths = {p.filename for p in parts}
+        sent = {validate_relative_path(rel): upload for rel, upload in meta.uploads.items()}
+        for rel in sent:
+            if not self._paths.add(rel):
+                raise InvalidInput(f"file {rel!r} is given twice or is also a folder")
+        paths = {p.filename for p in parts} | set(sent)
         for rel in meta.executable:
             if rel not in paths:
                 raise InvalidInput(f"executable {rel!r} is not one of the uploaded files")
@@ -293,6 +297,10 @@ class VersionUpload:
                 p.filename in executable,
             )
             for p in parts
+        ]
+        files += [
+            StagedFile(rel, self.registry.staged_upload(self.name, upload), rel in executable)
+            for rel, upload in sent.items()
         ]
         version = self.registry.register_stored(
             self.name,

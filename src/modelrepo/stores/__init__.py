@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..blobs import open_blob_store
-from ..blobs.local import LocalBlobStore, fsync_dir
+from ..blobs.local import LocalBlobStore
 from ..disk.faults import full, missing_blob_folder, read_only
-from ..disk.modes import create_file, make_folder, store_mode
+from ..disk.modes import create_file, fsync_dir, make_folder, store_mode
 from ..domain.errors import InvalidInput, StorageError, StoreNotFound
 from ..domain.permissions import GROUP, StoreMode
 from .locks import FileStoreLock, PostgresStoreLock, ThreadStoreLock
