@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -168,9 +168,10 @@ class Uploads(Core):
 
 
 class PartReceiver:
-    """One part arriving: hashed on one thread while another writes it (and carries the
-    whole file's digest forward when the part continues it); `finish` checks its length and
-    SHA-256 before the store holds it."""
+    """One part arriving, in batches of the pieces the connection gave: each batch is
+    hashed (the part's digest, and the whole file's when the part continues what this
+    process has hashed) and written by `steps`, which may run on threads of their own, side
+    by side; `finish` checks the part's length and SHA-256 before the store holds it."""
 
     def __init__(
         self,
@@ -183,8 +184,6 @@ class PartReceiver:
         sha256: str,
         before: PartRecord | None,
     ) -> None:
-        from ..streams import PipelinedWriter
-
         self._registry = registry
         self._session = session
         self._number = number
@@ -194,60 +193,71 @@ class PartReceiver:
         self._before = before
         self._sink: PartSink = store.part_sink(session, number)
         self._running = _RUNNING.continuing(session.id, offset)
-        self._pipe = PipelinedWriter(self._take)
-        self._taken = 0
+        self._digest = hashlib.sha256()
+        self._size = 0
 
-    def _take(self, data: memoryview) -> None:
-        self._sink(data)
-        if self._running is not None:
-            self._running.update(data)
-
-    def offer(self, data: bytes | bytearray | memoryview) -> memoryview:
-        self._count(len(data))
-        rest = self._pipe.offer(data)
-        self._taken -= len(rest)
-        return rest
-
-    def wait(self) -> None:
-        self._pipe.wait()
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._count(len(data))
-        self._pipe.write(data)
-
-    def _count(self, size: int) -> None:
-        self._taken += size
-        if self._taken > self._length:
+    def count(self, size: int) -> None:
+        """Note `size` more bytes arriving; refused once the part is longer than its span."""
+        self._size += size
+        if self._size > self._length:
             raise InvalidInput(
                 f"part {self._number} of upload {self._session.id} is {self._length} bytes: "
                 "more were sent"
             )
 
+    def steps(self, batch: Sequence[bytes | memoryview]) -> list[Callable[[], None]]:
+        """The work on one batch, in independent steps (the caller may run them at once,
+        but every step of a batch before any of the next)."""
+        digest, running, sink = self._digest, self._running, self._sink
+
+        def hash_part() -> None:
+            for piece in batch:
+                digest.update(piece)
+
+        def write() -> None:
+            for piece in batch:
+                sink(memoryview(piece))
+
+        work = [hash_part, write]
+        if running is not None:
+
+            def hash_whole() -> None:
+                for piece in batch:
+                    running.update(piece)
+
+            work.append(hash_whole)
+        return work
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Take `data` here and now (a part given whole, in process)."""
+        self.count(len(data))
+        for step in self.steps([data]):
+            step()
+
     def finish(self) -> PartRecord:
         try:
-            sha, size = self._pipe.finish()
-            if size != self._length:
+            if self._size != self._length:
                 raise InvalidInput(
                     f"part {self._number} of upload {self._session.id} is {self._length} bytes, "
-                    f"got {size}"
+                    f"got {self._size}"
                 )
+            sha = self._digest.hexdigest()
             if sha != self._sha256:
                 raise DigestMismatch(
                     f"part {self._number} of upload {self._session.id} hashes to sha256 {sha}, "
                     f"not {self._sha256}: it was damaged on the way; send it again"
                 )
+            record = self._sink.commit(sha, self._size, self._registry.clock.now())
         except BaseException:
             self.abort()
             raise
-        record = self._sink.commit(sha, size, self._registry.clock.now())
         if self._before is not None and self._before.sha256 != sha:
             _RUNNING.forget(self._session.id)  # bytes already hashed may have been replaced
         if self._running is not None:
-            _RUNNING.advance(self._session.id, self._running, self._offset + size)
+            _RUNNING.advance(self._session.id, self._running, self._offset + self._size)
         return record
 
     def abort(self) -> None:
-        self._pipe.abort()
         self._sink.abort()
 
 

@@ -157,15 +157,22 @@ class _Parts:
                     return
 
         def read() -> None:
+            from concurrent.futures import ThreadPoolExecutor
+
             try:
-                with open(self.source, "rb", buffering=0) as stream:
+                with (
+                    open(self.source, "rb", buffering=0) as stream,
+                    ThreadPoolExecutor(1, thread_name_prefix="modelrepo-hash") as beside,
+                ):
                     count = max(1, -(-self.size // self.part_size))
                     for number in range(1, count + 1):
                         data = stream.read(self._length(number))
                         if len(data) != self._length(number):
                             raise InvalidInput(f"{self.source} shrank while it was being sent")
-                        whole.update(data)
-                        hand((number, data, hashlib.sha256(data).digest()))
+                        whole_done = beside.submit(whole.update, data)  # both hashes at once
+                        part = hashlib.sha256(data).digest()
+                        whole_done.result()
+                        hand((number, data, part))
                     if stream.read(1):
                         raise InvalidInput(f"{self.source} grew while it was being sent")
                 hand(None)

@@ -168,6 +168,7 @@ def create_app(
     app.state.trust_pickle = trust_pickle
     app.state.sources = sources or SourcePolicy(max_bytes=upload_limit)
     app.state.archive_limits = archive_limits or ArchiveLimits(total_bytes=upload_limit)
+    app.state.upload_limit = upload_limit
     app.state.oidc = oidc
     app.state.oidc_issuer = None if oidc is None else oidc.settings.issuer
     app.add_exception_handler(ModelrepoError, errors.on_modelrepo_error)

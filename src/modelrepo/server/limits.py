@@ -48,7 +48,8 @@ def check_limit(value: int, what: str) -> int:
 
 
 class BodyLimit:
-    """ASGI middleware: `upload_limit` for version uploads (multipart), `import_limit` for
+    """ASGI middleware: `upload_limit` for version uploads (multipart, or a resumable
+    upload's parts), `import_limit` for
     decision imports (a file), `json_limit` for every other body."""
 
     def __init__(
@@ -65,6 +66,8 @@ class BodyLimit:
         self.import_limit = check_limit(import_limit, "the import limit")
 
     def _limit(self, scope: Scope) -> int:
+        if scope["method"] == "PUT" and "/uploads/" in scope["path"]:
+            return self.upload_limit  # a part of a resumable upload
         if scope["method"] != "POST":
             return self.json_limit
         if scope["path"].endswith(("/versions", "/versions/archive")):
