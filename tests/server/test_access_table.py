@@ -4,6 +4,8 @@ is the one `domain.access.OPERATIONS` (and so the documented role table) says.""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -24,6 +26,8 @@ from modelrepo.server.auth import route_operation
 from ..conftest import T0
 
 MODEL_NAME = "credit-risk"
+PART = b"0123456789"
+PART_SHA = hashlib.sha256(PART).digest()
 SCOPES = (None, "credit-*", "fraud-*")  # every model, in scope, out of scope
 M = f"/api/v1/models/{MODEL_NAME}"
 RM, MV = "/api/2.0/mlflow/registered-models", "/api/2.0/mlflow/model-versions"
@@ -67,7 +71,11 @@ SPEC: dict[str, list[str]] = {
                          f"GET {MV}/get-download-uri", f"GET {ART}",
                          f"GET {ART}/models/{{name}}/versions/{{version}}/{{path:path}}"],
     "version.register": [f"POST {N}/versions", f"POST {N}/versions/archive",
-                         f"POST {N}/versions/source", f"POST {MV}/create"],
+                         f"POST {N}/versions/source", f"POST {MV}/create", f"POST {N}/uploads",
+                         f"GET {N}/uploads/{{upload_id}}",
+                         f"PUT {N}/uploads/{{upload_id}}/parts/{{number}}",
+                         f"POST {N}/uploads/{{upload_id}}/complete",
+                         f"DELETE {N}/uploads/{{upload_id}}"],
     "version.record_deleted": [f"POST {N}/deleted-versions"],
     "version.tag": [f"PUT {N}/versions/{{version}}/tags/{{key}}",
                     f"DELETE {N}/versions/{{version}}/tags/{{key}}", f"POST {MV}/set-tag",
@@ -193,6 +201,12 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         ("PUT", f"{M}/tags/k3"): {"json": {"value": "v"}},
         ("PUT", f"{M}/description"): {"json": {"description": "d"}},
         ("POST", f"{M}/versions"): {"files": [("files", ("a.txt", b"x"))]},
+        ("POST", f"{M}/uploads"): {"json": {"size": len(PART)}},
+        ("PUT", f"{M}/uploads/{seeded['upload']}/parts/1"): {
+            "content": PART,
+            "headers": {"Content-Digest": f"sha-256=:{base64.b64encode(PART_SHA).decode()}:"},
+        },
+        ("POST", f"{M}/uploads/{seeded['upload']}/complete"): {"json": {"sha256": PART_SHA.hex()}},
         ("PUT", f"{M}/versions/1/tags/k3"): {"json": {"value": "v"}},
         ("POST", f"{M}/versions/1/deprecation"): {"json": {}},
         ("POST", f"{M}/versions/1/trust"): {"json": {"types": ["numpy.dtype"], "reason": "r"}},
@@ -296,6 +310,8 @@ def _sample(method: str, path: str, seeded: dict[str, Any], pattern: str | None)
         "token_id": seeded["token"],
         "binding_id": seeded["binding"],
         "key_id": seeded["key"],
+        "upload_id": seeded["upload"],
+        "number": "1",
         "instance_id": "pod-2" if path.endswith("stop") else "pod-1",
     }
     url = re.sub(r"\{([^}]+)\}", lambda m: values[m[1]], path)
@@ -358,6 +374,9 @@ def test_every_route_answers_every_role_and_scope_as_the_table_says(
         # may revoke (an admin, any inside its scope).
         spare, _ = ops.create_token(f"{role}-user", role, model_pattern=pattern)
         seeded["token"] = spare.token_id
+        # A resumable upload of the caller's own: a session answers its owner only.
+        mine = reg.as_user(f"{role}-user").start_upload(MODEL_NAME, len(PART))
+        seeded["upload"] = mine.session.id
         headers = {"Authorization": f"Bearer {secret}"}
         with TestClient(create_app(reg)) as client:
             routes = _walk(client.app.routes)  # type: ignore[attr-defined]

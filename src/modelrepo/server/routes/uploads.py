@@ -42,7 +42,12 @@ PART_THREADS = 12  # three steps per batch: four parts at once at full speed
 _DIGEST = re.compile(r"\s*([A-Za-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*")
 
 
-@router.post(UPLOADS, response_model=UploadOut, status_code=201)
+@router.post(
+    UPLOADS,
+    response_model=UploadOut,
+    status_code=201,
+    responses={413: {"description": "Larger than the upload limit"}},
+)
 def start_upload(
     request: Request, name: Name, body: UploadIn, caller: Caller = needs("version.register")
 ) -> dict[str, Any]:
