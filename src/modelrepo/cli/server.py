@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 
 import click
 
 from ..domain.access import ROLES, ApiToken
 from ..domain.errors import InvalidInput
 from ..domain.times import format_time
-from .base import Context, cli, command, emit, pass_ctx
+from .base import Context, byte_size, cli, command, emit, pass_ctx
 
 
 @cli.group()
@@ -105,26 +104,6 @@ def token_revoke(ctx: Context, token_id: str, as_json: bool) -> None:
     with ctx.registry() as reg:
         revoked = reg.revoke_token(token_id)
     emit(as_json, revoked.to_dict(), lambda: click.echo(f"revoked {revoked.token_id}"))
-
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "pb": 10**15, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-          "pib": 1 << 50}  # fmt: skip
-
-
-def byte_size(_ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """A size in bytes: `65536`, `64KiB`, `64MiB`, `1.5GiB` (powers of 1024) or `64MB`
-    (powers of 1000), from 1 KiB (less refuses even the smallest request) to 1 PiB."""
-    if value is None:
-        return None
-    found = _SIZE.fullmatch(value.strip().lower())
-    if found is None or found[2] not in _UNITS:
-        raise click.BadParameter(f"{value!r} is not a size such as 65536, 64MiB or 1GiB")
-    size = int(float(found[1]) * _UNITS[found[2]])
-    if not 1 << 10 <= size <= 1 << 50:
-        raise click.BadParameter(f"{value!r} is outside 1KiB..1PiB")
-    return size
 
 
 def is_loopback(host: str) -> bool:

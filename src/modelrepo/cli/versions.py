@@ -19,6 +19,7 @@ from ..registry import Registry
 from .base import (
     EXIT_ERROR,
     Context,
+    byte_size,
     cli,
     command,
     emit,
@@ -120,6 +121,13 @@ def init(ctx: Context, group: bool, as_json: bool) -> None:
     is_flag=True,
     help="Sign the version with the store's key as it is registered (see `modelrepo sign`).",
 )
+@click.option(
+    "--part-size",
+    metavar="SIZE",
+    callback=byte_size,
+    help="To a server: send files larger than SIZE (64MiB, 1GiB) as resumable uploads in "
+    "parts of SIZE (files of 64 MiB or more always are, in the server's part size).",
+)
 @pass_ctx
 def register(
     ctx: Context,
@@ -139,6 +147,7 @@ def register(
     number: int | None,
     trusted: tuple[str, ...],
     sign: bool,
+    part_size: int | None,
     as_json: bool,
 ) -> None:
     """Register the file or folder PATH as the next version of model NAME.
@@ -157,6 +166,8 @@ def register(
     by default (see `modelrepo trust`): loads and replays then use it.
     --sign signs the new version with the store's key (as a signing policy may require
     anyway, see `modelrepo signing policy`); a store that cannot sign makes no version.
+    To a server, large files go first in parts, each sent again alone if the connection
+    drops; run the same command again after an interruption and it resumes.
 
     \b
     Examples:
@@ -180,6 +191,11 @@ def register(
         lineage.extend(work_tree_lineage(find_git_root(Path.cwd()) or Path.cwd()))
     with ctx.registry(create=True) as reg, progress_bars(not as_json) as progress:
         latest = _latest_number(reg, name) if if_changed else 0
+        sending: dict[str, int] = {}
+        if part_size is not None:
+            if not reg.location.startswith(("http://", "https://")):
+                raise click.UsageError("--part-size is for registering to a server")
+            sending["part_size"] = part_size
         version = reg.register(
             name,
             path,
@@ -197,6 +213,7 @@ def register(
             number=number,
             trusted_types=trusted,
             sign=sign,
+            **sending,
         )
         unchanged = version.version <= latest  # numbers only grow: a new one is above
         same = None if unchanged else same_content_before(reg.versions(name), version)
