@@ -210,8 +210,12 @@ def test_a_download_cut_off_mid_file_resumes_where_it_stopped(tmp_path: Path) ->
         headers = {"content-range": f"bytes {first}-{len(big) - 1}/{len(big)}"} if first else {}
         return httpx.Response(206 if first else 200, stream=body, headers=headers)
 
-    out = _mock(serve).download("credit-risk", 1, tmp_path / "out")
+    moved: list[int] = []
+    out = _mock(serve).download(
+        "credit-risk", 1, tmp_path / "out", progress=lambda path, size: moved.append
+    )
     assert (out / "weights.bin").read_bytes() == big
+    assert sum(moved) == len(big)
     # Three drops, each after some progress: more than `retries` (3), and never given up.
     # The bytes are hashed here, so the server is asked not to hash them again.
     assert asked == [
@@ -236,9 +240,13 @@ def test_a_resumed_download_starts_over_when_the_server_sends_the_file_whole(
             return httpx.Response(200, stream=_cut_after(big[: 5 << 20]))
         return httpx.Response(200, content=big)  # the file changed, or no ranges here
 
-    out = _mock(serve).download("credit-risk", 1, tmp_path / "out")
+    moved: list[int] = []
+    out = _mock(serve).download(
+        "credit-risk", 1, tmp_path / "out", progress=lambda path, size: moved.append
+    )
     assert (out / "weights.bin").read_bytes() == big
     assert asked == [None, "bytes=5242880-"]
+    assert sum(moved) == len(big)  # the part fetched twice is not counted twice
     assert _mock(serve).read_file("credit-risk", 1, "weights.bin") == big
 
 

@@ -157,6 +157,22 @@ def _check_resumed_at(reply: httpx.Response, offset: int, size: int) -> None:
         )
 
 
+class _Furthest:
+    """Reports only bytes beyond the furthest point reported before: a file fetched again
+    from its start does not count its first part twice."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._furthest = 0
+        self.at = 0
+
+    def __call__(self, count: int) -> None:
+        self.at += count
+        if self.at > self._furthest:
+            self._progress(self.at - self._furthest)
+            self._furthest = self.at
+
+
 class _Counting:
     """A file opened for upload that reports bytes read to a progress callback."""
 
@@ -227,7 +243,8 @@ class VersionFiles(ServerClient, VersionsAPI):
 
         from ..streams import PipelinedWriter
 
-        pipe = PipelinedWriter(start(), progress=progress)
+        counted = _Furthest(progress) if progress is not None else None
+        pipe = PipelinedWriter(start(), progress=counted)
         furthest = stalled = 0
         try:
             while True:
@@ -239,7 +256,9 @@ class VersionFiles(ServerClient, VersionsAPI):
                             raise error_from_response(reply.status_code, reply.text)
                         if offset and reply.status_code != 206:  # changed, or no ranges
                             pipe.abort()
-                            pipe = PipelinedWriter(start(), progress=progress)
+                            if counted is not None:
+                                counted.at = 0
+                            pipe = PipelinedWriter(start(), progress=counted)
                         elif offset:
                             _check_resumed_at(reply, offset, entry.size)
                         for block in reply.iter_bytes():
