@@ -3,6 +3,7 @@ what it forwarded, and leaves no thread behind."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -20,6 +21,10 @@ class _Target(socketserver.StreamRequestHandler):
     """`send N`: N bytes of PATTERN then close; `take`: read to the end, answer the count."""
 
     def handle(self) -> None:
+        with contextlib.suppress(OSError):  # cut by the proxy: what the test is about
+            self._answer()
+
+    def _answer(self) -> None:
         command = self.rfile.readline().split()
         if command[0] == b"send":
             left = int(command[1])
@@ -75,7 +80,6 @@ def test_downstream_cuts_fall_in_the_range_and_stop_after_max_cuts(
 ) -> None:
     with DroppingProxy(target, cut_after=(100_000, 900_000), max_cuts=2, seed=7) as proxy:
         got = [_receive(proxy.address, 2 << 20) for _ in range(3)]
-        assert [len(g) for g in got[:2]] != [2 << 20] * 2
         for part in got[:2]:  # a prefix of the right bytes, cut inside the range
             assert 100_000 <= len(part) <= 900_000 and part == _expected(len(part))
         assert got[2] == _expected(2 << 20)  # no cuts left: untouched

@@ -195,7 +195,7 @@ class DroppingProxy:
 class _Connection:
     """One client connection and its connection to the target."""
 
-    def __init__(self, proxy: DroppingProxy, client: socket.socket, server: socket.socket):
+    def __init__(self, proxy: DroppingProxy, client: socket.socket, server: socket.socket) -> None:
         self.proxy = proxy
         self.client = client
         self.server = server
