@@ -214,6 +214,12 @@ class PipelinedWriter:
 
     # -- the caller's side ---------------------------------------------------------------
 
+    @property
+    def taken(self) -> int:
+        """Bytes taken so far (hashed and sunk by `finish`): where a broken download
+        resumes."""
+        return self._size
+
     def offer(self, data: bytes | bytearray | memoryview) -> memoryview:
         """Take as much of `data` as fits in the free buffers; return the rest (empty when
         all was taken). Never waits."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,18 +51,10 @@ def test_help_lists_every_command(sh: Run) -> None:
         assert name in out
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path: Path, store_dir: Path) -> None:
-    big = tmp_path / "big.bin"
-    with open(big, "wb") as f:
-        f.write(os.urandom(1 << 20) * 48)
-    env = {**os.environ, "MODELREPO_STORE": str(store_dir), "COLUMNS": "100", "TERM": "xterm"}
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """What `modelrepo *args` writes to stderr when it is a terminal."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [MODELREPO, "register", "big", str(big)],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        env=env,
-    )
+    proc = subprocess.Popen([MODELREPO, *args], stdout=subprocess.DEVNULL, stderr=follower, env=env)
     os.close(follower)
     chunks = []
     while True:
@@ -75,9 +68,21 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, store_dir: Path) -> Non
     proc.wait(timeout=120)
     os.close(leader)
     assert proc.returncode == 0
-    tty_err = b"".join(chunks).decode(errors="replace")
-    assert "big.bin" in tty_err
-    assert "MiB" in tty_err and "MB" not in tty_err.replace("MiB", "")  # as the summary says
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path, store_dir: Path) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.write(os.urandom(1 << 20) * 48)
+    env = {**os.environ, "MODELREPO_STORE": str(store_dir), "COLUMNS": "100", "TERM": "xterm"}
+    for tty_err in (
+        _on_a_terminal(["register", "big", str(big)], env),
+        _on_a_terminal(["download", "big@1", str(tmp_path / "copy")], env),
+    ):
+        assert "big.bin" in tty_err
+        assert "MiB" in tty_err and "MB" not in tty_err.replace("MiB", "")  # as the summary says
+        assert re.search(r"(-|\d+):(--|\d\d):(--|\d\d)", tty_err)  # time left
     with open(big, "ab") as f:
         f.write(b"more")  # other content: no note on stderr either
     piped = subprocess.run(

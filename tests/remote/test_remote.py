@@ -3,6 +3,7 @@ what it retries, what it refuses to trust, what it does not offer yet."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -170,31 +171,121 @@ def test_downloaded_bytes_and_manifests_are_checked_here(
         remote.download("credit-risk", 1, tmp_path / "out")
 
 
-def test_a_download_cut_off_mid_file_starts_that_file_again(tmp_path: Path) -> None:
+def _cut_after(data: bytes) -> httpx.SyncByteStream:
+    """A body that breaks off after `data`, as a dropped connection does."""
+
+    class Cut(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield data
+            raise httpx.ReadError("connection reset")
+
+    return Cut()
+
+
+def _big_version(tmp_path: Path) -> tuple[bytes, dict[str, object]]:
     big = os.urandom(9 * 1024 * 1024 + 5)  # more than one of the writer's buffers
     (tmp_path / "artifact").mkdir()
     (tmp_path / "artifact" / "weights.bin").write_bytes(big)
     with Registry.in_memory(user="alice") as reg:
         version = reg.register("credit-risk", tmp_path / "artifact", code=False).to_dict()
-    asked: list[str] = []
+    return big, version
 
-    class Cut(httpx.SyncByteStream):
-        def __iter__(self) -> Iterator[bytes]:
-            yield big[: 5 * 1024 * 1024]
-            raise httpx.ReadError("connection reset")
+
+def test_a_download_cut_off_mid_file_resumes_where_it_stopped(tmp_path: Path) -> None:
+    big, version = _big_version(tmp_path)
+    etag = f'"sha256:{hashlib.sha256(big).hexdigest()}"'
+    asked: list[tuple[str, str | None, str | None]] = []
+    cuts = [5 << 20, 7 << 20, (9 << 20) + 1]  # each answer breaks off at the next of these
 
     def serve(request: httpx.Request) -> httpx.Response:
         if "/files/" not in request.url.path:
             return httpx.Response(200, json=version)
-        asked.append(str(request.url.params))
-        if len(asked) == 1:
-            return httpx.Response(200, stream=Cut())
-        return httpx.Response(200, content=big)
+        ranged = request.headers.get("range")
+        asked.append((str(request.url.params), ranged, request.headers.get("if-range")))
+        first = int(ranged.removeprefix("bytes=").rstrip("-")) if ranged else 0
+        if len(asked) <= len(cuts):
+            body: httpx.SyncByteStream = _cut_after(big[first : cuts[len(asked) - 1]])
+        else:
+            body = httpx.ByteStream(big[first:])
+        headers = {"content-range": f"bytes {first}-{len(big) - 1}/{len(big)}"} if first else {}
+        return httpx.Response(206 if first else 200, stream=body, headers=headers)
 
-    out = _mock(serve).download("credit-risk", 1, tmp_path / "out")
+    moved: list[int] = []
+    out = _mock(serve).download(
+        "credit-risk", 1, tmp_path / "out", progress=lambda path, size: moved.append
+    )
     assert (out / "weights.bin").read_bytes() == big
+    assert sum(moved) == len(big)
+    # Three drops, each after some progress: more than `retries` (3), and never given up.
     # The bytes are hashed here, so the server is asked not to hash them again.
-    assert asked == ["verify=false", "verify=false"]
+    assert asked == [
+        ("verify=false", None, None),
+        ("verify=false", "bytes=5242880-", etag),
+        ("verify=false", "bytes=7340032-", etag),
+        ("verify=false", "bytes=9437185-", etag),
+    ]
+
+
+def test_a_resumed_download_starts_over_when_the_server_sends_the_file_whole(
+    tmp_path: Path,
+) -> None:
+    big, version = _big_version(tmp_path)
+    asked: list[str | None] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if "/files/" not in request.url.path:
+            return httpx.Response(200, json=version)
+        asked.append(request.headers.get("range"))
+        if len(asked) == 1:
+            return httpx.Response(200, stream=_cut_after(big[: 5 << 20]))
+        return httpx.Response(200, content=big)  # the file changed, or no ranges here
+
+    moved: list[int] = []
+    out = _mock(serve).download(
+        "credit-risk", 1, tmp_path / "out", progress=lambda path, size: moved.append
+    )
+    assert (out / "weights.bin").read_bytes() == big
+    assert asked == [None, "bytes=5242880-"]
+    assert sum(moved) == len(big)  # the part fetched twice is not counted twice
+    assert _mock(serve).read_file("credit-risk", 1, "weights.bin") == big
+
+
+def test_a_download_that_gets_no_further_is_given_up_after_the_retries(tmp_path: Path) -> None:
+    big, version = _big_version(tmp_path)
+    asked: list[str | None] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if "/files/" not in request.url.path:
+            return httpx.Response(200, json=version)
+        asked.append(request.headers.get("range"))
+        if len(asked) == 1:
+            return httpx.Response(200, stream=_cut_after(big[: 1 << 20]))
+        return httpx.Response(
+            206,
+            stream=_cut_after(b""),
+            headers={"content-range": f"bytes {1 << 20}-{len(big) - 1}/{len(big)}"},
+        )
+
+    with pytest.raises(StorageError, match=f"failed at byte {1 << 20} of {len(big)}"):
+        _mock(serve).download("credit-risk", 1, tmp_path / "out")
+    assert asked == [None, "bytes=1048576-", "bytes=1048576-"]  # retries=3 in a row
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_resumed_answer_for_other_bytes_is_refused(tmp_path: Path) -> None:
+    big, version = _big_version(tmp_path)
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if "/files/" not in request.url.path:
+            return httpx.Response(200, json=version)
+        if "range" not in request.headers:
+            return httpx.Response(200, stream=_cut_after(big[: 1 << 20]))
+        return httpx.Response(
+            206, content=big, headers={"content-range": f"bytes 0-{len(big) - 1}/{len(big)}"}
+        )
+
+    with pytest.raises(StorageError, match="asked for bytes 1048576-"):
+        _mock(serve).download("credit-risk", 1, tmp_path / "out")
 
 
 def test_what_needs_the_store_itself_is_refused_in_one_clear_line() -> None:

@@ -205,8 +205,9 @@ def resolve_ref(reg: Registry, text: str) -> VersionRef:
 
 @contextmanager
 def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
-    """Rich progress bars on stderr, only when it is a terminal; sizes in binary units (MiB),
-    as in every summary the commands print."""
+    """Rich progress bars on stderr, only when it is a terminal: bytes done, rate and time
+    left, uploads and downloads alike; sizes in binary units (MiB), as in every summary the
+    commands print."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -218,6 +219,7 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         ProgressColumn,
         Task,
         TextColumn,
+        TimeRemainingColumn,
     )
     from rich.text import Text
 
@@ -232,6 +234,7 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         BarColumn(),
         DownloadColumn(binary_units=True),
         BinarySpeed(),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as bars:

@@ -147,6 +147,32 @@ class _RangeReader(io.RawIOBase):
         super().close()
 
 
+def _check_resumed_at(reply: httpx.Response, offset: int, size: int) -> None:
+    """A 206 must be the rest of the file from `offset`: other bytes would be spliced in."""
+    wanted = f"bytes {offset}-{size - 1}/{size}"
+    if reply.headers.get("content-range") != wanted:
+        raise StorageError(
+            f"{reply.request.url}: asked for {wanted}, the server sent "
+            f"{reply.headers.get('content-range')!r}"
+        )
+
+
+class _Furthest:
+    """Reports only bytes beyond the furthest point reported before: a file fetched again
+    from its start does not count its first part twice."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._furthest = 0
+        self.at = 0
+
+    def __call__(self, count: int) -> None:
+        self.at += count
+        if self.at > self._furthest:
+            self._progress(self.at - self._furthest)
+            self._furthest = self.at
+
+
 class _Counting:
     """A file opened for upload that reports bytes read to a progress callback."""
 
@@ -188,11 +214,17 @@ class VersionFiles(ServerClient, VersionsAPI):
         return found
 
     def _file_stream(
-        self, found: ModelVersion, entry: FileEntry
+        self, found: ModelVersion, entry: FileEntry, offset: int
     ) -> contextlib.AbstractContextManager[httpx.Response]:
+        """The file from byte `offset`: the rest only if it is still the manifest's file
+        (`If-Range`), else the server sends it whole."""
         url = f"{self.url}{self._version_path(found.model, found.version)}/files/"
         url += urllib.parse.quote(entry.path, safe="/")
-        return self._client.stream("GET", url, params=_VERIFIED_HERE, headers=self._headers)
+        headers = dict(self._headers)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = f'"sha256:{entry.sha256}"'
+        return self._client.stream("GET", url, params=_VERIFIED_HERE, headers=headers)
 
     def _fetch(
         self,
@@ -201,36 +233,55 @@ class VersionFiles(ServerClient, VersionsAPI):
         start: Callable[[], Callable[[memoryview], object]],
         progress: Progress | None,
     ) -> None:
-        """Stream one file into the sink `start()` gives (called again, to start over, if the
-        connection breaks), hashing it on one thread while the sink takes it on another
-        (SHA-256 is the slowest step); the bytes must match the manifest."""
+        """Stream one file into the sink `start()` gives, hashing it on one thread while the
+        sink takes it on another (SHA-256 is the slowest step); the bytes must match the
+        manifest. A broken connection resumes where it stopped (a range of the same file);
+        only if the server sends the file whole instead is `start()` called again, to start
+        over. `retries` bounds the attempts in a row that get no further than before, so a
+        transfer that keeps moving is never given up."""
         import httpx
 
         from ..streams import PipelinedWriter
 
-        for attempt in range(1, self.retries + 1):
-            pipe = PipelinedWriter(start(), progress=progress)
-            try:
-                with self._file_stream(found, entry) as reply:
-                    if reply.status_code >= 400:
-                        reply.read()
-                        raise error_from_response(reply.status_code, reply.text)
-                    for block in reply.iter_bytes():
-                        pipe.write(block)
-                sha, size = pipe.finish()
-            except httpx.TransportError as exc:
-                pipe.abort()
-                if attempt == self.retries:
-                    raise StorageError(
-                        f"{found.ref}: downloading {entry.path!r} from {self.url} failed: {exc}"
-                    ) from exc
-                time.sleep(0.1 * 2**attempt)
-                continue
-            except BaseException:
-                pipe.abort()
-                raise
-            self._check_fetched(found, entry, sha, size)
-            return
+        counted = _Furthest(progress) if progress is not None else None
+        pipe = PipelinedWriter(start(), progress=counted)
+        furthest = stalled = 0
+        try:
+            while True:
+                offset = pipe.taken
+                try:
+                    with self._file_stream(found, entry, offset) as reply:
+                        if reply.status_code >= 400:
+                            reply.read()
+                            raise error_from_response(reply.status_code, reply.text)
+                        if offset and reply.status_code != 206:  # changed, or no ranges
+                            pipe.abort()
+                            if counted is not None:
+                                counted.at = 0
+                            pipe = PipelinedWriter(start(), progress=counted)
+                        elif offset:
+                            _check_resumed_at(reply, offset, entry.size)
+                        for block in reply.iter_bytes():
+                            pipe.write(block)
+                    if pipe.taken < entry.size:
+                        raise httpx.RemoteProtocolError("the body ended short of the file")
+                    break
+                except httpx.TransportError as exc:
+                    if pipe.taken >= entry.size and pipe.taken > offset:
+                        break  # every byte is here; the connection broke at its close
+                    stalled = 1 if pipe.taken > furthest else stalled + 1
+                    furthest = max(furthest, pipe.taken)
+                    if stalled >= self.retries:
+                        raise StorageError(
+                            f"{found.ref}: downloading {entry.path!r} from {self.url} failed "
+                            f"at byte {pipe.taken} of {entry.size}: {exc}"
+                        ) from exc
+                    time.sleep(0.1 * 2**stalled)
+            sha, size = pipe.finish()
+        except BaseException:
+            pipe.abort()
+            raise
+        self._check_fetched(found, entry, sha, size)
 
     def _check_fetched(self, found: ModelVersion, entry: FileEntry, sha: str, size: int) -> None:
         if sha != entry.sha256 or size != entry.size:

@@ -22,15 +22,24 @@ def send_file(
 ) -> Response:
     """The file, or the part `Range: bytes=a-b` asks for (206). The ETag is the file's
     SHA-256; a whole download is verified against it as it is sent, unless `verify` is false
-    (a client that checks the bytes itself)."""
+    (a client that checks the bytes itself). A range with `If-Range` is sent only if that is
+    exactly the ETag, else the whole file: a client resuming a download never splices bytes
+    of two different files."""
     entry, stream = registry.open_file(name, version, path)
+    etag = f'"sha256:{entry.sha256}"'
     headers = {
         "Accept-Ranges": "bytes",
-        "ETag": f'"sha256:{entry.sha256}"',
+        "ETag": etag,
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}",
     }
+    wanted = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        # RFC 9110 13.1.5: a strong comparison; a weak validator, a date (this server sends
+        # no Last-Modified) or anything malformed never matches, so the whole file is sent.
+        wanted = None
     try:
-        chosen = _byte_range(request.headers.get("range"), entry.size)
+        chosen = _byte_range(wanted, entry.size)
     except _Unsatisfiable:
         stream.close()
         headers["Content-Range"] = f"bytes */{entry.size}"

@@ -238,7 +238,10 @@ def register_folder(
     "/models/{name}/versions/{version}/files/{path:path}",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The whole file"},
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "The whole file (also when `If-Range` does not match)",
+        },
         206: {"content": {"application/octet-stream": {}}, "description": "A byte range"},
         416: {"description": "The range is outside the file"},
     },
@@ -259,7 +262,12 @@ def download_file(
 ) -> Response:
     """One file of a version; `Range: bytes=a-b` gives part of it (206). The ETag is the
     file's SHA-256; a whole download is verified against it as it is sent, unless the
-    client says it verifies (`verify=false`)."""
+    client says it verifies (`verify=false`).
+
+    To resume a broken download, ask for `Range: bytes=<received>-` with `If-Range:
+    "sha256:<hex>"` (the ETag of the first answer): the rest comes as 206 only if the file
+    is still that one (a strong, exact comparison), else the whole file comes with 200, so
+    the client starts over. A weak (`W/`) or malformed validator, or a date, never matches."""
     return send_file(request, caller.registry, name, version, path, verify=verify)
 
 
