@@ -113,3 +113,61 @@ def test_a_stopped_registration_resumes_with_the_parts_missing(
 
 def _exists(reg: Any, name: str) -> bool:
     return any(m.name == name for m in reg.models())
+
+
+MiB = 1 << 20
+
+
+def _upload_through_cuts(
+    store_dir: Path, tmp_path: Path, size: int, part: int, cuts: int, cut_after: tuple[int, int]
+) -> None:
+    """Register a `size`-byte file through a proxy that cuts the connection `cuts` times,
+    each after a number of bytes in `cut_after`: every cut costs at most the part in flight
+    sent again, and the version holds the file byte for byte."""
+    import hashlib
+
+    from modelrepo.testing.proxy import DroppingProxy
+
+    assert cut_after[0] > part and cuts * cut_after[1] < size
+    with Registry(store_dir, user="ops") as local:
+        _, token = local.create_token("carl", "contributor")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    digest = hashlib.sha256()
+    with open(folder / "weights.bin", "wb") as out:
+        for left in range(size, 0, -16 * MiB):
+            block = os.urandom(min(left, 16 * MiB))
+            digest.update(block)
+            out.write(block)
+    with serve(["--store", str(store_dir)], {}, tmp_path / "server.log") as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        with DroppingProxy(
+            ("127.0.0.1", port),
+            cut_after=cut_after,
+            directions=("upstream",),
+            max_cuts=cuts,
+            seed=size,
+            reset=True,
+        ) as proxy:
+            with Registry(proxy.url, token=token, cache_dir=tmp_path / "cache") as reg:
+                made = reg.register("llm", folder, code=False, part_size=part)
+            assert proxy.cuts == cuts  # every cut came inside the file
+            assert proxy.upstream < size + cuts * part + MiB  # one part again per cut, at most
+    assert [(f.path, f.sha256) for f in made.files] == [("weights.bin", digest.hexdigest())]
+    with Registry(store_dir, user="ops") as local:
+        with local.open_file("llm", made.version, "weights.bin")[1] as stored:
+            check = hashlib.sha256()
+            while block := stored.read(16 * MiB):
+                check.update(block)
+    assert check.hexdigest() == digest.hexdigest()
+
+
+def test_an_upload_cut_at_random_points_resumes_each_time(store_dir: Path, tmp_path: Path) -> None:
+    _upload_through_cuts(store_dir, tmp_path, 256 * MiB, 16 * MiB, 4, (17 * MiB, 60 * MiB))
+
+
+@pytest.mark.slow
+def test_a_one_gib_upload_cut_eight_times_resumes_each_time(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    _upload_through_cuts(store_dir, tmp_path, 1024 * MiB, 32 * MiB, 8, (33 * MiB, 120 * MiB))
