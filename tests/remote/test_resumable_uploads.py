@@ -154,11 +154,13 @@ def _upload_through_cuts(
             assert proxy.cuts == cuts  # every cut came inside the file
             assert proxy.upstream < size + cuts * part + MiB  # one part again per cut, at most
     assert [(f.path, f.sha256) for f in made.files] == [("weights.bin", digest.hexdigest())]
-    with Registry(store_dir, user="ops") as local:
-        with local.open_file("llm", made.version, "weights.bin")[1] as stored:
-            check = hashlib.sha256()
-            while block := stored.read(16 * MiB):
-                check.update(block)
+    with (
+        Registry(store_dir, user="ops") as local,
+        local.open_file("llm", made.version, "weights.bin")[1] as stored,
+    ):
+        check = hashlib.sha256()
+        while block := stored.read(16 * MiB):
+            check.update(block)
     assert check.hexdigest() == digest.hexdigest()
 
 
