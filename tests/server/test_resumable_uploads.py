@@ -127,6 +127,19 @@ def test_a_damaged_part_is_refused_and_sent_again(api: Api) -> None:
     assert done.status_code == 200, done.text
 
 
+def test_completion_without_a_digest_answers_the_files(api: Api) -> None:
+    part = part_size(api.registry)
+    data = os.urandom(part + 7)
+    state = start(api, len(data), part)
+    put_part(api, state["id"], 1, data[:part])
+    put_part(api, state["id"], 2, data[part:])
+    path = f"{UPLOADS}/{state['id']}/complete"
+    done = api.client.post(path, json={}, headers=api.as_("contributor"))
+    assert done.status_code == 200 and done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    wrong = api.client.post(path, json={"sha256": "1" * 64}, headers=api.as_("contributor"))
+    assert wrong.status_code == 422 and wrong.json()["code"] == "digest_mismatch"
+
+
 def test_completion_names_the_missing_parts(api: Api) -> None:
     part = part_size(api.registry)
     state = start(api, 3 * part, part)

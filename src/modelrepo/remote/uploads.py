@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..domain.errors import InvalidInput, NotFound, StorageError
 from .client import ServerClient, error_from_response
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 RESUMABLE_FROM = 64 << 20
 """Files this large or larger are sent in parts; smaller ones go in the registration."""
 READ_AHEAD = 2  # parts read and hashed ahead of the one being sent
+SEND_PIECE = 1 << 20
 
 
 class PartUploads(ServerClient):
@@ -62,12 +63,10 @@ class PartUploads(ServerClient):
             state = self._post(self._uploads_path(name), body)
             memo.keep(state["id"])
         held = {p["number"]: p["sha256"] for p in state["parts"]}
-        whole = self._send_parts(name, source, state, held, progress)
-        try:
-            self._post(f"{self._uploads_path(name)}/{state['id']}/complete", {"sha256": whole})
-        except InvalidInput:
-            memo.forget()  # the parts held do not make this file: start over next time
-            raise
+        self._send_parts(name, source, state, held, progress)
+        # No digest of the whole file is sent: the server checked each part against the
+        # SHA-256 computed here, so the file it hashes is this one byte for byte.
+        self._post(f"{self._uploads_path(name)}/{state['id']}/complete", {})
         memo.forget()
         return str(state["id"])
 
@@ -92,8 +91,9 @@ class PartUploads(ServerClient):
         state: dict[str, Any],
         held: dict[int, str],
         progress: Progress | None,
-    ) -> str:
-        """Send every part the server does not hold; the whole file's SHA-256."""
+    ) -> None:
+        """Send every part the server does not hold (a part held with other bytes, from a
+        file since changed, is sent again)."""
         url = f"{self.url}{self._uploads_path(name)}/{state['id']}/parts/"
         parts = _Parts(source, state["size"], state["part_size"])
         for number, data, sha in parts:
@@ -101,9 +101,9 @@ class PartUploads(ServerClient):
                 self._send_part(url + str(number), data, sha)
             if progress is not None:
                 progress(len(data))
-        return parts.sha256
+            parts.release(data)
 
-    def _send_part(self, url: str, data: bytes, sha: bytes) -> None:
+    def _send_part(self, url: str, data: memoryview, sha: bytes) -> None:
         """PUT one part, again after a dropped connection or a digest refused (the bytes
         damaged on the way), up to `retries` times in a row."""
         import httpx
@@ -111,10 +111,13 @@ class PartUploads(ServerClient):
         headers = {
             "Content-Digest": f"sha-256=:{base64.b64encode(sha).decode()}:",
             "Content-Type": "application/octet-stream",
+            "Content-Length": str(len(data)),  # sent as it is, not chunked
         }
         for attempt in range(1, self.retries + 1):
             try:
-                reply = self._client.put(url, content=data, headers={**self._headers, **headers})
+                reply = self._client.put(
+                    url, content=_pieces(data), headers={**self._headers, **headers}
+                )
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise StorageError(f"sending a part to {self.url} failed: {exc}") from exc
@@ -130,49 +133,71 @@ class PartUploads(ServerClient):
             time.sleep(0.1 * 2**attempt)
 
 
+def _pieces(data: memoryview) -> Iterator[bytes]:
+    """The part in pieces of `SEND_PIECE` bytes: the HTTP library copies what it sends
+    (to frame it), and a small piece is copied while it is still in the CPU's cache."""
+    for start in range(0, len(data), SEND_PIECE):
+        yield cast(bytes, data[start : start + SEND_PIECE])  # bytes-like: sent as it is
+
+
 class _Parts:
     """(number, bytes, SHA-256) of each part of a file, read and hashed on a thread of
-    their own (`READ_AHEAD` parts ahead), which also hashes the whole file (`sha256`, once
-    every part has been given)."""
+    their own, `READ_AHEAD` parts ahead of the one being sent. The bytes are a view of one
+    of a few buffers used over and over (a new one per part would cost a page fault per
+    page): each is read into again once `release` gives it back."""
 
     def __init__(self, source: Path, size: int, part_size: int) -> None:
         self.source = source
         self.size = size
         self.part_size = part_size
-        self.sha256 = ""
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._made = 0
 
     def _length(self, number: int) -> int:
         return min(self.part_size, self.size - (number - 1) * self.part_size)
 
-    def __iter__(self) -> Iterator[tuple[int, bytes, bytes]]:
-        ready: queue.Queue[tuple[int, bytes, bytes] | BaseException | None]
+    def release(self, view: memoryview) -> None:
+        """The part's bytes are sent: its buffer may be read into again."""
+        buffer = view.obj
+        view.release()
+        assert isinstance(buffer, bytearray)
+        self._free.put(buffer)
+
+    def _buffer(self, stop: threading.Event) -> bytearray | None:
+        if self._made < READ_AHEAD + 2:
+            self._made += 1
+            return bytearray(min(self.part_size, max(self.size, 1)))
+        while not stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                return self._free.get(timeout=0.1)
+        return None
+
+    def __iter__(self) -> Iterator[tuple[int, memoryview, bytes]]:
+        ready: queue.Queue[tuple[int, memoryview, bytes] | BaseException | None]
         ready = queue.Queue(READ_AHEAD)
         stop = threading.Event()
-        whole = hashlib.sha256()
 
-        def hand(item: tuple[int, bytes, bytes] | BaseException | None) -> None:
+        def hand(item: tuple[int, memoryview, bytes] | BaseException | None) -> None:
             while not stop.is_set():
                 with contextlib.suppress(queue.Full):
                     ready.put(item, timeout=0.1)
                     return
 
         def read() -> None:
-            from concurrent.futures import ThreadPoolExecutor
-
             try:
-                with (
-                    open(self.source, "rb", buffering=0) as stream,
-                    ThreadPoolExecutor(1, thread_name_prefix="modelrepo-hash") as beside,
-                ):
+                with open(self.source, "rb", buffering=0) as stream:
                     count = max(1, -(-self.size // self.part_size))
                     for number in range(1, count + 1):
-                        data = stream.read(self._length(number))
-                        if len(data) != self._length(number):
+                        buffer = self._buffer(stop)
+                        if buffer is None:
+                            return
+                        view = memoryview(buffer)[: self._length(number)]
+                        got = 0
+                        while got < len(view) and (n := stream.readinto(view[got:])):
+                            got += n
+                        if got != len(view):
                             raise InvalidInput(f"{self.source} shrank while it was being sent")
-                        whole_done = beside.submit(whole.update, data)  # both hashes at once
-                        part = hashlib.sha256(data).digest()
-                        whole_done.result()
-                        hand((number, data, part))
+                        hand((number, view, hashlib.sha256(view).digest()))
                     if stream.read(1):
                         raise InvalidInput(f"{self.source} grew while it was being sent")
                 hand(None)
@@ -186,7 +211,6 @@ class _Parts:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
-            self.sha256 = whole.hexdigest()
         finally:
             stop.set()
             reader.join()

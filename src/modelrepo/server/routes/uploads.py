@@ -160,8 +160,9 @@ def complete_upload(
     body: UploadCompleteIn,
     caller: Caller = needs("version.register"),
 ) -> dict[str, Any]:
-    """Check the whole file: every part held, and together they hash to `sha256` (else 409
-    naming the missing parts, or 422). Completing again answers the same."""
+    """Check the whole file: every part held (else 409 naming the missing ones), hashed
+    whole, and equal to `sha256` if given (else 422); the answer carries its SHA-256.
+    Completing again answers the same."""
     return caller.registry.complete_upload(name, upload_id, body.sha256).to_dict()
 
 
