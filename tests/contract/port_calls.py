@@ -27,7 +27,8 @@ from modelrepo.testing.signing import SignerContract, StatementSignerContract
 
 CALLED: set[str] = set()
 _LOCK = threading.Lock()
-RESULTS = {"writer": "BlobWriter"}  # methods whose result is itself a port
+RESULTS = {"writer": "BlobWriter", "uploads": "UploadStore", "part_sink": "PartSink"}
+"""Methods (or properties) whose result is itself a port."""
 
 
 class Recorder:
@@ -35,6 +36,13 @@ class Recorder:
     reads (reads from anywhere else, such as shared code a suite calls, are not counted)."""
 
     __slots__ = ("_port", "_target")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("modelrepo.testing"):
+            with _LOCK:
+                CALLED.add(f"{self._port}.__call__")
+        return self._target(*args, **kwargs)
 
     def __init__(self, target: Any, port: str) -> None:
         object.__setattr__(self, "_target", target)
@@ -46,6 +54,8 @@ class Recorder:
         if caller.startswith("modelrepo.testing"):
             with _LOCK:
                 CALLED.add(f"{self._port}.{name}")
+        if name in RESULTS and not callable(value):
+            return Recorder(value, RESULTS[name])
         if name in RESULTS and callable(value):
             port, method = RESULTS[name], value
 

@@ -19,6 +19,8 @@ SUITES_BY_PORT = {
     "MetadataStore",
     "BlobStore",
     "BlobWriter",
+    "UploadStore",
+    "PartSink",
     "StoreLock",
     "Signer",
     "StatementSigner",
@@ -36,16 +38,18 @@ def protocols() -> dict[str, type]:
 
 
 def declared(port: type) -> set[str]:
-    """The methods and properties `port` declares, with those of the protocols it combines."""
+    """The methods, properties and attributes `port` declares (and `__call__`, for a port
+    that is a callable), with those of the protocols it combines."""
     names = set()
     for cls in port.__mro__:
         if cls.__module__.startswith("modelrepo.ports"):
             names |= {
                 name
                 for name, member in vars(cls).items()
-                if not name.startswith("_") and (inspect.isfunction(member) or
-                                                 isinstance(member, property))
+                if (not name.startswith("_") or name == "__call__") and (
+                    inspect.isfunction(member) or isinstance(member, property))
             }  # fmt: skip
+            names |= {n for n in vars(cls).get("__annotations__", {}) if not n.startswith("_")}
     return names
 
 

@@ -10,14 +10,15 @@ import pytest
 
 from ..domain.errors import InvalidInput, MissingBlobError
 from ..ports import BlobStore
+from .uploads import UploadStoreContract
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class BlobStoreContract:
-    """Behaviour shared by every blob store."""
+class BlobStoreContract(UploadStoreContract):
+    """Behaviour shared by every blob store, its resumable uploads included."""
 
     @pytest.fixture
     def blobs(self, *args: Any) -> BlobStore:
