@@ -48,6 +48,10 @@ REMOTE_ONLY = {
 EMBEDDED_ONLY = {
     "as_principal": "the server acts as each request's authenticated principal on the store "
     "it holds; a remote registry always acts as the principal of its own credential",
+    "receive_part": "the server streams a part's body into the store as it arrives; a client "
+    "sends parts with `put_part`",
+    "staged_upload": "the server hands a complete session to the registration that names it; "
+    "a client names it in the registration it sends",
 }
 """Public names only an embedded registry has, each with the reason."""
 

@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from modelrepo import ManualClock, Registry
 
 from .conftest import Api
@@ -283,3 +285,39 @@ def _nothing_left(registry: Registry, upload_id: str) -> bool:
     return not [k for k in keys if upload_id in k["Key"]] and not [
         u for u in pending if upload_id in u["Key"]
     ]
+
+
+def test_both_registries_drive_a_session_one_call_at_a_time(api: Api) -> None:
+    """The same calls on the embedded registry and on a remote one (over the API)."""
+    from modelrepo.domain.errors import DigestMismatch, NotFound
+    from modelrepo.remote import RemoteRegistry
+
+    remote = RemoteRegistry(
+        "http://testserver",
+        token=api.tokens["contributor"],
+        client=api.client,
+        allow_insecure_http=True,
+    )
+    embedded = api.registry.as_user("contributor-user")
+    part = part_size(api.registry)
+    for reg in (embedded, remote):
+        data = os.urandom(part + 99)
+        state = reg.start_upload("credit-risk", len(data), part_size=part)
+        assert (state.session.part_count, state.parts) == (2, [])
+        upload_id = state.session.id
+        with pytest.raises(DigestMismatch):
+            reg.put_part("credit-risk", upload_id, 1, data[:part], "0" * 64)
+        held = reg.put_part(
+            "credit-risk", upload_id, 1, data[:part], hashlib.sha256(data[:part]).hexdigest()
+        )
+        assert (held.number, held.size) == (1, part)
+        assert reg.upload("credit-risk", upload_id).session.missing(
+            reg.upload("credit-risk", upload_id).parts
+        ) == [2]
+        rest = data[part:]
+        reg.put_part("credit-risk", upload_id, 2, rest, hashlib.sha256(rest).hexdigest())
+        done = reg.complete_upload("credit-risk", upload_id)
+        assert done.session.sha256 == hashlib.sha256(data).hexdigest()
+        reg.abort_upload("credit-risk", upload_id)
+        with pytest.raises(NotFound):
+            reg.upload("credit-risk", upload_id)

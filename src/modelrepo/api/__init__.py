@@ -15,6 +15,7 @@ from .deployments import DeploymentsAPI
 from .evidence import EvidenceAPI
 from .integrity import IntegrityAPI
 from .serving import ServingAPI
+from .uploads import UploadsAPI
 from .versions import VersionsAPI
 from .webhooks import WebhooksAPI
 
@@ -45,6 +46,7 @@ class RegistryAPI(
     IntegrityAPI,
     EvidenceAPI,
     AttestationsAPI,
+    UploadsAPI,
     Protocol,
 ):
     """A versioned model registry: every concept's API, and the store it works on."""

@@ -41,6 +41,7 @@ class VersionsAPI(Protocol):
         number: int | None = None,
         trusted_types: Sequence[str] = (),
         sign: bool = False,
+        part_size: int | None = None,
     ) -> ModelVersion:
         """Store the file or folder at `path` as the next version of model `name`.
 
@@ -63,6 +64,11 @@ class VersionsAPI(Protocol):
         (over HTTP, the token needs the `trust` permission too).
         `sign`: sign the version with the store's key as it is registered (also done when
         the store's or the model's signing policy says so; see `set_signing_policy`).
+        `part_size`: to a server, files of 64 MiB or more, and any file larger than
+        `part_size`, go first as resumable uploads in parts of that size (the server's
+        default if None): a part whose connection drops is sent again alone, and a register
+        run again after the process was stopped sends only the parts the server lacks. An
+        embedded store reads the files in place and takes no parts: it ignores it.
         """
         ...
 

@@ -127,6 +127,49 @@ class UploadSession:
         )
 
 
+@dataclass(frozen=True)
+class UploadState:
+    """A session as its owner sees it: the parts held, what is missing, when it lapses."""
+
+    session: UploadSession
+    parts: list[PartRecord]
+    expires_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.session
+        return {
+            "id": s.id,
+            "model": s.model,
+            "size": s.size,
+            "part_size": s.part_size,
+            "part_count": s.part_count,
+            "parts": [
+                {"number": p.number, "size": p.size, "sha256": p.sha256, "at": format_time(p.at)}
+                for p in self.parts
+            ],
+            "missing": s.missing(self.parts),
+            "complete": s.complete,
+            "sha256": s.sha256,
+            "created_at": format_time(s.created_at),
+            "expires_at": format_time(self.expires_at),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> UploadState:
+        """A session as a server answers it (`to_dict`)."""
+        session = UploadSession(
+            id=check_upload_id(str(raw["id"])),
+            model=str(raw["model"]),
+            owner="",  # a server does not say: a session answers its owner only
+            size=int(raw["size"]),
+            part_size=int(raw["part_size"]),
+            created_at=parse_time(raw["created_at"]),
+            sha256=raw.get("sha256"),
+        )
+        parts = [PartRecord.from_dict(p) for p in raw["parts"]]
+        return cls(session, parts, parse_time(raw["expires_at"]))
+
+
 def check_upload_id(value: str) -> str:
     """A session id as the store makes them (32 hex digits); anything else is refused
     before it comes near a file name or an object key."""

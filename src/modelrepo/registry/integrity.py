@@ -78,7 +78,7 @@ class Integrity(Uploads, IntegrityAPI):
                     report.bytes_freed += size
                     if not dry_run:
                         self.backend.metadata.delete_inline_blob(sha)
-            for session, held in list(self.lapsed_uploads(self.clock.now())):
+            for session, held in list(self._lapsed_uploads(self.clock.now())):
                 report.uploads_removed += 1
                 report.bytes_freed += held
                 if not dry_run:

@@ -14,17 +14,17 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..api.uploads import UploadsAPI
 from ..domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound
 from ..domain.manifest import validate_sha256
 from ..domain.names import validate_model_name
-from ..domain.times import format_time
 from ..domain.uploads import (
     PartRecord,
     UploadSession,
+    UploadState,
     check_upload_id,
     check_upload_shape,
     expired,
@@ -39,39 +39,12 @@ if TYPE_CHECKING:
 READ_BACK = 4 << 20
 
 
-@dataclass(frozen=True)
-class UploadState:
-    """A session as its owner sees it: the parts held, what is missing, when it lapses."""
-
-    session: UploadSession
-    parts: list[PartRecord]
-    expires_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        s = self.session
-        return {
-            "id": s.id,
-            "model": s.model,
-            "size": s.size,
-            "part_size": s.part_size,
-            "part_count": s.part_count,
-            "parts": [{"number": p.number, "size": p.size, "sha256": p.sha256} for p in self.parts],
-            "missing": s.missing(self.parts),
-            "complete": s.complete,
-            "sha256": s.sha256,
-            "created_at": format_time(s.created_at),
-            "expires_at": format_time(self.expires_at),
-        }
-
-
-class Uploads(Core):
+class Uploads(Core, UploadsAPI):
     def _uploads(self) -> UploadStore:
         return self.backend.blobs.uploads
 
     @may_create
     def start_upload(self, name: str, size: int, *, part_size: int | None = None) -> UploadState:
-        """A new session for one file of `size` bytes of a version of `name`, sent in parts
-        of `part_size` (by default 32 MiB, larger if the file needs more than 10,000)."""
         validate_model_name(name)
         store = self._uploads()
         chosen = part_size_for(size, part_size, store.min_part_size)
@@ -82,7 +55,6 @@ class Uploads(Core):
         return UploadState(begun, [], begun.expires_at([]))
 
     def upload(self, name: str, upload_id: str) -> UploadState:
-        """The session as it stands; NotFound if it is not the caller's, or lapsed."""
         session, parts = self._owned(name, upload_id)
         return UploadState(session, parts, session.expires_at(parts))
 
@@ -111,7 +83,7 @@ class Uploads(Core):
     def put_part(
         self, name: str, upload_id: str, number: int, data: bytes, sha256: str
     ) -> PartRecord:
-        """Receive part `number` whole (the server streams it through `receive_part`)."""
+        # Given whole, in this process; the server streams a part through `receive_part`.
         receiver = self.receive_part(name, upload_id, number, sha256)
         try:
             receiver.write(data)
@@ -121,13 +93,9 @@ class Uploads(Core):
         return receiver.finish()
 
     def complete_upload(self, name: str, upload_id: str, sha256: str | None = None) -> UploadState:
-        """Check that the parts held make the whole file and take its SHA-256 (it must be
-        `sha256` when given); the session may then be named by a registration. Completing
-        twice answers the same.
-
-        Without `sha256` the file is still checked end to end: each part was held only once
-        it matched the SHA-256 its sender computed, and parts sit at fixed offsets, so the
-        file hashed here is byte for byte the sender's."""
+        # Without `sha256` the file is still checked end to end: each part was held only
+        # once it matched the SHA-256 its sender computed, and parts sit at fixed offsets,
+        # so the file hashed here is byte for byte the sender's.
         if sha256 is not None:
             validate_sha256(sha256)
         session, parts = self._owned(name, upload_id)
@@ -153,7 +121,6 @@ class Uploads(Core):
         return UploadState(done, parts, done.expires_at(parts))
 
     def abort_upload(self, name: str, upload_id: str) -> None:
-        """Drop the session and whatever it holds."""
         session, _ = self._owned(name, upload_id)
         self._uploads().drop(session)
         _RUNNING.forget(upload_id)
@@ -165,7 +132,7 @@ class Uploads(Core):
             raise Conflict(f"upload {upload_id} is not complete: complete it before registering")
         return SessionBlob(self._uploads(), session)
 
-    def lapsed_uploads(self, now: datetime) -> Iterable[tuple[UploadSession, int]]:
+    def _lapsed_uploads(self, now: datetime) -> Iterable[tuple[UploadSession, int]]:
         """Sessions that lapsed, and the bytes each holds (for `gc`)."""
         store = self._uploads()
         for session in list(store.sessions()):

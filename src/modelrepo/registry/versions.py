@@ -85,6 +85,7 @@ class Versions(Core, VersionsAPI):
         number: int | None = None,
         trusted_types: Sequence[str] = (),
         sign: bool = False,
+        part_size: int | None = None,
     ) -> ModelVersion:
         key = None if idempotency_key is None else validate_idempotency_key(idempotency_key)
         number = check_number(number)

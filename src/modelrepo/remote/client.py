@@ -21,6 +21,7 @@ from ..domain.errors import (
     AlreadyExists,
     ApprovalRequired,
     Conflict,
+    DigestMismatch,
     Forbidden,
     HistoryMoved,
     IntegrityError,
@@ -50,6 +51,7 @@ _BY_CODE: dict[str, type[ModelrepoError]] = {
     kind.code: kind
     for kind in (
         InvalidInput,
+        DigestMismatch,
         NotSupported,
         NotFound,
         StoreNotFound,

@@ -24,7 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from ..api.uploads import UploadsAPI
 from ..domain.errors import InvalidInput, NotFound, StorageError
+from ..domain.manifest import validate_sha256
+from ..domain.uploads import PartRecord, UploadState, check_upload_id
 from .client import ServerClient, error_from_response
 
 if TYPE_CHECKING:
@@ -36,15 +39,44 @@ READ_AHEAD = 2  # parts read and hashed ahead of the one being sent
 SEND_PIECE = 1 << 20
 
 
-class PartUploads(ServerClient):
-    """Sending one file as a resumable upload session of a model."""
+class PartUploads(ServerClient, UploadsAPI):
+    """Resumable upload sessions of a model: driven one call at a time, or a whole file
+    sent by `_send_in_parts` (what `register` does for a large file)."""
 
     cache_dir: Path
 
     def _uploads_path(self, name: str) -> str:
         return f"{self._model_path(name)}/uploads"
 
-    def send_in_parts(
+    def start_upload(self, name: str, size: int, *, part_size: int | None = None) -> UploadState:
+        body: dict[str, Any] = {"size": size}
+        if part_size is not None:
+            body["part_size"] = part_size
+        return UploadState.from_dict(self._post(self._uploads_path(name), body))
+
+    def upload(self, name: str, upload_id: str) -> UploadState:
+        return UploadState.from_dict(self._get(self._session_path(name, upload_id)))
+
+    def put_part(
+        self, name: str, upload_id: str, number: int, data: bytes, sha256: str
+    ) -> PartRecord:
+        url = f"{self.url}{self._session_path(name, upload_id)}/parts/{int(number)}"
+        reply = self._send_part(url, memoryview(data), bytes.fromhex(validate_sha256(sha256)))
+        return PartRecord.from_dict(reply)
+
+    def complete_upload(self, name: str, upload_id: str, sha256: str | None = None) -> UploadState:
+        body = {} if sha256 is None else {"sha256": validate_sha256(sha256)}
+        return UploadState.from_dict(
+            self._post(f"{self._session_path(name, upload_id)}/complete", body)
+        )
+
+    def abort_upload(self, name: str, upload_id: str) -> None:
+        self._request("DELETE", self._session_path(name, upload_id))
+
+    def _session_path(self, name: str, upload_id: str) -> str:
+        return f"{self._uploads_path(name)}/{check_upload_id(upload_id)}"
+
+    def _send_in_parts(
         self,
         name: str,
         source: Path,
@@ -57,10 +89,7 @@ class PartUploads(ServerClient):
         memo = _Memo(self.cache_dir, self.url, name, source, info)
         state = self._resumed(name, memo.recall(), info.st_size, part_size)
         if state is None:
-            body: dict[str, Any] = {"size": info.st_size}
-            if part_size is not None:
-                body["part_size"] = part_size
-            state = self._post(self._uploads_path(name), body)
+            state = self.start_upload(name, info.st_size, part_size=part_size).to_dict()
             memo.keep(state["id"])
         held = {p["number"]: p["sha256"] for p in state["parts"]}
         self._send_parts(name, source, state, held, progress)
@@ -103,7 +132,7 @@ class PartUploads(ServerClient):
                 progress(len(data))
             parts.release(data)
 
-    def _send_part(self, url: str, data: memoryview, sha: bytes) -> None:
+    def _send_part(self, url: str, data: memoryview, sha: bytes) -> dict[str, Any]:
         """PUT one part, again after a dropped connection or a digest refused (the bytes
         damaged on the way), up to `retries` times in a row."""
         import httpx
@@ -124,13 +153,15 @@ class PartUploads(ServerClient):
                 time.sleep(0.1 * 2**attempt)
                 continue
             if reply.status_code < 300:
-                return
+                held: dict[str, Any] = reply.json()
+                return held
             retry = reply.status_code >= 500 or (
                 reply.status_code == 422 and "digest_mismatch" in reply.text
             )
             if not retry or attempt == self.retries:
                 raise error_from_response(reply.status_code, reply.text)
             time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _pieces(data: memoryview) -> Iterator[bytes]:

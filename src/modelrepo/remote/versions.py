@@ -128,7 +128,7 @@ class Versions(PartUploads, VersionsAPI):
             metadata["number"] = check_version(number, "version number")
         large = [(r, p) for r, p in files if _resumable(p.stat().st_size, part_size)]
         sent = {
-            rel: self.send_in_parts(
+            rel: self._send_in_parts(
                 name,
                 source,
                 part_size=part_size,

@@ -1003,6 +1003,7 @@ class UploadPartOut(BaseModel):
     number: int
     size: int
     sha256: str
+    at: str = Field(description="When the part was held.")
 
 
 class UploadOut(BaseModel):

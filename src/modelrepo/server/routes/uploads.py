@@ -112,7 +112,7 @@ async def put_part(
     except BaseException:
         receiver.abort()
         raise
-    return {"number": record.number, "size": record.size, "sha256": record.sha256}
+    return record.to_dict()
 
 
 async def _receive(receiver: PartReceiver, body: AsyncIterator[bytes]) -> PartRecord:
