@@ -86,8 +86,8 @@ class RssPeak:
 
 def check_disk(work: Path, sizes: list[int]) -> None:
     """Refuse to start without room: every size's blob stays in the store, and while one
-    size runs its source, a second copy being stored (or downloaded) and the server's
-    buffers sit beside it."""
+    size runs, its source and a second copy (being stored, or downloaded) sit beside it;
+    1 GiB more for the database and slack."""
     need = (sum(sizes) + 2 * max(sizes)) * MIB + (1 << 30)
     free = shutil.disk_usage(work).free
     if free < need:
