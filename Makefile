@@ -68,6 +68,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/scaleout_bench.py
 	$(BIN)/python benchmarks/ui_bench.py
 	$(BIN)/python benchmarks/server_bench.py
+	$(BIN)/python benchmarks/transfer_bench.py
 	$(BIN)/python benchmarks/remote_decisions_bench.py
 	$(BIN)/python benchmarks/partitions_bench.py
 	$(BIN)/python benchmarks/denied_bench.py
