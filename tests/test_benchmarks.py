@@ -35,7 +35,9 @@ def run_script(name: str, *args: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_transfer_bench_quick_measures_both_sides_and_cleans_up(tmp_path: Path) -> None:
-    result = run_script("transfer_bench.py", "--quick", "--work", str(tmp_path))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_script("transfer_bench.py", "--quick", "--work", str(work))
     (size,) = result["sizes"]
     assert size["mib"] == 64
     assert set(size["mb_per_s"]) == {
@@ -47,7 +49,7 @@ def test_transfer_bench_quick_measures_both_sides_and_cleans_up(tmp_path: Path) 
     assert all(rate > 0 for rate in size["mb_per_s"].values())
     assert size["rss_growth_max_mib"] >= 0
     assert result["server_rss_idle_mib"] > 0
-    assert list(tmp_path.iterdir()) == []  # the files, the store and the downloads are gone
+    assert list(work.iterdir()) == []  # the files, the store and the downloads are gone
 
 
 def test_transfer_bench_passes_part_size_only_to_a_register_that_takes_it(

@@ -311,6 +311,7 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
     imported = {"source": "old", "records": [{"environment": "production",
                 "effective_at": "2026-01-01T00:00:00Z", "versions": {"1": 1.0}}]}  # fmt: skip
     started = {"instance_id": "pod-1", "version": 1, "digest": "sha256:" + "0" * 64}
+    upload = "0" * 32
     return [
         ("delete", "DELETE", f"{m}/versions/1", {"params": {"reason": "withdrawn"}}),
         ("delete", "DELETE", m, {"params": {"reason": "withdrawn"}}),
@@ -323,6 +324,15 @@ def _lifecycle_mutations() -> list[tuple[str, str, str, dict[str, Any]]]:
         ("log_decision", "POST", serving, {"json": started}),
         ("log_decision", "POST", f"{serving}/pod-1/heartbeat", {}),
         ("log_decision", "POST", f"{serving}/pod-1/stop", {}),
+        ("register", "POST", f"{m}/uploads", {"json": {"size": 10}}),
+        (
+            "register",
+            "PUT",
+            f"{m}/uploads/{upload}/parts/1",
+            {"content": b"x", "headers": {"Content-Digest": "sha-256=:" + "A" * 43 + "=:"}},
+        ),
+        ("register", "POST", f"{m}/uploads/{upload}/complete", {"json": {}}),
+        ("register", "DELETE", f"{m}/uploads/{upload}", {}),
         ("maintain", "POST", "/api/v1/admin/fsck", {}),
         ("maintain", "POST", "/api/v1/admin/gc", {"json": {"dry_run": False}}),
     ]
