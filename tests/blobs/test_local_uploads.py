@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from modelrepo.blobs import local_uploads
 from modelrepo.blobs.local import LocalBlobStore
 from modelrepo.domain.uploads import UploadSession
+from modelrepo.streams import DIRECT_CHUNK
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -39,7 +39,7 @@ def _upload(blobs: LocalBlobStore, data: bytes, part_size: int, pieces: int) -> 
     [
         (1 << 20, 5 * (1 << 20) + 12345),  # aligned parts, a last one ending mid-block
         (70_001, 300_000),  # parts off the block boundary: the page cache
-        (local_uploads.DIRECT_CHUNK + 4096, 2 * local_uploads.DIRECT_CHUNK + 3),
+        (DIRECT_CHUNK + 4096, 2 * DIRECT_CHUNK + 3),
     ],
 )
 def test_parts_land_byte_for_byte(tmp_path: Path, part_size: int, size: int) -> None:

@@ -8,11 +8,8 @@ address: no byte is copied.
 
 from __future__ import annotations
 
-import errno
 import json
-import mmap
 import os
-import queue
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -23,16 +20,13 @@ from ..disk.modes import fsync_dir, make_folder, open_new, write_whole
 from ..domain.errors import Conflict
 from ..domain.uploads import PartRecord, UploadSession, check_upload_id
 from ..ports import BlobInfo
-from ..streams import start_writeback
+from ..streams import DirectFileSink
 
 if TYPE_CHECKING:
     from .local import LocalBlobStore
 
 SESSION_FILE = "session.json"
 DATA_FILE = "data"
-WRITEBACK_STEP = 16 << 20
-BLOCK = 4096  # direct I/O's alignment: offsets, lengths and memory
-DIRECT_CHUNK = 4 << 20
 
 
 class LocalUploads:
@@ -137,122 +131,32 @@ class LocalUploads:
 
 
 class _PartSink:
-    """A part written at its offset in the session's file; commit syncs the file, then
-    records the part.
-
-    Where the file system allows it (Linux, a part starting on a block boundary), the bytes
-    bypass the page cache (`O_DIRECT`): gathered in a page-aligned buffer, each full buffer
-    goes straight to the disk. Writing a large file through the page cache costs a page
-    allocation and a copy per 4 KiB, and on a virtual machine a fault in the host for pages
-    it took back; bypassing it wrote 1 GiB with a tenth of the CPU time here (see
-    docs/benchmarks.md). The tail of a part that is not a whole number of blocks, and any
-    file system that refuses `O_DIRECT`, take the ordinary path."""
+    """A part written at its offset in the session's file (around the page cache where the
+    file system allows it: `streams.DirectFileSink`); commit syncs the file, then records
+    the part."""
 
     def __init__(
         self, store: LocalBlobStore, path: Path, offset: int, number: int, record: Path
     ) -> None:
         self._store = store
-        self._fd = os.open(path, os.O_WRONLY)
-        self._start = self._at = offset
-        self._flushed = offset
+        self._file = DirectFileSink(path, offset)
         self._number = number
         self._record = record
-        self._direct = -1
-        self._buffer: mmap.mmap | None = None
-        self._fill = 0
-        if offset % BLOCK == 0 and hasattr(os, "O_DIRECT"):
-            try:
-                self._direct = os.open(path, os.O_WRONLY | os.O_DIRECT)
-            except OSError:  # a file system without direct I/O (tmpfs): the page cache
-                self._direct = -1
-            else:
-                self._buffer = _take_buffer()
 
     def __call__(self, data: memoryview) -> None:
         with self._store.faults():
-            if self._buffer is None:
-                self._write(data)
-                return
-            while data:
-                count = min(len(data), DIRECT_CHUNK - self._fill)
-                self._buffer[self._fill : self._fill + count] = data[:count]
-                self._fill += count
-                data = data[count:]
-                if self._fill == DIRECT_CHUNK:
-                    self._drain()
-
-    def _write(self, data: memoryview) -> None:
-        """Through the page cache, its writeback started as the part grows."""
-        while data:
-            written = os.pwrite(self._fd, data, self._at)
-            self._at += written
-            data = data[written:]
-        if self._at - self._flushed >= WRITEBACK_STEP:
-            start_writeback(self._fd, self._flushed, self._at - self._flushed)
-            self._flushed = self._at
-
-    def _drain(self) -> None:
-        """The buffer's whole blocks straight to the disk; a tail shorter than a block
-        through the page cache."""
-        assert self._buffer is not None
-        whole = self._fill - self._fill % BLOCK
-        view = memoryview(self._buffer)
-        try:
-            if whole:
-                try:
-                    written = os.pwrite(self._direct, view[:whole], self._at)
-                except OSError as exc:
-                    if exc.errno != errno.EINVAL:
-                        raise
-                    written = 0  # refused for this file after all: the ordinary path
-                    self._stop_direct()
-                self._at += written
-                if written < whole:
-                    self._write(view[written:whole])
-            if self._fill > whole:
-                self._write(view[whole : self._fill])
-        finally:
-            view.release()
-        self._fill = 0
+            self._file(data)
 
     def commit(self, sha256: str, size: int, at: datetime) -> PartRecord:
         record = PartRecord(self._number, size, sha256, at)
         with self._store.faults():
-            if self._buffer is not None and self._fill:
-                self._drain()
-            os.fdatasync(self._fd)  # the file's data, through either descriptor
-            self._close()
+            self._file.sync()
+            self._file.close()
             write_whole(self._record, _encode(record.to_dict()), self._store.mode.file)
         return record
 
     def abort(self) -> None:
-        self._close()
-
-    def _stop_direct(self) -> None:
-        if self._direct >= 0:
-            os.close(self._direct)
-            self._direct = -1
-
-    def _close(self) -> None:
-        self._stop_direct()
-        if self._buffer is not None:
-            _BUFFERS.put(self._buffer)
-            self._buffer = None
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-_BUFFERS: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
-
-
-def _take_buffer() -> mmap.mmap:
-    """A page-aligned buffer for direct writes, reused from part to part (a new one would
-    fault its pages in again)."""
-    try:
-        return _BUFFERS.get_nowait()
-    except queue.Empty:
-        return mmap.mmap(-1, DIRECT_CHUNK)
+        self._file.close()
 
 
 def _encode(raw: dict[str, object]) -> bytes:
