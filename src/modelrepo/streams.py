@@ -15,6 +15,8 @@ from .domain.errors import Conflict
 from .ports import BlobInfo, Progress
 
 if TYPE_CHECKING:
+    import mmap
+
     from .domain.manifest import FileEntry
 
 CHUNK = 1 << 20
@@ -118,6 +120,8 @@ def copy_file_hashing(
 PIPE_CHUNK = 4 << 20
 PIPE_DEPTH = 4
 WRITEBACK_STEP = 64 << 20
+DIRECT_BLOCK = 4096  # direct I/O's alignment: offsets, lengths and memory
+DIRECT_CHUNK = 4 << 20
 SYNC_FILE_RANGE_WRITE = 2
 
 
@@ -168,6 +172,118 @@ class FileSink:
         if self.written - self._started >= WRITEBACK_STEP:
             start_writeback(self.fd, self._started, self.written - self._started)
             self._started = self.written
+
+
+class DirectFileSink:
+    """Writes a file from `offset` on, around the page cache where the file system allows
+    it (Linux `O_DIRECT`, the offset on a block boundary): pieces gather in a page-aligned
+    buffer and each full buffer goes straight to the disk.
+
+    Writing a large file through the page cache costs a page allocation and a copy per
+    4 KiB, and on a virtual machine a fault in the host for each page it took back: writing
+    1 GiB this way took a tenth of the CPU time here (docs/benchmarks.md). A tail shorter
+    than a block, an offset off a block boundary, and a file system that refuses direct I/O
+    (tmpfs) take the page cache. `sync` makes everything written durable."""
+
+    def __init__(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+        self._fd = os.open(path, os.O_WRONLY)
+        self._at = self._flushed = offset
+        self._direct = -1
+        self._buffer: mmap.mmap | None = None
+        self._fill = 0
+        if offset % DIRECT_BLOCK == 0 and hasattr(os, "O_DIRECT"):
+            try:
+                self._direct = os.open(path, os.O_WRONLY | os.O_DIRECT)
+            except OSError:  # a file system without direct I/O: the page cache
+                self._direct = -1
+            else:
+                self._buffer = _direct_buffer()
+
+    def __call__(self, data: memoryview) -> None:
+        if self._buffer is None:
+            self._write(data)
+            return
+        while data:
+            count = min(len(data), DIRECT_CHUNK - self._fill)
+            self._buffer[self._fill : self._fill + count] = data[:count]
+            self._fill += count
+            data = data[count:]
+            if self._fill == DIRECT_CHUNK:
+                self._drain()
+
+    def _write(self, data: memoryview) -> None:
+        """Through the page cache, its writeback started as the file grows."""
+        while data:
+            written = os.pwrite(self._fd, data, self._at)
+            self._at += written
+            data = data[written:]
+        if self._at - self._flushed >= WRITEBACK_STEP:
+            start_writeback(self._fd, self._flushed, self._at - self._flushed)
+            self._flushed = self._at
+
+    def _drain(self) -> None:
+        """The buffer's whole blocks straight to the disk; a shorter tail through the
+        page cache."""
+        import errno
+
+        assert self._buffer is not None
+        whole = self._fill - self._fill % DIRECT_BLOCK
+        view = memoryview(self._buffer)
+        try:
+            if whole:
+                try:
+                    written = os.pwrite(self._direct, view[:whole], self._at)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    written = 0  # refused for this file after all: the page cache
+                    self._stop_direct()
+                self._at += written
+                if written < whole:
+                    self._write(view[written:whole])
+            if self._fill > whole:
+                self._write(view[whole : self._fill])
+        finally:
+            view.release()
+        self._fill = 0
+        if self._direct < 0 and self._buffer is not None:
+            _DIRECT_BUFFERS.put(self._buffer)
+            self._buffer = None
+
+    def sync(self) -> None:
+        """Write what is gathered, then make the file's data durable."""
+        if self._buffer is not None and self._fill:
+            self._drain()
+        os.fdatasync(self._fd)  # the file's data, through either descriptor
+
+    def _stop_direct(self) -> None:
+        if self._direct >= 0:
+            os.close(self._direct)
+            self._direct = -1
+
+    def close(self) -> None:
+        """Release the descriptors and the buffer (what was not `sync`ed may be lost)."""
+        self._stop_direct()
+        if self._buffer is not None:
+            _DIRECT_BUFFERS.put(self._buffer)
+            self._buffer = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+_DIRECT_BUFFERS: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
+
+
+def _direct_buffer() -> mmap.mmap:
+    """A page-aligned buffer for direct writes, reused from file to file (a new one would
+    fault its pages in again)."""
+    import mmap
+
+    try:
+        return _DIRECT_BUFFERS.get_nowait()
+    except queue.Empty:
+        return mmap.mmap(-1, DIRECT_CHUNK)
 
 
 class Aborted(Exception):

@@ -20,14 +20,13 @@ from ..disk.modes import fsync_dir, make_folder, open_new, write_whole
 from ..domain.errors import Conflict
 from ..domain.uploads import PartRecord, UploadSession, check_upload_id
 from ..ports import BlobInfo
-from ..streams import start_writeback
+from ..streams import DirectFileSink
 
 if TYPE_CHECKING:
     from .local import LocalBlobStore
 
 SESSION_FILE = "session.json"
 DATA_FILE = "data"
-WRITEBACK_STEP = 16 << 20
 
 
 class LocalUploads:
@@ -89,8 +88,7 @@ class LocalUploads:
             if record.exists():  # sent again: not held until this copy is checked
                 record.unlink()
                 fsync_dir(record.parent)
-            fd = os.open(folder / DATA_FILE, os.O_WRONLY)
-        return _PartSink(self._store, fd, offset, number, record)
+            return _PartSink(self._store, folder / DATA_FILE, offset, number, record)
 
     def assemble(self, session: UploadSession, parts: list[PartRecord]) -> None:
         return  # the parts were written in place
@@ -133,44 +131,32 @@ class LocalUploads:
 
 
 class _PartSink:
-    """A part written at its offset in the session's file (its writeback started as it
-    grows); commit syncs the file, then records the part."""
+    """A part written at its offset in the session's file (around the page cache where the
+    file system allows it: `streams.DirectFileSink`); commit syncs the file, then records
+    the part."""
 
     def __init__(
-        self, store: LocalBlobStore, fd: int, offset: int, number: int, record: Path
+        self, store: LocalBlobStore, path: Path, offset: int, number: int, record: Path
     ) -> None:
         self._store = store
-        self._fd = fd
-        self._start = self._at = offset
-        self._flushed = offset
+        self._file = DirectFileSink(path, offset)
         self._number = number
         self._record = record
 
     def __call__(self, data: memoryview) -> None:
         with self._store.faults():
-            while data:
-                written = os.pwrite(self._fd, data, self._at)
-                self._at += written
-                data = data[written:]
-        if self._at - self._flushed >= WRITEBACK_STEP:
-            start_writeback(self._fd, self._flushed, self._at - self._flushed)
-            self._flushed = self._at
+            self._file(data)
 
     def commit(self, sha256: str, size: int, at: datetime) -> PartRecord:
         record = PartRecord(self._number, size, sha256, at)
         with self._store.faults():
-            os.fdatasync(self._fd)
-            self._close()
+            self._file.sync()
+            self._file.close()
             write_whole(self._record, _encode(record.to_dict()), self._store.mode.file)
         return record
 
     def abort(self) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._file.close()
 
 
 def _encode(raw: dict[str, object]) -> bytes:

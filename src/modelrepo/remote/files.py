@@ -319,24 +319,29 @@ class VersionFiles(ServerClient, VersionsAPI):
         # Every byte is verified here, as it arrives, against the manifest the server sent;
         # the signature here too, against the keys the server trusts.
         from ..loading import signature_files
-        from ..streams import FileSink, write_folder
+        from ..streams import DirectFileSink, write_folder
 
         found = self._readable(name, version)
         beside = signature_files(self, found, required=verify_signature)
 
         def write(entry: FileEntry, path: Path, callback: Progress | None) -> None:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            sinks: list[DirectFileSink] = []  # the last one holds the file
+
+            def start() -> Callable[[memoryview], object]:
+                for sink in sinks:
+                    sink.close()
+                sinks.clear()
+                os.truncate(path, 0)
+                sinks.append(DirectFileSink(path))
+                return sinks[-1]
+
             try:
-
-                def start(fd: int = fd) -> Callable[[memoryview], object]:
-                    os.ftruncate(fd, 0)
-                    os.lseek(fd, 0, os.SEEK_SET)
-                    return FileSink(fd)
-
                 self._fetch(found, entry, start, callback)
-                os.fsync(fd)
+                sinks[-1].sync()
             finally:
-                os.close(fd)
+                for sink in sinks:
+                    sink.close()
 
         return write_folder(found.files, dest, write, progress, beside)
 
