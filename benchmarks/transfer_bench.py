@@ -199,6 +199,41 @@ def summary(mib: int, raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def write_floors(work: Path, mib: int) -> dict[str, dict[str, float]]:
+    """Writing `mib` MiB into a new file and syncing it, through the page cache and around
+    it (`O_DIRECT`, 4 MiB page-aligned writes, the copy into the aligned buffer included,
+    as `streams.DirectFileSink` does): wall and CPU seconds of each, in this run."""
+    import mmap
+    import resource
+
+    def cpu() -> float:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        return used.ru_utime + used.ru_stime
+
+    block = 4 << 20
+    source = os.urandom(block)
+    aligned = mmap.mmap(-1, block)
+    floors: dict[str, dict[str, float]] = {}
+    for mode in ("page_cache", "direct"):
+        path = work / f"floor-{mode}"
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_DIRECT if mode == "direct" else 0)
+        start_cpu, start = cpu(), time.perf_counter()
+        fd = os.open(path, flags, 0o600)
+        try:
+            for offset in range(0, mib << 20, block):
+                if mode == "direct":
+                    aligned[:] = source
+                    os.pwrite(fd, aligned, offset)
+                else:
+                    os.pwrite(fd, source, offset)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        floors[mode] = {"wall_s": time.perf_counter() - start, "cpu_s": cpu() - start_cpu}
+        _settle(path)
+    return floors
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     check_disk(work, args.sizes)
     out: dict[str, Any] = {
@@ -224,6 +259,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             for mib in args.sizes
         ]
         remote.close()
+    if hasattr(os, "O_DIRECT") and not args.quick:
+        out["write_floors"] = write_floors(work, max(args.sizes))
     out["load_average_at_end"] = os.getloadavg()
     return out
 
@@ -254,6 +291,16 @@ def report(r: dict[str, Any]) -> None:
                 f"{s['rss_growth_max_mib']:.0f} MiB",
                 "",
                 f"< {RSS_TARGET_MIB:.0f} MiB {verdict(s['rss_met'])}",
+                "",
+            )
+        )
+    for mode, floor in r.get("write_floors", {}).items():
+        rows.append(
+            (
+                f"floor: write {max(s['mib'] for s in r['sizes'])} MiB + fdatasync, {mode}",
+                f"{floor['wall_s']:.2f} s",
+                f"CPU {floor['cpu_s']:.2f} s",
+                "",
                 "",
             )
         )
