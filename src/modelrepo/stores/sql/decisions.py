@@ -57,7 +57,9 @@ class SqlDecisions(SqlAudit):
         if postgresql and count:
             with self._raw.write() as tx:  # a short transaction: DDL locks the parent table
                 pg.create(tx, self._partitions_needed(tx, c))
-        with self._raw.write() as tx:
+        # The only reference a decision holds is its model, read below inside the
+        # transaction: SQLite need not check it row by row (see `RawConnections.write`).
+        with self._raw.write(foreign_keys=False) as tx:
             recorded = to_micros(clock.now())
             if not count:
                 return from_micros(recorded)
