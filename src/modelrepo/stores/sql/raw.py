@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...domain.errors import StorageError
 
 if TYPE_CHECKING:
     from .faults import Fault
+
+T = TypeVar("T")
 
 
 def plain_fault(exc: BaseException, connecting: bool) -> StorageError:
@@ -275,6 +277,28 @@ class Tx:
                     copy.write_row(row)
         except self._errors as exc:
             raise self._fault(exc, False) from exc
+
+    def copy_text(
+        self, table: str, names: tuple[str, ...], parts: Iterable[str], then: Callable[[], T]
+    ) -> T:
+        """Bulk insert through PostgreSQL's COPY of rows in its text format (see `copytext`),
+        a part at a time: a thread sends each part while the next is made, and `then` runs
+        once the last is handed over, while the database is still reading them (its result
+        is returned, the rows all read)."""
+        from psycopg.copy import QueuedLibpqWriter
+
+        if self._dialect != "postgresql":
+            raise AssertionError("COPY is PostgreSQL's")
+        statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+        try:
+            writer = QueuedLibpqWriter(self._cursor)
+            with self._cursor.copy(statement, writer=writer) as copy:
+                for part in parts:
+                    copy.write(part.encode())
+                done = then()
+        except self._errors as exc:
+            raise self._fault(exc, False) from exc
+        return done
 
     def executemany(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
