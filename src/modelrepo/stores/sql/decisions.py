@@ -136,14 +136,16 @@ class SqlDecisions(SqlAudit):
                 yield copy_text([column[start : start + COPY_PART] for column in columns])
 
         keys: list[list[Any]] = [c.decision_ids, c.decided_at, ids, model_ids]
-        tx.copy_text("decision_keys", pg.KEY_COLUMNS, parts(keys), lambda: None)
         records: list[list[Any]] = [
             ids, c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
             c.decided_at, [recorded] * count, c.inputs_digests, c.inputs_modes, c.outputs,
             c.metadata, c.flags,
         ]  # fmt: skip
-        change = tx.copy_text("decisions", pg.RECORD_COLUMNS, parts(records),
-                              lambda: decisions_change(c))  # fmt: skip
+        # The records' text is made while the database reads the keys, and the audit change
+        # while it reads the records: the server's work and ours overlap.
+        made = tx.copy_text("decision_keys", pg.KEY_COLUMNS, parts(keys),
+                            lambda: list(parts(records)))  # fmt: skip
+        change = tx.copy_text("decisions", pg.RECORD_COLUMNS, made, lambda: decisions_change(c))
         columns: list[list[Any]] = [
             model_ids, c.decided_at, ids, c.decision_ids, c.inputs_digests, c.inputs,
         ]  # fmt: skip
