@@ -461,11 +461,16 @@ class RawConnections:
         lock, so they stay). A statement that checks them may have to undo part of itself,
         and so copies the pages it changes to a statement journal first."""
         cursor = self._connection().cursor()
-        if foreign_keys or self.dialect_name != "sqlite":
+        unchecked = not foreign_keys and self.dialect_name == "sqlite"
+        if unchecked:
+            try:
+                cursor.execute("PRAGMA foreign_keys=OFF")  # a no-op in a transaction: before
+            except self._errors:  # a connection that broke: checked, as `_transaction` renews
+                unchecked = False
+        if not unchecked:
             with self._transaction(cursor) as tx:
                 yield tx
             return
-        cursor.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before
         try:
             with self._transaction(cursor) as tx:
                 yield tx
