@@ -1,6 +1,6 @@
 """PostgreSQL's COPY text format written column by column: a batch of rows becomes one text
-in a few calls in C, not a call per row. psycopg's `write_row` costs about a microsecond a
-row of 13 columns; this, a tenth of that.
+in a few calls in C, not a call per row. For a decision record (13 columns) this takes 0.4-0.65
+µs a row, psycopg's row formatter in C 0.9-1.05 µs, before its `write_row` call per row.
 
 The format: fields apart by a tab, rows ending in a newline, NULL written `\\N`, and a
 backslash, tab, newline or carriage return inside a text written as its escape."""
