@@ -191,3 +191,23 @@ def test_environments_are_stored_once(tmp_path: Path, artifact: Path) -> None:
         assert cur.fetchall() == [(1,)]
         cur.execute("SELECT lineage FROM versions")
         assert all("packages" not in row[0] for row in cur.fetchall())
+
+
+def test_a_write_unchecked_for_references_leaves_them_checked_after(tmp_path: Path) -> None:
+    """`write(foreign_keys=False)` (a decision batch's transaction) switches SQLite's checks
+    off for that transaction only, whether it commits or fails."""
+    store = SqlMetadataStore.open_sqlite(tmp_path / "m.db")
+    raw = store._raw
+
+    def checked() -> int:
+        return int(raw.reader().all_sql("PRAGMA foreign_keys")[0][0])
+
+    with raw.write(foreign_keys=False) as tx:
+        assert tx.all_sql("PRAGMA foreign_keys") == [(0,)]
+    assert checked() == 1
+    with pytest.raises(RuntimeError), raw.write(foreign_keys=False):
+        raise RuntimeError("the batch failed")
+    assert checked() == 1
+    with raw.write() as tx:
+        assert tx.all_sql("PRAGMA foreign_keys") == [(1,)]
+    store.close()

@@ -12,11 +12,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelrepo import Conflict, InvalidInput, ManualClock, NotFound, Registry
 from modelrepo.domain.audit import rows_digest
 from modelrepo.domain.times import format_time, to_micros
 from modelrepo.stores.sql import partitions as pg
+from modelrepo.stores.sql.copytext import copy_text, field
 from modelrepo.stores.sql.schema import HEAD_REVISION
 
 from ..conftest import T0, scaleout_registry
@@ -135,6 +138,46 @@ def test_a_decision_id_is_refused_twice_across_months(reg: Registry) -> None:
             (to_micros(at(2026, 4, 1)),),
         )
     assert [d.decision_id for d in reg.decisions("credit-risk")] == ["dup"]
+
+
+ODD_TEXTS = ["a\\b", "tab\there", "line\nbreak", "cr\rhere", "\\N", 'é ☃ "q"', "", "\\\t\n"]
+
+
+def test_any_text_in_a_decision_is_stored_as_it_was_sent(reg: Registry) -> None:
+    """The COPY text a batch is sent as: backslashes, tabs, newlines, returns and the NULL
+    marker inside outputs, metadata and kept inputs come back as they went in, beside a
+    decision without an environment."""
+    reg.set_decision_inputs("credit-risk", "inline")
+    times = [at(2026, 1, 5) + timedelta(minutes=n) for n in range(len(ODD_TEXTS))]
+    reg.log_decision_columns(
+        "credit-risk", version=1, decided_at=times, decision_ids=[f"odd-{n}" for n in range(8)],
+        inputs=[{"text": t} for t in ODD_TEXTS], outputs=[{"label": t} for t in ODD_TEXTS],
+        metadata=[{t: t} for t in ODD_TEXTS],
+    )  # fmt: skip
+    for n, text in enumerate(ODD_TEXTS):
+        found = reg.backend.metadata.get_decision(f"odd-{n}")
+        assert (found.inputs, found.output, found.metadata) == ({"text": text}, {"label": text},
+                                                                {text: text})  # fmt: skip
+        assert found.environment is None
+    assert reg.audit_verify(records=True).ok
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**63), 2**63 - 1), st.none() | st.text(), st.sampled_from(["x", "\\"])
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_copy_text_writes_each_row_as_copy_reads_it(rows: list[tuple[Any, ...]]) -> None:
+    """Column by column, as one row at a time would be written (`copytext.field`, checked
+    against the server above): fields apart by tabs, one line a row."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    expected = "".join("\t".join(map(field, row)) + "\n" for row in rows)
+    assert copy_text(columns) == expected
+    assert field(None) == "\\N" and field("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
 
 
 def test_retention_drops_whole_partitions_and_purges_the_boundary_row_by_row(

@@ -96,21 +96,37 @@ def number_records(values: list[Any]) -> list[str] | None:
         return None
     for column in columns:
         kinds = set(map(type, column))
-        if not kinds <= _NUMBERS or (float in kinds and not all(map(_finite, column))):
+        if not kinds <= _NUMBERS or (float in kinds and not _all_finite(column)):
             return None  # the encoder's own path (and its refusal of NaN)
-    texts = [list(map(repr, column)) for column in columns]
-    # The keys as the encoder writes them, '%' doubled for the template.
-    members = ",".join(canonical_string(key).replace("%", "%%") + ":%s" for key in keys)
-    template = "{" + members + "}"
-    if len(texts) == 1:
-        return list(map(template.__mod__, texts[0]))
-    return list(map(template.__mod__, zip(*texts, strict=True)))
+    # The keys as the encoder writes them, before each value: `{"a":` then `,"b":`...
+    heads = [("{" if n == 0 else ",") + canonical_string(key) + ":" for n, key in enumerate(keys)]
+    width = len(keys)
+    # Every record's text side by side in one string, records apart by a NUL (which no
+    # number's repr nor encoded key holds), then split: two calls in C instead of a
+    # formatting call per record.
+    flat: list[str] = ["}" + _APART + heads[0]] * (2 * width * len(values))
+    for place, column in enumerate(columns):
+        if place:
+            flat[2 * place :: 2 * width] = [heads[place]] * len(values)
+        flat[2 * place + 1 :: 2 * width] = map(repr, column)
+    flat[0] = heads[0]
+    return ("".join(flat) + "}").split(_APART)
+
+
+def _all_finite(column: list[int | float]) -> bool:
+    """Whether every number is finite, from their sum (NaN and the infinities carry through
+    it); a sum that overflows answers False, and the encoder then writes the column as well."""
+    try:
+        return _finite(sum(column))
+    except OverflowError:  # an integer too large for a float beside a float
+        return False
 
 
 canonical_string: Callable[[str], str] = json.encoder.encode_basestring
 """`canonical_text` of a string, without the encoder around it: the function it quotes text
 with (`ensure_ascii=False`)."""
 _RECORDS_AT_LEAST = 32
+_APART = "\x00"
 _NUMBERS = frozenset({int, float})
 _finite = math.isfinite
 

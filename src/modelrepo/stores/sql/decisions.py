@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from ...domain.audit import DecisionRow, decisions_change, purge_change
@@ -21,6 +20,7 @@ from ...domain.errors import NotFound, StorageError, decision_not_found
 from ...domain.times import from_micros, to_micros
 from . import partitions as pg
 from .audit import SqlAudit
+from .copytext import copy_text
 from .deployments import known_env_id, model_id
 from .raw import Q, RawConnections, Tx
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ...ports import Clock
 
 ROWS_PAGE = 20_000  # decisions read at a time when a batch is checked against its entry
+COPY_PART = 5_000  # decisions a part of a COPY to PostgreSQL: one is sent while the next is made
 
 RECORD_COLUMNS = (
     "decision_id", "model_id", "environment", "version", "version_source", "decided_at",
@@ -57,7 +58,9 @@ class SqlDecisions(SqlAudit):
         if postgresql and count:
             with self._raw.write() as tx:  # a short transaction: DDL locks the parent table
                 pg.create(tx, self._partitions_needed(tx, c))
-        with self._raw.write() as tx:
+        # The only reference a decision holds is its model, read below inside the
+        # transaction: SQLite need not check it row by row (see `RawConnections.write`).
+        with self._raw.write(foreign_keys=False) as tx:
             recorded = to_micros(clock.now())
             if not count:
                 return from_micros(recorded)
@@ -73,9 +76,10 @@ class SqlDecisions(SqlAudit):
             else:
                 model_ids = [ids[m] for m in c.models]
             tx.all_sql("SAVEPOINT decisions")
+            change: dict[str, Any] | None = None
             try:
                 if postgresql:
-                    self._copy_postgresql(tx, c, model_ids, recorded)
+                    change = self._copy_postgresql(tx, c, model_ids, recorded)
                 else:
                     values: list[list[Any]] = [
                         c.decision_ids, model_ids, c.environments, c.versions,
@@ -88,7 +92,8 @@ class SqlDecisions(SqlAudit):
                 self._name_duplicate(tx, c.decision_ids)
                 raise
             tx.all_sql("RELEASE decisions")
-            change = decisions_change(c)
+            if change is None:
+                change = decisions_change(c)
             subject = "model:" + change["models"][0] if len(ids) == 1 else "models"
             self._audit(
                 tx,
@@ -117,30 +122,41 @@ class SqlDecisions(SqlAudit):
 
     def _copy_postgresql(
         self, tx: Tx, c: DecisionColumns, model_ids: list[int], recorded: int
-    ) -> None:
+    ) -> dict[str, Any]:
         """PostgreSQL: ids taken up front, then COPY into the keys (refusing a repeated id
-        before the bulk is sent), the monthly record partitions and the kept inputs."""
+        before the bulk is sent), the monthly record partitions and the kept inputs. The
+        batch's audit change is worked out while the database reads the records: returned."""
         pg.create(tx, self._partitions_needed(tx, c))  # if one was dropped meanwhile
         count = len(c)
         last = int(tx.sql(pg.RESERVE_IDS, {"count": count})[0][0])
-        ids = range(last - count + 1, last + 1)
-        keys = zip(c.decision_ids, c.decided_at, ids, model_ids, strict=True)
-        tx.copy_rows("decision_keys", pg.KEY_COLUMNS, keys)
-        records = (
-            zip(ids, c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
-                c.decided_at, repeat(recorded, count), c.inputs_digests, c.inputs_modes,
-                c.outputs, c.metadata, c.flags, strict=True)
-        )  # fmt: skip
-        tx.copy_rows("decisions", pg.RECORD_COLUMNS, records)
-        columns = (model_ids, c.decided_at, ids, c.decision_ids, c.inputs_digests, c.inputs)
+        ids = list(range(last - count + 1, last + 1))
+
+        def parts(columns: list[list[Any]]) -> Iterator[str]:
+            for start in range(0, count, COPY_PART):
+                yield copy_text([column[start : start + COPY_PART] for column in columns])
+
+        keys: list[list[Any]] = [c.decision_ids, c.decided_at, ids, model_ids]
+        records: list[list[Any]] = [
+            ids, c.decision_ids, model_ids, c.environments, c.versions, c.version_sources,
+            c.decided_at, [recorded] * count, c.inputs_digests, c.inputs_modes, c.outputs,
+            c.metadata, c.flags,
+        ]  # fmt: skip
+        # The records' text is made while the database reads the keys, and the audit change
+        # while it reads the records: the server's work and ours overlap.
+        made = tx.copy_text("decision_keys", pg.KEY_COLUMNS, parts(keys),
+                            lambda: list(parts(records)))  # fmt: skip
+        change = tx.copy_text("decisions", pg.RECORD_COLUMNS, made, lambda: decisions_change(c))
+        columns: list[list[Any]] = [
+            model_ids, c.decided_at, ids, c.decision_ids, c.inputs_digests, c.inputs,
+        ]  # fmt: skip
         if _same(c.inputs_modes):
             if c.inputs_modes[0] != "digest":
-                tx.copy_rows("decision_inputs", pg.INPUT_COLUMNS, zip(*columns, strict=True))
-            return
+                tx.copy_text("decision_inputs", pg.INPUT_COLUMNS, parts(columns), lambda: None)
+            return change
         kept = [n for n, mode in enumerate(c.inputs_modes) if mode != "digest"]
-        tx.copy_rows(
-            "decision_inputs", pg.INPUT_COLUMNS, (tuple([col[n] for col in columns]) for n in kept)
-        )
+        chosen = [[column[n] for n in kept] for column in columns]
+        tx.copy_text("decision_inputs", pg.INPUT_COLUMNS, [copy_text(chosen)], lambda: None)
+        return change
 
     def _name_duplicate(self, tx: Tx, decision_ids: list[str]) -> None:
         seen: set[str] = set()
