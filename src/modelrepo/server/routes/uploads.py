@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -118,28 +119,47 @@ async def put_part(
 async def _receive(receiver: PartReceiver, body: AsyncIterator[bytes]) -> PartRecord:
     """Feed the body to `receiver` in batches of `BATCH` bytes: a batch is hashed and
     written on worker threads (its steps side by side) while the next one is read, so the
-    bytes are never copied and at most two batches are held."""
+    bytes are never copied and at most two batches are held. However the body ends, no
+    step is still running when this returns (the part's file may be closed after)."""
     batch: list[bytes] = []
     held = 0
-    pending: asyncio.Future[Any] | None = None
-    async for chunk in body:
-        receiver.count(len(chunk))
-        batch.append(chunk)
-        held += len(chunk)
-        if held >= BATCH:
+    pending: asyncio.Future[None] | None = None
+    try:
+        async for chunk in body:
+            receiver.count(len(chunk))
+            batch.append(chunk)
+            held += len(chunk)
+            if held >= BATCH:
+                if pending is not None:
+                    await pending
+                pending = _run(receiver.steps(batch))
+                batch, held = [], 0
+        if batch:
             if pending is not None:
                 await pending
             pending = _run(receiver.steps(batch))
-            batch, held = [], 0
-    if pending is not None:
-        await pending
-    if batch:
-        await _run(receiver.steps(batch))
+        if pending is not None:
+            await pending
+    except BaseException:
+        if pending is not None and not pending.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(pending)
+        raise
     return await run_in_threadpool(receiver.finish)
 
 
-def _run(steps: list[Callable[[], None]]) -> asyncio.Future[Any]:
-    return asyncio.gather(*(asyncio.wrap_future(_pool().submit(step)) for step in steps))
+def _run(steps: list[Callable[[], None]]) -> asyncio.Future[None]:
+    """The steps on the shared threads; done once every one of them is (a failure is
+    raised only then)."""
+    futures = [asyncio.wrap_future(_pool().submit(step)) for step in steps]
+
+    async def every() -> None:
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
+
+    return asyncio.ensure_future(every())
 
 
 _POOL: ThreadPoolExecutor | None = None
