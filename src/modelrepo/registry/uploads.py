@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -166,6 +167,8 @@ class PartReceiver:
         self._before = before
         self._sink: PartSink = store.part_sink(session, number)
         self._running = _RUNNING.continuing(session.id, offset)
+        if self._running is not None:
+            _RUNNING.arriving(session.id, offset + length)
         self._digest = hashlib.sha256()
         self._size = 0
 
@@ -232,6 +235,8 @@ class PartReceiver:
 
     def abort(self) -> None:
         self._sink.abort()
+        if self._running is not None:
+            _RUNNING.stopped(self._session.id)
 
 
 class SessionBlob:
@@ -279,42 +284,73 @@ def _whole_digest(store: UploadStore, session: UploadSession) -> str:
 class _RunningDigests:
     """Per session, the whole file's digest over its first bytes, as far as parts have
     arrived in order on this process. Bounded: the least recently used is forgotten (its
-    completion then reads the file back)."""
+    completion then reads the file back).
+
+    A part that carries the digest forward is noted while it arrives (`_arriving`: where
+    it ends), so that the next part, sent at once beside it (a client keeps two in flight
+    to hide each part's turnaround), waits for it to be held and carries on from there,
+    instead of leaving the file to be read back."""
 
     LIMIT = 256
+    WAIT_S = 60.0
 
     def __init__(self) -> None:
         self._held: OrderedDict[str, tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._arriving: dict[str, int] = {}
+        self._changed = threading.Condition()
 
     def continuing(self, upload_id: str, offset: int) -> Any:
-        """A copy of the digest to carry on with, if the one held ends at `offset`."""
-        with self._lock:
-            if offset == 0:
-                return hashlib.sha256()
-            held = self._held.get(upload_id)
-            if held is None or held[1] != offset:
-                return None
-            return held[0].copy()
+        """A copy of the digest to carry on with from `offset`: at once if the one held
+        ends there, after waiting for the part that arrives now and ends there, else None."""
+        deadline = time.monotonic() + self.WAIT_S
+        with self._changed:
+            while True:
+                held = self._held.get(upload_id)
+                if offset == 0:
+                    digest: Any = hashlib.sha256()
+                    break
+                if held is not None and held[1] == offset:
+                    digest = held[0].copy()
+                    break
+                left = deadline - time.monotonic()
+                if self._arriving.get(upload_id) != offset or left <= 0:
+                    return None
+                self._changed.wait(left)
+            self._arriving[upload_id] = -1  # claimed; `arriving` says where it ends
+            return digest
+
+    def arriving(self, upload_id: str, end: int) -> None:
+        """A part carrying the digest forward is arriving, up to `end`."""
+        with self._changed:
+            self._arriving[upload_id] = end
 
     def advance(self, upload_id: str, digest: Any, offset: int) -> None:
-        with self._lock:
+        with self._changed:
+            self._arriving.pop(upload_id, None)
             current = self._held.get(upload_id)
-            if current is not None and current[1] > offset:
-                return  # a part sent again, behind what is held already
-            self._held[upload_id] = (digest, offset)
-            self._held.move_to_end(upload_id)
-            while len(self._held) > self.LIMIT:
-                self._held.popitem(last=False)
+            if current is None or current[1] <= offset:  # not a part sent again, behind
+                self._held[upload_id] = (digest, offset)
+                self._held.move_to_end(upload_id)
+                while len(self._held) > self.LIMIT:
+                    self._held.popitem(last=False)
+            self._changed.notify_all()
 
     def take(self, upload_id: str) -> tuple[Any, int] | None:
-        with self._lock:
+        with self._changed:
             held = self._held.get(upload_id)
             return None if held is None else (held[0].copy(), held[1])
 
+    def stopped(self, upload_id: str) -> None:
+        """The part arriving did not make it: whoever waits for it stops waiting."""
+        with self._changed:
+            self._arriving.pop(upload_id, None)
+            self._changed.notify_all()
+
     def forget(self, upload_id: str) -> None:
-        with self._lock:
+        with self._changed:
             self._held.pop(upload_id, None)
+            self._arriving.pop(upload_id, None)
+            self._changed.notify_all()
 
 
 _RUNNING = _RunningDigests()

@@ -31,12 +31,15 @@ from ..domain.uploads import PartRecord, UploadState, check_upload_id
 from .client import ServerClient, error_from_response
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from ..ports import Progress
 
 RESUMABLE_FROM = 64 << 20
 """Files this large or larger are sent in parts; smaller ones go in the registration."""
 READ_AHEAD = 2  # parts read and hashed ahead of the one being sent
 SEND_PIECE = 1 << 20
+IN_FLIGHT = 2  # parts sent at once
 
 
 class PartUploads(ServerClient, UploadsAPI):
@@ -122,15 +125,39 @@ class PartUploads(ServerClient, UploadsAPI):
         progress: Progress | None,
     ) -> None:
         """Send every part the server does not hold (a part held with other bytes, from a
-        file since changed, is sent again)."""
+        file since changed, is sent again), `IN_FLIGHT` at once: the next part is on its
+        way while the server syncs the last one and answers."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         url = f"{self.url}{self._uploads_path(name)}/{state['id']}/parts/"
         parts = _Parts(source, state["size"], state["part_size"])
-        for number, data, sha in parts:
-            if held.get(number) != sha.hex():
-                self._send_part(url + str(number), data, sha)
-            if progress is not None:
-                progress(len(data))
-            parts.release(data)
+        flight: dict[Future[Any], memoryview] = {}
+
+        def land(done: set[Future[Any]]) -> None:
+            for future in done:
+                data = flight.pop(future)
+                future.result()  # a part that failed for good raises here
+                if progress is not None:
+                    progress(len(data))
+                parts.release(data)
+
+        with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="modelrepo-send") as senders:
+            try:
+                for number, data, sha in parts:
+                    if held.get(number) == sha.hex():
+                        flight[_done()] = data
+                    else:
+                        flight[senders.submit(self._send_part, url + str(number), data, sha)] = data
+                    while len(flight) >= IN_FLIGHT:
+                        done, _ = wait(flight, return_when=FIRST_COMPLETED)
+                        land(done)
+                while flight:
+                    done, _ = wait(flight, return_when=FIRST_COMPLETED)
+                    land(done)
+            except BaseException:
+                for future in flight:
+                    future.cancel()
+                raise
 
     def _send_part(self, url: str, data: memoryview, sha: bytes) -> dict[str, Any]:
         """PUT one part, again after a dropped connection or a digest refused (the bytes
@@ -162,6 +189,15 @@ class PartUploads(ServerClient, UploadsAPI):
                 raise error_from_response(reply.status_code, reply.text)
             time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _done() -> Future[Any]:
+    """A part the server holds already, as a send that has finished."""
+    from concurrent.futures import Future
+
+    future: Future[Any] = Future()
+    future.set_result(None)
+    return future
 
 
 def _pieces(data: memoryview) -> Iterator[bytes]:
