@@ -292,7 +292,7 @@ class _RunningDigests:
     instead of leaving the file to be read back."""
 
     LIMIT = 256
-    WAIT_S = 60.0
+    WAIT_S = 30.0  # a part slower than this to arrive: the next one leaves the file to be read back
 
     def __init__(self) -> None:
         self._held: OrderedDict[str, tuple[Any, int]] = OrderedDict()
