@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..disk.modes import fsync_dir, make_folder, open_new, write_whole
-from ..domain.errors import Conflict
+from ..domain.errors import Conflict, InvalidInput
 from ..domain.uploads import PartRecord, UploadSession, check_upload_id
 from ..ports import BlobInfo
 from ..streams import DirectFileSink
@@ -166,6 +166,6 @@ def _encode(raw: dict[str, object]) -> bytes:
 def _is_id(name: str) -> bool:
     try:
         check_upload_id(name)
-    except Exception:
+    except InvalidInput:
         return False
     return True

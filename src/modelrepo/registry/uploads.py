@@ -166,9 +166,7 @@ class PartReceiver:
         self._sha256 = sha256
         self._before = before
         self._sink: PartSink = store.part_sink(session, number)
-        self._running = _RUNNING.continuing(session.id, offset)
-        if self._running is not None:
-            _RUNNING.arriving(session.id, offset + length)
+        self._running = _RUNNING.continuing(session.id, offset, offset + length)
         self._digest = hashlib.sha256()
         self._size = 0
 
@@ -299,9 +297,10 @@ class _RunningDigests:
         self._arriving: dict[str, int] = {}
         self._changed = threading.Condition()
 
-    def continuing(self, upload_id: str, offset: int) -> Any:
-        """A copy of the digest to carry on with from `offset`: at once if the one held
-        ends there, after waiting for the part that arrives now and ends there, else None."""
+    def continuing(self, upload_id: str, offset: int, end: int) -> Any:
+        """A copy of the digest to carry on with from `offset`, for a part arriving up to
+        `end`: at once if the one held ends there, after waiting for the part that arrives
+        now and ends there, else None."""
         deadline = time.monotonic() + self.WAIT_S
         with self._changed:
             while True:
@@ -316,13 +315,8 @@ class _RunningDigests:
                 if self._arriving.get(upload_id) != offset or left <= 0:
                     return None
                 self._changed.wait(left)
-            self._arriving[upload_id] = -1  # claimed; `arriving` says where it ends
+            self._arriving[upload_id] = end  # the next part may wait for this one
             return digest
-
-    def arriving(self, upload_id: str, end: int) -> None:
-        """A part carrying the digest forward is arriving, up to `end`."""
-        with self._changed:
-            self._arriving[upload_id] = end
 
     def advance(self, upload_id: str, digest: Any, offset: int) -> None:
         with self._changed:

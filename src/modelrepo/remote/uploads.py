@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..api.uploads import UploadsAPI
 from ..domain.errors import InvalidInput, NotFound, StorageError
 from ..domain.manifest import validate_sha256
-from ..domain.uploads import PartRecord, UploadState, check_upload_id
+from ..domain.uploads import PartRecord, UploadSession, UploadState, check_upload_id
 from .client import ServerClient, error_from_response
 
 if TYPE_CHECKING:
@@ -92,45 +92,41 @@ class PartUploads(ServerClient, UploadsAPI):
         memo = _Memo(self.cache_dir, self.url, name, source, info)
         state = self._resumed(name, memo.recall(), info.st_size, part_size)
         if state is None:
-            state = self.start_upload(name, info.st_size, part_size=part_size).to_dict()
-            memo.keep(state["id"])
-        held = {p["number"]: p["sha256"] for p in state["parts"]}
-        self._send_parts(name, source, state, held, progress)
+            state = self.start_upload(name, info.st_size, part_size=part_size)
+            memo.keep(state.session.id)
+        self._send_parts(name, source, state, progress)
         # No digest of the whole file is sent: the server checked each part against the
         # SHA-256 computed here, so the file it hashes is this one byte for byte.
-        self._post(f"{self._uploads_path(name)}/{state['id']}/complete", {})
+        self.complete_upload(name, state.session.id)
         memo.forget()
-        return str(state["id"])
+        return state.session.id
 
     def _resumed(
         self, name: str, upload_id: str | None, size: int, part_size: int | None
-    ) -> dict[str, Any] | None:
+    ) -> UploadState | None:
         """The session a previous run left, if the server still holds it for this file."""
         if upload_id is None:
             return None
         try:
-            state: dict[str, Any] = self._get(f"{self._uploads_path(name)}/{upload_id}")
-        except NotFound:
+            state = self.upload(name, upload_id)
+        except (NotFound, InvalidInput):  # lapsed, or a kept id that is not one
             return None
-        if state["size"] != size or (part_size is not None and state["part_size"] != part_size):
+        session = state.session
+        if session.size != size or (part_size is not None and session.part_size != part_size):
             return None
         return state
 
     def _send_parts(
-        self,
-        name: str,
-        source: Path,
-        state: dict[str, Any],
-        held: dict[int, str],
-        progress: Progress | None,
+        self, name: str, source: Path, state: UploadState, progress: Progress | None
     ) -> None:
         """Send every part the server does not hold (a part held with other bytes, from a
         file since changed, is sent again), `IN_FLIGHT` at once: the next part is on its
         way while the server syncs the last one and answers."""
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-        url = f"{self.url}{self._uploads_path(name)}/{state['id']}/parts/"
-        parts = _Parts(source, state["size"], state["part_size"])
+        url = f"{self.url}{self._session_path(name, state.session.id)}/parts/"
+        held = {p.number: p.sha256 for p in state.parts}
+        parts = _Parts(source, state.session)
         flight: dict[Future[Any], memoryview] = {}
 
         def land(done: set[Future[Any]]) -> None:
@@ -208,20 +204,16 @@ def _pieces(data: memoryview) -> Iterator[bytes]:
 
 
 class _Parts:
-    """(number, bytes, SHA-256) of each part of a file, read and hashed on a thread of
-    their own, `READ_AHEAD` parts ahead of the one being sent. The bytes are a view of one
-    of a few buffers used over and over (a new one per part would cost a page fault per
-    page): each is read into again once `release` gives it back."""
+    """(number, bytes, SHA-256) of each part of a session's file, read and hashed on a
+    thread of their own, `READ_AHEAD` parts ahead of the one being sent. The bytes are a
+    view of one of a few buffers used over and over (a new one per part would cost a page
+    fault per page): each is read into again once `release` gives it back."""
 
-    def __init__(self, source: Path, size: int, part_size: int) -> None:
+    def __init__(self, source: Path, session: UploadSession) -> None:
         self.source = source
-        self.size = size
-        self.part_size = part_size
+        self.session = session
         self._free: queue.Queue[bytearray] = queue.Queue()
         self._made = 0
-
-    def _length(self, number: int) -> int:
-        return min(self.part_size, self.size - (number - 1) * self.part_size)
 
     def release(self, view: memoryview) -> None:
         """The part's bytes are sent: its buffer may be read into again."""
@@ -233,7 +225,7 @@ class _Parts:
     def _buffer(self, stop: threading.Event) -> bytearray | None:
         if self._made < READ_AHEAD + 2:
             self._made += 1
-            return bytearray(min(self.part_size, max(self.size, 1)))
+            return bytearray(max(1, min(self.session.part_size, self.session.size)))
         while not stop.is_set():
             with contextlib.suppress(queue.Empty):
                 return self._free.get(timeout=0.1)
@@ -253,12 +245,11 @@ class _Parts:
         def read() -> None:
             try:
                 with open(self.source, "rb", buffering=0) as stream:
-                    count = max(1, -(-self.size // self.part_size))
-                    for number in range(1, count + 1):
+                    for number in range(1, self.session.part_count + 1):
                         buffer = self._buffer(stop)
                         if buffer is None:
                             return
-                        view = memoryview(buffer)[: self._length(number)]
+                        view = memoryview(buffer)[: self.session.part_span(number)[1]]
                         got = 0
                         while got < len(view) and (n := stream.readinto(view[got:])):
                             got += n
